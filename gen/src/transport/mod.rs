@@ -1,0 +1,23 @@
+//! Async thrift transport: TBinaryProtocol over framed or buffered TCP.
+//!
+//! - `framing`: whole messages off a stream; a server detects framing per connection.
+//! - `scan`: where an unframed message ends, refusing oversized ones early.
+//! - `binary`: a bounded protocol reader over one message in memory.
+//! - `server` / `client`: the serving loop and the pooled client.
+//! - `service!`: per-service handler traits, servers and clients (see `crate::services`).
+
+pub mod binary;
+pub mod client;
+pub mod error;
+pub mod framing;
+pub mod scan;
+pub mod server;
+mod service;
+pub mod wire;
+
+pub use binary::SliceInput;
+pub use client::{Channel, ClientOptions, ClientPool};
+pub use error::{FrameError, RpcError};
+pub use framing::Framing;
+pub use server::{CallError, Reply, ServerOptions, Service, ThriftServer, DEFAULT_MAX_MESSAGE_BYTES};
+pub use wire::Wire;

@@ -1,0 +1,224 @@
+//! The thrift server: one tokio task per connection, calls answered in order.
+
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use futures::FutureExt;
+use thrift::protocol::{TMessageType, TOutputProtocol};
+use thrift::{ApplicationError, ApplicationErrorKind};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{debug, info_span, warn, Instrument};
+
+use super::error::FrameError;
+use super::framing::{encode_message, write_all, Framing, MessageReader, RawMessage};
+use super::wire::{write_result, Wire};
+
+/// Upstream sends snapshot metas of hundreds of MiB in one message.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = i32::MAX as usize;
+
+/// The encoded-later result of a call.
+pub struct Reply(Box<dyn FnOnce(&mut dyn TOutputProtocol) -> thrift::Result<()> + Send>);
+
+impl Reply {
+    /// A result struct carrying `value` as field 0.
+    pub fn result<T: Wire + Send + 'static>(value: T) -> Self {
+        Reply(Box::new(move |o| write_result(&value, o)))
+    }
+}
+
+/// Why a call produced no result.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("Invalid method name: '{0}'")]
+    UnknownMethod(String),
+    #[error("cannot decode the arguments: {0}")]
+    BadArgs(String),
+    #[error("{}", .0.message)]
+    Handler(ApplicationError),
+}
+
+impl CallError {
+    fn into_application_error(self) -> ApplicationError {
+        let kind = match &self {
+            CallError::UnknownMethod(_) => ApplicationErrorKind::UnknownMethod,
+            CallError::BadArgs(_) => ApplicationErrorKind::ProtocolError,
+            CallError::Handler(e) => return ApplicationError::new(e.kind, e.message.clone()),
+        };
+        ApplicationError::new(kind, self.to_string())
+    }
+}
+
+/// A thrift service: dispatch by method name over the raw args struct.
+#[async_trait::async_trait]
+pub trait Service: Send + Sync + 'static {
+    fn name(&self) -> &'static str;
+    async fn call(&self, method: &str, args: &[u8]) -> Result<Reply, CallError>;
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Largest message accepted; checked before the message is buffered.
+    pub max_message_bytes: usize,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions { max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES }
+    }
+}
+
+/// A running server. Dropping it leaves it running; `shutdown` stops it.
+pub struct ThriftServer {
+    local_addr: SocketAddr,
+    stop: CancellationToken,
+    tracker: TaskTracker,
+    accept: JoinHandle<()>,
+}
+
+impl ThriftServer {
+    pub async fn bind(addr: &str, service: Arc<dyn Service>, opts: ServerOptions) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        Self::serve(listener, service, opts)
+    }
+
+    pub fn serve(listener: TcpListener, service: Arc<dyn Service>, opts: ServerOptions) -> std::io::Result<Self> {
+        let local_addr = listener.local_addr()?;
+        let stop = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let accept = tokio::spawn(accept_loop(listener, service, opts, stop.clone(), tracker.clone()));
+        Ok(ThriftServer { local_addr, stop, tracker, accept })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stop accepting, let every call in flight finish and reply, then return.
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        let _ = self.accept.await;
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    service: Arc<dyn Service>,
+    opts: ServerOptions,
+    stop: CancellationToken,
+    tracker: TaskTracker,
+) {
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = stop.cancelled() => return,
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    warn!(service = service.name(), error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let span = info_span!("conn", service = service.name(), %peer);
+        tracker.spawn(connection(stream, service.clone(), opts.clone(), stop.clone()).instrument(span));
+    }
+}
+
+async fn connection(stream: TcpStream, service: Arc<dyn Service>, opts: ServerOptions, stop: CancellationToken) {
+    let _ = stream.set_nodelay(true);
+    let (mut rd, mut wr) = stream.into_split();
+    let mut reader = MessageReader::new(None, opts.max_message_bytes);
+    loop {
+        let idle = reader.is_idle();
+        let next = tokio::select! {
+            biased;
+            _ = stop.cancelled(), if idle => return,
+            r = reader.read(&mut rd) => r,
+        };
+        let msg = match next {
+            Ok(Some(m)) => m,
+            Ok(None) => return,
+            Err(e) => {
+                debug!(error = %e, "closing connection");
+                refuse(&mut wr, reader.framing(), &e).await;
+                return;
+            }
+        };
+        let framing = reader.framing().expect("known after a message");
+        if let Some(reply) = dispatch(&*service, &msg, framing).await {
+            if let Err(e) = write_all(&mut wr, &reply).await {
+                debug!(error = %e, "peer went away before the reply");
+                return;
+            }
+        }
+    }
+}
+
+/// Best effort: tell the peer why its connection is being closed.
+async fn refuse(wr: &mut tokio::net::tcp::OwnedWriteHalf, framing: Option<Framing>, e: &FrameError) {
+    let kind = match e {
+        FrameError::TooLarge { .. } => ApplicationErrorKind::ProtocolError,
+        FrameError::Malformed(_) => ApplicationErrorKind::ProtocolError,
+        FrameError::Truncated | FrameError::Io(_) => return,
+    };
+    let err = ApplicationError::new(kind, e.to_string());
+    if let Ok(bytes) = encode_message(framing.unwrap_or(Framing::Buffered), true, "", TMessageType::Exception, 0, |o| {
+        thrift::Error::write_application_error_to_out_protocol(&err, o)
+    }) {
+        let _ = write_all(wr, &bytes).await;
+    }
+}
+
+/// Run one call; the bytes of its reply message, or None for a oneway call.
+async fn dispatch(service: &dyn Service, msg: &RawMessage, framing: Framing) -> Option<Vec<u8>> {
+    let span = info_span!("rpc", method = %msg.name, seq = msg.seq);
+    let outcome = match msg.mtype {
+        TMessageType::Call | TMessageType::OneWay => {
+            AssertUnwindSafe(service.call(&msg.name, msg.body()).instrument(span.clone()))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|_| {
+                    Err(CallError::Handler(ApplicationError::new(
+                        ApplicationErrorKind::InternalError,
+                        format!("Internal error processing {}", msg.name),
+                    )))
+                })
+        }
+        other => Err(CallError::Handler(ApplicationError::new(
+            ApplicationErrorKind::InvalidMessageType,
+            format!("a server takes calls, not {other:?} messages"),
+        ))),
+    };
+    if msg.mtype == TMessageType::OneWay {
+        return None;
+    }
+    let encoded = match outcome {
+        Ok(Reply(write)) => encode_message(framing, msg.strict, &msg.name, TMessageType::Reply, msg.seq, write),
+        Err(e) => {
+            let _g = span.enter();
+            debug!(error = %e, "call failed");
+            let err = e.into_application_error();
+            encode_message(framing, msg.strict, &msg.name, TMessageType::Exception, msg.seq, |o| {
+                thrift::Error::write_application_error_to_out_protocol(&err, o)
+            })
+        }
+    };
+    match encoded {
+        Ok(b) => Some(b),
+        Err(e) => {
+            // Encoding our own result failed: report it as an internal error instead.
+            let err = ApplicationError::new(ApplicationErrorKind::InternalError, format!("cannot encode the result: {e}"));
+            encode_message(framing, msg.strict, &msg.name, TMessageType::Exception, msg.seq, |o| {
+                thrift::Error::write_application_error_to_out_protocol(&err, o)
+            })
+            .ok()
+        }
+    }
+}

@@ -1,0 +1,17 @@
+// doris-rs wire IDL, written by tools/idl_from_contract.py from the Doris wire contract.
+// Edit DECLARE there and re-run; then regenerate gen/ with gen/regen.sh.
+
+namespace cpp doris
+namespace java org.apache.doris.thrift
+
+include "Types.thrift"
+
+struct TColumn {
+  1: required string column_name
+  2: required Types.TColumnType column_type
+  3: optional Types.TAggregationType aggregation_type
+  4: optional bool is_key
+  5: optional bool is_allow_null
+  6: optional string default_value
+  11: optional i32 col_unique_id = -1
+}
