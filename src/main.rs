@@ -1,1 +1,51 @@
-fn main() {}
+//! `doris-rs`: the Doris FE and BE services for backup, restore, CCR and cooldown.
+
+use clap::{Parser, Subcommand};
+
+mod bench;
+mod wire_peer;
+
+#[derive(Parser)]
+#[command(name = "doris-rs", version, about = "Apache Doris FE/BE services for backup, restore, CCR and cooldown")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run a backend (BE): tablets, snapshots, agent tasks, download API.
+    Be(doris_be::cli::BeArgs),
+    /// Measure the transport and the snapshot pull engine.
+    #[command(subcommand)]
+    Bench(bench::BenchCmd),
+    /// Thrift peer used by the interop tests: serve fixture handlers or call a peer.
+    #[command(subcommand, hide = true)]
+    WirePeer(wire_peer::WirePeerCmd),
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let result: Result<(), String> = rt.block_on(async move {
+        match cli.cmd {
+            Cmd::Be(args) => doris_be::cli::run(args).await.map_err(|e| e.to_string()),
+            Cmd::Bench(cmd) => bench::run(cmd).await,
+            Cmd::WirePeer(cmd) => wire_peer::run(cmd).await,
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("doris-rs: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! The BE's error type, mapped once to Doris status codes.
+
+use doris_thrift::status::{TStatus, TStatusCode};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BeError {
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("already exists: {0}")]
+    AlreadyExist(String),
+    #[error("not authorized: {0}")]
+    NotAuthorized(String),
+    #[error("corruption: {0}")]
+    Corruption(String),
+    #[error("io error: {context}: {source}")]
+    Io { context: String, source: std::io::Error },
+    #[error("http error: {0}")]
+    Http(String),
+    #[error("cancelled: {0}")]
+    Cancelled(String),
+    #[error("timeout: {0}")]
+    Timeout(String),
+    #[error("too many tasks: {0}")]
+    TooManyTasks(String),
+    #[error("not enough disk space: {0}")]
+    DiskFull(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl BeError {
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        BeError::Io { context: context.into(), source }
+    }
+
+    pub fn code(&self) -> TStatusCode {
+        match self {
+            BeError::InvalidArgument(_) => TStatusCode::INVALID_ARGUMENT,
+            BeError::NotFound(_) => TStatusCode::NOT_FOUND,
+            BeError::AlreadyExist(_) => TStatusCode::ALREADY_EXIST,
+            BeError::NotAuthorized(_) => TStatusCode::NOT_AUTHORIZED,
+            BeError::Corruption(_) => TStatusCode::CORRUPTION,
+            BeError::Io { .. } => TStatusCode::IO_ERROR,
+            BeError::Http(_) => TStatusCode::HTTP_ERROR,
+            BeError::Cancelled(_) => TStatusCode::CANCELLED,
+            BeError::Timeout(_) => TStatusCode::TIMEOUT,
+            BeError::TooManyTasks(_) => TStatusCode::TOO_MANY_TASKS,
+            BeError::DiskFull(_) => TStatusCode::LIMIT_REACH,
+            BeError::Internal(_) => TStatusCode::INTERNAL_ERROR,
+        }
+    }
+
+    pub fn to_status(&self) -> TStatus {
+        TStatus { status_code: self.code(), error_msgs: Some(vec![self.to_string()]) }
+    }
+}
+
+pub fn ok_status() -> TStatus {
+    TStatus { status_code: TStatusCode::OK, error_msgs: None }
+}
+
+pub type Result<T, E = BeError> = std::result::Result<T, E>;

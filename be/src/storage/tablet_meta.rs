@@ -1,0 +1,107 @@
+//! The tablet meta we keep per tablet: ids, schema, rowsets, cooldown state.
+//! Stored in the root's redb (`meta_store`) and, inside snapshots, as `<tablet_id>.hdr`
+//! (`hdr`). Serialized with serde; field names are part of the `.hdr` format.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnMeta {
+    pub name: String,
+    /// Upstream primitive type name, e.g. "INT", "VARCHAR", "DECIMALV3", "DATETIMEV2".
+    pub type_name: String,
+    pub is_key: bool,
+    /// Upstream aggregation name ("NONE", "SUM", "REPLACE", ...).
+    pub aggregation: String,
+    pub nullable: bool,
+    pub default_value: Option<String>,
+    pub unique_id: i32,
+    pub len: Option<i32>,
+    pub precision: Option<i32>,
+    pub scale: Option<i32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TabletSchema {
+    /// "DUP_KEYS", "UNIQUE_KEYS", "AGG_KEYS" (upstream TKeysType names).
+    pub keys_type: String,
+    pub short_key_column_count: i16,
+    pub columns: Vec<ColumnMeta>,
+}
+
+/// One rowset: versions [start, end], its segment files and their totals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RowsetMeta {
+    /// Unique across the cluster; data files are `<rowset_id>_<segment>.dat`.
+    pub rowset_id: String,
+    pub start_version: i64,
+    pub end_version: i64,
+    pub num_segments: u32,
+    pub num_rows: i64,
+    pub data_size: i64,
+    /// Transaction that wrote it, when it came from a load.
+    pub txn_id: Option<i64>,
+    /// Remote (cooled-down) rowsets live in the storage policy's object store.
+    pub remote: bool,
+}
+
+impl RowsetMeta {
+    /// Local file names of this rowset's segments.
+    pub fn segment_files(&self) -> Vec<String> {
+        (0..self.num_segments).map(|s| format!("{}_{}.dat", self.rowset_id, s)).collect()
+    }
+}
+
+/// A load's rowset written but not yet visible (waits for PUBLISH_VERSION).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingRowset {
+    pub txn_id: i64,
+    pub partition_id: i64,
+    pub rowset: RowsetMeta,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CooldownState {
+    pub cooldown_replica_id: i64,
+    pub cooldown_term: i64,
+    /// (hi, lo) of the TUniqueId the cooldown replica wrote with the remote meta.
+    pub cooldown_meta_id: Option<(i64, i64)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TabletMeta {
+    pub tablet_id: i64,
+    pub schema_hash: i32,
+    pub replica_id: i64,
+    pub table_id: i64,
+    pub partition_id: i64,
+    /// Shard directory under `<root>/data/`.
+    pub shard_id: u32,
+    pub schema: TabletSchema,
+    /// "HDD" or "SSD".
+    pub storage_medium: String,
+    pub storage_policy_id: i64,
+    pub creation_time_ms: i64,
+    pub in_restore_mode: bool,
+    pub rowsets: Vec<RowsetMeta>,
+    pub pending: Vec<PendingRowset>,
+    pub cooldown: CooldownState,
+}
+
+impl TabletMeta {
+    /// Highest version held (the end of the newest rowset), 1 for a new tablet's [0,1].
+    pub fn max_version(&self) -> i64 {
+        self.rowsets.iter().map(|r| r.end_version).max().unwrap_or(0)
+    }
+
+    pub fn num_rows(&self) -> i64 {
+        self.rowsets.iter().map(|r| r.num_rows).sum()
+    }
+
+    pub fn data_size(&self) -> i64 {
+        self.rowsets.iter().filter(|r| !r.remote).map(|r| r.data_size).sum()
+    }
+
+    pub fn remote_data_size(&self) -> i64 {
+        self.rowsets.iter().filter(|r| r.remote).map(|r| r.data_size).sum()
+    }
+}
