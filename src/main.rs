@@ -16,6 +16,8 @@ struct Cli {
 enum Cmd {
     /// Run a backend (BE): tablets, snapshots, agent tasks, download API.
     Be(doris_be::cli::BeArgs),
+    /// Run a frontend (FE): catalog, backends, MySQL and thrift services.
+    Fe(doris_fe::cli::FeArgs),
     /// Measure the transport and the snapshot pull engine.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
@@ -37,6 +39,7 @@ fn main() -> std::process::ExitCode {
     let result: Result<(), String> = rt.block_on(async move {
         match cli.cmd {
             Cmd::Be(args) => doris_be::cli::run(args).await.map_err(|e| e.to_string()),
+            Cmd::Fe(args) => doris_fe::cli::run(args).await.map_err(|e| e.to_string()),
             Cmd::Bench(cmd) => bench::run(cmd).await,
             Cmd::WirePeer(cmd) => wire_peer::run(cmd).await,
         }

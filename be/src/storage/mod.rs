@@ -2,20 +2,56 @@
 //!
 //! Layout of one root:
 //! ```text
-//! <root>/cluster_id                                   the cluster this BE joined
+//! <root>/cluster_id                                   the cluster this BE joined (decimal text)
 //! <root>/meta/tablet_meta.redb                        tablet metas (crash-safe)
 //! <root>/data/<shard>/<tablet_id>/<schema_hash>/      rowset files <rowset_id>_<seg>.dat
 //! <root>/snapshot/<yyyyMMddHHmmss>.<seq>.<timeout_s>/<tablet_id>/<schema_hash>/
 //!                                                     hard links + <tablet_id>.hdr
+//! <root>/snapshot/.tmp.<name>/                        a snapshot being built (removed at open)
 //! ```
+//!
+//! Crash safety rests on one rule: the redb commit of a tablet's meta is the moment an
+//! operation takes effect. Files are put in place before the commit and old files are
+//! removed after it; whatever a crash leaves behind is recognised at open as not referenced
+//! by any committed meta and removed (see `engine::StorageEngine::open`).
+//!
+//! ## Failpoints
+//! Tests kill the process mid-operation by setting the environment variable
+//! `DORIS_RS_FAILPOINT` to one of these names; the process aborts when it reaches the point:
+//!
+//! | name                        | where                                                    |
+//! |-----------------------------|----------------------------------------------------------|
+//! | `create_tablet.after_dir`   | tablet dir created, meta not committed                   |
+//! | `drop_tablet.after_meta`    | meta deleted, files not yet removed                      |
+//! | `add_rowset.before_meta`    | rowset validated, meta not committed                     |
+//! | `make_snapshot.after_link`  | staging dir filled, not yet renamed to its final name    |
+//! | `move_dir.after_link`       | snapshot files linked into the tablet dir, meta not committed |
+//! | `move_dir.after_meta`       | new meta committed, old files still there, no `LOADED`   |
 
 pub mod data_dir;
 pub mod engine;
+pub mod fsutil;
 pub mod hdr;
 pub mod meta_store;
+pub mod move_dir;
+pub mod schema;
 pub mod snapshot;
 pub mod tablet_meta;
 
 pub use data_dir::DataDir;
 pub use engine::{SnapshotInfo, StorageEngine};
 pub use tablet_meta::{ColumnMeta, CooldownState, PendingRowset, RowsetMeta, TabletMeta, TabletSchema};
+
+/// The environment variable naming the failpoint to abort at.
+pub const FAILPOINT_ENV: &str = "DORIS_RS_FAILPOINT";
+
+/// Abort the process (as `kill -9` would end it: no unwinding, no destructors) when
+/// `DORIS_RS_FAILPOINT` names this point. Names are listed in the module doc.
+pub fn failpoint(name: &str) {
+    if let Ok(v) = std::env::var(FAILPOINT_ENV) {
+        if v == name {
+            tracing::warn!(failpoint = name, "failpoint reached, aborting");
+            std::process::abort();
+        }
+    }
+}

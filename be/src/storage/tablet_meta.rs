@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ColumnMeta {
     pub name: String,
-    /// Upstream primitive type name, e.g. "INT", "VARCHAR", "DECIMALV3", "DATETIMEV2".
+    /// Upstream `TPrimitiveType` name, e.g. "INT", "VARCHAR", "DECIMAL64", "DATETIMEV2".
     pub type_name: String,
     pub is_key: bool,
     /// Upstream aggregation name ("NONE", "SUM", "REPLACE", ...).

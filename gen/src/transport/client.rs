@@ -88,7 +88,7 @@ pub struct Channel {
 }
 
 enum Attempt {
-    Done(Result<Vec<u8>, RpcError>),
+    Done(Result<bytes::Bytes, RpcError>),
     /// A reused connection failed before any reply byte: it was stale, try a fresh one.
     Stale,
 }
@@ -149,7 +149,8 @@ impl Channel {
         match conn.reader.read(&mut conn.stream).await {
             Ok(Some(m)) => {
                 let ok = m.seq == seq && m.name == method;
-                let bytes = m.bytes.to_vec();
+                // Keep the received buffer as is: a copy here costs a whole extra message.
+                let bytes = m.bytes;
                 if ok {
                     self.pool.put(&self.addr, self.opts.framing, conn, self.opts.max_idle);
                 }

@@ -80,6 +80,10 @@ impl Scanner {
         }
         loop {
             let Some(top) = self.stack.last().copied() else {
+                // Bytes already buffered skip the `need` checks, so check the whole size too.
+                if self.pos > self.limit {
+                    return Err(FrameError::TooLarge { size: self.pos as u64, limit: self.limit as u64 });
+                }
                 return Ok(Progress::Done(self.pos));
             };
             let avail = buf.len() - self.pos;

@@ -1,0 +1,25 @@
+//! Routes of the BE webserver and the state its handlers share.
+
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::Router;
+
+use super::md5_cache::Md5Cache;
+use super::{download, health, metrics};
+use crate::context::BeContext;
+
+pub struct HttpState {
+    pub ctx: Arc<BeContext>,
+    pub md5: Md5Cache,
+}
+
+/// The webserver's routes; `get` also answers HEAD (axum drops the body).
+pub fn router(ctx: Arc<BeContext>) -> Router {
+    let state = Arc::new(HttpState { ctx, md5: Md5Cache::default() });
+    Router::new()
+        .route("/api/_tablet/_download", get(download::handle))
+        .route("/api/health", get(health::handle))
+        .route("/metrics", get(metrics::handle))
+        .with_state(state)
+}

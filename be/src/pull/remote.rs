@@ -1,0 +1,159 @@
+//! Requests to a remote BE's download API (listing, HEAD) and the retry policy every
+//! request of a pull follows.
+
+use std::future::Future;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use rand::Rng;
+use reqwest::header::CONTENT_LENGTH;
+use reqwest::StatusCode;
+
+use super::plan::{parse_listing, Listing, RemoteFile, TabletSpec};
+use crate::context::BeContext;
+use crate::error::{BeError, Result};
+
+/// Our BEs hash a directory's files for a `with_stat` listing the first time: allow
+/// for that. Upstream gives a plain listing 15 s.
+pub const LIST_TIMEOUT: Duration = Duration::from_secs(300);
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(120);
+/// A GET may take this long at least, more for big files (see `get_timeout`).
+const MIN_GET_TIMEOUT: Duration = Duration::from_secs(300);
+/// The slowest transfer rate a GET's timeout allows for (upstream: 50 KiB/s).
+const LOW_SPEED_BYTES_PER_SEC: u64 = 50 * 1024;
+/// Upstream waits 1 s between attempts; we start lower and back off.
+const BACKOFF_START: Duration = Duration::from_millis(200);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+pub fn get_timeout(bytes: u64) -> Duration {
+    MIN_GET_TIMEOUT.max(Duration::from_secs(bytes / LOW_SPEED_BYTES_PER_SEC))
+}
+
+/// A failed attempt and whether another one could succeed.
+#[derive(Debug)]
+pub struct Attempt {
+    pub err: BeError,
+    pub retry: bool,
+}
+
+impl Attempt {
+    pub fn retry(err: BeError) -> Attempt {
+        Attempt { err, retry: true }
+    }
+    pub fn fatal(err: BeError) -> Attempt {
+        Attempt { err, retry: false }
+    }
+}
+
+impl From<BeError> for Attempt {
+    fn from(err: BeError) -> Attempt {
+        Attempt::fatal(err)
+    }
+}
+
+/// A transport error; the URL (and with it the token) is stripped from the text.
+pub fn net_err(shown: &str, e: reqwest::Error) -> Attempt {
+    let timeout = e.is_timeout();
+    let e = e.without_url();
+    let mut msg = format!("{shown}: {e}");
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        msg.push_str(&format!(": {s}"));
+        src = s.source();
+    }
+    Attempt::retry(if timeout { BeError::Timeout(msg) } else { BeError::Http(msg) })
+}
+
+/// A non-success answer. 401 means the token is wrong for that BE: retrying will not help.
+pub async fn status_err(shown: &str, resp: reqwest::Response) -> Attempt {
+    let status = resp.status();
+    let body = resp.text().await.unwrap_or_default();
+    let body: String = body.trim().chars().take(200).collect();
+    if status == StatusCode::UNAUTHORIZED {
+        return Attempt::fatal(BeError::NotAuthorized(format!(
+            "remote BE refused the token for {shown} (HTTP 401: {body})"
+        )));
+    }
+    let retry = status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::REQUEST_TIMEOUT;
+    let err = BeError::Http(format!("{shown}: HTTP {status}: {body}"));
+    Attempt { err, retry }
+}
+
+/// Run `op` until it succeeds, fails for good, or `download_max_retries` retries are used.
+/// Every failed attempt counts in `download_errors`.
+pub async fn with_retries<T, F, Fut>(ctx: &BeContext, what: &str, mut op: F) -> Result<T>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = std::result::Result<T, Attempt>>,
+{
+    let max = ctx.config.download_max_retries;
+    let mut attempt = 0u32;
+    loop {
+        match op(attempt).await {
+            Ok(v) => return Ok(v),
+            Err(a) => {
+                ctx.metrics.download_errors.fetch_add(1, Ordering::Relaxed);
+                if !a.retry || attempt >= max {
+                    return Err(a.err);
+                }
+                let wait = backoff(attempt);
+                tracing::warn!(what, attempt, error = %a.err, wait_ms = wait.as_millis() as u64, "pull request failed, retrying");
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+            }
+        }
+    }
+}
+
+fn backoff(attempt: u32) -> Duration {
+    let base = BACKOFF_START.saturating_mul(1u32 << attempt.min(16)).min(BACKOFF_MAX);
+    let jitter = rand::thread_rng().gen_range(0..=base.as_millis() as u64 / 4);
+    base + Duration::from_millis(jitter)
+}
+
+/// List a tablet's remote directory, asking for sizes and md5s (ignored by a real BE).
+pub async fn list(ctx: &BeContext, spec: &TabletSpec, with_stat: bool) -> Result<Listing> {
+    let shown = spec.shown(None);
+    let url = spec.dir_url(with_stat);
+    let (url, shown) = (&url, &shown);
+    with_retries(ctx, "list", |_| async move {
+        let resp = ctx.http.get(url.as_str()).timeout(LIST_TIMEOUT).send().await.map_err(|e| net_err(shown, e))?;
+        if resp.status() != StatusCode::OK {
+            return Err(status_err(shown, resp).await);
+        }
+        let body = resp.text().await.map_err(|e| net_err(shown, e))?;
+        parse_listing(&body).map_err(|m| Attempt::fatal(BeError::Http(format!("{shown}: {m}"))))
+    })
+    .await
+}
+
+/// Size (and md5 when asked and given) of one remote file, the way upstream learns it.
+pub async fn head(ctx: &BeContext, spec: &TabletSpec, name: &str, want_md5: bool) -> Result<RemoteFile> {
+    let shown = spec.shown(Some(name));
+    let url = spec.file_url(name, want_md5);
+    let (url, shown) = (&url, &shown);
+    with_retries(ctx, "head", |_| async move {
+        let resp = ctx.http.head(url.as_str()).timeout(HEAD_TIMEOUT).send().await.map_err(|e| net_err(shown, e))?;
+        if resp.status() != StatusCode::OK {
+            return Err(status_err(shown, resp).await);
+        }
+        // Read the header itself: a HEAD response's body length is always 0.
+        let size = resp
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .ok_or_else(|| Attempt::fatal(BeError::Http(format!("{shown}: HEAD answer without Content-Length"))))?;
+        let md5 = resp
+            .headers()
+            .get("Content-MD5")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .filter(|v| v.len() == 32 && v.bytes().all(|c| c.is_ascii_hexdigit()));
+        if want_md5 && md5.is_none() {
+            tracing::warn!(file = %shown, "remote gave no Content-MD5; checking size only");
+        }
+        Ok(RemoteFile { name: name.to_string(), size, md5 })
+    })
+    .await
+}

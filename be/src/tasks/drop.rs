@@ -1,0 +1,16 @@
+//! DROP: remove a tablet (a missing one is fine: the FE may resend).
+
+use std::sync::Arc;
+
+use doris_thrift::agent_service::TDropTabletReq;
+
+use super::{blocking, record_tablet};
+use crate::agent::Agent;
+use crate::error::Result;
+
+pub async fn run(agent: &Arc<Agent>, req: &TDropTabletReq) -> Result<()> {
+    record_tablet(req.tablet_id);
+    let storage = agent.ctx.storage.clone();
+    let id = req.tablet_id;
+    blocking(move || storage.drop_tablet(id)).await
+}

@@ -1,0 +1,286 @@
+//! The real `doris-rs be` binary: killed with SIGKILL in the middle of a large pull,
+//! restarted, sent the task again. It completes, and the restarted process moves only
+//! about what was missing.
+//!
+//! Needs `target/debug/doris-rs` (`cargo build --bin doris-rs`). Source BE A runs
+//! in-process; B reaches A's webserver through a proxy in this test that stops passing
+//! bytes at 40% of the data, which holds B mid-pull for the kill.
+
+mod agent_support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use agent_support::*;
+use doris_be::agent::{self, BeHandle};
+use doris_thrift::agent_service::TRemoteTabletSnapshot;
+use doris_thrift::heartbeat_service::THeartbeatResult;
+use doris_thrift::services::{BackendServiceClient, HeartbeatServiceClient};
+use doris_thrift::status::TStatusCode;
+use doris_thrift::transport::{ClientOptions, ClientPool};
+use doris_thrift::types::{TNetworkAddress, TTaskType};
+use md5::{Digest, Md5};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+const TOKEN: &str = "kill-test-token";
+const SEGMENTS: u32 = 4;
+const SEGMENT_BYTES: usize = 32 << 20;
+
+fn binary() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("target"));
+    let bin = target.join("debug").join("doris-rs");
+    assert!(bin.is_file(), "{} is missing: run `cargo build --bin doris-rs` first", bin.display());
+    bin
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Forwards to `target`; replies stop flowing once `limit` bytes went through.
+struct GateProxy {
+    port: u16,
+    passed: Arc<AtomicU64>,
+    limit: watch::Sender<u64>,
+}
+
+impl GateProxy {
+    async fn start(target: std::net::SocketAddr, limit: u64) -> GateProxy {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        let passed = Arc::new(AtomicU64::new(0));
+        let (limit_tx, limit_rx) = watch::channel(limit);
+        let p = passed.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = l.accept().await {
+                let (p, limit) = (p.clone(), limit_rx.clone());
+                tokio::spawn(async move {
+                    let Ok(server) = TcpStream::connect(target).await else { return };
+                    let (mut cr, mut cw) = client.into_split();
+                    let (mut sr, mut sw) = server.into_split();
+                    tokio::spawn(async move {
+                        let _ = tokio::io::copy(&mut cr, &mut sw).await;
+                    });
+                    let mut limit = limit;
+                    let mut buf = vec![0u8; 64 * 1024];
+                    loop {
+                        // Hold while over the limit; a raised limit lets bytes flow again.
+                        while p.load(Ordering::SeqCst) >= *limit.borrow_and_update() {
+                            if limit.changed().await.is_err() {
+                                return;
+                            }
+                        }
+                        let room = (*limit.borrow() - p.load(Ordering::SeqCst)).min(buf.len() as u64) as usize;
+                        let n = match sr.read(&mut buf[..room]).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => n,
+                        };
+                        p.fetch_add(n as u64, Ordering::SeqCst);
+                        if cw.write_all(&buf[..n]).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        GateProxy { port, passed, limit: limit_tx }
+    }
+}
+
+struct BeProcess {
+    child: Child,
+    log: PathBuf,
+    heartbeat: String,
+    be: String,
+    http: String,
+}
+
+impl BeProcess {
+    fn spawn(conf: &Path, log: &Path, ports: (u16, u16, u16)) -> BeProcess {
+        let out = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
+        let child = Command::new(binary())
+            .args(["be", "--conf"])
+            .arg(conf)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .expect("spawn doris-rs be");
+        BeProcess {
+            child,
+            log: log.to_path_buf(),
+            be: format!("127.0.0.1:{}", ports.0),
+            heartbeat: format!("127.0.0.1:{}", ports.1),
+            http: format!("127.0.0.1:{}", ports.2),
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Heartbeat until the process answers (it is up once it does).
+    async fn heartbeat(&mut self, fe_port: i32) -> THeartbeatResult {
+        let pool = ClientPool::new();
+        let m = master_info(fe_port, 5, 1, TOKEN, 2);
+        let addr = self.heartbeat.clone();
+        let child = std::cell::RefCell::new(&mut self.child);
+        let log = self.log.clone();
+        wait_for("the BE process to answer heartbeats", || {
+            let c = HeartbeatServiceClient::new(pool.channel(addr.clone(), ClientOptions::default()));
+            let m = m.clone();
+            if let Ok(Some(status)) = child.borrow_mut().try_wait() {
+                panic!("the BE process exited with {status}:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+            }
+            async move { c.heartbeat(&m).await.ok() }
+        })
+        .await
+    }
+
+    fn client(&self) -> BackendServiceClient {
+        BackendServiceClient::new(ClientPool::new().channel(self.be.clone(), ClientOptions::default()))
+    }
+
+    async fn download_bytes(&self) -> u64 {
+        let body = reqwest::get(format!("http://{}/metrics", self.http)).await.unwrap().text().await.unwrap();
+        body.lines()
+            .find_map(|l| l.strip_prefix("doris_be_download_bytes_total "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no doris_be_download_bytes_total in /metrics:\n{body}"))
+    }
+}
+
+impl Drop for BeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn md5_hex(b: &[u8]) -> String {
+    hex::encode(Md5::digest(b))
+}
+
+async fn source_be(fe: &TestFe, root: &Path) -> (BeHandle, PathBuf, Vec<(String, Vec<u8>)>) {
+    let a = agent::start(be_config(root)).await.unwrap();
+    assert_eq!(heartbeat(&a, &master_info(fe.port(), 5, 1, TOKEN, 1)).await.status.status_code, TStatusCode::OK);
+    submit(&a, vec![create_task(1, 100)]).await;
+    fe.wait_finish(TTaskType::CREATE, 1).await;
+    let files = add_random_rowset(&a, 100, SEGMENTS, SEGMENT_BYTES, 1_000_000);
+    submit(&a, vec![snapshot_task(2, 100, true)]).await;
+    let f = fe.wait_finish(TTaskType::MAKE_SNAPSHOT, 2).await;
+    assert_eq!(f.task_status.status_code, TStatusCode::OK, "{}", status_text(&f.task_status));
+    let dir = PathBuf::from(f.snapshot_path.unwrap()).join("100").join(SCHEMA_HASH.to_string());
+    (a, dir, files)
+}
+
+/// Bytes of data files (complete or partial) in a local snapshot dir.
+fn data_bytes_on_disk(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| !e.file_name().to_string_lossy().ends_with(".hdr"))
+        .map(|e| e.metadata().unwrap().len())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_be_resumes_its_pull_after_restart() {
+    let fe = TestFe::start().await;
+    let work = tempfile::tempdir().unwrap();
+    let (a, a_dir, files) = source_be(&fe, &work.path().join("a")).await;
+    let data_total = SEGMENTS as u64 * SEGMENT_BYTES as u64;
+    let proxy = GateProxy::start(a.addrs.http, data_total * 2 / 5).await;
+
+    let ports = (free_port(), free_port(), free_port());
+    let conf = work.path().join("be.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "be_port = {}\nheartbeat_service_port = {}\nwebserver_port = {}\nbrpc_port = 18062\n\
+             storage_root_path = {}\nreport_task_interval_seconds = 1\nstorage_min_left_capacity_bytes = 0\n",
+            ports.0,
+            ports.1,
+            ports.2,
+            work.path().join("b").display()
+        ),
+    )
+    .unwrap();
+    let log = work.path().join("be.log");
+    let mut b = BeProcess::spawn(&conf, &log, ports);
+    assert_eq!(b.heartbeat(fe.port()).await.status.status_code, TStatusCode::OK, "{}", b.log());
+
+    // B's tablet and the snapshot dir the pull fills, as a restore prepares them.
+    let r = b.client().submit_tasks(&vec![create_task(10, 200)]).await.unwrap();
+    assert_eq!(r.status.status_code, TStatusCode::OK);
+    assert_eq!(fe.wait_finish(TTaskType::CREATE, 10).await.task_status.status_code, TStatusCode::OK);
+    b.client().submit_tasks(&vec![snapshot_task(11, 200, false)]).await.unwrap();
+    let f = fe.wait_finish(TTaskType::MAKE_SNAPSHOT, 11).await;
+    assert_eq!(f.task_status.status_code, TStatusCode::OK, "{}", status_text(&f.task_status));
+    let b_dir = PathBuf::from(f.snapshot_path.unwrap()).join("200").join(SCHEMA_HASH.to_string());
+
+    let download = download_task(
+        12,
+        99,
+        vec![TRemoteTabletSnapshot {
+            local_tablet_id: Some(200),
+            local_snapshot_path: Some(b_dir.display().to_string()),
+            remote_tablet_id: Some(100),
+            remote_be_id: Some(1),
+            remote_be_addr: Some(TNetworkAddress { hostname: "127.0.0.1".into(), port: proxy.port as i32 }),
+            remote_snapshot_path: Some(a_dir.display().to_string()),
+            remote_token: Some(TOKEN.into()),
+        }],
+    );
+    assert_eq!(b.client().submit_tasks(&vec![download.clone()]).await.unwrap().status.status_code, TStatusCode::OK);
+
+    // The proxy holds B at 40%: wait until B has written a good part of it, then kill it.
+    let http = b.http.clone();
+    wait_for("B to write part of the data", || {
+        let http = http.clone();
+        let proxy_full = proxy.passed.load(Ordering::SeqCst) >= data_total * 2 / 5;
+        async move {
+            let body = reqwest::get(format!("http://{http}/metrics")).await.ok()?.text().await.ok()?;
+            let n: u64 = body.lines().find_map(|l| l.strip_prefix("doris_be_download_bytes_total "))?.trim().parse().ok()?;
+            (proxy_full && n >= data_total / 4).then_some(())
+        }
+    })
+    .await;
+    b.child.kill().unwrap();
+    b.child.wait().unwrap();
+    assert!(fe.finished_for(TTaskType::DOWNLOAD, 12).is_empty(), "the killed process never finished the task");
+    let on_disk = data_bytes_on_disk(&b_dir);
+    assert!(on_disk > 0 && on_disk < data_total, "a partial pull is on disk: {on_disk} of {data_total}");
+    let missing = data_total - on_disk;
+
+    // Restart with the same conf; the FE re-sends the task it never got a finishTask for.
+    proxy.limit.send_replace(u64::MAX);
+    let mut b = BeProcess::spawn(&conf, &log, ports);
+    assert_eq!(b.heartbeat(fe.port()).await.status.status_code, TStatusCode::OK, "{}", b.log());
+    assert_eq!(b.client().submit_tasks(&vec![download]).await.unwrap().status.status_code, TStatusCode::OK);
+    let f = fe.wait_finish(TTaskType::DOWNLOAD, 12).await;
+    assert_eq!(f.task_status.status_code, TStatusCode::OK, "{}\n{}", status_text(&f.task_status), b.log());
+    assert_eq!(f.downloaded_tablet_ids, Some(vec![200]));
+    for (name, bytes) in &files {
+        let got = std::fs::read(b_dir.join(name)).unwrap();
+        assert_eq!(got.len(), bytes.len(), "{name}");
+        assert_eq!(md5_hex(&got), md5_hex(bytes), "{name} is byte-identical");
+    }
+    assert!(b_dir.join("200.hdr").is_file());
+
+    // The restarted process moved what was missing (plus the small header), not it all.
+    let moved = b.download_bytes().await;
+    let slack = 1 << 20;
+    eprintln!("pull resumed: {moved} bytes moved after restart, {missing} missing, {data_total} in all");
+    assert!(moved >= missing, "moved {moved} < missing {missing}");
+    assert!(moved <= missing + slack, "moved {moved} bytes, but only {missing} were missing (of {data_total})");
+    drop(b);
+    a.shutdown().await;
+}

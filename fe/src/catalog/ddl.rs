@@ -1,0 +1,120 @@
+//! DDL that reaches the BEs: CREATE TABLE sends CREATE tasks and waits for them; DROP
+//! sends DROP tasks. The catalog changes only once the BEs did their part (create) or
+//! before the BEs are told (drop), so a failure never leaves a half-made table visible.
+
+use std::time::Duration;
+
+use doris_thrift::agent_service::{TCreateTabletReq, TDropTabletReq};
+use doris_thrift::types::TTaskType;
+use tracing::{info, info_span, warn, Instrument};
+
+use super::spec::{build_table, CreateTableSpec};
+use super::table::OlapTable;
+use super::CatalogError;
+use crate::context::FeContext;
+use crate::system::task_queue::{new_task, AgentTask};
+
+/// Ok(false) when the table existed and IF NOT EXISTS was given.
+pub async fn create_table(ctx: &FeContext, spec: &CreateTableSpec) -> Result<bool, CatalogError> {
+    super::check_name(&spec.name, "table")?;
+    let db = ctx.catalog.database(&spec.db).ok_or_else(|| CatalogError::UnknownDatabase(spec.db.clone()))?;
+    if ctx.catalog.table_exists(db.id, &spec.name) {
+        return if spec.if_not_exists { Ok(false) } else { Err(CatalogError::TableExists(spec.name.clone())) };
+    }
+    let alive = ctx.backends.alive_ids();
+    let table = build_table(spec, db.id, &alive, || Ok(ctx.store.next_id()?), FeContext::now_ms())?;
+    let span = info_span!("create_table", table_id = table.id, table = %table.name);
+    async {
+        let tasks = create_tasks(ctx, &table)?;
+        let n = tasks.len();
+        let timeout = Duration::from_secs(ctx.config.max_create_table_timeout_second);
+        if let Err(e) = ctx.tasks.run(tasks, timeout).await {
+            warn!(error = %e, "creating tablets failed; dropping what was made");
+            drop_tablets(ctx, &table).await;
+            return Err(CatalogError::CreateTablets(format!("Failed to create table {}: {e}", table.name)));
+        }
+        if let Err(e) = ctx.catalog.register_table(table.clone()) {
+            drop_tablets(ctx, &table).await;
+            return match e {
+                CatalogError::TableExists(_) if spec.if_not_exists => Ok(false),
+                e => Err(e),
+            };
+        }
+        info!(replicas = n, "table created");
+        Ok(true)
+    }
+    .instrument(span)
+    .await
+}
+
+fn create_tasks(ctx: &FeContext, table: &OlapTable) -> Result<Vec<AgentTask>, CatalogError> {
+    let schema = table.tablet_schema();
+    let mut tasks = Vec::new();
+    for (p, tablet) in table.tablets() {
+        for r in &tablet.replicas {
+            let be = ctx.backends.get(r.backend_id);
+            let addr = be.as_ref().and_then(|b| b.be_addr()).ok_or_else(|| {
+                CatalogError::CreateTablets(format!(
+                    "backend {} has not answered a heartbeat yet, its be_port is unknown",
+                    r.backend_id
+                ))
+            })?;
+            let req = TCreateTabletReq::new(
+                tablet.id,
+                Box::new(schema.clone()),
+                p.visible_version,
+                p.storage_medium.to_thrift(),
+                false,
+                table.id,
+                p.id,
+                r.id,
+                None,
+            );
+            let mut t = new_task(TTaskType::CREATE, ctx.store.next_id()?);
+            t.create_tablet_req = Some(Box::new(req));
+            tasks.push(AgentTask { backend_id: r.backend_id, addr, request: t });
+        }
+    }
+    Ok(tasks)
+}
+
+/// Tell the BEs to drop every replica of the table; failures are logged, the BEs' own
+/// reports will show leftovers.
+pub async fn drop_tablets(ctx: &FeContext, table: &OlapTable) {
+    let mut tasks = Vec::new();
+    for (_, tablet) in table.tablets() {
+        for r in &tablet.replicas {
+            let Some(addr) = ctx.backends.get(r.backend_id).and_then(|b| b.be_addr()) else { continue };
+            let Ok(sig) = ctx.store.next_id() else { continue };
+            let mut t = new_task(TTaskType::DROP, sig);
+            t.drop_tablet_req = Some(Box::new(TDropTabletReq::new(tablet.id, table.schema_hash, r.id, true)));
+            tasks.push(AgentTask { backend_id: r.backend_id, addr, request: t });
+        }
+    }
+    for e in ctx.tasks.submit(tasks).await {
+        warn!(table_id = table.id, error = %e, "DROP tasks not delivered");
+    }
+}
+
+/// Ok(false) when absent and IF EXISTS was given.
+pub async fn drop_table(ctx: &FeContext, db: &str, name: &str, if_exists: bool) -> Result<bool, CatalogError> {
+    match ctx.catalog.drop_table(db, name, if_exists)? {
+        Some(t) => {
+            drop_tablets(ctx, &t).await;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
+pub async fn drop_database(ctx: &FeContext, name: &str, if_exists: bool) -> Result<bool, CatalogError> {
+    match ctx.catalog.drop_database(name, if_exists)? {
+        Some(tables) => {
+            for t in &tables {
+                drop_tablets(ctx, t).await;
+            }
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}

@@ -1,0 +1,309 @@
+//! The catalog: databases and OLAP tables in memory, every change written through to the
+//! meta store in one transaction before it becomes visible.
+
+pub mod ddl;
+pub mod placement;
+pub mod spec;
+pub mod table;
+pub mod types;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+
+use crate::persist::{Kind, MetaError, MetaStore};
+
+pub use spec::{ColumnSpec, CreateTableSpec, DistributionSpec, PartitionSpec, RangeValues};
+pub use table::{Database, OlapTable, Partition, Replica, Tablet};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("Unknown database '{0}'")]
+    UnknownDatabase(String),
+    #[error("Can't create database '{0}'; database exists")]
+    DatabaseExists(String),
+    #[error("Can't drop database '{0}'; database doesn't exist")]
+    DropUnknownDatabase(String),
+    #[error("Table '{0}' already exists")]
+    TableExists(String),
+    #[error("Unknown table '{table}' in {db}")]
+    UnknownTable { db: String, table: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error(
+        "Failed to find enough backend, please check the replication num,replication tag and storage medium and avail capacity of backends or maybe all be on same host.\nCreate failed replications:\nreplication tag: {{\"location\" : \"default\"}}, replication num: {replication_num}, storage medium: {medium}"
+    )]
+    NotEnoughBackends { replication_num: usize, medium: String },
+    /// Creating tablets on the BEs failed; the table was not created.
+    #[error("{0}")]
+    CreateTablets(String),
+    #[error(transparent)]
+    Meta(#[from] MetaError),
+}
+
+#[derive(Default)]
+struct State {
+    dbs: BTreeMap<i64, Database>,
+    tables: BTreeMap<i64, OlapTable>,
+    /// tablet id -> table id, for reports.
+    tablet_index: HashMap<i64, i64>,
+}
+
+impl State {
+    fn index_table(&mut self, t: &OlapTable) {
+        for (_, tablet) in t.tablets() {
+            self.tablet_index.insert(tablet.id, t.id);
+        }
+    }
+
+    fn unindex_table(&mut self, t: &OlapTable) {
+        for (_, tablet) in t.tablets() {
+            self.tablet_index.remove(&tablet.id);
+        }
+    }
+
+    fn db_by_name(&self, name: &str) -> Option<&Database> {
+        self.dbs.values().find(|d| d.name == name)
+    }
+
+    fn table_by_name(&self, db_id: i64, name: &str) -> Option<&OlapTable> {
+        self.tables.values().find(|t| t.db_id == db_id && t.name == name)
+    }
+}
+
+/// Replica facts a BE reported for one tablet.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReplicaReport {
+    pub tablet_id: i64,
+    pub version: i64,
+    pub row_count: i64,
+    pub data_size: i64,
+    pub remote_data_size: i64,
+    pub version_count: i64,
+    pub path_hash: i64,
+    pub cooldown_term: Option<i64>,
+}
+
+pub struct Catalog {
+    store: Arc<MetaStore>,
+    state: RwLock<State>,
+}
+
+impl Catalog {
+    /// Load every database and table from the store.
+    pub fn load(store: Arc<MetaStore>) -> Result<Self, CatalogError> {
+        let mut state = State::default();
+        for (id, db) in store.load_all::<Database>(Kind::Database)? {
+            state.dbs.insert(id, db);
+        }
+        for (id, t) in store.load_all::<OlapTable>(Kind::Table)? {
+            state.index_table(&t);
+            state.tables.insert(id, t);
+        }
+        Ok(Catalog { store, state: RwLock::new(state) })
+    }
+
+    pub fn store(&self) -> &Arc<MetaStore> {
+        &self.store
+    }
+
+    pub fn databases(&self) -> Vec<Database> {
+        let mut v: Vec<Database> = self.state.read().unwrap().dbs.values().cloned().collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+
+    pub fn database(&self, name: &str) -> Option<Database> {
+        self.state.read().unwrap().db_by_name(name).cloned()
+    }
+
+    pub fn database_by_id(&self, id: i64) -> Option<Database> {
+        self.state.read().unwrap().dbs.get(&id).cloned()
+    }
+
+    /// Ok(None) when it exists and `if_not_exists` was given.
+    pub fn create_database(
+        &self,
+        name: &str,
+        if_not_exists: bool,
+        now_ms: i64,
+    ) -> Result<Option<Database>, CatalogError> {
+        check_name(name, "database")?;
+        let mut st = self.state.write().unwrap();
+        if st.db_by_name(name).is_some() {
+            return if if_not_exists { Ok(None) } else { Err(CatalogError::DatabaseExists(name.into())) };
+        }
+        let db = Database { id: self.store.next_id()?, name: name.into(), create_time_ms: now_ms };
+        self.store.put(Kind::Database, db.id, &db)?;
+        st.dbs.insert(db.id, db.clone());
+        Ok(Some(db))
+    }
+
+    /// Remove the database and its tables; the removed tables, whose tablets the caller
+    /// drops on the BEs. Ok(None) when absent and `if_exists` was given.
+    pub fn drop_database(&self, name: &str, if_exists: bool) -> Result<Option<Vec<OlapTable>>, CatalogError> {
+        let mut st = self.state.write().unwrap();
+        let Some(db) = st.db_by_name(name).cloned() else {
+            return if if_exists { Ok(None) } else { Err(CatalogError::DropUnknownDatabase(name.into())) };
+        };
+        let tables: Vec<OlapTable> = st.tables.values().filter(|t| t.db_id == db.id).cloned().collect();
+        self.store.write(|w| {
+            for t in &tables {
+                w.delete(Kind::Table, t.id)?;
+            }
+            w.delete(Kind::Database, db.id)
+        })?;
+        for t in &tables {
+            st.unindex_table(t);
+            st.tables.remove(&t.id);
+        }
+        st.dbs.remove(&db.id);
+        Ok(Some(tables))
+    }
+
+    pub fn tables(&self, db_id: i64) -> Vec<OlapTable> {
+        let mut v: Vec<OlapTable> =
+            self.state.read().unwrap().tables.values().filter(|t| t.db_id == db_id).cloned().collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+
+    pub fn table(&self, db: &str, name: &str) -> Result<OlapTable, CatalogError> {
+        let st = self.state.read().unwrap();
+        let d = st.db_by_name(db).ok_or_else(|| CatalogError::UnknownDatabase(db.into()))?;
+        st.table_by_name(d.id, name)
+            .cloned()
+            .ok_or_else(|| CatalogError::UnknownTable { db: db.into(), table: name.into() })
+    }
+
+    pub fn table_by_id(&self, id: i64) -> Option<OlapTable> {
+        self.state.read().unwrap().tables.get(&id).cloned()
+    }
+
+    pub fn table_exists(&self, db_id: i64, name: &str) -> bool {
+        self.state.read().unwrap().table_by_name(db_id, name).is_some()
+    }
+
+    /// Make a built table visible, after its tablets exist on the BEs.
+    pub fn register_table(&self, table: OlapTable) -> Result<(), CatalogError> {
+        let mut st = self.state.write().unwrap();
+        if !st.dbs.contains_key(&table.db_id) {
+            return Err(CatalogError::UnknownDatabase(table.db_id.to_string()));
+        }
+        if st.table_by_name(table.db_id, &table.name).is_some() {
+            return Err(CatalogError::TableExists(table.name.clone()));
+        }
+        self.store.put(Kind::Table, table.id, &table)?;
+        st.index_table(&table);
+        st.tables.insert(table.id, table);
+        Ok(())
+    }
+
+    /// Remove a table; the removed table. Ok(None) when absent and `if_exists` was given.
+    pub fn drop_table(&self, db: &str, name: &str, if_exists: bool) -> Result<Option<OlapTable>, CatalogError> {
+        let mut st = self.state.write().unwrap();
+        let d = st.db_by_name(db).ok_or_else(|| CatalogError::UnknownDatabase(db.into()))?.clone();
+        let Some(t) = st.table_by_name(d.id, name).cloned() else {
+            return if if_exists {
+                Ok(None)
+            } else {
+                Err(CatalogError::UnknownTable { db: db.into(), table: name.into() })
+            };
+        };
+        self.store.delete(Kind::Table, t.id)?;
+        st.unindex_table(&t);
+        st.tables.remove(&t.id);
+        Ok(Some(t))
+    }
+
+    /// Change one table in place and persist it in the same step; the closure's result.
+    /// The closure must not rename the table or change its tablets' ids.
+    pub fn update_table<R>(&self, table_id: i64, f: impl FnOnce(&mut OlapTable) -> R) -> Result<R, CatalogError> {
+        let mut st = self.state.write().unwrap();
+        let t = st
+            .tables
+            .get_mut(&table_id)
+            .ok_or_else(|| CatalogError::UnknownTable { db: String::new(), table: table_id.to_string() })?;
+        let mut copy = t.clone();
+        let r = f(&mut copy);
+        // Persist first: a failed write leaves memory as it was.
+        self.store.put(Kind::Table, table_id, &copy)?;
+        *t = copy;
+        Ok(r)
+    }
+
+    /// Apply a BE's tablet report; the number of replicas whose facts changed.
+    pub fn apply_replica_reports(
+        &self,
+        backend_id: i64,
+        reports: &[ReplicaReport],
+        now_ms: i64,
+    ) -> Result<usize, CatalogError> {
+        let mut st = self.state.write().unwrap();
+        let mut changed_tables: BTreeMap<i64, ()> = BTreeMap::new();
+        let mut changed = 0;
+        for r in reports {
+            let Some(&table_id) = st.tablet_index.get(&r.tablet_id) else { continue };
+            let Some(t) = st.tables.get_mut(&table_id) else { continue };
+            for p in &mut t.partitions {
+                for tablet in p.index.tablets.iter_mut().filter(|x| x.id == r.tablet_id) {
+                    for rep in tablet.replicas.iter_mut().filter(|x| x.backend_id == backend_id) {
+                        let before = rep.clone();
+                        rep.version = r.version;
+                        rep.row_count = r.row_count;
+                        rep.data_size = r.data_size;
+                        rep.remote_data_size = r.remote_data_size;
+                        rep.version_count = r.version_count;
+                        rep.path_hash = r.path_hash;
+                        if let Some(term) = r.cooldown_term {
+                            rep.cooldown_term = term;
+                        }
+                        let facts_changed = before != *rep;
+                        rep.last_report_ms = now_ms;
+                        if facts_changed {
+                            changed += 1;
+                            changed_tables.insert(table_id, ());
+                        }
+                    }
+                }
+            }
+        }
+        // Only tables whose replica facts changed are rewritten; timestamps alone are not.
+        let to_write: Vec<&OlapTable> = changed_tables.keys().filter_map(|id| st.tables.get(id)).collect();
+        if !to_write.is_empty() {
+            self.store.write(|w| {
+                for t in &to_write {
+                    w.put(Kind::Table, t.id, *t)?;
+                }
+                Ok(())
+            })?;
+        }
+        Ok(changed)
+    }
+
+    /// Replicas per backend, for SHOW BACKENDS' TabletNum.
+    pub fn tablet_count_by_backend(&self) -> HashMap<i64, usize> {
+        let st = self.state.read().unwrap();
+        let mut m = HashMap::new();
+        for t in st.tables.values() {
+            for (_, tablet) in t.tablets() {
+                for r in &tablet.replicas {
+                    *m.entry(r.backend_id).or_insert(0) += 1;
+                }
+            }
+        }
+        m
+    }
+}
+
+/// Upstream's identifier rule, roughly: a letter first, then letters, digits, `_` and `-`.
+pub fn check_name(name: &str, what: &str) -> Result<(), CatalogError> {
+    let ok = !name.is_empty()
+        && name.len() <= 256
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(CatalogError::Invalid(format!("Incorrect {what} name '{name}'")))
+    }
+}

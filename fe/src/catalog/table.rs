@@ -1,0 +1,324 @@
+//! The OLAP table as the catalog keeps it: schema, partitions, the base index, tablets and
+//! their replicas. A table is stored whole, as one JSON value.
+
+use std::collections::BTreeMap;
+
+use doris_thrift::agent_service::TTabletSchema;
+use doris_thrift::descriptors::TColumn;
+use doris_thrift::types::TStorageType;
+use serde::{Deserialize, Serialize};
+
+use super::types::{AggType, DataType, KeysType, StorageMedium};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Database {
+    pub id: i64,
+    pub name: String,
+    pub create_time_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Column {
+    pub name: String,
+    pub data_type: DataType,
+    pub is_key: bool,
+    pub nullable: bool,
+    pub aggregation: Option<AggType>,
+    pub default_value: Option<String>,
+    pub comment: String,
+    pub unique_id: i32,
+}
+
+impl Column {
+    pub fn to_thrift(&self) -> TColumn {
+        TColumn {
+            column_name: self.name.clone(),
+            column_type: self.data_type.to_thrift(),
+            aggregation_type: self.aggregation.map(|a| a.to_thrift()),
+            is_key: Some(self.is_key),
+            is_allow_null: Some(self.nullable),
+            default_value: self.default_value.clone(),
+            col_unique_id: Some(self.unique_id),
+        }
+    }
+
+    fn ddl(&self) -> String {
+        let mut s = format!("`{}` {}", self.name, self.data_type.to_sql());
+        if let Some(a) = self.aggregation {
+            s.push(' ');
+            s.push_str(a.sql());
+        }
+        s.push_str(if self.nullable { " NULL" } else { " NOT NULL" });
+        if let Some(d) = &self.default_value {
+            s.push_str(&format!(" DEFAULT \"{}\"", escape(d)));
+        }
+        if !self.comment.is_empty() {
+            s.push_str(&format!(" COMMENT \"{}\"", escape(&self.comment)));
+        }
+        s
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PartitionKind {
+    Unpartitioned,
+    Range,
+    List,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Distribution {
+    Hash { columns: Vec<String>, buckets: u32 },
+    Random { buckets: u32 },
+}
+
+impl Distribution {
+    pub fn buckets(&self) -> u32 {
+        match self {
+            Distribution::Hash { buckets, .. } | Distribution::Random { buckets } => *buckets,
+        }
+    }
+
+    fn ddl(&self) -> String {
+        match self {
+            Distribution::Hash { columns, buckets } => {
+                format!("DISTRIBUTED BY HASH({}) BUCKETS {buckets}", quoted_list(columns))
+            }
+            Distribution::Random { buckets } => format!("DISTRIBUTED BY RANDOM BUCKETS {buckets}"),
+        }
+    }
+
+    /// The DistributionKey column of SHOW PARTITIONS.
+    pub fn key_text(&self) -> String {
+        match self {
+            Distribution::Hash { columns, .. } => columns.join(", "),
+            Distribution::Random { .. } => "RANDOM".into(),
+        }
+    }
+}
+
+fn quoted_list(cols: &[String]) -> String {
+    cols.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReplicaState {
+    Normal,
+    /// Being created on its BE; not yet confirmed.
+    Creating,
+}
+
+impl ReplicaState {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ReplicaState::Normal => "NORMAL",
+            ReplicaState::Creating => "CREATING",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Replica {
+    pub id: i64,
+    pub backend_id: i64,
+    pub version: i64,
+    pub row_count: i64,
+    pub data_size: i64,
+    pub remote_data_size: i64,
+    pub version_count: i64,
+    pub path_hash: i64,
+    pub state: ReplicaState,
+    pub last_report_ms: i64,
+    #[serde(default)]
+    pub cooldown_term: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tablet {
+    pub id: i64,
+    pub replicas: Vec<Replica>,
+    /// Chosen cooldown replica and its term (cooldown comes later).
+    #[serde(default)]
+    pub cooldown_replica_id: i64,
+    #[serde(default)]
+    pub cooldown_term: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MaterializedIndex {
+    pub id: i64,
+    pub name: String,
+    pub schema_hash: i32,
+    pub tablets: Vec<Tablet>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Partition {
+    pub id: i64,
+    pub name: String,
+    pub visible_version: i64,
+    pub visible_version_time_ms: i64,
+    /// Range partitions: [lower, upper) keys, one per partition column.
+    pub range: Option<(Vec<String>, Vec<String>)>,
+    /// List partitions: each value tuple.
+    pub list_values: Vec<Vec<String>>,
+    pub buckets: u32,
+    pub replication_num: u16,
+    pub storage_medium: StorageMedium,
+    pub index: MaterializedIndex,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OlapTable {
+    pub id: i64,
+    pub db_id: i64,
+    pub name: String,
+    pub columns: Vec<Column>,
+    pub keys_type: KeysType,
+    pub partition_kind: PartitionKind,
+    pub partition_columns: Vec<String>,
+    pub distribution: Distribution,
+    pub replication_num: u16,
+    pub storage_medium: StorageMedium,
+    pub storage_policy: String,
+    /// Every property as given (normalised keys), for SHOW CREATE TABLE.
+    pub properties: BTreeMap<String, String>,
+    pub base_index_id: i64,
+    pub schema_hash: i32,
+    pub partitions: Vec<Partition>,
+    pub comment: String,
+    pub create_time_ms: i64,
+}
+
+impl OlapTable {
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name.eq_ignore_ascii_case(name))
+    }
+
+    pub fn key_columns(&self) -> Vec<&Column> {
+        self.columns.iter().filter(|c| c.is_key).collect()
+    }
+
+    pub fn partition(&self, name: &str) -> Option<&Partition> {
+        self.partitions.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+    }
+
+    pub fn tablets(&self) -> impl Iterator<Item = (&Partition, &Tablet)> {
+        self.partitions.iter().flat_map(|p| p.index.tablets.iter().map(move |t| (p, t)))
+    }
+
+    fn partition_types(&self) -> Vec<DataType> {
+        self.partition_columns
+            .iter()
+            .map(|c| self.column(c).map(|c| c.data_type.clone()).unwrap_or(DataType::String))
+            .collect()
+    }
+
+    /// Upstream's short key count: leading key columns up to 3, ending at the first string.
+    pub fn short_key_column_count(&self) -> i16 {
+        let mut n = 0i16;
+        for c in self.columns.iter().filter(|c| c.is_key) {
+            n += 1;
+            if n == 3 || c.data_type.is_string_like() {
+                break;
+            }
+        }
+        n.max(1)
+    }
+
+    pub fn tablet_schema(&self) -> TTabletSchema {
+        TTabletSchema::new(
+            self.short_key_column_count(),
+            self.schema_hash,
+            self.keys_type.to_thrift(),
+            TStorageType::COLUMN,
+            self.columns.iter().map(Column::to_thrift).collect(),
+        )
+    }
+
+    /// Upstream's textual key description: `[types: [INT]; keys: [10]; ]`.
+    pub fn describe_keys(&self, keys: &[String]) -> String {
+        let types = self.partition_types();
+        let t: Vec<&str> = types.iter().map(|t| t.upper_name()).collect();
+        format!("types: [{}]; keys: [{}]; ", t.join(", "), keys.join(", "))
+    }
+
+    /// The Range column of SHOW PARTITIONS and the `range` of getMeta.
+    pub fn describe_partition(&self, p: &Partition) -> String {
+        match self.partition_kind {
+            PartitionKind::Unpartitioned => String::new(),
+            PartitionKind::Range => match &p.range {
+                Some((lo, hi)) => format!("[{}..{})", self.describe_keys(lo), self.describe_keys(hi)),
+                None => String::new(),
+            },
+            PartitionKind::List => {
+                let items: Vec<String> = p.list_values.iter().map(|v| self.describe_keys(v)).collect();
+                format!("[{}]", items.join(", "))
+            }
+        }
+    }
+
+    /// The table as upstream's SHOW CREATE TABLE prints it.
+    pub fn create_table_ddl(&self) -> String {
+        let mut s = format!("CREATE TABLE `{}` (\n", self.name);
+        let cols: Vec<String> = self.columns.iter().map(|c| format!("  {}", c.ddl())).collect();
+        s.push_str(&cols.join(",\n"));
+        s.push_str("\n) ENGINE=OLAP\n");
+        let keys: Vec<String> = self.key_columns().iter().map(|c| c.name.clone()).collect();
+        s.push_str(&format!("{}({})\n", self.keys_type.sql(), quoted_list(&keys)));
+        if !self.comment.is_empty() {
+            s.push_str(&format!("COMMENT \"{}\"\n", escape(&self.comment)));
+        } else {
+            s.push_str("COMMENT 'OLAP'\n");
+        }
+        let quote = |keys: &[String]| keys.iter().map(|k| format!("\"{}\"", escape(k))).collect::<Vec<_>>().join(", ");
+        match self.partition_kind {
+            PartitionKind::Unpartitioned => {}
+            PartitionKind::Range => {
+                s.push_str(&format!("PARTITION BY RANGE({})\n", quoted_list(&self.partition_columns)));
+                let parts: Vec<String> = self
+                    .partitions
+                    .iter()
+                    .map(|p| {
+                        let (lo, hi) = p.range.clone().unwrap_or_default();
+                        format!("PARTITION {} VALUES [({}), ({}))", p.name, quote(&lo), quote(&hi))
+                    })
+                    .collect();
+                s.push_str(&format!("({})\n", parts.join(",\n")));
+            }
+            PartitionKind::List => {
+                s.push_str(&format!("PARTITION BY LIST({})\n", quoted_list(&self.partition_columns)));
+                let parts: Vec<String> = self
+                    .partitions
+                    .iter()
+                    .map(|p| {
+                        let vals: Vec<String> = p.list_values.iter().map(|v| format!("({})", quote(v))).collect();
+                        format!("PARTITION {} VALUES IN ({})", p.name, vals.join(","))
+                    })
+                    .collect();
+                s.push_str(&format!("({})\n", parts.join(",\n")));
+            }
+        }
+        s.push_str(&self.distribution.ddl());
+        s.push_str("\nPROPERTIES (\n");
+        let mut props: BTreeMap<String, String> = BTreeMap::new();
+        props.insert("replication_allocation".into(), format!("tag.location.default: {}", self.replication_num));
+        props.insert("storage_medium".into(), self.storage_medium.name().to_ascii_lowercase());
+        if !self.storage_policy.is_empty() {
+            props.insert("storage_policy".into(), self.storage_policy.clone());
+        }
+        for (k, v) in &self.properties {
+            if k != "replication_num" && k != "replication_allocation" {
+                props.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        let lines: Vec<String> = props.iter().map(|(k, v)| format!("\"{k}\" = \"{}\"", escape(v))).collect();
+        s.push_str(&lines.join(",\n"));
+        s.push_str("\n);");
+        s
+    }
+}

@@ -1,0 +1,119 @@
+//! CREATE TABLE's AST into the catalog's [`CreateTableSpec`].
+
+use std::collections::BTreeMap;
+
+use crate::catalog::types::{DataType, KeysType};
+use crate::catalog::{ColumnSpec, CreateTableSpec, DistributionSpec, PartitionSpec, RangeValues};
+use crate::error::FeError;
+use crate::sql;
+
+pub fn data_type(t: &sql::DataType) -> DataType {
+    match *t {
+        sql::DataType::Boolean => DataType::Boolean,
+        sql::DataType::TinyInt => DataType::TinyInt,
+        sql::DataType::SmallInt => DataType::SmallInt,
+        sql::DataType::Int => DataType::Int,
+        sql::DataType::BigInt => DataType::BigInt,
+        sql::DataType::LargeInt => DataType::LargeInt,
+        sql::DataType::Float => DataType::Float,
+        sql::DataType::Double => DataType::Double,
+        // DECIMAL is DECIMALV3 in current Doris.
+        sql::DataType::Decimal { precision, scale } | sql::DataType::DecimalV3 { precision, scale } => {
+            DataType::Decimal { precision, scale }
+        }
+        sql::DataType::Date | sql::DataType::DateV2 => DataType::Date,
+        sql::DataType::DateTime => DataType::DateTime { scale: 0 },
+        sql::DataType::DateTimeV2 { scale } => DataType::DateTime { scale },
+        sql::DataType::Char(n) => DataType::Char(n),
+        sql::DataType::Varchar(n) => DataType::Varchar(n),
+        sql::DataType::String => DataType::String,
+    }
+}
+
+fn value(v: &sql::PartitionValue) -> String {
+    match v {
+        sql::PartitionValue::Value(s) => s.clone(),
+        sql::PartitionValue::MaxValue => "MAXVALUE".into(),
+    }
+}
+
+pub fn create_table_spec(db: String, ct: sql::CreateTable) -> Result<CreateTableSpec, FeError> {
+    if let Some(engine) = &ct.engine {
+        if !engine.eq_ignore_ascii_case("olap") {
+            return Err(FeError::not_supported(format!("ENGINE = {engine}: doris-rs serves OLAP tables only")));
+        }
+    }
+    let columns = ct
+        .columns
+        .iter()
+        .map(|c| ColumnSpec {
+            name: c.name.clone(),
+            type_text: data_type(&c.data_type).to_sql(),
+            nullable: Some(c.nullable),
+            aggregation: c.aggregation.map(|a| a.as_str().to_string()),
+            default_value: match &c.default {
+                None | Some(sql::DefaultValue::Null) => None,
+                Some(sql::DefaultValue::CurrentTimestamp) => Some("CURRENT_TIMESTAMP".into()),
+                Some(sql::DefaultValue::Value(v)) => Some(v.clone()),
+            },
+            comment: c.comment.clone().unwrap_or_default(),
+        })
+        .collect();
+    let keys = match &ct.keys {
+        Some(k) => Some((
+            match k.keys_type {
+                sql::KeysType::Duplicate => KeysType::Duplicate,
+                sql::KeysType::Unique => KeysType::Unique,
+                sql::KeysType::Aggregate => KeysType::Aggregate,
+            },
+            k.columns.clone(),
+        )),
+        None => {
+            // Older syntax marks key columns inline with KEY.
+            let marked: Vec<String> = ct.columns.iter().filter(|c| c.is_key).map(|c| c.name.clone()).collect();
+            (!marked.is_empty()).then_some((KeysType::Duplicate, marked))
+        }
+    };
+    let partition = match ct.partition {
+        None => PartitionSpec::None,
+        Some(sql::PartitionDesc::Range { columns, partitions }) => PartitionSpec::Range {
+            columns,
+            partitions: partitions
+                .into_iter()
+                .map(|p| {
+                    let v = match p.bound {
+                        sql::RangeBound::LessThan(vals) if vals == [sql::PartitionValue::MaxValue] => {
+                            RangeValues::LessThan(None)
+                        }
+                        sql::RangeBound::LessThan(vals) => {
+                            RangeValues::LessThan(Some(vals.iter().map(value).collect()))
+                        }
+                        sql::RangeBound::Fixed { lower, upper } => {
+                            RangeValues::Fixed(lower.iter().map(value).collect(), upper.iter().map(value).collect())
+                        }
+                    };
+                    (p.name, v)
+                })
+                .collect(),
+        },
+        Some(sql::PartitionDesc::List { columns, partitions }) => {
+            PartitionSpec::List { columns, partitions: partitions.into_iter().map(|p| (p.name, p.values)).collect() }
+        }
+    };
+    let distribution = Some(match ct.distribution.kind {
+        sql::DistributionKind::Hash(cols) => DistributionSpec::Hash { columns: cols, buckets: ct.distribution.buckets },
+        sql::DistributionKind::Random => DistributionSpec::Random { buckets: ct.distribution.buckets },
+    });
+    let properties: BTreeMap<String, String> = ct.properties.into_iter().collect();
+    Ok(CreateTableSpec {
+        db,
+        name: ct.name.table,
+        if_not_exists: ct.if_not_exists,
+        columns,
+        keys,
+        partition,
+        distribution,
+        properties,
+        comment: ct.comment.unwrap_or_default(),
+    })
+}

@@ -1,0 +1,84 @@
+//! The MySQL layer's [`Executor`] for catalog and system statements: each statement is
+//! decoded here, handed to the catalog or system domain, and its answer shaped as rows.
+
+mod convert;
+mod databases;
+mod errors;
+mod format;
+pub mod proc;
+mod system;
+pub mod tables;
+pub mod users;
+
+use async_trait::async_trait;
+
+use crate::context::Ctx;
+use crate::error::FeError;
+use crate::mysql::{Executor, QueryOutput, Session};
+use crate::sql::Statement;
+
+pub use users::FeUsers;
+
+pub struct FeExecutor {
+    ctx: Ctx,
+}
+
+impl FeExecutor {
+    pub fn new(ctx: Ctx) -> Self {
+        FeExecutor { ctx }
+    }
+}
+
+#[async_trait]
+impl Executor for FeExecutor {
+    async fn execute(&self, session: &mut Session, stmt: Statement) -> Result<QueryOutput, FeError> {
+        let ctx = &self.ctx;
+        match stmt {
+            Statement::Use { db } => databases::use_db(ctx, &db),
+            Statement::CreateDatabase { name, if_not_exists, properties: _ } => {
+                databases::create(ctx, &name, if_not_exists)
+            }
+            Statement::DropDatabase { name, if_exists, force: _ } => databases::drop(ctx, &name, if_exists).await,
+            Statement::ShowDatabases { like } => databases::show(ctx, like.as_deref()),
+            Statement::ShowTables { db, full, like } => {
+                let db = session.resolve_db(db.as_deref())?;
+                tables::show_tables(ctx, &db, full, like.as_deref())
+            }
+            Statement::CreateTable(ct) => tables::create(ctx, session, *ct).await,
+            Statement::DropTable { table, if_exists, force: _ } => {
+                let db = session.resolve_db(table.db.as_deref())?;
+                tables::drop(ctx, &db, &table.table, if_exists).await
+            }
+            Statement::ShowCreateTable { table } => {
+                let db = session.resolve_db(table.db.as_deref())?;
+                tables::show_create(ctx, &db, &table.table)
+            }
+            Statement::ShowPartitions { table } => {
+                let db = session.resolve_db(table.db.as_deref())?;
+                tables::show_partitions(ctx, &db, &table.table)
+            }
+            Statement::ShowTablets { table } => {
+                let db = session.resolve_db(table.db.as_deref())?;
+                tables::show_tablets(ctx, &db, &table.table)
+            }
+            Statement::AddBackends { hosts } => system::add_backends(ctx, &hosts),
+            Statement::DropBackends { hosts, force: _ } => system::drop_backends(ctx, &hosts),
+            Statement::ShowBackends => Ok(system::show_backends(ctx)),
+            Statement::ShowFrontends => Ok(system::show_frontends(ctx)),
+            s @ (Statement::CreateRepository(_)
+            | Statement::DropRepository { .. }
+            | Statement::ShowRepositories
+            | Statement::ShowSnapshot { .. }
+            | Statement::Backup(_)
+            | Statement::Restore(_)
+            | Statement::ShowBackup { .. }
+            | Statement::ShowRestore { .. }
+            | Statement::CancelBackup { .. }
+            | Statement::CancelRestore { .. }) => Err(FeError::not_supported(format!(
+                "{} is not available yet in doris-rs: backup, restore and repositories are not implemented",
+                s.kind()
+            ))),
+            other => Err(FeError::not_supported(format!("{} is not supported by doris-rs", other.kind()))),
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! CREATE/DROP TABLE, SHOW TABLES, SHOW CREATE TABLE, SHOW PARTITIONS, SHOW TABLETS.
+
+use super::convert::create_table_spec;
+use super::format::{byte_string, like, time_string, NULL_STRING};
+use crate::catalog::{ddl, OlapTable};
+use crate::context::Ctx;
+use crate::error::FeError;
+use crate::mysql::{QueryOutput, Session, Value};
+use crate::sql;
+
+pub const PARTITION_TITLES: &[&str] = &[
+    "PartitionId",
+    "PartitionName",
+    "VisibleVersion",
+    "VisibleVersionTime",
+    "State",
+    "PartitionKey",
+    "Range",
+    "DistributionKey",
+    "Buckets",
+    "ReplicationNum",
+    "StorageMedium",
+    "CooldownTime",
+    "RemoteStoragePolicy",
+    "LastConsistencyCheckTime",
+    "DataSize",
+    "IsInMemory",
+    "ReplicaAllocation",
+    "IsMutable",
+    "SyncWithBaseTables",
+    "UnsyncTables",
+    "CommittedVersion",
+    "RowCount",
+];
+
+pub const TABLET_TITLES: &[&str] = &[
+    "TabletId",
+    "ReplicaId",
+    "BackendId",
+    "SchemaHash",
+    "Version",
+    "LstSuccessVersion",
+    "LstFailedVersion",
+    "LstFailedTime",
+    "LocalDataSize",
+    "RemoteDataSize",
+    "RowCount",
+    "State",
+    "LstConsistencyCheckTime",
+    "CheckVersion",
+    "VersionCount",
+    "QueryHits",
+    "PathHash",
+    "MetaUrl",
+    "CompactionStatus",
+    "CooldownReplicaId",
+    "CooldownMetaId",
+];
+
+pub async fn create(ctx: &Ctx, session: &Session, ct: sql::CreateTable) -> Result<QueryOutput, FeError> {
+    let db = session.resolve_db(ct.name.db.as_deref())?;
+    let spec = create_table_spec(db, ct)?;
+    ddl::create_table(ctx, &spec).await?;
+    Ok(QueryOutput::ok())
+}
+
+pub async fn drop(ctx: &Ctx, db: &str, table: &str, if_exists: bool) -> Result<QueryOutput, FeError> {
+    ddl::drop_table(ctx, db, table, if_exists).await?;
+    Ok(QueryOutput::ok())
+}
+
+pub fn show_tables(ctx: &Ctx, db: &str, full: bool, pattern: Option<&str>) -> Result<QueryOutput, FeError> {
+    let d = ctx.catalog.database(db).ok_or_else(|| FeError::UnknownDatabase(db.to_string()))?;
+    let title = format!("Tables_in_{db}");
+    let rows = ctx
+        .catalog
+        .tables(d.id)
+        .into_iter()
+        .filter(|t| pattern.is_none_or(|p| like(&t.name, p)))
+        .map(|t| {
+            let mut r = vec![Value::from(t.name)];
+            if full {
+                r.push("BASE TABLE".into());
+            }
+            r
+        })
+        .collect();
+    let names: Vec<&str> = if full { vec![&title, "Table_type"] } else { vec![&title] };
+    Ok(QueryOutput::text_rows(&names, rows))
+}
+
+pub fn show_create(ctx: &Ctx, db: &str, table: &str) -> Result<QueryOutput, FeError> {
+    let t = ctx.catalog.table(db, table)?;
+    Ok(QueryOutput::text_rows(
+        &["Table", "Create Table"],
+        vec![vec![t.name.clone().into(), t.create_table_ddl().into()]],
+    ))
+}
+
+pub fn show_partitions(ctx: &Ctx, db: &str, table: &str) -> Result<QueryOutput, FeError> {
+    let t = ctx.catalog.table(db, table)?;
+    Ok(partition_rows(&t))
+}
+
+/// SHOW PARTITIONS' rows for a table (also `SHOW PROC '/dbs/<db>/<table>/partitions'`).
+pub fn partition_rows(t: &OlapTable) -> QueryOutput {
+    let rows = t
+        .partitions
+        .iter()
+        .map(|p| {
+            // One replica per tablet counts: the others hold the same rows.
+            let (mut size, mut rows) = (0i64, 0i64);
+            for tablet in &p.index.tablets {
+                if let Some(r) = tablet.replicas.iter().max_by_key(|r| r.version) {
+                    size += r.data_size;
+                    rows += r.row_count;
+                }
+            }
+            let cells: Vec<Value> = vec![
+                p.id.to_string().into(),
+                p.name.clone().into(),
+                p.visible_version.to_string().into(),
+                time_string(p.visible_version_time_ms).into(),
+                "NORMAL".into(),
+                t.partition_columns.join(", ").into(),
+                t.describe_partition(p).into(),
+                t.distribution.key_text().into(),
+                p.buckets.to_string().into(),
+                p.replication_num.to_string().into(),
+                p.storage_medium.name().into(),
+                "9999-12-31 23:59:59".into(),
+                t.storage_policy.clone().into(),
+                NULL_STRING.into(),
+                byte_string(size).into(),
+                "false".into(),
+                format!("tag.location.default: {}", p.replication_num).into(),
+                "true".into(),
+                "true".into(),
+                NULL_STRING.into(),
+                p.visible_version.to_string().into(),
+                rows.to_string().into(),
+            ];
+            cells
+        })
+        .collect();
+    QueryOutput::text_rows(PARTITION_TITLES, rows)
+}
+
+pub fn show_tablets(ctx: &Ctx, db: &str, table: &str) -> Result<QueryOutput, FeError> {
+    let t = ctx.catalog.table(db, table)?;
+    Ok(tablet_rows(ctx, &t, None))
+}
+
+/// SHOW TABLETS' rows for a table, or for one partition's index
+/// (`SHOW PROC '/dbs/<db>/<table>/partitions/<partition>/<index>'`).
+pub fn tablet_rows(ctx: &Ctx, t: &OlapTable, partition_id: Option<i64>) -> QueryOutput {
+    let mut rows = Vec::new();
+    for (p, tablet) in t.tablets().filter(|(p, _)| partition_id.is_none_or(|id| id == p.id)) {
+        for r in &tablet.replicas {
+            let (host, http) = ctx.backends.get(r.backend_id).map(|b| (b.host, b.http_port)).unwrap_or_default();
+            let cells: Vec<Value> = vec![
+                tablet.id.to_string().into(),
+                r.id.to_string().into(),
+                r.backend_id.to_string().into(),
+                p.index.schema_hash.to_string().into(),
+                r.version.to_string().into(),
+                r.version.to_string().into(),
+                "-1".into(),
+                NULL_STRING.into(),
+                r.data_size.to_string().into(),
+                r.remote_data_size.to_string().into(),
+                r.row_count.to_string().into(),
+                r.state.name().into(),
+                NULL_STRING.into(),
+                "-1".into(),
+                r.version_count.to_string().into(),
+                "0".into(),
+                r.path_hash.to_string().into(),
+                format!("http://{host}:{http}/api/meta/header/{}", tablet.id).into(),
+                format!("http://{host}:{http}/api/compaction/show?tablet_id={}", tablet.id).into(),
+                tablet.cooldown_replica_id.to_string().into(),
+                NULL_STRING.into(),
+            ];
+            rows.push(cells);
+        }
+    }
+    QueryOutput::text_rows(TABLET_TITLES, rows)
+}

@@ -1,0 +1,248 @@
+//! The MySQL query port: accepts connections, logs them in (see
+//! [`super::handshake`]) and runs each one's command phase on opensrv-mysql.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use opensrv_mysql::{
+    AsyncMysqlIntermediary, AsyncMysqlShim, Column, ErrorKind, InitWriter, IntermediaryOptions, OkResponse,
+    ParamParser, QueryResultWriter, StatementMetaWriter, StatusFlags,
+};
+use tokio::io::{AsyncReadExt, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{debug, field, info, info_span, warn, Instrument, Span};
+
+use super::auth::Authenticator;
+use super::executor::Executor;
+use super::handshake::{self, LoginError, SkipGreeting};
+use super::probes::{Variables, SERVER_VERSION};
+use super::results::{QueryOutput, Value};
+use super::session::Session;
+use crate::error::FeError;
+use crate::sql::{self, Statement};
+
+/// Connection ids are process-wide so that two servers in one process
+/// (tests) never hand out the same id.
+static NEXT_CONNECTION_ID: AtomicU32 = AtomicU32::new(1);
+
+struct Shared {
+    executor: Arc<dyn Executor>,
+    auth: Arc<dyn Authenticator>,
+    variables: Variables,
+}
+
+/// Serves the MySQL protocol on `listener` until `stop` is cancelled; then
+/// stops accepting, drops open connections and returns once they are gone.
+pub async fn serve(
+    listener: TcpListener,
+    executor: Arc<dyn Executor>,
+    auth: Arc<dyn Authenticator>,
+    stop: CancellationToken,
+) {
+    let shared = Arc::new(Shared { executor, auth, variables: Variables::default() });
+    let tracker = TaskTracker::new();
+    if let Ok(addr) = listener.local_addr() {
+        info!(%addr, "mysql server listening");
+    }
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let shared = shared.clone();
+                    let stop = stop.clone();
+                    tracker.spawn(async move {
+                        tokio::select! {
+                            _ = stop.cancelled() => {}
+                            _ = handle_connection(stream, peer, shared) => {}
+                        }
+                    });
+                }
+                Err(e) => warn!(error = %e, "mysql accept failed"),
+            },
+        }
+    }
+    tracker.close();
+    tracker.wait().await;
+    info!("mysql server stopped");
+}
+
+async fn handle_connection(mut stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+    let connection_id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
+    let host = peer.ip().to_string();
+    let span = info_span!("mysql_conn", conn_id = connection_id, user = field::Empty);
+    async move {
+        let _ = stream.set_nodelay(true);
+        let login = match handshake::login(&mut stream, connection_id, &host, shared.auth.as_ref()).await {
+            Ok(login) => login,
+            Err(LoginError::Refused(e)) => {
+                info!(%host, reason = %e, "login refused");
+                return;
+            }
+            Err(e) => {
+                debug!(%host, error = %e, "login failed");
+                return;
+            }
+        };
+        Span::current().record("user", login.user.as_str());
+        debug!(%host, "logged in");
+
+        let handoff = handshake::opensrv_handoff(&login);
+        let (read_half, write_half) = stream.into_split();
+        let reader = io::Cursor::new(handoff).chain(read_half);
+        let writer = SkipGreeting::new(write_half);
+        let conn = Connection { session: Session::new(connection_id, login.user, host), shared, columns: Vec::new() };
+        let opts = IntermediaryOptions { process_use_statement_on_query: true, reject_connection_on_dbname_absence: false };
+        match AsyncMysqlIntermediary::run_with_options(conn, reader, writer, &opts).await {
+            Ok(()) => debug!("connection closed"),
+            Err(e) => debug!(error = %e, "connection ended"),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+/// One logged-in connection.
+struct Connection {
+    session: Session,
+    shared: Arc<Shared>,
+    /// Column definitions of the result being written; opensrv borrows them
+    /// for as long as the writer lives.
+    columns: Vec<Column>,
+}
+
+impl Connection {
+    async fn run(&mut self, query: &str) -> Result<QueryOutput, FeError> {
+        let stmt = sql::parse(query)?;
+        // The kind only: statement text can carry credentials.
+        debug!(kind = stmt.kind(), "statement");
+        let vars = &self.shared.variables;
+        match stmt {
+            Statement::SelectExprs { items, limit } => vars.select(&self.session, &items, limit),
+            Statement::ShowVariables { scope, filter } => Ok(vars.show(&self.session, scope, filter.as_ref())),
+            Statement::SetNames { charset, collation } => {
+                vars.set_names(&mut self.session, &charset, collation.as_deref());
+                Ok(QueryOutput::ok())
+            }
+            Statement::SetVariables(list) => {
+                vars.set(&mut self.session, &list)?;
+                Ok(QueryOutput::ok())
+            }
+            Statement::Use { db } => self.use_db(db).await,
+            other => self.shared.executor.execute(&mut self.session, other).await,
+        }
+    }
+
+    /// The catalog decides whether `db` exists; the session follows on success.
+    async fn use_db(&mut self, db: String) -> Result<QueryOutput, FeError> {
+        let out = self.shared.executor.execute(&mut self.session, Statement::Use { db: db.clone() }).await?;
+        self.session.current_db = Some(db);
+        Ok(out)
+    }
+}
+
+fn ok_response(affected_rows: u64, info: String) -> OkResponse {
+    OkResponse { affected_rows, info, status_flags: StatusFlags::SERVER_STATUS_AUTOCOMMIT, ..Default::default() }
+}
+
+async fn write_error<W: AsyncWrite + Unpin>(results: QueryResultWriter<'_, W>, err: &FeError) -> io::Result<()> {
+    debug!(code = err.mysql_code(), "statement failed");
+    results.error(err.mysql_error_kind(), err.to_string().as_bytes()).await
+}
+
+/// Writes one statement's outcome; a malformed result set becomes an error
+/// packet rather than a broken connection.
+async fn write_outcome<'a, W: AsyncWrite + Unpin + Send>(
+    results: QueryResultWriter<'a, W>,
+    outcome: Result<QueryOutput, FeError>,
+    columns: &'a mut Vec<Column>,
+) -> io::Result<()> {
+    let (out_columns, rows) = match outcome {
+        Err(e) => return write_error(results, &e).await,
+        Ok(QueryOutput::Ok { affected_rows, info }) => return results.completed(ok_response(affected_rows, info)).await,
+        Ok(QueryOutput::Rows { columns: c, .. }) if c.is_empty() => {
+            return results.completed(ok_response(0, String::new())).await
+        }
+        Ok(QueryOutput::Rows { columns: c, rows }) => (c, rows),
+    };
+    if let Some(bad) = rows.iter().find(|r| r.len() != out_columns.len()) {
+        let err = FeError::Internal(format!(
+            "result row has {} values for {} columns",
+            bad.len(),
+            out_columns.len()
+        ));
+        return write_error(results, &err).await;
+    }
+    *columns = out_columns.iter().map(|c| c.to_column()).collect();
+    let columns: &'a [Column] = columns;
+    let mut w = results.start(columns).await?;
+    for row in rows {
+        for v in row {
+            match v {
+                Value::Null => w.write_col(None::<&[u8]>)?,
+                other => w.write_col(other.to_text().unwrap_or_default())?,
+            }
+        }
+        w.end_row().await?;
+    }
+    w.finish().await
+}
+
+#[async_trait]
+impl<W: AsyncWrite + Send + Unpin> AsyncMysqlShim<W> for Connection {
+    type Error = io::Error;
+
+    fn version(&self) -> String {
+        SERVER_VERSION.to_string()
+    }
+
+    fn connect_id(&self) -> u32 {
+        self.session.connection_id
+    }
+
+    /// No plugin: the login was already checked in [`handshake::login`], so
+    /// opensrv must neither switch plugins nor re-check.
+    async fn auth_plugin_for_username(&self, _user: &[u8]) -> &str {
+        ""
+    }
+
+    async fn authenticate(&self, _plugin: &str, _user: &[u8], _salt: &[u8], _auth_data: &[u8]) -> bool {
+        true
+    }
+
+    async fn on_prepare<'a>(&'a mut self, _query: &'a str, info: StatementMetaWriter<'a, W>) -> io::Result<()> {
+        let err = FeError::NotSupported("prepared statements".into());
+        info.error(ErrorKind::ER_NOT_SUPPORTED_YET, err.to_string().as_bytes()).await
+    }
+
+    async fn on_execute<'a>(
+        &'a mut self,
+        _id: u32,
+        _params: ParamParser<'a>,
+        results: QueryResultWriter<'a, W>,
+    ) -> io::Result<()> {
+        write_error(results, &FeError::NotSupported("prepared statements".into())).await
+    }
+
+    async fn on_close(&mut self, _stmt: u32) {}
+
+    async fn on_query<'a>(&'a mut self, query: &'a str, results: QueryResultWriter<'a, W>) -> io::Result<()> {
+        let outcome = self.run(query).await;
+        write_outcome(results, outcome, &mut self.columns).await
+    }
+
+    async fn on_init<'a>(&'a mut self, db: &'a str, writer: InitWriter<'a, W>) -> io::Result<()> {
+        match self.use_db(db.to_string()).await {
+            Ok(_) => writer.ok().await,
+            Err(e) => {
+                debug!(code = e.mysql_code(), "USE failed");
+                writer.error(e.mysql_error_kind(), e.to_string().as_bytes()).await
+            }
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! The meta store: redb tables of JSON values, one write transaction per change.
+//!
+//! Ids come from a generator whose ceiling is persisted a batch ahead: after a crash the
+//! generator restarts at the stored ceiling, so an id handed out before the crash is
+//! never handed out again (some ids are skipped, which is harmless).
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// Cluster facts and the id ceiling, keyed by name.
+const CLUSTER: TableDefinition<&str, &str> = TableDefinition::new("cluster");
+const BACKENDS: TableDefinition<i64, &str> = TableDefinition::new("backends");
+const DATABASES: TableDefinition<i64, &str> = TableDefinition::new("databases");
+const TABLES: TableDefinition<i64, &str> = TableDefinition::new("tables");
+const JOBS: TableDefinition<i64, &str> = TableDefinition::new("jobs");
+const REPOSITORIES: TableDefinition<&str, &str> = TableDefinition::new("repositories");
+const LOCAL_SNAPSHOTS: TableDefinition<&str, &str> = TableDefinition::new("local_snapshots");
+
+const FILE_NAME: &str = "doris-rs-meta.redb";
+/// Upstream's catalog ids start above 10000 as well; small ids stay free for fixed objects.
+const FIRST_ID: i64 = 10_000;
+const ID_BATCH: i64 = 1_000;
+
+/// Id-keyed record kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Backend,
+    Database,
+    Table,
+    Job,
+}
+
+impl Kind {
+    fn def(self) -> TableDefinition<'static, i64, &'static str> {
+        match self {
+            Kind::Backend => BACKENDS,
+            Kind::Database => DATABASES,
+            Kind::Table => TABLES,
+            Kind::Job => JOBS,
+        }
+    }
+}
+
+/// Name-keyed record kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Named {
+    Repository,
+    LocalSnapshot,
+}
+
+impl Named {
+    fn def(self) -> TableDefinition<'static, &'static str, &'static str> {
+        match self {
+            Named::Repository => REPOSITORIES,
+            Named::LocalSnapshot => LOCAL_SNAPSHOTS,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MetaError {
+    #[error("cannot create the meta directory {path}: {source}")]
+    Dir { path: PathBuf, source: std::io::Error },
+    #[error("meta store {path}: {source}")]
+    Open { path: PathBuf, source: redb::DatabaseError },
+    #[error("meta store: {0}")]
+    Storage(#[from] redb::Error),
+    #[error("meta store record {what} does not decode: {source}")]
+    Decode { what: String, source: serde_json::Error },
+    #[error("cannot encode {what}: {source}")]
+    Encode { what: String, source: serde_json::Error },
+    #[error("fe.conf sets cluster_id = {configured} but the meta store at {path} belongs to cluster {stored}")]
+    ClusterMismatch { configured: i32, stored: i32, path: PathBuf },
+}
+
+fn storage(e: impl Into<redb::Error>) -> MetaError {
+    MetaError::Storage(e.into())
+}
+
+/// What identifies this cluster to its BEs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterInfo {
+    pub cluster_id: i32,
+    /// Checked by BEs on downloads; generated once.
+    pub token: String,
+    /// Incremented on every start so BEs can tell a restarted master from a stale one.
+    pub epoch: i64,
+}
+
+struct Ids {
+    next: i64,
+    ceiling: i64,
+}
+
+pub struct MetaStore {
+    db: Database,
+    path: PathBuf,
+    ids: Mutex<Ids>,
+}
+
+impl std::fmt::Debug for MetaStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetaStore").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+/// Writes inside one transaction; see [`MetaStore::write`].
+pub struct Writer<'a> {
+    txn: &'a WriteTransaction,
+}
+
+impl Writer<'_> {
+    pub fn put<T: Serialize>(&mut self, kind: Kind, id: i64, value: &T) -> Result<(), MetaError> {
+        let json = serde_json::to_string(value)
+            .map_err(|source| MetaError::Encode { what: format!("{kind:?} {id}"), source })?;
+        let mut t = self.txn.open_table(kind.def()).map_err(storage)?;
+        t.insert(id, json.as_str()).map_err(storage)?;
+        Ok(())
+    }
+
+    pub fn delete(&mut self, kind: Kind, id: i64) -> Result<(), MetaError> {
+        let mut t = self.txn.open_table(kind.def()).map_err(storage)?;
+        t.remove(id).map_err(storage)?;
+        Ok(())
+    }
+
+    pub fn put_named<T: Serialize>(&mut self, kind: Named, name: &str, value: &T) -> Result<(), MetaError> {
+        let json = serde_json::to_string(value)
+            .map_err(|source| MetaError::Encode { what: format!("{kind:?} {name}"), source })?;
+        let mut t = self.txn.open_table(kind.def()).map_err(storage)?;
+        t.insert(name, json.as_str()).map_err(storage)?;
+        Ok(())
+    }
+
+    pub fn delete_named(&mut self, kind: Named, name: &str) -> Result<(), MetaError> {
+        let mut t = self.txn.open_table(kind.def()).map_err(storage)?;
+        t.remove(name).map_err(storage)?;
+        Ok(())
+    }
+}
+
+impl MetaStore {
+    /// Open (or create) the store under `meta_dir`.
+    pub fn open(meta_dir: &Path) -> Result<Self, MetaError> {
+        std::fs::create_dir_all(meta_dir).map_err(|source| MetaError::Dir { path: meta_dir.into(), source })?;
+        let path = meta_dir.join(FILE_NAME);
+        let db = Database::create(&path).map_err(|source| MetaError::Open { path: path.clone(), source })?;
+        let txn = db.begin_write().map_err(storage)?;
+        let ceiling = {
+            for def in [BACKENDS, DATABASES, TABLES, JOBS] {
+                txn.open_table(def).map_err(storage)?;
+            }
+            for def in [REPOSITORIES, LOCAL_SNAPSHOTS] {
+                txn.open_table(def).map_err(storage)?;
+            }
+            let t = txn.open_table(CLUSTER).map_err(storage)?;
+            let v = t.get("id_ceiling").map_err(storage)?.map(|g| g.value().to_string());
+            v.and_then(|s| s.parse::<i64>().ok()).unwrap_or(FIRST_ID)
+        };
+        txn.commit().map_err(storage)?;
+        // Start at the stored ceiling: ids below it may have been handed out before a crash.
+        Ok(MetaStore { db, path, ids: Mutex::new(Ids { next: ceiling, ceiling }) })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A fresh id, never returned before by this store, crash or not.
+    pub fn next_id(&self) -> Result<i64, MetaError> {
+        let mut ids = self.ids.lock().unwrap();
+        if ids.next >= ids.ceiling {
+            let ceiling = ids.next + ID_BATCH;
+            let txn = self.db.begin_write().map_err(storage)?;
+            {
+                let mut t = txn.open_table(CLUSTER).map_err(storage)?;
+                t.insert("id_ceiling", ceiling.to_string().as_str()).map_err(storage)?;
+            }
+            txn.commit().map_err(storage)?;
+            ids.ceiling = ceiling;
+        }
+        let id = ids.next;
+        ids.next += 1;
+        Ok(id)
+    }
+
+    /// Read or create the cluster identity and bump the epoch, in one transaction.
+    pub fn start_epoch(&self, configured_cluster_id: Option<i32>) -> Result<ClusterInfo, MetaError> {
+        let txn = self.db.begin_write().map_err(storage)?;
+        let info = {
+            let mut t = txn.open_table(CLUSTER).map_err(storage)?;
+            let get = |t: &redb::Table<&str, &str>, k: &str| -> Result<Option<String>, MetaError> {
+                Ok(t.get(k).map_err(storage)?.map(|g| g.value().to_string()))
+            };
+            let stored_id = get(&t, "cluster_id")?.and_then(|s| s.parse::<i32>().ok());
+            let cluster_id = match (stored_id, configured_cluster_id) {
+                (Some(s), Some(c)) if s != c => {
+                    return Err(MetaError::ClusterMismatch { configured: c, stored: s, path: self.path.clone() })
+                }
+                (Some(s), _) => s,
+                (None, Some(c)) => c,
+                // Upstream draws a random positive int as well.
+                (None, None) => rand::Rng::gen_range(&mut rand::thread_rng(), 1..i32::MAX),
+            };
+            let token = match get(&t, "token")? {
+                Some(tok) if !tok.is_empty() => tok,
+                _ => uuid::Uuid::new_v4().to_string(),
+            };
+            let epoch = get(&t, "epoch")?.and_then(|s| s.parse::<i64>().ok()).unwrap_or(0) + 1;
+            t.insert("cluster_id", cluster_id.to_string().as_str()).map_err(storage)?;
+            t.insert("token", token.as_str()).map_err(storage)?;
+            t.insert("epoch", epoch.to_string().as_str()).map_err(storage)?;
+            ClusterInfo { cluster_id, token, epoch }
+        };
+        txn.commit().map_err(storage)?;
+        Ok(info)
+    }
+
+    /// Apply several changes atomically: all of them or none.
+    pub fn write<R>(&self, f: impl FnOnce(&mut Writer<'_>) -> Result<R, MetaError>) -> Result<R, MetaError> {
+        let txn = self.db.begin_write().map_err(storage)?;
+        let r = f(&mut Writer { txn: &txn })?;
+        txn.commit().map_err(storage)?;
+        Ok(r)
+    }
+
+    pub fn put<T: Serialize>(&self, kind: Kind, id: i64, value: &T) -> Result<(), MetaError> {
+        self.write(|w| w.put(kind, id, value))
+    }
+
+    pub fn delete(&self, kind: Kind, id: i64) -> Result<(), MetaError> {
+        self.write(|w| w.delete(kind, id))
+    }
+
+    pub fn get<T: DeserializeOwned>(&self, kind: Kind, id: i64) -> Result<Option<T>, MetaError> {
+        let txn = self.db.begin_read().map_err(storage)?;
+        let t = txn.open_table(kind.def()).map_err(storage)?;
+        let Some(g) = t.get(id).map_err(storage)? else { return Ok(None) };
+        serde_json::from_str(g.value())
+            .map(Some)
+            .map_err(|source| MetaError::Decode { what: format!("{kind:?} {id}"), source })
+    }
+
+    /// Every record of a kind, in id order.
+    pub fn load_all<T: DeserializeOwned>(&self, kind: Kind) -> Result<Vec<(i64, T)>, MetaError> {
+        let txn = self.db.begin_read().map_err(storage)?;
+        let t = txn.open_table(kind.def()).map_err(storage)?;
+        let mut out = Vec::new();
+        for entry in t.iter().map_err(storage)? {
+            let (k, v) = entry.map_err(storage)?;
+            let id = k.value();
+            let value = serde_json::from_str(v.value())
+                .map_err(|source| MetaError::Decode { what: format!("{kind:?} {id}"), source })?;
+            out.push((id, value));
+        }
+        Ok(out)
+    }
+
+    pub fn put_named<T: Serialize>(&self, kind: Named, name: &str, value: &T) -> Result<(), MetaError> {
+        self.write(|w| w.put_named(kind, name, value))
+    }
+
+    pub fn delete_named(&self, kind: Named, name: &str) -> Result<(), MetaError> {
+        self.write(|w| w.delete_named(kind, name))
+    }
+
+    pub fn load_all_named<T: DeserializeOwned>(&self, kind: Named) -> Result<Vec<(String, T)>, MetaError> {
+        let txn = self.db.begin_read().map_err(storage)?;
+        let t = txn.open_table(kind.def()).map_err(storage)?;
+        let mut out = Vec::new();
+        for entry in t.iter().map_err(storage)? {
+            let (k, v) = entry.map_err(storage)?;
+            let name = k.value().to_string();
+            let value = serde_json::from_str(v.value())
+                .map_err(|source| MetaError::Decode { what: format!("{kind:?} {name}"), source })?;
+            out.push((name, value));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_batch_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = MetaStore::open(dir.path()).unwrap();
+        let r: Result<(), MetaError> = store.write(|w| {
+            w.put(Kind::Database, 1, &"one")?;
+            Err(MetaError::Decode { what: "x".into(), source: serde_json::from_str::<i32>("?").unwrap_err() })
+        });
+        assert!(r.is_err());
+        assert!(store.get::<String>(Kind::Database, 1).unwrap().is_none());
+        store
+            .write(|w| {
+                w.put(Kind::Database, 1, &"one")?;
+                w.put(Kind::Table, 2, &"two")
+            })
+            .unwrap();
+        assert_eq!(store.get::<String>(Kind::Table, 2).unwrap().as_deref(), Some("two"));
+    }
+
+    #[test]
+    fn configured_cluster_id_must_match_the_stored_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = MetaStore::open(dir.path()).unwrap();
+        let a = store.start_epoch(Some(77)).unwrap();
+        assert_eq!((a.cluster_id, a.epoch), (77, 1));
+        let e = store.start_epoch(Some(78)).unwrap_err();
+        assert!(e.to_string().contains("cluster_id = 78"), "{e}");
+        let b = store.start_epoch(None).unwrap();
+        assert_eq!((b.cluster_id, b.epoch, b.token.clone()), (77, 2, a.token));
+    }
+}

@@ -1,0 +1,5 @@
+//! Durable metadata: one redb database under `meta_dir`.
+
+pub mod meta_store;
+
+pub use meta_store::{ClusterInfo, Kind, MetaError, MetaStore, Named, Writer};

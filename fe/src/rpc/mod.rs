@@ -1,0 +1,7 @@
+//! FrontendService: what BEs and CCR syncers call on `rpc_port`.
+
+mod auth;
+pub mod frontend_service;
+mod meta;
+
+pub use frontend_service::FrontendRpc;

@@ -1,0 +1,136 @@
+//! FE start-up and shutdown: meta store, FrontendService, MySQL port, HTTP port and the
+//! heartbeat loop, as one handle so tests run an FE in-process.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::routing::get;
+use doris_thrift::services::FrontendServiceServer;
+use doris_thrift::transport::{ClientPool, ServerOptions, ThriftServer};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use crate::catalog::{Catalog, CatalogError};
+use crate::config::FeConfig;
+use crate::context::{BoundPorts, Ctx, FeContext};
+use crate::executor::{FeExecutor, FeUsers};
+use crate::persist::{MetaError, MetaStore};
+use crate::rpc::FrontendRpc;
+use crate::system::backends::Backends;
+use crate::system::heartbeat;
+use crate::system::task_queue::AgentTasks;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Meta(#[from] MetaError),
+    #[error("loading the catalog: {0}")]
+    Catalog(#[from] CatalogError),
+    #[error("cannot listen on {what} port {port}: {source}")]
+    Bind { what: &'static str, port: u16, source: std::io::Error },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A running FE.
+pub struct FeHandle {
+    pub ctx: Ctx,
+    pub rpc_addr: SocketAddr,
+    pub query_addr: SocketAddr,
+    pub http_addr: SocketAddr,
+    stop: CancellationToken,
+    thrift: ThriftServer,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl FeHandle {
+    /// Stop every service and wait until they let go of the meta store.
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        self.thrift.shutdown().await;
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        info!("fe stopped");
+    }
+
+    pub fn stop_token(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+}
+
+async fn bind(what: &'static str, port: u16) -> Result<TcpListener, StartError> {
+    TcpListener::bind(("0.0.0.0", port)).await.map_err(|source| StartError::Bind { what, port, source })
+}
+
+pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
+    let store = Arc::new(MetaStore::open(&config.meta_dir)?);
+    let cluster = store.start_epoch(config.cluster_id)?;
+    let catalog = Catalog::load(store.clone())?;
+    let backends = Backends::load(store.clone())?;
+
+    let rpc = bind("rpc", config.rpc_port).await?;
+    let query = bind("query", config.query_port).await?;
+    let http = bind("http", config.http_port).await?;
+    let (rpc_addr, query_addr, http_addr) = (rpc.local_addr()?, query.local_addr()?, http.local_addr()?);
+    let ports = BoundPorts { rpc_port: rpc_addr.port(), query_port: query_addr.port(), http_port: http_addr.port() };
+
+    let pool = ClientPool::new();
+    let host = config.advertised_host();
+    let users = Arc::new(FeUsers::from_config(&config));
+    let thrift_opts = ServerOptions { max_message_bytes: config.thrift_max_message_size };
+    let ctx: Ctx = Arc::new(FeContext {
+        config,
+        store,
+        cluster,
+        catalog,
+        backends,
+        tasks: AgentTasks::new(pool.clone()),
+        pool,
+        host,
+        ports,
+        start_time_ms: FeContext::now_ms(),
+        heartbeat_now: tokio::sync::Notify::new(),
+    });
+    info!(
+        cluster_id = ctx.cluster.cluster_id,
+        epoch = ctx.cluster.epoch,
+        host = %ctx.host,
+        rpc_port = ports.rpc_port,
+        query_port = ports.query_port,
+        http_port = ports.http_port,
+        "fe starting"
+    );
+
+    let stop = CancellationToken::new();
+    let thrift = ThriftServer::serve(
+        rpc,
+        Arc::new(FrontendServiceServer(Arc::new(FrontendRpc::new(ctx.clone())))),
+        thrift_opts,
+    )?;
+    let mut tasks = Vec::new();
+    tasks.push(tokio::spawn(crate::mysql::serve(query, Arc::new(FeExecutor::new(ctx.clone())), users, stop.clone())));
+    let app = axum::Router::new().route("/api/health", get(health)).with_state(ctx.clone());
+    let http_stop = stop.clone();
+    tasks.push(tokio::spawn(async move {
+        let _ = axum::serve(http, app).with_graceful_shutdown(http_stop.cancelled_owned()).await;
+    }));
+    tasks.push(tokio::spawn(heartbeat::run(ctx.clone(), stop.clone())));
+    Ok(FeHandle { ctx, rpc_addr, query_addr, http_addr, stop, thrift, tasks })
+}
+
+/// Upstream's health answer: backend counts.
+async fn health(axum::extract::State(ctx): axum::extract::State<Ctx>) -> axum::Json<serde_json::Value> {
+    let all = ctx.backends.all();
+    let online = all.iter().filter(|b| b.alive).count();
+    axum::Json(serde_json::json!({
+        "msg": "success",
+        "code": 0,
+        "data": { "online_backend_num": online, "total_backend_num": all.len() },
+        "count": 0
+    }))
+}

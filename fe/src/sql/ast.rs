@@ -1,0 +1,485 @@
+//! The statements the FE understands, as produced by [`crate::sql::parse`].
+//!
+//! Names are kept as written (case preserved, quotes removed); keywords and
+//! property keys are not normalised here, the executor decides what is
+//! case-insensitive.
+
+use std::fmt;
+
+/// One parsed SQL statement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Statement {
+    // --- session ---
+    /// `USE db`, also produced for COM_INIT_DB.
+    Use { db: String },
+    /// `SET NAMES charset [COLLATE c]`.
+    SetNames { charset: String, collation: Option<String> },
+    /// `SET [SESSION|GLOBAL] x = v, ...`.
+    SetVariables(Vec<SetVariable>),
+    /// `SHOW [GLOBAL|SESSION] VARIABLES [LIKE 'p' | WHERE ...]`.
+    ShowVariables { scope: VariableScope, filter: Option<VariableFilter> },
+    /// Expression-only `SELECT` used by drivers (`SELECT @@x`, `SELECT DATABASE()`, `SELECT 1`).
+    SelectExprs { items: Vec<SelectItem>, limit: Option<u64> },
+
+    // --- databases and tables ---
+    CreateDatabase { name: String, if_not_exists: bool, properties: Properties },
+    DropDatabase { name: String, if_exists: bool, force: bool },
+    ShowDatabases { like: Option<String> },
+    ShowTables { db: Option<String>, full: bool, like: Option<String> },
+    CreateTable(Box<CreateTable>),
+    DropTable { table: TableName, if_exists: bool, force: bool },
+    ShowCreateTable { table: TableName },
+    ShowPartitions { table: TableName },
+    ShowTablets { table: TableName },
+
+    // --- cluster ---
+    /// `ALTER SYSTEM ADD BACKEND "host:port", ...`.
+    AddBackends { hosts: Vec<HostPort> },
+    /// `ALTER SYSTEM DROP BACKEND ...`; `force` is set for `DROPP BACKEND`.
+    DropBackends { hosts: Vec<HostPort>, force: bool },
+    ShowBackends,
+    ShowFrontends,
+
+    // --- backup and restore ---
+    CreateRepository(CreateRepository),
+    DropRepository { name: String },
+    ShowRepositories,
+    /// `SHOW SNAPSHOT ON repo [WHERE SNAPSHOT = "x" [AND TIMESTAMP = "t"]]`.
+    ShowSnapshot { repo: String, snapshot: Option<String>, timestamp: Option<String> },
+    Backup(BackupStmt),
+    Restore(RestoreStmt),
+    /// `SHOW BACKUP [FROM db] [WHERE SnapshotName = "x" | SnapshotName LIKE "x"]`.
+    ShowBackup { db: Option<String>, filter: Option<NameFilter> },
+    /// `SHOW RESTORE [FROM db] [WHERE Label = "x" | Label LIKE "x"]`.
+    ShowRestore { db: Option<String>, filter: Option<NameFilter> },
+    CancelBackup { db: Option<String> },
+    CancelRestore { db: Option<String> },
+
+    // --- queries ---
+    Select(Box<Select>),
+}
+
+/// `[db.]table`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TableName {
+    pub db: Option<String>,
+    pub table: String,
+}
+
+impl fmt::Display for TableName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.db {
+            Some(db) => write!(f, "{db}.{}", self.table),
+            None => f.write_str(&self.table),
+        }
+    }
+}
+
+/// `PROPERTIES ("k" = "v", ...)` in written order.
+pub type Properties = Vec<(String, String)>;
+
+/// `"host:port"` of `ALTER SYSTEM ... BACKEND`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HostPort {
+    pub host: String,
+    pub port: u16,
+}
+
+impl fmt::Display for HostPort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.host, self.port)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VariableScope {
+    #[default]
+    Session,
+    Global,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetVariable {
+    pub scope: VariableScope,
+    pub name: String,
+    pub value: SetValue,
+}
+
+/// Right-hand side of `SET x = ...`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SetValue {
+    Str(String),
+    Int(i64),
+    Double(f64),
+    /// A bare word such as `ON`, `utf8mb4` or `READ-COMMITTED`.
+    Word(String),
+    Default,
+    Null,
+}
+
+impl fmt::Display for SetValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SetValue::Str(s) | SetValue::Word(s) => f.write_str(s),
+            SetValue::Int(i) => write!(f, "{i}"),
+            SetValue::Double(d) => write!(f, "{d}"),
+            SetValue::Default => f.write_str("DEFAULT"),
+            SetValue::Null => f.write_str("NULL"),
+        }
+    }
+}
+
+/// Filter of `SHOW VARIABLES`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum VariableFilter {
+    Like(String),
+    /// `WHERE` predicates joined by `OR`; a row matches when any matches.
+    Where(Vec<VariablePredicate>),
+}
+
+/// One `WHERE` predicate of `SHOW VARIABLES` on `Variable_name` or `Value`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VariablePredicate {
+    /// `Variable_name` or `Value`, as written.
+    pub column: String,
+    pub op: PredicateOp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PredicateOp {
+    Eq(String),
+    Like(String),
+    In(Vec<String>),
+}
+
+/// One item of an expression-only `SELECT`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SelectItem {
+    pub expr: SelectExpr,
+    /// `AS alias`, if given.
+    pub alias: Option<String>,
+    /// The expression as written, which MySQL uses as the column name.
+    pub text: String,
+}
+
+impl SelectItem {
+    /// The result column name: the alias, else the expression text.
+    pub fn column_name(&self) -> &str {
+        self.alias.as_deref().unwrap_or(&self.text)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SelectExpr {
+    /// `@@[session.|global.]name`.
+    Variable { scope: VariableScope, name: String },
+    /// A function call without arguments: `DATABASE()`, `CONNECTION_ID()`, `VERSION()`,
+    /// `USER()`, `CURRENT_USER()`... (name upper-cased).
+    Function(String),
+    Int(i64),
+    Double(f64),
+    Str(String),
+    Null,
+}
+
+/// `SnapshotName = "x"` / `Label LIKE "x"` filters of SHOW BACKUP / RESTORE.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NameFilter {
+    Eq(String),
+    Like(String),
+}
+
+// ---------------------------------------------------------------- tables
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateTable {
+    pub name: TableName,
+    pub if_not_exists: bool,
+    pub columns: Vec<ColumnDef>,
+    /// `ENGINE = x` as written (only OLAP is accepted by the parser).
+    pub engine: Option<String>,
+    pub keys: Option<KeysDesc>,
+    pub comment: Option<String>,
+    pub partition: Option<PartitionDesc>,
+    pub distribution: Distribution,
+    pub properties: Properties,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnDef {
+    pub name: String,
+    pub data_type: DataType,
+    /// `true` unless `NOT NULL` was given (Doris' default is nullable).
+    pub nullable: bool,
+    /// Written `KEY` marker (older Doris syntax).
+    pub is_key: bool,
+    pub aggregation: Option<AggregationType>,
+    pub default: Option<DefaultValue>,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DefaultValue {
+    Null,
+    CurrentTimestamp,
+    /// A literal, as text (numbers are kept as written).
+    Value(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AggregationType {
+    Sum,
+    Max,
+    Min,
+    Replace,
+    ReplaceIfNotNull,
+}
+
+impl AggregationType {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            AggregationType::Sum => "SUM",
+            AggregationType::Max => "MAX",
+            AggregationType::Min => "MIN",
+            AggregationType::Replace => "REPLACE",
+            AggregationType::ReplaceIfNotNull => "REPLACE_IF_NOT_NULL",
+        }
+    }
+}
+
+/// Column types accepted in `CREATE TABLE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataType {
+    Boolean,
+    TinyInt,
+    SmallInt,
+    Int,
+    BigInt,
+    LargeInt,
+    Float,
+    Double,
+    Decimal { precision: u8, scale: u8 },
+    DecimalV3 { precision: u8, scale: u8 },
+    Date,
+    DateTime,
+    DateV2,
+    /// Fractional-second digits, 0..=6.
+    DateTimeV2 { scale: u8 },
+    Char(u32),
+    Varchar(u32),
+    String,
+}
+
+impl fmt::Display for DataType {
+    /// The SQL spelling, as `SHOW CREATE TABLE` prints it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DataType::Boolean => f.write_str("boolean"),
+            DataType::TinyInt => f.write_str("tinyint"),
+            DataType::SmallInt => f.write_str("smallint"),
+            DataType::Int => f.write_str("int"),
+            DataType::BigInt => f.write_str("bigint"),
+            DataType::LargeInt => f.write_str("largeint"),
+            DataType::Float => f.write_str("float"),
+            DataType::Double => f.write_str("double"),
+            DataType::Decimal { precision, scale } => write!(f, "decimal({precision},{scale})"),
+            DataType::DecimalV3 { precision, scale } => write!(f, "decimalv3({precision},{scale})"),
+            DataType::Date => f.write_str("date"),
+            DataType::DateTime => f.write_str("datetime"),
+            DataType::DateV2 => f.write_str("datev2"),
+            DataType::DateTimeV2 { scale: 0 } => f.write_str("datetimev2"),
+            DataType::DateTimeV2 { scale } => write!(f, "datetimev2({scale})"),
+            DataType::Char(n) => write!(f, "char({n})"),
+            DataType::Varchar(n) => write!(f, "varchar({n})"),
+            DataType::String => f.write_str("string"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeysType {
+    Duplicate,
+    Unique,
+    Aggregate,
+}
+
+impl KeysType {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            KeysType::Duplicate => "DUPLICATE",
+            KeysType::Unique => "UNIQUE",
+            KeysType::Aggregate => "AGGREGATE",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeysDesc {
+    pub keys_type: KeysType,
+    pub columns: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PartitionDesc {
+    Range { columns: Vec<String>, partitions: Vec<RangePartition> },
+    List { columns: Vec<String>, partitions: Vec<ListPartition> },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RangePartition {
+    pub name: String,
+    pub bound: RangeBound,
+    pub properties: Properties,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RangeBound {
+    /// `VALUES LESS THAN ("v", ...)` or `VALUES LESS THAN MAXVALUE`.
+    LessThan(Vec<PartitionValue>),
+    /// `VALUES [("lower", ...), ("upper", ...))`.
+    Fixed { lower: Vec<PartitionValue>, upper: Vec<PartitionValue> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PartitionValue {
+    Value(String),
+    MaxValue,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListPartition {
+    pub name: String,
+    /// One tuple per `IN` item; single-column lists have one value per tuple.
+    pub values: Vec<Vec<String>>,
+    pub properties: Properties,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Distribution {
+    pub kind: DistributionKind,
+    /// `None` for `BUCKETS AUTO`.
+    pub buckets: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DistributionKind {
+    Hash(Vec<String>),
+    Random,
+}
+
+// ---------------------------------------------------------------- backup and restore
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateRepository {
+    pub name: String,
+    pub read_only: bool,
+    pub storage: RepositoryStorage,
+    /// As written, e.g. `s3://bucket/prefix` or `file:///abs/dir`.
+    pub location: String,
+    pub properties: Properties,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RepositoryStorage {
+    S3,
+    Local,
+}
+
+/// `ON (...)` / `EXCLUDE (...)` of BACKUP and RESTORE.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableRefs {
+    pub exclude: bool,
+    pub tables: Vec<TableRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableRef {
+    pub table: String,
+    /// Empty means the whole table.
+    pub partitions: Vec<String>,
+    pub alias: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackupStmt {
+    /// `db.` prefix of the label; `None` means the session's database.
+    pub db: Option<String>,
+    pub label: String,
+    pub repo: String,
+    pub tables: Option<TableRefs>,
+    pub properties: Properties,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestoreStmt {
+    pub db: Option<String>,
+    pub label: String,
+    pub repo: String,
+    pub tables: Option<TableRefs>,
+    pub properties: Properties,
+}
+
+// ---------------------------------------------------------------- queries
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Select {
+    pub projection: Projection,
+    pub table: TableName,
+    /// `PARTITION (p, ...)`; empty means all partitions.
+    pub partitions: Vec<String>,
+    pub order_by: Vec<OrderBy>,
+    pub limit: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Projection {
+    /// `COUNT(*)`.
+    CountStar,
+    /// `*`.
+    Star,
+    Columns(Vec<String>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderBy {
+    pub column: String,
+    pub desc: bool,
+}
+
+impl Statement {
+    /// A short name of the statement for logs; never includes literals, which
+    /// may carry secrets (repository credentials).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Statement::Use { .. } => "USE",
+            Statement::SetNames { .. } => "SET NAMES",
+            Statement::SetVariables(_) => "SET",
+            Statement::ShowVariables { .. } => "SHOW VARIABLES",
+            Statement::SelectExprs { .. } => "SELECT (expressions)",
+            Statement::CreateDatabase { .. } => "CREATE DATABASE",
+            Statement::DropDatabase { .. } => "DROP DATABASE",
+            Statement::ShowDatabases { .. } => "SHOW DATABASES",
+            Statement::ShowTables { .. } => "SHOW TABLES",
+            Statement::CreateTable(_) => "CREATE TABLE",
+            Statement::DropTable { .. } => "DROP TABLE",
+            Statement::ShowCreateTable { .. } => "SHOW CREATE TABLE",
+            Statement::ShowPartitions { .. } => "SHOW PARTITIONS",
+            Statement::ShowTablets { .. } => "SHOW TABLETS",
+            Statement::AddBackends { .. } => "ALTER SYSTEM ADD BACKEND",
+            Statement::DropBackends { .. } => "ALTER SYSTEM DROP BACKEND",
+            Statement::ShowBackends => "SHOW BACKENDS",
+            Statement::ShowFrontends => "SHOW FRONTENDS",
+            Statement::CreateRepository(_) => "CREATE REPOSITORY",
+            Statement::DropRepository { .. } => "DROP REPOSITORY",
+            Statement::ShowRepositories => "SHOW REPOSITORIES",
+            Statement::ShowSnapshot { .. } => "SHOW SNAPSHOT",
+            Statement::Backup(_) => "BACKUP SNAPSHOT",
+            Statement::Restore(_) => "RESTORE SNAPSHOT",
+            Statement::ShowBackup { .. } => "SHOW BACKUP",
+            Statement::ShowRestore { .. } => "SHOW RESTORE",
+            Statement::CancelBackup { .. } => "CANCEL BACKUP",
+            Statement::CancelRestore { .. } => "CANCEL RESTORE",
+            Statement::Select(_) => "SELECT",
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! The FE's SQL front end: a recursive-descent parser over the `sqlparser`
+//! MySQL tokenizer, covering the statements doris-rs executes. Anything else is
+//! refused with [`FeError::NotSupported`] naming the statement's first words.
+
+pub mod ast;
+mod backup;
+mod ddl;
+mod parser;
+mod pattern;
+mod query;
+mod set;
+mod show;
+mod system;
+#[cfg(test)]
+mod tests;
+
+pub use ast::*;
+pub use pattern::like_match;
+
+use crate::error::FeError;
+use parser::Parser;
+
+/// Parses one statement (comments and a trailing `;` allowed).
+pub fn parse(sql: &str) -> Result<Statement, FeError> {
+    let mut p = Parser::new(sql)?;
+    if p.at_end() {
+        return Err(FeError::EmptyQuery);
+    }
+    let first = p.peek_word_upper().unwrap_or_default();
+    let stmt = match first.as_str() {
+        "USE" => set::parse_use(&mut p)?,
+        "SET" => set::parse_set(&mut p)?,
+        "SELECT" => query::parse_select(&mut p)?,
+        "SHOW" => show::parse_show(&mut p)?,
+        "CREATE" => parse_create(&mut p)?,
+        "DROP" => parse_drop(&mut p)?,
+        "ALTER" if p.peek_kw_nth(1, "SYSTEM") => system::parse_alter_system(&mut p)?,
+        "BACKUP" => backup::parse_backup(&mut p)?,
+        "RESTORE" => backup::parse_restore(&mut p)?,
+        "CANCEL" => backup::parse_cancel(&mut p)?,
+        _ => return Err(p.not_supported()),
+    };
+    p.finish()?;
+    Ok(stmt)
+}
+
+fn parse_create(p: &mut Parser) -> Result<Statement, FeError> {
+    let second = p.peek_nth(1).map(|t| t.to_string().to_ascii_uppercase()).unwrap_or_default();
+    match second.as_str() {
+        "DATABASE" | "SCHEMA" => ddl::parse_create_database(p),
+        "TABLE" => ddl::parse_create_table(p),
+        "REPOSITORY" | "READ" => backup::parse_create_repository(p),
+        _ => Err(p.not_supported()),
+    }
+}
+
+fn parse_drop(p: &mut Parser) -> Result<Statement, FeError> {
+    let second = p.peek_nth(1).map(|t| t.to_string().to_ascii_uppercase()).unwrap_or_default();
+    match second.as_str() {
+        "DATABASE" | "SCHEMA" => ddl::parse_drop_database(p),
+        "TABLE" => ddl::parse_drop_table(p),
+        "REPOSITORY" => backup::parse_drop_repository(p),
+        _ => Err(p.not_supported()),
+    }
+}

@@ -1,0 +1,91 @@
+//! `SHOW ...`: dispatches to the statement families and handles the generic
+//! ones (databases, tables, variables).
+
+use sqlparser::tokenizer::Token;
+
+use super::ast::{PredicateOp, Statement, VariableFilter, VariablePredicate, VariableScope};
+use super::parser::{PResult, Parser};
+use super::{backup, ddl, system};
+
+pub(super) fn parse_show(p: &mut Parser) -> PResult<Statement> {
+    p.expect_kw("SHOW")?;
+    let word = p.peek_word_upper().unwrap_or_default();
+    match word.as_str() {
+        "DATABASES" | "SCHEMAS" => {
+            p.next();
+            Ok(Statement::ShowDatabases { like: p.opt_like()? })
+        }
+        "TABLES" => show_tables(p, false),
+        "FULL" if p.peek_kw_nth(1, "TABLES") => {
+            p.next();
+            show_tables(p, true)
+        }
+        "VARIABLES" => show_variables(p, VariableScope::Session),
+        "SESSION" | "LOCAL" if p.peek_kw_nth(1, "VARIABLES") => {
+            p.next();
+            show_variables(p, VariableScope::Session)
+        }
+        "GLOBAL" if p.peek_kw_nth(1, "VARIABLES") => {
+            p.next();
+            show_variables(p, VariableScope::Global)
+        }
+        "CREATE" if p.peek_kw_nth(1, "TABLE") => ddl::parse_show_create_table(p),
+        "PARTITIONS" => ddl::parse_show_partitions(p),
+        "TABLETS" | "TABLET" if p.peek_kw_nth(1, "FROM") => ddl::parse_show_tablets(p),
+        "BACKENDS" | "FRONTENDS" => system::parse_show_nodes(p),
+        "REPOSITORIES" => {
+            p.next();
+            Ok(Statement::ShowRepositories)
+        }
+        "SNAPSHOT" => backup::parse_show_snapshot(p),
+        "BACKUP" => backup::parse_show_backup(p),
+        "RESTORE" => backup::parse_show_restore(p),
+        _ => Err(p.not_supported()),
+    }
+}
+
+fn show_tables(p: &mut Parser, full: bool) -> PResult<Statement> {
+    p.expect_kw("TABLES")?;
+    let db = p.opt_from_db()?;
+    let like = p.opt_like()?;
+    Ok(Statement::ShowTables { db, full, like })
+}
+
+fn show_variables(p: &mut Parser, scope: VariableScope) -> PResult<Statement> {
+    p.expect_kw("VARIABLES")?;
+    let filter = if p.eat_kw("LIKE") {
+        Some(VariableFilter::Like(p.string("pattern")?))
+    } else if p.eat_kw("WHERE") {
+        let mut preds = vec![variable_predicate(p)?];
+        while p.eat_kw("OR") {
+            preds.push(variable_predicate(p)?);
+        }
+        Some(VariableFilter::Where(preds))
+    } else {
+        None
+    };
+    Ok(Statement::ShowVariables { scope, filter })
+}
+
+fn variable_predicate(p: &mut Parser) -> PResult<VariablePredicate> {
+    let column = p.ident("Variable_name or Value")?;
+    if !column.eq_ignore_ascii_case("Variable_name") && !column.eq_ignore_ascii_case("Value") {
+        return Err(p.error_here(format!("unknown column '{column}' in SHOW VARIABLES filter")));
+    }
+    let op = if p.eat(&Token::Eq) {
+        PredicateOp::Eq(p.string("string")?)
+    } else if p.eat_kw("LIKE") {
+        PredicateOp::Like(p.string("pattern")?)
+    } else if p.eat_kw("IN") {
+        p.expect(&Token::LParen)?;
+        let mut values = vec![p.string("string")?];
+        while p.eat(&Token::Comma) {
+            values.push(p.string("string")?);
+        }
+        p.expect(&Token::RParen)?;
+        PredicateOp::In(values)
+    } else {
+        return Err(p.unexpected("'=', LIKE or IN"));
+    };
+    Ok(VariablePredicate { column, op })
+}

@@ -1,0 +1,544 @@
+//! Parser tests: every statement family, quoting, comments and error positions.
+
+use super::*;
+use crate::error::FeError;
+
+fn ok(sql: &str) -> Statement {
+    match parse(sql) {
+        Ok(s) => s,
+        Err(e) => panic!("{sql}: {e}"),
+    }
+}
+
+fn err(sql: &str) -> FeError {
+    match parse(sql) {
+        Ok(s) => panic!("{sql}: parsed as {s:?}"),
+        Err(e) => e,
+    }
+}
+
+fn parse_err_at(sql: &str) -> (u64, u64, String) {
+    match err(sql) {
+        FeError::Parse { line, column, message } => (line, column, message),
+        other => panic!("{sql}: expected a parse error, got {other:?}"),
+    }
+}
+
+fn tn(db: Option<&str>, t: &str) -> TableName {
+    TableName { db: db.map(str::to_string), table: t.to_string() }
+}
+
+fn props(kv: &[(&str, &str)]) -> Properties {
+    kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+#[test]
+fn use_and_databases() {
+    assert_eq!(ok("USE db1"), Statement::Use { db: "db1".into() });
+    assert_eq!(ok("use `my db`;"), Statement::Use { db: "my db".into() });
+    assert_eq!(ok("USE internal.db1"), Statement::Use { db: "db1".into() });
+    assert!(matches!(err("USE hive.db1"), FeError::NotSupported(m) if m.contains("hive")));
+    assert_eq!(
+        ok("CREATE DATABASE IF NOT EXISTS d1"),
+        Statement::CreateDatabase { name: "d1".into(), if_not_exists: true, properties: vec![] }
+    );
+    assert_eq!(
+        ok("create schema d2 PROPERTIES ('replication_num' = '1')"),
+        Statement::CreateDatabase { name: "d2".into(), if_not_exists: false, properties: props(&[("replication_num", "1")]) }
+    );
+    assert_eq!(
+        ok("DROP DATABASE IF EXISTS d1 FORCE"),
+        Statement::DropDatabase { name: "d1".into(), if_exists: true, force: true }
+    );
+    assert_eq!(ok("drop database d1"), Statement::DropDatabase { name: "d1".into(), if_exists: false, force: false });
+    assert_eq!(ok("SHOW DATABASES"), Statement::ShowDatabases { like: None });
+    assert_eq!(ok("show databases like 'd%'"), Statement::ShowDatabases { like: Some("d%".into()) });
+    assert_eq!(ok("SHOW TABLES"), Statement::ShowTables { db: None, full: false, like: None });
+    assert_eq!(
+        ok("SHOW FULL TABLES FROM `d1` LIKE \"t%\""),
+        Statement::ShowTables { db: Some("d1".into()), full: true, like: Some("t%".into()) }
+    );
+    assert_eq!(ok("SHOW TABLES IN d1"), Statement::ShowTables { db: Some("d1".into()), full: false, like: None });
+}
+
+#[test]
+fn create_table_full() {
+    let sql = r#"
+        CREATE TABLE IF NOT EXISTS db1.`tbl` (
+            k1 DATE NOT NULL COMMENT 'the date',
+            k2 INT(11) NULL DEFAULT "10",
+            k3 VARCHAR(32),
+            v1 BIGINT SUM DEFAULT '0',
+            v2 DECIMAL(10, 2) REPLACE_IF_NOT_NULL,
+            v3 DATETIMEV2(3) MAX,
+            v4 STRING REPLACE,
+            v5 LARGEINT MIN NOT NULL,
+            v6 decimalv3(38,10), v7 double, v8 float, v9 boolean, v10 char(5), v11 tinyint, v12 smallint,
+            v13 datev2, v14 datetime, v15 INTEGER, v16 CHAR, v17 VARCHAR
+        ) ENGINE=OLAP
+        AGGREGATE KEY(k1, k2, k3)
+        COMMENT 'my table'
+        PARTITION BY RANGE(k1) (
+            PARTITION p1 VALUES LESS THAN ("2024-01-01"),
+            PARTITION p2 VALUES [("2024-01-01"), ("2024-02-01")),
+            PARTITION p3 VALUES LESS THAN (MAXVALUE),
+            PARTITION p4 VALUES LESS THAN MAXVALUE
+        )
+        DISTRIBUTED BY HASH(k1, k2) BUCKETS 8
+        PROPERTIES ("replication_num" = "1", "storage_medium" = "HDD");
+    "#;
+    let Statement::CreateTable(ct) = ok(sql) else { panic!() };
+    assert_eq!(ct.name, tn(Some("db1"), "tbl"));
+    assert!(ct.if_not_exists);
+    assert_eq!(ct.engine.as_deref(), Some("OLAP"));
+    assert_eq!(ct.comment.as_deref(), Some("my table"));
+    assert_eq!(ct.keys, Some(KeysDesc { keys_type: KeysType::Aggregate, columns: vec!["k1".into(), "k2".into(), "k3".into()] }));
+    assert_eq!(ct.columns.len(), 20);
+    let c = &ct.columns;
+    assert_eq!((c[0].name.as_str(), c[0].data_type, c[0].nullable), ("k1", DataType::Date, false));
+    assert_eq!(c[0].comment.as_deref(), Some("the date"));
+    assert_eq!((c[1].data_type, c[1].nullable), (DataType::Int, true));
+    assert_eq!(c[1].default, Some(DefaultValue::Value("10".into())));
+    assert_eq!(c[2].data_type, DataType::Varchar(32));
+    assert_eq!((c[3].data_type, c[3].aggregation), (DataType::BigInt, Some(AggregationType::Sum)));
+    assert_eq!(c[4].data_type, DataType::Decimal { precision: 10, scale: 2 });
+    assert_eq!(c[4].aggregation, Some(AggregationType::ReplaceIfNotNull));
+    assert_eq!(c[5].data_type, DataType::DateTimeV2 { scale: 3 });
+    assert_eq!(c[6].aggregation, Some(AggregationType::Replace));
+    assert_eq!((c[7].data_type, c[7].aggregation, c[7].nullable), (DataType::LargeInt, Some(AggregationType::Min), false));
+    assert_eq!(c[8].data_type, DataType::DecimalV3 { precision: 38, scale: 10 });
+    let rest: Vec<DataType> = c[9..].iter().map(|c| c.data_type).collect();
+    assert_eq!(
+        rest,
+        vec![
+            DataType::Double,
+            DataType::Float,
+            DataType::Boolean,
+            DataType::Char(5),
+            DataType::TinyInt,
+            DataType::SmallInt,
+            DataType::DateV2,
+            DataType::DateTime,
+            DataType::Int,
+            DataType::Char(1),
+            DataType::Varchar(65533),
+        ]
+    );
+    let Some(PartitionDesc::Range { columns, partitions }) = &ct.partition else { panic!() };
+    assert_eq!(columns, &vec!["k1".to_string()]);
+    assert_eq!(partitions.len(), 4);
+    assert_eq!(partitions[0].bound, RangeBound::LessThan(vec![PartitionValue::Value("2024-01-01".into())]));
+    assert_eq!(
+        partitions[1].bound,
+        RangeBound::Fixed {
+            lower: vec![PartitionValue::Value("2024-01-01".into())],
+            upper: vec![PartitionValue::Value("2024-02-01".into())]
+        }
+    );
+    assert_eq!(partitions[2].bound, RangeBound::LessThan(vec![PartitionValue::MaxValue]));
+    assert_eq!(partitions[3].bound, RangeBound::LessThan(vec![PartitionValue::MaxValue]));
+    assert_eq!(ct.distribution, Distribution { kind: DistributionKind::Hash(vec!["k1".into(), "k2".into()]), buckets: Some(8) });
+    assert_eq!(ct.properties, props(&[("replication_num", "1"), ("storage_medium", "HDD")]));
+}
+
+#[test]
+fn create_table_minimal_and_list() {
+    let Statement::CreateTable(ct) = ok("CREATE TABLE t (k INT) DISTRIBUTED BY HASH(k) BUCKETS 1") else { panic!() };
+    assert_eq!(ct.name, tn(None, "t"));
+    assert_eq!(ct.keys, None);
+    assert_eq!(ct.partition, None);
+    assert_eq!(ct.engine, None);
+
+    let sql = "CREATE TABLE t (city VARCHAR(20), id INT) DUPLICATE KEY(city) \
+               PARTITION BY LIST(city) (PARTITION p_bj VALUES IN ('beijing', \"bj\"), PARTITION p_sh VALUES IN ('shanghai')) \
+               DISTRIBUTED BY RANDOM BUCKETS AUTO";
+    let Statement::CreateTable(ct) = ok(sql) else { panic!() };
+    assert_eq!(ct.keys.as_ref().map(|k| k.keys_type), Some(KeysType::Duplicate));
+    let Some(PartitionDesc::List { columns, partitions }) = &ct.partition else { panic!() };
+    assert_eq!(columns, &vec!["city".to_string()]);
+    assert_eq!(partitions[0].name, "p_bj");
+    assert_eq!(partitions[0].values, vec![vec!["beijing".to_string()], vec!["bj".to_string()]]);
+    assert_eq!(partitions[1].values, vec![vec!["shanghai".to_string()]]);
+    assert_eq!(ct.distribution, Distribution { kind: DistributionKind::Random, buckets: None });
+
+    let Statement::CreateTable(ct) =
+        ok("CREATE TABLE t (a INT, b INT) UNIQUE KEY(a) PARTITION BY LIST(a, b) (PARTITION p VALUES IN ((1, 2), (3, -4))) DISTRIBUTED BY HASH(a)")
+    else {
+        panic!()
+    };
+    let Some(PartitionDesc::List { partitions, .. }) = &ct.partition else { panic!() };
+    assert_eq!(partitions[0].values, vec![vec!["1".to_string(), "2".to_string()], vec!["3".to_string(), "-4".to_string()]]);
+    assert_eq!(ct.distribution.buckets, None);
+
+    // Empty partition list and multi-column ranges.
+    let Statement::CreateTable(ct) =
+        ok("CREATE TABLE t (a INT, b INT) PARTITION BY RANGE(a, b) () DISTRIBUTED BY HASH(a) BUCKETS 3")
+    else {
+        panic!()
+    };
+    assert_eq!(ct.partition, Some(PartitionDesc::Range { columns: vec!["a".into(), "b".into()], partitions: vec![] }));
+}
+
+#[test]
+fn create_table_errors() {
+    let (line, column, msg) = parse_err_at("CREATE TABLE t (k INT)");
+    assert_eq!((line, column), (1, 23));
+    assert!(msg.contains("DISTRIBUTED"), "{msg}");
+    assert!(matches!(err("CREATE TABLE t (k BITMAP) DISTRIBUTED BY HASH(k)"), FeError::NotSupported(m) if m.contains("BITMAP")));
+    assert!(matches!(err("CREATE TABLE t (k INT) ENGINE=mysql DISTRIBUTED BY HASH(k)"), FeError::NotSupported(_)));
+    let (_, col, msg) = parse_err_at("CREATE TABLE t (k DECIMAL(40,2)) DISTRIBUTED BY HASH(k)");
+    assert_eq!(col, 19);
+    assert!(msg.contains("precision"), "{msg}");
+    let (_, _, msg) = parse_err_at("CREATE TABLE t (k VARCHAR(0)) DISTRIBUTED BY HASH(k)");
+    assert!(msg.contains("varchar length"), "{msg}");
+    let (_, _, msg) = parse_err_at("CREATE TABLE t (k INT,) DISTRIBUTED BY HASH(k)");
+    assert!(msg.contains("column name"), "{msg}");
+    let (_, _, msg) = parse_err_at("CREATE TABLE t (k INT SUM MAX) DISTRIBUTED BY HASH(k)");
+    assert!(msg.contains("aggregation"), "{msg}");
+    let (_, _, msg) = parse_err_at("CREATE TABLE t (k INT) DISTRIBUTED BY HASH(k) BUCKETS 0");
+    assert!(msg.contains("bucket"), "{msg}");
+    assert!(matches!(err("CREATE TABLE t LIKE t2"), FeError::NotSupported(_)));
+}
+
+#[test]
+fn drop_and_show_table() {
+    assert_eq!(
+        ok("DROP TABLE IF EXISTS db.t FORCE"),
+        Statement::DropTable { table: tn(Some("db"), "t"), if_exists: true, force: true }
+    );
+    assert_eq!(ok("drop table t"), Statement::DropTable { table: tn(None, "t"), if_exists: false, force: false });
+    assert_eq!(ok("SHOW CREATE TABLE `d`.`t`"), Statement::ShowCreateTable { table: tn(Some("d"), "t") });
+    assert_eq!(ok("SHOW PARTITIONS FROM t"), Statement::ShowPartitions { table: tn(None, "t") });
+    assert_eq!(ok("SHOW TABLETS FROM d.t"), Statement::ShowTablets { table: tn(Some("d"), "t") });
+    assert_eq!(ok("SHOW TABLET FROM d.t"), Statement::ShowTablets { table: tn(Some("d"), "t") });
+}
+
+#[test]
+fn system_statements() {
+    assert_eq!(
+        ok(r#"ALTER SYSTEM ADD BACKEND "10.0.0.1:9050", '[::1]:9051'"#),
+        Statement::AddBackends {
+            hosts: vec![
+                HostPort { host: "10.0.0.1".into(), port: 9050 },
+                HostPort { host: "::1".into(), port: 9051 }
+            ]
+        }
+    );
+    assert_eq!(
+        ok(r#"alter system drop backend "h:1""#),
+        Statement::DropBackends { hosts: vec![HostPort { host: "h".into(), port: 1 }], force: false }
+    );
+    assert_eq!(
+        ok(r#"ALTER SYSTEM DROPP BACKEND "h:1""#),
+        Statement::DropBackends { hosts: vec![HostPort { host: "h".into(), port: 1 }], force: true }
+    );
+    let (_, col, msg) = parse_err_at(r#"ALTER SYSTEM ADD BACKEND "nohost""#);
+    assert_eq!(col, 26);
+    assert!(msg.contains("host:port"), "{msg}");
+    assert!(parse(r#"ALTER SYSTEM ADD BACKEND "h:99999""#).is_err());
+    assert!(matches!(err("ALTER SYSTEM DECOMMISSION BACKEND 'h:1'"), FeError::NotSupported(_)));
+    assert!(matches!(err("ALTER TABLE t ADD COLUMN c INT"), FeError::NotSupported(m) if m == "ALTER TABLE t"));
+    assert_eq!(ok("SHOW BACKENDS"), Statement::ShowBackends);
+    assert_eq!(ok("show frontends;"), Statement::ShowFrontends);
+}
+
+#[test]
+fn repositories() {
+    let sql = r#"CREATE READ ONLY REPOSITORY `s3_repo` WITH S3 ON LOCATION "s3://bucket/prefix"
+                 PROPERTIES ("s3.endpoint" = "http://127.0.0.1:9000", "s3.access_key" = "ak", "s3.secret_key" = "sk")"#;
+    assert_eq!(
+        ok(sql),
+        Statement::CreateRepository(CreateRepository {
+            name: "s3_repo".into(),
+            read_only: true,
+            storage: RepositoryStorage::S3,
+            location: "s3://bucket/prefix".into(),
+            properties: props(&[("s3.endpoint", "http://127.0.0.1:9000"), ("s3.access_key", "ak"), ("s3.secret_key", "sk")]),
+        })
+    );
+    assert_eq!(
+        ok("CREATE REPOSITORY r WITH LOCAL ON LOCATION 'file:///tmp/repo'"),
+        Statement::CreateRepository(CreateRepository {
+            name: "r".into(),
+            read_only: false,
+            storage: RepositoryStorage::Local,
+            location: "file:///tmp/repo".into(),
+            properties: vec![],
+        })
+    );
+    assert!(matches!(
+        err(r#"CREATE REPOSITORY r WITH BROKER hdfs_broker ON LOCATION "hdfs://x/y""#),
+        FeError::NotSupported(m) if m.contains("BROKER")
+    ));
+    assert!(matches!(err(r#"CREATE REPOSITORY r WITH HDFS ON LOCATION "hdfs://x/y""#), FeError::NotSupported(_)));
+    let (_, _, msg) = parse_err_at(r#"CREATE REPOSITORY r WITH LOCAL ON LOCATION "relative/dir""#);
+    assert!(msg.contains("file:///"), "{msg}");
+    let (_, _, msg) = parse_err_at(r#"CREATE REPOSITORY r WITH S3 ON LOCATION "http://x""#);
+    assert!(msg.contains("s3://"), "{msg}");
+    assert_eq!(ok("DROP REPOSITORY `r`"), Statement::DropRepository { name: "r".into() });
+    assert_eq!(ok("SHOW REPOSITORIES"), Statement::ShowRepositories);
+    assert_eq!(ok("SHOW SNAPSHOT ON r"), Statement::ShowSnapshot { repo: "r".into(), snapshot: None, timestamp: None });
+    assert_eq!(
+        ok(r#"SHOW SNAPSHOT ON r WHERE SNAPSHOT = "snap1" AND TIMESTAMP = "2024-01-01-00-00-00""#),
+        Statement::ShowSnapshot {
+            repo: "r".into(),
+            snapshot: Some("snap1".into()),
+            timestamp: Some("2024-01-01-00-00-00".into())
+        }
+    );
+    assert!(parse(r#"SHOW SNAPSHOT ON r WHERE TIMESTAMP = "t""#).is_err());
+}
+
+#[test]
+fn backup_and_restore() {
+    let sql = r#"BACKUP SNAPSHOT example_db.snapshot_label2 TO example_repo
+                 ON (example_tbl PARTITION (p1, p2), `example_tbl2` AS t2)
+                 PROPERTIES ("type" = "full", "timeout" = "3600")"#;
+    assert_eq!(
+        ok(sql),
+        Statement::Backup(BackupStmt {
+            db: Some("example_db".into()),
+            label: "snapshot_label2".into(),
+            repo: "example_repo".into(),
+            tables: Some(TableRefs {
+                exclude: false,
+                tables: vec![
+                    TableRef { table: "example_tbl".into(), partitions: vec!["p1".into(), "p2".into()], alias: None },
+                    TableRef { table: "example_tbl2".into(), partitions: vec![], alias: Some("t2".into()) },
+                ]
+            }),
+            properties: props(&[("type", "full"), ("timeout", "3600")]),
+        })
+    );
+    assert_eq!(
+        ok("BACKUP SNAPSHOT snap TO __keep_on_local__"),
+        Statement::Backup(BackupStmt {
+            db: None,
+            label: "snap".into(),
+            repo: "__keep_on_local__".into(),
+            tables: None,
+            properties: vec![],
+        })
+    );
+    let Statement::Backup(b) = ok("BACKUP SNAPSHOT d.s TO r EXCLUDE (t1, t2)") else { panic!() };
+    assert_eq!(b.tables.as_ref().map(|t| (t.exclude, t.tables.len())), Some((true, 2)));
+    let (_, _, msg) = parse_err_at("BACKUP SNAPSHOT d.s TO r EXCLUDE (t1 AS x)");
+    assert!(msg.contains("alias"), "{msg}");
+
+    let sql = r#"RESTORE SNAPSHOT example_db1.`snapshot_1` FROM `example_repo`
+                 ON ( `backup_tbl` PARTITION (`p1`, `p2`), `backup_tbl2` AS `new_tbl` )
+                 PROPERTIES ("backup_timestamp"="2018-05-04-16-45-08", "replication_num" = "1", "reserve_replica" = "true")"#;
+    let Statement::Restore(r) = ok(sql) else { panic!() };
+    assert_eq!(r.db.as_deref(), Some("example_db1"));
+    assert_eq!(r.label, "snapshot_1");
+    assert_eq!(r.repo, "example_repo");
+    let tables = r.tables.unwrap();
+    assert_eq!(tables.tables[1].alias.as_deref(), Some("new_tbl"));
+    assert_eq!(r.properties[0], ("backup_timestamp".to_string(), "2018-05-04-16-45-08".to_string()));
+
+    let (_, _, msg) = parse_err_at("RESTORE SNAPSHOT d.s TO r");
+    assert!(msg.contains("FROM"), "{msg}");
+    let (_, _, msg) = parse_err_at("BACKUP SNAPSHOT d.s FROM r");
+    assert!(msg.contains("TO"), "{msg}");
+}
+
+#[test]
+fn show_and_cancel_jobs() {
+    assert_eq!(ok("SHOW BACKUP"), Statement::ShowBackup { db: None, filter: None });
+    assert_eq!(
+        ok(r#"SHOW BACKUP FROM db1 WHERE SnapshotName = "snap""#),
+        Statement::ShowBackup { db: Some("db1".into()), filter: Some(NameFilter::Eq("snap".into())) }
+    );
+    assert_eq!(
+        ok("show backup from db1 where snapshotname like 'sn%'"),
+        Statement::ShowBackup { db: Some("db1".into()), filter: Some(NameFilter::Like("sn%".into())) }
+    );
+    assert_eq!(
+        ok(r#"SHOW RESTORE FROM `db1` WHERE Label = "snap""#),
+        Statement::ShowRestore { db: Some("db1".into()), filter: Some(NameFilter::Eq("snap".into())) }
+    );
+    let (_, _, msg) = parse_err_at(r#"SHOW RESTORE FROM db1 WHERE SnapshotName = "x""#);
+    assert!(msg.contains("Label"), "{msg}");
+    assert_eq!(ok("CANCEL BACKUP FROM db1"), Statement::CancelBackup { db: Some("db1".into()) });
+    assert_eq!(ok("CANCEL RESTORE FROM db1;"), Statement::CancelRestore { db: Some("db1".into()) });
+    assert_eq!(ok("CANCEL BACKUP"), Statement::CancelBackup { db: None });
+    assert!(matches!(err("CANCEL LOAD FROM db1"), FeError::NotSupported(_)));
+}
+
+#[test]
+fn selects() {
+    assert_eq!(
+        ok("SELECT COUNT(*) FROM db.t PARTITION (p1, p2)"),
+        Statement::Select(Box::new(Select {
+            projection: Projection::CountStar,
+            table: tn(Some("db"), "t"),
+            partitions: vec!["p1".into(), "p2".into()],
+            order_by: vec![],
+            limit: None,
+        }))
+    );
+    assert_eq!(
+        ok("select * from t order by k1, k2 desc limit 10"),
+        Statement::Select(Box::new(Select {
+            projection: Projection::Star,
+            table: tn(None, "t"),
+            partitions: vec![],
+            order_by: vec![OrderBy { column: "k1".into(), desc: false }, OrderBy { column: "k2".into(), desc: true }],
+            limit: Some(10),
+        }))
+    );
+    let Statement::Select(s) = ok("SELECT k1, `v 1` FROM t PARTITION p1 ORDER BY k1 ASC") else { panic!() };
+    assert_eq!(s.projection, Projection::Columns(vec!["k1".into(), "v 1".into()]));
+    assert_eq!(s.partitions, vec!["p1".to_string()]);
+    assert!(matches!(err("SELECT * FROM t WHERE k = 1"), FeError::NotSupported(m) if m.contains("WHERE")));
+    assert!(matches!(err("SELECT k1, COUNT(*) FROM t"), FeError::NotSupported(_)));
+    assert!(matches!(err("SELECT SUM(k) FROM t"), FeError::NotSupported(m) if m.contains("SUM")));
+    assert!(matches!(err("SELECT k FROM t LIMIT 1, 2"), FeError::NotSupported(_)));
+    assert!(matches!(err("SELECT nocolumn"), FeError::UnknownColumn(c) if c == "nocolumn"));
+    assert!(matches!(err("SELECT COUNT(*) AS c FROM t"), FeError::NotSupported(m) if m.contains("aliases")));
+    assert!(matches!(ok("SELECT count(1) FROM t"), Statement::Select(s) if s.projection == Projection::CountStar));
+}
+
+#[test]
+fn driver_probes() {
+    let Statement::SelectExprs { items, limit } = ok("SELECT @@version_comment LIMIT 1") else { panic!() };
+    assert_eq!(limit, Some(1));
+    assert_eq!(items[0].expr, SelectExpr::Variable { scope: VariableScope::Session, name: "version_comment".into() });
+    assert_eq!(items[0].column_name(), "@@version_comment");
+
+    let Statement::SelectExprs { items, .. } =
+        ok("SELECT @@session.auto_increment_increment AS auto_increment_increment, @@character_set_client, @@GLOBAL.max_allowed_packet, @@tx_isolation")
+    else {
+        panic!()
+    };
+    assert_eq!(items.len(), 4);
+    assert_eq!(items[0].column_name(), "auto_increment_increment");
+    assert_eq!(items[1].column_name(), "@@character_set_client");
+    assert_eq!(items[2].expr, SelectExpr::Variable { scope: VariableScope::Global, name: "max_allowed_packet".into() });
+    assert_eq!(items[2].column_name(), "@@GLOBAL.max_allowed_packet");
+
+    let Statement::SelectExprs { items, .. } = ok("select database(), CONNECTION_ID(), 1, -2.5, 'x' AS s, NULL") else {
+        panic!()
+    };
+    assert_eq!(items[0].expr, SelectExpr::Function("DATABASE".into()));
+    assert_eq!(items[0].column_name(), "database()");
+    assert_eq!(items[1].expr, SelectExpr::Function("CONNECTION_ID".into()));
+    assert_eq!(items[2].expr, SelectExpr::Int(1));
+    assert_eq!(items[2].column_name(), "1");
+    assert_eq!(items[3].expr, SelectExpr::Double(-2.5));
+    assert_eq!(items[4].column_name(), "s");
+    assert_eq!(items[5].expr, SelectExpr::Null);
+    assert!(matches!(err("SELECT NOW(1)"), FeError::NotSupported(_)));
+    assert!(matches!(err("SELECT @a"), FeError::NotSupported(_)));
+
+    assert_eq!(ok("SHOW VARIABLES"), Statement::ShowVariables { scope: VariableScope::Session, filter: None });
+    assert_eq!(
+        ok("SHOW GLOBAL VARIABLES LIKE 'lower_case_%'"),
+        Statement::ShowVariables { scope: VariableScope::Global, filter: Some(VariableFilter::Like("lower_case_%".into())) }
+    );
+    let Statement::ShowVariables { filter: Some(VariableFilter::Where(preds)), .. } = ok(
+        "SHOW VARIABLES WHERE Variable_name ='language' OR Variable_name = 'net_write_timeout' OR Variable_name LIKE 'tx%'"
+    ) else {
+        panic!()
+    };
+    assert_eq!(preds.len(), 3);
+    assert_eq!(preds[2].op, PredicateOp::Like("tx%".into()));
+
+    assert_eq!(ok("SET NAMES utf8mb4"), Statement::SetNames { charset: "utf8mb4".into(), collation: None });
+    assert_eq!(
+        ok("SET NAMES 'utf8mb4' COLLATE 'utf8mb4_general_ci'"),
+        Statement::SetNames { charset: "utf8mb4".into(), collation: Some("utf8mb4_general_ci".into()) }
+    );
+    assert_eq!(
+        ok("SET autocommit=1"),
+        Statement::SetVariables(vec![SetVariable {
+            scope: VariableScope::Session,
+            name: "autocommit".into(),
+            value: SetValue::Int(1)
+        }])
+    );
+    assert_eq!(
+        ok("SET GLOBAL wait_timeout = 100, SESSION sql_mode = 'ANSI', @@session.tx_isolation = READ-COMMITTED, @@global.x := ON"),
+        Statement::SetVariables(vec![
+            SetVariable { scope: VariableScope::Global, name: "wait_timeout".into(), value: SetValue::Int(100) },
+            SetVariable { scope: VariableScope::Session, name: "sql_mode".into(), value: SetValue::Str("ANSI".into()) },
+            SetVariable {
+                scope: VariableScope::Session,
+                name: "tx_isolation".into(),
+                value: SetValue::Word("READ-COMMITTED".into())
+            },
+            SetVariable { scope: VariableScope::Global, name: "x".into(), value: SetValue::Word("ON".into()) },
+        ])
+    );
+    assert!(matches!(err("SET PASSWORD = 'x'"), FeError::NotSupported(_)));
+}
+
+#[test]
+fn comments_quoting_and_terminators() {
+    assert_eq!(ok("-- leading comment\nSHOW DATABASES -- trailing"), Statement::ShowDatabases { like: None });
+    assert_eq!(ok("/* block */ SHOW /* mid */ DATABASES;"), Statement::ShowDatabases { like: None });
+    assert_eq!(ok("# hash comment\nSHOW BACKENDS ;  "), Statement::ShowBackends);
+    assert_eq!(ok("SHOW DATABASES LIKE 'it''s'"), Statement::ShowDatabases { like: Some("it's".into()) });
+    assert_eq!(ok(r#"SHOW DATABASES LIKE "a\"b""#), Statement::ShowDatabases { like: Some("a\"b".into()) });
+    assert_eq!(ok("USE `we``ird`"), Statement::Use { db: "we`ird".into() });
+    // Keywords are case-insensitive; quoted names keep their case.
+    assert_eq!(ok("sHoW tAbLeS fRoM `MyDb`"), Statement::ShowTables { db: Some("MyDb".into()), full: false, like: None });
+    // Two statements are not one.
+    let (_, col, msg) = parse_err_at("SHOW DATABASES; SHOW TABLES");
+    assert_eq!(col, 15);
+    assert!(msg.contains("end of statement"), "{msg}");
+}
+
+#[test]
+fn errors_and_positions() {
+    assert!(matches!(err(""), FeError::EmptyQuery));
+    assert!(matches!(err("  -- only a comment"), FeError::EmptyQuery));
+    assert!(matches!(err(";"), FeError::EmptyQuery));
+    // Unknown statements say what they were.
+    assert!(matches!(err("INSERT INTO t VALUES (1)"), FeError::NotSupported(m) if m == "INSERT INTO t"));
+    assert!(matches!(err("SHOW PROC '/backends'"), FeError::NotSupported(m) if m == "SHOW PROC '/backends'"));
+    assert!(matches!(err("CREATE USER u"), FeError::NotSupported(m) if m == "CREATE USER u"));
+    assert!(matches!(err("DROP VIEW v"), FeError::NotSupported(_)));
+    assert!(matches!(err("GRANT ALL ON *.* TO u"), FeError::NotSupported(_)));
+    assert_eq!(err("FLUSH PRIVILEGES").to_string(), "not supported: FLUSH PRIVILEGES");
+
+    // Positions are 1-based line and column of the offending token.
+    let (line, column, msg) = parse_err_at("CREATE DATABASE");
+    assert_eq!((line, column), (1, 16));
+    assert!(msg.contains("database name") && msg.contains("end of input"), "{msg}");
+    let (line, column, msg) = parse_err_at("SHOW TABLES\nFROM db1 LIKE");
+    assert_eq!((line, column), (2, 14));
+    assert!(msg.contains("pattern"), "{msg}");
+    let (line, column, _) = parse_err_at("BACKUP SNAPSHOT d.s TO r ON (t1 PARTITION p1)");
+    assert_eq!((line, column), (1, 43));
+    let (line, column, msg) = parse_err_at("SHOW DATABASES LIKE 'unterminated");
+    assert_eq!((line, column), (1, 21));
+    assert!(msg.to_lowercase().contains("unterminated"), "{msg}");
+    let e = err("DROP TABLE");
+    assert_eq!(e.mysql_code(), 1064);
+    assert!(e.to_string().starts_with("syntax error at line 1, column 11"), "{e}");
+}
+
+#[test]
+fn like_patterns() {
+    assert!(like_match("d%", "db1"));
+    assert!(like_match("D%", "db1"));
+    assert!(!like_match("d%", "xdb"));
+    assert!(like_match("%isolation", "tx_isolation"));
+    assert!(like_match("t_", "tx"));
+    assert!(!like_match("t_", "txy"));
+    assert!(like_match("a\\_b", "a_b"));
+    assert!(!like_match("a\\_b", "axb"));
+    assert!(like_match("%", ""));
+    assert!(like_match("%a%b%", "xxaxxbxx"));
+    assert!(!like_match("%a%b", "xxaxxbxxc"));
+}
+
+#[test]
+fn display_of_types() {
+    assert_eq!(DataType::Varchar(10).to_string(), "varchar(10)");
+    assert_eq!(DataType::Decimal { precision: 10, scale: 2 }.to_string(), "decimal(10,2)");
+    assert_eq!(DataType::DateTimeV2 { scale: 3 }.to_string(), "datetimev2(3)");
+    assert_eq!(tn(Some("d"), "t").to_string(), "d.t");
+    assert_eq!(ok("SHOW BACKENDS").kind(), "SHOW BACKENDS");
+}

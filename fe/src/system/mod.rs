@@ -1,0 +1,9 @@
+//! Backends, heartbeats, reports and agent tasks.
+
+pub mod backends;
+pub mod heartbeat;
+pub mod reports;
+pub mod task_queue;
+
+pub use backends::{Backend, Backends, SystemError};
+pub use task_queue::{AgentTask, AgentTasks, TaskError};

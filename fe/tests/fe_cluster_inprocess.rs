@@ -1,0 +1,517 @@
+//! An FE in-process against three in-process stand-in BEs speaking the real thrift
+//! services over loopback sockets: heartbeats, CREATE/DROP tasks with finishTask,
+//! reports, the CCR-facing RPCs, failure handling and an FE restart.
+//! (`fe_cluster_process.rs` runs the same story against real BE processes.)
+
+mod fe_support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use doris_fe::server::start;
+use doris_thrift::agent_service::{TAgentResult, TAgentTaskRequest, TCreateTabletReq, TSnapshotRequest};
+use doris_thrift::backend_service::TTabletStatResult;
+use doris_thrift::frontend_service::*;
+use doris_thrift::heartbeat_service::{TBackendInfo, THeartbeatResult, TMasterInfo};
+use doris_thrift::master_service::{TFinishTaskRequest, TReportRequest, TTablet, TTabletInfo};
+use doris_thrift::services::*;
+use doris_thrift::status::{TStatus, TStatusCode};
+use doris_thrift::transport::{ClientOptions, ClientPool, ServerOptions, ThriftServer};
+use doris_thrift::types::TBackend;
+use fe_support::*;
+
+/// A stand-in BE: records what the FE sent and answers like a BE would.
+#[derive(Default)]
+struct BeState {
+    be_port: Mutex<u16>,
+    master: Mutex<Option<TMasterInfo>>,
+    created: Mutex<Vec<TCreateTabletReq>>,
+    dropped: Mutex<Vec<i64>>,
+    fail_create: AtomicBool,
+    pool: ClientPool,
+}
+
+struct StandInBe {
+    state: Arc<BeState>,
+    hb: ThriftServer,
+    be: ThriftServer,
+}
+
+impl StandInBe {
+    async fn start() -> StandInBe {
+        let state = Arc::new(BeState::default());
+        let be =
+            ThriftServer::bind("127.0.0.1:0", Arc::new(BackendServiceServer(state.clone())), ServerOptions::default())
+                .await
+                .unwrap();
+        *state.be_port.lock().unwrap() = be.local_addr().port();
+        let hb = ThriftServer::bind(
+            "127.0.0.1:0",
+            Arc::new(HeartbeatServiceServer(state.clone())),
+            ServerOptions::default(),
+        )
+        .await
+        .unwrap();
+        StandInBe { state, hb, be }
+    }
+
+    fn hb_port(&self) -> u16 {
+        self.hb.local_addr().port()
+    }
+
+    fn be_port(&self) -> u16 {
+        self.be.local_addr().port()
+    }
+
+    fn created_tablets(&self) -> BTreeSet<i64> {
+        self.state.created.lock().unwrap().iter().map(|c| c.tablet_id).collect()
+    }
+}
+
+impl BeState {
+    fn me(&self) -> TBackend {
+        TBackend {
+            host: "127.0.0.1".into(),
+            be_port: *self.be_port.lock().unwrap() as i32,
+            http_port: 8040,
+            brpc_port: None,
+            is_alive: None,
+            id: None,
+        }
+    }
+
+    fn fe(&self) -> FrontendServiceClient {
+        let m = self.master.lock().unwrap().clone().expect("a heartbeat came before any task");
+        let addr = format!("{}:{}", m.network_address.hostname, m.network_address.port);
+        FrontendServiceClient::new(self.pool.channel(addr, ClientOptions::default()))
+    }
+}
+
+#[async_trait::async_trait]
+impl HeartbeatServiceHandler for BeState {
+    async fn heartbeat(&self, m: TMasterInfo) -> Result<THeartbeatResult, thrift::ApplicationError> {
+        *self.master.lock().unwrap() = Some(m);
+        let be_port = *self.be_port.lock().unwrap() as i32;
+        Ok(THeartbeatResult {
+            status: TStatus { status_code: TStatusCode::OK, error_msgs: None },
+            backend_info: TBackendInfo::new(
+                be_port,
+                8040,
+                None,
+                8060,
+                "stand-in-be".to_string(),
+                1_700_000_000_000i64,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+            ),
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl BackendServiceHandler for BeState {
+    async fn submit_tasks(&self, tasks: Vec<TAgentTaskRequest>) -> Result<TAgentResult, thrift::ApplicationError> {
+        let fe = self.fe();
+        let me = self.me();
+        let fail = self.fail_create.load(Ordering::SeqCst);
+        for t in tasks {
+            let mut status = TStatus { status_code: TStatusCode::OK, error_msgs: None };
+            if let Some(c) = &t.create_tablet_req {
+                if fail {
+                    status = TStatus {
+                        status_code: TStatusCode::IO_ERROR,
+                        error_msgs: Some(vec!["disk full on stand-in".into()]),
+                    };
+                } else {
+                    self.created.lock().unwrap().push((**c).clone());
+                }
+            }
+            if let Some(d) = &t.drop_tablet_req {
+                self.dropped.lock().unwrap().push(d.tablet_id);
+            }
+            let req = TFinishTaskRequest::new(
+                me.clone(),
+                t.task_type,
+                t.signature,
+                status,
+                1i64,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+            );
+            let fe = fe.clone();
+            // Asynchronously, as a BE does: the task finishes after submit_tasks returned.
+            tokio::spawn(async move {
+                let r = fe.finish_task(&req).await.expect("finishTask reaches the FE");
+                assert_eq!(r.status.status_code, TStatusCode::OK);
+            });
+        }
+        Ok(TAgentResult::new(TStatus { status_code: TStatusCode::OK, error_msgs: None }, None, None, None))
+    }
+    async fn make_snapshot(&self, _r: TSnapshotRequest) -> Result<TAgentResult, thrift::ApplicationError> {
+        unimplemented!()
+    }
+    async fn release_snapshot(&self, _p: String) -> Result<TAgentResult, thrift::ApplicationError> {
+        unimplemented!()
+    }
+    async fn get_tablet_stat(&self) -> Result<TTabletStatResult, thrift::ApplicationError> {
+        unimplemented!()
+    }
+}
+
+const CREATE_T1: &str = r#"CREATE TABLE t1 (
+    k1 INT NOT NULL COMMENT "key",
+    v1 VARCHAR(32)
+) DUPLICATE KEY(k1)
+PARTITION BY RANGE(k1) (
+    PARTITION p1 VALUES LESS THAN ("10"),
+    PARTITION p2 VALUES LESS THAN ("20"),
+    PARTITION p3 VALUES LESS THAN MAXVALUE
+)
+DISTRIBUTED BY HASH(k1) BUCKETS 4
+PROPERTIES ("replication_num" = "3")"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fe_with_three_backends() {
+    let meta = tempfile::tempdir().unwrap();
+    let fe = start(fe_config(meta.path())).await.unwrap();
+    let bes = vec![StandInBe::start().await, StandInBe::start().await, StandInBe::start().await];
+    let mut sql = Sql::new(fe.ctx.clone());
+
+    for be in &bes {
+        sql.run(&format!(r#"ALTER SYSTEM ADD BACKEND "127.0.0.1:{}""#, be.hb_port())).await;
+    }
+    let e = sql.try_run(&format!(r#"ALTER SYSTEM ADD BACKEND "127.0.0.1:{}""#, bes[0].hb_port())).await.unwrap_err();
+    assert!(e.to_string().contains("Same backend already exists"), "{e}");
+
+    // Heartbeats make every backend alive and teach the FE its be_port.
+    let shown = wait_for(20, "three alive backends", || {
+        let ctx = fe.ctx.clone();
+        async move {
+            let mut s = Sql::new(ctx);
+            let t = s.rows("SHOW BACKENDS").await;
+            (t.rows.len() == 3 && t.column("Alive").iter().all(|a| a == "true")).then_some(t)
+        }
+    })
+    .await;
+    assert_eq!(
+        &shown.names[..10],
+        &[
+            "BackendId",
+            "Host",
+            "HeartbeatPort",
+            "BePort",
+            "HttpPort",
+            "BrpcPort",
+            "ArrowFlightSqlPort",
+            "LastStartTime",
+            "LastHeartbeat",
+            "Alive"
+        ]
+    );
+    assert_eq!(shown.names.last().unwrap(), "NodeRole");
+    let be_ports: BTreeSet<String> = shown.column("BePort").into_iter().collect();
+    let expected: BTreeSet<String> = bes.iter().map(|b| b.be_port().to_string()).collect();
+    assert_eq!(be_ports, expected);
+    assert!(shown.column("Version").iter().all(|v| v == "stand-in-be"));
+
+    // Each heartbeat carried our identity.
+    let backend_ids: BTreeSet<i64> = shown.column("BackendId").iter().map(|s| s.parse().unwrap()).collect();
+    for be in &bes {
+        let m = be.state.master.lock().unwrap().clone().unwrap();
+        assert_eq!(m.cluster_id, fe.ctx.cluster.cluster_id);
+        assert_eq!(m.token.as_deref(), Some(fe.ctx.cluster.token.as_str()));
+        assert_eq!(m.epoch, fe.ctx.cluster.epoch);
+        assert_eq!(m.network_address.port, fe.rpc_addr.port() as i32);
+        assert_eq!(m.http_port, Some(fe.http_addr.port() as i32));
+        assert_eq!(m.backend_ip.as_deref(), Some("127.0.0.1"));
+        assert!(backend_ids.contains(&m.backend_id.unwrap()));
+    }
+
+    // The HTTP port answers health checks with backend counts.
+    let body = reqwest::get(format!("http://127.0.0.1:{}/api/health", fe.http_addr.port()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let health: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(health["data"]["online_backend_num"], 3);
+    assert_eq!(health["data"]["total_backend_num"], 3);
+
+    // Databases and a partitioned, replicated table.
+    sql.run("CREATE DATABASE d1").await;
+    assert!(sql.try_run("CREATE DATABASE d1").await.unwrap_err().to_string().contains("database exists"));
+    sql.run("CREATE DATABASE IF NOT EXISTS d1").await;
+    sql.run("USE d1").await;
+    sql.run(CREATE_T1).await;
+
+    // Every BE holds one replica of each of the 12 tablets.
+    let tablets = sql.rows("SHOW TABLETS FROM t1").await;
+    assert_eq!(tablets.rows.len(), 36);
+    let mut per_tablet: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for r in &tablets.rows {
+        per_tablet
+            .entry(tablets.get(r, "TabletId").to_string())
+            .or_default()
+            .insert(tablets.get(r, "BackendId").to_string());
+        assert_eq!(tablets.get(r, "Version"), "1");
+    }
+    assert_eq!(per_tablet.len(), 12);
+    assert!(per_tablet.values().all(|bes| bes.len() == 3), "three distinct backends per tablet");
+    let tablet_ids: BTreeSet<i64> = per_tablet.keys().map(|s| s.parse().unwrap()).collect();
+    for be in &bes {
+        assert_eq!(be.created_tablets(), tablet_ids);
+        for c in be.state.created.lock().unwrap().iter() {
+            assert_eq!(c.version, Some(1));
+            assert!(c.table_id.is_some() && c.partition_id.is_some() && c.replica_id.is_some());
+            assert_eq!(c.tablet_schema.columns.len(), 2);
+            assert_eq!(c.tablet_schema.columns[0].column_name, "k1");
+            assert_eq!(c.tablet_schema.columns[0].is_key, Some(true));
+        }
+    }
+    let replica_ids: BTreeSet<String> = tablets.column("ReplicaId").into_iter().collect();
+    let created_replicas: BTreeSet<String> = bes
+        .iter()
+        .flat_map(|b| {
+            b.state.created.lock().unwrap().iter().map(|c| c.replica_id.unwrap().to_string()).collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(replica_ids, created_replicas);
+
+    let parts = sql.rows("SHOW PARTITIONS FROM t1").await;
+    assert_eq!(parts.names[..3], ["PartitionId", "PartitionName", "VisibleVersion"]);
+    assert_eq!(parts.column("PartitionName"), vec!["p1", "p2", "p3"]);
+    assert!(parts.column("VisibleVersion").iter().all(|v| v == "1"));
+    assert!(parts.column("Buckets").iter().all(|v| v == "4"));
+    assert!(parts.column("ReplicationNum").iter().all(|v| v == "3"));
+    assert_eq!(parts.column("Range")[1], "[types: [INT]; keys: [10]; ..types: [INT]; keys: [20]; )");
+    assert_eq!(parts.column("DistributionKey")[0], "k1");
+
+    let ddl = sql.rows("SHOW CREATE TABLE t1").await;
+    let text = &ddl.rows[0][1];
+    for want in [
+        "CREATE TABLE `t1` (",
+        "`k1` int NOT NULL COMMENT \"key\"",
+        "`v1` varchar(32) NULL",
+        "DUPLICATE KEY(`k1`)",
+        "PARTITION BY RANGE(`k1`)",
+        "PARTITION p2 VALUES [(\"10\"), (\"20\"))",
+        "DISTRIBUTED BY HASH(`k1`) BUCKETS 4",
+        "\"replication_allocation\" = \"tag.location.default: 3\"",
+    ] {
+        assert!(text.contains(want), "SHOW CREATE TABLE lacks `{want}`:\n{text}");
+    }
+    assert_eq!(sql.rows("SHOW TABLES").await.rows, vec![vec!["t1".to_string()]]);
+    assert_eq!(sql.rows("SHOW DATABASES LIKE 'd%'").await.rows, vec![vec!["d1".to_string()]]);
+    let fes = sql.rows("SHOW FRONTENDS").await;
+    assert_eq!(fes.get(&fes.rows[0], "QueryPort"), fe.query_addr.port().to_string());
+    assert_eq!(fes.get(&fes.rows[0], "IsMaster"), "true");
+
+    // The id-addressed views the CCR syncer reads.
+    let proc = |path: &str| to_table(doris_fe::executor::proc::show_proc(&fe.ctx, path).unwrap());
+    let dbs = proc("/dbs/");
+    let db_id = dbs.column("DbId")[0].clone();
+    assert_eq!(dbs.column("DbName"), vec!["d1"]);
+    let tbls = proc(&format!("/dbs/{db_id}/"));
+    assert_eq!(tbls.column("TableName"), vec!["t1"]);
+    assert_eq!(tbls.column("ReplicaCount"), vec!["36"]);
+    let table_id = tbls.column("TableId")[0].clone();
+    let pparts = proc(&format!("/dbs/{db_id}/{table_id}/partitions"));
+    assert_eq!(pparts.rows, parts.rows);
+    let pid = &pparts.column("PartitionId")[0];
+    let idx = proc(&format!("/dbs/{db_id}/{table_id}/partitions/{pid}"));
+    let index_id = &idx.column("IndexId")[0];
+    let ptablets = proc(&format!("/dbs/{db_id}/{table_id}/partitions/{pid}/{index_id}"));
+    assert_eq!(ptablets.rows.len(), 12, "4 tablets x 3 replicas in one partition");
+    assert!(doris_fe::executor::proc::show_proc(&fe.ctx, "/dbs/999999/").is_err());
+    let by_id = to_table(doris_fe::executor::proc::show_table_by_id(&fe.ctx, table_id.parse().unwrap()).unwrap());
+    assert_eq!(by_id.rows, vec![vec!["d1".to_string(), "t1".to_string(), db_id.clone()]]);
+
+    // Not enough alive backends for 4 replicas: upstream's words.
+    let e = sql.try_run(&CREATE_T1.replace("t1", "t4").replace("\"3\"", "\"4\"")).await.unwrap_err();
+    assert!(e.to_string().contains("Failed to find enough backend"), "{e}");
+
+    // The CCR-facing RPCs.
+    let pool = ClientPool::new();
+    let client = FrontendServiceClient::new(pool.channel(fe.rpc_addr.to_string(), ClientOptions::default()));
+    let mut req = TGetMasterTokenRequest { cluster: None, user: Some("root".into()), password: Some("wrong".into()) };
+    let r = client.get_master_token(&req).await.unwrap();
+    assert_eq!(r.status.unwrap().status_code, TStatusCode::NOT_AUTHORIZED);
+    req.password = Some(ROOT_PASSWORD.into());
+    let r = client.get_master_token(&req).await.unwrap();
+    assert_eq!(r.status.unwrap().status_code, TStatusCode::OK);
+    assert_eq!(r.token.as_deref(), Some(fe.ctx.cluster.token.as_str()));
+
+    let r = client
+        .get_backend_meta(&TGetBackendMetaRequest {
+            cluster: None,
+            user: Some("root".into()),
+            passwd: Some(ROOT_PASSWORD.into()),
+            user_ip: None,
+            token: None,
+            backend_id: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(r.status.status_code, TStatusCode::OK);
+    let metas = r.backends.unwrap();
+    assert_eq!(metas.len(), 3);
+    assert!(metas.iter().all(|b| b.is_alive == Some(true) && b.host == "127.0.0.1"));
+
+    let get_meta = |token: Option<String>| TGetMetaRequest {
+        cluster: None,
+        user: Some("root".into()),
+        passwd: Some(if token.is_some() { String::new() } else { ROOT_PASSWORD.into() }),
+        user_ip: None,
+        token,
+        db: Some(TGetMetaDB { id: None, name: Some("d1".into()), only_table_names: None, tables: None }),
+    };
+    let r = client.get_meta(&get_meta(Some(fe.ctx.cluster.token.clone()))).await.unwrap();
+    assert_eq!(r.status.status_code, TStatusCode::OK, "{:?}", r.status);
+    let db = r.db_meta.unwrap();
+    assert_eq!(db.name.as_deref(), Some("d1"));
+    let t = &db.tables.unwrap()[0];
+    assert_eq!(t.name.as_deref(), Some("t1"));
+    let parts_meta = t.partitions.clone().unwrap();
+    assert_eq!(parts_meta.len(), 3);
+    for p in &parts_meta {
+        let idx = &p.indexes.as_ref().unwrap()[0];
+        let tablets = idx.tablets.as_ref().unwrap();
+        assert_eq!(tablets.len(), 4);
+        assert!(tablets.iter().all(|t| t.replicas.as_ref().unwrap().len() == 3));
+    }
+    let r = client.get_meta(&get_meta(Some("not-the-token".into()))).await.unwrap();
+    assert_eq!(r.status.status_code, TStatusCode::NOT_AUTHORIZED);
+    let r = client.get_snapshot(&TGetSnapshotRequest::default()).await.unwrap();
+    let st = r.status.unwrap();
+    assert_eq!(st.status_code, TStatusCode::NOT_IMPLEMENTED_ERROR);
+    assert!(st.error_msgs.unwrap()[0].contains("getSnapshot"));
+
+    // A report moves a replica's version and row count.
+    let some_tablet = *tablet_ids.iter().next().unwrap();
+    let info = TTabletInfo::new(
+        some_tablet,
+        0,
+        3,
+        0,
+        100,
+        4096,
+        None,
+        None,
+        3i64,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    );
+    let report = TReportRequest::new(
+        bes[0].state.me(),
+        1i64,
+        None,
+        BTreeMap::from([(some_tablet, Box::new(TTablet::new(vec![Box::new(info)])))]),
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    );
+    let r = client.report(&report).await.unwrap();
+    assert_eq!(r.status.status_code, TStatusCode::OK);
+    let be0_id = fe.ctx.backends.find_by_be_addr("127.0.0.1", bes[0].be_port() as i32).unwrap().id.to_string();
+    let tablets = sql.rows("SHOW TABLETS FROM t1").await;
+    let row = tablets
+        .rows
+        .iter()
+        .find(|r| tablets.get(r, "TabletId") == some_tablet.to_string() && tablets.get(r, "BackendId") == be0_id)
+        .unwrap();
+    assert_eq!(tablets.get(row, "Version"), "3");
+    assert_eq!(tablets.get(row, "RowCount"), "100");
+    // A report from a stranger is refused with a reason.
+    let mut stranger = report.clone();
+    stranger.backend.be_port = 1;
+    let r = client.report(&stranger).await.unwrap();
+    assert_eq!(r.status.status_code, TStatusCode::NOT_FOUND);
+    assert!(r.status.error_msgs.unwrap()[0].contains("ALTER SYSTEM ADD BACKEND"));
+
+    // A BE failing CREATE: no table, and what was made gets dropped.
+    bes[2].state.fail_create.store(true, Ordering::SeqCst);
+    let e = sql.try_run(&CREATE_T1.replace("t1", "t2")).await.unwrap_err();
+    assert!(e.to_string().contains("disk full on stand-in"), "{e}");
+    assert_eq!(sql.rows("SHOW TABLES").await.rows.len(), 1);
+    let t2_tablets: BTreeSet<i64> = bes[0].created_tablets().difference(&tablet_ids).copied().collect();
+    assert_eq!(t2_tablets.len(), 12);
+    wait_for(10, "DROP of the failed table's tablets", || {
+        let dropped: BTreeSet<i64> = bes[0].state.dropped.lock().unwrap().iter().copied().collect();
+        let ok = t2_tablets.is_subset(&dropped);
+        async move { ok.then_some(()) }
+    })
+    .await;
+    bes[2].state.fail_create.store(false, Ordering::SeqCst);
+
+    // Unsupported statements say so.
+    let e = sql.try_run("BACKUP SNAPSHOT d1.s1 TO repo1").await.unwrap_err();
+    assert!(e.to_string().contains("not supported"), "{e}");
+
+    // Restart on the same meta_dir: everything is still there, the epoch moved on.
+    let (cluster, epoch, token) = (fe.ctx.cluster.cluster_id, fe.ctx.cluster.epoch, fe.ctx.cluster.token.clone());
+    drop(sql);
+    fe.shutdown().await;
+    let fe = start(fe_config(meta.path())).await.unwrap();
+    assert_eq!((fe.ctx.cluster.cluster_id, fe.ctx.cluster.token.clone()), (cluster, token));
+    assert_eq!(fe.ctx.cluster.epoch, epoch + 1);
+    let mut sql = Sql::new(fe.ctx.clone());
+    sql.run("USE d1").await;
+    assert_eq!(sql.rows("SHOW TABLES").await.rows, vec![vec!["t1".to_string()]]);
+    assert_eq!(sql.rows("SHOW TABLETS FROM t1").await.rows.len(), 36);
+    wait_for(20, "backends alive after the FE restart", || {
+        let ctx = fe.ctx.clone();
+        async move {
+            let t = Sql::new(ctx).rows("SHOW BACKENDS").await;
+            (t.rows.len() == 3 && t.column("Alive").iter().all(|a| a == "true")).then_some(())
+        }
+    })
+    .await;
+    assert!(bes.iter().all(|b| b.state.master.lock().unwrap().as_ref().unwrap().epoch == epoch + 1));
+
+    // DROP TABLE reaches the BEs.
+    sql.run("DROP TABLE t1").await;
+    wait_for(10, "DROP tasks for t1", || {
+        let dropped: BTreeSet<i64> = bes[1].state.dropped.lock().unwrap().iter().copied().collect();
+        let ok = tablet_ids.is_subset(&dropped);
+        async move { ok.then_some(()) }
+    })
+    .await;
+    assert!(sql.try_run("SHOW CREATE TABLE t1").await.unwrap_err().to_string().contains("Unknown table"));
+    sql.run("DROP DATABASE d1").await;
+    assert!(sql.rows("SHOW DATABASES").await.rows.is_empty());
+    fe.shutdown().await;
+}

@@ -1,0 +1,222 @@
+//! An FE in-process with three real BE processes (`doris-rs be`): ADD BACKEND, liveness,
+//! a partitioned replicated table created on every BE, the token and cluster id the BEs
+//! adopted, and an FE restart. Needs the binary: `cargo build -p doris-rs` (or set
+//! DORIS_RS_BIN).
+
+mod fe_support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use doris_fe::server::start;
+use doris_thrift::services::BackendServiceClient;
+use doris_thrift::transport::{ClientOptions, ClientPool};
+use fe_support::*;
+
+fn binary() -> PathBuf {
+    let p = std::env::var_os("DORIS_RS_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/doris-rs"));
+    assert!(
+        p.exists(),
+        "{} is missing: build it first with `cargo build -p doris-rs` (or set DORIS_RS_BIN)",
+        p.display()
+    );
+    p
+}
+
+fn free_port() -> u16 {
+    // Bound and released: another process could take it in between, which is rare enough
+    // on a test machine and fails loudly (the BE cannot bind) rather than silently.
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+struct Be {
+    child: Child,
+    be_port: u16,
+    hb_port: u16,
+    http_port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Be {
+    fn drop(&mut self) {
+        // Only the process this test started.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn spawn_be() -> Be {
+    let dir = tempfile::tempdir().unwrap();
+    let (be_port, hb_port, http_port, brpc_port) = (free_port(), free_port(), free_port(), free_port());
+    let storage = dir.path().join("storage");
+    std::fs::create_dir_all(&storage).unwrap();
+    let conf = dir.path().join("be.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "be_port = {be_port}\nheartbeat_service_port = {hb_port}\nwebserver_port = {http_port}\nbrpc_port = {brpc_port}\n\
+             storage_root_path = {}\npriority_networks = 127.0.0.0/8\nreport_tablet_interval_seconds = 1\n\
+             report_disk_state_interval_seconds = 1\nreport_task_interval_seconds = 1\n",
+            storage.display()
+        ),
+    )
+    .unwrap();
+    let log = std::fs::File::create(dir.path().join("be.log")).unwrap();
+    let child = Command::new(binary())
+        .args(["be", "--conf"])
+        .arg(&conf)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn doris-rs be");
+    let mut be = Be { child, be_port, hb_port, http_port, _dir: dir };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if tokio::net::TcpStream::connect(("127.0.0.1", hb_port)).await.is_ok()
+            && tokio::net::TcpStream::connect(("127.0.0.1", be_port)).await.is_ok()
+        {
+            break;
+        }
+        if let Ok(Some(status)) = be.child.try_wait() {
+            let log = std::fs::read_to_string(be._dir.path().join("be.log")).unwrap_or_default();
+            panic!("BE exited with {status} before listening:\n{log}");
+        }
+        assert!(tokio::time::Instant::now() < deadline, "BE did not listen on {hb_port}/{be_port} within 60 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    be
+}
+
+async fn wait_alive(ctx: doris_fe::context::Ctx, n: usize) -> Table {
+    wait_for(60, "backends alive", || {
+        let ctx = ctx.clone();
+        async move {
+            let t = Sql::new(ctx).rows("SHOW BACKENDS").await;
+            (t.rows.len() == n && t.column("Alive").iter().all(|a| a == "true")).then_some(t)
+        }
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fe_with_three_real_backends() {
+    let meta = tempfile::tempdir().unwrap();
+    let fe = start(fe_config(meta.path())).await.unwrap();
+    let bes = vec![spawn_be().await, spawn_be().await, spawn_be().await];
+    let mut sql = Sql::new(fe.ctx.clone());
+    for be in &bes {
+        sql.run(&format!(r#"ALTER SYSTEM ADD BACKEND "127.0.0.1:{}""#, be.hb_port)).await;
+    }
+    let shown = wait_alive(fe.ctx.clone(), 3).await;
+    let ports: BTreeSet<String> = shown.column("BePort").into_iter().collect();
+    assert_eq!(ports, bes.iter().map(|b| b.be_port.to_string()).collect());
+    let http: BTreeSet<String> = shown.column("HttpPort").into_iter().collect();
+    assert_eq!(http, bes.iter().map(|b| b.http_port.to_string()).collect());
+
+    sql.run("CREATE DATABASE d1").await;
+    sql.run("USE d1").await;
+    sql.run(
+        r#"CREATE TABLE t1 (k1 INT, v1 VARCHAR(32)) DUPLICATE KEY(k1)
+           PARTITION BY RANGE(k1) (
+             PARTITION p1 VALUES LESS THAN ("10"),
+             PARTITION p2 VALUES LESS THAN ("20"),
+             PARTITION p3 VALUES LESS THAN ("30"))
+           DISTRIBUTED BY HASH(k1) BUCKETS 4
+           PROPERTIES ("replication_num" = "3")"#,
+    )
+    .await;
+
+    let tablets = sql.rows("SHOW TABLETS FROM t1").await;
+    assert_eq!(tablets.rows.len(), 36);
+    let mut by_backend: BTreeMap<String, BTreeSet<i64>> = BTreeMap::new();
+    for r in &tablets.rows {
+        by_backend
+            .entry(tablets.get(r, "BackendId").to_string())
+            .or_default()
+            .insert(tablets.get(r, "TabletId").parse().unwrap());
+    }
+    assert_eq!(by_backend.len(), 3);
+    let all: BTreeSet<i64> = tablets.column("TabletId").iter().map(|s| s.parse().unwrap()).collect();
+    assert_eq!(all.len(), 12);
+
+    // Every BE really holds its tablets.
+    let pool = ClientPool::new();
+    for be in &bes {
+        let client =
+            BackendServiceClient::new(pool.channel(format!("127.0.0.1:{}", be.be_port), ClientOptions::default()));
+        let stat = client.get_tablet_stat().await.unwrap();
+        let held: BTreeSet<i64> = stat.tablets_stats.keys().copied().collect();
+        assert_eq!(held, all, "BE on {} holds every tablet", be.be_port);
+    }
+
+    let parts = sql.rows("SHOW PARTITIONS FROM t1").await;
+    assert_eq!(parts.column("PartitionName"), vec!["p1", "p2", "p3"]);
+    let ddl = sql.rows("SHOW CREATE TABLE t1").await;
+    assert!(ddl.rows[0][1].contains("DISTRIBUTED BY HASH(`k1`) BUCKETS 4"));
+
+    // The BEs adopted our token: their download API accepts it and refuses another.
+    let http = reqwest::Client::new();
+    let token = fe.ctx.cluster.token.clone();
+    let url = |tok: &str| {
+        format!("http://127.0.0.1:{}/api/_tablet/_download?token={tok}&file=/nonexistent", bes[0].http_port)
+    };
+    let wrong = http.get(url("wrong-token")).send().await.unwrap().status();
+    assert_eq!(wrong.as_u16(), 401);
+    let right = http.get(url(&token)).send().await.unwrap().status();
+    assert_ne!(right.as_u16(), 401, "our token is accepted");
+
+    // ...and our cluster id: an FE of another cluster is refused by the same BE.
+    let other_meta = tempfile::tempdir().unwrap();
+    let mut other_conf = fe_config(other_meta.path());
+    let other_id = if fe.ctx.cluster.cluster_id == 1 { 2 } else { 1 };
+    other_conf.set("cluster_id", &other_id.to_string()).unwrap();
+    let other = start(other_conf).await.unwrap();
+    Sql::new(other.ctx.clone()).run(&format!(r#"ALTER SYSTEM ADD BACKEND "127.0.0.1:{}""#, bes[0].hb_port)).await;
+    let refused = wait_for(30, "the other cluster's heartbeat to be refused", || {
+        let ctx = other.ctx.clone();
+        async move {
+            let b = ctx.backends.all().pop()?;
+            (!b.err_msg.is_empty()).then_some(b)
+        }
+    })
+    .await;
+    assert!(!refused.alive);
+    assert!(refused.err_msg.to_lowercase().contains("cluster id"), "{}", refused.err_msg);
+    other.shutdown().await;
+
+    // FE restart: same meta_dir, new ports; the BEs follow the higher epoch.
+    drop(sql);
+    fe.shutdown().await;
+    let fe = start(fe_config(meta.path())).await.unwrap();
+    wait_alive(fe.ctx.clone(), 3).await;
+    let mut sql = Sql::new(fe.ctx.clone());
+    sql.run("USE d1").await;
+    assert_eq!(sql.rows("SHOW TABLETS FROM t1").await.rows.len(), 36);
+
+    // Reports from the BEs reach the FE: the disks show capacity.
+    wait_for(30, "disk capacity from BE reports", || {
+        let ctx = fe.ctx.clone();
+        async move { ctx.backends.all().iter().all(|b| b.total_capacity() > 0).then_some(()) }
+    })
+    .await;
+
+    sql.run("DROP TABLE t1").await;
+    for be in &bes {
+        let client =
+            BackendServiceClient::new(pool.channel(format!("127.0.0.1:{}", be.be_port), ClientOptions::default()));
+        wait_for(30, "tablets dropped on the BE", || {
+            let client = client.clone();
+            async move {
+                let stat = client.get_tablet_stat().await.ok()?;
+                stat.tablets_stats.is_empty().then_some(())
+            }
+        })
+        .await;
+    }
+    fe.shutdown().await;
+}

@@ -1,0 +1,123 @@
+//! Shared by the fe_* integration tests: an FE config for tests, statements through the
+//! executor, result-set helpers, polling with a deadline.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use doris_fe::config::FeConfig;
+use doris_fe::context::Ctx;
+use doris_fe::error::FeError;
+use doris_fe::executor::FeExecutor;
+use doris_fe::mysql::{Executor, QueryOutput, Session};
+
+pub const ROOT_PASSWORD: &str = "root-pw";
+
+pub fn fe_config(meta_dir: &Path) -> FeConfig {
+    let mut c = FeConfig::default();
+    for (k, v) in [
+        ("meta_dir", meta_dir.to_str().unwrap()),
+        ("rpc_port", "0"),
+        ("query_port", "0"),
+        ("http_port", "0"),
+        ("priority_networks", "127.0.0.0/8"),
+        ("heartbeat_interval_second", "0.2"),
+        ("root_password", ROOT_PASSWORD),
+        ("max_create_table_timeout_second", "30"),
+    ] {
+        c.set(k, v).unwrap();
+    }
+    c
+}
+
+/// Statements as a MySQL client would send them, through the executor.
+pub struct Sql {
+    exec: FeExecutor,
+    pub session: Session,
+}
+
+impl Sql {
+    pub fn new(ctx: Ctx) -> Self {
+        Sql { exec: FeExecutor::new(ctx), session: Session::new(1, "root", "127.0.0.1") }
+    }
+
+    pub async fn try_run(&mut self, sql: &str) -> Result<QueryOutput, FeError> {
+        let stmt = doris_fe::sql::parse(sql)?;
+        let use_db = match &stmt {
+            doris_fe::sql::Statement::Use { db } => Some(db.clone()),
+            _ => None,
+        };
+        let out = self.exec.execute(&mut self.session, stmt).await?;
+        if let Some(db) = use_db {
+            self.session.current_db = Some(db);
+        }
+        Ok(out)
+    }
+
+    pub async fn run(&mut self, sql: &str) -> QueryOutput {
+        match self.try_run(sql).await {
+            Ok(o) => o,
+            Err(e) => panic!("`{sql}` failed: {e}"),
+        }
+    }
+
+    /// A result set as header names and text cells.
+    pub async fn rows(&mut self, sql: &str) -> Table {
+        to_table(self.run(sql).await)
+    }
+}
+
+/// A result set as header names and text cells.
+pub fn to_table(out: QueryOutput) -> Table {
+    match out {
+        QueryOutput::Rows { columns, rows } => Table {
+            names: columns.into_iter().map(|c| c.name).collect(),
+            rows: rows
+                .into_iter()
+                .map(|r| {
+                    r.iter().map(|v| v.to_text().map(|b| String::from_utf8(b).unwrap()).unwrap_or_default()).collect()
+                })
+                .collect(),
+        },
+        other => panic!("answered {other:?}, expected rows"),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub names: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn col(&self, name: &str) -> usize {
+        self.names.iter().position(|n| n == name).unwrap_or_else(|| panic!("no column {name} in {:?}", self.names))
+    }
+
+    pub fn get<'a>(&'a self, row: &'a [String], name: &str) -> &'a str {
+        &row[self.col(name)]
+    }
+
+    pub fn column(&self, name: &str) -> Vec<String> {
+        let i = self.col(name);
+        self.rows.iter().map(|r| r[i].clone()).collect()
+    }
+}
+
+/// Poll `f` until it returns Some, failing the test with `what` after `secs`.
+pub async fn wait_for<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out after {secs} s waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

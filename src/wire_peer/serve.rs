@@ -1,0 +1,145 @@
+//! `wire-peer serve`: the fixture handlers of `fixtures` on one port per service.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use doris_thrift::agent_service::{TAgentResult, TAgentTaskRequest, TSnapshotRequest};
+use doris_thrift::backend_service::TTabletStatResult;
+use doris_thrift::frontend_service::*;
+use doris_thrift::heartbeat_service::{THeartbeatResult, TMasterInfo};
+use doris_thrift::master_service::{TFinishTaskRequest, TMasterResult, TReportRequest};
+use doris_thrift::services::{
+    BackendServiceHandler, BackendServiceServer, FrontendServiceHandler, FrontendServiceServer,
+    HeartbeatServiceHandler, HeartbeatServiceServer,
+};
+use doris_thrift::status::TStatus;
+use doris_thrift::transport::{ServerOptions, Service, ThriftServer};
+use thrift::ApplicationError;
+use tracing::info;
+
+use super::fixtures as fx;
+
+type R<T> = Result<T, ApplicationError>;
+
+/// Serves every method with the fixture rules; stateless.
+pub struct Fixtures;
+
+#[async_trait]
+impl BackendServiceHandler for Fixtures {
+    async fn submit_tasks(&self, tasks: Vec<TAgentTaskRequest>) -> R<TAgentResult> {
+        Ok(fx::submit_tasks(&tasks))
+    }
+    async fn make_snapshot(&self, r: TSnapshotRequest) -> R<TAgentResult> {
+        Ok(fx::make_snapshot(&r))
+    }
+    async fn release_snapshot(&self, path: String) -> R<TAgentResult> {
+        Ok(fx::release_snapshot(&path))
+    }
+    async fn get_tablet_stat(&self) -> R<TTabletStatResult> {
+        Ok(fx::tablet_stat())
+    }
+}
+
+#[async_trait]
+impl HeartbeatServiceHandler for Fixtures {
+    async fn heartbeat(&self, m: TMasterInfo) -> R<THeartbeatResult> {
+        Ok(fx::heartbeat(&m))
+    }
+}
+
+#[async_trait]
+impl FrontendServiceHandler for Fixtures {
+    async fn get_snapshot(&self, r: TGetSnapshotRequest) -> R<TGetSnapshotResult> {
+        Ok(fx::get_snapshot(&r))
+    }
+    async fn restore_snapshot(&self, r: TRestoreSnapshotRequest) -> R<TRestoreSnapshotResult> {
+        Ok(fx::restore_snapshot(&r))
+    }
+    async fn get_master_token(&self, r: TGetMasterTokenRequest) -> R<TGetMasterTokenResult> {
+        match fx::get_master_token(&r) {
+            Some(v) => Ok(v),
+            // On purpose: the server must turn this into INTERNAL_ERROR and live on.
+            None => panic!("fixture panic requested by the magic user"),
+        }
+    }
+    async fn get_backend_meta(&self, r: TGetBackendMetaRequest) -> R<TGetBackendMetaResult> {
+        Ok(fx::get_backend_meta(&r))
+    }
+    async fn get_meta(&self, r: TGetMetaRequest) -> R<TGetMetaResult> {
+        Ok(fx::get_meta(&r))
+    }
+    async fn finish_task(&self, r: TFinishTaskRequest) -> R<TMasterResult> {
+        Ok(fx::finish_task(&r))
+    }
+    async fn report(&self, r: TReportRequest) -> R<TMasterResult> {
+        Ok(fx::report(&r))
+    }
+    async fn snapshot_loader_report(&self, r: TSnapshotLoaderReportRequest) -> R<TStatus> {
+        Ok(fx::snapshot_loader_report(&r))
+    }
+    async fn load_txn_begin(&self, r: TLoadTxnBeginRequest) -> R<TLoadTxnBeginResult> {
+        Ok(fx::load_txn_begin(&r))
+    }
+    async fn load_txn_commit(&self, r: TLoadTxnCommitRequest) -> R<TLoadTxnCommitResult> {
+        Ok(fx::load_txn_commit(&r))
+    }
+    async fn load_txn_rollback(&self, r: TLoadTxnRollbackRequest) -> R<TLoadTxnRollbackResult> {
+        Ok(fx::load_txn_rollback(&r))
+    }
+    async fn confirm_unused_remote_files(
+        &self,
+        r: TConfirmUnusedRemoteFilesRequest,
+    ) -> R<TConfirmUnusedRemoteFilesResult> {
+        Ok(fx::confirm_unused_remote_files(&r))
+    }
+}
+
+/// Which services to serve, parsed from `be,heartbeat,fe`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Which {
+    Be,
+    Heartbeat,
+    Fe,
+}
+
+pub async fn run(host: &str, port: u16, services: &[Which]) -> Result<(), String> {
+    let fixtures = Arc::new(Fixtures);
+    let mut servers = Vec::new();
+    for (i, which) in services.iter().enumerate() {
+        let service: Arc<dyn Service> = match which {
+            Which::Be => Arc::new(BackendServiceServer(fixtures.clone())),
+            Which::Heartbeat => Arc::new(HeartbeatServiceServer(fixtures.clone())),
+            Which::Fe => Arc::new(FrontendServiceServer(fixtures.clone())),
+        };
+        // A fixed base port gives consecutive ports in the order asked; 0 lets the OS pick.
+        let p = if port == 0 { 0 } else { port.checked_add(i as u16).ok_or("port out of range")? };
+        let name = service.name();
+        let srv = ThriftServer::bind(&format!("{host}:{p}"), service, ServerOptions::default())
+            .await
+            .map_err(|e| format!("cannot bind {name} on {host}:{p}: {e}"))?;
+        println!("{name} listening on {}", srv.local_addr());
+        std::io::stdout().flush().map_err(|e| format!("stdout: {e}"))?;
+        info!(service = name, addr = %srv.local_addr(), "wire peer serving");
+        servers.push(srv);
+    }
+    wait_for_stop().await;
+    for srv in servers {
+        srv.shutdown().await;
+    }
+    Ok(())
+}
+
+async fn wait_for_stop() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
