@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod local;
 mod wire_peer;
 
 #[derive(Parser)]
@@ -18,6 +19,8 @@ enum Cmd {
     Be(doris_be::cli::BeArgs),
     /// Run a frontend (FE): catalog, backends, MySQL and thrift services.
     Fe(doris_fe::cli::FeArgs),
+    /// Run a local cluster: one FE and N BEs as child processes, registered and alive.
+    Local(local::LocalArgs),
     /// Measure the transport and the snapshot pull engine.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
@@ -40,6 +43,7 @@ fn main() -> std::process::ExitCode {
         match cli.cmd {
             Cmd::Be(args) => doris_be::cli::run(args).await.map_err(|e| e.to_string()),
             Cmd::Fe(args) => doris_fe::cli::run(args).await.map_err(|e| e.to_string()),
+            Cmd::Local(args) => local::run(args).await,
             Cmd::Bench(cmd) => bench::run(cmd).await,
             Cmd::WirePeer(cmd) => wire_peer::run(cmd).await,
         }

@@ -50,8 +50,8 @@ pub async fn run(cmd: WirePeerCmd) -> Result<(), String> {
             call::run(call::Targets { fe: addr, heartbeat: heartbeat_addr, be: be_addr, framing }).await
         }
         // Blocking stdin/stdout: keep it off the async workers.
-        WirePeerCmd::Roundtrip => tokio::task::spawn_blocking(roundtrip::run)
-            .await
-            .map_err(|e| format!("roundtrip task failed: {e}"))?,
+        WirePeerCmd::Roundtrip => {
+            tokio::task::spawn_blocking(roundtrip::run).await.map_err(|e| format!("roundtrip task failed: {e}"))?
+        }
     }
 }

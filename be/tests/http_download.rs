@@ -52,6 +52,17 @@ async fn directory_listing_names_then_stat_lines() {
     let mut want: Vec<String> = files.iter().map(|(n, b)| format!("{n}\t{}\t{}", b.len(), md5_hex(b))).collect();
     want.sort();
     assert_eq!(body.lines().collect::<Vec<_>>(), want);
+
+    // Sizes without hashing, for clients that do not verify md5s.
+    let r = c
+        .get(be.url(&format!("token={TOKEN}&file={}&with_stat=true&with_md5=false", dir.display())))
+        .send()
+        .await
+        .unwrap();
+    let body = r.text().await.unwrap();
+    let mut want: Vec<String> = files.iter().map(|(n, b)| format!("{n}\t{}", b.len())).collect();
+    want.sort();
+    assert_eq!(body.lines().collect::<Vec<_>>(), want);
 }
 
 #[tokio::test]

@@ -109,8 +109,11 @@ async fn start_gated_proxy(target: SocketAddr, upstream_like: bool, hold_unless:
     (addr, p)
 }
 
+/// A snapshot to pull and the files it should bring.
+type Staged = (doris_thrift::agent_service::TRemoteTabletSnapshot, Vec<(String, Vec<u8>)>);
+
 /// `n` remote tablets, empty local dirs; snapshots point at the proxy.
-fn stage(remote: &Be, local: &Be, proxy: SocketAddr, n: i64) -> Vec<(doris_thrift::agent_service::TRemoteTabletSnapshot, Vec<(String, Vec<u8>)>)> {
+fn stage(remote: &Be, local: &Be, proxy: SocketAddr, n: i64) -> Vec<Staged> {
     (0..n)
         .map(|i| {
             let files = snapshot_files(1000 + i, 50 + i as u64);
@@ -227,7 +230,7 @@ async fn a_job_cancelled_part_way_stops_at_once() {
         let got = read_dir_files(&local.snapshot_dir(TS_LOCAL, 2000 + i));
         assert!(got.keys().all(|n| n.ends_with(".part")), "tablet {i} got files after the cancellation: {:?}", got.keys());
     }
-    // Opening the gate now changes nothing: the pull's transfers were dropped with it.
+    // The finished tablet is complete: a re-run of it moves nothing.
     p.gate.add_permits(1000);
     let again = pull(&local.ctx, 3, &snaps[..1], &Recorder::default()).await.unwrap();
     assert_eq!(again.bytes_transferred, 0);

@@ -13,3 +13,4 @@ pub mod cli;
 pub mod executor;
 pub mod rpc;
 pub mod server;
+pub mod backup;

@@ -29,6 +29,8 @@ struct BeState {
     created: Mutex<Vec<TCreateTabletReq>>,
     dropped: Mutex<Vec<i64>>,
     fail_create: AtomicBool,
+    /// Take tasks but never report them finished.
+    silent: AtomicBool,
     pool: ClientPool,
 }
 
@@ -133,6 +135,9 @@ impl BackendServiceHandler for BeState {
             }
             if let Some(d) = &t.drop_tablet_req {
                 self.dropped.lock().unwrap().push(d.tablet_id);
+            }
+            if self.silent.load(Ordering::SeqCst) {
+                continue;
             }
             let req = TFinishTaskRequest::new(
                 me.clone(),
@@ -513,5 +518,41 @@ async fn fe_with_three_backends() {
     assert!(sql.try_run("SHOW CREATE TABLE t1").await.unwrap_err().to_string().contains("Unknown table"));
     sql.run("DROP DATABASE d1").await;
     assert!(sql.rows("SHOW DATABASES").await.rows.is_empty());
+    fe.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_table_gives_up_when_a_backend_never_finishes() {
+    let meta = tempfile::tempdir().unwrap();
+    let mut conf = fe_config(meta.path());
+    conf.set("max_create_table_timeout_second", "1").unwrap();
+    let fe = start(conf).await.unwrap();
+    let be = StandInBe::start().await;
+    let mut sql = Sql::new(fe.ctx.clone());
+    sql.run(&format!(r#"ALTER SYSTEM ADD BACKEND "127.0.0.1:{}""#, be.hb_port())).await;
+    wait_for(20, "the backend alive", || {
+        let ctx = fe.ctx.clone();
+        async move { (ctx.backends.alive_ids().len() == 1).then_some(()) }
+    })
+    .await;
+    be.state.silent.store(true, Ordering::SeqCst);
+    sql.run("CREATE DATABASE d").await;
+    let e = sql
+        .try_run(r#"CREATE TABLE d.t (k INT) DISTRIBUTED BY HASH(k) BUCKETS 2 PROPERTIES ("replication_num" = "1")"#)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("timed out"), "{e}");
+    assert!(e.to_string().contains("unfinished"), "{e}");
+    assert!(sql.rows("SHOW TABLES FROM d").await.rows.is_empty());
+    assert_eq!(fe.ctx.tasks.pending_count(), 0, "no waiter is left behind");
+    // The tablets the BE may have made are dropped.
+    let created: BTreeSet<i64> = be.state.created.lock().unwrap().iter().map(|c| c.tablet_id).collect();
+    assert_eq!(created.len(), 2);
+    wait_for(10, "DROP of the unfinished tablets", || {
+        let dropped: BTreeSet<i64> = be.state.dropped.lock().unwrap().iter().copied().collect();
+        let ok = created.is_subset(&dropped);
+        async move { ok.then_some(()) }
+    })
+    .await;
     fe.shutdown().await;
 }

@@ -33,7 +33,12 @@ fn ok_status() -> TStatus {
 }
 
 fn agent_result(path: String) -> TAgentResult {
-    TAgentResult { status: ok_status(), snapshot_path: Some(path), allow_incremental_clone: None, snapshot_version: None }
+    TAgentResult {
+        status: ok_status(),
+        snapshot_path: Some(path),
+        allow_incremental_clone: None,
+        snapshot_version: None,
+    }
 }
 
 #[async_trait::async_trait]
@@ -142,7 +147,9 @@ async fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
     let mut out = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
-        match tokio::time::timeout(HANG_GUARD, stream.read(&mut buf)).await.expect("the server kept the connection open")
+        match tokio::time::timeout(HANG_GUARD, stream.read(&mut buf))
+            .await
+            .expect("the server kept the connection open")
         {
             Ok(0) => return out,
             Ok(n) => out.extend_from_slice(&buf[..n]),
@@ -427,13 +434,10 @@ impl HeartbeatServiceHandler for Gate {
 #[tokio::test]
 async fn shutdown_lets_a_call_in_flight_finish() {
     let gate = Arc::new(Gate { entered: Notify::new(), release: Notify::new() });
-    let srv = ThriftServer::bind(
-        "127.0.0.1:0",
-        Arc::new(HeartbeatServiceServer(gate.clone())),
-        ServerOptions::default(),
-    )
-    .await
-    .unwrap();
+    let srv =
+        ThriftServer::bind("127.0.0.1:0", Arc::new(HeartbeatServiceServer(gate.clone())), ServerOptions::default())
+            .await
+            .unwrap();
     let addr = srv.local_addr();
     let client = HeartbeatServiceClient::new(ClientPool::new().channel(addr.to_string(), ClientOptions::default()));
     let master = TMasterInfo::new(

@@ -40,6 +40,9 @@ pub struct DownloadArgs {
     /// Parallel GETs of our engine.
     #[arg(long, default_value_t = 8)]
     parallelism: usize,
+    /// Whether our engine checks md5s (`download_verify_md5`).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    verify_md5: bool,
 }
 
 struct Scenario {
@@ -188,6 +191,7 @@ async fn run_ours(
 }
 
 async fn run_scenario(s: &Scenario, remote: &Node, ours: &Node, up: &Node, parallelism: usize) -> Result<(), String> {
+    let md5 = if ours.ctx.config.download_verify_md5 { "md5 on" } else { "md5 off" };
     let (sources, bytes, files) = make_sources(&remote.root, s)?;
     println!(
         "{}: {:.1} MiB in {files} files over {} tablets ({} B per data file)",
@@ -200,7 +204,7 @@ async fn run_scenario(s: &Scenario, remote: &Node, ours: &Node, up: &Node, paral
     // Ours, with the remote's md5 cache cold (its first listing hashes every file).
     let (ts, snaps, out, secs) = run_ours(ours, remote, &sources, "cold").await?;
     check(&out, bytes, "ours")?;
-    line(&format!("ours: parallelism {parallelism}, md5 on, remote md5s cold"), out.bytes_transferred, out.files_transferred, secs);
+    line(&format!("ours: parallelism {parallelism}, {md5}, remote md5s cold"), out.bytes_transferred, out.files_transferred, secs);
     // Everything is already there: one listing per tablet and local hashing, no transfer.
     let t = Instant::now();
     let again = pull(&ours.ctx, 1, &snaps, &NoProgress).await.map_err(|e| format!("pull: {e}"))?;
@@ -216,7 +220,7 @@ async fn run_scenario(s: &Scenario, remote: &Node, ours: &Node, up: &Node, paral
 
     let (ts, _, out, secs) = run_ours(ours, remote, &sources, "warm").await?;
     check(&out, bytes, "ours")?;
-    line(&format!("ours: parallelism {parallelism}, md5 on, remote md5s cached"), out.bytes_transferred, out.files_transferred, secs);
+    line(&format!("ours: parallelism {parallelism}, {md5}, remote md5s cached"), out.bytes_transferred, out.files_transferred, secs);
     remove(&ts);
 
     // Upstream's algorithm, its tablets split over at most 3 concurrent tasks.
@@ -310,7 +314,12 @@ pub async fn run(args: DownloadArgs) -> Result<(), String> {
     );
     let parallelism = args.parallelism;
     let remote = start_node(base.join("remote"), |_| {}).await?;
-    let ours = start_node(base.join("ours"), |c| c.download_parallelism = parallelism).await?;
+    let verify = args.verify_md5;
+    let ours = start_node(base.join("ours"), |c| {
+        c.download_parallelism = parallelism;
+        c.download_verify_md5 = verify;
+    })
+    .await?;
     let up = start_node(base.join("upstream"), |c| {
         c.download_parallelism = 1;
         c.download_upstream_mode = true;

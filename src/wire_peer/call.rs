@@ -2,7 +2,7 @@
 //!
 //! Every request is fixed and fully populated (non-ASCII strings, non-UTF-8 binary, maps
 //! and sets with several entries); the reply must equal the fixture rule applied to the
-//! request. `tests/interop/fixtures.py` (`CALL_EXPECT`) checks the request side with
+//! request. `tests/interop/interop_rules.py` (`CALL_EXPECT`) checks the request side with
 //! the same values.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -116,7 +116,8 @@ pub fn finish_task_request() -> TFinishTaskRequest {
 }
 
 pub fn report_request() -> TReportRequest {
-    let tablet = |a: i64, b: i64| Box::new(TTablet { tablet_infos: vec![Box::new(tablet_info(a)), Box::new(tablet_info(b))] });
+    let tablet =
+        |a: i64, b: i64| Box::new(TTablet { tablet_infos: vec![Box::new(tablet_info(a)), Box::new(tablet_info(b))] });
     let disk = |path: &str| TDisk {
         root_path: path.to_string(),
         disk_total_capacity: 1 << 40,

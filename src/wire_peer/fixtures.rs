@@ -1,5 +1,5 @@
 //! The fixture rules: every reply is a pure function of its request, so a peer on the
-//! other side can check both directions. `tests/interop/fixtures.py` implements the same
+//! other side can check both directions. `tests/interop/interop_rules.py` implements the same
 //! rules; keep the two in step.
 //!
 //! Rendering inside strings: a missing optional value is `none`, a bool is `true`/`false`,
@@ -152,10 +152,7 @@ pub fn restore_snapshot(r: &TRestoreSnapshotRequest) -> TRestoreSnapshotResult {
         refs.iter().map(|t| format!("{},{}", opt(&t.table), opt(&t.alias_name))).collect::<Vec<_>>().join(";")
     });
     // BTreeMap iterates by key: the order the rule asks for.
-    let props = r
-        .properties
-        .as_ref()
-        .map(|p| p.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(";"));
+    let props = r.properties.as_ref().map(|p| p.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(";"));
     TRestoreSnapshotResult {
         status: Some(ok(vec![
             opt(&r.label_name),
@@ -230,10 +227,8 @@ pub fn get_meta(r: &TGetMetaRequest) -> TGetMetaResult {
 
 pub fn finish_task(r: &TFinishTaskRequest) -> TMasterResult {
     let files = r.tablet_files.as_ref().map(|m| m.values().map(Vec::len).sum::<usize>());
-    let downloaded = r
-        .downloaded_tablet_ids
-        .as_ref()
-        .map(|ids| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
+    let downloaded =
+        r.downloaded_tablet_ids.as_ref().map(|ids| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
     TMasterResult {
         status: ok(vec![
             format!("{}:{}", r.signature, r.task_type.0),
@@ -261,14 +256,7 @@ pub fn report(r: &TReportRequest) -> TMasterResult {
 }
 
 pub fn snapshot_loader_report(r: &TSnapshotLoaderReportRequest) -> TStatus {
-    ok(vec![format!(
-        "{}:{}:{}:{}/{}",
-        r.job_id,
-        r.task_id,
-        r.task_type.0,
-        opt(&r.finished_num),
-        opt(&r.total_num)
-    )])
+    ok(vec![format!("{}:{}:{}:{}/{}", r.job_id, r.task_id, r.task_type.0, opt(&r.finished_num), opt(&r.total_num))])
 }
 
 pub fn load_txn_begin(r: &TLoadTxnBeginRequest) -> TLoadTxnBeginResult {

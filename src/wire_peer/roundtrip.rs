@@ -42,8 +42,8 @@ fn describe(e: &thrift::Error) -> String {
 
 fn reencode<T: TSerializable>(name: &str, bytes: &[u8]) -> Result<Vec<u8>, RecordError> {
     let mut input = SliceInput::new(bytes);
-    let value =
-        T::read_from_in_protocol(&mut input).map_err(|source| RecordError::Decode { name: name.to_string(), source })?;
+    let value = T::read_from_in_protocol(&mut input)
+        .map_err(|source| RecordError::Decode { name: name.to_string(), source })?;
     if input.remaining() != 0 {
         return Err(RecordError::TrailingBytes { name: name.to_string(), used: input.position(), len: bytes.len() });
     }

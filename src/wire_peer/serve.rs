@@ -16,6 +16,7 @@ use doris_thrift::services::{
 use doris_thrift::status::TStatus;
 use doris_thrift::transport::{ServerOptions, Service, ThriftServer};
 use thrift::ApplicationError;
+use tokio::signal::unix::{signal, Signal, SignalKind};
 use tracing::info;
 
 use super::fixtures as fx;
@@ -104,6 +105,8 @@ pub enum Which {
 }
 
 pub async fn run(host: &str, port: u16, services: &[Which]) -> Result<(), String> {
+    // Before the first "listening" line: a test may stop us as soon as it has read it.
+    let mut stop = Stop::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     let fixtures = Arc::new(Fixtures);
     let mut servers = Vec::new();
     for (i, which) in services.iter().enumerate() {
@@ -123,23 +126,28 @@ pub async fn run(host: &str, port: u16, services: &[Which]) -> Result<(), String
         info!(service = name, addr = %srv.local_addr(), "wire peer serving");
         servers.push(srv);
     }
-    wait_for_stop().await;
+    stop.wait().await;
     for srv in servers {
         srv.shutdown().await;
     }
     Ok(())
 }
 
-async fn wait_for_stop() {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+/// SIGTERM or SIGINT, registered up front.
+struct Stop {
+    term: Signal,
+    int: Signal,
+}
+
+impl Stop {
+    fn install() -> std::io::Result<Self> {
+        Ok(Stop { term: signal(SignalKind::terminate())?, int: signal(SignalKind::interrupt())? })
+    }
+
+    async fn wait(&mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
     }
 }

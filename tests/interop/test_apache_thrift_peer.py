@@ -176,6 +176,7 @@ class ApacheServers:
             def guarded_accept(accept=accept):
                 client = accept()
                 if self.closed:
+                    client.close()
                     raise _Stop()
                 client.setTimeout(TIMEOUT_MS)
                 return client

@@ -5,7 +5,9 @@
 (b) thriftpy2 servers follow the same rules and `doris-rs wire-peer call` checks them.
 """
 
+import json
 import socket
+import subprocess
 import threading
 
 import pytest
@@ -48,9 +50,11 @@ def expected(rule, *args):
     return iv.normalize(rule(NS, *args))
 
 
-def test_rules_cover_every_method():
-    for _, service, table in SERVICES:
+def test_rules_cover_every_method(shared_dir):
+    coverage = json.loads((shared_dir / "wire" / "coverage.json").read_text())["methods"]
+    for name, service, table in SERVICES:
         assert set(service.thrift_services) == set(table)
+        assert set(coverage[name]) <= set(service.thrift_services), name
 
 
 @pytest.mark.parametrize("framing", FACTORIES)
@@ -115,11 +119,23 @@ def test_unknown_method_then_the_same_connection_works(rust_server, framing):
         sock.close()
 
 
+class _Stop(BaseException):
+    """Ends a server's accept loop; thriftpy2's server logs and swallows any Exception."""
+
+
+def _serve(srv):
+    try:
+        srv.serve()
+    except _Stop:
+        pass
+
+
 class PyServers:
     """thriftpy2 threaded servers on free ports, one per service."""
 
     def __init__(self, handler, framing):
-        self.servers, self.addrs = [], {}
+        self.closed = False
+        self.servers, self.addrs, self.threads = [], {}, []
         for name, service, _ in SERVICES:
             srv = TThreadedServer(
                 TProcessor(service, handler),
@@ -132,12 +148,27 @@ class PyServers:
             srv.trans.listen()
             self.addrs[name] = srv.trans.sock.getsockname()[:2]
             srv.trans.listen = lambda: None
-            threading.Thread(target=srv.serve, daemon=True).start()
+            accept = srv.trans.accept
+
+            def guarded_accept(accept=accept):
+                client = accept()
+                if self.closed:
+                    client.close()
+                    raise _Stop()
+                return client
+
+            srv.trans.accept = guarded_accept
+            t = threading.Thread(target=_serve, args=(srv,), daemon=True)
+            t.start()
             self.servers.append(srv)
+            self.threads.append(t)
 
     def close(self):
-        for srv in self.servers:
-            srv.closed = True
+        self.closed = True
+        for srv, t, addr in zip(self.servers, self.threads, self.addrs.values()):
+            # Wake the accept loop so it sees `closed`.
+            socket.create_connection(addr).close()
+            t.join(timeout=30)
             srv.trans.close()
 
 
@@ -182,3 +213,34 @@ def test_our_client_notices_a_wrong_reply(doris_rs_bin):
     assert rc != 0
     assert [l for l in lines if l.startswith("FAIL")] == [next(l for l in lines if l.startswith("FAIL getSnapshot"))]
     assert "ok finishTask" in lines and "ok get_tablet_stat" in lines
+
+
+def test_serve_only_the_services_asked(doris_rs_bin):
+    proc = subprocess.Popen(
+        [str(doris_rs_bin), "wire-peer", "serve", "--services", "heartbeat"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        line = proc.stdout.readline().decode()
+        assert line.startswith("HeartbeatService listening on "), line
+        host, port = line.split()[-1].rsplit(":", 1)
+        c = client(HB, (host, int(port)), "framed")
+        try:
+            m = iv.method_args(HB, "heartbeat")[0]
+            assert c.heartbeat(m) == expected(rules.heartbeat, m)
+        finally:
+            c.close()
+    finally:
+        proc.terminate()
+        rest, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    assert rest == b"", "only the heartbeat service was asked for"
+
+
+def test_serve_refuses_an_unknown_service(doris_rs_bin):
+    proc = subprocess.run(
+        [str(doris_rs_bin), "wire-peer", "serve", "--services", "be,nope"], capture_output=True, timeout=60
+    )
+    assert proc.returncode != 0
+    assert b"nope" in proc.stderr

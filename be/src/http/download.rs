@@ -36,11 +36,14 @@ struct Params {
     file: Option<String>,
     acquire_md5: bool,
     with_stat: bool,
+    /// With `with_stat`: include md5s (the default); `with_md5=false` skips the hashing
+    /// for clients that check sizes only.
+    with_md5: bool,
 }
 
 impl Params {
     fn from_pairs(pairs: Vec<(String, String)>) -> Params {
-        let mut p = Params::default();
+        let mut p = Params { with_md5: true, ..Params::default() };
         // The first occurrence wins, like a map lookup on the upstream side.
         for (k, v) in pairs {
             match k.as_str() {
@@ -48,6 +51,7 @@ impl Params {
                 "file" if p.file.is_none() => p.file = Some(v),
                 "acquire_md5" => p.acquire_md5 |= is_true(&v),
                 "with_stat" => p.with_stat |= is_true(&v),
+                "with_md5" => p.with_md5 = is_true(&v),
                 _ => {}
             }
         }
@@ -120,14 +124,21 @@ pub async fn handle(
         Err(e) => return reply(StatusCode::INTERNAL_SERVER_ERROR, format!("path check failed: {e}")),
     };
     match resolved {
-        Ok(Resolved::Dir(path)) => dir_response(&st, &path, params.with_stat).await,
-        Ok(Resolved::File(f)) => file_response(&st, f, &method, &headers, params.acquire_md5).await,
-        Err(Refused::NotFound(m)) => reply(StatusCode::NOT_FOUND, format!("[NOT_FOUND]{m}")),
-        Err(Refused::NotAllowed(canonical)) => {
+        Ok(Resolved::Dir(path)) => {
+            let stat = match (params.with_stat, params.with_md5) {
+                (false, _) => Stat::Names,
+                (true, false) => Stat::Sizes,
+                (true, true) => Stat::SizesAndMd5s,
+            };
+            dir_response(&st, &path, stat).await
+        }
+        Ok(Resolved::File(f)) => file_response(&st, *f, &method, &headers, params.acquire_md5).await,
+        Err(Refused::Missing(m)) => reply(StatusCode::NOT_FOUND, format!("[NOT_FOUND]{m}")),
+        Err(Refused::OutsideRoots(canonical)) => {
             tracing::warn!(path = %canonical.display(), "download outside the storage roots refused");
             reply(StatusCode::UNAUTHORIZED, format!("[NOT_AUTHORIZED]file path is not allowed: {}", canonical.display()))
         }
-        Err(Refused::NotRegular(path)) => {
+        Err(Refused::Special(path)) => {
             reply(StatusCode::FORBIDDEN, format!("[FORBIDDEN]not a regular file: {}", path.display()))
         }
     }
@@ -138,7 +149,7 @@ const INLINE_MAX: u64 = 256 * 1024;
 
 enum Resolved {
     Dir(PathBuf),
-    File(OpenFile),
+    File(Box<OpenFile>),
 }
 
 struct OpenFile {
@@ -150,40 +161,50 @@ struct OpenFile {
 }
 
 enum Refused {
-    NotFound(String),
-    NotAllowed(PathBuf),
-    NotRegular(PathBuf),
+    Missing(String),
+    OutsideRoots(PathBuf),
+    Special(PathBuf),
 }
 
 /// Canonicalize, confine to a storage root, open. Blocking.
 fn resolve(storage: &crate::storage::StorageEngine, file: &str, inline: bool) -> Result<Resolved, Refused> {
     use std::io::Read;
-    let canonical = std::fs::canonicalize(file).map_err(|e| Refused::NotFound(format!("{file}: {e}")))?;
-    let path = storage.confine(&canonical).ok_or(Refused::NotAllowed(canonical))?;
-    let meta = std::fs::metadata(&path).map_err(|e| Refused::NotFound(format!("{}: {e}", path.display())))?;
+    let canonical = std::fs::canonicalize(file).map_err(|e| Refused::Missing(format!("{file}: {e}")))?;
+    let path = storage.confine(&canonical).ok_or(Refused::OutsideRoots(canonical))?;
+    let meta = std::fs::metadata(&path).map_err(|e| Refused::Missing(format!("{}: {e}", path.display())))?;
     if meta.is_dir() {
         return Ok(Resolved::Dir(path));
     }
     if !meta.is_file() {
-        return Err(Refused::NotRegular(path));
+        return Err(Refused::Special(path));
     }
-    let mut f = std::fs::File::open(&path).map_err(|e| Refused::NotFound(format!("{}: {e}", path.display())))?;
+    let mut f = std::fs::File::open(&path).map_err(|e| Refused::Missing(format!("{}: {e}", path.display())))?;
     // Size from the open handle: what we send is what we announce.
-    let meta = f.metadata().map_err(|e| Refused::NotFound(format!("{}: {e}", path.display())))?;
+    let meta = f.metadata().map_err(|e| Refused::Missing(format!("{}: {e}", path.display())))?;
     let mut body = None;
     if inline && meta.len() <= INLINE_MAX {
         let mut v = Vec::with_capacity(meta.len() as usize);
-        (&mut f).take(meta.len()).read_to_end(&mut v).map_err(|e| Refused::NotFound(format!("{}: {e}", path.display())))?;
+        (&mut f).take(meta.len()).read_to_end(&mut v).map_err(|e| Refused::Missing(format!("{}: {e}", path.display())))?;
         if v.len() as u64 == meta.len() {
             body = Some(v);
         }
     }
-    Ok(Resolved::File(OpenFile { path, file: f, meta, body }))
+    Ok(Resolved::File(Box::new(OpenFile { path, file: f, meta, body })))
 }
 
 /// Regular files only (symlinks are not followed: a link could point out of the root),
 /// sorted; names that cannot be carried by the line format are left out.
-async fn dir_response(st: &HttpState, dir: &Path, with_stat: bool) -> Response {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stat {
+    /// `name` lines, as upstream.
+    Names,
+    /// `name\tsize` lines.
+    Sizes,
+    /// `name\tsize\tmd5hex` lines.
+    SizesAndMd5s,
+}
+
+async fn dir_response(st: &HttpState, dir: &Path, stat: Stat) -> Response {
     let d = dir.to_path_buf();
     let listed = tokio::task::spawn_blocking(move || list_files(&d))
         .await
@@ -196,12 +217,21 @@ async fn dir_response(st: &HttpState, dir: &Path, with_stat: bool) -> Response {
         }
     };
     let mut body = String::new();
-    if !with_stat {
-        for f in &files {
-            body.push_str(&f.name);
-            body.push('\n');
+    match stat {
+        Stat::Names => {
+            for f in &files {
+                body.push_str(&f.name);
+                body.push('\n');
+            }
+            return reply(StatusCode::OK, body);
         }
-        return reply(StatusCode::OK, body);
+        Stat::Sizes => {
+            for f in &files {
+                body.push_str(&format!("{}\t{}\n", f.name, f.meta.len()));
+            }
+            return reply(StatusCode::OK, body);
+        }
+        Stat::SizesAndMd5s => {}
     }
     let md5s = match listing_md5s(st, &files).await {
         Ok(m) => m,

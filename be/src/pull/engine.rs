@@ -33,7 +33,7 @@ async fn permit(sem: &Arc<Semaphore>) -> Result<tokio::sync::OwnedSemaphorePermi
 async fn prepare(ctx: Arc<BeContext>, sem: Arc<Semaphore>, spec: Arc<TabletSpec>, verify: bool) -> Result<TabletPlan> {
     let listing = {
         let _slot = permit(&sem).await?;
-        remote::list(&ctx, &spec, true).await?
+        remote::list(&ctx, &spec, true, verify).await?
     };
     let mut files = match listing {
         Listing::Stat(files) => files,

@@ -89,9 +89,15 @@ impl TabletSpec {
         )
     }
 
-    /// The directory listing URL; `with_stat` asks our BEs for sizes and md5s too.
-    pub fn dir_url(&self, with_stat: bool) -> String {
-        self.url(&self.remote_path, if with_stat { "&with_stat=true" } else { "" })
+    /// The directory listing URL; `with_stat` asks our BEs for sizes (and md5s unless
+    /// `with_md5` is false) too. A real BE ignores both.
+    pub fn dir_url(&self, with_stat: bool, with_md5: bool) -> String {
+        let extra = match (with_stat, with_md5) {
+            (false, _) => "",
+            (true, true) => "&with_stat=true",
+            (true, false) => "&with_stat=true&with_md5=false",
+        };
+        self.url(&self.remote_path, extra)
     }
 
     pub fn remote_file(&self, name: &str) -> String {

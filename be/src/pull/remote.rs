@@ -112,9 +112,9 @@ fn backoff(attempt: u32) -> Duration {
 }
 
 /// List a tablet's remote directory, asking for sizes and md5s (ignored by a real BE).
-pub async fn list(ctx: &BeContext, spec: &TabletSpec, with_stat: bool) -> Result<Listing> {
+pub async fn list(ctx: &BeContext, spec: &TabletSpec, with_stat: bool, with_md5: bool) -> Result<Listing> {
     let shown = spec.shown(None);
-    let url = spec.dir_url(with_stat);
+    let url = spec.dir_url(with_stat, with_md5);
     let (url, shown) = (&url, &shown);
     with_retries(ctx, "list", |_| async move {
         let resp = ctx.http.get(url.as_str()).timeout(LIST_TIMEOUT).send().await.map_err(|e| net_err(shown, e))?;

@@ -34,7 +34,7 @@ pub async fn run(
     tracing::info!(job_id, tablets = total, "pull started (upstream algorithm)");
 
     for (finished, spec) in specs.iter().enumerate() {
-        let names = match remote::list(ctx, spec, false).await? {
+        let names = match remote::list(ctx, spec, false, false).await? {
             Listing::Names(n) => n,
             Listing::Stat(f) => f.into_iter().map(|f| f.name).collect(),
         };

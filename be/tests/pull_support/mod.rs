@@ -49,9 +49,7 @@ pub async fn start_be(token: &str, tweak: impl FnOnce(&mut BeConfig)) -> Be {
 
 pub async fn start_be_in(dir: tempfile::TempDir, token: &str, root_name: &str, tweak: impl FnOnce(&mut BeConfig)) -> Be {
     let root = dir.path().join(root_name);
-    let mut config = BeConfig::default();
-    config.storage_root_paths = vec![root.clone()];
-    config.storage_min_left_capacity_bytes = 0;
+    let mut config = BeConfig { storage_root_paths: vec![root.clone()], storage_min_left_capacity_bytes: 0, ..Default::default() };
     tweak(&mut config);
     let storage = StorageEngine::open(&config).unwrap();
     let ctx = BeContext::new(config, storage);

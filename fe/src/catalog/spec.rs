@@ -518,6 +518,28 @@ mod tests {
     }
 
     #[test]
+    fn list_partitions_render_like_upstream() {
+        let mut s = spec();
+        s.partition = PartitionSpec::List {
+            columns: vec!["k1".into()],
+            partitions: vec![
+                ("p1".into(), vec![vec!["1".into()], vec!["2".into()]]),
+                ("p2".into(), vec![vec!["3".into()]]),
+            ],
+        };
+        let t = build_table(&s, 1, &[1, 2, 3], ids(), 0).unwrap();
+        let ddl = t.create_table_ddl();
+        assert!(ddl.contains("PARTITION BY LIST(`k1`)"), "{ddl}");
+        assert!(ddl.contains("PARTITION p1 VALUES IN (\"1\", \"2\")"), "{ddl}");
+        assert_eq!(t.describe_partition(&t.partitions[1]), "[types: [INT]; keys: [3]; ]");
+        s.partition = PartitionSpec::List {
+            columns: vec!["k1".into()],
+            partitions: vec![("p1".into(), vec![vec!["1".into()]]), ("p2".into(), vec![vec!["1".into()]])],
+        };
+        assert!(build_table(&s, 1, &[1, 2, 3], ids(), 0).unwrap_err().to_string().contains("duplicated"));
+    }
+
+    #[test]
     fn bad_schemas_are_refused() {
         let mut s = spec();
         s.keys = Some((KeysType::Duplicate, vec!["v".into()]));

@@ -296,8 +296,14 @@ impl OlapTable {
                     .partitions
                     .iter()
                     .map(|p| {
-                        let vals: Vec<String> = p.list_values.iter().map(|v| format!("({})", quote(v))).collect();
-                        format!("PARTITION {} VALUES IN ({})", p.name, vals.join(","))
+                        // One column: ("1", "2"); several: (("1", "a"), ("2", "b")).
+                        let single = self.partition_columns.len() == 1;
+                        let vals: Vec<String> = p
+                            .list_values
+                            .iter()
+                            .map(|v| if single { quote(v) } else { format!("({})", quote(v)) })
+                            .collect();
+                        format!("PARTITION {} VALUES IN ({})", p.name, vals.join(", "))
                     })
                     .collect();
                 s.push_str(&format!("({})\n", parts.join(",\n")));

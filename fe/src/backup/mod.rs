@@ -1,0 +1,33 @@
+//! Backup, restore and repositories: the parts that do not need the catalog.
+//!
+//! - [`job_info`]: the `job_info` JSON document, in the shape the Java FE writes and the
+//!   CCR syncer reads and extends (`extra_info`).
+//! - [`meta`]: the `meta` bytes (our table metadata inside upstream's length framing).
+//! - [`repository`]: a repository over `object_store` (S3 or a local directory) with
+//!   upstream's file layout (`__palo_repository_<name>/__ss_<snapshot>/...`).
+//! - [`state`]: job states and the persisted job records.
+//! - [`show`]: rows of SHOW BACKUP / RESTORE / REPOSITORIES / SNAPSHOT.
+//! - [`properties`]: BACKUP / RESTORE `PROPERTIES` parsing and validation.
+//! - [`admission`]: the one place that decides whether a new job may start.
+
+pub mod admission;
+pub mod job_info;
+pub mod meta;
+pub mod properties;
+pub mod repository;
+pub mod show;
+pub mod state;
+mod lenient;
+pub mod time;
+
+/// The repository name that keeps snapshots on the BEs (no upload); used by CCR.
+pub const KEEP_ON_LOCAL_REPO_NAME: &str = "__keep_on_local__";
+/// The repository id upstream gives [`KEEP_ON_LOCAL_REPO_NAME`].
+pub const KEEP_ON_LOCAL_REPO_ID: i64 = -1;
+
+pub use admission::{Admission, AdmissionPolicy, JobKind, JobRequest, OneJobPerDatabase, RunningJob};
+pub use job_info::{BackupContent, BackupJobInfo, ExtraInfo, NetworkAddr};
+pub use meta::{BackupMeta, TableMeta};
+pub use properties::{BackupOptions, ReplicaAllocation, RestoreOptions};
+pub use repository::{Repository, SnapshotEntry, StorageKind};
+pub use state::{BackupJobRecord, BackupState, ErrCode, JobStatus, RestoreJobRecord, RestoreState};

@@ -1,0 +1,525 @@
+//! Job states (upstream names) and the job records persisted after every state change.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::job_info::{BackupContent, BackupJobInfo};
+use super::meta::BackupMeta;
+use super::properties::{ReplicaAllocation, RestoreOptions};
+use crate::error::{FeError, Result};
+
+macro_rules! job_state {
+    ($(#[$m:meta])* $name:ident { $($v:ident => $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum $name {
+            $(#[serde(rename = $s)] $v),+
+        }
+
+        impl $name {
+            /// Every state, in the order a job passes through them (CANCELLED last).
+            pub const ALL: &'static [$name] = &[$($name::$v),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$v => $s),+ }
+            }
+
+            pub fn is_done(self) -> bool {
+                matches!(self, $name::Finished | $name::Cancelled)
+            }
+
+            /// The state that follows on success, `None` once done.
+            pub fn next(self) -> Option<$name> {
+                if self.is_done() {
+                    return None;
+                }
+                let i = Self::ALL.iter().position(|s| *s == self).expect("listed");
+                Some(Self::ALL[i + 1])
+            }
+
+            /// A job moves one step forward, or to CANCELLED from any unfinished state.
+            pub fn can_move_to(self, to: $name) -> bool {
+                (to == $name::Cancelled && !self.is_done()) || self.next() == Some(to)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = FeError;
+            fn from_str(s: &str) -> Result<Self> {
+                Self::ALL
+                    .iter()
+                    .copied()
+                    .find(|st| st.as_str().eq_ignore_ascii_case(s))
+                    .ok_or_else(|| FeError::InvalidArgument(format!("unknown {} '{s}'", stringify!($name))))
+            }
+        }
+    };
+}
+
+job_state!(
+    /// Backup: PENDING -> SNAPSHOTING -> UPLOAD_SNAPSHOT -> UPLOADING -> SAVE_META ->
+    /// UPLOAD_INFO -> FINISHED, or CANCELLED.
+    BackupState {
+        Pending => "PENDING",
+        Snapshoting => "SNAPSHOTING",
+        UploadSnapshot => "UPLOAD_SNAPSHOT",
+        Uploading => "UPLOADING",
+        SaveMeta => "SAVE_META",
+        UploadInfo => "UPLOAD_INFO",
+        Finished => "FINISHED",
+        Cancelled => "CANCELLED",
+    }
+);
+
+job_state!(
+    /// Restore: PENDING -> SNAPSHOTING -> DOWNLOAD -> DOWNLOADING -> COMMIT -> COMMITTING ->
+    /// FINISHED, or CANCELLED.
+    RestoreState {
+        Pending => "PENDING",
+        Snapshoting => "SNAPSHOTING",
+        Download => "DOWNLOAD",
+        Downloading => "DOWNLOADING",
+        Commit => "COMMIT",
+        Committing => "COMMITTING",
+        Finished => "FINISHED",
+        Cancelled => "CANCELLED",
+    }
+);
+
+/// Upstream `backup.Status.ErrCode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrCode {
+    #[default]
+    Ok,
+    NotFound,
+    BadFile,
+    CreateRemotePathFailed,
+    IsDir,
+    IsFile,
+    Timeout,
+    BadConnection,
+    CommonError,
+    OlapVersionAlreadyMerged,
+}
+
+impl ErrCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrCode::Ok => "OK",
+            ErrCode::NotFound => "NOT_FOUND",
+            ErrCode::BadFile => "BAD_FILE",
+            ErrCode::CreateRemotePathFailed => "CREATE_REMOTE_PATH_FAILED",
+            ErrCode::IsDir => "IS_DIR",
+            ErrCode::IsFile => "IS_FILE",
+            ErrCode::Timeout => "TIMEOUT",
+            ErrCode::BadConnection => "BAD_CONNECTION",
+            ErrCode::CommonError => "COMMON_ERROR",
+            ErrCode::OlapVersionAlreadyMerged => "OLAP_VERSION_ALREADY_MERGED",
+        }
+    }
+}
+
+/// A job's status, shown as `[OK]` or `[COMMON_ERROR, msg: ...]` (SHOW BACKUP/RESTORE `Status`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct JobStatus {
+    pub code: ErrCode,
+    #[serde(default)]
+    pub msg: String,
+}
+
+impl JobStatus {
+    pub fn ok() -> Self {
+        JobStatus::default()
+    }
+
+    pub fn error(code: ErrCode, msg: impl Into<String>) -> Self {
+        JobStatus { code, msg: msg.into() }
+    }
+
+    pub fn is_ok(&self) -> bool {
+        self.code == ErrCode::Ok
+    }
+
+    /// The status a job gets from an error.
+    pub fn from_error(e: &FeError) -> Self {
+        let code = match e {
+            FeError::Timeout(_) => ErrCode::Timeout,
+            FeError::NotFound(_) | FeError::SnapshotNotExist(_) => ErrCode::NotFound,
+            _ => ErrCode::CommonError,
+        };
+        JobStatus::error(code, e.to_string())
+    }
+}
+
+impl fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}", self.code.as_str())?;
+        if !self.is_ok() {
+            write!(f, ", msg: {}", self.msg)?;
+        }
+        f.write_str("]")
+    }
+}
+
+/// One `tbl [PARTITION (p, ...)] [AS alias]` of a job, after resolution.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableRefRecord {
+    pub table: String,
+    #[serde(default)]
+    pub partitions: Vec<String>,
+    #[serde(default)]
+    pub alias: Option<String>,
+}
+
+/// One finished tablet snapshot on a backend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotRecord {
+    pub db_id: i64,
+    pub table_id: i64,
+    pub partition_id: i64,
+    pub index_id: i64,
+    pub tablet_id: i64,
+    pub be_id: i64,
+    pub schema_hash: i32,
+    /// The snapshot directory on the backend (`.../snapshot/<ts>.<seq>.<timeout>`).
+    pub path: String,
+    #[serde(default)]
+    pub files: Vec<String>,
+}
+
+/// Task bookkeeping shared by both job kinds.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TaskBook {
+    /// Agent task signature -> tablet id (snapshot/upload) or backend id (download).
+    #[serde(default)]
+    pub unfinished: BTreeMap<i64, i64>,
+    /// Signature -> (finished, total) reported by the backend.
+    #[serde(default)]
+    pub progress: BTreeMap<i64, (i64, i64)>,
+    /// Signature -> the last error of that task.
+    #[serde(default)]
+    pub errors: BTreeMap<i64, String>,
+}
+
+/// A backup job as persisted after every state change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackupJobRecord {
+    pub job_id: i64,
+    /// The snapshot name.
+    pub label: String,
+    pub db_id: i64,
+    pub db_name: String,
+    pub repo_id: i64,
+    pub repo_name: String,
+    pub state: BackupState,
+    pub table_refs: Vec<TableRefRecord>,
+    pub content: BackupContent,
+    pub create_time_ms: i64,
+    #[serde(default)]
+    pub snapshot_finished_time_ms: i64,
+    #[serde(default)]
+    pub upload_finished_time_ms: i64,
+    #[serde(default)]
+    pub finished_time_ms: i64,
+    pub timeout_ms: i64,
+    #[serde(default)]
+    pub tasks: TaskBook,
+    #[serde(default)]
+    pub status: JobStatus,
+    /// Tablet id -> its snapshot.
+    #[serde(default)]
+    pub snapshots: BTreeMap<i64, SnapshotRecord>,
+    /// Table id -> binlog commit seq when the snapshot was taken (CCR).
+    #[serde(default)]
+    pub table_commit_seq_map: BTreeMap<i64, i64>,
+    /// Set in SAVE_META.
+    #[serde(default)]
+    pub job_info: Option<BackupJobInfo>,
+    #[serde(default)]
+    pub meta: Option<BackupMeta>,
+    /// The `__info_` timestamp the repository files carry.
+    #[serde(default)]
+    pub snapshot_timestamp: Option<String>,
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+}
+
+/// A restore job as persisted after every state change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RestoreJobRecord {
+    pub job_id: i64,
+    pub label: String,
+    /// The backup timestamp restored (empty for a local snapshot without one).
+    pub backup_timestamp: String,
+    pub db_id: i64,
+    pub db_name: String,
+    pub repo_id: i64,
+    pub repo_name: String,
+    pub state: RestoreState,
+    pub table_refs: Vec<TableRefRecord>,
+    pub options: RestoreOptions,
+    pub create_time_ms: i64,
+    #[serde(default)]
+    pub meta_prepared_time_ms: i64,
+    #[serde(default)]
+    pub snapshot_finished_time_ms: i64,
+    #[serde(default)]
+    pub download_finished_time_ms: i64,
+    #[serde(default)]
+    pub finished_time_ms: i64,
+    pub timeout_ms: i64,
+    #[serde(default)]
+    pub tasks: TaskBook,
+    #[serde(default)]
+    pub status: JobStatus,
+    #[serde(default)]
+    pub job_info: Option<BackupJobInfo>,
+    #[serde(default)]
+    pub meta: Option<BackupMeta>,
+    /// Local snapshots of the restore targets: tablet id -> snapshot.
+    #[serde(default)]
+    pub snapshots: BTreeMap<i64, SnapshotRecord>,
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+}
+
+fn bad_move(kind: &str, id: i64, from: impl fmt::Display, to: impl fmt::Display) -> FeError {
+    FeError::IllegalState(format!("{kind} job {id} cannot move from {from} to {to}"))
+}
+
+impl BackupJobRecord {
+    pub fn new(
+        job_id: i64,
+        label: impl Into<String>,
+        db_id: i64,
+        db_name: impl Into<String>,
+        repo_id: i64,
+        repo_name: impl Into<String>,
+        table_refs: Vec<TableRefRecord>,
+        content: BackupContent,
+        timeout_ms: i64,
+        now_ms: i64,
+    ) -> Self {
+        BackupJobRecord {
+            job_id,
+            label: label.into(),
+            db_id,
+            db_name: db_name.into(),
+            repo_id,
+            repo_name: repo_name.into(),
+            state: BackupState::Pending,
+            table_refs,
+            content,
+            create_time_ms: now_ms,
+            snapshot_finished_time_ms: 0,
+            upload_finished_time_ms: 0,
+            finished_time_ms: 0,
+            timeout_ms,
+            tasks: TaskBook::default(),
+            status: JobStatus::ok(),
+            snapshots: BTreeMap::new(),
+            table_commit_seq_map: BTreeMap::new(),
+            job_info: None,
+            meta: None,
+            snapshot_timestamp: None,
+            properties: BTreeMap::new(),
+        }
+    }
+
+    /// Move to `to`, stamping the matching time; refuses skipped or backward moves.
+    pub fn move_to(&mut self, to: BackupState, now_ms: i64) -> Result<()> {
+        if !self.state.can_move_to(to) {
+            return Err(bad_move("backup", self.job_id, self.state, to));
+        }
+        match to {
+            BackupState::UploadSnapshot => self.snapshot_finished_time_ms = now_ms,
+            BackupState::SaveMeta => self.upload_finished_time_ms = now_ms,
+            BackupState::Finished | BackupState::Cancelled => self.finished_time_ms = now_ms,
+            _ => {}
+        }
+        self.state = to;
+        Ok(())
+    }
+
+    /// Cancel with a reason (kept in `status`).
+    pub fn cancel(&mut self, status: JobStatus, now_ms: i64) -> Result<()> {
+        self.move_to(BackupState::Cancelled, now_ms)?;
+        self.status = status;
+        Ok(())
+    }
+
+    pub fn is_timed_out(&self, now_ms: i64) -> bool {
+        !self.state.is_done() && now_ms - self.create_time_ms > self.timeout_ms
+    }
+
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a backup job record serializes")
+    }
+
+    pub fn from_json(bytes: &[u8]) -> Result<Self> {
+        serde_json::from_slice(bytes).map_err(|e| FeError::Internal(format!("stored backup job is unreadable: {e}")))
+    }
+}
+
+impl RestoreJobRecord {
+    pub fn new(
+        job_id: i64,
+        label: impl Into<String>,
+        db_id: i64,
+        db_name: impl Into<String>,
+        repo_id: i64,
+        repo_name: impl Into<String>,
+        table_refs: Vec<TableRefRecord>,
+        options: RestoreOptions,
+        now_ms: i64,
+    ) -> Self {
+        RestoreJobRecord {
+            job_id,
+            label: label.into(),
+            backup_timestamp: options.backup_timestamp.clone().unwrap_or_default(),
+            db_id,
+            db_name: db_name.into(),
+            repo_id,
+            repo_name: repo_name.into(),
+            state: RestoreState::Pending,
+            table_refs,
+            timeout_ms: options.timeout_ms,
+            options,
+            create_time_ms: now_ms,
+            meta_prepared_time_ms: 0,
+            snapshot_finished_time_ms: 0,
+            download_finished_time_ms: 0,
+            finished_time_ms: 0,
+            tasks: TaskBook::default(),
+            status: JobStatus::ok(),
+            job_info: None,
+            meta: None,
+            snapshots: BTreeMap::new(),
+            properties: BTreeMap::new(),
+        }
+    }
+
+    pub fn replica_alloc(&self) -> &ReplicaAllocation {
+        &self.options.replica_alloc
+    }
+
+    /// Move to `to`, stamping the matching time; refuses skipped or backward moves.
+    pub fn move_to(&mut self, to: RestoreState, now_ms: i64) -> Result<()> {
+        if !self.state.can_move_to(to) {
+            return Err(bad_move("restore", self.job_id, self.state, to));
+        }
+        match to {
+            RestoreState::Snapshoting => self.meta_prepared_time_ms = now_ms,
+            RestoreState::Download => self.snapshot_finished_time_ms = now_ms,
+            RestoreState::Commit => self.download_finished_time_ms = now_ms,
+            RestoreState::Finished | RestoreState::Cancelled => self.finished_time_ms = now_ms,
+            _ => {}
+        }
+        self.state = to;
+        Ok(())
+    }
+
+    pub fn cancel(&mut self, status: JobStatus, now_ms: i64) -> Result<()> {
+        self.move_to(RestoreState::Cancelled, now_ms)?;
+        self.status = status;
+        Ok(())
+    }
+
+    pub fn is_timed_out(&self, now_ms: i64) -> bool {
+        !self.state.is_done() && now_ms - self.create_time_ms > self.timeout_ms
+    }
+
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a restore job record serializes")
+    }
+
+    pub fn from_json(bytes: &[u8]) -> Result<Self> {
+        serde_json::from_slice(bytes).map_err(|e| FeError::Internal(format!("stored restore job is unreadable: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backup::meta::tests_support::sample_meta;
+
+    #[test]
+    fn state_names_are_upstream() {
+        let names: Vec<&str> = BackupState::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(names, ["PENDING", "SNAPSHOTING", "UPLOAD_SNAPSHOT", "UPLOADING", "SAVE_META", "UPLOAD_INFO", "FINISHED", "CANCELLED"]);
+        let names: Vec<&str> = RestoreState::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(names, ["PENDING", "SNAPSHOTING", "DOWNLOAD", "DOWNLOADING", "COMMIT", "COMMITTING", "FINISHED", "CANCELLED"]);
+        assert_eq!(serde_json::to_string(&BackupState::UploadSnapshot).unwrap(), "\"UPLOAD_SNAPSHOT\"");
+        assert_eq!("upload_info".parse::<BackupState>().unwrap(), BackupState::UploadInfo);
+        assert!("SNAPSHOTTING".parse::<RestoreState>().is_err());
+    }
+
+    #[test]
+    fn transitions() {
+        assert!(BackupState::Pending.can_move_to(BackupState::Snapshoting));
+        assert!(!BackupState::Pending.can_move_to(BackupState::Uploading));
+        assert!(BackupState::Uploading.can_move_to(BackupState::Cancelled));
+        assert!(!BackupState::Finished.can_move_to(BackupState::Cancelled));
+        assert!(!BackupState::Cancelled.can_move_to(BackupState::Cancelled));
+        assert_eq!(RestoreState::Committing.next(), Some(RestoreState::Finished));
+        assert_eq!(RestoreState::Finished.next(), None);
+    }
+
+    #[test]
+    fn status_text() {
+        assert_eq!(JobStatus::ok().to_string(), "[OK]");
+        assert_eq!(
+            JobStatus::error(ErrCode::CommonError, "Table t already exist but with different schema").to_string(),
+            "[COMMON_ERROR, msg: Table t already exist but with different schema]"
+        );
+        assert_eq!(JobStatus::from_error(&FeError::Timeout("x".into())).code, ErrCode::Timeout);
+    }
+
+    #[test]
+    fn backup_record_walks_and_persists() {
+        let mut r = BackupJobRecord::new(7, "snap", 1, "db", -1, "__keep_on_local__", vec![], BackupContent::All, 86_400_000, 1000);
+        for (i, s) in BackupState::ALL[1..7].iter().enumerate() {
+            r.move_to(*s, 2000 + i as i64).unwrap();
+        }
+        assert_eq!(r.state, BackupState::Finished);
+        assert_eq!(r.snapshot_finished_time_ms, 2001);
+        assert_eq!(r.upload_finished_time_ms, 2003);
+        assert_eq!(r.finished_time_ms, 2005);
+        let e = r.move_to(BackupState::Cancelled, 3000).unwrap_err();
+        assert_eq!(e.to_string(), "backup job 7 cannot move from FINISHED to CANCELLED");
+        r.meta = Some(sample_meta());
+        r.tasks.unfinished.insert(11, 22);
+        r.tasks.progress.insert(11, (1, 2));
+        let back = BackupJobRecord::from_json(&r.to_json()).unwrap();
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn restore_record_cancel_and_timeout() {
+        let mut o = RestoreOptions::default();
+        o.backup_timestamp = Some("2024-01-01-00-00-00".into());
+        o.timeout_ms = 600_000;
+        let mut r = RestoreJobRecord::new(8, "snap", 1, "db", 3, "repo", vec![], o, 1000);
+        assert_eq!(r.backup_timestamp, "2024-01-01-00-00-00");
+        assert!(!r.is_timed_out(601_000));
+        assert!(r.is_timed_out(601_001));
+        r.move_to(RestoreState::Snapshoting, 5).unwrap();
+        assert_eq!(r.meta_prepared_time_ms, 5);
+        r.cancel(JobStatus::error(ErrCode::Timeout, "restore job with label: snap  timeout."), 9).unwrap();
+        assert_eq!(r.state, RestoreState::Cancelled);
+        assert_eq!(r.finished_time_ms, 9);
+        assert!(!r.is_timed_out(10_000_000));
+        assert_eq!(RestoreJobRecord::from_json(&r.to_json()).unwrap(), r);
+        assert!(RestoreJobRecord::from_json(b"{}").is_err());
+    }
+}
