@@ -10,6 +10,7 @@ pub mod config;
 pub mod context;
 pub mod error;
 pub mod http;
+pub mod load;
 pub mod metrics;
 pub mod pull;
 pub mod storage;

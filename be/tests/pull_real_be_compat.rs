@@ -41,6 +41,16 @@ struct Proxy {
     /// File GETs whose query lacks this text wait for `gate` permits.
     hold_unless: Option<String>,
     gate: tokio::sync::Semaphore,
+    /// The next this many file GETs answer 503.
+    fail_next: AtomicU64,
+    /// The next this many file GETs break off after `cut_at` bytes.
+    cut_next: AtomicU64,
+    cut_at: usize,
+}
+
+/// Take one from a countdown; false once it is at zero.
+fn take_one(n: &AtomicU64) -> bool {
+    n.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1)).is_ok()
 }
 
 async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
@@ -66,6 +76,11 @@ async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
             p.gate.acquire().await.unwrap().forget();
         }
     }
+    let file_get = !is_dir_listing && method == axum::http::Method::GET;
+    if file_get && take_one(&p.fail_next) {
+        return Response::builder().status(StatusCode::SERVICE_UNAVAILABLE).body(Body::from("injected")).unwrap();
+    }
+    let cut = file_get && take_one(&p.cut_next);
     let mut out = p.client.request(method, &url);
     if let Some(r) = req.headers().get("range") {
         p.counts.ranged_gets.fetch_add(1, Ordering::Relaxed);
@@ -86,6 +101,23 @@ async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
             b = b.header(HeaderName::from_static(name), v.clone());
         }
     }
+    if cut {
+        // Forward `cut_at` bytes, then break the connection mid-body.
+        let limit = p.cut_at;
+        let mut sent = 0usize;
+        let stream = resp.bytes_stream().map_err(std::io::Error::other).and_then(move |mut chunk| {
+            let left = limit.saturating_sub(sent);
+            sent += chunk.len();
+            let r = if left == 0 {
+                Err(std::io::Error::other("injected break"))
+            } else {
+                chunk.truncate(left.min(chunk.len()));
+                Ok(chunk)
+            };
+            futures::future::ready(r)
+        });
+        return b.body(Body::from_stream(stream)).unwrap();
+    }
     b.body(Body::from_stream(resp.bytes_stream().map_err(std::io::Error::other))).unwrap()
 }
 
@@ -101,6 +133,9 @@ async fn start_gated_proxy(target: SocketAddr, upstream_like: bool, hold_unless:
         counts: Counts::default(),
         hold_unless,
         gate: tokio::sync::Semaphore::new(0),
+        fail_next: AtomicU64::new(0),
+        cut_next: AtomicU64::new(0),
+        cut_at: 1 << 20,
     });
     let app = axum::Router::new().fallback(forward).with_state(p.clone());
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -234,4 +269,53 @@ async fn a_job_cancelled_part_way_stops_at_once() {
     p.gate.add_permits(1000);
     let again = pull(&local.ctx, 3, &snaps[..1], &Recorder::default()).await.unwrap();
     assert_eq!(again.bytes_transferred, 0);
+}
+
+#[tokio::test]
+async fn transient_failures_are_retried_and_a_broken_transfer_resumes() {
+    let remote = start_be(TOKEN, |_| {}).await;
+    let local = start_be("t2", |c| c.download_max_retries = 3).await;
+    let (proxy, p) = start_proxy(remote.addr, false).await;
+    let mut staged = stage(&remote, &local, proxy, 1);
+    let big = ("big_0.dat".to_string(), bytes(88, 3 * 1024 * 1024 + 3));
+    write_owned(&remote.snapshot_dir(TS_REMOTE, 1000), std::slice::from_ref(&big));
+    staged[0].1.push(big.clone());
+    let snaps: Vec<_> = staged.iter().map(|(s, _)| s.clone()).collect();
+
+    // Two 503s, on whichever file GETs come first: each is retried.
+    local.ctx.metrics.download_errors.store(0, Ordering::Relaxed);
+    p.fail_next.store(2, Ordering::SeqCst);
+    let out = pull(&local.ctx, 1, &snaps, &Recorder::default()).await.unwrap();
+    assert_eq!(read_dir_files(&local.snapshot_dir(TS_LOCAL, 2000)), expected_local(&staged[0].1, 2000));
+    assert_eq!(local.ctx.metrics.download_errors.load(Ordering::Relaxed), 2);
+    let total: u64 = staged[0].1.iter().map(|(_, b)| b.len() as u64).sum();
+    assert_eq!(out.bytes_transferred, total);
+
+    // Now only the big file is missing; its transfer breaks after 1 MiB and the retry
+    // continues from what arrived (a Range request), so no byte moves twice.
+    std::fs::remove_file(local.snapshot_dir(TS_LOCAL, 2000).join("big_0.dat")).unwrap();
+    p.cut_next.store(1, Ordering::SeqCst);
+    let ranged_before = p.counts.ranged_gets.load(Ordering::Relaxed);
+    let out = pull(&local.ctx, 1, &snaps, &Recorder::default()).await.unwrap();
+    assert_eq!(read_dir_files(&local.snapshot_dir(TS_LOCAL, 2000)), expected_local(&staged[0].1, 2000));
+    assert_eq!(out.files_transferred, 1);
+    assert_eq!(out.bytes_transferred, big.1.len() as u64);
+    assert_eq!(p.counts.ranged_gets.load(Ordering::Relaxed), ranged_before + 1);
+    assert_eq!(local.ctx.metrics.download_errors.load(Ordering::Relaxed), 3);
+}
+
+#[tokio::test]
+async fn a_remote_that_keeps_failing_gives_up_after_the_retries() {
+    let remote = start_be(TOKEN, |_| {}).await;
+    let local = start_be("t2", |c| c.download_max_retries = 2).await;
+    let (proxy, p) = start_proxy(remote.addr, false).await;
+    let staged = stage(&remote, &local, proxy, 1);
+    let snaps: Vec<_> = staged.iter().map(|(s, _)| s.clone()).collect();
+    p.fail_next.store(u64::MAX, Ordering::SeqCst);
+    let err = pull(&local.ctx, 1, &snaps, &Recorder::default()).await.unwrap_err();
+    assert!(matches!(err, BeError::Http(_)) && err.to_string().contains("503"), "{err}");
+    // One file's three attempts fail; other files may have failed alongside before the
+    // pull stopped.
+    assert!(local.ctx.metrics.download_errors.load(Ordering::Relaxed) >= 3);
+    assert!(!err.to_string().contains(TOKEN));
 }

@@ -35,6 +35,8 @@ pub struct FeContext {
     pub start_time_ms: i64,
     /// Wakes the heartbeat loop early (a backend was just added).
     pub heartbeat_now: Notify,
+    /// Backup and restore jobs, local snapshots.
+    pub jobs: crate::jobs::Jobs,
 }
 
 impl FeContext {

@@ -14,3 +14,5 @@ pub mod executor;
 pub mod rpc;
 pub mod server;
 pub mod backup;
+pub mod load;
+pub mod jobs;

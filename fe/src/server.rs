@@ -72,6 +72,7 @@ pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
     let cluster = store.start_epoch(config.cluster_id)?;
     let catalog = Catalog::load(store.clone())?;
     let backends = Backends::load(store.clone())?;
+    let jobs = crate::jobs::Jobs::load(&store)?;
 
     let rpc = bind("rpc", config.rpc_port).await?;
     let query = bind("query", config.query_port).await?;
@@ -95,6 +96,7 @@ pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
         ports,
         start_time_ms: FeContext::now_ms(),
         heartbeat_now: tokio::sync::Notify::new(),
+        jobs,
     });
     info!(
         cluster_id = ctx.cluster.cluster_id,
@@ -114,12 +116,15 @@ pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
     )?;
     let mut tasks = Vec::new();
     tasks.push(tokio::spawn(crate::mysql::serve(query, Arc::new(FeExecutor::new(ctx.clone())), users, stop.clone())));
-    let app = axum::Router::new().route("/api/health", get(health)).with_state(ctx.clone());
+    let app = axum::Router::new().route("/api/health", get(health)).merge(crate::load::router(ctx.clone())).with_state(ctx.clone());
     let http_stop = stop.clone();
     tasks.push(tokio::spawn(async move {
         let _ = axum::serve(http, app).with_graceful_shutdown(http_stop.cancelled_owned()).await;
     }));
     tasks.push(tokio::spawn(heartbeat::run(ctx.clone(), stop.clone())));
+    tasks.push(tokio::spawn(crate::jobs::local_snapshots::run_expiry(ctx.clone(), stop.clone())));
+    // Unfinished jobs continue from their stored state once the BEs are heard from.
+    crate::jobs::resume_all(&ctx);
     Ok(FeHandle { ctx, rpc_addr, query_addr, http_addr, stop, thrift, tasks })
 }
 

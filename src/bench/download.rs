@@ -79,8 +79,7 @@ struct Node {
 }
 
 async fn start_node(root: PathBuf, tweak: impl FnOnce(&mut BeConfig)) -> Result<Node, String> {
-    let mut config = BeConfig::default();
-    config.storage_root_paths = vec![root.clone()];
+    let mut config = BeConfig { storage_root_paths: vec![root.clone()], ..Default::default() };
     tweak(&mut config);
     let storage = StorageEngine::open(&config).map_err(|e| format!("open storage {}: {e}", root.display()))?;
     let ctx = BeContext::new(config, storage);

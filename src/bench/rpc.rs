@@ -7,6 +7,8 @@
 //!   `status` OK and `meta` of exactly that many bytes.
 //! - `restoreSnapshot`: `meta` carries the payload and `label_name` its length in
 //!   decimal; reply with `status` OK.
+//!
+//! `--peers` runs the same load against ours, a Java and a C++ server (see peers.rs).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,6 +20,9 @@ use doris_thrift::services::{FrontendServiceClient, FrontendServiceHandler, Fron
 use doris_thrift::status::{TStatus, TStatusCode};
 use doris_thrift::transport::{ClientOptions, ClientPool, Framing, ServerOptions, ThriftServer};
 use thrift::{ApplicationError, ApplicationErrorKind};
+
+#[path = "peers.rs"]
+mod peers;
 
 const MIB: usize = 1024 * 1024;
 const SMALL_META: usize = 1024;
@@ -41,6 +46,14 @@ pub struct RpcArgs {
     /// Size in MiB of the big binary field, each way.
     #[arg(long, default_value_t = 256, value_name = "MIB")]
     big_mib: usize,
+    /// Compare ours with Apache Thrift's Java TThreadPoolServer and C++ TThreadedServer
+    /// (built by tests/interop/peers.sh), each a process of its own: calls/s, p50/p99 and
+    /// the server's peak RSS, as a table.
+    #[arg(long, conflicts_with = "addr")]
+    peers: bool,
+    /// Serve our bench FrontendService on 127.0.0.1:0 until stdin closes (used by --peers).
+    #[arg(long, hide = true, conflicts_with_all = ["addr", "peers"])]
+    serve_peer: bool,
 }
 
 pub async fn run(args: RpcArgs) -> Result<(), String> {
@@ -50,6 +63,12 @@ pub async fn run(args: RpcArgs) -> Result<(), String> {
     if args.big_mib == 0 || args.big_mib > 2047 {
         // One thrift message is at most i32::MAX bytes.
         return Err(format!("--big-mib must be in 1..=2047, got {}", args.big_mib));
+    }
+    if args.serve_peer {
+        return peers::serve(&args).await;
+    }
+    if args.peers {
+        return peers::run(&args).await;
     }
     let big = args.big_mib * MIB;
     let framing = if args.framed { Framing::Framed } else { Framing::Buffered };

@@ -9,6 +9,7 @@ developer's own `doris-rs local` (or real Doris) keeps running undisturbed.
 import os
 import random
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -139,6 +140,16 @@ class LocalCluster:
         self.be_pids = [int(m) for m in re.findall(r"^  BE \d+: .* pid (\d+)$", text, re.M)]
         assert len(self.be_pids) == self.bes, text
         return text
+
+    def wait_line(self, needle):
+        """Wait until stdout or stderr has a line containing `needle`."""
+        deadline = time.monotonic() + UP_TIMEOUT_S
+        with self.cond:
+            while not any(needle in l for l in self.out + self.err):
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.proc.poll() is not None and not any(t.is_alive() for t in self.threads)):
+                    pytest.fail(f"no line with {needle!r} from doris-rs local:\n{self.output()}")
+                self.cond.wait(min(max(left, 0.01), 0.5))
 
     def pids(self):
         return [self.fe_pid, *self.be_pids]
@@ -317,8 +328,15 @@ def test_two_clusters_side_by_side_and_a_dying_child(clusters, tmp_path):
 
     # The neighbour is untouched.
     assert_backends_alive(a, base_a)
+
+    # A child that cannot act on SIGTERM (stopped) is killed on a second Ctrl-C.
+    os.kill(a.be_pids[1], signal.SIGSTOP)
+    a.send(signal.SIGINT)
+    a.wait_line("SIGINT, stopping the cluster")
     a.send(signal.SIGINT)
     assert_stopped(a)
+    assert "SIGINT again, killing what is still running" in a.output(), a.output()
+    assert f"BE 1 (pid {a.be_pids[1]}) killed" in a.output(), a.output()
 
 
 @pytest.mark.parametrize("which", ["FE query_port", "BE 1 heartbeat_service_port"])
@@ -340,3 +358,29 @@ def test_a_taken_port_is_named(clusters, tmp_path, which):
     assert "--base-port" in c.output()
     # Nothing was started or written.
     assert not (tmp_path / "var").exists()
+
+
+def test_a_backend_that_never_becomes_alive_is_named(clusters, tmp_path):
+    """BE storage of another cluster (a mixed-up --dir): the BE refuses the FE's
+    heartbeats, so start-up fails naming the BE, the FE's reason and the BE's log."""
+    base = pick_base(1)
+    for name in ("x", "y"):
+        c = clusters(tmp_path / name, base, 1)
+        c.start()
+        c.send(signal.SIGINT)
+        assert_stopped(c)
+    shutil.rmtree(tmp_path / "y/be0/storage")
+    shutil.copytree(tmp_path / "x/be0/storage", tmp_path / "y/be0/storage")
+
+    c = clusters(tmp_path / "y", base, 1).launch("--timeout", "3")
+    rc = c.wait_exit()
+    assert rc != 0
+    err = c.output().split("--- stderr ---", 1)[1]
+    m = re.search(r"BE 0 \(pid (\d+)\) is not Alive in SHOW BACKENDS after 3 s \((.*)\)", err)
+    assert m, err
+    assert "cluster id" in m.group(2), err
+    assert "be0.log ---" in err and "heartbeat refused" in err, err
+    assert "doris-rs local cluster is up" not in c.output()
+    # Stopped on the way out, FE included.
+    fe_pid = int(re.search(r"FE \(pid (\d+)\) stopped", err).group(1))
+    assert pid_gone(int(m.group(1))) and pid_gone(fe_pid)

@@ -28,6 +28,14 @@ hash_of() {
   done) | sha256sum | cut -c1-16
 }
 
+# Builds of older inputs (and leftovers of interrupted builds) go once a new one is made.
+prune() {
+  local d
+  for d in "$1"/*; do
+    [ "$(basename "$d")" = "$2" ] || rm -rf "$d"
+  done
+}
+
 java_jars() {
   local jars=(/usr/share/java/thrift.jar /usr/share/java/slf4j-api.jar /usr/share/java/slf4j-nop.jar)
   for j in "${jars[@]}"; do
@@ -62,6 +70,7 @@ build_java() {
       rm -rf "$dir"
       mv "$tmp" "$dir"
       touch "$dir/ok"
+      prune "$out_root/java" "$h"
     fi
     exec 9>&-
   fi
@@ -98,6 +107,7 @@ build_cpp() {
       rm -rf "$dir"
       mv "$tmp" "$dir"
       touch "$dir/ok"
+      prune "$out_root/cpp" "$h"
     fi
     exec 8>&-
   fi

@@ -5,7 +5,9 @@
 //! for missing files, a directory as file names one per line, `Content-MD5` as hex).
 //! Two additions a real Doris client never triggers: single `Range` requests (206/416),
 //! used to resume partial pulls, and `with_stat=true` on a directory, answering
-//! `name\tsize\tmd5hex` lines so a pull needs no HEAD per file.
+//! `name\tsize\tmd5hex` lines (`name\tsize` with `with_md5=false`) so a pull needs no
+//! HEAD per file. A real BE ignores both parameters and answers names only, which is
+//! how a client tells the two apart (tabs or not).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

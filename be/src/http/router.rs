@@ -21,5 +21,6 @@ pub fn router(ctx: Arc<BeContext>) -> Router {
         .route("/api/_tablet/_download", get(download::handle))
         .route("/api/health", get(health::handle))
         .route("/metrics", get(metrics::handle))
+        .merge(crate::load::router(state.ctx.clone()))
         .with_state(state)
 }

@@ -12,7 +12,6 @@ use std::sync::Arc;
 use md5::{Digest, Md5};
 use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, RANGE};
 use reqwest::StatusCode;
-use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use tokio::sync::Semaphore;
 
 use super::plan::FileJob;
@@ -64,7 +63,7 @@ pub struct Slots {
 enum Received {
     Memory(Vec<u8>),
     /// Written to the `.part` at this path, not fsynced.
-    Part(tokio::fs::File, PathBuf),
+    Part(std::fs::File, PathBuf),
 }
 
 fn local_io(what: &str, path: &Path, e: std::io::Error) -> Attempt {
@@ -102,11 +101,13 @@ pub async fn run_job(ctx: &BeContext, job: &FileJob, opts: FetchOpts, counters: 
             blocking(move || write_durably(&dest, &bytes)).await??;
         }
         Received::Part(file, part) => {
-            file.sync_all().await.map_err(|e| BeError::io(format!("fsync {}", part.display()), e))?;
-            drop(file);
-            tokio::fs::rename(&part, &job.dest)
-                .await
-                .map_err(|e| BeError::io(format!("rename {} into place", job.dest.display()), e))?;
+            let dest = job.dest.clone();
+            blocking(move || {
+                file.sync_all().map_err(|e| BeError::io(format!("fsync {}", part.display()), e))?;
+                drop(file);
+                std::fs::rename(&part, &dest).map_err(|e| BeError::io(format!("rename {} into place", dest.display()), e))
+            })
+            .await??;
         }
     }
     counters.files.fetch_add(1, Ordering::Relaxed);
@@ -185,72 +186,68 @@ async fn fetch_once(ctx: &BeContext, job: &FileJob, opts: FetchOpts, counters: &
     }
 
     let expected_md5 = job.md5.as_deref().filter(|_| opts.verify_md5);
-    let mut hasher = match expected_md5 {
-        None => None,
-        Some(_) if offset == 0 => Some(Md5::new()),
-        Some(_) => {
-            // The bytes already on disk are part of the file's md5.
-            let p = part.clone();
-            let prefix = blocking(move || std::fs::File::open(&p).and_then(|mut f| hash_prefix(&mut f, offset)))
-                .await
-                .map_err(Attempt::fatal)?
-                .map_err(|e| local_io("read", &part, e))?;
-            if prefix.0 != offset {
-                let _ = tokio::fs::remove_file(&part).await;
-                return Err(Attempt::retry(BeError::Http(format!("{shown}: partial copy shrank while resuming"))));
-            }
-            Some(prefix.1)
-        }
-    };
     if offset > 0 {
         tracing::info!(file = %job.dest.display(), offset, "resuming a partial download");
     }
-
-    // Where the bytes go: memory for small files, the `.part` otherwise.
-    let mut sink = if small {
-        Sink::Memory(Vec::with_capacity(job.size as usize))
-    } else if offset > 0 {
-        let mut f = tokio::fs::OpenOptions::new().write(true).open(&part).await.map_err(|e| local_io("open", &part, e))?;
-        f.set_len(offset).await.map_err(|e| local_io("truncate", &part, e))?;
-        f.seek(std::io::SeekFrom::Start(offset)).await.map_err(|e| local_io("seek", &part, e))?;
-        Sink::File(tokio::io::BufWriter::with_capacity(WRITE_BUF, f))
-    } else {
-        let f = tokio::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&part)
-            .await
-            .map_err(|e| local_io("create", &part, e))?;
-        Sink::File(tokio::io::BufWriter::with_capacity(WRITE_BUF, f))
+    let too_long = || {
+        Attempt::fatal(BeError::Http(format!(
+            "{shown}: remote sent more than the {} bytes it listed; the snapshot changed",
+            job.size
+        )))
     };
-
     let mut got = 0u64;
-    while let Some(chunk) = resp.chunk().await.map_err(|e| net_err(shown, e))? {
-        got += chunk.len() as u64;
-        if got > expect {
-            return Err(Attempt::fatal(BeError::Http(format!(
-                "{shown}: remote sent more than the {} bytes it listed; the snapshot changed",
-                job.size
-            ))));
+    let (received, hasher) = if small {
+        let mut hasher = expected_md5.map(|_| Md5::new());
+        let mut v = Vec::with_capacity(job.size as usize);
+        while let Some(chunk) = resp.chunk().await.map_err(|e| net_err(shown, e))? {
+            if got + chunk.len() as u64 > expect {
+                return Err(too_long());
+            }
+            got += chunk.len() as u64;
+            if let Some(h) = hasher.as_mut() {
+                h.update(&chunk);
+            }
+            v.extend_from_slice(&chunk);
+            counters.bytes.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+            ctx.metrics.download_bytes.fetch_add(chunk.len() as u64, Ordering::Relaxed);
         }
-        if let Some(h) = hasher.as_mut() {
-            h.update(&chunk);
+        (Received::Memory(v), hasher)
+    } else {
+        // Hashing and writing run on a blocking thread of their own, so the async
+        // workers keep serving sockets while big files are hashed.
+        let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(WRITER_QUEUE);
+        let (p, hash) = (part.clone(), expected_md5.is_some());
+        let writer = tokio::task::spawn_blocking(move || write_part(&p, offset, hash, rx));
+        let streamed: std::result::Result<(), Attempt> = async {
+            while let Some(chunk) = resp.chunk().await.map_err(|e| net_err(shown, e))? {
+                if got + chunk.len() as u64 > expect {
+                    return Err(too_long());
+                }
+                got += chunk.len() as u64;
+                let n = chunk.len() as u64;
+                if tx.send(chunk).await.is_err() {
+                    break; // the writer failed; its error is reported below
+                }
+                counters.bytes.fetch_add(n, Ordering::Relaxed);
+                ctx.metrics.download_bytes.fetch_add(n, Ordering::Relaxed);
+            }
+            Ok(())
         }
-        match &mut sink {
-            Sink::Memory(v) => v.extend_from_slice(&chunk),
-            Sink::File(w) => w.write_all(&chunk).await.map_err(|e| local_io("write", &part, e))?,
-        }
-        counters.bytes.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-        ctx.metrics.download_bytes.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-    }
-    let received = match sink {
-        Sink::Memory(v) => Received::Memory(v),
-        Sink::File(mut w) => {
-            w.flush().await.map_err(|e| local_io("write", &part, e))?;
-            Received::Part(w.into_inner(), part.clone())
-        }
+        .await;
+        drop(tx);
+        // The writer finishes what arrived even after a failure: a prefix of the file
+        // the next attempt can continue from.
+        let written = writer.await.map_err(|e| Attempt::fatal(BeError::Internal(format!("writer task failed: {e}"))))?;
+        let (file, hasher) = match written {
+            Ok(w) => w,
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                let _ = tokio::fs::remove_file(&part).await;
+                return Err(Attempt::retry(BeError::Http(format!("{shown}: partial copy shrank while resuming"))));
+            }
+            Err(e) => return Err(local_io("write", &part, e)),
+        };
+        streamed?;
+        (Received::Part(file, part.clone()), hasher)
     };
     if got != expect {
         return Err(Attempt::retry(BeError::Http(format!("{shown}: connection ended after {got} of {expect} bytes"))));
@@ -271,7 +268,45 @@ async fn fetch_once(ctx: &BeContext, job: &FileJob, opts: FetchOpts, counters: &
     Ok(received)
 }
 
-enum Sink {
-    Memory(Vec<u8>),
-    File(tokio::io::BufWriter<tokio::fs::File>),
+/// Chunks in flight between the socket and the writer thread of one file.
+const WRITER_QUEUE: usize = 64;
+
+/// Write what `rx` brings into `part` after its first `offset` bytes (hashing those
+/// first when `hash`), hashing as it goes. Blocking. `UnexpectedEof`: the partial file
+/// holds fewer than `offset` bytes.
+fn write_part(
+    part: &Path,
+    offset: u64,
+    hash: bool,
+    mut rx: tokio::sync::mpsc::Receiver<bytes::Bytes>,
+) -> std::io::Result<(std::fs::File, Option<Md5>)> {
+    use std::io::{Seek, Write};
+    use std::os::unix::fs::OpenOptionsExt;
+    let (f, mut hasher) = if offset > 0 {
+        let mut f = std::fs::OpenOptions::new().read(true).write(true).open(part)?;
+        let hasher = if hash {
+            let (n, h) = hash_prefix(&mut f, offset)?;
+            if n != offset {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            Some(h)
+        } else {
+            None
+        };
+        f.set_len(offset)?;
+        f.seek(std::io::SeekFrom::Start(offset))?;
+        (f, hasher)
+    } else {
+        let f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(part)?;
+        (f, hash.then(Md5::new))
+    };
+    let mut w = std::io::BufWriter::with_capacity(WRITE_BUF, f);
+    while let Some(chunk) = rx.blocking_recv() {
+        if let Some(h) = hasher.as_mut() {
+            h.update(&chunk);
+        }
+        w.write_all(&chunk)?;
+    }
+    let f = w.into_inner().map_err(|e| e.into_error())?;
+    Ok((f, hasher))
 }

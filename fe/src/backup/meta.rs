@@ -401,7 +401,8 @@ pub(crate) mod tests {
     #[test]
     fn signature_sees_schema_changes() {
         let a = sample_table();
-        let changes: Vec<Box<dyn Fn(&mut TableMeta)>> = vec![
+        type Change = Box<dyn Fn(&mut TableMeta)>;
+        let changes: Vec<Change> = vec![
             Box::new(|t| t.columns[1].data_type = "varchar(64)".into()),
             Box::new(|t| t.columns[1].nullable = false),
             Box::new(|t| t.columns.pop().map(|_| ()).unwrap()),

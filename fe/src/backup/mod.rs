@@ -26,8 +26,8 @@ pub const KEEP_ON_LOCAL_REPO_NAME: &str = "__keep_on_local__";
 pub const KEEP_ON_LOCAL_REPO_ID: i64 = -1;
 
 pub use admission::{Admission, AdmissionPolicy, JobKind, JobRequest, OneJobPerDatabase, RunningJob};
-pub use job_info::{BackupContent, BackupJobInfo, ExtraInfo, NetworkAddr};
+pub use job_info::{BackupContent, BackupJobInfo, ExtraInfo, JobInfoInput, NetworkAddr, TabletIds, TabletSnapshot};
 pub use meta::{BackupMeta, TableMeta};
 pub use properties::{BackupOptions, ReplicaAllocation, RestoreOptions};
 pub use repository::{Repository, SnapshotEntry, StorageKind};
-pub use state::{BackupJobRecord, BackupState, ErrCode, JobStatus, RestoreJobRecord, RestoreState};
+pub use state::{BackupJobRecord, BackupState, ErrCode, JobHeader, JobStatus, RestoreJobRecord, RestoreState, TableRefRecord};

@@ -98,8 +98,15 @@ pub fn table_refs_text(db: &str, refs: &[TableRefRecord]) -> String {
         .join(", ")
 }
 
-fn unfinished_text(t: &TaskBook) -> String {
-    t.unfinished.iter().take(MAX_TASKS_SHOWN).map(|(k, v)| format!("[{k}={v}]")).collect::<Vec<_>>().join(", ")
+/// SHOW BACKUP brackets each `signature=tablet` (newer upstream BackupJob); SHOW RESTORE
+/// prints them bare (upstream RestoreJob).
+fn unfinished_text(t: &TaskBook, bracketed: bool) -> String {
+    t.unfinished
+        .iter()
+        .take(MAX_TASKS_SHOWN)
+        .map(|(k, v)| if bracketed { format!("[{k}={v}]") } else { format!("{k}={v}") })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn progress_text(t: &TaskBook) -> String {
@@ -121,7 +128,7 @@ pub fn backup_row(j: &BackupJobRecord) -> Vec<Value> {
         s(format_time(j.snapshot_finished_time_ms)),
         s(format_time(j.upload_finished_time_ms)),
         s(format_time(j.finished_time_ms)),
-        s(unfinished_text(&j.tasks)),
+        s(unfinished_text(&j.tasks, true)),
         s(progress_text(&j.tasks)),
         s(errors_text(&j.tasks)),
         s(j.status.to_string()),
@@ -160,7 +167,7 @@ pub fn restore_row(j: &RestoreJobRecord) -> Vec<Value> {
         s(format_time(j.snapshot_finished_time_ms)),
         s(format_time(j.download_finished_time_ms)),
         s(format_time(j.finished_time_ms)),
-        s(unfinished_text(&j.tasks)),
+        s(unfinished_text(&j.tasks, false)),
         s(progress_text(&j.tasks)),
         s(errors_text(&j.tasks)),
         s(j.status.to_string()),
@@ -220,11 +227,32 @@ pub fn snapshot_detail_row(snapshot: &str, timestamp: &str, info: Result<&Backup
     }
 }
 
+/// SHOW SNAPSHOT ON repo [WHERE SNAPSHOT = "s" [AND TIMESTAMP = "t"]]: every snapshot,
+/// one snapshot, or the details of one backup of it.
+pub async fn show_snapshot(
+    repo: &Repository,
+    snapshot: Option<&str>,
+    timestamp: Option<&str>,
+) -> crate::error::Result<(Vec<OutColumn>, Vec<Vec<Value>>)> {
+    match (snapshot, timestamp) {
+        (None, None) => Ok(snapshot_rows(&repo.list_snapshots().await?)),
+        (Some(s), None) => Ok(snapshot_rows(&[repo.snapshot_entry(s).await])),
+        (Some(s), Some(t)) => {
+            let info = repo.read_job_info(s, t).await.map_err(|e| e.to_string());
+            Ok((columns(SNAPSHOT_DETAIL_COLUMNS), vec![snapshot_detail_row(s, t, info.as_ref().map_err(Clone::clone))]))
+        }
+        (None, Some(_)) => Err(crate::error::FeError::InvalidArgument(
+            "SHOW SNAPSHOT with a TIMESTAMP needs a SNAPSHOT too: WHERE SNAPSHOT = \"name\" AND TIMESTAMP = \"...\"".into(),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::backup::job_info::BackupContent;
     use crate::backup::properties::{ReplicaAllocation, RestoreOptions};
+    use crate::backup::state::tests::header;
     use crate::backup::state::{BackupState, ErrCode, JobStatus, RestoreState};
     use crate::backup::time::format_time;
 
@@ -237,7 +265,7 @@ mod tests {
             TableRefRecord { table: "orders".into(), partitions: vec![], alias: None },
             TableRefRecord { table: "items".into(), partitions: vec!["p1".into(), "p2".into()], alias: None },
         ];
-        BackupJobRecord::new(10086, "ccrs_1", 10001, "src_db", -1, "__keep_on_local__", refs, BackupContent::All, 86_400_000, 1_700_000_000_000)
+        BackupJobRecord::new(header(10086, "ccrs_1", "src_db", -1, "__keep_on_local__", refs), BackupContent::All, 86_400_000, 1_700_000_000_000)
     }
 
     #[test]
@@ -292,8 +320,10 @@ mod tests {
             replica_alloc: ReplicaAllocation::with_default_tag(1),
             ..Default::default()
         };
-        let mut j = RestoreJobRecord::new(20001, "ccrs_1", 10001, "dst_db", -1, "__keep_on_local__", vec![], o, 1_700_000_000_000);
+        let mut j = RestoreJobRecord::new(header(20001, "ccrs_1", "dst_db", -1, "__keep_on_local__", vec![]), o, 1_700_000_000_000);
         j.move_to(RestoreState::Snapshoting, 1_700_000_002_000).unwrap();
+        j.tasks.unfinished.insert(40001, 10002);
+        j.tasks.unfinished.insert(40002, 10003);
         j.cancel(JobStatus::error(ErrCode::CommonError, "Table t already exist but with different schema"), 1_700_000_003_000).unwrap();
         let (cols, rows) = show_restore([&j], "dst_db", Some(&NameFilter::Eq("ccrs_1".into())));
         let names: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
@@ -308,6 +338,7 @@ mod tests {
         assert_eq!(r[12], format_time(1_700_000_002_000));
         assert_eq!(r[13], "NULL");
         assert_eq!(r[15], format_time(1_700_000_003_000));
+        assert_eq!(r[16], "40001=10002, 40002=10003");
         assert_eq!(r[19], "[COMMON_ERROR, msg: Table t already exist but with different schema]");
         assert_eq!(r[20], "86400");
         // The syncer parses ReplicationNum as an integer.

@@ -181,6 +181,12 @@ pub struct TableRefRecord {
     pub alias: Option<String>,
 }
 
+impl From<&crate::sql::TableRef> for TableRefRecord {
+    fn from(r: &crate::sql::TableRef) -> Self {
+        TableRefRecord { table: r.table.clone(), partitions: r.partitions.clone(), alias: r.alias.clone() }
+    }
+}
+
 /// One finished tablet snapshot on a backend.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnapshotRecord {
@@ -293,32 +299,34 @@ pub struct RestoreJobRecord {
     pub properties: BTreeMap<String, String>,
 }
 
+/// Who a job is: what both job kinds are created with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobHeader {
+    pub job_id: i64,
+    /// The snapshot name (backup) or the label of the snapshot restored.
+    pub label: String,
+    pub db_id: i64,
+    pub db_name: String,
+    pub repo_id: i64,
+    pub repo_name: String,
+    pub table_refs: Vec<TableRefRecord>,
+}
+
 fn bad_move(kind: &str, id: i64, from: impl fmt::Display, to: impl fmt::Display) -> FeError {
     FeError::IllegalState(format!("{kind} job {id} cannot move from {from} to {to}"))
 }
 
 impl BackupJobRecord {
-    pub fn new(
-        job_id: i64,
-        label: impl Into<String>,
-        db_id: i64,
-        db_name: impl Into<String>,
-        repo_id: i64,
-        repo_name: impl Into<String>,
-        table_refs: Vec<TableRefRecord>,
-        content: BackupContent,
-        timeout_ms: i64,
-        now_ms: i64,
-    ) -> Self {
+    pub fn new(h: JobHeader, content: BackupContent, timeout_ms: i64, now_ms: i64) -> Self {
         BackupJobRecord {
-            job_id,
-            label: label.into(),
-            db_id,
-            db_name: db_name.into(),
-            repo_id,
-            repo_name: repo_name.into(),
+            job_id: h.job_id,
+            label: h.label,
+            db_id: h.db_id,
+            db_name: h.db_name,
+            repo_id: h.repo_id,
+            repo_name: h.repo_name,
             state: BackupState::Pending,
-            table_refs,
+            table_refs: h.table_refs,
             content,
             create_time_ms: now_ms,
             snapshot_finished_time_ms: 0,
@@ -372,27 +380,17 @@ impl BackupJobRecord {
 }
 
 impl RestoreJobRecord {
-    pub fn new(
-        job_id: i64,
-        label: impl Into<String>,
-        db_id: i64,
-        db_name: impl Into<String>,
-        repo_id: i64,
-        repo_name: impl Into<String>,
-        table_refs: Vec<TableRefRecord>,
-        options: RestoreOptions,
-        now_ms: i64,
-    ) -> Self {
+    pub fn new(h: JobHeader, options: RestoreOptions, now_ms: i64) -> Self {
         RestoreJobRecord {
-            job_id,
-            label: label.into(),
+            job_id: h.job_id,
+            label: h.label,
             backup_timestamp: options.backup_timestamp.clone().unwrap_or_default(),
-            db_id,
-            db_name: db_name.into(),
-            repo_id,
-            repo_name: repo_name.into(),
+            db_id: h.db_id,
+            db_name: h.db_name,
+            repo_id: h.repo_id,
+            repo_name: h.repo_name,
             state: RestoreState::Pending,
-            table_refs,
+            table_refs: h.table_refs,
             timeout_ms: options.timeout_ms,
             options,
             create_time_ms: now_ms,
@@ -449,9 +447,21 @@ impl RestoreJobRecord {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::backup::meta::tests_support::sample_meta;
+
+    pub(crate) fn header(job_id: i64, label: &str, db_name: &str, repo_id: i64, repo_name: &str, refs: Vec<TableRefRecord>) -> JobHeader {
+        JobHeader {
+            job_id,
+            label: label.into(),
+            db_id: 1,
+            db_name: db_name.into(),
+            repo_id,
+            repo_name: repo_name.into(),
+            table_refs: refs,
+        }
+    }
 
     #[test]
     fn state_names_are_upstream() {
@@ -487,7 +497,7 @@ mod tests {
 
     #[test]
     fn backup_record_walks_and_persists() {
-        let mut r = BackupJobRecord::new(7, "snap", 1, "db", -1, "__keep_on_local__", vec![], BackupContent::All, 86_400_000, 1000);
+        let mut r = BackupJobRecord::new(header(7, "snap", "db", -1, "__keep_on_local__", vec![]), BackupContent::All, 86_400_000, 1000);
         for (i, s) in BackupState::ALL[1..7].iter().enumerate() {
             r.move_to(*s, 2000 + i as i64).unwrap();
         }
@@ -506,10 +516,8 @@ mod tests {
 
     #[test]
     fn restore_record_cancel_and_timeout() {
-        let mut o = RestoreOptions::default();
-        o.backup_timestamp = Some("2024-01-01-00-00-00".into());
-        o.timeout_ms = 600_000;
-        let mut r = RestoreJobRecord::new(8, "snap", 1, "db", 3, "repo", vec![], o, 1000);
+        let o = RestoreOptions { backup_timestamp: Some("2024-01-01-00-00-00".into()), timeout_ms: 600_000, ..Default::default() };
+        let mut r = RestoreJobRecord::new(header(8, "snap", "db", 3, "repo", vec![]), o, 1000);
         assert_eq!(r.backup_timestamp, "2024-01-01-00-00-00");
         assert!(!r.is_timed_out(601_000));
         assert!(r.is_timed_out(601_001));

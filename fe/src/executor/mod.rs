@@ -1,6 +1,7 @@
 //! The MySQL layer's [`Executor`] for catalog and system statements: each statement is
 //! decoded here, handed to the catalog or system domain, and its answer shaped as rows.
 
+mod backup;
 mod convert;
 mod databases;
 mod errors;
@@ -65,19 +66,40 @@ impl Executor for FeExecutor {
             Statement::DropBackends { hosts, force: _ } => system::drop_backends(ctx, &hosts),
             Statement::ShowBackends => Ok(system::show_backends(ctx)),
             Statement::ShowFrontends => Ok(system::show_frontends(ctx)),
-            s @ (Statement::CreateRepository(_)
-            | Statement::DropRepository { .. }
-            | Statement::ShowRepositories
-            | Statement::ShowSnapshot { .. }
-            | Statement::Backup(_)
-            | Statement::Restore(_)
-            | Statement::ShowBackup { .. }
-            | Statement::ShowRestore { .. }
-            | Statement::CancelBackup { .. }
-            | Statement::CancelRestore { .. }) => Err(FeError::not_supported(format!(
-                "{} is not available yet in doris-rs: backup, restore and repositories are not implemented",
-                s.kind()
-            ))),
+            Statement::Backup(b) => {
+                let db = session.resolve_db(b.db.as_deref())?;
+                backup::backup(ctx, &db, &b)
+            }
+            Statement::Restore(r) => {
+                let db = session.resolve_db(r.db.as_deref())?;
+                backup::restore(ctx, &db, &r).await
+            }
+            Statement::ShowBackup { db, filter } => {
+                let db = session.resolve_db(db.as_deref())?;
+                backup::show_backup(ctx, &db, filter.as_ref())
+            }
+            Statement::ShowRestore { db, filter } => {
+                let db = session.resolve_db(db.as_deref())?;
+                backup::show_restore(ctx, &db, filter.as_ref())
+            }
+            Statement::CancelBackup { db } => {
+                let db = session.resolve_db(db.as_deref())?;
+                backup::cancel(ctx, &db, crate::backup::JobKind::Backup)
+            }
+            Statement::CancelRestore { db } => {
+                let db = session.resolve_db(db.as_deref())?;
+                backup::cancel(ctx, &db, crate::backup::JobKind::Restore)
+            }
+            Statement::CreateRepository(c) => crate::jobs::repos::create(ctx, &c).await,
+            Statement::DropRepository { name } => crate::jobs::repos::drop(ctx, &name),
+            Statement::ShowRepositories => Ok(crate::jobs::repos::show_all(ctx)),
+            Statement::ShowSnapshot { repo, snapshot, timestamp } => {
+                crate::jobs::repos::show_snapshot(ctx, &repo, snapshot.as_deref(), timestamp.as_deref()).await
+            }
+            Statement::Select(sel) => {
+                let db = session.resolve_db(sel.table.db.as_deref())?;
+                crate::load::select(ctx, &db, &sel).await
+            }
             other => Err(FeError::not_supported(format!("{} is not supported by doris-rs", other.kind()))),
         }
     }

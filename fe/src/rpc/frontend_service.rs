@@ -9,7 +9,7 @@ use doris_thrift::types::TBackend;
 use thrift::ApplicationError;
 use tracing::{debug, warn};
 
-use super::{auth, meta};
+use super::{auth, meta, snapshots};
 use crate::context::Ctx;
 use crate::error::{ok_status, FeError};
 use crate::system::reports;
@@ -24,34 +24,44 @@ impl FrontendRpc {
     }
 }
 
-fn not_implemented(method: &str, what: &str) -> TStatus {
-    TStatus {
-        status_code: TStatusCode::NOT_IMPLEMENTED_ERROR,
-        error_msgs: Some(vec![format!("{method} is not implemented by doris-rs yet ({what})")]),
-    }
-}
-
 type R<T> = Result<T, ApplicationError>;
 
 #[async_trait::async_trait]
 impl FrontendServiceHandler for FrontendRpc {
-    async fn get_snapshot(&self, _request: TGetSnapshotRequest) -> R<TGetSnapshotResult> {
-        Ok(TGetSnapshotResult {
-            status: Some(not_implemented("getSnapshot", "backup and local snapshots come in a later version")),
-            meta: None,
-            job_info: None,
-            master_address: Some(self.ctx.rpc_address()),
-            compressed: None,
-            expired_at: None,
-            commit_seq: None,
+    async fn get_snapshot(&self, request: TGetSnapshotRequest) -> R<TGetSnapshotResult> {
+        let master = Some(self.ctx.rpc_address());
+        Ok(match snapshots::get_snapshot(&self.ctx, &request) {
+            Ok(a) => TGetSnapshotResult {
+                status: Some(ok_status()),
+                meta: Some(a.meta),
+                job_info: Some(a.job_info),
+                master_address: master,
+                compressed: Some(a.compressed),
+                expired_at: Some(a.expired_at),
+                commit_seq: Some(a.commit_seq),
+            },
+            Err(e) => TGetSnapshotResult {
+                status: Some(e.to_status()),
+                meta: None,
+                job_info: None,
+                master_address: master,
+                compressed: None,
+                expired_at: None,
+                commit_seq: None,
+            },
         })
     }
 
-    async fn restore_snapshot(&self, _request: TRestoreSnapshotRequest) -> R<TRestoreSnapshotResult> {
-        Ok(TRestoreSnapshotResult {
-            status: Some(not_implemented("restoreSnapshot", "restore jobs come in a later version")),
-            master_address: Some(self.ctx.rpc_address()),
-        })
+    async fn restore_snapshot(&self, request: TRestoreSnapshotRequest) -> R<TRestoreSnapshotResult> {
+        let master = Some(self.ctx.rpc_address());
+        let status = match snapshots::restore_snapshot(&self.ctx, &request) {
+            Ok(_) => ok_status(),
+            Err(e) => {
+                warn!(error = %e, label = ?request.label_name, "restoreSnapshot refused");
+                e.to_status()
+            }
+        };
+        Ok(TRestoreSnapshotResult { status: Some(status), master_address: master })
     }
 
     async fn get_master_token(&self, req: TGetMasterTokenRequest) -> R<TGetMasterTokenResult> {
@@ -142,19 +152,22 @@ impl FrontendServiceHandler for FrontendRpc {
 
     async fn snapshot_loader_report(&self, req: TSnapshotLoaderReportRequest) -> R<TStatus> {
         debug!(job_id = req.job_id, task_id = req.task_id, "snapshot loader progress");
-        Ok(ok_status())
+        Ok(match snapshots::loader_report(&self.ctx, req.job_id, req.task_id, req.finished_num, req.total_num) {
+            Ok(()) => ok_status(),
+            Err(e) => e.to_status(),
+        })
     }
 
-    async fn load_txn_begin(&self, _req: TLoadTxnBeginRequest) -> R<TLoadTxnBeginResult> {
-        Ok(TLoadTxnBeginResult::new(not_implemented("loadTxnBegin", "loads come in a later version"), None, None, None))
+    async fn load_txn_begin(&self, req: TLoadTxnBeginRequest) -> R<TLoadTxnBeginResult> {
+        Ok(crate::load::rpc::begin(&self.ctx, req).await)
     }
 
-    async fn load_txn_commit(&self, _req: TLoadTxnCommitRequest) -> R<TLoadTxnCommitResult> {
-        Ok(TLoadTxnCommitResult { status: not_implemented("loadTxnCommit", "loads come in a later version") })
+    async fn load_txn_commit(&self, req: TLoadTxnCommitRequest) -> R<TLoadTxnCommitResult> {
+        Ok(crate::load::rpc::commit(&self.ctx, req).await)
     }
 
-    async fn load_txn_rollback(&self, _req: TLoadTxnRollbackRequest) -> R<TLoadTxnRollbackResult> {
-        Ok(TLoadTxnRollbackResult { status: not_implemented("loadTxnRollback", "loads come in a later version") })
+    async fn load_txn_rollback(&self, req: TLoadTxnRollbackRequest) -> R<TLoadTxnRollbackResult> {
+        Ok(crate::load::rpc::rollback(&self.ctx, req).await)
     }
 
     async fn confirm_unused_remote_files(

@@ -3,5 +3,6 @@
 mod auth;
 pub mod frontend_service;
 mod meta;
+pub mod snapshots;
 
 pub use frontend_service::FrontendRpc;

@@ -38,7 +38,10 @@ pub struct Sql {
 
 impl Sql {
     pub fn new(ctx: Ctx) -> Self {
-        Sql { exec: FeExecutor::new(ctx), session: Session::new(1, "root", "127.0.0.1") }
+        Sql {
+            exec: FeExecutor::new(ctx),
+            session: Session::new(1, "root", "127.0.0.1"),
+        }
     }
 
     pub async fn try_run(&mut self, sql: &str) -> Result<QueryOutput, FeError> {
@@ -75,7 +78,13 @@ pub fn to_table(out: QueryOutput) -> Table {
             rows: rows
                 .into_iter()
                 .map(|r| {
-                    r.iter().map(|v| v.to_text().map(|b| String::from_utf8(b).unwrap()).unwrap_or_default()).collect()
+                    r.iter()
+                        .map(|v| {
+                            v.to_text()
+                                .map(|b| String::from_utf8(b).unwrap())
+                                .unwrap_or_default()
+                        })
+                        .collect()
                 })
                 .collect(),
         },
@@ -91,7 +100,10 @@ pub struct Table {
 
 impl Table {
     pub fn col(&self, name: &str) -> usize {
-        self.names.iter().position(|n| n == name).unwrap_or_else(|| panic!("no column {name} in {:?}", self.names))
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .unwrap_or_else(|| panic!("no column {name} in {:?}", self.names))
     }
 
     pub fn get<'a>(&'a self, row: &'a [String], name: &str) -> &'a str {

@@ -1,0 +1,224 @@
+//! Internal endpoints between our own nodes, checked against the cluster token:
+//! - `POST /api/_internal/load/rowset?tablet_id&txn_id&partition_id&num_rows`: a load's
+//!   segment for one tablet (body: the Parquet file, empty for a rowset without rows);
+//!   registered as the txn's pending rowset, visible after PUBLISH_VERSION.
+//! - `POST /api/_internal/load/abort?tablet_id&txn_id`: drop the txn's pending rowset of
+//!   that tablet and its files (a failed load cleaning up after itself; absent is OK).
+//! - `GET /api/_internal/scan?tablet_id&version[&count_only=true]`: the rows (or only
+//!   the count) of the tablet's visible rowsets up to `version`, as JSON.
+//!
+//! Failpoint (see `crate::storage::failpoint`): `load_rowset.before_meta` aborts a BE
+//! after a received segment is on disk and before its pending rowset is committed.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::segment;
+use super::types::ColKind;
+use super::TOKEN_HEADER;
+use crate::context::BeContext;
+use crate::error::BeError;
+use crate::storage::RowsetMeta;
+
+/// A refusal: the HTTP status and its message.
+type Fail = (StatusCode, String);
+
+fn check_token(ctx: &BeContext, headers: &HeaderMap, q: &HashMap<String, String>) -> Result<(), Fail> {
+    let expected = ctx.token();
+    let given = headers.get(TOKEN_HEADER).and_then(|v| v.to_str().ok()).or(q.get("token").map(|s| s.as_str()));
+    if expected.is_empty() || given != Some(expected.as_str()) {
+        return Err((StatusCode::UNAUTHORIZED, "invalid token".into()));
+    }
+    Ok(())
+}
+
+fn param(q: &HashMap<String, String>, name: &str) -> Result<i64, Fail> {
+    q.get(name).and_then(|v| v.parse().ok()).ok_or_else(|| (StatusCode::BAD_REQUEST, format!("missing or bad parameter {name}")))
+}
+
+fn be_err(e: BeError) -> Fail {
+    let code = match e {
+        BeError::NotFound(_) => StatusCode::NOT_FOUND,
+        BeError::AlreadyExist(_) => StatusCode::CONFLICT,
+        BeError::InvalidArgument(_) => StatusCode::BAD_REQUEST,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    (code, e.to_string())
+}
+
+pub async fn receive_rowset(
+    State(ctx): State<Arc<BeContext>>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = check_token(&ctx, &headers, &q) {
+        return r.into_response();
+    }
+    let (tablet_id, txn_id, partition_id, num_rows) =
+        match (param(&q, "tablet_id"), param(&q, "txn_id"), param(&q, "partition_id"), param(&q, "num_rows")) {
+            (Ok(a), Ok(b), Ok(c), Ok(d)) => (a, b, c, d),
+            (Err(r), ..) | (_, Err(r), ..) | (_, _, Err(r), _) | (.., Err(r)) => return r.into_response(),
+        };
+    let storage = ctx.storage.clone();
+    let r = tokio::task::spawn_blocking(move || -> Result<String, BeError> {
+        let dir = storage.tablet_dir(tablet_id)?;
+        let rowset_id = storage.next_rowset_id();
+        let num_segments = if body.is_empty() { 0 } else { 1 };
+        if num_segments == 1 {
+            let path = dir.join(format!("{rowset_id}_0.dat"));
+            let mut f = std::fs::File::create(&path).map_err(|e| BeError::io(path.display().to_string(), e))?;
+            f.write_all(&body).map_err(|e| BeError::io(path.display().to_string(), e))?;
+            f.sync_all().map_err(|e| BeError::io(path.display().to_string(), e))?;
+        }
+        // Tests abort the BE here: segment on disk, no pending rowset in the meta.
+        crate::storage::failpoint("load_rowset.before_meta");
+        let rs = RowsetMeta {
+            rowset_id: rowset_id.clone(),
+            start_version: 0,
+            end_version: 0,
+            num_segments,
+            num_rows,
+            data_size: body.len() as i64,
+            txn_id: Some(txn_id),
+            remote: false,
+        };
+        if let Err(e) = storage.add_pending_rowset(tablet_id, txn_id, partition_id, rs) {
+            if num_segments == 1 {
+                let _ = std::fs::remove_file(dir.join(format!("{rowset_id}_0.dat")));
+            }
+            return Err(e);
+        }
+        Ok(rowset_id)
+    })
+    .await;
+    match r {
+        Ok(Ok(rowset_id)) => (StatusCode::OK, rowset_id).into_response(),
+        Ok(Err(e)) => be_err(e).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+pub async fn abort_rowset(
+    State(ctx): State<Arc<BeContext>>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = check_token(&ctx, &headers, &q) {
+        return r.into_response();
+    }
+    let (tablet_id, txn_id) = match (param(&q, "tablet_id"), param(&q, "txn_id")) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(r), _) | (_, Err(r)) => return r.into_response(),
+    };
+    let storage = ctx.storage.clone();
+    let r = tokio::task::spawn_blocking(move || -> Result<usize, BeError> {
+        let dir = storage.tablet_dir(tablet_id)?;
+        let mut dropped = Vec::new();
+        storage.update_meta(tablet_id, |m| {
+            m.pending.retain(|p| {
+                if p.txn_id == txn_id {
+                    dropped.push(p.rowset.clone());
+                    false
+                } else {
+                    true
+                }
+            });
+            Ok(())
+        })?;
+        // Files go after the meta no longer names them (a crash in between leaves files
+        // the engine removes at open).
+        for rs in &dropped {
+            for f in rs.segment_files() {
+                let _ = std::fs::remove_file(dir.join(f));
+            }
+        }
+        Ok(dropped.len())
+    })
+    .await;
+    match r {
+        Ok(Ok(n)) => (StatusCode::OK, n.to_string()).into_response(),
+        Ok(Err(e)) => be_err(e).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+/// What a scan answers: `{"tablet_id", "version", "num_rows", "columns": [...], "rows": [[...]]}`
+/// (no columns/rows with `count_only`). Cells: numbers, decimal/largeint text, dates as text.
+pub async fn scan(
+    State(ctx): State<Arc<BeContext>>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = check_token(&ctx, &headers, &q) {
+        return r.into_response();
+    }
+    let (tablet_id, version) = match (param(&q, "tablet_id"), param(&q, "version")) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(r), _) | (_, Err(r)) => return r.into_response(),
+    };
+    let count_only = q.get("count_only").is_some_and(|v| v == "true");
+    let storage = ctx.storage.clone();
+    let r = tokio::task::spawn_blocking(move || -> Result<String, Fail> {
+        let meta = storage.tablet_meta(tablet_id).ok_or_else(|| be_err(BeError::NotFound(format!("tablet {tablet_id}"))))?;
+        if meta.max_version() < version {
+            return Err((
+                StatusCode::CONFLICT,
+                format!("tablet {tablet_id} is at version {}, behind the requested {version}", meta.max_version()),
+            ));
+        }
+        let rowsets: Vec<&RowsetMeta> = meta.rowsets.iter().filter(|r| r.end_version <= version).collect();
+        let num_rows: i64 = rowsets.iter().map(|r| r.num_rows).sum();
+        let mut out = String::new();
+        out.push_str(&format!("{{\"tablet_id\":{tablet_id},\"version\":{version},\"num_rows\":{num_rows}"));
+        if count_only {
+            out.push('}');
+            return Ok(out);
+        }
+        if rowsets.iter().any(|r| r.remote) {
+            return Err((StatusCode::NOT_IMPLEMENTED, format!("tablet {tablet_id} has remote rowsets; scanning them is not supported")));
+        }
+        let dir = storage.tablet_dir(tablet_id).map_err(be_err)?;
+        let mut columns: Option<Vec<(String, ColKind)>> = None;
+        out.push_str(",\"rows\":[");
+        let mut first = true;
+        for rs in rowsets {
+            for f in rs.segment_files() {
+                let path = dir.join(&f);
+                let bytes = std::fs::read(&path)
+                    .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("{}: {e}", path.display())))?;
+                let seg = segment::read(bytes.into())
+                    .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("{}: {e}", path.display())))?;
+                for row in &seg.rows {
+                    if !first {
+                        out.push(',');
+                    }
+                    first = false;
+                    let cells: Vec<serde_json::Value> =
+                        row.iter().zip(&seg.columns).map(|(c, (_, k))| c.to_json(k)).collect();
+                    out.push_str(&serde_json::Value::Array(cells).to_string());
+                }
+                if columns.is_none() {
+                    columns = Some(seg.columns);
+                }
+            }
+        }
+        out.push_str("],\"columns\":");
+        let names: Vec<String> = columns.unwrap_or_default().into_iter().map(|(n, _)| n).collect();
+        out.push_str(&serde_json::to_string(&names).unwrap_or_else(|_| "[]".into()));
+        out.push('}');
+        Ok(out)
+    })
+    .await;
+    match r {
+        Ok(Ok(body)) => (StatusCode::OK, [("Content-Type", "application/json")], body).into_response(),
+        Ok(Err(fail)) => fail.into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}

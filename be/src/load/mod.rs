@@ -1,0 +1,86 @@
+//! Loading rows: stream load on the BE webserver, the typed rows it parses, where they go
+//! (partition and bucket), the Parquet segment files they are stored in, and the internal
+//! endpoints that move a load's segments to every replica and read tablets back.
+//!
+//! - `types`: column kinds and typed cells; CSV text to cell.
+//! - `csv`: a body to rows, with filtered rows counted.
+//! - `hash`: distribution bucket of a row.
+//! - `segment`: Parquet segment writer and reader.
+//! - `plan`: the FE's write plan and row routing.
+//! - `stream_load`: `PUT /api/{db}/{table}/_stream_load`.
+//! - `internal`: rowset transfer and scan endpoints (token-checked).
+
+pub mod csv;
+pub mod hash;
+pub mod internal;
+pub mod plan;
+pub mod segment;
+pub mod stream_load;
+pub mod types;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::HeaderMap;
+use axum::routing::{get, post, put};
+use axum::Router;
+
+use crate::context::BeContext;
+
+/// The header carrying the cluster token on our internal HTTP calls.
+pub const TOKEN_HEADER: &str = "token";
+
+/// The load routes, to merge into the webserver's router (any state type).
+pub fn router<S: Clone + Send + Sync + 'static>(ctx: Arc<BeContext>) -> Router<S> {
+    Router::new()
+        .route("/api/{db}/{table}/_stream_load", put(stream_load::handle))
+        .route("/api/_internal/load/rowset", post(internal::receive_rowset))
+        .route("/api/_internal/load/abort", post(internal::abort_rowset))
+        .route("/api/_internal/scan", get(internal::scan))
+        .layer(DefaultBodyLimit::disable())
+        .with_state(ctx)
+}
+
+/// `Authorization: Basic base64(user:password)`.
+pub fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
+    let v = headers.get("authorization")?.to_str().ok()?;
+    let (scheme, b64) = v.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = String::from_utf8(base64_decode(b64.trim())?).ok()?;
+    let (u, p) = decoded.split_once(':')?;
+    Some((u.to_string(), p.to_string()))
+}
+
+/// Standard base64 (with or without padding).
+pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let bytes: Vec<u8> = s.bytes().filter(|b| *b != b'=').collect();
+    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
+    for chunk in bytes.chunks(4) {
+        let mut acc = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            acc |= val(*c)? << (18 - 6 * i);
+        }
+        let n = match chunk.len() {
+            4 => 3,
+            3 => 2,
+            2 => 1,
+            _ => return None,
+        };
+        for i in 0..n {
+            out.push((acc >> (16 - 8 * i)) as u8);
+        }
+    }
+    Some(out)
+}

@@ -1,0 +1,146 @@
+//! The write plan of one load, as the FE's `GET /api/_internal/load_plan` answers it:
+//! schema, partitions with their values, distribution and every tablet's replicas with
+//! their BE's http address. Routing a row to its tablet happens here.
+
+use serde::{Deserialize, Serialize};
+
+use super::csv::LoadColumn;
+use super::hash;
+use super::types::{Cell, ColKind};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PlanColumn {
+    pub name: String,
+    /// The SQL type text (`int`, `varchar(32)`, `decimal(10,2)`, ...).
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub nullable: bool,
+    pub default_value: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PlanReplica {
+    pub backend_id: i64,
+    pub host: String,
+    pub http_port: i32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PlanTablet {
+    pub id: i64,
+    pub replicas: Vec<PlanReplica>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PlanPartition {
+    pub id: i64,
+    pub name: String,
+    /// RANGE: [lower, upper) keys, one per partition column.
+    pub range: Option<(Vec<String>, Vec<String>)>,
+    /// LIST: the value tuples.
+    pub list_values: Vec<Vec<String>>,
+    /// Tablets in bucket order.
+    pub tablets: Vec<PlanTablet>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoadPlan {
+    pub txn_id: i64,
+    pub db_id: i64,
+    pub table_id: i64,
+    pub columns: Vec<PlanColumn>,
+    /// "UNPARTITIONED", "RANGE" or "LIST".
+    pub partition_kind: String,
+    pub partition_columns: Vec<String>,
+    /// Empty for RANDOM distribution.
+    pub distribution_columns: Vec<String>,
+    pub partitions: Vec<PlanPartition>,
+}
+
+enum Bounds {
+    All,
+    Range(Vec<Cell>, Vec<Cell>),
+    List(Vec<Vec<Cell>>),
+}
+
+/// A plan made ready for routing rows.
+pub struct Router {
+    pub columns: Vec<LoadColumn>,
+    part_idx: Vec<usize>,
+    dist_idx: Vec<(usize, ColKind)>,
+    bounds: Vec<Bounds>,
+    buckets: Vec<u32>,
+}
+
+fn col_index(cols: &[LoadColumn], name: &str) -> Result<usize, String> {
+    cols.iter().position(|c| c.name.eq_ignore_ascii_case(name)).ok_or_else(|| format!("unknown column {name} in the plan"))
+}
+
+fn tuple_cmp(a: &[&Cell], b: &[Cell]) -> std::cmp::Ordering {
+    for (x, y) in a.iter().zip(b) {
+        let o = x.cmp_same(y);
+        if o != std::cmp::Ordering::Equal {
+            return o;
+        }
+    }
+    std::cmp::Ordering::Equal
+}
+
+impl Router {
+    pub fn new(plan: &LoadPlan) -> Result<Router, String> {
+        let columns = plan
+            .columns
+            .iter()
+            .map(|c| {
+                Ok(LoadColumn {
+                    name: c.name.clone(),
+                    kind: ColKind::parse(&c.type_)?,
+                    nullable: c.nullable,
+                    default_value: c.default_value.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let part_idx = plan.partition_columns.iter().map(|n| col_index(&columns, n)).collect::<Result<Vec<_>, _>>()?;
+        let dist_idx = plan
+            .distribution_columns
+            .iter()
+            .map(|n| col_index(&columns, n).map(|i| (i, columns[i].kind)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let parse_keys = |keys: &[String]| -> Result<Vec<Cell>, String> {
+            keys.iter()
+                .zip(&part_idx)
+                .map(|(k, i)| columns[*i].kind.parse_text(k).or_else(|_| Ok(Cell::Str(k.clone()))))
+                .collect()
+        };
+        let mut bounds = Vec::new();
+        for p in &plan.partitions {
+            bounds.push(match plan.partition_kind.as_str() {
+                "RANGE" => {
+                    let (lo, hi) = p.range.clone().ok_or_else(|| format!("partition {} has no range", p.name))?;
+                    Bounds::Range(parse_keys(&lo)?, parse_keys(&hi)?)
+                }
+                "LIST" => Bounds::List(p.list_values.iter().map(|v| parse_keys(v)).collect::<Result<_, _>>()?),
+                _ => Bounds::All,
+            });
+        }
+        let buckets = plan.partitions.iter().map(|p| p.tablets.len() as u32).collect();
+        Ok(Router { columns, part_idx, dist_idx, bounds, buckets })
+    }
+
+    /// The partition (index in the plan) holding a row, if any.
+    pub fn partition_of(&self, row: &[Cell]) -> Option<usize> {
+        let key: Vec<&Cell> = self.part_idx.iter().map(|i| &row[*i]).collect();
+        self.bounds.iter().position(|b| match b {
+            Bounds::All => true,
+            Bounds::Range(lo, hi) => {
+                tuple_cmp(&key, lo) != std::cmp::Ordering::Less && tuple_cmp(&key, hi) == std::cmp::Ordering::Less
+            }
+            Bounds::List(values) => values.iter().any(|v| tuple_cmp(&key, v) == std::cmp::Ordering::Equal),
+        })
+    }
+
+    /// The bucket (tablet index) of a row in partition `p`.
+    pub fn bucket_of(&self, p: usize, row: &[Cell], ordinal: u64) -> usize {
+        hash::bucket_of(row, &self.dist_idx, self.buckets[p], ordinal)
+    }
+}

@@ -1,0 +1,435 @@
+//! `PUT /api/{db}/{table}/_stream_load` on the BE: the coordinator of one load.
+//!
+//! loadTxnBegin (the FE checks the password and the label) -> the FE's write plan -> parse
+//! the CSV, route rows to partitions and buckets -> one segment per tablet written on every
+//! replica -> loadTxnCommit with the tablets written (the FE publishes the new versions and
+//! answers once they are visible). Any failure after begin rolls the transaction back, so
+//! nothing of the load becomes visible.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use doris_thrift::frontend_service::{TLoadTxnBeginRequest, TLoadTxnCommitRequest, TLoadTxnRollbackRequest};
+use doris_thrift::services::FrontendServiceClient;
+use doris_thrift::status::{TStatus, TStatusCode};
+use doris_thrift::transport::ClientOptions;
+use doris_thrift::types::TTabletCommitInfo;
+use futures::stream::{self, StreamExt};
+use tracing::{info, warn};
+
+use super::csv;
+use super::plan::{LoadPlan, Router};
+use super::segment;
+use super::types::Cell;
+use super::{basic_auth, TOKEN_HEADER};
+use crate::context::BeContext;
+
+/// Replica writes in flight at once.
+const WRITE_PARALLELISM: usize = 8;
+
+/// The answer, with upstream's keys in upstream's order.
+#[derive(Debug, Default)]
+pub struct LoadResult {
+    pub txn_id: i64,
+    pub label: String,
+    pub status: &'static str,
+    pub existing_job_status: Option<String>,
+    pub message: String,
+    pub total: u64,
+    pub loaded: u64,
+    pub filtered: u64,
+    pub unselected: u64,
+    pub load_bytes: u64,
+    pub load_ms: u64,
+    pub begin_txn_ms: u64,
+    pub read_data_ms: u64,
+    pub write_data_ms: u64,
+    pub commit_publish_ms: u64,
+}
+
+impl LoadResult {
+    pub fn to_json(&self) -> String {
+        let mut pairs: Vec<(&str, serde_json::Value)> = vec![
+            ("TxnId", self.txn_id.into()),
+            ("Label", self.label.clone().into()),
+            ("Comment", "".into()),
+            ("TwoPhaseCommit", "false".into()),
+            ("Status", self.status.into()),
+        ];
+        if let Some(s) = &self.existing_job_status {
+            pairs.push(("ExistingJobStatus", s.clone().into()));
+        }
+        pairs.extend([
+            ("Message", self.message.clone().into()),
+            ("NumberTotalRows", self.total.into()),
+            ("NumberLoadedRows", self.loaded.into()),
+            ("NumberFilteredRows", self.filtered.into()),
+            ("NumberUnselectedRows", self.unselected.into()),
+            ("LoadBytes", self.load_bytes.into()),
+            ("LoadTimeMs", self.load_ms.into()),
+            ("BeginTxnTimeMs", self.begin_txn_ms.into()),
+            ("StreamLoadPutTimeMs", 0.into()),
+            ("ReadDataTimeMs", self.read_data_ms.into()),
+            ("WriteDataTimeMs", self.write_data_ms.into()),
+            ("ReceiveDataTimeMs", 0.into()),
+            ("CommitAndPublishTimeMs", self.commit_publish_ms.into()),
+        ]);
+        let body: Vec<String> = pairs
+            .iter()
+            .map(|(k, v)| format!("    \"{k}\": {}", serde_json::to_string(v).unwrap_or_else(|_| "null".into())))
+            .collect();
+        format!("{{\n{}\n}}\n", body.join(",\n"))
+    }
+}
+
+fn header(h: &HeaderMap, name: &str) -> Option<String> {
+    h.get(name).and_then(|v| v.to_str().ok()).map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+fn status_msg(s: &TStatus) -> String {
+    s.error_msgs.clone().unwrap_or_default().join("; ")
+}
+
+fn ms(since: Instant) -> u64 {
+    since.elapsed().as_millis() as u64
+}
+
+pub async fn handle(
+    State(ctx): State<Arc<BeContext>>,
+    Path((db, table)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let started = Instant::now();
+    let label = header(&headers, "label").unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let mut r = LoadResult { label: label.clone(), status: "Fail", load_bytes: body.len() as u64, ..Default::default() };
+    let Some((user, passwd)) = basic_auth(&headers) else {
+        r.message = "no valid Basic authorization".into();
+        return (StatusCode::UNAUTHORIZED, [("WWW-Authenticate", "Basic realm=\"doris\"")], r.to_json()).into_response();
+    };
+    let load = Load { ctx: ctx.clone(), db, table, user, passwd, label };
+    load.run(&headers, body, &mut r).await;
+    r.load_ms = ms(started);
+    info!(label = %r.label, txn_id = r.txn_id, status = r.status, loaded = r.loaded, filtered = r.filtered, "stream load done");
+    (StatusCode::OK, [("Content-Type", "application/json; charset=UTF-8")], r.to_json()).into_response()
+}
+
+struct Load {
+    ctx: Arc<BeContext>,
+    db: String,
+    table: String,
+    user: String,
+    passwd: String,
+    label: String,
+}
+
+impl Load {
+    fn fe_client(&self, timeout: Duration) -> Result<FrontendServiceClient, String> {
+        let m = self.ctx.master();
+        let addr = m.fe_addr.ok_or("this BE has not received a heartbeat from the master FE yet")?;
+        let opts = ClientOptions { call_timeout: timeout, ..Default::default() };
+        Ok(FrontendServiceClient::new(self.ctx.fe_pool.channel(format!("{}:{}", addr.hostname, addr.port), opts)))
+    }
+
+    async fn run(&self, headers: &HeaderMap, body: Bytes, r: &mut LoadResult) {
+        // 1. Begin: the FE checks the user and the label.
+        let t = Instant::now();
+        let begin = TLoadTxnBeginRequest {
+            cluster: None,
+            user: self.user.clone(),
+            passwd: self.passwd.clone(),
+            db: self.db.clone(),
+            tbl: self.table.clone(),
+            user_ip: None,
+            label: self.label.clone(),
+            timestamp: Some(chrono::Utc::now().timestamp_millis()),
+            auth_code: None,
+            timeout: header(headers, "timeout").and_then(|t| t.parse().ok()),
+            request_id: None,
+            token: None,
+            auth_code_uuid: None,
+            table_id: None,
+            backend_id: self.ctx.master().backend_id,
+        };
+        let res = match self.fe_client(Duration::from_secs(30)) {
+            Ok(c) => c.load_txn_begin(&begin).await.map_err(|e| format!("loadTxnBegin failed: {e}")),
+            Err(e) => Err(e),
+        };
+        r.begin_txn_ms = ms(t);
+        let res = match res {
+            Ok(res) => res,
+            Err(e) => {
+                r.message = e;
+                return;
+            }
+        };
+        if res.status.status_code == TStatusCode::LABEL_ALREADY_EXISTS {
+            r.status = "Label Already Exists";
+            r.existing_job_status = Some(res.job_status.clone().unwrap_or_else(|| "FINISHED".into()));
+            r.message = status_msg(&res.status);
+            return;
+        }
+        if res.status.status_code != TStatusCode::OK {
+            r.message = status_msg(&res.status);
+            return;
+        }
+        let txn_id = res.txn_id.unwrap_or(-1);
+        r.txn_id = txn_id;
+        match self.load_in_txn(txn_id, headers, &body, r).await {
+            Ok(()) => {}
+            Err(e) => {
+                r.status = "Fail";
+                r.message = e.clone();
+                self.rollback(txn_id, &e).await;
+            }
+        }
+    }
+
+    async fn rollback(&self, txn_id: i64, reason: &str) {
+        let req = TLoadTxnRollbackRequest::new(
+            None,
+            self.user.clone(),
+            self.passwd.clone(),
+            self.db.clone(),
+            self.table.clone(),
+            None,
+            txn_id,
+            reason.chars().take(1024).collect::<String>(),
+            None,
+            None,
+            None,
+            None,
+            None,
+            self.label.clone(),
+        );
+        match self.fe_client(Duration::from_secs(30)) {
+            Ok(c) => match c.load_txn_rollback(&req).await {
+                Ok(res) if res.status.status_code == TStatusCode::OK => {}
+                Ok(res) => warn!(txn_id, msg = %status_msg(&res.status), "loadTxnRollback refused"),
+                Err(e) => warn!(txn_id, error = %e, "loadTxnRollback failed"),
+            },
+            Err(e) => warn!(txn_id, error = %e, "cannot roll back"),
+        }
+    }
+
+    /// Best effort: drop the txn's pending rowsets on the replicas it was sent to, so a
+    /// failed load leaves no files behind (unreachable replicas keep theirs).
+    async fn abort_replicas(&self, txn_id: i64, targets: &[(i64, String, i32)]) {
+        let token = self.ctx.token();
+        let http = self.ctx.http.clone();
+        stream::iter(targets.iter().cloned())
+            .map(|(tablet_id, host, port)| {
+                let (http, token) = (http.clone(), token.clone());
+                async move {
+                    let url = format!("http://{host}:{port}/api/_internal/load/abort?tablet_id={tablet_id}&txn_id={txn_id}");
+                    if let Err(e) = http.post(url).header(TOKEN_HEADER, token).timeout(Duration::from_secs(10)).send().await {
+                        warn!(txn_id, tablet_id, host = %host, error = %e, "cannot drop the pending rowset");
+                    }
+                }
+            })
+            .buffer_unordered(WRITE_PARALLELISM)
+            .collect::<Vec<()>>()
+            .await;
+    }
+
+    async fn fetch_plan(&self, txn_id: i64) -> Result<LoadPlan, String> {
+        let m = self.ctx.master();
+        let fe = m.fe_addr.ok_or("no master FE known")?;
+        let port = m.fe_http_port.ok_or("the master FE's http port is unknown")?;
+        // Database and table names are identifiers ([A-Za-z0-9_-]): nothing to escape.
+        let url = format!(
+            "http://{}:{}/api/_internal/load_plan?db={}&table={}&txn_id={txn_id}",
+            fe.hostname, port, self.db, self.table
+        );
+        let resp = self
+            .ctx
+            .http
+            .get(url)
+            .header(TOKEN_HEADER, m.token.clone())
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .map_err(|e| format!("cannot get the load plan from the FE: {e}"))?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|e| format!("reading the load plan: {e}"))?;
+        if !status.is_success() {
+            return Err(format!("the FE refused the load plan ({status}): {}", String::from_utf8_lossy(&bytes)));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| format!("bad load plan: {e}"))
+    }
+
+    async fn load_in_txn(&self, txn_id: i64, headers: &HeaderMap, body: &Bytes, r: &mut LoadResult) -> Result<(), String> {
+        let plan = self.fetch_plan(txn_id).await?;
+        let router = Router::new(&plan)?;
+
+        // 2. Parse and route.
+        let t = Instant::now();
+        let col_sep = csv::unescape_separator(&header(headers, "column_separator").unwrap_or_else(|| "\t".into()));
+        let line_sep = csv::unescape_separator(&header(headers, "line_delimiter").unwrap_or_else(|| "\n".into()));
+        let columns: Vec<String> = header(headers, "columns")
+            .map(|c| c.split(',').map(|s| s.trim().trim_matches('`').to_string()).filter(|s| !s.is_empty()).collect())
+            .unwrap_or_default();
+        let max_filter_ratio: f64 = match header(headers, "max_filter_ratio") {
+            Some(v) => v.parse().map_err(|_| format!("invalid max_filter_ratio: {v}"))?,
+            None => 0.0,
+        };
+        if header(headers, "format").is_some_and(|f| !f.eq_ignore_ascii_case("csv")) {
+            return Err("only format csv is supported by doris-rs".into());
+        }
+        let table_cols = router.columns.clone();
+        let body2 = body.clone();
+        let parsed = tokio::task::spawn_blocking(move || csv::parse(&body2, &table_cols, &columns, &col_sep, &line_sep))
+            .await
+            .map_err(|e| format!("parse task failed: {e}"))??;
+        let mut filtered = parsed.filtered;
+        let mut errors = parsed.errors;
+        let total = parsed.total;
+        // rows per partition per bucket
+        let mut routed: Vec<Vec<Vec<Vec<Cell>>>> =
+            plan.partitions.iter().map(|p| vec![Vec::new(); p.tablets.len()]).collect();
+        let mut touched = vec![false; plan.partitions.len()];
+        for (ordinal, row) in parsed.rows.into_iter().enumerate() {
+            match router.partition_of(&row) {
+                Some(p) => {
+                    let b = router.bucket_of(p, &row, ordinal as u64);
+                    touched[p] = true;
+                    routed[p][b].push(row);
+                }
+                None => {
+                    filtered += 1;
+                    if errors.len() < csv::MAX_ERROR_SAMPLES {
+                        errors.push("Reason: no partition for this tuple.".into());
+                    }
+                }
+            }
+        }
+        r.total = total;
+        r.filtered = filtered;
+        r.loaded = total - filtered;
+        r.read_data_ms = ms(t);
+        if total > 0 && filtered as f64 > total as f64 * max_filter_ratio {
+            let first = errors.first().cloned().unwrap_or_default();
+            return Err(format!("[DATA_QUALITY_ERROR]too many filtered rows; first error: {first}"));
+        }
+
+        // 3. One segment per tablet of every touched partition, on every replica.
+        let t = Instant::now();
+        let mut jobs = Vec::new();
+        for (p, part) in plan.partitions.iter().enumerate() {
+            if !touched[p] {
+                continue;
+            }
+            for (b, tablet) in part.tablets.iter().enumerate() {
+                let rows = std::mem::take(&mut routed[p][b]);
+                jobs.push((part.id, tablet.clone(), rows));
+            }
+        }
+        let columns = Arc::new(router.columns.clone());
+        let token = self.ctx.token();
+        let mut writes = Vec::new();
+        for (partition_id, tablet, rows) in jobs {
+            let n = rows.len() as i64;
+            let cols = columns.clone();
+            let bytes: Bytes = if rows.is_empty() {
+                Bytes::new()
+            } else {
+                tokio::task::spawn_blocking(move || segment::write(&cols, &rows))
+                    .await
+                    .map_err(|e| format!("segment task failed: {e}"))?
+                    .map_err(|e| format!("writing the segment of tablet {}: {e}", tablet.id))?
+                    .into()
+            };
+            if tablet.replicas.is_empty() {
+                return Err(format!("tablet {} has no replica", tablet.id));
+            }
+            for rep in &tablet.replicas {
+                writes.push((partition_id, tablet.id, n, rep.clone(), bytes.clone()));
+            }
+        }
+        let targets: Vec<(i64, String, i32)> =
+            writes.iter().map(|(_, tablet_id, _, rep, _)| (*tablet_id, rep.host.clone(), rep.http_port)).collect();
+        let http = self.ctx.http.clone();
+        let results: Vec<Result<TTabletCommitInfo, String>> = stream::iter(writes)
+            .map(|(partition_id, tablet_id, n, rep, bytes)| {
+                let http = http.clone();
+                let token = token.clone();
+                async move {
+                    let url = format!(
+                        "http://{}:{}/api/_internal/load/rowset?tablet_id={tablet_id}&txn_id={txn_id}&partition_id={partition_id}&num_rows={n}",
+                        rep.host, rep.http_port
+                    );
+                    let resp = http
+                        .post(url)
+                        .header(TOKEN_HEADER, token)
+                        .timeout(Duration::from_secs(300))
+                        .body(bytes)
+                        .send()
+                        .await
+                        .map_err(|e| format!("writing tablet {tablet_id} on backend {}: {e}", rep.backend_id))?;
+                    if !resp.status().is_success() {
+                        let st = resp.status();
+                        let text = resp.text().await.unwrap_or_default();
+                        return Err(format!("writing tablet {tablet_id} on backend {} failed ({st}): {text}", rep.backend_id));
+                    }
+                    Ok(TTabletCommitInfo::new(tablet_id, rep.backend_id, None))
+                }
+            })
+            .buffer_unordered(WRITE_PARALLELISM)
+            .collect()
+            .await;
+        let commit_infos = match results.into_iter().collect::<Result<Vec<_>, String>>() {
+            Ok(c) => c,
+            Err(e) => {
+                self.abort_replicas(txn_id, &targets).await;
+                return Err(e);
+            }
+        };
+        r.write_data_ms = ms(t);
+
+        // 4. Commit; the FE publishes and answers when the versions are visible.
+        let t = Instant::now();
+        let req = TLoadTxnCommitRequest {
+            cluster: None,
+            user: self.user.clone(),
+            passwd: self.passwd.clone(),
+            db: self.db.clone(),
+            tbl: self.table.clone(),
+            user_ip: None,
+            txn_id,
+            sync: true,
+            commit_infos: Some(commit_infos),
+            auth_code: None,
+            thrift_rpc_timeout_ms: None,
+            token: None,
+            db_id: Some(plan.db_id),
+            tbls: None,
+            table_id: Some(plan.table_id),
+            auth_code_uuid: None,
+            receive_bytes: Some(body.len() as i64),
+            backend_id: self.ctx.master().backend_id,
+        };
+        let res = self
+            .fe_client(Duration::from_secs(180))?
+            .load_txn_commit(&req)
+            .await
+            .map_err(|e| format!("loadTxnCommit failed: {e}"))?;
+        r.commit_publish_ms = ms(t);
+        if res.status.status_code == TStatusCode::PUBLISH_TIMEOUT {
+            // Committed: the FE keeps publishing; the rows become visible later.
+            r.status = "Publish Timeout";
+            r.message = status_msg(&res.status);
+            return Ok(());
+        }
+        if res.status.status_code != TStatusCode::OK {
+            self.abort_replicas(txn_id, &targets).await;
+            return Err(status_msg(&res.status));
+        }
+        r.status = "Success";
+        r.message = "OK".into();
+        Ok(())
+    }
+}

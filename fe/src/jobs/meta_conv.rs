@@ -1,0 +1,223 @@
+//! Between the catalog's tables and the backup meta: a table as `TableMeta` (what BACKUP
+//! saves and what RESTORE compares against), and a `TableMeta` as a CREATE TABLE spec (what
+//! RESTORE creates when the target table is missing).
+
+use std::collections::BTreeMap;
+
+use crate::backup::meta::{
+    BoundValue, ColumnMeta, DistributionMeta, IndexMeta, PartitionEntry, PartitionItem,
+    PartitionMeta, TableMeta, TableProperties,
+};
+use crate::catalog::table::{Distribution, OlapTable, PartitionKind};
+use crate::catalog::types::{KeysType, StorageMedium};
+use crate::catalog::{ColumnSpec, CreateTableSpec, DistributionSpec, PartitionSpec, RangeValues};
+use crate::error::{FeError, Result};
+
+/// The meta of `t`, limited to `partitions` when given (names, case-insensitive).
+pub fn table_meta(t: &OlapTable, partitions: Option<&[String]>) -> TableMeta {
+    let keep = |name: &str| {
+        partitions.is_none_or(|ps| ps.is_empty() || ps.iter().any(|p| p.eq_ignore_ascii_case(name)))
+    };
+    let parts = t
+        .partitions
+        .iter()
+        .filter(|p| keep(&p.name))
+        .map(|p| PartitionEntry {
+            name: p.name.clone(),
+            id: p.id,
+            visible_version: p.visible_version,
+            item: match t.partition_kind {
+                PartitionKind::Unpartitioned => None,
+                PartitionKind::Range => p.range.as_ref().map(|(lo, hi)| PartitionItem::Range {
+                    lower: lo.iter().cloned().map(BoundValue::Value).collect(),
+                    upper: hi.iter().cloned().map(BoundValue::Value).collect(),
+                }),
+                PartitionKind::List => Some(PartitionItem::List(p.list_values.clone())),
+            },
+            replication_num: (p.replication_num != t.replication_num).then_some(p.replication_num),
+        })
+        .collect();
+    let (kind, columns, buckets) = match &t.distribution {
+        Distribution::Hash { columns, buckets } => ("HASH", columns.clone(), *buckets),
+        Distribution::Random { buckets } => ("RANDOM", Vec::new(), *buckets),
+    };
+    let mut other = t.properties.clone();
+    for k in [
+        "replication_num",
+        "replication_allocation",
+        "storage_medium",
+        "storage_policy",
+    ] {
+        other.remove(k);
+    }
+    TableMeta {
+        name: t.name.clone(),
+        id: t.id,
+        keys_type: t.keys_type.upstream_name().to_string(),
+        comment: t.comment.clone(),
+        columns: t
+            .columns
+            .iter()
+            .map(|c| ColumnMeta {
+                name: c.name.clone(),
+                data_type: c.data_type.to_sql(),
+                nullable: c.nullable,
+                is_key: c.is_key,
+                aggregation: c.aggregation.map(|a| a.sql().to_string()),
+                default_value: c.default_value.clone(),
+                comment: c.comment.clone(),
+            })
+            .collect(),
+        partition: PartitionMeta {
+            kind: match t.partition_kind {
+                PartitionKind::Unpartitioned => "UNPARTITIONED",
+                PartitionKind::Range => "RANGE",
+                PartitionKind::List => "LIST",
+            }
+            .to_string(),
+            columns: t.partition_columns.clone(),
+            partitions: parts,
+        },
+        distribution: DistributionMeta {
+            kind: kind.to_string(),
+            columns,
+            buckets,
+        },
+        properties: TableProperties {
+            replication_num: t.replication_num,
+            storage_medium: Some(t.storage_medium.name().to_string()),
+            storage_policy: (!t.storage_policy.is_empty()).then(|| t.storage_policy.clone()),
+            other,
+        },
+        indexes: vec![IndexMeta {
+            id: t.base_index_id,
+            name: t.name.clone(),
+            schema_hash: t.schema_hash,
+        }],
+    }
+}
+
+fn keys_type(s: &str) -> Result<KeysType> {
+    Ok(match s.to_ascii_uppercase().as_str() {
+        "DUP_KEYS" => KeysType::Duplicate,
+        "UNIQUE_KEYS" => KeysType::Unique,
+        "AGG_KEYS" => KeysType::Aggregate,
+        other => {
+            return Err(FeError::InvalidArgument(format!(
+                "backup meta: unknown keys type {other}"
+            )))
+        }
+    })
+}
+
+fn bound(v: &[BoundValue]) -> Option<Vec<String>> {
+    v.iter()
+        .map(|b| match b {
+            BoundValue::Value(s) => Some(s.clone()),
+            BoundValue::MaxValue => None,
+        })
+        .collect()
+}
+
+/// A CREATE TABLE spec that recreates `m` as `name` in `db` with `replication_num`
+/// replicas. Partitions keep their names and bounds; ids are new.
+pub fn create_spec(
+    m: &TableMeta,
+    db: &str,
+    name: &str,
+    replication_num: u16,
+) -> Result<CreateTableSpec> {
+    let kt = keys_type(&m.keys_type)?;
+    let keys: Vec<String> = m
+        .columns
+        .iter()
+        .filter(|c| c.is_key)
+        .map(|c| c.name.clone())
+        .collect();
+    let partition = match m.partition.kind.to_ascii_uppercase().as_str() {
+        "UNPARTITIONED" => PartitionSpec::None,
+        "RANGE" => {
+            let mut parts = Vec::new();
+            for p in &m.partition.partitions {
+                let Some(PartitionItem::Range { lower, upper }) = &p.item else {
+                    return Err(FeError::InvalidArgument(format!(
+                        "backup meta: partition {} has no range",
+                        p.name
+                    )));
+                };
+                let v = match (lower.is_empty(), bound(lower), bound(upper)) {
+                    (true, _, up) => RangeValues::LessThan(up),
+                    (false, Some(lo), Some(up)) => RangeValues::Fixed(lo, up),
+                    (false, _, up) => RangeValues::LessThan(up),
+                };
+                parts.push((p.name.clone(), v));
+            }
+            PartitionSpec::Range {
+                columns: m.partition.columns.clone(),
+                partitions: parts,
+            }
+        }
+        "LIST" => {
+            let mut parts = Vec::new();
+            for p in &m.partition.partitions {
+                let Some(PartitionItem::List(values)) = &p.item else {
+                    return Err(FeError::InvalidArgument(format!(
+                        "backup meta: partition {} has no values",
+                        p.name
+                    )));
+                };
+                parts.push((p.name.clone(), values.clone()));
+            }
+            PartitionSpec::List {
+                columns: m.partition.columns.clone(),
+                partitions: parts,
+            }
+        }
+        other => {
+            return Err(FeError::InvalidArgument(format!(
+                "backup meta: unknown partition kind {other}"
+            )))
+        }
+    };
+    let distribution = match m.distribution.kind.to_ascii_uppercase().as_str() {
+        "RANDOM" => DistributionSpec::Random {
+            buckets: Some(m.distribution.buckets),
+        },
+        _ => DistributionSpec::Hash {
+            columns: m.distribution.columns.clone(),
+            buckets: Some(m.distribution.buckets),
+        },
+    };
+    let mut properties: BTreeMap<String, String> = m.properties.other.clone();
+    properties.insert("replication_num".into(), replication_num.to_string());
+    if let Some(medium) = m
+        .properties
+        .storage_medium
+        .as_deref()
+        .and_then(StorageMedium::parse)
+    {
+        properties.insert("storage_medium".into(), medium.name().to_ascii_lowercase());
+    }
+    Ok(CreateTableSpec {
+        db: db.to_string(),
+        name: name.to_string(),
+        if_not_exists: false,
+        columns: m
+            .columns
+            .iter()
+            .map(|c| ColumnSpec {
+                name: c.name.clone(),
+                type_text: c.data_type.clone(),
+                nullable: Some(c.nullable),
+                aggregation: c.aggregation.clone(),
+                default_value: c.default_value.clone(),
+                comment: c.comment.clone(),
+            })
+            .collect(),
+        keys: Some((kt, keys)),
+        partition,
+        distribution: Some(distribution),
+        properties,
+        comment: m.comment.clone(),
+    })
+}

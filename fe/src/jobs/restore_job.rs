@@ -1,0 +1,767 @@
+//! The restore job: PENDING (create missing tables with the backed-up schema, or check an
+//! existing table's signature; map backed-up tablets to local ones in bucket order) ->
+//! SNAPSHOTING (MAKE_SNAPSHOT on the local tablets for a local directory to fill) ->
+//! DOWNLOAD -> DOWNLOADING (DOWNLOAD tasks pulling the source BEs' snapshots) -> COMMIT ->
+//! COMMITTING (MOVE with overwrite, then the backed-up visible versions) -> FINISHED.
+//! Cancelling at any state releases our snapshots and drops the tables the job created.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use doris_thrift::agent_service::{TDownloadReq, TMoveDirReq, TRemoteTabletSnapshot};
+use doris_thrift::types::{TNetworkAddress, TTaskType};
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, info_span, warn, Instrument};
+
+use super::{meta_conv, StoredJob};
+use crate::backup::job_info::TabletIds;
+use crate::backup::state::SnapshotRecord;
+use crate::backup::{
+    BackupJobInfo, BackupMeta, JobHeader, JobKind, JobRequest, JobStatus, RestoreJobRecord,
+    RestoreOptions, RestoreState, TableRefRecord, KEEP_ON_LOCAL_REPO_ID, KEEP_ON_LOCAL_REPO_NAME,
+};
+use crate::context::{Ctx, FeContext};
+use crate::error::{FeError, Result};
+use crate::system::task_queue::{new_task, AgentTask};
+
+/// Restore bookkeeping beyond the shared record.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RestoreExtra {
+    /// Tables this job created (dropped again on cancel).
+    #[serde(default)]
+    pub created_tables: Vec<i64>,
+    /// One entry per local replica to fill.
+    #[serde(default)]
+    pub tablets: Vec<RestoreTablet>,
+    /// (local table id, local partition id, backed-up visible version).
+    #[serde(default)]
+    pub partitions: Vec<(i64, i64, i64)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RestoreTablet {
+    pub table_id: i64,
+    pub partition_id: i64,
+    pub local_tablet_id: i64,
+    pub local_be_id: i64,
+    pub schema_hash: i32,
+    pub remote_tablet_id: i64,
+    pub remote_schema_hash: i32,
+    /// The backed-up ids around the remote tablet (repository layout).
+    #[serde(default)]
+    pub remote_table_id: i64,
+    #[serde(default)]
+    pub remote_partition_id: i64,
+    #[serde(default)]
+    pub remote_index_id: i64,
+    /// The local snapshot directory (`.../snapshot/<ts>.<seq>.<timeout>`), once made.
+    #[serde(default)]
+    pub local_snapshot_path: String,
+}
+
+impl RestoreTablet {
+    fn local_dir(&self) -> String {
+        format!(
+            "{}/{}/{}",
+            self.local_snapshot_path, self.local_tablet_id, self.schema_hash
+        )
+    }
+}
+
+/// What a restore is asked to do.
+pub struct RestoreRequest<'a> {
+    pub db_name: &'a str,
+    pub label: &'a str,
+    pub repo_name: &'a str,
+    pub table_refs: Vec<TableRefRecord>,
+    pub properties: Vec<(String, String)>,
+    pub meta: BackupMeta,
+    pub job_info: BackupJobInfo,
+}
+
+/// Admit the restore and store its PENDING record; the job id.
+pub fn submit(ctx: &Ctx, req: RestoreRequest<'_>) -> Result<i64> {
+    let db = ctx
+        .catalog
+        .database(req.db_name)
+        .ok_or_else(|| FeError::UnknownDatabase(req.db_name.into()))?;
+    let local = req.repo_name == KEEP_ON_LOCAL_REPO_NAME;
+    let repo_id = if local {
+        KEEP_ON_LOCAL_REPO_ID
+    } else {
+        super::repos::get(ctx, req.repo_name)?.id
+    };
+    let options = RestoreOptions::parse(&req.properties, local)?;
+    if options.atomic_restore || options.force_replace {
+        return Err(FeError::not_supported(
+            "\"atomic_restore\" and \"force_replace\" restores; restore without them (clean_tables and clean_partitions are supported)",
+        ));
+    }
+    if !req.job_info.is_success() {
+        return Err(FeError::InvalidArgument(format!(
+            "snapshot {} is not a successful backup",
+            req.label
+        )));
+    }
+    for r in &req.table_refs {
+        if !req.job_info.backup_objects.contains_key(&r.table) {
+            return Err(FeError::InvalidArgument(format!(
+                "Table {} does not exist in snapshot {}",
+                r.table, req.label
+            )));
+        }
+    }
+    let job_id = ctx
+        .store
+        .next_id()
+        .map_err(|e| FeError::Internal(e.to_string()))?;
+    let tables: Vec<String> = if req.table_refs.is_empty() {
+        req.job_info.backup_objects.keys().cloned().collect()
+    } else {
+        req.table_refs
+            .iter()
+            .map(|r| r.alias.clone().unwrap_or_else(|| r.table.clone()))
+            .collect()
+    };
+    ctx.jobs.admission.try_admit(JobRequest {
+        kind: JobKind::Restore,
+        job_id,
+        db_id: db.id,
+        label: req.label.to_string(),
+        tables,
+    })?;
+    let header = JobHeader {
+        job_id,
+        label: req.label.to_string(),
+        db_id: db.id,
+        db_name: db.name.clone(),
+        repo_id,
+        repo_name: req.repo_name.to_string(),
+        table_refs: req.table_refs,
+    };
+    let mut record = RestoreJobRecord::new(header, options, FeContext::now_ms());
+    record.meta = Some(req.meta);
+    record.job_info = Some(req.job_info);
+    record.properties = req.properties.into_iter().collect();
+    if let Err(e) = ctx.jobs.save(
+        ctx,
+        StoredJob::Restore {
+            record,
+            extra: RestoreExtra::default(),
+        },
+    ) {
+        ctx.jobs.admission.finish(job_id);
+        return Err(e);
+    }
+    info!(job_id, label = %req.label, db = %req.db_name, "restore job submitted");
+    super::spawn_restore(ctx, job_id, false);
+    Ok(job_id)
+}
+
+fn load(ctx: &FeContext, job_id: i64) -> Result<(RestoreJobRecord, RestoreExtra)> {
+    match ctx.jobs.get(job_id) {
+        Some(StoredJob::Restore { record, extra }) => Ok((record, extra)),
+        _ => Err(FeError::NotFound(format!("restore job {job_id}"))),
+    }
+}
+
+fn save(ctx: &FeContext, r: &RestoreJobRecord, x: &RestoreExtra) -> Result<()> {
+    ctx.jobs.save(
+        ctx,
+        StoredJob::Restore {
+            record: r.clone(),
+            extra: x.clone(),
+        },
+    )
+}
+
+fn remaining(r: &RestoreJobRecord) -> Duration {
+    let left = r.create_time_ms + r.timeout_ms - FeContext::now_ms();
+    Duration::from_millis(left.max(1000) as u64)
+}
+
+fn cancelled() -> FeError {
+    FeError::Cancelled("restore job is cancelled by user".into())
+}
+
+pub async fn run(ctx: Ctx, job_id: i64, cancel: CancellationToken, _resumed: bool) {
+    let Ok((r, _)) = load(&ctx, job_id) else {
+        return;
+    };
+    let span = info_span!("restore_job", job_id, label = %r.label);
+    async move {
+        loop {
+            let Ok((r, x)) = load(&ctx, job_id) else {
+                return;
+            };
+            if r.state.is_done() {
+                return;
+            }
+            let step = async {
+                if cancel.is_cancelled() {
+                    return Err(cancelled());
+                }
+                if r.is_timed_out(FeContext::now_ms()) {
+                    return Err(FeError::Timeout(format!(
+                        "restore job with label: {}  timeout.",
+                        r.label
+                    )));
+                }
+                match r.state {
+                    RestoreState::Pending => pending(&ctx, r, x).await,
+                    RestoreState::Snapshoting => snapshoting(&ctx, r, x, &cancel).await,
+                    RestoreState::Download | RestoreState::Downloading => {
+                        download(&ctx, r, x, &cancel).await
+                    }
+                    RestoreState::Commit | RestoreState::Committing => {
+                        commit(&ctx, r, x, &cancel).await
+                    }
+                    RestoreState::Finished | RestoreState::Cancelled => Ok(()),
+                }
+            };
+            if let Err(e) = step.await {
+                warn!(error = %e, "restore job failed; cancelling");
+                cancel_job(&ctx, job_id, JobStatus::from_error(&e)).await;
+                return;
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+fn snapshot_records(r: &RestoreJobRecord, x: &RestoreExtra) -> Vec<SnapshotRecord> {
+    x.tablets
+        .iter()
+        .filter(|t| !t.local_snapshot_path.is_empty())
+        .map(|t| SnapshotRecord {
+            db_id: r.db_id,
+            table_id: t.table_id,
+            partition_id: t.partition_id,
+            index_id: 0,
+            tablet_id: t.local_tablet_id,
+            be_id: t.local_be_id,
+            schema_hash: t.schema_hash,
+            path: t.local_snapshot_path.clone(),
+            files: vec![],
+        })
+        .collect()
+}
+
+/// Clean up (release our snapshots, drop the tables we created), then persist CANCELLED.
+/// A restart between the two finds the job unfinished and cleans up again.
+pub async fn cancel_job(ctx: &FeContext, job_id: i64, status: JobStatus) {
+    let Ok((mut r, x)) = load(ctx, job_id) else {
+        return;
+    };
+    if r.state.is_done() {
+        return;
+    }
+    super::release_snapshots(ctx, snapshot_records(&r, &x).iter()).await;
+    for id in &x.created_tables {
+        if let Some(t) = ctx.catalog.table_by_id(*id) {
+            if let Err(e) = crate::catalog::ddl::drop_table(ctx, &r.db_name, &t.name, true).await {
+                warn!(table = %t.name, error = %e, "cannot drop a table the restore created");
+            }
+        }
+    }
+    if r.cancel(status, FeContext::now_ms()).is_err() || save(ctx, &r, &x).is_err() {
+        warn!(job_id, "cannot persist the cancellation");
+        return;
+    }
+    info!(job_id, status = %r.status, "restore job cancelled");
+}
+
+/// Tables: create the missing ones, check the existing ones; map tablets.
+async fn pending(ctx: &FeContext, mut r: RestoreJobRecord, mut x: RestoreExtra) -> Result<()> {
+    let meta = r
+        .meta
+        .clone()
+        .ok_or_else(|| FeError::Internal("restore job lost its meta".into()))?;
+    let info = r
+        .job_info
+        .clone()
+        .ok_or_else(|| FeError::Internal("restore job lost its job info".into()))?;
+    let wanted: Vec<(String, Option<String>, Vec<String>)> = if r.table_refs.is_empty() {
+        info.backup_objects
+            .keys()
+            .map(|n| (n.clone(), None, vec![]))
+            .collect()
+    } else {
+        r.table_refs
+            .iter()
+            .map(|t| (t.table.clone(), t.alias.clone(), t.partitions.clone()))
+            .collect()
+    };
+    x.tablets.clear();
+    x.partitions.clear();
+    for (name, alias, parts) in wanted {
+        let tinfo = info.backup_objects.get(&name).ok_or_else(|| {
+            FeError::InvalidArgument(format!(
+                "Table {name} does not exist in snapshot {}",
+                r.label
+            ))
+        })?;
+        let mut tmeta = meta
+            .table_by_id(tinfo.id)
+            .or_else(|| meta.table(&name))
+            .cloned()
+            .ok_or_else(|| {
+                FeError::InvalidArgument(format!(
+                    "the meta of snapshot {} lacks table {name}",
+                    r.label
+                ))
+            })?;
+        if !parts.is_empty() {
+            tmeta
+                .partition
+                .partitions
+                .retain(|p| parts.iter().any(|q| q.eq_ignore_ascii_case(&p.name)));
+        }
+        let local_name = alias.unwrap_or_else(|| name.clone());
+        let local = match ctx.catalog.table(&r.db_name, &local_name) {
+            Ok(t) => {
+                let lm = meta_conv::table_meta(&t, None);
+                tmeta.check_same_schema(&lm, &local_name)?;
+                if let Some(p) = tmeta
+                    .partition
+                    .partitions
+                    .iter()
+                    .find(|p| t.partition(&p.name).is_none())
+                {
+                    return Err(FeError::not_supported(format!(
+                        "restoring partition {} into existing table {local_name}, which lacks it",
+                        p.name
+                    )));
+                }
+                t
+            }
+            Err(_) => {
+                let n = if r.options.reserve_replica {
+                    tmeta.properties.replication_num
+                } else {
+                    r.options.replica_alloc.total() as u16
+                };
+                let spec = meta_conv::create_spec(&tmeta, &r.db_name, &local_name, n)?;
+                crate::catalog::ddl::create_table(ctx, &spec)
+                    .await
+                    .map_err(|e| FeError::IllegalState(e.to_string()))?;
+                let t = ctx
+                    .catalog
+                    .table(&r.db_name, &local_name)
+                    .map_err(|e| FeError::Internal(e.to_string()))?;
+                x.created_tables.push(t.id);
+                // Persist at once: a cancel or restart must know to drop it.
+                save(ctx, &r, &x)?;
+                info!(table = %local_name, table_id = t.id, replicas = n, "restore target table created");
+                t
+            }
+        };
+        for p in &tmeta.partition.partitions {
+            let pinfo = tinfo.partitions.get(&p.name).ok_or_else(|| {
+                FeError::InvalidArgument(format!(
+                    "job info lacks partition {} of table {name}",
+                    p.name
+                ))
+            })?;
+            let lp = local.partition(&p.name).expect("checked or created above");
+            let idx = pinfo
+                .indexes
+                .get(&name)
+                .or_else(|| pinfo.indexes.values().next())
+                .ok_or_else(|| {
+                    FeError::InvalidArgument(format!(
+                        "job info lacks the index of {name}.{}",
+                        p.name
+                    ))
+                })?;
+            let remote_ids = idx.sorted_tablet_ids();
+            if remote_ids.len() != lp.index.tablets.len() {
+                return Err(FeError::IllegalState(format!(
+                    "partition {} of {local_name} has {} tablets, the backup has {}",
+                    p.name,
+                    lp.index.tablets.len(),
+                    remote_ids.len()
+                )));
+            }
+            for (remote, lt) in remote_ids.iter().zip(&lp.index.tablets) {
+                for rep in &lt.replicas {
+                    x.tablets.push(RestoreTablet {
+                        table_id: local.id,
+                        partition_id: lp.id,
+                        local_tablet_id: lt.id,
+                        local_be_id: rep.backend_id,
+                        schema_hash: local.schema_hash,
+                        remote_tablet_id: *remote,
+                        remote_schema_hash: idx.schema_hash,
+                        remote_table_id: tinfo.id,
+                        remote_partition_id: pinfo.id,
+                        remote_index_id: idx.id,
+                        local_snapshot_path: String::new(),
+                    });
+                }
+            }
+            x.partitions.push((local.id, lp.id, pinfo.version));
+        }
+    }
+    let now = FeContext::now_ms();
+    r.move_to(RestoreState::Snapshoting, now)?;
+    if info.content == crate::backup::BackupContent::MetadataOnly {
+        // Tables only: nothing to download.
+        x.tablets.clear();
+        x.partitions.clear();
+        for s in [
+            RestoreState::Download,
+            RestoreState::Downloading,
+            RestoreState::Commit,
+            RestoreState::Committing,
+            RestoreState::Finished,
+        ] {
+            r.move_to(s, now)?;
+        }
+    }
+    save(ctx, &r, &x)
+}
+
+fn be_addr(ctx: &FeContext, be_id: i64) -> Result<String> {
+    ctx.backends
+        .get(be_id)
+        .and_then(|b| b.be_addr())
+        .ok_or_else(|| {
+            FeError::IllegalState(format!("backend {be_id} is unknown or not reachable"))
+        })
+}
+
+fn next_sig(ctx: &FeContext) -> Result<i64> {
+    ctx.store
+        .next_id()
+        .map_err(|e| FeError::Internal(e.to_string()))
+}
+
+async fn run_tasks(
+    ctx: &FeContext,
+    r: &RestoreJobRecord,
+    tasks: Vec<AgentTask>,
+    cancel: &CancellationToken,
+) -> Result<Vec<(i64, doris_thrift::master_service::TFinishTaskRequest)>> {
+    tokio::select! {
+        res = ctx.tasks.run(tasks, remaining(r)) => res.map_err(|e| FeError::Internal(e.to_string())),
+        _ = cancel.cancelled() => Err(cancelled()),
+    }
+}
+
+/// A local snapshot of every target replica: the directory DOWNLOAD fills.
+async fn snapshoting(
+    ctx: &FeContext,
+    mut r: RestoreJobRecord,
+    mut x: RestoreExtra,
+    cancel: &CancellationToken,
+) -> Result<()> {
+    let mut tasks = Vec::new();
+    let mut by_sig = BTreeMap::new();
+    for (i, t) in x.tablets.iter().enumerate() {
+        let sig = next_sig(ctx)?;
+        let mut task = new_task(TTaskType::MAKE_SNAPSHOT, sig);
+        let mut req = super::backup_job::snapshot_req(t.local_tablet_id, t.schema_hash);
+        req.timeout = Some((r.timeout_ms / 1000).max(60));
+        task.snapshot_req = Some(Box::new(req));
+        tasks.push(AgentTask {
+            backend_id: t.local_be_id,
+            addr: be_addr(ctx, t.local_be_id)?,
+            request: task,
+        });
+        by_sig.insert(sig, i);
+    }
+    r.tasks.unfinished = by_sig
+        .iter()
+        .map(|(s, i)| (*s, x.tablets[*i].local_tablet_id))
+        .collect();
+    save(ctx, &r, &x)?;
+    let done = run_tasks(ctx, &r, tasks, cancel).await;
+    // Record whatever was made, even on failure, so a cancel releases it.
+    if let Ok(done) = &done {
+        for (_, fin) in done {
+            if let Some(i) = by_sig.get(&fin.signature) {
+                x.tablets[*i].local_snapshot_path = fin.snapshot_path.clone().unwrap_or_default();
+            }
+        }
+    }
+    done?;
+    r.tasks.unfinished.clear();
+    r.move_to(RestoreState::Download, FeContext::now_ms())?;
+    save(ctx, &r, &x)
+}
+
+/// DOWNLOAD from the source BEs (local snapshots) or from the repository.
+async fn download(
+    ctx: &FeContext,
+    r: RestoreJobRecord,
+    x: RestoreExtra,
+    cancel: &CancellationToken,
+) -> Result<()> {
+    if r.repo_id == KEEP_ON_LOCAL_REPO_ID {
+        download_from_bes(ctx, r, x, cancel).await
+    } else {
+        download_from_repo(ctx, r, x, cancel).await
+    }
+}
+
+/// DOWNLOAD tasks, one per local backend, reading the repository's tablet dirs.
+async fn download_from_repo(
+    ctx: &FeContext,
+    mut r: RestoreJobRecord,
+    x: RestoreExtra,
+    cancel: &CancellationToken,
+) -> Result<()> {
+    let info = r
+        .job_info
+        .clone()
+        .ok_or_else(|| FeError::Internal("restore job lost its job info".into()))?;
+    let repo = super::repos::get(ctx, &r.repo_name)?;
+    let (backend, location, props) = repo.be_location_and_props();
+    let mut by_be: BTreeMap<i64, BTreeMap<String, String>> = BTreeMap::new();
+    for t in &x.tablets {
+        let ids = TabletIds {
+            db_id: info.id,
+            table_id: t.remote_table_id,
+            partition_id: t.remote_partition_id,
+            index_id: t.remote_index_id,
+            tablet_id: t.remote_tablet_id,
+        };
+        by_be
+            .entry(t.local_be_id)
+            .or_default()
+            .insert(repo.tablet_remote_dir(&r.label, &ids), t.local_dir());
+    }
+    let mut tasks = Vec::new();
+    r.tasks.unfinished.clear();
+    for (be, map) in by_be {
+        let sig = next_sig(ctx)?;
+        let mut task = new_task(TTaskType::DOWNLOAD, sig);
+        task.download_req = Some(Box::new(TDownloadReq {
+            job_id: r.job_id,
+            src_dest_map: map,
+            broker_addr: TNetworkAddress {
+                hostname: String::new(),
+                port: 0,
+            },
+            broker_prop: Some(props.clone()),
+            storage_backend: Some(backend),
+            location: Some(location.clone()),
+            remote_tablet_snapshots: None,
+        }));
+        tasks.push(AgentTask {
+            backend_id: be,
+            addr: be_addr(ctx, be)?,
+            request: task,
+        });
+        r.tasks.unfinished.insert(sig, be);
+    }
+    finish_download(ctx, r, x, tasks, cancel).await
+}
+
+async fn finish_download(
+    ctx: &FeContext,
+    mut r: RestoreJobRecord,
+    x: RestoreExtra,
+    tasks: Vec<AgentTask>,
+    cancel: &CancellationToken,
+) -> Result<()> {
+    if r.state == RestoreState::Download {
+        r.move_to(RestoreState::Downloading, FeContext::now_ms())?;
+    }
+    save(ctx, &r, &x)?;
+    run_tasks(ctx, &r, tasks, cancel).await?;
+    r.tasks.unfinished.clear();
+    r.move_to(RestoreState::Commit, FeContext::now_ms())?;
+    save(ctx, &r, &x)
+}
+
+/// DOWNLOAD tasks, one per local backend, pulling from the source backends.
+async fn download_from_bes(
+    ctx: &FeContext,
+    mut r: RestoreJobRecord,
+    x: RestoreExtra,
+    cancel: &CancellationToken,
+) -> Result<()> {
+    let info = r
+        .job_info
+        .clone()
+        .ok_or_else(|| FeError::Internal("restore job lost its job info".into()))?;
+    let token = info.token().map(str::to_string);
+    let mut by_be: BTreeMap<i64, Vec<Box<TRemoteTabletSnapshot>>> = BTreeMap::new();
+    for t in &x.tablets {
+        let remote_be = *info.tablet_be_map.get(&t.remote_tablet_id).ok_or_else(|| {
+            FeError::InvalidArgument(format!(
+                "job_info tablet_be_map lacks tablet {}",
+                t.remote_tablet_id
+            ))
+        })?;
+        let remote_path = info
+            .tablet_snapshot_path_map
+            .get(&t.remote_tablet_id)
+            .ok_or_else(|| {
+                FeError::InvalidArgument(format!(
+                    "job_info tablet_snapshot_path_map lacks tablet {}",
+                    t.remote_tablet_id
+                ))
+            })?;
+        let addr = info.be_addr(remote_be).ok_or_else(|| {
+            FeError::InvalidArgument(format!(
+                "job_info extra_info.be_network_map lacks backend {remote_be}"
+            ))
+        })?;
+        by_be
+            .entry(t.local_be_id)
+            .or_default()
+            .push(Box::new(TRemoteTabletSnapshot {
+                local_tablet_id: Some(t.local_tablet_id),
+                local_snapshot_path: Some(t.local_dir()),
+                remote_tablet_id: Some(t.remote_tablet_id),
+                remote_be_id: Some(remote_be),
+                remote_be_addr: Some(TNetworkAddress {
+                    hostname: addr.ip.clone(),
+                    port: addr.port,
+                }),
+                remote_snapshot_path: Some(format!(
+                    "{remote_path}/{}/{}",
+                    t.remote_tablet_id, t.remote_schema_hash
+                )),
+                remote_token: token.clone(),
+            }));
+    }
+    let mut tasks = Vec::new();
+    r.tasks.unfinished.clear();
+    for (be, snaps) in by_be {
+        let sig = next_sig(ctx)?;
+        let mut task = new_task(TTaskType::DOWNLOAD, sig);
+        task.download_req = Some(Box::new(TDownloadReq {
+            job_id: r.job_id,
+            src_dest_map: BTreeMap::new(),
+            broker_addr: TNetworkAddress {
+                hostname: String::new(),
+                port: 0,
+            },
+            broker_prop: None,
+            storage_backend: None,
+            location: None,
+            remote_tablet_snapshots: Some(snaps),
+        }));
+        tasks.push(AgentTask {
+            backend_id: be,
+            addr: be_addr(ctx, be)?,
+            request: task,
+        });
+        r.tasks.unfinished.insert(sig, be);
+    }
+    finish_download(ctx, r, x, tasks, cancel).await
+}
+
+/// MOVE the downloaded snapshots into the tablets, then the backed-up versions.
+async fn commit(
+    ctx: &FeContext,
+    mut r: RestoreJobRecord,
+    x: RestoreExtra,
+    cancel: &CancellationToken,
+) -> Result<()> {
+    let mut tasks = Vec::new();
+    r.tasks.unfinished.clear();
+    for t in &x.tablets {
+        let sig = next_sig(ctx)?;
+        let mut task = new_task(TTaskType::MOVE, sig);
+        task.move_dir_req = Some(Box::new(TMoveDirReq {
+            tablet_id: t.local_tablet_id,
+            schema_hash: t.schema_hash,
+            src: t.local_dir(),
+            job_id: r.job_id,
+            overwrite: true,
+        }));
+        tasks.push(AgentTask {
+            backend_id: t.local_be_id,
+            addr: be_addr(ctx, t.local_be_id)?,
+            request: task,
+        });
+        r.tasks.unfinished.insert(sig, t.local_tablet_id);
+    }
+    if r.state == RestoreState::Commit {
+        r.move_to(RestoreState::Committing, FeContext::now_ms())?;
+    }
+    save(ctx, &r, &x)?;
+    run_tasks(ctx, &r, tasks, cancel).await?;
+    let mut by_table: BTreeMap<i64, Vec<(i64, i64)>> = BTreeMap::new();
+    for (tid, pid, v) in &x.partitions {
+        by_table.entry(*tid).or_default().push((*pid, *v));
+    }
+    let now = FeContext::now_ms();
+    for (tid, parts) in by_table {
+        ctx.catalog
+            .update_table(tid, |t| {
+                for p in t.partitions.iter_mut() {
+                    if let Some((_, v)) = parts.iter().find(|(pid, _)| *pid == p.id) {
+                        p.visible_version = *v;
+                        p.visible_version_time_ms = now;
+                        for tablet in p.index.tablets.iter_mut() {
+                            for rep in tablet.replicas.iter_mut() {
+                                rep.version = *v;
+                            }
+                        }
+                    }
+                }
+            })
+            .map_err(|e| FeError::Internal(e.to_string()))?;
+    }
+    clean(ctx, &r, &x).await?;
+    super::release_snapshots(ctx, snapshot_records(&r, &x).iter()).await;
+    r.tasks.unfinished.clear();
+    r.move_to(RestoreState::Finished, FeContext::now_ms())?;
+    save(ctx, &r, &x)?;
+    info!(tablets = x.tablets.len(), "restore finished");
+    Ok(())
+}
+
+/// `clean_tables`: drop the database's tables that were not restored; `clean_partitions`:
+/// drop the restored tables' partitions the backup does not have (upstream's rules).
+/// Idempotent, so a restart in COMMITTING may run it again.
+async fn clean(ctx: &FeContext, r: &RestoreJobRecord, x: &RestoreExtra) -> Result<()> {
+    if !r.options.clean_tables && !r.options.clean_partitions {
+        return Ok(());
+    }
+    let restored: std::collections::BTreeSet<i64> =
+        x.partitions.iter().map(|(t, _, _)| *t).collect();
+    if r.options.clean_tables {
+        for t in ctx.catalog.tables(r.db_id) {
+            if restored.contains(&t.id) {
+                continue;
+            }
+            info!(table = %t.name, "clean_tables: dropping a table the snapshot does not have");
+            crate::catalog::ddl::drop_table(ctx, &r.db_name, &t.name, true)
+                .await
+                .map_err(|e| FeError::Internal(e.to_string()))?;
+        }
+    }
+    if r.options.clean_partitions {
+        for tid in &restored {
+            let keep: Vec<i64> = x
+                .partitions
+                .iter()
+                .filter(|(t, _, _)| t == tid)
+                .map(|(_, p, _)| *p)
+                .collect();
+            let Some(t) = ctx.catalog.table_by_id(*tid) else {
+                continue;
+            };
+            if t.partitions.iter().all(|p| keep.contains(&p.id)) {
+                continue;
+            }
+            let mut dropped = t.clone();
+            dropped.partitions.retain(|p| !keep.contains(&p.id));
+            info!(table = %t.name, partitions = dropped.partitions.len(), "clean_partitions: dropping partitions the snapshot does not have");
+            ctx.catalog
+                .update_table(*tid, |t| t.partitions.retain(|p| keep.contains(&p.id)))
+                .map_err(|e| FeError::Internal(e.to_string()))?;
+            crate::catalog::ddl::drop_tablets(ctx, &dropped).await;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,217 @@
+//! The FE's load endpoints on http_port:
+//! - `PUT /api/{db}/{table}/_stream_load`: checks Basic auth, then answers 307 to an
+//!   alive BE's webserver (as upstream; `curl --location-trusted` resends the body and
+//!   the credentials there).
+//! - `GET /api/_internal/load_plan?db&table&txn_id`: the write plan a BE needs for a
+//!   load, for callers holding the cluster token (header `token`).
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use rand::seq::SliceRandom;
+use serde::Serialize;
+
+use super::txn::{TxnState, TxnStore};
+use crate::catalog::table::{Distribution, PartitionKind};
+use crate::context::Ctx;
+
+pub const TOKEN_HEADER: &str = "token";
+
+fn json_error(code: StatusCode, msg: impl Into<String>) -> Response {
+    let body = serde_json::json!({ "status": "FAILED", "msg": msg.into() });
+    (code, axum::Json(body)).into_response()
+}
+
+/// `Authorization: Basic ...` checked against root/admin.
+fn check_basic(ctx: &Ctx, headers: &HeaderMap) -> bool {
+    let Some(v) = headers.get("authorization").and_then(|v| v.to_str().ok()) else { return false };
+    let Some((scheme, b64)) = v.trim().split_once(' ') else { return false };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return false;
+    }
+    let Some(decoded) = base64_decode(b64.trim()).and_then(|b| String::from_utf8(b).ok()) else { return false };
+    let Some((user, pass)) = decoded.split_once(':') else { return false };
+    ctx.check_password(user, pass)
+}
+
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let bytes: Vec<u8> = s.bytes().filter(|b| *b != b'=').collect();
+    let mut out = Vec::new();
+    for chunk in bytes.chunks(4) {
+        let mut acc = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            acc |= val(*c)? << (18 - 6 * i);
+        }
+        let n = match chunk.len() {
+            4 => 3,
+            3 => 2,
+            2 => 1,
+            _ => return None,
+        };
+        for i in 0..n {
+            out.push((acc >> (16 - 8 * i)) as u8);
+        }
+    }
+    Some(out)
+}
+
+pub async fn stream_load_redirect(
+    State(ctx): State<Ctx>,
+    Path((db, table)): Path<(String, String)>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    if !check_basic(&ctx, &headers) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [("WWW-Authenticate", "Basic realm=\"doris\"")],
+            axum::Json(serde_json::json!({"status": "FAILED", "msg": "Access denied: wrong user or password"})),
+        )
+            .into_response();
+    }
+    if let Err(e) = ctx.catalog.table(&db, &table) {
+        return json_error(StatusCode::NOT_FOUND, e.to_string());
+    }
+    let mut alive: Vec<_> = ctx.backends.all().into_iter().filter(|b| b.alive && b.http_port > 0).collect();
+    alive.shuffle(&mut rand::thread_rng());
+    let Some(be) = alive.first() else {
+        return json_error(StatusCode::SERVICE_UNAVAILABLE, "No backend alive.");
+    };
+    let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+    let location = format!("http://{}:{}/api/{db}/{table}/_stream_load{query}", be.host, be.http_port);
+    (StatusCode::TEMPORARY_REDIRECT, [("Location", location)]).into_response()
+}
+
+#[derive(Serialize)]
+struct PlanColumn {
+    name: String,
+    #[serde(rename = "type")]
+    type_: String,
+    nullable: bool,
+    default_value: Option<String>,
+}
+
+#[derive(Serialize)]
+struct PlanReplica {
+    backend_id: i64,
+    host: String,
+    http_port: i32,
+}
+
+#[derive(Serialize)]
+struct PlanTablet {
+    id: i64,
+    replicas: Vec<PlanReplica>,
+}
+
+#[derive(Serialize)]
+struct PlanPartition {
+    id: i64,
+    name: String,
+    range: Option<(Vec<String>, Vec<String>)>,
+    list_values: Vec<Vec<String>>,
+    tablets: Vec<PlanTablet>,
+}
+
+#[derive(Serialize)]
+struct LoadPlan {
+    txn_id: i64,
+    db_id: i64,
+    table_id: i64,
+    columns: Vec<PlanColumn>,
+    partition_kind: &'static str,
+    partition_columns: Vec<String>,
+    distribution_columns: Vec<String>,
+    partitions: Vec<PlanPartition>,
+}
+
+pub async fn load_plan(State(ctx): State<Ctx>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap) -> Response {
+    let token = headers.get(TOKEN_HEADER).and_then(|v| v.to_str().ok()).or(q.get("token").map(|s| s.as_str()));
+    if token != Some(ctx.cluster.token.as_str()) {
+        return json_error(StatusCode::UNAUTHORIZED, "invalid token");
+    }
+    let (Some(db), Some(table), Some(txn_id)) =
+        (q.get("db"), q.get("table"), q.get("txn_id").and_then(|t| t.parse::<i64>().ok()))
+    else {
+        return json_error(StatusCode::BAD_REQUEST, "db, table and txn_id are required");
+    };
+    let t = match ctx.catalog.table(db, table) {
+        Ok(t) => t,
+        Err(e) => return json_error(StatusCode::NOT_FOUND, e.to_string()),
+    };
+    let meta_dir = ctx.store.path().parent().unwrap_or(ctx.store.path()).to_path_buf();
+    match TxnStore::of(&meta_dir).and_then(|s| s.get(txn_id)) {
+        Ok(Some(rec)) if rec.table_id == t.id && rec.state == TxnState::Prepare => {}
+        Ok(_) => return json_error(StatusCode::CONFLICT, format!("transaction [{txn_id}] is not a running load of {db}.{table}")),
+        Err(e) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+    let backends: HashMap<i64, _> = ctx.backends.all().into_iter().map(|b| (b.id, b)).collect();
+    let plan = LoadPlan {
+        txn_id,
+        db_id: t.db_id,
+        table_id: t.id,
+        columns: t
+            .columns
+            .iter()
+            .map(|c| PlanColumn {
+                name: c.name.clone(),
+                type_: c.data_type.to_sql(),
+                nullable: c.nullable,
+                default_value: c.default_value.clone(),
+            })
+            .collect(),
+        partition_kind: match t.partition_kind {
+            PartitionKind::Unpartitioned => "UNPARTITIONED",
+            PartitionKind::Range => "RANGE",
+            PartitionKind::List => "LIST",
+        },
+        partition_columns: t.partition_columns.clone(),
+        distribution_columns: match &t.distribution {
+            Distribution::Hash { columns, .. } => columns.clone(),
+            Distribution::Random { .. } => Vec::new(),
+        },
+        partitions: t
+            .partitions
+            .iter()
+            .map(|p| PlanPartition {
+                id: p.id,
+                name: p.name.clone(),
+                range: p.range.clone(),
+                list_values: p.list_values.clone(),
+                tablets: p
+                    .index
+                    .tablets
+                    .iter()
+                    .map(|tb| PlanTablet {
+                        id: tb.id,
+                        replicas: tb
+                            .replicas
+                            .iter()
+                            .map(|r| {
+                                let b = backends.get(&r.backend_id);
+                                PlanReplica {
+                                    backend_id: r.backend_id,
+                                    host: b.map(|b| b.host.clone()).unwrap_or_default(),
+                                    http_port: b.map(|b| b.http_port).unwrap_or(0),
+                                }
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    };
+    axum::Json(plan).into_response()
+}

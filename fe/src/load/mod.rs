@@ -1,0 +1,28 @@
+//! Loads on the FE: the stream load entry (redirect to a BE), load transactions and
+//! labels, the write plan BEs fetch, publish of new versions, and the reads (COUNT(*),
+//! SELECT) over the tablets' visible rowsets.
+//!
+//! - `http`: `/api/{db}/{table}/_stream_load` and `/api/_internal/load_plan`.
+//! - `txn`: transaction records and labels (own redb file in the meta dir).
+//! - `rpc`: loadTxnBegin/Commit/Rollback and publish.
+//! - `query`: SELECT over the BEs' scan endpoint.
+
+pub mod http;
+pub mod query;
+pub mod rpc;
+pub mod txn;
+
+use axum::routing::{get, put};
+use axum::Router;
+
+use crate::context::Ctx;
+
+pub use query::select;
+
+/// The load routes, to merge into the FE's HTTP router (any state type).
+pub fn router<S: Clone + Send + Sync + 'static>(ctx: Ctx) -> Router<S> {
+    Router::new()
+        .route("/api/{db}/{table}/_stream_load", put(http::stream_load_redirect))
+        .route("/api/_internal/load_plan", get(http::load_plan))
+        .with_state(ctx)
+}

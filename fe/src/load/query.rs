@@ -1,0 +1,238 @@
+//! `SELECT COUNT(*) | * | col, ... FROM t [PARTITION (..)] [ORDER BY ..] [LIMIT n]`:
+//! every tablet of the chosen partitions is read on one alive replica at the partition's
+//! visible version (the BE's scan endpoint), then ordered and cut here.
+
+use std::cmp::Ordering;
+use std::time::Duration;
+
+use futures::stream::{self, StreamExt};
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+use super::http::TOKEN_HEADER;
+use crate::catalog::types::DataType;
+use crate::catalog::OlapTable;
+use crate::context::FeContext;
+use crate::error::FeError;
+use crate::mysql::{ColType, OutColumn, QueryOutput, Value};
+use crate::sql::ast::{Projection, Select};
+
+const SCAN_PARALLELISM: usize = 8;
+
+#[derive(Deserialize)]
+struct ScanAnswer {
+    num_rows: i64,
+    #[serde(default)]
+    columns: Vec<String>,
+    #[serde(default)]
+    rows: Vec<Vec<Json>>,
+}
+
+pub fn col_type(t: &DataType) -> ColType {
+    match t {
+        DataType::Boolean | DataType::TinyInt => ColType::TinyInt,
+        DataType::SmallInt => ColType::SmallInt,
+        DataType::Int => ColType::Int,
+        DataType::BigInt => ColType::BigInt,
+        DataType::Float => ColType::Float,
+        DataType::Double => ColType::Double,
+        DataType::Decimal { .. } => ColType::Decimal,
+        DataType::Date => ColType::Date,
+        DataType::DateTime { .. } => ColType::DateTime,
+        DataType::LargeInt | DataType::Char(_) | DataType::Varchar(_) | DataType::String | DataType::Json => {
+            ColType::VarString
+        }
+    }
+}
+
+/// A scanned cell as the MySQL layer sends it.
+fn to_value(t: &DataType, v: &Json) -> Value {
+    match (t, v) {
+        (_, Json::Null) => Value::Null,
+        (_, Json::Bool(b)) => Value::Int(*b as i64),
+        (DataType::Float | DataType::Double, Json::Number(n)) => Value::Double(n.as_f64().unwrap_or(0.0)),
+        (_, Json::Number(n)) => match n.as_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::Double(n.as_f64().unwrap_or(0.0)),
+        },
+        (DataType::Date, Json::String(s)) => match chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+            Ok(d) => Value::Date(d),
+            Err(_) => Value::Str(s.clone()),
+        },
+        (DataType::DateTime { scale }, Json::String(s)) => {
+            // The BE sends microseconds; show the column's scale.
+            let (base, frac) = s.split_once('.').unwrap_or((s.as_str(), ""));
+            if *scale == 0 {
+                match chrono::NaiveDateTime::parse_from_str(base, "%Y-%m-%d %H:%M:%S") {
+                    Ok(d) => Value::DateTime(d),
+                    Err(_) => Value::Str(base.to_string()),
+                }
+            } else {
+                let f: String = frac.chars().chain(std::iter::repeat('0')).take(*scale as usize).collect();
+                Value::Str(format!("{base}.{f}"))
+            }
+        }
+        (_, Json::String(s)) => Value::Str(s.clone()),
+        (_, other) => Value::Str(other.to_string()),
+    }
+}
+
+/// Order of two cells of a column of type `t` (NULL first).
+fn cmp_cells(t: &DataType, a: &Json, b: &Json) -> Ordering {
+    match (a, b) {
+        (Json::Null, Json::Null) => Ordering::Equal,
+        (Json::Null, _) => Ordering::Less,
+        (_, Json::Null) => Ordering::Greater,
+        (Json::Number(x), Json::Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(i), Some(j)) => i.cmp(&j),
+            _ => x.as_f64().unwrap_or(0.0).total_cmp(&y.as_f64().unwrap_or(0.0)),
+        },
+        (Json::Bool(x), Json::Bool(y)) => x.cmp(y),
+        (Json::String(x), Json::String(y)) => match t {
+            // Fixed scale per column: the digits without the point compare as integers.
+            DataType::Decimal { .. } | DataType::LargeInt => {
+                let n = |s: &str| s.replace('.', "").parse::<i128>().ok();
+                match (n(x), n(y)) {
+                    (Some(i), Some(j)) => i.cmp(&j),
+                    _ => x.cmp(y),
+                }
+            }
+            _ => x.as_bytes().cmp(y.as_bytes()),
+        },
+        _ => Ordering::Equal,
+    }
+}
+
+/// One tablet to read: where, and at which version.
+struct TabletRead {
+    tablet_id: i64,
+    version: i64,
+    /// (host, http_port) of the alive replicas, tried in order.
+    replicas: Vec<(String, i32)>,
+}
+
+fn plan_reads(ctx: &FeContext, table: &OlapTable, partitions: &[String]) -> Result<Vec<TabletRead>, FeError> {
+    for p in partitions {
+        if table.partition(p).is_none() {
+            return Err(FeError::NotFound(format!("Partition '{p}' of table '{}'", table.name)));
+        }
+    }
+    let mut reads = Vec::new();
+    for p in &table.partitions {
+        if !partitions.is_empty() && !partitions.iter().any(|n| n.eq_ignore_ascii_case(&p.name)) {
+            continue;
+        }
+        for t in &p.index.tablets {
+            let mut replicas: Vec<(String, i32)> = t
+                .replicas
+                .iter()
+                .filter_map(|r| ctx.backends.get(r.backend_id))
+                .filter(|b| b.alive && b.http_port > 0)
+                .map(|b| (b.host.clone(), b.http_port))
+                .collect();
+            if replicas.is_empty() {
+                return Err(FeError::Internal(format!("tablet {} has no alive replica", t.id)));
+            }
+            // Spread reads over the replicas.
+            let n = replicas.len();
+            replicas.rotate_left((t.id as usize) % n);
+            reads.push(TabletRead { tablet_id: t.id, version: p.visible_version, replicas });
+        }
+    }
+    Ok(reads)
+}
+
+async fn scan_tablet(http: &reqwest::Client, token: &str, r: &TabletRead, count_only: bool) -> Result<ScanAnswer, FeError> {
+    let mut last = String::new();
+    for (host, port) in &r.replicas {
+        let url = format!(
+            "http://{host}:{port}/api/_internal/scan?tablet_id={}&version={}&count_only={count_only}",
+            r.tablet_id, r.version
+        );
+        match http.get(url).header(TOKEN_HEADER, token).timeout(Duration::from_secs(300)).send().await {
+            Ok(resp) if resp.status().is_success() => match resp.bytes().await {
+                Ok(b) => match serde_json::from_slice::<ScanAnswer>(&b) {
+                    Ok(a) => return Ok(a),
+                    Err(e) => last = format!("bad scan answer from {host}:{port}: {e}"),
+                },
+                Err(e) => last = format!("reading the scan of tablet {} from {host}:{port}: {e}", r.tablet_id),
+            },
+            Ok(resp) => {
+                let st = resp.status();
+                last = format!("{host}:{port} answered {st}: {}", resp.text().await.unwrap_or_default());
+            }
+            Err(e) => last = format!("{host}:{port}: {e}"),
+        }
+    }
+    Err(FeError::Internal(format!("cannot read tablet {} at version {}: {last}", r.tablet_id, r.version)))
+}
+
+pub async fn select(ctx: &FeContext, db: &str, sel: &Select) -> Result<QueryOutput, FeError> {
+    let table = ctx.catalog.table(db, &sel.table.table).map_err(FeError::from)?;
+    let reads = plan_reads(ctx, &table, &sel.partitions)?;
+    let count_only = sel.projection == Projection::CountStar;
+    let http = reqwest::Client::new();
+    let token = ctx.cluster.token.clone();
+    let answers: Vec<Result<ScanAnswer, FeError>> = stream::iter(reads)
+        .map(|r| {
+            let (http, token) = (http.clone(), token.clone());
+            async move { scan_tablet(&http, &token, &r, count_only).await }
+        })
+        .buffer_unordered(SCAN_PARALLELISM)
+        .collect()
+        .await;
+    let answers = answers.into_iter().collect::<Result<Vec<_>, _>>()?;
+    if count_only {
+        let n: i64 = answers.iter().map(|a| a.num_rows).sum();
+        let rows = if sel.limit == Some(0) { vec![] } else { vec![vec![Value::Int(n)]] };
+        return Ok(QueryOutput::rows(vec![OutColumn::bigint("count(*)")], rows));
+    }
+    // Output columns, and ORDER BY columns, as table column indexes.
+    let idx_of = |name: &str| -> Result<usize, FeError> {
+        table
+            .columns
+            .iter()
+            .position(|c| c.name.eq_ignore_ascii_case(name))
+            .ok_or_else(|| FeError::UnknownColumn(name.to_string()))
+    };
+    let out_idx: Vec<usize> = match &sel.projection {
+        Projection::Columns(cols) => cols.iter().map(|c| idx_of(c)).collect::<Result<_, _>>()?,
+        _ => (0..table.columns.len()).collect(),
+    };
+    let order: Vec<(usize, bool)> =
+        sel.order_by.iter().map(|o| idx_of(&o.column).map(|i| (i, o.desc))).collect::<Result<_, _>>()?;
+    // Rows in table column order, whatever order each segment kept.
+    let mut rows: Vec<Vec<Json>> = Vec::new();
+    for a in answers {
+        let map: Vec<Option<usize>> =
+            table.columns.iter().map(|c| a.columns.iter().position(|n| n.eq_ignore_ascii_case(&c.name))).collect();
+        for r in a.rows {
+            let mut r = r;
+            rows.push(map.iter().map(|m| m.and_then(|i| r.get_mut(i).map(std::mem::take)).unwrap_or(Json::Null)).collect());
+        }
+    }
+    if !order.is_empty() {
+        let types: Vec<DataType> = table.columns.iter().map(|c| c.data_type.clone()).collect();
+        rows.sort_by(|a, b| {
+            for (i, desc) in &order {
+                let o = cmp_cells(&types[*i], &a[*i], &b[*i]);
+                if o != Ordering::Equal {
+                    return if *desc { o.reverse() } else { o };
+                }
+            }
+            Ordering::Equal
+        });
+    }
+    if let Some(n) = sel.limit {
+        rows.truncate(n as usize);
+    }
+    let columns: Vec<OutColumn> = out_idx
+        .iter()
+        .map(|i| OutColumn::new(table.columns[*i].name.clone(), col_type(&table.columns[*i].data_type)))
+        .collect();
+    let out: Vec<Vec<Value>> = rows
+        .iter()
+        .map(|r| out_idx.iter().map(|i| to_value(&table.columns[*i].data_type, &r[*i])).collect())
+        .collect();
+    Ok(QueryOutput::rows(columns, out))
+}

@@ -1,0 +1,167 @@
+//! getSnapshot and restoreSnapshot (CCR full sync) and snapshotLoaderReport.
+
+use std::io::{Read, Write};
+
+use doris_thrift::frontend_service::{TGetSnapshotRequest, TRestoreSnapshotRequest, TSnapshotType};
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
+use flate2::Compression;
+
+use super::auth;
+use crate::backup::{BackupJobInfo, BackupMeta, TableRefRecord};
+use crate::context::Ctx;
+use crate::error::{FeError, Result};
+use crate::jobs::restore_job::{self, RestoreRequest};
+
+pub fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut enc = GzEncoder::new(Vec::new(), Compression::default());
+    enc.write_all(bytes).map_err(|e| FeError::io("gzip", e))?;
+    enc.finish().map_err(|e| FeError::io("gzip", e))
+}
+
+pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    GzDecoder::new(bytes).read_to_end(&mut out).map_err(|e| {
+        FeError::InvalidArgument(format!("compressed is set but the bytes are not gzip: {e}"))
+    })?;
+    Ok(out)
+}
+
+fn required<'a>(v: &'a Option<String>, what: &str) -> Result<&'a str> {
+    v.as_deref()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| FeError::InvalidArgument(format!("{what} is not set")))
+}
+
+/// What getSnapshot answers on success.
+pub struct SnapshotAnswer {
+    pub meta: Vec<u8>,
+    pub job_info: Vec<u8>,
+    pub compressed: bool,
+    pub expired_at: i64,
+    pub commit_seq: i64,
+}
+
+pub fn get_snapshot(ctx: &Ctx, req: &TGetSnapshotRequest) -> Result<SnapshotAnswer> {
+    required(&req.user, "user")?;
+    auth::check(
+        ctx,
+        req.user.as_deref(),
+        req.passwd.as_deref(),
+        req.token.as_deref(),
+        None,
+    )?;
+    let db = required(&req.db, "db")?;
+    let label = required(&req.label_name, "label_name")?;
+    if req.snapshot_type != Some(TSnapshotType::LOCAL) {
+        return Err(FeError::not_supported(
+            "getSnapshot of a snapshot type other than LOCAL",
+        ));
+    }
+    let snap = ctx
+        .jobs
+        .local_snapshot(label)
+        .filter(|s| s.db_name == db)
+        .ok_or_else(|| FeError::SnapshotNotExist(label.to_string()))?;
+    let (meta, job_info, compressed) = if req.enable_compress == Some(true) {
+        (gzip(&snap.meta)?, gzip(snap.job_info.as_bytes())?, true)
+    } else {
+        (snap.meta.clone(), snap.job_info.clone().into_bytes(), false)
+    };
+    Ok(SnapshotAnswer {
+        meta,
+        job_info,
+        compressed,
+        expired_at: snap.expired_at_ms(),
+        commit_seq: snap.commit_seq,
+    })
+}
+
+pub fn restore_snapshot(ctx: &Ctx, req: &TRestoreSnapshotRequest) -> Result<i64> {
+    required(&req.user, "user")?;
+    auth::check(
+        ctx,
+        req.user.as_deref(),
+        req.passwd.as_deref(),
+        req.token.as_deref(),
+        None,
+    )?;
+    let db = required(&req.db, "db")?;
+    let label = required(&req.label_name, "label_name")?;
+    let repo = required(&req.repo_name, "repo_name")?;
+    let meta = req
+        .meta
+        .as_deref()
+        .ok_or_else(|| FeError::InvalidArgument("meta is not set".into()))?;
+    let info = req
+        .job_info
+        .as_deref()
+        .ok_or_else(|| FeError::InvalidArgument("job_info is not set".into()))?;
+    let (meta, info) = if req.compressed == Some(true) {
+        (gunzip(meta)?, gunzip(info)?)
+    } else {
+        (meta.to_vec(), info.to_vec())
+    };
+    let meta = BackupMeta::decode(&meta)?;
+    let job_info = BackupJobInfo::from_json(&info)?;
+    let mut properties: Vec<(String, String)> = req
+        .properties
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    for (key, v) in [
+        ("clean_tables", req.clean_tables),
+        ("clean_partitions", req.clean_partitions),
+        ("atomic_restore", req.atomic_restore),
+    ] {
+        if v == Some(true) {
+            properties.retain(|(k, _)| k != key);
+            properties.push((key.to_string(), "true".to_string()));
+        }
+    }
+    let table_refs: Vec<TableRefRecord> = req
+        .table_refs
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|t| {
+            let table = t.table.clone().filter(|s| !s.is_empty())?;
+            Some(TableRefRecord {
+                table,
+                partitions: vec![],
+                alias: t.alias_name.clone().filter(|s| !s.is_empty()),
+            })
+        })
+        .collect();
+    restore_job::submit(
+        ctx,
+        RestoreRequest {
+            db_name: db,
+            label,
+            repo_name: repo,
+            table_refs,
+            properties,
+            meta,
+            job_info,
+        },
+    )
+}
+
+/// The answer to a BE's download progress: CANCELLED tells it to stop.
+pub fn loader_report(
+    ctx: &Ctx,
+    job_id: i64,
+    task_id: i64,
+    finished: Option<i32>,
+    total: Option<i32>,
+) -> Result<()> {
+    if ctx.jobs.is_cancelled(job_id) {
+        return Err(FeError::Cancelled(format!(
+            "job {job_id} is cancelled or unknown"
+        )));
+    }
+    ctx.jobs
+        .record_progress(job_id, task_id, finished.unwrap_or(0), total.unwrap_or(0));
+    Ok(())
+}

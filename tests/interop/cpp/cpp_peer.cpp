@@ -1,0 +1,670 @@
+// The C++ BE's side of the agent protocol, on Apache Thrift's C++ library.
+//
+//   cpp_peer be <records.jsonl> <http_port> <brpc_port> [buffered|framed]
+//     A "BE": TThreadedServer BackendService and HeartbeatService on two kernel-picked
+//     ports (printed as "<Service> listening on 127.0.0.1:<port>"), until stdin closes.
+//     Every heartbeat (TMasterInfo) and every agent task (TAgentTaskRequest) is recorded
+//     field by field as one JSON line {"method":..., "request":...} in the records file
+//     (optional fields only when set). Tasks are acknowledged as the C++ BE does: a
+//     finishTask to the master FE of the last heartbeat, through a TBufferedTransport +
+//     TBinaryProtocol client (the BE's FE client cache); the FE's answer is recorded as
+//     {"method":"finishTask.reply", ...}. Task types are dispatched in TASK_HANDLERS:
+//     CREATE is acknowledged with the tablet's TTabletInfo; a later session adds
+//     MAKE_SNAPSHOT / UPLOAD there.
+//
+//   cpp_peer call <fe_host:port> <buffered|framed> <user> <password> <backend_id>
+//                 <backend_host> <be_port> <http_port> [<db>]
+//     The C++ BE's FE client: finishTask, report, getMasterToken, getBackendMeta,
+//     getSnapshot, restoreSnapshot (and getMeta of <db> when given) against an FE; prints
+//     one JSON line per call:
+//     {"method":..., "result":...} or {"method":..., "error":...}.
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include <thrift/protocol/TBinaryProtocol.h>
+#include <thrift/server/TThreadedServer.h>
+#include <thrift/transport/TBufferTransports.h>
+#include <thrift/transport/TSocket.h>
+
+#include "BackendService.h"
+#include "FrontendService.h"
+#include "HeartbeatService.h"
+#include "peer_common.h"
+
+using namespace apache::thrift;
+using namespace apache::thrift::protocol;
+using namespace apache::thrift::server;
+using namespace apache::thrift::transport;
+using namespace doris;
+using peer::jbool;
+using peer::jlist;
+using peer::jnum;
+using peer::jstr;
+using peer::Obj;
+
+#define OPT(o, s, f, conv) \
+  if ((s).__isset.f) (o).raw(#f, conv((s).f))
+
+// ---------------------------------------------------------------- JSON of what we receive
+
+static std::string j(const TNetworkAddress& a) { return Obj().str("hostname", a.hostname).num("port", a.port).json(); }
+
+static std::string j(const TStatus& s) {
+  Obj o;
+  o.num("status_code", s.status_code);
+  OPT(o, s, error_msgs, [](auto& v) { return jlist(v, jstr); });
+  return o.json();
+}
+
+static std::string j(const TColumnType& t) {
+  Obj o;
+  o.num("type", t.type);
+  OPT(o, t, len, jnum);
+  OPT(o, t, index_len, jnum);
+  OPT(o, t, precision, jnum);
+  OPT(o, t, scale, jnum);
+  OPT(o, t, variant_max_subcolumns_count, jnum);
+  return o.json();
+}
+
+static std::string j(const TColumn& c) {
+  Obj o;
+  o.str("column_name", c.column_name).raw("column_type", j(c.column_type));
+  OPT(o, c, aggregation_type, jnum);
+  OPT(o, c, is_key, jbool);
+  OPT(o, c, is_allow_null, jbool);
+  OPT(o, c, default_value, jstr);
+  OPT(o, c, col_unique_id, jnum);
+  return o.json();
+}
+
+static std::string j(const TTabletSchema& s) {
+  return Obj()
+      .num("short_key_column_count", s.short_key_column_count)
+      .num("schema_hash", s.schema_hash)
+      .num("keys_type", s.keys_type)
+      .num("storage_type", s.storage_type)
+      .raw("columns", jlist(s.columns, [](const TColumn& c) { return j(c); }))
+      .json();
+}
+
+static std::string j(const TCreateTabletReq& r) {
+  Obj o;
+  o.num("tablet_id", r.tablet_id).raw("tablet_schema", j(r.tablet_schema));
+  OPT(o, r, version, jnum);
+  OPT(o, r, storage_medium, jnum);
+  OPT(o, r, in_restore_mode, jbool);
+  OPT(o, r, table_id, jnum);
+  OPT(o, r, partition_id, jnum);
+  OPT(o, r, replica_id, jnum);
+  OPT(o, r, storage_policy_id, jnum);
+  return o.json();
+}
+
+static std::string j(const TDropTabletReq& r) {
+  Obj o;
+  o.num("tablet_id", r.tablet_id);
+  OPT(o, r, schema_hash, jnum);
+  OPT(o, r, replica_id, jnum);
+  OPT(o, r, is_drop_table_or_partition, jbool);
+  return o.json();
+}
+
+static std::string j(const TAgentTaskRequest& t) {
+  Obj o;
+  o.num("protocol_version", t.protocol_version).num("task_type", t.task_type).num("signature", t.signature);
+  OPT(o, t, priority, jnum);
+  OPT(o, t, recv_time, jnum);
+  if (t.__isset.create_tablet_req) o.raw("create_tablet_req", j(t.create_tablet_req));
+  if (t.__isset.drop_tablet_req) o.raw("drop_tablet_req", j(t.drop_tablet_req));
+  // Members a later session records field by field; their presence is recorded now.
+  for (auto [name, set] : {std::pair{"upload_req", t.__isset.upload_req},
+                           std::pair{"download_req", t.__isset.download_req},
+                           std::pair{"snapshot_req", t.__isset.snapshot_req},
+                           std::pair{"release_snapshot_req", t.__isset.release_snapshot_req},
+                           std::pair{"publish_version_req", t.__isset.publish_version_req},
+                           std::pair{"move_dir_req", t.__isset.move_dir_req},
+                           std::pair{"push_cooldown_conf", t.__isset.push_cooldown_conf},
+                           std::pair{"push_storage_policy_req", t.__isset.push_storage_policy_req},
+                           std::pair{"resource_info", t.__isset.resource_info}}) {
+    if (set) o.raw(name, "{}");
+  }
+  return o.json();
+}
+
+static std::string j(const TMasterInfo& m) {
+  Obj o;
+  o.raw("network_address", j(m.network_address)).num("cluster_id", m.cluster_id).num("epoch", m.epoch);
+  OPT(o, m, token, jstr);
+  OPT(o, m, backend_ip, jstr);
+  OPT(o, m, http_port, jnum);
+  OPT(o, m, heartbeat_flags, jnum);
+  OPT(o, m, backend_id, jnum);
+  OPT(o, m, frontend_infos, [](auto& v) {
+    return jlist(v, [](const TFrontendInfo& f) {
+      Obj i;
+      if (f.__isset.coordinator_address) i.raw("coordinator_address", j(f.coordinator_address));
+      OPT(i, f, process_uuid, jnum);
+      return i.json();
+    });
+  });
+  OPT(o, m, meta_service_endpoint, jstr);
+  OPT(o, m, cloud_unique_id, jstr);
+  OPT(o, m, tablet_report_inactive_duration_ms, jnum);
+  return o.json();
+}
+
+static std::string j(const TBackend& b) {
+  Obj o;
+  o.str("host", b.host).num("be_port", b.be_port).num("http_port", b.http_port);
+  OPT(o, b, brpc_port, jnum);
+  OPT(o, b, is_alive, jbool);
+  OPT(o, b, id, jnum);
+  return o.json();
+}
+
+// ---------------------------------------------------------------- the BE
+
+class Records {
+ public:
+  explicit Records(const std::string& path) : out_(path, std::ios::app) {}
+  void add(const std::string& method, const std::string& request) {
+    std::lock_guard<std::mutex> g(mu_);
+    out_ << "{\"method\":" << peer::quote(method) << ",\"request\":" << request << "}\n";
+    out_.flush();
+  }
+
+ private:
+  std::mutex mu_;
+  std::ofstream out_;
+};
+
+struct BeState {
+  Records* records;
+  int be_port = 0;
+  int http_port = 0;
+  int brpc_port = 0;
+  int64_t start_ms = 0;
+  std::mutex mu;
+  // From the last heartbeat.
+  TNetworkAddress master;
+  bool has_master = false;
+  std::string backend_ip = "127.0.0.1";
+  int64_t backend_id = -1;
+  std::map<int64_t, TTabletInfo> tablets;
+
+  TBackend backend() {
+    std::lock_guard<std::mutex> g(mu);
+    TBackend b;
+    b.host = backend_ip;
+    b.be_port = be_port;
+    b.http_port = http_port;
+    b.__set_brpc_port(brpc_port);
+    if (backend_id >= 0) b.__set_id(backend_id);
+    return b;
+  }
+};
+
+static int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// finishTask to the master, as the C++ BE's FE client cache does (buffered, binary).
+static void send_finish(BeState* st, TFinishTaskRequest req) {
+  TNetworkAddress m;
+  {
+    std::lock_guard<std::mutex> g(st->mu);
+    m = st->master;
+  }
+  try {
+    auto sock = std::make_shared<TSocket>(m.hostname, m.port);
+    sock->setConnTimeout(5000);
+    sock->setRecvTimeout(30000);
+    auto trans = std::make_shared<TBufferedTransport>(sock);
+    FrontendServiceClient client(std::make_shared<TBinaryProtocol>(trans));
+    trans->open();
+    TMasterResult r;
+    client.finishTask(r, req);
+    trans->close();
+    st->records->add("finishTask.reply", Obj()
+                                             .num("task_type", req.task_type)
+                                             .num("signature", req.signature)
+                                             .raw("status", j(r.status))
+                                             .json());
+  } catch (const std::exception& e) {
+    st->records->add("finishTask.reply", Obj()
+                                             .num("task_type", req.task_type)
+                                             .num("signature", req.signature)
+                                             .str("error", e.what())
+                                             .json());
+  }
+}
+
+static TFinishTaskRequest finish_of(BeState* st, const TAgentTaskRequest& t) {
+  TFinishTaskRequest f;
+  f.backend = st->backend();
+  f.task_type = t.task_type;
+  f.signature = t.signature;
+  f.task_status.status_code = TStatusCode::OK;
+  return f;
+}
+
+// CREATE: keep the tablet, answer with its TTabletInfo (as the BE's create worker).
+static void create_tablet(BeState* st, const TAgentTaskRequest& t, TFinishTaskRequest& f) {
+  const TCreateTabletReq& c = t.create_tablet_req;
+  TTabletInfo i;
+  i.tablet_id = c.tablet_id;
+  i.schema_hash = c.tablet_schema.schema_hash;
+  i.version = c.__isset.version ? c.version : 1;
+  i.version_hash = 0;
+  i.row_count = 0;
+  i.data_size = 0;
+  i.__set_storage_medium(c.__isset.storage_medium ? c.storage_medium : TStorageMedium::HDD);
+  i.__set_total_version_count(1);
+  i.__set_path_hash(4242);
+  i.__set_used(true);
+  if (c.__isset.partition_id) i.__set_partition_id(c.partition_id);
+  if (c.__isset.replica_id) i.__set_replica_id(c.replica_id);
+  i.__set_remote_data_size(0);
+  i.__set_visible_version_count(1);
+  {
+    std::lock_guard<std::mutex> g(st->mu);
+    st->tablets[c.tablet_id] = i;
+  }
+  f.__set_finish_tablet_infos({i});
+  f.__set_report_version(now_ms());
+}
+
+static void drop_tablet(BeState* st, const TAgentTaskRequest& t, TFinishTaskRequest&) {
+  std::lock_guard<std::mutex> g(st->mu);
+  st->tablets.erase(t.drop_tablet_req.tablet_id);
+}
+
+// Task type -> what the BE does before its finishTask. Types missing here are recorded
+// and acknowledged with NOT_IMPLEMENTED_ERROR.
+static const std::map<int, std::function<void(BeState*, const TAgentTaskRequest&, TFinishTaskRequest&)>>
+    TASK_HANDLERS = {
+        {TTaskType::CREATE, create_tablet},
+        {TTaskType::DROP, drop_tablet},
+};
+
+class Backend : public BackendServiceIf {
+ public:
+  explicit Backend(BeState* st) : st_(st) {}
+
+  void submit_tasks(TAgentResult& r, const std::vector<TAgentTaskRequest>& tasks) override {
+    for (const auto& t : tasks) {
+      st_->records->add("submit_tasks", j(t));
+      TFinishTaskRequest f = finish_of(st_, t);
+      auto h = TASK_HANDLERS.find(t.task_type);
+      if (h != TASK_HANDLERS.end()) {
+        h->second(st_, t, f);
+      } else {
+        f.task_status.status_code = TStatusCode::NOT_IMPLEMENTED_ERROR;
+        f.task_status.__set_error_msgs({"task type " + std::to_string(t.task_type) + " is not implemented by cpp_peer"});
+      }
+      // After submit_tasks returns, as the BE's worker pools do.
+      std::thread(send_finish, st_, f).detach();
+    }
+    r.status.status_code = TStatusCode::OK;
+  }
+
+  void make_snapshot(TAgentResult& r, const TSnapshotRequest& s) override {
+    st_->records->add("make_snapshot", Obj().num("tablet_id", s.tablet_id).num("schema_hash", s.schema_hash).json());
+    r.status.status_code = TStatusCode::NOT_IMPLEMENTED_ERROR;
+  }
+
+  void release_snapshot(TAgentResult& r, const std::string& path) override {
+    st_->records->add("release_snapshot", jstr(path));
+    r.status.status_code = TStatusCode::NOT_IMPLEMENTED_ERROR;
+  }
+
+  void get_tablet_stat(TTabletStatResult& r) override {
+    std::lock_guard<std::mutex> g(st_->mu);
+    for (auto& [id, i] : st_->tablets) {
+      TTabletStat s;
+      s.tablet_id = id;
+      s.__set_data_size(0);
+      s.__set_row_count(0);
+      s.__set_visible_version(i.version);
+      r.tablets_stats[id] = s;
+    }
+  }
+
+ private:
+  BeState* st_;
+};
+
+class Heartbeat : public HeartbeatServiceIf {
+ public:
+  explicit Heartbeat(BeState* st) : st_(st) {}
+
+  void heartbeat(THeartbeatResult& r, const TMasterInfo& m) override {
+    st_->records->add("heartbeat", j(m));
+    {
+      std::lock_guard<std::mutex> g(st_->mu);
+      st_->master = m.network_address;
+      st_->has_master = true;
+      if (m.__isset.backend_ip) st_->backend_ip = m.backend_ip;
+      if (m.__isset.backend_id) st_->backend_id = m.backend_id;
+    }
+    r.status.status_code = TStatusCode::OK;
+    r.backend_info.be_port = st_->be_port;
+    r.backend_info.http_port = st_->http_port;
+    r.backend_info.__set_be_rpc_port(-1);
+    r.backend_info.__set_brpc_port(st_->brpc_port);
+    r.backend_info.__set_version("cpp-be-peer-1.0");
+    r.backend_info.__set_be_start_time(st_->start_ms);
+    r.backend_info.__set_be_node_role("mix");
+    r.backend_info.__set_is_shutdown(false);
+    r.backend_info.__set_be_mem(8LL << 30);
+  }
+
+ private:
+  BeState* st_;
+};
+
+static int run_be(int argc, char** argv) {
+  if (argc < 5) {
+    std::cerr << "usage: cpp_peer be <records.jsonl> <http_port> <brpc_port> [buffered|framed]\n";
+    return 2;
+  }
+  Records records(argv[2]);
+  BeState st;
+  st.records = &records;
+  st.http_port = std::stoi(argv[3]);
+  st.brpc_port = std::stoi(argv[4]);
+  st.start_ms = now_ms();
+  bool framed = argc > 5 && std::string(argv[5]) == "framed";
+
+  auto be_sock = std::make_shared<peer::ListenOnce>("127.0.0.1", 0);
+  auto hb_sock = std::make_shared<peer::ListenOnce>("127.0.0.1", 0);
+  st.be_port = be_sock->boundPort();
+  int hb_port = hb_sock->boundPort();
+  auto proto = std::make_shared<TBinaryProtocolFactory>(0, 0, true, true);
+  TThreadedServer be_server(std::make_shared<BackendServiceProcessor>(std::make_shared<Backend>(&st)), be_sock,
+                            peer::factory(framed), proto);
+  TThreadedServer hb_server(std::make_shared<HeartbeatServiceProcessor>(std::make_shared<Heartbeat>(&st)), hb_sock,
+                            peer::factory(framed), proto);
+  std::thread t1([&] { be_server.serve(); });
+  std::thread t2([&] { hb_server.serve(); });
+  std::cout << "BackendService listening on 127.0.0.1:" << st.be_port << std::endl;
+  std::cout << "HeartbeatService listening on 127.0.0.1:" << hb_port << std::endl;
+  // Until the driver closes stdin.
+  std::string line;
+  while (std::getline(std::cin, line)) {
+  }
+  be_server.stop();
+  hb_server.stop();
+  t1.join();
+  t2.join();
+  return 0;
+}
+
+// ---------------------------------------------------------------- the FE client
+
+static std::string j(const TGetMetaReplicaMeta& r) {
+  Obj o;
+  OPT(o, r, id, jnum);
+  OPT(o, r, backend_id, jnum);
+  OPT(o, r, version, jnum);
+  return o.json();
+}
+
+static std::string j(const TGetMetaTabletMeta& t) {
+  Obj o;
+  OPT(o, t, id, jnum);
+  OPT(o, t, replicas, [](auto& v) { return jlist(v, [](const TGetMetaReplicaMeta& r) { return j(r); }); });
+  return o.json();
+}
+
+static std::string j(const TGetMetaIndexMeta& i) {
+  Obj o;
+  OPT(o, i, id, jnum);
+  OPT(o, i, name, jstr);
+  OPT(o, i, tablets, [](auto& v) { return jlist(v, [](const TGetMetaTabletMeta& t) { return j(t); }); });
+  return o.json();
+}
+
+static std::string j(const TGetMetaPartitionMeta& p) {
+  Obj o;
+  OPT(o, p, id, jnum);
+  OPT(o, p, name, jstr);
+  OPT(o, p, key, jstr);
+  OPT(o, p, range, jstr);
+  OPT(o, p, visible_version, jnum);
+  OPT(o, p, is_temp, jbool);
+  OPT(o, p, indexes, [](auto& v) { return jlist(v, [](const TGetMetaIndexMeta& i) { return j(i); }); });
+  return o.json();
+}
+
+static std::string j(const TGetMetaTableMeta& t) {
+  Obj o;
+  OPT(o, t, id, jnum);
+  OPT(o, t, name, jstr);
+  OPT(o, t, in_trash, jbool);
+  OPT(o, t, partitions, [](auto& v) { return jlist(v, [](const TGetMetaPartitionMeta& p) { return j(p); }); });
+  return o.json();
+}
+
+static std::string j(const TGetMetaDBMeta& d) {
+  Obj o;
+  OPT(o, d, id, jnum);
+  OPT(o, d, name, jstr);
+  OPT(o, d, tables, [](auto& v) { return jlist(v, [](const TGetMetaTableMeta& t) { return j(t); }); });
+  return o.json();
+}
+
+static std::string j_result(const TMasterResult& r) { return Obj().raw("status", j(r.status)).json(); }
+
+static int run_call(int argc, char** argv) {
+  if (argc < 10) {
+    std::cerr << "usage: cpp_peer call <fe_host:port> <buffered|framed> <user> <password> <backend_id> "
+                 "<backend_host> <be_port> <http_port> [<db>]\n";
+    return 2;
+  }
+  std::string addr = argv[2];
+  auto colon = addr.rfind(':');
+  std::string host = addr.substr(0, colon);
+  int port = std::stoi(addr.substr(colon + 1));
+  bool framed = std::string(argv[3]) == "framed";
+  std::string user = argv[4], password = argv[5];
+  int64_t backend_id = std::stoll(argv[6]);
+  TBackend backend;
+  backend.host = argv[7];
+  backend.be_port = std::stoi(argv[8]);
+  backend.http_port = std::stoi(argv[9]);
+  backend.__set_id(backend_id);
+
+  auto sock = std::make_shared<TSocket>(host, port);
+  sock->setConnTimeout(10000);
+  sock->setRecvTimeout(60000);
+  std::shared_ptr<TTransport> trans;
+  if (framed)
+    trans = std::make_shared<TFramedTransport>(sock);
+  else
+    trans = std::make_shared<TBufferedTransport>(sock);
+  FrontendServiceClient client(std::make_shared<TBinaryProtocol>(trans));
+  trans->open();
+
+  int failures = 0;
+  auto call = [&](const char* method, const std::function<std::string()>& f) {
+    try {
+      std::cout << Obj().str("method", method).raw("result", f()).json() << std::endl;
+    } catch (const std::exception& e) {
+      failures++;
+      std::cout << Obj().str("method", method).str("error", e.what()).json() << std::endl;
+      // A broken connection would fail every later call: reconnect.
+      try {
+        trans->close();
+        trans->open();
+      } catch (...) {
+      }
+    }
+  };
+
+  call("finishTask", [&] {
+    TFinishTaskRequest req;
+    req.backend = backend;
+    req.task_type = TTaskType::CREATE;
+    req.signature = 987654321;
+    req.task_status.status_code = TStatusCode::OK;
+    TTabletInfo i;
+    i.tablet_id = 123456;
+    i.schema_hash = 368169781;
+    i.version = 1;
+    i.version_hash = 0;
+    i.row_count = 0;
+    i.data_size = 0;
+    i.__set_storage_medium(TStorageMedium::HDD);
+    req.__set_finish_tablet_infos({i});
+    req.__set_report_version(1);
+    TMasterResult r;
+    client.finishTask(r, req);
+    return j_result(r);
+  });
+
+  call("report", [&] {
+    TReportRequest req;
+    req.backend = backend;
+    req.__set_report_version(now_ms());
+    TDisk d;
+    d.root_path = "/cpp-peer/storage";
+    d.disk_total_capacity = 1000LL << 30;
+    d.data_used_capacity = 7LL << 30;
+    d.used = true;
+    d.__set_disk_available_capacity(600LL << 30);
+    d.__set_path_hash(4242);
+    d.__set_storage_medium(TStorageMedium::SSD);
+    d.__set_trash_used_capacity(0);
+    d.__set_remote_used_capacity(0);
+    req.__set_disks({{d.root_path, d}});
+    req.__set_tasks({{TTaskType::CREATE, {}}});
+    req.__set_num_cores(12);
+    req.__set_pipeline_executor_size(12);
+    TMasterResult r;
+    client.report(r, req);
+    return j_result(r);
+  });
+
+  call("getMasterToken", [&] {
+    TGetMasterTokenRequest req;
+    req.__set_cluster("default_cluster");
+    req.__set_user(user);
+    req.__set_password(password);
+    TGetMasterTokenResult r;
+    client.getMasterToken(r, req);
+    Obj o;
+    OPT(o, r, status, j);
+    OPT(o, r, token, jstr);
+    OPT(o, r, master_address, j);
+    return o.json();
+  });
+
+  call("getBackendMeta", [&] {
+    TGetBackendMetaRequest req;
+    req.__set_cluster("default_cluster");
+    req.__set_user(user);
+    req.__set_passwd(password);
+    req.__set_user_ip("127.0.0.1");
+    req.__set_backend_id(backend_id);
+    TGetBackendMetaResult r;
+    client.getBackendMeta(r, req);
+    Obj o;
+    o.raw("status", j(r.status));
+    OPT(o, r, backends, [](auto& v) { return jlist(v, [](const TBackend& b) { return j(b); }); });
+    OPT(o, r, master_address, j);
+    return o.json();
+  });
+
+  call("getSnapshot", [&] {
+    TGetSnapshotRequest req;
+    req.__set_cluster("default_cluster");
+    req.__set_user(user);
+    req.__set_passwd(password);
+    req.__set_db("cpp_db");
+    req.__set_table("t1");
+    req.__set_label_name("cpp_label");
+    req.__set_snapshot_name("cpp_snapshot");
+    req.__set_snapshot_type(TSnapshotType::LOCAL);
+    req.__set_enable_compress(false);
+    TGetSnapshotResult r;
+    client.getSnapshot(r, req);
+    Obj o;
+    OPT(o, r, status, j);
+    OPT(o, r, meta, [](auto& v) { return jnum(v.size()); });
+    OPT(o, r, job_info, [](auto& v) { return jnum(v.size()); });
+    OPT(o, r, master_address, j);
+    OPT(o, r, compressed, jbool);
+    OPT(o, r, expiredAt, jnum);
+    OPT(o, r, commit_seq, jnum);
+    return o.json();
+  });
+
+  call("restoreSnapshot", [&] {
+    TRestoreSnapshotRequest req;
+    req.__set_cluster("default_cluster");
+    req.__set_user(user);
+    req.__set_passwd(password);
+    req.__set_db("cpp_db");
+    req.__set_table("t1");
+    req.__set_label_name("cpp_restore_label");
+    req.__set_repo_name("__keep_on_local__");
+    TTableRef ref;
+    ref.__set_table("t1");
+    req.__set_table_refs({ref});
+    req.__set_properties({{"reserve_replica", "true"}});
+    req.__set_meta(std::string("{\"not\":\"a real snapshot\"}"));
+    req.__set_job_info(std::string("{}"));
+    req.__set_clean_tables(false);
+    req.__set_clean_partitions(false);
+    req.__set_atomic_restore(false);
+    req.__set_compressed(false);
+    TRestoreSnapshotResult r;
+    client.restoreSnapshot(r, req);
+    Obj o;
+    OPT(o, r, status, j);
+    OPT(o, r, master_address, j);
+    return o.json();
+  });
+
+  if (argc > 10) {
+    std::string db = argv[10];
+    call("getMeta", [&] {
+      TGetMetaRequest req;
+      req.__set_cluster("default_cluster");
+      req.__set_user(user);
+      req.__set_passwd(password);
+      req.__set_user_ip("127.0.0.1");
+      TGetMetaDB d;
+      d.__set_name(db);
+      req.__set_db(d);
+      TGetMetaResult r;
+      client.getMeta(r, req);
+      Obj o;
+      o.raw("status", j(r.status));
+      OPT(o, r, db_meta, j);
+      OPT(o, r, master_address, j);
+      return o.json();
+    });
+  }
+
+  trans->close();
+  return failures == 0 ? 0 : 1;
+}
+
+int main(int argc, char** argv) {
+  std::string mode = argc > 1 ? argv[1] : "";
+  if (mode == "be") return run_be(argc, argv);
+  if (mode == "call") return run_call(argc, argv);
+  std::cerr << "usage: cpp_peer be|call ...\n";
+  return 2;
+}
