@@ -26,7 +26,7 @@ pub struct BeConfig {
     pub download_worker_count: usize,
     pub publish_version_worker_count: usize,
     pub move_dir_worker_count: usize,
-    /// Parallel GETs of the snapshot pull engine, shared by all download tasks.
+    /// Parallel GETs of the snapshot pull engine, per download task (across its tablets).
     pub download_parallelism: usize,
     pub download_max_retries: u32,
     /// Check every pulled file's MD5 against the remote's.
@@ -64,7 +64,7 @@ pub const KEYS: &[Key] = &[
     Key { name: "download_worker_count", default: "3", doc: "workers for DOWNLOAD tasks" },
     Key { name: "publish_version_worker_count", default: "8", doc: "workers for PUBLISH_VERSION tasks" },
     Key { name: "move_dir_worker_count", default: "3", doc: "workers for MOVE tasks" },
-    Key { name: "download_parallelism", default: "8", doc: "parallel file GETs of the snapshot pull engine" },
+    Key { name: "download_parallelism", default: "8", doc: "parallel file GETs per download task, across its tablets" },
     Key { name: "download_max_retries", default: "3", doc: "retries per file, with backoff" },
     Key { name: "download_verify_md5", default: "true", doc: "verify each pulled file's MD5 against the remote" },
     Key { name: "download_upstream_mode", default: "false", doc: "pull the way upstream does (sequential, HEAD per file); for comparison" },
