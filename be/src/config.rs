@@ -5,6 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
+use doris_conf::{apply_defaults, apply_lines, help, parse, parse_bool, read};
+pub use doris_conf::{ConfigError, Key};
+
 #[derive(Debug, Clone)]
 pub struct BeConfig {
     pub be_port: u16,
@@ -37,13 +40,6 @@ pub struct BeConfig {
     pub storage_min_left_capacity_bytes: u64,
 }
 
-/// One documented key: name, default, meaning. `be --help` prints this table.
-pub struct Key {
-    pub name: &'static str,
-    pub default: &'static str,
-    pub doc: &'static str,
-}
-
 pub const KEYS: &[Key] = &[
     Key { name: "be_port", default: "9060", doc: "thrift BackendService port (agent tasks from the FE)" },
     Key { name: "heartbeat_service_port", default: "9050", doc: "thrift HeartbeatService port" },
@@ -70,16 +66,6 @@ pub const KEYS: &[Key] = &[
     Key { name: "download_upstream_mode", default: "false", doc: "pull the way upstream does (sequential, HEAD per file); for comparison" },
     Key { name: "storage_min_left_capacity_bytes", default: "1073741824", doc: "free space a root keeps when pulling into it" },
 ];
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error("{path}:{line}: expected `key = value`, got `{text}`")]
-    Syntax { path: PathBuf, line: usize, text: String },
-    #[error("bad value for {key}: `{value}` ({why})")]
-    Value { key: String, value: String, why: String },
-}
 
 impl Default for BeConfig {
     fn default() -> Self {
@@ -109,67 +95,19 @@ impl Default for BeConfig {
             download_upstream_mode: false,
             storage_min_left_capacity_bytes: 0,
         };
-        for k in KEYS {
-            c.set(k.name, &expand(k.default)).expect("defaults parse");
-        }
+        apply_defaults(KEYS, |k, v| c.set(k, v));
         c
-    }
-}
-
-/// `${VAR}` from the environment; DORIS_HOME defaults to the working directory.
-fn expand(v: &str) -> String {
-    let mut out = String::new();
-    let mut rest = v;
-    while let Some(i) = rest.find("${") {
-        out.push_str(&rest[..i]);
-        let Some(j) = rest[i..].find('}') else { break };
-        let var = &rest[i + 2..i + j];
-        let val = std::env::var(var).ok().or_else(|| {
-            (var == "DORIS_HOME").then(|| std::env::current_dir().unwrap_or_default().display().to_string())
-        });
-        out.push_str(&val.unwrap_or_default());
-        rest = &rest[i + j + 1..];
-    }
-    out.push_str(rest);
-    out
-}
-
-fn parse<T: std::str::FromStr>(key: &str, v: &str) -> Result<T, ConfigError>
-where
-    T::Err: std::fmt::Display,
-{
-    v.parse::<T>().map_err(|e| ConfigError::Value { key: key.into(), value: v.into(), why: e.to_string() })
-}
-
-fn parse_bool(key: &str, v: &str) -> Result<bool, ConfigError> {
-    match v.to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" => Ok(true),
-        "false" | "0" | "no" => Ok(false),
-        _ => Err(ConfigError::Value { key: key.into(), value: v.into(), why: "expected true or false".into() }),
     }
 }
 
 impl BeConfig {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
-        Self::parse_str(&text, path)
+        Self::parse_str(&read(path)?, path)
     }
 
     pub fn parse_str(text: &str, path: &Path) -> Result<Self, ConfigError> {
         let mut c = BeConfig::default();
-        for (n, raw) in text.lines().enumerate() {
-            let line = raw.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let Some((k, v)) = line.split_once('=') else {
-                return Err(ConfigError::Syntax { path: path.into(), line: n + 1, text: line.into() });
-            };
-            let (k, v) = (k.trim(), expand(v.trim().trim_matches('"')));
-            if !c.set(k, &v)? {
-                tracing::warn!(key = k, "unknown be.conf key ignored");
-            }
-        }
+        apply_lines(text, path, |k, v| c.set(k, v))?;
         Ok(c)
     }
 
@@ -223,11 +161,7 @@ impl BeConfig {
 
     /// The key table for `doris-rs be --help`.
     pub fn help() -> String {
-        let mut s = String::from("be.conf keys (key = value):\n");
-        for k in KEYS {
-            s.push_str(&format!("  {:<36} default {:<22} {}\n", k.name, k.default, k.doc));
-        }
-        s
+        help("be.conf", KEYS, 22)
     }
 }
 

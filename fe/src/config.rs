@@ -6,6 +6,9 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+use doris_conf::{apply_defaults, apply_lines, bad, help, parse, read};
+pub use doris_conf::{ConfigError, Key};
+
 #[derive(Clone)]
 pub struct FeConfig {
     pub rpc_port: u16,
@@ -47,13 +50,6 @@ impl std::fmt::Debug for FeConfig {
     }
 }
 
-/// One documented key: name, default, meaning. `fe --help` prints this table.
-pub struct Key {
-    pub name: &'static str,
-    pub default: &'static str,
-    pub doc: &'static str,
-}
-
 pub const KEYS: &[Key] = &[
     Key { name: "rpc_port", default: "9020", doc: "thrift FrontendService port (BEs, CCR syncer); 0 = any free port" },
     Key { name: "query_port", default: "9030", doc: "MySQL protocol port; 0 = any free port" },
@@ -88,16 +84,6 @@ pub const KEYS: &[Key] = &[
     Key { name: "thrift_max_message_size", default: "2147483647", doc: "largest thrift message accepted, in bytes" },
 ];
 
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error("{path}:{line}: expected `key = value`, got `{text}`")]
-    Syntax { path: PathBuf, line: usize, text: String },
-    #[error("bad value for {key}: `{value}` ({why})")]
-    Value { key: String, value: String, why: String },
-}
-
 impl Default for FeConfig {
     fn default() -> Self {
         let mut c = FeConfig {
@@ -117,63 +103,19 @@ impl Default for FeConfig {
             max_backup_restore_job_num_per_db: 0,
             thrift_max_message_size: 0,
         };
-        for k in KEYS {
-            c.set(k.name, &expand(k.default)).expect("defaults parse");
-        }
+        apply_defaults(KEYS, |k, v| c.set(k, v));
         c
     }
 }
 
-/// `${VAR}` from the environment; DORIS_HOME defaults to the working directory.
-fn expand(v: &str) -> String {
-    let mut out = String::new();
-    let mut rest = v;
-    while let Some(i) = rest.find("${") {
-        out.push_str(&rest[..i]);
-        let Some(j) = rest[i..].find('}') else { break };
-        let var = &rest[i + 2..i + j];
-        let val = std::env::var(var).ok().or_else(|| {
-            (var == "DORIS_HOME").then(|| std::env::current_dir().unwrap_or_default().display().to_string())
-        });
-        out.push_str(&val.unwrap_or_default());
-        rest = &rest[i + j + 1..];
-    }
-    out.push_str(rest);
-    out
-}
-
-fn parse<T: std::str::FromStr>(key: &str, v: &str) -> Result<T, ConfigError>
-where
-    T::Err: std::fmt::Display,
-{
-    v.parse::<T>().map_err(|e| ConfigError::Value { key: key.into(), value: v.into(), why: e.to_string() })
-}
-
-fn bad(key: &str, v: &str, why: &str) -> ConfigError {
-    ConfigError::Value { key: key.into(), value: v.into(), why: why.into() }
-}
-
 impl FeConfig {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
-        Self::parse_str(&text, path)
+        Self::parse_str(&read(path)?, path)
     }
 
     pub fn parse_str(text: &str, path: &Path) -> Result<Self, ConfigError> {
         let mut c = FeConfig::default();
-        for (n, raw) in text.lines().enumerate() {
-            let line = raw.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let Some((k, v)) = line.split_once('=') else {
-                return Err(ConfigError::Syntax { path: path.into(), line: n + 1, text: line.into() });
-            };
-            let (k, v) = (k.trim(), expand(v.trim().trim_matches('"')));
-            if !c.set(k, &v)? {
-                tracing::warn!(key = k, "unknown fe.conf key ignored");
-            }
-        }
+        apply_lines(text, path, |k, v| c.set(k, v))?;
         Ok(c)
     }
 
@@ -233,11 +175,7 @@ impl FeConfig {
 
     /// The key table for `doris-rs fe --help`.
     pub fn help() -> String {
-        let mut s = String::from("fe.conf keys (key = value):\n");
-        for k in KEYS {
-            s.push_str(&format!("  {:<36} default {:<26} {}\n", k.name, k.default, k.doc));
-        }
-        s
+        help("fe.conf", KEYS, 26)
     }
 
     /// The address we advertise to BEs and clients: the first candidate local address
