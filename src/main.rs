@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod ccr;
 mod local;
 mod wire_peer;
 
@@ -21,7 +22,10 @@ enum Cmd {
     Fe(doris_fe::cli::FeArgs),
     /// Run a local cluster: one FE and N BEs as child processes, registered and alive.
     Local(local::LocalArgs),
-    /// Measure the transport and the snapshot pull engine.
+    /// One CCR full sync of a database or tables from a source cluster to a target, as the
+    /// CCR syncer drives it (BACKUP to __keep_on_local__, getSnapshot, restoreSnapshot).
+    CcrSync(ccr::CcrSyncArgs),
+    /// Measure the transport, the snapshot pull engine, and load and scan throughput.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
     /// Thrift peer used by the interop tests: serve fixture handlers or call a peer.
@@ -44,6 +48,7 @@ fn main() -> std::process::ExitCode {
             Cmd::Be(args) => doris_be::cli::run(args).await.map_err(|e| e.to_string()),
             Cmd::Fe(args) => doris_fe::cli::run(args).await.map_err(|e| e.to_string()),
             Cmd::Local(args) => local::run(args).await,
+            Cmd::CcrSync(args) => ccr::run(args).await,
             Cmd::Bench(cmd) => bench::run(cmd).await,
             Cmd::WirePeer(cmd) => wire_peer::run(cmd).await,
         }

@@ -17,6 +17,8 @@ pub struct BeConfig {
     pub storage_root_paths: Vec<PathBuf>,
     pub priority_networks: String,
     pub snapshot_expire_time_sec: u64,
+    /// A load's pending rowsets older than this are checked with the FE and dropped when dead.
+    pub pending_data_expire_time_sec: u64,
     pub thrift_max_message_size: usize,
     pub report_task_interval_seconds: u64,
     pub report_tablet_interval_seconds: u64,
@@ -48,6 +50,7 @@ pub const KEYS: &[Key] = &[
     Key { name: "storage_root_path", default: "${DORIS_HOME}/storage", doc: "data roots separated by ';' (',medium:ssd' style suffixes are accepted and ignored)" },
     Key { name: "priority_networks", default: "", doc: "CIDR list used to pick the address reported to the FE" },
     Key { name: "snapshot_expire_time_sec", default: "172800", doc: "snapshots older than this are removed by the sweeper" },
+    Key { name: "pending_data_expire_time_sec", default: "1800", doc: "pending load rowsets older than this are dropped once the FE says their txn is dead" },
     Key { name: "thrift_max_message_size", default: "2147483647", doc: "largest thrift message accepted, in bytes" },
     Key { name: "report_task_interval_seconds", default: "10", doc: "seconds between task reports to the master FE" },
     Key { name: "report_tablet_interval_seconds", default: "60", doc: "seconds between tablet reports" },
@@ -77,6 +80,7 @@ impl Default for BeConfig {
             storage_root_paths: Vec::new(),
             priority_networks: String::new(),
             snapshot_expire_time_sec: 0,
+            pending_data_expire_time_sec: 0,
             thrift_max_message_size: 0,
             report_task_interval_seconds: 0,
             report_tablet_interval_seconds: 0,
@@ -132,6 +136,7 @@ impl BeConfig {
             }
             "priority_networks" => self.priority_networks = v.to_string(),
             "snapshot_expire_time_sec" => self.snapshot_expire_time_sec = parse(key, v)?,
+            "pending_data_expire_time_sec" => self.pending_data_expire_time_sec = parse(key, v)?,
             "thrift_max_message_size" => self.thrift_max_message_size = parse(key, v)?,
             "report_task_interval_seconds" => self.report_task_interval_seconds = parse(key, v)?,
             "report_tablet_interval_seconds" => self.report_tablet_interval_seconds = parse(key, v)?,

@@ -51,6 +51,7 @@ impl FeHandle {
     /// Stop every service and wait until they let go of the meta store.
     pub async fn shutdown(self) {
         self.stop.cancel();
+        self.ctx.jobs.stop_runners().await;
         self.thrift.shutdown().await;
         for t in self.tasks {
             let _ = t.await;
@@ -123,6 +124,8 @@ pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
     }));
     tasks.push(tokio::spawn(heartbeat::run(ctx.clone(), stop.clone())));
     tasks.push(tokio::spawn(crate::jobs::local_snapshots::run_expiry(ctx.clone(), stop.clone())));
+    // Publishes loads committed but not yet visible (also those from before a restart).
+    tasks.push(tokio::spawn(crate::load::publish::run(ctx.clone(), stop.clone())));
     // Unfinished jobs continue from their stored state once the BEs are heard from.
     crate::jobs::resume_all(&ctx);
     Ok(FeHandle { ctx, rpc_addr, query_addr, http_addr, stop, thrift, tasks })

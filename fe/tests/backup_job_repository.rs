@@ -1,173 +1,21 @@
 //! Backup to a `file://` repository and restore into another database (one FE and one
 //! in-process BE, so the test can put real rowset files into the tablets); then an FE
-//! restart in the middle of a backup: the stored job resumes and finishes.
+//! restart in the middle of a backup: the stored job resumes and finishes. (The same with
+//! a real `kill -9` of an FE process, in every job state: tests/e2e/test_fe_kill_jobs.py.)
 
 mod fe_support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use doris_be::agent::{self, BeHandle};
-use doris_be::config::BeConfig;
-use doris_be::storage::RowsetMeta;
+use doris_be::agent;
 use doris_fe::jobs::StoredJob;
 use doris_fe::persist::{Kind, MetaStore, Named};
-use doris_fe::server::{start, FeHandle};
+use doris_fe::server::start;
 use fe_support::*;
 
-fn be_config(root: &Path) -> BeConfig {
-    BeConfig {
-        be_port: 0,
-        heartbeat_service_port: 0,
-        webserver_port: 0,
-        brpc_port: 18081,
-        storage_root_paths: vec![root.to_path_buf()],
-        report_task_interval_seconds: 1,
-        report_tablet_interval_seconds: 1,
-        report_disk_state_interval_seconds: 1,
-        storage_min_left_capacity_bytes: 0,
-        priority_networks: "127.0.0.0/8".into(),
-        ..BeConfig::default()
-    }
-}
-
-async fn start_fe(meta: &Path) -> FeHandle {
-    start(fe_config(meta)).await.unwrap()
-}
-
-async fn wait_alive(fe: &FeHandle) {
-    let ctx = fe.ctx.clone();
-    wait_for(60, "the backend alive", || {
-        let ctx = ctx.clone();
-        async move {
-            let t = Sql::new(ctx).rows("SHOW BACKENDS").await;
-            (t.rows.len() == 1 && t.column("Alive").iter().all(|a| a == "true")).then_some(())
-        }
-    })
-    .await;
-}
-
-fn dat_contents(be: &BeHandle, tablet_id: i64) -> Vec<Vec<u8>> {
-    let dir = be.ctx.storage.tablet_dir(tablet_id).unwrap();
-    let mut out: Vec<Vec<u8>> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "dat"))
-        .map(|p| std::fs::read(p).unwrap())
-        .collect();
-    out.sort();
-    out
-}
-
-/// Table `db.t` (2 range partitions x 2 buckets) with one rowset per tablet and the
-/// partitions at visible version 2; each tablet's `.dat` contents by (partition, bucket).
-async fn table_with_data(
-    fe: &FeHandle,
-    be: &BeHandle,
-    db: &str,
-) -> Vec<((String, usize), Vec<Vec<u8>>)> {
-    let mut sql = Sql::new(fe.ctx.clone());
-    sql.run(&format!("CREATE DATABASE {db}")).await;
-    sql.run(&format!(
-        r#"CREATE TABLE {db}.t (k INT, v VARCHAR(32)) DUPLICATE KEY(k)
-           PARTITION BY RANGE(k) (PARTITION p1 VALUES LESS THAN ("100"), PARTITION p2 VALUES LESS THAN ("200"))
-           DISTRIBUTED BY HASH(k) BUCKETS 2 PROPERTIES ("replication_num" = "1")"#
-    ))
-    .await;
-    let table = fe.ctx.catalog.table(db, "t").unwrap();
-    let mut expected = Vec::new();
-    for p in &table.partitions {
-        for (i, tablet) in p.index.tablets.iter().enumerate() {
-            let storage = &be.ctx.storage;
-            let rowset_id = storage.next_rowset_id();
-            let bytes: Vec<u8> = (0..8192u32)
-                .map(|x| (x as i64 * 7 + tablet.id * 3) as u8)
-                .collect();
-            std::fs::write(
-                storage
-                    .tablet_dir(tablet.id)
-                    .unwrap()
-                    .join(format!("{rowset_id}_0.dat")),
-                &bytes,
-            )
-            .unwrap();
-            let rs = RowsetMeta {
-                rowset_id,
-                start_version: 2,
-                end_version: 2,
-                num_segments: 1,
-                num_rows: 5,
-                data_size: bytes.len() as i64,
-                txn_id: None,
-                remote: false,
-            };
-            storage.add_rowset(tablet.id, rs).unwrap();
-            expected.push(((p.name.clone(), i), dat_contents(be, tablet.id)));
-        }
-    }
-    fe.ctx
-        .catalog
-        .update_table(table.id, |t| {
-            for p in t.partitions.iter_mut() {
-                p.visible_version = 2;
-            }
-        })
-        .unwrap();
-    // The BE reports the new replica versions; backup picks a replica that has them.
-    let ctx = fe.ctx.clone();
-    let db = db.to_string();
-    wait_for(30, "replica versions reported", || {
-        let t = ctx.catalog.table(&db, "t").unwrap();
-        async move {
-            t.tablets()
-                .all(|(_, tb)| tb.replicas.iter().all(|r| r.version == 2))
-                .then_some(())
-        }
-    })
-    .await;
-    expected
-}
-
-async fn wait_done(fe: &FeHandle, stmt: &str, what: &str) -> Table {
-    let ctx = fe.ctx.clone();
-    let stmt = stmt.to_string();
-    wait_for(90, what, || {
-        let ctx = ctx.clone();
-        let stmt = stmt.clone();
-        async move {
-            let t = Sql::new(ctx).rows(&stmt).await;
-            let row = t.rows.last()?.clone();
-            match t.get(&row, "State") {
-                "FINISHED" => Some(t),
-                "CANCELLED" => panic!("job cancelled: {}", t.get(&row, "Status")),
-                _ => None,
-            }
-        }
-    })
-    .await
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for e in rd {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(files_under(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
-
-fn snapshot_dirs(storage: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(storage.join("snapshot"))
-        .map(|rd| rd.map(|e| e.unwrap().path()).collect())
-        .unwrap_or_default()
-}
+/// brpc port the in-process BE reports (nothing listens on it).
+const BRPC: u16 = 18081;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_to_file_repository_and_restore_into_another_database() {
@@ -175,14 +23,9 @@ async fn backup_to_file_repository_and_restore_into_another_database() {
     let storage = tempfile::tempdir().unwrap();
     let repo_dir = tempfile::tempdir().unwrap();
     let fe = start_fe(meta.path()).await;
-    let be = agent::start(be_config(storage.path())).await.unwrap();
+    let be = agent::start(be_config(storage.path(), BRPC)).await.unwrap();
     let mut sql = Sql::new(fe.ctx.clone());
-    sql.run(&format!(
-        r#"ALTER SYSTEM ADD BACKEND "127.0.0.1:{}""#,
-        be.addrs.heartbeat.port()
-    ))
-    .await;
-    wait_alive(&fe).await;
+    add_backend(&fe, &be, 1).await;
     let expected = table_with_data(&fe, &be, "a").await;
 
     sql.run(&format!(
@@ -340,15 +183,10 @@ async fn backup_to_file_repository_and_restore_into_another_database() {
 async fn backup_job_resumes_after_fe_restart() {
     let meta = tempfile::tempdir().unwrap();
     let storage = tempfile::tempdir().unwrap();
-    let be = agent::start(be_config(storage.path())).await.unwrap();
+    let be = agent::start(be_config(storage.path(), BRPC)).await.unwrap();
     let fe = start_fe(meta.path()).await;
     let mut sql = Sql::new(fe.ctx.clone());
-    sql.run(&format!(
-        r#"ALTER SYSTEM ADD BACKEND "127.0.0.1:{}""#,
-        be.addrs.heartbeat.port()
-    ))
-    .await;
-    wait_alive(&fe).await;
+    add_backend(&fe, &be, 1).await;
     table_with_data(&fe, &be, "a").await;
     sql.run(r#"BACKUP SNAPSHOT a.snapr TO __keep_on_local__ ON (t) PROPERTIES ("type" = "full")"#)
         .await;
@@ -428,17 +266,12 @@ async fn failed_restore_cleans_up_and_local_snapshots_expire() {
     };
     let meta = tempfile::tempdir().unwrap();
     let storage = tempfile::tempdir().unwrap();
-    let be = agent::start(be_config(storage.path())).await.unwrap();
+    let be = agent::start(be_config(storage.path(), BRPC)).await.unwrap();
     let mut conf = fe_config(meta.path());
     conf.set("local_snapshot_ttl_second", "6").unwrap();
     let fe = start(conf).await.unwrap();
     let mut sql = Sql::new(fe.ctx.clone());
-    sql.run(&format!(
-        r#"ALTER SYSTEM ADD BACKEND "127.0.0.1:{}""#,
-        be.addrs.heartbeat.port()
-    ))
-    .await;
-    wait_alive(&fe).await;
+    add_backend(&fe, &be, 1).await;
     table_with_data(&fe, &be, "a").await;
     sql.run(r#"BACKUP SNAPSHOT a.snapc TO __keep_on_local__ ON (t)"#)
         .await;
@@ -593,15 +426,10 @@ async fn restore_job_resumes_after_fe_restart() {
     };
     let meta = tempfile::tempdir().unwrap();
     let storage = tempfile::tempdir().unwrap();
-    let be = agent::start(be_config(storage.path())).await.unwrap();
+    let be = agent::start(be_config(storage.path(), BRPC)).await.unwrap();
     let fe = start_fe(meta.path()).await;
     let mut sql = Sql::new(fe.ctx.clone());
-    sql.run(&format!(
-        r#"ALTER SYSTEM ADD BACKEND "127.0.0.1:{}""#,
-        be.addrs.heartbeat.port()
-    ))
-    .await;
-    wait_alive(&fe).await;
+    add_backend(&fe, &be, 1).await;
     let expected = table_with_data(&fe, &be, "a").await;
     sql.run(r#"BACKUP SNAPSHOT a.snapd TO __keep_on_local__ ON (t)"#)
         .await;

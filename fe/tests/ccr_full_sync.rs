@@ -8,33 +8,14 @@ mod fe_support;
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::Path;
 
 use doris_be::agent::{self, BeHandle};
-use doris_be::config::BeConfig;
-use doris_be::storage::RowsetMeta;
 use doris_fe::server::{start, FeHandle};
 use doris_thrift::frontend_service::*;
 use doris_thrift::services::FrontendServiceClient;
 use doris_thrift::status::TStatusCode;
 use doris_thrift::transport::{ClientOptions, ClientPool};
 use fe_support::*;
-
-fn be_config(root: &Path, brpc: u16) -> BeConfig {
-    BeConfig {
-        be_port: 0,
-        heartbeat_service_port: 0,
-        webserver_port: 0,
-        brpc_port: brpc,
-        storage_root_paths: vec![root.to_path_buf()],
-        report_task_interval_seconds: 1,
-        report_tablet_interval_seconds: 1,
-        report_disk_state_interval_seconds: 1,
-        storage_min_left_capacity_bytes: 0,
-        priority_networks: "127.0.0.0/8".into(),
-        ..BeConfig::default()
-    }
-}
 
 struct Cluster {
     fe: FeHandle,
@@ -52,21 +33,8 @@ async fn cluster(brpc: u16, max_jobs: &str) -> Cluster {
         .unwrap();
     let fe = start(conf).await.unwrap();
     let be = agent::start(be_config(storage.path(), brpc)).await.unwrap();
-    let mut sql = Sql::new(fe.ctx.clone());
-    sql.run(&format!(
-        r#"ALTER SYSTEM ADD BACKEND "127.0.0.1:{}""#,
-        be.addrs.heartbeat.port()
-    ))
-    .await;
-    let ctx = fe.ctx.clone();
-    wait_for(60, "the backend alive", || {
-        let ctx = ctx.clone();
-        async move {
-            let t = Sql::new(ctx).rows("SHOW BACKENDS").await;
-            (t.rows.len() == 1 && t.column("Alive").iter().all(|a| a == "true")).then_some(())
-        }
-    })
-    .await;
+    add_backend(&fe, &be, 1).await;
+    let sql = Sql::new(fe.ctx.clone());
     Cluster {
         fe,
         be,
@@ -77,36 +45,6 @@ async fn cluster(brpc: u16, max_jobs: &str) -> Cluster {
 
 fn client(fe: &FeHandle, pool: &ClientPool) -> FrontendServiceClient {
     FrontendServiceClient::new(pool.channel(fe.rpc_addr.to_string(), ClientOptions::default()))
-}
-
-/// `.dat` contents of a tablet on a BE, sorted.
-fn dat_contents(be: &BeHandle, tablet_id: i64) -> Vec<Vec<u8>> {
-    let dir = be.ctx.storage.tablet_dir(tablet_id).unwrap();
-    let mut out: Vec<Vec<u8>> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "dat"))
-        .map(|p| std::fs::read(p).unwrap())
-        .collect();
-    out.sort();
-    out
-}
-
-async fn wait_state(sql_ctx: doris_fe::context::Ctx, stmt: String, what: &str) -> Table {
-    wait_for(90, what, || {
-        let ctx = sql_ctx.clone();
-        let stmt = stmt.clone();
-        async move {
-            let t = Sql::new(ctx).rows(&stmt).await;
-            let row = t.rows.last()?.clone();
-            match t.get(&row, "State") {
-                "FINISHED" => Some(t),
-                "CANCELLED" => panic!("job cancelled: {}", t.get(&row, "Status")),
-                _ => None,
-            }
-        }
-    })
-    .await
 }
 
 fn gunzip(b: &[u8]) -> Vec<u8> {
@@ -150,46 +88,14 @@ async fn ccr_full_sync_between_two_clusters() {
     let mut expected: BTreeMap<(String, usize), Vec<Vec<u8>>> = BTreeMap::new();
     for p in &table.partitions {
         for (i, tablet) in p.index.tablets.iter().enumerate() {
-            let storage = &src.be.ctx.storage;
-            let rowset_id = storage.next_rowset_id();
             let bytes: Vec<u8> = (0..4096u32)
                 .map(|x| (x as i64 * 31 + tablet.id) as u8)
                 .collect();
-            std::fs::write(
-                storage
-                    .tablet_dir(tablet.id)
-                    .unwrap()
-                    .join(format!("{rowset_id}_0.dat")),
-                &bytes,
-            )
-            .unwrap();
-            storage
-                .add_rowset(
-                    tablet.id,
-                    RowsetMeta {
-                        rowset_id,
-                        start_version: 2,
-                        end_version: 2,
-                        num_segments: 1,
-                        num_rows: 10,
-                        data_size: bytes.len() as i64,
-                        txn_id: None,
-                        remote: false,
-                    },
-                )
-                .unwrap();
+            add_dat_rowset(&src.be, tablet.id, &bytes, 10);
             expected.insert((p.name.clone(), i), dat_contents(&src.be, tablet.id));
         }
     }
-    src.fe
-        .ctx
-        .catalog
-        .update_table(table.id, |t| {
-            for p in t.partitions.iter_mut() {
-                p.visible_version = 2;
-            }
-        })
-        .unwrap();
+    set_visible_version_2(&src.fe, "src", "t");
 
     // BACKUP to __keep_on_local__, polled like the syncer does.
     src.sql
@@ -197,9 +103,9 @@ async fn ccr_full_sync_between_two_clusters() {
             r#"BACKUP SNAPSHOT src.snap1 TO __keep_on_local__ ON (t) PROPERTIES ("type" = "full")"#,
         )
         .await;
-    let shown = wait_state(
-        src.fe.ctx.clone(),
-        r#"SHOW BACKUP FROM src WHERE SnapshotName = "snap1""#.into(),
+    let shown = wait_done(
+        &src.fe,
+        r#"SHOW BACKUP FROM src WHERE SnapshotName = "snap1""#,
         "backup FINISHED",
     )
     .await;
@@ -359,9 +265,9 @@ async fn ccr_full_sync_between_two_clusters() {
         r.status
     );
 
-    let shown = wait_state(
-        dst.fe.ctx.clone(),
-        r#"SHOW RESTORE FROM dst WHERE Label = "snap1""#.into(),
+    let shown = wait_done(
+        &dst.fe,
+        r#"SHOW RESTORE FROM dst WHERE Label = "snap1""#,
         "restore FINISHED",
     )
     .await;
@@ -410,9 +316,9 @@ async fn ccr_full_sync_between_two_clusters() {
         "{:?}",
         r.status
     );
-    let shown = wait_state(
-        dst.fe.ctx.clone(),
-        r#"SHOW RESTORE FROM dst WHERE Label = "snap1""#.into(),
+    let shown = wait_done(
+        &dst.fe,
+        r#"SHOW RESTORE FROM dst WHERE Label = "snap1""#,
         "second restore FINISHED",
     )
     .await;

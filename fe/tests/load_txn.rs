@@ -1,7 +1,8 @@
 //! Load transactions and labels: a label is taken until its transaction is aborted, and
-//! records survive a reopen of the store.
+//! records survive a reopen of the store, and PREPARE transactions past their timeout are
+//! aborted (freeing their label).
 
-use doris_fe::load::txn::{TxnRecord, TxnState, TxnStore};
+use doris_fe::load::txn::{TxnRecord, TxnState, TxnStore, TIMEOUT_REASON};
 
 fn rec(txn_id: i64, db_id: i64, label: &str) -> TxnRecord {
     TxnRecord {
@@ -14,6 +15,7 @@ fn rec(txn_id: i64, db_id: i64, label: &str) -> TxnRecord {
         finish_ms: None,
         reason: None,
         partition_versions: vec![],
+        timeout_s: 60,
     }
 }
 
@@ -60,4 +62,54 @@ fn records_survive_a_reopen() {
     assert_eq!((r.state, r.partition_versions.clone()), (TxnState::Committed, vec![(100, 3)]));
     assert_eq!(st.in_state(TxnState::Committed).unwrap().len(), 1);
     assert!(st.update(99, |_| Ok(())).is_err());
+}
+
+#[test]
+fn prepare_transactions_time_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = TxnStore::open(dir.path()).unwrap();
+    // Created at 1000 ms with a 60 s timeout: due at 61000 ms.
+    let mut r = rec(1, 10, "slow");
+    r.create_ms = 1000;
+    st.begin(r).unwrap().unwrap();
+    let mut c = rec(2, 10, "committed");
+    c.create_ms = 1000;
+    st.begin(c).unwrap().unwrap();
+    st.update(2, |t| {
+        t.state = TxnState::Committed;
+        Ok(())
+    })
+    .unwrap();
+    assert!(st.abort_timed_out(60_999).unwrap().is_empty());
+    assert_eq!(st.state_now(1, 60_999).unwrap().unwrap().state, TxnState::Prepare);
+    // Only the PREPARE one is aborted; a committed load is never timed out.
+    let aborted = st.abort_timed_out(61_000).unwrap();
+    assert_eq!(aborted.iter().map(|t| t.txn_id).collect::<Vec<_>>(), vec![1]);
+    let r = st.get(1).unwrap().unwrap();
+    assert_eq!((r.state, r.reason.as_deref(), r.finish_ms), (TxnState::Aborted, Some(TIMEOUT_REASON), Some(61_000)));
+    assert_eq!(st.get(2).unwrap().unwrap().state, TxnState::Committed);
+    assert!(st.state_now(99, 61_000).unwrap().is_none());
+}
+
+#[test]
+fn a_timed_out_label_holder_is_aborted_on_begin_and_on_lookup() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = TxnStore::open(dir.path()).unwrap();
+    st.begin(rec(1, 10, "l")).unwrap().unwrap();
+    // Within the timeout the label is taken...
+    let mut again = rec(2, 10, "l");
+    again.create_ms = 59_999;
+    assert_eq!(st.begin(again).unwrap().unwrap_err().txn_id, 1);
+    // ...past it the holder is aborted and the label reused.
+    let mut later = rec(3, 10, "l");
+    later.create_ms = 60_000;
+    assert_eq!(st.begin(later).unwrap().unwrap().txn_id, 3);
+    assert_eq!(st.get(1).unwrap().unwrap().reason.as_deref(), Some(TIMEOUT_REASON));
+    // A lookup past the timeout answers ABORTED (and records it).
+    assert_eq!(st.state_now(3, 120_000).unwrap().unwrap().state, TxnState::Aborted);
+    assert_eq!(st.get(3).unwrap().unwrap().state, TxnState::Aborted);
+    // Records written before timeouts existed read with upstream's default.
+    let old = r#"{"txn_id":7,"db_id":1,"table_id":2,"label":"x","state":"Prepare","create_ms":0,"finish_ms":null,"reason":null,"partition_versions":[]}"#;
+    let r: TxnRecord = serde_json::from_str(old).unwrap();
+    assert_eq!(r.timeout_s, doris_fe::load::txn::DEFAULT_TIMEOUT_S);
 }

@@ -4,7 +4,8 @@
 //! P1: 2 GiB in 64 data files over 8 tablets (plus a small header each).
 //! P2: 20,000 files of 8 KiB over 500 tablets.
 //! Figures only: nothing here passes or fails on time. Sources stay in the page cache
-//! across runs, so every contender reads them hot.
+//! across runs, so every contender reads them hot. Both BEs run in this process, so the
+//! CPU per GiB shown counts the serving side as well as the pulling one.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -167,10 +168,30 @@ fn make_targets(local: &Node, remote: &Node, sources: &[PathBuf], run: &str) -> 
     Ok((ts, snaps))
 }
 
-fn line(label: &str, bytes: u64, files: u64, secs: f64) {
+/// CPU seconds (user + system) this process used so far, all threads; `None` off Linux.
+/// Shown beside the wall-clock figures: on a shared machine the CPU spent per GiB
+/// moves much less with the load than the throughput does.
+fn cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    // USER_HZ is 100 on every Linux we run on.
+    Some(ticks / 100.0)
+}
+
+/// CPU seconds per GiB moved between two `cpu_secs` readings.
+fn cpu_per_gib(before: Option<f64>, bytes: u64) -> Option<f64> {
+    let used = cpu_secs()? - before?;
+    (bytes > 0).then(|| used / (bytes as f64 / (MIB * 1024.0)))
+}
+
+fn line(label: &str, bytes: u64, files: u64, secs: f64, cpu: Option<f64>) {
     let secs = secs.max(1e-9);
+    let cpu = cpu.map(|c| format!(" {c:>6.2} cpu-s/GiB")).unwrap_or_default();
     println!(
-        "  {label:<58} {:>9.1} MiB/s {:>10.0} files/s {:>8.2} s",
+        "  {label:<58} {:>9.1} MiB/s {:>10.0} files/s {:>8.2} s{cpu}",
         bytes as f64 / MIB / secs,
         files as f64 / secs,
         secs
@@ -182,11 +203,12 @@ async fn run_ours(
     remote: &Node,
     sources: &[PathBuf],
     run: &str,
-) -> Result<(PathBuf, Vec<TRemoteTabletSnapshot>, PullOutcome, f64), String> {
+) -> Result<(PathBuf, Vec<TRemoteTabletSnapshot>, Option<f64>, PullOutcome, f64), String> {
     let (ts, snaps) = make_targets(local, remote, sources, run)?;
-    let t = Instant::now();
+    let (t, cpu) = (Instant::now(), cpu_secs());
     let out = pull(&local.ctx, 1, &snaps, &NoProgress).await.map_err(|e| format!("pull: {e}"))?;
-    Ok((ts, snaps, out, t.elapsed().as_secs_f64()))
+    let secs = t.elapsed().as_secs_f64();
+    Ok((ts, snaps, cpu_per_gib(cpu, out.bytes_transferred), out, secs))
 }
 
 async fn run_scenario(s: &Scenario, remote: &Node, ours: &Node, up: &Node, parallelism: usize) -> Result<(), String> {
@@ -201,9 +223,9 @@ async fn run_scenario(s: &Scenario, remote: &Node, ours: &Node, up: &Node, paral
     );
 
     // Ours, with the remote's md5 cache cold (its first listing hashes every file).
-    let (ts, snaps, out, secs) = run_ours(ours, remote, &sources, "cold").await?;
+    let (ts, snaps, cpu, out, secs) = run_ours(ours, remote, &sources, "cold").await?;
     check(&out, bytes, "ours")?;
-    line(&format!("ours: parallelism {parallelism}, {md5}, remote md5s cold"), out.bytes_transferred, out.files_transferred, secs);
+    line(&format!("ours: parallelism {parallelism}, {md5}, remote md5s cold"), out.bytes_transferred, out.files_transferred, secs, cpu);
     // Everything is already there: one listing per tablet and local hashing, no transfer.
     let t = Instant::now();
     let again = pull(&ours.ctx, 1, &snaps, &NoProgress).await.map_err(|e| format!("pull: {e}"))?;
@@ -217,9 +239,9 @@ async fn run_scenario(s: &Scenario, remote: &Node, ours: &Node, up: &Node, paral
     );
     remove(&ts);
 
-    let (ts, _, out, secs) = run_ours(ours, remote, &sources, "warm").await?;
+    let (ts, _, cpu, out, secs) = run_ours(ours, remote, &sources, "warm").await?;
     check(&out, bytes, "ours")?;
-    line(&format!("ours: parallelism {parallelism}, {md5}, remote md5s cached"), out.bytes_transferred, out.files_transferred, secs);
+    line(&format!("ours: parallelism {parallelism}, {md5}, remote md5s cached"), out.bytes_transferred, out.files_transferred, secs, cpu);
     remove(&ts);
 
     // Upstream's algorithm, its tablets split over at most 3 concurrent tasks.
@@ -229,7 +251,7 @@ async fn run_scenario(s: &Scenario, remote: &Node, ours: &Node, up: &Node, paral
     for (i, s) in snaps.into_iter().enumerate() {
         groups[i % n].push(s);
     }
-    let t = Instant::now();
+    let (t, cpu) = (Instant::now(), cpu_secs());
     let results = futures::future::join_all(groups.iter().map(|g| pull(&up.ctx, 2, g, &NoProgress))).await;
     let secs = t.elapsed().as_secs_f64();
     let (mut ub, mut uf) = (0u64, 0u64);
@@ -241,7 +263,7 @@ async fn run_scenario(s: &Scenario, remote: &Node, ours: &Node, up: &Node, paral
     if ub != bytes {
         return Err(format!("upstream mode moved {ub} bytes, expected {bytes}"));
     }
-    line(&format!("upstream algorithm: sequential, {n} tasks, no md5"), ub, uf, secs);
+    line(&format!("upstream algorithm: sequential, {n} tasks, no md5"), ub, uf, secs, cpu_per_gib(cpu, ub));
     remove(&ts);
 
     // cp -r of the same snapshot directory.
@@ -254,7 +276,7 @@ async fn run_scenario(s: &Scenario, remote: &Node, ours: &Node, up: &Node, paral
     if !st.success() {
         return Err(format!("cp -r failed: {st}"));
     }
-    line("cp -r (no fsync, no checksum)", bytes, files, secs);
+    line("cp -r (no fsync, no checksum)", bytes, files, secs, None);
     remove(&dst);
     remove(&src_ts);
     Ok(())

@@ -3,6 +3,7 @@
 use clap::Subcommand;
 
 mod download;
+mod load;
 mod rpc;
 
 #[derive(Subcommand)]
@@ -11,11 +12,14 @@ pub enum BenchCmd {
     Rpc(rpc::RpcArgs),
     /// Snapshot pull between two BEs on loopback vs upstream's algorithm and `cp -r`.
     Download(download::DownloadArgs),
+    /// Stream load and scan rows/s of a local cluster (started here, or --fe).
+    Load(load::LoadArgs),
 }
 
 pub async fn run(cmd: BenchCmd) -> Result<(), String> {
     match cmd {
         BenchCmd::Rpc(args) => rpc::run(args).await,
         BenchCmd::Download(args) => download::run(args).await,
+        BenchCmd::Load(args) => load::run(args).await,
     }
 }

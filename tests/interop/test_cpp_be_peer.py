@@ -3,77 +3,49 @@
 tests/interop/cpp/cpp_peer.cpp (stubs generated at test time from our thrift/ by
 tests/interop/peers.sh) plays the C++ BE both ways:
 - `cpp_peer be`: TThreadedServer BackendService + HeartbeatService. Registered in our FE
-  with ALTER SYSTEM ADD BACKEND over MySQL, it records the FE's heartbeats (TMasterInfo) and
-  the CREATE tasks of CREATE TABLE field by field, and acknowledges each task with a
-  finishTask (TBufferedTransport + TBinaryProtocol, as the BE's FE client cache).
+  with ALTER SYSTEM ADD BACKEND over MySQL, it records the FE's heartbeats (TMasterInfo)
+  and agent tasks field by field, does them on its own storage root and acknowledges each
+  with a finishTask (TBufferedTransport + TBinaryProtocol, as the BE's FE client cache):
+  the CREATE tasks of CREATE TABLE, then a whole BACKUP to a file:// repository
+  (MAKE_SNAPSHOT, UPLOAD of the snapshot files as <file>.<md5>, RELEASE_SNAPSHOT).
 - `cpp_peer call`: the BE's FE client calling finishTask, report, getMasterToken,
   getBackendMeta, getSnapshot and restoreSnapshot, buffered and framed.
 Also: our bench client (`doris-rs bench rpc --addr`) against a C++ TThreadedServer.
 """
 
+import hashlib
 import json
 import pathlib
-import socket
 import subprocess
-import time
 
 import pymysql
 import pytest
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-DEADLINE_S = 60
+from interop_procs import (
+    bench_client_against,
+    build_peer,
+    free_port,
+    read_records,
+    start_doris_rs,
+    stop,
+    wait_until,
+)
+
 ROOT_PASSWORD = "cpp-root-pw"
 CLUSTER_ID = 271828
 
 # Thrift enum values (thrift/Types.thrift, Status.thrift).
-CREATE = 0
+CREATE, MAKE_SNAPSHOT, RELEASE_SNAPSHOT, UPLOAD = 0, 8, 9, 11
 OK, NOT_IMPLEMENTED_ERROR, NOT_FOUND, INVALID_ARGUMENT, SNAPSHOT_NOT_EXIST = 0, 3, 31, 33, 70
 DUP_KEYS, COLUMN = 1, 1
 INT, VARCHAR, BIGINT = 5, 15, 6
 HDD = 0
-
-
-def build_peer(lang):
-    """tests/interop/peers.sh <lang>: the cached build dir of that peer."""
-    proc = subprocess.run(
-        ["bash", str(REPO / "tests/interop/peers.sh"), lang], capture_output=True, text=True, timeout=1200
-    )
-    if proc.returncode != 0:
-        pytest.fail(f"building the {lang} peer failed:\n{proc.stdout}\n{proc.stderr}")
-    for line in proc.stdout.splitlines():
-        if line.startswith(f"{lang}="):
-            return pathlib.Path(line.split("=", 1)[1])
-    pytest.fail(f"peers.sh printed no {lang}= line: {proc.stdout}")
+LOCAL = 4  # TStorageBackendType
 
 
 @pytest.fixture(scope="module")
 def cpp_bin():
     return build_peer("cpp") / "bin"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def accepts(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def wait_until(what, probe, deadline_s=DEADLINE_S):
-    end = time.monotonic() + deadline_s
-    while True:
-        v = probe()
-        if v:
-            return v
-        if time.monotonic() > end:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 class Fe:
@@ -83,23 +55,16 @@ class Fe:
         self.rpc_port, self.query_port, self.http_port = free_port(), free_port(), free_port()
         meta = root / "meta"
         meta.mkdir(parents=True)
-        conf = root / "fe.conf"
-        conf.write_text(
+        self.proc, self.log = start_doris_rs(
+            binary,
+            "fe",
+            root,
             f"rpc_port = {self.rpc_port}\nquery_port = {self.query_port}\nhttp_port = {self.http_port}\n"
             f"meta_dir = {meta}\npriority_networks = 127.0.0.0/8\ncluster_id = {CLUSTER_ID}\n"
             f"root_password = {ROOT_PASSWORD}\nheartbeat_interval_second = 0.2\n"
-            "max_create_table_timeout_second = 30\n"
+            "max_create_table_timeout_second = 30\n",
+            (self.query_port, self.rpc_port),
         )
-        self.log = root / "fe.log"
-        with open(self.log, "wb") as err:
-            self.proc = subprocess.Popen([str(binary), "fe", "--conf", str(conf)], stdout=subprocess.DEVNULL, stderr=err)
-
-        def listening():
-            if self.proc.poll() is not None:
-                pytest.fail(f"FE exited with {self.proc.returncode}:\n{self.log.read_text()}")
-            return accepts(self.query_port) and accepts(self.rpc_port)
-
-        wait_until("the FE to listen", listening)
         self.db = pymysql.connect(
             host="127.0.0.1", port=self.query_port, user="root", password=ROOT_PASSWORD, autocommit=True
         )
@@ -115,23 +80,23 @@ class Fe:
 
     def close(self):
         self.db.close()
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop(self.proc)
 
 
 class CppBe:
-    """`cpp_peer be`: the C++ BE's two thrift services, recording into a file."""
+    """`cpp_peer be`: the C++ BE's two thrift services, recording into a file, its
+    snapshots under a storage root of its own."""
 
-    def __init__(self, bin_dir, records: pathlib.Path):
-        self.records_path = records
-        records.touch()
+    def __init__(self, bin_dir, root: pathlib.Path):
+        self.records_path = root / "records.jsonl"
+        self.records_path.touch()
+        self.storage = root / "storage"
         self.http_port, self.brpc_port = free_port(), free_port()
         self.proc = subprocess.Popen(
-            [str(bin_dir / "cpp_peer"), "be", str(records), str(self.http_port), str(self.brpc_port), "buffered"],
+            [
+                str(bin_dir / "cpp_peer"), "be", str(self.records_path), str(self.http_port), str(self.brpc_port),
+                "buffered", str(self.storage),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -144,20 +109,17 @@ class CppBe:
         self.be_port, self.hb_port = ports["BackendService"], ports["HeartbeatService"]
 
     def records(self, method):
-        out = []
-        for line in self.records_path.read_text().splitlines():
-            r = json.loads(line)
-            if r["method"] == method:
-                out.append(r["request"])
-        return out
+        return read_records(self.records_path, method)
+
+    def tasks(self, task_type):
+        return [t for t in self.records("submit_tasks") if t["task_type"] == task_type]
+
+    def finish(self, what, task_type, signature):
+        """The `finishTask` (what the peer sent) or `finishTask.reply` (the FE's answer) of a task."""
+        return next((r for r in self.records(what) if (r["task_type"], r["signature"]) == (task_type, signature)), None)
 
     def close(self):
-        self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop(self.proc, close_stdin=True)
 
 
 def cpp_call(cpp_bin, fe, framing, password, backend_id, be, db=None):
@@ -184,7 +146,7 @@ def cpp_call(cpp_bin, fe, framing, password, backend_id, be, db=None):
 @pytest.fixture(scope="module")
 def cluster(doris_rs_bin, cpp_bin, tmp_path_factory):
     root = tmp_path_factory.mktemp("cpp-be-peer")
-    be = CppBe(cpp_bin, root / "records.jsonl")
+    be = CppBe(cpp_bin, root)
     fe = None
     try:
         fe = Fe(doris_rs_bin, root / "fe")
@@ -255,7 +217,7 @@ def test_create_table_sends_create_tasks_to_the_cpp_be(cluster, registered, cpp_
         [rep] = t["replicas"]
         assert rep["backend_id"] == registered and rep["version"] == 1
 
-    tasks = [t for t in be.records("submit_tasks") if t["task_type"] == CREATE]
+    tasks = [t for t in be.tasks(CREATE) if t["create_tablet_req"]["table_id"] == table["id"]]
     by_tablet = {t["create_tablet_req"]["tablet_id"]: t for t in tasks}
     assert sorted(by_tablet) == sorted(int(t["TabletId"]) for t in tablets)
     assert len(tasks) == 3, "one CREATE per tablet, none repeated"
@@ -366,29 +328,135 @@ def test_cpp_fe_client_as_an_unknown_backend(cluster, registered, cpp_bin):
     assert int(row["BackendId"]) == registered and row["Alive"] == "true"
 
 
+def md5_named(path: pathlib.Path):
+    """(name, md5) of a file named <name>.<md5>, after checking the md5 is its content's."""
+    name, _, md5 = path.name.rpartition(".")
+    assert hashlib.md5(path.read_bytes()).hexdigest() == md5, path
+    return name, md5
+
+
+def test_backup_to_a_local_repository_through_the_cpp_be(cluster, registered, cpp_bin, tmp_path):
+    """BACKUP driven by our FE, done by the C++ BE: MAKE_SNAPSHOT per tablet, one UPLOAD
+    into the file:// repository, the meta and job info written by the FE, FINISHED, then
+    RELEASE_SNAPSHOT of every snapshot."""
+    fe, be = cluster
+    fe.run("CREATE DATABASE cpp_bk")
+    fe.run(
+        "CREATE TABLE cpp_bk.events (id BIGINT, name VARCHAR(16)) DUPLICATE KEY(id) "
+        'DISTRIBUTED BY HASH(id) BUCKETS 2 PROPERTIES ("replication_num" = "1")'
+    )
+    tablets = {int(t["TabletId"]): int(t["SchemaHash"]) for t in fe.rows("SHOW TABLETS FROM cpp_bk.events")}
+    assert len(tablets) == 2
+    [part] = fe.rows("SHOW PARTITIONS FROM cpp_bk.events")
+    db_meta = cpp_call(cpp_bin, fe, "buffered", ROOT_PASSWORD, registered, be, db="cpp_bk")["getMeta"]["db_meta"]
+    [table] = db_meta["tables"]
+    repo_dir = tmp_path / "repo"
+    location = f"file://{repo_dir}"
+    fe.run(f'CREATE REPOSITORY cpp_repo WITH LOCAL ON LOCATION "{location}"')
+    fe.run("BACKUP SNAPSHOT cpp_bk.snap1 TO cpp_repo ON (events)")
+
+    def finished():
+        rows = fe.rows("SHOW BACKUP FROM cpp_bk")
+        if rows and rows[-1]["State"] == "CANCELLED":
+            pytest.fail(f"the backup was cancelled: {rows[-1]}")
+        return rows[-1] if rows and rows[-1]["State"] == "FINISHED" else None
+
+    job = wait_until("the backup to finish", finished)
+    assert (job["SnapshotName"], job["DbName"], job["Status"]) == ("snap1", "cpp_bk", "[OK]"), job
+    assert job["UnfinishedTasks"] in ("", "[]"), job
+
+    # -- MAKE_SNAPSHOT: one per tablet, at the partition's visible version, files listed.
+    common = {"protocol_version", "task_type", "signature", "recv_time"}
+    snaps = {t["snapshot_req"]["tablet_id"]: t for t in be.tasks(MAKE_SNAPSHOT)}
+    assert sorted(snaps) == sorted(tablets)
+    paths = {}
+    for tablet_id, t in snaps.items():
+        assert set(t) == common | {"snapshot_req"}
+        assert t["protocol_version"] == 0 and t["signature"] > 0 and t["recv_time"] > 1_600_000_000_000
+        req = t["snapshot_req"]
+        assert req["timeout"] > 0
+        # C++ stubs mark a field with an IDL default as set, sent or not: the BE works with
+        # 4 (upstream's TPREFER_SNAPSHOT_REQ_VERSION, which the Java FE sends) either way.
+        assert req == {
+            "tablet_id": tablet_id,
+            "schema_hash": tablets[tablet_id],
+            "version": int(part["VisibleVersion"]),
+            "timeout": req["timeout"],
+            "list_files": True,
+            "preferred_snapshot_version": 4,
+        }
+        sent = be.finish("finishTask", MAKE_SNAPSHOT, t["signature"])
+        assert sent["task_status"] == {"status_code": OK}
+        assert sent["backend"]["id"] == registered and sent["backend"]["be_port"] == be.be_port
+        assert sent["snapshot_path"].startswith(f"{be.storage}/snapshot/")
+        assert sent["snapshot_path"].endswith(f".{req['timeout']}")
+        assert sent["snapshot_files"] == [f"0200000000000000{tablet_id}_0.dat", f"{tablet_id}.hdr"]
+        assert be.finish("finishTask.reply", MAKE_SNAPSHOT, t["signature"])["status"] == {"status_code": OK}
+        paths[tablet_id] = sent["snapshot_path"]
+    assert len(set(paths.values())) == len(paths), "one snapshot dir per tablet"
+
+    # -- the job info the FE wrote into the repository, named <file>.<md5>.
+    snap_dir = repo_dir / "__palo_repository_cpp_repo" / "__ss_snap1"
+    [info_file] = snap_dir.glob("__info_*")
+    assert md5_named(info_file)[0].startswith("__info_")
+    info = json.loads(info_file.read_text())
+    assert (info["name"], info["database"], info["id"]) == ("snap1", "cpp_bk", db_meta["id"])
+    [(pname, pinfo)] = info["backup_objects"]["events"]["partitions"].items()
+    assert (pname, pinfo["id"]) == (part["PartitionName"], int(part["PartitionId"]))
+    [(_, index)] = pinfo["indexes"].items()
+    assert info["tablet_be_map"] == {str(t): registered for t in tablets}
+    assert info["tablet_snapshot_path_map"] == {str(t): p for t, p in paths.items()}
+    assert [name for name, _ in (md5_named(f) for f in snap_dir.glob("__meta.*"))] == ["__meta"]
+
+    # -- UPLOAD: one task for the one BE, each snapshot dir to its tablet dir in the repository.
+    content = (
+        f"{location}/__palo_repository_cpp_repo/__ss_snap1/__ss_content/"
+        f"__db_{db_meta['id']}/__tbl_{table['id']}/__part_{pinfo['id']}/__idx_{index['id']}"
+    )
+    [up] = be.tasks(UPLOAD)
+    assert set(up) == common | {"upload_req"}
+    assert up["upload_req"] == {
+        "job_id": int(job["JobId"]),
+        "src_dest_map": {f"{paths[t]}/{t}/{h}": f"{content}/__{t}" for t, h in tablets.items()},
+        "broker_addr": {"hostname": "", "port": 0},
+        "broker_prop": {},
+        "storage_backend": LOCAL,
+        "location": location,
+    }
+    sent = be.finish("finishTask", UPLOAD, up["signature"])
+    assert sent["task_status"] == {"status_code": OK}
+    assert be.finish("finishTask.reply", UPLOAD, up["signature"])["status"] == {"status_code": OK}
+    # What the BE reported uploading is in the repository, each file named by its md5, and
+    # it is what the job info lists for the tablet.
+    assert sorted(sent["tablet_files"]) == sorted(str(t) for t in tablets)
+    for tablet_id in tablets:
+        files = sent["tablet_files"][str(tablet_id)]
+        assert index["tablets"][str(tablet_id)] == files
+        tablet_dir = pathlib.Path(f"{content}/__{tablet_id}".removeprefix("file://"))
+        assert sorted(p.name for p in tablet_dir.iterdir()) == sorted(files)
+        names = sorted(md5_named(tablet_dir / f)[0] for f in files)
+        assert names == [f"0200000000000000{tablet_id}_0.dat", f"{tablet_id}.hdr"]
+        hdr = json.loads(next(tablet_dir.glob(f"{tablet_id}.hdr.*")).read_text())
+        assert hdr == {"tablet_id": tablet_id, "schema_hash": tablets[tablet_id], "version": int(part["VisibleVersion"])}
+    assert sorted(int(t) for t in index["tablets_order"]) == sorted(tablets)
+
+    # -- SHOW SNAPSHOT lists it.
+    [listed] = fe.rows("SHOW SNAPSHOT ON cpp_repo")
+    assert (listed["Snapshot"], listed["Status"]) == ("snap1", "OK")
+
+    # -- after FINISHED every snapshot is released, and the C++ BE deleted it.
+    def released():
+        got = {t["release_snapshot_req"]["snapshot_path"]: t for t in be.tasks(RELEASE_SNAPSHOT)}
+        done = [be.finish("finishTask", RELEASE_SNAPSHOT, t["signature"]) for t in got.values()]
+        return got if set(got) == set(paths.values()) and all(done) else None
+
+    for path, t in wait_until("RELEASE_SNAPSHOT of every snapshot", released).items():
+        assert set(t) == common | {"release_snapshot_req"}
+        assert be.finish("finishTask", RELEASE_SNAPSHOT, t["signature"])["task_status"] == {"status_code": OK}
+        assert not pathlib.Path(path).exists()
+
+
 @pytest.mark.parametrize("framing", ["buffered", "framed"])
 def test_our_bench_client_against_cpp_threaded_server(doris_rs_bin, cpp_bin, framing):
     """`bench rpc --addr`: our client, C++'s TThreadedServer, the bench convention."""
-    server = subprocess.Popen(
-        [str(cpp_bin / "cpp_bench_server"), str(2 * 1024 * 1024), framing],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        line = server.stdout.readline()
-        assert line.startswith("FrontendService listening on "), line
-        addr = line.split()[-1]
-        cmd = [str(doris_rs_bin), "bench", "rpc", "--addr", addr, "--seconds", "0.3", "--big-mib", "2", "--json"]
-        if framing == "framed":
-            cmd.append("--framed")
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-        assert proc.returncode == 0, proc.stderr
-        rows = [json.loads(l) for l in proc.stdout.splitlines() if l.startswith("{")]
-        small = [r for r in rows if r["case"] == "small"]
-        assert [r["conns"] for r in small] == [1, 64]
-        assert all(r["calls"] > 0 and r["framed"] == (framing == "framed") for r in small)
-        assert {r["case"] for r in rows} == {"small", "big_reply", "big_request"}
-    finally:
-        server.stdin.close()
-        server.wait(timeout=30)
+    bench_client_against(doris_rs_bin, [str(cpp_bin / "cpp_bench_server"), str(2 * 1024 * 1024), framing], framing)

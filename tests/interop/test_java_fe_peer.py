@@ -14,15 +14,12 @@ TThreadPoolServer, buffered and framed.
 import json
 import os
 import pathlib
-import socket
 import struct
 import subprocess
-import time
 
 import pytest
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-DEADLINE_S = 60
+from interop_procs import bench_client_against, build_peer, free_port, read_records, start_doris_rs, stop, wait_until
 
 CLUSTER_ID = 424242
 EPOCH = 7
@@ -37,40 +34,9 @@ HDD = 0
 COMMON = {"backend", "task_type", "signature", "task_status"}
 
 
-def build_peer(lang):
-    """tests/interop/peers.sh <lang>: the cached build dir of that peer."""
-    proc = subprocess.run(
-        ["bash", str(REPO / "tests/interop/peers.sh"), lang], capture_output=True, text=True, timeout=1200
-    )
-    if proc.returncode != 0:
-        pytest.fail(f"building the {lang} peer failed:\n{proc.stdout}\n{proc.stderr}")
-    for line in proc.stdout.splitlines():
-        if line.startswith(f"{lang}="):
-            return pathlib.Path(line.split("=", 1)[1])
-    pytest.fail(f"peers.sh printed no {lang}= line: {proc.stdout}")
-
-
 @pytest.fixture(scope="module")
 def java_classpath():
     return (build_peer("java") / "classpath").read_text().strip()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(what, probe, deadline_s=DEADLINE_S):
-    """Poll `probe` until it returns a truthy value; fail after the deadline."""
-    end = time.monotonic() + deadline_s
-    while True:
-        v = probe()
-        if v:
-            return v
-        if time.monotonic() > end:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 class JavaFe:
@@ -102,12 +68,7 @@ class JavaFe:
         return r["result"]
 
     def records(self, method=None):
-        out = []
-        for line in self.records_path.read_text().splitlines():
-            r = json.loads(line)
-            if method is None or r["method"] == method:
-                out.append(r["request"])
-        return out
+        return read_records(self.records_path, method)
 
     def wait_record(self, method, pred, what):
         return wait_until(what, lambda: next((r for r in self.records(method) if pred(r)), None))
@@ -120,11 +81,9 @@ class JavaFe:
     def close(self):
         try:
             self.proc.stdin.write("quit\n")
-            self.proc.stdin.close()
-            self.proc.wait(timeout=30)
-        except Exception:
-            self.proc.kill()
-            self.proc.wait()
+        except OSError:
+            pass
+        stop(self.proc, close_stdin=True)
 
 
 class Be:
@@ -135,24 +94,17 @@ class Be:
         self.storage = root / "storage"
         self.storage.mkdir(parents=True)
         self.be_port, self.hb_port, self.http_port, self.brpc_port = (free_port() for _ in range(4))
-        conf = root / "be.conf"
-        conf.write_text(
+        self.proc, self.log = start_doris_rs(
+            binary,
+            "be",
+            root,
             f"be_port = {self.be_port}\nheartbeat_service_port = {self.hb_port}\n"
             f"webserver_port = {self.http_port}\nbrpc_port = {self.brpc_port}\n"
             f"storage_root_path = {self.storage}\npriority_networks = 127.0.0.0/8\n"
             "report_tablet_interval_seconds = 1\nreport_disk_state_interval_seconds = 1\n"
-            "report_task_interval_seconds = 1\nstorage_min_left_capacity_bytes = 0\n"
+            "report_task_interval_seconds = 1\nstorage_min_left_capacity_bytes = 0\n",
+            (self.hb_port, self.be_port, self.http_port),
         )
-        self.log = root / "be.log"
-        with open(self.log, "wb") as err:
-            self.proc = subprocess.Popen([str(binary), "be", "--conf", str(conf)], stdout=subprocess.DEVNULL, stderr=err)
-
-        def listening():
-            if self.proc.poll() is not None:
-                pytest.fail(f"BE exited with {self.proc.returncode}:\n{self.log.read_text()}")
-            return all(_accepts(p) for p in (self.hb_port, self.be_port, self.http_port))
-
-        wait_until("the BE to listen", listening)
 
     @property
     def addr(self):
@@ -168,20 +120,7 @@ class Be:
         return found[0]
 
     def close(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-
-def _accepts(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
+        stop(self.proc)
 
 
 def hdr_rowset_ids(path):
@@ -386,26 +325,8 @@ def test_java_fe_drives_our_bes(cluster, framed):
 @pytest.mark.parametrize("framing", ["buffered", "framed"])
 def test_our_bench_client_against_java_thread_pool_server(doris_rs_bin, java_classpath, framing):
     """`bench rpc --addr`: our client, Java's TThreadPoolServer, the bench convention."""
-    server = subprocess.Popen(
+    bench_client_against(
+        doris_rs_bin,
         ["java", "-Xmx512m", "-cp", java_classpath, "JavaBenchServer", str(2 * 1024 * 1024), framing],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
+        framing,
     )
-    try:
-        line = server.stdout.readline()
-        assert line.startswith("FrontendService listening on "), line
-        addr = line.split()[-1]
-        cmd = [str(doris_rs_bin), "bench", "rpc", "--addr", addr, "--seconds", "0.3", "--big-mib", "2", "--json"]
-        if framing == "framed":
-            cmd.append("--framed")
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-        assert proc.returncode == 0, proc.stderr
-        rows = [json.loads(l) for l in proc.stdout.splitlines() if l.startswith("{")]
-        small = [r for r in rows if r["case"] == "small"]
-        assert [r["conns"] for r in small] == [1, 64]
-        assert all(r["calls"] > 0 and r["framed"] == (framing == "framed") for r in small)
-        assert {r["case"] for r in rows} == {"small", "big_reply", "big_request"}
-    finally:
-        server.stdin.close()
-        server.wait(timeout=30)

@@ -58,6 +58,9 @@ fn validate(task: &TAgentTaskRequest, pools: &Pools) -> Result<()> {
         TTaskType::MOVE => task.move_dir_req.is_some().then_some(()).ok_or("move_dir_req"),
         TTaskType::PUBLISH_VERSION => task.publish_version_req.is_some().then_some(()).ok_or("publish_version_req"),
         TTaskType::PUSH_COOLDOWN_CONF => task.push_cooldown_conf.is_some().then_some(()).ok_or("push_cooldown_conf"),
+        TTaskType::PUSH_STORAGE_POLICY => {
+            task.push_storage_policy_req.is_some().then_some(()).ok_or("push_storage_policy_req")
+        }
         other => {
             return Err(BeError::InvalidArgument(format!(
                 "task(signature={sig}, type={}) has wrong task type",

@@ -40,6 +40,8 @@ impl Pools {
             (TTaskType::PUBLISH_VERSION, c.publish_version_worker_count),
             // Upstream applies confs on a single thread so a later term wins in order.
             (TTaskType::PUSH_COOLDOWN_CONF, 1),
+            // One at a time, so pushes apply in the order they came.
+            (TTaskType::PUSH_STORAGE_POLICY, 1),
         ]
     }
 
@@ -123,7 +125,7 @@ pub(crate) async fn run_one(agent: &Arc<Agent>, task: TAgentTaskRequest) {
                 warn!(error = %e, "giving up on finishTask; the FE will resend the task");
             }
         }
-        // Tasks without a finishTask (PUSH_COOLDOWN_CONF) count as succeeded once applied.
+        // Tasks without a finishTask (PUSH_COOLDOWN_CONF, PUSH_STORAGE_POLICY) count as succeeded once applied.
         None => agent.ctx.metrics.task(name, "succeeded"),
     }
     agent.registry.remove(task_type, signature);

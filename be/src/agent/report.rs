@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use doris_thrift::agent_service::{TS3StorageParam, TStoragePolicy, TStorageResource};
 use doris_thrift::master_service::{TReportRequest, TTablet};
 use doris_thrift::status::TStatusCode;
 use tokio::sync::watch;
@@ -126,8 +127,28 @@ pub async fn build(agent: &Arc<Agent>, kind: ReportKind) -> Result<TReportReques
             req.tablets = Some(map);
             req.tablet_list = Some(list);
             req.tablet_max_compaction_score = Some(0);
-            req.storage_policy = Some(Vec::new());
-            req.resource = Some(Vec::new());
+            // As upstream: only (id, version), so the FE can push what is missing or old.
+            let set = agent.ctx.storage.storage_policies();
+            req.storage_policy = Some(
+                set.policy_versions()
+                    .into_iter()
+                    .map(|(id, v)| TStoragePolicy::new(id, None::<String>, v, None::<i64>, None::<i64>, None::<i64>))
+                    .collect(),
+            );
+            req.resource = Some(
+                set.resource_versions()
+                    .into_iter()
+                    .map(|(id, v)| {
+                        TStorageResource::new(
+                            id,
+                            None::<String>,
+                            v,
+                            None::<TS3StorageParam>,
+                            None::<doris_thrift::plan_nodes::THdfsParams>,
+                        )
+                    })
+                    .collect(),
+            );
         }
         ReportKind::Disk => {
             let storage = agent.ctx.storage.clone();

@@ -118,29 +118,7 @@ pub async fn abort_rowset(
         (Err(r), _) | (_, Err(r)) => return r.into_response(),
     };
     let storage = ctx.storage.clone();
-    let r = tokio::task::spawn_blocking(move || -> Result<usize, BeError> {
-        let dir = storage.tablet_dir(tablet_id)?;
-        let mut dropped = Vec::new();
-        storage.update_meta(tablet_id, |m| {
-            m.pending.retain(|p| {
-                if p.txn_id == txn_id {
-                    dropped.push(p.rowset.clone());
-                    false
-                } else {
-                    true
-                }
-            });
-            Ok(())
-        })?;
-        // Files go after the meta no longer names them (a crash in between leaves files
-        // the engine removes at open).
-        for rs in &dropped {
-            for f in rs.segment_files() {
-                let _ = std::fs::remove_file(dir.join(f));
-            }
-        }
-        Ok(dropped.len())
-    })
+    let r = tokio::task::spawn_blocking(move || super::gc::drop_pending(&storage, tablet_id, txn_id))
     .await;
     match r {
         Ok(Ok(n)) => (StatusCode::OK, n.to_string()).into_response(),

@@ -9,8 +9,10 @@
 //! - `plan`: the FE's write plan and row routing.
 //! - `stream_load`: `PUT /api/{db}/{table}/_stream_load`.
 //! - `internal`: rowset transfer and scan endpoints (token-checked).
+//! - `gc`: dropping pending rowsets of aborted or expired loads.
 
 pub mod csv;
+pub mod gc;
 pub mod hash;
 pub mod internal;
 pub mod plan;
@@ -36,6 +38,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(ctx: Arc<BeContext>) -> Router<S
         .route("/api/{db}/{table}/_stream_load", put(stream_load::handle))
         .route("/api/_internal/load/rowset", post(internal::receive_rowset))
         .route("/api/_internal/load/abort", post(internal::abort_rowset))
+        .route("/api/_internal/load/clear_txn", post(gc::clear_txn_handler))
         .route("/api/_internal/scan", get(internal::scan))
         .layer(DefaultBodyLimit::disable())
         .with_state(ctx)

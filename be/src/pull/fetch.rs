@@ -20,8 +20,6 @@ use crate::context::BeContext;
 use crate::error::{BeError, Result};
 use crate::http::md5_cache::{hash_file, hash_prefix};
 
-/// Write buffer between the socket and the file.
-const WRITE_BUF: usize = 1 << 20;
 /// Files up to this size are received into memory, and never resumed.
 pub const SMALL_FILE: u64 = 1 << 20;
 
@@ -213,30 +211,43 @@ async fn fetch_once(ctx: &BeContext, job: &FileJob, opts: FetchOpts, counters: &
         }
         (Received::Memory(v), hasher)
     } else {
-        // Hashing and writing run on a blocking thread of their own, so the async
-        // workers keep serving sockets while big files are hashed.
-        let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(WRITER_QUEUE);
+        // Hashing and writing run on a blocking thread of their own, pipelined with the
+        // socket: the async side only gathers chunks into batches and hands them over,
+        // so the workers keep serving sockets while big files are hashed. Batches (not
+        // single chunks) keep the hand-overs, and the wake-ups they cost, few.
+        let (tx, rx) = tokio::sync::mpsc::channel::<Vec<bytes::Bytes>>(WRITER_QUEUE);
         let (p, hash) = (part.clone(), expected_md5.is_some());
         let writer = tokio::task::spawn_blocking(move || write_part(&p, offset, hash, rx));
-        let streamed: std::result::Result<(), Attempt> = async {
-            while let Some(chunk) = resp.chunk().await.map_err(|e| net_err(shown, e))? {
-                if got + chunk.len() as u64 > expect {
-                    return Err(too_long());
-                }
-                got += chunk.len() as u64;
-                let n = chunk.len() as u64;
-                if tx.send(chunk).await.is_err() {
-                    break; // the writer failed; its error is reported below
-                }
-                counters.bytes.fetch_add(n, Ordering::Relaxed);
-                ctx.metrics.download_bytes.fetch_add(n, Ordering::Relaxed);
+        let mut batch: Vec<bytes::Bytes> = Vec::new();
+        let mut batch_len = 0usize;
+        let streamed: std::result::Result<(), Attempt> = loop {
+            let chunk = match resp.chunk().await {
+                Ok(Some(c)) => c,
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(net_err(shown, e)),
+            };
+            if got + chunk.len() as u64 > expect {
+                break Err(too_long());
             }
-            Ok(())
+            let n = chunk.len();
+            got += n as u64;
+            batch_len += n;
+            batch.push(chunk);
+            counters.bytes.fetch_add(n as u64, Ordering::Relaxed);
+            ctx.metrics.download_bytes.fetch_add(n as u64, Ordering::Relaxed);
+            if batch_len >= WRITER_BATCH {
+                batch_len = 0;
+                if tx.send(std::mem::take(&mut batch)).await.is_err() {
+                    break Ok(()); // the writer failed; its error is reported below
+                }
+            }
+        };
+        // What arrived is written even after a failure: a prefix of the file the next
+        // attempt can continue from.
+        if !batch.is_empty() {
+            let _ = tx.send(batch).await;
         }
-        .await;
         drop(tx);
-        // The writer finishes what arrived even after a failure: a prefix of the file
-        // the next attempt can continue from.
         let written = writer.await.map_err(|e| Attempt::fatal(BeError::Internal(format!("writer task failed: {e}"))))?;
         let (file, hasher) = match written {
             Ok(w) => w,
@@ -268,21 +279,27 @@ async fn fetch_once(ctx: &BeContext, job: &FileJob, opts: FetchOpts, counters: &
     Ok(received)
 }
 
-/// Chunks in flight between the socket and the writer thread of one file.
-const WRITER_QUEUE: usize = 64;
+/// Bytes gathered from the socket before they go to the writer thread in one batch.
+const WRITER_BATCH: usize = 256 << 10;
+/// Batches in flight between the socket and the writer thread of one file (bounds the
+/// memory a file holds to about WRITER_QUEUE * WRITER_BATCH).
+const WRITER_QUEUE: usize = 8;
+/// Chunks written by one `write_vectored` call at most.
+const MAX_IOV: usize = 64;
 
 /// Write what `rx` brings into `part` after its first `offset` bytes (hashing those
-/// first when `hash`), hashing as it goes. Blocking. `UnexpectedEof`: the partial file
-/// holds fewer than `offset` bytes.
+/// first when `hash`), hashing as it goes: each batch is hashed while it is hot in cache,
+/// then written straight from the received buffers (no copy into a write buffer).
+/// Blocking. `UnexpectedEof`: the partial file holds fewer than `offset` bytes.
 fn write_part(
     part: &Path,
     offset: u64,
     hash: bool,
-    mut rx: tokio::sync::mpsc::Receiver<bytes::Bytes>,
+    mut rx: tokio::sync::mpsc::Receiver<Vec<bytes::Bytes>>,
 ) -> std::io::Result<(std::fs::File, Option<Md5>)> {
-    use std::io::{Seek, Write};
+    use std::io::Seek;
     use std::os::unix::fs::OpenOptionsExt;
-    let (f, mut hasher) = if offset > 0 {
+    let (mut f, mut hasher) = if offset > 0 {
         let mut f = std::fs::OpenOptions::new().read(true).write(true).open(part)?;
         let hasher = if hash {
             let (n, h) = hash_prefix(&mut f, offset)?;
@@ -300,13 +317,95 @@ fn write_part(
         let f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(part)?;
         (f, hash.then(Md5::new))
     };
-    let mut w = std::io::BufWriter::with_capacity(WRITE_BUF, f);
-    while let Some(chunk) = rx.blocking_recv() {
+    while let Some(batch) = rx.blocking_recv() {
         if let Some(h) = hasher.as_mut() {
-            h.update(&chunk);
+            for c in &batch {
+                h.update(c);
+            }
         }
-        w.write_all(&chunk)?;
+        write_all_chunks(&mut f, &batch)?;
     }
-    let f = w.into_inner().map_err(|e| e.into_error())?;
     Ok((f, hasher))
+}
+
+/// `write_all` over several buffers with vectored writes.
+fn write_all_chunks(f: &mut impl std::io::Write, chunks: &[bytes::Bytes]) -> std::io::Result<()> {
+    use std::io::IoSlice;
+    let (mut idx, mut off) = (0usize, 0usize);
+    loop {
+        while idx < chunks.len() && off == chunks[idx].len() {
+            idx += 1;
+            off = 0;
+        }
+        if idx == chunks.len() {
+            return Ok(());
+        }
+        let mut slices = Vec::with_capacity(MAX_IOV);
+        slices.push(IoSlice::new(&chunks[idx][off..]));
+        slices.extend(chunks[idx + 1..].iter().take(MAX_IOV - 1).map(|c| IoSlice::new(c)));
+        let mut n = match f.write_vectored(&slices) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        while n > 0 {
+            let left = chunks[idx].len() - off;
+            if n >= left {
+                n -= left;
+                idx += 1;
+                off = 0;
+            } else {
+                off += n;
+                n = 0;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A writer taking at most `max` bytes per call, so writes end mid-buffer.
+    struct Trickle {
+        out: Vec<u8>,
+        max: usize,
+    }
+
+    impl std::io::Write for Trickle {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(self.max);
+            self.out.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+        fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+            let mut n = 0;
+            for b in bufs {
+                let take = b.len().min(self.max - n);
+                self.out.extend_from_slice(&b[..take]);
+                n += take;
+                if n == self.max {
+                    break;
+                }
+            }
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn vectored_writes_keep_every_byte_in_order() {
+        let chunks: Vec<bytes::Bytes> = (0..200u32)
+            .map(|i| bytes::Bytes::from((0..(i % 7) * 13).map(|j| (i * 31 + j) as u8).collect::<Vec<u8>>()))
+            .collect();
+        let want: Vec<u8> = chunks.iter().flat_map(|c| c.iter().copied()).collect();
+        for max in [1, 5, 13, 100, 1 << 20] {
+            let mut w = Trickle { out: Vec::new(), max };
+            write_all_chunks(&mut w, &chunks).unwrap();
+            assert_eq!(w.out, want, "max {max}");
+        }
+    }
 }

@@ -16,6 +16,7 @@ use doris_thrift::types::{TStorageMedium, TUniqueId};
 
 use super::data_dir::{DataDir, SHARD_COUNT};
 use super::fsutil;
+use super::policy::{PolicySet, PushOutcome, StoragePolicy, StorageResource};
 use super::schema;
 use super::tablet_meta::{CooldownState, PendingRowset, RowsetMeta, TabletMeta};
 use crate::config::BeConfig;
@@ -43,6 +44,8 @@ pub struct StorageEngine {
     locks: DashMap<i64, Arc<Mutex<()>>>,
     pub(crate) snapshot_expire_time_sec: u64,
     cluster_id: RwLock<Option<i32>>,
+    /// Storage policies and resources (PUSH_STORAGE_POLICY), persisted on every root.
+    policies: RwLock<PolicySet>,
 }
 
 /// Extensions of files that belong to one rowset and are named `<rowset_id>_<rest>`.
@@ -118,13 +121,29 @@ impl StorageEngine {
                 tablets.insert(id, Tablet { dir: idx, meta });
             }
         }
-        tracing::info!(roots = dirs.len(), tablets = tablets.len(), "storage engine opened");
+        // The newest policy set any root holds (see `policy`).
+        let mut policies = PolicySet::default();
+        for d in &dirs {
+            if let Some(bytes) = d.meta.get_storage_policies()? {
+                let set = PolicySet::decode(&bytes)?;
+                if set.generation > policies.generation {
+                    policies = set;
+                }
+            }
+        }
+        tracing::info!(
+            roots = dirs.len(),
+            tablets = tablets.len(),
+            storage_policies = policies.policies.len(),
+            "storage engine opened"
+        );
         Ok(Arc::new(StorageEngine {
             dirs,
             tablets: RwLock::new(tablets),
             locks: DashMap::new(),
             snapshot_expire_time_sec: config.snapshot_expire_time_sec,
             cluster_id: RwLock::new(cluster_id),
+            policies: RwLock::new(policies),
         }))
     }
 
@@ -160,6 +179,42 @@ impl StorageEngine {
         }
         *cur = Some(cluster_id);
         Ok(())
+    }
+
+    /// PUSH_STORAGE_POLICY: apply the push and, when it changed anything, persist the new
+    /// set on every root before it is used.
+    pub fn push_storage_policy(&self, req: &doris_thrift::agent_service::TPushStoragePolicyReq) -> Result<PushOutcome> {
+        let mut held = self.policies.write().unwrap_or_else(|e| e.into_inner());
+        let mut next = held.clone();
+        let out = next.apply(req);
+        if out.changed() {
+            next.generation += 1;
+            let bytes = next.encode()?;
+            for d in &self.dirs {
+                d.meta.put_storage_policies(&bytes)?;
+            }
+            *held = next;
+        }
+        Ok(out)
+    }
+
+    /// Every storage policy and resource held.
+    pub fn storage_policies(&self) -> PolicySet {
+        self.policies.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// A policy and the resource it names, as cooldown needs them.
+    pub fn resolve_storage_policy(&self, storage_policy_id: i64) -> Result<(StoragePolicy, StorageResource)> {
+        self.policies.read().unwrap_or_else(|e| e.into_inner()).resolve(storage_policy_id)
+    }
+
+    /// The storage policy of a tablet with its resource; NotFound when the tablet has none.
+    pub fn tablet_storage_policy(&self, tablet_id: i64) -> Result<(StoragePolicy, StorageResource)> {
+        let t = self.tablet(tablet_id).ok_or_else(|| BeError::NotFound(format!("tablet {tablet_id} not found")))?;
+        if t.meta.storage_policy_id <= 0 {
+            return Err(BeError::NotFound(format!("tablet {tablet_id} has no storage policy")));
+        }
+        self.resolve_storage_policy(t.meta.storage_policy_id)
     }
 
     pub(crate) fn tablet_lock(&self, tablet_id: i64) -> Arc<Mutex<()>> {

@@ -10,6 +10,9 @@ use super::tablet_meta::TabletMeta;
 use crate::error::{BeError, Result};
 
 const TABLETS: TableDefinition<i64, &[u8]> = TableDefinition::new("tablet_meta");
+/// BE-wide values next to the tablets (key = what it is); see `policy` for the one held.
+const BE_STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("be_state");
+const KEY_STORAGE_POLICIES: &str = "storage_policies";
 
 pub struct MetaStore {
     db: Database,
@@ -26,6 +29,7 @@ impl MetaStore {
         let db = Database::create(path).map_err(|e| db_err(path, "open", e))?;
         let tx = db.begin_write().map_err(|e| db_err(path, "begin", e))?;
         tx.open_table(TABLETS).map_err(|e| db_err(path, "open table", e))?;
+        tx.open_table(BE_STATE).map_err(|e| db_err(path, "open table", e))?;
         tx.commit().map_err(|e| db_err(path, "commit", e))?;
         Ok(MetaStore { db, path: path.to_path_buf() })
     }
@@ -71,6 +75,25 @@ impl MetaStore {
             out.push(decode(k.value(), v.value())?);
         }
         Ok(out)
+    }
+}
+
+impl MetaStore {
+    /// The encoded storage policy set, one durable write.
+    pub fn put_storage_policies(&self, value: &[u8]) -> Result<()> {
+        let tx = self.db.begin_write().map_err(|e| db_err(&self.path, "begin", e))?;
+        {
+            let mut t = tx.open_table(BE_STATE).map_err(|e| db_err(&self.path, "open table", e))?;
+            t.insert(KEY_STORAGE_POLICIES, value).map_err(|e| db_err(&self.path, "insert", e))?;
+        }
+        tx.commit().map_err(|e| db_err(&self.path, "commit", e))
+    }
+
+    pub fn get_storage_policies(&self) -> Result<Option<Vec<u8>>> {
+        let tx = self.db.begin_read().map_err(|e| db_err(&self.path, "begin read", e))?;
+        let t = tx.open_table(BE_STATE).map_err(|e| db_err(&self.path, "open table", e))?;
+        let v = t.get(KEY_STORAGE_POLICIES).map_err(|e| db_err(&self.path, "get", e))?;
+        Ok(v.map(|v| v.value().to_vec()))
     }
 }
 

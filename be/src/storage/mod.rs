@@ -3,7 +3,7 @@
 //! Layout of one root:
 //! ```text
 //! <root>/cluster_id                                   the cluster this BE joined (decimal text)
-//! <root>/meta/tablet_meta.redb                        tablet metas (crash-safe)
+//! <root>/meta/tablet_meta.redb                        tablet metas (crash-safe), storage policies
 //! <root>/data/<shard>/<tablet_id>/<schema_hash>/      rowset files <rowset_id>_<seg>.dat
 //! <root>/snapshot/<yyyyMMddHHmmss>.<seq>.<timeout_s>/<tablet_id>/<schema_hash>/
 //!                                                     hard links + <tablet_id>.hdr
@@ -34,12 +34,14 @@ pub mod fsutil;
 pub mod hdr;
 pub mod meta_store;
 pub mod move_dir;
+pub mod policy;
 pub mod schema;
 pub mod snapshot;
 pub mod tablet_meta;
 
 pub use data_dir::DataDir;
 pub use engine::{SnapshotInfo, StorageEngine};
+pub use policy::{PolicySet, PushOutcome, ResourceKind, S3Resource, StoragePolicy, StorageResource};
 pub use tablet_meta::{ColumnMeta, CooldownState, PendingRowset, RowsetMeta, TabletMeta, TabletSchema};
 
 /// The environment variable naming the failpoint to abort at.

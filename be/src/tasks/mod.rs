@@ -11,6 +11,7 @@ pub mod publish;
 pub mod release;
 pub mod repository;
 pub mod snapshot;
+pub mod storage_policy;
 pub mod upload;
 
 use std::sync::Arc;
@@ -129,6 +130,13 @@ pub async fn execute(agent: &Arc<Agent>, task: TAgentTaskRequest) -> Option<TFin
             match task.push_cooldown_conf.as_deref() {
                 Some(r) => cooldown_conf::run(agent, r).await,
                 None => warn!("PUSH_COOLDOWN_CONF without push_cooldown_conf ignored"),
+            }
+            return None;
+        }
+        TTaskType::PUSH_STORAGE_POLICY => {
+            match task.push_storage_policy_req.as_deref() {
+                Some(r) => storage_policy::run(agent, r).await,
+                None => warn!("PUSH_STORAGE_POLICY without push_storage_policy_req ignored"),
             }
             return None;
         }

@@ -52,10 +52,34 @@ fn strip_scheme<'a>(s: &'a str, schemes: &[&str]) -> Option<&'a str> {
 
 const S3_SCHEMES: &[&str] = &["s3://", "s3a://", "s3n://"];
 
+/// The error and every cause under it, one line: the store's own reply (e.g. S3's
+/// `SignatureDoesNotMatch`) sits at the bottom of the chain.
+fn chain_text(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let t = s.to_string();
+        if !text.contains(&t) {
+            text.push_str(": ");
+            text.push_str(&t);
+        }
+        cur = s.source();
+    }
+    text
+}
+
 fn store_err(what: &str, e: object_store::Error) -> BeError {
+    let text = chain_text(&e);
     match e {
-        object_store::Error::NotFound { .. } => BeError::NotFound(format!("{what}: {e}")),
-        e => BeError::Io { context: what.to_string(), source: std::io::Error::other(e.to_string()) },
+        object_store::Error::NotFound { .. } => BeError::NotFound(format!("{what}: {text}")),
+        object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => {
+            BeError::NotAuthorized(format!("{what}: {text}"))
+        }
+        // Listing and multipart errors come back as Generic; their status is only in the text.
+        _ if text.contains("403 Forbidden") || text.contains("401 Unauthorized") => {
+            BeError::NotAuthorized(format!("{what}: {text}"))
+        }
+        _ => BeError::Io { context: what.to_string(), source: std::io::Error::other(text) },
     }
 }
 
@@ -99,6 +123,13 @@ impl Repository {
                     .with_virtual_hosted_style_request(path_style == Some(false))
                     .with_endpoint(ep);
             }
+            // A store that is down fails the task within a minute instead of retrying for
+            // object_store's default three.
+            b = b.with_retry(object_store::RetryConfig {
+                max_retries: 3,
+                retry_timeout: std::time::Duration::from_secs(60),
+                ..Default::default()
+            });
             // The error text may name the config but never carries key values.
             let store = b.build().map_err(|e| BeError::InvalidArgument(format!("bad S3 repository settings: {e}")))?;
             return Ok(Repository {
@@ -180,9 +211,9 @@ impl Repository {
         let copied = tokio::io::copy(&mut file, &mut w).await;
         if let Err(e) = copied {
             let _ = w.abort().await;
-            return Err(BeError::io(format!("upload {} to {dest}", local.display()), e));
+            return Err(upload_err(local, dest, e));
         }
-        w.shutdown().await.map_err(|e| BeError::io(format!("upload {} to {dest}", local.display()), e))
+        w.shutdown().await.map_err(|e| upload_err(local, dest, e))
     }
 
     /// Fetch `src` into `dest`, checking its md5; the file appears only when complete.
@@ -222,6 +253,17 @@ impl Repository {
         tokio::fs::rename(&tmp, dest).await.map_err(|e| BeError::io(format!("rename to {}", dest.display()), e))?;
         Ok(n)
     }
+}
+
+/// The writer hands store errors over as io errors; a refusal of our credentials must
+/// still read as one.
+fn upload_err(local: &Path, dest: &ObjPath, e: std::io::Error) -> BeError {
+    let what = format!("upload {} to {dest}", local.display());
+    let text = chain_text(&e);
+    if e.kind() == std::io::ErrorKind::PermissionDenied || text.contains("403 Forbidden") || text.contains("401 Unauthorized") {
+        return BeError::NotAuthorized(format!("{what}: {text}"));
+    }
+    BeError::io(what, e)
 }
 
 /// Where a file being downloaded is written until verified.

@@ -231,6 +231,52 @@ impl Catalog {
         Ok(r)
     }
 
+    /// Atomic restore's commit: each `(table id, name)` table takes `name`, and the table of
+    /// the same database holding that name, if any, is removed. Every rename and removal,
+    /// plus `also`'s writes (given the removed tables), go in one store transaction, so a
+    /// crash leaves either the old tables or the new ones, never a mix. The removed tables,
+    /// whose tablets the caller drops on the BEs.
+    pub fn replace_tables(
+        &self,
+        db_id: i64,
+        swaps: &[(i64, String)],
+        also: impl FnOnce(&mut crate::persist::Writer<'_>, &[OlapTable]) -> Result<(), MetaError>,
+    ) -> Result<Vec<OlapTable>, CatalogError> {
+        let mut st = self.state.write().unwrap();
+        let mut renamed = Vec::new();
+        let mut removed = Vec::new();
+        for (id, name) in swaps {
+            let t = st
+                .tables
+                .get(id)
+                .filter(|t| t.db_id == db_id)
+                .ok_or_else(|| CatalogError::UnknownTable { db: db_id.to_string(), table: id.to_string() })?;
+            if let Some(old) = st.table_by_name(db_id, name).filter(|o| o.id != *id) {
+                removed.push(old.clone());
+            }
+            let mut t = t.clone();
+            t.name = name.clone();
+            renamed.push(t);
+        }
+        self.store.write(|w| {
+            for t in &removed {
+                w.delete(Kind::Table, t.id)?;
+            }
+            for t in &renamed {
+                w.put(Kind::Table, t.id, t)?;
+            }
+            also(w, &removed)
+        })?;
+        for t in &removed {
+            st.unindex_table(t);
+            st.tables.remove(&t.id);
+        }
+        for t in renamed {
+            st.tables.insert(t.id, t);
+        }
+        Ok(removed)
+    }
+
     /// Apply a BE's tablet report; the number of replicas whose facts changed.
     pub fn apply_replica_reports(
         &self,

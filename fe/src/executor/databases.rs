@@ -33,3 +33,13 @@ pub fn show(ctx: &Ctx, pattern: Option<&str>) -> Result<QueryOutput, FeError> {
         .collect();
     Ok(QueryOutput::text_rows(&["Database"], rows))
 }
+
+/// `SHOW CREATE DATABASE db`: doris-rs keeps no database properties, so the statement is
+/// the bare `CREATE DATABASE` upstream prints for a database without any.
+pub fn show_create(ctx: &Ctx, name: &str) -> Result<QueryOutput, FeError> {
+    let d = ctx.catalog.database(name).ok_or_else(|| FeError::UnknownDatabase(name.to_string()))?;
+    Ok(QueryOutput::text_rows(
+        &["Database", "Create Database"],
+        vec![vec![Value::from(d.name.clone()), format!("CREATE DATABASE `{}`", d.name).into()]],
+    ))
+}

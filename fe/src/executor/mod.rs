@@ -2,6 +2,7 @@
 //! decoded here, handed to the catalog or system domain, and its answer shaped as rows.
 
 mod backup;
+mod config;
 mod convert;
 mod databases;
 mod errors;
@@ -16,7 +17,7 @@ use async_trait::async_trait;
 use crate::context::Ctx;
 use crate::error::FeError;
 use crate::mysql::{Executor, QueryOutput, Session};
-use crate::sql::Statement;
+use crate::sql::{Statement, TableFunction};
 
 pub use users::FeUsers;
 
@@ -61,6 +62,15 @@ impl Executor for FeExecutor {
             Statement::ShowTablets { table } => {
                 let db = session.resolve_db(table.db.as_deref())?;
                 tables::show_tablets(ctx, &db, &table.table)
+            }
+            Statement::ShowCreateDatabase { name } => databases::show_create(ctx, &name),
+            Statement::ShowDatabaseId { id } => Ok(proc::show_database_by_id(ctx, id)),
+            Statement::ShowTableId { id } => proc::show_table_by_id(ctx, id),
+            Statement::ShowPartitionId { id } => Ok(proc::show_partition_by_id(ctx, id)),
+            Statement::ShowProc { path } => proc::show_proc(ctx, &path),
+            Statement::ShowFrontendConfig { like } => Ok(config::show_frontend_config(&ctx.config, like.as_deref())),
+            Statement::SelectTableFunction { function: TableFunction::Frontends, projection, limit } => {
+                system::select_frontends(ctx, &projection, limit)
             }
             Statement::AddBackends { hosts } => system::add_backends(ctx, &hosts),
             Statement::DropBackends { hosts, force: _ } => system::drop_backends(ctx, &hosts),

@@ -3,8 +3,8 @@
 use super::format::{byte_string, time_string};
 use crate::context::Ctx;
 use crate::error::FeError;
-use crate::mysql::{QueryOutput, Value};
-use crate::sql::HostPort;
+use crate::mysql::{OutColumn, QueryOutput, Value};
+use crate::sql::{HostPort, Projection};
 
 /// Upstream's SHOW BACKENDS columns, newest order.
 pub const BACKEND_TITLES: &[&str] = &[
@@ -148,11 +148,13 @@ fn err_msg(b: &crate::system::Backend, now: i64, max_down_ms: i64) -> String {
     b.err_msg.clone()
 }
 
-pub fn show_frontends(ctx: &Ctx) -> QueryOutput {
+/// This FE's row of SHOW FRONTENDS (and of `frontends()`): doris-rs runs one FE, the master.
+fn frontend_row(ctx: &Ctx) -> Vec<Value> {
     let now = crate::context::FeContext::now_ms();
-    let row: Vec<Value> = vec![
+    vec![
         format!("fe_{}_{}", ctx.host.replace(['.', ':'], "_"), ctx.ports.rpc_port).into(),
         ctx.host.clone().into(),
+        // No BDB-JE edit log, hence no edit log port and no replayed journal.
         "0".into(),
         ctx.ports.http_port.to_string().into(),
         ctx.ports.query_port.to_string().into(),
@@ -170,6 +172,37 @@ pub fn show_frontends(ctx: &Ctx) -> QueryOutput {
         "".into(),
         concat!("doris-rs-", env!("CARGO_PKG_VERSION")).into(),
         "Yes".into(),
-    ];
-    QueryOutput::text_rows(FRONTEND_TITLES, vec![row])
+    ]
+}
+
+pub fn show_frontends(ctx: &Ctx) -> QueryOutput {
+    QueryOutput::text_rows(FRONTEND_TITLES, vec![frontend_row(ctx)])
+}
+
+/// `SELECT <projection> FROM frontends() [LIMIT n]`: the SHOW FRONTENDS columns, named
+/// case-insensitively as upstream's table function does; result columns carry its spelling.
+pub fn select_frontends(ctx: &Ctx, projection: &Projection, limit: Option<u64>) -> Result<QueryOutput, FeError> {
+    let mut rows = vec![frontend_row(ctx)];
+    rows.truncate(limit.map_or(usize::MAX, |n| n as usize));
+    match projection {
+        Projection::Star => Ok(QueryOutput::text_rows(FRONTEND_TITLES, rows)),
+        Projection::CountStar => Ok(QueryOutput::rows(
+            vec![OutColumn::bigint("count(*)")],
+            vec![vec![Value::Int(rows.len() as i64)]],
+        )),
+        Projection::Columns(cols) => {
+            let idx = cols
+                .iter()
+                .map(|c| {
+                    FRONTEND_TITLES
+                        .iter()
+                        .position(|t| t.eq_ignore_ascii_case(c))
+                        .ok_or_else(|| FeError::UnknownColumn(c.clone()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let names: Vec<&str> = idx.iter().map(|&i| FRONTEND_TITLES[i]).collect();
+            let rows = rows.into_iter().map(|r| idx.iter().map(|&i| r[i].clone()).collect()).collect();
+            Ok(QueryOutput::text_rows(&names, rows))
+        }
+    }
 }

@@ -251,16 +251,29 @@ async fn pending(ctx: &FeContext, mut r: BackupJobRecord) -> Result<()> {
     }
     r.meta = Some(BackupMeta::new(tables));
     r.snapshots = snapshots;
+    let seq = commit_seq(ctx)?;
     r.table_commit_seq_map = r
         .meta
         .as_ref()
         .unwrap()
         .tables
         .iter()
-        .map(|t| (t.id, 0))
+        .map(|t| (t.id, seq))
         .collect();
     r.move_to(BackupState::Snapshoting, FeContext::now_ms())?;
     save(ctx, &r)
+}
+
+/// The commit sequence a snapshot taken now is at. Upstream records each table's latest
+/// binlog commit seq; without binlogs we take a fresh id from the meta store's generator.
+/// Every committed change (load transactions, tables, partitions, jobs) draws its id from
+/// that generator, whose ceiling is persisted ahead of use and never handed out twice, so
+/// the value is non-zero, cluster-wide, durable across restarts and strictly greater than
+/// the seq of any earlier snapshot: what a CCR syncer compares commit seqs for.
+fn commit_seq(ctx: &FeContext) -> Result<i64> {
+    ctx.store
+        .next_id()
+        .map_err(|e| FeError::Internal(e.to_string()))
 }
 
 fn remaining(r: &BackupJobRecord) -> Duration {

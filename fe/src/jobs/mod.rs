@@ -33,6 +33,8 @@ pub use restore_job::RestoreExtra;
 
 /// What `Kind::Job` holds. Externally tagged on purpose: an internally tagged enum makes
 /// serde buffer the record, and buffered JSON cannot give the records' integer map keys back.
+/// Unboxed variants: a handful of jobs live at a time and callers match on the fields.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum StoredJob {
     #[serde(rename = "backup")]
@@ -69,6 +71,10 @@ pub struct Jobs {
     pub repos: Mutex<BTreeMap<String, crate::backup::Repository>>,
     /// Restore download progress by (job, task signature): (finished, total).
     progress: Mutex<BTreeMap<(i64, i64), (i32, i32)>>,
+    /// The job runners, stopped at FE shutdown (not cancelled: their jobs are stored in a
+    /// state they resume from on the next start).
+    runners: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    stop: CancellationToken,
 }
 
 impl Jobs {
@@ -147,6 +153,14 @@ impl Jobs {
                 extra(w)
             })
             .map_err(meta_err)?;
+        self.publish(ctx, job);
+        Ok(())
+    }
+
+    /// Make a job record that is already in the store (written in a transaction of
+    /// another part, e.g. the catalog's table swap) the visible one.
+    pub(crate) fn publish(&self, ctx: &FeContext, job: StoredJob) {
+        let id = job.job_id();
         let done = match &job {
             StoredJob::Backup { record } => record.state.is_done(),
             StoredJob::Restore { record, .. } => record.state.is_done(),
@@ -159,9 +173,12 @@ impl Jobs {
         if done {
             self.admission.finish(id);
             self.cancels.lock().unwrap().remove(&id);
+            self.progress
+                .lock()
+                .unwrap()
+                .retain(|(job, _), _| *job != id);
             self.prune(ctx, db_id);
         }
-        Ok(())
     }
 
     /// Keep at most `max_backup_restore_job_num_per_db` finished jobs per database (the
@@ -249,11 +266,62 @@ impl Jobs {
         }
     }
 
+    /// Stop every job runner and wait until they let go of the context (FE shutdown). A
+    /// runner stopped mid-wait drops its task waiters; the job resumes on the next start.
+    pub async fn stop_runners(&self) {
+        self.stop.cancel();
+        let runners = std::mem::take(&mut *self.runners.lock().unwrap());
+        for r in runners {
+            let _ = r.await;
+        }
+    }
+
+    /// Run `fut` until it ends or the FE shuts down.
+    fn spawn_runner(&self, fut: impl std::future::Future<Output = ()> + Send + 'static) {
+        if self.stop.is_cancelled() {
+            return;
+        }
+        let stop = self.stop.clone();
+        let handle = tokio::spawn(async move {
+            tokio::select! {
+                _ = fut => {}
+                _ = stop.cancelled() => {}
+            }
+        });
+        let mut runners = self.runners.lock().unwrap();
+        runners.retain(|h| !h.is_finished());
+        runners.push(handle);
+    }
+
     pub fn record_progress(&self, job_id: i64, task_id: i64, finished: i32, total: i32) {
+        // A late report for a job that is done is not kept: nothing would ever remove it.
+        let running = self
+            .jobs
+            .lock()
+            .unwrap()
+            .get(&job_id)
+            .is_some_and(|j| match j {
+                StoredJob::Backup { record } => !record.state.is_done(),
+                StoredJob::Restore { record, .. } => !record.state.is_done(),
+            });
+        if !running {
+            return;
+        }
         self.progress
             .lock()
             .unwrap()
             .insert((job_id, task_id), (finished, total));
+    }
+
+    /// The download progress BEs reported for a running job: (task signature, (finished, total)).
+    pub fn progress_of(&self, job_id: i64) -> Vec<(i64, (i32, i32))> {
+        self.progress
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|((job, _), _)| *job == job_id)
+            .map(|((_, task), p)| (*task, *p))
+            .collect()
     }
 
     pub fn local_snapshot(&self, label: &str) -> Option<LocalSnapshot> {
@@ -305,8 +373,9 @@ pub fn resume_all(ctx: &Ctx) {
             tables: refs.iter().map(|t| t.table.clone()).collect(),
         });
     }
-    let ctx = ctx.clone();
-    tokio::spawn(async move {
+    let ctx2 = ctx.clone();
+    ctx.jobs.spawn_runner(async move {
+        let ctx = ctx2;
         let wait = Duration::from_secs_f64((ctx.config.heartbeat_interval_second * 5.0).max(5.0));
         let deadline = tokio::time::Instant::now() + wait;
         while tokio::time::Instant::now() < deadline
@@ -339,12 +408,14 @@ fn start_resumed(ctx: &Ctx, jobs: Vec<StoredJob>) {
 
 pub fn spawn_backup(ctx: &Ctx, job_id: i64) {
     let token = ctx.jobs.cancel_token(job_id);
-    tokio::spawn(backup_job::run(ctx.clone(), job_id, token));
+    ctx.jobs
+        .spawn_runner(backup_job::run(ctx.clone(), job_id, token));
 }
 
 pub fn spawn_restore(ctx: &Ctx, job_id: i64, resumed: bool) {
     let token = ctx.jobs.cancel_token(job_id);
-    tokio::spawn(restore_job::run(ctx.clone(), job_id, token, resumed));
+    ctx.jobs
+        .spawn_runner(restore_job::run(ctx.clone(), job_id, token, resumed));
 }
 
 /// Send RELEASE_SNAPSHOT for each snapshot; failures are logged (BEs also expire them).
@@ -438,7 +509,7 @@ mod tests {
                 files: vec!["11.hdr".into()],
             },
         );
-        b.table_commit_seq_map.insert(2, 0);
+        b.table_commit_seq_map.insert(2, 10_042);
         b.tasks.unfinished.insert(100, 11);
         let job = StoredJob::Backup { record: b.clone() };
         let back: StoredJob = serde_json::from_slice(&serde_json::to_vec(&job).unwrap()).unwrap();
@@ -448,6 +519,11 @@ mod tests {
         let extra = RestoreExtra {
             created_tables: vec![3],
             partitions: vec![(3, 4, 2)],
+            atomic: vec![restore_job::AtomicSwap {
+                table: "t".into(),
+                shadow_table_id: 3,
+            }],
+            swapped: true,
             ..Default::default()
         };
         let job = StoredJob::Restore {

@@ -4,6 +4,13 @@
 //! DOWNLOAD -> DOWNLOADING (DOWNLOAD tasks pulling the source BEs' snapshots) -> COMMIT ->
 //! COMMITTING (MOVE with overwrite, then the backed-up visible versions) -> FINISHED.
 //! Cancelling at any state releases our snapshots and drops the tables the job created.
+//!
+//! `atomic_restore` restores every table into a new shadow table named
+//! `__doris_atomic_restore_prefix__<name>` (upstream's name) and, at commit, swaps it in
+//! place of the existing table in one store transaction that also records the swap in the
+//! job; until then the visible table is untouched, and a cancel only drops the shadows.
+//! `force_replace` (effective with `atomic_restore` only, as upstream) lets the shadow
+//! replace an existing table whose schema differs instead of failing the job.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -21,9 +28,19 @@ use crate::backup::{
     BackupJobInfo, BackupMeta, JobHeader, JobKind, JobRequest, JobStatus, RestoreJobRecord,
     RestoreOptions, RestoreState, TableRefRecord, KEEP_ON_LOCAL_REPO_ID, KEEP_ON_LOCAL_REPO_NAME,
 };
+use crate::catalog::OlapTable;
 use crate::context::{Ctx, FeContext};
 use crate::error::{FeError, Result};
+use crate::persist::Kind;
 use crate::system::task_queue::{new_task, AgentTask};
+
+/// Upstream `RestoreJob.ATOMIC_RESTORE_TABLE_PREFIX`.
+pub const ATOMIC_RESTORE_TABLE_PREFIX: &str = "__doris_atomic_restore_prefix__";
+
+/// The shadow table an atomic restore of `table` fills (upstream `tableAliasWithAtomicRestore`).
+pub fn atomic_shadow_name(table: &str) -> String {
+    format!("{ATOMIC_RESTORE_TABLE_PREFIX}{table}")
+}
 
 /// Restore bookkeeping beyond the shared record.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -37,6 +54,25 @@ pub struct RestoreExtra {
     /// (local table id, local partition id, backed-up visible version).
     #[serde(default)]
     pub partitions: Vec<(i64, i64, i64)>,
+    /// Atomic restore: the shadow tables and the names they take at commit.
+    #[serde(default)]
+    pub atomic: Vec<AtomicSwap>,
+    /// Set in the transaction that swapped the shadows in: from then on the job only
+    /// finishes, it is never cancelled (the shadows are the visible tables now).
+    #[serde(default)]
+    pub swapped: bool,
+    /// The tables the swap replaced; their tablets are dropped on the BEs after it.
+    #[serde(default)]
+    pub replaced: Vec<OlapTable>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AtomicSwap {
+    /// The name the shadow takes (the restore's table name or alias).
+    pub table: String,
+    /// 0 until the shadow exists: the entry is persisted before the shadow is created, so
+    /// a shadow made just before a crash is known to be ours.
+    pub shadow_table_id: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -92,12 +128,9 @@ pub fn submit(ctx: &Ctx, req: RestoreRequest<'_>) -> Result<i64> {
     } else {
         super::repos::get(ctx, req.repo_name)?.id
     };
-    let options = RestoreOptions::parse(&req.properties, local)?;
-    if options.atomic_restore || options.force_replace {
-        return Err(FeError::not_supported(
-            "\"atomic_restore\" and \"force_replace\" restores; restore without them (clean_tables and clean_partitions are supported)",
-        ));
-    }
+    let mut options = RestoreOptions::parse(&req.properties, local)?;
+    // Upstream keeps force_replace only together with atomic_restore and ignores it alone.
+    options.force_replace &= options.atomic_restore;
     if !req.job_info.is_success() {
         return Err(FeError::InvalidArgument(format!(
             "snapshot {} is not a successful backup",
@@ -199,10 +232,11 @@ pub async fn run(ctx: Ctx, job_id: i64, cancel: CancellationToken, _resumed: boo
                 return;
             }
             let step = async {
-                if cancel.is_cancelled() {
+                // Once swapped the job is committed: it finishes whatever happens.
+                if cancel.is_cancelled() && !x.swapped {
                     return Err(cancelled());
                 }
-                if r.is_timed_out(FeContext::now_ms()) {
+                if r.is_timed_out(FeContext::now_ms()) && !x.swapped {
                     return Err(FeError::Timeout(format!(
                         "restore job with label: {}  timeout.",
                         r.label
@@ -258,12 +292,32 @@ pub async fn cancel_job(ctx: &FeContext, job_id: i64, status: JobStatus) {
     if r.state.is_done() {
         return;
     }
+    if x.swapped {
+        // The shadows are the visible tables now; the job finishes when it runs again.
+        warn!(job_id, status = %status, "restore already swapped its tables in; not cancelling");
+        return;
+    }
     super::release_snapshots(ctx, snapshot_records(&r, &x).iter()).await;
-    for id in &x.created_tables {
-        if let Some(t) = ctx.catalog.table_by_id(*id) {
-            if let Err(e) = crate::catalog::ddl::drop_table(ctx, &r.db_name, &t.name, true).await {
-                warn!(table = %t.name, error = %e, "cannot drop a table the restore created");
+    let mut ours: Vec<OlapTable> = x
+        .created_tables
+        .iter()
+        .filter_map(|id| ctx.catalog.table_by_id(*id))
+        .collect();
+    // A shadow created just before a crash, before its id was recorded.
+    for s in x.atomic.iter().filter(|s| s.shadow_table_id == 0) {
+        if let Ok(t) = ctx.catalog.table(&r.db_name, &atomic_shadow_name(&s.table)) {
+            if !ours.iter().any(|o| o.id == t.id) {
+                ours.push(t);
             }
+        }
+    }
+    for t in ours {
+        // Only while the name still belongs to our table: never drop someone else's.
+        if ctx.catalog.table(&r.db_name, &t.name).map(|c| c.id).ok() != Some(t.id) {
+            continue;
+        }
+        if let Err(e) = crate::catalog::ddl::drop_table(ctx, &r.db_name, &t.name, true).await {
+            warn!(table = %t.name, error = %e, "cannot drop a table the restore created");
         }
     }
     if r.cancel(status, FeContext::now_ms()).is_err() || save(ctx, &r, &x).is_err() {
@@ -320,43 +374,39 @@ async fn pending(ctx: &FeContext, mut r: RestoreJobRecord, mut x: RestoreExtra) 
                 .retain(|p| parts.iter().any(|q| q.eq_ignore_ascii_case(&p.name)));
         }
         let local_name = alias.unwrap_or_else(|| name.clone());
-        let local = match ctx.catalog.table(&r.db_name, &local_name) {
-            Ok(t) => {
-                let lm = meta_conv::table_meta(&t, None);
-                tmeta.check_same_schema(&lm, &local_name)?;
-                if let Some(p) = tmeta
-                    .partition
-                    .partitions
-                    .iter()
-                    .find(|p| t.partition(&p.name).is_none())
-                {
-                    return Err(FeError::not_supported(format!(
-                        "restoring partition {} into existing table {local_name}, which lacks it",
-                        p.name
-                    )));
+        let existing = ctx.catalog.table(&r.db_name, &local_name).ok();
+        let local = if r.options.atomic_restore {
+            if let Some(t) = &existing {
+                let lm = meta_conv::table_meta(t, None);
+                if let Err(e) = tmeta.check_same_schema(&lm, &local_name) {
+                    if !r.options.force_replace {
+                        return Err(e);
+                    }
+                    info!(table = %local_name, "the existing table has another schema; force_replace replaces it");
                 }
-                t
             }
-            Err(_) => {
-                let n = if r.options.reserve_replica {
-                    tmeta.properties.replication_num
-                } else {
-                    r.options.replica_alloc.total() as u16
-                };
-                let spec = meta_conv::create_spec(&tmeta, &r.db_name, &local_name, n)?;
-                crate::catalog::ddl::create_table(ctx, &spec)
-                    .await
-                    .map_err(|e| FeError::IllegalState(e.to_string()))?;
-                let t = ctx
-                    .catalog
-                    .table(&r.db_name, &local_name)
-                    .map_err(|e| FeError::Internal(e.to_string()))?;
-                x.created_tables.push(t.id);
-                // Persist at once: a cancel or restart must know to drop it.
-                save(ctx, &r, &x)?;
-                info!(table = %local_name, table_id = t.id, replicas = n, "restore target table created");
-                t
+            shadow_table(ctx, &mut r, &mut x, &tmeta, &local_name).await?
+        } else if let Some(t) = existing {
+            let lm = meta_conv::table_meta(&t, None);
+            tmeta.check_same_schema(&lm, &local_name)?;
+            if let Some(p) = tmeta
+                .partition
+                .partitions
+                .iter()
+                .find(|p| t.partition(&p.name).is_none())
+            {
+                return Err(FeError::not_supported(format!(
+                    "restoring partition {} into existing table {local_name}, which lacks it",
+                    p.name
+                )));
             }
+            t
+        } else {
+            let t = create_from_meta(ctx, &r, &tmeta, &local_name).await?;
+            x.created_tables.push(t.id);
+            // Persist at once: a cancel or restart must know to drop it.
+            save(ctx, &r, &x)?;
+            t
         };
         for p in &tmeta.partition.partitions {
             let pinfo = tinfo.partitions.get(&p.name).ok_or_else(|| {
@@ -408,9 +458,15 @@ async fn pending(ctx: &FeContext, mut r: RestoreJobRecord, mut x: RestoreExtra) 
     let now = FeContext::now_ms();
     r.move_to(RestoreState::Snapshoting, now)?;
     if info.content == crate::backup::BackupContent::MetadataOnly {
-        // Tables only: nothing to download.
+        // Tables only: nothing to download. An atomic restore still has its swap to do,
+        // which COMMITTING does (with no tablet to move).
         x.tablets.clear();
         x.partitions.clear();
+        let last = if x.atomic.is_empty() {
+            RestoreState::Finished
+        } else {
+            RestoreState::Committing
+        };
         for s in [
             RestoreState::Download,
             RestoreState::Downloading,
@@ -419,9 +475,84 @@ async fn pending(ctx: &FeContext, mut r: RestoreJobRecord, mut x: RestoreExtra) 
             RestoreState::Finished,
         ] {
             r.move_to(s, now)?;
+            if s == last {
+                break;
+            }
         }
     }
     save(ctx, &r, &x)
+}
+
+/// Create `name` with the backed-up schema (not yet recorded as ours).
+async fn create_from_meta(
+    ctx: &FeContext,
+    r: &RestoreJobRecord,
+    tmeta: &crate::backup::meta::TableMeta,
+    name: &str,
+) -> Result<OlapTable> {
+    let n = if r.options.reserve_replica {
+        tmeta.properties.replication_num
+    } else {
+        r.options.replica_alloc.total() as u16
+    };
+    let spec = meta_conv::create_spec(tmeta, &r.db_name, name, n)?;
+    crate::catalog::ddl::create_table(ctx, &spec)
+        .await
+        .map_err(|e| FeError::IllegalState(e.to_string()))?;
+    let t = ctx
+        .catalog
+        .table(&r.db_name, name)
+        .map_err(|e| FeError::Internal(e.to_string()))?;
+    info!(table = %name, table_id = t.id, replicas = n, "restore target table created");
+    Ok(t)
+}
+
+/// The shadow table an atomic restore of `target` fills: made on the first run, found
+/// again when the job resumes.
+async fn shadow_table(
+    ctx: &FeContext,
+    r: &mut RestoreJobRecord,
+    x: &mut RestoreExtra,
+    tmeta: &crate::backup::meta::TableMeta,
+    target: &str,
+) -> Result<OlapTable> {
+    let shadow = atomic_shadow_name(target);
+    let (i, fresh) = match x.atomic.iter().position(|s| s.table == target) {
+        Some(i) => (i, false),
+        None => {
+            x.atomic.push(AtomicSwap {
+                table: target.to_string(),
+                shadow_table_id: 0,
+            });
+            // The intent first: a shadow created just before a crash is then known as ours.
+            save(ctx, r, x)?;
+            (x.atomic.len() - 1, true)
+        }
+    };
+    if let Ok(t) = ctx.catalog.table(&r.db_name, &shadow) {
+        let recorded = x.atomic[i].shadow_table_id;
+        let ours = x.created_tables.contains(&t.id) || (!fresh && recorded == 0);
+        if !ours {
+            // Upstream's refusal when the restored table's name is taken.
+            return Err(FeError::IllegalState(format!(
+                "Table {shadow} already exist in db: {}",
+                r.db_name
+            )));
+        }
+        if recorded != t.id || !x.created_tables.contains(&t.id) {
+            x.atomic[i].shadow_table_id = t.id;
+            if !x.created_tables.contains(&t.id) {
+                x.created_tables.push(t.id);
+            }
+            save(ctx, r, x)?;
+        }
+        return Ok(t);
+    }
+    let t = create_from_meta(ctx, r, tmeta, &shadow).await?;
+    x.created_tables.push(t.id);
+    x.atomic[i].shadow_table_id = t.id;
+    save(ctx, r, x)?;
+    Ok(t)
 }
 
 fn be_addr(ctx: &FeContext, be_id: i64) -> Result<String> {
@@ -662,9 +793,13 @@ async fn download_from_bes(
 async fn commit(
     ctx: &FeContext,
     mut r: RestoreJobRecord,
-    x: RestoreExtra,
+    mut x: RestoreExtra,
     cancel: &CancellationToken,
 ) -> Result<()> {
+    if x.swapped {
+        // Resumed after the swap was committed: only the tail is left.
+        return finish(ctx, r, x).await;
+    }
     let mut tasks = Vec::new();
     r.tasks.unfinished.clear();
     for t in &x.tablets {
@@ -712,6 +847,56 @@ async fn commit(
             .map_err(|e| FeError::Internal(e.to_string()))?;
     }
     clean(ctx, &r, &x).await?;
+    if !x.atomic.is_empty() {
+        swap(ctx, &mut r, &mut x)?;
+    }
+    finish(ctx, r, x).await
+}
+
+/// Atomic restore's commit point: every shadow takes its table's name and the tables it
+/// replaces are removed, in one store transaction together with the job record marked
+/// swapped. A restart before it finds the old tables and the shadows (and redoes the
+/// commit); after it, the new tables and a job that only has to finish.
+fn swap(ctx: &FeContext, r: &mut RestoreJobRecord, x: &mut RestoreExtra) -> Result<()> {
+    let swaps: Vec<(i64, String)> = x
+        .atomic
+        .iter()
+        .map(|s| (s.shadow_table_id, s.table.clone()))
+        .collect();
+    let mut after = x.clone();
+    after.swapped = true;
+    r.tasks.unfinished.clear();
+    let job_id = r.job_id;
+    let mut job = StoredJob::Restore {
+        record: r.clone(),
+        extra: after,
+    };
+    let replaced = ctx
+        .catalog
+        .replace_tables(r.db_id, &swaps, |w, replaced| {
+            if let StoredJob::Restore { extra, .. } = &mut job {
+                extra.replaced = replaced.to_vec();
+            }
+            w.put(Kind::Job, job_id, &job)
+        })
+        .map_err(|e| FeError::Internal(format!("replacing the restored tables: {e}")))?;
+    ctx.jobs.publish(ctx, job.clone());
+    if let StoredJob::Restore { extra, .. } = job {
+        *x = extra;
+    }
+    info!(
+        tables = ?swaps.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>(),
+        replaced = ?replaced.iter().map(|t| t.id).collect::<Vec<_>>(),
+        "atomic restore swapped the restored tables in"
+    );
+    Ok(())
+}
+
+/// Drop what the swap replaced, release our snapshots, FINISHED. Safe to run again.
+async fn finish(ctx: &FeContext, mut r: RestoreJobRecord, x: RestoreExtra) -> Result<()> {
+    for t in &x.replaced {
+        crate::catalog::ddl::drop_tablets(ctx, t).await;
+    }
     super::release_snapshots(ctx, snapshot_records(&r, &x).iter()).await;
     r.tasks.unfinished.clear();
     r.move_to(RestoreState::Finished, FeContext::now_ms())?;
@@ -727,11 +912,16 @@ async fn clean(ctx: &FeContext, r: &RestoreJobRecord, x: &RestoreExtra) -> Resul
     if !r.options.clean_tables && !r.options.clean_partitions {
         return Ok(());
     }
+    // Tables whose data was restored; a metadata-only restore has none, only created ones.
     let restored: std::collections::BTreeSet<i64> =
         x.partitions.iter().map(|(t, _, _)| *t).collect();
     if r.options.clean_tables {
         for t in ctx.catalog.tables(r.db_id) {
-            if restored.contains(&t.id) {
+            // An atomic restore's targets are replaced by the swap, in one step.
+            if restored.contains(&t.id)
+                || x.created_tables.contains(&t.id)
+                || x.atomic.iter().any(|s| s.table == t.name)
+            {
                 continue;
             }
             info!(table = %t.name, "clean_tables: dropping a table the snapshot does not have");

@@ -4,6 +4,9 @@
 //!   the credentials there).
 //! - `GET /api/_internal/load_plan?db&table&txn_id`: the write plan a BE needs for a
 //!   load, for callers holding the cluster token (header `token`).
+//! - `GET /api/_internal/load/txn_state?txn_ids=1,2`: `{"1": "PREPARE", "2": "UNKNOWN"}`,
+//!   the states of transactions a BE holds pending rowsets of (token-checked). A PREPARE
+//!   transaction past its timeout is aborted before it is answered.
 
 use std::collections::HashMap;
 
@@ -13,7 +16,8 @@ use axum::response::{IntoResponse, Response};
 use rand::seq::SliceRandom;
 use serde::Serialize;
 
-use super::txn::{TxnState, TxnStore};
+use super::publish;
+use super::txn::TxnState;
 use crate::catalog::table::{Distribution, PartitionKind};
 use crate::context::Ctx;
 
@@ -151,8 +155,7 @@ pub async fn load_plan(State(ctx): State<Ctx>, Query(q): Query<HashMap<String, S
         Ok(t) => t,
         Err(e) => return json_error(StatusCode::NOT_FOUND, e.to_string()),
     };
-    let meta_dir = ctx.store.path().parent().unwrap_or(ctx.store.path()).to_path_buf();
-    match TxnStore::of(&meta_dir).and_then(|s| s.get(txn_id)) {
+    match publish::store(&ctx).and_then(|s| s.state_now(txn_id, crate::context::FeContext::now_ms())) {
         Ok(Some(rec)) if rec.table_id == t.id && rec.state == TxnState::Prepare => {}
         Ok(_) => return json_error(StatusCode::CONFLICT, format!("transaction [{txn_id}] is not a running load of {db}.{table}")),
         Err(e) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
@@ -214,4 +217,43 @@ pub async fn load_plan(State(ctx): State<Ctx>, Query(q): Query<HashMap<String, S
             .collect(),
     };
     axum::Json(plan).into_response()
+}
+
+/// Most transactions one txn_state call may ask about.
+const MAX_TXN_STATE_IDS: usize = 10_000;
+
+pub async fn txn_state(State(ctx): State<Ctx>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap) -> Response {
+    let token = headers.get(TOKEN_HEADER).and_then(|v| v.to_str().ok()).or(q.get("token").map(|s| s.as_str()));
+    if token != Some(ctx.cluster.token.as_str()) {
+        return json_error(StatusCode::UNAUTHORIZED, "invalid token");
+    }
+    let ids: Result<Vec<i64>, _> =
+        q.get("txn_ids").map(|s| s.as_str()).unwrap_or("").split(',').filter(|s| !s.is_empty()).map(|s| s.trim().parse::<i64>()).collect();
+    let ids = match ids {
+        Ok(ids) if ids.len() <= MAX_TXN_STATE_IDS => ids,
+        Ok(_) => return json_error(StatusCode::BAD_REQUEST, format!("at most {MAX_TXN_STATE_IDS} txn_ids per call")),
+        Err(_) => return json_error(StatusCode::BAD_REQUEST, "txn_ids must be a comma-separated list of ids"),
+    };
+    let st = match publish::store(&ctx) {
+        Ok(s) => s,
+        Err(e) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    };
+    let now = crate::context::FeContext::now_ms();
+    let mut out = serde_json::Map::new();
+    for id in ids {
+        let was_prepare = matches!(st.get(id), Ok(Some(ref r)) if r.state == TxnState::Prepare);
+        let state = match st.state_now(id, now) {
+            Ok(Some(rec)) => {
+                if was_prepare && rec.state == TxnState::Aborted {
+                    tracing::info!(txn_id = id, label = %rec.label, "load transaction timed out; aborted");
+                    publish::clear_on_backends(&ctx, &rec);
+                }
+                rec.state.name()
+            }
+            Ok(None) => "UNKNOWN",
+            Err(e) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        };
+        out.insert(id.to_string(), state.into());
+    }
+    axum::Json(serde_json::Value::Object(out)).into_response()
 }

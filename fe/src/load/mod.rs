@@ -2,12 +2,16 @@
 //! labels, the write plan BEs fetch, publish of new versions, and the reads (COUNT(*),
 //! SELECT) over the tablets' visible rowsets.
 //!
-//! - `http`: `/api/{db}/{table}/_stream_load` and `/api/_internal/load_plan`.
+//! - `http`: `/api/{db}/{table}/_stream_load`, `/api/_internal/load_plan` and
+//!   `/api/_internal/load/txn_state`.
 //! - `txn`: transaction records and labels (own redb file in the meta dir).
-//! - `rpc`: loadTxnBegin/Commit/Rollback and publish.
+//! - `rpc`: loadTxnBegin/Commit/Rollback.
+//! - `publish`: publish, and the load daemon (publish retries, timeouts, clearing
+//!   aborted loads on the BEs).
 //! - `query`: SELECT over the BEs' scan endpoint.
 
 pub mod http;
+pub mod publish;
 pub mod query;
 pub mod rpc;
 pub mod txn;
@@ -24,5 +28,6 @@ pub fn router<S: Clone + Send + Sync + 'static>(ctx: Ctx) -> Router<S> {
     Router::new()
         .route("/api/{db}/{table}/_stream_load", put(http::stream_load_redirect))
         .route("/api/_internal/load_plan", get(http::load_plan))
+        .route("/api/_internal/load/txn_state", get(http::txn_state))
         .with_state(ctx)
 }

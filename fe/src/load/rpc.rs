@@ -1,26 +1,17 @@
-//! loadTxnBegin / loadTxnCommit / loadTxnRollback, and the publish that makes a committed
-//! load visible: each touched partition gets version = visible_version + 1, every replica
-//! BE gets a PUBLISH_VERSION task, and once all finished the partitions' visible versions
-//! move (persisted in the catalog).
+//! loadTxnBegin / loadTxnCommit / loadTxnRollback. A commit gives each touched partition
+//! version = visible_version + 1 and publishes it (`publish`); a publish that does not
+//! finish leaves the transaction COMMITTED for the load daemon to retry.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
-use doris_thrift::agent_service::{TPartitionVersionInfo, TPublishVersionRequest};
 use doris_thrift::frontend_service::*;
 use doris_thrift::status::{TStatus, TStatusCode};
-use doris_thrift::types::TTaskType;
 use tracing::{info, warn};
 
-use super::txn::{TxnRecord, TxnState, TxnStore};
+use super::publish::{clear_on_backends, publish, store};
+use super::txn::{TxnRecord, TxnState, DEFAULT_TIMEOUT_S};
 use crate::context::{Ctx, FeContext};
 use crate::error::{ok_status, FeError};
-use crate::system::task_queue::{new_task, AgentTask};
-
-/// How long a commit waits for the BEs' PUBLISH_VERSION answers before it answers
-/// PUBLISH_TIMEOUT and keeps retrying in the background.
-const PUBLISH_WAIT: Duration = Duration::from_secs(30);
-const PUBLISH_RETRY_EVERY: Duration = Duration::from_secs(3);
 
 fn status(code: TStatusCode, msg: impl Into<String>) -> TStatus {
     TStatus { status_code: code, error_msgs: Some(vec![msg.into()]) }
@@ -37,10 +28,6 @@ fn check_user(ctx: &FeContext, user: &str, passwd: &str, token: Option<&str>) ->
     } else {
         Err(FeError::AccessDenied { user: user.to_string(), host: "%".into(), using_password: !passwd.is_empty() })
     }
-}
-
-fn store(ctx: &FeContext) -> Result<std::sync::Arc<TxnStore>, FeError> {
-    TxnStore::of(ctx.store.path().parent().unwrap_or(ctx.store.path()))
 }
 
 pub async fn begin(ctx: &Ctx, req: TLoadTxnBeginRequest) -> TLoadTxnBeginResult {
@@ -84,6 +71,7 @@ fn begin_inner(ctx: &FeContext, req: &TLoadTxnBeginRequest) -> Result<Result<Txn
         finish_ms: None,
         reason: None,
         partition_versions: Vec::new(),
+        timeout_s: req.timeout.filter(|t| *t > 0).unwrap_or(DEFAULT_TIMEOUT_S),
     };
     store(ctx)?.begin(rec)
 }
@@ -92,7 +80,9 @@ pub async fn rollback(ctx: &Ctx, req: TLoadTxnRollbackRequest) -> TLoadTxnRollba
     let r = (|| {
         check_user(ctx, &req.user, &req.passwd, req.token.as_deref())?;
         store(ctx)?.update(req.txn_id, |t| match t.state {
-            TxnState::Prepare | TxnState::Aborted => {
+            // Rolling back twice is fine; the first reason (e.g. a timeout) stays.
+            TxnState::Aborted => Ok(()),
+            TxnState::Prepare => {
                 t.state = TxnState::Aborted;
                 t.finish_ms = Some(FeContext::now_ms());
                 t.reason = req.reason.clone();
@@ -104,6 +94,9 @@ pub async fn rollback(ctx: &Ctx, req: TLoadTxnRollbackRequest) -> TLoadTxnRollba
     match r {
         Ok(t) => {
             info!(txn_id = t.txn_id, reason = ?t.reason, "load transaction aborted");
+            // The coordinator drops the rowsets it wrote too; this reaches the replicas
+            // even when it cannot.
+            clear_on_backends(ctx, &t);
             TLoadTxnRollbackResult { status: ok_status() }
         }
         Err(e) => TLoadTxnRollbackResult { status: e.to_status() },
@@ -123,28 +116,34 @@ pub async fn commit(ctx: &Ctx, req: TLoadTxnCommitRequest) -> TLoadTxnCommitResu
 async fn commit_inner(ctx: &Ctx, req: &TLoadTxnCommitRequest) -> Result<TStatus, FeError> {
     check_user(ctx, &req.user, &req.passwd, req.token.as_deref())?;
     let st = store(ctx)?;
-    let rec = st.get(req.txn_id)?.ok_or_else(|| FeError::NotFound(format!("transaction [{}]", req.txn_id)))?;
+    // state_now: a load past its timeout is aborted, not committed.
+    let rec = st
+        .state_now(req.txn_id, FeContext::now_ms())?
+        .ok_or_else(|| FeError::NotFound(format!("transaction [{}]", req.txn_id)))?;
     match rec.state {
         TxnState::Prepare => {}
         TxnState::Visible => return Ok(ok_status()),
+        TxnState::Aborted => {
+            return Err(FeError::IllegalState(format!(
+                "transaction [{}] is already aborted. abort reason: {}",
+                rec.txn_id,
+                rec.reason.as_deref().unwrap_or("")
+            )))
+        }
         s => return Err(FeError::IllegalState(format!("transaction [{}] is {}", rec.txn_id, s.name()))),
     }
     let lock = st.table_lock(rec.table_id);
     let guard = lock.clone().lock_owned().await;
-    // A COMMITTED load of this table found while holding its lock has nobody publishing it
-    // (the retry loop keeps the lock until it succeeds): it was committed before an FE
-    // restart. Publish it first, so versions stay in order.
-    for old in st.in_state(TxnState::Committed)?.into_iter().filter(|t| t.table_id == rec.table_id) {
-        let table = ctx.catalog.table_by_id(old.table_id);
-        let bes: BTreeSet<i64> = table
-            .iter()
-            .flat_map(|t| t.partitions.iter())
-            .filter(|p| old.partition_versions.iter().any(|(id, _)| *id == p.id))
-            .flat_map(|p| p.index.tablets.iter().flat_map(|t| t.replicas.iter().map(|r| r.backend_id)))
-            .collect();
-        if !publish(ctx, &old, &bes).await {
+    // A COMMITTED load of this table found while holding its lock is waiting for the load
+    // daemon's retry (a BE was down, or the FE restarted before publishing). Publish it
+    // first: this load's versions must come after its.
+    let mut older = st.in_state(TxnState::Committed)?;
+    older.retain(|t| t.table_id == rec.table_id);
+    older.sort_by_key(|t| t.txn_id);
+    for old in older {
+        if let Err(e) = publish(ctx, &old).await {
             return Err(FeError::IllegalState(format!(
-                "transaction [{}] of this table is committed but not yet published; try again later",
+                "transaction [{}] of this table is committed but not yet published ({e}); try again later",
                 old.txn_id
             )));
         }
@@ -158,11 +157,12 @@ async fn commit_inner(ctx: &Ctx, req: &TLoadTxnCommitRequest) -> Result<TStatus,
         req.commit_infos.iter().flatten().map(|c| (c.tablet_id, c.backend_id)).collect();
     let written_tablets: BTreeSet<i64> = written.iter().map(|(t, _)| *t).collect();
     let mut versions: BTreeMap<i64, i64> = BTreeMap::new();
-    let mut backends: BTreeSet<i64> = BTreeSet::new();
     for p in &table.partitions {
         if !p.index.tablets.iter().any(|t| written_tablets.contains(&t.id)) {
             continue;
         }
+        // Every replica must have been written: no majority commit, so a failed replica
+        // write aborts the load and nothing of it becomes visible.
         for t in &p.index.tablets {
             for r in &t.replicas {
                 if !written.contains(&(t.id, r.backend_id)) {
@@ -171,7 +171,6 @@ async fn commit_inner(ctx: &Ctx, req: &TLoadTxnCommitRequest) -> Result<TStatus,
                         rec.txn_id, t.id, r.backend_id
                     )));
                 }
-                backends.insert(r.backend_id);
             }
         }
         versions.insert(p.id, p.visible_version + 1);
@@ -186,78 +185,15 @@ async fn commit_inner(ctx: &Ctx, req: &TLoadTxnCommitRequest) -> Result<TStatus,
         Ok(())
     })?;
     info!(txn_id = rec.txn_id, versions = ?pv, "load transaction committed");
-    if publish(ctx, &rec, &backends).await {
-        drop(guard);
-        return Ok(ok_status());
-    }
-    // Keep the table lock and retry until every replica published: a later load may not
-    // take the next version before this one is visible.
-    let ctx2 = ctx.clone();
-    tokio::spawn(async move {
-        let _guard = guard;
-        loop {
-            tokio::time::sleep(PUBLISH_RETRY_EVERY).await;
-            if publish(&ctx2, &rec, &backends).await {
-                break;
-            }
+    let published = publish(ctx, &rec).await;
+    drop(guard);
+    match published {
+        Ok(()) => Ok(ok_status()),
+        Err(e) => {
+            // Durably COMMITTED: the load daemon retries until every replica published.
+            warn!(txn_id = rec.txn_id, error = %e, "publish not finished; the load daemon retries it");
+            st.publish_wakeup.notify_one();
+            Ok(status(TStatusCode::PUBLISH_TIMEOUT, "transaction commit successfully, BUT data will be visible later"))
         }
-    });
-    Ok(status(
-        TStatusCode::PUBLISH_TIMEOUT,
-        "transaction commit successfully, BUT data will be visible later",
-    ))
-}
-
-/// Send PUBLISH_VERSION to every backend and wait; on success move the partitions'
-/// visible versions and mark the transaction VISIBLE. False when some BE did not publish.
-async fn publish(ctx: &FeContext, rec: &TxnRecord, backends: &BTreeSet<i64>) -> bool {
-    let infos: Vec<TPartitionVersionInfo> =
-        rec.partition_versions.iter().map(|(p, v)| TPartitionVersionInfo::new(*p, *v, 0)).collect();
-    let mut tasks = Vec::new();
-    for be in backends {
-        let Some(addr) = ctx.backends.get(*be).and_then(|b| b.be_addr()) else {
-            warn!(txn_id = rec.txn_id, backend_id = be, "backend address unknown; cannot publish");
-            return false;
-        };
-        let mut t = new_task(TTaskType::PUBLISH_VERSION, rec.txn_id);
-        t.publish_version_req = Some(Box::new(TPublishVersionRequest::new(rec.txn_id, infos.clone(), None, None)));
-        tasks.push(AgentTask { backend_id: *be, addr, request: t });
     }
-    if let Err(e) = ctx.tasks.run(tasks, PUBLISH_WAIT).await {
-        warn!(txn_id = rec.txn_id, error = %e, "publish not finished");
-        return false;
-    }
-    let now = FeContext::now_ms();
-    let pv = rec.partition_versions.clone();
-    if let Err(e) = ctx.catalog.update_table(rec.table_id, |t| {
-        for p in t.partitions.iter_mut() {
-            if let Some((_, v)) = pv.iter().find(|(id, _)| *id == p.id) {
-                p.visible_version = p.visible_version.max(*v);
-                p.visible_version_time_ms = now;
-                // Every replica published (the tasks above all finished OK); row counts
-                // and sizes follow with the BEs' next tablet report.
-                for t in p.index.tablets.iter_mut() {
-                    for r in t.replicas.iter_mut() {
-                        r.version = r.version.max(*v);
-                    }
-                }
-            }
-        }
-    }) {
-        warn!(txn_id = rec.txn_id, error = %e, "cannot persist the new visible versions");
-        return false;
-    }
-    let st = match store(ctx) {
-        Ok(s) => s,
-        Err(_) => return false,
-    };
-    if let Err(e) = st.update(rec.txn_id, |t| {
-        t.state = TxnState::Visible;
-        t.finish_ms = Some(now);
-        Ok(())
-    }) {
-        warn!(txn_id = rec.txn_id, error = %e, "cannot mark the transaction visible");
-    }
-    info!(txn_id = rec.txn_id, versions = ?pv, "load visible");
-    true
 }

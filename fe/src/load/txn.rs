@@ -52,6 +52,26 @@ pub struct TxnRecord {
     pub reason: Option<String>,
     /// (partition id, version) assigned at commit.
     pub partition_versions: Vec<(i64, i64)>,
+    /// Seconds a PREPARE transaction may run before the FE aborts it (the begin request's
+    /// `timeout`, else upstream's `stream_load_default_timeout_second`).
+    #[serde(default = "default_timeout_s")]
+    pub timeout_s: i64,
+}
+
+/// Upstream's `stream_load_default_timeout_second` (3 days).
+pub const DEFAULT_TIMEOUT_S: i64 = 259_200;
+/// Upstream's abort reason for a transaction that ran past its timeout.
+pub const TIMEOUT_REASON: &str = "timeout by txn manager";
+
+fn default_timeout_s() -> i64 {
+    DEFAULT_TIMEOUT_S
+}
+
+impl TxnRecord {
+    /// A PREPARE transaction past its timeout at `now_ms`.
+    pub fn timed_out(&self, now_ms: i64) -> bool {
+        self.state == TxnState::Prepare && now_ms >= self.create_ms.saturating_add(self.timeout_s.saturating_mul(1000))
+    }
 }
 
 pub struct TxnStore {
@@ -61,6 +81,8 @@ pub struct TxnStore {
     /// One lock per table, held from version assignment until the publish is done, so
     /// versions of a partition are published in order.
     table_locks: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+    /// Wakes the publish daemon: a commit left its transaction COMMITTED but unpublished.
+    pub publish_wakeup: tokio::sync::Notify,
 }
 
 fn storage(e: impl Into<redb::Error>) -> FeError {
@@ -81,7 +103,7 @@ impl TxnStore {
             w.open_table(LABELS).map_err(storage)?;
         }
         w.commit().map_err(storage)?;
-        Ok(TxnStore { db, lock: Mutex::new(()), table_locks: Mutex::new(HashMap::new()) })
+        Ok(TxnStore { db, lock: Mutex::new(()), table_locks: Mutex::new(HashMap::new()), publish_wakeup: tokio::sync::Notify::new() })
     }
 
     /// The store of the FE whose meta dir is `meta_dir` (one per FE, opened on first use).
@@ -131,10 +153,16 @@ impl TxnStore {
         w.commit().map_err(storage)
     }
 
-    /// A new PREPARE transaction, or the existing one holding the label.
+    /// A new PREPARE transaction, or the existing one holding the label. A holder past
+    /// its timeout is aborted here (the label is free again) rather than waiting for the
+    /// next timeout sweep.
     pub fn begin(&self, rec: TxnRecord) -> Result<Result<TxnRecord, TxnRecord>, FeError> {
         let _g = self.lock.lock().unwrap();
-        if let Some(old) = self.by_label(rec.db_id, &rec.label)? {
+        if let Some(mut old) = self.by_label(rec.db_id, &rec.label)? {
+            if old.timed_out(rec.create_ms) {
+                abort_record(&mut old, TIMEOUT_REASON, rec.create_ms);
+                self.put(&old)?;
+            }
             if old.state != TxnState::Aborted {
                 return Ok(Err(old));
             }
@@ -152,6 +180,42 @@ impl TxnStore {
         Ok(rec)
     }
 
+    /// Abort every PREPARE transaction past its timeout; the aborted records.
+    pub fn abort_timed_out(&self, now_ms: i64) -> Result<Vec<TxnRecord>, FeError> {
+        let mut out = Vec::new();
+        for rec in self.in_state(TxnState::Prepare)?.into_iter().filter(|t| t.timed_out(now_ms)) {
+            // Re-checked under the lock: a commit may have won the race.
+            let r = self.update(rec.txn_id, |t| {
+                if !t.timed_out(now_ms) {
+                    return Err(FeError::IllegalState(format!("transaction [{}] is {}", t.txn_id, t.state.name())));
+                }
+                abort_record(t, TIMEOUT_REASON, now_ms);
+                Ok(())
+            });
+            if let Ok(r) = r {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The state of a transaction, aborting it first when it is past its timeout (the
+    /// BE's pending-rowset GC asks, and must not keep a dead load's files for ever).
+    pub fn state_now(&self, txn_id: i64, now_ms: i64) -> Result<Option<TxnRecord>, FeError> {
+        match self.get(txn_id)? {
+            Some(r) if r.timed_out(now_ms) => {
+                let r = self.update(txn_id, |t| {
+                    if t.timed_out(now_ms) {
+                        abort_record(t, TIMEOUT_REASON, now_ms);
+                    }
+                    Ok(())
+                })?;
+                Ok(Some(r))
+            }
+            other => Ok(other),
+        }
+    }
+
     /// Every transaction in the given states (publish retries after a restart).
     pub fn in_state(&self, state: TxnState) -> Result<Vec<TxnRecord>, FeError> {
         let r = self.db.begin_read().map_err(storage)?;
@@ -167,4 +231,10 @@ impl TxnStore {
         }
         Ok(out)
     }
+}
+
+fn abort_record(t: &mut TxnRecord, reason: &str, now_ms: i64) {
+    t.state = TxnState::Aborted;
+    t.finish_ms = Some(now_ms);
+    t.reason = Some(reason.to_string());
 }

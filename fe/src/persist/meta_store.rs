@@ -3,9 +3,14 @@
 //! Ids come from a generator whose ceiling is persisted a batch ahead: after a crash the
 //! generator restarts at the stored ceiling, so an id handed out before the crash is
 //! never handed out again (some ids are skipped, which is harmless).
+//!
+//! An I/O error in a commit (a full disk, say) leaves redb refusing every later
+//! transaction with `PreviousIo` until the database is opened again. The store then
+//! reopens itself (redb repairs the file as after a crash): the failed change is lost and
+//! reported to its caller, later changes work again once the disk does.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 use serde::de::DeserializeOwned;
@@ -77,9 +82,19 @@ pub enum MetaError {
     ClusterMismatch { configured: i32, stored: i32, path: PathBuf },
 }
 
+impl MetaError {
+    /// An I/O failure after which redb refuses every transaction until reopened.
+    fn needs_reopen(&self) -> bool {
+        matches!(self, MetaError::Storage(redb::Error::Io(_) | redb::Error::PreviousIo))
+    }
+}
+
 fn storage(e: impl Into<redb::Error>) -> MetaError {
     MetaError::Storage(e.into())
 }
+
+/// Opens the database: the file under `meta_dir`, or another backend in tests.
+type Opener = Box<dyn Fn() -> Result<Database, redb::DatabaseError> + Send + Sync>;
 
 /// What identifies this cluster to its BEs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,7 +112,9 @@ struct Ids {
 }
 
 pub struct MetaStore {
-    db: Database,
+    /// None while an I/O error left it closed and reopening has not succeeded yet.
+    db: RwLock<Option<Database>>,
+    open: Opener,
     path: PathBuf,
     ids: Mutex<Ids>,
 }
@@ -148,7 +165,12 @@ impl MetaStore {
     pub fn open(meta_dir: &Path) -> Result<Self, MetaError> {
         std::fs::create_dir_all(meta_dir).map_err(|source| MetaError::Dir { path: meta_dir.into(), source })?;
         let path = meta_dir.join(FILE_NAME);
-        let db = Database::create(&path).map_err(|source| MetaError::Open { path: path.clone(), source })?;
+        let file = path.clone();
+        Self::open_with(path, Box::new(move || Database::create(&file)))
+    }
+
+    fn open_with(path: PathBuf, open: Opener) -> Result<Self, MetaError> {
+        let db = open().map_err(|source| MetaError::Open { path: path.clone(), source })?;
         let txn = db.begin_write().map_err(storage)?;
         let ceiling = {
             for def in [BACKENDS, DATABASES, TABLES, JOBS] {
@@ -163,7 +185,39 @@ impl MetaStore {
         };
         txn.commit().map_err(storage)?;
         // Start at the stored ceiling: ids below it may have been handed out before a crash.
-        Ok(MetaStore { db, path, ids: Mutex::new(Ids { next: ceiling, ceiling }) })
+        Ok(MetaStore { db: RwLock::new(Some(db)), open, path, ids: Mutex::new(Ids { next: ceiling, ceiling }) })
+    }
+
+    /// Run `f` on the database. After an I/O error the database is reopened (the error is
+    /// still returned: that change did not happen); a store left closed by a reopen that
+    /// failed is reopened first. `f` must not use the store itself.
+    fn with_db<R>(&self, f: impl FnOnce(&Database) -> Result<R, MetaError>) -> Result<R, MetaError> {
+        if self.db.read().unwrap().is_none() {
+            self.reopen()?;
+        }
+        let r = match self.db.read().unwrap().as_ref() {
+            Some(db) => f(db),
+            None => Err(MetaError::Storage(redb::Error::DatabaseClosed)),
+        };
+        if let Err(e) = &r {
+            if e.needs_reopen() {
+                tracing::error!(path = %self.path.display(), error = %e, "meta store write failed; reopening it");
+                if let Err(e) = self.reopen() {
+                    tracing::error!(path = %self.path.display(), error = %e, "cannot reopen the meta store; retrying on its next use");
+                }
+            }
+        }
+        r
+    }
+
+    fn reopen(&self) -> Result<(), MetaError> {
+        let mut db = self.db.write().unwrap();
+        // The old handle goes first: it holds the file's lock. No transaction is live,
+        // they all run under the read lock.
+        *db = None;
+        *db = Some((self.open)().map_err(|source| MetaError::Open { path: self.path.clone(), source })?);
+        tracing::info!(path = %self.path.display(), "meta store reopened");
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -175,12 +229,14 @@ impl MetaStore {
         let mut ids = self.ids.lock().unwrap();
         if ids.next >= ids.ceiling {
             let ceiling = ids.next + ID_BATCH;
-            let txn = self.db.begin_write().map_err(storage)?;
-            {
-                let mut t = txn.open_table(CLUSTER).map_err(storage)?;
-                t.insert("id_ceiling", ceiling.to_string().as_str()).map_err(storage)?;
-            }
-            txn.commit().map_err(storage)?;
+            self.with_db(|db| {
+                let txn = db.begin_write().map_err(storage)?;
+                {
+                    let mut t = txn.open_table(CLUSTER).map_err(storage)?;
+                    t.insert("id_ceiling", ceiling.to_string().as_str()).map_err(storage)?;
+                }
+                txn.commit().map_err(storage)
+            })?;
             ids.ceiling = ceiling;
         }
         let id = ids.next;
@@ -190,7 +246,11 @@ impl MetaStore {
 
     /// Read or create the cluster identity and bump the epoch, in one transaction.
     pub fn start_epoch(&self, configured_cluster_id: Option<i32>) -> Result<ClusterInfo, MetaError> {
-        let txn = self.db.begin_write().map_err(storage)?;
+        self.with_db(|db| self.start_epoch_in(db, configured_cluster_id))
+    }
+
+    fn start_epoch_in(&self, db: &Database, configured_cluster_id: Option<i32>) -> Result<ClusterInfo, MetaError> {
+        let txn = db.begin_write().map_err(storage)?;
         let info = {
             let mut t = txn.open_table(CLUSTER).map_err(storage)?;
             let get = |t: &redb::Table<&str, &str>, k: &str| -> Result<Option<String>, MetaError> {
@@ -222,10 +282,12 @@ impl MetaStore {
 
     /// Apply several changes atomically: all of them or none.
     pub fn write<R>(&self, f: impl FnOnce(&mut Writer<'_>) -> Result<R, MetaError>) -> Result<R, MetaError> {
-        let txn = self.db.begin_write().map_err(storage)?;
-        let r = f(&mut Writer { txn: &txn })?;
-        txn.commit().map_err(storage)?;
-        Ok(r)
+        self.with_db(|db| {
+            let txn = db.begin_write().map_err(storage)?;
+            let r = f(&mut Writer { txn: &txn })?;
+            txn.commit().map_err(storage)?;
+            Ok(r)
+        })
     }
 
     pub fn put<T: Serialize>(&self, kind: Kind, id: i64, value: &T) -> Result<(), MetaError> {
@@ -237,27 +299,31 @@ impl MetaStore {
     }
 
     pub fn get<T: DeserializeOwned>(&self, kind: Kind, id: i64) -> Result<Option<T>, MetaError> {
-        let txn = self.db.begin_read().map_err(storage)?;
-        let t = txn.open_table(kind.def()).map_err(storage)?;
-        let Some(g) = t.get(id).map_err(storage)? else { return Ok(None) };
-        serde_json::from_str(g.value())
-            .map(Some)
-            .map_err(|source| MetaError::Decode { what: format!("{kind:?} {id}"), source })
+        self.with_db(|db| {
+            let txn = db.begin_read().map_err(storage)?;
+            let t = txn.open_table(kind.def()).map_err(storage)?;
+            let Some(g) = t.get(id).map_err(storage)? else { return Ok(None) };
+            serde_json::from_str(g.value())
+                .map(Some)
+                .map_err(|source| MetaError::Decode { what: format!("{kind:?} {id}"), source })
+        })
     }
 
     /// Every record of a kind, in id order.
     pub fn load_all<T: DeserializeOwned>(&self, kind: Kind) -> Result<Vec<(i64, T)>, MetaError> {
-        let txn = self.db.begin_read().map_err(storage)?;
-        let t = txn.open_table(kind.def()).map_err(storage)?;
-        let mut out = Vec::new();
-        for entry in t.iter().map_err(storage)? {
-            let (k, v) = entry.map_err(storage)?;
-            let id = k.value();
-            let value = serde_json::from_str(v.value())
-                .map_err(|source| MetaError::Decode { what: format!("{kind:?} {id}"), source })?;
-            out.push((id, value));
-        }
-        Ok(out)
+        self.with_db(|db| {
+            let txn = db.begin_read().map_err(storage)?;
+            let t = txn.open_table(kind.def()).map_err(storage)?;
+            let mut out = Vec::new();
+            for entry in t.iter().map_err(storage)? {
+                let (k, v) = entry.map_err(storage)?;
+                let id = k.value();
+                let value = serde_json::from_str(v.value())
+                    .map_err(|source| MetaError::Decode { what: format!("{kind:?} {id}"), source })?;
+                out.push((id, value));
+            }
+            Ok(out)
+        })
     }
 
     pub fn put_named<T: Serialize>(&self, kind: Named, name: &str, value: &T) -> Result<(), MetaError> {
@@ -269,17 +335,19 @@ impl MetaStore {
     }
 
     pub fn load_all_named<T: DeserializeOwned>(&self, kind: Named) -> Result<Vec<(String, T)>, MetaError> {
-        let txn = self.db.begin_read().map_err(storage)?;
-        let t = txn.open_table(kind.def()).map_err(storage)?;
-        let mut out = Vec::new();
-        for entry in t.iter().map_err(storage)? {
-            let (k, v) = entry.map_err(storage)?;
-            let name = k.value().to_string();
-            let value = serde_json::from_str(v.value())
-                .map_err(|source| MetaError::Decode { what: format!("{kind:?} {name}"), source })?;
-            out.push((name, value));
-        }
-        Ok(out)
+        self.with_db(|db| {
+            let txn = db.begin_read().map_err(storage)?;
+            let t = txn.open_table(kind.def()).map_err(storage)?;
+            let mut out = Vec::new();
+            for entry in t.iter().map_err(storage)? {
+                let (k, v) = entry.map_err(storage)?;
+                let name = k.value().to_string();
+                let value = serde_json::from_str(v.value())
+                    .map_err(|source| MetaError::Decode { what: format!("{kind:?} {name}"), source })?;
+                out.push((name, value));
+            }
+            Ok(out)
+        })
     }
 }
 
@@ -304,6 +372,74 @@ mod tests {
             })
             .unwrap();
         assert_eq!(store.get::<String>(Kind::Table, 2).unwrap().as_deref(), Some("two"));
+    }
+
+    /// Storage whose writes fail while `full` is set, as a full disk's do; the bytes
+    /// outlive each `Database` opened on them, as a file's do.
+    #[derive(Debug, Clone)]
+    struct Disk {
+        bytes: std::sync::Arc<redb::backends::InMemoryBackend>,
+        full: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    impl Disk {
+        fn check(&self) -> Result<(), std::io::Error> {
+            if self.full.load(std::sync::atomic::Ordering::SeqCst) {
+                Err(std::io::Error::from_raw_os_error(28)) // ENOSPC
+            } else {
+                Ok(())
+            }
+        }
+    }
+
+    impl redb::StorageBackend for Disk {
+        fn len(&self) -> Result<u64, std::io::Error> {
+            self.bytes.len()
+        }
+        fn read(&self, offset: u64, out: &mut [u8]) -> Result<(), std::io::Error> {
+            self.bytes.read(offset, out)
+        }
+        fn set_len(&self, len: u64) -> Result<(), std::io::Error> {
+            self.check()?;
+            self.bytes.set_len(len)
+        }
+        fn sync_data(&self) -> Result<(), std::io::Error> {
+            self.check()?;
+            self.bytes.sync_data()
+        }
+        fn write(&self, offset: u64, data: &[u8]) -> Result<(), std::io::Error> {
+            self.check()?;
+            self.bytes.write(offset, data)
+        }
+    }
+
+    /// A commit that fails on a full disk poisons a redb database (`PreviousIo` for every
+    /// later transaction); the store reopens it, so once the disk has room again changes
+    /// are stored again, and nothing committed before is lost.
+    #[test]
+    fn a_failed_commit_does_not_leave_the_store_unusable() {
+        let disk = Disk { bytes: Default::default(), full: Default::default() };
+        let d = disk.clone();
+        let store =
+            MetaStore::open_with("test.redb".into(), Box::new(move || redb::Builder::new().create_with_backend(d.clone())))
+                .unwrap();
+        let full = |on: bool| disk.full.store(on, std::sync::atomic::Ordering::SeqCst);
+        store.put(Kind::Job, 1, &"before").unwrap();
+        let first = store.next_id().unwrap();
+
+        full(true);
+        let e = store.put(Kind::Job, 2, &"lost").unwrap_err();
+        assert!(e.to_string().contains("No space left"), "{e}");
+        // Still full: the reopen (a repair, which writes) fails too, and so does the next use.
+        assert!(store.put(Kind::Job, 3, &"lost too").is_err());
+
+        full(false);
+        store.put(Kind::Job, 4, &"after").unwrap();
+        assert_eq!(store.get::<String>(Kind::Job, 1).unwrap().as_deref(), Some("before"));
+        assert_eq!(store.get::<String>(Kind::Job, 2).unwrap(), None);
+        assert_eq!(store.get::<String>(Kind::Job, 3).unwrap(), None);
+        assert_eq!(store.get::<String>(Kind::Job, 4).unwrap().as_deref(), Some("after"));
+        assert!(store.next_id().unwrap() > first);
     }
 
     #[test]

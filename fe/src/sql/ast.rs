@@ -31,6 +31,16 @@ pub enum Statement {
     ShowCreateTable { table: TableName },
     ShowPartitions { table: TableName },
     ShowTablets { table: TableName },
+    /// `SHOW CREATE DATABASE db`.
+    ShowCreateDatabase { name: String },
+    /// `SHOW DATABASE <id>`: the name of the database with that id.
+    ShowDatabaseId { id: i64 },
+    /// `SHOW TABLE <id>`: DbName, TableName, DbId of the table with that id.
+    ShowTableId { id: i64 },
+    /// `SHOW PARTITION <id>`: where the partition with that id lives.
+    ShowPartitionId { id: i64 },
+    /// `SHOW PROC '<path>'`, the id-addressed views the CCR syncer walks.
+    ShowProc { path: String },
 
     // --- cluster ---
     /// `ALTER SYSTEM ADD BACKEND "host:port", ...`.
@@ -39,6 +49,8 @@ pub enum Statement {
     DropBackends { hosts: Vec<HostPort>, force: bool },
     ShowBackends,
     ShowFrontends,
+    /// `[ADMIN] SHOW FRONTEND CONFIG [LIKE 'p']`.
+    ShowFrontendConfig { like: Option<String> },
 
     // --- backup and restore ---
     CreateRepository(CreateRepository),
@@ -57,6 +69,15 @@ pub enum Statement {
 
     // --- queries ---
     Select(Box<Select>),
+    /// `SELECT ... FROM frontends()` and friends: a table-valued function over FE state.
+    SelectTableFunction { function: TableFunction, projection: Projection, limit: Option<u64> },
+}
+
+/// Table-valued functions answered by the FE itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableFunction {
+    /// `frontends()`: the columns of SHOW FRONTENDS.
+    Frontends,
 }
 
 /// `[db.]table`.
@@ -465,6 +486,12 @@ impl Statement {
             Statement::ShowCreateTable { .. } => "SHOW CREATE TABLE",
             Statement::ShowPartitions { .. } => "SHOW PARTITIONS",
             Statement::ShowTablets { .. } => "SHOW TABLETS",
+            Statement::ShowCreateDatabase { .. } => "SHOW CREATE DATABASE",
+            Statement::ShowDatabaseId { .. } => "SHOW DATABASE (id)",
+            Statement::ShowTableId { .. } => "SHOW TABLE (id)",
+            Statement::ShowPartitionId { .. } => "SHOW PARTITION (id)",
+            Statement::ShowProc { .. } => "SHOW PROC",
+            Statement::ShowFrontendConfig { .. } => "SHOW FRONTEND CONFIG",
             Statement::AddBackends { .. } => "ALTER SYSTEM ADD BACKEND",
             Statement::DropBackends { .. } => "ALTER SYSTEM DROP BACKEND",
             Statement::ShowBackends => "SHOW BACKENDS",
@@ -480,6 +507,7 @@ impl Statement {
             Statement::CancelBackup { .. } => "CANCEL BACKUP",
             Statement::CancelRestore { .. } => "CANCEL RESTORE",
             Statement::Select(_) => "SELECT",
+            Statement::SelectTableFunction { .. } => "SELECT (table function)",
         }
     }
 }

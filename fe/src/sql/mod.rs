@@ -38,6 +38,12 @@ pub fn parse(sql: &str) -> Result<Statement, FeError> {
         "BACKUP" => backup::parse_backup(&mut p)?,
         "RESTORE" => backup::parse_restore(&mut p)?,
         "CANCEL" => backup::parse_cancel(&mut p)?,
+        // Only the config listing the CCR syncer reads; other ADMIN statements are refused.
+        "ADMIN" if p.peek_kw_nth(1, "SHOW") && p.peek_kw_nth(2, "FRONTEND") && p.peek_kw_nth(3, "CONFIG") => {
+            p.next();
+            p.next();
+            show::parse_show_frontend_config(&mut p)?
+        }
         _ => return Err(p.not_supported()),
     };
     p.finish()?;

@@ -228,6 +228,17 @@ impl Parser {
         }
     }
 
+    pub(crate) fn peek_nth_is_number(&self, n: usize) -> bool {
+        matches!(self.peek_nth(n), Some(Token::Number(_, _)))
+    }
+
+    /// A catalog id (database, table, partition...): a non-negative 64-bit integer.
+    pub(crate) fn id(&mut self, what: &str) -> PResult<i64> {
+        let at = self.mark();
+        let v = self.u64(what)?;
+        i64::try_from(v).map_err(|_| self.error_at(at, format!("{what} {v} is out of range")))
+    }
+
     /// `PROPERTIES ("k" = "v", ...)` when present.
     pub(crate) fn opt_properties(&mut self) -> PResult<Properties> {
         if self.eat_kw("PROPERTIES") {

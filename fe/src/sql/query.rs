@@ -38,6 +38,9 @@ pub(super) fn parse_select(p: &mut Parser) -> PResult<Statement> {
 
     if p.eat_kw("FROM") {
         let projection = projection(p, list_at, items)?;
+        if matches!(p.peek(), Some(Token::Word(_))) && p.peek_nth(1) == Some(&Token::LParen) {
+            return table_function(p, projection);
+        }
         let table = p.table_name()?;
         let partitions = if p.eat_kw("PARTITION") || p.eat_kw("PARTITIONS") {
             if p.peek() == Some(&Token::LParen) {
@@ -82,6 +85,25 @@ pub(super) fn parse_select(p: &mut Parser) -> PResult<Statement> {
         }
     }
     Ok(Statement::SelectExprs { items: exprs, limit })
+}
+
+/// `FROM name(...)`: the FE's own table-valued functions; only a LIMIT may follow.
+fn table_function(p: &mut Parser, projection: Projection) -> PResult<Statement> {
+    let name = p.ident("table function")?;
+    p.expect(&Token::LParen)?;
+    let function = match name.to_ascii_lowercase().as_str() {
+        "frontends" => TableFunction::Frontends,
+        _ => return Err(FeError::NotSupported(format!("table function {name}()"))),
+    };
+    if !p.eat(&Token::RParen) {
+        // Upstream's text: frontends() takes no parameters.
+        return Err(FeError::InvalidArgument(format!("{name} table-valued-function does not support any params")));
+    }
+    if let Some(what) = p.peek_word_upper().filter(|w| matches!(w.as_str(), "WHERE" | "GROUP" | "ORDER" | "JOIN")) {
+        return Err(FeError::NotSupported(format!("{what} on table function {name}()")));
+    }
+    let limit = opt_limit(p)?;
+    Ok(Statement::SelectTableFunction { function, projection, limit })
 }
 
 fn projection(p: &Parser, at: usize, items: Vec<Item>) -> PResult<Projection> {

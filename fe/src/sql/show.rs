@@ -30,6 +30,26 @@ pub(super) fn parse_show(p: &mut Parser) -> PResult<Statement> {
             show_variables(p, VariableScope::Global)
         }
         "CREATE" if p.peek_kw_nth(1, "TABLE") => ddl::parse_show_create_table(p),
+        "CREATE" if p.peek_kw_nth(1, "DATABASE") || p.peek_kw_nth(1, "SCHEMA") => {
+            p.next();
+            p.next();
+            Ok(Statement::ShowCreateDatabase { name: p.ident("database name")? })
+        }
+        // `SHOW TABLE 10010`, `SHOW DATABASE 10002`, `SHOW PARTITION 10011`: lookups by id.
+        "TABLE" | "DATABASE" | "PARTITION" if p.peek_nth_is_number(1) => {
+            p.next();
+            let id = p.id("id")?;
+            Ok(match word.as_str() {
+                "TABLE" => Statement::ShowTableId { id },
+                "DATABASE" => Statement::ShowDatabaseId { id },
+                _ => Statement::ShowPartitionId { id },
+            })
+        }
+        "PROC" => {
+            p.next();
+            Ok(Statement::ShowProc { path: p.string("proc path")? })
+        }
+        "FRONTEND" if p.peek_kw_nth(1, "CONFIG") => parse_show_frontend_config(p),
         "PARTITIONS" => ddl::parse_show_partitions(p),
         "TABLETS" | "TABLET" if p.peek_kw_nth(1, "FROM") => ddl::parse_show_tablets(p),
         "BACKENDS" | "FRONTENDS" => system::parse_show_nodes(p),
@@ -44,9 +64,19 @@ pub(super) fn parse_show(p: &mut Parser) -> PResult<Statement> {
     }
 }
 
+/// `SHOW FRONTEND CONFIG [LIKE 'p']`, after `SHOW` (also reached from `ADMIN SHOW`).
+pub(super) fn parse_show_frontend_config(p: &mut Parser) -> PResult<Statement> {
+    p.expect_kws(&["FRONTEND", "CONFIG"])?;
+    Ok(Statement::ShowFrontendConfig { like: p.opt_like()? })
+}
+
 fn show_tables(p: &mut Parser, full: bool) -> PResult<Statement> {
     p.expect_kw("TABLES")?;
-    let db = p.opt_from_db()?;
+    let mut db = p.opt_from_db()?;
+    // The CCR syncer sends `SHOW TABLES `db`` (no FROM); take a bare name as the database.
+    if db.is_none() && !p.at_end() && !p.peek_kw("LIKE") && !p.peek_kw("WHERE") {
+        db = Some(p.ident("database name")?);
+    }
     let like = p.opt_like()?;
     Ok(Statement::ShowTables { db, full, like })
 }

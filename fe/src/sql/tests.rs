@@ -496,7 +496,7 @@ fn errors_and_positions() {
     assert!(matches!(err(";"), FeError::EmptyQuery));
     // Unknown statements say what they were.
     assert!(matches!(err("INSERT INTO t VALUES (1)"), FeError::NotSupported(m) if m == "INSERT INTO t"));
-    assert!(matches!(err("SHOW PROC '/backends'"), FeError::NotSupported(m) if m == "SHOW PROC '/backends'"));
+    assert!(matches!(err("SHOW GRANTS"), FeError::NotSupported(m) if m == "SHOW GRANTS"));
     assert!(matches!(err("CREATE USER u"), FeError::NotSupported(m) if m == "CREATE USER u"));
     assert!(matches!(err("DROP VIEW v"), FeError::NotSupported(_)));
     assert!(matches!(err("GRANT ALL ON *.* TO u"), FeError::NotSupported(_)));
@@ -541,4 +541,66 @@ fn display_of_types() {
     assert_eq!(DataType::DateTimeV2 { scale: 3 }.to_string(), "datetimev2(3)");
     assert_eq!(tn(Some("d"), "t").to_string(), "d.t");
     assert_eq!(ok("SHOW BACKENDS").kind(), "SHOW BACKENDS");
+}
+
+/// The read-only statements the CCR syncer sends during a full sync and its health checks,
+/// spelled as it spells them (pkg/ccr/meta.go, pkg/ccr/base/spec.go).
+#[test]
+fn ccr_syncer_reads() {
+    assert_eq!(ok("show proc '/dbs/'"), Statement::ShowProc { path: "/dbs/".into() });
+    assert_eq!(ok("show proc '/dbs/10116/'"), Statement::ShowProc { path: "/dbs/10116/".into() });
+    assert_eq!(
+        ok(r#"SHOW PROC "/dbs/10116/10118/partitions/10117/10119";"#),
+        Statement::ShowProc { path: "/dbs/10116/10118/partitions/10117/10119".into() }
+    );
+    assert_eq!(ok("show table 41034"), Statement::ShowTableId { id: 41034 });
+    assert_eq!(ok("SHOW DATABASE 10002"), Statement::ShowDatabaseId { id: 10002 });
+    assert_eq!(ok("SHOW PARTITION 10117"), Statement::ShowPartitionId { id: 10117 });
+    assert_eq!(ok("SHOW CREATE DATABASE `ccr`"), Statement::ShowCreateDatabase { name: "ccr".into() });
+    assert_eq!(ok("show create schema ccr"), Statement::ShowCreateDatabase { name: "ccr".into() });
+    assert_eq!(
+        ok(r#"ADMIN SHOW FRONTEND CONFIG LIKE "%enable_feature_binlog%""#),
+        Statement::ShowFrontendConfig { like: Some("%enable_feature_binlog%".into()) }
+    );
+    assert_eq!(
+        ok("SHOW FRONTEND CONFIG LIKE 'enable_restore_snapshot_rpc_compression'"),
+        Statement::ShowFrontendConfig { like: Some("enable_restore_snapshot_rpc_compression".into()) }
+    );
+    assert_eq!(ok("admin show frontend config"), Statement::ShowFrontendConfig { like: None });
+    assert_eq!(
+        ok("select Host, QueryPort, RpcPort, IsMaster from frontends();"),
+        Statement::SelectTableFunction {
+            function: TableFunction::Frontends,
+            projection: Projection::Columns(vec!["Host".into(), "QueryPort".into(), "RpcPort".into(), "IsMaster".into()]),
+            limit: None,
+        }
+    );
+    assert_eq!(
+        ok("SELECT * FROM FRONTENDS() LIMIT 1"),
+        Statement::SelectTableFunction { function: TableFunction::Frontends, projection: Projection::Star, limit: Some(1) }
+    );
+    // `SHOW TABLES `db`` (no FROM) is how the syncer lists a database's tables.
+    assert_eq!(ok("SHOW TABLES `ccr`"), Statement::ShowTables { db: Some("ccr".into()), full: false, like: None });
+    assert_eq!(
+        ok("SHOW TABLES FROM `ccr` LIKE 'src_1'"),
+        Statement::ShowTables { db: Some("ccr".into()), full: false, like: Some("src_1".into()) }
+    );
+}
+
+#[test]
+fn ccr_reads_refused_or_malformed() {
+    assert!(matches!(err("SHOW PROC"), FeError::Parse { .. }));
+    assert!(matches!(err("SHOW PROC /dbs/"), FeError::Parse { .. }));
+    assert!(matches!(err("SHOW TABLE 99999999999999999999"), FeError::Parse { .. }));
+    assert!(matches!(err("SHOW TABLE STATUS"), FeError::NotSupported(m) if m == "SHOW TABLE STATUS"));
+    assert!(matches!(err("SHOW TRANSACTION FROM ccr WHERE id = 1"), FeError::NotSupported(_)));
+    assert!(matches!(err("ADMIN SET FRONTEND CONFIG ('a' = 'b')"), FeError::NotSupported(m) if m == "ADMIN SET FRONTEND"));
+    assert!(matches!(err("ADMIN SHOW REPLICA STATUS FROM t"), FeError::NotSupported(_)));
+    assert!(matches!(err("SELECT * FROM backends()"), FeError::NotSupported(m) if m.contains("backends()")));
+    assert!(matches!(err("SELECT * FROM frontends('x')"), FeError::InvalidArgument(m) if m.contains("does not support any params")));
+    assert!(matches!(err("SELECT * FROM frontends() WHERE IsMaster = 'true'"), FeError::NotSupported(m) if m.contains("WHERE")));
+    assert!(matches!(
+        err("SELECT table_name FROM information_schema.tables WHERE table_schema = 'ccr'"),
+        FeError::NotSupported(m) if m.contains("WHERE")
+    ));
 }

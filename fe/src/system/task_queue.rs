@@ -85,6 +85,16 @@ impl AgentTasks {
         self.pending.len()
     }
 
+    /// Whether someone waits for this task's finishTask.
+    pub fn is_pending(&self, backend_id: i64, task_type: TTaskType, signature: i64) -> bool {
+        self.pending.contains_key(&(backend_id, task_type.0, signature))
+    }
+
+    /// The (backend, task type, signature) of every task awaiting its finishTask.
+    pub fn pending_tasks(&self) -> Vec<(i64, TTaskType, i64)> {
+        self.pending.iter().map(|e| (e.key().0, TTaskType(e.key().1), e.key().2)).collect()
+    }
+
     /// Deliver a finishTask; false when nobody waits for it (late, duplicate or unknown).
     pub fn finish(&self, backend_id: i64, req: TFinishTaskRequest) -> bool {
         let key = (backend_id, req.task_type.0, req.signature);
@@ -137,11 +147,11 @@ impl AgentTasks {
             self.pending.insert(*k, tx);
             waiters.push((*k, rx));
         }
-        let result = self.run_registered(tasks, waiters, timeout).await;
-        for k in &keys {
-            self.pending.remove(k);
-        }
-        result
+        // The guard unregisters on every way out, including this future being dropped
+        // mid-wait (a job cancelled through `select!`); a finishTask arriving later finds
+        // no waiter and is answered as an unknown task.
+        let _registered = Registered { tasks: self, keys };
+        self.run_registered(tasks, waiters, timeout).await
     }
 
     async fn run_registered(
@@ -176,6 +186,26 @@ impl AgentTasks {
             return Err(TaskError::Timeout { secs: timeout.as_secs(), unfinished });
         }
         Ok(done)
+    }
+}
+
+/// Waiters registered by one `run`, removed when it ends or is dropped.
+struct Registered<'a> {
+    tasks: &'a AgentTasks,
+    keys: Vec<Key>,
+}
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        let mut dropped = 0;
+        for k in &self.keys {
+            if self.tasks.pending.remove(k).is_some() {
+                dropped += 1;
+            }
+        }
+        if dropped > 0 {
+            debug!(dropped, "stopped waiting for unfinished agent tasks");
+        }
     }
 }
 

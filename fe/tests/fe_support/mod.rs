@@ -1,6 +1,16 @@
 //! Shared by the fe_* integration tests: an FE config for tests, statements through the
-//! executor, result-set helpers, polling with a deadline.
+//! executor, result-set helpers, polling with a deadline; in-process BEs and their data
+//! (`backend`), BE processes of the `doris-rs` binary (`process`).
 #![allow(dead_code)]
+
+mod backend;
+mod process;
+
+// Not every test crate uses every helper.
+#[allow(unused_imports)]
+pub use backend::*;
+#[allow(unused_imports)]
+pub use process::*;
 
 use std::path::Path;
 use std::time::Duration;

@@ -64,14 +64,33 @@ pub fn message_type_from_u8(b: u8) -> thrift::Result<TMessageType> {
 }
 
 /// A bounded binary-protocol reader over one whole message.
+///
+/// Values the reader detached (see `scan`) are not in `buf`: each sits, by its offset,
+/// in `detached`, and `read_bytes` / `read_string` hand that buffer over instead of
+/// copying it.
 pub struct SliceInput<'a> {
     buf: &'a [u8],
     pos: usize,
+    detached: Vec<(usize, Vec<u8>)>,
+    next_detached: usize,
+}
+
+/// A string or binary value: in the message buffer, or detached and owned.
+enum Value<'a> {
+    InBuffer(&'a [u8]),
+    Detached(Vec<u8>),
 }
 
 impl<'a> SliceInput<'a> {
     pub fn new(buf: &'a [u8]) -> Self {
-        SliceInput { buf, pos: 0 }
+        SliceInput { buf, pos: 0, detached: Vec::new(), next_detached: 0 }
+    }
+
+    /// `buf` with values left out: each `(offset, bytes)` is a value whose length prefix
+    /// ends at `offset` of `buf`, in ascending order of offset.
+    pub fn with_detached(buf: &'a [u8], detached: Vec<(usize, Vec<u8>)>) -> Self {
+        debug_assert!(detached.windows(2).all(|w| w[0].0 <= w[1].0));
+        SliceInput { buf, pos: 0, detached, next_detached: 0 }
     }
 
     pub fn position(&self) -> usize {
@@ -116,10 +135,46 @@ impl<'a> SliceInput<'a> {
         Ok(n)
     }
 
-    /// Borrow a string or binary value without copying it.
+    /// Borrow a string or binary value without copying it (a detached value cannot be
+    /// borrowed: `read_bytes` takes it).
     pub fn read_bytes_ref(&mut self) -> thrift::Result<&'a [u8]> {
+        match self.value()? {
+            Value::InBuffer(b) => Ok(b),
+            Value::Detached(_) => Err(invalid("a detached value cannot be borrowed")),
+        }
+    }
+
+    /// The detached value whose length prefix ends here, if any.
+    fn detached_here(&mut self) -> Option<usize> {
+        // Values the decoder went past (a malformed message) are never handed out.
+        while self.detached.get(self.next_detached).is_some_and(|(at, _)| *at < self.pos) {
+            self.next_detached += 1;
+        }
+        match self.detached.get(self.next_detached) {
+            Some((at, _)) if *at == self.pos => Some(self.next_detached),
+            _ => None,
+        }
+    }
+
+    fn value(&mut self) -> thrift::Result<Value<'a>> {
+        let n = self.read_i32()?;
+        if n < 0 {
+            return Err(thrift::Error::Protocol(ProtocolError::new(
+                ProtocolErrorKind::NegativeSize,
+                format!("negative length {n}"),
+            )));
+        }
+        if let Some(i) = self.detached_here() {
+            self.next_detached = i + 1;
+            let v = std::mem::take(&mut self.detached[i].1);
+            if v.len() != n as usize {
+                return Err(invalid(format!("length {n} where a value of {} bytes was received", v.len())));
+            }
+            return Ok(Value::Detached(v));
+        }
+        self.pos -= 4;
         let n = self.len_prefix()?;
-        self.take(n)
+        self.take(n).map(Value::InBuffer)
     }
 
     fn container_size(&mut self, per_element: usize) -> thrift::Result<i32> {
@@ -187,10 +242,13 @@ impl<'a> TInputProtocol for SliceInput<'a> {
         Ok(self.read_byte()? != 0)
     }
     fn read_bytes(&mut self) -> thrift::Result<Vec<u8>> {
-        Ok(self.read_bytes_ref()?.to_vec())
+        Ok(match self.value()? {
+            Value::InBuffer(b) => b.to_vec(),
+            Value::Detached(v) => v,
+        })
     }
     fn skip_binary(&mut self) -> thrift::Result<()> {
-        self.read_bytes_ref().map(|_| ())
+        self.value().map(|_| ())
     }
     fn read_i8(&mut self) -> thrift::Result<i8> {
         Ok(self.read_byte()? as i8)
@@ -211,8 +269,11 @@ impl<'a> TInputProtocol for SliceInput<'a> {
         Ok(uuid::Uuid::from_bytes(self.array()?))
     }
     fn read_string(&mut self) -> thrift::Result<String> {
-        let b = self.read_bytes_ref()?;
-        std::str::from_utf8(b).map(str::to_owned).map_err(|e| invalid(format!("string is not UTF-8: {e}")))
+        let not_utf8 = |e: std::str::Utf8Error| invalid(format!("string is not UTF-8: {e}"));
+        match self.value()? {
+            Value::InBuffer(b) => std::str::from_utf8(b).map(str::to_owned).map_err(not_utf8),
+            Value::Detached(v) => String::from_utf8(v).map_err(|e| not_utf8(e.utf8_error())),
+        }
     }
     fn read_list_begin(&mut self) -> thrift::Result<TListIdentifier> {
         let t = ttype_from_u8(self.read_byte()?)?;
@@ -272,6 +333,40 @@ mod tests {
         let bytes = [0x7fu8, 0xff, 0xff, 0xff, b'a'];
         let err = SliceInput::new(&bytes).read_bytes().unwrap_err();
         assert!(size_limit(&err), "{err:?}");
+    }
+
+    #[test]
+    fn detached_values_are_handed_over_in_place() {
+        // struct { 1: binary (detached), 2: string "ok", 3: string (detached) } STOP
+        let mut m = vec![11, 0, 1, 0, 0, 0, 5];
+        let first = m.len();
+        m.extend_from_slice(&[11, 0, 2, 0, 0, 0, 2, b'o', b'k', 11, 0, 3, 0, 0, 0, 3]);
+        let third = m.len();
+        m.push(0);
+        let a = b"hello".to_vec();
+        let a_ptr = a.as_ptr();
+        let mut i = SliceInput::with_detached(&m, vec![(first, a), (third, "xyz".into())]);
+        i.read_field_begin().unwrap();
+        let v = i.read_bytes().unwrap();
+        assert_eq!((v.as_slice(), v.as_ptr()), (&b"hello"[..], a_ptr), "handed over, not copied");
+        i.read_field_begin().unwrap();
+        assert_eq!(i.read_string().unwrap(), "ok");
+        i.read_field_begin().unwrap();
+        assert_eq!(i.read_string().unwrap(), "xyz");
+        assert_eq!(i.read_field_begin().unwrap().field_type, TType::Stop);
+        assert_eq!(i.remaining(), 0);
+    }
+
+    #[test]
+    fn a_detached_value_of_another_length_is_refused() {
+        let m = [11u8, 0, 1, 0, 0, 0, 9, 0];
+        let mut i = SliceInput::with_detached(&m, vec![(7, vec![1, 2, 3])]);
+        i.read_field_begin().unwrap();
+        assert!(i.read_bytes().is_err());
+        // Not UTF-8, detached: refused as a string.
+        let mut i = SliceInput::with_detached(&m[..7], vec![(7, vec![0xff; 9])]);
+        i.read_field_begin().unwrap();
+        assert!(i.read_string().is_err());
     }
 
     #[test]

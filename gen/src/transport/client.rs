@@ -8,9 +8,8 @@ use std::time::Duration;
 use thrift::protocol::{TMessageType, TOutputProtocol};
 use tokio::net::TcpStream;
 
-use super::binary::SliceInput;
-use super::error::{FrameError, RpcError};
-use super::framing::{encode_message, write_all, Framing, MessageReader};
+use super::error::{describe, FrameError, RpcError};
+use super::framing::{encode_message, write_all, Framing, MessageReader, RawMessage};
 use super::server::DEFAULT_MAX_MESSAGE_BYTES;
 use super::wire::{read_result, Wire};
 
@@ -88,7 +87,7 @@ pub struct Channel {
 }
 
 enum Attempt {
-    Done(Result<bytes::Bytes, RpcError>),
+    Done(Result<RawMessage, RpcError>),
     /// A reused connection failed before any reply byte: it was stale, try a fresh one.
     Stale,
 }
@@ -127,7 +126,7 @@ impl Channel {
         let reply = tokio::time::timeout(self.opts.call_timeout, call)
             .await
             .map_err(|_| RpcError::Timeout { addr: self.addr.clone(), what: "call", ms })??;
-        self.decode(method, seq, &reply)
+        self.decode(method, seq, reply)
     }
 
     async fn connect(&self) -> Result<Conn, RpcError> {
@@ -148,13 +147,11 @@ impl Channel {
         }
         match conn.reader.read(&mut conn.stream).await {
             Ok(Some(m)) => {
-                let ok = m.seq == seq && m.name == method;
-                // Keep the received buffer as is: a copy here costs a whole extra message.
-                let bytes = m.bytes;
-                if ok {
+                if m.seq == seq && m.name == method {
                     self.pool.put(&self.addr, self.opts.framing, conn, self.opts.max_idle);
                 }
-                Attempt::Done(Ok(bytes))
+                // The message as received: large values are decoded in place, not copied.
+                Attempt::Done(Ok(m))
             }
             Ok(None) if reused => Attempt::Stale,
             Err(FrameError::Io(_)) if reused && conn.reader.is_idle() => Attempt::Stale,
@@ -163,24 +160,21 @@ impl Channel {
         }
     }
 
-    fn decode<R: Wire>(&self, method: &str, seq: i32, bytes: &[u8]) -> Result<R, RpcError> {
+    fn decode<R: Wire>(&self, method: &str, seq: i32, mut reply: RawMessage) -> Result<R, RpcError> {
         let bad = |message: String| RpcError::BadReply { addr: self.addr.clone(), message };
-        let mut i = SliceInput::new(bytes);
-        let id = thrift::protocol::TInputProtocol::read_message_begin(&mut i).map_err(|e| bad(e.to_string()))?;
-        if id.message_type == TMessageType::Exception {
-            let e = thrift::Error::read_application_error_from_in_protocol(&mut i).map_err(|e| bad(e.to_string()))?;
+        let (mtype, name, reply_seq) = (reply.mtype, std::mem::take(&mut reply.name), reply.seq);
+        let mut i = reply.input();
+        if mtype == TMessageType::Exception {
+            let e = thrift::Error::read_application_error_from_in_protocol(&mut i).map_err(|e| bad(describe(&e)))?;
             return Err(RpcError::application(&self.addr, e));
         }
-        if id.message_type != TMessageType::Reply {
-            return Err(bad(format!("expected a reply, got {:?}", id.message_type)));
+        if mtype != TMessageType::Reply {
+            return Err(bad(format!("expected a reply, got {mtype:?}")));
         }
-        if id.name != method || id.sequence_number != seq {
-            return Err(bad(format!(
-                "reply for {}#{} to a call of {}#{}",
-                id.name, id.sequence_number, method, seq
-            )));
+        if name != method || reply_seq != seq {
+            return Err(bad(format!("reply for {name}#{reply_seq} to a call of {method}#{seq}")));
         }
-        match read_result::<R>(&mut i).map_err(|e| bad(e.to_string()))? {
+        match read_result::<R>(&mut i).map_err(|e| bad(describe(&e)))? {
             Some(v) => Ok(v),
             None => Err(RpcError::application(
                 &self.addr,

@@ -43,3 +43,15 @@ impl RpcError {
         matches!(self, RpcError::Connect { .. } | RpcError::Transport { .. } | RpcError::Timeout { .. })
     }
 }
+
+/// A thrift error as one line with its message: the library's `Display` of transport and
+/// protocol errors prints only their kind ("bad data"), losing what was wrong.
+pub fn describe(e: &thrift::Error) -> String {
+    let with = |kind: String, message: &str| if message.is_empty() { kind } else { format!("{kind}: {message}") };
+    match e {
+        thrift::Error::Transport(t) => with(t.to_string(), &t.message),
+        thrift::Error::Protocol(p) => with(p.to_string(), &p.message),
+        thrift::Error::Application(a) => a.message.clone(),
+        thrift::Error::User(u) => u.to_string(),
+    }
+}

@@ -3,13 +3,20 @@
 //! A server learns a connection's framing from its first bytes; a client knows it.
 //! Framed: a 4-byte big-endian length, then the message. Buffered: the message alone,
 //! its end found by `Scanner`.
+//!
+//! Memory: a message's large string/binary values are received straight into buffers of
+//! their own that the decoded values then own (`DETACH_MIN`), so such a message costs
+//! about its size once, as with Apache Thrift's C++ TBufferedTransport (its framed
+//! transport holds the frame and the decoded values: twice). A frame of at least
+//! `DETACH_MIN` bytes is walked like a buffered message for that, and must then hold
+//! exactly one message. The reader keeps no large buffer between messages.
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use thrift::protocol::{TMessageType, TOutputProtocol};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use super::binary::{message_type_from_u8, vec_output};
-use super::error::FrameError;
+use super::binary::{message_type_from_u8, vec_output, SliceInput};
+use super::error::{describe, FrameError};
 use super::scan::{Progress, Scanner, MAX_NAME};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -18,6 +25,16 @@ pub enum Framing {
     Framed,
 }
 
+/// Buffered string and binary values at least this long that have not fully arrived are
+/// received into buffers of their own (see the module doc). Smaller ones are cheaper to
+/// copy out of the message buffer.
+pub const DETACH_MIN: usize = 256 * 1024;
+
+/// What the reader's buffer starts at, and shrinks back to between messages.
+const READ_BUF: usize = 8 * 1024;
+/// A buffer up to this size is kept between messages.
+const KEEP_BUF: usize = 64 * 1024;
+
 /// One message as received: its header and the bytes of its body struct.
 #[derive(Debug, Clone)]
 pub struct RawMessage {
@@ -25,14 +42,27 @@ pub struct RawMessage {
     pub mtype: TMessageType,
     pub seq: i32,
     pub strict: bool,
-    /// The whole message; `body()` is the args or result struct.
+    /// The whole message but its detached values; `body()` is the args or result struct.
     pub bytes: Bytes,
     pub body_offset: usize,
+    /// Large values received apart: (offset in `bytes` just after the length prefix,
+    /// the value's bytes), in order.
+    pub detached: Vec<(usize, Vec<u8>)>,
 }
 
 impl RawMessage {
+    /// The body's bytes, for a message with no detached value (`input()` decodes any).
     pub fn body(&self) -> &[u8] {
+        debug_assert!(self.detached.is_empty(), "body() of a message with detached values: use input()");
         &self.bytes[self.body_offset..]
+    }
+
+    /// A reader over the body. Detached values move into what is decoded from it, so
+    /// they are read once: a second `input()` sees them as missing.
+    pub fn input(&mut self) -> SliceInput<'_> {
+        let off = self.body_offset;
+        let detached = std::mem::take(&mut self.detached).into_iter().map(|(at, v)| (at - off, v)).collect();
+        SliceInput::with_detached(&self.bytes[off..], detached)
     }
 }
 
@@ -98,7 +128,7 @@ fn parse_header(bytes: &[u8]) -> Result<(String, TMessageType, i32, bool, usize)
     } else {
         (bytes[name_end], name_end + 1)
     };
-    let mtype = message_type_from_u8(tbyte).map_err(|e| FrameError::Malformed(e.to_string()))?;
+    let mtype = message_type_from_u8(tbyte).map_err(|e| FrameError::Malformed(describe(&e)))?;
     Ok((name, mtype, be_i32(&bytes[seq_at..]), strict, end))
 }
 
@@ -112,6 +142,31 @@ async fn fill<R: AsyncRead + Unpin>(r: &mut R, buf: &mut BytesMut, want: usize) 
     Ok(true)
 }
 
+/// Receive a detached value of `len` bytes into a buffer of exactly that size: the part
+/// already in `buf` (from `at` on) moves over, the rest is read straight into it.
+async fn receive_value<R: AsyncRead + Unpin>(
+    r: &mut R,
+    buf: &mut BytesMut,
+    at: usize,
+    len: usize,
+) -> Result<Vec<u8>, FrameError> {
+    let mut value = Vec::new();
+    // The scanner checked `len` against the message limit; the allocation may still fail.
+    value.try_reserve_exact(len).map_err(|e| {
+        FrameError::Io(std::io::Error::new(std::io::ErrorKind::OutOfMemory, format!("a value of {len} bytes: {e}")))
+    })?;
+    value.extend_from_slice(&buf[at..]);
+    buf.truncate(at);
+    // Reads stop at the value's end: what follows it belongs in the message buffer.
+    while value.len() < len {
+        let missing = len - value.len();
+        if r.read_buf(&mut (&mut value).limit(missing)).await? == 0 {
+            return Err(FrameError::Truncated);
+        }
+    }
+    Ok(value)
+}
+
 /// Reads messages off one stream, keeping leftover bytes of pipelined calls.
 pub struct MessageReader {
     buf: BytesMut,
@@ -121,7 +176,47 @@ pub struct MessageReader {
 
 impl MessageReader {
     pub fn new(framing: Option<Framing>, limit: usize) -> Self {
-        MessageReader { buf: BytesMut::with_capacity(8 * 1024), framing, limit }
+        MessageReader { buf: BytesMut::with_capacity(READ_BUF), framing, limit }
+    }
+
+    /// The first `len` bytes of the buffer as a message of their own. After a large
+    /// message the rest (bytes of pipelined calls) moves to a fresh small buffer when there
+    /// is little of it, so the large allocation is freed with the message, not kept by an
+    /// idle connection; a small buffer is kept and reused.
+    fn split_message(&mut self, len: usize) -> Bytes {
+        let large = self.buf.capacity() > KEEP_BUF;
+        let msg = self.buf.split_to(len).freeze();
+        if large && self.buf.len() <= READ_BUF {
+            let mut rest = BytesMut::with_capacity(READ_BUF);
+            rest.extend_from_slice(&self.buf);
+            self.buf = rest;
+        }
+        msg
+    }
+
+    /// Receive one unframed message: its length in the buffer; its large values, not yet
+    /// received when the scanner reached them, into `detached`.
+    async fn scan_message<R: AsyncRead + Unpin>(
+        &mut self,
+        r: &mut R,
+        scan: Scanner,
+        detached: &mut Vec<(usize, Vec<u8>)>,
+    ) -> Result<usize, FrameError> {
+        let mut scan = scan.detach_from(DETACH_MIN);
+        loop {
+            match scan.advance(&self.buf)? {
+                Progress::Done(n) => return Ok(n),
+                Progress::Need(n) => {
+                    if !fill(r, &mut self.buf, n).await? {
+                        return Err(FrameError::Truncated);
+                    }
+                }
+                Progress::Detach { at, len } => {
+                    let value = receive_value(r, &mut self.buf, at, len).await?;
+                    detached.push((at, value));
+                }
+            }
+        }
     }
 
     pub fn framing(&self) -> Option<Framing> {
@@ -148,6 +243,7 @@ impl MessageReader {
                 return if self.buf.is_empty() { Ok(None) } else { Err(FrameError::Truncated) };
             }
         };
+        let mut detached = Vec::new();
         let bytes = match framing {
             Framing::Framed => {
                 if !fill(r, &mut self.buf, 4).await? {
@@ -160,30 +256,42 @@ impl MessageReader {
                 if n as usize > self.limit {
                     return Err(FrameError::TooLarge { size: n as u64, limit: self.limit as u64 });
                 }
-                if !fill(r, &mut self.buf, 4 + n as usize).await? {
-                    return Err(FrameError::Truncated);
+                let n = n as usize;
+                if n < DETACH_MIN {
+                    if !fill(r, &mut self.buf, 4 + n).await? {
+                        return Err(FrameError::Truncated);
+                    }
+                    let mut frame = self.split_message(4 + n);
+                    let _ = frame.split_to(4);
+                    frame
+                } else {
+                    // A large frame is walked as it arrives, as a buffered message is, so
+                    // its large values are received apart; it must hold one whole message.
+                    self.buf.advance(4);
+                    let overrun = |e| match e {
+                        FrameError::TooLarge { size, .. } => {
+                            FrameError::Malformed(format!("a message of {size}+ bytes overruns its frame of {n} bytes"))
+                        }
+                        e => e,
+                    };
+                    let len = self.scan_message(r, Scanner::new(n), &mut detached).await.map_err(overrun)?;
+                    let size = len + detached.iter().map(|(_, v)| v.len()).sum::<usize>();
+                    if size != n {
+                        return Err(FrameError::Malformed(format!("a frame of {n} bytes holds a message of {size} bytes")));
+                    }
+                    self.split_message(len)
                 }
-                let mut frame = self.buf.split_to(4 + n as usize);
-                let _ = frame.split_to(4);
-                frame.freeze()
             }
             Framing::Buffered => {
-                let mut scan = Scanner::new(self.limit);
-                let len = loop {
-                    match scan.advance(&self.buf)? {
-                        Progress::Done(n) => break n,
-                        Progress::Need(n) => {
-                            if !fill(r, &mut self.buf, n).await? {
-                                return if self.buf.is_empty() { Ok(None) } else { Err(FrameError::Truncated) };
-                            }
-                        }
-                    }
+                let len = match self.scan_message(r, Scanner::new(self.limit), &mut detached).await {
+                    Err(FrameError::Truncated) if self.buf.is_empty() => return Ok(None),
+                    other => other?,
                 };
-                self.buf.split_to(len).freeze()
+                self.split_message(len)
             }
         };
         let (name, mtype, seq, strict, body_offset) = parse_header(&bytes)?;
-        Ok(Some(RawMessage { name, mtype, seq, strict, bytes, body_offset }))
+        Ok(Some(RawMessage { name, mtype, seq, strict, bytes, body_offset, detached }))
     }
 }
 

@@ -1,8 +1,9 @@
 //! Async thrift transport: TBinaryProtocol over framed or buffered TCP.
 //!
 //! - `framing`: whole messages off a stream; a server detects framing per connection.
-//! - `scan`: where an unframed message ends, refusing oversized ones early.
-//! - `binary`: a bounded protocol reader over one message in memory.
+//! - `scan`: where an unframed message ends, refusing oversized ones early; large values
+//!   are received apart, into the buffers the decoded values then own.
+//! - `binary`: a bounded protocol reader over one message in memory (and its detached values).
 //! - `server` / `client`: the serving loop and the pooled client.
 //! - `service!`: per-service handler traits, servers and clients (see `crate::services`).
 
@@ -10,6 +11,8 @@ pub mod binary;
 pub mod client;
 pub mod error;
 pub mod framing;
+#[cfg(test)]
+mod memory_tests;
 pub mod scan;
 pub mod server;
 mod service;
@@ -19,5 +22,5 @@ pub use binary::SliceInput;
 pub use client::{Channel, ClientOptions, ClientPool};
 pub use error::{FrameError, RpcError};
 pub use framing::Framing;
-pub use server::{CallError, Reply, ServerOptions, Service, ThriftServer, DEFAULT_MAX_MESSAGE_BYTES};
+pub use server::{CallError, CallFuture, Reply, ServerOptions, Service, ThriftServer, DEFAULT_MAX_MESSAGE_BYTES};
 pub use wire::Wire;

@@ -5,9 +5,14 @@
 //! its place between calls (so a large message costs one pass, not one pass per read),
 //! and says how many bytes it needs next. Lengths are checked against the message limit
 //! the moment they are seen, so an oversized message is refused before it is buffered.
+//!
+//! A large string or binary value not yet received may be *detached* (`detach_from`):
+//! the scanner steps over it and says where it starts, so the reader receives its bytes
+//! straight into a buffer of their own, the one the decoded value then owns. The message
+//! buffer then holds everything but those values, and a 256 MiB value costs 256 MiB once.
 
 use super::binary::{min_size, ttype_from_u8, VERSION_1, VERSION_MASK};
-use super::error::FrameError;
+use super::error::{describe, FrameError};
 use thrift::protocol::TType;
 
 /// Deepest nesting of structs and containers we accept.
@@ -21,6 +26,11 @@ pub enum Progress {
     Done(usize),
     /// At least this many bytes (from the message start) are needed to go on.
     Need(usize),
+    /// A value of `len` bytes starts at `at` (just after its length prefix) and is not
+    /// whole in the buffer: receive it elsewhere. The buffer must be cut back to `at`
+    /// (bytes past `at` are the value's) before the next `advance`; positions from then
+    /// on leave the value out.
+    Detach { at: usize, len: usize },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -40,6 +50,10 @@ enum Phase {
 #[derive(Debug)]
 pub struct Scanner {
     limit: usize,
+    /// Values at least this long are detached; None: never.
+    detach_min: Option<usize>,
+    /// Bytes of the values detached so far: part of the message, not of the buffer.
+    detached: usize,
     pos: usize,
     phase: Phase,
     stack: Vec<Frame>,
@@ -55,15 +69,39 @@ fn be_i32(b: &[u8]) -> i32 {
 
 impl Scanner {
     pub fn new(limit: usize) -> Self {
-        Scanner { limit, pos: 0, phase: Phase::Header, stack: Vec::new(), strict: None, body_offset: 0 }
+        Scanner {
+            limit,
+            detach_min: None,
+            detached: 0,
+            pos: 0,
+            phase: Phase::Header,
+            stack: Vec::new(),
+            strict: None,
+            body_offset: 0,
+        }
+    }
+
+    /// Detach string and binary values of at least `min` bytes that are not whole yet.
+    pub fn detach_from(mut self, min: usize) -> Self {
+        self.detach_min = Some(min.max(1));
+        self
+    }
+
+    /// The message's size so far, detached values included.
+    fn size(&self) -> usize {
+        self.pos + self.detached
+    }
+
+    fn too_large(&self, size: usize) -> FrameError {
+        FrameError::TooLarge { size: size as u64, limit: self.limit as u64 }
     }
 
     fn need(&self, n: usize) -> Result<Progress, FrameError> {
-        let total = self.pos + n;
+        let total = self.size() + n;
         if total > self.limit {
-            return Err(FrameError::TooLarge { size: total as u64, limit: self.limit as u64 });
+            return Err(self.too_large(total));
         }
-        Ok(Progress::Need(total))
+        Ok(Progress::Need(self.pos + n))
     }
 
     /// Walk as far as `buf` (the message's bytes so far) allows.
@@ -81,8 +119,8 @@ impl Scanner {
         loop {
             let Some(top) = self.stack.last().copied() else {
                 // Bytes already buffered skip the `need` checks, so check the whole size too.
-                if self.pos > self.limit {
-                    return Err(FrameError::TooLarge { size: self.pos as u64, limit: self.limit as u64 });
+                if self.size() > self.limit {
+                    return Err(self.too_large(self.size()));
                 }
                 return Ok(Progress::Done(self.pos));
             };
@@ -93,7 +131,7 @@ impl Scanner {
                     if avail < 1 {
                         return self.need(1);
                     }
-                    let t = ttype_from_u8(at[0]).map_err(|e| FrameError::Malformed(e.to_string()))?;
+                    let t = ttype_from_u8(at[0]).map_err(|e| FrameError::Malformed(describe(&e)))?;
                     if t == TType::Stop {
                         self.pos += 1;
                         self.stack.pop();
@@ -152,8 +190,19 @@ impl Scanner {
                             if n < 0 {
                                 return Err(FrameError::Malformed(format!("negative string length {n}")));
                             }
-                            let n = 4 + n as usize;
+                            let len = n as usize;
+                            let n = 4 + len;
                             if avail < n {
+                                if self.detach_min.is_some_and(|min| len >= min) {
+                                    // Checked before the reader allocates for it.
+                                    if self.size() + n > self.limit {
+                                        return Err(self.too_large(self.size() + n));
+                                    }
+                                    self.pos += 4;
+                                    self.detached += len;
+                                    self.stack.pop();
+                                    return Ok(Progress::Detach { at: self.pos, len });
+                                }
                                 return self.need(n);
                             }
                             self.pos += n;
@@ -166,7 +215,7 @@ impl Scanner {
                             if avail < 5 {
                                 return self.need(5);
                             }
-                            let elem = ttype_from_u8(at[0]).map_err(|e| FrameError::Malformed(e.to_string()))?;
+                            let elem = ttype_from_u8(at[0]).map_err(|e| FrameError::Malformed(describe(&e)))?;
                             let left = self.count(be_i32(&at[1..]), min_size(elem))?;
                             self.pos += 5;
                             *self.stack.last_mut().unwrap() = Frame::Seq { elem, left };
@@ -175,8 +224,8 @@ impl Scanner {
                             if avail < 6 {
                                 return self.need(6);
                             }
-                            let key = ttype_from_u8(at[0]).map_err(|e| FrameError::Malformed(e.to_string()))?;
-                            let val = ttype_from_u8(at[1]).map_err(|e| FrameError::Malformed(e.to_string()))?;
+                            let key = ttype_from_u8(at[0]).map_err(|e| FrameError::Malformed(describe(&e)))?;
+                            let val = ttype_from_u8(at[1]).map_err(|e| FrameError::Malformed(describe(&e)))?;
                             let left = self.count(be_i32(&at[2..]), min_size(key) + min_size(val))?;
                             self.pos += 6;
                             *self.stack.last_mut().unwrap() = Frame::Map { key, val, left, at_value: false };
@@ -201,7 +250,7 @@ impl Scanner {
         if n < 0 {
             return Err(FrameError::Malformed(format!("negative container size {n}")));
         }
-        let least = self.pos as u64 + (n as u64) * per_elem as u64;
+        let least = self.size() as u64 + (n as u64) * per_elem as u64;
         if least > self.limit as u64 {
             return Err(FrameError::TooLarge { size: least, limit: self.limit as u64 });
         }
@@ -263,7 +312,7 @@ mod tests {
         for n in 0..msg.len() {
             match s.advance(&msg[..n]).unwrap() {
                 Progress::Need(k) => assert!(k > n && k <= msg.len()),
-                Progress::Done(_) => panic!("done early at {n}"),
+                other => panic!("{other:?} at {n}"),
             }
         }
         assert_eq!(s.advance(&msg).unwrap(), Progress::Done(msg.len()));
@@ -275,6 +324,52 @@ mod tests {
         let msg = call(&[11, 0, 1, 0x7f, 0xff, 0xff, 0xf0]);
         let mut s = Scanner::new(1 << 20);
         assert!(matches!(s.advance(&msg), Err(FrameError::TooLarge { .. })));
+    }
+
+    #[test]
+    fn a_large_value_not_yet_received_is_detached() {
+        // struct { 1: string (1000 bytes), 2: i32 } STOP
+        let mut body = vec![11, 0, 1];
+        body.extend_from_slice(&1000i32.to_be_bytes());
+        let value_at = call(&body).len();
+        body.extend(std::iter::repeat_n(b'v', 1000));
+        body.extend_from_slice(&[8, 0, 2, 0, 0, 0, 7, 0]);
+        let msg = call(&body);
+
+        let mut s = Scanner::new(1 << 20).detach_from(100);
+        // The first 10 bytes of the value have arrived.
+        let mut buf = msg[..value_at + 10].to_vec();
+        assert_eq!(s.advance(&buf).unwrap(), Progress::Detach { at: value_at, len: 1000 });
+        // The reader takes the value away; what follows it arrives.
+        buf.truncate(value_at);
+        buf.extend_from_slice(&msg[value_at + 1000..]);
+        assert_eq!(s.advance(&buf).unwrap(), Progress::Done(buf.len()));
+
+        // A value already whole in the buffer stays there.
+        let mut s = Scanner::new(1 << 20).detach_from(100);
+        assert_eq!(s.advance(&msg).unwrap(), Progress::Done(msg.len()));
+        // Smaller than the threshold: waited for in the buffer.
+        let mut s = Scanner::new(1 << 20).detach_from(1001);
+        assert_eq!(s.advance(&msg[..value_at + 10]).unwrap(), Progress::Need(value_at + 1000));
+    }
+
+    #[test]
+    fn detached_values_count_against_the_limit() {
+        let mut body = Vec::new();
+        for id in 1..=3u8 {
+            body.extend_from_slice(&[11, 0, id]);
+            body.extend_from_slice(&400i32.to_be_bytes());
+        }
+        let msg = call(&body);
+        let head = call(&[]).len();
+        let mut s = Scanner::new(head + 1000).detach_from(100);
+        let mut buf = msg[..head + 7].to_vec();
+        assert_eq!(s.advance(&buf).unwrap(), Progress::Detach { at: head + 7, len: 400 });
+        buf.extend_from_slice(&msg[head + 7..head + 14]);
+        assert_eq!(s.advance(&buf).unwrap(), Progress::Detach { at: head + 14, len: 400 });
+        // The third value would take the message past the limit: refused before its bytes.
+        buf.extend_from_slice(&msg[head + 14..]);
+        assert!(matches!(s.advance(&buf), Err(FrameError::TooLarge { .. })));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info_span, warn, Instrument};
 
+use super::binary::SliceInput;
 use super::error::FrameError;
 use super::framing::{encode_message, write_all, Framing, MessageReader, RawMessage};
 use super::wire::{write_result, Wire};
@@ -52,11 +53,16 @@ impl CallError {
     }
 }
 
-/// A thrift service: dispatch by method name over the raw args struct.
-#[async_trait::async_trait]
+/// A decoded call, ready to run: it owns its arguments and borrows nothing of the message.
+pub type CallFuture = futures::future::BoxFuture<'static, Result<Reply, CallError>>;
+
+/// A thrift service: dispatch by method name over the args struct.
 pub trait Service: Send + Sync + 'static {
     fn name(&self) -> &'static str;
-    async fn call(&self, method: &str, args: &[u8]) -> Result<Reply, CallError>;
+    /// Decode the args of `method`. Decoding and running are apart so that the server
+    /// frees the received message before the handler runs: a large request is held once,
+    /// as the handler's arguments, not also as bytes.
+    fn decode(&self, method: &str, args: SliceInput<'_>) -> Result<CallFuture, CallError>;
 }
 
 #[derive(Debug, Clone)]
@@ -152,7 +158,7 @@ async fn connection(stream: TcpStream, service: Arc<dyn Service>, opts: ServerOp
             }
         };
         let framing = reader.framing().expect("known after a message");
-        if let Some(reply) = dispatch(&*service, &msg, framing).await {
+        if let Some(reply) = dispatch(&*service, msg, framing).await {
             if let Err(e) = write_all(&mut wr, &reply).await {
                 debug!(error = %e, "peer went away before the reply");
                 return;
@@ -177,19 +183,32 @@ async fn refuse(wr: &mut tokio::net::tcp::OwnedWriteHalf, framing: Option<Framin
 }
 
 /// Run one call; the bytes of its reply message, or None for a oneway call.
-async fn dispatch(service: &dyn Service, msg: &RawMessage, framing: Framing) -> Option<Vec<u8>> {
-    let span = info_span!("rpc", method = %msg.name, seq = msg.seq);
+async fn dispatch(service: &dyn Service, mut msg: RawMessage, framing: Framing) -> Option<Vec<u8>> {
+    let name = std::mem::take(&mut msg.name);
+    let span = info_span!("rpc", method = %name, seq = msg.seq);
+    let internal = |name: &str| {
+        CallError::Handler(ApplicationError::new(
+            ApplicationErrorKind::InternalError,
+            format!("Internal error processing {name}"),
+        ))
+    };
     let outcome = match msg.mtype {
         TMessageType::Call | TMessageType::OneWay => {
-            AssertUnwindSafe(service.call(&msg.name, msg.body()).instrument(span.clone()))
-                .catch_unwind()
-                .await
-                .unwrap_or_else(|_| {
-                    Err(CallError::Handler(ApplicationError::new(
-                        ApplicationErrorKind::InternalError,
-                        format!("Internal error processing {}", msg.name),
-                    )))
-                })
+            let decoded = {
+                let _g = span.enter();
+                let input = msg.input();
+                std::panic::catch_unwind(AssertUnwindSafe(|| service.decode(&name, input)))
+                    .unwrap_or_else(|_| Err(internal(&name)))
+            };
+            // The arguments own what they need: the message's bytes go before the handler runs.
+            msg.bytes = bytes::Bytes::new();
+            match decoded {
+                Ok(call) => AssertUnwindSafe(call.instrument(span.clone()))
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|_| Err(internal(&name))),
+                Err(e) => Err(e),
+            }
         }
         other => Err(CallError::Handler(ApplicationError::new(
             ApplicationErrorKind::InvalidMessageType,
@@ -200,12 +219,12 @@ async fn dispatch(service: &dyn Service, msg: &RawMessage, framing: Framing) -> 
         return None;
     }
     let encoded = match outcome {
-        Ok(Reply(write)) => encode_message(framing, msg.strict, &msg.name, TMessageType::Reply, msg.seq, write),
+        Ok(Reply(write)) => encode_message(framing, msg.strict, &name, TMessageType::Reply, msg.seq, write),
         Err(e) => {
             let _g = span.enter();
             debug!(error = %e, "call failed");
             let err = e.into_application_error();
-            encode_message(framing, msg.strict, &msg.name, TMessageType::Exception, msg.seq, |o| {
+            encode_message(framing, msg.strict, &name, TMessageType::Exception, msg.seq, |o| {
                 thrift::Error::write_application_error_to_out_protocol(&err, o)
             })
         }
@@ -215,7 +234,7 @@ async fn dispatch(service: &dyn Service, msg: &RawMessage, framing: Framing) -> 
         Err(e) => {
             // Encoding our own result failed: report it as an internal error instead.
             let err = ApplicationError::new(ApplicationErrorKind::InternalError, format!("cannot encode the result: {e}"));
-            encode_message(framing, msg.strict, &msg.name, TMessageType::Exception, msg.seq, |o| {
+            encode_message(framing, msg.strict, &name, TMessageType::Exception, msg.seq, |o| {
                 thrift::Error::write_application_error_to_out_protocol(&err, o)
             })
             .ok()

@@ -27,24 +27,22 @@ macro_rules! service {
         #[doc = concat!("Serves `", stringify!($svc), "` with a handler.")]
         pub struct $server<H: ?Sized>(pub std::sync::Arc<H>);
 
-        #[async_trait::async_trait]
         impl<H: $handler + ?Sized> $crate::transport::Service for $server<H> {
             fn name(&self) -> &'static str {
                 stringify!($svc)
             }
 
             #[allow(unused_mut, unused_variables)]
-            async fn call(
+            fn decode(
                 &self,
                 method: &str,
-                args: &[u8],
-            ) -> Result<$crate::transport::Reply, $crate::transport::CallError> {
+                mut i: $crate::transport::SliceInput<'_>,
+            ) -> Result<$crate::transport::CallFuture, $crate::transport::CallError> {
                 use thrift::protocol::{TInputProtocol, TType};
-                use $crate::transport::{CallError, Reply, SliceInput, Wire};
+                use $crate::transport::{CallError, Reply, Wire};
                 match method {
                     $( $wire => {
                         $( let mut $arg: Option<$aty> = None; )*
-                        let mut i = SliceInput::new(args);
                         let decoded: thrift::Result<()> = (|| {
                             i.read_struct_begin()?;
                             loop {
@@ -62,12 +60,15 @@ macro_rules! service {
                             }
                             i.read_struct_end()
                         })();
-                        decoded.map_err(|e| CallError::BadArgs(e.to_string()))?;
+                        decoded.map_err(|e| CallError::BadArgs($crate::transport::error::describe(&e)))?;
                         $( let $arg = $arg.ok_or_else(|| {
                             CallError::BadArgs(format!("argument {} ({}) is missing", $id, stringify!($arg)))
                         })?; )*
-                        let r = self.0.$method($( $arg ),*).await.map_err(CallError::Handler)?;
-                        Ok(Reply::result(r))
+                        let handler = self.0.clone();
+                        Ok(Box::pin(async move {
+                            let r = handler.$method($( $arg ),*).await.map_err(CallError::Handler)?;
+                            Ok(Reply::result(r))
+                        }))
                     } )*
                     other => Err(CallError::UnknownMethod(other.to_string())),
                 }

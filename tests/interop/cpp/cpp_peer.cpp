@@ -1,16 +1,24 @@
 // The C++ BE's side of the agent protocol, on Apache Thrift's C++ library.
 //
-//   cpp_peer be <records.jsonl> <http_port> <brpc_port> [buffered|framed]
+//   cpp_peer be <records.jsonl> <http_port> <brpc_port> <buffered|framed> <storage_root>
 //     A "BE": TThreadedServer BackendService and HeartbeatService on two kernel-picked
 //     ports (printed as "<Service> listening on 127.0.0.1:<port>"), until stdin closes.
 //     Every heartbeat (TMasterInfo) and every agent task (TAgentTaskRequest) is recorded
 //     field by field as one JSON line {"method":..., "request":...} in the records file
-//     (optional fields only when set). Tasks are acknowledged as the C++ BE does: a
-//     finishTask to the master FE of the last heartbeat, through a TBufferedTransport +
-//     TBinaryProtocol client (the BE's FE client cache); the FE's answer is recorded as
-//     {"method":"finishTask.reply", ...}. Task types are dispatched in TASK_HANDLERS:
-//     CREATE is acknowledged with the tablet's TTabletInfo; a later session adds
-//     MAKE_SNAPSHOT / UPLOAD there.
+//     (optional fields only when set). Tasks run on a thread of their own, as on the BE's
+//     worker pools, and are acknowledged as the C++ BE does: a finishTask to the master FE
+//     of the last heartbeat, through a TBufferedTransport + TBinaryProtocol client (the
+//     BE's FE client cache). What the peer sends is recorded as {"method":"finishTask"},
+//     the FE's answer as {"method":"finishTask.reply"}. Task types are dispatched in
+//     TASK_HANDLERS:
+//       CREATE            keep the tablet, answer with its TTabletInfo
+//       DROP              forget the tablet
+//       MAKE_SNAPSHOT     write <storage_root>/snapshot/<time>.<seq>.<timeout>/<tablet>/<schema_hash>/
+//                         (<tablet>.hdr and one segment file); answer snapshot_path and,
+//                         when list_files, snapshot_files
+//       UPLOAD            copy each snapshot dir of src_dest_map into its file:// dest as
+//                         <file>.<md5>; answer tablet_files (LOCAL repositories only)
+//       RELEASE_SNAPSHOT  delete the snapshot dir
 //
 //   cpp_peer call <fe_host:port> <buffered|framed> <user> <password> <backend_id>
 //                 <backend_host> <be_port> <http_port> [<db>]
@@ -19,10 +27,14 @@
 //     one JSON line per call:
 //     {"method":..., "result":...} or {"method":..., "error":...}.
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
+#include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <functional>
 #include <iostream>
 #include <mutex>
@@ -117,6 +129,39 @@ static std::string j(const TDropTabletReq& r) {
   return o.json();
 }
 
+static std::string jmap(const std::map<std::string, std::string>& m) {
+  Obj o;
+  for (auto& [k, v] : m) o.str(k, v);
+  return o.json();
+}
+
+static std::string j(const TSnapshotRequest& r) {
+  Obj o;
+  o.num("tablet_id", r.tablet_id).num("schema_hash", r.schema_hash);
+  OPT(o, r, version, jnum);
+  OPT(o, r, version_hash, jnum);
+  OPT(o, r, timeout, jnum);
+  OPT(o, r, missing_version, [](auto& v) { return jlist(v, jnum); });
+  OPT(o, r, list_files, jbool);
+  OPT(o, r, allow_incremental_clone, jbool);
+  OPT(o, r, preferred_snapshot_version, jnum);
+  OPT(o, r, is_copy_tablet_task, jbool);
+  OPT(o, r, start_version, jnum);
+  OPT(o, r, end_version, jnum);
+  OPT(o, r, is_copy_binlog, jbool);
+  OPT(o, r, ref_tablet_id, jnum);
+  return o.json();
+}
+
+static std::string j(const TUploadReq& r) {
+  Obj o;
+  o.num("job_id", r.job_id).raw("src_dest_map", jmap(r.src_dest_map)).raw("broker_addr", j(r.broker_addr));
+  OPT(o, r, broker_prop, jmap);
+  OPT(o, r, storage_backend, jnum);
+  OPT(o, r, location, jstr);
+  return o.json();
+}
+
 static std::string j(const TAgentTaskRequest& t) {
   Obj o;
   o.num("protocol_version", t.protocol_version).num("task_type", t.task_type).num("signature", t.signature);
@@ -124,11 +169,12 @@ static std::string j(const TAgentTaskRequest& t) {
   OPT(o, t, recv_time, jnum);
   if (t.__isset.create_tablet_req) o.raw("create_tablet_req", j(t.create_tablet_req));
   if (t.__isset.drop_tablet_req) o.raw("drop_tablet_req", j(t.drop_tablet_req));
-  // Members a later session records field by field; their presence is recorded now.
-  for (auto [name, set] : {std::pair{"upload_req", t.__isset.upload_req},
-                           std::pair{"download_req", t.__isset.download_req},
-                           std::pair{"snapshot_req", t.__isset.snapshot_req},
-                           std::pair{"release_snapshot_req", t.__isset.release_snapshot_req},
+  if (t.__isset.snapshot_req) o.raw("snapshot_req", j(t.snapshot_req));
+  if (t.__isset.upload_req) o.raw("upload_req", j(t.upload_req));
+  if (t.__isset.release_snapshot_req)
+    o.raw("release_snapshot_req", Obj().str("snapshot_path", t.release_snapshot_req.snapshot_path).json());
+  // Members not recorded field by field: their presence is.
+  for (auto [name, set] : {std::pair{"download_req", t.__isset.download_req},
                            std::pair{"publish_version_req", t.__isset.publish_version_req},
                            std::pair{"move_dir_req", t.__isset.move_dir_req},
                            std::pair{"push_cooldown_conf", t.__isset.push_cooldown_conf},
@@ -192,6 +238,8 @@ struct BeState {
   int http_port = 0;
   int brpc_port = 0;
   int64_t start_ms = 0;
+  std::string storage_root;
+  std::atomic<int64_t> snapshot_seq{0};
   std::mutex mu;
   // From the last heartbeat.
   TNetworkAddress master;
@@ -218,7 +266,24 @@ static int64_t now_ms() {
 }
 
 // finishTask to the master, as the C++ BE's FE client cache does (buffered, binary).
+static std::string j(const TFinishTaskRequest& f) {
+  Obj o;
+  o.raw("backend", j(f.backend)).num("task_type", f.task_type).num("signature", f.signature);
+  o.raw("task_status", j(f.task_status));
+  OPT(o, f, report_version, jnum);
+  OPT(o, f, finish_tablet_infos, [](auto& v) { return jnum(v.size()); });
+  OPT(o, f, snapshot_path, jstr);
+  OPT(o, f, snapshot_files, [](auto& v) { return jlist(v, jstr); });
+  OPT(o, f, tablet_files, [](auto& m) {
+    Obj t;
+    for (auto& [id, files] : m) t.raw(std::to_string(id), jlist(files, jstr));
+    return t.json();
+  });
+  return o.json();
+}
+
 static void send_finish(BeState* st, TFinishTaskRequest req) {
+  st->records->add("finishTask", j(req));
   TNetworkAddress m;
   {
     std::lock_guard<std::mutex> g(st->mu);
@@ -288,13 +353,136 @@ static void drop_tablet(BeState* st, const TAgentTaskRequest& t, TFinishTaskRequ
   st->tablets.erase(t.drop_tablet_req.tablet_id);
 }
 
+namespace fs = std::filesystem;
+
+// A task that cannot be done: its finishTask carries the status and the reason.
+struct TaskFailure {
+  TStatusCode::type code;
+  std::string msg;
+};
+
+static std::string md5_hex_of_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) throw TaskFailure{TStatusCode::IO_ERROR, "cannot open " + p.string()};
+  peer::Md5 md5;
+  char buf[64 * 1024];
+  while (in) {
+    in.read(buf, sizeof buf);
+    if (in.gcount() > 0) md5.update(buf, static_cast<size_t>(in.gcount()));
+  }
+  return md5.hex();
+}
+
+static void write_file(const fs::path& p, const std::string& bytes) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out << bytes;
+  if (!out) throw TaskFailure{TStatusCode::IO_ERROR, "cannot write " + p.string()};
+}
+
+static std::vector<std::string> sorted_names(const fs::path& dir) {
+  std::vector<std::string> names;
+  for (auto& e : fs::directory_iterator(dir))
+    if (e.is_regular_file()) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// MAKE_SNAPSHOT: the BE's snapshot layout, <root>/snapshot/<yyyyMMddHHmmss>.<seq>.<timeout>/
+// <tablet_id>/<schema_hash>/, holding the tablet header and one segment of the version.
+static void make_snapshot(BeState* st, const TAgentTaskRequest& t, TFinishTaskRequest& f) {
+  const TSnapshotRequest& r = t.snapshot_req;
+  TTabletInfo info;
+  {
+    std::lock_guard<std::mutex> g(st->mu);
+    auto it = st->tablets.find(r.tablet_id);
+    if (it == st->tablets.end())
+      throw TaskFailure{TStatusCode::NOT_FOUND, "tablet " + std::to_string(r.tablet_id) + " not found"};
+    info = it->second;
+  }
+  int64_t version = r.__isset.version ? r.version : info.version;
+  if (version > info.version)
+    throw TaskFailure{TStatusCode::INVALID_ARGUMENT, "tablet " + std::to_string(r.tablet_id) + " has no version " +
+                                                         std::to_string(version)};
+  char stamp[32];
+  std::time_t now = std::time(nullptr);
+  std::strftime(stamp, sizeof stamp, "%Y%m%d%H%M%S", std::localtime(&now));
+  int64_t timeout = r.__isset.timeout ? r.timeout : 86400;
+  std::string path = st->storage_root + "/snapshot/" + stamp + "." + std::to_string(++st->snapshot_seq) + "." +
+                     std::to_string(timeout);
+  fs::path dir = fs::path(path) / std::to_string(r.tablet_id) / std::to_string(r.schema_hash);
+  fs::create_directories(dir);
+  std::string id = std::to_string(r.tablet_id);
+  write_file(dir / (id + ".hdr"), Obj()
+                                      .num("tablet_id", r.tablet_id)
+                                      .num("schema_hash", r.schema_hash)
+                                      .num("version", version)
+                                      .json());
+  std::string segment;
+  for (int64_t i = 0; i < 1000; i++) segment += "cpp_peer tablet " + id + " row " + std::to_string(i) + "\n";
+  write_file(dir / ("0200000000000000" + id + "_0.dat"), segment);
+  f.__set_snapshot_path(path);
+  if (r.__isset.list_files && r.list_files) f.__set_snapshot_files(sorted_names(dir));
+}
+
+// UPLOAD: src is <snapshot_path>/<tablet_id>/<schema_hash>, dest a file:// directory.
+static void upload(BeState*, const TAgentTaskRequest& t, TFinishTaskRequest& f) {
+  const TUploadReq& r = t.upload_req;
+  if (!r.__isset.storage_backend || r.storage_backend != TStorageBackendType::LOCAL)
+    throw TaskFailure{TStatusCode::NOT_IMPLEMENTED_ERROR, "cpp_peer uploads to LOCAL repositories only"};
+  std::map<int64_t, std::vector<std::string>> tablet_files;
+  for (auto& [src, dest] : r.src_dest_map) {
+    const std::string scheme = "file://";
+    if (dest.rfind(scheme, 0) != 0) throw TaskFailure{TStatusCode::INVALID_ARGUMENT, "not a file:// path: " + dest};
+    fs::path src_dir(src), dest_dir(dest.substr(scheme.size()));
+    int64_t tablet_id = std::stoll(src_dir.parent_path().filename().string());
+    fs::create_directories(dest_dir);
+    auto& names = tablet_files[tablet_id];
+    for (auto& name : sorted_names(src_dir)) {
+      std::string remote = name + "." + md5_hex_of_file(src_dir / name);
+      fs::copy_file(src_dir / name, dest_dir / remote, fs::copy_options::overwrite_existing);
+      names.push_back(remote);
+    }
+  }
+  f.__set_tablet_files(tablet_files);
+}
+
+static void release_snapshot_dir(BeState* st, const TAgentTaskRequest& t, TFinishTaskRequest&) {
+  const std::string& path = t.release_snapshot_req.snapshot_path;
+  // Only ever delete inside our own snapshot dir.
+  if (path.rfind(st->storage_root + "/snapshot/", 0) != 0)
+    throw TaskFailure{TStatusCode::INVALID_ARGUMENT, "not a snapshot of this BE: " + path};
+  fs::remove_all(path);
+}
+
 // Task type -> what the BE does before its finishTask. Types missing here are recorded
 // and acknowledged with NOT_IMPLEMENTED_ERROR.
 static const std::map<int, std::function<void(BeState*, const TAgentTaskRequest&, TFinishTaskRequest&)>>
     TASK_HANDLERS = {
         {TTaskType::CREATE, create_tablet},
         {TTaskType::DROP, drop_tablet},
+        {TTaskType::MAKE_SNAPSHOT, make_snapshot},
+        {TTaskType::UPLOAD, upload},
+        {TTaskType::RELEASE_SNAPSHOT, release_snapshot_dir},
 };
+
+// One task on a worker thread: do it, then report it to the master.
+static void run_task(BeState* st, TAgentTaskRequest t) {
+  TFinishTaskRequest f = finish_of(st, t);
+  auto h = TASK_HANDLERS.find(t.task_type);
+  try {
+    if (h == TASK_HANDLERS.end())
+      throw TaskFailure{TStatusCode::NOT_IMPLEMENTED_ERROR,
+                        "task type " + std::to_string(t.task_type) + " is not implemented by cpp_peer"};
+    h->second(st, t, f);
+  } catch (const TaskFailure& e) {
+    f.task_status.status_code = e.code;
+    f.task_status.__set_error_msgs({e.msg});
+  } catch (const std::exception& e) {
+    f.task_status.status_code = TStatusCode::INTERNAL_ERROR;
+    f.task_status.__set_error_msgs({e.what()});
+  }
+  send_finish(st, f);
+}
 
 class Backend : public BackendServiceIf {
  public:
@@ -303,16 +491,8 @@ class Backend : public BackendServiceIf {
   void submit_tasks(TAgentResult& r, const std::vector<TAgentTaskRequest>& tasks) override {
     for (const auto& t : tasks) {
       st_->records->add("submit_tasks", j(t));
-      TFinishTaskRequest f = finish_of(st_, t);
-      auto h = TASK_HANDLERS.find(t.task_type);
-      if (h != TASK_HANDLERS.end()) {
-        h->second(st_, t, f);
-      } else {
-        f.task_status.status_code = TStatusCode::NOT_IMPLEMENTED_ERROR;
-        f.task_status.__set_error_msgs({"task type " + std::to_string(t.task_type) + " is not implemented by cpp_peer"});
-      }
       // After submit_tasks returns, as the BE's worker pools do.
-      std::thread(send_finish, st_, f).detach();
+      std::thread(run_task, st_, t).detach();
     }
     r.status.status_code = TStatusCode::OK;
   }
@@ -373,8 +553,8 @@ class Heartbeat : public HeartbeatServiceIf {
 };
 
 static int run_be(int argc, char** argv) {
-  if (argc < 5) {
-    std::cerr << "usage: cpp_peer be <records.jsonl> <http_port> <brpc_port> [buffered|framed]\n";
+  if (argc < 7) {
+    std::cerr << "usage: cpp_peer be <records.jsonl> <http_port> <brpc_port> <buffered|framed> <storage_root>\n";
     return 2;
   }
   Records records(argv[2]);
@@ -383,7 +563,10 @@ static int run_be(int argc, char** argv) {
   st.http_port = std::stoi(argv[3]);
   st.brpc_port = std::stoi(argv[4]);
   st.start_ms = now_ms();
-  bool framed = argc > 5 && std::string(argv[5]) == "framed";
+  bool framed = std::string(argv[5]) == "framed";
+  st.storage_root = fs::absolute(argv[6]).lexically_normal().string();
+  while (st.storage_root.size() > 1 && st.storage_root.back() == '/') st.storage_root.pop_back();
+  fs::create_directories(st.storage_root);
 
   auto be_sock = std::make_shared<peer::ListenOnce>("127.0.0.1", 0);
   auto hb_sock = std::make_shared<peer::ListenOnce>("127.0.0.1", 0);

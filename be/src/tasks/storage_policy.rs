@@ -1,0 +1,36 @@
+//! PUSH_STORAGE_POLICY: adopt the storage policies and resources the FE pushes (newer
+//! versions only), forget dropped policies. As upstream, the FE gets no finishTask: it
+//! sees the (id, version) pairs in the next tablet report and pushes again on a mismatch.
+
+use std::sync::Arc;
+
+use doris_thrift::agent_service::TPushStoragePolicyReq;
+use tracing::{info, warn};
+
+use super::blocking;
+use crate::agent::Agent;
+
+pub async fn run(agent: &Arc<Agent>, req: &TPushStoragePolicyReq) {
+    let storage = agent.ctx.storage.clone();
+    let req = req.clone();
+    match blocking(move || storage.push_storage_policy(&req)).await {
+        Ok(out) => {
+            for why in &out.invalid {
+                warn!(reason = %why, "storage policy entry refused");
+            }
+            info!(
+                resources = ?out.resources_updated,
+                policies = ?out.policies_updated,
+                dropped = ?out.policies_dropped,
+                stale = out.stale,
+                refused = out.invalid.len(),
+                "storage policies pushed"
+            );
+            if out.changed() {
+                // Let the FE see the new versions without waiting a whole report interval.
+                agent.trigger_reports();
+            }
+        }
+        Err(e) => warn!(error = %e, "storage policies not applied"),
+    }
+}

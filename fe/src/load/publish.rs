@@ -1,0 +1,247 @@
+//! Publish of committed loads, and the FE's load daemon.
+//!
+//! A commit publishes at once (PUBLISH_VERSION to every replica BE, then the partitions'
+//! visible versions move). When that fails (a BE down, an FE that died between commit and
+//! publish) the transaction stays COMMITTED in the txn store, and the daemon retries it with
+//! backoff until every replica BE published or the BE was dropped from the cluster. The
+//! daemon starts with the FE, so a commit made durable before a crash is published after the
+//! restart. Publishing twice is harmless: a BE answers OK for a txn it no longer holds
+//! pending, and visible versions only move up.
+//!
+//! The daemon also aborts PREPARE transactions past their timeout (upstream's
+//! "timeout by txn manager") and asks the replica BEs to drop an aborted load's pending
+//! rowsets (`POST /api/_internal/load/clear_txn`, our stand-in for upstream's
+//! CLEAR_TRANSACTION_TASK; BEs that miss it drop them when the pending data expires).
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use doris_thrift::agent_service::{TPartitionVersionInfo, TPublishVersionRequest};
+use doris_thrift::types::TTaskType;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, info_span, warn, Instrument};
+
+use super::txn::{TxnRecord, TxnState, TxnStore};
+use crate::context::{Ctx, FeContext};
+use crate::error::FeError;
+use crate::system::task_queue::{new_task, AgentTask, TaskError};
+
+/// How long one publish waits for the BEs' PUBLISH_VERSION answers.
+pub const PUBLISH_WAIT: Duration = Duration::from_secs(30);
+/// Retry backoff of a failed publish: doubles from the first to the max.
+const RETRY_FIRST: Duration = Duration::from_secs(1);
+const RETRY_MAX: Duration = Duration::from_secs(30);
+/// How often PREPARE transactions are checked against their timeout (upstream's
+/// `transaction_clean_interval_second` is 30).
+const TIMEOUT_SWEEP_EVERY: Duration = Duration::from_secs(30);
+/// Header carrying the cluster token on our internal HTTP calls.
+const TOKEN_HEADER: &str = "token";
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("backend {0} has no known be_port; cannot publish")]
+    NoAddress(i64),
+    #[error(transparent)]
+    Tasks(#[from] TaskError),
+    #[error("cannot record the new visible versions: {0}")]
+    Catalog(String),
+    #[error(transparent)]
+    Store(#[from] FeError),
+}
+
+/// The txn store of this FE.
+pub fn store(ctx: &FeContext) -> Result<Arc<TxnStore>, FeError> {
+    TxnStore::of(ctx.store.path().parent().unwrap_or(ctx.store.path()))
+}
+
+/// Replica BEs of the partitions `rec` touched. Backends no longer in the cluster are left
+/// out: a dropped BE's replicas will never publish, and must not block the load for ever.
+fn publish_backends(ctx: &FeContext, rec: &TxnRecord) -> BTreeSet<i64> {
+    let Some(table) = ctx.catalog.table_by_id(rec.table_id) else { return BTreeSet::new() };
+    let (mut out, mut dropped) = (BTreeSet::new(), BTreeSet::new());
+    for p in table.partitions.iter().filter(|p| rec.partition_versions.iter().any(|(id, _)| *id == p.id)) {
+        for r in p.index.tablets.iter().flat_map(|t| t.replicas.iter()) {
+            if ctx.backends.get(r.backend_id).is_some() {
+                out.insert(r.backend_id);
+            } else {
+                dropped.insert(r.backend_id);
+            }
+        }
+    }
+    if !dropped.is_empty() {
+        warn!(txn_id = rec.txn_id, backends = ?dropped, "replicas on dropped backends; publishing without them");
+    }
+    out
+}
+
+/// Publish a COMMITTED transaction: PUBLISH_VERSION to every replica BE, then move the
+/// partitions' visible versions and mark it VISIBLE. The caller holds the table lock.
+pub async fn publish(ctx: &FeContext, rec: &TxnRecord) -> Result<(), PublishError> {
+    let st = store(ctx)?;
+    let now = FeContext::now_ms();
+    if ctx.catalog.table_by_id(rec.table_id).is_none() {
+        // Upstream finishes such a transaction too: there is nothing left to make visible.
+        warn!(txn_id = rec.txn_id, table_id = rec.table_id, "table of a committed load is gone; finishing it");
+        st.update(rec.txn_id, |t| {
+            t.state = TxnState::Visible;
+            t.finish_ms = Some(now);
+            Ok(())
+        })?;
+        return Ok(());
+    }
+    let infos: Vec<TPartitionVersionInfo> =
+        rec.partition_versions.iter().map(|(p, v)| TPartitionVersionInfo::new(*p, *v, 0)).collect();
+    let mut tasks = Vec::new();
+    for be in publish_backends(ctx, rec) {
+        let addr = ctx.backends.get(be).and_then(|b| b.be_addr()).ok_or(PublishError::NoAddress(be))?;
+        let mut t = new_task(TTaskType::PUBLISH_VERSION, rec.txn_id);
+        t.publish_version_req = Some(Box::new(TPublishVersionRequest::new(rec.txn_id, infos.clone(), None, None)));
+        tasks.push(AgentTask { backend_id: be, addr, request: t });
+    }
+    ctx.tasks.run(tasks, PUBLISH_WAIT).await?;
+    let pv = rec.partition_versions.clone();
+    ctx.catalog
+        .update_table(rec.table_id, |t| {
+            for p in t.partitions.iter_mut() {
+                if let Some((_, v)) = pv.iter().find(|(id, _)| *id == p.id) {
+                    // max(): a publish repeated after an FE restart moves nothing twice.
+                    if *v > p.visible_version {
+                        p.visible_version = *v;
+                        p.visible_version_time_ms = now;
+                    }
+                    // Every replica published (the tasks above all finished OK); row counts
+                    // and sizes follow with the BEs' next tablet report.
+                    for t in p.index.tablets.iter_mut() {
+                        for r in t.replicas.iter_mut() {
+                            r.version = r.version.max(*v);
+                        }
+                    }
+                }
+            }
+        })
+        .map_err(|e| PublishError::Catalog(e.to_string()))?;
+    st.update(rec.txn_id, |t| {
+        t.state = TxnState::Visible;
+        t.finish_ms = Some(now);
+        Ok(())
+    })?;
+    info!(txn_id = rec.txn_id, versions = ?pv, "load visible");
+    Ok(())
+}
+
+fn http() -> &'static reqwest::Client {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    CLIENT.get_or_init(reqwest::Client::new)
+}
+
+/// Best effort, in the background: ask every BE holding a replica of the aborted load's
+/// table to drop the txn's pending rowsets. A BE that misses this drops them once they
+/// are older than its `pending_data_expire_time_sec` (it asks us about the txn then).
+pub fn clear_on_backends(ctx: &Ctx, rec: &TxnRecord) {
+    let Some(table) = ctx.catalog.table_by_id(rec.table_id) else { return };
+    let bes: BTreeSet<i64> = table
+        .partitions
+        .iter()
+        .flat_map(|p| p.index.tablets.iter().flat_map(|t| t.replicas.iter().map(|r| r.backend_id)))
+        .collect();
+    let targets: Vec<(i64, String)> = bes
+        .into_iter()
+        .filter_map(|id| ctx.backends.get(id))
+        .filter(|b| b.http_port > 0)
+        .map(|b| (b.id, format!("http://{}:{}/api/_internal/load/clear_txn?txn_id={}", b.host, b.http_port, rec.txn_id)))
+        .collect();
+    let token = ctx.cluster.token.clone();
+    let txn_id = rec.txn_id;
+    tokio::spawn(
+        async move {
+            for (backend_id, url) in targets {
+                let r = http().post(url).header(TOKEN_HEADER, token.clone()).timeout(Duration::from_secs(10)).send().await;
+                match r {
+                    Ok(resp) if resp.status().is_success() => {}
+                    Ok(resp) => warn!(backend_id, status = %resp.status(), "backend refused to clear the txn"),
+                    Err(e) => warn!(backend_id, error = %e, "cannot ask the backend to clear the txn"),
+                }
+            }
+        }
+        .instrument(info_span!("clear_txn", txn_id)),
+    );
+}
+
+/// The FE's load daemon: publish retries with backoff, PREPARE timeouts. Runs until `stop`.
+pub async fn run(ctx: Ctx, stop: CancellationToken) {
+    let st = match store(&ctx) {
+        Ok(s) => s,
+        Err(e) => {
+            warn!(error = %e, "load daemon cannot open the txn store; committed loads will not be retried");
+            return;
+        }
+    };
+    // txn -> (failed attempts, next try)
+    let mut retry: HashMap<i64, (u32, Instant)> = HashMap::new();
+    let mut next_sweep = Instant::now();
+    loop {
+        let mut committed = st.in_state(TxnState::Committed).unwrap_or_else(|e| {
+            warn!(error = %e, "cannot list committed loads");
+            Vec::new()
+        });
+        committed.sort_by_key(|t| t.txn_id);
+        retry.retain(|id, _| committed.iter().any(|t| t.txn_id == *id));
+        // A table's loads publish in commit order: one waiting blocks the later ones.
+        let mut blocked: HashSet<i64> = HashSet::new();
+        for rec in committed {
+            if blocked.contains(&rec.table_id) {
+                continue;
+            }
+            if retry.get(&rec.txn_id).is_some_and(|(_, due)| *due > Instant::now()) {
+                blocked.insert(rec.table_id);
+                continue;
+            }
+            let lock = st.table_lock(rec.table_id);
+            let _guard = tokio::select! {
+                _ = stop.cancelled() => return,
+                g = lock.lock_owned() => g,
+            };
+            // A commit of the same table may have published it while we waited.
+            match st.get(rec.txn_id) {
+                Ok(Some(r)) if r.state == TxnState::Committed => {}
+                _ => continue,
+            }
+            let r = tokio::select! {
+                _ = stop.cancelled() => return,
+                r = publish(&ctx, &rec).instrument(info_span!("publish_retry", txn_id = rec.txn_id)) => r,
+            };
+            match r {
+                Ok(()) => {
+                    retry.remove(&rec.txn_id);
+                }
+                Err(e) => {
+                    let attempts = retry.get(&rec.txn_id).map(|(n, _)| n + 1).unwrap_or(1);
+                    let wait = RETRY_FIRST.saturating_mul(1 << (attempts - 1).min(16)).min(RETRY_MAX);
+                    warn!(txn_id = rec.txn_id, attempts, retry_in_s = wait.as_secs(), error = %e, "publish failed; will retry");
+                    retry.insert(rec.txn_id, (attempts, Instant::now() + wait));
+                    blocked.insert(rec.table_id);
+                }
+            }
+        }
+        if Instant::now() >= next_sweep {
+            match st.abort_timed_out(FeContext::now_ms()) {
+                Ok(aborted) => {
+                    for rec in aborted {
+                        info!(txn_id = rec.txn_id, label = %rec.label, "load transaction timed out; aborted");
+                        clear_on_backends(&ctx, &rec);
+                    }
+                }
+                Err(e) => warn!(error = %e, "cannot check load timeouts"),
+            }
+            next_sweep = Instant::now() + TIMEOUT_SWEEP_EVERY;
+        }
+        let wake = retry.values().map(|(_, due)| *due).min().unwrap_or(next_sweep).min(next_sweep);
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = st.publish_wakeup.notified() => {}
+            _ = tokio::time::sleep_until(wake) => {}
+        }
+    }
+}

@@ -1,0 +1,471 @@
+"""End-to-end: durable backup and restore jobs survive a real `kill -9` of the FE.
+
+One FE (`doris-rs fe --conf fe.conf`) and one BE (`doris-rs be --conf be.conf`), each an OS
+process started here. A table is stream-loaded through the FE's http port; then, for every
+state a BACKUP to a `file://` repository and a RESTORE from it pass through, the FE is
+SIGKILLed while the job is in that state and started again on the same meta_dir. Each job
+must finish (FINISHED, its snapshot listed by SHOW SNAPSHOT), keep its JobId, and each
+restored table must hold exactly the source's rows; SHOW BACKUP/RESTORE list every job once.
+
+How a job is held in a state, so the kill lands there (no timing):
+
+* BE SIGSTOPped: its `submit_tasks` stays unanswered, the FE waits in the state whose
+  tasks it is sending (backup SNAPSHOTING; restore PENDING while the target table's CREATE
+  tasks wait, restore SNAPSHOTING when restoring into an existing table). The kill comes
+  once the request sits unread in the BE's socket (/proc/net/tcp), so tasks are in flight.
+* BE failpoint (`DORIS_RS_FAILPOINT=move_dir.after_link`, the BE's own crash hook): the BE
+  aborts inside the restore's MOVE and the FE waits in COMMITTING.
+
+The other states are FE-internal steps of a few milliseconds (backup PENDING,
+UPLOAD_SNAPSHOT, SAVE_META, UPLOAD_INFO; restore DOWNLOAD, COMMIT) or BE work the test
+cannot pause without timing (backup UPLOADING, restore DOWNLOADING): for those the FE is
+killed at the first sight of the state or a later one, when the poll catches it.
+
+Which state the kill really hit is read back, not assumed: the FE is restarted while the BE
+is unreachable, and a resumed job waits for its backends before running, so SHOW
+BACKUP/RESTORE then shows exactly the state the crash left on disk. The deterministic
+scenarios assert it; the module prints the states every scenario crashed in.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import pymysql
+import pytest
+
+from test_local_cluster import HOST, pick_base
+
+DDL = """CREATE TABLE {db}.{name} (k INT NOT NULL, v VARCHAR(32), amt BIGINT) DUPLICATE KEY(k)
+PARTITION BY RANGE(k) (
+  PARTITION p1 VALUES LESS THAN ("1000"),
+  PARTITION p2 VALUES LESS THAN ("2000"),
+  PARTITION p3 VALUES LESS THAN ("3000"))
+DISTRIBUTED BY HASH(k) BUCKETS 2 PROPERTIES ("replication_num" = "1")"""
+ROWS = [(k, None if k % 53 == 0 else f"v{k * 7919 % 10007}", k * k - 1_000_000) for k in range(3000)]
+
+BACKUP_STATES = ["PENDING", "SNAPSHOTING", "UPLOAD_SNAPSHOT", "UPLOADING", "SAVE_META", "UPLOAD_INFO", "FINISHED"]
+RESTORE_STATES = ["PENDING", "SNAPSHOTING", "DOWNLOAD", "DOWNLOADING", "COMMIT", "COMMITTING", "FINISHED"]
+# Start-up and job bounds: generous for a loaded 2-core machine; polls end as soon as met.
+UP_TIMEOUT_S = 60
+JOB_TIMEOUT_S = 90
+HEARTBEAT_S = 2
+FAILPOINT = "move_dir.after_link"
+NULL = "\\N"
+
+
+def poll(what, timeout, fn, interval=0.02):
+    """fn() until it returns something truthy; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+def unread_bytes_to(port):
+    """Bytes sitting unread in established TCP connections to local `port` (from
+    /proc/net/tcp*): with the BE stopped, a request the FE sent it and nobody read."""
+    total = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                lines = f.readlines()[1:]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            fields = line.split()
+            local, state, queues = fields[1], fields[3], fields[4]
+            if state == "01" and int(local.rsplit(":", 1)[1], 16) == port:
+                total += int(queues.split(":")[1], 16)
+    return total
+
+
+def log_tail(path, n=30):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-n:])
+    except FileNotFoundError:
+        return ""
+
+
+class Proc:
+    """One doris-rs process of ours; stderr appended to `log`."""
+
+    def __init__(self, binary, role, conf, log):
+        self.binary, self.role, self.conf, self.log = str(binary), role, conf, log
+        self.p = None
+
+    def start(self, env=None):
+        assert self.p is None or self.p.poll() is not None
+        with open(self.log, "a") as log:
+            self.p = subprocess.Popen(
+                [self.binary, self.role, "--conf", str(self.conf)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
+                env={**os.environ, **(env or {})},
+            )
+
+    def running(self):
+        return self.p is not None and self.p.poll() is None
+
+    def signal(self, sig):
+        self.p.send_signal(sig)
+
+    def kill9(self):
+        """SIGKILL and reap: a crash, nothing flushed or closed by the process."""
+        self.p.send_signal(signal.SIGKILL)
+        self.p.wait(30)
+
+    def wait_exit(self, what, timeout=UP_TIMEOUT_S):
+        poll(what, timeout, lambda: self.p.poll() is not None)
+
+    def stop(self):
+        """SIGTERM (after SIGCONT, should it be stopped) and reap."""
+        if self.running():
+            self.p.send_signal(signal.SIGCONT)
+            self.p.terminate()
+            try:
+                self.p.wait(60)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait(30)
+
+
+def listening(port):
+    try:
+        socket.create_connection((HOST, port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+class Cluster:
+    def __init__(self, binary, d, base):
+        self.d = d
+        self.fe_ports = {"query": 9030 + base, "rpc": 9020 + base, "http": 8030 + base}
+        self.be_ports = {"be": 9060 + base, "heartbeat": 9050 + base, "http": 8040 + base, "brpc": 8060 + base}
+        (d / "meta").mkdir()
+        (d / "storage").mkdir()
+        self.repo = d / "repo"
+        self.repo.mkdir()
+        fe_conf = d / "fe.conf"
+        fe_conf.write_text(
+            f"query_port = {self.fe_ports['query']}\nrpc_port = {self.fe_ports['rpc']}\n"
+            f"http_port = {self.fe_ports['http']}\nmeta_dir = {d / 'meta'}\n"
+            f"priority_networks = 127.0.0.1/32\nheartbeat_interval_second = {HEARTBEAT_S}\n"
+            # Every job of the test stays listed, so lost or doubled jobs show.
+            "max_backup_restore_job_num_per_db = 100\n"
+        )
+        be_conf = d / "be.conf"
+        be_conf.write_text(
+            f"be_port = {self.be_ports['be']}\nheartbeat_service_port = {self.be_ports['heartbeat']}\n"
+            f"webserver_port = {self.be_ports['http']}\nbrpc_port = {self.be_ports['brpc']}\n"
+            f"storage_root_path = {d / 'storage'}\npriority_networks = 127.0.0.1/32\n"
+            "report_task_interval_seconds = 1\nreport_tablet_interval_seconds = 1\n"
+            "report_disk_state_interval_seconds = 1\nstorage_min_left_capacity_bytes = 0\n"
+        )
+        self.fe = Proc(binary, "fe", fe_conf, d / "fe.log")
+        self.be = Proc(binary, "be", be_conf, d / "be.log")
+        self.conn = None
+        self.crashed_in = []
+
+    # --- processes ---------------------------------------------------------------------
+
+    def start_fe(self):
+        self.fe.start()
+        self.conn = None
+        poll(f"the FE to answer on {self.fe_ports['query']}\n{log_tail(self.fe.log)}", UP_TIMEOUT_S, self._connect)
+
+    def _connect(self):
+        if not self.fe.running():
+            pytest.fail(f"the FE exited with {self.fe.p.returncode}:\n{log_tail(self.fe.log)}")
+        try:
+            self.conn = pymysql.connect(host=HOST, port=self.fe_ports["query"], user="root", password="",
+                                        autocommit=True, connect_timeout=2)
+            return True
+        except pymysql.err.OperationalError:
+            return False
+
+    def start_be(self, env=None):
+        self.be.start(env)
+
+        def up():
+            if not self.be.running():
+                pytest.fail(f"the BE exited with {self.be.p.returncode}:\n{log_tail(self.be.log)}")
+            return listening(self.be_ports["heartbeat"]) and listening(self.be_ports["be"])
+
+        poll("the BE to listen", UP_TIMEOUT_S, up)
+
+    def restart_be(self, env=None):
+        """Stop and start the BE; return once a heartbeat reached the new process (the FE saw
+        the BE down, then alive): until its first heartbeat a BE refuses tasks."""
+        self.be.stop()
+        poll("the stopped BE shown dead", UP_TIMEOUT_S,
+             lambda: [r["Alive"] for r in self.rows("SHOW BACKENDS")] == ["false"])
+        self.start_be(env)
+        self.wait_be_alive()
+
+    def wait_be_alive(self):
+        poll("the BE alive in SHOW BACKENDS", UP_TIMEOUT_S,
+             lambda: [r["Alive"] for r in self.rows("SHOW BACKENDS")] == ["true"])
+
+    def crash_fe(self):
+        self.fe.kill9()
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except Exception:
+                pass
+            self.conn = None
+
+    def cleanup(self):
+        for p in (self.fe, self.be):
+            p.stop()
+
+    # --- SQL ---------------------------------------------------------------------------
+
+    def rows(self, sql):
+        with self.conn.cursor() as cur:
+            cur.execute(sql)
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, r)) for r in cur.fetchall()]
+
+    def run(self, sql):
+        with self.conn.cursor() as cur:
+            cur.execute(sql)
+
+    def values(self, sql):
+        with self.conn.cursor() as cur:
+            cur.execute(sql)
+            return list(cur.fetchall())
+
+    def data(self, db, table):
+        """COUNT(*) and a full scan in key order."""
+        return (self.values(f"SELECT COUNT(*) FROM {db}.{table}")[0][0],
+                self.values(f"SELECT k, v, amt FROM {db}.{table} ORDER BY k"))
+
+    def stream_load(self, db, table, path, label):
+        out = subprocess.run(
+            ["curl", "-sS", "--location-trusted", "-u", "root:", "-H", f"label:{label}", "-H", "column_separator:,",
+             "-T", str(path), f"http://{HOST}:{self.fe_ports['http']}/api/{db}/{table}/_stream_load"],
+            capture_output=True, text=True, timeout=120, check=True,
+        ).stdout
+        return out
+
+
+def job_rows(c, kind, db, label):
+    if kind == "backup":
+        return c.rows(f'SHOW BACKUP FROM {db} WHERE SnapshotName = "{label}"')
+    return c.rows(f'SHOW RESTORE FROM {db} WHERE Label = "{label}"')
+
+
+def job_state(c, kind, db, label):
+    rows = job_rows(c, kind, db, label)
+    assert len(rows) <= 1, rows
+    return rows[0] if rows else None
+
+
+def wait_state_at_or_after(c, kind, db, label, target, order):
+    """Poll the job (tightly: FE-internal states last milliseconds) until it is in `target`
+    or a later state; that state, or None when it finished before a poll saw it unfinished."""
+    want = order.index(target)
+
+    def seen():
+        r = job_state(c, kind, db, label)
+        if r is None:
+            return False
+        if r["State"] == "CANCELLED":
+            pytest.fail(f"{kind} {label} cancelled: {r['Status']}\n{log_tail(c.fe.log)}")
+        if order.index(r["State"]) >= want:
+            return r
+        return False
+
+    r = poll(f"{kind} {label} to reach {target}", JOB_TIMEOUT_S, seen, interval=0.001)
+    return None if r["State"] == "FINISHED" else r
+
+
+def wait_finished(c, kind, db, label):
+    def done():
+        r = job_state(c, kind, db, label)
+        if r and r["State"] == "CANCELLED":
+            pytest.fail(f"{kind} {label} cancelled: {r['Status']}\n{log_tail(c.fe.log)}")
+        return r if r and r["State"] == "FINISHED" else False
+
+    return poll(f"{kind} {label} FINISHED\n{log_tail(c.fe.log)}", JOB_TIMEOUT_S, done)
+
+
+def restart_and_read_stored_state(c, kind, db, label, be_mode):
+    """The FE is dead. Start it while the BE cannot answer (stopped or exited): a resumed job
+    waits for its backends before it runs, so the state shown is the one the crash left on
+    disk. Then let the BE run again."""
+    if be_mode == "running":
+        c.be.signal(signal.SIGSTOP)
+    c.start_fe()
+    stored = job_state(c, kind, db, label)
+    assert stored is not None, f"{kind} {label} is lost after the restart"
+    if be_mode == "exited":
+        c.start_be()
+    else:
+        c.be.signal(signal.SIGCONT)
+    return stored
+
+
+def crash_during(c, kind, db, label, target, submit, hold):
+    """Submit a job, SIGKILL the FE while the job is in `target` (held by `hold`, or at first
+    sight), restart the FE and wait for the job to finish. The state the crash left."""
+    order = BACKUP_STATES if kind == "backup" else RESTORE_STATES
+    if hold == "sigstop":
+        c.be.signal(signal.SIGSTOP)
+    submit()
+    seen = wait_state_at_or_after(c, kind, db, label, target, order)
+    if hold == "sigstop":
+        # The state's tasks are on their way: the kill leaves them in flight.
+        poll("the FE's submit_tasks queued at the stopped BE", JOB_TIMEOUT_S,
+             lambda: unread_bytes_to(c.be_ports["be"]) > 0)
+    if hold == "failpoint":
+        # The BE aborted inside MOVE: nothing will answer the FE's tasks.
+        c.be.wait_exit("the BE to abort at its failpoint")
+        assert "failpoint reached" in log_tail(c.be.log, 50), log_tail(c.be.log)
+    if seen is None:
+        # Finished before a poll saw it unfinished: no crash in this state this time.
+        if hold == "sigstop":
+            c.be.signal(signal.SIGCONT)
+        c.crashed_in.append((kind, target, hold or "at sight", None))
+        return None
+    job_id = seen["JobId"]
+    c.crash_fe()
+    be_mode = {"sigstop": "stopped", "failpoint": "exited", None: "running"}[hold]
+    stored = restart_and_read_stored_state(c, kind, db, label, be_mode)
+    assert stored["JobId"] == job_id, (stored, seen)
+    c.crashed_in.append((kind, target, hold or "at sight", stored["State"]))
+    if hold:
+        # Held: the crash is in exactly this state.
+        assert stored["State"] == target, stored
+    else:
+        assert order.index(stored["State"]) >= order.index(seen["State"]), (stored, seen)
+    c.wait_be_alive()
+    finished = wait_finished(c, kind, db, label)
+    assert finished["JobId"] == job_id
+    return stored["State"]
+
+
+# (state, how it is held): a hold makes the crash land in the state every time.
+BACKUP_CASES = [
+    ("PENDING", None),
+    ("SNAPSHOTING", "sigstop"),
+    ("UPLOAD_SNAPSHOT", None),
+    ("UPLOADING", None),
+    ("SAVE_META", None),
+    ("UPLOAD_INFO", None),
+]
+RESTORE_CASES = [
+    ("PENDING", "sigstop"),
+    ("SNAPSHOTING", "sigstop"),
+    ("DOWNLOAD", None),
+    ("DOWNLOADING", None),
+    ("COMMIT", None),
+    ("COMMITTING", "failpoint"),
+]
+
+
+@pytest.fixture(scope="module")
+def cluster(doris_rs_bin, tmp_path_factory):
+    base = pick_base(1)
+    c = Cluster(doris_rs_bin, tmp_path_factory.mktemp("fe_kill"), base)
+    try:
+        c.start_be()
+        c.start_fe()
+        c.run(f'ALTER SYSTEM ADD BACKEND "{HOST}:{c.be_ports["heartbeat"]}"')
+        c.wait_be_alive()
+        c.run("CREATE DATABASE src")
+        c.run("CREATE DATABASE dst")
+        c.run(DDL.format(db="src", name="t"))
+        csv = c.d / "rows.csv"
+        csv.write_text("".join(f"{k},{NULL if v is None else v},{a}\n" for k, v, a in ROWS))
+        res = json.loads(c.stream_load("src", "t", csv, "rows_1"))
+        assert (res["Status"], res["NumberLoadedRows"]) == ("Success", len(ROWS)), res
+        c.run(f'CREATE REPOSITORY repo WITH LOCAL ON LOCATION "file://{c.repo}"')
+        yield c
+    finally:
+        print("\ncrash states (kind, target, how held, state the crash left; None = finished before seen):")
+        for x in c.crashed_in:
+            print("  ", x)
+        c.cleanup()
+
+
+def test_source_rows_are_loaded(cluster):
+    n, rows = cluster.data("src", "t")
+    assert n == len(ROWS)
+    assert rows == ROWS
+
+
+@pytest.mark.parametrize("target,hold", BACKUP_CASES, ids=[s for s, _ in BACKUP_CASES])
+def test_backup_survives_fe_kill(cluster, target, hold):
+    c = cluster
+    label = f"b_{target.lower()}"
+    crash_during(c, "backup", "src", label, target,
+                 lambda: c.run(f'BACKUP SNAPSHOT src.{label} TO repo ON (t) PROPERTIES ("type" = "full")'), hold)
+    snaps = c.rows(f'SHOW SNAPSHOT ON repo WHERE SNAPSHOT = "{label}"')
+    assert len(snaps) == 1 and snaps[0]["Status"] == "OK", snaps
+    # Once per label, none lost, none doubled.
+    assert [r["State"] for r in job_rows(c, "backup", "src", label)] == ["FINISHED"]
+
+
+@pytest.mark.parametrize("target,hold", RESTORE_CASES, ids=[s for s, _ in RESTORE_CASES])
+def test_restore_survives_fe_kill(cluster, target, hold):
+    c = cluster
+    # Each restore reads back the backup whose FE was killed in the matching position.
+    i = [s for s, _ in RESTORE_CASES].index(target)
+    label = f"b_{BACKUP_CASES[i][0].lower()}"
+    snaps = c.rows(f'SHOW SNAPSHOT ON repo WHERE SNAPSHOT = "{label}"')
+    assert len(snaps) == 1, f"backup {label} (from the backup test) is not in the repository: {snaps}"
+    ts = snaps[0]["Timestamp"]
+    table = f"r_{target.lower()}"
+    if target == "SNAPSHOTING":
+        # Into an existing (empty) table: PENDING needs no BE, so a stopped BE holds the job
+        # in SNAPSHOTING rather than in PENDING's CREATE.
+        c.run(DDL.format(db="dst", name=table))
+    if hold == "failpoint":
+        c.restart_be({"DORIS_RS_FAILPOINT": FAILPOINT})
+    crash_during(c, "restore", "dst", label, target, lambda: c.run(
+        f'RESTORE SNAPSHOT dst.{label} FROM repo ON (t AS {table}) '
+        f'PROPERTIES ("backup_timestamp" = "{ts}", "replication_num" = "1")'), hold)
+    assert [r["State"] for r in job_rows(c, "restore", "dst", label)] == ["FINISHED"]
+    n, rows = c.data("dst", table)
+    assert n == len(ROWS)
+    assert rows == ROWS
+
+
+def test_every_job_listed_once(cluster):
+    c = cluster
+    backups = c.rows("SHOW BACKUP FROM src")
+    assert sorted(r["SnapshotName"] for r in backups) == sorted(f"b_{s.lower()}" for s, _ in BACKUP_CASES)
+    assert {r["State"] for r in backups} == {"FINISHED"}
+    assert len({r["JobId"] for r in backups}) == len(backups)
+    restores = c.rows("SHOW RESTORE FROM dst")
+    assert sorted(r["Label"] for r in restores) == sorted(f"b_{s.lower()}" for s, _ in BACKUP_CASES)
+    assert {r["State"] for r in restores} == {"FINISHED"}
+    tables = {r["Tables_in_dst"] for r in c.rows("SHOW TABLES FROM dst")}
+    assert tables == {f"r_{s.lower()}" for s, _ in RESTORE_CASES}
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "known leak, remove this marker once fixed: CREATE tasks in flight when the FE is killed in "
+    "restore PENDING still create their tablets on the BE after the FE is gone; the restarted job "
+    "creates the table anew and no FE code drops tablets the catalog does not know (upstream's "
+    "tablet report handling deletes them from the BE)"))
+def test_no_tablets_the_catalog_does_not_know_stay_on_the_be(cluster):
+    c = cluster
+    known = set()
+    for db, table in [("src", "t")] + [("dst", f"r_{s.lower()}") for s, _ in RESTORE_CASES]:
+        known |= {int(r["TabletId"]) for r in c.rows(f"SHOW TABLETS FROM {db}.{table}")}
+    assert len(known) == 6 * (1 + len(RESTORE_CASES))
+    # The BE's tablet directories: <root>/data/<shard>/<tablet id>.
+    on_be = {int(p.name) for p in (c.d / "storage" / "data").glob("*/*") if p.is_dir()}
+    assert on_be == known, f"tablets on the BE the FE does not know: {sorted(on_be - known)}"
