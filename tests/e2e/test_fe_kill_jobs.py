@@ -53,6 +53,9 @@ RESTORE_STATES = ["PENDING", "SNAPSHOTING", "DOWNLOAD", "DOWNLOADING", "COMMIT",
 UP_TIMEOUT_S = 60
 JOB_TIMEOUT_S = 90
 HEARTBEAT_S = 2
+# The FE drops a tablet no table holds once its BE reported it unknown this long (the
+# larger of max_create_table_timeout_second and 10 s).
+ORPHAN_GRACE_S = 10
 FAILPOINT = "move_dir.after_link"
 NULL = "\\N"
 
@@ -161,6 +164,8 @@ class Cluster:
             f"priority_networks = 127.0.0.1/32\nheartbeat_interval_second = {HEARTBEAT_S}\n"
             # Every job of the test stays listed, so lost or doubled jobs show.
             "max_backup_restore_job_num_per_db = 100\n"
+            # Also the grace before the FE drops tablets no table holds (ORPHAN_GRACE_S).
+            f"max_create_table_timeout_second = {ORPHAN_GRACE_S}\n"
         )
         be_conf = d / "be.conf"
         be_conf.write_text(
@@ -455,17 +460,30 @@ def test_every_job_listed_once(cluster):
     assert tables == {f"r_{s.lower()}" for s, _ in RESTORE_CASES}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known leak, remove this marker once fixed: CREATE tasks in flight when the FE is killed in "
-    "restore PENDING still create their tablets on the BE after the FE is gone; the restarted job "
-    "creates the table anew and no FE code drops tablets the catalog does not know (upstream's "
-    "tablet report handling deletes them from the BE)"))
 def test_no_tablets_the_catalog_does_not_know_stay_on_the_be(cluster):
+    """CREATE tasks in flight when the FE was killed in restore PENDING still made their
+    tablets on the BE; the restarted job created the table anew. The FE drops such tablets
+    once the BE's tablet reports showed them unknown for the grace period."""
     c = cluster
     known = set()
     for db, table in [("src", "t")] + [("dst", f"r_{s.lower()}") for s, _ in RESTORE_CASES]:
         known |= {int(r["TabletId"]) for r in c.rows(f"SHOW TABLETS FROM {db}.{table}")}
     assert len(known) == 6 * (1 + len(RESTORE_CASES))
-    # The BE's tablet directories: <root>/data/<shard>/<tablet id>.
-    on_be = {int(p.name) for p in (c.d / "storage" / "data").glob("*/*") if p.is_dir()}
-    assert on_be == known, f"tablets on the BE the FE does not know: {sorted(on_be - known)}"
+
+    def on_be():
+        # The BE's tablet directories: <root>/data/<shard>/<tablet id>.
+        return {int(p.name) for p in (c.d / "storage" / "data").glob("*/*") if p.is_dir()}
+
+    # A tablet of a table must never go, whenever we look.
+    def only_orphans_left():
+        now = on_be()
+        assert known <= now, f"tablets of tables dropped from the BE: {sorted(known - now)}"
+        return now == known
+
+    # Gone once reported unknown for the grace, then a tablet report (every second) and
+    # the DROP: bounded generously.
+    deadline = time.monotonic() + ORPHAN_GRACE_S + JOB_TIMEOUT_S
+    while not only_orphans_left():
+        if time.monotonic() > deadline:
+            pytest.fail(f"tablets on the BE the FE does not know: {sorted(on_be() - known)}\n{log_tail(c.fe.log)}")
+        time.sleep(0.2)

@@ -375,8 +375,7 @@ def test_backup_to_a_local_repository_through_the_cpp_be(cluster, registered, cp
         assert t["protocol_version"] == 0 and t["signature"] > 0 and t["recv_time"] > 1_600_000_000_000
         req = t["snapshot_req"]
         assert req["timeout"] > 0
-        # C++ stubs mark a field with an IDL default as set, sent or not: the BE works with
-        # 4 (upstream's TPREFER_SNAPSHOT_REQ_VERSION, which the Java FE sends) either way.
+        # What upstream's SnapshotTask sends: 4 is TPREFER_SNAPSHOT_REQ_VERSION.
         assert req == {
             "tablet_id": tablet_id,
             "schema_hash": tablets[tablet_id],
@@ -384,6 +383,7 @@ def test_backup_to_a_local_repository_through_the_cpp_be(cluster, registered, cp
             "timeout": req["timeout"],
             "list_files": True,
             "preferred_snapshot_version": 4,
+            "is_copy_tablet_task": False,
         }
         sent = be.finish("finishTask", MAKE_SNAPSHOT, t["signature"])
         assert sent["task_status"] == {"status_code": OK}

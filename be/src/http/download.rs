@@ -8,6 +8,11 @@
 //! `name\tsize\tmd5hex` lines (`name\tsize` with `with_md5=false`) so a pull needs no
 //! HEAD per file. A real BE ignores both parameters and answers names only, which is
 //! how a client tells the two apart (tabs or not).
+//!
+//! A `with_stat` listing whose md5s are not all cached answers at once all the same, and
+//! sends a blank line every `LISTING_KEEPALIVE` while it hashes, the lines at the end: a
+//! client can then tell a remote that is busy hashing from one that froze without
+//! allowing minutes of silence (blank lines are skipped by every listing reader).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -30,6 +35,8 @@ const CONTENT_TYPE: &str = "text/plain; charset=utf-8";
 const STREAM_CHUNK: usize = 256 * 1024;
 /// Files hashed at once for one `with_stat` listing.
 const LISTING_HASH_PARALLELISM: usize = 4;
+/// Blank lines keep a hashing listing's client waiting; well under its 15 s of patience.
+const LISTING_KEEPALIVE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The query parameters we act on; unknown ones (e.g. `channel`) are ignored as upstream does.
 #[derive(Debug, Default)]
@@ -132,7 +139,7 @@ pub async fn handle(
                 (true, false) => Stat::Sizes,
                 (true, true) => Stat::SizesAndMd5s,
             };
-            dir_response(&st, &path, stat).await
+            dir_response(st, &path, stat).await
         }
         Ok(Resolved::File(f)) => file_response(&st, *f, &method, &headers, params.acquire_md5).await,
         Err(Refused::Missing(m)) => reply(StatusCode::NOT_FOUND, format!("[NOT_FOUND]{m}")),
@@ -206,7 +213,7 @@ enum Stat {
     SizesAndMd5s,
 }
 
-async fn dir_response(st: &HttpState, dir: &Path, stat: Stat) -> Response {
+async fn dir_response(st: Arc<HttpState>, dir: &Path, stat: Stat) -> Response {
     let d = dir.to_path_buf();
     let listed = tokio::task::spawn_blocking(move || list_files(&d))
         .await
@@ -235,17 +242,57 @@ async fn dir_response(st: &HttpState, dir: &Path, stat: Stat) -> Response {
         }
         Stat::SizesAndMd5s => {}
     }
-    let md5s = match listing_md5s(st, &files).await {
-        Ok(m) => m,
-        Err(e) => {
-            tracing::warn!(dir = %dir.display(), error = %e, "cannot hash a listed file");
-            return reply(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot hash a file of {}: {e}", dir.display()));
+    let cached: Vec<Option<String>> = files.iter().map(|f| st.md5.get(&f.path, &f.meta)).collect();
+    if cached.iter().all(Option::is_some) {
+        let md5s: Vec<String> = cached.into_iter().flatten().collect();
+        return reply(StatusCode::OK, stat_lines(&files, &md5s));
+    }
+    // Hashing may take a while: answer now, keep the client waiting with blank lines.
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(4);
+    let dir = dir.to_path_buf();
+    tokio::spawn(async move {
+        let hashing = listing_md5s(&st, &files, cached);
+        tokio::pin!(hashing);
+        // No blank line for a listing hashed quickly: it reads exactly as before.
+        let mut keepalive = tokio::time::interval_at(tokio::time::Instant::now() + LISTING_KEEPALIVE, LISTING_KEEPALIVE);
+        loop {
+            tokio::select! {
+                md5s = &mut hashing => {
+                    let sent = match md5s {
+                        Ok(md5s) => Ok(bytes::Bytes::from(stat_lines(&files, &md5s))),
+                        Err(e) => {
+                            tracing::warn!(dir = %dir.display(), error = %e, "cannot hash a listed file; aborting the listing");
+                            Err(e) // the connection is cut, so the client sees a failed listing
+                        }
+                    };
+                    let _ = tx.send(sent).await;
+                    return;
+                }
+                _ = keepalive.tick() => match tx.try_send(Ok(bytes::Bytes::from_static(b"\n"))) {
+                    Ok(()) | Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => {}
+                    Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => {
+                        tracing::debug!(dir = %dir.display(), "listing client went away");
+                        return; // hashes already started finish and stay cached
+                    }
+                },
+            }
         }
-    };
+    });
+    let body = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, CONTENT_TYPE)
+        .body(Body::from_stream(body))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// `name\tsize\tmd5hex` lines.
+fn stat_lines(files: &[Listed], md5s: &[String]) -> String {
+    let mut body = String::new();
     for (f, md5) in files.iter().zip(md5s) {
         body.push_str(&format!("{}\t{}\t{md5}\n", f.name, f.meta.len()));
     }
-    reply(StatusCode::OK, body)
+    body
 }
 
 struct Listed {
@@ -279,9 +326,10 @@ fn list_files(dir: &Path) -> std::io::Result<Vec<Listed>> {
 /// small files share a call, big ones get one each and run side by side.
 const HASH_BATCH_BYTES: u64 = 8 << 20;
 
-/// The md5 of every listed file, from the cache or hashed now, in `files` order.
-async fn listing_md5s(st: &HttpState, files: &[Listed]) -> std::io::Result<Vec<String>> {
-    let mut out: Vec<Option<String>> = files.iter().map(|f| st.md5.get(&f.path, &f.meta)).collect();
+/// The md5 of every listed file, `cached` or hashed now, in `files` order. Each hash is
+/// cached as soon as it is known, so a listing abandoned half way is not hashed twice.
+async fn listing_md5s(st: &Arc<HttpState>, files: &[Listed], cached: Vec<Option<String>>) -> std::io::Result<Vec<String>> {
+    let mut out = cached;
     let mut batches: Vec<Vec<usize>> = Vec::new();
     let mut batch_bytes = u64::MAX;
     for (i, f) in files.iter().enumerate() {
@@ -297,10 +345,18 @@ async fn listing_md5s(st: &HttpState, files: &[Listed]) -> std::io::Result<Vec<S
     }
     let hashed: Vec<std::io::Result<Vec<(usize, String)>>> = futures::stream::iter(batches)
         .map(|idx| {
-            let paths: Vec<(usize, PathBuf)> = idx.iter().map(|&i| (i, files[i].path.clone())).collect();
+            let todo: Vec<(usize, PathBuf, std::fs::Metadata)> =
+                idx.iter().map(|&i| (i, files[i].path.clone(), files[i].meta.clone())).collect();
+            let st = st.clone();
             async move {
                 tokio::task::spawn_blocking(move || {
-                    paths.into_iter().map(|(i, p)| super::md5_cache::hash_file(&p).map(|(_, h)| (i, h))).collect()
+                    todo.into_iter()
+                        .map(|(i, p, meta)| {
+                            let (_, h) = super::md5_cache::hash_file(&p)?;
+                            st.md5.put(&p, &meta, h.clone());
+                            Ok((i, h))
+                        })
+                        .collect()
                 })
                 .await
                 .unwrap_or_else(|e| Err(std::io::Error::other(format!("md5 task failed: {e}"))))
@@ -311,7 +367,6 @@ async fn listing_md5s(st: &HttpState, files: &[Listed]) -> std::io::Result<Vec<S
         .await;
     for batch in hashed {
         for (i, h) in batch? {
-            st.md5.put(&files[i].path, &files[i].meta, h.clone());
             out[i] = Some(h);
         }
     }

@@ -46,23 +46,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(ctx: Arc<BeContext>) -> Router<S
 
 /// `Authorization: Basic base64(user:password)`.
 pub fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
-    let v = headers.get("authorization")?.to_str().ok()?;
-    let (scheme, b64) = v.trim().split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = String::from_utf8(base64_decode(b64.trim())?).ok()?;
-    let (u, p) = decoded.split_once(':')?;
-    Some((u.to_string(), p.to_string()))
-}
-
-/// Standard alphabet; the padding may be there or not, as clients differ.
-pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    use base64::engine::{general_purpose::GeneralPurposeConfig, DecodePaddingMode, GeneralPurpose};
-    use base64::Engine;
-    const LENIENT: GeneralPurpose = GeneralPurpose::new(
-        &base64::alphabet::STANDARD,
-        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-    );
-    LENIENT.decode(s).ok()
+    use headers::authorization::{Authorization, Basic};
+    use headers::HeaderMapExt;
+    let auth = headers.typed_get::<Authorization<Basic>>()?;
+    Some((auth.username().to_string(), auth.password().to_string()))
 }

@@ -11,9 +11,9 @@ use tokio::task::JoinSet;
 
 use super::fetch::{run_job, Counters, FetchOpts, FileDone, Slots};
 use super::plan::{delete_extras, plan_tablet, scan_local, FileJob, Listing, TabletPlan, TabletSpec};
-use super::remote;
+use super::remote::{self, Watch};
 use super::space::check_capacity;
-use super::{PullOutcome, PullProgress};
+use super::{PullOutcome, PullProgress, Tally};
 use crate::context::BeContext;
 use crate::error::{BeError, Result};
 
@@ -30,10 +30,10 @@ async fn permit(sem: &Arc<Semaphore>) -> Result<tokio::sync::OwnedSemaphorePermi
 
 /// List one tablet, learn sizes (and md5s), compare with the local dir, delete what the
 /// remote lacks. Requests take a slot each; none is held while waiting for another.
-async fn prepare(ctx: Arc<BeContext>, sem: Arc<Semaphore>, spec: Arc<TabletSpec>, verify: bool) -> Result<TabletPlan> {
+async fn prepare(ctx: Arc<BeContext>, watch: Watch, sem: Arc<Semaphore>, spec: Arc<TabletSpec>, verify: bool) -> Result<TabletPlan> {
     let listing = {
         let _slot = permit(&sem).await?;
-        remote::list(&ctx, &spec, true, verify).await?
+        remote::list(&ctx, &watch, &spec, true, verify).await?
     };
     let mut files = match listing {
         Listing::Stat(files) => files,
@@ -42,10 +42,10 @@ async fn prepare(ctx: Arc<BeContext>, sem: Arc<Semaphore>, spec: Arc<TabletSpec>
             let width = ctx.config.download_parallelism.max(1);
             futures::stream::iter(names)
                 .map(|n| {
-                    let (ctx, sem, spec) = (&ctx, &sem, &spec);
+                    let (ctx, watch, sem, spec) = (&ctx, &watch, &sem, &spec);
                     async move {
                         let _slot = permit(sem).await?;
-                        remote::head(ctx, spec, &n, verify).await
+                        remote::head(ctx, watch, spec, &n, verify).await
                     }
                 })
                 .buffered(width)
@@ -84,21 +84,22 @@ pub async fn run(
     job_id: i64,
     specs: Vec<Arc<TabletSpec>>,
     progress: &dyn PullProgress,
+    watch: Watch,
+    tally: &Tally,
 ) -> Result<PullOutcome> {
     let total = specs.len();
-    let total_i32 = i32::try_from(total).unwrap_or(i32::MAX);
     let verify = ctx.config.download_verify_md5;
     let sem = Arc::new(Semaphore::new(ctx.config.download_parallelism.max(1)));
     let counters = Arc::new(Counters::default());
 
     // Upstream's first report doubles as a check that the job is still wanted.
-    progress.report(0, total_i32).await?;
+    progress.report(0, tally.total).await?;
 
     // Phase 1: list and plan all tablets.
     let mut set = JoinSet::new();
     for spec in &specs {
-        let (ctx, sem, spec) = (ctx.clone(), sem.clone(), spec.clone());
-        set.spawn(async move { (spec.idx, prepare(ctx, sem, spec, verify).await) });
+        let (ctx, watch, sem, spec) = (ctx.clone(), watch.clone(), sem.clone(), spec.clone());
+        set.spawn(async move { (spec.idx, prepare(ctx, watch, sem, spec, verify).await) });
     }
     let mut plans: Vec<Option<TabletPlan>> = (0..total).map(|_| None).collect();
     let mut skipped_in_plan = 0u64;
@@ -127,7 +128,6 @@ pub async fn run(
     tracing::info!(job_id, tablets = total, files = queued, "pull started");
 
     let mut done = vec![false; total];
-    let mut finished = 0usize;
     let mut ids = Vec::with_capacity(total);
     let opts = FetchOpts { resume: true, verify_md5: verify };
     let sync = Arc::new(Semaphore::new(SYNC_SLOTS));
@@ -147,8 +147,7 @@ pub async fn run(
                 let (t, res) = joined(r)?;
                 res?;
                 done[t] = true;
-                finished += 1;
-                progress.report(finished as i32, total_i32).await?;
+                tally.tablet_done(progress).await?;
             }
             Some(r) = running.join_next(), if !running.is_empty() => {
                 let (t, res) = joined(r)?;
@@ -162,10 +161,10 @@ pub async fn run(
             slot = permit(&sem), if !queue.is_empty() => {
                 let slot = slot?;
                 let job = queue.pop_front().expect("queue checked non-empty");
-                let (ctx, counters, sync) = (ctx.clone(), counters.clone(), sync.clone());
+                let (ctx, watch, counters, sync) = (ctx.clone(), watch.clone(), counters.clone(), sync.clone());
                 running.spawn(async move {
                     let slots = Slots { download: Some(slot), sync };
-                    (job.tablet, run_job(&ctx, &job, opts, &counters, slots).await)
+                    (job.tablet, run_job(&ctx, &watch, &job, opts, &counters, slots).await)
                 });
             }
             else => break,

@@ -15,7 +15,7 @@ use reqwest::StatusCode;
 use tokio::sync::Semaphore;
 
 use super::plan::FileJob;
-use super::remote::{get_timeout, net_err, status_err, with_retries, Attempt};
+use super::remote::{get_timeout, net_err, status_err, with_retries, within, Attempt, Request, Watch, REPLY_TIMEOUT};
 use crate::context::BeContext;
 use crate::error::{BeError, Result};
 use crate::http::md5_cache::{hash_file, hash_prefix};
@@ -73,7 +73,14 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 }
 
 /// Bring `job` into place, with retries.
-pub async fn run_job(ctx: &BeContext, job: &FileJob, opts: FetchOpts, counters: &Counters, mut slots: Slots) -> Result<FileDone> {
+pub async fn run_job(
+    ctx: &BeContext,
+    watch: &Watch,
+    job: &FileJob,
+    opts: FetchOpts,
+    counters: &Counters,
+    mut slots: Slots,
+) -> Result<FileDone> {
     if job.check_local {
         if let Some(expected) = job.md5.as_deref() {
             let dest = job.dest.clone();
@@ -88,7 +95,8 @@ pub async fn run_job(ctx: &BeContext, job: &FileJob, opts: FetchOpts, counters: 
             tracing::info!(file = %job.dest.display(), "local copy differs from the remote, fetching again");
         }
     }
-    let received = with_retries(ctx, "get", |_| fetch_once(ctx, job, opts, counters)).await?;
+    let req = Request { what: "get", tablet_id: job.tablet_id, shown: &job.shown };
+    let received = with_retries(ctx, watch, req, |_| fetch_once(ctx, job, opts, counters)).await?;
     // Take the sync slot before giving the download slot back, so what waits for an
     // fsync stays bounded.
     let _sync = slots.sync.clone().acquire_owned().await.map_err(|_| BeError::Internal("pull slots closed".into()))?;
@@ -153,7 +161,9 @@ async fn fetch_once(ctx: &BeContext, job: &FileJob, opts: FetchOpts, counters: &
     if offset > 0 {
         req = req.header(RANGE, format!("bytes={offset}-"));
     }
-    let mut resp = req.send().await.map_err(|e| net_err(shown, e))?;
+    // Silence is bounded separately from the whole transfer's time: a frozen remote is
+    // given up after REPLY_TIMEOUT, and the retry continues from what arrived.
+    let mut resp = within(REPLY_TIMEOUT, shown, req.send()).await?.map_err(|e| net_err(shown, e))?;
     match resp.status() {
         StatusCode::OK => offset = 0,
         StatusCode::PARTIAL_CONTENT if offset > 0 => {
@@ -197,7 +207,7 @@ async fn fetch_once(ctx: &BeContext, job: &FileJob, opts: FetchOpts, counters: &
     let (received, hasher) = if small {
         let mut hasher = expected_md5.map(|_| Md5::new());
         let mut v = Vec::with_capacity(job.size as usize);
-        while let Some(chunk) = resp.chunk().await.map_err(|e| net_err(shown, e))? {
+        while let Some(chunk) = within(REPLY_TIMEOUT, shown, resp.chunk()).await?.map_err(|e| net_err(shown, e))? {
             if got + chunk.len() as u64 > expect {
                 return Err(too_long());
             }
@@ -221,10 +231,11 @@ async fn fetch_once(ctx: &BeContext, job: &FileJob, opts: FetchOpts, counters: &
         let mut batch: Vec<bytes::Bytes> = Vec::new();
         let mut batch_len = 0usize;
         let streamed: std::result::Result<(), Attempt> = loop {
-            let chunk = match resp.chunk().await {
-                Ok(Some(c)) => c,
-                Ok(None) => break Ok(()),
-                Err(e) => break Err(net_err(shown, e)),
+            let chunk = match within(REPLY_TIMEOUT, shown, resp.chunk()).await {
+                Ok(Ok(Some(c))) => c,
+                Ok(Ok(None)) => break Ok(()),
+                Ok(Err(e)) => break Err(net_err(shown, e)),
+                Err(silent) => break Err(silent),
             };
             if got + chunk.len() as u64 > expect {
                 break Err(too_long());

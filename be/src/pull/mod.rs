@@ -5,6 +5,10 @@
 //! and `local_snapshot_path` the local directory the files go to (both built by the FE);
 //! a file's URL is the directory's plus `/<name>`. Against our BEs one listing per tablet
 //! carries sizes and md5s; against a real Doris BE (names only) a HEAD per file asks.
+//!
+//! A remote silent for 15 s on any request (no answer, or a transfer that stopped) costs
+//! that attempt; every retry is logged with the tablet and the remote file and re-reports
+//! progress to the FE, and the task's status names the remote once retries run out.
 
 mod engine;
 mod fetch;
@@ -14,6 +18,8 @@ mod space;
 mod upstream;
 
 use std::collections::HashSet;
+use std::future::Future;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 
 use doris_thrift::agent_service::TRemoteTabletSnapshot;
@@ -55,15 +61,53 @@ pub async fn pull(
     let specs = validate(ctx, snapshots).await?;
     let mode = if ctx.config.download_upstream_mode { "upstream" } else { "parallel" };
     tracing::info!(job_id, tablets = specs.len(), mode, "pulling snapshots");
+    let total = i32::try_from(specs.len()).unwrap_or(i32::MAX);
+    let tally = Tally { total, finished: AtomicI32::new(0) };
+    let (watch, retries) = remote::Watch::new();
     let out = if ctx.config.download_upstream_mode {
-        upstream::run(ctx, job_id, specs, progress).await
+        drive(progress, &tally, retries, upstream::run(ctx, job_id, specs, progress, watch, &tally)).await
     } else {
-        engine::run(ctx, job_id, specs, progress).await
+        drive(progress, &tally, retries, engine::run(ctx, job_id, specs, progress, watch, &tally)).await
     };
     if let Err(e) = &out {
         tracing::warn!(job_id, error = %e, "pull failed");
     }
     out
+}
+
+/// How many of a pull's tablets are done, for the reports made while it waits.
+pub(crate) struct Tally {
+    pub total: i32,
+    pub finished: AtomicI32,
+}
+
+impl Tally {
+    /// One more tablet done: report it.
+    async fn tablet_done(&self, progress: &dyn PullProgress) -> Result<()> {
+        let n = self.finished.fetch_add(1, Ordering::Relaxed) + 1;
+        progress.report(n, self.total).await
+    }
+}
+
+/// Run a pull's `body`, reporting progress again (same numbers) for every request that
+/// failed and waits for another attempt: the FE keeps hearing from a pull stuck on a
+/// remote that does not answer, and its answer can cancel the pull meanwhile.
+async fn drive<T>(
+    progress: &dyn PullProgress,
+    tally: &Tally,
+    mut retries: tokio::sync::mpsc::UnboundedReceiver<()>,
+    body: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    tokio::pin!(body);
+    loop {
+        tokio::select! {
+            out = &mut body => return out,
+            Some(()) = retries.recv() => {
+                // An error (the job was cancelled) drops `body`, which aborts its tasks.
+                progress.report(tally.finished.load(Ordering::Relaxed), tally.total).await?;
+            }
+        }
+    }
 }
 
 /// Every field set, local dirs existing under our roots, no dir used twice.

@@ -233,6 +233,7 @@ pub fn scan_local(dir: &Path) -> std::io::Result<HashMap<String, u64>> {
 #[derive(Debug, Clone)]
 pub struct FileJob {
     pub tablet: usize,
+    pub tablet_id: i64,
     pub remote_name: String,
     /// Full URL including the token: never log it.
     pub url: String,
@@ -304,6 +305,7 @@ pub fn plan_tablet(spec: &TabletSpec, remote: &[RemoteFile], local: &HashMap<Str
         }
         plan.jobs.push(FileJob {
             tablet: spec.idx,
+            tablet_id: spec.local_tablet_id,
             remote_name: rf.name.clone(),
             url: spec.file_url(&rf.name, false),
             shown: spec.shown(Some(&rf.name)),
@@ -384,6 +386,15 @@ mod tests {
         );
         let l = parse_listing("a.dat\t3\t900150983CD24FB0D6963F7D28E17F72\n").unwrap();
         assert_eq!(l, Listing::Stat(vec![RemoteFile { name: "a.dat".into(), size: 3, md5: Some("900150983cd24fb0d6963f7d28e17f72".into()) }]));
+        // Our BEs send blank keep-alive lines while hashing for a listing.
+        let l = parse_listing("\n\n\na.dat\t3\t900150983cd24fb0d6963f7d28e17f72\nb.dat\t0\t\n").unwrap();
+        assert_eq!(
+            l,
+            Listing::Stat(vec![
+                RemoteFile { name: "a.dat".into(), size: 3, md5: Some("900150983cd24fb0d6963f7d28e17f72".into()) },
+                RemoteFile { name: "b.dat".into(), size: 0, md5: None },
+            ])
+        );
         assert!(parse_listing("../x\n").is_err());
         assert!(parse_listing("a/b\t1\t\n").is_err());
         assert!(parse_listing("x.part\n").is_err());

@@ -13,10 +13,17 @@ use super::plan::{parse_listing, Listing, RemoteFile, TabletSpec};
 use crate::context::BeContext;
 use crate::error::{BeError, Result};
 
-/// Our BEs hash a directory's files for a `with_stat` listing the first time: allow
-/// for that. Upstream gives a plain listing 15 s.
-pub const LIST_TIMEOUT: Duration = Duration::from_secs(300);
-pub const HEAD_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long a remote may stay silent on a request before the attempt is given up: no
+/// response headers, or no body bytes, for this long. Upstream gives a listing 15 s in all;
+/// we bound silence instead of the total, so a big file or a listing our BEs must hash
+/// first (they send blank keep-alive lines meanwhile) takes as long as it needs while a
+/// frozen remote is noticed as fast as upstream notices it.
+pub const REPLY_TIMEOUT: Duration = Duration::from_secs(15);
+/// Cap on a whole listing, however steadily the remote shows it is still hashing.
+const LIST_MAX: Duration = Duration::from_secs(3600);
+/// A HEAD with `acquire_md5` makes the remote hash the file before it answers, and a HEAD
+/// has no body to show progress with: allow for a big file. Without md5: as a reply.
+const HEAD_MD5_TIMEOUT: Duration = Duration::from_secs(120);
 /// A GET may take this long at least, more for big files (see `get_timeout`).
 const MIN_GET_TIMEOUT: Duration = Duration::from_secs(300);
 /// The slowest transfer rate a GET's timeout allows for (upstream: 50 KiB/s).
@@ -79,9 +86,43 @@ pub async fn status_err(shown: &str, resp: reqwest::Response) -> Attempt {
     Attempt { err, retry }
 }
 
+/// Fail the attempt when `fut` takes longer than `limit`: the remote went silent.
+pub async fn within<T>(limit: Duration, shown: &str, fut: impl Future<Output = T>) -> std::result::Result<T, Attempt> {
+    tokio::time::timeout(limit, fut).await.map_err(|_| {
+        Attempt::retry(BeError::Timeout(format!("{shown}: the remote BE sent nothing for {} s", limit.as_secs())))
+    })
+}
+
+/// Where a pull's requests tell of attempts that failed and will be tried again; the pull
+/// reports progress to the FE for each, so a stuck pull stays visible and cancellable.
+#[derive(Debug, Clone)]
+pub struct Watch(tokio::sync::mpsc::UnboundedSender<()>);
+
+impl Watch {
+    pub fn new() -> (Watch, tokio::sync::mpsc::UnboundedReceiver<()>) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        (Watch(tx), rx)
+    }
+
+    fn retrying(&self) {
+        // The receiver is gone only once the pull ended; nobody is left to tell.
+        let _ = self.0.send(());
+    }
+}
+
+/// What a retried request is about, for its log lines.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub what: &'static str,
+    /// The local tablet the request is for.
+    pub tablet_id: i64,
+    /// The remote file or directory (`host:port:/path`, no token).
+    pub shown: &'a str,
+}
+
 /// Run `op` until it succeeds, fails for good, or `download_max_retries` retries are used.
-/// Every failed attempt counts in `download_errors`.
-pub async fn with_retries<T, F, Fut>(ctx: &BeContext, what: &str, mut op: F) -> Result<T>
+/// Every failed attempt counts in `download_errors`, is logged, and is told to `watch`.
+pub async fn with_retries<T, F, Fut>(ctx: &BeContext, watch: &Watch, req: Request<'_>, mut op: F) -> Result<T>
 where
     F: FnMut(u32) -> Fut,
     Fut: Future<Output = std::result::Result<T, Attempt>>,
@@ -93,15 +134,39 @@ where
             Ok(v) => return Ok(v),
             Err(a) => {
                 ctx.metrics.download_errors.fetch_add(1, Ordering::Relaxed);
-                if !a.retry || attempt >= max {
+                if !a.retry {
                     return Err(a.err);
                 }
+                if attempt >= max {
+                    tracing::warn!(what = req.what, tablet_id = req.tablet_id, remote = req.shown, attempts = attempt + 1, error = %a.err, "pull request failed, giving up");
+                    return Err(gave_up(a.err, attempt + 1));
+                }
                 let wait = backoff(attempt);
-                tracing::warn!(what, attempt, error = %a.err, wait_ms = wait.as_millis() as u64, "pull request failed, retrying");
+                tracing::warn!(
+                    what = req.what,
+                    tablet_id = req.tablet_id,
+                    remote = req.shown,
+                    attempt = attempt + 1,
+                    error = %a.err,
+                    wait_ms = wait.as_millis() as u64,
+                    "pull request failed, retrying"
+                );
+                watch.retrying();
                 tokio::time::sleep(wait).await;
                 attempt += 1;
             }
         }
+    }
+}
+
+/// Say in the task's status that retries were spent (the text already names the remote).
+fn gave_up(err: BeError, attempts: u32) -> BeError {
+    let note = |m: String| format!("{m} (gave up after {attempts} attempts)");
+    match err {
+        BeError::Timeout(m) => BeError::Timeout(note(m)),
+        BeError::Http(m) => BeError::Http(note(m)),
+        BeError::Corruption(m) => BeError::Corruption(note(m)),
+        other => other,
     }
 }
 
@@ -111,29 +176,45 @@ fn backoff(attempt: u32) -> Duration {
     base + Duration::from_millis(jitter)
 }
 
+/// The whole body of `resp`, failing when the remote stays silent for `REPLY_TIMEOUT`.
+async fn body_text(mut resp: reqwest::Response, shown: &str) -> std::result::Result<String, Attempt> {
+    let mut body = Vec::new();
+    while let Some(chunk) = within(REPLY_TIMEOUT, shown, resp.chunk()).await?.map_err(|e| net_err(shown, e))? {
+        body.extend_from_slice(&chunk);
+    }
+    String::from_utf8(body).map_err(|_| Attempt::fatal(BeError::Http(format!("{shown}: listing is not UTF-8"))))
+}
+
 /// List a tablet's remote directory, asking for sizes and md5s (ignored by a real BE).
-pub async fn list(ctx: &BeContext, spec: &TabletSpec, with_stat: bool, with_md5: bool) -> Result<Listing> {
+///
+/// The remote must start answering within `REPLY_TIMEOUT` and never go silent longer:
+/// a real BE answers a listing at once, ours sends keep-alive lines while it hashes.
+pub async fn list(ctx: &BeContext, watch: &Watch, spec: &TabletSpec, with_stat: bool, with_md5: bool) -> Result<Listing> {
     let shown = spec.shown(None);
     let url = spec.dir_url(with_stat, with_md5);
     let (url, shown) = (&url, &shown);
-    with_retries(ctx, "list", |_| async move {
-        let resp = ctx.http.get(url.as_str()).timeout(LIST_TIMEOUT).send().await.map_err(|e| net_err(shown, e))?;
+    let req = Request { what: "list", tablet_id: spec.local_tablet_id, shown };
+    with_retries(ctx, watch, req, |_| async move {
+        let send = ctx.http.get(url.as_str()).timeout(LIST_MAX).send();
+        let resp = within(REPLY_TIMEOUT, shown, send).await?.map_err(|e| net_err(shown, e))?;
         if resp.status() != StatusCode::OK {
             return Err(status_err(shown, resp).await);
         }
-        let body = resp.text().await.map_err(|e| net_err(shown, e))?;
+        let body = body_text(resp, shown).await?;
         parse_listing(&body).map_err(|m| Attempt::fatal(BeError::Http(format!("{shown}: {m}"))))
     })
     .await
 }
 
 /// Size (and md5 when asked and given) of one remote file, the way upstream learns it.
-pub async fn head(ctx: &BeContext, spec: &TabletSpec, name: &str, want_md5: bool) -> Result<RemoteFile> {
+pub async fn head(ctx: &BeContext, watch: &Watch, spec: &TabletSpec, name: &str, want_md5: bool) -> Result<RemoteFile> {
     let shown = spec.shown(Some(name));
     let url = spec.file_url(name, want_md5);
     let (url, shown) = (&url, &shown);
-    with_retries(ctx, "head", |_| async move {
-        let resp = ctx.http.head(url.as_str()).timeout(HEAD_TIMEOUT).send().await.map_err(|e| net_err(shown, e))?;
+    let limit = if want_md5 { HEAD_MD5_TIMEOUT } else { REPLY_TIMEOUT };
+    let req = Request { what: "head", tablet_id: spec.local_tablet_id, shown };
+    with_retries(ctx, watch, req, |_| async move {
+        let resp = within(limit, shown, ctx.http.head(url.as_str()).send()).await?.map_err(|e| net_err(shown, e))?;
         if resp.status() != StatusCode::OK {
             return Err(status_err(shown, resp).await);
         }

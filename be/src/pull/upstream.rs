@@ -12,9 +12,9 @@ use std::sync::Arc;
 use super::engine::finish_tablet;
 use super::fetch::{run_job, Counters, FetchOpts, Slots};
 use super::plan::{delete_extras, is_hdr, scan_local, FileJob, Listing, RemoteFile, TabletSpec};
-use super::remote;
+use super::remote::{self, Watch};
 use super::space::check_capacity;
-use super::{PullOutcome, PullProgress};
+use super::{PullOutcome, PullProgress, Tally};
 use crate::context::BeContext;
 use crate::error::{BeError, Result};
 
@@ -23,8 +23,10 @@ pub async fn run(
     job_id: i64,
     specs: Vec<Arc<TabletSpec>>,
     progress: &dyn PullProgress,
+    watch: Watch,
+    tally: &Tally,
 ) -> Result<PullOutcome> {
-    let total = i32::try_from(specs.len()).unwrap_or(i32::MAX);
+    let total = tally.total;
     let counters = Counters::default();
     let sync = Arc::new(tokio::sync::Semaphore::new(1));
     let opts = FetchOpts { resume: false, verify_md5: false };
@@ -33,14 +35,14 @@ pub async fn run(
     progress.report(0, total).await?;
     tracing::info!(job_id, tablets = total, "pull started (upstream algorithm)");
 
-    for (finished, spec) in specs.iter().enumerate() {
-        let names = match remote::list(ctx, spec, false, false).await? {
+    for spec in &specs {
+        let names = match remote::list(ctx, &watch, spec, false, false).await? {
             Listing::Names(n) => n,
             Listing::Stat(f) => f.into_iter().map(|f| f.name).collect(),
         };
         let mut remote_files: Vec<RemoteFile> = Vec::with_capacity(names.len());
         for n in &names {
-            remote_files.push(remote::head(ctx, spec, n, false).await?);
+            remote_files.push(remote::head(ctx, &watch, spec, n, false).await?);
         }
 
         let dir = spec.local_dir.clone();
@@ -60,6 +62,7 @@ pub async fn run(
             }
             jobs.push(FileJob {
                 tablet: spec.idx,
+                tablet_id: spec.local_tablet_id,
                 remote_name: rf.name.clone(),
                 url: spec.file_url(&rf.name, false),
                 shown: spec.shown(Some(&rf.name)),
@@ -77,7 +80,7 @@ pub async fn run(
             .map_err(|e| BeError::Internal(format!("capacity task failed: {e}")))??;
 
         for job in &jobs {
-            run_job(ctx, job, opts, &counters, Slots { download: None, sync: sync.clone() }).await?;
+            run_job(ctx, &watch, job, opts, &counters, Slots { download: None, sync: sync.clone() }).await?;
         }
 
         // Any `.part` left is stale by now: this tablet's fetched files were renamed.
@@ -92,7 +95,7 @@ pub async fn run(
             .map_err(|e| BeError::Internal(format!("delete task failed: {e}")))??;
         finish_tablet(spec).await?;
         ids.push(spec.local_tablet_id);
-        progress.report(finished as i32 + 1, total).await?;
+        tally.tablet_done(progress).await?;
     }
 
     let out = PullOutcome {

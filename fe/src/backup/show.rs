@@ -153,7 +153,7 @@ pub fn restore_row(j: &RestoreJobRecord) -> Vec<Value> {
     vec![
         s(j.job_id.to_string()),
         s(&j.label),
-        s(&j.backup_timestamp),
+        s(j.shown_backup_timestamp()),
         s(&j.db_name),
         s(j.state.as_str()),
         s(j.options.allow_load.to_string()),

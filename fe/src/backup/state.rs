@@ -411,6 +411,29 @@ impl RestoreJobRecord {
         &self.options.replica_alloc
     }
 
+    /// The backed-up snapshot's timestamp (`yyyy-MM-dd-HH-mm-ss`, local time) from its job
+    /// info, as upstream names a restore of a local snapshot; left as is without a time.
+    pub fn set_backup_timestamp_from(&mut self, info: &BackupJobInfo) {
+        if info.backup_time > 0 {
+            self.backup_timestamp = super::time::snapshot_timestamp(info.backup_time);
+        }
+    }
+
+    /// SHOW RESTORE's `Timestamp`. Records of local-snapshot restores stored before the
+    /// timestamp was recorded get it from their job info.
+    pub fn shown_backup_timestamp(&self) -> String {
+        match &self.job_info {
+            Some(info)
+                if self.backup_timestamp.is_empty()
+                    && self.repo_id == super::KEEP_ON_LOCAL_REPO_ID
+                    && info.backup_time > 0 =>
+            {
+                super::time::snapshot_timestamp(info.backup_time)
+            }
+            _ => self.backup_timestamp.clone(),
+        }
+    }
+
     /// Move to `to`, stamping the matching time; refuses skipped or backward moves.
     pub fn move_to(&mut self, to: RestoreState, now_ms: i64) -> Result<()> {
         if !self.state.can_move_to(to) {
@@ -529,5 +552,33 @@ pub(crate) mod tests {
         assert!(!r.is_timed_out(10_000_000));
         assert_eq!(RestoreJobRecord::from_json(&r.to_json()).unwrap(), r);
         assert!(RestoreJobRecord::from_json(b"{}").is_err());
+    }
+
+    /// A local-snapshot restore (CCR's restoreSnapshot) takes the backup's time from the
+    /// job info; one stored without it shows the same; a repository restore keeps its
+    /// `backup_timestamp` property.
+    #[test]
+    fn restore_timestamp_of_local_snapshots() {
+        let info = BackupJobInfo { backup_time: 1_700_000_000_000, ..Default::default() };
+        let expected = crate::backup::time::snapshot_timestamp(1_700_000_000_000);
+        let local = || RestoreJobRecord::new(header(9, "snap", "db", -1, "__keep_on_local__", vec![]), RestoreOptions::default(), 1000);
+        let mut r = local();
+        assert_eq!(r.backup_timestamp, "");
+        r.set_backup_timestamp_from(&info);
+        assert_eq!(r.backup_timestamp, expected);
+        assert_eq!(r.shown_backup_timestamp(), expected);
+
+        let mut stored_before = local();
+        stored_before.job_info = Some(info.clone());
+        assert_eq!(stored_before.shown_backup_timestamp(), expected);
+
+        let mut unknown = local();
+        unknown.set_backup_timestamp_from(&BackupJobInfo::default());
+        assert_eq!(unknown.backup_timestamp, "", "no time, no timestamp");
+
+        let o = RestoreOptions { backup_timestamp: Some("2024-01-01-00-00-00".into()), ..Default::default() };
+        let mut repo = RestoreJobRecord::new(header(10, "snap", "db", 3, "repo", vec![]), o, 1000);
+        repo.job_info = Some(info);
+        assert_eq!(repo.shown_backup_timestamp(), "2024-01-01-00-00-00");
     }
 }

@@ -326,6 +326,21 @@ impl Catalog {
         Ok(changed)
     }
 
+    /// The ids among `ids` that no table of the catalog holds (tablet reports look for
+    /// tablets left on BEs by nothing we know).
+    pub fn unknown_tablet_ids(&self, ids: impl IntoIterator<Item = i64>) -> Vec<i64> {
+        let st = self.state.read().unwrap();
+        let missing: Vec<i64> = ids.into_iter().filter(|id| !st.tablet_index.contains_key(id)).collect();
+        if missing.is_empty() {
+            return missing;
+        }
+        // The index follows table creation and removal only; a tablet added to a table in
+        // place (update_table) is found by looking at the tables themselves.
+        let held: std::collections::HashSet<i64> =
+            st.tables.values().flat_map(|t| t.tablets().map(|(_, tb)| tb.id)).collect();
+        missing.into_iter().filter(|id| !held.contains(id)).collect()
+    }
+
     /// Replicas per backend, for SHOW BACKENDS' TabletNum.
     pub fn tablet_count_by_backend(&self) -> HashMap<i64, usize> {
         let st = self.state.read().unwrap();

@@ -9,9 +9,10 @@ use std::time::Duration;
 use doris_thrift::agent_service::{TSnapshotRequest, TUploadReq};
 use doris_thrift::types::{TNetworkAddress, TTaskType};
 use tokio_util::sync::CancellationToken;
-use tracing::{info, info_span, warn, Instrument};
+use tracing::{info, info_span, warn, Span};
 
 use super::local_snapshots::{self, LocalSnapshot};
+use super::runner::{self, RunnableJob};
 use super::{meta_conv, StoredJob};
 use crate::backup::job_info::{JobInfoInput, TabletIds, TabletSnapshot};
 use crate::backup::state::SnapshotRecord;
@@ -129,59 +130,58 @@ pub fn submit(ctx: &Ctx, db_name: &str, stmt: &BackupStmt) -> Result<i64> {
 }
 
 fn record(ctx: &FeContext, job_id: i64) -> Result<BackupJobRecord> {
-    match ctx.jobs.get(job_id) {
-        Some(StoredJob::Backup { record }) => Ok(record),
-        _ => Err(FeError::NotFound(format!("backup job {job_id}"))),
-    }
+    runner::load(ctx, job_id)
 }
 
 fn save(ctx: &FeContext, r: &BackupJobRecord) -> Result<()> {
     ctx.jobs.save(ctx, StoredJob::Backup { record: r.clone() })
 }
 
-/// Drive the job until it is done.
-pub async fn run(ctx: Ctx, job_id: i64, cancel: CancellationToken) {
-    let Ok(r) = record(&ctx, job_id) else { return };
-    let span = info_span!("backup_job", job_id, label = %r.label);
-    async move {
-        loop {
-            let r = match record(&ctx, job_id) {
-                Ok(r) => r,
-                Err(_) => return,
-            };
-            if r.state.is_done() {
-                return;
-            }
-            let step = async {
-                if cancel.is_cancelled() {
-                    return Err(FeError::Cancelled("backup job is cancelled by user".into()));
-                }
-                if r.is_timed_out(FeContext::now_ms()) {
-                    return Err(FeError::Timeout(format!(
-                        "backup job with label: {} timeout.",
-                        r.label
-                    )));
-                }
-                match r.state {
-                    BackupState::Pending => pending(&ctx, r).await,
-                    BackupState::Snapshoting => snapshoting(&ctx, r, &cancel).await,
-                    BackupState::UploadSnapshot | BackupState::Uploading => {
-                        upload(&ctx, r, &cancel).await
-                    }
-                    BackupState::SaveMeta => save_meta(&ctx, r).await,
-                    BackupState::UploadInfo => upload_info(&ctx, r).await,
-                    BackupState::Finished | BackupState::Cancelled => Ok(()),
-                }
-            };
-            if let Err(e) = step.await {
-                warn!(error = %e, "backup job failed; cancelling");
-                cancel_job(&ctx, job_id, JobStatus::from_error(&e)).await;
-                return;
-            }
+impl RunnableJob for BackupJobRecord {
+    const KIND: JobKind = JobKind::Backup;
+
+    fn from_stored(job: StoredJob) -> Option<Self> {
+        match job {
+            StoredJob::Backup { record } => Some(record),
+            StoredJob::Restore { .. } => None,
         }
     }
-    .instrument(span)
-    .await
+
+    fn span(&self, job_id: i64) -> Span {
+        info_span!("backup_job", job_id, label = %self.label)
+    }
+
+    fn is_done(&self) -> bool {
+        self.state.is_done()
+    }
+
+    fn is_timed_out(&self, now_ms: i64) -> bool {
+        BackupJobRecord::is_timed_out(self, now_ms)
+    }
+
+    fn timeout_error(&self) -> FeError {
+        FeError::Timeout(format!("backup job with label: {} timeout.", self.label))
+    }
+
+    async fn step(self, ctx: &FeContext, cancel: &CancellationToken) -> Result<()> {
+        match self.state {
+            BackupState::Pending => pending(ctx, self).await,
+            BackupState::Snapshoting => snapshoting(ctx, self, cancel).await,
+            BackupState::UploadSnapshot | BackupState::Uploading => upload(ctx, self, cancel).await,
+            BackupState::SaveMeta => save_meta(ctx, self).await,
+            BackupState::UploadInfo => upload_info(ctx, self).await,
+            BackupState::Finished | BackupState::Cancelled => Ok(()),
+        }
+    }
+
+    async fn cancel(ctx: &FeContext, job_id: i64, status: JobStatus) {
+        cancel_job(ctx, job_id, status).await
+    }
+}
+
+/// Drive the job until it is done.
+pub async fn run(ctx: Ctx, job_id: i64, cancel: CancellationToken) {
+    runner::run::<BackupJobRecord>(ctx, job_id, cancel).await
 }
 
 /// Move the job to CANCELLED (persisted), then release its BE snapshots.
@@ -192,8 +192,13 @@ pub async fn cancel_job(ctx: &FeContext, job_id: i64, status: JobStatus) {
     if r.state.is_done() {
         return;
     }
-    if r.cancel(status, FeContext::now_ms()).is_err() || save(ctx, &r).is_err() {
-        warn!(job_id, "cannot persist the cancellation");
+    if let Err(e) = r.cancel(status, FeContext::now_ms()) {
+        warn!(job_id, error = %e, "cannot cancel the job");
+        return;
+    }
+    let job = StoredJob::Backup { record: r.clone() };
+    if let Err(e) = ctx.jobs.save_cancelled(ctx, job).await {
+        warn!(job_id, error = %e, "the cancellation is not persisted; the job resumes at the next start");
         return;
     }
     super::release_snapshots(ctx, r.snapshots.values()).await;
@@ -277,8 +282,7 @@ fn commit_seq(ctx: &FeContext) -> Result<i64> {
 }
 
 fn remaining(r: &BackupJobRecord) -> Duration {
-    let left = r.create_time_ms + r.timeout_ms - FeContext::now_ms();
-    Duration::from_millis(left.max(1000) as u64)
+    runner::remaining(r.create_time_ms, r.timeout_ms)
 }
 
 /// MAKE_SNAPSHOT for every tablet at its partition's captured visible version.
@@ -315,15 +319,17 @@ async fn snapshoting(
             .next_id()
             .map_err(|e| FeError::Internal(e.to_string()))?;
         let mut t = new_task(TTaskType::MAKE_SNAPSHOT, sig);
-        let mut req = snapshot_req(s.tablet_id, s.schema_hash);
-        req.version = Some(version_of(s.table_id, s.partition_id));
-        req.list_files = Some(true);
-        req.timeout = Some(
-            ctx.config
-                .local_snapshot_ttl_second
-                .max(r.timeout_ms as u64 / 1000) as i64,
-        );
-        t.snapshot_req = Some(Box::new(req));
+        // Local snapshots are read by the CCR syncer's restore long after the backup.
+        let timeout_s = ctx
+            .config
+            .local_snapshot_ttl_second
+            .max(r.timeout_ms as u64 / 1000) as i64;
+        t.snapshot_req = Some(Box::new(snapshot_req(
+            s.tablet_id,
+            s.schema_hash,
+            Some(version_of(s.table_id, s.partition_id)),
+            timeout_s,
+        )));
         tasks.push(AgentTask {
             backend_id: s.be_id,
             addr,
@@ -334,18 +340,18 @@ async fn snapshoting(
     }
     // Persist the task list first: SHOW BACKUP shows it, a restart re-sends the step.
     save(ctx, &r)?;
-    let done = if tasks.is_empty() {
-        Vec::new()
+    let (done, outcome) = if tasks.is_empty() {
+        (Vec::new(), Ok(()))
     } else {
         tokio::select! {
-            res = ctx.tasks.run(tasks, remaining(&r)) => res.map_err(|e| FeError::Internal(e.to_string()))?,
+            res = ctx.tasks.run_keeping(tasks, remaining(&r)) => res,
             _ = cancel.cancelled() => {
-                // The snapshots made so far are released by the cancellation, those still
-                // being made expire on their BEs.
-                return Err(FeError::Cancelled("backup job is cancelled by user".into()));
+                // Answers still to come find no waiter: the FE releases those snapshots.
+                return Err(runner::cancelled(JobKind::Backup));
             }
         }
     };
+    // Record whatever was made, even on failure, so the cancel that follows releases it.
     for (_, fin) in done {
         let Some(tablet_id) = by_sig.get(&fin.signature) else {
             continue;
@@ -354,6 +360,10 @@ async fn snapshoting(
             s.path = fin.snapshot_path.clone().unwrap_or_default();
             s.files = fin.snapshot_files.clone().unwrap_or_default();
         }
+    }
+    if let Err(e) = outcome {
+        save(ctx, &r)?;
+        return Err(FeError::Internal(e.to_string()));
     }
     if let Some(missing) = r
         .snapshots
@@ -434,7 +444,7 @@ async fn upload(ctx: &FeContext, mut r: BackupJobRecord, cancel: &CancellationTo
     save(ctx, &r)?;
     let done = tokio::select! {
         res = ctx.tasks.run(tasks, remaining(&r)) => res.map_err(|e| FeError::Internal(e.to_string()))?,
-        _ = cancel.cancelled() => return Err(FeError::Cancelled("backup job is cancelled by user".into())),
+        _ = cancel.cancelled() => return Err(runner::cancelled(JobKind::Backup)),
     };
     for (_, fin) in done {
         for (tablet, files) in fin.tablet_files.clone().unwrap_or_default() {
@@ -551,22 +561,53 @@ async fn save_meta(ctx: &FeContext, mut r: BackupJobRecord) -> Result<()> {
     Ok(())
 }
 
-/// A MAKE_SNAPSHOT request with only the tablet set.
-pub(crate) fn snapshot_req(tablet_id: i64, schema_hash: i32) -> TSnapshotRequest {
+/// Upstream `Types.thrift` `TPREFER_SNAPSHOT_REQ_VERSION`: the snapshot format an FE asks
+/// BEs for. The generated code does not carry thrift constants.
+pub(crate) const PREFERRED_SNAPSHOT_VERSION: i32 = 4;
+
+/// A MAKE_SNAPSHOT request as upstream's `SnapshotTask` fills it: the tablet at `version`
+/// (its partition's visible version), the file list in the answer, kept `timeout_s`.
+pub(crate) fn snapshot_req(
+    tablet_id: i64,
+    schema_hash: i32,
+    version: Option<i64>,
+    timeout_s: i64,
+) -> TSnapshotRequest {
     TSnapshotRequest {
         tablet_id,
         schema_hash,
-        version: None,
+        version,
         version_hash: None,
-        timeout: None,
+        timeout: Some(timeout_s),
         missing_version: None,
-        list_files: None,
+        list_files: Some(true),
         allow_incremental_clone: None,
-        preferred_snapshot_version: None,
-        is_copy_tablet_task: None,
+        preferred_snapshot_version: Some(PREFERRED_SNAPSHOT_VERSION),
+        is_copy_tablet_task: Some(false),
         start_version: None,
         end_version: None,
         is_copy_binlog: None,
         ref_tablet_id: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What upstream's SnapshotTask sets for a backup or restore snapshot.
+    #[test]
+    fn snapshot_requests_are_filled_like_upstream() {
+        let r = snapshot_req(10_001, 77, Some(5), 3600);
+        assert_eq!((r.tablet_id, r.schema_hash), (10_001, 77));
+        assert_eq!(r.version, Some(5));
+        assert_eq!(r.timeout, Some(3600));
+        assert_eq!(r.list_files, Some(true));
+        assert_eq!(r.preferred_snapshot_version, Some(4));
+        assert_eq!(r.is_copy_tablet_task, Some(false));
+        assert_eq!(r.missing_version, None);
+        assert_eq!((r.start_version, r.end_version), (None, None));
+        assert_eq!(r.is_copy_binlog, None);
+        assert_eq!(r.ref_tablet_id, None);
     }
 }

@@ -209,7 +209,12 @@ pub fn create_spec(
                 name: c.name.clone(),
                 type_text: c.data_type.clone(),
                 nullable: Some(c.nullable),
-                aggregation: c.aggregation.clone(),
+                // The meta records UNIQUE KEY value columns as REPLACE (what the catalog
+                // keeps); CREATE TABLE takes an aggregation on AGGREGATE KEY tables only.
+                aggregation: match kt {
+                    KeysType::Aggregate => c.aggregation.clone(),
+                    KeysType::Unique | KeysType::Duplicate => None,
+                },
                 default_value: c.default_value.clone(),
                 comment: c.comment.clone(),
             })
@@ -220,4 +225,92 @@ pub fn create_spec(
         properties,
         comment: m.comment.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::spec::build_table;
+
+    /// A table of `keys` built the way CREATE TABLE builds it: `k` INT key, then `values`
+    /// as (name, type, aggregation as written in the statement).
+    fn table(keys: KeysType, values: &[(&str, &str, Option<&str>)]) -> OlapTable {
+        let col = |n: &str, t: &str, agg: Option<&str>| ColumnSpec {
+            name: n.into(),
+            type_text: t.into(),
+            nullable: Some(true),
+            aggregation: agg.map(str::to_string),
+            default_value: None,
+            comment: String::new(),
+        };
+        let mut columns = vec![col("k", "int", None)];
+        columns.extend(values.iter().map(|(n, t, a)| col(n, t, *a)));
+        let spec = CreateTableSpec {
+            db: "db".into(),
+            name: "src".into(),
+            if_not_exists: false,
+            columns,
+            keys: Some((keys, vec!["k".into()])),
+            partition: PartitionSpec::None,
+            distribution: Some(DistributionSpec::Hash {
+                columns: vec!["k".into()],
+                buckets: Some(2),
+            }),
+            properties: [("replication_num".to_string(), "1".to_string())].into(),
+            comment: String::new(),
+        };
+        let mut next = 100;
+        build_table(
+            &spec,
+            1,
+            &[10],
+            || {
+                next += 1;
+                Ok(next)
+            },
+            0,
+        )
+        .unwrap()
+    }
+
+    /// The spec made from a table's meta builds the same table under the new name, for
+    /// every key model: UNIQUE KEY value columns (REPLACE in the meta) and DUPLICATE KEY
+    /// ones carry no aggregation into the spec, AGGREGATE KEY ones keep theirs.
+    #[test]
+    fn create_spec_recreates_every_key_model() {
+        let cases = [
+            (
+                KeysType::Unique,
+                vec![("v", "varchar(32)", None), ("n", "bigint", None)],
+            ),
+            (KeysType::Duplicate, vec![("v", "varchar(32)", None)]),
+            (
+                KeysType::Aggregate,
+                vec![
+                    ("s", "bigint", Some("SUM")),
+                    ("r", "varchar(16)", Some("REPLACE")),
+                ],
+            ),
+        ];
+        for (keys, values) in cases {
+            let src = table(keys, &values);
+            let spec = create_spec(&table_meta(&src, None), "db", "dst", 1).unwrap();
+            let want: Vec<Option<String>> =
+                spec.columns.iter().map(|c| c.aggregation.clone()).collect();
+            match keys {
+                KeysType::Aggregate => {
+                    assert_eq!(want, vec![None, Some("SUM".into()), Some("REPLACE".into())])
+                }
+                _ => assert!(want.iter().all(Option::is_none), "{keys:?}: {want:?}"),
+            }
+            let dst = build_table(&spec, 1, &[10], || Ok(500), 0)
+                .unwrap_or_else(|e| panic!("{keys:?}: the spec from the meta is refused: {e}"));
+            assert_eq!(dst.columns, src.columns, "{keys:?}");
+            assert_eq!(
+                dst.create_table_ddl().replacen("`dst`", "`src`", 1),
+                src.create_table_ddl(),
+                "{keys:?}"
+            );
+        }
+    }
 }

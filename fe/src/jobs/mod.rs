@@ -10,19 +10,26 @@ pub mod local_snapshots;
 pub mod meta_conv;
 pub mod repos;
 pub mod restore_job;
+mod runner;
 
+use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use doris_thrift::agent_service::TReleaseSnapshotRequest;
 use doris_thrift::types::TTaskType;
+use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use crate::backup::state::SnapshotRecord;
-use crate::backup::{Admission, BackupJobRecord, JobKind, RestoreJobRecord, RunningJob};
+use crate::backup::{
+    Admission, BackupJobRecord, ErrCode, JobKind, JobStatus, RestoreJobRecord, RunningJob,
+};
 use crate::context::{Ctx, FeContext};
 use crate::error::{FeError, Result};
 use crate::persist::{Kind, MetaError, Named};
@@ -30,6 +37,7 @@ use crate::system::task_queue::{new_task, AgentTask};
 
 pub use local_snapshots::LocalSnapshot;
 pub use restore_job::RestoreExtra;
+use runner::RunnableJob;
 
 /// What `Kind::Job` holds. Externally tagged on purpose: an internally tagged enum makes
 /// serde buffer the record, and buffered JSON cannot give the records' integer map keys back.
@@ -58,6 +66,29 @@ impl StoredJob {
 
 fn meta_err(e: MetaError) -> FeError {
     FeError::Internal(format!("meta store: {e}"))
+}
+
+/// The first and the longest wait between attempts to persist a cancellation.
+const CANCEL_SAVE_FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const CANCEL_SAVE_MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// What a panic carried, for the job's status and the log.
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic without a message".to_string()
+    }
+}
+
+/// The status a job gets when its runner panicked.
+fn panicked_status(kind: JobKind, msg: &str) -> JobStatus {
+    JobStatus::error(
+        ErrCode::CommonError,
+        format!("{} job runner panicked: {msg}", runner::kind_name(kind)),
+    )
 }
 
 #[derive(Default)]
@@ -276,21 +307,62 @@ impl Jobs {
         }
     }
 
-    /// Run `fut` until it ends or the FE shuts down.
-    fn spawn_runner(&self, fut: impl std::future::Future<Output = ()> + Send + 'static) {
+    /// Run `fut` until it ends or the FE shuts down. A panic in `fut` is caught and its
+    /// message handed to `on_panic`, so the job it drove is not left in its state with
+    /// nothing driving it.
+    fn spawn_runner<F, P, PF>(&self, fut: F, on_panic: P)
+    where
+        F: Future<Output = ()> + Send + 'static,
+        P: FnOnce(String) -> PF + Send + 'static,
+        PF: Future<Output = ()> + Send + 'static,
+    {
         if self.stop.is_cancelled() {
             return;
         }
         let stop = self.stop.clone();
         let handle = tokio::spawn(async move {
-            tokio::select! {
-                _ = fut => {}
-                _ = stop.cancelled() => {}
+            // Unwind safety: what the runner held is dropped with it; the jobs it shares
+            // state with are re-read from the registry and the store by the clean-up.
+            let panicked = tokio::select! {
+                res = AssertUnwindSafe(fut).catch_unwind() => res.err(),
+                _ = stop.cancelled() => None,
+            };
+            let Some(payload) = panicked else {
+                return;
+            };
+            let msg = panic_message(payload.as_ref());
+            error!(panic = %msg, "job runner panicked; cleaning up its job");
+            if AssertUnwindSafe(on_panic(msg))
+                .catch_unwind()
+                .await
+                .is_err()
+            {
+                error!("the clean-up after a panicked job runner panicked too");
             }
         });
         let mut runners = self.runners.lock().unwrap();
         runners.retain(|h| !h.is_finished());
         runners.push(handle);
+    }
+
+    /// Persist a cancelled job, retrying with backoff while the store refuses: a job whose
+    /// CANCELLED state is not stored would stay in its old state with no runner left. Gives
+    /// up only when the FE shuts down; the stored job then resumes at the next start.
+    async fn save_cancelled(&self, ctx: &FeContext, job: StoredJob) -> Result<()> {
+        let job_id = job.job_id();
+        let mut backoff = CANCEL_SAVE_FIRST_BACKOFF;
+        loop {
+            let e = match self.save(ctx, job.clone()) {
+                Ok(()) => return Ok(()),
+                Err(e) => e,
+            };
+            warn!(job_id, error = %e, retry_in_ms = backoff.as_millis() as u64, "cannot persist the cancellation; retrying");
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = self.stop.cancelled() => return Err(e),
+            }
+            backoff = (backoff * 2).min(CANCEL_SAVE_MAX_BACKOFF);
+        }
     }
 
     pub fn record_progress(&self, job_id: i64, task_id: i64, finished: i32, total: i32) {
@@ -374,21 +446,27 @@ pub fn resume_all(ctx: &Ctx) {
         });
     }
     let ctx2 = ctx.clone();
-    ctx.jobs.spawn_runner(async move {
-        let ctx = ctx2;
-        let wait = Duration::from_secs_f64((ctx.config.heartbeat_interval_second * 5.0).max(5.0));
-        let deadline = tokio::time::Instant::now() + wait;
-        while tokio::time::Instant::now() < deadline
-            && !ctx
-                .backends
-                .all()
-                .iter()
-                .all(|b| b.alive || b.decommissioned)
-        {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        start_resumed(&ctx, jobs);
-    });
+    // Nothing to cancel when this one panics: the jobs it would start stay stored as they
+    // are and resume at the next start.
+    ctx.jobs.spawn_runner(
+        async move {
+            let ctx = ctx2;
+            let wait =
+                Duration::from_secs_f64((ctx.config.heartbeat_interval_second * 5.0).max(5.0));
+            let deadline = tokio::time::Instant::now() + wait;
+            while tokio::time::Instant::now() < deadline
+                && !ctx
+                    .backends
+                    .all()
+                    .iter()
+                    .all(|b| b.alive || b.decommissioned)
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            start_resumed(&ctx, jobs);
+        },
+        |_| async {},
+    );
 }
 
 fn start_resumed(ctx: &Ctx, jobs: Vec<StoredJob>) {
@@ -408,14 +486,29 @@ fn start_resumed(ctx: &Ctx, jobs: Vec<StoredJob>) {
 
 pub fn spawn_backup(ctx: &Ctx, job_id: i64) {
     let token = ctx.jobs.cancel_token(job_id);
-    ctx.jobs
-        .spawn_runner(backup_job::run(ctx.clone(), job_id, token));
+    spawn_job::<BackupJobRecord>(ctx, job_id, backup_job::run(ctx.clone(), job_id, token));
 }
 
 pub fn spawn_restore(ctx: &Ctx, job_id: i64, resumed: bool) {
     let token = ctx.jobs.cancel_token(job_id);
-    ctx.jobs
-        .spawn_runner(restore_job::run(ctx.clone(), job_id, token, resumed));
+    spawn_job::<(RestoreJobRecord, RestoreExtra)>(
+        ctx,
+        job_id,
+        restore_job::run(ctx.clone(), job_id, token, resumed),
+    );
+}
+
+/// Run `fut` as the runner of job `job_id` of kind `J`; if it panics, the job is cancelled
+/// with the panic's message and the normal cancel clean-up.
+fn spawn_job<J: RunnableJob>(
+    ctx: &Ctx,
+    job_id: i64,
+    fut: impl Future<Output = ()> + Send + 'static,
+) {
+    let c = ctx.clone();
+    ctx.jobs.spawn_runner(fut, move |msg| async move {
+        J::cancel(&c, job_id, panicked_status(J::KIND, &msg)).await
+    });
 }
 
 /// Send RELEASE_SNAPSHOT for each snapshot; failures are logged (BEs also expire them).
@@ -488,6 +581,103 @@ mod tests {
             repo_name: "__keep_on_local__".into(),
             table_refs: vec![],
         }
+    }
+
+    /// An FE on a fresh meta dir, no backends.
+    async fn fe(meta: &std::path::Path) -> crate::server::FeHandle {
+        let mut c = crate::config::FeConfig::default();
+        for (k, v) in [
+            ("meta_dir", meta.to_str().unwrap()),
+            ("rpc_port", "0"),
+            ("query_port", "0"),
+            ("http_port", "0"),
+            ("priority_networks", "127.0.0.0/8"),
+        ] {
+            c.set(k, v).unwrap();
+        }
+        crate::server::start(c).await.unwrap()
+    }
+
+    /// The stored state and status of a job once it is done.
+    async fn wait_done(ctx: &Ctx, id: i64) -> (String, JobStatus) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let done = match ctx.store.get::<StoredJob>(Kind::Job, id).unwrap() {
+                Some(StoredJob::Backup { record }) if record.state.is_done() => {
+                    Some((record.state.to_string(), record.status))
+                }
+                Some(StoredJob::Restore { record, .. }) if record.state.is_done() => {
+                    Some((record.state.to_string(), record.status))
+                }
+                _ => None,
+            };
+            if let Some(d) = done {
+                return d;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "job {id} still not done"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// A runner that panics (here: a job state it cannot handle) gets its job cancelled,
+    /// stored as CANCELLED with a status naming the panic, and the job's admission slot
+    /// freed; before, the job stayed in its state with nothing driving it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_runner_cancels_its_job() {
+        let meta = tempfile::tempdir().unwrap();
+        let fe = fe(meta.path()).await;
+        let ctx = fe.ctx.clone();
+        for (id, kind) in [(7, JobKind::Backup), (8, JobKind::Restore)] {
+            let job = match kind {
+                JobKind::Backup => StoredJob::Backup {
+                    record: BackupJobRecord::new(header(id), BackupContent::All, 86_400_000, 5),
+                },
+                JobKind::Restore => StoredJob::Restore {
+                    record: RestoreJobRecord::new(header(id), RestoreOptions::default(), 5),
+                    extra: RestoreExtra::default(),
+                },
+            };
+            ctx.jobs
+                .admission
+                .try_admit(crate::backup::JobRequest {
+                    kind,
+                    job_id: id,
+                    db_id: 1,
+                    label: "snap".into(),
+                    tables: vec![],
+                })
+                .unwrap();
+            ctx.jobs.save(&ctx, job).unwrap();
+            let runner = async move {
+                panic!("job {id} is in a state its runner cannot handle");
+            };
+            match kind {
+                JobKind::Backup => spawn_job::<BackupJobRecord>(&ctx, id, runner),
+                JobKind::Restore => spawn_job::<(RestoreJobRecord, RestoreExtra)>(&ctx, id, runner),
+            }
+            let (state, status) = wait_done(&ctx, id).await;
+            assert_eq!(state, "CANCELLED");
+            assert_eq!(status.code, ErrCode::CommonError);
+            let kind_name = if kind == JobKind::Backup {
+                "backup"
+            } else {
+                "restore"
+            };
+            assert_eq!(
+                status.msg,
+                format!("{kind_name} job runner panicked: job {id} is in a state its runner cannot handle")
+            );
+            assert!(
+                ctx.jobs.admission.running().is_empty(),
+                "the job's slot is free"
+            );
+            assert!(ctx.jobs.unfinished().is_empty());
+        }
+        drop(ctx);
+        fe.shutdown().await;
     }
 
     /// Records with integer-keyed maps come back from their stored JSON (an internally

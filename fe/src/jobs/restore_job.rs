@@ -19,8 +19,9 @@ use doris_thrift::agent_service::{TDownloadReq, TMoveDirReq, TRemoteTabletSnapsh
 use doris_thrift::types::{TNetworkAddress, TTaskType};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
-use tracing::{info, info_span, warn, Instrument};
+use tracing::{info, info_span, warn, Span};
 
+use super::runner::{self, RunnableJob};
 use super::{meta_conv, StoredJob};
 use crate::backup::job_info::TabletIds;
 use crate::backup::state::SnapshotRecord;
@@ -28,6 +29,7 @@ use crate::backup::{
     BackupJobInfo, BackupMeta, JobHeader, JobKind, JobRequest, JobStatus, RestoreJobRecord,
     RestoreOptions, RestoreState, TableRefRecord, KEEP_ON_LOCAL_REPO_ID, KEEP_ON_LOCAL_REPO_NAME,
 };
+use crate::catalog::table::{Partition, PartitionKind};
 use crate::catalog::OlapTable;
 use crate::context::{Ctx, FeContext};
 use crate::error::{FeError, Result};
@@ -174,6 +176,11 @@ pub fn submit(ctx: &Ctx, req: RestoreRequest<'_>) -> Result<i64> {
         table_refs: req.table_refs,
     };
     let mut record = RestoreJobRecord::new(header, options, FeContext::now_ms());
+    if local {
+        // Upstream: a restore of a local snapshot (CCR's restoreSnapshot) shows the
+        // backup's time from the job info, not a `backup_timestamp` property.
+        record.set_backup_timestamp_from(&req.job_info);
+    }
     record.meta = Some(req.meta);
     record.job_info = Some(req.job_info);
     record.properties = req.properties.into_iter().collect();
@@ -193,10 +200,7 @@ pub fn submit(ctx: &Ctx, req: RestoreRequest<'_>) -> Result<i64> {
 }
 
 fn load(ctx: &FeContext, job_id: i64) -> Result<(RestoreJobRecord, RestoreExtra)> {
-    match ctx.jobs.get(job_id) {
-        Some(StoredJob::Restore { record, extra }) => Ok((record, extra)),
-        _ => Err(FeError::NotFound(format!("restore job {job_id}"))),
-    }
+    runner::load(ctx, job_id)
 }
 
 fn save(ctx: &FeContext, r: &RestoreJobRecord, x: &RestoreExtra) -> Result<()> {
@@ -210,59 +214,66 @@ fn save(ctx: &FeContext, r: &RestoreJobRecord, x: &RestoreExtra) -> Result<()> {
 }
 
 fn remaining(r: &RestoreJobRecord) -> Duration {
-    let left = r.create_time_ms + r.timeout_ms - FeContext::now_ms();
-    Duration::from_millis(left.max(1000) as u64)
+    runner::remaining(r.create_time_ms, r.timeout_ms)
 }
 
 fn cancelled() -> FeError {
-    FeError::Cancelled("restore job is cancelled by user".into())
+    runner::cancelled(JobKind::Restore)
 }
 
-pub async fn run(ctx: Ctx, job_id: i64, cancel: CancellationToken, _resumed: bool) {
-    let Ok((r, _)) = load(&ctx, job_id) else {
-        return;
-    };
-    let span = info_span!("restore_job", job_id, label = %r.label);
-    async move {
-        loop {
-            let Ok((r, x)) = load(&ctx, job_id) else {
-                return;
-            };
-            if r.state.is_done() {
-                return;
-            }
-            let step = async {
-                // Once swapped the job is committed: it finishes whatever happens.
-                if cancel.is_cancelled() && !x.swapped {
-                    return Err(cancelled());
-                }
-                if r.is_timed_out(FeContext::now_ms()) && !x.swapped {
-                    return Err(FeError::Timeout(format!(
-                        "restore job with label: {}  timeout.",
-                        r.label
-                    )));
-                }
-                match r.state {
-                    RestoreState::Pending => pending(&ctx, r, x).await,
-                    RestoreState::Snapshoting => snapshoting(&ctx, r, x, &cancel).await,
-                    RestoreState::Download | RestoreState::Downloading => {
-                        download(&ctx, r, x, &cancel).await
-                    }
-                    RestoreState::Commit | RestoreState::Committing => {
-                        commit(&ctx, r, x, &cancel).await
-                    }
-                    RestoreState::Finished | RestoreState::Cancelled => Ok(()),
-                }
-            };
-            if let Err(e) = step.await {
-                warn!(error = %e, "restore job failed; cancelling");
-                cancel_job(&ctx, job_id, JobStatus::from_error(&e)).await;
-                return;
-            }
+impl RunnableJob for (RestoreJobRecord, RestoreExtra) {
+    const KIND: JobKind = JobKind::Restore;
+
+    fn from_stored(job: StoredJob) -> Option<Self> {
+        match job {
+            StoredJob::Restore { record, extra } => Some((record, extra)),
+            StoredJob::Backup { .. } => None,
         }
     }
-    .instrument(span)
-    .await
+
+    fn span(&self, job_id: i64) -> Span {
+        info_span!("restore_job", job_id, label = %self.0.label)
+    }
+
+    fn is_done(&self) -> bool {
+        self.0.state.is_done()
+    }
+
+    /// Once swapped the job is committed: it finishes whatever happens.
+    fn stoppable(&self) -> bool {
+        !self.1.swapped
+    }
+
+    fn is_timed_out(&self, now_ms: i64) -> bool {
+        self.0.is_timed_out(now_ms)
+    }
+
+    fn timeout_error(&self) -> FeError {
+        FeError::Timeout(format!(
+            "restore job with label: {}  timeout.",
+            self.0.label
+        ))
+    }
+
+    async fn step(self, ctx: &FeContext, cancel: &CancellationToken) -> Result<()> {
+        let (r, x) = self;
+        match r.state {
+            RestoreState::Pending => pending(ctx, r, x).await,
+            RestoreState::Snapshoting => snapshoting(ctx, r, x, cancel).await,
+            RestoreState::Download | RestoreState::Downloading => download(ctx, r, x, cancel).await,
+            RestoreState::Commit | RestoreState::Committing => commit(ctx, r, x, cancel).await,
+            RestoreState::Finished | RestoreState::Cancelled => Ok(()),
+        }
+    }
+
+    async fn cancel(ctx: &FeContext, job_id: i64, status: JobStatus) {
+        cancel_job(ctx, job_id, status).await
+    }
+}
+
+/// Drive the job until it is done.
+pub async fn run(ctx: Ctx, job_id: i64, cancel: CancellationToken, _resumed: bool) {
+    runner::run::<(RestoreJobRecord, RestoreExtra)>(ctx, job_id, cancel).await
 }
 
 fn snapshot_records(r: &RestoreJobRecord, x: &RestoreExtra) -> Vec<SnapshotRecord> {
@@ -320,8 +331,16 @@ pub async fn cancel_job(ctx: &FeContext, job_id: i64, status: JobStatus) {
             warn!(table = %t.name, error = %e, "cannot drop a table the restore created");
         }
     }
-    if r.cancel(status, FeContext::now_ms()).is_err() || save(ctx, &r, &x).is_err() {
-        warn!(job_id, "cannot persist the cancellation");
+    if let Err(e) = r.cancel(status, FeContext::now_ms()) {
+        warn!(job_id, error = %e, "cannot cancel the job");
+        return;
+    }
+    let job = StoredJob::Restore {
+        record: r.clone(),
+        extra: x,
+    };
+    if let Err(e) = ctx.jobs.save_cancelled(ctx, job).await {
+        warn!(job_id, error = %e, "the cancellation is not persisted; the job resumes at the next start");
         return;
     }
     info!(job_id, status = %r.status, "restore job cancelled");
@@ -393,7 +412,7 @@ async fn pending(ctx: &FeContext, mut r: RestoreJobRecord, mut x: RestoreExtra) 
                 .partition
                 .partitions
                 .iter()
-                .find(|p| t.partition(&p.name).is_none())
+                .find(|p| local_partition(&t, &p.name).is_none())
             {
                 return Err(FeError::not_supported(format!(
                     "restoring partition {} into existing table {local_name}, which lacks it",
@@ -415,7 +434,14 @@ async fn pending(ctx: &FeContext, mut r: RestoreJobRecord, mut x: RestoreExtra) 
                     p.name
                 ))
             })?;
-            let lp = local.partition(&p.name).expect("checked or created above");
+            let lp = local_partition(&local, &p.name).ok_or_else(|| {
+                // A meta that disagrees with itself (e.g. an UNPARTITIONED table listing
+                // several partitions) can get here; an error cancels the job cleanly.
+                FeError::IllegalState(format!(
+                    "table {local_name} has no partition for {} of the backup",
+                    p.name
+                ))
+            })?;
             let idx = pinfo
                 .indexes
                 .get(&name)
@@ -483,6 +509,34 @@ async fn pending(ctx: &FeContext, mut r: RestoreJobRecord, mut x: RestoreExtra) 
     save(ctx, &r, &x)
 }
 
+/// The partition of `local` that takes the backed-up partition `name`. An unpartitioned
+/// table's only partition is named after its table, so with an alias (or an atomic
+/// restore's shadow) the names differ: like upstream, it is matched as the only one.
+fn local_partition<'a>(local: &'a OlapTable, name: &str) -> Option<&'a Partition> {
+    match (&local.partition_kind, local.partitions.as_slice()) {
+        (PartitionKind::Unpartitioned, [only]) => Some(only),
+        _ => local.partition(name),
+    }
+}
+
+/// Upstream's `OlapTable.setName` renames an unpartitioned table's only partition with the
+/// table. A shadow is created under its own name but becomes `target` at the swap (which
+/// only renames the table), so its partition takes the final name now. Idempotent.
+fn name_single_partition(ctx: &FeContext, t: OlapTable, target: &str) -> Result<OlapTable> {
+    if t.partition_kind != PartitionKind::Unpartitioned
+        || t.partitions.len() != 1
+        || t.partitions[0].name == target
+    {
+        return Ok(t);
+    }
+    ctx.catalog
+        .update_table(t.id, |t| {
+            t.partitions[0].name = target.to_string();
+            t.clone()
+        })
+        .map_err(|e| FeError::Internal(e.to_string()))
+}
+
 /// Create `name` with the backed-up schema (not yet recorded as ours).
 async fn create_from_meta(
     ctx: &FeContext,
@@ -546,13 +600,13 @@ async fn shadow_table(
             }
             save(ctx, r, x)?;
         }
-        return Ok(t);
+        return name_single_partition(ctx, t, target);
     }
     let t = create_from_meta(ctx, r, tmeta, &shadow).await?;
     x.created_tables.push(t.id);
     x.atomic[i].shadow_table_id = t.id;
     save(ctx, r, x)?;
-    Ok(t)
+    name_single_partition(ctx, t, target)
 }
 
 fn be_addr(ctx: &FeContext, be_id: i64) -> Result<String> {
@@ -594,9 +648,14 @@ async fn snapshoting(
     for (i, t) in x.tablets.iter().enumerate() {
         let sig = next_sig(ctx)?;
         let mut task = new_task(TTaskType::MAKE_SNAPSHOT, sig);
-        let mut req = super::backup_job::snapshot_req(t.local_tablet_id, t.schema_hash);
-        req.timeout = Some((r.timeout_ms / 1000).max(60));
-        task.snapshot_req = Some(Box::new(req));
+        task.snapshot_req = Some(Box::new(super::backup_job::snapshot_req(
+            t.local_tablet_id,
+            t.schema_hash,
+            // No version: the BE snapshots its latest one. Upstream master sends -1 for
+            // the same meaning; the visible version would fail on a replica that lags.
+            None,
+            (r.timeout_ms / 1000).max(60),
+        )));
         tasks.push(AgentTask {
             backend_id: t.local_be_id,
             addr: be_addr(ctx, t.local_be_id)?,
@@ -609,16 +668,20 @@ async fn snapshoting(
         .map(|(s, i)| (*s, x.tablets[*i].local_tablet_id))
         .collect();
     save(ctx, &r, &x)?;
-    let done = run_tasks(ctx, &r, tasks, cancel).await;
-    // Record whatever was made, even on failure, so a cancel releases it.
-    if let Ok(done) = &done {
-        for (_, fin) in done {
-            if let Some(i) = by_sig.get(&fin.signature) {
-                x.tablets[*i].local_snapshot_path = fin.snapshot_path.clone().unwrap_or_default();
-            }
+    let (done, outcome) = tokio::select! {
+        res = ctx.tasks.run_keeping(tasks, remaining(&r)) => res,
+        _ = cancel.cancelled() => return Err(cancelled()),
+    };
+    // Record whatever was made, even on failure, so the cancel that follows releases it.
+    for (_, fin) in &done {
+        if let Some(i) = by_sig.get(&fin.signature) {
+            x.tablets[*i].local_snapshot_path = fin.snapshot_path.clone().unwrap_or_default();
         }
     }
-    done?;
+    if let Err(e) = outcome {
+        save(ctx, &r, &x)?;
+        return Err(FeError::Internal(e.to_string()));
+    }
     r.tasks.unfinished.clear();
     r.move_to(RestoreState::Download, FeContext::now_ms())?;
     save(ctx, &r, &x)

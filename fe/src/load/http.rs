@@ -30,25 +30,12 @@ fn json_error(code: StatusCode, msg: impl Into<String>) -> Response {
 
 /// `Authorization: Basic ...` checked against root/admin.
 fn check_basic(ctx: &Ctx, headers: &HeaderMap) -> bool {
-    let Some(v) = headers.get("authorization").and_then(|v| v.to_str().ok()) else { return false };
-    let Some((scheme, b64)) = v.trim().split_once(' ') else { return false };
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return false;
+    use headers::authorization::{Authorization, Basic};
+    use headers::HeaderMapExt;
+    match headers.typed_get::<Authorization<Basic>>() {
+        Some(auth) => ctx.check_password(auth.username(), auth.password()),
+        None => false,
     }
-    let Some(decoded) = base64_decode(b64.trim()).and_then(|b| String::from_utf8(b).ok()) else { return false };
-    let Some((user, pass)) = decoded.split_once(':') else { return false };
-    ctx.check_password(user, pass)
-}
-
-/// Standard alphabet; the padding may be there or not, as clients differ.
-fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    use base64::engine::{general_purpose::GeneralPurposeConfig, DecodePaddingMode, GeneralPurpose};
-    use base64::Engine;
-    const LENIENT: GeneralPurpose = GeneralPurpose::new(
-        &base64::alphabet::STANDARD,
-        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-    );
-    LENIENT.decode(s).ok()
 }
 
 pub async fn stream_load_redirect(

@@ -95,7 +95,9 @@ async fn handle_connection(mut stream: TcpStream, peer: SocketAddr, shared: Arc<
         let handoff = handshake::opensrv_handoff(&login);
         let (read_half, write_half) = stream.into_split();
         let reader = io::Cursor::new(handoff).chain(read_half);
-        let writer = SkipGreeting::new(write_half);
+        // opensrv writes each packet as it is made and flushes after every command: a
+        // buffer turns a result set's one write per row into a few large ones.
+        let writer = SkipGreeting::new(tokio::io::BufWriter::with_capacity(64 * 1024, write_half));
         let conn = Connection { session: Session::new(connection_id, login.user, host), shared, columns: Vec::new() };
         let opts = IntermediaryOptions { process_use_statement_on_query: true, reject_connection_on_dbname_absence: false };
         match AsyncMysqlIntermediary::run_with_options(conn, reader, writer, &opts).await {

@@ -6,4 +6,4 @@ pub mod reports;
 pub mod task_queue;
 
 pub use backends::{Backend, Backends, SystemError};
-pub use task_queue::{AgentTask, AgentTasks, TaskError};
+pub use task_queue::{AgentTask, AgentTasks, Finished, TaskError};

@@ -1,8 +1,9 @@
 //! Agent tasks to BEs: submit through `submit_tasks`, then wait for each task's
 //! `finishTask`, matched by (backend, task type, signature).
 
-use std::collections::BTreeMap;
-use std::time::Duration;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 use doris_thrift::agent_service::{TAgentServiceVersion, TAgentTaskRequest};
@@ -14,7 +15,38 @@ use doris_thrift::types::TTaskType;
 use tokio::sync::oneshot;
 use tracing::{debug, warn, Instrument};
 
+use super::reports::UnknownTablets;
+
 type Key = (i64, i32, i64);
+
+/// How long a delivered MAKE_SNAPSHOT stays remembered after its `run` ended. Its waiter
+/// records the snapshot path in a job record right after `run` returns (no await in
+/// between); from then on that record protects the snapshot. This only has to outlast
+/// that step, with a wide margin.
+const DELIVERED_RETENTION: Duration = Duration::from_secs(600);
+/// A delivered entry whose `run` never reported its end (a waiter dropped while the answer
+/// was on its way) is forgotten after this long, so the map stays bounded.
+const DELIVERED_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// What became of a finishTask.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finished {
+    /// Handed to the task's waiter.
+    Delivered,
+    /// Nobody waits for it: late, duplicate or unknown.
+    NoWaiter,
+    /// A successful MAKE_SNAPSHOT nobody waits for and whose answer no waiter got from this
+    /// FE: the snapshot is nobody's, unless a stored record names its path (which the
+    /// caller, who can see the job records, checks before releasing it).
+    UnclaimedSnapshot { path: String },
+}
+
+/// A MAKE_SNAPSHOT answer handed to a waiter.
+struct Delivered {
+    at: Instant,
+    /// When the `run` that waited for it ended; None while it goes on.
+    run_ended: Option<Instant>,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum TaskError {
@@ -68,16 +100,30 @@ pub fn new_task(task_type: TTaskType, signature: i64) -> TAgentTaskRequest {
 pub struct AgentTasks {
     pool: ClientPool,
     pending: DashMap<Key, oneshot::Sender<TFinishTaskRequest>>,
+    /// Tablets of the CREATE tasks of every `run` still going, with how many such tasks
+    /// (one per replica). Their tablets may be on BEs before their table is in the catalog.
+    creating: Mutex<HashMap<i64, usize>>,
+    /// MAKE_SNAPSHOT answers handed to a waiter: a duplicate finishTask of one of them must
+    /// not release a snapshot its job may keep.
+    delivered: Mutex<HashMap<Key, Delivered>>,
+    /// Tablets BEs report that no table holds, and the DROPs sent for them (reports.rs).
+    pub unknown_tablets: UnknownTablets,
+}
+
+fn client(pool: &ClientPool, addr: &str) -> BackendServiceClient {
+    let opts = ClientOptions { call_timeout: Duration::from_secs(30), ..Default::default() };
+    BackendServiceClient::new(pool.channel(addr, opts))
 }
 
 impl AgentTasks {
     pub fn new(pool: ClientPool) -> Self {
-        AgentTasks { pool, pending: DashMap::new() }
-    }
-
-    fn client(&self, addr: &str) -> BackendServiceClient {
-        let opts = ClientOptions { call_timeout: Duration::from_secs(30), ..Default::default() };
-        BackendServiceClient::new(self.pool.channel(addr, opts))
+        AgentTasks {
+            pool,
+            pending: DashMap::new(),
+            creating: Mutex::new(HashMap::new()),
+            delivered: Mutex::new(HashMap::new()),
+            unknown_tablets: UnknownTablets::default(),
+        }
     }
 
     /// Tasks awaiting their finishTask.
@@ -95,41 +141,68 @@ impl AgentTasks {
         self.pending.iter().map(|e| (e.key().0, TTaskType(e.key().1), e.key().2)).collect()
     }
 
-    /// Deliver a finishTask; false when nobody waits for it (late, duplicate or unknown).
-    pub fn finish(&self, backend_id: i64, req: TFinishTaskRequest) -> bool {
+    /// Whether a CREATE task of a `run` still going makes this tablet (on any backend).
+    pub fn is_creating(&self, tablet_id: i64) -> bool {
+        self.creating.lock().unwrap().contains_key(&tablet_id)
+    }
+
+    /// Deliver a finishTask to its waiter, if any.
+    pub fn finish(&self, backend_id: i64, req: TFinishTaskRequest) -> Finished {
         let key = (backend_id, req.task_type.0, req.signature);
-        match self.pending.remove(&key) {
-            Some((_, tx)) => tx.send(req).is_ok(),
-            None => {
-                debug!(backend_id, signature = req.signature, task_type = ?req.task_type, "finishTask for no waiting task");
-                false
+        let snapshot = req.task_type == TTaskType::MAKE_SNAPSHOT;
+        let req = match self.pending.remove(&key) {
+            Some((_, tx)) => {
+                // Remembered before the waiter can see it, so its run's end finds it.
+                if snapshot {
+                    self.delivered.lock().unwrap().insert(key, Delivered { at: Instant::now(), run_ended: None });
+                }
+                match tx.send(req) {
+                    Ok(()) => return Finished::Delivered,
+                    // The waiter gave up in the meantime: it never saw this answer.
+                    Err(req) => {
+                        if snapshot {
+                            self.delivered.lock().unwrap().remove(&key);
+                        }
+                        req
+                    }
+                }
             }
+            None => req,
+        };
+        debug!(backend_id, signature = req.signature, task_type = ?req.task_type, "finishTask for no waiting task");
+        let path = req.snapshot_path.as_deref().unwrap_or_default();
+        if snapshot
+            && req.task_status.status_code == TStatusCode::OK
+            && !path.is_empty()
+            && !self.delivered.lock().unwrap().contains_key(&key)
+        {
+            return Finished::UnclaimedSnapshot { path: path.to_string() };
         }
+        Finished::NoWaiter
     }
 
     /// Submit the tasks without waiting for them to finish; submission errors are returned.
     pub async fn submit(&self, tasks: Vec<AgentTask>) -> Vec<TaskError> {
-        let mut errors = Vec::new();
-        for (backend_id, (addr, reqs)) in group(tasks) {
-            if let Err(e) = self.submit_one(backend_id, &addr, reqs).await {
-                warn!(backend_id, error = %e, "submitting agent tasks failed");
-                errors.push(e);
-            }
-        }
-        errors
+        submit_all(&self.pool, tasks).await
     }
 
-    async fn submit_one(&self, backend_id: i64, addr: &str, reqs: Vec<TAgentTaskRequest>) -> Result<(), TaskError> {
-        let span = tracing::info_span!("submit_tasks", backend_id, tasks = reqs.len());
-        let r = self.client(addr).submit_tasks(&reqs).instrument(span).await.map_err(|e| TaskError::Submit {
-            backend_id,
-            addr: addr.to_string(),
-            error: e.to_string(),
-        })?;
-        if r.status.status_code != TStatusCode::OK {
-            return Err(TaskError::Rejected { backend_id, message: status_text(&r.status) });
+    /// Submit the tasks in the background (for callers that cannot wait, like report
+    /// intake); failures are logged.
+    pub fn submit_detached(&self, tasks: Vec<AgentTask>) {
+        if tasks.is_empty() {
+            return;
         }
-        Ok(())
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            warn!(tasks = tasks.len(), "no runtime to submit agent tasks on; dropped");
+            return;
+        };
+        let pool = self.pool.clone();
+        rt.spawn(
+            async move {
+                submit_all(&pool, tasks).await;
+            }
+            .in_current_span(),
+        );
     }
 
     /// Submit the tasks and wait, at most `timeout`, for every finishTask. A task that
@@ -139,8 +212,31 @@ impl AgentTasks {
         tasks: Vec<AgentTask>,
         timeout: Duration,
     ) -> Result<Vec<(i64, TFinishTaskRequest)>, TaskError> {
+        let (done, outcome) = self.run_keeping(tasks, timeout).await;
+        outcome.map(|()| done)
+    }
+
+    /// [`run`](Self::run), but the tasks that did succeed are handed back even when the
+    /// run fails: a job records the snapshots they made, so its cancel releases them.
+    pub async fn run_keeping(
+        &self,
+        tasks: Vec<AgentTask>,
+        timeout: Duration,
+    ) -> (Vec<(i64, TFinishTaskRequest)>, Result<(), TaskError>) {
         let mut waiters = Vec::new();
         let keys: Vec<Key> = tasks.iter().map(|t| (t.backend_id, t.request.task_type.0, t.request.signature)).collect();
+        let creating: Vec<i64> = tasks
+            .iter()
+            .filter(|t| t.request.task_type == TTaskType::CREATE)
+            .filter_map(|t| t.request.create_tablet_req.as_ref().map(|c| c.tablet_id))
+            .collect();
+        // Before submitting: from the first CREATE on, reports may list the tablet.
+        {
+            let mut c = self.creating.lock().unwrap();
+            for id in &creating {
+                *c.entry(*id).or_insert(0) += 1;
+            }
+        }
         // Register before submitting: a fast BE may answer before submit_tasks returns.
         for k in &keys {
             let (tx, rx) = oneshot::channel();
@@ -150,7 +246,7 @@ impl AgentTasks {
         // The guard unregisters on every way out, including this future being dropped
         // mid-wait (a job cancelled through `select!`); a finishTask arriving later finds
         // no waiter and is answered as an unknown task.
-        let _registered = Registered { tasks: self, keys };
+        let _registered = Registered { tasks: self, keys, creating };
         self.run_registered(tasks, waiters, timeout).await
     }
 
@@ -159,40 +255,79 @@ impl AgentTasks {
         tasks: Vec<AgentTask>,
         waiters: Vec<(Key, oneshot::Receiver<TFinishTaskRequest>)>,
         timeout: Duration,
-    ) -> Result<Vec<(i64, TFinishTaskRequest)>, TaskError> {
-        for (backend_id, (addr, reqs)) in group(tasks) {
-            self.submit_one(backend_id, &addr, reqs).await?;
-        }
-        let deadline = tokio::time::Instant::now() + timeout;
+    ) -> (Vec<(i64, TFinishTaskRequest)>, Result<(), TaskError>) {
         let mut done = Vec::new();
-        let mut unfinished = Vec::new();
-        for ((backend_id, task_type, signature), rx) in waiters {
-            match tokio::time::timeout_at(deadline, rx).await {
-                Ok(Ok(req)) => {
-                    if req.task_status.status_code != TStatusCode::OK {
-                        return Err(TaskError::Failed {
-                            backend_id,
-                            task_type: TTaskType(task_type),
-                            signature,
-                            message: status_text(&req.task_status),
-                        });
-                    }
-                    done.push((backend_id, req));
-                }
-                _ => unfinished.push((backend_id, signature)),
+        let mut failed = None;
+        for (backend_id, (addr, reqs)) in group(tasks) {
+            // Other backends may already run theirs: keep waiting for what was submitted.
+            if let Err(e) = submit_one(&self.pool, backend_id, &addr, reqs).await {
+                failed.get_or_insert(e);
             }
         }
-        if !unfinished.is_empty() {
-            return Err(TaskError::Timeout { secs: timeout.as_secs(), unfinished });
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut unfinished = Vec::new();
+        for ((backend_id, task_type, signature), mut rx) in waiters {
+            // Once the run has failed, take only the answers already here.
+            let answer = if failed.is_some() {
+                rx.try_recv().ok()
+            } else {
+                tokio::time::timeout_at(deadline, rx).await.ok().and_then(|r| r.ok())
+            };
+            match answer {
+                Some(req) if req.task_status.status_code == TStatusCode::OK => done.push((backend_id, req)),
+                Some(req) => {
+                    failed.get_or_insert(TaskError::Failed {
+                        backend_id,
+                        task_type: TTaskType(task_type),
+                        signature,
+                        message: status_text(&req.task_status),
+                    });
+                }
+                None if failed.is_none() => unfinished.push((backend_id, signature)),
+                None => {}
+            }
         }
-        Ok(done)
+        if failed.is_none() && !unfinished.is_empty() {
+            failed = Some(TaskError::Timeout { secs: timeout.as_secs(), unfinished });
+        }
+        (done, failed.map_or(Ok(()), Err))
     }
 }
 
-/// Waiters registered by one `run`, removed when it ends or is dropped.
+async fn submit_all(pool: &ClientPool, tasks: Vec<AgentTask>) -> Vec<TaskError> {
+    let mut errors = Vec::new();
+    for (backend_id, (addr, reqs)) in group(tasks) {
+        if let Err(e) = submit_one(pool, backend_id, &addr, reqs).await {
+            warn!(backend_id, error = %e, "submitting agent tasks failed");
+            errors.push(e);
+        }
+    }
+    errors
+}
+
+async fn submit_one(
+    pool: &ClientPool,
+    backend_id: i64,
+    addr: &str,
+    reqs: Vec<TAgentTaskRequest>,
+) -> Result<(), TaskError> {
+    let span = tracing::info_span!("submit_tasks", backend_id, tasks = reqs.len());
+    let r = client(pool, addr).submit_tasks(&reqs).instrument(span).await.map_err(|e| TaskError::Submit {
+        backend_id,
+        addr: addr.to_string(),
+        error: e.to_string(),
+    })?;
+    if r.status.status_code != TStatusCode::OK {
+        return Err(TaskError::Rejected { backend_id, message: status_text(&r.status) });
+    }
+    Ok(())
+}
+
+/// Waiters (and CREATE tablets) registered by one `run`, removed when it ends or is dropped.
 struct Registered<'a> {
     tasks: &'a AgentTasks,
     keys: Vec<Key>,
+    creating: Vec<i64>,
 }
 
 impl Drop for Registered<'_> {
@@ -206,6 +341,28 @@ impl Drop for Registered<'_> {
         if dropped > 0 {
             debug!(dropped, "stopped waiting for unfinished agent tasks");
         }
+        if !self.creating.is_empty() {
+            let mut c = self.tasks.creating.lock().unwrap_or_else(|e| e.into_inner());
+            for id in &self.creating {
+                if let Some(n) = c.get_mut(id) {
+                    *n -= 1;
+                    if *n == 0 {
+                        c.remove(id);
+                    }
+                }
+            }
+        }
+        let now = Instant::now();
+        let mut d = self.tasks.delivered.lock().unwrap_or_else(|e| e.into_inner());
+        for k in &self.keys {
+            if let Some(e) = d.get_mut(k) {
+                e.run_ended.get_or_insert(now);
+            }
+        }
+        d.retain(|_, e| match e.run_ended {
+            Some(end) => now.duration_since(end) < DELIVERED_RETENTION,
+            None => now.duration_since(e.at) < DELIVERED_MAX_AGE,
+        });
     }
 }
 

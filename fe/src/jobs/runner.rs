@@ -1,0 +1,116 @@
+//! The loop both job kinds run: load the stored job, stop once it is done, check for a
+//! cancel request and the timeout, run the step of its state (which persists the state it
+//! reaches), and cancel the job on the first error. Each kind supplies its steps.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tracing::{warn, Instrument, Span};
+
+use super::StoredJob;
+use crate::backup::{JobKind, JobStatus};
+use crate::context::{Ctx, FeContext};
+use crate::error::{FeError, Result};
+
+/// A job kind as [`run`] drives it: the stored job of that kind and its steps.
+pub(super) trait RunnableJob: Sized + Send + 'static {
+    const KIND: JobKind;
+
+    /// The job, when `job` is of this kind.
+    fn from_stored(job: StoredJob) -> Option<Self>;
+
+    /// The span the job's runner logs in.
+    fn span(&self, job_id: i64) -> Span;
+
+    fn is_done(&self) -> bool;
+
+    /// Whether a cancel request or the timeout still stop the job.
+    fn stoppable(&self) -> bool {
+        true
+    }
+
+    fn is_timed_out(&self, now_ms: i64) -> bool;
+
+    /// The error a timed-out job is cancelled with (upstream's text).
+    fn timeout_error(&self) -> FeError;
+
+    /// Run the job's current state; it persists the state it reaches.
+    fn step<'a>(
+        self,
+        ctx: &'a FeContext,
+        cancel: &'a CancellationToken,
+    ) -> impl Future<Output = Result<()>> + Send + 'a;
+
+    /// Clean up and persist CANCELLED with `status`.
+    fn cancel(
+        ctx: &FeContext,
+        job_id: i64,
+        status: JobStatus,
+    ) -> impl Future<Output = ()> + Send + '_;
+}
+
+pub(super) fn kind_name(kind: JobKind) -> &'static str {
+    match kind {
+        JobKind::Backup => "backup",
+        JobKind::Restore => "restore",
+    }
+}
+
+/// The job `job_id` of kind `J`, as the registry holds it.
+pub(super) fn load<J: RunnableJob>(ctx: &FeContext, job_id: i64) -> Result<J> {
+    ctx.jobs
+        .get(job_id)
+        .and_then(J::from_stored)
+        .ok_or_else(|| FeError::NotFound(format!("{} job {job_id}", kind_name(J::KIND))))
+}
+
+/// What a job stopped by CANCEL BACKUP/RESTORE fails with (upstream's text).
+pub(super) fn cancelled(kind: JobKind) -> FeError {
+    FeError::Cancelled(format!("{} job is cancelled by user", kind_name(kind)))
+}
+
+/// How long the job's tasks may still take: until its timeout, at least a second.
+pub(super) fn remaining(create_time_ms: i64, timeout_ms: i64) -> Duration {
+    // Saturating: `timeout` may be as large as i64::MAX ms.
+    let left = create_time_ms
+        .saturating_add(timeout_ms)
+        .saturating_sub(FeContext::now_ms());
+    Duration::from_millis(left.max(1000) as u64)
+}
+
+/// Drive job `job_id` until it is done (or gone from the registry).
+pub(super) async fn run<J: RunnableJob>(ctx: Ctx, job_id: i64, cancel: CancellationToken) {
+    let Ok(first) = load::<J>(&ctx, job_id) else {
+        return;
+    };
+    let span = first.span(job_id);
+    async move {
+        loop {
+            let Ok(job) = load::<J>(&ctx, job_id) else {
+                return;
+            };
+            if job.is_done() {
+                return;
+            }
+            let step = async {
+                if job.stoppable() {
+                    if cancel.is_cancelled() {
+                        return Err(cancelled(J::KIND));
+                    }
+                    if job.is_timed_out(FeContext::now_ms()) {
+                        return Err(job.timeout_error());
+                    }
+                }
+                job.step(&ctx, &cancel).await
+            };
+            if let Err(e) = step.await {
+                warn!(error = %e, "{} job failed; cancelling", kind_name(J::KIND));
+                J::cancel(&ctx, job_id, JobStatus::from_error(&e)).await;
+                return;
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}

@@ -1,0 +1,284 @@
+//! Leftovers on BEs the FE cleans up, on an in-process FE with an in-process BE (real
+//! sockets, real tablet and snapshot directories):
+//! - a tablet no table holds is dropped from the BE once it has been reported unknown for
+//!   the grace period; a tablet whose CREATE task is still being waited for is not, however
+//!   long that takes, and becomes droppable once nobody waits for its CREATE any more;
+//! - the snapshot of a MAKE_SNAPSHOT whose finishTask finds no waiter is released (the FE
+//!   restarted, or its job stopped waiting), unless a waiter already got that answer or a
+//!   job records the snapshot.
+
+mod fe_support;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use doris_be::agent::{self, BeHandle};
+use doris_fe::catalog::OlapTable;
+use doris_fe::server::{start, FeHandle};
+use doris_fe::system::reports::{self, orphan_grace};
+use doris_fe::system::task_queue::new_task;
+use doris_fe::system::{AgentTask, Finished};
+use doris_thrift::agent_service::{TAgentResult, TAgentTaskRequest, TCreateTabletReq, TSnapshotRequest};
+use doris_thrift::backend_service::TTabletStatResult;
+use doris_thrift::master_service::TFinishTaskRequest;
+use doris_thrift::services::{BackendServiceHandler, BackendServiceServer, FrontendServiceClient};
+use doris_thrift::status::{TStatus, TStatusCode};
+use doris_thrift::transport::{ClientOptions, ClientPool, ServerOptions, ThriftServer};
+use doris_thrift::types::{TStorageMedium, TTaskType};
+use fe_support::*;
+
+/// An FE whose orphan grace is 10 s (`max_create_table_timeout_second`) and a BE joined to it.
+async fn cluster(meta: &Path, storage: &Path, brpc: u16) -> (FeHandle, BeHandle) {
+    let mut conf = fe_config(meta);
+    conf.set("max_create_table_timeout_second", "10").unwrap();
+    let fe = start(conf).await.unwrap();
+    assert_eq!(orphan_grace(&fe.ctx.config), Duration::from_secs(10));
+    let be = agent::start(be_config(storage, brpc)).await.unwrap();
+    add_backend(&fe, &be, 1).await;
+    (fe, be)
+}
+
+/// `d.t`: one partition, 2 buckets, one replica each.
+async fn table(fe: &FeHandle) -> OlapTable {
+    let mut sql = Sql::new(fe.ctx.clone());
+    sql.run("CREATE DATABASE d").await;
+    sql.run(r#"CREATE TABLE d.t (k INT, v VARCHAR(32)) DUPLICATE KEY(k) DISTRIBUTED BY HASH(k) BUCKETS 2 PROPERTIES ("replication_num" = "1")"#)
+        .await;
+    fe.ctx.catalog.table("d", "t").unwrap()
+}
+
+/// A CREATE request for a new tablet `tablet_id` with the schema of `like`.
+fn create_req(fe: &FeHandle, like: &OlapTable, tablet_id: i64) -> TCreateTabletReq {
+    let p = &like.partitions[0];
+    TCreateTabletReq::new(
+        tablet_id,
+        Box::new(like.tablet_schema()),
+        p.visible_version,
+        TStorageMedium::HDD,
+        false,
+        like.id,
+        p.id,
+        fe.ctx.store.next_id().unwrap(),
+        None,
+    )
+}
+
+/// A backend that takes every task and never reports one finished: whoever waits for
+/// its tasks waits until it gives up.
+struct SilentBe;
+
+#[async_trait::async_trait]
+impl BackendServiceHandler for SilentBe {
+    async fn submit_tasks(&self, _t: Vec<TAgentTaskRequest>) -> Result<TAgentResult, thrift::ApplicationError> {
+        Ok(TAgentResult::new(TStatus { status_code: TStatusCode::OK, error_msgs: None }, None, None, None))
+    }
+    async fn make_snapshot(&self, _r: TSnapshotRequest) -> Result<TAgentResult, thrift::ApplicationError> {
+        Err(thrift::ApplicationError::new(thrift::ApplicationErrorKind::UnknownMethod, "not here"))
+    }
+    async fn release_snapshot(&self, _p: String) -> Result<TAgentResult, thrift::ApplicationError> {
+        Err(thrift::ApplicationError::new(thrift::ApplicationErrorKind::UnknownMethod, "not here"))
+    }
+    async fn get_tablet_stat(&self) -> Result<TTabletStatResult, thrift::ApplicationError> {
+        Err(thrift::ApplicationError::new(thrift::ApplicationErrorKind::UnknownMethod, "not here"))
+    }
+}
+
+async fn silent_be() -> ThriftServer {
+    ThriftServer::bind("127.0.0.1:0", Arc::new(BackendServiceServer(Arc::new(SilentBe))), ServerOptions::default())
+        .await
+        .unwrap()
+}
+
+fn on_be(be: &BeHandle, tablet_id: i64) -> bool {
+    be.ctx.storage.tablet_meta(tablet_id).is_some()
+}
+
+async fn wait_dropped(be: &BeHandle, tablet_id: i64, dir: &Path, what: &str) {
+    wait_for(90, what, || {
+        let gone = !on_be(be, tablet_id) && !dir.exists();
+        async move { gone.then_some(()) }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_tablets_are_dropped_but_not_while_their_create_is_waited_for() {
+    let meta = tempfile::tempdir().unwrap();
+    let storage = tempfile::tempdir().unwrap();
+    let (fe, be) = cluster(meta.path(), storage.path(), 18101).await;
+    let t = table(&fe).await;
+    let known: Vec<i64> = t.tablets().map(|(_, tb)| tb.id).collect();
+    let be_id = fe.ctx.backends.all()[0].id;
+    let be_addr = be.addrs.be.to_string();
+
+    // A table being created: its CREATE on our BE finishes, but the run also waits for a
+    // task of a backend that never answers, so the tablet stays uncatalogued and waited for
+    // until we stop the run.
+    let creating = fe.ctx.store.next_id().unwrap();
+    let silent = silent_be().await;
+    let mut create = new_task(TTaskType::CREATE, fe.ctx.store.next_id().unwrap());
+    create.create_tablet_req = Some(Box::new(create_req(&fe, &t, creating)));
+    let mut other = new_task(TTaskType::CREATE, fe.ctx.store.next_id().unwrap());
+    other.create_tablet_req = Some(Box::new(create_req(&fe, &t, fe.ctx.store.next_id().unwrap())));
+    let tasks = vec![
+        AgentTask { backend_id: be_id, addr: be_addr.clone(), request: create },
+        AgentTask { backend_id: be_id + 1_000_000, addr: silent.local_addr().to_string(), request: other },
+    ];
+    let ctx = fe.ctx.clone();
+    let run = tokio::spawn(async move { ctx.tasks.run(tasks, Duration::from_secs(3600)).await });
+    wait_for(30, "the CREATE to make its tablet on the BE", || {
+        let made = on_be(&be, creating);
+        async move { made.then_some(()) }
+    })
+    .await;
+    assert!(fe.ctx.tasks.is_creating(creating));
+    let creating_dir = be.ctx.storage.tablet_dir(creating).unwrap();
+
+    // Left by nothing we know: made on the BE directly, after the one being created.
+    let orphan = fe.ctx.store.next_id().unwrap();
+    be.ctx.storage.create_tablet(&create_req(&fe, &t, orphan)).unwrap();
+    let orphan_dir = be.ctx.storage.tablet_dir(orphan).unwrap();
+    assert!(orphan_dir.is_dir());
+    wait_dropped(&be, orphan, &orphan_dir, "the unknown tablet dropped from the BE").await;
+
+    // The tablet being created was reported unknown for longer than the orphan (it was on
+    // the BE first), yet it stays, and so do the table's.
+    assert!(on_be(&be, creating) && creating_dir.is_dir(), "a tablet being created was dropped");
+    assert!(known.iter().all(|id| on_be(&be, *id)), "a tablet of a table was dropped");
+    assert!(!run.is_finished());
+
+    // Nobody waits for its CREATE any more (the creating job went away): now it is an
+    // orphan like any other.
+    run.abort();
+    assert!(run.await.unwrap_err().is_cancelled());
+    assert!(!fe.ctx.tasks.is_creating(creating));
+    assert_eq!(fe.ctx.tasks.pending_count(), 0);
+    wait_dropped(&be, creating, &creating_dir, "the abandoned tablet dropped from the BE").await;
+    assert!(known.iter().all(|id| on_be(&be, *id)), "a tablet of a table was dropped");
+    assert_eq!(Sql::new(fe.ctx.clone()).rows("SHOW TABLETS FROM d.t").await.rows.len(), 2);
+
+    fe.shutdown().await;
+    be.shutdown().await;
+}
+
+/// MAKE_SNAPSHOT of `tablet` at version 1, waited for; its finishTask.
+async fn snapshot(fe: &FeHandle, be: &BeHandle, t: &OlapTable, tablet: i64) -> TFinishTaskRequest {
+    let be_id = fe.ctx.backends.all()[0].id;
+    let mut task = new_task(TTaskType::MAKE_SNAPSHOT, fe.ctx.store.next_id().unwrap());
+    // A long timeout: the BE's own expiry must not be what removes it.
+    task.snapshot_req = Some(Box::new(TSnapshotRequest::new(
+        tablet,
+        t.schema_hash,
+        1i64,
+        None,
+        3600i64,
+        None,
+        true,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    )));
+    let done = fe
+        .ctx
+        .tasks
+        .run(vec![AgentTask { backend_id: be_id, addr: be.addrs.be.to_string(), request: task }], Duration::from_secs(60))
+        .await
+        .unwrap();
+    let fin = done.into_iter().next().unwrap().1;
+    assert!(Path::new(fin.snapshot_path.as_deref().unwrap()).is_dir(), "{fin:?}");
+    fin
+}
+
+fn path_of(fin: &TFinishTaskRequest) -> PathBuf {
+    PathBuf::from(fin.snapshot_path.clone().unwrap())
+}
+
+async fn wait_released(path: &Path, what: &str) {
+    wait_for(60, what, || {
+        let gone = !path.exists();
+        async move { gone.then_some(()) }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshots_nobody_waits_for_are_released_and_claimed_ones_kept() {
+    let meta = tempfile::tempdir().unwrap();
+    let storage = tempfile::tempdir().unwrap();
+    let (fe, be) = cluster(meta.path(), storage.path(), 18102).await;
+    let t = table(&fe).await;
+    let tablet = t.tablets().next().unwrap().1.id;
+    let be_id = fe.ctx.backends.all()[0].id;
+
+    // 1. A duplicate finishTask of an answer its waiter got: its run's caller may keep the
+    //    snapshot, so it stays although no job records it.
+    let kept = snapshot(&fe, &be, &t, tablet).await;
+    assert_eq!(reports::finish_task(&fe.ctx, kept.clone()).unwrap(), Finished::NoWaiter);
+
+    // 2. A snapshot a job records (a local backup keeps its snapshots for CCR), answered
+    //    again under a signature this FE never waited for (the FE that did has restarted).
+    Sql::new(fe.ctx.clone()).run("BACKUP SNAPSHOT d.snap TO __keep_on_local__ ON (t)").await;
+    wait_done(&fe, r#"SHOW BACKUP FROM d WHERE SnapshotName = "snap""#, "backup FINISHED").await;
+    let recorded = fe
+        .ctx
+        .jobs
+        .backups()
+        .into_iter()
+        .flat_map(|b| b.snapshots.into_values())
+        .next()
+        .unwrap();
+    let mut again = kept.clone();
+    again.signature = fe.ctx.store.next_id().unwrap();
+    again.snapshot_path = Some(recorded.path.clone());
+    assert_eq!(reports::finish_task(&fe.ctx, again).unwrap(), Finished::NoWaiter);
+
+    // 3. The FE restarted while the BE made it: the answer arrives, over the wire, under a
+    //    signature nobody here waits for nor ever did.
+    let restarted = snapshot(&fe, &be, &t, tablet).await;
+    let mut late = restarted.clone();
+    late.signature = fe.ctx.store.next_id().unwrap();
+    let client = FrontendServiceClient::new(ClientPool::new().channel(fe.rpc_addr.to_string(), ClientOptions::default()));
+    let r = client.finish_task(&late).await.unwrap();
+    assert_eq!(r.status.status_code, TStatusCode::OK);
+    wait_released(&path_of(&restarted), "the unwaited snapshot released").await;
+
+    // 4. Its job stopped waiting (cancelled): the waiter is gone when the answer arrives.
+    let cancelled = snapshot(&fe, &be, &t, tablet).await;
+    let sig = fe.ctx.store.next_id().unwrap();
+    let mut task = new_task(TTaskType::MAKE_SNAPSHOT, sig);
+    task.snapshot_req = Some(Box::new(TSnapshotRequest::new(
+        tablet, t.schema_hash, 1i64, None, 3600i64, None, true, None, None, None, None, None, None, None,
+    )));
+    // Sent to a backend that never answers, so the answer comes only when we send it.
+    let silent = silent_be().await;
+    let ctx = fe.ctx.clone();
+    let tasks = vec![AgentTask { backend_id: be_id, addr: silent.local_addr().to_string(), request: task }];
+    let waiting = tokio::spawn(async move { ctx.tasks.run(tasks, Duration::from_secs(3600)).await });
+    wait_for(30, "the MAKE_SNAPSHOT waited for", || {
+        let w = fe.ctx.tasks.is_pending(be_id, TTaskType::MAKE_SNAPSHOT, sig);
+        async move { w.then_some(()) }
+    })
+    .await;
+    waiting.abort();
+    assert!(waiting.await.unwrap_err().is_cancelled());
+    let mut answer = cancelled.clone();
+    answer.signature = sig;
+    assert_eq!(
+        reports::finish_task(&fe.ctx, answer).unwrap(),
+        Finished::UnclaimedSnapshot { path: cancelled.snapshot_path.clone().unwrap() }
+    );
+    wait_released(&path_of(&cancelled), "the cancelled job's snapshot released").await;
+
+    // The claimed ones are still there (no RELEASE was ever sent for them).
+    assert!(path_of(&kept).is_dir());
+    assert!(Path::new(&recorded.path).is_dir());
+    assert_eq!(fe.ctx.tasks.pending_count(), 0);
+
+    fe.shutdown().await;
+    be.shutdown().await;
+}
