@@ -26,6 +26,8 @@ pub enum BeError {
     TooManyTasks(String),
     #[error("not enough disk space: {0}")]
     DiskFull(String),
+    #[error("aborted: {0}")]
+    Aborted(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -48,6 +50,7 @@ impl BeError {
             BeError::Timeout(_) => TStatusCode::TIMEOUT,
             BeError::TooManyTasks(_) => TStatusCode::TOO_MANY_TASKS,
             BeError::DiskFull(_) => TStatusCode::LIMIT_REACH,
+            BeError::Aborted(_) => TStatusCode::ABORTED,
             BeError::Internal(_) => TStatusCode::INTERNAL_ERROR,
         }
     }

@@ -25,7 +25,7 @@ fn storage_crash_child() {
     let e = open(&[&root]);
     match op.as_str() {
         "create" => drop(e.create_tablet(&create_req(7, 1, None))),
-        "drop" => drop(e.drop_tablet(8)),
+        "drop" => drop(e.drop_tablet(8, 0)),
         "add_rowset" => drop(write_rowset(&e, 9, 2, 2, 2)),
         "snapshot" => drop(e.make_snapshot(&snapshot_req(10, 1, None))),
         "move" => drop(e.move_dir(&move_req(200, 66, Path::new(&std::env::var(SRC_ENV).unwrap())))),

@@ -94,15 +94,35 @@ fn storage_drop_removes_meta_and_files_and_missing_is_ok() {
         e.create_tablet(&create_req(42, 9, None)).unwrap();
         write_rowset(&e, 42, 2, 2, 2);
         let dir = e.tablet_dir(42).unwrap();
-        e.drop_tablet(42).unwrap();
+        e.drop_tablet(42, 0).unwrap();
         assert!(!dir.exists());
         assert!(!dir.parent().unwrap().exists(), "the <tablet_id> dir goes too");
         assert!(e.tablet_meta(42).is_none());
         assert!(matches!(e.tablet_dir(42), Err(BeError::NotFound(_))));
-        e.drop_tablet(42).unwrap();
-        e.drop_tablet(4242).unwrap();
+        e.drop_tablet(42, 0).unwrap();
+        e.drop_tablet(4242, 0).unwrap();
     }
     let e = open(&[&root]);
+    assert!(e.tablet_ids().is_empty());
+}
+
+/// A DROP naming another replica (an older one the FE thought an orphan) leaves the tablet;
+/// its own replica id, or none (0, an older FE), drops it.
+#[test]
+fn storage_drop_of_another_replica_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let e = open(&[&tmp.path().join("r")]);
+    e.create_tablet(&create_req(42, 9, None)).unwrap();
+    e.create_tablet(&create_req(43, 9, None)).unwrap();
+    let dir = e.tablet_dir(42).unwrap();
+    match e.drop_tablet(42, 999) {
+        Err(BeError::Aborted(m)) => assert_eq!(m, "replica_id not match(342 vs 999)"),
+        other => panic!("expected Aborted, got {other:?}"),
+    }
+    assert!(dir.exists() && e.tablet_meta(42).is_some());
+    e.drop_tablet(42, 342).unwrap();
+    assert!(!dir.exists() && e.tablet_meta(42).is_none());
+    e.drop_tablet(43, 0).unwrap();
     assert!(e.tablet_ids().is_empty());
 }
 

@@ -312,14 +312,23 @@ impl StorageEngine {
         (0..self.dirs.len()).min_by_key(|&i| (counts[i], i)).unwrap_or(0)
     }
 
-    /// DROP: remove the tablet's meta and files. A missing tablet is OK.
-    pub fn drop_tablet(&self, tablet_id: i64) -> Result<()> {
+    /// DROP: remove the tablet's meta and files. A missing tablet is OK. A non-zero
+    /// `replica_id` must be the tablet's: a DROP meant for an older replica (the FE dropping
+    /// what it thought an orphan, say) must not remove a newer one with the same tablet id.
+    pub fn drop_tablet(&self, tablet_id: i64, replica_id: i64) -> Result<()> {
         let lock = self.tablet_lock(tablet_id);
         let _g = lock.lock().unwrap_or_else(|e| e.into_inner());
         let Some(t) = self.tablet(tablet_id) else {
             tracing::info!(tablet_id, "drop of a tablet we do not have");
             return Ok(());
         };
+        if replica_id != 0 && t.meta.replica_id != replica_id {
+            // Upstream's wording, which operators grep for.
+            return Err(BeError::Aborted(format!(
+                "replica_id not match({} vs {replica_id})",
+                t.meta.replica_id
+            )));
+        }
         let d = &self.dirs[t.dir];
         d.meta.delete(tablet_id)?;
         super::failpoint("drop_tablet.after_meta");

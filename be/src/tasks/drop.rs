@@ -11,6 +11,6 @@ use crate::error::Result;
 pub async fn run(agent: &Arc<Agent>, req: &TDropTabletReq) -> Result<()> {
     record_tablet(req.tablet_id);
     let storage = agent.ctx.storage.clone();
-    let id = req.tablet_id;
-    blocking(move || storage.drop_tablet(id)).await
+    let (id, replica_id) = (req.tablet_id, req.replica_id.unwrap_or(0));
+    blocking(move || storage.drop_tablet(id, replica_id)).await
 }
