@@ -34,6 +34,8 @@ pub struct BeConfig {
     /// Parallel GETs of the snapshot pull engine, per download task (across its tablets).
     pub download_parallelism: usize,
     pub download_max_retries: u32,
+    /// Seconds a remote BE may stay silent on a pull request before the attempt is given up.
+    pub download_reply_timeout_sec: u64,
     /// Check every pulled file's MD5 against the remote's.
     pub download_verify_md5: bool,
     /// Force the upstream algorithm (sequential per tablet, HEAD per file); for comparison.
@@ -65,6 +67,7 @@ pub const KEYS: &[Key] = &[
     Key { name: "move_dir_worker_count", default: "3", doc: "workers for MOVE tasks" },
     Key { name: "download_parallelism", default: "8", doc: "parallel file GETs per download task, across its tablets" },
     Key { name: "download_max_retries", default: "3", doc: "retries per file, with backoff" },
+    Key { name: "download_reply_timeout_sec", default: "15", doc: "seconds a remote BE may stay silent (no answer, no bytes) before a pull attempt is given up; at least 3" },
     Key { name: "download_verify_md5", default: "true", doc: "verify each pulled file's MD5 against the remote" },
     Key { name: "download_upstream_mode", default: "false", doc: "pull the way upstream does (sequential, HEAD per file); for comparison" },
     Key { name: "storage_min_left_capacity_bytes", default: "1073741824", doc: "free space a root keeps when pulling into it" },
@@ -95,6 +98,7 @@ impl Default for BeConfig {
             move_dir_worker_count: 0,
             download_parallelism: 0,
             download_max_retries: 0,
+            download_reply_timeout_sec: 0,
             download_verify_md5: false,
             download_upstream_mode: false,
             storage_min_left_capacity_bytes: 0,
@@ -151,6 +155,14 @@ impl BeConfig {
             "move_dir_worker_count" => self.move_dir_worker_count = parse(key, v)?,
             "download_parallelism" => self.download_parallelism = parse(key, v)?,
             "download_max_retries" => self.download_max_retries = parse(key, v)?,
+            "download_reply_timeout_sec" => {
+                let secs: u64 = parse(key, v)?;
+                // Our BEs send a keep-alive line every 2 s while they hash for a listing.
+                if secs < 3 {
+                    return Err(ConfigError::Value { key: key.into(), value: v.into(), why: "must be at least 3 seconds".into() });
+                }
+                self.download_reply_timeout_sec = secs
+            }
             "download_verify_md5" => self.download_verify_md5 = parse_bool(key, v)?,
             "download_upstream_mode" => self.download_upstream_mode = parse_bool(key, v)?,
             "storage_min_left_capacity_bytes" => self.storage_min_left_capacity_bytes = parse(key, v)?,
@@ -188,5 +200,8 @@ mod tests {
         assert!(e.to_string().contains("webserver_port"), "{e}");
         let e = BeConfig::parse_str("download_worker_count = 0\n", Path::new("be.conf")).unwrap_err();
         assert!(e.to_string().contains("download_worker_count"), "{e}");
+        assert_eq!(c.download_reply_timeout_sec, 15);
+        let e = BeConfig::parse_str("download_reply_timeout_sec = 2\n", Path::new("be.conf")).unwrap_err();
+        assert!(e.to_string().contains("download_reply_timeout_sec"), "{e}");
     }
 }

@@ -1,6 +1,7 @@
 //! A source BE that stops answering: the pull gives up on it (or resumes past it) after a
 //! bounded number of attempts, tells the FE it is still at work meanwhile, and names the
-//! silent BE in the status. Each test waits out the 15 s reply timeout once or twice.
+//! silent BE in the status. Each test waits out a reply timeout (`download_reply_timeout_sec`,
+//! set to its minimum of 3 s here) once or twice.
 
 mod agent_support;
 #[path = "pull_support/mod.rs"]
@@ -42,6 +43,7 @@ async fn a_frozen_source_fails_the_download_task_naming_it() {
     let work = tempfile::tempdir().unwrap();
     let mut config = be_config(&work.path().join("b"));
     config.download_max_retries = 1;
+    config.set("download_reply_timeout_sec", "3").unwrap();
     let b = agent::start(config).await.unwrap();
     assert_eq!(heartbeat(&b, &master_info(fe.port(), 5, 1, "tok", 1)).await.status.status_code, TStatusCode::OK);
     // Named as a fresh snapshot, so the BE's sweeper of expired snapshots leaves it alone.
@@ -132,7 +134,11 @@ async fn freezing_proxy(target: std::net::SocketAddr, freeze_after: u64) -> (u16
 async fn a_source_frozen_mid_file_is_left_and_the_file_resumed() {
     use support::*;
     let remote = start_be("remote-token", |_| {}).await;
-    let local = start_be("local-token", |c| c.download_max_retries = 1).await;
+    let local = start_be("local-token", |c| {
+        c.download_max_retries = 1;
+        c.set("download_reply_timeout_sec", "3").unwrap();
+    })
+    .await;
     let big = bytes(77, 6 << 20);
     let files = vec![("1001.hdr".to_string(), bytes(78, 600)), ("big_0.dat".to_string(), big.clone())];
     let rdir = remote.snapshot_dir("20261205010203.1.3600", 1001);

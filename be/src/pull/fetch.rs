@@ -15,7 +15,7 @@ use reqwest::StatusCode;
 use tokio::sync::Semaphore;
 
 use super::plan::FileJob;
-use super::remote::{get_timeout, net_err, status_err, with_retries, within, Attempt, Request, Watch, REPLY_TIMEOUT};
+use super::remote::{get_timeout, net_err, status_err, with_retries, within, Attempt, Request, Watch};
 use crate::context::BeContext;
 use crate::error::{BeError, Result};
 use crate::http::md5_cache::{hash_file, hash_prefix};
@@ -162,8 +162,9 @@ async fn fetch_once(ctx: &BeContext, job: &FileJob, opts: FetchOpts, counters: &
         req = req.header(RANGE, format!("bytes={offset}-"));
     }
     // Silence is bounded separately from the whole transfer's time: a frozen remote is
-    // given up after REPLY_TIMEOUT, and the retry continues from what arrived.
-    let mut resp = within(REPLY_TIMEOUT, shown, req.send()).await?.map_err(|e| net_err(shown, e))?;
+    // given up after `download_reply_timeout_sec`, and the retry continues from what arrived.
+    let silence = super::remote::reply_timeout(ctx);
+    let mut resp = within(silence, shown, req.send()).await?.map_err(|e| net_err(shown, e))?;
     match resp.status() {
         StatusCode::OK => offset = 0,
         StatusCode::PARTIAL_CONTENT if offset > 0 => {
@@ -207,7 +208,7 @@ async fn fetch_once(ctx: &BeContext, job: &FileJob, opts: FetchOpts, counters: &
     let (received, hasher) = if small {
         let mut hasher = expected_md5.map(|_| Md5::new());
         let mut v = Vec::with_capacity(job.size as usize);
-        while let Some(chunk) = within(REPLY_TIMEOUT, shown, resp.chunk()).await?.map_err(|e| net_err(shown, e))? {
+        while let Some(chunk) = within(silence, shown, resp.chunk()).await?.map_err(|e| net_err(shown, e))? {
             if got + chunk.len() as u64 > expect {
                 return Err(too_long());
             }
@@ -231,7 +232,7 @@ async fn fetch_once(ctx: &BeContext, job: &FileJob, opts: FetchOpts, counters: &
         let mut batch: Vec<bytes::Bytes> = Vec::new();
         let mut batch_len = 0usize;
         let streamed: std::result::Result<(), Attempt> = loop {
-            let chunk = match within(REPLY_TIMEOUT, shown, resp.chunk()).await {
+            let chunk = match within(silence, shown, resp.chunk()).await {
                 Ok(Ok(Some(c))) => c,
                 Ok(Ok(None)) => break Ok(()),
                 Ok(Err(e)) => break Err(net_err(shown, e)),

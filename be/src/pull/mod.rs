@@ -6,7 +6,7 @@
 //! a file's URL is the directory's plus `/<name>`. Against our BEs one listing per tablet
 //! carries sizes and md5s; against a real Doris BE (names only) a HEAD per file asks.
 //!
-//! A remote silent for 15 s on any request (no answer, or a transfer that stopped) costs
+//! A remote silent for `download_reply_timeout_sec` (15 s) on any request (no answer, or a transfer that stopped) costs
 //! that attempt; every retry is logged with the tablet and the remote file and re-reports
 //! progress to the FE, and the task's status names the remote once retries run out.
 

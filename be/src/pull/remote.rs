@@ -17,8 +17,11 @@ use crate::error::{BeError, Result};
 /// response headers, or no body bytes, for this long. Upstream gives a listing 15 s in all;
 /// we bound silence instead of the total, so a big file or a listing our BEs must hash
 /// first (they send blank keep-alive lines meanwhile) takes as long as it needs while a
-/// frozen remote is noticed as fast as upstream notices it.
-pub const REPLY_TIMEOUT: Duration = Duration::from_secs(15);
+/// frozen remote is noticed as fast as upstream notices it. `download_reply_timeout_sec`
+/// (default 15).
+pub fn reply_timeout(ctx: &BeContext) -> Duration {
+    Duration::from_secs(ctx.config.download_reply_timeout_sec)
+}
 /// Cap on a whole listing, however steadily the remote shows it is still hashing.
 const LIST_MAX: Duration = Duration::from_secs(3600);
 /// A HEAD with `acquire_md5` makes the remote hash the file before it answers, and a HEAD
@@ -176,10 +179,10 @@ fn backoff(attempt: u32) -> Duration {
     base + Duration::from_millis(jitter)
 }
 
-/// The whole body of `resp`, failing when the remote stays silent for `REPLY_TIMEOUT`.
-async fn body_text(mut resp: reqwest::Response, shown: &str) -> std::result::Result<String, Attempt> {
+/// The whole body of `resp`, failing when the remote stays silent for `silence`.
+async fn body_text(mut resp: reqwest::Response, shown: &str, silence: Duration) -> std::result::Result<String, Attempt> {
     let mut body = Vec::new();
-    while let Some(chunk) = within(REPLY_TIMEOUT, shown, resp.chunk()).await?.map_err(|e| net_err(shown, e))? {
+    while let Some(chunk) = within(silence, shown, resp.chunk()).await?.map_err(|e| net_err(shown, e))? {
         body.extend_from_slice(&chunk);
     }
     String::from_utf8(body).map_err(|_| Attempt::fatal(BeError::Http(format!("{shown}: listing is not UTF-8"))))
@@ -187,20 +190,21 @@ async fn body_text(mut resp: reqwest::Response, shown: &str) -> std::result::Res
 
 /// List a tablet's remote directory, asking for sizes and md5s (ignored by a real BE).
 ///
-/// The remote must start answering within `REPLY_TIMEOUT` and never go silent longer:
+/// The remote must start answering within [`reply_timeout`] and never go silent longer:
 /// a real BE answers a listing at once, ours sends keep-alive lines while it hashes.
 pub async fn list(ctx: &BeContext, watch: &Watch, spec: &TabletSpec, with_stat: bool, with_md5: bool) -> Result<Listing> {
     let shown = spec.shown(None);
     let url = spec.dir_url(with_stat, with_md5);
     let (url, shown) = (&url, &shown);
     let req = Request { what: "list", tablet_id: spec.local_tablet_id, shown };
+    let silence = reply_timeout(ctx);
     with_retries(ctx, watch, req, |_| async move {
         let send = ctx.http.get(url.as_str()).timeout(LIST_MAX).send();
-        let resp = within(REPLY_TIMEOUT, shown, send).await?.map_err(|e| net_err(shown, e))?;
+        let resp = within(silence, shown, send).await?.map_err(|e| net_err(shown, e))?;
         if resp.status() != StatusCode::OK {
             return Err(status_err(shown, resp).await);
         }
-        let body = body_text(resp, shown).await?;
+        let body = body_text(resp, shown, silence).await?;
         parse_listing(&body).map_err(|m| Attempt::fatal(BeError::Http(format!("{shown}: {m}"))))
     })
     .await
@@ -211,7 +215,7 @@ pub async fn head(ctx: &BeContext, watch: &Watch, spec: &TabletSpec, name: &str,
     let shown = spec.shown(Some(name));
     let url = spec.file_url(name, want_md5);
     let (url, shown) = (&url, &shown);
-    let limit = if want_md5 { HEAD_MD5_TIMEOUT } else { REPLY_TIMEOUT };
+    let limit = if want_md5 { HEAD_MD5_TIMEOUT } else { reply_timeout(ctx) };
     let req = Request { what: "head", tablet_id: spec.local_tablet_id, shown };
     with_retries(ctx, watch, req, |_| async move {
         let resp = within(limit, shown, ctx.http.head(url.as_str()).send()).await?.map_err(|e| net_err(shown, e))?;
