@@ -42,6 +42,30 @@ fn param(q: &HashMap<String, String>, name: &str) -> Result<i64, Fail> {
     q.get(name).and_then(|v| v.parse().ok()).ok_or_else(|| (StatusCode::BAD_REQUEST, format!("missing or bad parameter {name}")))
 }
 
+/// Every internal endpoint: the cluster token, then the numeric parameters it needs.
+fn authorized_params<const N: usize>(
+    ctx: &BeContext,
+    headers: &HeaderMap,
+    q: &HashMap<String, String>,
+    names: [&str; N],
+) -> Result<[i64; N], Fail> {
+    check_token(ctx, headers, q)?;
+    let mut out = [0; N];
+    for (v, name) in out.iter_mut().zip(names) {
+        *v = param(q, name)?;
+    }
+    Ok(out)
+}
+
+/// Run storage work off the async threads and answer 200 with its result as text.
+async fn blocking_text<T: ToString + Send + 'static>(f: impl FnOnce() -> Result<T, BeError> + Send + 'static) -> Response {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(v)) => (StatusCode::OK, v.to_string()).into_response(),
+        Ok(Err(e)) => be_err(e).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
 fn be_err(e: BeError) -> Fail {
     let code = match e {
         BeError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -58,16 +82,13 @@ pub async fn receive_rowset(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = check_token(&ctx, &headers, &q) {
-        return r.into_response();
-    }
-    let (tablet_id, txn_id, partition_id, num_rows) =
-        match (param(&q, "tablet_id"), param(&q, "txn_id"), param(&q, "partition_id"), param(&q, "num_rows")) {
-            (Ok(a), Ok(b), Ok(c), Ok(d)) => (a, b, c, d),
-            (Err(r), ..) | (_, Err(r), ..) | (_, _, Err(r), _) | (.., Err(r)) => return r.into_response(),
+    let [tablet_id, txn_id, partition_id, num_rows] =
+        match authorized_params(&ctx, &headers, &q, ["tablet_id", "txn_id", "partition_id", "num_rows"]) {
+            Ok(p) => p,
+            Err(r) => return r.into_response(),
         };
     let storage = ctx.storage.clone();
-    let r = tokio::task::spawn_blocking(move || -> Result<String, BeError> {
+    blocking_text(move || -> Result<String, BeError> {
         let dir = storage.tablet_dir(tablet_id)?;
         let rowset_id = storage.next_rowset_id();
         let num_segments = if body.is_empty() { 0 } else { 1 };
@@ -97,12 +118,7 @@ pub async fn receive_rowset(
         }
         Ok(rowset_id)
     })
-    .await;
-    match r {
-        Ok(Ok(rowset_id)) => (StatusCode::OK, rowset_id).into_response(),
-        Ok(Err(e)) => be_err(e).into_response(),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
-    }
+    .await
 }
 
 pub async fn abort_rowset(
@@ -110,21 +126,12 @@ pub async fn abort_rowset(
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = check_token(&ctx, &headers, &q) {
-        return r.into_response();
-    }
-    let (tablet_id, txn_id) = match (param(&q, "tablet_id"), param(&q, "txn_id")) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(r), _) | (_, Err(r)) => return r.into_response(),
+    let [tablet_id, txn_id] = match authorized_params(&ctx, &headers, &q, ["tablet_id", "txn_id"]) {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
     };
     let storage = ctx.storage.clone();
-    let r = tokio::task::spawn_blocking(move || super::gc::drop_pending(&storage, tablet_id, txn_id))
-    .await;
-    match r {
-        Ok(Ok(n)) => (StatusCode::OK, n.to_string()).into_response(),
-        Ok(Err(e)) => be_err(e).into_response(),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
-    }
+    blocking_text(move || super::gc::drop_pending(&storage, tablet_id, txn_id)).await
 }
 
 /// What a scan answers: `{"tablet_id", "version", "num_rows", "columns": [...], "rows": [[...]]}`
@@ -134,12 +141,9 @@ pub async fn scan(
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = check_token(&ctx, &headers, &q) {
-        return r.into_response();
-    }
-    let (tablet_id, version) = match (param(&q, "tablet_id"), param(&q, "version")) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(r), _) | (_, Err(r)) => return r.into_response(),
+    let [tablet_id, version] = match authorized_params(&ctx, &headers, &q, ["tablet_id", "version"]) {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
     };
     let count_only = q.get("count_only").is_some_and(|v| v == "true");
     let storage = ctx.storage.clone();
