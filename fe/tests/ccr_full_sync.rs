@@ -9,12 +9,12 @@ mod fe_support;
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use doris_be::agent::{self, BeHandle};
-use doris_fe::server::{start, FeHandle};
+use doris_be::agent::BeHandle;
+use doris_fe::server::FeHandle;
 use doris_thrift::frontend_service::*;
 use doris_thrift::services::FrontendServiceClient;
-use doris_thrift::status::TStatusCode;
-use doris_thrift::transport::{ClientOptions, ClientPool};
+use doris_thrift::status::{TStatus, TStatusCode};
+use doris_thrift::transport::ClientPool;
 use fe_support::*;
 
 struct Cluster {
@@ -31,9 +31,7 @@ async fn cluster(brpc: u16, max_jobs: &str) -> Cluster {
     conf.set("local_snapshot_ttl_second", "3600").unwrap();
     conf.set("max_backup_restore_job_num_per_db", max_jobs)
         .unwrap();
-    let fe = start(conf).await.unwrap();
-    let be = agent::start(be_config(storage.path(), brpc)).await.unwrap();
-    add_backend(&fe, &be, 1).await;
+    let (fe, be) = start_cluster(conf, be_config(storage.path(), brpc)).await;
     let sql = Sql::new(fe.ctx.clone());
     Cluster {
         fe,
@@ -41,10 +39,6 @@ async fn cluster(brpc: u16, max_jobs: &str) -> Cluster {
         sql,
         _dirs: (meta, storage),
     }
-}
-
-fn client(fe: &FeHandle, pool: &ClientPool) -> FrontendServiceClient {
-    FrontendServiceClient::new(pool.channel(fe.rpc_addr.to_string(), ClientOptions::default()))
 }
 
 fn gunzip(b: &[u8]) -> Vec<u8> {
@@ -55,16 +49,22 @@ fn gunzip(b: &[u8]) -> Vec<u8> {
     out
 }
 
-fn snapshot_req(label: &str) -> TGetSnapshotRequest {
+/// getSnapshot of `src`'s local snapshot `label` as the syncer sends it.
+fn src_snapshot_req(label: &str) -> TGetSnapshotRequest {
     TGetSnapshotRequest {
-        user: Some("root".into()),
-        passwd: Some(ROOT_PASSWORD.into()),
-        db: Some("src".into()),
-        label_name: Some(label.into()),
         snapshot_name: Some(label.into()),
-        snapshot_type: Some(TSnapshotType::LOCAL),
-        ..Default::default()
+        ..snapshot_req("src", label)
     }
+}
+
+/// getSnapshot over the wire; the answer's status code.
+async fn snapshot_status(client: &FrontendServiceClient, req: &TGetSnapshotRequest) -> TStatusCode {
+    client.get_snapshot(req).await.unwrap().status.unwrap().status_code
+}
+
+/// restoreSnapshot over the wire; the answer's status.
+async fn restore(client: &FrontendServiceClient, req: &TRestoreSnapshotRequest) -> TStatus {
+    client.restore_snapshot(req).await.unwrap().status.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -74,28 +74,9 @@ async fn ccr_full_sync_between_two_clusters() {
     let mut dst = cluster(18072, "2").await;
     let pool = ClientPool::new();
 
-    src.sql.run("CREATE DATABASE src").await;
-    src.sql
-        .run(
-            r#"CREATE TABLE src.t (k INT, v VARCHAR(32)) DUPLICATE KEY(k)
-               PARTITION BY RANGE(k) (PARTITION p1 VALUES LESS THAN ("100"), PARTITION p2 VALUES LESS THAN ("200"))
-               DISTRIBUTED BY HASH(k) BUCKETS 2 PROPERTIES ("replication_num" = "1")"#,
-        )
-        .await;
     // Real bytes in every source tablet: one rowset (version 2) per tablet, then the
     // partitions' visible version 2, as a published load would leave them.
-    let table = src.fe.ctx.catalog.table("src", "t").unwrap();
-    let mut expected: BTreeMap<(String, usize), Vec<Vec<u8>>> = BTreeMap::new();
-    for p in &table.partitions {
-        for (i, tablet) in p.index.tablets.iter().enumerate() {
-            let bytes: Vec<u8> = (0..4096u32)
-                .map(|x| (x as i64 * 31 + tablet.id) as u8)
-                .collect();
-            add_dat_rowset(&src.be, tablet.id, &bytes, 10);
-            expected.insert((p.name.clone(), i), dat_contents(&src.be, tablet.id));
-        }
-    }
-    set_visible_version_2(&src.fe, "src", "t");
+    let expected = table_with_data(&src.fe, &src.be, "src").await;
 
     // BACKUP to __keep_on_local__, polled like the syncer does.
     src.sql
@@ -103,48 +84,26 @@ async fn ccr_full_sync_between_two_clusters() {
             r#"BACKUP SNAPSHOT src.snap1 TO __keep_on_local__ ON (t) PROPERTIES ("type" = "full")"#,
         )
         .await;
-    let shown = wait_done(
-        &src.fe,
-        r#"SHOW BACKUP FROM src WHERE SnapshotName = "snap1""#,
-        "backup FINISHED",
-    )
-    .await;
+    let shown = wait_backup(&src.fe, "src", "snap1", "FINISHED").await;
     assert_eq!(shown.rows.len(), 1);
     assert_eq!(shown.get(&shown.rows[0], "Status"), "[OK]");
     assert_eq!(shown.get(&shown.rows[0], "DbName"), "src");
 
     // getSnapshot: refusals first.
-    let fe1 = client(&src.fe, &pool);
-    let mut bad = snapshot_req("snap1");
+    let fe1 = fe_client(&src.fe, &pool);
+    let mut bad = src_snapshot_req("snap1");
     bad.passwd = Some("wrong".into());
-    assert_eq!(
-        fe1.get_snapshot(&bad)
-            .await
-            .unwrap()
-            .status
-            .unwrap()
-            .status_code,
-        TStatusCode::NOT_AUTHORIZED
-    );
-    let mut bad = snapshot_req("snap1");
+    assert_eq!(snapshot_status(&fe1, &bad).await, TStatusCode::NOT_AUTHORIZED);
+    let mut bad = src_snapshot_req("snap1");
     bad.passwd = None;
     bad.token = Some("not-the-token".into());
+    assert_eq!(snapshot_status(&fe1, &bad).await, TStatusCode::NOT_AUTHORIZED);
     assert_eq!(
-        fe1.get_snapshot(&bad)
-            .await
-            .unwrap()
-            .status
-            .unwrap()
-            .status_code,
-        TStatusCode::NOT_AUTHORIZED
-    );
-    let r = fe1.get_snapshot(&snapshot_req("nope")).await.unwrap();
-    assert_eq!(
-        r.status.unwrap().status_code,
+        snapshot_status(&fe1, &src_snapshot_req("nope")).await,
         TStatusCode::SNAPSHOT_NOT_EXIST
     );
 
-    let plain = fe1.get_snapshot(&snapshot_req("snap1")).await.unwrap();
+    let plain = fe1.get_snapshot(&src_snapshot_req("snap1")).await.unwrap();
     assert_eq!(
         plain.status.as_ref().unwrap().status_code,
         TStatusCode::OK,
@@ -152,7 +111,7 @@ async fn ccr_full_sync_between_two_clusters() {
         plain.status
     );
     assert_eq!(plain.compressed, Some(false));
-    let mut by_token = snapshot_req("snap1");
+    let mut by_token = src_snapshot_req("snap1");
     by_token.passwd = None;
     by_token.token = Some(src.fe.ctx.cluster.token.clone());
     by_token.enable_compress = Some(true);
@@ -198,14 +157,7 @@ async fn ccr_full_sync_between_two_clusters() {
         .token
         .unwrap();
     let backends = fe1
-        .get_backend_meta(&TGetBackendMetaRequest {
-            cluster: None,
-            user: Some("root".into()),
-            passwd: Some(ROOT_PASSWORD.into()),
-            user_ip: None,
-            token: None,
-            backend_id: None,
-        })
+        .get_backend_meta(&backend_meta_req())
         .await
         .unwrap()
         .backends
@@ -222,7 +174,7 @@ async fn ccr_full_sync_between_two_clusters() {
 
     // restoreSnapshot on the target.
     dst.sql.run("CREATE DATABASE dst").await;
-    let fe2 = client(&dst.fe, &pool);
+    let fe2 = fe_client(&dst.fe, &pool);
     let restore_req = |token: Option<String>, passwd: Option<&str>| TRestoreSnapshotRequest {
         user: Some("root".into()),
         passwd: passwd.map(str::to_string),
@@ -230,10 +182,7 @@ async fn ccr_full_sync_between_two_clusters() {
         db: Some("dst".into()),
         label_name: Some("snap1".into()),
         repo_name: Some("__keep_on_local__".into()),
-        table_refs: Some(vec![Box::new(TTableRef {
-            table: Some("t".into()),
-            alias_name: None,
-        })]),
+        table_refs: Some(table_refs(&[("t", None)])),
         properties: Some(BTreeMap::from([(
             "reserve_replica".to_string(),
             "true".to_string(),
@@ -244,33 +193,14 @@ async fn ccr_full_sync_between_two_clusters() {
         ..Default::default()
     };
     // The source's token is not the target's: refused.
-    let r = fe2
-        .restore_snapshot(&restore_req(Some(token.clone()), None))
-        .await
-        .unwrap();
-    assert_eq!(r.status.unwrap().status_code, TStatusCode::NOT_AUTHORIZED);
-    let r = fe2
-        .restore_snapshot(&restore_req(None, Some("wrong")))
-        .await
-        .unwrap();
-    assert_eq!(r.status.unwrap().status_code, TStatusCode::NOT_AUTHORIZED);
-    let r = fe2
-        .restore_snapshot(&restore_req(None, Some(ROOT_PASSWORD)))
-        .await
-        .unwrap();
-    assert_eq!(
-        r.status.as_ref().unwrap().status_code,
-        TStatusCode::OK,
-        "{:?}",
-        r.status
-    );
+    let st = restore(&fe2, &restore_req(Some(token.clone()), None)).await;
+    assert_eq!(st.status_code, TStatusCode::NOT_AUTHORIZED);
+    let st = restore(&fe2, &restore_req(None, Some("wrong"))).await;
+    assert_eq!(st.status_code, TStatusCode::NOT_AUTHORIZED);
+    let st = restore(&fe2, &restore_req(None, Some(ROOT_PASSWORD))).await;
+    assert_eq!(st.status_code, TStatusCode::OK, "{st:?}");
 
-    let shown = wait_done(
-        &dst.fe,
-        r#"SHOW RESTORE FROM dst WHERE Label = "snap1""#,
-        "restore FINISHED",
-    )
-    .await;
+    let shown = wait_restore(&dst.fe, "dst", "snap1", "FINISHED").await;
     assert_eq!(shown.get(&shown.rows[0], "Status"), "[OK]");
     assert_eq!(shown.get(&shown.rows[0], "ReserveReplica"), "true");
 
@@ -309,19 +239,9 @@ async fn ccr_full_sync_between_two_clusters() {
     dst.sql.run("CREATE TABLE dst.extra (k INT) DUPLICATE KEY(k) DISTRIBUTED BY HASH(k) BUCKETS 1 PROPERTIES (\"replication_num\" = \"1\")").await;
     let mut again = restore_req(None, Some(ROOT_PASSWORD));
     again.clean_tables = Some(true);
-    let r = fe2.restore_snapshot(&again).await.unwrap();
-    assert_eq!(
-        r.status.as_ref().unwrap().status_code,
-        TStatusCode::OK,
-        "{:?}",
-        r.status
-    );
-    let shown = wait_done(
-        &dst.fe,
-        r#"SHOW RESTORE FROM dst WHERE Label = "snap1""#,
-        "second restore FINISHED",
-    )
-    .await;
+    let st = restore(&fe2, &again).await;
+    assert_eq!(st.status_code, TStatusCode::OK, "{st:?}");
+    let shown = wait_restore(&dst.fe, "dst", "snap1", "FINISHED").await;
     assert_eq!(shown.rows.len(), 2);
     assert!(
         dst.fe.ctx.catalog.table("dst", "extra").is_err(),
@@ -346,26 +266,13 @@ async fn ccr_full_sync_between_two_clusters() {
     dst.sql.run("CREATE TABLE dst.other (k INT, w BIGINT) DUPLICATE KEY(k) DISTRIBUTED BY HASH(k) BUCKETS 2 PROPERTIES (\"replication_num\" = \"1\")").await;
     let mut req = restore_req(None, Some(ROOT_PASSWORD));
     req.label_name = Some("snap1".into());
-    req.table_refs = Some(vec![Box::new(TTableRef {
-        table: Some("t".into()),
-        alias_name: Some("other".into()),
-    })]);
-    let r = fe2.restore_snapshot(&req).await.unwrap();
-    assert_eq!(r.status.unwrap().status_code, TStatusCode::OK);
-    let shown = wait_for(60, "the mismatched restore to be cancelled", || {
-        let ctx = dst.fe.ctx.clone();
-        async move {
-            let t = Sql::new(ctx)
-                .rows(r#"SHOW RESTORE FROM dst WHERE Label = "snap1""#)
-                .await;
-            let row = t.rows.last()?.clone();
-            (t.get(&row, "State") == "CANCELLED").then(|| t.get(&row, "Status").to_string())
-        }
-    })
-    .await;
+    req.table_refs = Some(table_refs(&[("t", Some("other"))]));
+    assert_eq!(restore(&fe2, &req).await.status_code, TStatusCode::OK);
+    let shown = wait_restore(&dst.fe, "dst", "snap1", "CANCELLED").await;
+    let status = shown.last("Status");
     assert!(
-        shown.contains("already exist but with different schema"),
-        "{shown}"
+        status.contains("already exist but with different schema"),
+        "{status}"
     );
     // The existing table was not dropped by the cancel.
     assert!(dst.fe.ctx.catalog.table("dst", "other").is_ok());

@@ -14,7 +14,7 @@ use doris_thrift::agent_service::{TAgentResult, TAgentTaskRequest, TCreateTablet
 use doris_thrift::backend_service::TTabletStatResult;
 use doris_thrift::frontend_service::*;
 use doris_thrift::heartbeat_service::{TBackendInfo, THeartbeatResult, TMasterInfo};
-use doris_thrift::master_service::{TFinishTaskRequest, TReportRequest, TTablet, TTabletInfo};
+use doris_thrift::master_service::{TReportRequest, TTablet, TTabletInfo};
 use doris_thrift::services::*;
 use doris_thrift::status::{TStatus, TStatusCode};
 use doris_thrift::transport::{ClientOptions, ClientPool, ServerOptions, ThriftServer};
@@ -68,6 +68,12 @@ impl StandInBe {
 
     fn created_tablets(&self) -> BTreeSet<i64> {
         self.state.created.lock().unwrap().iter().map(|c| c.tablet_id).collect()
+    }
+
+    /// Whether a DROP came for each of `tablets`.
+    fn dropped_all(&self, tablets: &BTreeSet<i64>) -> bool {
+        let dropped: BTreeSet<i64> = self.state.dropped.lock().unwrap().iter().copied().collect();
+        tablets.is_subset(&dropped)
     }
 }
 
@@ -139,28 +145,7 @@ impl BackendServiceHandler for BeState {
             if self.silent.load(Ordering::SeqCst) {
                 continue;
             }
-            let req = TFinishTaskRequest::new(
-                me.clone(),
-                t.task_type,
-                t.signature,
-                status,
-                1i64,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-            );
+            let req = finish_task_req(me.clone(), t.task_type, t.signature, status);
             let fe = fe.clone();
             // Asynchronously, as a BE does: the task finishes after submit_tasks returned.
             tokio::spawn(async move {
@@ -196,7 +181,7 @@ PROPERTIES ("replication_num" = "3")"#;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fe_with_three_backends() {
     let meta = tempfile::tempdir().unwrap();
-    let fe = start(fe_config(meta.path())).await.unwrap();
+    let fe = start_fe(meta.path()).await;
     let bes = vec![StandInBe::start().await, StandInBe::start().await, StandInBe::start().await];
     let mut sql = Sql::new(fe.ctx.clone());
 
@@ -207,15 +192,7 @@ async fn fe_with_three_backends() {
     assert!(e.to_string().contains("Same backend already exists"), "{e}");
 
     // Heartbeats make every backend alive and teach the FE its be_port.
-    let shown = wait_for(20, "three alive backends", || {
-        let ctx = fe.ctx.clone();
-        async move {
-            let mut s = Sql::new(ctx);
-            let t = s.rows("SHOW BACKENDS").await;
-            (t.rows.len() == 3 && t.column("Alive").iter().all(|a| a == "true")).then_some(t)
-        }
-    })
-    .await;
+    let shown = wait_alive(fe.ctx.clone(), 3).await;
     assert_eq!(
         &shown.names[..10],
         &[
@@ -271,14 +248,8 @@ async fn fe_with_three_backends() {
     // Every BE holds one replica of each of the 12 tablets.
     let tablets = sql.rows("SHOW TABLETS FROM t1").await;
     assert_eq!(tablets.rows.len(), 36);
-    let mut per_tablet: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for r in &tablets.rows {
-        per_tablet
-            .entry(tablets.get(r, "TabletId").to_string())
-            .or_default()
-            .insert(tablets.get(r, "BackendId").to_string());
-        assert_eq!(tablets.get(r, "Version"), "1");
-    }
+    assert!(tablets.column("Version").iter().all(|v| v == "1"));
+    let per_tablet = tablets.group("TabletId", "BackendId");
     assert_eq!(per_tablet.len(), 12);
     assert!(per_tablet.values().all(|bes| bes.len() == 3), "three distinct backends per tablet");
     let tablet_ids: BTreeSet<i64> = per_tablet.keys().map(|s| s.parse().unwrap()).collect();
@@ -356,7 +327,7 @@ async fn fe_with_three_backends() {
 
     // The CCR-facing RPCs.
     let pool = ClientPool::new();
-    let client = FrontendServiceClient::new(pool.channel(fe.rpc_addr.to_string(), ClientOptions::default()));
+    let client = fe_client(&fe, &pool);
     let mut req = TGetMasterTokenRequest { cluster: None, user: Some("root".into()), password: Some("wrong".into()) };
     let r = client.get_master_token(&req).await.unwrap();
     assert_eq!(r.status.unwrap().status_code, TStatusCode::NOT_AUTHORIZED);
@@ -365,17 +336,7 @@ async fn fe_with_three_backends() {
     assert_eq!(r.status.unwrap().status_code, TStatusCode::OK);
     assert_eq!(r.token.as_deref(), Some(fe.ctx.cluster.token.as_str()));
 
-    let r = client
-        .get_backend_meta(&TGetBackendMetaRequest {
-            cluster: None,
-            user: Some("root".into()),
-            passwd: Some(ROOT_PASSWORD.into()),
-            user_ip: None,
-            token: None,
-            backend_id: None,
-        })
-        .await
-        .unwrap();
+    let r = client.get_backend_meta(&backend_meta_req()).await.unwrap();
     assert_eq!(r.status.status_code, TStatusCode::OK);
     let metas = r.backends.unwrap();
     assert_eq!(metas.len(), 3);
@@ -475,12 +436,7 @@ async fn fe_with_three_backends() {
     assert_eq!(sql.rows("SHOW TABLES").await.rows.len(), 1);
     let t2_tablets: BTreeSet<i64> = bes[0].created_tablets().difference(&tablet_ids).copied().collect();
     assert_eq!(t2_tablets.len(), 12);
-    wait_for(10, "DROP of the failed table's tablets", || {
-        let dropped: BTreeSet<i64> = bes[0].state.dropped.lock().unwrap().iter().copied().collect();
-        let ok = t2_tablets.is_subset(&dropped);
-        async move { ok.then_some(()) }
-    })
-    .await;
+    wait_until(10, "DROP of the failed table's tablets", || bes[0].dropped_all(&t2_tablets)).await;
     bes[2].state.fail_create.store(false, Ordering::SeqCst);
 
     // BACKUP to a repository nobody created is refused (backup jobs: fe/tests/backup_job_*.rs).
@@ -491,31 +447,19 @@ async fn fe_with_three_backends() {
     let (cluster, epoch, token) = (fe.ctx.cluster.cluster_id, fe.ctx.cluster.epoch, fe.ctx.cluster.token.clone());
     drop(sql);
     fe.shutdown().await;
-    let fe = start(fe_config(meta.path())).await.unwrap();
+    let fe = start_fe(meta.path()).await;
     assert_eq!((fe.ctx.cluster.cluster_id, fe.ctx.cluster.token.clone()), (cluster, token));
     assert_eq!(fe.ctx.cluster.epoch, epoch + 1);
     let mut sql = Sql::new(fe.ctx.clone());
     sql.run("USE d1").await;
     assert_eq!(sql.rows("SHOW TABLES").await.rows, vec![vec!["t1".to_string()]]);
     assert_eq!(sql.rows("SHOW TABLETS FROM t1").await.rows.len(), 36);
-    wait_for(20, "backends alive after the FE restart", || {
-        let ctx = fe.ctx.clone();
-        async move {
-            let t = Sql::new(ctx).rows("SHOW BACKENDS").await;
-            (t.rows.len() == 3 && t.column("Alive").iter().all(|a| a == "true")).then_some(())
-        }
-    })
-    .await;
+    wait_alive(fe.ctx.clone(), 3).await;
     assert!(bes.iter().all(|b| b.state.master.lock().unwrap().as_ref().unwrap().epoch == epoch + 1));
 
     // DROP TABLE reaches the BEs.
     sql.run("DROP TABLE t1").await;
-    wait_for(10, "DROP tasks for t1", || {
-        let dropped: BTreeSet<i64> = bes[1].state.dropped.lock().unwrap().iter().copied().collect();
-        let ok = tablet_ids.is_subset(&dropped);
-        async move { ok.then_some(()) }
-    })
-    .await;
+    wait_until(10, "DROP tasks for t1", || bes[1].dropped_all(&tablet_ids)).await;
     assert!(sql.try_run("SHOW CREATE TABLE t1").await.unwrap_err().to_string().contains("Unknown table"));
     sql.run("DROP DATABASE d1").await;
     assert!(sql.rows("SHOW DATABASES").await.rows.is_empty());
@@ -531,11 +475,7 @@ async fn create_table_gives_up_when_a_backend_never_finishes() {
     let be = StandInBe::start().await;
     let mut sql = Sql::new(fe.ctx.clone());
     sql.run(&format!(r#"ALTER SYSTEM ADD BACKEND "127.0.0.1:{}""#, be.hb_port())).await;
-    wait_for(20, "the backend alive", || {
-        let ctx = fe.ctx.clone();
-        async move { (ctx.backends.alive_ids().len() == 1).then_some(()) }
-    })
-    .await;
+    wait_until(20, "the backend alive", || fe.ctx.backends.alive_ids().len() == 1).await;
     be.state.silent.store(true, Ordering::SeqCst);
     sql.run("CREATE DATABASE d").await;
     let e = sql
@@ -547,13 +487,8 @@ async fn create_table_gives_up_when_a_backend_never_finishes() {
     assert!(sql.rows("SHOW TABLES FROM d").await.rows.is_empty());
     assert_eq!(fe.ctx.tasks.pending_count(), 0, "no waiter is left behind");
     // The tablets the BE may have made are dropped.
-    let created: BTreeSet<i64> = be.state.created.lock().unwrap().iter().map(|c| c.tablet_id).collect();
+    let created = be.created_tablets();
     assert_eq!(created.len(), 2);
-    wait_for(10, "DROP of the unfinished tablets", || {
-        let dropped: BTreeSet<i64> = be.state.dropped.lock().unwrap().iter().copied().collect();
-        let ok = created.is_subset(&dropped);
-        async move { ok.then_some(()) }
-    })
-    .await;
+    wait_until(10, "DROP of the unfinished tablets", || be.dropped_all(&created)).await;
     fe.shutdown().await;
 }

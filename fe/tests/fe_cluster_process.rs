@@ -5,7 +5,7 @@
 
 mod fe_support;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use doris_fe::server::start;
 use doris_thrift::services::BackendServiceClient;
@@ -15,7 +15,7 @@ use fe_support::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fe_with_three_real_backends() {
     let meta = tempfile::tempdir().unwrap();
-    let fe = start(fe_config(meta.path())).await.unwrap();
+    let fe = start_fe(meta.path()).await;
     let bes = vec![spawn_be().await, spawn_be().await, spawn_be().await];
     let mut sql = Sql::new(fe.ctx.clone());
     for be in &bes {
@@ -42,14 +42,7 @@ async fn fe_with_three_real_backends() {
 
     let tablets = sql.rows("SHOW TABLETS FROM t1").await;
     assert_eq!(tablets.rows.len(), 36);
-    let mut by_backend: BTreeMap<String, BTreeSet<i64>> = BTreeMap::new();
-    for r in &tablets.rows {
-        by_backend
-            .entry(tablets.get(r, "BackendId").to_string())
-            .or_default()
-            .insert(tablets.get(r, "TabletId").parse().unwrap());
-    }
-    assert_eq!(by_backend.len(), 3);
+    assert_eq!(tablets.group("BackendId", "TabletId").len(), 3);
     let all: BTreeSet<i64> = tablets.column("TabletId").iter().map(|s| s.parse().unwrap()).collect();
     assert_eq!(all.len(), 12);
 
@@ -101,7 +94,7 @@ async fn fe_with_three_real_backends() {
     // FE restart: same meta_dir, new ports; the BEs follow the higher epoch.
     drop(sql);
     fe.shutdown().await;
-    let fe = start(fe_config(meta.path())).await.unwrap();
+    let fe = start_fe(meta.path()).await;
     wait_alive(fe.ctx.clone(), 3).await;
     let mut sql = Sql::new(fe.ctx.clone());
     sql.run("USE d1").await;

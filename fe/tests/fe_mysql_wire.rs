@@ -5,7 +5,6 @@ mod fe_support;
 
 use std::process::Command;
 
-use doris_fe::server::start;
 use fe_support::*;
 
 /// Run statements with the mysql CLI; (exit ok, stdout, stderr).
@@ -31,7 +30,7 @@ async fn mysql(port: u16, password: &str, sql: &str) -> (bool, String, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn catalog_and_system_statements_over_the_wire() {
     let meta = tempfile::tempdir().unwrap();
-    let fe = start(fe_config(meta.path())).await.unwrap();
+    let fe = start_fe(meta.path()).await;
     let port = fe.query_addr.port();
 
     let (ok, _, err) = mysql(port, "wrong", "SHOW DATABASES").await;

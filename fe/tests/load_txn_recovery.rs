@@ -9,7 +9,6 @@
 
 mod fe_support;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -26,29 +25,17 @@ use doris_fe::server::{start, FeHandle};
 use doris_fe::system::task_queue::{new_task, AgentTask};
 use doris_thrift::agent_service::{TPartitionVersionInfo, TPublishVersionRequest};
 use doris_thrift::frontend_service::*;
-use doris_thrift::services::FrontendServiceClient;
 use doris_thrift::status::TStatusCode;
-use doris_thrift::transport::{ClientOptions, ClientPool};
+use doris_thrift::transport::ClientPool;
 use doris_thrift::types::{TTabletCommitInfo, TTaskType};
 use fe_support::*;
 
 const DB: &str = "txn_db";
 const TABLE: &str = "t";
 
-fn be_config(root: &Path, brpc: u16, expire_s: &str) -> BeConfig {
-    let mut c = BeConfig {
-        be_port: 0,
-        heartbeat_service_port: 0,
-        webserver_port: 0,
-        brpc_port: brpc,
-        storage_root_paths: vec![root.to_path_buf()],
-        report_task_interval_seconds: 1,
-        report_tablet_interval_seconds: 1,
-        report_disk_state_interval_seconds: 1,
-        storage_min_left_capacity_bytes: 0,
-        priority_networks: "127.0.0.0/8".into(),
-        ..BeConfig::default()
-    };
+/// The tests' BE whose pending load data is checked with the FE once `expire_s` old.
+fn be_config_expiring(root: &Path, brpc: u16, expire_s: &str) -> BeConfig {
+    let mut c = be_config(root, brpc);
     c.set("pending_data_expire_time_sec", expire_s).unwrap();
     c
 }
@@ -69,24 +56,6 @@ fn fe_again(meta: &Path, fe: &FeHandle) -> FeConfig {
     c.set("query_port", &fe.query_addr.port().to_string()).unwrap();
     c.set("http_port", &fe.http_addr.port().to_string()).unwrap();
     c
-}
-
-async fn add_backend(fe: &FeHandle, be: &BeHandle) {
-    let mut sql = Sql::new(fe.ctx.clone());
-    sql.run(&format!(r#"ALTER SYSTEM ADD BACKEND "127.0.0.1:{}""#, be.addrs.heartbeat.port())).await;
-    wait_alive(&fe.ctx).await;
-}
-
-/// Until the FE sees the BE alive and the BE has taken the FE's heartbeat.
-async fn wait_alive(ctx: &Ctx) {
-    wait_for(60, "the backend alive", || {
-        let ctx = ctx.clone();
-        async move {
-            let t = Sql::new(ctx).rows("SHOW BACKENDS").await;
-            (t.rows.len() == 1 && t.column("Alive").iter().all(|a| a == "true")).then_some(())
-        }
-    })
-    .await;
 }
 
 async fn create_table(fe: &FeHandle) {
@@ -120,24 +89,6 @@ fn txn_state(ctx: &Ctx, txn_id: i64) -> (TxnState, Option<String>) {
     (r.state, r.reason)
 }
 
-fn client(fe: &FeHandle, pool: &ClientPool) -> FrontendServiceClient {
-    FrontendServiceClient::new(pool.channel(fe.rpc_addr.to_string(), ClientOptions::default()))
-}
-
-async fn stream_load(be: &BeHandle, label: &str, body: &str) -> serde_json::Value {
-    let url = format!("http://{}/api/{DB}/{TABLE}/_stream_load", be.addrs.http);
-    let r = reqwest::Client::new()
-        .put(url)
-        .basic_auth("root", Some(ROOT_PASSWORD))
-        .header("label", label)
-        .header("column_separator", ",")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    serde_json::from_slice(&r.bytes().await.unwrap()).unwrap()
-}
-
 async fn begin(fe: &FeHandle, pool: &ClientPool, label: &str, timeout_s: Option<i64>) -> i64 {
     let req = TLoadTxnBeginRequest::new(
         None,
@@ -156,7 +107,7 @@ async fn begin(fe: &FeHandle, pool: &ClientPool, label: &str, timeout_s: Option<
         None,
         None,
     );
-    let r = client(fe, pool).load_txn_begin(&req).await.unwrap();
+    let r = fe_client(fe, pool).load_txn_begin(&req).await.unwrap();
     assert_eq!(r.status.status_code, TStatusCode::OK, "{:?}", r.status);
     r.txn_id.unwrap()
 }
@@ -206,7 +157,7 @@ async fn commit(fe: &FeHandle, pool: &ClientPool, txn_id: i64, infos: Vec<TTable
         None,
         None,
     );
-    client(fe, pool).load_txn_commit(&req).await.unwrap().status.status_code
+    fe_client(fe, pool).load_txn_commit(&req).await.unwrap().status.status_code
 }
 
 async fn rollback(fe: &FeHandle, pool: &ClientPool, txn_id: i64, label: &str) -> TStatusCode {
@@ -226,18 +177,7 @@ async fn rollback(fe: &FeHandle, pool: &ClientPool, txn_id: i64, label: &str) ->
         None,
         label.to_string(),
     );
-    client(fe, pool).load_txn_rollback(&req).await.unwrap().status.status_code
-}
-
-/// Rowset files (`.dat`) of a tablet: name -> bytes.
-fn dat_files(be: &BeHandle, tablet_id: i64) -> BTreeMap<String, Vec<u8>> {
-    let dir: PathBuf = be.ctx.storage.tablet_dir(tablet_id).unwrap();
-    std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "dat"))
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
-        .collect()
+    fe_client(fe, pool).load_txn_rollback(&req).await.unwrap().status.status_code
 }
 
 /// Files of `txn_id`'s pending rowsets on the BE (empty once dropped).
@@ -265,9 +205,8 @@ fn visible_rowsets(be: &BeHandle, txn_id: i64) -> Vec<(i64, i64)> {
 }
 
 async fn wait_visible(ctx: &Ctx, txn_id: i64, version: i64) {
-    wait_for(90, &format!("txn {txn_id} visible at version {version}"), || {
-        let ctx = ctx.clone();
-        async move { (txn_state(&ctx, txn_id).0 == TxnState::Visible && visible_version(&ctx) == version).then_some(()) }
+    wait_until(90, &format!("txn {txn_id} visible at version {version}"), || {
+        txn_state(ctx, txn_id).0 == TxnState::Visible && visible_version(ctx) == version
     })
     .await;
 }
@@ -277,15 +216,12 @@ async fn committed_loads_are_published_after_a_be_outage_and_an_fe_restart() {
     let meta = tempfile::tempdir().unwrap();
     let storage = tempfile::tempdir().unwrap();
     let pool = ClientPool::new();
-    let mut fe = start(fe_config(meta.path())).await.unwrap();
-    let mut be = agent::start(be_config(storage.path(), 18081, "1800")).await.unwrap();
-    add_backend(&fe, &be).await;
+    let (mut fe, mut be) = start_cluster(fe_config(meta.path()), be_config_expiring(storage.path(), 18081, "1800")).await;
     create_table(&fe).await;
     let token = fe.ctx.cluster.token.clone();
     let (partition_id, tablets) = layout(&fe.ctx);
 
-    let r = stream_load(&be, "first", "1,a\n2,b\n3,c\n").await;
-    assert_eq!(r["Status"], "Success", "{r}");
+    stream_load(&be, DB, TABLE, "first", "1,a\n2,b\n3,c\n").await;
     assert_eq!((visible_version(&fe.ctx), count(&fe.ctx).await), (2, 3));
 
     // 1. The replica BE goes down between the writes and the commit: the commit is durable,
@@ -309,9 +245,8 @@ async fn committed_loads_are_published_after_a_be_outage_and_an_fe_restart() {
     let files = pending_files(&be, rb);
     assert_eq!(files.len(), 2);
     assert_eq!(rollback(&fe, &pool, rb, "rolled_back").await, TStatusCode::OK);
-    wait_for(30, "the rolled-back load's files removed", || {
-        let gone = files.iter().all(|f| !f.exists()) && pending_files(&be, rb).is_empty();
-        async move { gone.then_some(()) }
+    wait_until(30, "the rolled-back load's files removed", || {
+        files.iter().all(|f| !f.exists()) && pending_files(&be, rb).is_empty()
     })
     .await;
 
@@ -344,8 +279,7 @@ async fn committed_loads_are_published_after_a_be_outage_and_an_fe_restart() {
     assert_eq!((visible_version(&fe.ctx), count(&fe.ctx).await), (4, 13));
 
     // Later loads take the next version.
-    let r = stream_load(&be, "after", "9,z\n").await;
-    assert_eq!(r["Status"], "Success", "{r}");
+    stream_load(&be, DB, TABLE, "after", "9,z\n").await;
     assert_eq!((visible_version(&fe.ctx), count(&fe.ctx).await), (5, 14));
 
     fe.shutdown().await;
@@ -357,16 +291,13 @@ async fn pending_rowsets_of_dead_loads_are_removed_from_the_be() {
     let meta = tempfile::tempdir().unwrap();
     let storage = tempfile::tempdir().unwrap();
     let pool = ClientPool::new();
-    let fe = start(fe_config(meta.path())).await.unwrap();
     // Pending data is checked with the FE once it is a second old.
-    let be = agent::start(be_config(storage.path(), 18082, "1")).await.unwrap();
-    add_backend(&fe, &be).await;
+    let (fe, be) = start_cluster(fe_config(meta.path()), be_config_expiring(storage.path(), 18082, "1")).await;
     create_table(&fe).await;
     let token = fe.ctx.cluster.token.clone();
     let (partition_id, tablets) = layout(&fe.ctx);
 
-    let r = stream_load(&be, "kept", "1,a\n2,b\n3,c\n").await;
-    assert_eq!(r["Status"], "Success", "{r}");
+    stream_load(&be, DB, TABLE, "kept", "1,a\n2,b\n3,c\n").await;
     let committed: Vec<_> = tablets.iter().map(|t| dat_files(&be, *t)).collect();
     assert_eq!(committed.iter().map(|f| f.len()).sum::<usize>(), 2);
 
@@ -394,13 +325,12 @@ async fn pending_rowsets_of_dead_loads_are_removed_from_the_be() {
 
     let all: Vec<PathBuf> = [timed_out, unknown, unknown_later].iter().flat_map(|t| pending_files(&be, *t)).chain(files).collect();
     assert_eq!(all.len(), 8);
-    wait_for(60, "the dead loads' files removed", || {
-        let gone = all.iter().all(|f| !f.exists())
+    wait_until(60, "the dead loads' files removed", || {
+        all.iter().all(|f| !f.exists())
             && pending_files(&be, aborted).is_empty()
             && pending_files(&be, timed_out).is_empty()
             && pending_files(&be, unknown).is_empty()
-            && pending_files(&be, unknown_later).is_empty();
-        async move { gone.then_some(()) }
+            && pending_files(&be, unknown_later).is_empty()
     })
     .await;
     assert_eq!(txn_state(&fe.ctx, aborted), (TxnState::Aborted, Some("client gave up".into())));

@@ -13,18 +13,18 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use doris_be::agent::{self, BeHandle};
+use doris_be::agent::BeHandle;
 use doris_fe::catalog::OlapTable;
-use doris_fe::server::{start, FeHandle};
+use doris_fe::server::FeHandle;
 use doris_fe::system::reports::{self, orphan_grace};
 use doris_fe::system::task_queue::new_task;
 use doris_fe::system::{AgentTask, Finished};
 use doris_thrift::agent_service::{TAgentResult, TAgentTaskRequest, TCreateTabletReq, TSnapshotRequest};
 use doris_thrift::backend_service::TTabletStatResult;
 use doris_thrift::master_service::TFinishTaskRequest;
-use doris_thrift::services::{BackendServiceHandler, BackendServiceServer, FrontendServiceClient};
+use doris_thrift::services::{BackendServiceHandler, BackendServiceServer};
 use doris_thrift::status::{TStatus, TStatusCode};
-use doris_thrift::transport::{ClientOptions, ClientPool, ServerOptions, ThriftServer};
+use doris_thrift::transport::{ClientPool, ServerOptions, ThriftServer};
 use doris_thrift::types::{TStorageMedium, TTaskType};
 use fe_support::*;
 
@@ -32,10 +32,8 @@ use fe_support::*;
 async fn cluster(meta: &Path, storage: &Path, brpc: u16) -> (FeHandle, BeHandle) {
     let mut conf = fe_config(meta);
     conf.set("max_create_table_timeout_second", "10").unwrap();
-    let fe = start(conf).await.unwrap();
+    let (fe, be) = start_cluster(conf, be_config(storage, brpc)).await;
     assert_eq!(orphan_grace(&fe.ctx.config), Duration::from_secs(10));
-    let be = agent::start(be_config(storage, brpc)).await.unwrap();
-    add_backend(&fe, &be, 1).await;
     (fe, be)
 }
 
@@ -90,16 +88,8 @@ async fn silent_be() -> ThriftServer {
         .unwrap()
 }
 
-fn on_be(be: &BeHandle, tablet_id: i64) -> bool {
-    be.ctx.storage.tablet_meta(tablet_id).is_some()
-}
-
 async fn wait_dropped(be: &BeHandle, tablet_id: i64, dir: &Path, what: &str) {
-    wait_for(90, what, || {
-        let gone = !on_be(be, tablet_id) && !dir.exists();
-        async move { gone.then_some(()) }
-    })
-    .await;
+    wait_until(90, what, || !on_be(be, tablet_id) && !dir.exists()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -127,11 +117,7 @@ async fn unknown_tablets_are_dropped_but_not_while_their_create_is_waited_for() 
     ];
     let ctx = fe.ctx.clone();
     let run = tokio::spawn(async move { ctx.tasks.run(tasks, Duration::from_secs(3600)).await });
-    wait_for(30, "the CREATE to make its tablet on the BE", || {
-        let made = on_be(&be, creating);
-        async move { made.then_some(()) }
-    })
-    .await;
+    wait_until(30, "the CREATE to make its tablet on the BE", || on_be(&be, creating)).await;
     assert!(fe.ctx.tasks.is_creating(creating));
     let creating_dir = be.ctx.storage.tablet_dir(creating).unwrap();
 
@@ -162,27 +148,20 @@ async fn unknown_tablets_are_dropped_but_not_while_their_create_is_waited_for() 
     be.shutdown().await;
 }
 
+/// A MAKE_SNAPSHOT task of `tablet` (of `t`) at version 1.
+fn snapshot_task(t: &OlapTable, tablet: i64, signature: i64) -> TAgentTaskRequest {
+    let mut task = new_task(TTaskType::MAKE_SNAPSHOT, signature);
+    // A long timeout: the BE's own expiry must not be what removes it.
+    task.snapshot_req = Some(Box::new(TSnapshotRequest::new(
+        tablet, t.schema_hash, 1i64, None, 3600i64, None, true, None, None, None, None, None, None, None,
+    )));
+    task
+}
+
 /// MAKE_SNAPSHOT of `tablet` at version 1, waited for; its finishTask.
 async fn snapshot(fe: &FeHandle, be: &BeHandle, t: &OlapTable, tablet: i64) -> TFinishTaskRequest {
     let be_id = fe.ctx.backends.all()[0].id;
-    let mut task = new_task(TTaskType::MAKE_SNAPSHOT, fe.ctx.store.next_id().unwrap());
-    // A long timeout: the BE's own expiry must not be what removes it.
-    task.snapshot_req = Some(Box::new(TSnapshotRequest::new(
-        tablet,
-        t.schema_hash,
-        1i64,
-        None,
-        3600i64,
-        None,
-        true,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-    )));
+    let task = snapshot_task(t, tablet, fe.ctx.store.next_id().unwrap());
     let done = fe
         .ctx
         .tasks
@@ -199,11 +178,7 @@ fn path_of(fin: &TFinishTaskRequest) -> PathBuf {
 }
 
 async fn wait_released(path: &Path, what: &str) {
-    wait_for(60, what, || {
-        let gone = !path.exists();
-        async move { gone.then_some(()) }
-    })
-    .await;
+    wait_until(60, what, || !path.exists()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -223,7 +198,7 @@ async fn snapshots_nobody_waits_for_are_released_and_claimed_ones_kept() {
     // 2. A snapshot a job records (a local backup keeps its snapshots for CCR), answered
     //    again under a signature this FE never waited for (the FE that did has restarted).
     Sql::new(fe.ctx.clone()).run("BACKUP SNAPSHOT d.snap TO __keep_on_local__ ON (t)").await;
-    wait_done(&fe, r#"SHOW BACKUP FROM d WHERE SnapshotName = "snap""#, "backup FINISHED").await;
+    wait_backup(&fe, "d", "snap", "FINISHED").await;
     let recorded = fe
         .ctx
         .jobs
@@ -242,7 +217,7 @@ async fn snapshots_nobody_waits_for_are_released_and_claimed_ones_kept() {
     let restarted = snapshot(&fe, &be, &t, tablet).await;
     let mut late = restarted.clone();
     late.signature = fe.ctx.store.next_id().unwrap();
-    let client = FrontendServiceClient::new(ClientPool::new().channel(fe.rpc_addr.to_string(), ClientOptions::default()));
+    let client = fe_client(&fe, &ClientPool::new());
     let r = client.finish_task(&late).await.unwrap();
     assert_eq!(r.status.status_code, TStatusCode::OK);
     wait_released(&path_of(&restarted), "the unwaited snapshot released").await;
@@ -250,18 +225,14 @@ async fn snapshots_nobody_waits_for_are_released_and_claimed_ones_kept() {
     // 4. Its job stopped waiting (cancelled): the waiter is gone when the answer arrives.
     let cancelled = snapshot(&fe, &be, &t, tablet).await;
     let sig = fe.ctx.store.next_id().unwrap();
-    let mut task = new_task(TTaskType::MAKE_SNAPSHOT, sig);
-    task.snapshot_req = Some(Box::new(TSnapshotRequest::new(
-        tablet, t.schema_hash, 1i64, None, 3600i64, None, true, None, None, None, None, None, None, None,
-    )));
+    let task = snapshot_task(&t, tablet, sig);
     // Sent to a backend that never answers, so the answer comes only when we send it.
     let silent = silent_be().await;
     let ctx = fe.ctx.clone();
     let tasks = vec![AgentTask { backend_id: be_id, addr: silent.local_addr().to_string(), request: task }];
     let waiting = tokio::spawn(async move { ctx.tasks.run(tasks, Duration::from_secs(3600)).await });
-    wait_for(30, "the MAKE_SNAPSHOT waited for", || {
-        let w = fe.ctx.tasks.is_pending(be_id, TTaskType::MAKE_SNAPSHOT, sig);
-        async move { w.then_some(()) }
+    wait_until(30, "the MAKE_SNAPSHOT waited for", || {
+        fe.ctx.tasks.is_pending(be_id, TTaskType::MAKE_SNAPSHOT, sig)
     })
     .await;
     waiting.abort();

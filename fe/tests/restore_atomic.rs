@@ -13,241 +13,23 @@ mod fe_support;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use doris_be::agent::{self, BeHandle};
-use doris_be::storage::RowsetMeta;
+use doris_be::agent::BeHandle;
 use doris_fe::backup::{ExtraInfo, NetworkAddr, RestoreState};
 use doris_fe::jobs::restore_job::atomic_shadow_name;
-use doris_fe::jobs::StoredJob;
-use doris_fe::persist::{Kind, MetaStore};
-use doris_fe::rpc::snapshots::{self, SnapshotAnswer};
+use doris_fe::rpc::snapshots;
 use doris_fe::server::FeHandle;
-use doris_thrift::frontend_service::{TGetSnapshotRequest, TRestoreSnapshotRequest, TSnapshotType};
-use doris_thrift::master_service::TFinishTaskRequest;
-use doris_thrift::services::FrontendServiceClient;
 use doris_thrift::status::{TStatus, TStatusCode};
-use doris_thrift::transport::{ClientOptions, ClientPool};
+use doris_thrift::transport::ClientPool;
 use doris_thrift::types::{TBackend, TTaskType};
 use fe_support::*;
 
-/// An FE and a BE joined to it; the directories live as long as the test keeps them.
+/// An FE and a BE joined to it, with `a.t` at version 2; the directories live as long as
+/// the test keeps them.
 async fn cluster(meta: &Path, storage: &Path) -> (FeHandle, BeHandle) {
-    let fe = start_fe(meta).await;
-    let be = agent::start(be_config(storage, 18095)).await.unwrap();
-    add_backend(&fe, &be, 1).await;
+    let (fe, be) = start_cluster(fe_config(meta), be_config(storage, 18095)).await;
+    create_table_t(&fe, "a").await;
+    load_version(&fe, &be, "a", 2).await;
     (fe, be)
-}
-
-/// Each tablet's `.dat` contents by (partition, bucket).
-type Contents = BTreeMap<(String, usize), Vec<Vec<u8>>>;
-
-fn contents(fe: &FeHandle, be: &BeHandle, db: &str, table: &str) -> Contents {
-    let t = fe.ctx.catalog.table(db, table).unwrap();
-    let mut out = BTreeMap::new();
-    for p in &t.partitions {
-        for (i, tablet) in p.index.tablets.iter().enumerate() {
-            out.insert((p.name.clone(), i), dat_contents(be, tablet.id));
-        }
-    }
-    out
-}
-
-/// `db.t`: 2 range partitions x 2 buckets, one replica each.
-async fn create_table(fe: &FeHandle, db: &str) {
-    let mut sql = Sql::new(fe.ctx.clone());
-    sql.run(&format!("CREATE DATABASE IF NOT EXISTS {db}"))
-        .await;
-    sql.run(&format!(
-        r#"CREATE TABLE {db}.t (k INT, v VARCHAR(32)) DUPLICATE KEY(k)
-           PARTITION BY RANGE(k) (PARTITION p1 VALUES LESS THAN ("100"), PARTITION p2 VALUES LESS THAN ("200"))
-           DISTRIBUTED BY HASH(k) BUCKETS 2 PROPERTIES ("replication_num" = "1")"#
-    ))
-    .await;
-}
-
-/// Load version `version` of `db.t`: one rowset with real bytes per tablet, the partitions'
-/// visible version moved to it and the BE's reports caught up.
-async fn load_version(fe: &FeHandle, be: &BeHandle, db: &str, version: i64) {
-    let table = fe.ctx.catalog.table(db, "t").unwrap();
-    for (_, tablet) in table.tablets() {
-        let storage = &be.ctx.storage;
-        let rowset_id = storage.next_rowset_id();
-        let bytes: Vec<u8> = (0..4096u32)
-            .map(|x| (x as i64 * 7 + tablet.id * 3 + version * 11) as u8)
-            .collect();
-        let dir = storage.tablet_dir(tablet.id).unwrap();
-        std::fs::write(dir.join(format!("{rowset_id}_0.dat")), &bytes).unwrap();
-        let rs = RowsetMeta {
-            rowset_id,
-            start_version: version,
-            end_version: version,
-            num_segments: 1,
-            num_rows: 5,
-            data_size: bytes.len() as i64,
-            txn_id: None,
-            remote: false,
-        };
-        storage.add_rowset(tablet.id, rs).unwrap();
-    }
-    fe.ctx
-        .catalog
-        .update_table(table.id, |t| {
-            for p in t.partitions.iter_mut() {
-                p.visible_version = version;
-            }
-        })
-        .unwrap();
-    let ctx = fe.ctx.clone();
-    let db = db.to_string();
-    wait_for(30, "replica versions reported", || {
-        let t = ctx.catalog.table(&db, "t").unwrap();
-        async move {
-            t.tablets()
-                .all(|(_, tb)| tb.replicas.iter().all(|r| r.version == version))
-                .then_some(())
-        }
-    })
-    .await;
-}
-
-/// The last job's row of a SHOW statement once it is in `want` (FINISHED or CANCELLED).
-async fn wait_state(fe: &FeHandle, stmt: &str, want: &str) -> (String, String) {
-    let ctx = fe.ctx.clone();
-    let stmt = stmt.to_string();
-    let want = want.to_string();
-    wait_for(90, &format!("{stmt} to reach {want}"), || {
-        let ctx = ctx.clone();
-        let stmt = stmt.clone();
-        let want = want.clone();
-        async move {
-            let t = Sql::new(ctx).rows(&stmt).await;
-            let row = t.rows.last()?.clone();
-            let state = t.get(&row, "State").to_string();
-            let status = t.get(&row, "Status").to_string();
-            if state == want {
-                return Some((state, status));
-            }
-            if (state == "FINISHED" || state == "CANCELLED") && state != want {
-                panic!("{stmt}: job ended {state} ({status}), expected {want}");
-            }
-            None
-        }
-    })
-    .await
-}
-
-async fn backup_local(fe: &FeHandle, db: &str, label: &str) -> SnapshotAnswer {
-    Sql::new(fe.ctx.clone())
-        .run(&format!(
-            "BACKUP SNAPSHOT {db}.{label} TO __keep_on_local__ ON (t)"
-        ))
-        .await;
-    wait_state(
-        fe,
-        &format!(r#"SHOW BACKUP FROM {db} WHERE SnapshotName = "{label}""#),
-        "FINISHED",
-    )
-    .await;
-    let get = TGetSnapshotRequest {
-        user: Some("root".into()),
-        passwd: Some(ROOT_PASSWORD.into()),
-        db: Some(db.into()),
-        label_name: Some(label.into()),
-        snapshot_type: Some(TSnapshotType::LOCAL),
-        ..Default::default()
-    };
-    snapshots::get_snapshot(&fe.ctx, &get).unwrap()
-}
-
-/// The snapshot's job info with `extra_info` pointing the download at `port` on loopback.
-fn job_info_via(fe: &FeHandle, snap: &SnapshotAnswer, port: u16, token: &str) -> Vec<u8> {
-    let mut info: serde_json::Value = serde_json::from_slice(&snap.job_info).unwrap();
-    let be_id = fe.ctx.backends.all()[0].id;
-    info["extra_info"] = serde_json::json!({
-        "be_network_map": {be_id.to_string(): {"ip": "127.0.0.1", "port": port}},
-        "token": token,
-    });
-    serde_json::to_vec(&info).unwrap()
-}
-
-fn restore_req(
-    db: &str,
-    label: &str,
-    snap: &SnapshotAnswer,
-    job_info: Vec<u8>,
-    atomic: bool,
-    props: &[(&str, &str)],
-) -> TRestoreSnapshotRequest {
-    let mut properties: BTreeMap<String, String> =
-        [("replication_num".to_string(), "1".to_string())].into();
-    for (k, v) in props {
-        properties.insert(k.to_string(), v.to_string());
-    }
-    TRestoreSnapshotRequest {
-        user: Some("root".into()),
-        passwd: Some(ROOT_PASSWORD.into()),
-        db: Some(db.into()),
-        label_name: Some(label.into()),
-        repo_name: Some("__keep_on_local__".into()),
-        properties: Some(properties.into_iter().collect()),
-        meta: Some(snap.meta.clone()),
-        job_info: Some(job_info),
-        atomic_restore: atomic.then_some(true),
-        ..Default::default()
-    }
-}
-
-/// A "source BE" that accepts connections and never answers: the restore stays in
-/// DOWNLOADING with its DOWNLOAD task outstanding. Aborting the task closes them all.
-async fn silent_source() -> (u16, tokio::task::JoinHandle<()>) {
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = silent.local_addr().unwrap().port();
-    let hold = tokio::spawn(async move {
-        let mut conns = Vec::new();
-        while let Ok((c, _)) = silent.accept().await {
-            conns.push(c);
-        }
-    });
-    (port, hold)
-}
-
-fn last_restore(
-    fe: &FeHandle,
-) -> (
-    doris_fe::backup::RestoreJobRecord,
-    doris_fe::jobs::RestoreExtra,
-) {
-    let id = fe
-        .ctx
-        .jobs
-        .restores()
-        .iter()
-        .map(|r| r.job_id)
-        .max()
-        .unwrap();
-    match fe.ctx.jobs.get(id) {
-        Some(StoredJob::Restore { record, extra }) => (record, extra),
-        other => panic!("job {id} is {other:?}"),
-    }
-}
-
-async fn wait_tablets_dropped(be: &BeHandle, ids: &[i64], what: &str) {
-    wait_for(30, what, || {
-        let gone = ids
-            .iter()
-            .all(|id| be.ctx.storage.tablet_meta(*id).is_none());
-        async move { gone.then_some(()) }
-    })
-    .await;
-}
-
-fn tablet_ids(fe: &FeHandle, db: &str, table: &str) -> Vec<i64> {
-    fe.ctx
-        .catalog
-        .table(db, table)
-        .unwrap()
-        .tablets()
-        .map(|(_, t)| t.id)
-        .collect()
 }
 
 /// What identifies a table's layout: id, columns, tablets, partition versions (replica
@@ -279,10 +61,8 @@ async fn atomic_restore_swaps_in_place_and_cancel_leaves_the_table() {
     let meta = tempfile::tempdir().unwrap();
     let storage = tempfile::tempdir().unwrap();
     let (fe, be) = cluster(meta.path(), storage.path()).await;
-    create_table(&fe, "a").await;
-    load_version(&fe, &be, "a", 2).await;
     let backed_up = contents(&fe, &be, "a", "t");
-    let snap = backup_local(&fe, "a", "snap1").await;
+    let snap = backup_local(&fe, "a", "snap1", "t").await;
     // The commit seq: non-zero, the same in the job info's table map.
     assert!(snap.commit_seq > 0, "commit seq {}", snap.commit_seq);
     let info: serde_json::Value = serde_json::from_slice(&snap.job_info).unwrap();
@@ -310,12 +90,7 @@ async fn atomic_restore_swaps_in_place_and_cancel_leaves_the_table() {
         &[],
     );
     snapshots::restore_snapshot(&fe.ctx, &req).unwrap();
-    wait_state(
-        &fe,
-        r#"SHOW RESTORE FROM a WHERE Label = "snap1""#,
-        "DOWNLOADING",
-    )
-    .await;
+    wait_restore(&fe, "a", "snap1", "DOWNLOADING").await;
     let shadow = atomic_shadow_name("t");
     assert_eq!(shadow, "__doris_atomic_restore_prefix__t");
     let shadow_tablets = tablet_ids(&fe, "a", &shadow);
@@ -330,11 +105,10 @@ async fn atomic_restore_swaps_in_place_and_cancel_leaves_the_table() {
     let outstanding: Vec<i64> = record.tasks.unfinished.keys().copied().collect();
     assert!(!outstanding.is_empty());
     // DOWNLOADING is stored before the tasks go out; then each one is waited for.
-    wait_for(30, "the DOWNLOAD tasks waited for", || {
-        let all = outstanding
+    wait_until(30, "the DOWNLOAD tasks waited for", || {
+        outstanding
             .iter()
-            .all(|sig| fe.ctx.tasks.is_pending(be_id, TTaskType::DOWNLOAD, *sig));
-        async move { all.then_some(()) }
+            .all(|sig| fe.ctx.tasks.is_pending(be_id, TTaskType::DOWNLOAD, *sig))
     })
     .await;
     // The BE's progress report for the download is kept while the job runs.
@@ -344,12 +118,8 @@ async fn atomic_restore_swaps_in_place_and_cancel_leaves_the_table() {
         vec![(outstanding[0], (0, 4))]
     );
     Sql::new(fe.ctx.clone()).run("CANCEL RESTORE FROM a").await;
-    let (_, status) = wait_state(
-        &fe,
-        r#"SHOW RESTORE FROM a WHERE Label = "snap1""#,
-        "CANCELLED",
-    )
-    .await;
+    let shown = wait_restore(&fe, "a", "snap1", "CANCELLED").await;
+    let status = shown.last("Status");
     assert!(status.contains("cancelled by user"), "{status}");
     // Nothing waits for the cancelled job's tasks any more.
     assert_eq!(
@@ -369,10 +139,9 @@ async fn atomic_restore_swaps_in_place_and_cancel_leaves_the_table() {
     // answered OK and changes nothing.
     let b = fe.ctx.backends.all()[0].clone();
     let pool = ClientPool::new();
-    let client =
-        FrontendServiceClient::new(pool.channel(fe.rpc_addr.to_string(), ClientOptions::default()));
+    let client = fe_client(&fe, &pool);
     for sig in &outstanding {
-        let late = TFinishTaskRequest::new(
+        let mut late = finish_task_req(
             TBackend {
                 host: b.host.clone(),
                 be_port: b.be_port,
@@ -387,23 +156,8 @@ async fn atomic_restore_swaps_in_place_and_cancel_leaves_the_table() {
                 status_code: TStatusCode::OK,
                 error_msgs: None,
             },
-            1i64,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            Some(shadow_tablets.clone()),
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
         );
+        late.downloaded_tablet_ids = Some(shadow_tablets.clone());
         let r = client.finish_task(&late).await.unwrap();
         assert_eq!(r.status.status_code, TStatusCode::OK);
     }
@@ -429,12 +183,7 @@ async fn atomic_restore_swaps_in_place_and_cancel_leaves_the_table() {
         &[],
     );
     snapshots::restore_snapshot(&fe.ctx, &req).unwrap();
-    wait_state(
-        &fe,
-        r#"SHOW RESTORE FROM a WHERE Label = "snap1""#,
-        "FINISHED",
-    )
-    .await;
+    wait_restore(&fe, "a", "snap1", "FINISHED").await;
     assert_eq!(
         table_names(&fe, "a"),
         vec!["t".to_string()],
@@ -456,7 +205,7 @@ async fn atomic_restore_swaps_in_place_and_cancel_leaves_the_table() {
     assert_eq!(fe.ctx.tasks.pending_count(), 0);
 
     // A later backup is at a later commit seq.
-    let snap2 = backup_local(&fe, "a", "snap2").await;
+    let snap2 = backup_local(&fe, "a", "snap2", "t").await;
     assert!(
         snap2.commit_seq > snap.commit_seq,
         "{} then {}",
@@ -476,10 +225,8 @@ async fn force_replace_replaces_a_table_of_another_schema() {
     let meta = tempfile::tempdir().unwrap();
     let storage = tempfile::tempdir().unwrap();
     let (fe, be) = cluster(meta.path(), storage.path()).await;
-    create_table(&fe, "a").await;
-    load_version(&fe, &be, "a", 2).await;
     let backed_up = contents(&fe, &be, "a", "t");
-    let snap = backup_local(&fe, "a", "snapf").await;
+    let snap = backup_local(&fe, "a", "snapf", "t").await;
     let mut sql = Sql::new(fe.ctx.clone());
     sql.run("CREATE DATABASE c").await;
     sql.run(
@@ -494,12 +241,8 @@ async fn force_replace_replaces_a_table_of_another_schema() {
     for (atomic, props) in [(true, vec![]), (false, vec![("force_replace", "true")])] {
         let req = restore_req("c", "snapf", &snap, info.clone(), atomic, &props);
         snapshots::restore_snapshot(&fe.ctx, &req).unwrap();
-        let (_, status) = wait_state(
-            &fe,
-            r#"SHOW RESTORE FROM c WHERE Label = "snapf""#,
-            "CANCELLED",
-        )
-        .await;
+        let shown = wait_restore(&fe, "c", "snapf", "CANCELLED").await;
+        let status = shown.last("Status");
         assert!(
             status.contains("Table t already exist but with different schema"),
             "{status}"
@@ -521,12 +264,7 @@ async fn force_replace_replaces_a_table_of_another_schema() {
         &[("force_replace", "true")],
     );
     snapshots::restore_snapshot(&fe.ctx, &req).unwrap();
-    wait_state(
-        &fe,
-        r#"SHOW RESTORE FROM c WHERE Label = "snapf""#,
-        "FINISHED",
-    )
-    .await;
+    wait_restore(&fe, "c", "snapf", "FINISHED").await;
     assert_eq!(table_names(&fe, "c"), vec!["t".to_string()]);
     let t = fe.ctx.catalog.table("c", "t").unwrap();
     assert_ne!(t.id, other.id);
@@ -545,34 +283,15 @@ async fn force_replace_replaces_a_table_of_another_schema() {
     // The statement route, from a file repository: RESTORE with "atomic_restore" over a
     // table that moved on since the backup.
     let repo_dir = tempfile::tempdir().unwrap();
-    sql.run(&format!(
-        r#"CREATE REPOSITORY repo1 WITH LOCAL ON LOCATION "file://{}""#,
-        repo_dir.path().display()
-    ))
-    .await;
-    sql.run("BACKUP SNAPSHOT a.snapq TO repo1 ON (t)").await;
-    wait_state(
-        &fe,
-        r#"SHOW BACKUP FROM a WHERE SnapshotName = "snapq""#,
-        "FINISHED",
-    )
-    .await;
-    let snaps = sql
-        .rows(r#"SHOW SNAPSHOT ON repo1 WHERE SNAPSHOT = "snapq""#)
-        .await;
-    let ts = snaps.get(&snaps.rows[0], "Timestamp").to_string();
+    sql.run(&create_repo_sql("repo1", repo_dir.path())).await;
+    let ts = backup_to_repo(&fe, "a", "snapq", "repo1", "t").await;
     load_version(&fe, &be, "a", 3).await;
     let before = fe.ctx.catalog.table("a", "t").unwrap();
     sql.run(&format!(
         r#"RESTORE SNAPSHOT a.snapq FROM repo1 ON (t) PROPERTIES ("backup_timestamp" = "{ts}", "replication_num" = "1", "atomic_restore" = "true")"#
     ))
     .await;
-    wait_state(
-        &fe,
-        r#"SHOW RESTORE FROM a WHERE Label = "snapq""#,
-        "FINISHED",
-    )
-    .await;
+    wait_restore(&fe, "a", "snapq", "FINISHED").await;
     assert_eq!(table_names(&fe, "a"), vec!["t".to_string()]);
     let t = fe.ctx.catalog.table("a", "t").unwrap();
     assert_ne!(t.id, before.id);
@@ -592,10 +311,8 @@ async fn atomic_restore_survives_fe_restarts() {
     let meta = tempfile::tempdir().unwrap();
     let storage = tempfile::tempdir().unwrap();
     let (fe, be) = cluster(meta.path(), storage.path()).await;
-    create_table(&fe, "a").await;
-    load_version(&fe, &be, "a", 2).await;
     let backed_up = contents(&fe, &be, "a", "t");
-    let snap = backup_local(&fe, "a", "snapr").await;
+    let snap = backup_local(&fe, "a", "snapr", "t").await;
     load_version(&fe, &be, "a", 3).await;
     let old = fe.ctx.catalog.table("a", "t").unwrap();
 
@@ -609,12 +326,7 @@ async fn atomic_restore_survives_fe_restarts() {
         &[],
     );
     snapshots::restore_snapshot(&fe.ctx, &req).unwrap();
-    wait_state(
-        &fe,
-        r#"SHOW RESTORE FROM a WHERE Label = "snapr""#,
-        "DOWNLOADING",
-    )
-    .await;
+    wait_restore(&fe, "a", "snapr", "DOWNLOADING").await;
     let shadow_id = fe
         .ctx
         .catalog
@@ -629,13 +341,7 @@ async fn atomic_restore_survives_fe_restarts() {
     hold.abort();
 
     // The restarted FE reaches the source through the real BE.
-    {
-        let store = MetaStore::open(meta.path()).unwrap();
-        let Some(StoredJob::Restore { mut record, extra }) =
-            store.get::<StoredJob>(Kind::Job, job_id).unwrap()
-        else {
-            panic!("stored job {job_id} is not a restore")
-        };
+    edit_stored_restore(meta.path(), job_id, |record, extra| {
         assert_eq!(record.state, RestoreState::Downloading);
         assert!(!extra.swapped);
         let info = record.job_info.as_mut().unwrap();
@@ -651,17 +357,9 @@ async fn atomic_restore_survives_fe_restarts() {
             .into(),
             token: Some(token.clone()),
         });
-        store
-            .put(Kind::Job, job_id, &StoredJob::Restore { record, extra })
-            .unwrap();
-    }
+    });
     let fe = start_fe(meta.path()).await;
-    wait_state(
-        &fe,
-        r#"SHOW RESTORE FROM a WHERE Label = "snapr""#,
-        "FINISHED",
-    )
-    .await;
+    wait_restore(&fe, "a", "snapr", "FINISHED").await;
     assert_eq!(table_names(&fe, "a"), vec!["t".to_string()]);
     let t = fe.ctx.catalog.table("a", "t").unwrap();
     assert_eq!(
@@ -675,23 +373,14 @@ async fn atomic_restore_survives_fe_restarts() {
     let rowsets = |fe: &FeHandle| -> BTreeMap<i64, Vec<String>> {
         tablet_ids(fe, "a", "t")
             .into_iter()
-            .map(|id| {
-                let m = be.ctx.storage.tablet_meta(id).unwrap();
-                (id, m.rowsets.iter().map(|r| r.rowset_id.clone()).collect())
-            })
+            .map(|id| (id, rowset_ids(&be, id)))
             .collect()
     };
     let installed = rowsets(&fe);
     fe.shutdown().await;
 
     // What a crash right after the swap's transaction leaves: swapped, still COMMITTING.
-    {
-        let store = MetaStore::open(meta.path()).unwrap();
-        let Some(StoredJob::Restore { mut record, extra }) =
-            store.get::<StoredJob>(Kind::Job, job_id).unwrap()
-        else {
-            panic!("stored job {job_id} is not a restore")
-        };
+    edit_stored_restore(meta.path(), job_id, |record, extra| {
         assert!(extra.swapped);
         assert_eq!(
             extra.replaced.iter().map(|t| t.id).collect::<Vec<_>>(),
@@ -699,18 +388,10 @@ async fn atomic_restore_survives_fe_restarts() {
         );
         record.state = RestoreState::Committing;
         record.finished_time_ms = 0;
-        store
-            .put(Kind::Job, job_id, &StoredJob::Restore { record, extra })
-            .unwrap();
-    }
+    });
     let fe = start_fe(meta.path()).await;
-    let (_, status) = wait_state(
-        &fe,
-        r#"SHOW RESTORE FROM a WHERE Label = "snapr""#,
-        "FINISHED",
-    )
-    .await;
-    assert_eq!(status, "[OK]");
+    let shown = wait_restore(&fe, "a", "snapr", "FINISHED").await;
+    assert_eq!(shown.last("Status"), "[OK]");
     assert_eq!(table_names(&fe, "a"), vec!["t".to_string()]);
     assert_eq!(
         fe.ctx.catalog.table("a", "t").unwrap().id,

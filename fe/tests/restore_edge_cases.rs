@@ -13,38 +13,19 @@ mod fe_support;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use doris_be::agent::{self, BeHandle};
+use doris_be::agent::BeHandle;
 use doris_fe::backup::time::snapshot_timestamp;
 use doris_fe::catalog::OlapTable;
 use doris_fe::rpc::snapshots::{self, SnapshotAnswer};
 use doris_fe::server::FeHandle;
-use doris_thrift::frontend_service::{
-    TGetSnapshotRequest, TRestoreSnapshotRequest, TSnapshotType, TTableRef,
-};
+use doris_thrift::frontend_service::TRestoreSnapshotRequest;
 use fe_support::*;
 
-/// An FE and a BE joined to it.
+/// An FE and a BE joined to it, with an empty database `a`.
 async fn cluster(meta: &Path, storage: &Path) -> (FeHandle, BeHandle) {
-    let fe = start_fe(meta).await;
-    let be = agent::start(be_config(storage, 18_097)).await.unwrap();
-    add_backend(&fe, &be, 1).await;
+    let (fe, be) = start_cluster(fe_config(meta), be_config(storage, 18_097)).await;
+    Sql::new(fe.ctx.clone()).run("CREATE DATABASE a").await;
     (fe, be)
-}
-
-/// A stream load of CSV `body` into `db.table` through the BE, which must succeed.
-async fn stream_load(be: &BeHandle, db: &str, table: &str, label: &str, body: &str) {
-    let url = format!("http://{}/api/{db}/{table}/_stream_load", be.addrs.http);
-    let r = reqwest::Client::new()
-        .put(url)
-        .basic_auth("root", Some(ROOT_PASSWORD))
-        .header("label", label)
-        .header("column_separator", ",")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    let answer: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
-    assert_eq!(answer["Status"], "Success", "{answer}");
 }
 
 /// Every row of `db.table`, ordered by all its columns.
@@ -80,91 +61,20 @@ fn partitions(t: &OlapTable) -> Vec<(String, i64)> {
         .collect()
 }
 
-/// BACKUP `tables` of `db` to `__keep_on_local__`, then getSnapshot as the syncer does.
-async fn backup_local(fe: &FeHandle, db: &str, label: &str, tables: &str) -> SnapshotAnswer {
-    Sql::new(fe.ctx.clone())
-        .run(&format!(
-            "BACKUP SNAPSHOT {db}.{label} TO __keep_on_local__ ON ({tables})"
-        ))
-        .await;
-    wait_done(
-        fe,
-        &format!(r#"SHOW BACKUP FROM {db} WHERE SnapshotName = "{label}""#),
-        "local backup FINISHED",
-    )
-    .await;
-    let get = TGetSnapshotRequest {
-        user: Some("root".into()),
-        passwd: Some(ROOT_PASSWORD.into()),
-        db: Some(db.into()),
-        label_name: Some(label.into()),
-        snapshot_type: Some(TSnapshotType::LOCAL),
-        ..Default::default()
-    };
-    snapshots::get_snapshot(&fe.ctx, &get).unwrap()
-}
-
-/// BACKUP `tables` of `db` to `repo`; the snapshot's timestamp.
-async fn backup_to_repo(fe: &FeHandle, db: &str, label: &str, repo: &str, tables: &str) -> String {
-    let mut sql = Sql::new(fe.ctx.clone());
-    sql.run(&format!(
-        "BACKUP SNAPSHOT {db}.{label} TO {repo} ON ({tables})"
-    ))
-    .await;
-    wait_done(
-        fe,
-        &format!(r#"SHOW BACKUP FROM {db} WHERE SnapshotName = "{label}""#),
-        "backup FINISHED",
-    )
-    .await;
-    let snaps = sql
-        .rows(&format!(
-            r#"SHOW SNAPSHOT ON {repo} WHERE SNAPSHOT = "{label}""#
-        ))
-        .await;
-    snaps.get(&snaps.rows[0], "Timestamp").to_string()
-}
-
-/// restoreSnapshot as the CCR syncer sends it, downloading from our own BE.
-fn restore_req(
+/// restoreSnapshot of `tables` (with their aliases) as the CCR syncer sends it,
+/// downloading from our own BE.
+fn restore_req_from(
     fe: &FeHandle,
     be: &BeHandle,
-    db: &str,
     label: &str,
     snap: &SnapshotAnswer,
-    refs: &[(&str, Option<&str>)],
+    tables: &[(&str, Option<&str>)],
     atomic: bool,
 ) -> TRestoreSnapshotRequest {
-    let mut info: serde_json::Value = serde_json::from_slice(&snap.job_info).unwrap();
-    let be_id = fe.ctx.backends.all()[0].id;
-    info["extra_info"] = serde_json::json!({
-        "be_network_map": {be_id.to_string(): {"ip": "127.0.0.1", "port": be.addrs.http.port()}},
-        "token": fe.ctx.cluster.token.clone(),
-    });
-    let properties: BTreeMap<String, String> =
-        [("replication_num".to_string(), "1".to_string())].into();
-    TRestoreSnapshotRequest {
-        user: Some("root".into()),
-        passwd: Some(ROOT_PASSWORD.into()),
-        db: Some(db.into()),
-        label_name: Some(label.into()),
-        repo_name: Some("__keep_on_local__".into()),
-        table_refs: Some(
-            refs.iter()
-                .map(|(t, a)| {
-                    Box::new(TTableRef {
-                        table: Some(t.to_string()),
-                        alias_name: a.map(str::to_string),
-                    })
-                })
-                .collect(),
-        ),
-        properties: Some(properties.into_iter().collect()),
-        meta: Some(snap.meta.clone()),
-        job_info: Some(serde_json::to_vec(&info).unwrap()),
-        atomic_restore: atomic.then_some(true),
-        ..Default::default()
-    }
+    let job_info = job_info_via(fe, snap, be.addrs.http.port(), &fe.ctx.cluster.token);
+    let mut req = restore_req("a", label, snap, job_info, atomic, &[]);
+    req.table_refs = Some(table_refs(tables));
+    req
 }
 
 /// An unpartitioned table restored under an alias (statement route and restoreSnapshot
@@ -178,7 +88,6 @@ async fn unpartitioned_table_restores_under_an_alias() {
     let repo_dir = tempfile::tempdir().unwrap();
     let (fe, be) = cluster(meta.path(), storage.path()).await;
     let mut sql = Sql::new(fe.ctx.clone());
-    sql.run("CREATE DATABASE a").await;
     sql.run(
         r#"CREATE TABLE a.t (k INT NOT NULL, v VARCHAR(32)) DUPLICATE KEY(k)
            DISTRIBUTED BY HASH(k) BUCKETS 2 PROPERTIES ("replication_num" = "1")"#,
@@ -192,22 +101,13 @@ async fn unpartitioned_table_restores_under_an_alias() {
     assert_eq!(rows.len(), 5);
 
     // 1. RESTORE ... ON (t AS t2) from a repository.
-    sql.run(&format!(
-        r#"CREATE REPOSITORY repo1 WITH LOCAL ON LOCATION "file://{}""#,
-        repo_dir.path().display()
-    ))
-    .await;
+    sql.run(&create_repo_sql("repo1", repo_dir.path())).await;
     let ts = backup_to_repo(&fe, "a", "snap_repo", "repo1", "t").await;
     sql.run(&format!(
         r#"RESTORE SNAPSHOT a.snap_repo FROM repo1 ON (t AS t2) PROPERTIES ("backup_timestamp" = "{ts}", "replication_num" = "1")"#
     ))
     .await;
-    wait_done(
-        &fe,
-        r#"SHOW RESTORE FROM a WHERE Label = "snap_repo""#,
-        "restore of t AS t2 FINISHED",
-    )
-    .await;
+    wait_restore(&fe, "a", "snap_repo", "FINISHED").await;
     let t2 = fe.ctx.catalog.table("a", "t2").unwrap();
     assert_eq!(partitions(&t2), vec![("t2".to_string(), 3)]);
     assert_eq!(scan(&fe, "a", "t2").await, rows);
@@ -217,23 +117,10 @@ async fn unpartitioned_table_restores_under_an_alias() {
     let snap = backup_local(&fe, "a", "snap_local", "t").await;
     let info: serde_json::Value = serde_json::from_slice(&snap.job_info).unwrap();
     let backup_time = info["backup_time"].as_i64().unwrap();
-    let req = restore_req(
-        &fe,
-        &be,
-        "a",
-        "snap_local",
-        &snap,
-        &[("t", Some("t3"))],
-        false,
-    );
+    let req = restore_req_from(&fe, &be, "snap_local", &snap, &[("t", Some("t3"))], false);
     snapshots::restore_snapshot(&fe.ctx, &req).unwrap();
-    let shown = wait_done(
-        &fe,
-        r#"SHOW RESTORE FROM a WHERE Label = "snap_local""#,
-        "restoreSnapshot of t AS t3 FINISHED",
-    )
-    .await;
-    let timestamp = shown.get(shown.rows.last().unwrap(), "Timestamp");
+    let shown = wait_restore(&fe, "a", "snap_local", "FINISHED").await;
+    let timestamp = shown.last("Timestamp");
     assert_eq!(timestamp, snapshot_timestamp(backup_time));
     assert_eq!(timestamp.len(), "yyyy-MM-dd-HH-mm-ss".len(), "{timestamp}");
     let t3 = fe.ctx.catalog.table("a", "t3").unwrap();
@@ -244,14 +131,9 @@ async fn unpartitioned_table_restores_under_an_alias() {
     //    the table's name with it, and t is back to the backed-up rows.
     stream_load(&be, "a", "t", "l3", "6,six\n").await;
     assert_eq!(scan(&fe, "a", "t").await.len(), 6);
-    let req = restore_req(&fe, &be, "a", "snap_local", &snap, &[("t", None)], true);
+    let req = restore_req_from(&fe, &be, "snap_local", &snap, &[("t", None)], true);
     snapshots::restore_snapshot(&fe.ctx, &req).unwrap();
-    wait_done(
-        &fe,
-        r#"SHOW RESTORE FROM a WHERE Label = "snap_local""#,
-        "atomic restoreSnapshot of t FINISHED",
-    )
-    .await;
+    wait_restore(&fe, "a", "snap_local", "FINISHED").await;
     let t = fe.ctx.catalog.table("a", "t").unwrap();
     assert_ne!(t.id, source.id, "the shadow took t's place");
     assert_eq!(partitions(&t), vec![("t".to_string(), 3)]);
@@ -271,7 +153,6 @@ async fn unique_and_aggregate_tables_restore_into_new_tables() {
     let repo_dir = tempfile::tempdir().unwrap();
     let (fe, be) = cluster(meta.path(), storage.path()).await;
     let mut sql = Sql::new(fe.ctx.clone());
-    sql.run("CREATE DATABASE a").await;
     sql.run(
         r#"CREATE TABLE a.u (k INT NOT NULL, v VARCHAR(32), n BIGINT) UNIQUE KEY(k)
            PARTITION BY RANGE(k) (PARTITION p1 VALUES LESS THAN ("100"), PARTITION p2 VALUES LESS THAN ("200"))
@@ -294,23 +175,14 @@ async fn unique_and_aggregate_tables_restore_into_new_tables() {
         expected.insert(table, (rows, create_stmt(&fe, "a", table).await));
     }
 
-    sql.run(&format!(
-        r#"CREATE REPOSITORY repo1 WITH LOCAL ON LOCATION "file://{}""#,
-        repo_dir.path().display()
-    ))
-    .await;
+    sql.run(&create_repo_sql("repo1", repo_dir.path())).await;
     let ts = backup_to_repo(&fe, "a", "snap_keys", "repo1", "u, g").await;
     sql.run("CREATE DATABASE b").await;
     sql.run(&format!(
         r#"RESTORE SNAPSHOT b.snap_keys FROM repo1 ON (u, g) PROPERTIES ("backup_timestamp" = "{ts}", "replication_num" = "1")"#
     ))
     .await;
-    let shown = wait_done(
-        &fe,
-        r#"SHOW RESTORE FROM b WHERE Label = "snap_keys""#,
-        "restore of u and g FINISHED",
-    )
-    .await;
+    let shown = wait_restore(&fe, "b", "snap_keys", "FINISHED").await;
     assert_eq!(shown.get(&shown.rows[0], "Status"), "[OK]");
     for (table, (rows, stmt)) in &expected {
         assert_eq!(&scan(&fe, "b", table).await, rows, "rows of {table}");

@@ -1,16 +1,17 @@
 //! Clusters of an in-process FE and in-process BEs (the BE crate's `agent::start`, so a
-//! test can put real rowset files into tablets): configs, registration, tablet data, job
-//! polling, files on disk.
+//! test can put real rowset files into tablets): configs, registration, stream loads,
+//! tablet data, files on disk.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use doris_be::agent::BeHandle;
+use doris_be::agent::{self, BeHandle};
 use doris_be::config::BeConfig;
 use doris_be::storage::RowsetMeta;
-use doris_fe::context::Ctx;
+use doris_fe::config::FeConfig;
 use doris_fe::server::{start, FeHandle};
 
-use super::{fe_config, wait_for, Sql, Table};
+use super::{wait_alive, wait_for, wait_until, Sql, ROOT_PASSWORD};
 
 /// An in-process BE on kernel-picked ports with reports every second. `brpc` is only
 /// reported to the FE (nothing listens on it): distinct values tell BEs apart.
@@ -30,21 +31,12 @@ pub fn be_config(root: &Path, brpc: u16) -> BeConfig {
     }
 }
 
-/// An in-process FE with the tests' config on `meta`.
-pub async fn start_fe(meta: &Path) -> FeHandle {
-    start(fe_config(meta)).await.unwrap()
-}
-
-/// Wait until SHOW BACKENDS lists `n` backends, all alive; the result set.
-pub async fn wait_alive(ctx: Ctx, n: usize) -> Table {
-    wait_for(60, "backends alive", || {
-        let ctx = ctx.clone();
-        async move {
-            let t = Sql::new(ctx).rows("SHOW BACKENDS").await;
-            (t.rows.len() == n && t.column("Alive").iter().all(|a| a == "true")).then_some(t)
-        }
-    })
-    .await
+/// An in-process FE and an in-process BE joined to it and alive.
+pub async fn start_cluster(fe_conf: FeConfig, be_conf: BeConfig) -> (FeHandle, BeHandle) {
+    let fe = start(fe_conf).await.unwrap();
+    let be = agent::start(be_conf).await.unwrap();
+    add_backend(&fe, &be, 1).await;
+    (fe, be)
 }
 
 /// ALTER SYSTEM ADD BACKEND for an in-process BE, then wait for all `n` backends alive.
@@ -58,65 +50,24 @@ pub async fn add_backend(fe: &FeHandle, be: &BeHandle, n: usize) {
     wait_alive(fe.ctx.clone(), n).await;
 }
 
-/// `.dat` contents of a tablet on a BE, sorted.
-pub fn dat_contents(be: &BeHandle, tablet_id: i64) -> Vec<Vec<u8>> {
-    let dir = be.ctx.storage.tablet_dir(tablet_id).unwrap();
-    let mut out: Vec<Vec<u8>> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "dat"))
-        .map(|p| std::fs::read(p).unwrap())
-        .collect();
-    out.sort();
-    out
-}
-
-/// One rowset at version 2 holding `bytes` as its only segment, as a published load
-/// would leave it.
-pub fn add_dat_rowset(be: &BeHandle, tablet_id: i64, bytes: &[u8], num_rows: i64) {
-    let storage = &be.ctx.storage;
-    let rowset_id = storage.next_rowset_id();
-    std::fs::write(
-        storage
-            .tablet_dir(tablet_id)
-            .unwrap()
-            .join(format!("{rowset_id}_0.dat")),
-        bytes,
-    )
-    .unwrap();
-    let rs = RowsetMeta {
-        rowset_id,
-        start_version: 2,
-        end_version: 2,
-        num_segments: 1,
-        num_rows,
-        data_size: bytes.len() as i64,
-        txn_id: None,
-        remote: false,
-    };
-    storage.add_rowset(tablet_id, rs).unwrap();
-}
-
-/// Every partition of `db.table` at visible version 2 (after [`add_dat_rowset`]).
-pub fn set_visible_version_2(fe: &FeHandle, db: &str, table: &str) {
-    let t = fe.ctx.catalog.table(db, table).unwrap();
-    fe.ctx
-        .catalog
-        .update_table(t.id, |t| {
-            for p in t.partitions.iter_mut() {
-                p.visible_version = 2;
-            }
-        })
+/// A stream load of CSV `body` into `db.table` through the BE, which must succeed.
+pub async fn stream_load(be: &BeHandle, db: &str, table: &str, label: &str, body: &str) {
+    let url = format!("http://{}/api/{db}/{table}/_stream_load", be.addrs.http);
+    let r = reqwest::Client::new()
+        .put(url)
+        .basic_auth("root", Some(ROOT_PASSWORD))
+        .header("label", label)
+        .header("column_separator", ",")
+        .body(body.to_string())
+        .send()
+        .await
         .unwrap();
+    let answer: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(answer["Status"], "Success", "{answer}");
 }
 
-/// Table `db.t` (2 range partitions x 2 buckets) with one rowset per tablet and the
-/// partitions at visible version 2; each tablet's `.dat` contents by (partition, bucket).
-pub async fn table_with_data(
-    fe: &FeHandle,
-    be: &BeHandle,
-    db: &str,
-) -> Vec<((String, usize), Vec<Vec<u8>>)> {
+/// `db.t`: 2 range partitions x 2 buckets, one replica each.
+pub async fn create_table_t(fe: &FeHandle, db: &str) {
     let mut sql = Sql::new(fe.ctx.clone());
     sql.run(&format!("CREATE DATABASE {db}")).await;
     sql.run(&format!(
@@ -125,52 +76,127 @@ pub async fn table_with_data(
            DISTRIBUTED BY HASH(k) BUCKETS 2 PROPERTIES ("replication_num" = "1")"#
     ))
     .await;
+}
+
+/// Version `version` of `db.t`, as a published load would leave it: one rowset of real
+/// bytes per tablet, the partitions' visible version moved to it, the BE's reports caught
+/// up (backup picks a replica that has the version).
+pub async fn load_version(fe: &FeHandle, be: &BeHandle, db: &str, version: i64) {
     let table = fe.ctx.catalog.table(db, "t").unwrap();
-    let mut expected = Vec::new();
-    for p in &table.partitions {
-        for (i, tablet) in p.index.tablets.iter().enumerate() {
-            let bytes: Vec<u8> = (0..8192u32)
-                .map(|x| (x as i64 * 7 + tablet.id * 3) as u8)
-                .collect();
-            add_dat_rowset(be, tablet.id, &bytes, 5);
-            expected.push(((p.name.clone(), i), dat_contents(be, tablet.id)));
-        }
+    let storage = &be.ctx.storage;
+    for (_, tablet) in table.tablets() {
+        let rowset_id = storage.next_rowset_id();
+        let bytes: Vec<u8> = (0..4096u32)
+            .map(|x| (x as i64 * 7 + tablet.id * 3 + version * 11) as u8)
+            .collect();
+        let dir = storage.tablet_dir(tablet.id).unwrap();
+        std::fs::write(dir.join(format!("{rowset_id}_0.dat")), &bytes).unwrap();
+        let rs = RowsetMeta {
+            rowset_id,
+            start_version: version,
+            end_version: version,
+            num_segments: 1,
+            num_rows: 5,
+            data_size: bytes.len() as i64,
+            txn_id: None,
+            remote: false,
+        };
+        storage.add_rowset(tablet.id, rs).unwrap();
     }
-    set_visible_version_2(fe, db, "t");
-    // The BE reports the new replica versions; backup picks a replica that has them.
+    fe.ctx
+        .catalog
+        .update_table(table.id, |t| {
+            for p in t.partitions.iter_mut() {
+                p.visible_version = version;
+            }
+        })
+        .unwrap();
     let ctx = fe.ctx.clone();
     let db = db.to_string();
     wait_for(30, "replica versions reported", || {
         let t = ctx.catalog.table(&db, "t").unwrap();
         async move {
             t.tablets()
-                .all(|(_, tb)| tb.replicas.iter().all(|r| r.version == 2))
+                .all(|(_, tb)| tb.replicas.iter().all(|r| r.version == version))
                 .then_some(())
         }
     })
     .await;
-    expected
 }
 
-/// Poll a SHOW BACKUP/SHOW RESTORE statement until its last row is FINISHED (the result
-/// set); a CANCELLED job fails the test with its status.
-pub async fn wait_done(fe: &FeHandle, stmt: &str, what: &str) -> Table {
-    let ctx = fe.ctx.clone();
-    let stmt = stmt.to_string();
-    wait_for(90, what, || {
-        let ctx = ctx.clone();
-        let stmt = stmt.clone();
-        async move {
-            let t = Sql::new(ctx).rows(&stmt).await;
-            let row = t.rows.last()?.clone();
-            match t.get(&row, "State") {
-                "FINISHED" => Some(t),
-                "CANCELLED" => panic!("job cancelled: {}", t.get(&row, "Status")),
-                _ => None,
-            }
+/// Table `db.t` of [`create_table_t`] at version 2 ([`load_version`]); its contents.
+pub async fn table_with_data(fe: &FeHandle, be: &BeHandle, db: &str) -> Contents {
+    create_table_t(fe, db).await;
+    load_version(fe, be, db, 2).await;
+    contents(fe, be, db, "t")
+}
+
+/// Each tablet's `.dat` contents by (partition, bucket).
+pub type Contents = BTreeMap<(String, usize), Vec<Vec<u8>>>;
+
+pub fn contents(fe: &FeHandle, be: &BeHandle, db: &str, table: &str) -> Contents {
+    let t = fe.ctx.catalog.table(db, table).unwrap();
+    let mut out = BTreeMap::new();
+    for p in &t.partitions {
+        for (i, tablet) in p.index.tablets.iter().enumerate() {
+            out.insert((p.name.clone(), i), dat_contents(be, tablet.id));
         }
-    })
-    .await
+    }
+    out
+}
+
+/// `.dat` contents of a tablet on a BE, sorted.
+pub fn dat_contents(be: &BeHandle, tablet_id: i64) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = dat_files(be, tablet_id).into_values().collect();
+    out.sort();
+    out
+}
+
+/// Rowset files (`.dat`) of a tablet: name -> bytes.
+pub fn dat_files(be: &BeHandle, tablet_id: i64) -> BTreeMap<String, Vec<u8>> {
+    let dir = be.ctx.storage.tablet_dir(tablet_id).unwrap();
+    std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "dat"))
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&p).unwrap())
+        })
+        .collect()
+}
+
+/// The tablet ids of `db.table`.
+pub fn tablet_ids(fe: &FeHandle, db: &str, table: &str) -> Vec<i64> {
+    fe.ctx
+        .catalog
+        .table(db, table)
+        .unwrap()
+        .tablets()
+        .map(|(_, t)| t.id)
+        .collect()
+}
+
+/// The ids of a tablet's visible rowsets on the BE.
+pub fn rowset_ids(be: &BeHandle, tablet_id: i64) -> Vec<String> {
+    be.ctx
+        .storage
+        .tablet_meta(tablet_id)
+        .unwrap()
+        .rowsets
+        .iter()
+        .map(|r| r.rowset_id.clone())
+        .collect()
+}
+
+/// Whether the BE holds the tablet.
+pub fn on_be(be: &BeHandle, tablet_id: i64) -> bool {
+    be.ctx.storage.tablet_meta(tablet_id).is_some()
+}
+
+/// Wait until the BE holds none of `ids`.
+pub async fn wait_tablets_dropped(be: &BeHandle, ids: &[i64], what: &str) {
+    wait_until(30, what, || ids.iter().all(|id| !on_be(be, *id))).await;
 }
 
 /// Every regular file under `dir`, recursively (none when it does not exist).

@@ -1,17 +1,22 @@
-//! Shared by the fe_* integration tests: an FE config for tests, statements through the
-//! executor, result-set helpers, polling with a deadline; in-process BEs and their data
-//! (`backend`), BE processes of the `doris-rs` binary (`process`).
+//! Shared by the FE integration tests: an FE config for tests, statements through the
+//! executor, result-set helpers, polling with a deadline, FE thrift clients; in-process
+//! BEs and their data (`backend`), backup/restore jobs (`jobs`), BE processes of the
+//! `doris-rs` binary (`process`).
 #![allow(dead_code)]
 
 mod backend;
+mod jobs;
 mod process;
 
 // Not every test crate uses every helper.
 #[allow(unused_imports)]
 pub use backend::*;
 #[allow(unused_imports)]
+pub use jobs::*;
+#[allow(unused_imports)]
 pub use process::*;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
@@ -20,6 +25,13 @@ use doris_fe::context::Ctx;
 use doris_fe::error::FeError;
 use doris_fe::executor::FeExecutor;
 use doris_fe::mysql::{Executor, QueryOutput, Session};
+use doris_fe::server::{start, FeHandle};
+use doris_thrift::frontend_service::TGetBackendMetaRequest;
+use doris_thrift::master_service::TFinishTaskRequest;
+use doris_thrift::services::FrontendServiceClient;
+use doris_thrift::status::TStatus;
+use doris_thrift::transport::{ClientOptions, ClientPool};
+use doris_thrift::types::{TBackend, TTaskType};
 
 pub const ROOT_PASSWORD: &str = "root-pw";
 
@@ -38,6 +50,42 @@ pub fn fe_config(meta_dir: &Path) -> FeConfig {
         c.set(k, v).unwrap();
     }
     c
+}
+
+/// An in-process FE with the tests' config on `meta`.
+pub async fn start_fe(meta: &Path) -> FeHandle {
+    start(fe_config(meta)).await.unwrap()
+}
+
+/// A FrontendService client of `fe`'s thrift port.
+pub fn fe_client(fe: &FeHandle, pool: &ClientPool) -> FrontendServiceClient {
+    FrontendServiceClient::new(pool.channel(fe.rpc_addr.to_string(), ClientOptions::default()))
+}
+
+/// getBackendMeta as root, as the CCR syncer asks it.
+pub fn backend_meta_req() -> TGetBackendMetaRequest {
+    // Not `..Default::default()`: the generated default fills every field with "" or 0.
+    TGetBackendMetaRequest {
+        cluster: None,
+        user: Some("root".into()),
+        passwd: Some(ROOT_PASSWORD.into()),
+        user_ip: None,
+        token: None,
+        backend_id: None,
+    }
+}
+
+/// A finishTask as a BE sends it, with nothing but the task's identity and status.
+pub fn finish_task_req(
+    backend: TBackend,
+    task_type: TTaskType,
+    signature: i64,
+    status: TStatus,
+) -> TFinishTaskRequest {
+    TFinishTaskRequest::new(
+        backend, task_type, signature, status, 1i64, None, None, None, None, None, None, None,
+        None, None, None, None, None, None, None, None,
+    )
 }
 
 /// Statements as a MySQL client would send them, through the executor.
@@ -120,10 +168,39 @@ impl Table {
         &row[self.col(name)]
     }
 
+    /// Column `name` of the last row (SHOW BACKUP/RESTORE list the newest job last).
+    pub fn last(&self, name: &str) -> &str {
+        let row = self.rows.last().expect("no rows");
+        self.get(row, name)
+    }
+
     pub fn column(&self, name: &str) -> Vec<String> {
         let i = self.col(name);
         self.rows.iter().map(|r| r[i].clone()).collect()
     }
+
+    /// The values of column `value` for each value of column `key`.
+    pub fn group(&self, key: &str, value: &str) -> BTreeMap<String, BTreeSet<String>> {
+        let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for r in &self.rows {
+            out.entry(self.get(r, key).to_string())
+                .or_default()
+                .insert(self.get(r, value).to_string());
+        }
+        out
+    }
+}
+
+/// Wait until SHOW BACKENDS lists `n` backends, all alive; the result set.
+pub async fn wait_alive(ctx: Ctx, n: usize) -> Table {
+    wait_for(60, "backends alive", || {
+        let ctx = ctx.clone();
+        async move {
+            let t = Sql::new(ctx).rows("SHOW BACKENDS").await;
+            (t.rows.len() == n && t.column("Alive").iter().all(|a| a == "true")).then_some(t)
+        }
+    })
+    .await
 }
 
 /// Poll `f` until it returns Some, failing the test with `what` after `secs`.
@@ -142,4 +219,13 @@ where
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// [`wait_for`] a condition that needs no awaiting (files, in-memory state).
+pub async fn wait_until(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
+    wait_for(secs, what, || {
+        let ok = cond();
+        async move { ok.then_some(()) }
+    })
+    .await
 }

@@ -3,7 +3,8 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+
+use super::wait_for;
 
 /// The `doris-rs` binary: DORIS_RS_BIN, or the workspace's debug build.
 pub fn binary() -> PathBuf {
@@ -78,26 +79,18 @@ pub async fn spawn_be() -> BeProcess {
         http_port,
         dir,
     };
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        if tokio::net::TcpStream::connect(("127.0.0.1", hb_port))
-            .await
-            .is_ok()
-            && tokio::net::TcpStream::connect(("127.0.0.1", be_port))
-                .await
-                .is_ok()
-        {
-            break;
-        }
+    let what = format!("the BE to listen on {hb_port}/{be_port}");
+    wait_for(60, &what, || {
         if let Ok(Some(status)) = be.child.try_wait() {
             let log = std::fs::read_to_string(be.dir.path().join("be.log")).unwrap_or_default();
             panic!("BE exited with {status} before listening:\n{log}");
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "BE did not listen on {hb_port}/{be_port} within 60 s"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        async move {
+            let hb = tokio::net::TcpStream::connect(("127.0.0.1", hb_port)).await;
+            let rpc = tokio::net::TcpStream::connect(("127.0.0.1", be_port)).await;
+            (hb.is_ok() && rpc.is_ok()).then_some(())
+        }
+    })
+    .await;
     be
 }
