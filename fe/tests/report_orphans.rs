@@ -18,7 +18,7 @@ use doris_fe::catalog::OlapTable;
 use doris_fe::server::FeHandle;
 use doris_fe::system::reports::{self, orphan_grace};
 use doris_fe::system::task_queue::new_task;
-use doris_fe::system::{AgentTask, Finished};
+use doris_fe::system::{AgentTask, Finished, TaskError};
 use doris_thrift::agent_service::{TAgentResult, TAgentTaskRequest, TCreateTabletReq, TSnapshotRequest};
 use doris_thrift::backend_service::TTabletStatResult;
 use doris_thrift::master_service::TFinishTaskRequest;
@@ -252,4 +252,35 @@ async fn snapshots_nobody_waits_for_are_released_and_claimed_ones_kept() {
 
     fe.shutdown().await;
     be.shutdown().await;
+}
+
+/// A run that fails still hands back what its other tasks made, so a job can record those
+/// snapshots and its cancel release them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_run_hands_back_the_snapshots_that_were_made() {
+    let meta = tempfile::tempdir().unwrap();
+    let storage = tempfile::tempdir().unwrap();
+    let (fe, be) = cluster(meta.path(), storage.path(), 18103).await;
+    let t = table(&fe).await;
+    let tablet = t.tablets().next().unwrap().1.id;
+    let be_id = fe.ctx.backends.all()[0].id;
+    let addr = be.addrs.be.to_string();
+    let made = fe.ctx.store.next_id().unwrap();
+    let fails = fe.ctx.store.next_id().unwrap();
+    // The good task is waited for first, so its answer is in hand when the bad one fails.
+    let tasks = vec![
+        AgentTask { backend_id: be_id, addr: addr.clone(), request: snapshot_task(&t, tablet, made) },
+        AgentTask { backend_id: be_id, addr, request: snapshot_task(&t, 987_654_321, fails) },
+    ];
+    let (done, outcome) = fe.ctx.tasks.run_keeping(tasks, Duration::from_secs(60)).await;
+    match outcome {
+        Err(TaskError::Failed { signature, task_type, .. }) => {
+            assert_eq!((signature, task_type), (fails, TTaskType::MAKE_SNAPSHOT));
+        }
+        other => panic!("expected the missing tablet's snapshot to fail the run, got {other:?}"),
+    }
+    assert_eq!(done.len(), 1, "{done:?}");
+    let (from, fin) = &done[0];
+    assert_eq!((*from, fin.signature), (be_id, made));
+    assert!(path_of(fin).is_dir(), "the snapshot handed back is on the BE: {fin:?}");
 }

@@ -9,7 +9,7 @@ use doris_thrift::types::TTaskType;
 use tracing::{info, info_span, warn, Instrument};
 
 use super::spec::{build_table, CreateTableSpec};
-use super::table::OlapTable;
+use super::table::{OlapTable, Partition};
 use super::CatalogError;
 use crate::context::FeContext;
 use crate::system::task_queue::{new_task, AgentTask};
@@ -25,7 +25,7 @@ pub async fn create_table(ctx: &FeContext, spec: &CreateTableSpec) -> Result<boo
     let table = build_table(spec, db.id, &alive, || Ok(ctx.store.next_id()?), FeContext::now_ms())?;
     let span = info_span!("create_table", table_id = table.id, table = %table.name);
     async {
-        let tasks = create_tasks(ctx, &table)?;
+        let tasks = create_tasks(ctx, &table, &table.partitions)?;
         let n = tasks.len();
         let timeout = Duration::from_secs(ctx.config.max_create_table_timeout_second);
         if let Err(e) = ctx.tasks.run(tasks, timeout).await {
@@ -47,11 +47,17 @@ pub async fn create_table(ctx: &FeContext, spec: &CreateTableSpec) -> Result<boo
     .await
 }
 
-fn create_tasks(ctx: &FeContext, table: &OlapTable) -> Result<Vec<AgentTask>, CatalogError> {
+/// The CREATE tasks that make every replica of `partitions` (of `table`) on its backend:
+/// CREATE TABLE's for all its partitions, a restore's for a partition it adds.
+pub fn create_tasks<'a>(
+    ctx: &FeContext,
+    table: &OlapTable,
+    partitions: impl IntoIterator<Item = &'a Partition>,
+) -> Result<Vec<AgentTask>, CatalogError> {
     let schema = table.tablet_schema();
     let mut tasks = Vec::new();
-    for (p, tablet) in table.tablets() {
-        for r in &tablet.replicas {
+    for p in partitions {
+        for (tablet, r) in p.index.tablets.iter().flat_map(|t| t.replicas.iter().map(move |r| (t, r))) {
             let be = ctx.backends.get(r.backend_id);
             let addr = be.as_ref().and_then(|b| b.be_addr()).ok_or_else(|| {
                 CatalogError::CreateTablets(format!(
@@ -78,21 +84,32 @@ fn create_tasks(ctx: &FeContext, table: &OlapTable) -> Result<Vec<AgentTask>, Ca
     Ok(tasks)
 }
 
-/// Tell the BEs to drop every replica of the table; failures are logged, the BEs' own
-/// reports will show leftovers.
+/// Tell the BEs to drop every replica of the table, restoring partitions included;
+/// failures are logged, the BEs' own reports will show leftovers.
 pub async fn drop_tablets(ctx: &FeContext, table: &OlapTable) {
+    drop_partition_tablets(ctx, table.id, table.partitions.iter().chain(&table.restoring_partitions)).await
+}
+
+/// Tell the BEs to drop every replica of `partitions` (of table `table_id`); failures are
+/// logged, the BEs' own reports will show leftovers.
+pub async fn drop_partition_tablets<'a>(
+    ctx: &FeContext,
+    table_id: i64,
+    partitions: impl IntoIterator<Item = &'a Partition>,
+) {
     let mut tasks = Vec::new();
-    for (_, tablet) in table.tablets() {
-        for r in &tablet.replicas {
+    for p in partitions {
+        let schema_hash = p.index.schema_hash;
+        for (tablet, r) in p.index.tablets.iter().flat_map(|t| t.replicas.iter().map(move |r| (t, r))) {
             let Some(addr) = ctx.backends.get(r.backend_id).and_then(|b| b.be_addr()) else { continue };
             let Ok(sig) = ctx.store.next_id() else { continue };
             let mut t = new_task(TTaskType::DROP, sig);
-            t.drop_tablet_req = Some(Box::new(TDropTabletReq::new(tablet.id, table.schema_hash, r.id, true)));
+            t.drop_tablet_req = Some(Box::new(TDropTabletReq::new(tablet.id, schema_hash, r.id, true)));
             tasks.push(AgentTask { backend_id: r.backend_id, addr, request: t });
         }
     }
     for e in ctx.tasks.submit(tasks).await {
-        warn!(table_id = table.id, error = %e, "DROP tasks not delivered");
+        warn!(table_id, error = %e, "DROP tasks not delivered");
     }
 }
 

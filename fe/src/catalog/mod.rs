@@ -12,7 +12,9 @@ use std::sync::{Arc, RwLock};
 
 use crate::persist::{Kind, MetaError, MetaStore};
 
-pub use spec::{ColumnSpec, CreateTableSpec, DistributionSpec, PartitionSpec, RangeValues};
+pub use spec::{
+    ColumnSpec, CreateTableSpec, DistributionSpec, NewPartitionSpec, PartitionBounds, PartitionSpec, RangeValues,
+};
 pub use table::{Database, OlapTable, Partition, Replica, Tablet};
 
 #[derive(Debug, thiserror::Error)]
@@ -50,13 +52,13 @@ struct State {
 
 impl State {
     fn index_table(&mut self, t: &OlapTable) {
-        for (_, tablet) in t.tablets() {
+        for (_, tablet) in t.all_tablets() {
             self.tablet_index.insert(tablet.id, t.id);
         }
     }
 
     fn unindex_table(&mut self, t: &OlapTable) {
-        for (_, tablet) in t.tablets() {
+        for (_, tablet) in t.all_tablets() {
             self.tablet_index.remove(&tablet.id);
         }
     }
@@ -231,6 +233,50 @@ impl Catalog {
         Ok(r)
     }
 
+    /// Register `p` in the table as a restoring partition (invisible to reads, loads and
+    /// SHOW, its tablets known to tablet reports), persisted, before its tablets are made on
+    /// the BEs. Checked again here against every partition the table has now.
+    pub fn add_restoring_partition(&self, table_id: i64, p: Partition) -> Result<OlapTable, CatalogError> {
+        let mut st = self.state.write().unwrap();
+        let t = st
+            .tables
+            .get(&table_id)
+            .ok_or_else(|| CatalogError::UnknownTable { db: String::new(), table: table_id.to_string() })?;
+        t.check_new_partition(&p)?;
+        let mut copy = t.clone();
+        let tablets: Vec<i64> = p.index.tablets.iter().map(|x| x.id).collect();
+        copy.restoring_partitions.push(p);
+        self.store.put(Kind::Table, table_id, &copy)?;
+        for id in tablets {
+            st.tablet_index.insert(id, table_id);
+        }
+        st.tables.insert(table_id, copy.clone());
+        Ok(copy)
+    }
+
+    /// Remove the restoring partitions `ids` from the table (a cancelled restore); the
+    /// removed ones, whose tablets the caller drops on the BEs. A table or partition that
+    /// is gone already is no error.
+    pub fn remove_restoring_partitions(&self, table_id: i64, ids: &[i64]) -> Result<Vec<Partition>, CatalogError> {
+        let mut st = self.state.write().unwrap();
+        let Some(t) = st.tables.get(&table_id) else { return Ok(Vec::new()) };
+        if !t.restoring_partitions.iter().any(|p| ids.contains(&p.id)) {
+            return Ok(Vec::new());
+        }
+        let mut copy = t.clone();
+        let (removed, kept): (Vec<Partition>, Vec<Partition>) =
+            copy.restoring_partitions.drain(..).partition(|p| ids.contains(&p.id));
+        copy.restoring_partitions = kept;
+        self.store.put(Kind::Table, table_id, &copy)?;
+        for p in &removed {
+            for tablet in &p.index.tablets {
+                st.tablet_index.remove(&tablet.id);
+            }
+        }
+        st.tables.insert(table_id, copy);
+        Ok(removed)
+    }
+
     /// Atomic restore's commit: each `(table id, name)` table takes `name`, and the table of
     /// the same database holding that name, if any, is removed. Every rename and removal,
     /// plus `also`'s writes (given the removed tables), go in one store transaction, so a
@@ -290,7 +336,7 @@ impl Catalog {
         for r in reports {
             let Some(&table_id) = st.tablet_index.get(&r.tablet_id) else { continue };
             let Some(t) = st.tables.get_mut(&table_id) else { continue };
-            for p in &mut t.partitions {
+            for p in t.partitions.iter_mut().chain(t.restoring_partitions.iter_mut()) {
                 for tablet in p.index.tablets.iter_mut().filter(|x| x.id == r.tablet_id) {
                     for rep in tablet.replicas.iter_mut().filter(|x| x.backend_id == backend_id) {
                         let before = rep.clone();
@@ -337,7 +383,7 @@ impl Catalog {
         // The index follows table creation and removal only; a tablet added to a table in
         // place (update_table) is found by looking at the tables themselves.
         let held: std::collections::HashSet<i64> =
-            st.tables.values().flat_map(|t| t.tablets().map(|(_, tb)| tb.id)).collect();
+            st.tables.values().flat_map(|t| t.all_tablets().map(|(_, tb)| tb.id)).collect();
         missing.into_iter().filter(|id| !held.contains(id)).collect()
     }
 
@@ -346,7 +392,7 @@ impl Catalog {
         let st = self.state.read().unwrap();
         let mut m = HashMap::new();
         for t in st.tables.values() {
-            for (_, tablet) in t.tablets() {
+            for (_, tablet) in t.all_tablets() {
                 for r in &tablet.replicas {
                     *m.entry(r.backend_id).or_insert(0) += 1;
                 }
@@ -366,5 +412,105 @@ pub fn check_name(name: &str, what: &str) -> Result<(), CatalogError> {
         Ok(())
     } else {
         Err(CatalogError::Invalid(format!("Incorrect {what} name '{name}'")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spec::{build_partition, build_table};
+    use super::*;
+    use crate::catalog::types::KeysType;
+
+    fn table(db_id: i64, next: &mut i64) -> OlapTable {
+        let col = |n: &str, t: &str| ColumnSpec {
+            name: n.into(),
+            type_text: t.into(),
+            nullable: None,
+            aggregation: None,
+            default_value: None,
+            comment: String::new(),
+        };
+        let spec = CreateTableSpec {
+            db: "db".into(),
+            name: "t".into(),
+            if_not_exists: false,
+            columns: vec![col("k", "int"), col("v", "varchar(10)")],
+            keys: Some((KeysType::Duplicate, vec!["k".into()])),
+            partition: PartitionSpec::Range {
+                columns: vec!["k".into()],
+                partitions: vec![("p1".into(), RangeValues::LessThan(Some(vec!["10".into()])))],
+            },
+            distribution: Some(DistributionSpec::Hash { columns: vec!["k".into()], buckets: Some(2) }),
+            properties: [("replication_num".to_string(), "1".to_string())].into(),
+            comment: String::new(),
+        };
+        build_table(
+            &spec,
+            db_id,
+            &[7],
+            || {
+                *next += 1;
+                Ok(*next)
+            },
+            0,
+        )
+        .unwrap()
+    }
+
+    fn range(name: &str, lo: &str, hi: &str) -> NewPartitionSpec {
+        NewPartitionSpec {
+            name: name.into(),
+            bounds: PartitionBounds::Range(vec![lo.into()], vec![hi.into()]),
+            buckets: 3,
+            replication_num: 1,
+        }
+    }
+
+    /// A restoring partition is stored with its table and survives a reload; its tablets
+    /// are the table's for tablet reports (never orphans) but not among the visible ones;
+    /// removing it makes them unknown again, durably.
+    #[test]
+    fn restoring_partitions_are_stored_known_to_reports_and_removable() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(MetaStore::open(dir.path()).unwrap());
+        let cat = Catalog::load(store.clone()).unwrap();
+        let db = cat.create_database("db", false, 0).unwrap().unwrap();
+        let mut next = 1000;
+        let t = table(db.id, &mut next);
+        cat.register_table(t.clone()).unwrap();
+        let mut ids = || {
+            next += 1;
+            Ok(next)
+        };
+        let p2 = build_partition(&t, &range("p2", "10", "20"), &[7], &mut ids, 0).unwrap();
+        let p2_tablets: Vec<i64> = p2.index.tablets.iter().map(|x| x.id).collect();
+        assert_eq!(cat.unknown_tablet_ids(p2_tablets.clone()), p2_tablets, "not added yet");
+
+        let after = cat.add_restoring_partition(t.id, p2.clone()).unwrap();
+        assert_eq!(after.restoring_partitions, vec![p2.clone()]);
+        assert!(cat.unknown_tablet_ids(p2_tablets.clone()).is_empty());
+        let shown = cat.table("db", "t").unwrap();
+        assert_eq!(shown.partitions.len(), 1);
+        assert_eq!(shown.tablets().count(), 2);
+        assert_eq!(cat.tablet_count_by_backend()[&7], 5);
+
+        // Checked again under the catalog's lock: another partition meeting it is refused.
+        let p3 = build_partition(&t, &range("p3", "15", "30"), &[7], &mut ids, 0).unwrap();
+        let e = cat.add_restoring_partition(t.id, p3).unwrap_err();
+        assert!(e.to_string().ends_with("(partition p2)"), "{e}");
+
+        let reloaded = Catalog::load(store.clone()).unwrap();
+        assert_eq!(reloaded.table_by_id(t.id).unwrap().restoring_partitions, vec![p2.clone()]);
+        assert!(reloaded.unknown_tablet_ids(p2_tablets.clone()).is_empty());
+
+        assert!(cat.remove_restoring_partitions(t.id, &[12345]).unwrap().is_empty());
+        assert_eq!(cat.remove_restoring_partitions(t.id, &[p2.id]).unwrap(), vec![p2.clone()]);
+        assert!(cat.remove_restoring_partitions(t.id, &[p2.id]).unwrap().is_empty(), "idempotent");
+        assert!(cat.remove_restoring_partitions(999_999, &[p2.id]).unwrap().is_empty(), "table gone");
+        assert_eq!(cat.unknown_tablet_ids(p2_tablets.clone()), p2_tablets);
+        let reloaded = Catalog::load(store).unwrap();
+        let t2 = reloaded.table_by_id(t.id).unwrap();
+        assert!(t2.restoring_partitions.is_empty());
+        assert_eq!(t2, t, "the table is as it was");
     }
 }

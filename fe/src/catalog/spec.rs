@@ -228,34 +228,8 @@ pub fn build_table(
             let (names, types) = partition_columns_of(&columns, pcols)?;
             let mins: Vec<String> = types.iter().map(|t| t.min_value()).collect();
             let maxs: Vec<String> = types.iter().map(|t| t.max_value()).collect();
-            let check = |vals: &[String]| -> Result<Vec<String>, CatalogError> {
-                if vals.is_empty() || vals.len() > types.len() {
-                    return Err(invalid(format!(
-                        "partition key count {} does not match the {} partition columns",
-                        vals.len(),
-                        types.len()
-                    )));
-                }
-                let mut out = Vec::new();
-                for (i, t) in types.iter().enumerate() {
-                    match vals.get(i) {
-                        Some(v) if v.eq_ignore_ascii_case("MAXVALUE") => out.push(maxs[i].clone()),
-                        Some(v) => out.push(t.check_literal(v).map_err(|e| invalid(e.0))?),
-                        // Missing trailing keys are the column's minimum, as upstream pads.
-                        None => out.push(mins[i].clone()),
-                    }
-                }
-                Ok(out)
-            };
-            let cmp = |a: &[String], b: &[String]| -> std::cmp::Ordering {
-                for (i, t) in types.iter().enumerate() {
-                    let o = t.compare(&a[i], &b[i]);
-                    if o != std::cmp::Ordering::Equal {
-                        return o;
-                    }
-                }
-                std::cmp::Ordering::Equal
-            };
+            let check = |vals: &[String]| range_key(&types, vals);
+            let cmp = |a: &[String], b: &[String]| compare_keys(&types, a, b);
             let mut drafts: Vec<PartDraft> = Vec::new();
             let mut prev_upper = mins.clone();
             for (pname, vals) in partitions {
@@ -290,18 +264,7 @@ pub fn build_table(
             for (pname, tuples) in partitions {
                 let mut list = Vec::new();
                 for tup in tuples {
-                    if tup.len() != types.len() {
-                        return Err(invalid(format!(
-                            "partition item's size {} is not equal to partition column's size {}",
-                            tup.len(),
-                            types.len()
-                        )));
-                    }
-                    let v: Vec<String> = types
-                        .iter()
-                        .zip(tup)
-                        .map(|(t, x)| t.check_literal(x).map_err(|e| invalid(e.0)))
-                        .collect::<Result<_, _>>()?;
+                    let v = list_key(&types, tup)?;
                     if seen.contains(&v) {
                         return Err(invalid(format!(
                             "The partition key[{}] is duplicated in partition {pname}",
@@ -332,29 +295,8 @@ pub fn build_table(
     let mut rr = 0usize;
     let mut partitions = Vec::new();
     for d in drafts {
-        let mut tablets = Vec::new();
         let partition_id = next_id()?;
-        for _ in 0..buckets {
-            let tablet_id = next_id()?;
-            let backends = place_replicas(alive_backends, replication_num as usize, storage_medium, &mut rr)?;
-            let mut replicas = Vec::new();
-            for backend_id in backends {
-                replicas.push(Replica {
-                    id: next_id()?,
-                    backend_id,
-                    version: 1,
-                    row_count: 0,
-                    data_size: 0,
-                    remote_data_size: 0,
-                    version_count: 1,
-                    path_hash: 0,
-                    state: ReplicaState::Normal,
-                    last_report_ms: 0,
-                    cooldown_term: 0,
-                });
-            }
-            tablets.push(Tablet { id: tablet_id, replicas, cooldown_replica_id: 0, cooldown_term: 0 });
-        }
+        let tablets = place_tablets(buckets, replication_num, storage_medium, alive_backends, &mut next_id, &mut rr)?;
         partitions.push(Partition {
             id: partition_id,
             name: d.name,
@@ -387,7 +329,168 @@ pub fn build_table(
         partitions,
         comment: spec.comment.clone(),
         create_time_ms: now_ms,
+        restoring_partitions: Vec::new(),
     })
+}
+
+/// One RANGE key checked against the partition columns' types: `MAXVALUE` is the column's
+/// largest value, missing trailing keys its smallest (as upstream pads).
+fn range_key(types: &[DataType], vals: &[String]) -> Result<Vec<String>, CatalogError> {
+    if vals.is_empty() || vals.len() > types.len() {
+        return Err(invalid(format!(
+            "partition key count {} does not match the {} partition columns",
+            vals.len(),
+            types.len()
+        )));
+    }
+    types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| match vals.get(i) {
+            Some(v) if v.eq_ignore_ascii_case("MAXVALUE") => Ok(t.max_value()),
+            Some(v) => t.check_literal(v).map_err(|e| invalid(e.0)),
+            None => Ok(t.min_value()),
+        })
+        .collect()
+}
+
+/// One LIST value tuple checked against the partition columns' types.
+fn list_key(types: &[DataType], tup: &[String]) -> Result<Vec<String>, CatalogError> {
+    if tup.len() != types.len() {
+        return Err(invalid(format!(
+            "partition item's size {} is not equal to partition column's size {}",
+            tup.len(),
+            types.len()
+        )));
+    }
+    types.iter().zip(tup).map(|(t, x)| t.check_literal(x).map_err(|e| invalid(e.0))).collect()
+}
+
+/// `buckets` new tablets of `replication_num` replicas each, placed round-robin from
+/// `cursor` over `alive_backends`.
+fn place_tablets(
+    buckets: u32,
+    replication_num: u16,
+    medium: StorageMedium,
+    alive_backends: &[i64],
+    next_id: &mut impl FnMut() -> Result<i64, CatalogError>,
+    cursor: &mut usize,
+) -> Result<Vec<Tablet>, CatalogError> {
+    let mut tablets = Vec::new();
+    for _ in 0..buckets {
+        let tablet_id = next_id()?;
+        let backends = place_replicas(alive_backends, replication_num as usize, medium, cursor)?;
+        let mut replicas = Vec::new();
+        for backend_id in backends {
+            replicas.push(Replica {
+                id: next_id()?,
+                backend_id,
+                version: 1,
+                row_count: 0,
+                data_size: 0,
+                remote_data_size: 0,
+                version_count: 1,
+                path_hash: 0,
+                state: ReplicaState::Normal,
+                last_report_ms: 0,
+                cooldown_term: 0,
+            });
+        }
+        tablets.push(Tablet { id: tablet_id, replicas, cooldown_replica_id: 0, cooldown_term: 0 });
+    }
+    Ok(tablets)
+}
+
+/// The bounds of one partition added to an existing table.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PartitionBounds {
+    /// `[lower, upper)`; each key as in `VALUES [(...), (...))`, `MAXVALUE` allowed; an
+    /// empty lower key is the columns' smallest values.
+    Range(Vec<String>, Vec<String>),
+    /// The partition's value tuples.
+    List(Vec<Vec<String>>),
+}
+
+/// A partition to add to an existing RANGE or LIST table (a restore adding one the table
+/// lacks).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewPartitionSpec {
+    pub name: String,
+    pub bounds: PartitionBounds,
+    pub buckets: u32,
+    pub replication_num: u16,
+}
+
+/// Build a partition of `table` with fresh ids and replicas placed like CREATE TABLE's:
+/// its bounds checked against the partition columns and against every partition the table
+/// has (visible or restoring). The table itself is not changed.
+pub fn build_partition(
+    table: &OlapTable,
+    spec: &NewPartitionSpec,
+    alive_backends: &[i64],
+    mut next_id: impl FnMut() -> Result<i64, CatalogError>,
+    now_ms: i64,
+) -> Result<Partition, CatalogError> {
+    let types: Vec<DataType> = table
+        .partition_columns
+        .iter()
+        .map(|c| {
+            table
+                .column(c)
+                .map(|c| c.data_type.clone())
+                .ok_or_else(|| invalid(format!("Partition column[{c}] does not exist in column list.")))
+        })
+        .collect::<Result<_, _>>()?;
+    let (range, list_values) = match (&table.partition_kind, &spec.bounds) {
+        (PartitionKind::Range, PartitionBounds::Range(lo, hi)) => {
+            let lo =
+                if lo.is_empty() { types.iter().map(DataType::min_value).collect() } else { range_key(&types, lo)? };
+            let hi = range_key(&types, hi)?;
+            if compare_keys(&types, &lo, &hi) != std::cmp::Ordering::Less {
+                return Err(invalid(format!(
+                    "The lower values must smaller than upper values in partition {}",
+                    spec.name
+                )));
+            }
+            (Some((lo, hi)), Vec::new())
+        }
+        (PartitionKind::List, PartitionBounds::List(tuples)) => {
+            if tuples.is_empty() {
+                return Err(invalid(format!("partition {} has no values", spec.name)));
+            }
+            (None, tuples.iter().map(|t| list_key(&types, t)).collect::<Result<_, _>>()?)
+        }
+        (kind, _) => {
+            return Err(invalid(format!(
+                "partition {} does not fit table {}, which is {kind:?} partitioned",
+                spec.name, table.name
+            )))
+        }
+    };
+    check_buckets(Some(spec.buckets))?;
+    let medium = table.storage_medium;
+    let id = next_id()?;
+    let mut rr = 0usize;
+    let tablets = place_tablets(spec.buckets, spec.replication_num, medium, alive_backends, &mut next_id, &mut rr)?;
+    let p = Partition {
+        id,
+        name: spec.name.clone(),
+        visible_version: 1,
+        visible_version_time_ms: now_ms,
+        range,
+        list_values,
+        buckets: spec.buckets,
+        replication_num: spec.replication_num,
+        storage_medium: medium,
+        index: MaterializedIndex {
+            id: table.base_index_id,
+            name: table.name.clone(),
+            schema_hash: table.schema_hash,
+            tablets,
+        },
+    };
+    table.check_new_partition(&p)?;
+    Ok(p)
 }
 
 fn check_buckets(b: Option<u32>) -> Result<u32, CatalogError> {
@@ -556,5 +659,146 @@ mod tests {
         let mut s = spec();
         s.distribution = None;
         assert!(build_table(&s, 1, &[1, 2, 3], ids(), 0).is_err());
+    }
+
+    /// `spec()` without its MAXVALUE partition: p1 [min, 10), p2 [10, 20).
+    fn two_ranges() -> OlapTable {
+        let mut s = spec();
+        if let PartitionSpec::Range { partitions, .. } = &mut s.partition {
+            partitions.pop();
+        }
+        build_table(&s, 1, &[11, 12, 13], ids(), 0).unwrap()
+    }
+
+    fn new_range(name: &str, lo: &str, hi: &str) -> NewPartitionSpec {
+        NewPartitionSpec {
+            name: name.into(),
+            bounds: PartitionBounds::Range(vec![lo.into()], vec![hi.into()]),
+            buckets: 2,
+            replication_num: 2,
+        }
+    }
+
+    fn fresh_ids() -> impl FnMut() -> Result<i64, CatalogError> {
+        let mut n = 5000;
+        move || {
+            n += 1;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn an_added_partition_gets_new_ids_and_the_tables_index() {
+        let t = two_ranges();
+        let p = build_partition(&t, &new_range("p3", "20", "30"), &[11, 12, 13], fresh_ids(), 7).unwrap();
+        assert_eq!(p.name, "p3");
+        assert_eq!(p.range, Some((vec!["20".to_string()], vec!["30".to_string()])));
+        assert_eq!((p.buckets, p.replication_num, p.visible_version), (2, 2, 1));
+        assert_eq!((p.index.id, p.index.schema_hash), (t.base_index_id, t.schema_hash));
+        assert_eq!(p.index.tablets.len(), 2);
+        let mut made = vec![p.id];
+        for tablet in &p.index.tablets {
+            made.push(tablet.id);
+            let mut bes: Vec<i64> = tablet.replicas.iter().map(|r| r.backend_id).collect();
+            bes.dedup();
+            assert_eq!(bes.len(), 2, "two distinct backends per tablet: {bes:?}");
+            made.extend(tablet.replicas.iter().map(|r| r.id));
+        }
+        assert!(made.iter().all(|id| *id > 5000), "ids come from next_id: {made:?}");
+        let old: Vec<i64> = t.all_tablets().map(|(_, x)| x.id).collect();
+        assert!(p.index.tablets.iter().all(|x| !old.contains(&x.id)));
+        // An empty lower key starts at the column's smallest value; MAXVALUE is its largest.
+        let mut s = spec();
+        s.partition = PartitionSpec::Range {
+            columns: vec!["k1".into()],
+            partitions: vec![("p2".into(), RangeValues::Fixed(vec!["10".into()], vec!["20".into()]))],
+        };
+        let t2 = build_table(&s, 1, &[11, 12, 13], ids(), 0).unwrap();
+        let spec_p1 =
+            NewPartitionSpec { bounds: PartitionBounds::Range(vec![], vec!["10".into()]), ..new_range("p1", "", "") };
+        let p1 = build_partition(&t2, &spec_p1, &[11, 12], fresh_ids(), 0).unwrap();
+        assert_eq!(p1.range.unwrap().0, vec![i32::MIN.to_string()]);
+        let p9 = build_partition(&t2, &new_range("p9", "20", "MAXVALUE"), &[11, 12], fresh_ids(), 0).unwrap();
+        assert_eq!(p9.range.unwrap().1, vec![i32::MAX.to_string()]);
+    }
+
+    #[test]
+    fn an_added_partition_must_not_meet_any_other() {
+        let mut t = two_ranges();
+        let err = |t: &OlapTable, spec: NewPartitionSpec| {
+            build_partition(t, &spec, &[11, 12, 13], fresh_ids(), 0).unwrap_err().to_string()
+        };
+        assert_eq!(
+            err(&t, new_range("p3", "15", "30")),
+            "Partition p3 in table t has conflict partition item with existing items (partition p2)"
+        );
+        assert!(err(&t, new_range("p2", "20", "30")).contains("Duplicate partition name p2"));
+        assert!(err(&t, new_range("p3", "30", "20")).contains("lower values must smaller"));
+        assert!(err(&t, new_range("p3", "x", "30")).contains("Invalid value `x`"));
+        // Touching bounds do not intersect: [20, 30) after [10, 20).
+        let p3 = build_partition(&t, &new_range("p3", "20", "30"), &[11, 12, 13], fresh_ids(), 0).unwrap();
+        // A restoring partition counts like a visible one.
+        t.restoring_partitions.push(p3);
+        assert!(err(&t, new_range("p4", "25", "40")).ends_with("(partition p3)"));
+        assert!(err(&t, new_range("P3", "30", "40")).contains("Duplicate partition name"));
+        // Not enough backends for the replicas: upstream's text.
+        let two = NewPartitionSpec { replication_num: 4, ..new_range("p4", "30", "40") };
+        assert!(err(&t, two).starts_with("Failed to find enough backend"));
+    }
+
+    #[test]
+    fn an_added_list_partition_must_not_share_a_value() {
+        let mut s = spec();
+        s.partition = PartitionSpec::List {
+            columns: vec!["k1".into()],
+            partitions: vec![("p1".into(), vec![vec!["1".into()], vec!["2".into()]])],
+        };
+        let t = build_table(&s, 1, &[11, 12, 13], ids(), 0).unwrap();
+        let list = |name: &str, vals: &[&str]| NewPartitionSpec {
+            name: name.into(),
+            bounds: PartitionBounds::List(vals.iter().map(|v| vec![v.to_string()]).collect()),
+            buckets: 1,
+            replication_num: 1,
+        };
+        let e = build_partition(&t, &list("p2", &["3", "02"]), &[11], fresh_ids(), 0).unwrap_err();
+        assert!(e.to_string().ends_with("(partition p1)"), "{e}");
+        let p = build_partition(&t, &list("p2", &["3", "4"]), &[11], fresh_ids(), 0).unwrap();
+        assert_eq!(p.list_values, vec![vec!["3".to_string()], vec!["4".to_string()]]);
+        assert!(p.range.is_none());
+        // A range does not fit a LIST table, nor anything an unpartitioned one.
+        assert!(build_partition(&t, &new_range("p3", "5", "6"), &[11, 12], fresh_ids(), 0).is_err());
+        let mut u = spec();
+        u.partition = PartitionSpec::None;
+        let u = build_table(&u, 1, &[11, 12, 13], ids(), 0).unwrap();
+        assert!(build_partition(&u, &list("p2", &["3"]), &[11], fresh_ids(), 0).is_err());
+    }
+
+    #[test]
+    fn a_published_partition_takes_its_place_in_range_order() {
+        let mut t = two_ranges();
+        let p3 = build_partition(&t, &new_range("p3", "20", "30"), &[11, 12, 13], fresh_ids(), 0).unwrap();
+        let p0 = build_partition(&t, &new_range("p0", "-20", "-10"), &[11, 12, 13], fresh_ids(), 0).unwrap_err();
+        assert!(p0.to_string().contains("(partition p1)"), "p1 starts at the minimum: {p0}");
+        let mut s = spec();
+        s.partition = PartitionSpec::Range {
+            columns: vec!["k1".into()],
+            partitions: vec![("p2".into(), RangeValues::Fixed(vec!["10".into()], vec!["20".into()]))],
+        };
+        let mut gap = build_table(&s, 1, &[11, 12, 13], ids(), 0).unwrap();
+        let p1 = build_partition(&gap, &new_range("p1", "0", "10"), &[11, 12, 13], fresh_ids(), 0).unwrap();
+        let (p1_id, p3_id) = (p1.id, p3.id);
+        gap.restoring_partitions.push(p1);
+        let visible = |t: &OlapTable| t.partitions.iter().map(|p| p.name.clone()).collect::<Vec<_>>();
+        assert_eq!(visible(&gap), ["p2"]);
+        assert_eq!(gap.tablets().count(), 4, "a restoring partition's tablets are not the table's visible ones");
+        assert_eq!(gap.all_tablets().count(), 6);
+        assert!(gap.publish_restoring_partition(p1_id));
+        assert!(!gap.publish_restoring_partition(p1_id), "published once");
+        assert_eq!(visible(&gap), ["p1", "p2"]);
+        assert!(gap.restoring_partitions.is_empty());
+        t.restoring_partitions.push(p3);
+        assert!(t.publish_restoring_partition(p3_id));
+        assert_eq!(visible(&t), ["p1", "p2", "p3"]);
+        assert!(t.create_table_ddl().contains("PARTITION p3 VALUES [(\"20\"), (\"30\"))"));
     }
 }

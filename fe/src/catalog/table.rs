@@ -1,6 +1,7 @@
 //! The OLAP table as the catalog keeps it: schema, partitions, the base index, tablets and
 //! their replicas. A table is stored whole, as one JSON value.
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use doris_thrift::agent_service::TTabletSchema;
@@ -9,6 +10,7 @@ use doris_thrift::types::TStorageType;
 use serde::{Deserialize, Serialize};
 
 use super::types::{AggType, DataType, KeysType, StorageMedium};
+use super::CatalogError;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Database {
@@ -57,6 +59,18 @@ impl Column {
         }
         s
     }
+}
+
+/// Order two partition keys column by column; `types` are the partition columns' types.
+pub(crate) fn compare_keys(types: &[DataType], a: &[String], b: &[String]) -> Ordering {
+    for (i, t) in types.iter().enumerate() {
+        let (Some(x), Some(y)) = (a.get(i), b.get(i)) else { break };
+        let o = t.compare(x, y);
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    Ordering::Equal
 }
 
 fn escape(s: &str) -> String {
@@ -192,6 +206,11 @@ pub struct OlapTable {
     pub partitions: Vec<Partition>,
     pub comment: String,
     pub create_time_ms: i64,
+    /// Partitions a restore is adding (upstream's restored partitions): their tablets are
+    /// on the BEs and known to tablet reports, but nothing reads, loads or shows them until
+    /// the restore commits and moves them into `partitions`; a cancel removes them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restoring_partitions: Vec<Partition>,
 }
 
 impl OlapTable {
@@ -207,8 +226,83 @@ impl OlapTable {
         self.partitions.iter().find(|p| p.name.eq_ignore_ascii_case(name))
     }
 
+    /// The tablets of the visible partitions.
     pub fn tablets(&self) -> impl Iterator<Item = (&Partition, &Tablet)> {
         self.partitions.iter().flat_map(|p| p.index.tablets.iter().map(move |t| (p, t)))
+    }
+
+    /// Every tablet the table holds on the BEs: those of restoring partitions too.
+    pub fn all_tablets(&self) -> impl Iterator<Item = (&Partition, &Tablet)> {
+        self.partitions
+            .iter()
+            .chain(&self.restoring_partitions)
+            .flat_map(|p| p.index.tablets.iter().map(move |t| (p, t)))
+    }
+
+    pub fn restoring_partition(&self, name: &str) -> Option<&Partition> {
+        self.restoring_partitions.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Whether `p` can join the table: no partition, visible or restoring, has its name, its
+    /// range intersects no other range and its list values are in no other list.
+    pub fn check_new_partition(&self, p: &Partition) -> Result<(), CatalogError> {
+        let others = || self.partitions.iter().chain(&self.restoring_partitions);
+        if others().any(|o| o.name.eq_ignore_ascii_case(&p.name)) {
+            return Err(CatalogError::Invalid(format!("Duplicate partition name {}", p.name)));
+        }
+        let conflict = match self.partition_kind {
+            PartitionKind::Unpartitioned => {
+                return Err(CatalogError::Invalid(format!(
+                    "table {} is not partitioned; it cannot take partition {}",
+                    self.name, p.name
+                )))
+            }
+            PartitionKind::Range => {
+                let (lo, hi) = p
+                    .range
+                    .as_ref()
+                    .ok_or_else(|| CatalogError::Invalid(format!("partition {} has no range", p.name)))?;
+                let types = self.partition_types();
+                others().find(|o| {
+                    o.range.as_ref().is_some_and(|(olo, ohi)| {
+                        compare_keys(&types, lo, ohi) == Ordering::Less
+                            && compare_keys(&types, olo, hi) == Ordering::Less
+                    })
+                })
+            }
+            PartitionKind::List => others().find(|o| o.list_values.iter().any(|v| p.list_values.contains(v))),
+        };
+        match conflict {
+            // Upstream's restore text, and which partition it meets.
+            Some(o) => Err(CatalogError::Invalid(format!(
+                "Partition {} in table {} has conflict partition item with existing items (partition {})",
+                p.name, self.name, o.name
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Move the restoring partition `partition_id` among the visible ones (a RANGE
+    /// partition in range order); false when no restoring partition has that id.
+    pub fn publish_restoring_partition(&mut self, partition_id: i64) -> bool {
+        let Some(i) = self.restoring_partitions.iter().position(|p| p.id == partition_id) else {
+            return false;
+        };
+        let p = self.restoring_partitions.remove(i);
+        let at = match (&self.partition_kind, &p.range) {
+            (PartitionKind::Range, Some((lo, _))) => {
+                let types = self.partition_types();
+                self.partitions
+                    .iter()
+                    .position(|o| {
+                        o.range.as_ref().is_some_and(|(olo, _)| compare_keys(&types, lo, olo) == Ordering::Less)
+                    })
+                    .unwrap_or(self.partitions.len())
+            }
+            _ => self.partitions.len(),
+        };
+        self.partitions.insert(at, p);
+        true
     }
 
     fn partition_types(&self) -> Vec<DataType> {

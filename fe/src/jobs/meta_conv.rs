@@ -10,7 +10,9 @@ use crate::backup::meta::{
 };
 use crate::catalog::table::{Distribution, OlapTable, PartitionKind};
 use crate::catalog::types::{KeysType, StorageMedium};
-use crate::catalog::{ColumnSpec, CreateTableSpec, DistributionSpec, PartitionSpec, RangeValues};
+use crate::catalog::{
+    ColumnSpec, CreateTableSpec, DistributionSpec, PartitionBounds, PartitionSpec, RangeValues,
+};
 use crate::error::{FeError, Result};
 
 /// The meta of `t`, limited to `partitions` when given (names, case-insensitive).
@@ -225,6 +227,28 @@ pub fn create_spec(
         properties,
         comment: m.comment.clone(),
     })
+}
+
+/// The bounds of the backed-up partition `p`, for adding it to an existing table.
+pub fn partition_bounds(p: &PartitionEntry) -> Result<PartitionBounds> {
+    let key = |v: &[BoundValue]| -> Vec<String> {
+        v.iter()
+            .map(|b| match b {
+                BoundValue::Value(s) => s.clone(),
+                BoundValue::MaxValue => "MAXVALUE".to_string(),
+            })
+            .collect()
+    };
+    match &p.item {
+        Some(PartitionItem::Range { lower, upper }) => {
+            Ok(PartitionBounds::Range(key(lower), key(upper)))
+        }
+        Some(PartitionItem::List(values)) => Ok(PartitionBounds::List(values.clone())),
+        None => Err(FeError::InvalidArgument(format!(
+            "backup meta: partition {} has no range or values",
+            p.name
+        ))),
+    }
 }
 
 #[cfg(test)]

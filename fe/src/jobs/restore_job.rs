@@ -5,6 +5,13 @@
 //! COMMITTING (MOVE with overwrite, then the backed-up visible versions) -> FINISHED.
 //! Cancelling at any state releases our snapshots and drops the tables the job created.
 //!
+//! A backed-up partition an existing RANGE/LIST table lacks is added, as upstream does: it
+//! must not intersect any partition of the table; it gets new ids, the backup's bucket count
+//! and the restore's replica allocation, and is registered in the table as a restoring
+//! partition (tablets known to reports, nothing else sees it) before its tablets are
+//! created. It is restored like any other partition and made visible at commit; a cancel
+//! removes it and drops its tablets.
+//!
 //! `atomic_restore` restores every table into a new shadow table named
 //! `__doris_atomic_restore_prefix__<name>` (upstream's name) and, at commit, swaps it in
 //! place of the existing table in one store transaction that also records the swap in the
@@ -66,6 +73,16 @@ pub struct RestoreExtra {
     /// The tables the swap replaced; their tablets are dropped on the BEs after it.
     #[serde(default)]
     pub replaced: Vec<OlapTable>,
+    /// Partitions this job adds to existing tables, recorded before they are registered
+    /// (restoring) in their table, so a cancel or restart knows them as ours.
+    #[serde(default)]
+    pub added_partitions: Vec<AddedPartition>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AddedPartition {
+    pub table_id: i64,
+    pub partition_id: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -258,7 +275,7 @@ impl RunnableJob for (RestoreJobRecord, RestoreExtra) {
     async fn step(self, ctx: &FeContext, cancel: &CancellationToken) -> Result<()> {
         let (r, x) = self;
         match r.state {
-            RestoreState::Pending => pending(ctx, r, x).await,
+            RestoreState::Pending => pending(ctx, r, x, cancel).await,
             RestoreState::Snapshoting => snapshoting(ctx, r, x, cancel).await,
             RestoreState::Download | RestoreState::Downloading => download(ctx, r, x, cancel).await,
             RestoreState::Commit | RestoreState::Committing => commit(ctx, r, x, cancel).await,
@@ -331,6 +348,11 @@ pub async fn cancel_job(ctx: &FeContext, job_id: i64, status: JobStatus) {
             warn!(table = %t.name, error = %e, "cannot drop a table the restore created");
         }
     }
+    if let Err(e) = remove_added_partitions(ctx, &x).await {
+        // Not cancelled: the job is tried again (and cleaned up again) at the next start.
+        warn!(job_id, error = %e, "cannot remove the partitions the restore added");
+        return;
+    }
     if let Err(e) = r.cancel(status, FeContext::now_ms()) {
         warn!(job_id, error = %e, "cannot cancel the job");
         return;
@@ -346,8 +368,51 @@ pub async fn cancel_job(ctx: &FeContext, job_id: i64, status: JobStatus) {
     info!(job_id, status = %r.status, "restore job cancelled");
 }
 
-/// Tables: create the missing ones, check the existing ones; map tablets.
-async fn pending(ctx: &FeContext, mut r: RestoreJobRecord, mut x: RestoreExtra) -> Result<()> {
+/// Take the partitions this job added (still restoring) out of their tables and drop
+/// their tablets. Idempotent.
+async fn remove_added_partitions(ctx: &FeContext, x: &RestoreExtra) -> Result<()> {
+    let mut by_table: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for a in &x.added_partitions {
+        by_table.entry(a.table_id).or_default().push(a.partition_id);
+    }
+    for (table_id, ids) in by_table {
+        let removed = ctx
+            .catalog
+            .remove_restoring_partitions(table_id, &ids)
+            .map_err(|e| FeError::Internal(e.to_string()))?;
+        if removed.is_empty() {
+            continue;
+        }
+        info!(
+            table_id,
+            partitions = ?removed.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+            "removed the partitions the cancelled restore added"
+        );
+        crate::catalog::ddl::drop_partition_tablets(ctx, table_id, &removed).await;
+    }
+    Ok(())
+}
+
+/// Make the partitions this job added visible (a metadata-only restore has no commit).
+fn publish_added_partitions(ctx: &FeContext, x: &RestoreExtra) -> Result<()> {
+    for a in &x.added_partitions {
+        ctx.catalog
+            .update_table(a.table_id, |t| {
+                t.publish_restoring_partition(a.partition_id)
+            })
+            .map_err(|e| FeError::Internal(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// Tables: create the missing ones, check the existing ones (adding the partitions they
+/// lack); map tablets.
+async fn pending(
+    ctx: &FeContext,
+    mut r: RestoreJobRecord,
+    mut x: RestoreExtra,
+    cancel: &CancellationToken,
+) -> Result<()> {
     let meta = r
         .meta
         .clone()
@@ -408,18 +473,7 @@ async fn pending(ctx: &FeContext, mut r: RestoreJobRecord, mut x: RestoreExtra) 
         } else if let Some(t) = existing {
             let lm = meta_conv::table_meta(&t, None);
             tmeta.check_same_schema(&lm, &local_name)?;
-            if let Some(p) = tmeta
-                .partition
-                .partitions
-                .iter()
-                .find(|p| local_partition(&t, &p.name).is_none())
-            {
-                return Err(FeError::not_supported(format!(
-                    "restoring partition {} into existing table {local_name}, which lacks it",
-                    p.name
-                )));
-            }
-            t
+            add_missing_partitions(ctx, &mut r, &mut x, &tmeta, tinfo, t, &name, cancel).await?
         } else {
             let t = create_from_meta(ctx, &r, &tmeta, &local_name).await?;
             x.created_tables.push(t.id);
@@ -434,7 +488,7 @@ async fn pending(ctx: &FeContext, mut r: RestoreJobRecord, mut x: RestoreExtra) 
                     p.name
                 ))
             })?;
-            let lp = local_partition(&local, &p.name).ok_or_else(|| {
+            let lp = target_partition(&local, &x, &p.name).ok_or_else(|| {
                 // A meta that disagrees with itself (e.g. an UNPARTITIONED table listing
                 // several partitions) can get here; an error cancels the job cleanly.
                 FeError::IllegalState(format!(
@@ -488,6 +542,8 @@ async fn pending(ctx: &FeContext, mut r: RestoreJobRecord, mut x: RestoreExtra) 
         // which COMMITTING does (with no tablet to move).
         x.tablets.clear();
         x.partitions.clear();
+        // Added partitions stay empty, as upstream's do: visible now.
+        publish_added_partitions(ctx, &x)?;
         let last = if x.atomic.is_empty() {
             RestoreState::Finished
         } else {
@@ -517,6 +573,123 @@ fn local_partition<'a>(local: &'a OlapTable, name: &str) -> Option<&'a Partition
         (PartitionKind::Unpartitioned, [only]) => Some(only),
         _ => local.partition(name),
     }
+}
+
+/// [`local_partition`], or the restoring partition this job added for `name`.
+fn target_partition<'a>(
+    local: &'a OlapTable,
+    x: &RestoreExtra,
+    name: &str,
+) -> Option<&'a Partition> {
+    local_partition(local, name).or_else(|| {
+        local
+            .restoring_partition(name)
+            .filter(|p| x.added_partitions.iter().any(|a| a.partition_id == p.id))
+    })
+}
+
+/// Add to the existing table `t` the backed-up partitions of `tmeta` it lacks (upstream's
+/// rules and texts) and create their tablets on the BEs; the table as it is then. A
+/// resumed job finds the partitions it added before and only sends their CREATE tasks
+/// again (a BE takes a CREATE of a tablet it has as done).
+#[allow(clippy::too_many_arguments)]
+async fn add_missing_partitions(
+    ctx: &FeContext,
+    r: &mut RestoreJobRecord,
+    x: &mut RestoreExtra,
+    tmeta: &crate::backup::meta::TableMeta,
+    tinfo: &crate::backup::job_info::BackupOlapTableInfo,
+    mut t: OlapTable,
+    backed_up_name: &str,
+    cancel: &CancellationToken,
+) -> Result<OlapTable> {
+    let missing: Vec<&crate::backup::meta::PartitionEntry> = tmeta
+        .partition
+        .partitions
+        .iter()
+        .filter(|p| local_partition(&t, &p.name).is_none())
+        .collect();
+    if missing.is_empty() {
+        return Ok(t);
+    }
+    if t.partition_kind == PartitionKind::Unpartitioned {
+        // Upstream: a single partitioned table always has its partition.
+        return Err(FeError::IllegalState(format!(
+            "No partition exist in single partitioned table {}",
+            t.name
+        )));
+    }
+    let mut to_create = Vec::new();
+    for p in missing {
+        if let Some(ours) = target_partition(&t, x, &p.name) {
+            to_create.push(ours.id);
+            continue;
+        }
+        let pinfo = tinfo.partitions.get(&p.name).ok_or_else(|| {
+            FeError::InvalidArgument(format!(
+                "job info lacks partition {} of table {backed_up_name}",
+                p.name
+            ))
+        })?;
+        let idx = pinfo
+            .indexes
+            .get(backed_up_name)
+            .or_else(|| pinfo.indexes.values().next())
+            .ok_or_else(|| {
+                FeError::InvalidArgument(format!(
+                    "job info lacks the index of {backed_up_name}.{}",
+                    p.name
+                ))
+            })?;
+        let replication_num = if r.options.reserve_replica {
+            p.replication_num
+                .unwrap_or(tmeta.properties.replication_num)
+        } else {
+            r.options.replica_alloc.total() as u16
+        };
+        let spec = crate::catalog::NewPartitionSpec {
+            name: p.name.clone(),
+            bounds: meta_conv::partition_bounds(p)?,
+            buckets: idx.sorted_tablet_ids().len() as u32,
+            replication_num,
+        };
+        let part = crate::catalog::spec::build_partition(
+            &t,
+            &spec,
+            &ctx.backends.alive_ids(),
+            || Ok(ctx.store.next_id()?),
+            FeContext::now_ms(),
+        )
+        .map_err(|e| FeError::IllegalState(e.to_string()))?;
+        // The intent first: a partition registered just before a crash is known as ours.
+        x.added_partitions.push(AddedPartition {
+            table_id: t.id,
+            partition_id: part.id,
+        });
+        save(ctx, r, x)?;
+        info!(table = %t.name, partition = %part.name, partition_id = part.id,
+              tablets = part.index.tablets.len(), replicas = replication_num,
+              "adding a backed-up partition the table lacks");
+        to_create.push(part.id);
+        t = ctx
+            .catalog
+            .add_restoring_partition(t.id, part)
+            .map_err(|e| FeError::IllegalState(e.to_string()))?;
+    }
+    let parts = t
+        .restoring_partitions
+        .iter()
+        .filter(|p| to_create.contains(&p.id));
+    let tasks = crate::catalog::ddl::create_tasks(ctx, &t, parts)
+        .map_err(|e| FeError::IllegalState(e.to_string()))?;
+    let timeout = Duration::from_secs(ctx.config.max_create_table_timeout_second).min(remaining(r));
+    tokio::select! {
+        res = ctx.tasks.run(tasks, timeout) => {
+            res.map_err(|e| FeError::IllegalState(format!("Failed to create replicas for restore: {e}")))?;
+        }
+        _ = cancel.cancelled() => return Err(cancelled()),
+    }
+    Ok(t)
 }
 
 /// Upstream's `OlapTable.setName` renames an unpartitioned table's only partition with the
@@ -895,6 +1068,10 @@ async fn commit(
     for (tid, parts) in by_table {
         ctx.catalog
             .update_table(tid, |t| {
+                // The partitions this job added join the visible ones (no-op once they did).
+                for (pid, _) in &parts {
+                    t.publish_restoring_partition(*pid);
+                }
                 for p in t.partitions.iter_mut() {
                     if let Some((_, v)) = parts.iter().find(|(pid, _)| *pid == p.id) {
                         p.visible_version = *v;
@@ -1007,13 +1184,17 @@ async fn clean(ctx: &FeContext, r: &RestoreJobRecord, x: &RestoreExtra) -> Resul
             if t.partitions.iter().all(|p| keep.contains(&p.id)) {
                 continue;
             }
-            let mut dropped = t.clone();
-            dropped.partitions.retain(|p| !keep.contains(&p.id));
-            info!(table = %t.name, partitions = dropped.partitions.len(), "clean_partitions: dropping partitions the snapshot does not have");
+            let dropped: Vec<Partition> = t
+                .partitions
+                .iter()
+                .filter(|p| !keep.contains(&p.id))
+                .cloned()
+                .collect();
+            info!(table = %t.name, partitions = dropped.len(), "clean_partitions: dropping partitions the snapshot does not have");
             ctx.catalog
                 .update_table(*tid, |t| t.partitions.retain(|p| keep.contains(&p.id)))
                 .map_err(|e| FeError::Internal(e.to_string()))?;
-            crate::catalog::ddl::drop_tablets(ctx, &dropped).await;
+            crate::catalog::ddl::drop_partition_tablets(ctx, t.id, &dropped).await;
         }
     }
     Ok(())
