@@ -168,10 +168,8 @@ impl BeConfig {
             "storage_min_left_capacity_bytes" => self.storage_min_left_capacity_bytes = parse(key, v)?,
             _ => return Ok(false),
         }
-        if key.ends_with("_worker_count") || key == "download_parallelism" {
-            if v.trim() == "0" {
-                return Err(ConfigError::Value { key: key.into(), value: v.into(), why: "must be at least 1".into() });
-            }
+        if (key.ends_with("_worker_count") || key == "download_parallelism") && v.trim() == "0" {
+            return Err(ConfigError::Value { key: key.into(), value: v.into(), why: "must be at least 1".into() });
         }
         Ok(true)
     }

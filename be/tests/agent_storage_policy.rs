@@ -49,6 +49,7 @@ fn policy(id: i64, version: i64, resource_id: i64, ttl: i64) -> Box<TStoragePoli
     Box::new(TStoragePolicy::new(id, format!("policy_{id}"), version, None::<i64>, ttl, resource_id))
 }
 
+#[allow(clippy::vec_box)] // the generated request's field types
 fn push_task(policies: Vec<Box<TStoragePolicy>>, resources: Vec<Box<TStorageResource>>, dropped: Vec<i64>) -> TAgentTaskRequest {
     let mut t = task(TTaskType::PUSH_STORAGE_POLICY, -1);
     t.push_storage_policy_req = Some(Box::new(TPushStoragePolicyReq {
@@ -68,6 +69,7 @@ async fn pushes_done(be: &agent::BeHandle, n: u64) {
     .await;
 }
 
+#[allow(clippy::type_complexity)]
 fn reported(r: &TReportRequest) -> Option<(Vec<(i64, i64)>, Vec<(i64, i64)>)> {
     let p = r.storage_policy.as_ref()?.iter().map(|p| (p.id.unwrap_or(-1), p.version.unwrap_or(-1))).collect();
     let res = r.resource.as_ref()?.iter().map(|p| (p.id.unwrap_or(-1), p.version.unwrap_or(-1))).collect();

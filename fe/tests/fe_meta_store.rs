@@ -94,7 +94,7 @@ fn catalog_backends_and_cluster_survive_reopen() {
     assert!(store.next_id().unwrap() > max_before);
 
     // Dropping the database removes its tables in the same transaction.
-    let dropped = catalog.drop_database("d1", false).unwrap().unwrap();
+    let dropped = catalog.drop_database("d1", false, false).unwrap().unwrap();
     assert_eq!(dropped.len(), 1);
     drop(catalog);
     let catalog = Catalog::load(store).unwrap();

@@ -200,3 +200,149 @@ async fn unique_and_aggregate_tables_restore_into_new_tables() {
     fe.shutdown().await;
     be.shutdown().await;
 }
+
+/// What a stream load answered: (Status, Message).
+fn load_outcome(answer: &serde_json::Value) -> (String, String) {
+    (
+        answer["Status"].as_str().unwrap_or_default().to_string(),
+        answer["Message"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+/// SHOW PARTITIONS' State of each partition of `a.t`.
+async fn partition_states(fe: &FeHandle) -> BTreeMap<String, String> {
+    let t = Sql::new(fe.ctx.clone()).rows("SHOW PARTITIONS FROM a.t").await;
+    t.rows
+        .iter()
+        .map(|r| (t.get(r, "PartitionName").to_string(), t.get(r, "State").to_string()))
+        .collect()
+}
+
+/// A restore holds what it overwrites, as upstream's RESTORE table state does: while one
+/// restores partition p1 of the existing `a.t`, loads into p1 are refused (stream loads and
+/// a load begun before the restore that commits after it) and loads into p2 go on; a table
+/// the restore creates refuses every load, also after an FE restart, unless the restore has
+/// `allow_load`; a cancelled or finished restore lets loads in again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_refuses_loads_into_what_it_overwrites() {
+    use doris_thrift::frontend_service::{TLoadTxnBeginRequest, TLoadTxnCommitRequest};
+    use doris_thrift::status::TStatusCode;
+    use doris_thrift::types::TTabletCommitInfo;
+
+    let meta = tempfile::tempdir().unwrap();
+    let storage = tempfile::tempdir().unwrap();
+    let (fe, be) = cluster(meta.path(), storage.path()).await;
+    let mut sql = Sql::new(fe.ctx.clone());
+    sql.run(
+        r#"CREATE TABLE a.t (k INT NOT NULL, v VARCHAR(32)) DUPLICATE KEY(k)
+           PARTITION BY RANGE(k) (PARTITION p1 VALUES LESS THAN ("100"), PARTITION p2 VALUES LESS THAN ("200"))
+           DISTRIBUTED BY HASH(k) BUCKETS 2 PROPERTIES ("replication_num" = "1")"#,
+    )
+    .await;
+    stream_load(&be, "a", "t", "l1", "1,one\n2,two\n150,x\n").await;
+    let snap = backup_local(&fe, "a", "s1", "t PARTITION (p1)").await;
+    let begin = |label: &str| {
+        TLoadTxnBeginRequest::new(
+            None, "root".to_string(), ROOT_PASSWORD.to_string(), "a".to_string(), "t".to_string(),
+            None, label.to_string(), None, None, None, None, None, None, None, None,
+        )
+    };
+    let early = doris_fe::load::rpc::begin(&fe.ctx, begin("early")).await;
+    assert_eq!(early.status.status_code, TStatusCode::OK, "{:?}", early.status);
+
+    // 1. Restoring p1 of the existing table from a source that never answers: held in
+    //    DOWNLOADING.
+    let (port, hold) = silent_source().await;
+    let via_silent = |fe: &FeHandle, label: &str, snap: &SnapshotAnswer, alias: Option<&str>, props: &[(&str, &str)]| {
+        let mut req = restore_req("a", label, snap, job_info_via(fe, snap, port, "t"), false, props);
+        req.table_refs = Some(table_refs(&[("t", alias)]));
+        req
+    };
+    snapshots::restore_snapshot(&fe.ctx, &via_silent(&fe, "s1", &snap, None, &[])).unwrap();
+    wait_restore(&fe, "a", "s1", "DOWNLOADING").await;
+    assert_eq!(
+        partition_states(&fe).await,
+        [("p1".to_string(), "RESTORE".to_string()), ("p2".to_string(), "NORMAL".to_string())].into()
+    );
+    let held = "Table [t], Partition [p1] is in restore process. Can not load into it";
+    let (status, msg) = load_outcome(&stream_load_answer(&be, "a", "t", "l2", "3,three\n").await);
+    assert_eq!(status, "Fail");
+    assert!(msg.contains(held), "{msg}");
+    // p2 is not restored: loads into it go on.
+    stream_load(&be, "a", "t", "l3", "151,y\n").await;
+    // The load begun before the restore, committing p1's tablets now: refused.
+    let t = fe.ctx.catalog.table("a", "t").unwrap();
+    let be_id = fe.ctx.backends.all()[0].id;
+    let infos: Vec<TTabletCommitInfo> = t.partitions[0]
+        .index
+        .tablets
+        .iter()
+        .map(|tb| TTabletCommitInfo::new(tb.id, be_id, None))
+        .collect();
+    let commit = TLoadTxnCommitRequest::new(
+        None, "root".to_string(), ROOT_PASSWORD.to_string(), "a".to_string(), "t".to_string(), None,
+        early.txn_id.unwrap(), true, infos, None, None, None, None, None, None, None, None, None,
+    );
+    let st = doris_fe::load::rpc::commit(&fe.ctx, commit).await.status;
+    assert_ne!(st.status_code, TStatusCode::OK);
+    assert!(st.error_msgs.as_ref().unwrap()[0].contains(held), "{st:?}");
+    assert_eq!(partitions(&fe.ctx.catalog.table("a", "t").unwrap()), vec![("p1".into(), 2), ("p2".into(), 3)]);
+
+    // 2. Cancelled: p1 takes loads again.
+    sql.run("CANCEL RESTORE FROM a").await;
+    wait_restore(&fe, "a", "s1", "CANCELLED").await;
+    assert!(partition_states(&fe).await.values().all(|s| s == "NORMAL"));
+    stream_load(&be, "a", "t", "l4", "4,four\n").await;
+    assert_eq!(scan(&fe, "a", "t").await.len(), 5);
+
+    // 3. Into a new table t2: it exists while restoring, and refuses every load, also
+    //    after an FE restart (the resumed job holds it still).
+    let snap2 = backup_local(&fe, "a", "s2", "t").await;
+    snapshots::restore_snapshot(&fe.ctx, &via_silent(&fe, "s2", &snap2, Some("t2"), &[])).unwrap();
+    wait_restore(&fe, "a", "s2", "DOWNLOADING").await;
+    let whole = "Table t2 is in restore process. Can not load into it";
+    let (status, msg) = load_outcome(&stream_load_answer(&be, "a", "t2", "l5", "5,five\n").await);
+    assert_eq!(status, "Fail");
+    assert!(msg.contains(whole), "{msg}");
+    // Nor can it be dropped, or its database, without FORCE (upstream's words).
+    let refused = "The table [t2]'s state is RESTORE, cannot be dropped. please cancel the operation on olap table firstly.";
+    for stmt in ["DROP TABLE a.t2", "DROP DATABASE a"] {
+        let e = sql.try_run(stmt).await.unwrap_err();
+        assert!(e.to_string().starts_with(refused), "{stmt}: {e}");
+    }
+    drop(sql);
+    fe.shutdown().await;
+    let fe = start_fe(meta.path()).await;
+    let mut sql = Sql::new(fe.ctx.clone());
+    wait_restore(&fe, "a", "s2", "DOWNLOADING").await;
+    let (status, msg) = load_outcome(&stream_load_answer(&be, "a", "t2", "l6", "5,five\n").await);
+    assert_eq!(status, "Fail");
+    assert!(msg.contains(whole), "{msg}");
+    // Cancelled at once, also while the resumed job still waits for its backends.
+    sql.run("CANCEL RESTORE FROM a").await;
+    let shown = wait_restore(&fe, "a", "s2", "CANCELLED").await;
+    assert!(shown.last("Status").contains("cancelled by user"), "{}", shown.last("Status"));
+    assert!(fe.ctx.catalog.table("a", "t2").is_err(), "the table the restore made is dropped");
+
+    // 4. `allow_load`: the table the restore makes takes loads while it restores.
+    snapshots::restore_snapshot(&fe.ctx, &via_silent(&fe, "s2", &snap2, Some("t3"), &[("allow_load", "true")]))
+        .unwrap();
+    wait_restore(&fe, "a", "s2", "DOWNLOADING").await;
+    stream_load(&be, "a", "t3", "l7", "6,six\n").await;
+    sql.run("CANCEL RESTORE FROM a").await;
+    wait_restore(&fe, "a", "s2", "CANCELLED").await;
+    hold.abort();
+
+    // 5. A restore that finishes lets loads in from the restored version on.
+    let req = restore_req_from(&fe, &be, "s2", &snap2, &[("t", Some("t4"))], false);
+    snapshots::restore_snapshot(&fe.ctx, &req).unwrap();
+    wait_restore(&fe, "a", "s2", "FINISHED").await;
+    stream_load(&be, "a", "t4", "l8", "7,seven\n").await;
+    let t4 = fe.ctx.catalog.table("a", "t4").unwrap();
+    assert!(t4.restore_lock.is_none());
+    assert_eq!(scan(&fe, "a", "t4").await.len(), 6);
+
+    drop(sql);
+    fe.shutdown().await;
+    be.shutdown().await;
+}

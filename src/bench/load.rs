@@ -243,7 +243,7 @@ fn generate_csv(rows: u64) -> Vec<u8> {
         let day = r % 2000;
         let (y, m, d) = (2020 + day / 336, 1 + day % 336 / 28, 1 + day % 28);
         let secs = r % 86_400;
-        let v = if k % 97 == 0 { "\\N".to_string() } else { format!("name-{}", r >> 40) };
+        let v = if k.is_multiple_of(97) { "\\N".to_string() } else { format!("name-{}", r >> 40) };
         let sign = if cents < 0 { "-" } else { "" };
         let _ = writeln!(
             out,

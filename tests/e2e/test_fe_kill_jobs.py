@@ -182,6 +182,13 @@ class Cluster:
 
     # --- processes ---------------------------------------------------------------------
 
+    def start_joined(self):
+        """Start the BE and the FE, and register the BE; return once it is alive."""
+        self.start_be()
+        self.start_fe()
+        self.run(f'ALTER SYSTEM ADD BACKEND "{HOST}:{self.be_ports["heartbeat"]}"')
+        self.wait_be_alive()
+
     def start_fe(self):
         self.fe.start()
         self.conn = None
@@ -384,10 +391,7 @@ def cluster(doris_rs_bin, tmp_path_factory):
     base = pick_base(1)
     c = Cluster(doris_rs_bin, tmp_path_factory.mktemp("fe_kill"), base)
     try:
-        c.start_be()
-        c.start_fe()
-        c.run(f'ALTER SYSTEM ADD BACKEND "{HOST}:{c.be_ports["heartbeat"]}"')
-        c.wait_be_alive()
+        c.start_joined()
         c.run("CREATE DATABASE src")
         c.run("CREATE DATABASE dst")
         c.run(DDL.format(db="src", name="t"))

@@ -26,7 +26,7 @@ import signal
 import pytest
 
 from test_fe_kill_jobs import Cluster, log_tail, poll, unread_bytes_to
-from test_local_cluster import HOST, pick_base
+from test_local_cluster import pick_base
 
 COLS = "(k INT NOT NULL, v VARCHAR(32), amt BIGINT) DUPLICATE KEY(k)"
 TAIL = 'DISTRIBUTED BY HASH(k) BUCKETS 2 PROPERTIES ("replication_num" = "1")'
@@ -124,10 +124,7 @@ def be_shown(c, alive):
 def cluster(doris_rs_bin, tmp_path_factory):
     c = Cluster(doris_rs_bin, tmp_path_factory.mktemp("restore_part"), pick_base(1))
     try:
-        c.start_be()
-        c.start_fe()
-        c.run(f'ALTER SYSTEM ADD BACKEND "{HOST}:{c.be_ports["heartbeat"]}"')
-        c.wait_be_alive()
+        c.start_joined()
         c.run("CREATE DATABASE src")
         c.run(SRC_DDL)
         load(c, "src", "t", SRC_ROWS, "src_rows")

@@ -264,6 +264,7 @@ mod tests {
         Box::new(TStoragePolicy::new(id, format!("p{id}"), version, 1_700_000_000i64, None::<i64>, resource))
     }
 
+    #[allow(clippy::vec_box)] // the generated request's field types
     fn push(policies: Vec<Box<TStoragePolicy>>, resources: Vec<Box<TStorageResource>>, dropped: Vec<i64>) -> TPushStoragePolicyReq {
         TPushStoragePolicyReq { storage_policy: Some(policies), resource: Some(resources), dropped_storage_policy: Some(dropped) }
     }

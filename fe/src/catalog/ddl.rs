@@ -114,8 +114,9 @@ pub async fn drop_partition_tablets<'a>(
 }
 
 /// Ok(false) when absent and IF EXISTS was given.
-pub async fn drop_table(ctx: &FeContext, db: &str, name: &str, if_exists: bool) -> Result<bool, CatalogError> {
-    match ctx.catalog.drop_table(db, name, if_exists)? {
+/// `force`: also a table a restore is writing into (that restore then fails).
+pub async fn drop_table(ctx: &FeContext, db: &str, name: &str, if_exists: bool, force: bool) -> Result<bool, CatalogError> {
+    match ctx.catalog.drop_table(db, name, if_exists, force)? {
         Some(t) => {
             drop_tablets(ctx, &t).await;
             Ok(true)
@@ -124,8 +125,8 @@ pub async fn drop_table(ctx: &FeContext, db: &str, name: &str, if_exists: bool) 
     }
 }
 
-pub async fn drop_database(ctx: &FeContext, name: &str, if_exists: bool) -> Result<bool, CatalogError> {
-    match ctx.catalog.drop_database(name, if_exists)? {
+pub async fn drop_database(ctx: &FeContext, name: &str, if_exists: bool, force: bool) -> Result<bool, CatalogError> {
+    match ctx.catalog.drop_database(name, if_exists, force)? {
         Some(tables) => {
             for t in &tables {
                 drop_tablets(ctx, t).await;

@@ -15,7 +15,7 @@ use crate::persist::{Kind, MetaError, MetaStore};
 pub use spec::{
     ColumnSpec, CreateTableSpec, DistributionSpec, NewPartitionSpec, PartitionBounds, PartitionSpec, RangeValues,
 };
-pub use table::{Database, OlapTable, Partition, Replica, Tablet};
+pub use table::{Database, OlapTable, Partition, Replica, RestoreLock, Tablet};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -31,6 +31,9 @@ pub enum CatalogError {
     UnknownTable { db: String, table: String },
     #[error("{0}")]
     Invalid(String),
+    /// The table is not NORMAL (a restore writes into it): upstream's refusal to drop it.
+    #[error("The table [{0}]'s state is RESTORE, cannot be dropped. please cancel the operation on olap table firstly. If you want to forcibly drop(cannot be recovered), please use \"DROP table FORCE\".")]
+    NotNormal(String),
     #[error(
         "Failed to find enough backend, please check the replication num,replication tag and storage medium and avail capacity of backends or maybe all be on same host.\nCreate failed replications:\nreplication tag: {{\"location\" : \"default\"}}, replication num: {replication_num}, storage medium: {medium}"
     )]
@@ -141,13 +144,17 @@ impl Catalog {
     }
 
     /// Remove the database and its tables; the removed tables, whose tablets the caller
-    /// drops on the BEs. Ok(None) when absent and `if_exists` was given.
-    pub fn drop_database(&self, name: &str, if_exists: bool) -> Result<Option<Vec<OlapTable>>, CatalogError> {
+    /// drops on the BEs. Ok(None) when absent and `if_exists` was given. Without `force`,
+    /// refused while a restore writes into one of its tables.
+    pub fn drop_database(&self, name: &str, if_exists: bool, force: bool) -> Result<Option<Vec<OlapTable>>, CatalogError> {
         let mut st = self.state.write().unwrap();
         let Some(db) = st.db_by_name(name).cloned() else {
             return if if_exists { Ok(None) } else { Err(CatalogError::DropUnknownDatabase(name.into())) };
         };
         let tables: Vec<OlapTable> = st.tables.values().filter(|t| t.db_id == db.id).cloned().collect();
+        if let Some(t) = tables.iter().find(|t| !force && t.restore_lock.is_some()) {
+            return Err(CatalogError::NotNormal(t.name.clone()));
+        }
         self.store.write(|w| {
             for t in &tables {
                 w.delete(Kind::Table, t.id)?;
@@ -201,7 +208,8 @@ impl Catalog {
     }
 
     /// Remove a table; the removed table. Ok(None) when absent and `if_exists` was given.
-    pub fn drop_table(&self, db: &str, name: &str, if_exists: bool) -> Result<Option<OlapTable>, CatalogError> {
+    /// Without `force`, refused while a restore writes into it.
+    pub fn drop_table(&self, db: &str, name: &str, if_exists: bool, force: bool) -> Result<Option<OlapTable>, CatalogError> {
         let mut st = self.state.write().unwrap();
         let d = st.db_by_name(db).ok_or_else(|| CatalogError::UnknownDatabase(db.into()))?.clone();
         let Some(t) = st.table_by_name(d.id, name).cloned() else {
@@ -211,6 +219,9 @@ impl Catalog {
                 Err(CatalogError::UnknownTable { db: db.into(), table: name.into() })
             };
         };
+        if !force && t.restore_lock.is_some() {
+            return Err(CatalogError::NotNormal(t.name.clone()));
+        }
         self.store.delete(Kind::Table, t.id)?;
         st.unindex_table(&t);
         st.tables.remove(&t.id);
@@ -231,6 +242,23 @@ impl Catalog {
         self.store.put(Kind::Table, table_id, &copy)?;
         *t = copy;
         Ok(r)
+    }
+
+    /// Clear every restore lock whose job `ended` says is over; the tables released.
+    pub fn release_restore_locks(&self, ended: impl Fn(i64) -> bool) -> Result<Vec<String>, CatalogError> {
+        let mut st = self.state.write().unwrap();
+        let mut released = Vec::new();
+        for t in st.tables.values_mut() {
+            if !t.restore_lock.as_ref().is_some_and(|l| ended(l.job_id)) {
+                continue;
+            }
+            let mut copy = t.clone();
+            copy.restore_lock = None;
+            self.store.put(Kind::Table, copy.id, &copy)?;
+            released.push(copy.name.clone());
+            *t = copy;
+        }
+        Ok(released)
     }
 
     /// Register `p` in the table as a restoring partition (invisible to reads, loads and
@@ -457,6 +485,18 @@ mod tests {
         .unwrap()
     }
 
+    /// A catalog on a fresh store holding `db.t` of [`table`]; the next free id.
+    fn catalog_with_table() -> (tempfile::TempDir, Arc<MetaStore>, Catalog, OlapTable, i64) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(MetaStore::open(dir.path()).unwrap());
+        let cat = Catalog::load(store.clone()).unwrap();
+        let db = cat.create_database("db", false, 0).unwrap().unwrap();
+        let mut next = 1000;
+        let t = table(db.id, &mut next);
+        cat.register_table(t.clone()).unwrap();
+        (dir, store, cat, t, next)
+    }
+
     fn range(name: &str, lo: &str, hi: &str) -> NewPartitionSpec {
         NewPartitionSpec {
             name: name.into(),
@@ -471,13 +511,7 @@ mod tests {
     /// removing it makes them unknown again, durably.
     #[test]
     fn restoring_partitions_are_stored_known_to_reports_and_removable() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(MetaStore::open(dir.path()).unwrap());
-        let cat = Catalog::load(store.clone()).unwrap();
-        let db = cat.create_database("db", false, 0).unwrap().unwrap();
-        let mut next = 1000;
-        let t = table(db.id, &mut next);
-        cat.register_table(t.clone()).unwrap();
+        let (_dir, store, cat, t, mut next) = catalog_with_table();
         let mut ids = || {
             next += 1;
             Ok(next)
@@ -512,5 +546,34 @@ mod tests {
         let t2 = reloaded.table_by_id(t.id).unwrap();
         assert!(t2.restoring_partitions.is_empty());
         assert_eq!(t2, t, "the table is as it was");
+    }
+
+    /// A restore lock is stored with its table, survives a reload, refuses loads into the
+    /// partitions it holds (all of them when it holds none by name), and is released only
+    /// for the jobs asked.
+    #[test]
+    fn restore_locks_refuse_loads_and_are_released_by_job() {
+        let (_dir, store, cat, t, _) = catalog_with_table();
+        let p1 = t.partitions[0].id;
+        assert_eq!(t.load_refusal(&[p1]), None);
+
+        cat.update_table(t.id, |t| t.restore_lock = Some(RestoreLock { job_id: 5, partition_ids: vec![p1] }))
+            .unwrap();
+        let held = Catalog::load(store.clone()).unwrap().table_by_id(t.id).unwrap();
+        assert_eq!(held.load_refusal(&[]), None, "nothing it holds is touched");
+        let why = held.load_refusal(&[p1]).unwrap();
+        assert_eq!(why, format!("Table [t], Partition [{}] is in restore process. Can not load into it", t.partitions[0].name));
+        assert_eq!((held.state_name(), held.partition_state_name(&held.partitions[0])), ("RESTORE", "RESTORE"));
+
+        assert!(cat.release_restore_locks(|j| j == 6).unwrap().is_empty(), "another job's");
+        cat.update_table(t.id, |t| t.restore_lock.as_mut().unwrap().partition_ids.clear()).unwrap();
+        let whole = cat.table_by_id(t.id).unwrap();
+        assert_eq!(whole.load_refusal(&[]).unwrap(), "Table t is in restore process. Can not load into it");
+        assert_eq!(whole.partition_state_name(&whole.partitions[0]), "NORMAL");
+
+        assert_eq!(cat.release_restore_locks(|j| j == 5).unwrap(), vec!["t".to_string()]);
+        let reloaded = Catalog::load(store).unwrap().table_by_id(t.id).unwrap();
+        assert_eq!(reloaded.restore_lock, None);
+        assert_eq!(reloaded.state_name(), "NORMAL");
     }
 }

@@ -211,6 +211,19 @@ pub struct OlapTable {
     /// the restore commits and moves them into `partitions`; a cancel removes them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub restoring_partitions: Vec<Partition>,
+    /// Set while a restore writes into this table (upstream's table state RESTORE): loads
+    /// into what it overwrites are refused until it commits or is cancelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_lock: Option<RestoreLock>,
+}
+
+/// What a running restore holds of a table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RestoreLock {
+    pub job_id: i64,
+    /// The partitions the restore overwrites; empty: the whole table (one the restore made).
+    #[serde(default)]
+    pub partition_ids: Vec<i64>,
 }
 
 impl OlapTable {
@@ -241,6 +254,33 @@ impl OlapTable {
 
     pub fn restoring_partition(&self, name: &str) -> Option<&Partition> {
         self.restoring_partitions.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Why a load into the partitions `touched` (none known yet: any) must not commit, in
+    /// upstream's words; None when nothing a restore holds is touched.
+    pub fn load_refusal(&self, touched: &[i64]) -> Option<String> {
+        let lock = self.restore_lock.as_ref()?;
+        if lock.partition_ids.is_empty() {
+            return Some(format!("Table {} is in restore process. Can not load into it", self.name));
+        }
+        let held = self.partitions.iter().find(|p| lock.partition_ids.contains(&p.id) && touched.contains(&p.id))?;
+        Some(format!(
+            "Table [{}], Partition [{}] is in restore process. Can not load into it",
+            self.name, held.name
+        ))
+    }
+
+    /// The State SHOW PROC prints for the table: RESTORE while a restore holds it.
+    pub fn state_name(&self) -> &'static str {
+        if self.restore_lock.is_some() { "RESTORE" } else { "NORMAL" }
+    }
+
+    /// The State SHOW PARTITIONS prints: RESTORE for a partition a restore overwrites.
+    pub fn partition_state_name(&self, p: &Partition) -> &'static str {
+        match &self.restore_lock {
+            Some(l) if l.partition_ids.contains(&p.id) => "RESTORE",
+            _ => "NORMAL",
+        }
     }
 
     /// Whether `p` can join the table: no partition, visible or restoring, has its name, its

@@ -18,8 +18,8 @@ pub fn create(ctx: &Ctx, name: &str, if_not_exists: bool) -> Result<QueryOutput,
     Ok(QueryOutput::ok())
 }
 
-pub async fn drop(ctx: &Ctx, name: &str, if_exists: bool) -> Result<QueryOutput, FeError> {
-    ddl::drop_database(ctx, name, if_exists).await?;
+pub async fn drop(ctx: &Ctx, name: &str, if_exists: bool, force: bool) -> Result<QueryOutput, FeError> {
+    ddl::drop_database(ctx, name, if_exists, force).await?;
     Ok(QueryOutput::ok())
 }
 

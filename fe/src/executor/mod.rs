@@ -40,16 +40,16 @@ impl Executor for FeExecutor {
             Statement::CreateDatabase { name, if_not_exists, properties: _ } => {
                 databases::create(ctx, &name, if_not_exists)
             }
-            Statement::DropDatabase { name, if_exists, force: _ } => databases::drop(ctx, &name, if_exists).await,
+            Statement::DropDatabase { name, if_exists, force } => databases::drop(ctx, &name, if_exists, force).await,
             Statement::ShowDatabases { like } => databases::show(ctx, like.as_deref()),
             Statement::ShowTables { db, full, like } => {
                 let db = session.resolve_db(db.as_deref())?;
                 tables::show_tables(ctx, &db, full, like.as_deref())
             }
             Statement::CreateTable(ct) => tables::create(ctx, session, *ct).await,
-            Statement::DropTable { table, if_exists, force: _ } => {
+            Statement::DropTable { table, if_exists, force } => {
                 let db = session.resolve_db(table.db.as_deref())?;
-                tables::drop(ctx, &db, &table.table, if_exists).await
+                tables::drop(ctx, &db, &table.table, if_exists, force).await
             }
             Statement::ShowCreateTable { table } => {
                 let db = session.resolve_db(table.db.as_deref())?;

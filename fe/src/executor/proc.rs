@@ -210,7 +210,7 @@ fn tables_of(ctx: &Ctx, db_id: i64) -> QueryOutput {
                 if t.partition_columns.is_empty() { NULL_STRING.to_string() } else { t.partition_columns.join(", ") }
                     .into(),
                 t.partitions.len().to_string().into(),
-                "NORMAL".into(),
+                t.state_name().into(),
                 "OLAP".into(),
                 NULL_STRING.into(),
                 replica_count(&t).to_string().into(),

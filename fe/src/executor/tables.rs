@@ -64,8 +64,8 @@ pub async fn create(ctx: &Ctx, session: &Session, ct: sql::CreateTable) -> Resul
     Ok(QueryOutput::ok())
 }
 
-pub async fn drop(ctx: &Ctx, db: &str, table: &str, if_exists: bool) -> Result<QueryOutput, FeError> {
-    ddl::drop_table(ctx, db, table, if_exists).await?;
+pub async fn drop(ctx: &Ctx, db: &str, table: &str, if_exists: bool, force: bool) -> Result<QueryOutput, FeError> {
+    ddl::drop_table(ctx, db, table, if_exists, force).await?;
     Ok(QueryOutput::ok())
 }
 
@@ -121,7 +121,7 @@ pub fn partition_rows(t: &OlapTable) -> QueryOutput {
                 p.name.clone().into(),
                 p.visible_version.to_string().into(),
                 time_string(p.visible_version_time_ms).into(),
-                "NORMAL".into(),
+                t.partition_state_name(p).into(),
                 t.partition_columns.join(", ").into(),
                 t.describe_partition(p).into(),
                 t.distribution.key_text().into(),

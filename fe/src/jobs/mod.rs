@@ -16,7 +16,7 @@ use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use doris_thrift::agent_service::TReleaseSnapshotRequest;
@@ -268,15 +268,10 @@ impl Jobs {
             .clone()
     }
 
-    /// Ask a running job to cancel; true when a job was asked.
-    pub fn request_cancel(&self, job_id: i64) -> bool {
-        match self.cancels.lock().unwrap().get(&job_id) {
-            Some(t) => {
-                t.cancel();
-                true
-            }
-            None => false,
-        }
+    /// Ask job `job_id` to cancel. A job whose runner has not started yet (a resumed job
+    /// waiting for its backends) finds the request when it starts.
+    pub fn request_cancel(&self, job_id: i64) {
+        self.cancels.lock().unwrap().entry(job_id).or_default().cancel();
     }
 
     pub fn is_cancelled(&self, job_id: i64) -> bool {
@@ -417,6 +412,16 @@ impl Jobs {
 /// answered a heartbeat (or a few heartbeat intervals passed) (FE start).
 pub fn resume_all(ctx: &Ctx) {
     let jobs = ctx.jobs.unfinished();
+    // A restore that ended (or whose record is gone) holds no table; normally its end
+    // released them, this covers a crash in between.
+    let running: Vec<i64> = jobs.iter().map(StoredJob::job_id).collect();
+    match ctx.catalog.release_restore_locks(|j| !running.contains(&j)) {
+        Ok(released) if !released.is_empty() => {
+            warn!(tables = ?released, "released tables held by restore jobs that are over")
+        }
+        Ok(_) => {}
+        Err(e) => warn!(error = %e, "cannot release tables held by restore jobs that are over"),
+    }
     if jobs.is_empty() {
         return;
     }
@@ -486,28 +491,47 @@ fn start_resumed(ctx: &Ctx, jobs: Vec<StoredJob>) {
 
 pub fn spawn_backup(ctx: &Ctx, job_id: i64) {
     let token = ctx.jobs.cancel_token(job_id);
-    spawn_job::<BackupJobRecord>(ctx, job_id, backup_job::run(ctx.clone(), job_id, token));
+    let c = ctx.clone();
+    spawn_job::<BackupJobRecord, _, _>(ctx, job_id, move || backup_job::run(c.clone(), job_id, token.clone()));
 }
 
 pub fn spawn_restore(ctx: &Ctx, job_id: i64, resumed: bool) {
     let token = ctx.jobs.cancel_token(job_id);
-    spawn_job::<(RestoreJobRecord, RestoreExtra)>(
-        ctx,
-        job_id,
-        restore_job::run(ctx.clone(), job_id, token, resumed),
-    );
+    let c = ctx.clone();
+    spawn_job::<(RestoreJobRecord, RestoreExtra), _, _>(ctx, job_id, move || {
+        restore_job::run(c.clone(), job_id, token.clone(), resumed)
+    });
 }
 
-/// Run `fut` as the runner of job `job_id` of kind `J`; if it panics, the job is cancelled
-/// with the panic's message and the normal cancel clean-up.
-fn spawn_job<J: RunnableJob>(
-    ctx: &Ctx,
-    job_id: i64,
-    fut: impl Future<Output = ()> + Send + 'static,
-) {
+/// Run `make()` as the runner of job `job_id` of kind `J`. If it panics, the job is
+/// cancelled with the panic's message and the normal cancel clean-up; one past its point
+/// of no return is run again instead, after a backoff.
+fn spawn_job<J, M, F>(ctx: &Ctx, job_id: i64, make: M)
+where
+    J: RunnableJob,
+    M: Fn() -> F + Send + Sync + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
+    respawn_job::<J, M, F>(ctx, job_id, Arc::new(make), 0)
+}
+
+fn respawn_job<J, M, F>(ctx: &Ctx, job_id: i64, make: Arc<M>, panics: u32)
+where
+    J: RunnableJob,
+    M: Fn() -> F + Send + Sync + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
     let c = ctx.clone();
-    ctx.jobs.spawn_runner(fut, move |msg| async move {
-        J::cancel(&c, job_id, panicked_status(J::KIND, &msg)).await
+    ctx.jobs.spawn_runner(make(), move |msg| async move {
+        if !runner::must_finish::<J>(&c, job_id) {
+            return J::cancel(&c, job_id, panicked_status(J::KIND, &msg)).await;
+        }
+        let wait = runner::retry_backoff(panics);
+        warn!(job_id, panic = %msg, retry_in = ?wait, "the job is past its commit point; running it again");
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => respawn_job::<J, M, F>(&c, job_id, make, panics + 1),
+            _ = c.jobs.stop.cancelled() => {}
+        }
     });
 }
 
@@ -651,12 +675,12 @@ mod tests {
                 })
                 .unwrap();
             ctx.jobs.save(&ctx, job).unwrap();
-            let runner = async move {
+            let runner = move || async move {
                 panic!("job {id} is in a state its runner cannot handle");
             };
             match kind {
-                JobKind::Backup => spawn_job::<BackupJobRecord>(&ctx, id, runner),
-                JobKind::Restore => spawn_job::<(RestoreJobRecord, RestoreExtra)>(&ctx, id, runner),
+                JobKind::Backup => spawn_job::<BackupJobRecord, _, _>(&ctx, id, runner),
+                JobKind::Restore => spawn_job::<(RestoreJobRecord, RestoreExtra), _, _>(&ctx, id, runner),
             }
             let (state, status) = wait_done(&ctx, id).await;
             assert_eq!(state, "CANCELLED");
@@ -676,6 +700,49 @@ mod tests {
             );
             assert!(ctx.jobs.unfinished().is_empty());
         }
+        drop(ctx);
+        fe.shutdown().await;
+    }
+
+    /// A restore that swapped its tables in is committed: a runner panicking after that
+    /// does not leave it COMMITTING until the next start, nor cancel it; the runner runs
+    /// again and the job finishes.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_runner_panicking_after_the_commit_point_runs_again() {
+        let meta = tempfile::tempdir().unwrap();
+        let fe = fe(meta.path()).await;
+        let ctx = fe.ctx.clone();
+        let id = 9;
+        let mut record = RestoreJobRecord::new(header(id), RestoreOptions::default(), 5);
+        record.state = crate::backup::RestoreState::Committing;
+        let extra = RestoreExtra { swapped: true, ..RestoreExtra::default() };
+        ctx.jobs
+            .admission
+            .try_admit(crate::backup::JobRequest {
+                kind: JobKind::Restore,
+                job_id: id,
+                db_id: 1,
+                label: "snap".into(),
+                tables: vec![],
+            })
+            .unwrap();
+        ctx.jobs.save(&ctx, StoredJob::Restore { record, extra }).unwrap();
+        let runs = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let (c, r) = (ctx.clone(), runs.clone());
+        let token = ctx.jobs.cancel_token(id);
+        spawn_job::<(RestoreJobRecord, RestoreExtra), _, _>(&ctx, id, move || {
+            let first = r.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
+            let (c, token) = (c.clone(), token.clone());
+            async move {
+                assert!(!first, "the runner panics right after the swap");
+                restore_job::run(c, id, token, true).await
+            }
+        });
+        let (state, status) = wait_done(&ctx, id).await;
+        assert_eq!(state, "FINISHED", "{status:?}");
+        assert_eq!(status.code, ErrCode::Ok);
+        assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 2);
+        assert!(ctx.jobs.admission.running().is_empty(), "the job's slot is free");
         drop(ctx);
         fe.shutdown().await;
     }

@@ -37,7 +37,8 @@ use crate::backup::{
     RestoreOptions, RestoreState, TableRefRecord, KEEP_ON_LOCAL_REPO_ID, KEEP_ON_LOCAL_REPO_NAME,
 };
 use crate::catalog::table::{Partition, PartitionKind};
-use crate::catalog::OlapTable;
+use crate::catalog::{OlapTable, RestoreLock};
+use crate::load::txn::TxnState;
 use crate::context::{Ctx, FeContext};
 use crate::error::{FeError, Result};
 use crate::persist::Kind;
@@ -344,13 +345,17 @@ pub async fn cancel_job(ctx: &FeContext, job_id: i64, status: JobStatus) {
         if ctx.catalog.table(&r.db_name, &t.name).map(|c| c.id).ok() != Some(t.id) {
             continue;
         }
-        if let Err(e) = crate::catalog::ddl::drop_table(ctx, &r.db_name, &t.name, true).await {
+        if let Err(e) = crate::catalog::ddl::drop_table(ctx, &r.db_name, &t.name, true, true).await {
             warn!(table = %t.name, error = %e, "cannot drop a table the restore created");
         }
     }
     if let Err(e) = remove_added_partitions(ctx, &x).await {
         // Not cancelled: the job is tried again (and cleaned up again) at the next start.
         warn!(job_id, error = %e, "cannot remove the partitions the restore added");
+        return;
+    }
+    if let Err(e) = release_tables(ctx, job_id) {
+        warn!(job_id, error = %e, "the job is tried again (and cleaned up again) at the next start");
         return;
     }
     if let Err(e) = r.cancel(status, FeContext::now_ms()) {
@@ -534,6 +539,18 @@ async fn pending(
             }
             x.partitions.push((local.id, lp.id, pinfo.version));
         }
+        // A table made for the restore (new, or a shadow) is held whole, unless the restore
+        // allows loads into it (upstream's RESTORE_WITH_LOAD); an existing one only where
+        // it is overwritten.
+        let made = x.created_tables.contains(&local.id) || x.atomic.iter().any(|s| s.shadow_table_id == local.id);
+        if !(made && r.options.allow_load) {
+            let held = if made {
+                Vec::new()
+            } else {
+                x.partitions.iter().filter(|(t, _, _)| *t == local.id).map(|(_, p, _)| *p).collect()
+            };
+            hold_table(ctx, r.job_id, &local, held).await?;
+        }
     }
     let now = FeContext::now_ms();
     r.move_to(RestoreState::Snapshoting, now)?;
@@ -544,6 +561,9 @@ async fn pending(
         x.partitions.clear();
         // Added partitions stay empty, as upstream's do: visible now.
         publish_added_partitions(ctx, &x)?;
+        if x.atomic.is_empty() {
+            release_tables(ctx, r.job_id)?;
+        }
         let last = if x.atomic.is_empty() {
             RestoreState::Finished
         } else {
@@ -563,6 +583,43 @@ async fn pending(
         }
     }
     save(ctx, &r, &x)
+}
+
+/// Hold `table` for job `job_id` (upstream sets its state to RESTORE): from now on loads
+/// into `partition_ids` (empty: any) are refused until the job commits or is cancelled.
+/// Taken under the table's load lock, so no load commits into it meanwhile; refused while a
+/// load of the table is committed but not yet visible, or another running restore holds it.
+async fn hold_table(ctx: &FeContext, job_id: i64, table: &OlapTable, partition_ids: Vec<i64>) -> Result<()> {
+    let txns = crate::load::publish::store(ctx)?;
+    let lock = txns.table_lock(table.id);
+    let _guard = lock.lock_owned().await;
+    if txns.in_state(TxnState::Committed)?.iter().any(|t| t.table_id == table.id) {
+        return Err(FeError::IllegalState(format!("Table {}'s has unfinished load job", table.name)));
+    }
+    let running: Vec<i64> = ctx.jobs.unfinished().iter().map(StoredJob::job_id).collect();
+    ctx.catalog
+        .update_table(table.id, |t| {
+            if let Some(l) = &t.restore_lock {
+                if l.job_id != job_id && running.contains(&l.job_id) {
+                    return Err(FeError::IllegalState(format!("Table {}'s state is not NORMAL: RESTORE", t.name)));
+                }
+            }
+            t.restore_lock = Some(RestoreLock { job_id, partition_ids });
+            Ok(())
+        })
+        .map_err(|e| FeError::Internal(e.to_string()))?
+}
+
+/// Let loads into the tables job `job_id` held again.
+fn release_tables(ctx: &FeContext, job_id: i64) -> Result<()> {
+    let released = ctx
+        .catalog
+        .release_restore_locks(|j| j == job_id)
+        .map_err(|e| FeError::Internal(format!("releasing the restored tables: {e}")))?;
+    if !released.is_empty() {
+        info!(tables = ?released, "loads allowed again");
+    }
+    Ok(())
 }
 
 /// The partition of `local` that takes the backed-up partition `name`. An unpartitioned
@@ -1068,6 +1125,10 @@ async fn commit(
     for (tid, parts) in by_table {
         ctx.catalog
             .update_table(tid, |t| {
+                // Loads may go on from the restored versions: released in the same write.
+                if t.restore_lock.as_ref().is_some_and(|l| l.job_id == r.job_id) {
+                    t.restore_lock = None;
+                }
                 // The partitions this job added join the visible ones (no-op once they did).
                 for (pid, _) in &parts {
                     t.publish_restoring_partition(*pid);
@@ -1138,6 +1199,7 @@ async fn finish(ctx: &FeContext, mut r: RestoreJobRecord, x: RestoreExtra) -> Re
         crate::catalog::ddl::drop_tablets(ctx, t).await;
     }
     super::release_snapshots(ctx, snapshot_records(&r, &x).iter()).await;
+    release_tables(ctx, r.job_id)?;
     r.tasks.unfinished.clear();
     r.move_to(RestoreState::Finished, FeContext::now_ms())?;
     save(ctx, &r, &x)?;
@@ -1165,7 +1227,7 @@ async fn clean(ctx: &FeContext, r: &RestoreJobRecord, x: &RestoreExtra) -> Resul
                 continue;
             }
             info!(table = %t.name, "clean_tables: dropping a table the snapshot does not have");
-            crate::catalog::ddl::drop_table(ctx, &r.db_name, &t.name, true)
+            crate::catalog::ddl::drop_table(ctx, &r.db_name, &t.name, true, true)
                 .await
                 .map_err(|e| FeError::Internal(e.to_string()))?;
         }

@@ -79,6 +79,20 @@ pub(super) fn remaining(create_time_ms: i64, timeout_ms: i64) -> Duration {
     Duration::from_millis(left.max(1000) as u64)
 }
 
+/// How long a job that can no longer be cancelled waits before running its step again
+/// after the `failures`-th failure (or runner panic) in a row.
+pub(super) fn retry_backoff(failures: u32) -> Duration {
+    const FIRST: Duration = Duration::from_millis(500);
+    const MAX: Duration = Duration::from_secs(60);
+    FIRST.saturating_mul(1u32 << failures.min(7)).min(MAX)
+}
+
+/// Whether job `job_id` is past the point where it can be cancelled (e.g. a restore that
+/// swapped its tables in) and not done: it must be run to the end, however often it fails.
+pub(super) fn must_finish<J: RunnableJob>(ctx: &FeContext, job_id: i64) -> bool {
+    load::<J>(ctx, job_id).is_ok_and(|j| !j.is_done() && !j.stoppable())
+}
+
 /// Drive job `job_id` until it is done (or gone from the registry).
 pub(super) async fn run<J: RunnableJob>(ctx: Ctx, job_id: i64, cancel: CancellationToken) {
     let Ok(first) = load::<J>(&ctx, job_id) else {
@@ -86,6 +100,7 @@ pub(super) async fn run<J: RunnableJob>(ctx: Ctx, job_id: i64, cancel: Cancellat
     };
     let span = first.span(job_id);
     async move {
+        let mut failures = 0u32;
         loop {
             let Ok(job) = load::<J>(&ctx, job_id) else {
                 return;
@@ -104,10 +119,20 @@ pub(super) async fn run<J: RunnableJob>(ctx: Ctx, job_id: i64, cancel: Cancellat
                 }
                 job.step(&ctx, &cancel).await
             };
-            if let Err(e) = step.await {
-                warn!(error = %e, "{} job failed; cancelling", kind_name(J::KIND));
-                J::cancel(&ctx, job_id, JobStatus::from_error(&e)).await;
-                return;
+            match step.await {
+                Ok(()) => failures = 0,
+                // Read again: the failing step may have passed the point of no return.
+                Err(e) if must_finish::<J>(&ctx, job_id) => {
+                    let wait = retry_backoff(failures);
+                    failures += 1;
+                    warn!(error = %e, retry_in = ?wait, "{} job failed after its commit point; retrying", kind_name(J::KIND));
+                    tokio::time::sleep(wait).await;
+                }
+                Err(e) => {
+                    warn!(error = %e, "{} job failed; cancelling", kind_name(J::KIND));
+                    J::cancel(&ctx, job_id, JobStatus::from_error(&e)).await;
+                    return;
+                }
             }
         }
     }

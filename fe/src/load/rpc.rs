@@ -61,6 +61,10 @@ fn begin_inner(ctx: &FeContext, req: &TLoadTxnBeginRequest) -> Result<Result<Txn
         return Err(FeError::InvalidArgument(format!("invalid label '{}'", req.label)));
     }
     let table = ctx.catalog.table(&req.db, &req.tbl).map_err(FeError::from)?;
+    // A table a restore made is held whole; partitions held are only known at commit.
+    if let Some(why) = table.load_refusal(&[]) {
+        return Err(FeError::IllegalState(why));
+    }
     let rec = TxnRecord {
         txn_id: ctx.store.next_id().map_err(|e| FeError::Internal(e.to_string()))?,
         db_id: table.db_id,
@@ -156,6 +160,17 @@ async fn commit_inner(ctx: &Ctx, req: &TLoadTxnCommitRequest) -> Result<TStatus,
     let written: BTreeSet<(i64, i64)> =
         req.commit_infos.iter().flatten().map(|c| (c.tablet_id, c.backend_id)).collect();
     let written_tablets: BTreeSet<i64> = written.iter().map(|(t, _)| *t).collect();
+    // Checked under the table's load lock, which a restore takes to hold the table: a load
+    // begun before the restore must not land in what the restore overwrites.
+    let touched: Vec<i64> = table
+        .partitions
+        .iter()
+        .filter(|p| p.index.tablets.iter().any(|t| written_tablets.contains(&t.id)))
+        .map(|p| p.id)
+        .collect();
+    if let Some(why) = table.load_refusal(&touched) {
+        return Err(FeError::IllegalState(why));
+    }
     let mut versions: BTreeMap<i64, i64> = BTreeMap::new();
     for p in &table.partitions {
         if !p.index.tablets.iter().any(|t| written_tablets.contains(&t.id)) {

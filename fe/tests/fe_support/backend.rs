@@ -52,6 +52,12 @@ pub async fn add_backend(fe: &FeHandle, be: &BeHandle, n: usize) {
 
 /// A stream load of CSV `body` into `db.table` through the BE, which must succeed.
 pub async fn stream_load(be: &BeHandle, db: &str, table: &str, label: &str, body: &str) {
+    let answer = stream_load_answer(be, db, table, label, body).await;
+    assert_eq!(answer["Status"], "Success", "{answer}");
+}
+
+/// A stream load of CSV `body` into `db.table` through the BE; its JSON answer.
+pub async fn stream_load_answer(be: &BeHandle, db: &str, table: &str, label: &str, body: &str) -> serde_json::Value {
     let url = format!("http://{}/api/{db}/{table}/_stream_load", be.addrs.http);
     let r = reqwest::Client::new()
         .put(url)
@@ -62,8 +68,7 @@ pub async fn stream_load(be: &BeHandle, db: &str, table: &str, label: &str, body
         .send()
         .await
         .unwrap();
-    let answer: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
-    assert_eq!(answer["Status"], "Success", "{answer}");
+    serde_json::from_slice(&r.bytes().await.unwrap()).unwrap()
 }
 
 /// `db.t`: 2 range partitions x 2 buckets, one replica each.
