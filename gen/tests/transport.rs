@@ -82,3 +82,64 @@ async fn a_panicking_handler_becomes_internal_error_and_the_server_lives() {
     assert_eq!(client.heartbeat(&master(7)).await.unwrap().backend_info.http_port, 7);
     srv.shutdown().await;
 }
+
+/// A token of `n` bytes that differs from call to call.
+fn big_token(n: usize, salt: u8) -> String {
+    (0..n).map(|i| (b'a' + ((i as u64 * 7 + salt as u64) % 26) as u8) as char).collect()
+}
+
+/// Replies above the streaming threshold go out in chunks as they are encoded: in both
+/// framings they arrive whole and exact (the frame length counts the streamed body), calls
+/// on the same connection before and after still work, and a peer that leaves in the middle
+/// of one costs only its own connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_replies_stream_whole_in_both_framings() {
+    use doris_thrift::transport::server::STREAM_ABOVE;
+    use tokio::io::AsyncWriteExt;
+
+    let srv = server().await;
+    let pool = ClientPool::new();
+    for framing in [Framing::Buffered, Framing::Framed] {
+        let opts = ClientOptions { framing, ..Default::default() };
+        let client = HeartbeatServiceClient::new(pool.channel(srv.local_addr().to_string(), opts));
+        for (salt, n) in [(1u8, STREAM_ABOVE + 1), (2, 3 * STREAM_ABOVE + 12_345), (3, 10)] {
+            let mut m = master(salt as i64);
+            m.token = Some(big_token(n, salt));
+            let r = client.heartbeat(&m).await.unwrap();
+            let echoed = r.status.error_msgs.unwrap().remove(0);
+            assert_eq!(echoed.len(), n);
+            assert!(Some(&echoed) == m.token.as_ref(), "{framing:?}: the {n}-byte token came back changed");
+            assert_eq!(r.backend_info.be_port, 42);
+        }
+    }
+
+    // A peer sends a call with a big reply, then closes without reading it.
+    let mut m = master(9);
+    m.token = Some(big_token(8 * STREAM_ABOVE, 9));
+    let call = doris_thrift::transport::framing::encode_message(
+        Framing::Buffered,
+        true,
+        "heartbeat",
+        thrift::protocol::TMessageType::Call,
+        1,
+        |o| {
+            use thrift::protocol::{TFieldIdentifier, TStructIdentifier, TType};
+            o.write_struct_begin(&TStructIdentifier::new("args"))?;
+            o.write_field_begin(&TFieldIdentifier::new("master_info", TType::Struct, 1))?;
+            doris_thrift::transport::Wire::write(&m, o)?;
+            o.write_field_end()?;
+            o.write_field_stop()?;
+            o.write_struct_end()
+        },
+    )
+    .unwrap();
+    for _ in 0..3 {
+        let mut s = tokio::net::TcpStream::connect(srv.local_addr()).await.unwrap();
+        s.write_all(&call).await.unwrap();
+        drop(s);
+    }
+    let client = HeartbeatServiceClient::new(pool.channel(srv.local_addr().to_string(), ClientOptions::default()));
+    let r = client.heartbeat(&master(4)).await.unwrap();
+    assert_eq!(r.status.error_msgs, Some(vec!["tok".to_string()]));
+    srv.shutdown().await;
+}

@@ -304,7 +304,43 @@ pub fn encode_message(
     seq: i32,
     body: impl FnOnce(&mut dyn TOutputProtocol) -> thrift::Result<()>,
 ) -> thrift::Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(256);
+    encode_message_into(Vec::with_capacity(256), framing, strict, name, mtype, seq, body)
+}
+
+/// [`encode_message`] into `out` (empty; its capacity is kept).
+pub fn encode_message_into(
+    out: Vec<u8>,
+    framing: Framing,
+    strict: bool,
+    name: &str,
+    mtype: TMessageType,
+    seq: i32,
+    body: impl FnOnce(&mut dyn TOutputProtocol) -> thrift::Result<()>,
+) -> thrift::Result<Vec<u8>> {
+    let mut out = message_head(out, framing, strict, name, mtype, seq, 0);
+    {
+        let mut o = vec_output(&mut out);
+        body(&mut o)?;
+        o.flush()?;
+    }
+    if framing == Framing::Framed {
+        let n = (out.len() - 4) as i32;
+        out[..4].copy_from_slice(&n.to_be_bytes());
+    }
+    Ok(out)
+}
+
+/// A message's bytes before its body: the frame length (counting `body_len` body bytes)
+/// when framed, then the message header.
+pub fn message_head(
+    mut out: Vec<u8>,
+    framing: Framing,
+    strict: bool,
+    name: &str,
+    mtype: TMessageType,
+    seq: i32,
+    body_len: usize,
+) -> Vec<u8> {
     if framing == Framing::Framed {
         out.extend_from_slice(&[0; 4]);
     }
@@ -318,16 +354,32 @@ pub fn encode_message(
         out.push(u8::from(mtype));
     }
     out.extend_from_slice(&seq.to_be_bytes());
+    if framing == Framing::Framed {
+        let n = (out.len() - 4 + body_len) as i32;
+        out[..4].copy_from_slice(&n.to_be_bytes());
+    }
+    out
+}
+
+/// How many bytes `body` writes in the binary protocol, without keeping them.
+pub fn body_len(body: &dyn Fn(&mut dyn TOutputProtocol) -> thrift::Result<()>) -> thrift::Result<usize> {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut n = Count(0);
     {
-        let mut o = vec_output(&mut out);
+        let mut o = thrift::protocol::TBinaryOutputProtocol::new(&mut n, true);
         body(&mut o)?;
         o.flush()?;
     }
-    if framing == Framing::Framed {
-        let n = (out.len() - 4) as i32;
-        out[..4].copy_from_slice(&n.to_be_bytes());
-    }
-    Ok(out)
+    Ok(n.0)
 }
 
 pub async fn write_all<W: AsyncWrite + Unpin>(w: &mut W, bytes: &[u8]) -> std::io::Result<()> {

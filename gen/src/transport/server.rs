@@ -15,20 +15,39 @@ use tracing::{debug, info_span, warn, Instrument};
 
 use super::binary::SliceInput;
 use super::error::FrameError;
-use super::framing::{encode_message, write_all, Framing, MessageReader, RawMessage};
+use super::framing::{
+    body_len, encode_message, encode_message_into, message_head, write_all, Framing, MessageReader, RawMessage,
+};
 use super::wire::{write_result, Wire};
 
 /// Upstream sends snapshot metas of hundreds of MiB in one message.
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = i32::MAX as usize;
 
-/// The encoded-later result of a call.
-pub struct Reply(Box<dyn FnOnce(&mut dyn TOutputProtocol) -> thrift::Result<()> + Send>);
+/// Replies larger than this are not encoded into one buffer but streamed to the socket in
+/// chunks of [`STREAM_CHUNK`] bytes, encoded on a blocking thread: a 256 MiB snapshot meta
+/// then costs no second 256 MiB buffer (its allocation, page faults and copy).
+pub const STREAM_ABOVE: usize = 4 << 20;
+const STREAM_CHUNK: usize = 1 << 20;
+/// Chunks between the encoder and the socket.
+const STREAM_CHUNKS_IN_FLIGHT: usize = 4;
+
+/// The encoded-later result of a call. It can be encoded more than once: its size is
+/// counted before it is written.
+pub struct Reply(Arc<ReplyBody>);
+
+type ReplyBody = dyn Fn(&mut dyn TOutputProtocol) -> thrift::Result<()> + Send + Sync;
 
 impl Reply {
     /// A result struct carrying `value` as field 0.
-    pub fn result<T: Wire + Send + 'static>(value: T) -> Self {
-        Reply(Box::new(move |o| write_result(&value, o)))
+    pub fn result<T: Wire + Send + Sync + 'static>(value: T) -> Self {
+        Reply(Arc::new(move |o| write_result(&value, o)))
     }
+}
+
+/// A reply on its way out: whole, or its head now and its body streamed.
+enum Outgoing {
+    Whole(Vec<u8>),
+    Streamed { head: Vec<u8>, body: Reply },
 }
 
 /// Why a call produced no result.
@@ -158,11 +177,14 @@ async fn connection(stream: TcpStream, service: Arc<dyn Service>, opts: ServerOp
             }
         };
         let framing = reader.framing().expect("known after a message");
-        if let Some(reply) = dispatch(&*service, msg, framing).await {
-            if let Err(e) = write_all(&mut wr, &reply).await {
-                debug!(error = %e, "peer went away before the reply");
-                return;
-            }
+        let sent = match dispatch(&*service, msg, framing).await {
+            None => Ok(()),
+            Some(Outgoing::Whole(reply)) => write_all(&mut wr, &reply).await,
+            Some(Outgoing::Streamed { head, body }) => write_streamed(&mut wr, &head, body).await,
+        };
+        if let Err(e) = sent {
+            debug!(error = %e, "peer went away before the reply");
+            return;
         }
     }
 }
@@ -182,8 +204,82 @@ async fn refuse(wr: &mut tokio::net::tcp::OwnedWriteHalf, framing: Option<Framin
     }
 }
 
-/// Run one call; the bytes of its reply message, or None for a oneway call.
-async fn dispatch(service: &dyn Service, mut msg: RawMessage, framing: Framing) -> Option<Vec<u8>> {
+/// Write `head`, then the bytes `body` encodes to, as they are encoded (on a blocking
+/// thread, at most a few chunks ahead of the socket). The body was encoded once already
+/// (counted), so an error here is the connection's, and the connection is closed.
+async fn write_streamed(wr: &mut tokio::net::tcp::OwnedWriteHalf, head: &[u8], body: Reply) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    wr.write_all(head).await?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(STREAM_CHUNKS_IN_FLIGHT);
+    let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let encoder = tokio::task::spawn_blocking(move || {
+        let mut sink = ChunkSink { tx, spare: back_rx, buf: Vec::with_capacity(STREAM_CHUNK) };
+        {
+            let mut o = thrift::protocol::TBinaryOutputProtocol::new(&mut sink, true);
+            (body.0)(&mut o).map_err(|e| std::io::Error::other(e.to_string()))?;
+        }
+        sink.send()
+    });
+    let mut written = Ok(());
+    while let Some(chunk) = rx.recv().await {
+        if let Err(e) = wr.write_all(&chunk).await {
+            written = Err(e);
+            break;
+        }
+        // The encoder fills it again instead of faulting in a new one.
+        let _ = back_tx.send(chunk);
+    }
+    // On a write error this stops the encoder at its next chunk.
+    drop(rx);
+    let encoded = encoder.await.unwrap_or_else(|_| Err(std::io::Error::other("the reply encoder panicked")));
+    written?;
+    encoded?;
+    wr.flush().await
+}
+
+/// The encoder's side of a streamed reply: fills chunks and hands them to the writer.
+struct ChunkSink {
+    tx: tokio::sync::mpsc::Sender<Vec<u8>>,
+    spare: std::sync::mpsc::Receiver<Vec<u8>>,
+    buf: Vec<u8>,
+}
+
+impl ChunkSink {
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let next = match self.spare.try_recv() {
+            Ok(mut v) => {
+                v.clear();
+                v
+            }
+            Err(_) => Vec::with_capacity(STREAM_CHUNK),
+        };
+        let full = std::mem::replace(&mut self.buf, next);
+        self.tx
+            .blocking_send(full)
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the connection is closed"))
+    }
+}
+
+impl std::io::Write for ChunkSink {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        let n = (STREAM_CHUNK - self.buf.len()).min(b.len());
+        self.buf.extend_from_slice(&b[..n]);
+        if self.buf.len() == STREAM_CHUNK {
+            self.send()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Run one call; its reply message, or None for a oneway call.
+async fn dispatch(service: &dyn Service, mut msg: RawMessage, framing: Framing) -> Option<Outgoing> {
     let name = std::mem::take(&mut msg.name);
     let span = info_span!("rpc", method = %name, seq = msg.seq);
     let internal = |name: &str| {
@@ -219,7 +315,23 @@ async fn dispatch(service: &dyn Service, mut msg: RawMessage, framing: Framing) 
         return None;
     }
     let encoded = match outcome {
-        Ok(Reply(write)) => encode_message(framing, msg.strict, &name, TMessageType::Reply, msg.seq, write),
+        // Counted first: a reply that cannot be encoded fails here, before any byte is sent.
+        Ok(reply) => match body_len(&*reply.0) {
+            Ok(n) if n > STREAM_ABOVE => {
+                let head = message_head(Vec::new(), framing, msg.strict, &name, TMessageType::Reply, msg.seq, n);
+                return Some(Outgoing::Streamed { head, body: reply });
+            }
+            Ok(n) => encode_message_into(
+                Vec::with_capacity(n + name.len() + 16),
+                framing,
+                msg.strict,
+                &name,
+                TMessageType::Reply,
+                msg.seq,
+                |o| (reply.0)(o),
+            ),
+            Err(e) => Err(e),
+        },
         Err(e) => {
             let _g = span.enter();
             debug!(error = %e, "call failed");
@@ -230,7 +342,7 @@ async fn dispatch(service: &dyn Service, mut msg: RawMessage, framing: Framing) 
         }
     };
     match encoded {
-        Ok(b) => Some(b),
+        Ok(b) => Some(Outgoing::Whole(b)),
         Err(e) => {
             // Encoding our own result failed: report it as an internal error instead.
             let err = ApplicationError::new(ApplicationErrorKind::InternalError, format!("cannot encode the result: {e}"));
@@ -238,6 +350,7 @@ async fn dispatch(service: &dyn Service, mut msg: RawMessage, framing: Framing) 
                 thrift::Error::write_application_error_to_out_protocol(&err, o)
             })
             .ok()
+            .map(Outgoing::Whole)
         }
     }
 }
