@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use doris_conf::{apply_defaults, apply_lines, bad, help, parse, read};
+use doris_conf::{apply_defaults, apply_lines, bad, help, parse, parse_bool, read};
 pub use doris_conf::{ConfigError, Key};
 
 #[derive(Clone)]
@@ -31,6 +31,13 @@ pub struct FeConfig {
     /// How long a snapshot kept on the BEs (`__keep_on_local__`) stays usable.
     pub local_snapshot_ttl_second: u64,
     pub max_backup_restore_job_num_per_db: usize,
+    /// Upstream's table-level scheduler: jobs of one database run side by side unless
+    /// they conflict (queued, shown in SHOW BACKUP/RESTORE) instead of one at a time.
+    pub enable_table_level_backup_concurrency: bool,
+    /// Running jobs per database under the table-level scheduler.
+    pub max_backup_restore_concurrent_num_per_db: usize,
+    /// A job queued longer than this is cancelled.
+    pub backup_pending_job_timeout_ms: u64,
     /// Largest thrift message accepted on rpc_port.
     pub thrift_max_message_size: usize,
 }
@@ -81,6 +88,21 @@ pub const KEYS: &[Key] = &[
         doc: "lifetime of snapshots kept on BEs (__keep_on_local__)",
     },
     Key { name: "max_backup_restore_job_num_per_db", default: "10", doc: "jobs kept per database" },
+    Key {
+        name: "enable_table_level_backup_concurrency",
+        default: "false",
+        doc: "queue and run BACKUP/RESTORE jobs of one database side by side unless they conflict",
+    },
+    Key {
+        name: "max_backup_restore_concurrent_num_per_db",
+        default: "10",
+        doc: "jobs running at once per database (table-level scheduler)",
+    },
+    Key {
+        name: "backup_pending_job_timeout_ms",
+        default: "3600000",
+        doc: "a job queued longer than this is cancelled (table-level scheduler)",
+    },
     Key { name: "thrift_max_message_size", default: "2147483647", doc: "largest thrift message accepted, in bytes" },
 ];
 
@@ -101,6 +123,9 @@ impl Default for FeConfig {
             backup_job_default_timeout_ms: 0,
             local_snapshot_ttl_second: 0,
             max_backup_restore_job_num_per_db: 0,
+            enable_table_level_backup_concurrency: false,
+            max_backup_restore_concurrent_num_per_db: 0,
+            backup_pending_job_timeout_ms: 0,
             thrift_max_message_size: 0,
         };
         apply_defaults(KEYS, |k, v| c.set(k, v));
@@ -167,6 +192,16 @@ impl FeConfig {
             "backup_job_default_timeout_ms" => self.backup_job_default_timeout_ms = parse(key, v)?,
             "local_snapshot_ttl_second" => self.local_snapshot_ttl_second = parse(key, v)?,
             "max_backup_restore_job_num_per_db" => self.max_backup_restore_job_num_per_db = parse(key, v)?,
+            "enable_table_level_backup_concurrency" => {
+                self.enable_table_level_backup_concurrency = parse_bool(key, v)?
+            }
+            "max_backup_restore_concurrent_num_per_db" => {
+                self.max_backup_restore_concurrent_num_per_db = parse(key, v)?;
+                if self.max_backup_restore_concurrent_num_per_db == 0 {
+                    return Err(bad(key, v, "must be at least 1"));
+                }
+            }
+            "backup_pending_job_timeout_ms" => self.backup_pending_job_timeout_ms = parse(key, v)?,
             "thrift_max_message_size" => self.thrift_max_message_size = parse(key, v)?,
             _ => return Ok(false),
         }

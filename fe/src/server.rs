@@ -73,7 +73,7 @@ pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
     let cluster = store.start_epoch(config.cluster_id)?;
     let catalog = Catalog::load(store.clone())?;
     let backends = Backends::load(store.clone())?;
-    let jobs = crate::jobs::Jobs::load(&store)?;
+    let jobs = crate::jobs::Jobs::load(&store, crate::jobs::admission_policy(&config))?;
 
     let rpc = bind("rpc", config.rpc_port).await?;
     let query = bind("query", config.query_port).await?;

@@ -25,7 +25,7 @@ pub const KEEP_ON_LOCAL_REPO_NAME: &str = "__keep_on_local__";
 /// The repository id upstream gives [`KEEP_ON_LOCAL_REPO_NAME`].
 pub const KEEP_ON_LOCAL_REPO_ID: i64 = -1;
 
-pub use admission::{Admission, AdmissionPolicy, JobKind, JobRequest, OneJobPerDatabase, RunningJob};
+pub use admission::{Admission, AdmissionPolicy, JobKind, JobRequest, OneJobPerDatabase, Queued, TableLevel};
 pub use job_info::{BackupContent, BackupJobInfo, ExtraInfo, JobInfoInput, NetworkAddr, TabletIds, TabletSnapshot};
 pub use meta::{BackupMeta, TableMeta};
 pub use properties::{BackupOptions, ReplicaAllocation, RestoreOptions};

@@ -141,12 +141,42 @@ pub fn show_backup<'a>(
     jobs: impl IntoIterator<Item = &'a BackupJobRecord>,
     db_name: &str,
     filter: Option<&NameFilter>,
+    queue: Option<&QueueCells<'_>>,
 ) -> (Vec<OutColumn>, Vec<Vec<Value>>) {
     let mut js: Vec<&BackupJobRecord> =
         jobs.into_iter().filter(|j| j.db_name == db_name && name_matches(&j.label, filter)).collect();
     js.sort_by_key(|j| (j.create_time_ms, j.job_id));
-    (columns(BACKUP_COLUMNS), js.into_iter().map(backup_row).collect())
+    with_queue(BACKUP_COLUMNS, js.into_iter().map(|j| (j.job_id, backup_row(j))), queue)
 }
+
+/// The QueuePos and BlockReason cells of a job.
+pub type QueueCells<'a> = dyn Fn(i64) -> (String, String) + 'a;
+
+/// Columns `names` and the rows, with QueuePos and BlockReason appended when the
+/// table-level scheduler shows its queue (upstream has these columns only then).
+fn with_queue(
+    names: &[&str],
+    rows: impl Iterator<Item = (i64, Vec<Value>)>,
+    queue: Option<&QueueCells<'_>>,
+) -> (Vec<OutColumn>, Vec<Vec<Value>>) {
+    let Some(queue) = queue else {
+        return (columns(names), rows.map(|(_, row)| row).collect());
+    };
+    let rows = rows
+        .map(|(id, mut row)| {
+            let (pos, reason) = queue(id);
+            row.push(s(pos));
+            row.push(s(reason));
+            row
+        })
+        .collect();
+    let mut all = names.to_vec();
+    all.extend(QUEUE_COLUMNS);
+    (columns(&all), rows)
+}
+
+/// Appended to SHOW BACKUP/RESTORE by the table-level scheduler.
+pub const QUEUE_COLUMNS: &[&str] = &["QueuePos", "BlockReason"];
 
 pub fn restore_row(j: &RestoreJobRecord) -> Vec<Value> {
     let alloc = j.replica_alloc();
@@ -180,11 +210,12 @@ pub fn show_restore<'a>(
     jobs: impl IntoIterator<Item = &'a RestoreJobRecord>,
     db_name: &str,
     filter: Option<&NameFilter>,
+    queue: Option<&QueueCells<'_>>,
 ) -> (Vec<OutColumn>, Vec<Vec<Value>>) {
     let mut js: Vec<&RestoreJobRecord> =
         jobs.into_iter().filter(|j| j.db_name == db_name && name_matches(&j.label, filter)).collect();
     js.sort_by_key(|j| (j.create_time_ms, j.job_id));
-    (columns(RESTORE_COLUMNS), js.into_iter().map(restore_row).collect())
+    with_queue(RESTORE_COLUMNS, js.into_iter().map(|j| (j.job_id, restore_row(j))), queue)
 }
 
 pub fn repository_row(r: &Repository) -> Vec<Value> {
@@ -275,7 +306,7 @@ mod tests {
         j.tasks.unfinished.insert(30001, 20001);
         j.tasks.progress.insert(30001, (3, 10));
         j.tasks.errors.insert(30002, "disk full".into());
-        let (cols, rows) = show_backup([&j], "src_db", None);
+        let (cols, rows) = show_backup([&j], "src_db", None, None);
         let names: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, BACKUP_COLUMNS);
         let r = text(&rows[0]);
@@ -304,12 +335,12 @@ mod tests {
         let mut c = backup_job();
         c.db_name = "db2".into();
         let jobs = [a, b, c];
-        assert_eq!(show_backup(&jobs, "src_db", None).1.len(), 2);
-        let (_, rows) = show_backup(&jobs, "src_db", Some(&NameFilter::Eq("CCRS_1".into())));
+        assert_eq!(show_backup(&jobs, "src_db", None, None).1.len(), 2);
+        let (_, rows) = show_backup(&jobs, "src_db", Some(&NameFilter::Eq("CCRS_1".into())), None);
         assert_eq!(rows.len(), 1);
         assert_eq!(text(&rows[0])[1], "ccrs_1");
-        assert_eq!(show_backup(&jobs, "src_db", Some(&NameFilter::Like("ccrs%".into()))).1.len(), 1);
-        assert_eq!(show_backup(&jobs, "src_db", Some(&NameFilter::Eq("nope".into()))).1.len(), 0);
+        assert_eq!(show_backup(&jobs, "src_db", Some(&NameFilter::Like("ccrs%".into())), None).1.len(), 1);
+        assert_eq!(show_backup(&jobs, "src_db", Some(&NameFilter::Eq("nope".into())), None).1.len(), 0);
     }
 
     #[test]
@@ -325,7 +356,7 @@ mod tests {
         j.tasks.unfinished.insert(40001, 10002);
         j.tasks.unfinished.insert(40002, 10003);
         j.cancel(JobStatus::error(ErrCode::CommonError, "Table t already exist but with different schema"), 1_700_000_003_000).unwrap();
-        let (cols, rows) = show_restore([&j], "dst_db", Some(&NameFilter::Eq("ccrs_1".into())));
+        let (cols, rows) = show_restore([&j], "dst_db", Some(&NameFilter::Eq("ccrs_1".into())), None);
         let names: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, RESTORE_COLUMNS);
         let r = text(&rows[0]);

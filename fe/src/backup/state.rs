@@ -229,6 +229,10 @@ pub struct BackupJobRecord {
     pub repo_name: String,
     pub state: BackupState,
     pub table_refs: Vec<TableRefRecord>,
+    /// Submitted without an ON clause (or restoring with `clean_tables`): the job covers
+    /// the whole database, for the table-level scheduler.
+    #[serde(default)]
+    pub whole_db: bool,
     pub content: BackupContent,
     pub create_time_ms: i64,
     #[serde(default)]
@@ -273,6 +277,10 @@ pub struct RestoreJobRecord {
     pub repo_name: String,
     pub state: RestoreState,
     pub table_refs: Vec<TableRefRecord>,
+    /// Submitted without an ON clause (or restoring with `clean_tables`): the job covers
+    /// the whole database, for the table-level scheduler.
+    #[serde(default)]
+    pub whole_db: bool,
     pub options: RestoreOptions,
     pub create_time_ms: i64,
     #[serde(default)]
@@ -327,6 +335,7 @@ impl BackupJobRecord {
             repo_name: h.repo_name,
             state: BackupState::Pending,
             table_refs: h.table_refs,
+            whole_db: false,
             content,
             create_time_ms: now_ms,
             snapshot_finished_time_ms: 0,
@@ -391,6 +400,7 @@ impl RestoreJobRecord {
             repo_name: h.repo_name,
             state: RestoreState::Pending,
             table_refs: h.table_refs,
+            whole_db: false,
             timeout_ms: options.timeout_ms,
             options,
             create_time_ms: now_ms,

@@ -60,6 +60,7 @@ pub async fn restore(ctx: &Ctx, db: &str, stmt: &RestoreStmt) -> Result<QueryOut
             properties: stmt.properties.clone(),
             meta,
             job_info,
+            whole_db: stmt.tables.is_none(),
         },
     )?;
     Ok(QueryOutput::ok())
@@ -72,7 +73,9 @@ pub fn show_backup(
 ) -> Result<QueryOutput, FeError> {
     db_id(ctx, db)?;
     let jobs = ctx.jobs.backups();
-    let (columns, rows) = show::show_backup(jobs.iter(), db, filter);
+    let cells = |id| ctx.jobs.admission.queue_cells(id).unwrap_or_default();
+    let queue = ctx.jobs.admission.shows_queue().then_some(&cells as &show::QueueCells<'_>);
+    let (columns, rows) = show::show_backup(jobs.iter(), db, filter, queue);
     Ok(QueryOutput::Rows { columns, rows })
 }
 
@@ -83,12 +86,19 @@ pub fn show_restore(
 ) -> Result<QueryOutput, FeError> {
     db_id(ctx, db)?;
     let jobs = ctx.jobs.restores();
-    let (columns, rows) = show::show_restore(jobs.iter(), db, filter);
+    let cells = |id| ctx.jobs.admission.queue_cells(id).unwrap_or_default();
+    let queue = ctx.jobs.admission.shows_queue().then_some(&cells as &show::QueueCells<'_>);
+    let (columns, rows) = show::show_restore(jobs.iter(), db, filter, queue);
     Ok(QueryOutput::Rows { columns, rows })
 }
 
-pub fn cancel(ctx: &Ctx, db: &str, kind: JobKind) -> Result<QueryOutput, FeError> {
+pub fn cancel(
+    ctx: &Ctx,
+    db: &str,
+    kind: JobKind,
+    filter: Option<&NameFilter>,
+) -> Result<QueryOutput, FeError> {
     let id = db_id(ctx, db)?;
-    jobs::cancel_running(ctx, id, kind)?;
+    jobs::cancel_unfinished(ctx, id, kind, filter)?;
     Ok(QueryOutput::ok())
 }

@@ -92,13 +92,13 @@ impl Executor for FeExecutor {
                 let db = session.resolve_db(db.as_deref())?;
                 backup::show_restore(ctx, &db, filter.as_ref())
             }
-            Statement::CancelBackup { db } => {
+            Statement::CancelBackup { db, filter } => {
                 let db = session.resolve_db(db.as_deref())?;
-                backup::cancel(ctx, &db, crate::backup::JobKind::Backup)
+                backup::cancel(ctx, &db, crate::backup::JobKind::Backup, filter.as_ref())
             }
-            Statement::CancelRestore { db } => {
+            Statement::CancelRestore { db, filter } => {
                 let db = session.resolve_db(db.as_deref())?;
-                backup::cancel(ctx, &db, crate::backup::JobKind::Restore)
+                backup::cancel(ctx, &db, crate::backup::JobKind::Restore, filter.as_ref())
             }
             Statement::CreateRepository(c) => crate::jobs::repos::create(ctx, &c).await,
             Statement::DropRepository { name } => crate::jobs::repos::drop(ctx, &name),

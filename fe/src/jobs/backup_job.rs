@@ -101,13 +101,6 @@ pub fn submit(ctx: &Ctx, db_name: &str, stmt: &BackupStmt) -> Result<i64> {
         .store
         .next_id()
         .map_err(|e| FeError::Internal(e.to_string()))?;
-    ctx.jobs.admission.try_admit(JobRequest {
-        kind: JobKind::Backup,
-        job_id,
-        db_id: db.id,
-        label: stmt.label.clone(),
-        tables: refs.iter().map(|r| r.table.clone()).collect(),
-    })?;
     let header = JobHeader {
         job_id,
         label: stmt.label.clone(),
@@ -117,9 +110,11 @@ pub fn submit(ctx: &Ctx, db_name: &str, stmt: &BackupStmt) -> Result<i64> {
         repo_name,
         table_refs: refs,
     };
-    let mut record =
-        BackupJobRecord::new(header, opts.content, opts.timeout_ms, FeContext::now_ms());
+    let now = FeContext::now_ms();
+    let mut record = BackupJobRecord::new(header, opts.content, opts.timeout_ms, now);
     record.properties = stmt.properties.iter().cloned().collect();
+    record.whole_db = stmt.tables.is_none();
+    ctx.jobs.admission.try_admit(admission_request(&record), now)?;
     if let Err(e) = ctx.jobs.save(ctx, StoredJob::Backup { record }) {
         ctx.jobs.admission.finish(job_id);
         return Err(e);
@@ -127,6 +122,18 @@ pub fn submit(ctx: &Ctx, db_name: &str, stmt: &BackupStmt) -> Result<i64> {
     info!(job_id, label = %stmt.label, db = %db_name, "backup job submitted");
     super::spawn_backup(ctx, job_id);
     Ok(job_id)
+}
+
+/// The job as the scheduler sees it: the tables it reads.
+pub(super) fn admission_request(r: &BackupJobRecord) -> JobRequest {
+    JobRequest {
+        kind: JobKind::Backup,
+        job_id: r.job_id,
+        db_id: r.db_id,
+        label: r.label.clone(),
+        tables: r.table_refs.iter().map(|t| t.table.clone()).collect(),
+        whole_db: r.whole_db,
+    }
 }
 
 fn record(ctx: &FeContext, job_id: i64) -> Result<BackupJobRecord> {

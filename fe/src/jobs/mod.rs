@@ -28,7 +28,8 @@ use tracing::{error, info, warn};
 
 use crate::backup::state::SnapshotRecord;
 use crate::backup::{
-    Admission, BackupJobRecord, ErrCode, JobKind, JobStatus, RestoreJobRecord, RunningJob,
+    Admission, AdmissionPolicy, BackupJobRecord, ErrCode, JobKind, JobRequest, JobStatus,
+    OneJobPerDatabase, RestoreJobRecord, TableLevel,
 };
 use crate::context::{Ctx, FeContext};
 use crate::error::{FeError, Result};
@@ -108,10 +109,23 @@ pub struct Jobs {
     stop: CancellationToken,
 }
 
+/// The admission policy `fe.conf` chooses: upstream's one job per database, or its
+/// table-level scheduler.
+pub fn admission_policy(config: &crate::config::FeConfig) -> Box<dyn AdmissionPolicy> {
+    if config.enable_table_level_backup_concurrency {
+        Box::new(TableLevel { max_per_db: config.max_backup_restore_concurrent_num_per_db })
+    } else {
+        Box::new(OneJobPerDatabase)
+    }
+}
+
 impl Jobs {
     /// Load every stored job and local snapshot.
-    pub fn load(store: &crate::persist::MetaStore) -> std::result::Result<Self, MetaError> {
-        let j = Jobs::default();
+    pub fn load(
+        store: &crate::persist::MetaStore,
+        policy: Box<dyn AdmissionPolicy>,
+    ) -> std::result::Result<Self, MetaError> {
+        let j = Jobs { admission: Admission::new(policy), ..Jobs::default() };
         {
             let mut jobs = j.jobs.lock().unwrap();
             for (id, job) in store.load_all::<StoredJob>(Kind::Job)? {
@@ -408,6 +422,22 @@ impl Jobs {
     }
 }
 
+/// A stored job as admission sees it: (the job, whether it started, when it was submitted).
+fn admission_entry(job: &StoredJob) -> (JobRequest, bool, i64) {
+    match job {
+        StoredJob::Backup { record } => (
+            backup_job::admission_request(record),
+            record.state != crate::backup::BackupState::Pending,
+            record.create_time_ms,
+        ),
+        StoredJob::Restore { record, .. } => (
+            restore_job::admission_request(record),
+            record.state != crate::backup::RestoreState::Pending,
+            record.create_time_ms,
+        ),
+    }
+}
+
 /// Register the unfinished jobs with admission and start their runners once the backends
 /// answered a heartbeat (or a few heartbeat intervals passed) (FE start).
 pub fn resume_all(ctx: &Ctx) {
@@ -425,31 +455,7 @@ pub fn resume_all(ctx: &Ctx) {
     if jobs.is_empty() {
         return;
     }
-    for job in &jobs {
-        let (kind, job_id, db_id, label, refs) = match job {
-            StoredJob::Backup { record } => (
-                JobKind::Backup,
-                record.job_id,
-                record.db_id,
-                &record.label,
-                &record.table_refs,
-            ),
-            StoredJob::Restore { record, .. } => (
-                JobKind::Restore,
-                record.job_id,
-                record.db_id,
-                &record.label,
-                &record.table_refs,
-            ),
-        };
-        ctx.jobs.admission.resume(RunningJob {
-            kind,
-            job_id,
-            db_id,
-            label: label.clone(),
-            tables: refs.iter().map(|t| t.table.clone()).collect(),
-        });
-    }
+    ctx.jobs.admission.resume(jobs.iter().map(admission_entry).collect());
     let ctx2 = ctx.clone();
     // Nothing to cancel when this one panics: the jobs it would start stay stored as they
     // are and resume at the next start.
@@ -567,27 +573,46 @@ pub async fn release_snapshots<'a>(
     }
 }
 
-/// The job of `db` that is not done, for CANCEL BACKUP/RESTORE.
-pub fn cancel_running(ctx: &FeContext, db_id: i64, kind: JobKind) -> Result<()> {
-    let job = ctx.jobs.unfinished().into_iter().find(|j| match (j, kind) {
-        (StoredJob::Backup { record }, JobKind::Backup) => record.db_id == db_id,
-        (StoredJob::Restore { record, .. }, JobKind::Restore) => record.db_id == db_id,
-        _ => false,
-    });
-    match job {
-        Some(j) => {
-            ctx.jobs.request_cancel(j.job_id());
-            Ok(())
-        }
-        None => Err(FeError::NotFound(format!(
-            "unfinished {} job of database {db_id}",
-            if kind == JobKind::Backup {
-                "backup"
-            } else {
-                "restore"
+/// CANCEL BACKUP/RESTORE: ask every unfinished job of `kind` in `db` whose label matches
+/// to cancel (queued ones included); how many were asked.
+pub fn cancel_unfinished(
+    ctx: &FeContext,
+    db_id: i64,
+    kind: JobKind,
+    filter: Option<&crate::sql::NameFilter>,
+) -> Result<usize> {
+    let ids: Vec<i64> = ctx
+        .jobs
+        .unfinished()
+        .into_iter()
+        .filter_map(|j| match (&j, kind) {
+            (StoredJob::Backup { record }, JobKind::Backup) => {
+                Some((record.db_id, record.label.clone(), record.job_id))
             }
-        ))),
+            (StoredJob::Restore { record, .. }, JobKind::Restore) => {
+                Some((record.db_id, record.label.clone(), record.job_id))
+            }
+            _ => None,
+        })
+        .filter(|(db, label, _)| *db == db_id && crate::backup::show::name_matches(label, filter))
+        .map(|(_, _, id)| id)
+        .collect();
+    if ids.is_empty() {
+        let which = match filter {
+            None => String::new(),
+            Some(crate::sql::NameFilter::Eq(l)) => format!(" with label '{l}'"),
+            Some(crate::sql::NameFilter::Like(l)) => format!(" with label like '{l}'"),
+        };
+        return Err(FeError::IllegalState(format!(
+            "No {} job{which} is currently running",
+            kind.name()
+        )));
     }
+    for id in &ids {
+        info!(job_id = id, "{} job cancel requested", kind.name());
+        ctx.jobs.request_cancel(*id);
+    }
+    Ok(ids.len())
 }
 
 #[cfg(test)]
@@ -672,7 +697,8 @@ mod tests {
                     db_id: 1,
                     label: "snap".into(),
                     tables: vec![],
-                })
+                    whole_db: true,
+                }, 5)
                 .unwrap();
             ctx.jobs.save(&ctx, job).unwrap();
             let runner = move || async move {
@@ -695,7 +721,7 @@ mod tests {
                 format!("{kind_name} job runner panicked: job {id} is in a state its runner cannot handle")
             );
             assert!(
-                ctx.jobs.admission.running().is_empty(),
+                ctx.jobs.admission.unfinished().is_empty(),
                 "the job's slot is free"
             );
             assert!(ctx.jobs.unfinished().is_empty());
@@ -724,7 +750,8 @@ mod tests {
                 db_id: 1,
                 label: "snap".into(),
                 tables: vec![],
-            })
+                whole_db: true,
+            }, 5)
             .unwrap();
         ctx.jobs.save(&ctx, StoredJob::Restore { record, extra }).unwrap();
         let runs = Arc::new(std::sync::atomic::AtomicU32::new(0));
@@ -742,7 +769,7 @@ mod tests {
         assert_eq!(state, "FINISHED", "{status:?}");
         assert_eq!(status.code, ErrCode::Ok);
         assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 2);
-        assert!(ctx.jobs.admission.running().is_empty(), "the job's slot is free");
+        assert!(ctx.jobs.admission.unfinished().is_empty(), "the job's slot is free");
         drop(ctx);
         fe.shutdown().await;
     }

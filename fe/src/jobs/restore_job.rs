@@ -134,6 +134,27 @@ pub struct RestoreRequest<'a> {
     pub properties: Vec<(String, String)>,
     pub meta: BackupMeta,
     pub job_info: BackupJobInfo,
+    /// A RESTORE statement without an ON clause. A restoreSnapshot call without
+    /// table_refs is not one: it restores the tables its job info names (upstream does
+    /// the same, so CCR syncs of different tables run side by side).
+    pub whole_db: bool,
+}
+
+/// The job as the scheduler sees it: the local tables it replaces.
+pub(super) fn admission_request(r: &RestoreJobRecord) -> JobRequest {
+    let tables: Vec<String> = if r.table_refs.is_empty() {
+        r.job_info.as_ref().map(|i| i.backup_objects.keys().cloned().collect()).unwrap_or_default()
+    } else {
+        r.table_refs.iter().map(|t| t.alias.clone().unwrap_or_else(|| t.table.clone())).collect()
+    };
+    JobRequest {
+        kind: JobKind::Restore,
+        job_id: r.job_id,
+        db_id: r.db_id,
+        label: r.label.clone(),
+        tables,
+        whole_db: r.whole_db,
+    }
 }
 
 /// Admit the restore and store its PENDING record; the job id.
@@ -169,21 +190,6 @@ pub fn submit(ctx: &Ctx, req: RestoreRequest<'_>) -> Result<i64> {
         .store
         .next_id()
         .map_err(|e| FeError::Internal(e.to_string()))?;
-    let tables: Vec<String> = if req.table_refs.is_empty() {
-        req.job_info.backup_objects.keys().cloned().collect()
-    } else {
-        req.table_refs
-            .iter()
-            .map(|r| r.alias.clone().unwrap_or_else(|| r.table.clone()))
-            .collect()
-    };
-    ctx.jobs.admission.try_admit(JobRequest {
-        kind: JobKind::Restore,
-        job_id,
-        db_id: db.id,
-        label: req.label.to_string(),
-        tables,
-    })?;
     let header = JobHeader {
         job_id,
         label: req.label.to_string(),
@@ -193,7 +199,12 @@ pub fn submit(ctx: &Ctx, req: RestoreRequest<'_>) -> Result<i64> {
         repo_name: req.repo_name.to_string(),
         table_refs: req.table_refs,
     };
-    let mut record = RestoreJobRecord::new(header, options, FeContext::now_ms());
+    let now = FeContext::now_ms();
+    let clean_tables = options.clean_tables;
+    let mut record = RestoreJobRecord::new(header, options, now);
+    // Dropping the tables the snapshot lacks touches tables of the database outside the
+    // job: schedule it as a whole-database restore.
+    record.whole_db = req.whole_db || clean_tables;
     if local {
         // Upstream: a restore of a local snapshot (CCR's restoreSnapshot) shows the
         // backup's time from the job info, not a `backup_timestamp` property.
@@ -202,6 +213,7 @@ pub fn submit(ctx: &Ctx, req: RestoreRequest<'_>) -> Result<i64> {
     record.meta = Some(req.meta);
     record.job_info = Some(req.job_info);
     record.properties = req.properties.into_iter().collect();
+    ctx.jobs.admission.try_admit(admission_request(&record), now)?;
     if let Err(e) = ctx.jobs.save(
         ctx,
         StoredJob::Restore {

@@ -6,10 +6,10 @@ use std::future::Future;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
-use tracing::{warn, Instrument, Span};
+use tracing::{info, warn, Instrument, Span};
 
 use super::StoredJob;
-use crate::backup::{JobKind, JobStatus};
+use crate::backup::{ErrCode, JobKind, JobStatus};
 use crate::context::{Ctx, FeContext};
 use crate::error::{FeError, Result};
 
@@ -51,10 +51,7 @@ pub(super) trait RunnableJob: Sized + Send + 'static {
 }
 
 pub(super) fn kind_name(kind: JobKind) -> &'static str {
-    match kind {
-        JobKind::Backup => "backup",
-        JobKind::Restore => "restore",
-    }
+    kind.name()
 }
 
 /// The job `job_id` of kind `J`, as the registry holds it.
@@ -93,6 +90,40 @@ pub(super) fn must_finish<J: RunnableJob>(ctx: &FeContext, job_id: i64) -> bool 
     load::<J>(ctx, job_id).is_ok_and(|j| !j.is_done() && !j.stoppable())
 }
 
+/// Wait until the scheduler lets job `job_id` run. A job queued longer than
+/// `backup_pending_job_timeout_ms`, or cancelled while queued, ends with the status returned.
+async fn wait_for_turn<J: RunnableJob>(
+    ctx: &FeContext,
+    job_id: i64,
+    cancel: &CancellationToken,
+) -> std::result::Result<(), JobStatus> {
+    let admission = &ctx.jobs.admission;
+    let Some(queued) = admission.get(job_id) else {
+        return Ok(());
+    };
+    if queued.allowed {
+        return Ok(());
+    }
+    let limit_ms = ctx.config.backup_pending_job_timeout_ms;
+    let left_ms = queued
+        .since_ms
+        .saturating_add(i64::try_from(limit_ms).unwrap_or(i64::MAX))
+        .saturating_sub(FeContext::now_ms())
+        .max(0);
+    info!(reason = queued.reason.as_deref().unwrap_or(""), "{} job queued", kind_name(J::KIND));
+    tokio::select! {
+        _ = admission.wait_allowed(job_id) => {
+            info!("{} job leaves the queue", kind_name(J::KIND));
+            Ok(())
+        }
+        _ = cancel.cancelled() => Err(JobStatus::from_error(&cancelled(J::KIND))),
+        _ = tokio::time::sleep(Duration::from_millis(left_ms as u64)) => Err(JobStatus::error(
+            ErrCode::Timeout,
+            format!("Job pending timeout after {limit_ms}ms"),
+        )),
+    }
+}
+
 /// Drive job `job_id` until it is done (or gone from the registry).
 pub(super) async fn run<J: RunnableJob>(ctx: Ctx, job_id: i64, cancel: CancellationToken) {
     let Ok(first) = load::<J>(&ctx, job_id) else {
@@ -100,6 +131,13 @@ pub(super) async fn run<J: RunnableJob>(ctx: Ctx, job_id: i64, cancel: Cancellat
     };
     let span = first.span(job_id);
     async move {
+        if !first.is_done() && first.stoppable() {
+            if let Err(status) = wait_for_turn::<J>(&ctx, job_id, &cancel).await {
+                warn!(status = %status, "{} job stopped while queued; cancelling", kind_name(J::KIND));
+                J::cancel(&ctx, job_id, status).await;
+                return;
+            }
+        }
         let mut failures = 0u32;
         loop {
             let Ok(job) = load::<J>(&ctx, job_id) else {

@@ -144,6 +144,7 @@ pub fn restore_snapshot(ctx: &Ctx, req: &TRestoreSnapshotRequest) -> Result<i64>
             properties,
             meta,
             job_info,
+            whole_db: false,
         },
     )
 }

@@ -64,8 +64,10 @@ pub enum Statement {
     ShowBackup { db: Option<String>, filter: Option<NameFilter> },
     /// `SHOW RESTORE [FROM db] [WHERE Label = "x" | Label LIKE "x"]`.
     ShowRestore { db: Option<String>, filter: Option<NameFilter> },
-    CancelBackup { db: Option<String> },
-    CancelRestore { db: Option<String> },
+    /// `CANCEL BACKUP [FROM db] [WHERE LABEL = "x" | LABEL LIKE "x"]`.
+    CancelBackup { db: Option<String>, filter: Option<NameFilter> },
+    /// `CANCEL RESTORE [FROM db] [WHERE LABEL = "x" | LABEL LIKE "x"]`.
+    CancelRestore { db: Option<String>, filter: Option<NameFilter> },
 
     // --- queries ---
     Select(Box<Select>),

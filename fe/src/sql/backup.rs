@@ -72,9 +72,11 @@ pub(super) fn parse_restore(p: &mut Parser) -> PResult<Statement> {
 pub(super) fn parse_cancel(p: &mut Parser) -> PResult<Statement> {
     p.expect_kw("CANCEL")?;
     if p.eat_kw("BACKUP") {
-        Ok(Statement::CancelBackup { db: p.opt_from_db()? })
+        let db = p.opt_from_db()?;
+        Ok(Statement::CancelBackup { db, filter: opt_name_filter(p, "LABEL")? })
     } else if p.eat_kw("RESTORE") {
-        Ok(Statement::CancelRestore { db: p.opt_from_db()? })
+        let db = p.opt_from_db()?;
+        Ok(Statement::CancelRestore { db, filter: opt_name_filter(p, "LABEL")? })
     } else {
         Err(p.not_supported())
     }

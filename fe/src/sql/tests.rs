@@ -359,9 +359,18 @@ fn show_and_cancel_jobs() {
     );
     let (_, _, msg) = parse_err_at(r#"SHOW RESTORE FROM db1 WHERE SnapshotName = "x""#);
     assert!(msg.contains("Label"), "{msg}");
-    assert_eq!(ok("CANCEL BACKUP FROM db1"), Statement::CancelBackup { db: Some("db1".into()) });
-    assert_eq!(ok("CANCEL RESTORE FROM db1;"), Statement::CancelRestore { db: Some("db1".into()) });
-    assert_eq!(ok("CANCEL BACKUP"), Statement::CancelBackup { db: None });
+    assert_eq!(ok("CANCEL BACKUP FROM db1"), Statement::CancelBackup { db: Some("db1".into()), filter: None });
+    assert_eq!(ok("CANCEL RESTORE FROM db1;"), Statement::CancelRestore { db: Some("db1".into()), filter: None });
+    assert_eq!(ok("CANCEL BACKUP"), Statement::CancelBackup { db: None, filter: None });
+    assert_eq!(
+        ok("CANCEL BACKUP FROM db1 WHERE LABEL = 'snap1'"),
+        Statement::CancelBackup { db: Some("db1".into()), filter: Some(NameFilter::Eq("snap1".into())) }
+    );
+    assert_eq!(
+        ok("cancel restore where label like \"ccr_%\""),
+        Statement::CancelRestore { db: None, filter: Some(NameFilter::Like("ccr_%".into())) }
+    );
+    assert!(err("CANCEL RESTORE WHERE Snapshot = 'x'").to_string().contains("only LABEL can be filtered on"));
     assert!(matches!(err("CANCEL LOAD FROM db1"), FeError::NotSupported(_)));
 }
 
