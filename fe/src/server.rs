@@ -84,7 +84,7 @@ pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
     let pool = ClientPool::new();
     let host = config.advertised_host();
     let users = Arc::new(FeUsers::from_config(&config));
-    let thrift_opts = ServerOptions { max_message_bytes: config.thrift_max_message_size };
+    let thrift_opts = ServerOptions { max_message_bytes: config.thrift_max_message_size, ..ServerOptions::default() };
     let ctx: Ctx = Arc::new(FeContext {
         config,
         store,

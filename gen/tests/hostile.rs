@@ -223,7 +223,7 @@ async fn frame_length_near_4gib_is_refused() {
 
 #[tokio::test]
 async fn frame_length_over_the_limit_is_refused_before_buffering() {
-    let srv = agent_server(ServerOptions { max_message_bytes: 1 << 20 }).await;
+    let srv = agent_server(ServerOptions { max_message_bytes: 1 << 20, ..ServerOptions::default() }).await;
     for len in [0x7FFF_FFFFu32, 1 << 30, (1 << 20) + 1] {
         let mut s = connect(&srv).await;
         let mut head = len.to_be_bytes().to_vec();
@@ -342,7 +342,7 @@ async fn list_claiming_2g_elements_in_a_small_framed_message() {
 
 #[tokio::test]
 async fn list_claiming_2g_elements_in_a_small_buffered_message() {
-    let srv = agent_server(ServerOptions { max_message_bytes: 1 << 20 }).await;
+    let srv = agent_server(ServerOptions { max_message_bytes: 1 << 20, ..ServerOptions::default() }).await;
     let mut s = connect(&srv).await;
     let body = [15u8, 0, 1, 12, 0x7f, 0xff, 0xff, 0xff, 0, 0];
     s.write_all(&raw_call(Framing::Buffered, "submit_tasks", 5, &body)).await.unwrap();
@@ -490,7 +490,7 @@ fn release_call_of_size(framing: Framing, total: usize) -> (Vec<u8>, usize) {
 #[tokio::test]
 async fn the_limit_is_the_message_size_in_both_framings() {
     const LIMIT: usize = 64 << 10;
-    let srv = agent_server(ServerOptions { max_message_bytes: LIMIT }).await;
+    let srv = agent_server(ServerOptions { max_message_bytes: LIMIT, ..ServerOptions::default() }).await;
     for framing in [Framing::Buffered, Framing::Framed] {
         let mut s = connect(&srv).await;
         let (call, n) = release_call_of_size(framing, LIMIT);

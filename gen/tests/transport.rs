@@ -143,3 +143,71 @@ async fn large_replies_stream_whole_in_both_framings() {
     assert_eq!(r.status.error_msgs, Some(vec!["tok".to_string()]));
     srv.shutdown().await;
 }
+
+/// A peer that stops in the middle of a call, or never reads its (streamed) reply, loses
+/// its connection after the stall timeout: it holds no task or encoder thread for good, the
+/// server goes on serving others, and a shutdown, which waits for calls in flight, ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_peers_are_dropped_and_do_not_hold_shutdown() {
+    use doris_thrift::transport::server::STREAM_ABOVE;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let svc = Arc::new(HeartbeatServiceServer(Arc::new(Echo)));
+    let opts = ServerOptions { stall_timeout: std::time::Duration::from_millis(500), ..ServerOptions::default() };
+    let srv = ThriftServer::bind("127.0.0.1:0", svc, opts).await.unwrap();
+    let call = |m: &TMasterInfo| {
+        doris_thrift::transport::framing::encode_message(
+            Framing::Buffered,
+            true,
+            "heartbeat",
+            thrift::protocol::TMessageType::Call,
+            1,
+            |o| {
+                use thrift::protocol::{TFieldIdentifier, TStructIdentifier, TType};
+                o.write_struct_begin(&TStructIdentifier::new("args"))?;
+                o.write_field_begin(&TFieldIdentifier::new("master_info", TType::Struct, 1))?;
+                doris_thrift::transport::Wire::write(m, o)?;
+                o.write_field_end()?;
+                o.write_field_stop()?;
+                o.write_struct_end()
+            },
+        )
+        .unwrap()
+    };
+    // A: a call whose 64 MiB reply (far beyond the socket buffers) it never reads.
+    let mut m = master(1);
+    m.token = Some(big_token(16 * STREAM_ABOVE, 1));
+    let mut a = tokio::net::TcpStream::connect(srv.local_addr()).await.unwrap();
+    a.write_all(&call(&m)).await.unwrap();
+    // B: half a call.
+    let half = call(&master(2));
+    let mut b = tokio::net::TcpStream::connect(srv.local_addr()).await.unwrap();
+    b.write_all(&half[..half.len() / 2]).await.unwrap();
+    // C: an idle pooled connection, then a call on it after the stall timeout: idle is fine.
+    let pool = ClientPool::new();
+    let c = HeartbeatServiceClient::new(pool.channel(srv.local_addr().to_string(), ClientOptions::default()));
+    assert_eq!(c.heartbeat(&master(3)).await.unwrap().status.error_msgs, Some(vec!["tok".to_string()]));
+
+    // B's connection is closed: its read ends (EOF or reset) instead of waiting forever.
+    let mut buf = vec![0u8; 1 << 16];
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(30), b.read(&mut buf)).await;
+    assert!(matches!(closed, Ok(Ok(0)) | Ok(Err(_))), "the stalled half call is dropped: {closed:?}");
+    // A's reply stops short of its 64 MiB: the server gave up on it.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let mut got = 0usize;
+    let drained = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        loop {
+            match a.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => got += n,
+            }
+        }
+    })
+    .await;
+    assert!(drained.is_ok(), "A's connection is closed");
+    assert!(got < 16 * STREAM_ABOVE, "A received {got} bytes: the whole reply, which it never read in time");
+    assert_eq!(c.heartbeat(&master(4)).await.unwrap().status.error_msgs, Some(vec!["tok".to_string()]));
+    tokio::time::timeout(std::time::Duration::from_secs(30), srv.shutdown())
+        .await
+        .expect("shutdown ends");
+}

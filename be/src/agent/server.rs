@@ -89,7 +89,7 @@ pub async fn start(mut config: BeConfig) -> Result<BeHandle> {
 
     let agent = Agent::new(ctx.clone());
     let pools = Pools::start(agent.clone());
-    let opts = ServerOptions { max_message_bytes: ctx.config.thrift_max_message_size };
+    let opts = ServerOptions { max_message_bytes: ctx.config.thrift_max_message_size, ..ServerOptions::default() };
     let be_server = ThriftServer::serve(
         be_l,
         Arc::new(BackendServiceServer(Arc::new(BackendHandler::new(agent.clone(), pools.clone())))),

@@ -5,6 +5,7 @@
 //!   are received apart, into the buffers the decoded values then own.
 //! - `binary`: a bounded protocol reader over one message in memory (and its detached values).
 //! - `server` / `client`: the serving loop and the pooled client.
+//! - `stall`: closing connections whose peer stops moving bytes mid-message.
 //! - `service!`: per-service handler traits, servers and clients (see `crate::services`).
 
 pub mod binary;
@@ -16,6 +17,7 @@ mod memory_tests;
 pub mod scan;
 pub mod server;
 mod service;
+pub mod stall;
 pub mod wire;
 
 pub use binary::SliceInput;

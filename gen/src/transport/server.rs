@@ -3,10 +3,12 @@
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::FutureExt;
 use thrift::protocol::{TMessageType, TOutputProtocol};
 use thrift::{ApplicationError, ApplicationErrorKind};
+use tokio::io::AsyncWrite;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -15,6 +17,7 @@ use tracing::{debug, info_span, warn, Instrument};
 
 use super::binary::SliceInput;
 use super::error::FrameError;
+use super::stall::Stall;
 use super::framing::{
     body_len, encode_message, encode_message_into, message_head, write_all, Framing, MessageReader, RawMessage,
 };
@@ -84,15 +87,21 @@ pub trait Service: Send + Sync + 'static {
     fn decode(&self, method: &str, args: SliceInput<'_>) -> Result<CallFuture, CallError>;
 }
 
+/// How long a peer may send nothing in the middle of a message, or read nothing of a reply,
+/// before its connection is closed.
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(120);
+
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
     /// Largest message accepted; checked before the message is buffered.
     pub max_message_bytes: usize,
+    /// See [`DEFAULT_STALL_TIMEOUT`]. Idle connections between calls are never timed out.
+    pub stall_timeout: Duration,
 }
 
 impl Default for ServerOptions {
     fn default() -> Self {
-        ServerOptions { max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES }
+        ServerOptions { max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES, stall_timeout: DEFAULT_STALL_TIMEOUT }
     }
 }
 
@@ -158,10 +167,12 @@ async fn accept_loop(
 
 async fn connection(stream: TcpStream, service: Arc<dyn Service>, opts: ServerOptions, stop: CancellationToken) {
     let _ = stream.set_nodelay(true);
-    let (mut rd, mut wr) = stream.into_split();
+    let (rd, wr) = stream.into_split();
+    let (mut rd, mut wr) = (Stall::reader(rd, opts.stall_timeout), Stall::writer(wr, opts.stall_timeout));
     let mut reader = MessageReader::new(None, opts.max_message_bytes);
     loop {
         let idle = reader.is_idle();
+        rd.next_message(idle);
         let next = tokio::select! {
             biased;
             _ = stop.cancelled(), if idle => return,
@@ -190,7 +201,7 @@ async fn connection(stream: TcpStream, service: Arc<dyn Service>, opts: ServerOp
 }
 
 /// Best effort: tell the peer why its connection is being closed.
-async fn refuse(wr: &mut tokio::net::tcp::OwnedWriteHalf, framing: Option<Framing>, e: &FrameError) {
+async fn refuse<W: AsyncWrite + Unpin>(wr: &mut W, framing: Option<Framing>, e: &FrameError) {
     let kind = match e {
         FrameError::TooLarge { .. } => ApplicationErrorKind::ProtocolError,
         FrameError::Malformed(_) => ApplicationErrorKind::ProtocolError,
@@ -207,7 +218,7 @@ async fn refuse(wr: &mut tokio::net::tcp::OwnedWriteHalf, framing: Option<Framin
 /// Write `head`, then the bytes `body` encodes to, as they are encoded (on a blocking
 /// thread, at most a few chunks ahead of the socket). The body was encoded once already
 /// (counted), so an error here is the connection's, and the connection is closed.
-async fn write_streamed(wr: &mut tokio::net::tcp::OwnedWriteHalf, head: &[u8], body: Reply) -> std::io::Result<()> {
+async fn write_streamed<W: AsyncWrite + Unpin>(wr: &mut W, head: &[u8], body: Reply) -> std::io::Result<()> {
     use tokio::io::AsyncWriteExt;
     wr.write_all(head).await?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(STREAM_CHUNKS_IN_FLIGHT);
