@@ -38,6 +38,8 @@ pub struct FeConfig {
     pub max_backup_restore_concurrent_num_per_db: usize,
     /// A job queued longer than this is cancelled.
     pub backup_pending_job_timeout_ms: u64,
+    /// Most tablets one backup or restore job may involve (upstream: FE memory guard).
+    pub max_backup_tablets_per_job: usize,
     /// Largest thrift message accepted on rpc_port.
     pub thrift_max_message_size: usize,
 }
@@ -89,6 +91,11 @@ pub const KEYS: &[Key] = &[
     },
     Key { name: "max_backup_restore_job_num_per_db", default: "10", doc: "jobs kept per database" },
     Key {
+        name: "max_backup_tablets_per_job",
+        default: "300000",
+        doc: "most tablets a BACKUP or RESTORE job may involve",
+    },
+    Key {
         name: "enable_table_level_backup_concurrency",
         default: "false",
         doc: "queue and run BACKUP/RESTORE jobs of one database side by side unless they conflict",
@@ -123,6 +130,7 @@ impl Default for FeConfig {
             backup_job_default_timeout_ms: 0,
             local_snapshot_ttl_second: 0,
             max_backup_restore_job_num_per_db: 0,
+            max_backup_tablets_per_job: 0,
             enable_table_level_backup_concurrency: false,
             max_backup_restore_concurrent_num_per_db: 0,
             backup_pending_job_timeout_ms: 0,
@@ -192,6 +200,7 @@ impl FeConfig {
             "backup_job_default_timeout_ms" => self.backup_job_default_timeout_ms = parse(key, v)?,
             "local_snapshot_ttl_second" => self.local_snapshot_ttl_second = parse(key, v)?,
             "max_backup_restore_job_num_per_db" => self.max_backup_restore_job_num_per_db = parse(key, v)?,
+            "max_backup_tablets_per_job" => self.max_backup_tablets_per_job = parse(key, v)?,
             "enable_table_level_backup_concurrency" => {
                 self.enable_table_level_backup_concurrency = parse_bool(key, v)?
             }

@@ -3,7 +3,8 @@
 //! different tables run side by side, a restore into a table another restore holds waits
 //! in the queue (SHOW RESTORE's QueuePos and BlockReason say why) and runs once that one
 //! ends, CANCEL ... WHERE LABEL picks jobs, the queue survives an FE restart, and a job
-//! queued past `backup_pending_job_timeout_ms` is cancelled.
+//! queued past `backup_pending_job_timeout_ms` is cancelled. Also the scheduler's memory
+//! guard: a backup or restore of more than `max_backup_tablets_per_job` tablets is cancelled.
 //!
 //! Restores are held in DOWNLOADING by a download source that never answers.
 
@@ -192,6 +193,48 @@ async fn the_default_scheduler_runs_one_job_per_database() {
     sql.run("CANCEL RESTORE FROM a WHERE LABEL = 'b1'").await;
     wait_restore(&fe, "a", "b1", "CANCELLED").await;
     hold.abort();
+    fe.shutdown().await;
+    be.shutdown().await;
+}
+
+/// A backup over `max_backup_tablets_per_job` is cancelled with upstream's message; so is
+/// a restore (the limit lowered by an FE restart after the backup), before it creates anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_over_the_tablet_limit_are_cancelled() {
+    let meta = tempfile::tempdir().unwrap();
+    let storage = tempfile::tempdir().unwrap();
+    let limited = |n: &str| {
+        let mut c = fe_config(meta.path());
+        c.set("max_backup_tablets_per_job", n).unwrap();
+        c
+    };
+    let (fe, be) = start_cluster(limited("3"), be_config(storage.path(), 18_113)).await;
+    let mut sql = Sql::new(fe.ctx.clone());
+    sql.run("CREATE DATABASE a").await;
+    for (t, buckets) in [("t2", 2), ("t4", 4)] {
+        sql.run(&format!(
+            r#"CREATE TABLE a.{t} (k INT, v VARCHAR(32)) DUPLICATE KEY(k)
+               DISTRIBUTED BY HASH(k) BUCKETS {buckets} PROPERTIES ("replication_num" = "1")"#
+        ))
+        .await;
+    }
+    let over = |n: usize, limit: usize| {
+        format!(
+            "[COMMON_ERROR, msg: the num involved tablets {n} exceeds the limit {limit}, which might cause the FE OOM, change config `max_backup_tablets_per_job` to change this limitation]"
+        )
+    };
+    sql.run("BACKUP SNAPSHOT a.b4 TO __keep_on_local__ ON (t4)").await;
+    let shown = wait_backup(&fe, "a", "b4", "CANCELLED").await;
+    assert_eq!(shown.last("Status"), over(4, 3));
+    let snap = backup_local(&fe, "a", "b2", "t2").await;
+    drop(sql);
+    fe.shutdown().await;
+
+    let fe = start(limited("1")).await.unwrap();
+    restore_into(&fe, "b2", &snap, "t2", "x2", be.addrs.http.port());
+    let shown = wait_restore(&fe, "a", "b2", "CANCELLED").await;
+    assert_eq!(shown.last("Status"), over(2, 1));
+    assert!(fe.ctx.catalog.table("a", "x2").is_err(), "nothing was created");
     fe.shutdown().await;
     be.shutdown().await;
 }

@@ -31,3 +31,14 @@ pub use meta::{BackupMeta, TableMeta};
 pub use properties::{BackupOptions, ReplicaAllocation, RestoreOptions};
 pub use repository::{Repository, SnapshotEntry, StorageKind};
 pub use state::{BackupJobRecord, BackupState, ErrCode, JobHeader, JobStatus, RestoreJobRecord, RestoreState, TableRefRecord};
+
+/// Refuse a job involving more than `max_backup_tablets_per_job` tablets (upstream's text;
+/// upstream checks backups, its table-level scheduler restores too).
+pub fn check_tablet_count(n: usize, limit: usize) -> crate::error::Result<()> {
+    if n > limit {
+        return Err(crate::error::FeError::IllegalState(format!(
+            "the num involved tablets {n} exceeds the limit {limit}, which might cause the FE OOM, change config `max_backup_tablets_per_job` to change this limitation"
+        )));
+    }
+    Ok(())
+}

@@ -28,6 +28,7 @@ fn value_of(c: &FeConfig, key: &str) -> Option<(String, &'static str)> {
         "backup_job_default_timeout_ms" => (c.backup_job_default_timeout_ms.to_string(), "long"),
         "local_snapshot_ttl_second" => (c.local_snapshot_ttl_second.to_string(), "long"),
         "max_backup_restore_job_num_per_db" => (c.max_backup_restore_job_num_per_db.to_string(), "int"),
+        "max_backup_tablets_per_job" => (c.max_backup_tablets_per_job.to_string(), "int"),
         "enable_table_level_backup_concurrency" => {
             (c.enable_table_level_backup_concurrency.to_string(), "boolean")
         }

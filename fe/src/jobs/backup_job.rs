@@ -261,6 +261,7 @@ async fn pending(ctx: &FeContext, mut r: BackupJobRecord) -> Result<()> {
         }
         tables.push(meta);
     }
+    crate::backup::check_tablet_count(snapshots.len(), ctx.config.max_backup_tablets_per_job)?;
     r.meta = Some(BackupMeta::new(tables));
     r.snapshots = snapshots;
     let seq = commit_seq(ctx)?;

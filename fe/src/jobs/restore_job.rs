@@ -449,6 +449,18 @@ async fn pending(
             .map(|t| (t.table.clone(), t.alias.clone(), t.partitions.clone()))
             .collect()
     };
+    let involved: usize = wanted
+        .iter()
+        .filter_map(|(name, _, parts)| info.backup_objects.get(name).map(|t| (t, parts)))
+        .flat_map(|(t, parts)| {
+            t.partitions
+                .iter()
+                .filter(move |(p, _)| parts.is_empty() || parts.iter().any(|w| w.eq_ignore_ascii_case(p)))
+        })
+        .flat_map(|(_, p)| p.indexes.values())
+        .map(|i| i.tablets.len())
+        .sum();
+    crate::backup::check_tablet_count(involved, ctx.config.max_backup_tablets_per_job)?;
     x.tablets.clear();
     x.partitions.clear();
     for (name, alias, parts) in wanted {
