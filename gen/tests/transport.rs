@@ -41,6 +41,27 @@ fn master(epoch: i64) -> TMasterInfo {
     TMasterInfo::new(fe, 42, epoch, "tok".to_string(), None, None, None, None, None, None, None, None)
 }
 
+/// The bytes of a buffered heartbeat call, for peers that write by hand.
+fn heartbeat_call(m: &TMasterInfo) -> Vec<u8> {
+    doris_thrift::transport::framing::encode_message(
+        Framing::Buffered,
+        true,
+        "heartbeat",
+        thrift::protocol::TMessageType::Call,
+        1,
+        |o| {
+            use thrift::protocol::{TFieldIdentifier, TStructIdentifier, TType};
+            o.write_struct_begin(&TStructIdentifier::new("args"))?;
+            o.write_field_begin(&TFieldIdentifier::new("master_info", TType::Struct, 1))?;
+            doris_thrift::transport::Wire::write(m, o)?;
+            o.write_field_end()?;
+            o.write_field_stop()?;
+            o.write_struct_end()
+        },
+    )
+    .unwrap()
+}
+
 async fn server() -> ThriftServer {
     let svc = Arc::new(HeartbeatServiceServer(Arc::new(Echo)));
     ThriftServer::bind("127.0.0.1:0", svc, ServerOptions::default()).await.unwrap()
@@ -116,23 +137,7 @@ async fn large_replies_stream_whole_in_both_framings() {
     // A peer sends a call with a big reply, then closes without reading it.
     let mut m = master(9);
     m.token = Some(big_token(8 * STREAM_ABOVE, 9));
-    let call = doris_thrift::transport::framing::encode_message(
-        Framing::Buffered,
-        true,
-        "heartbeat",
-        thrift::protocol::TMessageType::Call,
-        1,
-        |o| {
-            use thrift::protocol::{TFieldIdentifier, TStructIdentifier, TType};
-            o.write_struct_begin(&TStructIdentifier::new("args"))?;
-            o.write_field_begin(&TFieldIdentifier::new("master_info", TType::Struct, 1))?;
-            doris_thrift::transport::Wire::write(&m, o)?;
-            o.write_field_end()?;
-            o.write_field_stop()?;
-            o.write_struct_end()
-        },
-    )
-    .unwrap();
+    let call = heartbeat_call(&m);
     for _ in 0..3 {
         let mut s = tokio::net::TcpStream::connect(srv.local_addr()).await.unwrap();
         s.write_all(&call).await.unwrap();
@@ -155,32 +160,13 @@ async fn stalled_peers_are_dropped_and_do_not_hold_shutdown() {
     let svc = Arc::new(HeartbeatServiceServer(Arc::new(Echo)));
     let opts = ServerOptions { stall_timeout: std::time::Duration::from_millis(500), ..ServerOptions::default() };
     let srv = ThriftServer::bind("127.0.0.1:0", svc, opts).await.unwrap();
-    let call = |m: &TMasterInfo| {
-        doris_thrift::transport::framing::encode_message(
-            Framing::Buffered,
-            true,
-            "heartbeat",
-            thrift::protocol::TMessageType::Call,
-            1,
-            |o| {
-                use thrift::protocol::{TFieldIdentifier, TStructIdentifier, TType};
-                o.write_struct_begin(&TStructIdentifier::new("args"))?;
-                o.write_field_begin(&TFieldIdentifier::new("master_info", TType::Struct, 1))?;
-                doris_thrift::transport::Wire::write(m, o)?;
-                o.write_field_end()?;
-                o.write_field_stop()?;
-                o.write_struct_end()
-            },
-        )
-        .unwrap()
-    };
     // A: a call whose 64 MiB reply (far beyond the socket buffers) it never reads.
     let mut m = master(1);
     m.token = Some(big_token(16 * STREAM_ABOVE, 1));
     let mut a = tokio::net::TcpStream::connect(srv.local_addr()).await.unwrap();
-    a.write_all(&call(&m)).await.unwrap();
+    a.write_all(&heartbeat_call(&m)).await.unwrap();
     // B: half a call.
-    let half = call(&master(2));
+    let half = heartbeat_call(&master(2));
     let mut b = tokio::net::TcpStream::connect(srv.local_addr()).await.unwrap();
     b.write_all(&half[..half.len() / 2]).await.unwrap();
     // C: an idle pooled connection, then a call on it after the stall timeout: idle is fine.
