@@ -222,7 +222,8 @@ async fn partition_states(fe: &FeHandle) -> BTreeMap<String, String> {
 /// restores partition p1 of the existing `a.t`, loads into p1 are refused (stream loads and
 /// a load begun before the restore that commits after it) and loads into p2 go on; a table
 /// the restore creates refuses every load, also after an FE restart, unless the restore has
-/// `allow_load`; a cancelled or finished restore lets loads in again.
+/// `allow_load` (then it is RESTORE_WITH_LOAD); a cancelled or finished restore lets loads
+/// in again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restore_refuses_loads_into_what_it_overwrites() {
     use doris_thrift::frontend_service::{TLoadTxnBeginRequest, TLoadTxnCommitRequest};
@@ -329,6 +330,10 @@ async fn a_restore_refuses_loads_into_what_it_overwrites() {
         .unwrap();
     wait_restore(&fe, "a", "s2", "DOWNLOADING").await;
     stream_load(&be, "a", "t3", "l7", "6,six\n").await;
+    // Upstream's RESTORE_WITH_LOAD: loads go on, DROP still needs FORCE.
+    assert_eq!(fe.ctx.catalog.table("a", "t3").unwrap().state_name(), "RESTORE_WITH_LOAD");
+    let e = sql.try_run("DROP TABLE a.t3").await.unwrap_err();
+    assert!(e.to_string().starts_with("The table [t3]'s state is RESTORE_WITH_LOAD, cannot be dropped."), "{e}");
     sql.run("CANCEL RESTORE FROM a").await;
     wait_restore(&fe, "a", "s2", "CANCELLED").await;
     hold.abort();

@@ -32,8 +32,8 @@ pub enum CatalogError {
     #[error("{0}")]
     Invalid(String),
     /// The table is not NORMAL (a restore writes into it): upstream's refusal to drop it.
-    #[error("The table [{0}]'s state is RESTORE, cannot be dropped. please cancel the operation on olap table firstly. If you want to forcibly drop(cannot be recovered), please use \"DROP table FORCE\".")]
-    NotNormal(String),
+    #[error("The table [{0}]'s state is {1}, cannot be dropped. please cancel the operation on olap table firstly. If you want to forcibly drop(cannot be recovered), please use \"DROP table FORCE\".")]
+    NotNormal(String, &'static str),
     #[error(
         "Failed to find enough backend, please check the replication num,replication tag and storage medium and avail capacity of backends or maybe all be on same host.\nCreate failed replications:\nreplication tag: {{\"location\" : \"default\"}}, replication num: {replication_num}, storage medium: {medium}"
     )]
@@ -153,7 +153,7 @@ impl Catalog {
         };
         let tables: Vec<OlapTable> = st.tables.values().filter(|t| t.db_id == db.id).cloned().collect();
         if let Some(t) = tables.iter().find(|t| !force && t.restore_lock.is_some()) {
-            return Err(CatalogError::NotNormal(t.name.clone()));
+            return Err(CatalogError::NotNormal(t.name.clone(), t.state_name()));
         }
         self.store.write(|w| {
             for t in &tables {
@@ -220,7 +220,7 @@ impl Catalog {
             };
         };
         if !force && t.restore_lock.is_some() {
-            return Err(CatalogError::NotNormal(t.name.clone()));
+            return Err(CatalogError::NotNormal(t.name.clone(), t.state_name()));
         }
         self.store.delete(Kind::Table, t.id)?;
         st.unindex_table(&t);
@@ -557,7 +557,7 @@ mod tests {
         let p1 = t.partitions[0].id;
         assert_eq!(t.load_refusal(&[p1]), None);
 
-        cat.update_table(t.id, |t| t.restore_lock = Some(RestoreLock { job_id: 5, partition_ids: vec![p1] }))
+        cat.update_table(t.id, |t| t.restore_lock = Some(RestoreLock { job_id: 5, partition_ids: vec![p1], allow_load: false }))
             .unwrap();
         let held = Catalog::load(store.clone()).unwrap().table_by_id(t.id).unwrap();
         assert_eq!(held.load_refusal(&[]), None, "nothing it holds is touched");

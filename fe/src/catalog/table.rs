@@ -224,6 +224,10 @@ pub struct RestoreLock {
     /// The partitions the restore overwrites; empty: the whole table (one the restore made).
     #[serde(default)]
     pub partition_ids: Vec<i64>,
+    /// A table the restore made, restored with `allow_load`: loads go on (upstream's
+    /// RESTORE_WITH_LOAD state); it still cannot be dropped without FORCE.
+    #[serde(default)]
+    pub allow_load: bool,
 }
 
 impl OlapTable {
@@ -259,7 +263,7 @@ impl OlapTable {
     /// Why a load into the partitions `touched` (none known yet: any) must not commit, in
     /// upstream's words; None when nothing a restore holds is touched.
     pub fn load_refusal(&self, touched: &[i64]) -> Option<String> {
-        let lock = self.restore_lock.as_ref()?;
+        let lock = self.restore_lock.as_ref().filter(|l| !l.allow_load)?;
         if lock.partition_ids.is_empty() {
             return Some(format!("Table {} is in restore process. Can not load into it", self.name));
         }
@@ -270,9 +274,14 @@ impl OlapTable {
         ))
     }
 
-    /// The State SHOW PROC prints for the table: RESTORE while a restore holds it.
+    /// The State SHOW PROC prints for the table: RESTORE (or RESTORE_WITH_LOAD) while a
+    /// restore holds it.
     pub fn state_name(&self) -> &'static str {
-        if self.restore_lock.is_some() { "RESTORE" } else { "NORMAL" }
+        match &self.restore_lock {
+            None => "NORMAL",
+            Some(l) if l.allow_load => "RESTORE_WITH_LOAD",
+            Some(_) => "RESTORE",
+        }
     }
 
     /// The State SHOW PARTITIONS prints: RESTORE for a partition a restore overwrites.

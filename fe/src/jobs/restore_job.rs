@@ -563,18 +563,17 @@ async fn pending(
             }
             x.partitions.push((local.id, lp.id, pinfo.version));
         }
-        // A table made for the restore (new, or a shadow) is held whole, unless the restore
-        // allows loads into it (upstream's RESTORE_WITH_LOAD); an existing one only where
-        // it is overwritten.
+        // A table made for the restore (new, or a shadow) is held whole, with loads going
+        // on if the restore allows them (upstream's RESTORE_WITH_LOAD); an existing one
+        // only where it is overwritten.
         let made = x.created_tables.contains(&local.id) || x.atomic.iter().any(|s| s.shadow_table_id == local.id);
-        if !(made && r.options.allow_load) {
-            let held = if made {
-                Vec::new()
-            } else {
-                x.partitions.iter().filter(|(t, _, _)| *t == local.id).map(|(_, p, _)| *p).collect()
-            };
-            hold_table(ctx, r.job_id, &local, held).await?;
-        }
+        let lock = if made {
+            RestoreLock { job_id: r.job_id, partition_ids: Vec::new(), allow_load: r.options.allow_load }
+        } else {
+            let held = x.partitions.iter().filter(|(t, _, _)| *t == local.id).map(|(_, p, _)| *p).collect();
+            RestoreLock { job_id: r.job_id, partition_ids: held, allow_load: false }
+        };
+        hold_table(ctx, &local, lock).await?;
     }
     let now = FeContext::now_ms();
     r.move_to(RestoreState::Snapshoting, now)?;
@@ -609,11 +608,13 @@ async fn pending(
     save(ctx, &r, &x)
 }
 
-/// Hold `table` for job `job_id` (upstream sets its state to RESTORE): from now on loads
-/// into `partition_ids` (empty: any) are refused until the job commits or is cancelled.
+/// Hold `table` as `hold` says (upstream sets its state to RESTORE or RESTORE_WITH_LOAD):
+/// from now on loads into its partitions (none: any) are refused, unless it allows loads,
+/// and DROP needs FORCE, until the job commits or is cancelled.
 /// Taken under the table's load lock, so no load commits into it meanwhile; refused while a
 /// load of the table is committed but not yet visible, or another running restore holds it.
-async fn hold_table(ctx: &FeContext, job_id: i64, table: &OlapTable, partition_ids: Vec<i64>) -> Result<()> {
+async fn hold_table(ctx: &FeContext, table: &OlapTable, hold: RestoreLock) -> Result<()> {
+    let job_id = hold.job_id;
     let txns = crate::load::publish::store(ctx)?;
     let lock = txns.table_lock(table.id);
     let _guard = lock.lock_owned().await;
@@ -628,7 +629,7 @@ async fn hold_table(ctx: &FeContext, job_id: i64, table: &OlapTable, partition_i
                     return Err(FeError::IllegalState(format!("Table {}'s state is not NORMAL: RESTORE", t.name)));
                 }
             }
-            t.restore_lock = Some(RestoreLock { job_id, partition_ids });
+            t.restore_lock = Some(hold.clone());
             Ok(())
         })
         .map_err(|e| FeError::Internal(e.to_string()))?
