@@ -571,6 +571,13 @@ mod tests {
         assert_eq!(whole.load_refusal(&[]).unwrap(), "Table t is in restore process. Can not load into it");
         assert_eq!(whole.partition_state_name(&whole.partitions[0]), "NORMAL");
 
+        // allow_load (RESTORE_WITH_LOAD): a whole table takes loads, held partitions do not.
+        cat.update_table(t.id, |t| t.restore_lock.as_mut().unwrap().allow_load = true).unwrap();
+        let with_load = cat.table_by_id(t.id).unwrap();
+        assert_eq!((with_load.state_name(), with_load.load_refusal(&[p1])), ("RESTORE_WITH_LOAD", None));
+        cat.update_table(t.id, |t| t.restore_lock.as_mut().unwrap().partition_ids = vec![p1]).unwrap();
+        assert!(cat.table_by_id(t.id).unwrap().load_refusal(&[p1]).is_some());
+
         assert_eq!(cat.release_restore_locks(|j| j == 5).unwrap(), vec!["t".to_string()]);
         let reloaded = Catalog::load(store).unwrap().table_by_id(t.id).unwrap();
         assert_eq!(reloaded.restore_lock, None);

@@ -224,8 +224,8 @@ pub struct RestoreLock {
     /// The partitions the restore overwrites; empty: the whole table (one the restore made).
     #[serde(default)]
     pub partition_ids: Vec<i64>,
-    /// A table the restore made, restored with `allow_load`: loads go on (upstream's
-    /// RESTORE_WITH_LOAD state); it still cannot be dropped without FORCE.
+    /// Restored with `allow_load` (upstream's RESTORE_WITH_LOAD state): loads into a table
+    /// the restore made go on; the partitions it overwrites still refuse them.
     #[serde(default)]
     pub allow_load: bool,
 }
@@ -263,8 +263,11 @@ impl OlapTable {
     /// Why a load into the partitions `touched` (none known yet: any) must not commit, in
     /// upstream's words; None when nothing a restore holds is touched.
     pub fn load_refusal(&self, touched: &[i64]) -> Option<String> {
-        let lock = self.restore_lock.as_ref().filter(|l| !l.allow_load)?;
+        let lock = self.restore_lock.as_ref()?;
         if lock.partition_ids.is_empty() {
+            if lock.allow_load {
+                return None;
+            }
             return Some(format!("Table {} is in restore process. Can not load into it", self.name));
         }
         let held = self.partitions.iter().find(|p| lock.partition_ids.contains(&p.id) && touched.contains(&p.id))?;

@@ -565,13 +565,14 @@ async fn pending(
         }
         // A table made for the restore (new, or a shadow) is held whole, with loads going
         // on if the restore allows them (upstream's RESTORE_WITH_LOAD); an existing one
-        // only where it is overwritten.
+        // only where it is overwritten, whatever `allow_load` says (as upstream checks the
+        // partition's state before the table's).
         let made = x.created_tables.contains(&local.id) || x.atomic.iter().any(|s| s.shadow_table_id == local.id);
         let lock = if made {
             RestoreLock { job_id: r.job_id, partition_ids: Vec::new(), allow_load: r.options.allow_load }
         } else {
             let held = x.partitions.iter().filter(|(t, _, _)| *t == local.id).map(|(_, p, _)| *p).collect();
-            RestoreLock { job_id: r.job_id, partition_ids: held, allow_load: false }
+            RestoreLock { job_id: r.job_id, partition_ids: held, allow_load: r.options.allow_load }
         };
         hold_table(ctx, &local, lock).await?;
     }
