@@ -60,6 +60,60 @@ pub struct LocalArgs {
     /// Seconds to wait for the FE to answer and for every BE to be Alive.
     #[arg(long, default_value_t = 60)]
     pub timeout: u64,
+    /// An fe.conf key for this cluster, e.g. `--fe-conf enable_table_level_backup_concurrency=true`
+    /// (repeatable; checked before anything starts).
+    #[arg(long = "fe-conf", value_name = "KEY=VALUE", value_parser = key_value)]
+    pub fe_conf: Vec<(String, String)>,
+    /// A be.conf key for every BE, e.g. `--be-conf download_parallelism=16` (repeatable).
+    #[arg(long = "be-conf", value_name = "KEY=VALUE", value_parser = key_value)]
+    pub be_conf: Vec<(String, String)>,
+}
+
+fn key_value(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s.split_once('=').ok_or_else(|| format!("expected KEY=VALUE, got '{s}'"))?;
+    let k = k.trim();
+    if k.is_empty() {
+        return Err(format!("expected KEY=VALUE, got '{s}'"));
+    }
+    Ok((k.to_string(), v.trim().to_string()))
+}
+
+/// Keys `doris-rs local` writes itself: ports follow `--base-port`, paths `--dir`.
+const FE_KEYS_OF_LOCAL: &[&str] = &["query_port", "rpc_port", "http_port", "meta_dir", "priority_networks"];
+const BE_KEYS_OF_LOCAL: &[&str] =
+    &["be_port", "heartbeat_service_port", "webserver_port", "brpc_port", "storage_root_path", "priority_networks"];
+
+/// Refuse extra conf keys that `local` owns, that the service does not know, or whose value
+/// it would refuse at start-up: the error names the flag, before any process starts.
+fn check_extra_conf(
+    flag: &str,
+    extra: &[(String, String)],
+    owned: &[&str],
+    set: impl Fn(&str, &str) -> Result<bool, String>,
+) -> Result<(), String> {
+    for (k, v) in extra {
+        if owned.contains(&k.as_str()) {
+            return Err(format!("{flag} {k}: set by doris-rs local itself (use --base-port or --dir)"));
+        }
+        match set(k, v) {
+            Ok(true) => {}
+            Ok(false) => return Err(format!("{flag} {k}: not a key doris-rs reads")),
+            Err(e) => return Err(format!("{flag} {k}={v}: {e}")),
+        }
+    }
+    Ok(())
+}
+
+/// The extra lines appended to a generated conf.
+fn extra_lines(extra: &[(String, String)]) -> String {
+    if extra.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("# From the command line:\n");
+    for (k, v) in extra {
+        let _ = writeln!(out, "{k} = {v}");
+    }
+    out
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -476,6 +530,12 @@ fn write_file(p: &Path, text: &str) -> Result<(), String> {
 }
 
 pub async fn run(args: LocalArgs) -> Result<(), String> {
+    check_extra_conf("--fe-conf", &args.fe_conf, FE_KEYS_OF_LOCAL, |k, v| {
+        doris_fe::config::FeConfig::default().set(k, v).map_err(|e| e.to_string())
+    })?;
+    check_extra_conf("--be-conf", &args.be_conf, BE_KEYS_OF_LOCAL, |k, v| {
+        doris_be::config::BeConfig::default().set(k, v).map_err(|e| e.to_string())
+    })?;
     let layout = Layout::new(args.base_port, args.bes)?;
     check_ports_free(&layout)?;
 
@@ -498,7 +558,8 @@ pub async fn run(args: LocalArgs) -> Result<(), String> {
     let fe_home = root.join("fe");
     create_dir(&fe_home.join("conf"))?;
     create_dir(&fe_home.join("meta"))?;
-    write_file(&fe_home.join("conf/fe.conf"), &fe_conf(&layout, &fe_home.join("meta")))?;
+    let fe_text = fe_conf(&layout, &fe_home.join("meta")) + &extra_lines(&args.fe_conf);
+    write_file(&fe_home.join("conf/fe.conf"), &fe_text)?;
     plans.push(Plan {
         role: "FE".into(),
         sub: "fe",
@@ -510,7 +571,8 @@ pub async fn run(args: LocalArgs) -> Result<(), String> {
         let home = root.join(format!("be{i}"));
         create_dir(&home.join("conf"))?;
         create_dir(&home.join("storage"))?;
-        write_file(&home.join("conf/be.conf"), &be_conf(b, &home.join("storage")))?;
+        let be_text = be_conf(b, &home.join("storage")) + &extra_lines(&args.be_conf);
+        write_file(&home.join("conf/be.conf"), &be_text)?;
         plans.push(Plan {
             role: format!("BE {i}"),
             sub: "be",
@@ -643,6 +705,24 @@ mod tests {
             v.extend([b.be, b.heartbeat, b.http, b.brpc]);
         }
         v
+    }
+
+    #[test]
+    fn extra_conf_keys_are_checked_before_anything_starts() {
+        let fe = |extra: &[(&str, &str)]| {
+            let extra: Vec<(String, String)> = extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            check_extra_conf("--fe-conf", &extra, FE_KEYS_OF_LOCAL, |k, v| {
+                doris_fe::config::FeConfig::default().set(k, v).map_err(|e| e.to_string())
+            })
+        };
+        fe(&[("enable_table_level_backup_concurrency", "true"), ("backup_pending_job_timeout_ms", "60000")]).unwrap();
+        assert_eq!(fe(&[("rpc_port", "1")]).unwrap_err(), "--fe-conf rpc_port: set by doris-rs local itself (use --base-port or --dir)");
+        assert_eq!(fe(&[("no_such_key", "1")]).unwrap_err(), "--fe-conf no_such_key: not a key doris-rs reads");
+        let bad = fe(&[("enable_table_level_backup_concurrency", "maybe")]).unwrap_err();
+        assert!(bad.starts_with("--fe-conf enable_table_level_backup_concurrency=maybe: "), "{bad}");
+        assert_eq!(key_value("a = b ").unwrap(), ("a".to_string(), "b".to_string()));
+        assert!(key_value("novalue").is_err() && key_value("=1").is_err());
+        assert_eq!(extra_lines(&[("k".into(), "v".into())]), "# From the command line:\nk = v\n");
     }
 
     #[test]

@@ -119,9 +119,9 @@ class LocalCluster:
         with self.cond:
             return "\n".join(self.out) + "\n--- stderr ---\n" + "\n".join(self.err)
 
-    def start(self):
+    def start(self, *extra):
         """Launch and wait for the whole banner (it ends with the `logs:` line)."""
-        self.launch()
+        self.launch(*extra)
         deadline = time.monotonic() + UP_TIMEOUT_S
         with self.cond:
             while not any(l.startswith("logs: ") for l in self.out):
@@ -384,3 +384,41 @@ def test_a_backend_that_never_becomes_alive_is_named(clusters, tmp_path):
     # Stopped on the way out, FE included.
     fe_pid = int(re.search(r"FE \(pid (\d+)\) stopped", err).group(1))
     assert pid_gone(int(m.group(1))) and pid_gone(fe_pid)
+
+
+def test_extra_conf_keys_reach_the_services(clusters, tmp_path):
+    """`--fe-conf`/`--be-conf` add keys to the generated confs: here upstream's table-level
+    backup scheduler, so two backups of one database run side by side."""
+    base = pick_base(1)
+    var = tmp_path / "var"
+    c = clusters(var, base, 1)
+    c.start("--fe-conf", "enable_table_level_backup_concurrency=true",
+            "--fe-conf", "max_backup_restore_concurrent_num_per_db=4",
+            "--be-conf", "download_parallelism=4")
+    assert "enable_table_level_backup_concurrency = true" in (var / "fe/conf/fe.conf").read_text()
+    assert "download_parallelism = 4" in (var / "be0/conf/be.conf").read_text()
+    with c.connect() as conn:
+        shown = rows(conn, "SHOW FRONTEND CONFIG LIKE 'enable_table_level%'")
+        assert [(r["Key"], r["Value"]) for r in shown] == [("enable_table_level_backup_concurrency", "true")]
+        run(conn, "CREATE DATABASE e2e")
+        for t in ("t1", "t2"):
+            run(conn, f"CREATE TABLE e2e.{t} (k INT, v INT) DUPLICATE KEY(k) DISTRIBUTED BY HASH(k) BUCKETS 2 "
+                      'PROPERTIES ("replication_num" = "1")')
+        # The default scheduler would refuse the second while the first runs.
+        run(conn, "BACKUP SNAPSHOT e2e.s1 TO __keep_on_local__ ON (t1)")
+        run(conn, "BACKUP SNAPSHOT e2e.s2 TO __keep_on_local__ ON (t2)")
+        deadline = time.monotonic() + UP_TIMEOUT_S
+        while True:
+            jobs = rows(conn, "SHOW BACKUP FROM e2e")
+            if {r["SnapshotName"]: r["State"] for r in jobs} == {"s1": "FINISHED", "s2": "FINISHED"}:
+                break
+            assert time.monotonic() < deadline, jobs
+            time.sleep(0.2)
+        assert list(jobs[0])[-2:] == ["QueuePos", "BlockReason"], list(jobs[0])
+    c.send(signal.SIGTERM)
+    assert_stopped(c)
+    # A key the services do not know is refused before anything starts.
+    bad = clusters(tmp_path / "bad", pick_base(1), 1).launch("--fe-conf", "no_such_key=1")
+    assert bad.wait_exit() != 0
+    assert "--fe-conf no_such_key: not a key doris-rs reads" in bad.output()
+    assert not (tmp_path / "bad").exists()
