@@ -303,3 +303,26 @@ async fn large_file_streams_intact() {
     assert_eq!(got.len(), data.len());
     assert!(got.as_ref() == data.as_slice());
 }
+
+/// A peer that stops reading a large download does not hold the webserver's shutdown: the
+/// server ends once the grace is over, and stops listening.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_download_does_not_hold_shutdown() {
+    let be = start_be(TOKEN, |_| {}).await;
+    let dir = be.snapshot_dir("20261122010203.3.3600", 8);
+    write_files(&dir, &[("big.dat", bytes(8, 64 * 1024 * 1024))]);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let stop = doris_be::http::CancellationToken::new();
+    let grace = std::time::Duration::from_millis(300);
+    let server = tokio::spawn(doris_be::http::serve_draining(be.ctx.clone(), listener, stop.clone(), grace));
+    let url = format!("http://{addr}/api/_tablet/_download?token={TOKEN}&file={}/big.dat", dir.display());
+    // Headers only: the 64 MiB body stays unread, far beyond the socket buffers.
+    let stalled = client().get(url).send().await.unwrap();
+    assert_eq!(stalled.status(), StatusCode::OK);
+    stop.cancel();
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(30), server).await;
+    assert!(matches!(ended, Ok(Ok(Ok(())))), "the server ended after its grace: {ended:?}");
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "no longer listening");
+    drop(stalled);
+}

@@ -10,7 +10,7 @@ use doris_thrift::transport::{ClientPool, ServerOptions, ThriftServer};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::catalog::{Catalog, CatalogError};
 use crate::config::FeConfig;
@@ -68,6 +68,9 @@ async fn bind(what: &'static str, port: u16) -> Result<TcpListener, StartError> 
     TcpListener::bind(("0.0.0.0", port)).await.map_err(|source| StartError::Bind { what, port, source })
 }
 
+/// How long HTTP requests in flight get to finish once a shutdown began.
+const HTTP_DRAIN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
     let store = Arc::new(MetaStore::open(&config.meta_dir)?);
     let cluster = store.start_epoch(config.cluster_id)?;
@@ -120,7 +123,16 @@ pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
     let app = axum::Router::new().route("/api/health", get(health)).merge(crate::load::router(ctx.clone())).with_state(ctx.clone());
     let http_stop = stop.clone();
     tasks.push(tokio::spawn(async move {
-        let _ = axum::serve(http, app).with_graceful_shutdown(http_stop.cancelled_owned()).await;
+        let server = axum::serve(http, app).with_graceful_shutdown(http_stop.clone().cancelled_owned());
+        // A stream load whose client stalls mid-body must not hold the FE's shutdown.
+        let overdue = async {
+            http_stop.cancelled().await;
+            tokio::time::sleep(HTTP_DRAIN_GRACE).await;
+        };
+        tokio::select! {
+            _ = std::future::IntoFuture::into_future(server) => {}
+            _ = overdue => warn!("HTTP requests still running after the shutdown grace; left behind"),
+        }
     }));
     tasks.push(tokio::spawn(heartbeat::run(ctx.clone(), stop.clone())));
     tasks.push(tokio::spawn(crate::jobs::local_snapshots::run_expiry(ctx.clone(), stop.clone())));

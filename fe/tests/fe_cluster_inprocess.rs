@@ -492,3 +492,19 @@ async fn create_table_gives_up_when_a_backend_never_finishes() {
     wait_until(10, "DROP of the unfinished tablets", || be.dropped_all(&created)).await;
     fe.shutdown().await;
 }
+
+/// An HTTP client that stalls in the middle of its request does not hold the FE's shutdown
+/// past the drain grace (this test waits those 10 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_http_client_does_not_hold_shutdown() {
+    use tokio::io::AsyncWriteExt;
+    let meta = tempfile::tempdir().unwrap();
+    let fe = start_fe(meta.path()).await;
+    let http = fe.http_addr;
+    let mut stalled = tokio::net::TcpStream::connect(http).await.unwrap();
+    // Half the headers of a request.
+    stalled.write_all(b"PUT /api/db/t/_stream_load HTTP/1.1\r\nHost: fe\r\nContent-Len").await.unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(60), fe.shutdown()).await.expect("shutdown ends");
+    assert!(tokio::net::TcpStream::connect(http).await.is_err(), "no longer listening");
+    drop(stalled);
+}

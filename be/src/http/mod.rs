@@ -6,7 +6,9 @@ pub mod md5_cache;
 mod metrics;
 mod router;
 
+use std::future::IntoFuture;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 pub use tokio_util::sync::CancellationToken;
@@ -17,11 +19,34 @@ pub use download::{parse_range, RangeAnswer};
 pub use health::HEALTH_BODY;
 pub use router::router;
 
-/// Serve HTTP on `listener` until `stop` is cancelled; in-flight requests finish.
+/// How long requests in flight get to finish once a shutdown began: a peer that stops
+/// reading a large download must not hold the BE's shutdown for good.
+pub const DRAIN_GRACE: Duration = Duration::from_secs(10);
+
+/// Serve HTTP on `listener` until `stop` is cancelled; in-flight requests get [`DRAIN_GRACE`].
 pub async fn serve(ctx: Arc<BeContext>, listener: TcpListener, stop: CancellationToken) -> std::io::Result<()> {
+    serve_draining(ctx, listener, stop, DRAIN_GRACE).await
+}
+
+/// [`serve`] with in-flight requests given `grace` to finish after `stop`; those still
+/// running then are left behind (they end with the runtime).
+pub async fn serve_draining(
+    ctx: Arc<BeContext>,
+    listener: TcpListener,
+    stop: CancellationToken,
+    grace: Duration,
+) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "BE webserver listening");
-    axum::serve(listener, router(ctx)).with_graceful_shutdown(stop.cancelled_owned()).await?;
+    let server = axum::serve(listener, router(ctx)).with_graceful_shutdown(stop.clone().cancelled_owned());
+    let overdue = async {
+        stop.cancelled().await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        r = server.into_future() => r?,
+        _ = overdue => tracing::warn!(%addr, grace_s = grace.as_secs_f64(), "requests still running after the shutdown grace; left behind"),
+    }
     tracing::info!(%addr, "BE webserver stopped");
     Ok(())
 }
