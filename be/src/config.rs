@@ -23,6 +23,8 @@ pub struct BeConfig {
     pub report_task_interval_seconds: u64,
     pub report_tablet_interval_seconds: u64,
     pub report_disk_state_interval_seconds: u64,
+    /// Seconds between cooldown passes (upload cold rowsets, follow the cooldown replica).
+    pub generate_cooldown_task_interval_sec: u64,
     pub create_tablet_worker_count: usize,
     pub drop_tablet_worker_count: usize,
     pub make_snapshot_worker_count: usize,
@@ -57,6 +59,11 @@ pub const KEYS: &[Key] = &[
     Key { name: "report_task_interval_seconds", default: "10", doc: "seconds between task reports to the master FE" },
     Key { name: "report_tablet_interval_seconds", default: "60", doc: "seconds between tablet reports" },
     Key { name: "report_disk_state_interval_seconds", default: "60", doc: "seconds between disk reports" },
+    Key {
+        name: "generate_cooldown_task_interval_sec",
+        default: "20",
+        doc: "seconds between cooldown passes: the cooldown replica uploads cold rowsets, the others follow its remote meta",
+    },
     Key { name: "create_tablet_worker_count", default: "3", doc: "workers for CREATE tasks" },
     Key { name: "drop_tablet_worker_count", default: "3", doc: "workers for DROP tasks" },
     Key { name: "make_snapshot_worker_count", default: "5", doc: "workers for MAKE_SNAPSHOT tasks" },
@@ -88,6 +95,7 @@ impl Default for BeConfig {
             report_task_interval_seconds: 0,
             report_tablet_interval_seconds: 0,
             report_disk_state_interval_seconds: 0,
+            generate_cooldown_task_interval_sec: 0,
             create_tablet_worker_count: 0,
             drop_tablet_worker_count: 0,
             make_snapshot_worker_count: 0,
@@ -145,6 +153,12 @@ impl BeConfig {
             "report_task_interval_seconds" => self.report_task_interval_seconds = parse(key, v)?,
             "report_tablet_interval_seconds" => self.report_tablet_interval_seconds = parse(key, v)?,
             "report_disk_state_interval_seconds" => self.report_disk_state_interval_seconds = parse(key, v)?,
+            "generate_cooldown_task_interval_sec" => {
+                self.generate_cooldown_task_interval_sec = parse(key, v)?;
+                if self.generate_cooldown_task_interval_sec == 0 {
+                    return Err(doris_conf::bad(key, v, "must be at least 1"));
+                }
+            }
             "create_tablet_worker_count" => self.create_tablet_worker_count = parse(key, v)?,
             "drop_tablet_worker_count" => self.drop_tablet_worker_count = parse(key, v)?,
             "make_snapshot_worker_count" => self.make_snapshot_worker_count = parse(key, v)?,

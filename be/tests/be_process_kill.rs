@@ -213,6 +213,7 @@ fn add_sparse_rowset(a: &BeHandle, tablet_id: i64) -> Vec<String> {
                 data_size: (SEGMENT_BYTES * u64::from(SEGMENTS)) as i64,
                 txn_id: None,
                 remote: false,
+                creation_time_s: 0,
             },
         )
         .unwrap();

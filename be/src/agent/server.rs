@@ -114,6 +114,7 @@ pub async fn start(mut config: BeConfig) -> Result<BeHandle> {
     report::spawn(agent.clone(), &background, background_stop.clone());
     background.spawn(sweep_snapshots(ctx.clone(), background_stop.clone()));
     background.spawn(crate::load::gc::run(ctx.clone(), background_stop.clone()));
+    background.spawn(crate::cooldown::run(ctx.clone(), background_stop.clone()));
 
     let addrs = BeAddrs { be: dialable(be_a), heartbeat: dialable(hb_a), http: dialable(http_a) };
     info!(

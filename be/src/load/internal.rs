@@ -109,6 +109,7 @@ pub async fn receive_rowset(
             data_size: body.len() as i64,
             txn_id: Some(txn_id),
             remote: false,
+            creation_time_s: chrono::Utc::now().timestamp(),
         };
         if let Err(e) = storage.add_pending_rowset(tablet_id, txn_id, partition_id, rs) {
             if num_segments == 1 {
@@ -147,6 +148,8 @@ pub async fn scan(
     };
     let count_only = q.get("count_only").is_some_and(|v| v == "true");
     let storage = ctx.storage.clone();
+    // Remote (cooled-down) segments are fetched from the object store on the runtime.
+    let runtime = tokio::runtime::Handle::current();
     let r = tokio::task::spawn_blocking(move || -> Result<String, Fail> {
         let meta = storage.tablet_meta(tablet_id).ok_or_else(|| be_err(BeError::NotFound(format!("tablet {tablet_id}"))))?;
         if meta.max_version() < version {
@@ -163,20 +166,24 @@ pub async fn scan(
             out.push('}');
             return Ok(out);
         }
-        if rowsets.iter().any(|r| r.remote) {
-            return Err((StatusCode::NOT_IMPLEMENTED, format!("tablet {tablet_id} has remote rowsets; scanning them is not supported")));
-        }
         let dir = storage.tablet_dir(tablet_id).map_err(be_err)?;
         let mut columns: Option<Vec<(String, ColKind)>> = None;
         out.push_str(",\"rows\":[");
         let mut first = true;
         for rs in rowsets {
             for f in rs.segment_files() {
-                let path = dir.join(&f);
-                let bytes = std::fs::read(&path)
-                    .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("{}: {e}", path.display())))?;
-                let seg = segment::read(bytes.into())
-                    .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("{}: {e}", path.display())))?;
+                let (bytes, shown) = if rs.remote {
+                    let b = runtime
+                        .block_on(crate::cooldown::read_remote_segment(&storage, tablet_id, &f))
+                        .map_err(be_err)?;
+                    (b, format!("remote {f}"))
+                } else {
+                    let path = dir.join(&f);
+                    let b = std::fs::read(&path)
+                        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("{}: {e}", path.display())))?;
+                    (b.into(), path.display().to_string())
+                };
+                let seg = segment::read(bytes).map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("{shown}: {e}")))?;
                 for row in &seg.rows {
                     if !first {
                         out.push(',');

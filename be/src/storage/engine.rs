@@ -286,6 +286,7 @@ impl StorageEngine {
                 data_size: 0,
                 txn_id: None,
                 remote: false,
+                creation_time_s: chrono::Utc::now().timestamp(),
             }],
             pending: Vec::new(),
             cooldown: CooldownState::default(),
@@ -678,11 +679,13 @@ fn recover_root(d: &DataDir, metas: &HashMap<i64, TabletMeta>) -> Result<()> {
     Ok(())
 }
 
-/// Remove rowset files of rowsets the meta does not hold, and temp files of atomic writes.
+/// Remove rowset files of rowsets the meta does not hold locally, and temp files of atomic writes.
 pub(crate) fn remove_unreferenced_files(path: &Path, meta: &TabletMeta) -> Result<usize> {
+    // A remote rowset's local files are leftovers of a cooldown cut short.
     let referenced: HashSet<&str> = meta
         .rowsets
         .iter()
+        .filter(|r| !r.remote)
         .map(|r| r.rowset_id.as_str())
         .chain(meta.pending.iter().map(|p| p.rowset.rowset_id.as_str()))
         .collect();

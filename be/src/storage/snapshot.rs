@@ -101,6 +101,14 @@ impl StorageEngine {
             )));
         }
         let rowsets = select_rowsets(&t.meta, req)?;
+        // Remote rowsets are keyed by this tablet's id in the policy's store: a snapshot
+        // restored into another tablet could not read them.
+        if let Some(r) = rowsets.iter().find(|r| r.remote) {
+            return Err(BeError::InvalidArgument(format!(
+                "tablet {tablet_id}: rowset [{}, {}] is cooled down to remote storage; snapshots of remote data are not supported",
+                r.start_version, r.end_version
+            )));
+        }
         let copy_binlog = req.is_copy_binlog.unwrap_or(false);
         let timeout = match req.timeout {
             Some(s) if s > 0 => s,

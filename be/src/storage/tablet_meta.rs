@@ -42,6 +42,10 @@ pub struct RowsetMeta {
     pub txn_id: Option<i64>,
     /// Remote (cooled-down) rowsets live in the storage policy's object store.
     pub remote: bool,
+    /// When the rowset was written (seconds since the epoch; 0: before we kept it, read as
+    /// the tablet's creation): a storage policy's `cooldown_ttl` counts from here.
+    #[serde(default)]
+    pub creation_time_s: i64,
 }
 
 impl RowsetMeta {

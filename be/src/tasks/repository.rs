@@ -68,7 +68,7 @@ fn chain_text(e: &dyn std::error::Error) -> String {
     text
 }
 
-fn store_err(what: &str, e: object_store::Error) -> BeError {
+pub(crate) fn store_err(what: &str, e: object_store::Error) -> BeError {
     let text = chain_text(&e);
     match e {
         object_store::Error::NotFound { .. } => BeError::NotFound(format!("{what}: {text}")),
@@ -81,6 +81,48 @@ fn store_err(what: &str, e: object_store::Error) -> BeError {
         }
         _ => BeError::Io { context: what.to_string(), source: std::io::Error::other(text) },
     }
+}
+
+/// What an S3 client is built from: a repository's properties or a storage resource.
+pub(crate) struct S3Settings<'a> {
+    pub bucket: &'a str,
+    pub region: &'a str,
+    pub access_key: Option<&'a str>,
+    pub secret_key: Option<&'a str>,
+    pub token: Option<&'a str>,
+    /// With or without a scheme; without one it is plain HTTP, as Doris endpoints often are.
+    pub endpoint: Option<&'a str>,
+    /// Some(false): virtual-hosted style requests; otherwise path style.
+    pub path_style: Option<bool>,
+}
+
+/// An S3 client; the error text may name a setting but never carries key values.
+pub(crate) fn s3_store(s: &S3Settings<'_>) -> std::result::Result<object_store::aws::AmazonS3, String> {
+    let mut b = AmazonS3Builder::new().with_bucket_name(s.bucket).with_region(s.region);
+    if let Some(ak) = s.access_key {
+        b = b.with_access_key_id(ak);
+    }
+    if let Some(sk) = s.secret_key {
+        b = b.with_secret_access_key(sk);
+    }
+    if let Some(tok) = s.token {
+        b = b.with_token(tok);
+    }
+    if let Some(ep) = s.endpoint {
+        let ep = if ep.contains("://") { ep.to_string() } else { format!("http://{ep}") };
+        b = b
+            .with_allow_http(ep.starts_with("http://"))
+            .with_virtual_hosted_style_request(s.path_style == Some(false))
+            .with_endpoint(ep);
+    }
+    // A store that is down fails within a minute instead of retrying for object_store's
+    // default three.
+    b = b.with_retry(object_store::RetryConfig {
+        max_retries: 3,
+        retry_timeout: std::time::Duration::from_secs(60),
+        ..Default::default()
+    });
+    b.build().map_err(|e| e.to_string())
 }
 
 impl Repository {
@@ -103,35 +145,16 @@ impl Repository {
             if bucket.is_empty() {
                 return Err(BeError::InvalidArgument(format!("S3 location without a bucket: `{loc}`")));
             }
-            let mut b = AmazonS3Builder::new().with_bucket_name(bucket);
-            b = b.with_region(prop(props, &["AWS_REGION", "s3.region"]).unwrap_or("us-east-1"));
-            if let Some(ak) = prop(props, &["AWS_ACCESS_KEY", "s3.access_key"]) {
-                b = b.with_access_key_id(ak);
-            }
-            if let Some(sk) = prop(props, &["AWS_SECRET_KEY", "s3.secret_key"]) {
-                b = b.with_secret_access_key(sk);
-            }
-            if let Some(tok) = prop(props, &["AWS_TOKEN", "s3.session_token"]) {
-                b = b.with_token(tok);
-            }
-            if let Some(ep) = prop(props, &["AWS_ENDPOINT", "s3.endpoint"]) {
-                // Doris endpoints often come without a scheme; they are plain HTTP then.
-                let ep = if ep.contains("://") { ep.to_string() } else { format!("http://{ep}") };
-                let path_style = prop(props, &["use_path_style", "s3.use_path_style"]).map(|v| v.eq_ignore_ascii_case("true"));
-                b = b
-                    .with_allow_http(ep.starts_with("http://"))
-                    .with_virtual_hosted_style_request(path_style == Some(false))
-                    .with_endpoint(ep);
-            }
-            // A store that is down fails the task within a minute instead of retrying for
-            // object_store's default three.
-            b = b.with_retry(object_store::RetryConfig {
-                max_retries: 3,
-                retry_timeout: std::time::Duration::from_secs(60),
-                ..Default::default()
-            });
-            // The error text may name the config but never carries key values.
-            let store = b.build().map_err(|e| BeError::InvalidArgument(format!("bad S3 repository settings: {e}")))?;
+            let store = s3_store(&S3Settings {
+                bucket,
+                region: prop(props, &["AWS_REGION", "s3.region"]).unwrap_or("us-east-1"),
+                access_key: prop(props, &["AWS_ACCESS_KEY", "s3.access_key"]),
+                secret_key: prop(props, &["AWS_SECRET_KEY", "s3.secret_key"]),
+                token: prop(props, &["AWS_TOKEN", "s3.session_token"]),
+                endpoint: prop(props, &["AWS_ENDPOINT", "s3.endpoint"]),
+                path_style: prop(props, &["use_path_style", "s3.use_path_style"]).map(|v| v.eq_ignore_ascii_case("true")),
+            })
+            .map_err(|e| BeError::InvalidArgument(format!("bad S3 repository settings: {e}")))?;
             return Ok(Repository {
                 store: Arc::new(store),
                 kind: Kind::S3 { bucket: bucket.to_string() },

@@ -394,6 +394,7 @@ pub fn add_random_rowset(be: &BeHandle, tablet_id: i64, segments: u32, size: usi
                 data_size: size as i64 * segments as i64,
                 txn_id: None,
                 remote: false,
+                creation_time_s: 0,
             },
         )
         .unwrap();

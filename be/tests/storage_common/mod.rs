@@ -79,6 +79,7 @@ pub fn write_rowset(engine: &StorageEngine, tablet_id: i64, start: i64, end: i64
         data_size: size,
         txn_id: None,
         remote: false,
+        creation_time_s: 0,
     };
     engine.add_rowset(tablet_id, rs.clone()).unwrap();
     rs

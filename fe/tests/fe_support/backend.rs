@@ -105,6 +105,7 @@ pub async fn load_version(fe: &FeHandle, be: &BeHandle, db: &str, version: i64) 
             data_size: bytes.len() as i64,
             txn_id: None,
             remote: false,
+            creation_time_s: 0,
         };
         storage.add_rowset(tablet.id, rs).unwrap();
     }
