@@ -37,6 +37,8 @@ pub struct FeContext {
     pub heartbeat_now: Notify,
     /// Backup and restore jobs, local snapshots.
     pub jobs: crate::jobs::Jobs,
+    /// Storage resources and policies (cooldown).
+    pub policies: crate::cooldown::Policies,
 }
 
 impl FeContext {

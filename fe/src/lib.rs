@@ -16,3 +16,4 @@ pub mod server;
 pub mod backup;
 pub mod load;
 pub mod jobs;
+pub mod cooldown;

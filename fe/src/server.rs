@@ -77,6 +77,7 @@ pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
     let catalog = Catalog::load(store.clone())?;
     let backends = Backends::load(store.clone())?;
     let jobs = crate::jobs::Jobs::load(&store, crate::jobs::admission_policy(&config))?;
+    let policies = crate::cooldown::Policies::load(&store)?;
 
     let rpc = bind("rpc", config.rpc_port).await?;
     let query = bind("query", config.query_port).await?;
@@ -101,6 +102,7 @@ pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
         start_time_ms: FeContext::now_ms(),
         heartbeat_now: tokio::sync::Notify::new(),
         jobs,
+        policies,
     });
     info!(
         cluster_id = ctx.cluster.cluster_id,
@@ -136,6 +138,8 @@ pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
     }));
     tasks.push(tokio::spawn(heartbeat::run(ctx.clone(), stop.clone())));
     tasks.push(tokio::spawn(crate::jobs::local_snapshots::run_expiry(ctx.clone(), stop.clone())));
+    // Storage policies to the BEs, cooldown replicas chosen and pushed.
+    tasks.push(tokio::spawn(crate::cooldown::run(ctx.clone(), stop.clone())));
     // Publishes loads committed but not yet visible (also those from before a restart).
     tasks.push(tokio::spawn(crate::load::publish::run(ctx.clone(), stop.clone())));
     // Unfinished jobs continue from their stored state once the BEs are heard from.

@@ -55,6 +55,7 @@ pub fn create_tasks<'a>(
     partitions: impl IntoIterator<Item = &'a Partition>,
 ) -> Result<Vec<AgentTask>, CatalogError> {
     let schema = table.tablet_schema();
+    let policy_id = ctx.policies.policy(&table.storage_policy).map(|p| p.id);
     let mut tasks = Vec::new();
     for p in partitions {
         for (tablet, r) in p.index.tablets.iter().flat_map(|t| t.replicas.iter().map(move |r| (t, r))) {
@@ -76,6 +77,9 @@ pub fn create_tasks<'a>(
                 r.id,
                 None,
             );
+            let mut req = req;
+            // A restored table may name a policy this cluster lacks: it just does not cool down.
+            req.storage_policy_id = policy_id;
             let mut t = new_task(TTaskType::CREATE, ctx.store.next_id()?);
             t.create_tablet_req = Some(Box::new(req));
             tasks.push(AgentTask { backend_id: r.backend_id, addr, request: t });

@@ -103,6 +103,31 @@ impl Executor for FeExecutor {
             Statement::CreateRepository(c) => crate::jobs::repos::create(ctx, &c).await,
             Statement::DropRepository { name } => crate::jobs::repos::drop(ctx, &name),
             Statement::ShowRepositories => Ok(crate::jobs::repos::show_all(ctx)),
+            Statement::CreateResource { name, if_not_exists, properties } => {
+                ctx.policies.create_resource(&ctx.store, &name, if_not_exists, &properties)?;
+                Ok(QueryOutput::ok())
+            }
+            Statement::DropResource { name, if_exists } => {
+                ctx.policies.drop_resource(&ctx.store, &name, if_exists)?;
+                Ok(QueryOutput::ok())
+            }
+            Statement::ShowResources => Ok(ctx.policies.show_resources()),
+            Statement::CreateStoragePolicy { name, if_not_exists, properties } => {
+                ctx.policies.create_policy(&ctx.store, &name, if_not_exists, &properties)?;
+                Ok(QueryOutput::ok())
+            }
+            Statement::DropStoragePolicy { name, if_exists } => {
+                let in_use = ctx
+                    .catalog
+                    .databases()
+                    .into_iter()
+                    .flat_map(|d| ctx.catalog.tables(d.id))
+                    .find(|t| t.storage_policy == name)
+                    .map(|t| t.name);
+                ctx.policies.drop_policy(&ctx.store, &name, if_exists, in_use)?;
+                Ok(QueryOutput::ok())
+            }
+            Statement::ShowStoragePolicy => Ok(ctx.policies.show_policies()),
             Statement::ShowSnapshot { repo, snapshot, timestamp } => {
                 crate::jobs::repos::show_snapshot(ctx, &repo, snapshot.as_deref(), timestamp.as_deref()).await
             }

@@ -60,6 +60,11 @@ pub const TABLET_TITLES: &[&str] = &[
 pub async fn create(ctx: &Ctx, session: &Session, ct: sql::CreateTable) -> Result<QueryOutput, FeError> {
     let db = session.resolve_db(ct.name.db.as_deref())?;
     let spec = create_table_spec(db, ct)?;
+    if let Some(policy) = spec.properties.get("storage_policy").filter(|p| !p.is_empty()) {
+        if ctx.policies.policy(policy).is_none() {
+            return Err(FeError::InvalidArgument(format!("Storage policy does not exist. name: {policy}")));
+        }
+    }
     ddl::create_table(ctx, &spec).await?;
     Ok(QueryOutput::ok())
 }

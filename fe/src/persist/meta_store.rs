@@ -24,6 +24,8 @@ const TABLES: TableDefinition<i64, &str> = TableDefinition::new("tables");
 const JOBS: TableDefinition<i64, &str> = TableDefinition::new("jobs");
 const REPOSITORIES: TableDefinition<&str, &str> = TableDefinition::new("repositories");
 const LOCAL_SNAPSHOTS: TableDefinition<&str, &str> = TableDefinition::new("local_snapshots");
+const RESOURCES: TableDefinition<&str, &str> = TableDefinition::new("resources");
+const STORAGE_POLICIES: TableDefinition<&str, &str> = TableDefinition::new("storage_policies");
 
 const FILE_NAME: &str = "doris-rs-meta.redb";
 /// Upstream's catalog ids start above 10000 as well; small ids stay free for fixed objects.
@@ -55,6 +57,8 @@ impl Kind {
 pub enum Named {
     Repository,
     LocalSnapshot,
+    Resource,
+    StoragePolicy,
 }
 
 impl Named {
@@ -62,6 +66,8 @@ impl Named {
         match self {
             Named::Repository => REPOSITORIES,
             Named::LocalSnapshot => LOCAL_SNAPSHOTS,
+            Named::Resource => RESOURCES,
+            Named::StoragePolicy => STORAGE_POLICIES,
         }
     }
 }
@@ -176,7 +182,7 @@ impl MetaStore {
             for def in [BACKENDS, DATABASES, TABLES, JOBS] {
                 txn.open_table(def).map_err(storage)?;
             }
-            for def in [REPOSITORIES, LOCAL_SNAPSHOTS] {
+            for def in [REPOSITORIES, LOCAL_SNAPSHOTS, RESOURCES, STORAGE_POLICIES] {
                 txn.open_table(def).map_err(storage)?;
             }
             let t = txn.open_table(CLUSTER).map_err(storage)?;

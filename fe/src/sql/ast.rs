@@ -54,6 +54,14 @@ pub enum Statement {
 
     // --- backup and restore ---
     CreateRepository(CreateRepository),
+    /// `CREATE RESOURCE [IF NOT EXISTS] "name" PROPERTIES (...)` (S3 only).
+    CreateResource { name: String, if_not_exists: bool, properties: Properties },
+    DropResource { name: String, if_exists: bool },
+    ShowResources,
+    /// `CREATE STORAGE POLICY [IF NOT EXISTS] name PROPERTIES (...)`.
+    CreateStoragePolicy { name: String, if_not_exists: bool, properties: Properties },
+    DropStoragePolicy { name: String, if_exists: bool },
+    ShowStoragePolicy,
     DropRepository { name: String },
     ShowRepositories,
     /// `SHOW SNAPSHOT ON repo [WHERE SNAPSHOT = "x" [AND TIMESTAMP = "t"]]`.
@@ -499,6 +507,12 @@ impl Statement {
             Statement::ShowBackends => "SHOW BACKENDS",
             Statement::ShowFrontends => "SHOW FRONTENDS",
             Statement::CreateRepository(_) => "CREATE REPOSITORY",
+            Statement::CreateResource { .. } => "CREATE RESOURCE",
+            Statement::DropResource { .. } => "DROP RESOURCE",
+            Statement::ShowResources => "SHOW RESOURCES",
+            Statement::CreateStoragePolicy { .. } => "CREATE STORAGE POLICY",
+            Statement::DropStoragePolicy { .. } => "DROP STORAGE POLICY",
+            Statement::ShowStoragePolicy => "SHOW STORAGE POLICY",
             Statement::DropRepository { .. } => "DROP REPOSITORY",
             Statement::ShowRepositories => "SHOW REPOSITORIES",
             Statement::ShowSnapshot { .. } => "SHOW SNAPSHOT",

@@ -7,6 +7,7 @@ mod backup;
 mod ddl;
 mod parser;
 mod pattern;
+mod policy;
 mod query;
 mod set;
 mod show;
@@ -56,6 +57,7 @@ fn parse_create(p: &mut Parser) -> Result<Statement, FeError> {
         "DATABASE" | "SCHEMA" => ddl::parse_create_database(p),
         "TABLE" => ddl::parse_create_table(p),
         "REPOSITORY" | "READ" => backup::parse_create_repository(p),
+        "RESOURCE" | "STORAGE" => policy::parse_create(p),
         _ => Err(p.not_supported()),
     }
 }
@@ -66,6 +68,7 @@ fn parse_drop(p: &mut Parser) -> Result<Statement, FeError> {
         "DATABASE" | "SCHEMA" => ddl::parse_drop_database(p),
         "TABLE" => ddl::parse_drop_table(p),
         "REPOSITORY" => backup::parse_drop_repository(p),
+        "RESOURCE" | "STORAGE" => policy::parse_drop(p),
         _ => Err(p.not_supported()),
     }
 }

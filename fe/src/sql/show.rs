@@ -57,6 +57,15 @@ pub(super) fn parse_show(p: &mut Parser) -> PResult<Statement> {
             p.next();
             Ok(Statement::ShowRepositories)
         }
+        "RESOURCES" => {
+            p.next();
+            Ok(Statement::ShowResources)
+        }
+        "STORAGE" if p.peek_kw_nth(1, "POLICY") => {
+            p.next();
+            p.next();
+            Ok(Statement::ShowStoragePolicy)
+        }
         "SNAPSHOT" => backup::parse_show_snapshot(p),
         "BACKUP" => backup::parse_show_backup(p),
         "RESTORE" => backup::parse_show_restore(p),

@@ -613,3 +613,28 @@ fn ccr_reads_refused_or_malformed() {
         FeError::NotSupported(m) if m.contains("WHERE")
     ));
 }
+
+#[test]
+fn resources_and_storage_policies() {
+    assert_eq!(
+        ok(r#"CREATE RESOURCE IF NOT EXISTS "remote_s3" PROPERTIES ("type" = "s3", "s3.endpoint" = "e")"#),
+        Statement::CreateResource {
+            name: "remote_s3".into(),
+            if_not_exists: true,
+            properties: vec![("type".into(), "s3".into()), ("s3.endpoint".into(), "e".into())],
+        }
+    );
+    assert_eq!(ok("DROP RESOURCE 'r'"), Statement::DropResource { name: "r".into(), if_exists: false });
+    assert_eq!(ok("SHOW RESOURCES"), Statement::ShowResources);
+    assert_eq!(
+        ok(r#"CREATE STORAGE POLICY p PROPERTIES ("storage_resource" = "r", "cooldown_ttl" = "1d")"#),
+        Statement::CreateStoragePolicy {
+            name: "p".into(),
+            if_not_exists: false,
+            properties: vec![("storage_resource".into(), "r".into()), ("cooldown_ttl".into(), "1d".into())],
+        }
+    );
+    assert_eq!(ok("DROP STORAGE POLICY IF EXISTS p"), Statement::DropStoragePolicy { name: "p".into(), if_exists: true });
+    assert_eq!(ok("SHOW STORAGE POLICY"), Statement::ShowStoragePolicy);
+}
+

@@ -185,6 +185,14 @@ pub fn apply_report(ctx: &FeContext, req: &TReportRequest) -> Result<(), ReportE
             })
             .map_err(|e| ReportError::Store(e.to_string()))?;
     }
+    if req.storage_policy.is_some() || req.resource.is_some() {
+        let ids = |v: Vec<(Option<i64>, Option<i64>)>| -> Vec<(i64, i64)> {
+            v.into_iter().map(|(id, ver)| (id.unwrap_or(-1), ver.unwrap_or(-1))).collect()
+        };
+        let policies = ids(req.storage_policy.iter().flatten().map(|p| (p.id, p.version)).collect());
+        let resources = ids(req.resource.iter().flatten().map(|r| (r.id, r.version)).collect());
+        ctx.policies.observe_report(be.id, &policies, &resources);
+    }
     if let Some(n) = req.num_cores {
         let _ = ctx.backends.update(be.id, |b| {
             b.cpu_cores = n;
