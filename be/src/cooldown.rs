@@ -22,15 +22,15 @@
 //! The remote tablet meta is a format of ours (upstream's is a TabletMetaPB): one JSON
 //! object, see [`RemoteTabletMeta`].
 
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use object_store::buffered::BufWriter;
 use object_store::path::Path as ObjPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use serde::{Deserialize, Serialize};
-use tokio::io::AsyncWriteExt;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, info_span, warn, Instrument};
 
@@ -38,7 +38,7 @@ use crate::context::BeContext;
 use crate::error::{BeError, Result};
 use crate::storage::policy::{ResourceKind, StoragePolicy, StorageResource};
 use crate::storage::{RowsetMeta, StorageEngine, TabletMeta};
-use crate::tasks::repository::{s3_store, store_err, S3Settings};
+use crate::tasks::repository::{s3_store, store_err, upload_file, S3Settings};
 
 /// What `format` of a remote tablet meta says.
 pub const REMOTE_META_FORMAT: &str = "doris-rs-remote-tablet-meta";
@@ -109,15 +109,16 @@ impl RemoteStore {
         self.key(&format!("data/{tablet_id}/{replica_id}.{term}.meta"))
     }
 
-    async fn upload(&self, local: &Path, dest: &ObjPath) -> Result<()> {
-        let mut file = tokio::fs::File::open(local).await.map_err(|e| BeError::io(format!("open {}", local.display()), e))?;
-        let mut w = BufWriter::new(self.store.clone(), dest.clone());
-        let fail = |e: std::io::Error| BeError::io(format!("uploading {} to {dest}", local.display()), e);
-        if let Err(e) = tokio::io::copy(&mut file, &mut w).await {
-            let _ = w.abort().await;
-            return Err(fail(e));
-        }
-        w.shutdown().await.map_err(fail)
+    /// The store of `tablet_id`'s storage policy.
+    pub fn of_tablet(storage: &StorageEngine, tablet_id: i64) -> Result<Self> {
+        let (_, resource) = storage.tablet_storage_policy(tablet_id)?;
+        Self::open(&resource)
+    }
+
+    /// A segment file of a remote rowset of `tablet_id`.
+    pub async fn segment(&self, tablet_id: i64, file: &str) -> Result<bytes::Bytes> {
+        let key = self.segment_key(tablet_id, file);
+        self.get(&key).await?.ok_or_else(|| BeError::NotFound(format!("remote segment {key}")))
     }
 
     /// The object's bytes; None when there is no such object.
@@ -183,16 +184,30 @@ pub enum Step {
 }
 
 /// One pass over every tablet with a storage policy and a cooldown term: (tablet, step) for
-/// those that did something, and the failures (they are retried on the next pass).
+/// those that did something, and the failures (they are retried on the next pass). One
+/// store client per resource (and version) serves the whole pass.
 pub async fn run_pass(storage: &Arc<StorageEngine>) -> (Vec<(i64, Step)>, Vec<(i64, BeError)>) {
     let (mut done, mut failed) = (Vec::new(), Vec::new());
+    let mut stores: HashMap<(i64, i64), Arc<RemoteStore>> = HashMap::new();
     for tablet_id in storage.tablet_ids() {
         let Some(meta) = storage.tablet_meta(tablet_id) else { continue };
         if meta.storage_policy_id <= 0 || meta.cooldown.cooldown_term <= 0 {
             continue;
         }
         let span = info_span!("cooldown", tablet_id, term = meta.cooldown.cooldown_term);
-        match tablet_pass(storage, meta).instrument(span).await {
+        let step = async {
+            let (policy, resource) = storage.resolve_storage_policy(meta.storage_policy_id)?;
+            let remote = match stores.entry((resource.id, resource.version)) {
+                Entry::Occupied(e) => e.get().clone(),
+                Entry::Vacant(e) => e.insert(Arc::new(RemoteStore::open(&resource)?)).clone(),
+            };
+            if meta.cooldown.cooldown_replica_id == meta.replica_id {
+                cool(storage, &remote, &policy, meta).await
+            } else {
+                follow(storage, &remote, meta).await
+            }
+        };
+        match step.instrument(span).await {
             Ok(Step::Nothing) => {}
             Ok(step) => done.push((tablet_id, step)),
             Err(e) => {
@@ -202,16 +217,6 @@ pub async fn run_pass(storage: &Arc<StorageEngine>) -> (Vec<(i64, Step)>, Vec<(i
         }
     }
     (done, failed)
-}
-
-async fn tablet_pass(storage: &Arc<StorageEngine>, meta: TabletMeta) -> Result<Step> {
-    let (policy, resource) = storage.resolve_storage_policy(meta.storage_policy_id)?;
-    let remote = RemoteStore::open(&resource)?;
-    if meta.cooldown.cooldown_replica_id == meta.replica_id {
-        cool(storage, &remote, &policy, meta).await
-    } else {
-        follow(storage, &remote, meta).await
-    }
 }
 
 fn new_meta_id() -> (i64, i64) {
@@ -244,7 +249,7 @@ async fn cool(storage: &Arc<StorageEngine>, remote: &RemoteStore, policy: &Stora
     let dir = storage.tablet_dir(tablet_id)?;
     for rs in &cold {
         for f in rs.segment_files() {
-            remote.upload(&dir.join(&f), &remote.segment_key(tablet_id, &f)).await?;
+            upload_file(&remote.store, &dir.join(&f), &remote.segment_key(tablet_id, &f)).await?;
         }
     }
     let meta_id = new_meta_id();
@@ -344,14 +349,6 @@ fn remove_local_files(dir: &Path, rowsets: &[RowsetMeta]) {
             }
         }
     }
-}
-
-/// A segment file of a remote rowset of `tablet_id`, from its storage policy's store.
-pub async fn read_remote_segment(storage: &StorageEngine, tablet_id: i64, file: &str) -> Result<bytes::Bytes> {
-    let (_, resource) = storage.tablet_storage_policy(tablet_id)?;
-    let remote = RemoteStore::open(&resource)?;
-    let key = remote.segment_key(tablet_id, file);
-    remote.get(&key).await?.ok_or_else(|| BeError::NotFound(format!("remote segment {key}")))
 }
 
 /// The BE's cooldown loop: a pass every `generate_cooldown_task_interval_sec`.

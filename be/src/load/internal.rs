@@ -168,14 +168,18 @@ pub async fn scan(
         }
         let dir = storage.tablet_dir(tablet_id).map_err(be_err)?;
         let mut columns: Option<Vec<(String, ColKind)>> = None;
+        // Opened at the first remote rowset, then shared by the rest.
+        let mut remote: Option<crate::cooldown::RemoteStore> = None;
         out.push_str(",\"rows\":[");
         let mut first = true;
         for rs in rowsets {
             for f in rs.segment_files() {
                 let (bytes, shown) = if rs.remote {
-                    let b = runtime
-                        .block_on(crate::cooldown::read_remote_segment(&storage, tablet_id, &f))
-                        .map_err(be_err)?;
+                    if remote.is_none() {
+                        remote = Some(crate::cooldown::RemoteStore::of_tablet(&storage, tablet_id).map_err(be_err)?);
+                    }
+                    let store = remote.as_ref().expect("just opened");
+                    let b = runtime.block_on(store.segment(tablet_id, &f)).map_err(be_err)?;
                     (b, format!("remote {f}"))
                 } else {
                     let path = dir.join(&f);

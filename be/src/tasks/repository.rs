@@ -229,14 +229,7 @@ impl Repository {
 
     /// Stream a local file to `dest` (multipart for large files).
     pub async fn upload(&self, local: &Path, dest: &ObjPath) -> Result<()> {
-        let mut file = tokio::fs::File::open(local).await.map_err(|e| BeError::io(format!("open {}", local.display()), e))?;
-        let mut w = BufWriter::new(self.store.clone(), dest.clone());
-        let copied = tokio::io::copy(&mut file, &mut w).await;
-        if let Err(e) = copied {
-            let _ = w.abort().await;
-            return Err(upload_err(local, dest, e));
-        }
-        w.shutdown().await.map_err(|e| upload_err(local, dest, e))
+        upload_file(&self.store, local, dest).await
     }
 
     /// Fetch `src` into `dest`, checking its md5; the file appears only when complete.
@@ -280,6 +273,19 @@ impl Repository {
 
 /// The writer hands store errors over as io errors; a refusal of our credentials must
 /// still read as one.
+/// Stream a local file to `dest` in `store` (multipart for large files): repository
+/// uploads and cooldown both.
+pub(crate) async fn upload_file(store: &Arc<dyn ObjectStore>, local: &Path, dest: &ObjPath) -> Result<()> {
+    let mut file = tokio::fs::File::open(local).await.map_err(|e| BeError::io(format!("open {}", local.display()), e))?;
+    let mut w = BufWriter::new(store.clone(), dest.clone());
+    let copied = tokio::io::copy(&mut file, &mut w).await;
+    if let Err(e) = copied {
+        let _ = w.abort().await;
+        return Err(upload_err(local, dest, e));
+    }
+    w.shutdown().await.map_err(|e| upload_err(local, dest, e))
+}
+
 fn upload_err(local: &Path, dest: &ObjPath, e: std::io::Error) -> BeError {
     let what = format!("upload {} to {dest}", local.display());
     let text = chain_text(&e);
