@@ -41,8 +41,11 @@ pub async fn run(ctx: Ctx, stop: CancellationToken) {
             _ = tokio::time::sleep(every) => {}
         }
         push_policies(&ctx, &mut pushed).await;
-        choose_cooldown_replicas(&ctx);
-        push_confs(&ctx, &mut pushed).await;
+        // Without a policy no table cools down: the catalog walks below are skipped.
+        if ctx.policies.has_policies() {
+            choose_cooldown_replicas(&ctx);
+            push_confs(&ctx, &mut pushed).await;
+        }
     }
 }
 
@@ -85,37 +88,42 @@ async fn push_policies(ctx: &FeContext, pushed: &mut Pushed) {
 /// backend: a new choice (none yet, or its backend is not alive) bumps the term.
 fn choose_cooldown_replicas(ctx: &FeContext) {
     let alive: Vec<i64> = ctx.backends.alive_ids();
-    for db in ctx.catalog.databases() {
-        for table in ctx.catalog.tables(db.id) {
-            if table.storage_policy.is_empty() || ctx.policies.policy(&table.storage_policy).is_none() {
-                continue;
-            }
-            let needs = table.partitions.iter().flat_map(|p| &p.index.tablets).any(|t| needs_choice(t, &alive));
-            if !needs {
-                continue;
-            }
-            let res = ctx.catalog.update_table(table.id, |t| {
-                let mut chosen = 0;
-                for tablet in t.partitions.iter_mut().flat_map(|p| p.index.tablets.iter_mut()) {
-                    if !needs_choice(tablet, &alive) {
-                        continue;
-                    }
-                    let Some(r) = tablet.replicas.iter().filter(|r| alive.contains(&r.backend_id)).min_by_key(|r| r.id) else {
-                        continue;
-                    };
-                    tablet.cooldown_replica_id = r.id;
-                    tablet.cooldown_term += 1;
-                    chosen += 1;
+    for table in cooled_tables(ctx) {
+        let needs = table.partitions.iter().flat_map(|p| &p.index.tablets).any(|t| needs_choice(t, &alive));
+        if !needs {
+            continue;
+        }
+        let res = ctx.catalog.update_table(table.id, |t| {
+            let mut chosen = 0;
+            for tablet in t.partitions.iter_mut().flat_map(|p| p.index.tablets.iter_mut()) {
+                if !needs_choice(tablet, &alive) {
+                    continue;
                 }
-                chosen
-            });
-            match res {
-                Ok(n) if n > 0 => info!(table = %table.name, tablets = n, "cooldown replicas chosen"),
-                Ok(_) => {}
-                Err(e) => warn!(table = %table.name, error = %e, "cannot store the cooldown replicas"),
+                let Some(r) = tablet.replicas.iter().filter(|r| alive.contains(&r.backend_id)).min_by_key(|r| r.id) else {
+                    continue;
+                };
+                tablet.cooldown_replica_id = r.id;
+                tablet.cooldown_term += 1;
+                chosen += 1;
             }
+            chosen
+        });
+        match res {
+            Ok(n) if n > 0 => info!(table = %table.name, tablets = n, "cooldown replicas chosen"),
+            Ok(_) => {}
+            Err(e) => warn!(table = %table.name, error = %e, "cannot store the cooldown replicas"),
         }
     }
+}
+
+/// The tables whose storage policy exists: the only ones with cooldown replicas.
+fn cooled_tables(ctx: &FeContext) -> Vec<crate::catalog::OlapTable> {
+    ctx.catalog
+        .databases()
+        .into_iter()
+        .flat_map(|db| ctx.catalog.tables(db.id))
+        .filter(|t| !t.storage_policy.is_empty() && ctx.policies.policy(&t.storage_policy).is_some())
+        .collect()
 }
 
 fn needs_choice(t: &crate::catalog::Tablet, alive: &[i64]) -> bool {
@@ -128,24 +136,22 @@ fn needs_choice(t: &crate::catalog::Tablet, alive: &[i64]) -> bool {
 /// tablet's, at most every [`REPUSH_AFTER`] per replica and term.
 async fn push_confs(ctx: &FeContext, pushed: &mut Pushed) {
     let mut per_backend: HashMap<i64, Vec<TCooldownConf>> = HashMap::new();
-    for db in ctx.catalog.databases() {
-        for table in ctx.catalog.tables(db.id) {
-            for tablet in table.partitions.iter().flat_map(|p| &p.index.tablets) {
-                if tablet.cooldown_term <= 0 {
+    for table in cooled_tables(ctx) {
+        for tablet in table.partitions.iter().flat_map(|p| &p.index.tablets) {
+            if tablet.cooldown_term <= 0 {
+                continue;
+            }
+            for r in tablet.replicas.iter().filter(|r| r.cooldown_term < tablet.cooldown_term) {
+                let key = (tablet.id, r.backend_id);
+                if pushed.confs.get(&key).is_some_and(|(term, at)| *term == tablet.cooldown_term && at.elapsed() < REPUSH_AFTER) {
                     continue;
                 }
-                for r in tablet.replicas.iter().filter(|r| r.cooldown_term < tablet.cooldown_term) {
-                    let key = (tablet.id, r.backend_id);
-                    if pushed.confs.get(&key).is_some_and(|(term, at)| *term == tablet.cooldown_term && at.elapsed() < REPUSH_AFTER) {
-                        continue;
-                    }
-                    pushed.confs.insert(key, (tablet.cooldown_term, Instant::now()));
-                    per_backend.entry(r.backend_id).or_default().push(TCooldownConf::new(
-                        tablet.id,
-                        tablet.cooldown_replica_id,
-                        tablet.cooldown_term,
-                    ));
-                }
+                pushed.confs.insert(key, (tablet.cooldown_term, Instant::now()));
+                per_backend.entry(r.backend_id).or_default().push(TCooldownConf::new(
+                    tablet.id,
+                    tablet.cooldown_replica_id,
+                    tablet.cooldown_term,
+                ));
             }
         }
     }

@@ -108,6 +108,10 @@ impl Policies {
         self.generation.fetch_add(1, Ordering::SeqCst);
     }
 
+    pub fn has_policies(&self) -> bool {
+        !self.policies.lock().unwrap().is_empty()
+    }
+
     pub fn policy(&self, name: &str) -> Option<StoragePolicy> {
         self.policies.lock().unwrap().get(name).cloned()
     }
