@@ -88,7 +88,7 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 fn panicked_status(kind: JobKind, msg: &str) -> JobStatus {
     JobStatus::error(
         ErrCode::CommonError,
-        format!("{} job runner panicked: {msg}", runner::kind_name(kind)),
+        format!("{} job runner panicked: {msg}", kind.name()),
     )
 }
 

@@ -50,21 +50,17 @@ pub(super) trait RunnableJob: Sized + Send + 'static {
     ) -> impl Future<Output = ()> + Send + '_;
 }
 
-pub(super) fn kind_name(kind: JobKind) -> &'static str {
-    kind.name()
-}
-
 /// The job `job_id` of kind `J`, as the registry holds it.
 pub(super) fn load<J: RunnableJob>(ctx: &FeContext, job_id: i64) -> Result<J> {
     ctx.jobs
         .get(job_id)
         .and_then(J::from_stored)
-        .ok_or_else(|| FeError::NotFound(format!("{} job {job_id}", kind_name(J::KIND))))
+        .ok_or_else(|| FeError::NotFound(format!("{} job {job_id}", J::KIND.name())))
 }
 
 /// What a job stopped by CANCEL BACKUP/RESTORE fails with (upstream's text).
 pub(super) fn cancelled(kind: JobKind) -> FeError {
-    FeError::Cancelled(format!("{} job is cancelled by user", kind_name(kind)))
+    FeError::Cancelled(format!("{} job is cancelled by user", kind.name()))
 }
 
 /// How long the job's tasks may still take: until its timeout, at least a second.
@@ -110,10 +106,10 @@ async fn wait_for_turn<J: RunnableJob>(
         .saturating_add(i64::try_from(limit_ms).unwrap_or(i64::MAX))
         .saturating_sub(FeContext::now_ms())
         .max(0);
-    info!(reason = queued.reason.as_deref().unwrap_or(""), "{} job queued", kind_name(J::KIND));
+    info!(reason = queued.reason.as_deref().unwrap_or(""), "{} job queued", J::KIND.name());
     tokio::select! {
         _ = admission.wait_allowed(job_id) => {
-            info!("{} job leaves the queue", kind_name(J::KIND));
+            info!("{} job leaves the queue", J::KIND.name());
             Ok(())
         }
         _ = cancel.cancelled() => Err(JobStatus::from_error(&cancelled(J::KIND))),
@@ -133,7 +129,7 @@ pub(super) async fn run<J: RunnableJob>(ctx: Ctx, job_id: i64, cancel: Cancellat
     async move {
         if !first.is_done() && first.stoppable() {
             if let Err(status) = wait_for_turn::<J>(&ctx, job_id, &cancel).await {
-                warn!(status = %status, "{} job stopped while queued; cancelling", kind_name(J::KIND));
+                warn!(status = %status, "{} job stopped while queued; cancelling", J::KIND.name());
                 J::cancel(&ctx, job_id, status).await;
                 return;
             }
@@ -163,11 +159,11 @@ pub(super) async fn run<J: RunnableJob>(ctx: Ctx, job_id: i64, cancel: Cancellat
                 Err(e) if must_finish::<J>(&ctx, job_id) => {
                     let wait = retry_backoff(failures);
                     failures += 1;
-                    warn!(error = %e, retry_in = ?wait, "{} job failed after its commit point; retrying", kind_name(J::KIND));
+                    warn!(error = %e, retry_in = ?wait, "{} job failed after its commit point; retrying", J::KIND.name());
                     tokio::time::sleep(wait).await;
                 }
                 Err(e) => {
-                    warn!(error = %e, "{} job failed; cancelling", kind_name(J::KIND));
+                    warn!(error = %e, "{} job failed; cancelling", J::KIND.name());
                     J::cancel(&ctx, job_id, JobStatus::from_error(&e)).await;
                     return;
                 }
