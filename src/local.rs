@@ -104,6 +104,18 @@ fn check_extra_conf(
     Ok(())
 }
 
+fn check_fe_conf(extra: &[(String, String)]) -> Result<(), String> {
+    check_extra_conf("--fe-conf", extra, FE_KEYS_OF_LOCAL, |k, v| {
+        doris_fe::config::FeConfig::default().set(k, v).map_err(|e| e.to_string())
+    })
+}
+
+fn check_be_conf(extra: &[(String, String)]) -> Result<(), String> {
+    check_extra_conf("--be-conf", extra, BE_KEYS_OF_LOCAL, |k, v| {
+        doris_be::config::BeConfig::default().set(k, v).map_err(|e| e.to_string())
+    })
+}
+
 /// The extra lines appended to a generated conf.
 fn extra_lines(extra: &[(String, String)]) -> String {
     if extra.is_empty() {
@@ -530,12 +542,8 @@ fn write_file(p: &Path, text: &str) -> Result<(), String> {
 }
 
 pub async fn run(args: LocalArgs) -> Result<(), String> {
-    check_extra_conf("--fe-conf", &args.fe_conf, FE_KEYS_OF_LOCAL, |k, v| {
-        doris_fe::config::FeConfig::default().set(k, v).map_err(|e| e.to_string())
-    })?;
-    check_extra_conf("--be-conf", &args.be_conf, BE_KEYS_OF_LOCAL, |k, v| {
-        doris_be::config::BeConfig::default().set(k, v).map_err(|e| e.to_string())
-    })?;
+    check_fe_conf(&args.fe_conf)?;
+    check_be_conf(&args.be_conf)?;
     let layout = Layout::new(args.base_port, args.bes)?;
     check_ports_free(&layout)?;
 
@@ -711,9 +719,7 @@ mod tests {
     fn extra_conf_keys_are_checked_before_anything_starts() {
         let fe = |extra: &[(&str, &str)]| {
             let extra: Vec<(String, String)> = extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-            check_extra_conf("--fe-conf", &extra, FE_KEYS_OF_LOCAL, |k, v| {
-                doris_fe::config::FeConfig::default().set(k, v).map_err(|e| e.to_string())
-            })
+            check_fe_conf(&extra)
         };
         fe(&[("enable_table_level_backup_concurrency", "true"), ("backup_pending_job_timeout_ms", "60000")]).unwrap();
         assert_eq!(fe(&[("rpc_port", "1")]).unwrap_err(), "--fe-conf rpc_port: set by doris-rs local itself (use --base-port or --dir)");
