@@ -17,3 +17,4 @@ pub mod backup;
 pub mod load;
 pub mod jobs;
 pub mod cooldown;
+pub mod tables;

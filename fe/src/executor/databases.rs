@@ -1,7 +1,7 @@
 //! USE, CREATE/DROP DATABASE, SHOW DATABASES.
 
 use super::format::like;
-use crate::catalog::ddl;
+use crate::tables;
 use crate::context::{Ctx, FeContext};
 use crate::error::FeError;
 use crate::mysql::{QueryOutput, Value};
@@ -19,7 +19,7 @@ pub fn create(ctx: &Ctx, name: &str, if_not_exists: bool) -> Result<QueryOutput,
 }
 
 pub async fn drop(ctx: &Ctx, name: &str, if_exists: bool, force: bool) -> Result<QueryOutput, FeError> {
-    ddl::drop_database(ctx, name, if_exists, force).await?;
+    tables::drop_database(ctx, name, if_exists, force).await?;
     Ok(QueryOutput::ok())
 }
 

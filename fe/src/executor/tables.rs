@@ -2,7 +2,7 @@
 
 use super::convert::create_table_spec;
 use super::format::{byte_string, like, time_string, NULL_STRING};
-use crate::catalog::{ddl, OlapTable};
+use crate::catalog::OlapTable;
 use crate::context::Ctx;
 use crate::error::FeError;
 use crate::mysql::{QueryOutput, Session, Value};
@@ -65,12 +65,12 @@ pub async fn create(ctx: &Ctx, session: &Session, ct: sql::CreateTable) -> Resul
             return Err(FeError::InvalidArgument(format!("Storage policy does not exist. name: {policy}")));
         }
     }
-    ddl::create_table(ctx, &spec).await?;
+    crate::tables::create_table(ctx, &spec).await?;
     Ok(QueryOutput::ok())
 }
 
 pub async fn drop(ctx: &Ctx, db: &str, table: &str, if_exists: bool, force: bool) -> Result<QueryOutput, FeError> {
-    ddl::drop_table(ctx, db, table, if_exists, force).await?;
+    crate::tables::drop_table(ctx, db, table, if_exists, force).await?;
     Ok(QueryOutput::ok())
 }
 

@@ -1,0 +1,63 @@
+//! DROP TABLE / DATABASE on the BEs: the catalog forgets the table first, then the BEs
+//! are told to drop its replicas (failures are logged; the BEs' reports show leftovers).
+
+use doris_thrift::agent_service::TDropTabletReq;
+use doris_thrift::types::TTaskType;
+use tracing::warn;
+
+use crate::catalog::{CatalogError, OlapTable, Partition};
+use crate::context::FeContext;
+use crate::system::task_queue::{new_task, AgentTask};
+
+/// Tell the BEs to drop every replica of the table, restoring partitions included;
+/// failures are logged, the BEs' own reports will show leftovers.
+pub async fn drop_tablets(ctx: &FeContext, table: &OlapTable) {
+    drop_partition_tablets(ctx, table.id, table.partitions.iter().chain(&table.restoring_partitions)).await
+}
+
+/// Tell the BEs to drop every replica of `partitions` (of table `table_id`); failures are
+/// logged, the BEs' own reports will show leftovers.
+pub async fn drop_partition_tablets<'a>(
+    ctx: &FeContext,
+    table_id: i64,
+    partitions: impl IntoIterator<Item = &'a Partition>,
+) {
+    let mut tasks = Vec::new();
+    for p in partitions {
+        let schema_hash = p.index.schema_hash;
+        for (tablet, r) in p.index.tablets.iter().flat_map(|t| t.replicas.iter().map(move |r| (t, r))) {
+            let Some(addr) = ctx.backends.get(r.backend_id).and_then(|b| b.be_addr()) else { continue };
+            let Ok(sig) = ctx.store.next_id() else { continue };
+            let mut t = new_task(TTaskType::DROP, sig);
+            t.drop_tablet_req = Some(Box::new(TDropTabletReq::new(tablet.id, schema_hash, r.id, true)));
+            tasks.push(AgentTask { backend_id: r.backend_id, addr, request: t });
+        }
+    }
+    for e in ctx.tasks.submit(tasks).await {
+        warn!(table_id, error = %e, "DROP tasks not delivered");
+    }
+}
+
+/// Ok(false) when absent and IF EXISTS was given.
+/// `force`: also a table a restore is writing into (that restore then fails).
+pub async fn drop_table(ctx: &FeContext, db: &str, name: &str, if_exists: bool, force: bool) -> Result<bool, CatalogError> {
+    match ctx.catalog.drop_table(db, name, if_exists, force)? {
+        Some(t) => {
+            drop_tablets(ctx, &t).await;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
+pub async fn drop_database(ctx: &FeContext, name: &str, if_exists: bool, force: bool) -> Result<bool, CatalogError> {
+    match ctx.catalog.drop_database(name, if_exists, force)? {
+        Some(tables) => {
+            for t in &tables {
+                drop_tablets(ctx, t).await;
+            }
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}

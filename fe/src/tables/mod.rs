@@ -1,0 +1,11 @@
+//! Table DDL that reaches the BEs, above the catalog: CREATE TABLE sends CREATE tasks and
+//! waits for them before the catalog registers the table; DROP TABLE / DATABASE removes
+//! from the catalog, then sends DROP tasks. The catalog itself stays pure metadata (it
+//! never sends tasks); restore uses the same task builders for the tables and partitions
+//! it adds or throws away.
+
+mod create;
+mod drop;
+
+pub use create::{create_table, create_tasks};
+pub use drop::{drop_database, drop_partition_tablets, drop_table, drop_tablets};
