@@ -1,0 +1,111 @@
+//! The schema part of CREATE TABLE: columns, key columns, and what the keys model asks of
+//! the value columns' aggregation.
+
+use super::{invalid, CreateTableSpec};
+use crate::catalog::table::Column;
+use crate::catalog::types::{AggType, DataType, KeysType};
+use crate::catalog::CatalogError;
+
+/// The table's columns (keys marked) and its keys model.
+pub(super) fn schema(spec: &CreateTableSpec) -> Result<(Vec<Column>, KeysType), CatalogError> {
+    if spec.columns.is_empty() {
+        return Err(invalid("Table should contain at least one column"));
+    }
+    let mut columns: Vec<Column> = Vec::new();
+    for (i, c) in spec.columns.iter().enumerate() {
+        if columns.iter().any(|x: &Column| x.name.eq_ignore_ascii_case(&c.name)) {
+            return Err(invalid(format!("Duplicate column name '{}'", c.name)));
+        }
+        let data_type = DataType::parse(&c.type_text).map_err(|e| invalid(e.0))?;
+        let aggregation = match &c.aggregation {
+            Some(a) => Some(AggType::parse(a).ok_or_else(|| invalid(format!("Unknown aggregation type `{a}`")))?),
+            None => None,
+        };
+        columns.push(Column {
+            name: c.name.clone(),
+            data_type,
+            is_key: false,
+            nullable: c.nullable.unwrap_or(true),
+            aggregation,
+            default_value: c.default_value.clone(),
+            comment: c.comment.clone(),
+            unique_id: i as i32,
+        });
+    }
+
+    let (keys_type, key_names) = match &spec.keys {
+        Some((k, names)) => (*k, names.clone()),
+        None => {
+            // Upstream: leading columns up to 3 / 36 bytes, ending at a string column.
+            let mut names = Vec::new();
+            for c in &columns {
+                if c.aggregation.is_some() || matches!(c.data_type, DataType::Float | DataType::Double | DataType::Json)
+                {
+                    break;
+                }
+                names.push(c.name.clone());
+                if names.len() == 3 || c.data_type.is_string_like() {
+                    break;
+                }
+            }
+            if names.is_empty() {
+                return Err(invalid("Cannot pick default key columns; please specify DUPLICATE KEY(...)"));
+            }
+            (KeysType::Duplicate, names)
+        }
+    };
+    if key_names.is_empty() {
+        return Err(invalid("Key columns should not be empty"));
+    }
+    // Key columns must be the leading columns, in order.
+    for (i, k) in key_names.iter().enumerate() {
+        let c = columns.get_mut(i).ok_or_else(|| invalid(format!("Key column[{k}] doesn't exist.")))?;
+        if !c.name.eq_ignore_ascii_case(k) {
+            if spec.columns.iter().any(|x| x.name.eq_ignore_ascii_case(k)) {
+                return Err(invalid(format!("Key columns should be a ordered prefix of the schema. KeyColumns[{i}] (starts from zero) is {k}, but corresponding column is {} in the previous columns declaration.", c.name)));
+            }
+            return Err(invalid(format!("Key column[{k}] doesn't exist.")));
+        }
+        if c.aggregation.is_some() {
+            return Err(invalid(format!("Key column {} should not specify aggregate type.", c.name)));
+        }
+        if matches!(c.data_type, DataType::Float | DataType::Double | DataType::Json | DataType::String) {
+            return Err(invalid(format!(
+                "{} type should not be used in key column[{}].",
+                c.data_type.to_sql(),
+                c.name
+            )));
+        }
+        c.is_key = true;
+    }
+    for c in columns.iter_mut().filter(|c| !c.is_key) {
+        match keys_type {
+            KeysType::Aggregate => {
+                if c.aggregation.is_none() {
+                    return Err(invalid(format!(
+                        "The column[{}] must specify aggregate type in AGGREGATE KEY model",
+                        c.name
+                    )));
+                }
+            }
+            KeysType::Unique => {
+                if c.aggregation.is_some() {
+                    return Err(invalid(format!(
+                        "Value column {} should not specify aggregate type in UNIQUE KEY model",
+                        c.name
+                    )));
+                }
+                c.aggregation = Some(AggType::Replace);
+            }
+            KeysType::Duplicate => {
+                if c.aggregation.is_some() {
+                    return Err(invalid(format!(
+                        "Value column {} should not specify aggregate type in DUPLICATE KEY model",
+                        c.name
+                    )));
+                }
+            }
+        }
+    }
+    Ok((columns, keys_type))
+}
