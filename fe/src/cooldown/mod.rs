@@ -17,7 +17,7 @@ use tracing::{info, warn};
 use crate::context::{Ctx, FeContext};
 use crate::system::task_queue::{new_task, AgentTask};
 
-pub use policies::{Policies, Resource, StoragePolicy};
+pub use policies::{Policies, PolicyError, PolicySpec, Resource, ResourceSpec, StoragePolicy};
 
 /// A push the BE's reports do not confirm is sent again after this long.
 const REPUSH_AFTER: Duration = Duration::from_secs(10);

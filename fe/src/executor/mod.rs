@@ -4,10 +4,11 @@
 mod backup;
 mod config;
 mod convert;
+mod cooldown;
 mod databases;
-mod errors;
 mod format;
 pub mod proc;
+mod query;
 mod system;
 pub mod tables;
 pub mod users;
@@ -104,38 +105,32 @@ impl Executor for FeExecutor {
             Statement::DropRepository { name } => crate::jobs::repos::drop(ctx, &name),
             Statement::ShowRepositories => Ok(crate::jobs::repos::show_all(ctx)),
             Statement::CreateResource { name, if_not_exists, properties } => {
-                ctx.policies.create_resource(&ctx.store, &name, if_not_exists, &properties)?;
-                Ok(QueryOutput::ok())
+                cooldown::create_resource(ctx, &name, if_not_exists, &properties)
             }
-            Statement::DropResource { name, if_exists } => {
-                ctx.policies.drop_resource(&ctx.store, &name, if_exists)?;
-                Ok(QueryOutput::ok())
-            }
-            Statement::ShowResources => Ok(ctx.policies.show_resources()),
+            Statement::DropResource { name, if_exists } => cooldown::drop_resource(ctx, &name, if_exists),
+            Statement::ShowResources => Ok(cooldown::show_resources(&ctx.policies.resources())),
             Statement::CreateStoragePolicy { name, if_not_exists, properties } => {
-                ctx.policies.create_policy(&ctx.store, &name, if_not_exists, &properties)?;
-                Ok(QueryOutput::ok())
+                cooldown::create_policy(ctx, &name, if_not_exists, &properties)
             }
-            Statement::DropStoragePolicy { name, if_exists } => {
-                let in_use = ctx
-                    .catalog
-                    .databases()
-                    .into_iter()
-                    .flat_map(|d| ctx.catalog.tables(d.id))
-                    .find(|t| t.storage_policy == name)
-                    .map(|t| t.name);
-                ctx.policies.drop_policy(&ctx.store, &name, if_exists, in_use)?;
-                Ok(QueryOutput::ok())
-            }
-            Statement::ShowStoragePolicy => Ok(ctx.policies.show_policies()),
+            Statement::DropStoragePolicy { name, if_exists } => cooldown::drop_policy(ctx, &name, if_exists),
+            Statement::ShowStoragePolicy => Ok(cooldown::show_policies(&ctx.policies.storage_policies())),
             Statement::ShowSnapshot { repo, snapshot, timestamp } => {
                 crate::jobs::repos::show_snapshot(ctx, &repo, snapshot.as_deref(), timestamp.as_deref()).await
             }
             Statement::Select(sel) => {
                 let db = session.resolve_db(sel.table.db.as_deref())?;
-                crate::load::select(ctx, &db, &sel).await
+                query::select(ctx, &db, &sel).await
             }
-            other => Err(FeError::not_supported(format!("{} is not supported by doris-rs", other.kind()))),
+            // Answered by the MySQL server itself (session state), never sent here.
+            other @ (Statement::SetNames { .. }
+            | Statement::SetVariables(_)
+            | Statement::ShowVariables { .. }
+            | Statement::SelectExprs { .. }) => Err(not_supported(&other)),
         }
     }
+}
+
+/// The refusal of a statement this executor does not run.
+fn not_supported(stmt: &Statement) -> FeError {
+    FeError::not_supported(format!("{} is not supported by doris-rs", stmt.kind()))
 }

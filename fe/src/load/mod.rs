@@ -8,7 +8,7 @@
 //! - `rpc`: loadTxnBegin/Commit/Rollback.
 //! - `publish`: publish, and the load daemon (publish retries, timeouts, clearing
 //!   aborted loads on the BEs).
-//! - `query`: SELECT over the BEs' scan endpoint.
+//! - `query`: table reads over the BEs' scan endpoint.
 
 pub mod http;
 pub mod publish;
@@ -21,7 +21,7 @@ use axum::Router;
 
 use crate::context::Ctx;
 
-pub use query::select;
+pub use query::{scan, ScanColumns, ScanRequest, ScanResult, ScannedColumn};
 
 /// The load routes, to merge into the FE's HTTP router (any state type).
 pub fn router<S: Clone + Send + Sync + 'static>(ctx: Ctx) -> Router<S> {

@@ -1,6 +1,8 @@
-//! `SELECT COUNT(*) | * | col, ... FROM t [PARTITION (..)] [ORDER BY ..] [LIMIT n]`:
-//! every tablet of the chosen partitions is read on one alive replica at the partition's
-//! visible version (the BE's scan endpoint), then ordered and cut here.
+//! Reads of a table (what `SELECT COUNT(*) | * | col, ... FROM t [PARTITION (..)]
+//! [ORDER BY ..] [LIMIT n]` asks): every tablet of the chosen partitions is read on one
+//! alive replica at the partition's visible version (the BE's scan endpoint), then ordered
+//! and cut here. The answer is typed columns and their cells; rows for a client are the
+//! executor's (`executor/query.rs`).
 
 use std::cmp::Ordering;
 use std::time::Duration;
@@ -14,10 +16,44 @@ use crate::catalog::types::DataType;
 use crate::catalog::OlapTable;
 use crate::context::FeContext;
 use crate::error::FeError;
-use crate::mysql::{ColType, OutColumn, QueryOutput, Value};
-use crate::sql::ast::{Projection, Select};
 
 const SCAN_PARALLELISM: usize = 8;
+
+/// A read of one table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanRequest {
+    pub table: String,
+    /// Empty means all partitions.
+    pub partitions: Vec<String>,
+    pub columns: ScanColumns,
+    /// (column, descending), most significant first.
+    pub order_by: Vec<(String, bool)>,
+    pub limit: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScanColumns {
+    /// Only the number of rows.
+    Count,
+    /// Every column, in table order.
+    All,
+    Named(Vec<String>),
+}
+
+/// A column of a scan's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScannedColumn {
+    pub name: String,
+    pub data_type: DataType,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScanResult {
+    /// [`ScanColumns::Count`]'s answer (the limit is not applied to it).
+    Count(i64),
+    /// Cells as the BEs send them (JSON), one per column, typed by their column.
+    Rows { columns: Vec<ScannedColumn>, rows: Vec<Vec<Json>> },
+}
 
 #[derive(Deserialize)]
 struct ScanAnswer {
@@ -26,55 +62,6 @@ struct ScanAnswer {
     columns: Vec<String>,
     #[serde(default)]
     rows: Vec<Vec<Json>>,
-}
-
-pub fn col_type(t: &DataType) -> ColType {
-    match t {
-        DataType::Boolean | DataType::TinyInt => ColType::TinyInt,
-        DataType::SmallInt => ColType::SmallInt,
-        DataType::Int => ColType::Int,
-        DataType::BigInt => ColType::BigInt,
-        DataType::Float => ColType::Float,
-        DataType::Double => ColType::Double,
-        DataType::Decimal { .. } => ColType::Decimal,
-        DataType::Date => ColType::Date,
-        DataType::DateTime { .. } => ColType::DateTime,
-        DataType::LargeInt | DataType::Char(_) | DataType::Varchar(_) | DataType::String | DataType::Json => {
-            ColType::VarString
-        }
-    }
-}
-
-/// A scanned cell as the MySQL layer sends it.
-fn to_value(t: &DataType, v: &Json) -> Value {
-    match (t, v) {
-        (_, Json::Null) => Value::Null,
-        (_, Json::Bool(b)) => Value::Int(*b as i64),
-        (DataType::Float | DataType::Double, Json::Number(n)) => Value::Double(n.as_f64().unwrap_or(0.0)),
-        (_, Json::Number(n)) => match n.as_i64() {
-            Some(i) => Value::Int(i),
-            None => Value::Double(n.as_f64().unwrap_or(0.0)),
-        },
-        (DataType::Date, Json::String(s)) => match chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-            Ok(d) => Value::Date(d),
-            Err(_) => Value::Str(s.clone()),
-        },
-        (DataType::DateTime { scale }, Json::String(s)) => {
-            // The BE sends microseconds; show the column's scale.
-            let (base, frac) = s.split_once('.').unwrap_or((s.as_str(), ""));
-            if *scale == 0 {
-                match chrono::NaiveDateTime::parse_from_str(base, "%Y-%m-%d %H:%M:%S") {
-                    Ok(d) => Value::DateTime(d),
-                    Err(_) => Value::Str(base.to_string()),
-                }
-            } else {
-                let f: String = frac.chars().chain(std::iter::repeat('0')).take(*scale as usize).collect();
-                Value::Str(format!("{base}.{f}"))
-            }
-        }
-        (_, Json::String(s)) => Value::Str(s.clone()),
-        (_, other) => Value::Str(other.to_string()),
-    }
 }
 
 /// Order of two cells of a column of type `t` (NULL first).
@@ -167,10 +154,11 @@ async fn scan_tablet(http: &reqwest::Client, token: &str, r: &TabletRead, count_
     Err(FeError::Internal(format!("cannot read tablet {} at version {}: {last}", r.tablet_id, r.version)))
 }
 
-pub async fn select(ctx: &FeContext, db: &str, sel: &Select) -> Result<QueryOutput, FeError> {
-    let table = ctx.catalog.table(db, &sel.table.table).map_err(FeError::from)?;
-    let reads = plan_reads(ctx, &table, &sel.partitions)?;
-    let count_only = sel.projection == Projection::CountStar;
+/// Read table `req.table` of database `db`.
+pub async fn scan(ctx: &FeContext, db: &str, req: &ScanRequest) -> Result<ScanResult, FeError> {
+    let table = ctx.catalog.table(db, &req.table).map_err(FeError::from)?;
+    let reads = plan_reads(ctx, &table, &req.partitions)?;
+    let count_only = req.columns == ScanColumns::Count;
     let http = reqwest::Client::new();
     let token = ctx.cluster.token.clone();
     let answers: Vec<Result<ScanAnswer, FeError>> = stream::iter(reads)
@@ -183,9 +171,7 @@ pub async fn select(ctx: &FeContext, db: &str, sel: &Select) -> Result<QueryOutp
         .await;
     let answers = answers.into_iter().collect::<Result<Vec<_>, _>>()?;
     if count_only {
-        let n: i64 = answers.iter().map(|a| a.num_rows).sum();
-        let rows = if sel.limit == Some(0) { vec![] } else { vec![vec![Value::Int(n)]] };
-        return Ok(QueryOutput::rows(vec![OutColumn::bigint("count(*)")], rows));
+        return Ok(ScanResult::Count(answers.iter().map(|a| a.num_rows).sum()));
     }
     // Output columns, and ORDER BY columns, as table column indexes.
     let idx_of = |name: &str| -> Result<usize, FeError> {
@@ -195,12 +181,12 @@ pub async fn select(ctx: &FeContext, db: &str, sel: &Select) -> Result<QueryOutp
             .position(|c| c.name.eq_ignore_ascii_case(name))
             .ok_or_else(|| FeError::UnknownColumn(name.to_string()))
     };
-    let out_idx: Vec<usize> = match &sel.projection {
-        Projection::Columns(cols) => cols.iter().map(|c| idx_of(c)).collect::<Result<_, _>>()?,
+    let out_idx: Vec<usize> = match &req.columns {
+        ScanColumns::Named(cols) => cols.iter().map(|c| idx_of(c)).collect::<Result<_, _>>()?,
         _ => (0..table.columns.len()).collect(),
     };
     let order: Vec<(usize, bool)> =
-        sel.order_by.iter().map(|o| idx_of(&o.column).map(|i| (i, o.desc))).collect::<Result<_, _>>()?;
+        req.order_by.iter().map(|(c, desc)| idx_of(c).map(|i| (i, *desc))).collect::<Result<_, _>>()?;
     // Rows in table column order, whatever order each segment kept.
     let mut rows: Vec<Vec<Json>> = Vec::new();
     for a in answers {
@@ -223,16 +209,14 @@ pub async fn select(ctx: &FeContext, db: &str, sel: &Select) -> Result<QueryOutp
             Ordering::Equal
         });
     }
-    if let Some(n) = sel.limit {
+    if let Some(n) = req.limit {
         rows.truncate(n as usize);
     }
-    let columns: Vec<OutColumn> = out_idx
+    let columns: Vec<ScannedColumn> = out_idx
         .iter()
-        .map(|i| OutColumn::new(table.columns[*i].name.clone(), col_type(&table.columns[*i].data_type)))
+        .map(|i| ScannedColumn { name: table.columns[*i].name.clone(), data_type: table.columns[*i].data_type.clone() })
         .collect();
-    let out: Vec<Vec<Value>> = rows
-        .iter()
-        .map(|r| out_idx.iter().map(|i| to_value(&table.columns[*i].data_type, &r[*i])).collect())
-        .collect();
-    Ok(QueryOutput::rows(columns, out))
+    // Cloned: a column may be selected twice.
+    let rows: Vec<Vec<Json>> = rows.iter().map(|r| out_idx.iter().map(|i| r[*i].clone()).collect()).collect();
+    Ok(ScanResult::Rows { columns, rows })
 }
