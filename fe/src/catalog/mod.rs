@@ -1,5 +1,6 @@
 //! The catalog: databases and OLAP tables in memory, every change written through to the
-//! meta store in one transaction before it becomes visible.
+//! meta store in one transaction before it becomes visible. Metadata only: DDL that sends
+//! tasks to the BEs lives in [`crate::tables`].
 
 pub mod ddl;
 pub mod placement;

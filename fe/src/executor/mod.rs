@@ -1,5 +1,14 @@
-//! The MySQL layer's [`Executor`] for catalog and system statements: each statement is
-//! decoded here, handed to the catalog or system domain, and its answer shaped as rows.
+//! The MySQL layer's [`Executor`]: each statement is decoded here into a domain request,
+//! handed to its domain, and the domain's answer shaped as rows. The domains never see
+//! SQL or MySQL types.
+//!
+//! One file per statement family: `databases`, `tables` (+ `convert`: CREATE TABLE's AST
+//! into a spec), `proc` (SHOW PROC and id lookups), `system` (backends, frontends),
+//! `config`, `cooldown` (resources, storage policies), `query` (SELECT), `backup`
+//! (backup, restore, repositories). `format` holds shared value spellings. A new
+//! statement gets its arm in [`FeExecutor::execute`] (the match has no catch-all, so a
+//! new `Statement` variant does not compile until it has one) calling a function of its
+//! family's file.
 
 mod backup;
 mod config;
