@@ -15,5 +15,4 @@ pub mod rpc;
 pub mod server;
 pub mod backup;
 pub mod load;
-pub mod jobs;
 pub mod cooldown;

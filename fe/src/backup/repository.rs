@@ -35,7 +35,6 @@ use serde::{Deserialize, Serialize};
 use super::job_info::{tablet_content_path, BackupJobInfo, TabletIds};
 use super::time::{format_time, now_ms, parse_time};
 use crate::error::{FeError, Result};
-use crate::sql::{CreateRepository, RepositoryStorage};
 
 pub const PREFIX_REPO: &str = "__palo_repository_";
 pub const PREFIX_SNAPSHOT_DIR: &str = "__ss_";
@@ -218,14 +217,6 @@ impl Repository {
     }
 
     /// The repository of a `CREATE [READ ONLY] REPOSITORY` statement.
-    pub fn from_statement(id: i64, stmt: &CreateRepository, now_ms: i64) -> Result<Self> {
-        let storage = match stmt.storage {
-            RepositoryStorage::S3 => StorageKind::S3,
-            RepositoryStorage::Local => StorageKind::Local,
-        };
-        Repository::new(id, &stmt.name, stmt.read_only, &stmt.location, storage, stmt.properties.iter().cloned().collect(), now_ms)
-    }
-
     fn opened(&self) -> Result<&Opened> {
         if let Some(o) = self.opened.get() {
             return Ok(o);

@@ -181,9 +181,29 @@ pub struct TableRefRecord {
     pub alias: Option<String>,
 }
 
-impl From<&crate::sql::TableRef> for TableRefRecord {
-    fn from(r: &crate::sql::TableRef) -> Self {
-        TableRefRecord { table: r.table.clone(), partitions: r.partitions.clone(), alias: r.alias.clone() }
+/// Which tables a BACKUP or RESTORE names: every one (no ON clause), the listed ones, or
+/// every one but those of an EXCLUDE clause.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TableSelection {
+    All,
+    Only(Vec<TableRefRecord>),
+    Except(Vec<String>),
+}
+
+impl TableSelection {
+    /// Resolve against the tables there are (`all`): ON lists are returned as given,
+    /// the other two become whole-table refs. EXCLUDE compares names case-insensitively.
+    pub fn resolve<'a>(&self, all: impl IntoIterator<Item = &'a str>) -> Vec<TableRefRecord> {
+        let whole = |t: &str| TableRefRecord { table: t.to_string(), partitions: vec![], alias: None };
+        match self {
+            TableSelection::Only(refs) => refs.clone(),
+            TableSelection::All => all.into_iter().map(whole).collect(),
+            TableSelection::Except(out) => all
+                .into_iter()
+                .filter(|t| !out.iter().any(|x| x.eq_ignore_ascii_case(t)))
+                .map(whole)
+                .collect(),
+        }
     }
 }
 

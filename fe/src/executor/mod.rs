@@ -1,7 +1,7 @@
 //! The MySQL layer's [`Executor`] for catalog and system statements: each statement is
 //! decoded here, handed to the catalog or system domain, and its answer shaped as rows.
 
-mod backup;
+pub mod backup;
 mod config;
 mod convert;
 mod databases;
@@ -100,9 +100,9 @@ impl Executor for FeExecutor {
                 let db = session.resolve_db(db.as_deref())?;
                 backup::cancel(ctx, &db, crate::backup::JobKind::Restore, filter.as_ref())
             }
-            Statement::CreateRepository(c) => crate::jobs::repos::create(ctx, &c).await,
-            Statement::DropRepository { name } => crate::jobs::repos::drop(ctx, &name),
-            Statement::ShowRepositories => Ok(crate::jobs::repos::show_all(ctx)),
+            Statement::CreateRepository(c) => backup::create_repository(ctx, &c).await,
+            Statement::DropRepository { name } => backup::drop_repository(ctx, &name),
+            Statement::ShowRepositories => Ok(backup::show_repositories(ctx)),
             Statement::CreateResource { name, if_not_exists, properties } => {
                 ctx.policies.create_resource(&ctx.store, &name, if_not_exists, &properties)?;
                 Ok(QueryOutput::ok())
@@ -129,7 +129,7 @@ impl Executor for FeExecutor {
             }
             Statement::ShowStoragePolicy => Ok(ctx.policies.show_policies()),
             Statement::ShowSnapshot { repo, snapshot, timestamp } => {
-                crate::jobs::repos::show_snapshot(ctx, &repo, snapshot.as_deref(), timestamp.as_deref()).await
+                backup::show_snapshot(ctx, &repo, snapshot.as_deref(), timestamp.as_deref()).await
             }
             Statement::Select(sel) => {
                 let db = session.resolve_db(sel.table.db.as_deref())?;

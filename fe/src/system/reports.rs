@@ -18,7 +18,7 @@ use super::task_queue::{new_task, AgentTask, Finished};
 use crate::catalog::ReplicaReport;
 use crate::config::FeConfig;
 use crate::context::FeContext;
-use crate::jobs::StoredJob;
+use crate::backup::StoredJob;
 
 /// The least time a reported tablet must stay unknown before it is dropped, whatever
 /// `max_create_table_timeout_second` says.
