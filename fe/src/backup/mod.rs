@@ -19,6 +19,7 @@
 pub mod admission;
 pub mod backup_job;
 pub mod job_info;
+pub mod lifecycle;
 mod lenient;
 pub mod local_snapshots;
 pub mod meta;
@@ -44,6 +45,7 @@ pub use job_info::{BackupContent, BackupJobInfo, ExtraInfo, JobInfoInput, Networ
 pub use meta::{BackupMeta, TableMeta};
 pub use properties::{BackupOptions, ReplicaAllocation, RestoreOptions};
 pub use repository::{Repository, SnapshotEntry, StorageKind};
+pub use lifecycle::{JobLifecycle, JobState};
 pub use local_snapshots::LocalSnapshot;
 pub use registry::{admission_policy, Jobs, StoredJob};
 pub use release::{cancel_unfinished, release_snapshots};

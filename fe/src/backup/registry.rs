@@ -375,6 +375,24 @@ impl Jobs {
             .collect()
     }
 
+    /// Whether a stored backup or restore job, or a local snapshot, names the snapshot
+    /// `path` on backend `be_id` (one nobody names may be released).
+    pub fn owns_snapshot(&self, be_id: i64, path: &str) -> bool {
+        let in_job = self.jobs.lock().unwrap().values().any(|j| match j {
+            StoredJob::Backup { record } => record.snapshots.values().any(|s| s.be_id == be_id && s.path == path),
+            StoredJob::Restore { extra, .. } => {
+                extra.tablets.iter().any(|t| t.local_be_id == be_id && t.local_snapshot_path == path)
+            }
+        });
+        in_job
+            || self
+                .locals
+                .lock()
+                .unwrap()
+                .values()
+                .any(|l| l.snapshots.iter().any(|s| s.be_id == be_id && s.path == path))
+    }
+
     pub fn local_snapshot(&self, label: &str) -> Option<LocalSnapshot> {
         self.locals.lock().unwrap().get(label).cloned()
     }

@@ -25,6 +25,7 @@ use crate::backup::{
     JobRequest, JobStatus, TableSelection, KEEP_ON_LOCAL_REPO_ID, KEEP_ON_LOCAL_REPO_NAME,
 };
 use crate::context::{Ctx, FeContext};
+use crate::backup::JobLifecycle;
 use crate::error::{FeError, Result};
 use crate::system::task_queue::{new_task, AgentTask};
 
@@ -160,7 +161,7 @@ impl RunnableJob for BackupJobRecord {
     }
 
     fn is_timed_out(&self, now_ms: i64) -> bool {
-        BackupJobRecord::is_timed_out(self, now_ms)
+        JobLifecycle::is_timed_out(self, now_ms)
     }
 
     fn timeout_error(&self) -> FeError {

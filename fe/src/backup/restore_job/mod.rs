@@ -48,6 +48,7 @@ use crate::catalog::table::{Partition, PartitionKind};
 use crate::catalog::{OlapTable, RestoreLock};
 use crate::load::txn::TxnState;
 use crate::context::{Ctx, FeContext};
+use crate::backup::JobLifecycle;
 use crate::error::{FeError, Result};
 use crate::persist::Kind;
 use crate::system::task_queue::{new_task, AgentTask};

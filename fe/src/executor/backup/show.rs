@@ -281,6 +281,7 @@ pub async fn show_snapshot(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backup::JobLifecycle;
     use crate::backup::job_info::BackupContent;
     use crate::backup::properties::{ReplicaAllocation, RestoreOptions};
     use crate::backup::state::tests::header;
