@@ -22,6 +22,8 @@
 mod cancel;
 mod commit;
 mod download;
+#[cfg(test)]
+mod fixtures;
 mod partitions;
 mod prepare;
 mod snapshot;

@@ -120,32 +120,8 @@ pub(super) async fn pending(
                         p.name
                     ))
                 })?;
-            let remote_ids = idx.sorted_tablet_ids();
-            if remote_ids.len() != lp.index.tablets.len() {
-                return Err(FeError::IllegalState(format!(
-                    "partition {} of {local_name} has {} tablets, the backup has {}",
-                    p.name,
-                    lp.index.tablets.len(),
-                    remote_ids.len()
-                )));
-            }
-            for (remote, lt) in remote_ids.iter().zip(&lp.index.tablets) {
-                for rep in &lt.replicas {
-                    x.tablets.push(RestoreTablet {
-                        table_id: local.id,
-                        partition_id: lp.id,
-                        local_tablet_id: lt.id,
-                        local_be_id: rep.backend_id,
-                        schema_hash: local.schema_hash,
-                        remote_tablet_id: *remote,
-                        remote_schema_hash: idx.schema_hash,
-                        remote_table_id: tinfo.id,
-                        remote_partition_id: pinfo.id,
-                        remote_index_id: idx.id,
-                        local_snapshot_path: String::new(),
-                    });
-                }
-            }
+            let remote = RemoteIndex { table_id: tinfo.id, partition_id: pinfo.id, index: idx };
+            x.tablets.extend(map_tablets(&local, lp, &remote, &local_name)?);
             x.partitions.push((local.id, lp.id, pinfo.version));
         }
         // A table made for the restore (new, or a shadow) is held whole, with loads going
@@ -192,4 +168,102 @@ pub(super) async fn pending(
         }
     }
     save(ctx, &r, &x)
+}
+
+/// Where a backed-up index is: its table's and partition's backed-up ids and the index.
+pub(super) struct RemoteIndex<'a> {
+    pub table_id: i64,
+    pub partition_id: i64,
+    pub index: &'a crate::backup::job_info::BackupIndexInfo,
+}
+
+/// The local replicas that take a backed-up index: bucket `i` of the backup (its
+/// `tablets_order`; ascending ids for old backups without one) fills local tablet `i`, on
+/// every replica of it. The
+/// bucket counts must agree.
+pub(super) fn map_tablets(
+    local: &OlapTable,
+    lp: &Partition,
+    remote: &RemoteIndex<'_>,
+    local_name: &str,
+) -> Result<Vec<RestoreTablet>> {
+    let remote_ids = remote.index.sorted_tablet_ids();
+    if remote_ids.len() != lp.index.tablets.len() {
+        return Err(FeError::IllegalState(format!(
+            "partition {} of {local_name} has {} tablets, the backup has {}",
+            lp.name,
+            lp.index.tablets.len(),
+            remote_ids.len()
+        )));
+    }
+    let mut out = Vec::new();
+    for (remote_id, lt) in remote_ids.iter().zip(&lp.index.tablets) {
+        for rep in &lt.replicas {
+            out.push(RestoreTablet {
+                table_id: local.id,
+                partition_id: lp.id,
+                local_tablet_id: lt.id,
+                local_be_id: rep.backend_id,
+                schema_hash: local.schema_hash,
+                remote_tablet_id: *remote_id,
+                remote_schema_hash: remote.index.schema_hash,
+                remote_table_id: remote.table_id,
+                remote_partition_id: remote.partition_id,
+                remote_index_id: remote.index.id,
+                local_snapshot_path: String::new(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backup::job_info::BackupIndexInfo;
+    use crate::backup::restore_job::fixtures::two_partition_table;
+
+    fn index(ids: &[i64]) -> BackupIndexInfo {
+        let mut idx = BackupIndexInfo { id: 13, schema_hash: 44, ..Default::default() };
+        for id in ids {
+            idx.tablets.insert(*id, vec![]);
+            idx.tablets_order.push(*id);
+        }
+        idx
+    }
+
+    /// Backed-up tablets in the backup's bucket order fill the local tablets in theirs, one
+    /// entry per local replica, carrying the backed-up ids the download needs.
+    #[test]
+    fn buckets_map_in_order() {
+        let mut t = two_partition_table();
+        // A second replica of the first bucket, on backend 8.
+        let mut extra = t.partitions[0].index.tablets[0].replicas[0].clone();
+        extra.backend_id = 8;
+        t.partitions[0].index.tablets[0].replicas.push(extra);
+        let lp = &t.partitions[0];
+        let idx = index(&[602, 601]);
+        let out = map_tablets(&t, lp, &RemoteIndex { table_id: 11, partition_id: 12, index: &idx }, "t").unwrap();
+        let got: Vec<(i64, i64, i64)> = out.iter().map(|r| (r.local_tablet_id, r.local_be_id, r.remote_tablet_id)).collect();
+        let (b0, b1) = (lp.index.tablets[0].id, lp.index.tablets[1].id);
+        assert_eq!(got, [(b0, 7, 602), (b0, 8, 602), (b1, 7, 601)]);
+        // Without a recorded order (old backups), ascending ids.
+        let mut old = idx.clone();
+        old.tablets_order.clear();
+        let out = map_tablets(&t, lp, &RemoteIndex { table_id: 11, partition_id: 12, index: &old }, "t").unwrap();
+        assert_eq!(out.iter().map(|r| r.remote_tablet_id).collect::<Vec<_>>(), [601, 601, 602]);
+        assert!(out.iter().all(|r| r.remote_table_id == 11 && r.remote_partition_id == 12 && r.remote_index_id == 13));
+        assert!(out.iter().all(|r| r.schema_hash == t.schema_hash && r.remote_schema_hash == 44));
+        assert!(out.iter().all(|r| r.table_id == t.id && r.partition_id == lp.id && r.local_snapshot_path.is_empty()));
+    }
+
+    /// A backup with another bucket count cannot be restored into the partition.
+    #[test]
+    fn bucket_counts_must_agree() {
+        let t = two_partition_table();
+        let idx = index(&[601, 602, 603]);
+        let e = map_tablets(&t, &t.partitions[0], &RemoteIndex { table_id: 11, partition_id: 12, index: &idx }, "t")
+            .unwrap_err();
+        assert!(e.to_string().contains("partition p1 of t has 2 tablets, the backup has 3"), "{e}");
+    }
 }
