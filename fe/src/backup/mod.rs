@@ -18,6 +18,8 @@
 
 pub mod admission;
 pub mod backup_job;
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod job_info;
 pub mod lifecycle;
 mod lenient;

@@ -17,12 +17,7 @@ pub(super) async fn snapshoting(
         .meta
         .clone()
         .ok_or_else(|| FeError::Internal("backup job lost its meta".into()))?;
-    let version_of = |table_id: i64, partition_id: i64| -> i64 {
-        meta.table_by_id(table_id)
-            .and_then(|t| t.partition.partitions.iter().find(|p| p.id == partition_id))
-            .map(|p| p.visible_version)
-            .unwrap_or(1)
-    };
+    let version_of = partition_versions(&meta);
     let mut tasks = Vec::new();
     let mut by_sig = BTreeMap::new();
     r.tasks.unfinished.clear();
@@ -49,7 +44,7 @@ pub(super) async fn snapshoting(
         t.snapshot_req = Some(Box::new(snapshot_req(
             s.tablet_id,
             s.schema_hash,
-            Some(version_of(s.table_id, s.partition_id)),
+            Some(version_of.get(&s.partition_id).copied().unwrap_or(1)),
             timeout_s,
         )));
         tasks.push(AgentTask {
@@ -106,4 +101,33 @@ pub(super) async fn snapshoting(
     }
     info!(tablets = r.snapshots.len(), "snapshots made");
     save(ctx, &r)
+}
+
+/// Partition id -> the visible version the backup captured, looked up once per job
+/// (not per tablet).
+pub(super) fn partition_versions(meta: &BackupMeta) -> std::collections::HashMap<i64, i64> {
+    meta.tables
+        .iter()
+        .flat_map(|t| t.partition.partitions.iter())
+        .map(|p| (p.id, p.visible_version))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backup::fixtures::two_partition_table;
+
+    /// Each partition's captured visible version, from every table of the meta.
+    #[test]
+    fn versions_come_from_the_captured_meta() {
+        let mut t = two_partition_table();
+        t.partitions[0].visible_version = 7;
+        t.partitions[1].visible_version = 9;
+        let meta = BackupMeta::new(vec![meta_conv::table_meta(&t, None)]);
+        let v = partition_versions(&meta);
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[&t.partitions[0].id], 7);
+        assert_eq!(v[&t.partitions[1].id], 9);
+    }
 }

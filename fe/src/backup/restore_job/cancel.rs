@@ -78,14 +78,7 @@ pub(super) async fn clean(ctx: &FeContext, r: &RestoreJobRecord, x: &RestoreExtr
     let restored: std::collections::BTreeSet<i64> =
         x.partitions.iter().map(|(t, _, _)| *t).collect();
     if r.options.clean_tables {
-        for t in ctx.catalog.tables(r.db_id) {
-            // An atomic restore's targets are replaced by the swap, in one step.
-            if restored.contains(&t.id)
-                || x.created_tables.contains(&t.id)
-                || x.atomic.iter().any(|s| s.table == t.name)
-            {
-                continue;
-            }
+        for t in not_restored(&ctx.catalog.tables(r.db_id), x) {
             info!(table = %t.name, "clean_tables: dropping a table the snapshot does not have");
             crate::catalog::ddl::drop_table(ctx, &r.db_name, &t.name, true, true)
                 .await
@@ -120,4 +113,45 @@ pub(super) async fn clean(ctx: &FeContext, r: &RestoreJobRecord, x: &RestoreExtr
         }
     }
     Ok(())
+}
+
+/// The tables of the database `clean_tables` drops: those the restore neither filled nor
+/// created; an atomic restore's targets are left to its swap.
+pub(super) fn not_restored<'a>(tables: &'a [OlapTable], x: &RestoreExtra) -> Vec<&'a OlapTable> {
+    let restored: std::collections::BTreeSet<i64> = x.partitions.iter().map(|(t, _, _)| *t).collect();
+    tables
+        .iter()
+        .filter(|t| {
+            !restored.contains(&t.id)
+                && !x.created_tables.contains(&t.id)
+                && !x.atomic.iter().any(|s| s.table == t.name)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backup::fixtures::two_partition_table;
+
+    fn named(id: i64, name: &str) -> OlapTable {
+        let mut t = two_partition_table();
+        t.id = id;
+        t.name = name.into();
+        t
+    }
+
+    /// Filled, created and atomically replaced tables stay; the others go.
+    #[test]
+    fn clean_tables_drops_only_what_the_restore_did_not_touch() {
+        let tables = [named(1, "filled"), named(2, "created"), named(3, "swapped"), named(4, "other"), named(5, "more")];
+        let x = RestoreExtra {
+            partitions: vec![(1, 10, 3)],
+            created_tables: vec![2],
+            atomic: vec![AtomicSwap { table: "swapped".into(), shadow_table_id: 30 }],
+            ..Default::default()
+        };
+        let names: Vec<&str> = not_restored(&tables, &x).iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["other", "more"]);
+    }
 }

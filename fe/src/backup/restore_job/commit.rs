@@ -140,7 +140,7 @@ pub(super) fn apply_restored_versions(t: &mut OlapTable, job_id: i64, parts: &[(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backup::restore_job::fixtures::two_partition_table;
+    use crate::backup::fixtures::two_partition_table;
 
     fn part(t: &OlapTable, id: i64) -> &Partition {
         t.partitions.iter().find(|p| p.id == id).expect("partition")

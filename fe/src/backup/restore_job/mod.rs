@@ -22,8 +22,6 @@
 mod cancel;
 mod commit;
 mod download;
-#[cfg(test)]
-mod fixtures;
 mod partitions;
 mod prepare;
 mod snapshot;
