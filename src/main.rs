@@ -2,10 +2,8 @@
 
 use clap::{Parser, Subcommand};
 
-mod bench;
 mod ccr;
 mod local;
-mod wire_peer;
 
 #[derive(Parser)]
 #[command(name = "doris-rs", version, about = "Apache Doris FE/BE services for backup, restore, CCR and cooldown")]
@@ -27,10 +25,10 @@ enum Cmd {
     CcrSync(ccr::CcrSyncArgs),
     /// Measure the transport, the snapshot pull engine, and load and scan throughput.
     #[command(subcommand)]
-    Bench(bench::BenchCmd),
+    Bench(doris_devtools::bench::BenchCmd),
     /// Thrift peer used by the interop tests: serve fixture handlers or call a peer.
     #[command(subcommand, hide = true)]
-    WirePeer(wire_peer::WirePeerCmd),
+    WirePeer(doris_devtools::wire_peer::WirePeerCmd),
 }
 
 fn init_tracing() {
@@ -49,8 +47,8 @@ fn main() -> std::process::ExitCode {
             Cmd::Fe(args) => doris_fe::cli::run(args).await.map_err(|e| e.to_string()),
             Cmd::Local(args) => local::run(args).await,
             Cmd::CcrSync(args) => ccr::run(args).await,
-            Cmd::Bench(cmd) => bench::run(cmd).await,
-            Cmd::WirePeer(cmd) => wire_peer::run(cmd).await,
+            Cmd::Bench(cmd) => doris_devtools::bench::run(cmd).await,
+            Cmd::WirePeer(cmd) => doris_devtools::wire_peer::run(cmd).await,
         }
     });
     match result {

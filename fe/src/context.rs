@@ -36,7 +36,7 @@ pub struct FeContext {
     /// Wakes the heartbeat loop early (a backend was just added).
     pub heartbeat_now: Notify,
     /// Backup and restore jobs, local snapshots.
-    pub jobs: crate::jobs::Jobs,
+    pub jobs: crate::backup::Jobs,
     /// Storage resources and policies (cooldown).
     pub policies: crate::cooldown::Policies,
 }

@@ -15,6 +15,5 @@ pub mod rpc;
 pub mod server;
 pub mod backup;
 pub mod load;
-pub mod jobs;
 pub mod cooldown;
 pub mod tables;

@@ -76,7 +76,7 @@ pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
     let cluster = store.start_epoch(config.cluster_id)?;
     let catalog = Catalog::load(store.clone())?;
     let backends = Backends::load(store.clone())?;
-    let jobs = crate::jobs::Jobs::load(&store, crate::jobs::admission_policy(&config))?;
+    let jobs = crate::backup::Jobs::load(&store, crate::backup::admission_policy(&config))?;
     let policies = crate::cooldown::Policies::load(&store)?;
 
     let rpc = bind("rpc", config.rpc_port).await?;
@@ -137,13 +137,13 @@ pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
         }
     }));
     tasks.push(tokio::spawn(heartbeat::run(ctx.clone(), stop.clone())));
-    tasks.push(tokio::spawn(crate::jobs::local_snapshots::run_expiry(ctx.clone(), stop.clone())));
+    tasks.push(tokio::spawn(crate::backup::local_snapshots::run_expiry(ctx.clone(), stop.clone())));
     // Storage policies to the BEs, cooldown replicas chosen and pushed.
     tasks.push(tokio::spawn(crate::cooldown::run(ctx.clone(), stop.clone())));
     // Publishes loads committed but not yet visible (also those from before a restart).
     tasks.push(tokio::spawn(crate::load::publish::run(ctx.clone(), stop.clone())));
     // Unfinished jobs continue from their stored state once the BEs are heard from.
-    crate::jobs::resume_all(&ctx);
+    crate::backup::resume_all(&ctx);
     Ok(FeHandle { ctx, rpc_addr, query_addr, http_addr, stop, thrift, tasks })
 }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 use doris_fe::backup::job_info::{BackupJobInfo, TabletIds};
 use doris_fe::backup::meta::BackupMeta;
 use doris_fe::backup::repository::{Repository, StorageKind};
-use doris_fe::backup::show;
+use doris_fe::executor::backup::show;
 use doris_fe::backup::time::{format_time, snapshot_timestamp};
 use doris_fe::mysql::Value;
 use doris_fe::sql::{parse, Statement};
@@ -209,7 +209,9 @@ fn backup_repo_from_create_repository_statement() {
         Statement::CreateRepository(c) => c,
         other => panic!("{other:?}"),
     };
-    let r = Repository::from_statement(9, &stmt, 5).unwrap();
+    assert_eq!(stmt.storage, doris_fe::sql::RepositoryStorage::S3);
+    let props = stmt.properties.iter().cloned().collect();
+    let r = Repository::new(9, &stmt.name, stmt.read_only, &stmt.location, StorageKind::S3, props, 5).unwrap();
     assert_eq!((r.id, r.name.as_str(), r.read_only, r.storage), (9, "s3r", true, StorageKind::S3));
     let (_, _, props) = r.be_location_and_props();
     assert_eq!(props["AWS_REGION"], "us-west-2");

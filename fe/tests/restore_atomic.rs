@@ -15,7 +15,7 @@ use std::path::Path;
 
 use doris_be::agent::BeHandle;
 use doris_fe::backup::{ExtraInfo, NetworkAddr, RestoreState};
-use doris_fe::jobs::restore_job::atomic_shadow_name;
+use doris_fe::backup::restore_job::atomic_shadow_name;
 use doris_fe::rpc::snapshots;
 use doris_fe::server::FeHandle;
 use doris_thrift::status::{TStatus, TStatusCode};

@@ -1,8 +1,8 @@
 """The fixture rules in Python: every reply is a function of its request.
 
-The same rules as src/wire_peer/fixtures.rs (its module doc has the table); keep the two in
-step. `ns` is a namespace of struct classes by name, from thriftpy2 or from Apache Thrift's
-generated code, so one implementation serves both libraries.
+The same rules as devtools/src/wire_peer/fixtures.rs (its module doc has the table); keep
+the two in step. `ns` is a namespace of struct classes by name, from thriftpy2 or from
+Apache Thrift's generated code, so one implementation serves both libraries.
 
 Rendering inside strings: a missing optional value is `none`, a bool `true`/`false`, an
 enum its number.
@@ -226,7 +226,7 @@ BE_RULES = {
 HB_RULES = {"heartbeat": heartbeat}
 
 
-# ---- What `doris-rs wire-peer call` sends (src/wire_peer/call.rs), checked by our servers.
+# ---- What `doris-rs wire-peer call` sends (devtools/src/wire_peer/call.rs), checked by our servers.
 
 BIG_META = bytes((i * 131 + 200) % 256 for i in range(1 << 20))
 

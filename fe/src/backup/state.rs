@@ -2,70 +2,16 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::admission::JobKind;
 use super::job_info::{BackupContent, BackupJobInfo};
 use super::meta::BackupMeta;
 use super::properties::{ReplicaAllocation, RestoreOptions};
-use crate::error::{FeError, Result};
+use crate::error::FeError;
 
-macro_rules! job_state {
-    ($(#[$m:meta])* $name:ident { $($v:ident => $s:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        pub enum $name {
-            $(#[serde(rename = $s)] $v),+
-        }
-
-        impl $name {
-            /// Every state, in the order a job passes through them (CANCELLED last).
-            pub const ALL: &'static [$name] = &[$($name::$v),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$v => $s),+ }
-            }
-
-            pub fn is_done(self) -> bool {
-                matches!(self, $name::Finished | $name::Cancelled)
-            }
-
-            /// The state that follows on success, `None` once done.
-            pub fn next(self) -> Option<$name> {
-                if self.is_done() {
-                    return None;
-                }
-                let i = Self::ALL.iter().position(|s| *s == self).expect("listed");
-                Some(Self::ALL[i + 1])
-            }
-
-            /// A job moves one step forward, or to CANCELLED from any unfinished state.
-            pub fn can_move_to(self, to: $name) -> bool {
-                (to == $name::Cancelled && !self.is_done()) || self.next() == Some(to)
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = FeError;
-            fn from_str(s: &str) -> Result<Self> {
-                Self::ALL
-                    .iter()
-                    .copied()
-                    .find(|st| st.as_str().eq_ignore_ascii_case(s))
-                    .ok_or_else(|| FeError::InvalidArgument(format!("unknown {} '{s}'", stringify!($name))))
-            }
-        }
-    };
-}
-
-job_state!(
+crate::job_state!(
     /// Backup: PENDING -> SNAPSHOTING -> UPLOAD_SNAPSHOT -> UPLOADING -> SAVE_META ->
     /// UPLOAD_INFO -> FINISHED, or CANCELLED.
     BackupState {
@@ -80,7 +26,7 @@ job_state!(
     }
 );
 
-job_state!(
+crate::job_state!(
     /// Restore: PENDING -> SNAPSHOTING -> DOWNLOAD -> DOWNLOADING -> COMMIT -> COMMITTING ->
     /// FINISHED, or CANCELLED.
     RestoreState {
@@ -181,9 +127,29 @@ pub struct TableRefRecord {
     pub alias: Option<String>,
 }
 
-impl From<&crate::sql::TableRef> for TableRefRecord {
-    fn from(r: &crate::sql::TableRef) -> Self {
-        TableRefRecord { table: r.table.clone(), partitions: r.partitions.clone(), alias: r.alias.clone() }
+/// Which tables a BACKUP or RESTORE names: every one (no ON clause), the listed ones, or
+/// every one but those of an EXCLUDE clause.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TableSelection {
+    All,
+    Only(Vec<TableRefRecord>),
+    Except(Vec<String>),
+}
+
+impl TableSelection {
+    /// Resolve against the tables there are (`all`): ON lists are returned as given,
+    /// the other two become whole-table refs. EXCLUDE compares names case-insensitively.
+    pub fn resolve<'a>(&self, all: impl IntoIterator<Item = &'a str>) -> Vec<TableRefRecord> {
+        let whole = |t: &str| TableRefRecord { table: t.to_string(), partitions: vec![], alias: None };
+        match self {
+            TableSelection::Only(refs) => refs.clone(),
+            TableSelection::All => all.into_iter().map(whole).collect(),
+            TableSelection::Except(out) => all
+                .into_iter()
+                .filter(|t| !out.iter().any(|x| x.eq_ignore_ascii_case(t)))
+                .map(whole)
+                .collect(),
+        }
     }
 }
 
@@ -320,10 +286,6 @@ pub struct JobHeader {
     pub table_refs: Vec<TableRefRecord>,
 }
 
-fn bad_move(kind: &str, id: i64, from: impl fmt::Display, to: impl fmt::Display) -> FeError {
-    FeError::IllegalState(format!("{kind} job {id} cannot move from {from} to {to}"))
-}
-
 impl BackupJobRecord {
     pub fn new(h: JobHeader, content: BackupContent, timeout_ms: i64, now_ms: i64) -> Self {
         BackupJobRecord {
@@ -353,39 +315,6 @@ impl BackupJobRecord {
         }
     }
 
-    /// Move to `to`, stamping the matching time; refuses skipped or backward moves.
-    pub fn move_to(&mut self, to: BackupState, now_ms: i64) -> Result<()> {
-        if !self.state.can_move_to(to) {
-            return Err(bad_move("backup", self.job_id, self.state, to));
-        }
-        match to {
-            BackupState::UploadSnapshot => self.snapshot_finished_time_ms = now_ms,
-            BackupState::SaveMeta => self.upload_finished_time_ms = now_ms,
-            BackupState::Finished | BackupState::Cancelled => self.finished_time_ms = now_ms,
-            _ => {}
-        }
-        self.state = to;
-        Ok(())
-    }
-
-    /// Cancel with a reason (kept in `status`).
-    pub fn cancel(&mut self, status: JobStatus, now_ms: i64) -> Result<()> {
-        self.move_to(BackupState::Cancelled, now_ms)?;
-        self.status = status;
-        Ok(())
-    }
-
-    pub fn is_timed_out(&self, now_ms: i64) -> bool {
-        !self.state.is_done() && now_ms - self.create_time_ms > self.timeout_ms
-    }
-
-    pub fn to_json(&self) -> Vec<u8> {
-        serde_json::to_vec(self).expect("a backup job record serializes")
-    }
-
-    pub fn from_json(bytes: &[u8]) -> Result<Self> {
-        serde_json::from_slice(bytes).map_err(|e| FeError::Internal(format!("stored backup job is unreadable: {e}")))
-    }
 }
 
 impl RestoreJobRecord {
@@ -444,44 +373,27 @@ impl RestoreJobRecord {
         }
     }
 
-    /// Move to `to`, stamping the matching time; refuses skipped or backward moves.
-    pub fn move_to(&mut self, to: RestoreState, now_ms: i64) -> Result<()> {
-        if !self.state.can_move_to(to) {
-            return Err(bad_move("restore", self.job_id, self.state, to));
-        }
-        match to {
-            RestoreState::Snapshoting => self.meta_prepared_time_ms = now_ms,
-            RestoreState::Download => self.snapshot_finished_time_ms = now_ms,
-            RestoreState::Commit => self.download_finished_time_ms = now_ms,
-            RestoreState::Finished | RestoreState::Cancelled => self.finished_time_ms = now_ms,
-            _ => {}
-        }
-        self.state = to;
-        Ok(())
-    }
-
-    pub fn cancel(&mut self, status: JobStatus, now_ms: i64) -> Result<()> {
-        self.move_to(RestoreState::Cancelled, now_ms)?;
-        self.status = status;
-        Ok(())
-    }
-
-    pub fn is_timed_out(&self, now_ms: i64) -> bool {
-        !self.state.is_done() && now_ms - self.create_time_ms > self.timeout_ms
-    }
-
-    pub fn to_json(&self) -> Vec<u8> {
-        serde_json::to_vec(self).expect("a restore job record serializes")
-    }
-
-    pub fn from_json(bytes: &[u8]) -> Result<Self> {
-        serde_json::from_slice(bytes).map_err(|e| FeError::Internal(format!("stored restore job is unreadable: {e}")))
-    }
 }
+
+crate::job_lifecycle!(BackupJobRecord, BackupState, JobKind::Backup, |r, to, now| match to {
+    BackupState::UploadSnapshot => r.snapshot_finished_time_ms = now,
+    BackupState::SaveMeta => r.upload_finished_time_ms = now,
+    BackupState::Finished | BackupState::Cancelled => r.finished_time_ms = now,
+    _ => {}
+});
+
+crate::job_lifecycle!(RestoreJobRecord, RestoreState, JobKind::Restore, |r, to, now| match to {
+    RestoreState::Snapshoting => r.meta_prepared_time_ms = now,
+    RestoreState::Download => r.snapshot_finished_time_ms = now,
+    RestoreState::Commit => r.download_finished_time_ms = now,
+    RestoreState::Finished | RestoreState::Cancelled => r.finished_time_ms = now,
+    _ => {}
+});
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::backup::{JobLifecycle, JobState};
     use crate::backup::meta::tests_support::sample_meta;
 
     pub(crate) fn header(job_id: i64, label: &str, db_name: &str, repo_id: i64, repo_name: &str, refs: Vec<TableRefRecord>) -> JobHeader {
@@ -543,7 +455,7 @@ pub(crate) mod tests {
         r.meta = Some(sample_meta());
         r.tasks.unfinished.insert(11, 22);
         r.tasks.progress.insert(11, (1, 2));
-        let back = BackupJobRecord::from_json(&r.to_json()).unwrap();
+        let back = serde_json::from_slice::<BackupJobRecord>(&serde_json::to_vec(&r).unwrap()).unwrap();
         assert_eq!(back, r);
     }
 
@@ -560,8 +472,8 @@ pub(crate) mod tests {
         assert_eq!(r.state, RestoreState::Cancelled);
         assert_eq!(r.finished_time_ms, 9);
         assert!(!r.is_timed_out(10_000_000));
-        assert_eq!(RestoreJobRecord::from_json(&r.to_json()).unwrap(), r);
-        assert!(RestoreJobRecord::from_json(b"{}").is_err());
+        assert_eq!(serde_json::from_slice::<RestoreJobRecord>(&serde_json::to_vec(&r).unwrap()).unwrap(), r);
+        assert!(serde_json::from_slice::<RestoreJobRecord>(b"{}").is_err());
     }
 
     /// A local-snapshot restore (CCR's restoreSnapshot) takes the backup's time from the

@@ -10,7 +10,7 @@
 //! new `Statement` variant does not compile until it has one) calling a function of its
 //! family's file.
 
-mod backup;
+pub mod backup;
 mod config;
 mod convert;
 mod cooldown;
@@ -110,9 +110,9 @@ impl Executor for FeExecutor {
                 let db = session.resolve_db(db.as_deref())?;
                 backup::cancel(ctx, &db, crate::backup::JobKind::Restore, filter.as_ref())
             }
-            Statement::CreateRepository(c) => crate::jobs::repos::create(ctx, &c).await,
-            Statement::DropRepository { name } => crate::jobs::repos::drop(ctx, &name),
-            Statement::ShowRepositories => Ok(crate::jobs::repos::show_all(ctx)),
+            Statement::CreateRepository(c) => backup::create_repository(ctx, &c).await,
+            Statement::DropRepository { name } => backup::drop_repository(ctx, &name),
+            Statement::ShowRepositories => Ok(backup::show_repositories(ctx)),
             Statement::CreateResource { name, if_not_exists, properties } => {
                 cooldown::create_resource(ctx, &name, if_not_exists, &properties)
             }
@@ -124,7 +124,7 @@ impl Executor for FeExecutor {
             Statement::DropStoragePolicy { name, if_exists } => cooldown::drop_policy(ctx, &name, if_exists),
             Statement::ShowStoragePolicy => Ok(cooldown::show_policies(&ctx.policies.storage_policies())),
             Statement::ShowSnapshot { repo, snapshot, timestamp } => {
-                crate::jobs::repos::show_snapshot(ctx, &repo, snapshot.as_deref(), timestamp.as_deref()).await
+                backup::show_snapshot(ctx, &repo, snapshot.as_deref(), timestamp.as_deref()).await
             }
             Statement::Select(sel) => {
                 let db = session.resolve_db(sel.table.db.as_deref())?;

@@ -11,7 +11,7 @@ use super::auth;
 use crate::backup::{BackupJobInfo, BackupMeta, TableRefRecord};
 use crate::context::Ctx;
 use crate::error::{FeError, Result};
-use crate::jobs::restore_job::{self, RestoreRequest};
+use crate::backup::restore_job::{self, RestoreRequest};
 
 pub fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
     let mut enc = GzEncoder::new(Vec::new(), Compression::default());

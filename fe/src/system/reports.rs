@@ -18,7 +18,6 @@ use super::task_queue::{new_task, AgentTask, Finished};
 use crate::catalog::ReplicaReport;
 use crate::config::FeConfig;
 use crate::context::FeContext;
-use crate::jobs::StoredJob;
 
 /// The least time a reported tablet must stay unknown before it is dropped, whatever
 /// `max_create_table_timeout_second` says.
@@ -119,7 +118,7 @@ pub fn finish_task(ctx: &FeContext, req: TFinishTaskRequest) -> Result<Finished,
     // The queue knows no waiter got this answer from this FE. A job record may still name
     // the path: the answer reached an FE that recorded it and died before telling the BE,
     // which sends it again to us. Such a snapshot is the job's; it is released with it.
-    if snapshot_recorded(ctx, be.id, path) {
+    if ctx.jobs.owns_snapshot(be.id, path) {
         debug!(path = %path, "unwaited MAKE_SNAPSHOT is recorded by a job; kept");
         return Ok(Finished::NoWaiter);
     }
@@ -140,27 +139,6 @@ pub fn finish_task(ctx: &FeContext, req: TFinishTaskRequest) -> Result<Finished,
     Ok(outcome)
 }
 
-/// Whether a stored backup or restore job, or a local snapshot, names this BE snapshot.
-fn snapshot_recorded(ctx: &FeContext, be_id: i64, path: &str) -> bool {
-    let backups = ctx.jobs.backups();
-    if backups.iter().flat_map(|b| b.snapshots.values()).any(|s| s.be_id == be_id && s.path == path) {
-        return true;
-    }
-    let restores = ctx.jobs.restores();
-    let in_restore = restores.iter().filter_map(|r| ctx.jobs.get(r.job_id)).any(|j| match j {
-        StoredJob::Restore { extra, .. } => {
-            extra.tablets.iter().any(|t| t.local_be_id == be_id && t.local_snapshot_path == path)
-        }
-        StoredJob::Backup { .. } => false,
-    });
-    in_restore
-        || ctx
-            .jobs
-            .local_snapshots()
-            .iter()
-            .flat_map(|l| l.snapshots.iter())
-            .any(|s| s.be_id == be_id && s.path == path)
-}
 
 pub fn apply_report(ctx: &FeContext, req: &TReportRequest) -> Result<(), ReportError> {
     let be = backend_of(ctx, &req.backend)?;

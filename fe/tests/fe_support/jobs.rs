@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use doris_fe::backup::{BackupJobRecord, RestoreJobRecord};
-use doris_fe::jobs::{RestoreExtra, StoredJob};
+use doris_fe::backup::{RestoreExtra, StoredJob};
 use doris_fe::persist::{Kind, MetaStore};
 use doris_fe::rpc::snapshots::{self, SnapshotAnswer};
 use doris_fe::server::FeHandle;

@@ -1,5 +1,5 @@
 // A trivial FrontendService on Apache Thrift's C++ TThreadedServer, following the
-// convention of `doris-rs bench rpc --addr` (src/bench/rpc.rs):
+// convention of `doris-rs bench rpc --addr` (devtools/src/bench/rpc.rs):
 //   getSnapshot:     label_name = decimal reply size -> status OK, meta of that many bytes
 //   restoreSnapshot: meta payload, its length in label_name -> status OK (else INVALID_ARGUMENT)
 //

@@ -3,10 +3,10 @@
 //! are `yyyy-MM-dd HH:mm:ss` or `NULL`; Status is `[OK]` or `[CODE, msg: ...]`). The CCR
 //! syncer reads State, SnapshotName, Label, Status, Timestamp, ReplicationNum and CreateTime.
 
-use super::job_info::BackupJobInfo;
-use super::repository::{Repository, SnapshotEntry};
-use super::state::{BackupJobRecord, RestoreJobRecord, TableRefRecord, TaskBook};
-use super::time::{format_time, NULL_STRING};
+use crate::backup::job_info::BackupJobInfo;
+use crate::backup::repository::{Repository, SnapshotEntry};
+use crate::backup::state::{BackupJobRecord, RestoreJobRecord, TableRefRecord, TaskBook};
+use crate::backup::time::{format_time, NULL_STRING};
 use crate::mysql::{OutColumn, Value};
 use crate::sql::{like_match, NameFilter};
 
@@ -281,6 +281,7 @@ pub async fn show_snapshot(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backup::JobLifecycle;
     use crate::backup::job_info::BackupContent;
     use crate::backup::properties::{ReplicaAllocation, RestoreOptions};
     use crate::backup::state::tests::header;

@@ -1,12 +1,22 @@
-//! Repositories: CREATE / DROP / SHOW REPOSITORIES and SHOW SNAPSHOT. Each repository is
+//! Repositories: create, drop, list. Each repository is
 //! kept in the meta store by name; dropping one keeps its data.
 
-use crate::backup::{show, Repository};
+use std::collections::BTreeMap;
+
+use crate::backup::{Repository, StorageKind, StoredJob};
 use crate::context::{Ctx, FeContext};
 use crate::error::{FeError, Result};
-use crate::mysql::QueryOutput;
 use crate::persist::Named;
-use crate::sql::CreateRepository;
+
+/// What CREATE REPOSITORY asks for.
+#[derive(Debug, Clone)]
+pub struct NewRepository {
+    pub name: String,
+    pub read_only: bool,
+    pub location: String,
+    pub storage: StorageKind,
+    pub properties: BTreeMap<String, String>,
+}
 
 pub fn get(ctx: &FeContext, name: &str) -> Result<Repository> {
     ctx.jobs
@@ -18,7 +28,7 @@ pub fn get(ctx: &FeContext, name: &str) -> Result<Repository> {
         .ok_or_else(|| FeError::NotFound(format!("repository {name}")))
 }
 
-pub async fn create(ctx: &Ctx, stmt: &CreateRepository) -> Result<QueryOutput> {
+pub async fn create(ctx: &Ctx, stmt: NewRepository) -> Result<()> {
     if ctx.jobs.repos.lock().unwrap().contains_key(&stmt.name) {
         return Err(FeError::AlreadyExists(format!("repository {}", stmt.name)));
     }
@@ -26,7 +36,15 @@ pub async fn create(ctx: &Ctx, stmt: &CreateRepository) -> Result<QueryOutput> {
         .store
         .next_id()
         .map_err(|e| FeError::Internal(e.to_string()))?;
-    let mut repo = Repository::from_statement(id, stmt, FeContext::now_ms())?;
+    let mut repo = Repository::new(
+        id,
+        &stmt.name,
+        stmt.read_only,
+        &stmt.location,
+        stmt.storage,
+        stmt.properties,
+        FeContext::now_ms(),
+    )?;
     // Writes __repo_info (or reads it back for an existing location), then checks it is there.
     repo.init().await?;
     repo.ping().await?;
@@ -38,13 +56,13 @@ pub async fn create(ctx: &Ctx, stmt: &CreateRepository) -> Result<QueryOutput> {
         .put_named(Named::Repository, &repo.name, &repo)
         .map_err(|e| FeError::Internal(e.to_string()))?;
     repos.insert(repo.name.clone(), repo);
-    Ok(QueryOutput::ok())
+    Ok(())
 }
 
-pub fn drop(ctx: &Ctx, name: &str) -> Result<QueryOutput> {
+pub fn drop(ctx: &Ctx, name: &str) -> Result<()> {
     let busy = ctx.jobs.unfinished().into_iter().any(|j| match j {
-        super::StoredJob::Backup { record } => record.repo_name == name,
-        super::StoredJob::Restore { record, .. } => record.repo_name == name,
+        StoredJob::Backup { record } => record.repo_name == name,
+        StoredJob::Restore { record, .. } => record.repo_name == name,
     });
     if busy {
         return Err(FeError::IllegalState(format!(
@@ -59,22 +77,10 @@ pub fn drop(ctx: &Ctx, name: &str) -> Result<QueryOutput> {
         .delete_named(Named::Repository, name)
         .map_err(|e| FeError::Internal(e.to_string()))?;
     repos.remove(name);
-    Ok(QueryOutput::ok())
+    Ok(())
 }
 
-pub fn show_all(ctx: &Ctx) -> QueryOutput {
-    let repos: Vec<Repository> = ctx.jobs.repos.lock().unwrap().values().cloned().collect();
-    let (columns, rows) = show::show_repositories(repos.iter());
-    QueryOutput::Rows { columns, rows }
-}
-
-pub async fn show_snapshot(
-    ctx: &Ctx,
-    repo: &str,
-    snapshot: Option<&str>,
-    timestamp: Option<&str>,
-) -> Result<QueryOutput> {
-    let r = get(ctx, repo)?;
-    let (columns, rows) = show::show_snapshot(&r, snapshot, timestamp).await?;
-    Ok(QueryOutput::Rows { columns, rows })
+/// Every repository, by name.
+pub fn all(ctx: &FeContext) -> Vec<Repository> {
+    ctx.jobs.repos.lock().unwrap().values().cloned().collect()
 }

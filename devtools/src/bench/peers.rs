@@ -130,8 +130,12 @@ struct Row {
     peak_reset: bool,
 }
 
+/// The repository root: `DORIS_RS_REPO`, else the workspace this crate was built in
+/// (its manifest dir is `<repo>/devtools`).
 fn find_repo() -> PathBuf {
-    std::env::var_os("DORIS_RS_REPO").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+    std::env::var_os("DORIS_RS_REPO")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
 }
 
 /// `tests/interop/peers.sh all`: the Java and C++ build dirs.

@@ -1,0 +1,116 @@
+//! PENDING: resolve the tables, capture their meta at the visible versions, choose one
+//! replica per tablet and the commit seq the snapshot is at.
+
+use std::collections::BTreeMap;
+
+
+use super::*;
+use crate::catalog::OlapTable;
+
+/// Resolve tables, capture the meta (with visible versions) and choose a replica per tablet.
+pub(super) async fn pending(ctx: &FeContext, mut r: BackupJobRecord) -> Result<()> {
+    let mut tables = Vec::new();
+    let mut snapshots = BTreeMap::new();
+    for tr in &r.table_refs {
+        let t = ctx
+            .catalog
+            .table(&r.db_name, &tr.table)
+            .map_err(|_| FeError::UnknownTable(tr.table.clone()))?;
+        let meta = meta_conv::table_meta(&t, Some(&tr.partitions));
+        let chosen = choose_replicas(r.db_id, &t, &meta, |be| {
+            ctx.backends.get(be).is_some_and(|b| b.alive && b.be_addr().is_some())
+        })?;
+        snapshots.extend(chosen.into_iter().map(|s| (s.tablet_id, s)));
+        tables.push(meta);
+    }
+    crate::backup::check_tablet_count(snapshots.len(), ctx.config.max_backup_tablets_per_job)?;
+    r.meta = Some(BackupMeta::new(tables));
+    r.snapshots = snapshots;
+    let seq = commit_seq(ctx)?;
+    r.table_commit_seq_map = r
+        .meta
+        .as_ref()
+        .unwrap()
+        .tables
+        .iter()
+        .map(|t| (t.id, seq))
+        .collect();
+    r.move_to(BackupState::Snapshoting, FeContext::now_ms())?;
+    save(ctx, &r)
+}
+
+/// The commit sequence a snapshot taken now is at. Upstream records each table's latest
+/// binlog commit seq; without binlogs we take a fresh id from the meta store's generator.
+/// Every committed change (load transactions, tables, partitions, jobs) draws its id from
+/// that generator, whose ceiling is persisted ahead of use and never handed out twice, so
+/// the value is non-zero, cluster-wide, durable across restarts and strictly greater than
+/// the seq of any earlier snapshot: what a CCR syncer compares commit seqs for.
+pub(super) fn commit_seq(ctx: &FeContext) -> Result<i64> {
+    ctx.store
+        .next_id()
+        .map_err(|e| FeError::Internal(e.to_string()))
+}
+
+/// The replica each tablet of `t`'s backed-up partitions (those `meta` lists) is
+/// snapshotted on: the most recent one on a usable backend (alive, reachable).
+pub(super) fn choose_replicas(
+    db_id: i64,
+    t: &OlapTable,
+    meta: &crate::backup::TableMeta,
+    usable: impl Fn(i64) -> bool,
+) -> Result<Vec<SnapshotRecord>> {
+    let wanted: std::collections::HashSet<i64> = meta.partition.partitions.iter().map(|m| m.id).collect();
+    let mut out = Vec::new();
+    for p in t.partitions.iter().filter(|p| wanted.contains(&p.id)) {
+        for tablet in &p.index.tablets {
+            let replica = tablet
+                .replicas
+                .iter()
+                .filter(|rep| usable(rep.backend_id))
+                .max_by_key(|rep| rep.version)
+                .ok_or_else(|| FeError::IllegalState(format!("tablet {} has no replica on an alive backend", tablet.id)))?;
+            out.push(SnapshotRecord {
+                db_id,
+                table_id: t.id,
+                partition_id: p.id,
+                index_id: t.base_index_id,
+                tablet_id: tablet.id,
+                be_id: replica.backend_id,
+                schema_hash: t.schema_hash,
+                path: String::new(),
+                files: Vec::new(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backup::fixtures::two_partition_table;
+
+    /// Only the partitions the meta lists; per tablet the most recent replica among
+    /// those on usable backends; a tablet with none fails the job naming it.
+    #[test]
+    fn replicas_are_chosen_by_version_on_usable_backends() {
+        let mut t = two_partition_table();
+        let tablet = &mut t.partitions[0].index.tablets[0];
+        let mut newer = tablet.replicas[0].clone();
+        newer.backend_id = 8;
+        newer.version = tablet.replicas[0].version + 5;
+        tablet.replicas.push(newer.clone());
+        let mut dead = newer.clone();
+        dead.backend_id = 9;
+        dead.version += 10;
+        tablet.replicas.push(dead);
+        let first = tablet.id;
+        let meta = meta_conv::table_meta(&t, Some(&["p1".to_string()]));
+        let out = choose_replicas(1, &t, &meta, |be| be != 9).unwrap();
+        assert_eq!(out.len(), 2, "p1's two buckets only");
+        assert!(out.iter().all(|s| s.partition_id == t.partitions[0].id && s.db_id == 1 && s.table_id == t.id));
+        assert_eq!(out.iter().find(|s| s.tablet_id == first).map(|s| s.be_id), Some(8));
+        let e = choose_replicas(1, &t, &meta, |_| false).unwrap_err();
+        assert!(e.to_string().contains(&format!("tablet {first} has no replica on an alive backend")), "{e}");
+    }
+}

@@ -1,0 +1,182 @@
+//! COMMIT / COMMITTING: MOVE the downloaded snapshots in, set the backed-up versions, the
+//! atomic swap, and the tail that finishes the job.
+
+use std::collections::BTreeMap;
+
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use super::*;
+
+/// MOVE the downloaded snapshots into the tablets, then the backed-up versions.
+pub(super) async fn commit(
+    ctx: &FeContext,
+    mut r: RestoreJobRecord,
+    mut x: RestoreExtra,
+    cancel: &CancellationToken,
+) -> Result<()> {
+    if x.swapped {
+        // Resumed after the swap was committed: only the tail is left.
+        return finish(ctx, r, x).await;
+    }
+    let mut tasks = Vec::new();
+    r.tasks.unfinished.clear();
+    for t in &x.tablets {
+        let sig = next_sig(ctx)?;
+        let mut task = new_task(TTaskType::MOVE, sig);
+        task.move_dir_req = Some(Box::new(TMoveDirReq {
+            tablet_id: t.local_tablet_id,
+            schema_hash: t.schema_hash,
+            src: t.local_dir(),
+            job_id: r.job_id,
+            overwrite: true,
+        }));
+        tasks.push(AgentTask {
+            backend_id: t.local_be_id,
+            addr: be_addr(ctx, t.local_be_id)?,
+            request: task,
+        });
+        r.tasks.unfinished.insert(sig, t.local_tablet_id);
+    }
+    if r.state == RestoreState::Commit {
+        r.move_to(RestoreState::Committing, FeContext::now_ms())?;
+    }
+    save(ctx, &r, &x)?;
+    run_tasks(ctx, &r, tasks, cancel).await?;
+    let mut by_table: BTreeMap<i64, Vec<(i64, i64)>> = BTreeMap::new();
+    for (tid, pid, v) in &x.partitions {
+        by_table.entry(*tid).or_default().push((*pid, *v));
+    }
+    let now = FeContext::now_ms();
+    for (tid, parts) in by_table {
+        ctx.catalog
+            .update_table(tid, |t| apply_restored_versions(t, r.job_id, &parts, now))
+            .map_err(|e| FeError::Internal(e.to_string()))?;
+    }
+    clean(ctx, &r, &x).await?;
+    if !x.atomic.is_empty() {
+        swap(ctx, &mut r, &mut x)?;
+    }
+    finish(ctx, r, x).await
+}
+
+/// Atomic restore's commit point: every shadow takes its table's name and the tables it
+/// replaces are removed, in one store transaction together with the job record marked
+/// swapped. A restart before it finds the old tables and the shadows (and redoes the
+/// commit); after it, the new tables and a job that only has to finish.
+pub(super) fn swap(ctx: &FeContext, r: &mut RestoreJobRecord, x: &mut RestoreExtra) -> Result<()> {
+    let swaps: Vec<(i64, String)> = x
+        .atomic
+        .iter()
+        .map(|s| (s.shadow_table_id, s.table.clone()))
+        .collect();
+    let mut after = x.clone();
+    after.swapped = true;
+    r.tasks.unfinished.clear();
+    let job_id = r.job_id;
+    let mut job = StoredJob::Restore {
+        record: r.clone(),
+        extra: after,
+    };
+    let replaced = ctx
+        .catalog
+        .replace_tables(r.db_id, &swaps, |w, replaced| {
+            if let StoredJob::Restore { extra, .. } = &mut job {
+                extra.replaced = replaced.to_vec();
+            }
+            w.put(Kind::Job, job_id, &job)
+        })
+        .map_err(|e| FeError::Internal(format!("replacing the restored tables: {e}")))?;
+    ctx.jobs.publish(ctx, job.clone());
+    if let StoredJob::Restore { extra, .. } = job {
+        *x = extra;
+    }
+    info!(
+        tables = ?swaps.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>(),
+        replaced = ?replaced.iter().map(|t| t.id).collect::<Vec<_>>(),
+        "atomic restore swapped the restored tables in"
+    );
+    Ok(())
+}
+
+/// Drop what the swap replaced, release our snapshots, FINISHED. Safe to run again.
+pub(super) async fn finish(ctx: &FeContext, mut r: RestoreJobRecord, x: RestoreExtra) -> Result<()> {
+    for t in &x.replaced {
+        crate::catalog::ddl::drop_tablets(ctx, t).await;
+    }
+    crate::backup::release_snapshots(ctx, snapshot_records(&r, &x).iter()).await;
+    release_tables(ctx, r.job_id)?;
+    r.tasks.unfinished.clear();
+    r.move_to(RestoreState::Finished, FeContext::now_ms())?;
+    save(ctx, &r, &x)?;
+    info!(tablets = x.tablets.len(), "restore finished");
+    Ok(())
+}
+
+/// What committing a restore does to one local table: the held table is released (loads
+/// may go on from the restored versions), the partitions the job added join the visible
+/// ones, and each restored partition and its replicas take the backed-up visible version.
+/// `parts` are (partition id, version). Idempotent.
+pub(super) fn apply_restored_versions(t: &mut OlapTable, job_id: i64, parts: &[(i64, i64)], now_ms: i64) {
+    if t.restore_lock.as_ref().is_some_and(|l| l.job_id == job_id) {
+        t.restore_lock = None;
+    }
+    for (pid, _) in parts {
+        t.publish_restoring_partition(*pid);
+    }
+    for p in t.partitions.iter_mut() {
+        if let Some((_, v)) = parts.iter().find(|(pid, _)| *pid == p.id) {
+            p.visible_version = *v;
+            p.visible_version_time_ms = now_ms;
+            for tablet in p.index.tablets.iter_mut() {
+                for rep in tablet.replicas.iter_mut() {
+                    rep.version = *v;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backup::fixtures::two_partition_table;
+
+    fn part(t: &OlapTable, id: i64) -> &Partition {
+        t.partitions.iter().find(|p| p.id == id).expect("partition")
+    }
+
+    /// The restored partition and its replicas take the backed-up version, the other
+    /// partition keeps its own, the job's hold is released and an added partition becomes
+    /// visible; running it twice changes nothing more.
+    #[test]
+    fn commit_sets_versions_releases_the_hold_and_publishes_added_partitions() {
+        let mut t = two_partition_table();
+        let (p1, p2) = (t.partitions[0].id, t.partitions[1].id);
+        let p2_version = part(&t, p2).visible_version;
+        let mut added = t.partitions[1].clone();
+        added.id = 9_001;
+        added.name = "p_added".into();
+        t.restoring_partitions.push(added);
+        t.restore_lock = Some(RestoreLock { job_id: 42, partition_ids: vec![p1], allow_load: false });
+        for _ in 0..2 {
+            apply_restored_versions(&mut t, 42, &[(p1, 17), (9_001, 5)], 1234);
+            let p = part(&t, p1);
+            assert_eq!((p.visible_version, p.visible_version_time_ms), (17, 1234));
+            assert!(p.index.tablets.iter().flat_map(|tb| &tb.replicas).all(|r| r.version == 17));
+            assert_eq!(part(&t, p2).visible_version, p2_version);
+            assert!(t.restore_lock.is_none());
+            assert!(t.restoring_partitions.is_empty());
+            assert_eq!(part(&t, 9_001).visible_version, 5);
+        }
+    }
+
+    /// Another job's hold stays.
+    #[test]
+    fn commit_keeps_another_jobs_hold() {
+        let mut t = two_partition_table();
+        t.restore_lock = Some(RestoreLock { job_id: 7, partition_ids: vec![], allow_load: false });
+        apply_restored_versions(&mut t, 42, &[], 1);
+        assert_eq!(t.restore_lock.as_ref().map(|l| l.job_id), Some(7));
+    }
+}
