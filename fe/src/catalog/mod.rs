@@ -2,7 +2,6 @@
 //! meta store in one transaction before it becomes visible. Metadata only: DDL that sends
 //! tasks to the BEs lives in [`crate::tables`].
 
-pub mod ddl;
 pub mod placement;
 pub mod spec;
 pub mod table;

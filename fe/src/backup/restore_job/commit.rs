@@ -102,7 +102,7 @@ pub(super) fn swap(ctx: &FeContext, r: &mut RestoreJobRecord, x: &mut RestoreExt
 /// Drop what the swap replaced, release our snapshots, FINISHED. Safe to run again.
 pub(super) async fn finish(ctx: &FeContext, mut r: RestoreJobRecord, x: RestoreExtra) -> Result<()> {
     for t in &x.replaced {
-        crate::catalog::ddl::drop_tablets(ctx, t).await;
+        crate::tables::drop_tablets(ctx, t).await;
     }
     crate::backup::release_snapshots(ctx, snapshot_records(&r, &x).iter()).await;
     release_tables(ctx, r.job_id)?;

@@ -29,7 +29,7 @@ pub(super) async fn remove_added_partitions(ctx: &FeContext, x: &RestoreExtra) -
             partitions = ?removed.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
             "removed the partitions the cancelled restore added"
         );
-        crate::catalog::ddl::drop_partition_tablets(ctx, table_id, &removed).await;
+        crate::tables::drop_partition_tablets(ctx, table_id, &removed).await;
     }
     Ok(())
 }
@@ -138,7 +138,7 @@ pub(super) async fn add_missing_partitions(
         .restoring_partitions
         .iter()
         .filter(|p| to_create.contains(&p.id));
-    let tasks = crate::catalog::ddl::create_tasks(ctx, &t, parts)
+    let tasks = crate::tables::create_tasks(ctx, &t, parts)
         .map_err(|e| FeError::IllegalState(e.to_string()))?;
     let timeout = Duration::from_secs(ctx.config.max_create_table_timeout_second).min(remaining(r));
     tokio::select! {

@@ -99,7 +99,7 @@ pub(super) async fn create_from_meta(
         r.options.replica_alloc.total() as u16
     };
     let spec = meta_conv::create_spec(tmeta, &r.db_name, name, n)?;
-    crate::catalog::ddl::create_table(ctx, &spec)
+    crate::tables::create_table(ctx, &spec)
         .await
         .map_err(|e| FeError::IllegalState(e.to_string()))?;
     let t = ctx
