@@ -2,17 +2,13 @@
 //! versions only), forget dropped policies. As upstream, the FE gets no finishTask: it
 //! sees the (id, version) pairs in the next tablet report and pushes again on a mismatch.
 
-use std::sync::Arc;
-
 use doris_thrift::agent_service::TPushStoragePolicyReq;
 use tracing::{info, warn};
 
-use super::blocking;
-use crate::agent::Agent;
+use super::{blocking, TaskEnv};
 
-pub async fn run(agent: &Arc<Agent>, req: &TPushStoragePolicyReq) {
-    let storage = agent.ctx.storage.clone();
-    let req = req.clone();
+pub async fn run(env: &TaskEnv, req: TPushStoragePolicyReq) {
+    let storage = env.ctx.storage.clone();
     match blocking(move || storage.push_storage_policy(&req)).await {
         Ok(out) => {
             for why in &out.invalid {
@@ -28,7 +24,7 @@ pub async fn run(agent: &Arc<Agent>, req: &TPushStoragePolicyReq) {
             );
             if out.changed() {
                 // Let the FE see the new versions without waiting a whole report interval.
-                agent.trigger_reports();
+                env.reports.trigger();
             }
         }
         Err(e) => warn!(error = %e, "storage policies not applied"),
