@@ -298,7 +298,7 @@ impl StorageEngine {
         if let Some(p) = path.parent().and_then(|p| p.parent()) {
             fsutil::fsync_dir(p)?;
         }
-        super::failpoint("create_tablet.after_dir");
+        super::failpoint!("create_tablet.after_dir");
         self.commit(dir, meta.clone())?;
         tracing::info!(tablet_id, schema_hash, version, root = %self.dirs[dir].root.display(), "tablet created");
         Ok(meta)
@@ -332,7 +332,7 @@ impl StorageEngine {
         }
         let d = &self.dirs[t.dir];
         d.meta.delete(tablet_id)?;
-        super::failpoint("drop_tablet.after_meta");
+        super::failpoint!("drop_tablet.after_meta");
         self.tablets.write().unwrap_or_else(|e| e.into_inner()).remove(&tablet_id);
         // Files go after the commit; a crash in between is finished by the sweep at open.
         fsutil::remove_dir_all(&d.tablet_id_path(t.meta.shard_id, tablet_id))?;
@@ -379,7 +379,7 @@ impl StorageEngine {
         self.check_new_rowset(&t, &rowset)?;
         let mut meta = t.meta.clone();
         meta.rowsets.push(rowset);
-        super::failpoint("add_rowset.before_meta");
+        super::failpoint!("add_rowset.before_meta");
         self.commit(t.dir, meta.clone())?;
         tracing::info!(tablet_id, version = meta.max_version(), "rowset added");
         Ok(meta)

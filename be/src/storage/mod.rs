@@ -16,8 +16,10 @@
 //! by any committed meta and removed (see `engine::StorageEngine::open`).
 //!
 //! ## Failpoints
-//! Tests kill the process mid-operation by setting the environment variable
-//! `DORIS_RS_FAILPOINT` to one of these names; the process aborts when it reaches the point:
+//! Built only with the cargo feature `failpoints` (on for this crate's tests; a release
+//! binary has none). Tests kill the process mid-operation by setting the environment
+//! variable `DORIS_RS_FAILPOINT` to one of these names; the process aborts when it
+//! reaches the point:
 //!
 //! | name                        | where                                                    |
 //! |-----------------------------|----------------------------------------------------------|
@@ -27,6 +29,20 @@
 //! | `make_snapshot.after_link`  | staging dir filled, not yet renamed to its final name    |
 //! | `move_dir.after_link`       | snapshot files linked into the tablet dir, meta not committed |
 //! | `move_dir.after_meta`       | new meta committed, old files still there, no `LOADED`   |
+
+/// `failpoint!("name")`: abort here when `DORIS_RS_FAILPOINT` names this point. Expands to
+/// nothing without the `failpoints` feature.
+#[cfg(feature = "failpoints")]
+macro_rules! failpoint {
+    ($name:literal) => {
+        $crate::storage::abort_at_failpoint($name)
+    };
+}
+#[cfg(not(feature = "failpoints"))]
+macro_rules! failpoint {
+    ($name:literal) => {};
+}
+pub(crate) use failpoint;
 
 pub mod data_dir;
 pub mod engine;
@@ -45,15 +61,15 @@ pub use policy::{PolicySet, PushOutcome, ResourceKind, S3Resource, StoragePolicy
 pub use tablet_meta::{ColumnMeta, CooldownState, PendingRowset, RowsetMeta, TabletMeta, TabletSchema};
 
 /// The environment variable naming the failpoint to abort at.
+#[cfg(feature = "failpoints")]
 pub const FAILPOINT_ENV: &str = "DORIS_RS_FAILPOINT";
 
 /// Abort the process (as `kill -9` would end it: no unwinding, no destructors) when
 /// `DORIS_RS_FAILPOINT` names this point. Names are listed in the module doc.
-pub fn failpoint(name: &str) {
-    if let Ok(v) = std::env::var(FAILPOINT_ENV) {
-        if v == name {
-            tracing::warn!(failpoint = name, "failpoint reached, aborting");
-            std::process::abort();
-        }
+#[cfg(feature = "failpoints")]
+pub fn abort_at_failpoint(name: &str) {
+    if std::env::var(FAILPOINT_ENV).is_ok_and(|v| v == name) {
+        tracing::warn!(failpoint = name, "failpoint reached, aborting");
+        std::process::abort();
     }
 }

@@ -124,7 +124,7 @@ impl StorageEngine {
             fsutil::link_or_copy(&src.join(from), &tablet_path.join(to))?;
         }
         fsutil::fsync_dir(&tablet_path)?;
-        super::failpoint("move_dir.after_link");
+        super::failpoint!("move_dir.after_link");
 
         let old = t.meta.clone();
         let meta = TabletMeta {
@@ -144,7 +144,7 @@ impl StorageEngine {
             cooldown: old.cooldown.clone(),
         };
         self.commit(t.dir, meta.clone())?;
-        super::failpoint("move_dir.after_meta");
+        super::failpoint!("move_dir.after_meta");
 
         for r in old.rowsets.iter().filter(|r| !r.remote) {
             for f in fsutil::list_files(&tablet_path)? {

@@ -164,7 +164,7 @@ impl StorageEngine {
             let _ = fsutil::remove_dir_all(&staging);
             return Err(e);
         }
-        super::failpoint("make_snapshot.after_link");
+        super::failpoint!("make_snapshot.after_link");
         let final_path = snap_root.join(&name);
         std::fs::rename(&staging, &final_path)
             .map_err(|e| fsutil::io(format!("rename {} to {}", staging.display(), final_path.display()), e))?;
