@@ -48,6 +48,7 @@ pub mod data_dir;
 pub mod engine;
 pub mod fsutil;
 pub mod hdr;
+pub mod md5_cache;
 pub mod meta_store;
 pub mod move_dir;
 pub mod policy;
