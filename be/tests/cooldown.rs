@@ -16,7 +16,7 @@ use doris_be::cooldown::{self, RemoteStore, Step};
 use doris_be::load::csv::LoadColumn;
 use doris_be::load::segment;
 use doris_be::load::types::{Cell, ColKind};
-use doris_be::storage::{RowsetMeta, TabletMeta};
+use doris_be::storage::{RowsetMeta, SnapshotSpec, TabletMeta};
 use doris_thrift::agent_service::{
     TAgentTaskRequest, TObjStorageType, TPushStoragePolicyReq, TS3StorageParam, TStoragePolicy, TStorageResource,
 };
@@ -229,7 +229,7 @@ async fn the_cooldown_replica_uploads_cold_rowsets_and_the_other_follows() {
     assert!(pass(&a).await.is_empty(), "version 4 is not cold for an hour");
     assert_eq!(scan(&a).await, [all_rows.clone(), vec![(4, 40)]].concat());
     // A snapshot would carry rowsets keyed by this tablet in the store: refused.
-    let e = a.ctx.storage.make_snapshot(&snapshot_req(TABLET, true)).unwrap_err();
+    let e = a.ctx.storage.make_snapshot(&SnapshotSpec::from(&snapshot_req(TABLET, true))).unwrap_err();
     assert!(e.to_string().contains("is cooled down to remote storage; snapshots of remote data are not supported"), "{e}");
 
     // A restart keeps the remote rowsets and reads them. A local copy a cooldown cut short

@@ -16,6 +16,7 @@ use tracing::{debug, info, warn};
 use super::pools::Pools;
 use super::Agent;
 use crate::error::{ok_status, BeError, Result};
+use crate::storage::SnapshotSpec;
 use crate::tasks::blocking;
 
 pub struct BackendHandler {
@@ -95,8 +96,8 @@ impl BackendServiceHandler for BackendHandler {
 
     async fn make_snapshot(&self, snapshot_request: TSnapshotRequest) -> Result<TAgentResult, ApplicationError> {
         let storage = self.agent.ctx.storage.clone();
-        let req = snapshot_request.clone();
-        let mut r = match blocking(move || storage.make_snapshot(&req)).await {
+        let spec = SnapshotSpec::from(&snapshot_request);
+        let mut r = match blocking(move || storage.make_snapshot(&spec)).await {
             Ok(info) => {
                 let path = info.snapshot_path.display().to_string();
                 info!(tablet_id = snapshot_request.tablet_id, snapshot_path = %path, "snapshot made");

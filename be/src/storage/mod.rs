@@ -13,7 +13,7 @@
 //! Crash safety rests on one rule: the redb commit of a tablet's meta is the moment an
 //! operation takes effect. Files are put in place before the commit and old files are
 //! removed after it; whatever a crash leaves behind is recognised at open as not referenced
-//! by any committed meta and removed (see `engine::StorageEngine::open`).
+//! by any committed meta and removed (see `recovery`).
 //!
 //! ## Failpoints
 //! Built only with the cargo feature `failpoints` (on for this crate's tests; a release
@@ -52,12 +52,18 @@ pub mod md5_cache;
 pub mod meta_store;
 pub mod move_dir;
 pub mod policy;
+pub mod recovery;
+pub mod report;
 pub mod schema;
 pub mod snapshot;
 pub mod tablet_meta;
+pub mod tablets;
 
 pub use data_dir::DataDir;
 pub use engine::{SnapshotInfo, StorageEngine};
+pub use move_dir::MoveSpec;
+pub use snapshot::SnapshotSpec;
+pub use tablets::NewTablet;
 pub use policy::{PolicySet, PushOutcome, ResourceKind, S3Resource, StoragePolicy, StorageResource};
 pub use tablet_meta::{ColumnMeta, CooldownState, PendingRowset, RowsetMeta, TabletMeta, TabletSchema};
 

@@ -6,6 +6,7 @@ use doris_thrift::master_service::TFinishTaskRequest;
 
 use super::{blocking, record_tablet, TaskEnv};
 use crate::error::Result;
+use crate::storage::SnapshotSpec;
 
 pub async fn run(env: &TaskEnv, _signature: i64, req: TSnapshotRequest, finish: &mut TFinishTaskRequest) -> Result<()> {
     record_tablet(req.tablet_id);
@@ -13,8 +14,8 @@ pub async fn run(env: &TaskEnv, _signature: i64, req: TSnapshotRequest, finish: 
     finish.snapshot_path = Some(String::new());
     finish.snapshot_files = Some(Vec::new());
     let storage = env.ctx.storage.clone();
-    let r = req.clone();
-    let info = blocking(move || storage.make_snapshot(&r)).await?;
+    let spec = SnapshotSpec::from(&req);
+    let info = blocking(move || storage.make_snapshot(&spec)).await?;
     finish.snapshot_path = Some(info.snapshot_path.display().to_string());
     if req.list_files == Some(true) {
         let mut files = info.files;
@@ -23,4 +24,17 @@ pub async fn run(env: &TaskEnv, _signature: i64, req: TSnapshotRequest, finish: 
     }
     tracing::info!(snapshot_path = %info.snapshot_path.display(), "snapshot made");
     Ok(())
+}
+
+impl From<&TSnapshotRequest> for SnapshotSpec {
+    fn from(req: &TSnapshotRequest) -> SnapshotSpec {
+        SnapshotSpec {
+            tablet_id: req.tablet_id,
+            schema_hash: req.schema_hash,
+            version: req.version,
+            missing_versions: req.missing_version.clone().unwrap_or_default(),
+            copy_binlog: req.is_copy_binlog.unwrap_or(false),
+            timeout_s: req.timeout,
+        }
+    }
 }
