@@ -1,11 +1,12 @@
 //! doris-rs backend (BE).
 //!
-//! Layers, each using only those below it: `server` puts the BE together (start-up and
-//! shutdown of every service); `agent` takes requests in (heartbeat, submit_tasks, task
-//! pools, reports); `tasks` runs one agent task each (the table of kinds in
-//! `tasks::kinds`); `http` serves the webserver port, `load` stream loads, `cooldown`
-//! moves cold rowsets to object stores, `pull` moves snapshot files between BEs;
-//! `master` calls the master FE; `storage` owns data dirs, tablets and snapshots.
+//! Layers, each using only those below it:
+//! - `server`: the composition root, start-up and shutdown of every service;
+//! - `agent`: requests in (heartbeat, submit_tasks, task pools, reports);
+//! - `tasks`: one agent task each, declared in the table `tasks::kinds`, run with a `TaskEnv`;
+//! - `http` (webserver port), `load` (stream loads), `cooldown` (cold rowsets to object
+//!   stores), `pull` (snapshot files between BEs), `repository` (backup object stores);
+//! - `master` (calls to the master FE), `context`, `storage` (data dirs, tablets, snapshots).
 
 pub mod agent;
 pub mod cli;
@@ -18,6 +19,7 @@ pub mod load;
 pub mod master;
 pub mod metrics;
 pub mod pull;
+pub mod repository;
 pub mod server;
 pub mod storage;
 pub mod tasks;

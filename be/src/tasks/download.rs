@@ -11,7 +11,7 @@ use tracing::{debug, info, warn};
 
 use super::progress::FeProgress;
 use super::{record_job, TaskEnv};
-use super::repository::{local_files, local_name, md5_file, remote_tablet_id, tablet_and_schema_hash, Repository};
+use crate::repository::{local_files, local_name, md5_file, remote_tablet_id, tablet_and_schema_hash, Repository};
 use crate::error::{BeError, Result};
 use crate::pull::PullProgress;
 

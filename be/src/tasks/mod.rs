@@ -12,7 +12,6 @@ pub mod move_dir;
 pub mod progress;
 pub mod publish;
 pub mod release;
-pub mod repository;
 pub mod snapshot;
 pub mod storage_policy;
 pub mod upload;

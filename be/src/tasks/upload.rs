@@ -11,7 +11,7 @@ use tracing::{debug, info};
 
 use super::progress::FeProgress;
 use super::{record_job, TaskEnv};
-use super::repository::{local_files, md5_file, tablet_and_schema_hash, Repository};
+use crate::repository::{local_files, md5_file, tablet_and_schema_hash, Repository};
 use crate::error::{BeError, Result};
 use crate::pull::PullProgress;
 
