@@ -38,7 +38,7 @@ use crate::context::BeContext;
 use crate::error::{BeError, Result};
 use crate::storage::policy::{ResourceKind, StoragePolicy, StorageResource};
 use crate::storage::{RowsetMeta, StorageEngine, TabletMeta};
-use crate::tasks::repository::{s3_store, store_err, upload_file, S3Settings};
+use crate::repository::{s3_store, store_err, upload_file, S3Settings};
 
 /// What `format` of a remote tablet meta says.
 pub const REMOTE_META_FORMAT: &str = "doris-rs-remote-tablet-meta";

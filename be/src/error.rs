@@ -65,3 +65,10 @@ pub fn ok_status() -> TStatus {
 }
 
 pub type Result<T, E = BeError> = std::result::Result<T, E>;
+
+/// For conversions that cannot fail (a domain struct passed as itself).
+impl From<std::convert::Infallible> for BeError {
+    fn from(e: std::convert::Infallible) -> Self {
+        match e {}
+    }
+}

@@ -1,9 +1,12 @@
 //! doris-rs backend (BE).
 //!
-//! Layers: `agent` takes requests in (heartbeat, submit_tasks, reports, calls to the
-//! master FE), `tasks` runs one agent task each, `pull` moves snapshot files between BEs,
-//! `http` serves the webserver port, `storage` owns data dirs, tablets and snapshots,
-//! `cooldown` moves cold rowsets to a storage policy's object store.
+//! Layers, each using only those below it:
+//! - `server`: the composition root, start-up and shutdown of every service;
+//! - `agent`: requests in (heartbeat, submit_tasks, task pools, reports);
+//! - `tasks`: one agent task each, declared in the table `tasks::kinds`, run with a `TaskEnv`;
+//! - `http` (webserver port), `load` (stream loads), `cooldown` (cold rowsets to object
+//!   stores), `pull` (snapshot files between BEs), `repository` (backup object stores);
+//! - `master` (calls to the master FE), `context`, `storage` (data dirs, tablets, snapshots).
 
 pub mod agent;
 pub mod cli;
@@ -13,8 +16,11 @@ pub mod context;
 pub mod error;
 pub mod http;
 pub mod load;
+pub mod master;
 pub mod metrics;
 pub mod pull;
+pub mod repository;
+pub mod server;
 pub mod storage;
 pub mod tasks;
 

@@ -97,8 +97,8 @@ async fn submit_tasks_refuses_before_a_heartbeat_and_names_what_is_wrong() {
 
     heartbeat(&be, &master_info(fe.port(), 1, 1, "t", 1)).await;
     // A CREATE without its request member, an unsupported type, and a good task in one batch.
-    let bad = task(TTaskType::CREATE, 2);
-    let unsupported = task(TTaskType::CLONE, 3);
+    let bad = bare_task(TTaskType::CREATE, 2);
+    let unsupported = bare_task(TTaskType::CLONE, 3);
     let r = submit(&be, vec![bad, unsupported, create_task(4, 5004)]).await;
     assert_eq!(r.status.status_code, TStatusCode::INVALID_ARGUMENT);
     let text = status_text(&r.status);

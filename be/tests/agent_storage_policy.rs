@@ -51,13 +51,12 @@ fn policy(id: i64, version: i64, resource_id: i64, ttl: i64) -> Box<TStoragePoli
 
 #[allow(clippy::vec_box)] // the generated request's field types
 fn push_task(policies: Vec<Box<TStoragePolicy>>, resources: Vec<Box<TStorageResource>>, dropped: Vec<i64>) -> TAgentTaskRequest {
-    let mut t = task(TTaskType::PUSH_STORAGE_POLICY, -1);
-    t.push_storage_policy_req = Some(Box::new(TPushStoragePolicyReq {
+    let req = TPushStoragePolicyReq {
         storage_policy: Some(policies),
         resource: Some(resources),
         dropped_storage_policy: Some(dropped),
-    }));
-    t
+    };
+    task(TaskBody::PushStoragePolicy(req), -1)
 }
 
 async fn pushes_done(be: &agent::BeHandle, n: u64) {
@@ -120,7 +119,7 @@ async fn storage_policies_are_adopted_by_version_reported_resolved_and_kept_acro
     fe.wait_report("a tablet report after the drop", |r| reported(r) == Some((vec![(3, 2)], vec![(30, 1), (32, 1)]))).await;
 
     // A task without its request member is refused at submit.
-    let r = submit(&be, vec![task(TTaskType::PUSH_STORAGE_POLICY, 9)]).await;
+    let r = submit(&be, vec![bare_task(TTaskType::PUSH_STORAGE_POLICY, 9)]).await;
     assert_eq!(r.status.status_code, TStatusCode::INVALID_ARGUMENT);
     assert!(status_text(&r.status).contains("push_storage_policy_req"), "{}", status_text(&r.status));
     assert!(

@@ -140,8 +140,7 @@ async fn drop_stat_and_synchronous_snapshots() {
     let r = client.make_snapshot(&snapshot_req(999_999, false)).await.unwrap();
     assert_ne!(r.status.status_code, TStatusCode::OK);
 
-    let mut drop = task(TTaskType::DROP, 22);
-    drop.drop_tablet_req = Some(Box::new(TDropTabletReq::new(2002, SCHEMA_HASH, None, None)));
+    let drop = task(TaskBody::Drop(TDropTabletReq::new(2002, SCHEMA_HASH, None, None)), 22);
     submit(&be, vec![drop]).await;
     let f = fe.wait_finish(TTaskType::DROP, 22).await;
     assert_eq!(f.task_status.status_code, TStatusCode::OK, "{}", status_text(&f.task_status));
@@ -176,14 +175,8 @@ async fn publish_version_makes_pending_rowsets_visible() {
         be.ctx.storage.add_pending_rowset(tablet, 900, 200, rs).unwrap();
     }
     let publish = |sig: i64, version: i64| {
-        let mut t = task(TTaskType::PUBLISH_VERSION, sig);
-        t.publish_version_req = Some(Box::new(TPublishVersionRequest::new(
-            900,
-            vec![TPartitionVersionInfo::new(200, version, 0)],
-            None,
-            None,
-        )));
-        t
+        let req = TPublishVersionRequest::new(900, vec![TPartitionVersionInfo::new(200, version, 0)], None, None);
+        task(TaskBody::PublishVersion(req), sig)
     };
     // Version 3 does not follow version 1: both tablets fail.
     submit(&be, vec![publish(40, 3)]).await;

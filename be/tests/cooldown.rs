@@ -16,12 +16,11 @@ use doris_be::cooldown::{self, RemoteStore, Step};
 use doris_be::load::csv::LoadColumn;
 use doris_be::load::segment;
 use doris_be::load::types::{Cell, ColKind};
-use doris_be::storage::{RowsetMeta, TabletMeta};
+use doris_be::storage::{RowsetMeta, SnapshotSpec, TabletMeta};
 use doris_thrift::agent_service::{
     TAgentTaskRequest, TObjStorageType, TPushStoragePolicyReq, TS3StorageParam, TStoragePolicy, TStorageResource,
 };
 use doris_thrift::status::TStatusCode;
-use doris_thrift::types::TTaskType;
 use moto_support::*;
 
 const TOKEN: &str = "cooldown-cluster-token";
@@ -71,12 +70,14 @@ fn resource(moto: &Moto) -> Box<TStorageResource> {
 /// PUSH_STORAGE_POLICY of the policy (at `version`, data cold `ttl` seconds after it is
 /// written) and the resource; the push is a task without finishTask, so wait for it.
 async fn push_policy(be: &BeHandle, moto: &Moto, version: i64, ttl: i64) {
-    let mut t = task(TTaskType::PUSH_STORAGE_POLICY, -1);
-    t.push_storage_policy_req = Some(Box::new(TPushStoragePolicyReq {
-        storage_policy: Some(vec![Box::new(TStoragePolicy::new(POLICY, "cold_after".to_string(), version, None::<i64>, ttl, RESOURCE))]),
-        resource: Some(vec![resource(moto)]),
-        dropped_storage_policy: None,
-    }));
+    let t = task(
+        TaskBody::PushStoragePolicy(TPushStoragePolicyReq {
+            storage_policy: Some(vec![Box::new(TStoragePolicy::new(POLICY, "cold_after".to_string(), version, None::<i64>, ttl, RESOURCE))]),
+            resource: Some(vec![resource(moto)]),
+            dropped_storage_policy: None,
+        }),
+        -1,
+    );
     let before = be.ctx.metrics.task_count("PUSH_STORAGE_POLICY", "succeeded");
     assert_eq!(submit(be, vec![t]).await.status.status_code, TStatusCode::OK);
     let ctx = be.ctx.clone();
@@ -164,11 +165,9 @@ async fn the_cooldown_replica_uploads_cold_rowsets_and_the_other_follows() {
     let a = be(&fe, dir_a.path(), 10001).await;
     let b = be(&fe, dir_b.path(), 10002).await;
     for (be, replica, sig) in [(&a, 1, 11), (&b, 2, 12)] {
-        let mut t = task(TTaskType::CREATE, sig);
         let mut req = create_req(TABLET, replica);
         req.storage_policy_id = Some(POLICY);
-        t.create_tablet_req = Some(Box::new(req));
-        ok_task(&fe, be, t).await;
+        ok_task(&fe, be, task(TaskBody::Create(req), sig)).await;
         push_policy(be, &moto, 1, 0).await;
     }
     // The same rows on both replicas, as a load writes them (each with its own rowset ids).
@@ -230,7 +229,7 @@ async fn the_cooldown_replica_uploads_cold_rowsets_and_the_other_follows() {
     assert!(pass(&a).await.is_empty(), "version 4 is not cold for an hour");
     assert_eq!(scan(&a).await, [all_rows.clone(), vec![(4, 40)]].concat());
     // A snapshot would carry rowsets keyed by this tablet in the store: refused.
-    let e = a.ctx.storage.make_snapshot(&snapshot_req(TABLET, true)).unwrap_err();
+    let e = a.ctx.storage.make_snapshot(&SnapshotSpec::from(&snapshot_req(TABLET, true))).unwrap_err();
     assert!(e.to_string().contains("is cooled down to remote storage; snapshots of remote data are not supported"), "{e}");
 
     // A restart keeps the remote rowsets and reads them. A local copy a cooldown cut short

@@ -74,7 +74,7 @@ fn storage_snapshot_at_a_version_and_errors() {
 
     // Two snapshots in the same second get different names; explicit timeout lands in the name.
     let mut req = snapshot_req(100, 55, None);
-    req.timeout = Some(60);
+    req.timeout_s = Some(60);
     let a = e.make_snapshot(&req).unwrap();
     let b = e.make_snapshot(&req).unwrap();
     assert_ne!(a.snapshot_path, b.snapshot_path);
@@ -82,7 +82,7 @@ fn storage_snapshot_at_a_version_and_errors() {
 
     // Incremental: exactly the missing versions when all exist.
     let mut req = snapshot_req(100, 55, None);
-    req.missing_version = Some(vec![2]);
+    req.missing_versions = vec![2];
     let inc = e.make_snapshot(&req).unwrap();
     let m = hdr::read_file(&snapshot_inner(&inc.snapshot_path, 100, 55).join("100.hdr")).unwrap();
     assert_eq!(m.rowsets.iter().map(|r| r.rowset_id.clone()).collect::<Vec<_>>(), vec![r2.rowset_id.clone()]);
@@ -100,7 +100,7 @@ fn storage_snapshot_carries_binlogs_only_when_asked() {
     let plain = e.make_snapshot(&snapshot_req(9, 1, None)).unwrap();
     assert!(!plain.files.iter().any(|f| f.contains("binlog")));
     let mut req = snapshot_req(9, 1, None);
-    req.is_copy_binlog = Some(true);
+    req.copy_binlog = true;
     let with = e.make_snapshot(&req).unwrap();
     assert!(with.files.contains(&format!("{}_0.binlog", rs.rowset_id)));
     assert!(with.files.contains(&"rowset_binlog_metas.pb".to_string()));
@@ -157,7 +157,7 @@ fn storage_sweeper_removes_expired_snapshots() {
 
     // Its own short timeout counts once passed.
     let mut req = snapshot_req(100, 55, None);
-    req.timeout = Some(10);
+    req.timeout_s = Some(10);
     let short = e.make_snapshot(&req).unwrap();
     let later = chrono::Local::now().naive_local() + chrono::Duration::seconds(60);
     assert_eq!(e.sweep_expired_snapshots_at(later).unwrap(), 1);

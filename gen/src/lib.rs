@@ -17,5 +17,6 @@
 
 pub mod transport;
 pub mod services;
+pub mod task_body;
 
 pub use thrift::protocol::TSerializable;

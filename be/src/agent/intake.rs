@@ -9,14 +9,15 @@ use doris_thrift::agent_service::{TAgentResult, TAgentTaskRequest, TSnapshotRequ
 use doris_thrift::backend_service::{TTabletStat, TTabletStatResult};
 use doris_thrift::services::BackendServiceHandler;
 use doris_thrift::status::TStatus;
-use doris_thrift::types::TTaskType;
+use doris_thrift::task_body::{task_type_name, TaskBody};
 use thrift::ApplicationError;
 use tracing::{debug, info, warn};
 
 use super::pools::Pools;
 use super::Agent;
 use crate::error::{ok_status, BeError, Result};
-use crate::tasks::{blocking, task_type_name};
+use crate::storage::SnapshotSpec;
+use crate::tasks::blocking;
 
 pub struct BackendHandler {
     agent: Arc<Agent>,
@@ -30,14 +31,14 @@ impl BackendHandler {
 
     /// Queue one task; Ok(false) when it is a duplicate of one held.
     fn accept(&self, task: TAgentTaskRequest) -> Result<bool> {
-        validate(&task, &self.pools)?;
-        let (task_type, signature) = (task.task_type, task.signature);
+        let (signature, body) = validate(task, &self.pools)?;
+        let task_type = body.task_type();
         if !self.agent.registry.register(task_type, signature) {
             debug!(task_type = task_type_name(task_type), signature, "duplicate task ignored");
             return Ok(false);
         }
         self.agent.ctx.metrics.task(task_type_name(task_type), "received");
-        if !self.pools.submit(task) {
+        if !self.pools.submit(signature, body) {
             self.agent.registry.remove(task_type, signature);
             return Err(BeError::Cancelled("the BE is shutting down".into()));
         }
@@ -45,36 +46,15 @@ impl BackendHandler {
     }
 }
 
-/// The request member each task type needs (upstream's message when it is missing).
-fn validate(task: &TAgentTaskRequest, pools: &Pools) -> Result<()> {
-    let sig = task.signature;
-    let present = match task.task_type {
-        TTaskType::CREATE => task.create_tablet_req.is_some().then_some(()).ok_or("create_tablet_req"),
-        TTaskType::DROP => task.drop_tablet_req.is_some().then_some(()).ok_or("drop_tablet_req"),
-        TTaskType::MAKE_SNAPSHOT => task.snapshot_req.is_some().then_some(()).ok_or("snapshot_req"),
-        TTaskType::RELEASE_SNAPSHOT => task.release_snapshot_req.is_some().then_some(()).ok_or("release_snapshot_req"),
-        TTaskType::UPLOAD => task.upload_req.is_some().then_some(()).ok_or("upload_req"),
-        TTaskType::DOWNLOAD => task.download_req.is_some().then_some(()).ok_or("download_req"),
-        TTaskType::MOVE => task.move_dir_req.is_some().then_some(()).ok_or("move_dir_req"),
-        TTaskType::PUBLISH_VERSION => task.publish_version_req.is_some().then_some(()).ok_or("publish_version_req"),
-        TTaskType::PUSH_COOLDOWN_CONF => task.push_cooldown_conf.is_some().then_some(()).ok_or("push_cooldown_conf"),
-        TTaskType::PUSH_STORAGE_POLICY => {
-            task.push_storage_policy_req.is_some().then_some(()).ok_or("push_storage_policy_req")
-        }
-        other => {
-            return Err(BeError::InvalidArgument(format!(
-                "task(signature={sig}, type={}) has wrong task type",
-                task_type_name(other)
-            )))
-        }
-    };
-    if let Err(member) = present {
-        return Err(BeError::InvalidArgument(format!("task(signature={sig}) has wrong request member = {member}")));
+/// The task's signature and body: the request member its type needs (upstream's
+/// messages when it is missing or the type unknown), and a pool that runs it.
+fn validate(task: TAgentTaskRequest, pools: &Pools) -> Result<(i64, TaskBody)> {
+    let (sig, body) = TaskBody::from_request(task).map_err(|e| BeError::InvalidArgument(e.to_string()))?;
+    if !pools.handles(body.task_type()) {
+        let name = task_type_name(body.task_type());
+        return Err(BeError::InvalidArgument(format!("task(signature={sig}) type {name} has no worker pool")));
     }
-    if !pools.handles(task.task_type) {
-        return Err(BeError::InvalidArgument(format!("task(signature={sig}) type {} has no worker pool", task_type_name(task.task_type))));
-    }
-    Ok(())
+    Ok((sig, body))
 }
 
 fn agent_result(status: TStatus) -> TAgentResult {
@@ -116,8 +96,8 @@ impl BackendServiceHandler for BackendHandler {
 
     async fn make_snapshot(&self, snapshot_request: TSnapshotRequest) -> Result<TAgentResult, ApplicationError> {
         let storage = self.agent.ctx.storage.clone();
-        let req = snapshot_request.clone();
-        let mut r = match blocking(move || storage.make_snapshot(&req)).await {
+        let spec = SnapshotSpec::from(&snapshot_request);
+        let mut r = match blocking(move || storage.make_snapshot(&spec)).await {
             Ok(info) => {
                 let path = info.snapshot_path.display().to_string();
                 info!(tablet_id = snapshot_request.tablet_id, snapshot_path = %path, "snapshot made");

@@ -1,25 +1,29 @@
 //! What takes requests in and talks to the master FE: heartbeats, `submit_tasks`
-//! (validation, de-duplication, one bounded worker pool per task type), `finishTask`,
-//! periodic reports, and BE start-up (`server::start`).
+//! (validation, de-duplication, one bounded worker pool per task kind), `finishTask` and
+//! periodic reports. `serve` starts these services; the whole BE is put together in
+//! `crate::server`.
 
 pub mod heartbeat;
 pub mod intake;
-pub mod master;
 pub mod pools;
 pub mod registry;
 pub mod report;
-pub mod server;
+pub mod serve;
 
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
 
 use tokio::sync::watch;
 
 use crate::context::BeContext;
+use crate::master::ReportState;
+use crate::tasks::TaskEnv;
 
-pub use master::MasterClient;
+pub use crate::master::MasterClient;
 pub use registry::TaskRegistry;
-pub use server::{start, BeAddrs, BeHandle};
+pub use serve::AgentServices;
+// Kept at their old paths for the callers outside this crate.
+pub use crate::server::{start, BeAddrs, BeHandle};
 
 /// State shared by the agent's parts.
 pub struct Agent {
@@ -27,50 +31,50 @@ pub struct Agent {
     /// (task type, signature) in flight: de-duplication and the task report.
     pub registry: TaskRegistry,
     pub master: MasterClient,
-    /// Bumped whenever the tablet set changes; the FE ignores tablet reports older than
-    /// the version it last saw in a finishTask.
-    pub report_version: AtomicI64,
+    pub reports: Arc<ReportState>,
+    /// What task executors get to run with.
+    pub tasks: Arc<TaskEnv>,
     /// Milliseconds since the epoch when this process started (`be_start_time`).
     pub started_ms: i64,
     /// Set once a graceful shutdown began; heartbeats answer `is_shutdown`.
     pub shutting_down: AtomicBool,
     /// Report rounds done (sent or skipped), for whoever waits for a round to pass.
     pub report_rounds: AtomicU64,
-    /// Bumped to make every report loop send at once (master changed or restarted).
-    report_now: watch::Sender<u64>,
 }
 
 impl Agent {
     pub fn new(ctx: Arc<BeContext>) -> Arc<Self> {
         let now_ms = chrono::Utc::now().timestamp_millis();
+        let master = MasterClient::new(ctx.clone());
+        let reports = Arc::new(ReportState::new(now_ms));
+        let tasks = Arc::new(TaskEnv { ctx: ctx.clone(), master: master.clone(), reports: reports.clone() });
         Arc::new(Agent {
-            master: MasterClient::new(ctx.clone()),
+            master,
             ctx,
             registry: TaskRegistry::default(),
-            // Upstream seeds it from the clock so it keeps growing across restarts.
-            report_version: AtomicI64::new(now_ms / 1000 * 10000),
+            reports,
+            tasks,
             started_ms: now_ms,
             shutting_down: AtomicBool::new(false),
             report_rounds: AtomicU64::new(0),
-            report_now: watch::channel(0).0,
         })
     }
 
     pub fn report_version(&self) -> i64 {
-        self.report_version.load(Ordering::SeqCst)
+        self.reports.version()
     }
 
     /// A new report version after a change of the tablet set.
     pub fn bump_report_version(&self) -> i64 {
-        self.report_version.fetch_add(1, Ordering::SeqCst) + 1
+        self.reports.bump_version()
     }
 
     /// Wake every report loop now.
     pub fn trigger_reports(&self) {
-        self.report_now.send_modify(|n| *n += 1);
+        self.reports.trigger();
     }
 
     pub(crate) fn subscribe_reports(&self) -> watch::Receiver<u64> {
-        self.report_now.subscribe()
+        self.reports.subscribe()
     }
 }

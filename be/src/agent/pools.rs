@@ -1,13 +1,14 @@
-//! One bounded worker pool per task type: a FIFO queue and a fixed number of workers.
-//! A worker runs a task, sends its finishTask, then releases the signature.
+//! One bounded worker pool per task kind (`tasks::kinds`): a FIFO queue and a fixed
+//! number of workers. A worker runs a task, sends its finishTask, then releases the
+//! signature.
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use doris_thrift::agent_service::TAgentTaskRequest;
 use doris_thrift::status::TStatusCode;
+use doris_thrift::task_body::{task_type_name, TaskBody};
 use doris_thrift::types::TTaskType;
 use futures::FutureExt;
 use tokio::sync::{mpsc, Mutex};
@@ -19,43 +20,28 @@ use super::Agent;
 use crate::error::BeError;
 use crate::tasks;
 
+/// A queued task: its signature and body.
+type Queued = (i64, TaskBody);
+
 pub struct Pools {
-    queues: HashMap<TTaskType, mpsc::UnboundedSender<TAgentTaskRequest>>,
+    queues: HashMap<TTaskType, mpsc::UnboundedSender<Queued>>,
     tracker: TaskTracker,
     stop: CancellationToken,
 }
 
 impl Pools {
-    /// The task types this BE runs, with their worker counts.
-    fn sizes(agent: &Agent) -> Vec<(TTaskType, usize)> {
-        let c = &agent.ctx.config;
-        vec![
-            (TTaskType::CREATE, c.create_tablet_worker_count),
-            (TTaskType::DROP, c.drop_tablet_worker_count),
-            (TTaskType::MAKE_SNAPSHOT, c.make_snapshot_worker_count),
-            (TTaskType::RELEASE_SNAPSHOT, c.release_snapshot_worker_count),
-            (TTaskType::UPLOAD, c.upload_worker_count),
-            (TTaskType::DOWNLOAD, c.download_worker_count),
-            (TTaskType::MOVE, c.move_dir_worker_count),
-            (TTaskType::PUBLISH_VERSION, c.publish_version_worker_count),
-            // Upstream applies confs on a single thread so a later term wins in order.
-            (TTaskType::PUSH_COOLDOWN_CONF, 1),
-            // One at a time, so pushes apply in the order they came.
-            (TTaskType::PUSH_STORAGE_POLICY, 1),
-        ]
-    }
-
     pub fn start(agent: Arc<Agent>) -> Arc<Pools> {
         let tracker = TaskTracker::new();
         let stop = CancellationToken::new();
         let mut queues = HashMap::new();
-        for (task_type, workers) in Self::sizes(&agent) {
-            let (tx, rx) = mpsc::unbounded_channel::<TAgentTaskRequest>();
+        for kind in tasks::kinds::all() {
+            let workers = (kind.workers)(&agent.ctx.config);
+            let (tx, rx) = mpsc::unbounded_channel::<Queued>();
             let rx = Arc::new(Mutex::new(rx));
             for _ in 0..workers.max(1) {
                 tracker.spawn(worker(agent.clone(), rx.clone(), stop.clone()));
             }
-            queues.insert(task_type, tx);
+            queues.insert(kind.task_type, tx);
         }
         Arc::new(Pools { queues, tracker, stop })
     }
@@ -65,9 +51,9 @@ impl Pools {
     }
 
     /// Queue a task; false when no pool takes its type or the pools are stopped.
-    pub fn submit(&self, task: TAgentTaskRequest) -> bool {
-        match self.queues.get(&task.task_type) {
-            Some(q) if !self.stop.is_cancelled() => q.send(task).is_ok(),
+    pub fn submit(&self, signature: i64, body: TaskBody) -> bool {
+        match self.queues.get(&body.task_type()) {
+            Some(q) if !self.stop.is_cancelled() => q.send((signature, body)).is_ok(),
             _ => false,
         }
     }
@@ -82,7 +68,7 @@ impl Pools {
     }
 }
 
-async fn worker(agent: Arc<Agent>, rx: Arc<Mutex<mpsc::UnboundedReceiver<TAgentTaskRequest>>>, stop: CancellationToken) {
+async fn worker(agent: Arc<Agent>, rx: Arc<Mutex<mpsc::UnboundedReceiver<Queued>>>, stop: CancellationToken) {
     loop {
         let task = {
             let mut rx = rx.lock().await;
@@ -95,22 +81,22 @@ async fn worker(agent: Arc<Agent>, rx: Arc<Mutex<mpsc::UnboundedReceiver<TAgentT
                 },
             }
         };
-        run_one(&agent, task).await;
+        run_one(&agent, task.0, task.1).await;
     }
 }
 
 /// Run one task to its finishTask, whatever happens inside it.
-pub(crate) async fn run_one(agent: &Arc<Agent>, task: TAgentTaskRequest) {
-    let (task_type, signature) = (task.task_type, task.signature);
-    let name = tasks::task_type_name(task_type);
+pub(crate) async fn run_one(agent: &Arc<Agent>, signature: i64, body: TaskBody) {
+    let task_type = body.task_type();
+    let name = task_type_name(task_type);
     let span = info_span!("task", task_type = name, signature, tablet_id = field::Empty, job_id = field::Empty);
     agent.ctx.metrics.task(name, "running");
-    let outcome = AssertUnwindSafe(tasks::execute(agent, task).instrument(span.clone())).catch_unwind().await;
+    let outcome = AssertUnwindSafe(tasks::execute(agent.tasks.clone(), signature, body).instrument(span.clone())).catch_unwind().await;
     let finish = match outcome {
         Ok(f) => f,
         Err(_) => {
             // A bug in a task must not leave the FE waiting for a finishTask forever.
-            let mut f = tasks::finish_request(agent, task_type, signature);
+            let mut f = agent.tasks.finish_request(task_type, signature);
             f.task_status = BeError::Internal(format!("{name} task {signature} panicked")).to_status();
             Some(f)
         }

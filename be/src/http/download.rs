@@ -352,7 +352,7 @@ async fn listing_md5s(st: &Arc<HttpState>, files: &[Listed], cached: Vec<Option<
                 tokio::task::spawn_blocking(move || {
                     todo.into_iter()
                         .map(|(i, p, meta)| {
-                            let (_, h) = super::md5_cache::hash_file(&p)?;
+                            let (_, h) = crate::storage::md5_cache::hash_file(&p)?;
                             st.md5.put(&p, &meta, h.clone());
                             Ok((i, h))
                         })

@@ -2,7 +2,6 @@
 
 mod download;
 mod health;
-pub mod md5_cache;
 mod metrics;
 mod router;
 

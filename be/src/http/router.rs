@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::routing::get;
 use axum::Router;
 
-use super::md5_cache::Md5Cache;
+use crate::storage::md5_cache::Md5Cache;
 use super::{download, health, metrics};
 use crate::context::BeContext;
 

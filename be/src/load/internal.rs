@@ -7,7 +7,7 @@
 //! - `GET /api/_internal/scan?tablet_id&version[&count_only=true]`: the rows (or only
 //!   the count) of the tablet's visible rowsets up to `version`, as JSON.
 //!
-//! Failpoint (see `crate::storage::failpoint`): `load_rowset.before_meta` aborts a BE
+//! Failpoint (see `crate::storage`, feature `failpoints`): `load_rowset.before_meta` aborts a BE
 //! after a received segment is on disk and before its pending rowset is committed.
 
 use std::collections::HashMap;
@@ -99,7 +99,7 @@ pub async fn receive_rowset(
             f.sync_all().map_err(|e| BeError::io(path.display().to_string(), e))?;
         }
         // Tests abort the BE here: segment on disk, no pending rowset in the meta.
-        crate::storage::failpoint("load_rowset.before_meta");
+        crate::storage::failpoint!("load_rowset.before_meta");
         let rs = RowsetMeta {
             rowset_id: rowset_id.clone(),
             start_version: 0,

@@ -18,7 +18,7 @@ use super::plan::FileJob;
 use super::remote::{get_timeout, net_err, status_err, with_retries, within, Attempt, Request, Watch};
 use crate::context::BeContext;
 use crate::error::{BeError, Result};
-use crate::http::md5_cache::{hash_file, hash_prefix};
+use crate::storage::md5_cache::{hash_file, hash_prefix};
 
 /// Files up to this size are received into memory, and never resumed.
 pub const SMALL_FILE: u64 = 1 << 20;

@@ -13,11 +13,13 @@
 //! Crash safety rests on one rule: the redb commit of a tablet's meta is the moment an
 //! operation takes effect. Files are put in place before the commit and old files are
 //! removed after it; whatever a crash leaves behind is recognised at open as not referenced
-//! by any committed meta and removed (see `engine::StorageEngine::open`).
+//! by any committed meta and removed (see `recovery`).
 //!
 //! ## Failpoints
-//! Tests kill the process mid-operation by setting the environment variable
-//! `DORIS_RS_FAILPOINT` to one of these names; the process aborts when it reaches the point:
+//! Built only with the cargo feature `failpoints` (on for this crate's tests; a release
+//! binary has none). Tests kill the process mid-operation by setting the environment
+//! variable `DORIS_RS_FAILPOINT` to one of these names; the process aborts when it
+//! reaches the point:
 //!
 //! | name                        | where                                                    |
 //! |-----------------------------|----------------------------------------------------------|
@@ -28,32 +30,53 @@
 //! | `move_dir.after_link`       | snapshot files linked into the tablet dir, meta not committed |
 //! | `move_dir.after_meta`       | new meta committed, old files still there, no `LOADED`   |
 
+/// `failpoint!("name")`: abort here when `DORIS_RS_FAILPOINT` names this point. Expands to
+/// nothing without the `failpoints` feature.
+#[cfg(feature = "failpoints")]
+macro_rules! failpoint {
+    ($name:literal) => {
+        $crate::storage::abort_at_failpoint($name)
+    };
+}
+#[cfg(not(feature = "failpoints"))]
+macro_rules! failpoint {
+    ($name:literal) => {};
+}
+pub(crate) use failpoint;
+
 pub mod data_dir;
 pub mod engine;
 pub mod fsutil;
 pub mod hdr;
+pub mod md5_cache;
 pub mod meta_store;
 pub mod move_dir;
 pub mod policy;
+pub mod recovery;
+pub mod report;
 pub mod schema;
 pub mod snapshot;
 pub mod tablet_meta;
+pub mod tablets;
 
 pub use data_dir::DataDir;
 pub use engine::{SnapshotInfo, StorageEngine};
+pub use move_dir::MoveSpec;
+pub use snapshot::SnapshotSpec;
+pub use tablets::NewTablet;
 pub use policy::{PolicySet, PushOutcome, ResourceKind, S3Resource, StoragePolicy, StorageResource};
 pub use tablet_meta::{ColumnMeta, CooldownState, PendingRowset, RowsetMeta, TabletMeta, TabletSchema};
 
 /// The environment variable naming the failpoint to abort at.
+#[cfg(feature = "failpoints")]
 pub const FAILPOINT_ENV: &str = "DORIS_RS_FAILPOINT";
 
 /// Abort the process (as `kill -9` would end it: no unwinding, no destructors) when
 /// `DORIS_RS_FAILPOINT` names this point. Names are listed in the module doc.
-pub fn failpoint(name: &str) {
-    if let Ok(v) = std::env::var(FAILPOINT_ENV) {
-        if v == name {
-            tracing::warn!(failpoint = name, "failpoint reached, aborting");
-            std::process::abort();
-        }
+#[cfg(feature = "failpoints")]
+pub fn abort_at_failpoint(name: &str) {
+    if std::env::var(FAILPOINT_ENV).is_ok_and(|v| v == name) {
+        tracing::warn!(failpoint = name, "failpoint reached, aborting");
+        std::process::abort();
     }
 }

@@ -12,11 +12,11 @@
 //! `rowset_binlog_metas.pb` is not tied to a rowset and is replaced after the commit.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::PathBuf;
 
-use doris_thrift::agent_service::TMoveDirReq;
 
-use super::engine::{rowset_file_prefix, StorageEngine};
+use super::engine::StorageEngine;
+use super::recovery::rowset_file_prefix;
 use super::fsutil;
 use super::hdr;
 use super::snapshot::BINLOG_METAS_FILE;
@@ -26,11 +26,22 @@ use crate::error::{BeError, Result};
 /// Written in a MOVE's source dir once it is installed.
 pub const LOADED_MARKER: &str = "LOADED";
 
+/// What MOVE installs: the snapshot in `src` into the local tablet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MoveSpec {
+    pub tablet_id: i64,
+    pub schema_hash: i32,
+    /// `<...>/<tablet_id>/<schema_hash>/` of a downloaded snapshot, with its `.hdr`.
+    pub src: PathBuf,
+    /// Replace the tablet's data (the only mode supported, as upstream).
+    pub overwrite: bool,
+}
+
 impl StorageEngine {
-    pub(crate) fn move_dir_impl(&self, req: &TMoveDirReq) -> Result<TabletMeta> {
+    pub(crate) fn move_dir_impl(&self, req: &MoveSpec) -> Result<TabletMeta> {
         let tablet_id = req.tablet_id;
-        let src = self.confine(Path::new(&req.src)).ok_or_else(|| {
-            BeError::NotAuthorized(format!("move source {} is not inside a storage root", req.src))
+        let src = self.confine(&req.src).ok_or_else(|| {
+            BeError::NotAuthorized(format!("move source {} is not inside a storage root", req.src.display()))
         })?;
         if !src.is_dir() {
             return Err(BeError::NotFound(format!("move source {} is not a directory", src.display())));
@@ -124,7 +135,7 @@ impl StorageEngine {
             fsutil::link_or_copy(&src.join(from), &tablet_path.join(to))?;
         }
         fsutil::fsync_dir(&tablet_path)?;
-        super::failpoint("move_dir.after_link");
+        super::failpoint!("move_dir.after_link");
 
         let old = t.meta.clone();
         let meta = TabletMeta {
@@ -144,7 +155,7 @@ impl StorageEngine {
             cooldown: old.cooldown.clone(),
         };
         self.commit(t.dir, meta.clone())?;
-        super::failpoint("move_dir.after_meta");
+        super::failpoint!("move_dir.after_meta");
 
         for r in old.rowsets.iter().filter(|r| !r.remote) {
             for f in fsutil::list_files(&tablet_path)? {

@@ -9,9 +9,9 @@ use std::path::{Component, Path};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::NaiveDateTime;
-use doris_thrift::agent_service::TSnapshotRequest;
 
-use super::engine::{canonicalize_lenient, rowset_file_prefix, SnapshotInfo, StorageEngine};
+use super::engine::{canonicalize_lenient, SnapshotInfo, StorageEngine};
+use super::recovery::rowset_file_prefix;
 use super::fsutil;
 use super::hdr;
 use super::tablet_meta::{RowsetMeta, TabletMeta};
@@ -42,12 +42,26 @@ fn is_binlog_file(name: &str) -> bool {
     name.ends_with(".binlog") || name.ends_with(".binlog-index") || name == BINLOG_METAS_FILE
 }
 
-/// The rowsets a snapshot of `meta` at the request's version holds.
-fn select_rowsets(meta: &TabletMeta, req: &TSnapshotRequest) -> Result<Vec<RowsetMeta>> {
+/// What MAKE_SNAPSHOT is asked for.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SnapshotSpec {
+    pub tablet_id: i64,
+    pub schema_hash: i32,
+    /// None: the tablet's max version.
+    pub version: Option<i64>,
+    /// Incremental clone: just these single versions, when all are present.
+    pub missing_versions: Vec<i64>,
+    pub copy_binlog: bool,
+    /// Seconds the snapshot is kept; None (or not positive): `snapshot_expire_time_sec`.
+    pub timeout_s: Option<i64>,
+}
+
+/// The rowsets a snapshot of `meta` at the asked version holds.
+fn select_rowsets(meta: &TabletMeta, req: &SnapshotSpec) -> Result<Vec<RowsetMeta>> {
     let tablet_id = meta.tablet_id;
     let max = meta.max_version();
     // Incremental clone: exactly the missing single versions, else a full snapshot.
-    if let Some(missing) = req.missing_version.as_ref().filter(|m| !m.is_empty()) {
+    if let Some(missing) = Some(&req.missing_versions).filter(|m| !m.is_empty()) {
         let found: Vec<RowsetMeta> = missing
             .iter()
             .filter_map(|v| meta.rowsets.iter().find(|r| r.start_version == *v && r.end_version == *v))
@@ -89,7 +103,7 @@ fn select_rowsets(meta: &TabletMeta, req: &TSnapshotRequest) -> Result<Vec<Rowse
 }
 
 impl StorageEngine {
-    pub(crate) fn make_snapshot_impl(&self, req: &TSnapshotRequest) -> Result<SnapshotInfo> {
+    pub(crate) fn make_snapshot_impl(&self, req: &SnapshotSpec) -> Result<SnapshotInfo> {
         let tablet_id = req.tablet_id;
         let lock = self.tablet_lock(tablet_id);
         let _g = lock.lock().unwrap_or_else(|e| e.into_inner());
@@ -109,8 +123,8 @@ impl StorageEngine {
                 r.start_version, r.end_version
             )));
         }
-        let copy_binlog = req.is_copy_binlog.unwrap_or(false);
-        let timeout = match req.timeout {
+        let copy_binlog = req.copy_binlog;
+        let timeout = match req.timeout_s {
             Some(s) if s > 0 => s,
             _ => self.snapshot_expire_time_sec as i64,
         };
@@ -164,7 +178,7 @@ impl StorageEngine {
             let _ = fsutil::remove_dir_all(&staging);
             return Err(e);
         }
-        super::failpoint("make_snapshot.after_link");
+        super::failpoint!("make_snapshot.after_link");
         let final_path = snap_root.join(&name);
         std::fs::rename(&staging, &final_path)
             .map_err(|e| fsutil::io(format!("rename {} to {}", staging.display(), final_path.display()), e))?;

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::Arc;
 
 use doris_thrift::agent_service::{TDownloadReq, TRemoteTabletSnapshot};
 use doris_thrift::master_service::TFinishTaskRequest;
@@ -11,33 +10,32 @@ use doris_thrift::types::TTaskType;
 use tracing::{debug, info, warn};
 
 use super::progress::FeProgress;
-use super::record_job;
-use super::repository::{local_files, local_name, md5_file, remote_tablet_id, tablet_and_schema_hash, Repository};
-use crate::agent::Agent;
+use super::{record_job, TaskEnv};
+use crate::repository::{local_files, local_name, md5_file, remote_tablet_id, tablet_and_schema_hash, Repository};
 use crate::error::{BeError, Result};
 use crate::pull::PullProgress;
 
-pub async fn run(agent: &Arc<Agent>, signature: i64, req: &TDownloadReq, finish: &mut TFinishTaskRequest) -> Result<()> {
+pub async fn run(env: &TaskEnv, signature: i64, req: TDownloadReq, finish: &mut TFinishTaskRequest) -> Result<()> {
     record_job(req.job_id);
     finish.downloaded_tablet_ids = Some(Vec::new());
-    let progress = FeProgress { agent: agent.clone(), job_id: req.job_id, task_id: signature, task_type: TTaskType::DOWNLOAD };
+    let progress = FeProgress { master: env.master.clone(), job_id: req.job_id, task_id: signature, task_type: TTaskType::DOWNLOAD };
     let ids = match &req.remote_tablet_snapshots {
-        Some(snaps) => from_remote_bes(agent, req.job_id, snaps, &progress).await?,
-        None => from_repository(agent, req, &progress).await?,
+        Some(snaps) => from_remote_bes(env, req.job_id, snaps, &progress).await?,
+        None => from_repository(env, &req, &progress).await?,
     };
     finish.downloaded_tablet_ids = Some(ids);
     Ok(())
 }
 
 async fn from_remote_bes(
-    agent: &Arc<Agent>,
+    env: &TaskEnv,
     job_id: i64,
     snaps: &[Box<TRemoteTabletSnapshot>],
     progress: &FeProgress,
 ) -> Result<Vec<i64>> {
     // The pull engine checks every field and local dir before it starts.
     let snaps: Vec<TRemoteTabletSnapshot> = snaps.iter().map(|s| (**s).clone()).collect();
-    let outcome = crate::pull::pull(&agent.ctx, job_id, &snaps, progress).await?;
+    let outcome = crate::pull::pull(&env.ctx, job_id, &snaps, progress).await?;
     info!(
         tablets = outcome.downloaded_tablet_ids.len(),
         bytes = outcome.bytes_transferred,
@@ -48,7 +46,7 @@ async fn from_remote_bes(
     Ok(outcome.downloaded_tablet_ids)
 }
 
-async fn from_repository(agent: &Arc<Agent>, req: &TDownloadReq, progress: &FeProgress) -> Result<Vec<i64>> {
+async fn from_repository(env: &TaskEnv, req: &TDownloadReq, progress: &FeProgress) -> Result<Vec<i64>> {
     // A job cancelled while the task was queued stops here.
     progress.report(0, 0).await?;
     let repo = Repository::open(
@@ -58,7 +56,7 @@ async fn from_repository(agent: &Arc<Agent>, req: &TDownloadReq, progress: &FePr
         req.src_dest_map.keys().next().map(|s| s.as_str()),
     )?;
     for local in req.src_dest_map.values() {
-        let dir = agent.ctx.storage.confine(Path::new(local)).ok_or_else(|| {
+        let dir = env.ctx.storage.confine(Path::new(local)).ok_or_else(|| {
             BeError::NotAuthorized(format!("download destination {local} is not under a storage root"))
         })?;
         if !dir.is_dir() {
@@ -70,7 +68,7 @@ async fn from_repository(agent: &Arc<Agent>, req: &TDownloadReq, progress: &FePr
     for (done, (remote, local)) in req.src_dest_map.iter().enumerate() {
         let (local_tablet_id, _) = tablet_and_schema_hash(local)?;
         let remote_id = remote_tablet_id(remote)?;
-        if agent.ctx.storage.tablet_meta(local_tablet_id).is_none() {
+        if env.ctx.storage.tablet_meta(local_tablet_id).is_none() {
             return Err(BeError::NotFound(format!("failed to get local tablet: {local_tablet_id}")));
         }
         let remote_dir = repo.resolve(remote)?;
@@ -88,7 +86,7 @@ async fn from_repository(agent: &Arc<Agent>, req: &TDownloadReq, progress: &FePr
                 debug!(file = %name, "already downloaded");
                 continue;
             }
-            ensure_space(agent, local_dir, file.size)?;
+            ensure_space(env, local_dir, file.size)?;
             bytes += repo.download(&file.location, &local_dir.join(&target), &file.md5).await?;
         }
         // Files of an earlier attempt the repository does not have any more.
@@ -107,8 +105,8 @@ async fn from_repository(agent: &Arc<Agent>, req: &TDownloadReq, progress: &FePr
     Ok(downloaded)
 }
 
-fn ensure_space(agent: &Agent, dir: &Path, need: u64) -> Result<()> {
-    let keep = agent.ctx.config.storage_min_left_capacity_bytes;
+fn ensure_space(env: &TaskEnv, dir: &Path, need: u64) -> Result<()> {
+    let keep = env.ctx.config.storage_min_left_capacity_bytes;
     match fs4::available_space(dir) {
         Ok(avail) if avail < need.saturating_add(keep) => Err(BeError::DiskFull(format!(
             "{}: {avail} bytes free, {need} needed and {keep} kept free",

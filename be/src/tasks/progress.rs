@@ -1,16 +1,14 @@
 //! Snapshot-load progress to the FE (`snapshotLoaderReport`); the FE's non-OK answer
 //! stops the load (the job was cancelled).
 
-use std::sync::Arc;
-
 use doris_thrift::types::TTaskType;
 
-use crate::agent::Agent;
+use crate::master::MasterClient;
 use crate::error::Result;
 use crate::pull::PullProgress;
 
 pub struct FeProgress {
-    pub agent: Arc<Agent>,
+    pub master: MasterClient,
     pub job_id: i64,
     /// The task's signature (upstream's task id).
     pub task_id: i64,
@@ -20,8 +18,7 @@ pub struct FeProgress {
 #[async_trait::async_trait]
 impl PullProgress for FeProgress {
     async fn report(&self, finished_num: i32, total_num: i32) -> Result<()> {
-        self.agent
-            .master
+        self.master
             .snapshot_loader_report(self.job_id, self.task_id, self.task_type, finished_num, total_num)
             .await
     }

@@ -2,21 +2,19 @@
 //! finishTask carries the tablets that failed and those published with their version.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 use std::time::Duration;
 
 use doris_thrift::agent_service::TPublishVersionRequest;
 use doris_thrift::master_service::TFinishTaskRequest;
 use tracing::warn;
 
-use super::blocking;
-use crate::agent::Agent;
+use super::{blocking, TaskEnv};
 use crate::error::{BeError, Result};
 
 /// Tries per partition (upstream: 3, a second apart).
 const PUBLISH_TRIES: u32 = 3;
 
-pub async fn run(agent: &Arc<Agent>, req: &TPublishVersionRequest, finish: &mut TFinishTaskRequest) -> Result<()> {
+pub async fn run(env: &TaskEnv, _signature: i64, req: TPublishVersionRequest, finish: &mut TFinishTaskRequest) -> Result<()> {
     let txn_id = req.transaction_id;
     let mut errors: BTreeSet<i64> = BTreeSet::new();
     let mut succ: BTreeMap<i64, i64> = BTreeMap::new();
@@ -24,7 +22,7 @@ pub async fn run(agent: &Arc<Agent>, req: &TPublishVersionRequest, finish: &mut 
     for pv in &req.partition_version_infos {
         let (partition_id, version) = (pv.partition_id, pv.version);
         // The tablets this publish concerns: those holding the txn's pending rowset.
-        let storage = agent.ctx.storage.clone();
+        let storage = env.ctx.storage.clone();
         let pending: Vec<i64> = blocking(move || {
             Ok(storage
                 .tablet_ids()
@@ -42,7 +40,7 @@ pub async fn run(agent: &Arc<Agent>, req: &TPublishVersionRequest, finish: &mut 
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
-            let storage = agent.ctx.storage.clone();
+            let storage = env.ctx.storage.clone();
             outcome = blocking(move || storage.publish_version(txn_id, partition_id, version)).await;
             match &outcome {
                 Ok(failed) if failed.is_empty() => break,
@@ -63,7 +61,7 @@ pub async fn run(agent: &Arc<Agent>, req: &TPublishVersionRequest, finish: &mut 
             }
         }
     }
-    finish.report_version = Some(agent.report_version());
+    finish.report_version = Some(env.reports.version());
     finish.error_tablet_ids = Some(errors.iter().copied().collect());
     finish.succ_tablets = Some(succ);
     if let Some(e) = last_err {

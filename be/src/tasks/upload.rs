@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 
 use doris_thrift::agent_service::TUploadReq;
 use doris_thrift::master_service::TFinishTaskRequest;
@@ -11,16 +10,15 @@ use doris_thrift::types::TTaskType;
 use tracing::{debug, info};
 
 use super::progress::FeProgress;
-use super::record_job;
-use super::repository::{local_files, md5_file, tablet_and_schema_hash, Repository};
-use crate::agent::Agent;
+use super::{record_job, TaskEnv};
+use crate::repository::{local_files, md5_file, tablet_and_schema_hash, Repository};
 use crate::error::{BeError, Result};
 use crate::pull::PullProgress;
 
-pub async fn run(agent: &Arc<Agent>, signature: i64, req: &TUploadReq, finish: &mut TFinishTaskRequest) -> Result<()> {
+pub async fn run(env: &TaskEnv, signature: i64, req: TUploadReq, finish: &mut TFinishTaskRequest) -> Result<()> {
     record_job(req.job_id);
     finish.tablet_files = Some(BTreeMap::new());
-    let progress = FeProgress { agent: agent.clone(), job_id: req.job_id, task_id: signature, task_type: TTaskType::UPLOAD };
+    let progress = FeProgress { master: env.master.clone(), job_id: req.job_id, task_id: signature, task_type: TTaskType::UPLOAD };
     // A job cancelled while the task was queued stops here.
     progress.report(0, 0).await?;
     let repo = Repository::open(
@@ -31,7 +29,7 @@ pub async fn run(agent: &Arc<Agent>, signature: i64, req: &TUploadReq, finish: &
     )?;
     for src in req.src_dest_map.keys() {
         // Only our own snapshot dirs may leave this BE.
-        let dir = agent.ctx.storage.confine(Path::new(src)).ok_or_else(|| {
+        let dir = env.ctx.storage.confine(Path::new(src)).ok_or_else(|| {
             BeError::NotAuthorized(format!("upload source {src} is not under a storage root"))
         })?;
         if !dir.is_dir() {

@@ -20,6 +20,7 @@ use doris_thrift::services::{
     BackendServiceClient, FrontendServiceHandler, FrontendServiceServer, HeartbeatServiceClient,
 };
 use doris_thrift::status::{TStatus, TStatusCode};
+pub use doris_thrift::task_body::TaskBody;
 use doris_thrift::transport::{ClientOptions, ClientPool, ServerOptions, ThriftServer};
 use doris_thrift::types::{TColumnType, TKeysType, TNetworkAddress, TPrimitiveType, TStorageType, TTaskType};
 use thrift::{ApplicationError, ApplicationErrorKind};
@@ -216,25 +217,18 @@ pub async fn submit(be: &BeHandle, tasks: Vec<TAgentTaskRequest>) -> TAgentResul
     backend_client(be).submit_tasks(&tasks).await.unwrap()
 }
 
-pub fn task(task_type: TTaskType, signature: i64) -> TAgentTaskRequest {
-    TAgentTaskRequest::new(
-        TAgentServiceVersion::V1,
-        task_type,
-        signature,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-    )
+/// A task as the FE sends it (built the one way requests are built).
+pub fn task(body: TaskBody, signature: i64) -> TAgentTaskRequest {
+    body.into_request(signature)
+}
+
+/// A request with no member at all, which `TaskBody` cannot build: for the tests of
+/// what the BE refuses.
+pub fn bare_task(task_type: TTaskType, signature: i64) -> TAgentTaskRequest {
+    let mut t = task(TaskBody::Drop(TDropTabletReq::new(0, None, None, None)), signature);
+    t.drop_tablet_req = None;
+    t.task_type = task_type;
+    t
 }
 
 pub const SCHEMA_HASH: i32 = 368169781;
@@ -267,9 +261,7 @@ pub fn create_req(tablet_id: i64, replica_id: i64) -> TCreateTabletReq {
 }
 
 pub fn create_task(signature: i64, tablet_id: i64) -> TAgentTaskRequest {
-    let mut t = task(TTaskType::CREATE, signature);
-    t.create_tablet_req = Some(Box::new(create_req(tablet_id, tablet_id + 1_000_000)));
-    t
+    task(TaskBody::Create(create_req(tablet_id, tablet_id + 1_000_000)), signature)
 }
 
 pub fn snapshot_req(tablet_id: i64, list_files: bool) -> TSnapshotRequest {
@@ -292,26 +284,16 @@ pub fn snapshot_req(tablet_id: i64, list_files: bool) -> TSnapshotRequest {
 }
 
 pub fn snapshot_task(signature: i64, tablet_id: i64, list_files: bool) -> TAgentTaskRequest {
-    let mut t = task(TTaskType::MAKE_SNAPSHOT, signature);
-    t.snapshot_req = Some(Box::new(snapshot_req(tablet_id, list_files)));
-    t
+    task(TaskBody::MakeSnapshot(snapshot_req(tablet_id, list_files)), signature)
 }
 
 pub fn move_task(signature: i64, tablet_id: i64, src: &str, job_id: i64) -> TAgentTaskRequest {
-    let mut t = task(TTaskType::MOVE, signature);
-    t.move_dir_req = Some(Box::new(TMoveDirReq {
-        tablet_id,
-        schema_hash: SCHEMA_HASH,
-        src: src.into(),
-        job_id,
-        overwrite: true,
-    }));
-    t
+    let req = TMoveDirReq { tablet_id, schema_hash: SCHEMA_HASH, src: src.into(), job_id, overwrite: true };
+    task(TaskBody::Move(req), signature)
 }
 
 pub fn download_task(signature: i64, job_id: i64, snaps: Vec<TRemoteTabletSnapshot>) -> TAgentTaskRequest {
-    let mut t = task(TTaskType::DOWNLOAD, signature);
-    t.download_req = Some(Box::new(TDownloadReq {
+    let req = TDownloadReq {
         job_id,
         src_dest_map: BTreeMap::new(),
         broker_addr: TNetworkAddress { hostname: String::new(), port: 0 },
@@ -319,14 +301,13 @@ pub fn download_task(signature: i64, job_id: i64, snaps: Vec<TRemoteTabletSnapsh
         storage_backend: None,
         location: None,
         remote_tablet_snapshots: Some(snaps.into_iter().map(Box::new).collect()),
-    }));
-    t
+    };
+    task(TaskBody::Download(req), signature)
 }
 
 /// A DOWNLOAD from a `file://` repository: remote dir -> local snapshot dir.
 pub fn repo_download_task(signature: i64, job_id: i64, location: &str, map: &[(String, String)]) -> TAgentTaskRequest {
-    let mut t = task(TTaskType::DOWNLOAD, signature);
-    t.download_req = Some(Box::new(TDownloadReq {
+    let req = TDownloadReq {
         job_id,
         src_dest_map: map.iter().cloned().collect(),
         broker_addr: TNetworkAddress { hostname: String::new(), port: 0 },
@@ -334,30 +315,28 @@ pub fn repo_download_task(signature: i64, job_id: i64, location: &str, map: &[(S
         storage_backend: Some(doris_thrift::types::TStorageBackendType::LOCAL),
         location: Some(location.into()),
         remote_tablet_snapshots: None,
-    }));
-    t
+    };
+    task(TaskBody::Download(req), signature)
 }
 
 /// An UPLOAD to a `file://` repository: local snapshot dir -> remote dir.
 pub fn upload_task(signature: i64, job_id: i64, location: &str, map: &[(String, String)]) -> TAgentTaskRequest {
-    let mut t = task(TTaskType::UPLOAD, signature);
-    t.upload_req = Some(Box::new(TUploadReq {
+    let req = TUploadReq {
         job_id,
         src_dest_map: map.iter().cloned().collect(),
         broker_addr: TNetworkAddress { hostname: String::new(), port: 0 },
         broker_prop: None,
         storage_backend: Some(doris_thrift::types::TStorageBackendType::LOCAL),
         location: Some(location.into()),
-    }));
-    t
+    };
+    task(TaskBody::Upload(req), signature)
 }
 
 pub fn cooldown_task(signature: i64, confs: &[(i64, i64, i64)]) -> TAgentTaskRequest {
-    let mut t = task(TTaskType::PUSH_COOLDOWN_CONF, signature);
-    t.push_cooldown_conf = Some(Box::new(TPushCooldownConfReq {
+    let req = TPushCooldownConfReq {
         cooldown_confs: confs.iter().map(|&(tablet, replica, term)| TCooldownConf::new(tablet, replica, term)).collect(),
-    }));
-    t
+    };
+    task(TaskBody::PushCooldownConf(req), signature)
 }
 
 /// Bytes that do not compress or repeat.

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use doris_be::config::BeConfig;
-use doris_be::storage::{RowsetMeta, StorageEngine};
-use doris_thrift::agent_service::{TCreateTabletReq, TMoveDirReq, TSnapshotRequest, TTabletSchema};
+use doris_be::storage::{MoveSpec, RowsetMeta, SnapshotSpec, StorageEngine};
+use doris_thrift::agent_service::{TCreateTabletReq, TTabletSchema};
 use doris_thrift::descriptors::TColumn;
 use doris_thrift::types::{TAggregationType, TColumnType, TKeysType, TPrimitiveType, TStorageType};
 
@@ -90,12 +90,12 @@ pub fn segment_bytes(rowset_id: &str, seg: u32) -> Vec<u8> {
     format!("segment {seg} of rowset {rowset_id}\n").repeat(50).into_bytes()
 }
 
-pub fn snapshot_req(tablet_id: i64, schema_hash: i32, version: Option<i64>) -> TSnapshotRequest {
-    TSnapshotRequest::new(tablet_id, schema_hash, version, None, None, None, true, None, None, None, None, None, None, None)
+pub fn snapshot_req(tablet_id: i64, schema_hash: i32, version: Option<i64>) -> SnapshotSpec {
+    SnapshotSpec { tablet_id, schema_hash, version, ..SnapshotSpec::default() }
 }
 
-pub fn move_req(tablet_id: i64, schema_hash: i32, src: &Path) -> TMoveDirReq {
-    TMoveDirReq::new(tablet_id, schema_hash, src.display().to_string(), 1, true)
+pub fn move_req(tablet_id: i64, schema_hash: i32, src: &Path) -> MoveSpec {
+    MoveSpec { tablet_id, schema_hash, src: src.to_path_buf(), overwrite: true }
 }
 
 pub fn files_in(dir: &Path) -> Vec<String> {

@@ -1,5 +1,6 @@
-//! MD5 of served files, remembered per (canonical path, size, mtime) so that repeated
-//! listings and `acquire_md5` HEADs do not re-read unchanged files.
+//! MD5 of data files (served by the webserver, checked by pulls), remembered per
+//! (canonical path, size, mtime) so that repeated listings and `acquire_md5` HEADs do
+//! not re-read unchanged files.
 
 use std::fs::Metadata;
 use std::io::Read;

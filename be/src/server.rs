@@ -1,23 +1,18 @@
-//! BE start-up and shutdown: bind the three ports, open storage, serve, run the report
-//! loops and the snapshot sweeper.
+//! The composition root: BE start-up and shutdown. Binds the three ports, opens storage,
+//! then starts the agent's services, the webserver and the background jobs (report
+//! loops, snapshot sweeper, load GC, cooldown).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use doris_thrift::services::{BackendServiceServer, HeartbeatServiceServer};
-use doris_thrift::transport::{ServerOptions, ThriftServer};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
-use super::heartbeat::HeartbeatHandler;
-use super::intake::BackendHandler;
-use super::pools::Pools;
-use super::{report, Agent};
+use crate::agent::{Agent, AgentServices};
 use crate::config::BeConfig;
 use crate::context::BeContext;
 use crate::error::{BeError, Result};
@@ -25,8 +20,6 @@ use crate::storage::StorageEngine;
 
 /// How often expired snapshots are removed.
 const SNAPSHOT_SWEEP_INTERVAL: Duration = Duration::from_secs(3600);
-/// How long a graceful shutdown waits for running tasks.
-const TASK_DRAIN_GRACE: Duration = Duration::from_secs(30);
 
 /// Where a running BE listens, in loopback form when bound to every interface (what a
 /// local client dials).
@@ -42,11 +35,9 @@ pub struct BeHandle {
     pub ctx: Arc<BeContext>,
     pub agent: Arc<Agent>,
     pub addrs: BeAddrs,
-    be_server: ThriftServer,
-    heartbeat_server: ThriftServer,
+    services: AgentServices,
     http: JoinHandle<()>,
     http_stop: CancellationToken,
-    pools: Arc<Pools>,
     background: TaskTracker,
     background_stop: CancellationToken,
 }
@@ -87,18 +78,9 @@ pub async fn start(mut config: BeConfig) -> Result<BeHandle> {
         ctx.master.write().unwrap().cluster_id = id;
     }
 
-    let agent = Agent::new(ctx.clone());
-    let pools = Pools::start(agent.clone());
-    let opts = ServerOptions { max_message_bytes: ctx.config.thrift_max_message_size, ..ServerOptions::default() };
-    let be_server = ThriftServer::serve(
-        be_l,
-        Arc::new(BackendServiceServer(Arc::new(BackendHandler::new(agent.clone(), pools.clone())))),
-        opts.clone(),
-    )
-    .map_err(|e| BeError::io("serving be_port", e))?;
-    let heartbeat_server =
-        ThriftServer::serve(hb_l, Arc::new(HeartbeatServiceServer(Arc::new(HeartbeatHandler::new(agent.clone())))), opts)
-            .map_err(|e| BeError::io("serving heartbeat_service_port", e))?;
+    let background = TaskTracker::new();
+    let background_stop = CancellationToken::new();
+    let services = AgentServices::serve(ctx.clone(), be_l, hb_l, &background, background_stop.clone())?;
     let http_stop = CancellationToken::new();
     let http = tokio::spawn({
         let (ctx, stop) = (ctx.clone(), http_stop.clone());
@@ -108,10 +90,6 @@ pub async fn start(mut config: BeConfig) -> Result<BeHandle> {
             }
         }
     });
-
-    let background = TaskTracker::new();
-    let background_stop = CancellationToken::new();
-    report::spawn(agent.clone(), &background, background_stop.clone());
     background.spawn(sweep_snapshots(ctx.clone(), background_stop.clone()));
     background.spawn(crate::load::gc::run(ctx.clone(), background_stop.clone()));
     background.spawn(crate::cooldown::run(ctx.clone(), background_stop.clone()));
@@ -126,7 +104,8 @@ pub async fn start(mut config: BeConfig) -> Result<BeHandle> {
         cluster_id = ?recorded_cluster,
         "doris-rs BE started"
     );
-    Ok(BeHandle { ctx, agent, addrs, be_server, heartbeat_server, http, http_stop, pools, background, background_stop })
+    let agent = services.agent.clone();
+    Ok(BeHandle { ctx, agent, addrs, services, http, http_stop, background, background_stop })
 }
 
 async fn sweep_snapshots(ctx: Arc<BeContext>, stop: CancellationToken) {
@@ -151,10 +130,7 @@ impl BeHandle {
     /// `is_shutdown`, and the webserver keeps serving pulls), then stop everything else.
     pub async fn shutdown(self) {
         info!("doris-rs BE shutting down");
-        self.agent.shutting_down.store(true, Ordering::SeqCst);
-        self.be_server.shutdown().await;
-        self.pools.shutdown(TASK_DRAIN_GRACE).await;
-        self.heartbeat_server.shutdown().await;
+        self.services.shutdown().await;
         self.http_stop.cancel();
         if let Err(e) = self.http.await {
             warn!(error = %e, "the HTTP server task failed");

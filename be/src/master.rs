@@ -1,9 +1,11 @@
-//! Calls to the master FE: finishTask, report, snapshotLoaderReport.
+//! Calls to the master FE (finishTask, report, snapshotLoaderReport) and the report
+//! version the FE orders tablet reports by. Below both `agent` and `tasks`: each uses it.
 //!
 //! The master's address comes from the last accepted heartbeat and is read at every
 //! call, so a master change takes effect for calls (and retries) already under way.
 
 use std::net::UdpSocket;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,10 +15,44 @@ use doris_thrift::services::FrontendServiceClient;
 use doris_thrift::status::TStatusCode;
 use doris_thrift::transport::ClientOptions;
 use doris_thrift::types::{TBackend, TTaskType};
+use tokio::sync::watch;
 use tracing::{debug, warn};
 
 use crate::context::BeContext;
 use crate::error::{BeError, Result};
+
+/// The tablet report version and the trigger that makes every report loop send at once.
+pub struct ReportState {
+    /// Bumped whenever the tablet set changes; the FE ignores tablet reports older than
+    /// the version it last saw in a finishTask.
+    version: AtomicI64,
+    now: watch::Sender<u64>,
+}
+
+impl ReportState {
+    pub fn new(now_ms: i64) -> Self {
+        // Upstream seeds it from the clock so it keeps growing across restarts.
+        ReportState { version: AtomicI64::new(now_ms / 1000 * 10000), now: watch::channel(0).0 }
+    }
+
+    pub fn version(&self) -> i64 {
+        self.version.load(Ordering::SeqCst)
+    }
+
+    /// A new report version after a change of the tablet set.
+    pub fn bump_version(&self) -> i64 {
+        self.version.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// Wake every report loop now.
+    pub fn trigger(&self) {
+        self.now.send_modify(|n| *n += 1);
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.now.subscribe()
+    }
+}
 
 /// Tries of one finishTask (upstream: 3).
 pub const FINISH_TASK_TRIES: u32 = 3;

@@ -1,5 +1,6 @@
 //! A backup repository as UPLOAD and DOWNLOAD see it: an object store (S3, or a local
-//! `file://` directory) holding each tablet's snapshot files as `<name>.<md5>`.
+//! `file://` directory) holding each tablet's snapshot files as `<name>.<md5>`. Cooldown
+//! shares its S3 client and upload routine.
 //!
 //! A remote directory in `src_dest_map` is either a full URL (`s3://bucket/key`,
 //! `file:///abs/dir`) or a path under the task's `location`.
