@@ -1,4 +1,8 @@
-//! What every part of a running FE shares.
+//! The infrastructure every part of a running FE shares: config, meta store, catalog,
+//! backends, the thrift client pool and where we listen. Domain services (jobs, policies,
+//! agent tasks, repositories) are not here: `server.rs` builds each once and hands every
+//! module a handle with the ones it uses (`TableDdl`, `BackupEnv`, `Cooldown`, `Loads`,
+//! `Reports`).
 
 use std::sync::Arc;
 
@@ -10,7 +14,6 @@ use crate::catalog::Catalog;
 use crate::config::FeConfig;
 use crate::persist::{ClusterInfo, MetaStore};
 use crate::system::backends::Backends;
-use crate::system::task_queue::AgentTasks;
 
 /// The ports we actually listen on (config may say 0 = any).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +29,6 @@ pub struct FeContext {
     pub cluster: ClusterInfo,
     pub catalog: Catalog,
     pub backends: Backends,
-    pub tasks: AgentTasks,
     /// Thrift connections to BEs.
     pub pool: ClientPool,
     /// The address we advertise (heartbeats, SHOW FRONTENDS).
@@ -35,10 +37,6 @@ pub struct FeContext {
     pub start_time_ms: i64,
     /// Wakes the heartbeat loop early (a backend was just added).
     pub heartbeat_now: Notify,
-    /// Backup and restore jobs, local snapshots.
-    pub jobs: crate::backup::Jobs,
-    /// Storage resources and policies (cooldown).
-    pub policies: crate::cooldown::Policies,
 }
 
 impl FeContext {
@@ -64,3 +62,24 @@ impl FeContext {
 }
 
 pub type Ctx = Arc<FeContext>;
+
+/// A module's handle: the shared infrastructure (reached through `Deref`) and the domain
+/// services the module uses, as named fields.
+#[macro_export]
+macro_rules! module_handle {
+    ($(#[$m:meta])* $name:ident { $($(#[$fm:meta])* $field:ident : $ty:ty),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone)]
+        pub struct $name {
+            pub ctx: $crate::context::Ctx,
+            $($(#[$fm])* pub $field: $ty,)*
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = $crate::context::FeContext;
+            fn deref(&self) -> &$crate::context::FeContext {
+                &self.ctx
+            }
+        }
+    };
+}

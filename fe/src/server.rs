@@ -20,7 +20,13 @@ use crate::persist::{MetaError, MetaStore};
 use crate::rpc::FrontendRpc;
 use crate::system::backends::Backends;
 use crate::system::heartbeat;
+use crate::backup::repos::Repositories;
+use crate::backup::{BackupCtx, BackupEnv, Jobs};
+use crate::cooldown::{Cooldown, Policies};
+use crate::load::Loads;
+use crate::system::reports::Reports;
 use crate::system::task_queue::AgentTasks;
+use crate::tables::TableDdl;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -36,27 +42,38 @@ pub enum StartError {
     Io(#[from] std::io::Error),
 }
 
-/// A running FE.
+/// A running FE: its infrastructure and the services built on it (tests reach them here).
 pub struct FeHandle {
     pub ctx: Ctx,
+    pub tasks: Arc<AgentTasks>,
+    pub policies: Arc<Policies>,
+    pub backup: BackupCtx,
+    pub ddl: TableDdl,
+    pub loads: Loads,
+    pub reports: Reports,
     pub rpc_addr: SocketAddr,
     pub query_addr: SocketAddr,
     pub http_addr: SocketAddr,
     stop: CancellationToken,
     thrift: ThriftServer,
-    tasks: Vec<JoinHandle<()>>,
+    running: Vec<JoinHandle<()>>,
 }
 
 impl FeHandle {
     /// Stop every service and wait until they let go of the meta store.
     pub async fn shutdown(self) {
         self.stop.cancel();
-        self.ctx.jobs.stop_runners().await;
+        self.backup.jobs.stop_runners().await;
         self.thrift.shutdown().await;
-        for t in self.tasks {
+        for t in self.running {
             let _ = t.await;
         }
         info!("fe stopped");
+    }
+
+    /// An executor of SQL statements on this FE, as the MySQL port runs them.
+    pub fn executor(&self) -> FeExecutor {
+        FeExecutor::new(self.ddl.clone(), self.backup.clone())
     }
 
     pub fn stop_token(&self) -> CancellationToken {
@@ -76,8 +93,9 @@ pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
     let cluster = store.start_epoch(config.cluster_id)?;
     let catalog = Catalog::load(store.clone())?;
     let backends = Backends::load(store.clone())?;
-    let jobs = crate::backup::Jobs::load(&store, crate::backup::admission_policy(&config))?;
-    let policies = crate::cooldown::Policies::load(&store)?;
+    let jobs = Arc::new(Jobs::load(&store, crate::backup::admission_policy(&config))?);
+    let repos = Arc::new(Repositories::load(&store)?);
+    let policies = Arc::new(Policies::load(&store)?);
 
     let rpc = bind("rpc", config.rpc_port).await?;
     let query = bind("query", config.query_port).await?;
@@ -95,15 +113,20 @@ pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
         cluster,
         catalog,
         backends,
-        tasks: AgentTasks::new(pool.clone()),
-        pool,
+        pool: pool.clone(),
         host,
         ports,
         start_time_ms: FeContext::now_ms(),
         heartbeat_now: tokio::sync::Notify::new(),
-        jobs,
-        policies,
     });
+    // The domain services, built once; each module gets a handle with those it uses.
+    let tasks = Arc::new(AgentTasks::new(pool));
+    let ddl = TableDdl { ctx: ctx.clone(), tasks: tasks.clone(), policies: policies.clone() };
+    let backup: BackupCtx =
+        Arc::new(BackupEnv { ctx: ctx.clone(), jobs: jobs.clone(), repos, tasks: tasks.clone(), ddl: ddl.clone() });
+    let loads = Loads { ctx: ctx.clone(), tasks: tasks.clone() };
+    let reports = Reports { ctx: ctx.clone(), tasks: tasks.clone(), jobs, policies: policies.clone() };
+    let cooldown = Cooldown { ctx: ctx.clone(), policies: policies.clone(), tasks: tasks.clone() };
     info!(
         cluster_id = ctx.cluster.cluster_id,
         epoch = ctx.cluster.epoch,
@@ -117,14 +140,14 @@ pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
     let stop = CancellationToken::new();
     let thrift = ThriftServer::serve(
         rpc,
-        Arc::new(FrontendServiceServer(Arc::new(FrontendRpc::new(ctx.clone())))),
+        Arc::new(FrontendServiceServer(Arc::new(FrontendRpc::new(backup.clone(), loads.clone(), reports.clone())))),
         thrift_opts,
     )?;
-    let mut tasks = Vec::new();
-    tasks.push(tokio::spawn(crate::mysql::serve(query, Arc::new(FeExecutor::new(ctx.clone())), users, stop.clone())));
-    let app = axum::Router::new().route("/api/health", get(health)).merge(crate::load::router(ctx.clone())).with_state(ctx.clone());
+    let mut running = Vec::new();
+    running.push(tokio::spawn(crate::executor::serve(query, FeExecutor::new(ddl.clone(), backup.clone()), users, stop.clone())));
+    let app = axum::Router::new().route("/api/health", get(health)).merge(crate::load::router(loads.clone())).with_state(ctx.clone());
     let http_stop = stop.clone();
-    tasks.push(tokio::spawn(async move {
+    running.push(tokio::spawn(async move {
         let server = axum::serve(http, app).with_graceful_shutdown(http_stop.clone().cancelled_owned());
         // A stream load whose client stalls mid-body must not hold the FE's shutdown.
         let overdue = async {
@@ -136,15 +159,15 @@ pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
             _ = overdue => warn!("HTTP requests still running after the shutdown grace; left behind"),
         }
     }));
-    tasks.push(tokio::spawn(heartbeat::run(ctx.clone(), stop.clone())));
-    tasks.push(tokio::spawn(crate::backup::local_snapshots::run_expiry(ctx.clone(), stop.clone())));
+    running.push(tokio::spawn(heartbeat::run(ctx.clone(), stop.clone())));
+    running.push(tokio::spawn(crate::backup::local_snapshots::run_expiry(backup.clone(), stop.clone())));
     // Storage policies to the BEs, cooldown replicas chosen and pushed.
-    tasks.push(tokio::spawn(crate::cooldown::run(ctx.clone(), stop.clone())));
+    running.push(tokio::spawn(crate::cooldown::run(cooldown, stop.clone())));
     // Publishes loads committed but not yet visible (also those from before a restart).
-    tasks.push(tokio::spawn(crate::load::publish::run(ctx.clone(), stop.clone())));
+    running.push(tokio::spawn(crate::load::publish::run(loads.clone(), stop.clone())));
     // Unfinished jobs continue from their stored state once the BEs are heard from.
-    crate::backup::resume_all(&ctx);
-    Ok(FeHandle { ctx, rpc_addr, query_addr, http_addr, stop, thrift, tasks })
+    crate::backup::resume_all(&backup);
+    Ok(FeHandle { ctx, tasks, policies, backup, ddl, loads, reports, rpc_addr, query_addr, http_addr, stop, thrift, running })
 }
 
 /// Upstream's health answer: backend counts.

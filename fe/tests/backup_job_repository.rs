@@ -39,7 +39,7 @@ async fn backup_to_file_repository_and_restore_into_another_database() {
     let storage = tempfile::tempdir().unwrap();
     let repo_dir = tempfile::tempdir().unwrap();
     let (fe, be, expected) = cluster(fe_config(meta.path()), storage.path()).await;
-    let mut sql = Sql::new(fe.ctx.clone());
+    let mut sql = Sql::new(fe.executor());
 
     sql.run(&create_repo_sql("repo1", repo_dir.path())).await;
     let repos = sql.rows("SHOW REPOSITORIES").await;
@@ -148,11 +148,11 @@ async fn backup_job_resumes_after_fe_restart() {
     let meta = tempfile::tempdir().unwrap();
     let storage = tempfile::tempdir().unwrap();
     let (fe, be, _) = cluster(fe_config(meta.path()), storage.path()).await;
-    Sql::new(fe.ctx.clone())
+    Sql::new(fe.executor())
         .run(r#"BACKUP SNAPSHOT a.snapr TO __keep_on_local__ ON (t) PROPERTIES ("type" = "full")"#)
         .await;
     wait_backup(&fe, "a", "snapr", "FINISHED").await;
-    let job_id = fe.ctx.jobs.backups()[0].job_id;
+    let job_id = fe.backup.jobs.backups()[0].job_id;
     fe.shutdown().await;
 
     // What a crash right after the SNAPSHOTING record was written leaves behind.
@@ -172,11 +172,11 @@ async fn backup_job_resumes_after_fe_restart() {
         .unwrap();
 
     let fe = start_fe(meta.path()).await;
-    assert!(fe.ctx.jobs.local_snapshot("snapr").is_none());
+    assert!(fe.backup.jobs.local_snapshot("snapr").is_none());
     let shown = wait_backup(&fe, "a", "snapr", "FINISHED").await;
     assert_eq!(shown.get(&shown.rows[0], "JobId"), job_id.to_string());
     let snap = fe
-        .ctx
+        .backup
         .jobs
         .local_snapshot("snapr")
         .expect("the resumed job published its local snapshot");
@@ -193,7 +193,7 @@ async fn backup_job_resumes_after_fe_restart() {
     // Local snapshots survive a restart (upstream loses them).
     let fe = start_fe(meta.path()).await;
     assert_eq!(
-        fe.ctx.jobs.local_snapshot("snapr").map(|s| s.job_id),
+        fe.backup.jobs.local_snapshot("snapr").map(|s| s.job_id),
         Some(job_id)
     );
     fe.shutdown().await;
@@ -210,7 +210,7 @@ async fn failed_restore_cleans_up_and_local_snapshots_expire() {
     let mut conf = fe_config(meta.path());
     conf.set("local_snapshot_ttl_second", "6").unwrap();
     let (fe, be, _) = cluster(conf, storage.path()).await;
-    let mut sql = Sql::new(fe.ctx.clone());
+    let mut sql = Sql::new(fe.executor());
     let snap = backup_local(&fe, "a", "snapc", "t").await;
     let backup_dirs = snapshot_dirs(storage.path());
     assert_eq!(backup_dirs.len(), 4, "one snapshot per tablet");
@@ -218,7 +218,7 @@ async fn failed_restore_cleans_up_and_local_snapshots_expire() {
     // Nothing listens on port 1: every download attempt fails.
     sql.run("CREATE DATABASE c").await;
     let req = restore_req("c", "snapc", &snap, job_info_via(&fe, &snap, 1, "t"), false, &[]);
-    snapshots::restore_snapshot(&fe.ctx, &req).unwrap();
+    snapshots::restore_snapshot(&fe.backup, &req).unwrap();
     let shown = wait_restore(&fe, "c", "snapc", "CANCELLED").await;
     let status = shown.last("Status");
     assert!(status.starts_with("[COMMON_ERROR"), "{status}");
@@ -246,15 +246,15 @@ async fn failed_restore_cleans_up_and_local_snapshots_expire() {
         false,
         &[],
     );
-    snapshots::restore_snapshot(&fe.ctx, &req).unwrap();
+    snapshots::restore_snapshot(&fe.backup, &req).unwrap();
     wait_restore(&fe, "c", "snapc", "DOWNLOADING").await;
     let job_id = last_restore(&fe).0.job_id;
-    snapshots::loader_report(&fe.ctx, job_id, 1, Some(0), Some(1)).unwrap();
+    snapshots::loader_report(&fe.backup, job_id, 1, Some(0), Some(1)).unwrap();
     sql.run("CANCEL RESTORE FROM c").await;
     let shown = wait_restore(&fe, "c", "snapc", "CANCELLED").await;
     let status = shown.last("Status");
     assert!(status.contains("cancelled by user"), "{status}");
-    let e = snapshots::loader_report(&fe.ctx, job_id, 1, Some(0), Some(1)).unwrap_err();
+    let e = snapshots::loader_report(&fe.backup, job_id, 1, Some(0), Some(1)).unwrap_err();
     assert_eq!(e.status_code(), TStatusCode::CANCELLED);
     assert!(
         fe.ctx.catalog.table("c", "t").is_err(),
@@ -263,10 +263,10 @@ async fn failed_restore_cleans_up_and_local_snapshots_expire() {
 
     // Past the TTL: gone from the FE and from the BE.
     wait_until(60, "the local snapshot to expire", || {
-        fe.ctx.jobs.local_snapshot("snapc").is_none() && snapshot_dirs(storage.path()).is_empty()
+        fe.backup.jobs.local_snapshot("snapc").is_none() && snapshot_dirs(storage.path()).is_empty()
     })
     .await;
-    let e = snapshots::get_snapshot(&fe.ctx, &snapshot_req("a", "snapc"))
+    let e = snapshots::get_snapshot(&fe.backup, &snapshot_req("a", "snapc"))
         .err()
         .unwrap();
     assert_eq!(e.status_code(), TStatusCode::SNAPSHOT_NOT_EXIST);
@@ -285,12 +285,12 @@ async fn restore_job_resumes_after_fe_restart() {
     let (fe, be, expected) = cluster(fe_config(meta.path()), storage.path()).await;
     let snap = backup_local(&fe, "a", "snapd", "t").await;
     let job_info = job_info_via(&fe, &snap, be.addrs.http.port(), &fe.ctx.cluster.token);
-    Sql::new(fe.ctx.clone()).run("CREATE DATABASE c").await;
+    Sql::new(fe.executor()).run("CREATE DATABASE c").await;
     let req = restore_req("c", "snapd", &snap, job_info, false, &[]);
-    snapshots::restore_snapshot(&fe.ctx, &req).unwrap();
+    snapshots::restore_snapshot(&fe.backup, &req).unwrap();
     wait_restore(&fe, "c", "snapd", "FINISHED").await;
     let table_id = fe.ctx.catalog.table("c", "t").unwrap().id;
-    let job_id = fe.ctx.jobs.restores()[0].job_id;
+    let job_id = fe.backup.jobs.restores()[0].job_id;
     // MOVE gives installed rowsets new ids: changed ids show the resumed job installed
     // the data again.
     let before: BTreeMap<i64, Vec<String>> = tablet_ids(&fe, "c", "t")

@@ -32,7 +32,7 @@ async fn cluster(brpc: u16, max_jobs: &str) -> Cluster {
     conf.set("max_backup_restore_job_num_per_db", max_jobs)
         .unwrap();
     let (fe, be) = start_cluster(conf, be_config(storage.path(), brpc)).await;
-    let sql = Sql::new(fe.ctx.clone());
+    let sql = Sql::new(fe.executor());
     Cluster {
         fe,
         be,

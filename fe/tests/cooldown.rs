@@ -24,7 +24,7 @@ async fn a_table_with_a_storage_policy_cools_down_on_one_replica() {
     let (fe, be1) = start_cluster(fe_config(meta.path()), be_conf(s1.path(), 18_131)).await;
     let be2 = agent::start(be_conf(s2.path(), 18_132)).await.unwrap();
     add_backend(&fe, &be2, 2).await;
-    let mut sql = Sql::new(fe.ctx.clone());
+    let mut sql = Sql::new(fe.executor());
 
     sql.run(&format!(
         r#"CREATE RESOURCE "remote_s3" PROPERTIES ("type" = "s3", "s3.endpoint" = "127.0.0.1:{}",

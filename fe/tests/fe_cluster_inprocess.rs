@@ -183,7 +183,7 @@ async fn fe_with_three_backends() {
     let meta = tempfile::tempdir().unwrap();
     let fe = start_fe(meta.path()).await;
     let bes = vec![StandInBe::start().await, StandInBe::start().await, StandInBe::start().await];
-    let mut sql = Sql::new(fe.ctx.clone());
+    let mut sql = Sql::new(fe.executor());
 
     for be in &bes {
         sql.run(&format!(r#"ALTER SYSTEM ADD BACKEND "127.0.0.1:{}""#, be.hb_port())).await;
@@ -192,7 +192,7 @@ async fn fe_with_three_backends() {
     assert!(e.to_string().contains("Same backend already exists"), "{e}");
 
     // Heartbeats make every backend alive and teach the FE its be_port.
-    let shown = wait_alive(fe.ctx.clone(), 3).await;
+    let shown = wait_alive(fe.executor(), 3).await;
     assert_eq!(
         &shown.names[..10],
         &[
@@ -450,11 +450,11 @@ async fn fe_with_three_backends() {
     let fe = start_fe(meta.path()).await;
     assert_eq!((fe.ctx.cluster.cluster_id, fe.ctx.cluster.token.clone()), (cluster, token));
     assert_eq!(fe.ctx.cluster.epoch, epoch + 1);
-    let mut sql = Sql::new(fe.ctx.clone());
+    let mut sql = Sql::new(fe.executor());
     sql.run("USE d1").await;
     assert_eq!(sql.rows("SHOW TABLES").await.rows, vec![vec!["t1".to_string()]]);
     assert_eq!(sql.rows("SHOW TABLETS FROM t1").await.rows.len(), 36);
-    wait_alive(fe.ctx.clone(), 3).await;
+    wait_alive(fe.executor(), 3).await;
     assert!(bes.iter().all(|b| b.state.master.lock().unwrap().as_ref().unwrap().epoch == epoch + 1));
 
     // DROP TABLE reaches the BEs.
@@ -473,7 +473,7 @@ async fn create_table_gives_up_when_a_backend_never_finishes() {
     conf.set("max_create_table_timeout_second", "1").unwrap();
     let fe = start(conf).await.unwrap();
     let be = StandInBe::start().await;
-    let mut sql = Sql::new(fe.ctx.clone());
+    let mut sql = Sql::new(fe.executor());
     sql.run(&format!(r#"ALTER SYSTEM ADD BACKEND "127.0.0.1:{}""#, be.hb_port())).await;
     wait_until(20, "the backend alive", || fe.ctx.backends.alive_ids().len() == 1).await;
     be.state.silent.store(true, Ordering::SeqCst);
@@ -485,7 +485,7 @@ async fn create_table_gives_up_when_a_backend_never_finishes() {
     assert!(e.to_string().contains("timed out"), "{e}");
     assert!(e.to_string().contains("unfinished"), "{e}");
     assert!(sql.rows("SHOW TABLES FROM d").await.rows.is_empty());
-    assert_eq!(fe.ctx.tasks.pending_count(), 0, "no waiter is left behind");
+    assert_eq!(fe.tasks.pending_count(), 0, "no waiter is left behind");
     // The tablets the BE may have made are dropped.
     let created = be.created_tablets();
     assert_eq!(created.len(), 2);

@@ -17,11 +17,11 @@ async fn fe_with_three_real_backends() {
     let meta = tempfile::tempdir().unwrap();
     let fe = start_fe(meta.path()).await;
     let bes = vec![spawn_be().await, spawn_be().await, spawn_be().await];
-    let mut sql = Sql::new(fe.ctx.clone());
+    let mut sql = Sql::new(fe.executor());
     for be in &bes {
         sql.run(&format!(r#"ALTER SYSTEM ADD BACKEND "127.0.0.1:{}""#, be.hb_port)).await;
     }
-    let shown = wait_alive(fe.ctx.clone(), 3).await;
+    let shown = wait_alive(fe.executor(), 3).await;
     let ports: BTreeSet<String> = shown.column("BePort").into_iter().collect();
     assert_eq!(ports, bes.iter().map(|b| b.be_port.to_string()).collect());
     let http: BTreeSet<String> = shown.column("HttpPort").into_iter().collect();
@@ -78,7 +78,7 @@ async fn fe_with_three_real_backends() {
     let other_id = if fe.ctx.cluster.cluster_id == 1 { 2 } else { 1 };
     other_conf.set("cluster_id", &other_id.to_string()).unwrap();
     let other = start(other_conf).await.unwrap();
-    Sql::new(other.ctx.clone()).run(&format!(r#"ALTER SYSTEM ADD BACKEND "127.0.0.1:{}""#, bes[0].hb_port)).await;
+    Sql::new(other.executor()).run(&format!(r#"ALTER SYSTEM ADD BACKEND "127.0.0.1:{}""#, bes[0].hb_port)).await;
     let refused = wait_for(30, "the other cluster's heartbeat to be refused", || {
         let ctx = other.ctx.clone();
         async move {
@@ -95,8 +95,8 @@ async fn fe_with_three_real_backends() {
     drop(sql);
     fe.shutdown().await;
     let fe = start_fe(meta.path()).await;
-    wait_alive(fe.ctx.clone(), 3).await;
-    let mut sql = Sql::new(fe.ctx.clone());
+    wait_alive(fe.executor(), 3).await;
+    let mut sql = Sql::new(fe.executor());
     sql.run("USE d1").await;
     assert_eq!(sql.rows("SHOW TABLETS FROM t1").await.rows.len(), 36);
 

@@ -59,7 +59,7 @@ fn fe_again(meta: &Path, fe: &FeHandle) -> FeConfig {
 }
 
 async fn create_table(fe: &FeHandle) {
-    let mut sql = Sql::new(fe.ctx.clone());
+    let mut sql = Sql::new(fe.executor());
     sql.run(&format!("CREATE DATABASE {DB}")).await;
     sql.run(&format!(
         "CREATE TABLE {DB}.{TABLE} (k INT NOT NULL, v VARCHAR(16)) DUPLICATE KEY(k) \
@@ -79,8 +79,8 @@ fn visible_version(ctx: &Ctx) -> i64 {
     ctx.catalog.table(DB, TABLE).unwrap().partitions[0].visible_version
 }
 
-async fn count(ctx: &Ctx) -> i64 {
-    let t = Sql::new(ctx.clone()).rows(&format!("SELECT COUNT(*) FROM {DB}.{TABLE}")).await;
+async fn count(fe: &FeHandle) -> i64 {
+    let t = Sql::new(fe.executor()).rows(&format!("SELECT COUNT(*) FROM {DB}.{TABLE}")).await;
     t.rows[0][0].parse().unwrap()
 }
 
@@ -222,7 +222,7 @@ async fn committed_loads_are_published_after_a_be_outage_and_an_fe_restart() {
     let (partition_id, tablets) = layout(&fe.ctx);
 
     stream_load(&be, DB, TABLE, "first", "1,a\n2,b\n3,c\n").await;
-    assert_eq!((visible_version(&fe.ctx), count(&fe.ctx).await), (2, 3));
+    assert_eq!((visible_version(&fe.ctx), count(&fe).await), (2, 3));
 
     // 1. The replica BE goes down between the writes and the commit: the commit is durable,
     //    the publish is not; the FE keeps retrying and publishes once the BE is back.
@@ -235,7 +235,7 @@ async fn committed_loads_are_published_after_a_be_outage_and_an_fe_restart() {
     assert_eq!(visible_version(&fe.ctx), 2);
     be = agent::start(conf).await.unwrap();
     wait_visible(&fe.ctx, a, 3).await;
-    assert_eq!(count(&fe.ctx).await, 7);
+    assert_eq!(count(&fe).await, 7);
     assert_eq!(visible_rowsets(&be, a), tablets.iter().map(|t| (*t, 3)).collect::<Vec<_>>());
 
     // A rolled-back load: the FE tells the BE (its pending data would only expire after
@@ -263,7 +263,7 @@ async fn committed_loads_are_published_after_a_be_outage_and_an_fe_restart() {
     be = agent::start(conf).await.unwrap();
     fe = start(fe_conf).await.unwrap();
     wait_visible(&fe.ctx, b, 4).await;
-    assert_eq!(count(&fe.ctx).await, 13);
+    assert_eq!(count(&fe).await, 13);
     assert_eq!(visible_rowsets(&be, b), tablets.iter().map(|t| (*t, 4)).collect::<Vec<_>>());
 
     // 3. A publish repeated (a retry whose first answer was lost) is OK and changes nothing.
@@ -273,14 +273,14 @@ async fn committed_loads_are_published_after_a_be_outage_and_an_fe_restart() {
         Some(Box::new(TPublishVersionRequest::new(b, vec![TPartitionVersionInfo::new(partition_id, 4, 0)], None, None)));
     let backend_id = be.ctx.master().backend_id.unwrap();
     let addr = fe.ctx.backends.get(backend_id).unwrap().be_addr().unwrap();
-    fe.ctx.tasks.run(vec![AgentTask { backend_id, addr, request: task }], Duration::from_secs(30)).await.unwrap();
+    fe.tasks.run(vec![AgentTask { backend_id, addr, request: task }], Duration::from_secs(30)).await.unwrap();
     let after: Vec<_> = tablets.iter().map(|t| be.ctx.storage.tablet_meta(*t).unwrap().rowsets).collect();
     assert_eq!(before, after);
-    assert_eq!((visible_version(&fe.ctx), count(&fe.ctx).await), (4, 13));
+    assert_eq!((visible_version(&fe.ctx), count(&fe).await), (4, 13));
 
     // Later loads take the next version.
     stream_load(&be, DB, TABLE, "after", "9,z\n").await;
-    assert_eq!((visible_version(&fe.ctx), count(&fe.ctx).await), (5, 14));
+    assert_eq!((visible_version(&fe.ctx), count(&fe).await), (5, 14));
 
     fe.shutdown().await;
     be.shutdown().await;
@@ -345,11 +345,11 @@ async fn pending_rowsets_of_dead_loads_are_removed_from_the_be() {
         let now = dat_files(&be, *t);
         assert!(files.iter().all(|(name, bytes)| now.get(name) == Some(bytes)), "tablet {t}");
     }
-    assert_eq!((visible_version(&fe.ctx), count(&fe.ctx).await), (2, 3));
+    assert_eq!((visible_version(&fe.ctx), count(&fe).await), (2, 3));
 
     // The running load still commits.
     assert_eq!(commit(&fe, &pool, running, running_infos).await, TStatusCode::OK);
-    assert_eq!((visible_version(&fe.ctx), count(&fe.ctx).await), (3, 7));
+    assert_eq!((visible_version(&fe.ctx), count(&fe).await), (3, 7));
     // A late commit of the timed-out load is refused.
     assert_ne!(commit(&fe, &pool, timed_out, vec![]).await, TStatusCode::OK);
 

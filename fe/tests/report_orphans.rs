@@ -39,7 +39,7 @@ async fn cluster(meta: &Path, storage: &Path, brpc: u16) -> (FeHandle, BeHandle)
 
 /// `d.t`: one partition, 2 buckets, one replica each.
 async fn table(fe: &FeHandle) -> OlapTable {
-    let mut sql = Sql::new(fe.ctx.clone());
+    let mut sql = Sql::new(fe.executor());
     sql.run("CREATE DATABASE d").await;
     sql.run(r#"CREATE TABLE d.t (k INT, v VARCHAR(32)) DUPLICATE KEY(k) DISTRIBUTED BY HASH(k) BUCKETS 2 PROPERTIES ("replication_num" = "1")"#)
         .await;
@@ -115,10 +115,10 @@ async fn unknown_tablets_are_dropped_but_not_while_their_create_is_waited_for() 
         AgentTask { backend_id: be_id, addr: be_addr.clone(), request: create },
         AgentTask { backend_id: be_id + 1_000_000, addr: silent.local_addr().to_string(), request: other },
     ];
-    let ctx = fe.ctx.clone();
-    let run = tokio::spawn(async move { ctx.tasks.run(tasks, Duration::from_secs(3600)).await });
+    let agent_tasks = fe.tasks.clone();
+    let run = tokio::spawn(async move { agent_tasks.run(tasks, Duration::from_secs(3600)).await });
     wait_until(30, "the CREATE to make its tablet on the BE", || on_be(&be, creating)).await;
-    assert!(fe.ctx.tasks.is_creating(creating));
+    assert!(fe.tasks.is_creating(creating));
     let creating_dir = be.ctx.storage.tablet_dir(creating).unwrap();
 
     // Left by nothing we know: made on the BE directly, after the one being created.
@@ -138,11 +138,11 @@ async fn unknown_tablets_are_dropped_but_not_while_their_create_is_waited_for() 
     // orphan like any other.
     run.abort();
     assert!(run.await.unwrap_err().is_cancelled());
-    assert!(!fe.ctx.tasks.is_creating(creating));
-    assert_eq!(fe.ctx.tasks.pending_count(), 0);
+    assert!(!fe.tasks.is_creating(creating));
+    assert_eq!(fe.tasks.pending_count(), 0);
     wait_dropped(&be, creating, &creating_dir, "the abandoned tablet dropped from the BE").await;
     assert!(known.iter().all(|id| on_be(&be, *id)), "a tablet of a table was dropped");
-    assert_eq!(Sql::new(fe.ctx.clone()).rows("SHOW TABLETS FROM d.t").await.rows.len(), 2);
+    assert_eq!(Sql::new(fe.executor()).rows("SHOW TABLETS FROM d.t").await.rows.len(), 2);
 
     fe.shutdown().await;
     be.shutdown().await;
@@ -163,7 +163,6 @@ async fn snapshot(fe: &FeHandle, be: &BeHandle, t: &OlapTable, tablet: i64) -> T
     let be_id = fe.ctx.backends.all()[0].id;
     let task = snapshot_task(t, tablet, fe.ctx.store.next_id().unwrap());
     let done = fe
-        .ctx
         .tasks
         .run(vec![AgentTask { backend_id: be_id, addr: be.addrs.be.to_string(), request: task }], Duration::from_secs(60))
         .await
@@ -193,14 +192,14 @@ async fn snapshots_nobody_waits_for_are_released_and_claimed_ones_kept() {
     // 1. A duplicate finishTask of an answer its waiter got: its run's caller may keep the
     //    snapshot, so it stays although no job records it.
     let kept = snapshot(&fe, &be, &t, tablet).await;
-    assert_eq!(reports::finish_task(&fe.ctx, kept.clone()).unwrap(), Finished::NoWaiter);
+    assert_eq!(reports::finish_task(&fe.reports, kept.clone()).unwrap(), Finished::NoWaiter);
 
     // 2. A snapshot a job records (a local backup keeps its snapshots for CCR), answered
     //    again under a signature this FE never waited for (the FE that did has restarted).
-    Sql::new(fe.ctx.clone()).run("BACKUP SNAPSHOT d.snap TO __keep_on_local__ ON (t)").await;
+    Sql::new(fe.executor()).run("BACKUP SNAPSHOT d.snap TO __keep_on_local__ ON (t)").await;
     wait_backup(&fe, "d", "snap", "FINISHED").await;
     let recorded = fe
-        .ctx
+        .backup
         .jobs
         .backups()
         .into_iter()
@@ -210,7 +209,7 @@ async fn snapshots_nobody_waits_for_are_released_and_claimed_ones_kept() {
     let mut again = kept.clone();
     again.signature = fe.ctx.store.next_id().unwrap();
     again.snapshot_path = Some(recorded.path.clone());
-    assert_eq!(reports::finish_task(&fe.ctx, again).unwrap(), Finished::NoWaiter);
+    assert_eq!(reports::finish_task(&fe.reports, again).unwrap(), Finished::NoWaiter);
 
     // 3. The FE restarted while the BE made it: the answer arrives, over the wire, under a
     //    signature nobody here waits for nor ever did.
@@ -228,11 +227,11 @@ async fn snapshots_nobody_waits_for_are_released_and_claimed_ones_kept() {
     let task = snapshot_task(&t, tablet, sig);
     // Sent to a backend that never answers, so the answer comes only when we send it.
     let silent = silent_be().await;
-    let ctx = fe.ctx.clone();
+    let agent_tasks = fe.tasks.clone();
     let tasks = vec![AgentTask { backend_id: be_id, addr: silent.local_addr().to_string(), request: task }];
-    let waiting = tokio::spawn(async move { ctx.tasks.run(tasks, Duration::from_secs(3600)).await });
+    let waiting = tokio::spawn(async move { agent_tasks.run(tasks, Duration::from_secs(3600)).await });
     wait_until(30, "the MAKE_SNAPSHOT waited for", || {
-        fe.ctx.tasks.is_pending(be_id, TTaskType::MAKE_SNAPSHOT, sig)
+        fe.tasks.is_pending(be_id, TTaskType::MAKE_SNAPSHOT, sig)
     })
     .await;
     waiting.abort();
@@ -240,7 +239,7 @@ async fn snapshots_nobody_waits_for_are_released_and_claimed_ones_kept() {
     let mut answer = cancelled.clone();
     answer.signature = sig;
     assert_eq!(
-        reports::finish_task(&fe.ctx, answer).unwrap(),
+        reports::finish_task(&fe.reports, answer).unwrap(),
         Finished::UnclaimedSnapshot { path: cancelled.snapshot_path.clone().unwrap() }
     );
     wait_released(&path_of(&cancelled), "the cancelled job's snapshot released").await;
@@ -248,7 +247,7 @@ async fn snapshots_nobody_waits_for_are_released_and_claimed_ones_kept() {
     // The claimed ones are still there (no RELEASE was ever sent for them).
     assert!(path_of(&kept).is_dir());
     assert!(Path::new(&recorded.path).is_dir());
-    assert_eq!(fe.ctx.tasks.pending_count(), 0);
+    assert_eq!(fe.tasks.pending_count(), 0);
 
     fe.shutdown().await;
     be.shutdown().await;
@@ -272,7 +271,7 @@ async fn a_failed_run_hands_back_the_snapshots_that_were_made() {
         AgentTask { backend_id: be_id, addr: addr.clone(), request: snapshot_task(&t, tablet, made) },
         AgentTask { backend_id: be_id, addr, request: snapshot_task(&t, 987_654_321, fails) },
     ];
-    let (done, outcome) = fe.ctx.tasks.run_keeping(tasks, Duration::from_secs(60)).await;
+    let (done, outcome) = fe.tasks.run_keeping(tasks, Duration::from_secs(60)).await;
     match outcome {
         Err(TaskError::Failed { signature, task_type, .. }) => {
             assert_eq!((signature, task_type), (fails, TTaskType::MAKE_SNAPSHOT));

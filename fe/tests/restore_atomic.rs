@@ -89,7 +89,7 @@ async fn atomic_restore_swaps_in_place_and_cancel_leaves_the_table() {
         true,
         &[],
     );
-    snapshots::restore_snapshot(&fe.ctx, &req).unwrap();
+    snapshots::restore_snapshot(&fe.backup, &req).unwrap();
     wait_restore(&fe, "a", "snap1", "DOWNLOADING").await;
     let shadow = atomic_shadow_name("t");
     assert_eq!(shadow, "__doris_atomic_restore_prefix__t");
@@ -108,22 +108,22 @@ async fn atomic_restore_swaps_in_place_and_cancel_leaves_the_table() {
     wait_until(30, "the DOWNLOAD tasks waited for", || {
         outstanding
             .iter()
-            .all(|sig| fe.ctx.tasks.is_pending(be_id, TTaskType::DOWNLOAD, *sig))
+            .all(|sig| fe.tasks.is_pending(be_id, TTaskType::DOWNLOAD, *sig))
     })
     .await;
     // The BE's progress report for the download is kept while the job runs.
-    snapshots::loader_report(&fe.ctx, record.job_id, outstanding[0], Some(0), Some(4)).unwrap();
+    snapshots::loader_report(&fe.backup, record.job_id, outstanding[0], Some(0), Some(4)).unwrap();
     assert_eq!(
-        fe.ctx.jobs.progress_of(record.job_id),
+        fe.backup.jobs.progress_of(record.job_id),
         vec![(outstanding[0], (0, 4))]
     );
-    Sql::new(fe.ctx.clone()).run("CANCEL RESTORE FROM a").await;
+    Sql::new(fe.executor()).run("CANCEL RESTORE FROM a").await;
     let shown = wait_restore(&fe, "a", "snap1", "CANCELLED").await;
     let status = shown.last("Status");
     assert!(status.contains("cancelled by user"), "{status}");
     // Nothing waits for the cancelled job's tasks any more.
     assert_eq!(
-        fe.ctx.tasks.pending_tasks(),
+        fe.tasks.pending_tasks(),
         vec![],
         "the task queue is empty"
     );
@@ -161,14 +161,14 @@ async fn atomic_restore_swaps_in_place_and_cancel_leaves_the_table() {
         let r = client.finish_task(&late).await.unwrap();
         assert_eq!(r.status.status_code, TStatusCode::OK);
     }
-    assert_eq!(fe.ctx.tasks.pending_count(), 0);
+    assert_eq!(fe.tasks.pending_count(), 0);
     let (record, _) = last_restore(&fe);
     assert_eq!(record.state, RestoreState::Cancelled);
     // Progress reports are answered CANCELLED and nothing of the job's progress is kept.
-    let e = snapshots::loader_report(&fe.ctx, record.job_id, outstanding[0], Some(1), Some(4))
+    let e = snapshots::loader_report(&fe.backup, record.job_id, outstanding[0], Some(1), Some(4))
         .unwrap_err();
     assert_eq!(e.status_code(), TStatusCode::CANCELLED);
-    assert_eq!(fe.ctx.jobs.progress_of(record.job_id), vec![]);
+    assert_eq!(fe.backup.jobs.progress_of(record.job_id), vec![]);
     assert_eq!(fe.ctx.catalog.table("a", "t").unwrap().id, old.id);
     hold.abort();
 
@@ -182,7 +182,7 @@ async fn atomic_restore_swaps_in_place_and_cancel_leaves_the_table() {
         true,
         &[],
     );
-    snapshots::restore_snapshot(&fe.ctx, &req).unwrap();
+    snapshots::restore_snapshot(&fe.backup, &req).unwrap();
     wait_restore(&fe, "a", "snap1", "FINISHED").await;
     assert_eq!(
         table_names(&fe, "a"),
@@ -202,7 +202,7 @@ async fn atomic_restore_swaps_in_place_and_cancel_leaves_the_table() {
         extra.replaced.iter().map(|t| t.id).collect::<Vec<_>>(),
         vec![old.id]
     );
-    assert_eq!(fe.ctx.tasks.pending_count(), 0);
+    assert_eq!(fe.tasks.pending_count(), 0);
 
     // A later backup is at a later commit seq.
     let snap2 = backup_local(&fe, "a", "snap2", "t").await;
@@ -227,7 +227,7 @@ async fn force_replace_replaces_a_table_of_another_schema() {
     let (fe, be) = cluster(meta.path(), storage.path()).await;
     let backed_up = contents(&fe, &be, "a", "t");
     let snap = backup_local(&fe, "a", "snapf", "t").await;
-    let mut sql = Sql::new(fe.ctx.clone());
+    let mut sql = Sql::new(fe.executor());
     sql.run("CREATE DATABASE c").await;
     sql.run(
         r#"CREATE TABLE c.t (k INT, v VARCHAR(32), w BIGINT) DUPLICATE KEY(k)
@@ -240,7 +240,7 @@ async fn force_replace_replaces_a_table_of_another_schema() {
 
     for (atomic, props) in [(true, vec![]), (false, vec![("force_replace", "true")])] {
         let req = restore_req("c", "snapf", &snap, info.clone(), atomic, &props);
-        snapshots::restore_snapshot(&fe.ctx, &req).unwrap();
+        snapshots::restore_snapshot(&fe.backup, &req).unwrap();
         let shown = wait_restore(&fe, "c", "snapf", "CANCELLED").await;
         let status = shown.last("Status");
         assert!(
@@ -263,7 +263,7 @@ async fn force_replace_replaces_a_table_of_another_schema() {
         true,
         &[("force_replace", "true")],
     );
-    snapshots::restore_snapshot(&fe.ctx, &req).unwrap();
+    snapshots::restore_snapshot(&fe.backup, &req).unwrap();
     wait_restore(&fe, "c", "snapf", "FINISHED").await;
     assert_eq!(table_names(&fe, "c"), vec!["t".to_string()]);
     let t = fe.ctx.catalog.table("c", "t").unwrap();
@@ -325,7 +325,7 @@ async fn atomic_restore_survives_fe_restarts() {
         true,
         &[],
     );
-    snapshots::restore_snapshot(&fe.ctx, &req).unwrap();
+    snapshots::restore_snapshot(&fe.backup, &req).unwrap();
     wait_restore(&fe, "a", "snapr", "DOWNLOADING").await;
     let shadow_id = fe
         .ctx

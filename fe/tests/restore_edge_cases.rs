@@ -24,7 +24,7 @@ use fe_support::*;
 /// An FE and a BE joined to it, with an empty database `a`.
 async fn cluster(meta: &Path, storage: &Path) -> (FeHandle, BeHandle) {
     let (fe, be) = start_cluster(fe_config(meta), be_config(storage, 18_097)).await;
-    Sql::new(fe.ctx.clone()).run("CREATE DATABASE a").await;
+    Sql::new(fe.executor()).run("CREATE DATABASE a").await;
     (fe, be)
 }
 
@@ -32,7 +32,7 @@ async fn cluster(meta: &Path, storage: &Path) -> (FeHandle, BeHandle) {
 async fn scan(fe: &FeHandle, db: &str, table: &str) -> Vec<Vec<String>> {
     let t = fe.ctx.catalog.table(db, table).unwrap();
     let names: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
-    Sql::new(fe.ctx.clone())
+    Sql::new(fe.executor())
         .rows(&format!(
             "SELECT * FROM {db}.{table} ORDER BY {}",
             names.join(", ")
@@ -43,7 +43,7 @@ async fn scan(fe: &FeHandle, db: &str, table: &str) -> Vec<Vec<String>> {
 
 /// SHOW CREATE TABLE's statement with the table's own name replaced by `t`.
 async fn create_stmt(fe: &FeHandle, db: &str, table: &str) -> String {
-    let t = Sql::new(fe.ctx.clone())
+    let t = Sql::new(fe.executor())
         .rows(&format!("SHOW CREATE TABLE {db}.{table}"))
         .await;
     t.get(&t.rows[0], "Create Table").replacen(
@@ -87,7 +87,7 @@ async fn unpartitioned_table_restores_under_an_alias() {
     let storage = tempfile::tempdir().unwrap();
     let repo_dir = tempfile::tempdir().unwrap();
     let (fe, be) = cluster(meta.path(), storage.path()).await;
-    let mut sql = Sql::new(fe.ctx.clone());
+    let mut sql = Sql::new(fe.executor());
     sql.run(
         r#"CREATE TABLE a.t (k INT NOT NULL, v VARCHAR(32)) DUPLICATE KEY(k)
            DISTRIBUTED BY HASH(k) BUCKETS 2 PROPERTIES ("replication_num" = "1")"#,
@@ -118,7 +118,7 @@ async fn unpartitioned_table_restores_under_an_alias() {
     let info: serde_json::Value = serde_json::from_slice(&snap.job_info).unwrap();
     let backup_time = info["backup_time"].as_i64().unwrap();
     let req = restore_req_from(&fe, &be, "snap_local", &snap, &[("t", Some("t3"))], false);
-    snapshots::restore_snapshot(&fe.ctx, &req).unwrap();
+    snapshots::restore_snapshot(&fe.backup, &req).unwrap();
     let shown = wait_restore(&fe, "a", "snap_local", "FINISHED").await;
     let timestamp = shown.last("Timestamp");
     assert_eq!(timestamp, snapshot_timestamp(backup_time));
@@ -132,7 +132,7 @@ async fn unpartitioned_table_restores_under_an_alias() {
     stream_load(&be, "a", "t", "l3", "6,six\n").await;
     assert_eq!(scan(&fe, "a", "t").await.len(), 6);
     let req = restore_req_from(&fe, &be, "snap_local", &snap, &[("t", None)], true);
-    snapshots::restore_snapshot(&fe.ctx, &req).unwrap();
+    snapshots::restore_snapshot(&fe.backup, &req).unwrap();
     wait_restore(&fe, "a", "snap_local", "FINISHED").await;
     let t = fe.ctx.catalog.table("a", "t").unwrap();
     assert_ne!(t.id, source.id, "the shadow took t's place");
@@ -152,7 +152,7 @@ async fn unique_and_aggregate_tables_restore_into_new_tables() {
     let storage = tempfile::tempdir().unwrap();
     let repo_dir = tempfile::tempdir().unwrap();
     let (fe, be) = cluster(meta.path(), storage.path()).await;
-    let mut sql = Sql::new(fe.ctx.clone());
+    let mut sql = Sql::new(fe.executor());
     sql.run(
         r#"CREATE TABLE a.u (k INT NOT NULL, v VARCHAR(32), n BIGINT) UNIQUE KEY(k)
            PARTITION BY RANGE(k) (PARTITION p1 VALUES LESS THAN ("100"), PARTITION p2 VALUES LESS THAN ("200"))
@@ -211,7 +211,7 @@ fn load_outcome(answer: &serde_json::Value) -> (String, String) {
 
 /// SHOW PARTITIONS' State of each partition of `a.t`.
 async fn partition_states(fe: &FeHandle) -> BTreeMap<String, String> {
-    let t = Sql::new(fe.ctx.clone()).rows("SHOW PARTITIONS FROM a.t").await;
+    let t = Sql::new(fe.executor()).rows("SHOW PARTITIONS FROM a.t").await;
     t.rows
         .iter()
         .map(|r| (t.get(r, "PartitionName").to_string(), t.get(r, "State").to_string()))
@@ -233,7 +233,7 @@ async fn a_restore_refuses_loads_into_what_it_overwrites() {
     let meta = tempfile::tempdir().unwrap();
     let storage = tempfile::tempdir().unwrap();
     let (fe, be) = cluster(meta.path(), storage.path()).await;
-    let mut sql = Sql::new(fe.ctx.clone());
+    let mut sql = Sql::new(fe.executor());
     sql.run(
         r#"CREATE TABLE a.t (k INT NOT NULL, v VARCHAR(32)) DUPLICATE KEY(k)
            PARTITION BY RANGE(k) (PARTITION p1 VALUES LESS THAN ("100"), PARTITION p2 VALUES LESS THAN ("200"))
@@ -248,7 +248,7 @@ async fn a_restore_refuses_loads_into_what_it_overwrites() {
             None, label.to_string(), None, None, None, None, None, None, None, None,
         )
     };
-    let early = doris_fe::load::rpc::begin(&fe.ctx, begin("early")).await;
+    let early = doris_fe::load::rpc::begin(&fe.loads, begin("early")).await;
     assert_eq!(early.status.status_code, TStatusCode::OK, "{:?}", early.status);
 
     // 1. Restoring p1 of the existing table from a source that never answers: held in
@@ -259,7 +259,7 @@ async fn a_restore_refuses_loads_into_what_it_overwrites() {
         req.table_refs = Some(table_refs(&[("t", alias)]));
         req
     };
-    snapshots::restore_snapshot(&fe.ctx, &via_silent(&fe, "s1", &snap, None, &[])).unwrap();
+    snapshots::restore_snapshot(&fe.backup, &via_silent(&fe, "s1", &snap, None, &[])).unwrap();
     wait_restore(&fe, "a", "s1", "DOWNLOADING").await;
     assert_eq!(
         partition_states(&fe).await,
@@ -284,7 +284,7 @@ async fn a_restore_refuses_loads_into_what_it_overwrites() {
         None, "root".to_string(), ROOT_PASSWORD.to_string(), "a".to_string(), "t".to_string(), None,
         early.txn_id.unwrap(), true, infos, None, None, None, None, None, None, None, None, None,
     );
-    let st = doris_fe::load::rpc::commit(&fe.ctx, commit).await.status;
+    let st = doris_fe::load::rpc::commit(&fe.loads, commit).await.status;
     assert_ne!(st.status_code, TStatusCode::OK);
     assert!(st.error_msgs.as_ref().unwrap()[0].contains(held), "{st:?}");
     assert_eq!(partitions(&fe.ctx.catalog.table("a", "t").unwrap()), vec![("p1".into(), 2), ("p2".into(), 3)]);
@@ -299,7 +299,7 @@ async fn a_restore_refuses_loads_into_what_it_overwrites() {
     // 3. Into a new table t2: it exists while restoring, and refuses every load, also
     //    after an FE restart (the resumed job holds it still).
     let snap2 = backup_local(&fe, "a", "s2", "t").await;
-    snapshots::restore_snapshot(&fe.ctx, &via_silent(&fe, "s2", &snap2, Some("t2"), &[])).unwrap();
+    snapshots::restore_snapshot(&fe.backup, &via_silent(&fe, "s2", &snap2, Some("t2"), &[])).unwrap();
     wait_restore(&fe, "a", "s2", "DOWNLOADING").await;
     let whole = "Table t2 is in restore process. Can not load into it";
     let (status, msg) = load_outcome(&stream_load_answer(&be, "a", "t2", "l5", "5,five\n").await);
@@ -314,7 +314,7 @@ async fn a_restore_refuses_loads_into_what_it_overwrites() {
     drop(sql);
     fe.shutdown().await;
     let fe = start_fe(meta.path()).await;
-    let mut sql = Sql::new(fe.ctx.clone());
+    let mut sql = Sql::new(fe.executor());
     wait_restore(&fe, "a", "s2", "DOWNLOADING").await;
     let (status, msg) = load_outcome(&stream_load_answer(&be, "a", "t2", "l6", "5,five\n").await);
     assert_eq!(status, "Fail");
@@ -326,7 +326,7 @@ async fn a_restore_refuses_loads_into_what_it_overwrites() {
     assert!(fe.ctx.catalog.table("a", "t2").is_err(), "the table the restore made is dropped");
 
     // 4. `allow_load`: the table the restore makes takes loads while it restores.
-    snapshots::restore_snapshot(&fe.ctx, &via_silent(&fe, "s2", &snap2, Some("t3"), &[("allow_load", "true")]))
+    snapshots::restore_snapshot(&fe.backup, &via_silent(&fe, "s2", &snap2, Some("t3"), &[("allow_load", "true")]))
         .unwrap();
     wait_restore(&fe, "a", "s2", "DOWNLOADING").await;
     stream_load(&be, "a", "t3", "l7", "6,six\n").await;
@@ -340,7 +340,7 @@ async fn a_restore_refuses_loads_into_what_it_overwrites() {
 
     // 5. A restore that finishes lets loads in from the restored version on.
     let req = restore_req_from(&fe, &be, "s2", &snap2, &[("t", Some("t4"))], false);
-    snapshots::restore_snapshot(&fe.ctx, &req).unwrap();
+    snapshots::restore_snapshot(&fe.backup, &req).unwrap();
     wait_restore(&fe, "a", "s2", "FINISHED").await;
     stream_load(&be, "a", "t4", "l8", "7,seven\n").await;
     let t4 = fe.ctx.catalog.table("a", "t4").unwrap();

@@ -28,7 +28,7 @@ fn conf(meta: &Path, extra: &[(&str, &str)]) -> FeConfig {
 
 /// The newest SHOW RESTORE row of `label`: (State, QueuePos, BlockReason, Status).
 async fn restore_cells(fe: &FeHandle, label: &str) -> (String, String, String, String) {
-    let t = Sql::new(fe.ctx.clone())
+    let t = Sql::new(fe.executor())
         .rows(&format!(r#"SHOW RESTORE FROM a WHERE Label = "{label}""#))
         .await;
     let row = t.rows.last().unwrap_or_else(|| panic!("no restore {label}"));
@@ -37,7 +37,7 @@ async fn restore_cells(fe: &FeHandle, label: &str) -> (String, String, String, S
 }
 
 async fn backup_cells(fe: &FeHandle, label: &str) -> (String, String, String) {
-    let t = Sql::new(fe.ctx.clone())
+    let t = Sql::new(fe.executor())
         .rows(&format!(r#"SHOW BACKUP FROM a WHERE SnapshotName = "{label}""#))
         .await;
     let row = t.rows.last().unwrap_or_else(|| panic!("no backup {label}"));
@@ -47,11 +47,11 @@ async fn backup_cells(fe: &FeHandle, label: &str) -> (String, String, String) {
 
 /// Wait until `label`'s newest restore shows `want` as (State, QueuePos, BlockReason).
 async fn wait_queue(fe: &FeHandle, label: &str, want: (&str, &str, &str)) {
-    let ctx = fe.ctx.clone();
+    let exec = fe.executor();
     wait_for(60, &format!("restore {label} to show {want:?}"), || {
-        let fe_ctx = ctx.clone();
+        let exec = exec.clone();
         async move {
-            let t = Sql::new(fe_ctx).rows(&format!(r#"SHOW RESTORE FROM a WHERE Label = "{label}""#)).await;
+            let t = Sql::new(exec).rows(&format!(r#"SHOW RESTORE FROM a WHERE Label = "{label}""#)).await;
             let row = t.rows.last()?;
             let got = (t.get(row, "State"), t.get(row, "QueuePos"), t.get(row, "BlockReason"));
             (got == want).then_some(())
@@ -65,7 +65,7 @@ async fn wait_queue(fe: &FeHandle, label: &str, want: (&str, &str, &str)) {
 fn restore_into(fe: &FeHandle, label: &str, snap: &SnapshotAnswer, table: &str, alias: &str, port: u16) {
     let mut req = restore_req("a", label, snap, job_info_via(fe, snap, port, "t"), false, &[]);
     req.table_refs = Some(table_refs(&[(table, Some(alias))]));
-    snapshots::restore_snapshot(&fe.ctx, &req).unwrap();
+    snapshots::restore_snapshot(&fe.backup, &req).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -73,7 +73,7 @@ async fn jobs_of_one_database_run_side_by_side_unless_they_conflict() {
     let meta = tempfile::tempdir().unwrap();
     let storage = tempfile::tempdir().unwrap();
     let (fe, be) = start_cluster(conf(meta.path(), &[]), be_config(storage.path(), 18_111)).await;
-    let mut sql = Sql::new(fe.ctx.clone());
+    let mut sql = Sql::new(fe.executor());
     sql.run("CREATE DATABASE a").await;
     for t in ["t1", "t2"] {
         sql.run(&format!(
@@ -94,7 +94,7 @@ async fn jobs_of_one_database_run_side_by_side_unless_they_conflict() {
     let shown = sql.rows("SHOW BACKUP FROM a").await;
     assert_eq!(&shown.names[shown.names.len() - 2..], ["QueuePos", "BlockReason"]);
     assert_eq!(backup_cells(&fe, "b2").await, ("FINISHED".into(), String::new(), String::new()));
-    let snap = |label: &str| snapshots::get_snapshot(&fe.ctx, &snapshot_req("a", label)).unwrap();
+    let snap = |label: &str| snapshots::get_snapshot(&fe.backup, &snapshot_req("a", label)).unwrap();
     let (s1, s2, s3) = (snap("b1"), snap("b2"), snap("b3"));
 
     // Restores into x1 and x2 run together; one more into x1 waits for the first.
@@ -115,7 +115,7 @@ async fn jobs_of_one_database_run_side_by_side_unless_they_conflict() {
     // The same snapshot restored twice at once is refused.
     let mut again = restore_req("a", "b2", &s2, job_info_via(&fe, &s2, port, "t"), false, &[]);
     again.table_refs = Some(table_refs(&[("t2", Some("x9"))]));
-    let e = snapshots::restore_snapshot(&fe.ctx, &again).unwrap_err();
+    let e = snapshots::restore_snapshot(&fe.backup, &again).unwrap_err();
     assert_eq!(e.to_string(), "Label already exists: b2");
 
     // Cancelling b1 by label lets b3 into x1.
@@ -162,7 +162,7 @@ async fn jobs_of_one_database_run_side_by_side_unless_they_conflict() {
     assert_eq!(state, "CANCELLED");
     assert_eq!(status, "[TIMEOUT, msg: Job pending timeout after 1ms]");
     wait_restore(&fe, "a", "b1", "DOWNLOADING").await;
-    Sql::new(fe.ctx.clone()).run("CANCEL RESTORE FROM a").await;
+    Sql::new(fe.executor()).run("CANCEL RESTORE FROM a").await;
     wait_restore(&fe, "a", "b1", "CANCELLED").await;
     hold.abort();
     fe.shutdown().await;
@@ -175,7 +175,7 @@ async fn the_default_scheduler_runs_one_job_per_database() {
     let meta = tempfile::tempdir().unwrap();
     let storage = tempfile::tempdir().unwrap();
     let (fe, be) = start_cluster(fe_config(meta.path()), be_config(storage.path(), 18_112)).await;
-    let mut sql = Sql::new(fe.ctx.clone());
+    let mut sql = Sql::new(fe.executor());
     sql.run("CREATE DATABASE a").await;
     sql.run(
         r#"CREATE TABLE a.t1 (k INT, v VARCHAR(32)) DUPLICATE KEY(k)
@@ -209,7 +209,7 @@ async fn jobs_over_the_tablet_limit_are_cancelled() {
         c
     };
     let (fe, be) = start_cluster(limited("3"), be_config(storage.path(), 18_113)).await;
-    let mut sql = Sql::new(fe.ctx.clone());
+    let mut sql = Sql::new(fe.executor());
     sql.run("CREATE DATABASE a").await;
     for (t, buckets) in [("t2", 2), ("t4", 4)] {
         sql.run(&format!(

@@ -9,7 +9,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, info_span, Instrument};
 
 use crate::backup::state::SnapshotRecord;
-use crate::context::{Ctx, FeContext};
+use crate::backup::{BackupCtx, BackupEnv};
+use crate::context::FeContext;
 use crate::error::Result;
 use crate::persist::Named;
 
@@ -38,7 +39,7 @@ impl LocalSnapshot {
 
 /// Store a new local snapshot in the same transaction as its job's final record; a
 /// snapshot it replaces (same label) has its BE snapshots released.
-pub async fn publish(ctx: &FeContext, snap: LocalSnapshot, job: super::StoredJob) -> Result<()> {
+pub async fn publish(ctx: &BackupEnv, snap: LocalSnapshot, job: super::StoredJob) -> Result<()> {
     let label = snap.label.clone();
     let s2 = snap.clone();
     ctx.jobs.save_with(ctx, job, move |w| {
@@ -54,7 +55,7 @@ pub async fn publish(ctx: &FeContext, snap: LocalSnapshot, job: super::StoredJob
 }
 
 /// Drop the expired local snapshots; the labels dropped.
-pub async fn expire(ctx: &FeContext, now_ms: i64) -> Vec<String> {
+pub async fn expire(ctx: &BackupEnv, now_ms: i64) -> Vec<String> {
     let mut dropped = Vec::new();
     for s in ctx.jobs.local_snapshots() {
         if s.expired_at_ms() > now_ms {
@@ -76,7 +77,7 @@ pub async fn expire(ctx: &FeContext, now_ms: i64) -> Vec<String> {
 }
 
 /// Expire local snapshots every second until `stop`.
-pub async fn run_expiry(ctx: Ctx, stop: CancellationToken) {
+pub async fn run_expiry(ctx: BackupCtx, stop: CancellationToken) {
     let span = info_span!("local_snapshot_expiry");
     async move {
         loop {

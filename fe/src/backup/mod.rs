@@ -18,6 +18,7 @@
 
 pub mod admission;
 pub mod backup_job;
+mod env;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod job_info;
@@ -47,6 +48,7 @@ pub use job_info::{BackupContent, BackupJobInfo, ExtraInfo, JobInfoInput, Networ
 pub use meta::{BackupMeta, TableMeta};
 pub use properties::{BackupOptions, ReplicaAllocation, RestoreOptions};
 pub use repository::{Repository, SnapshotEntry, StorageKind};
+pub use env::{BackupCtx, BackupEnv};
 pub use lifecycle::{JobLifecycle, JobState};
 pub use local_snapshots::LocalSnapshot;
 pub use registry::{admission_policy, Jobs, StoredJob};

@@ -1,5 +1,5 @@
 //! The job registry: every backup and restore job in memory, each change written to the
-//! meta store first and only then made visible; local snapshots and repositories by name;
+//! meta store first and only then made visible; local snapshots by label;
 //! the runners' handles, stopped at FE shutdown.
 //!
 //! A job is a [`StoredJob`] under `Kind::Job`. Each runner step computes the next record,
@@ -69,8 +69,6 @@ pub struct Jobs {
     cancels: Mutex<HashMap<i64, CancellationToken>>,
     /// Local snapshots by label.
     locals: Mutex<BTreeMap<String, LocalSnapshot>>,
-    /// Repositories by name.
-    pub repos: Mutex<BTreeMap<String, crate::backup::Repository>>,
     /// Restore download progress by (job, task signature): (finished, total).
     progress: Mutex<BTreeMap<(i64, i64), (i32, i32)>>,
     /// The job runners, stopped at FE shutdown (not cancelled: their jobs are stored in a
@@ -100,10 +98,6 @@ impl Jobs {
             let mut jobs = j.jobs.lock().unwrap();
             for (id, job) in store.load_all::<StoredJob>(Kind::Job)? {
                 jobs.insert(id, job);
-            }
-            let mut repos = j.repos.lock().unwrap();
-            for (name, r) in store.load_all_named::<crate::backup::Repository>(Named::Repository)? {
-                repos.insert(name, r);
             }
             let mut locals = j.locals.lock().unwrap();
             for (label, s) in store.load_all_named::<LocalSnapshot>(Named::LocalSnapshot)? {

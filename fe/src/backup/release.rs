@@ -8,14 +8,14 @@ use tracing::{info, warn};
 
 use crate::backup::state::SnapshotRecord;
 use crate::backup::JobKind;
-use crate::context::FeContext;
+use crate::backup::BackupEnv;
 use super::StoredJob;
 use crate::system::task_queue::{new_task, AgentTask};
 
 
 /// Send RELEASE_SNAPSHOT for each snapshot; failures are logged (BEs also expire them).
 pub async fn release_snapshots<'a>(
-    ctx: &FeContext,
+    ctx: &BackupEnv,
     snaps: impl IntoIterator<Item = &'a SnapshotRecord>,
 ) {
     let mut tasks = Vec::new();
@@ -48,7 +48,7 @@ pub async fn release_snapshots<'a>(
 /// CANCEL BACKUP/RESTORE: ask every unfinished job of `kind` in `db` whose label matches
 /// to cancel (queued ones included); how many were asked.
 pub fn cancel_unfinished(
-    ctx: &FeContext,
+    ctx: &BackupEnv,
     db_id: i64,
     kind: JobKind,
     label_matches: impl Fn(&str) -> bool,

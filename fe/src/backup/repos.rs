@@ -3,10 +3,25 @@
 
 use std::collections::BTreeMap;
 
-use crate::backup::{Repository, StorageKind, StoredJob};
-use crate::context::{Ctx, FeContext};
+use std::sync::Mutex;
+
+use crate::backup::{BackupEnv, Repository, StorageKind, StoredJob};
+use crate::context::FeContext;
 use crate::error::{FeError, Result};
-use crate::persist::Named;
+use crate::persist::{MetaError, MetaStore, Named};
+
+/// The repositories by name, as stored.
+#[derive(Default)]
+pub struct Repositories {
+    by_name: Mutex<BTreeMap<String, Repository>>,
+}
+
+impl Repositories {
+    pub fn load(store: &MetaStore) -> std::result::Result<Self, MetaError> {
+        let by_name = store.load_all_named::<Repository>(Named::Repository)?.into_iter().collect();
+        Ok(Repositories { by_name: Mutex::new(by_name) })
+    }
+}
 
 /// What CREATE REPOSITORY asks for.
 #[derive(Debug, Clone)]
@@ -18,9 +33,9 @@ pub struct NewRepository {
     pub properties: BTreeMap<String, String>,
 }
 
-pub fn get(ctx: &FeContext, name: &str) -> Result<Repository> {
-    ctx.jobs
-        .repos
+pub fn get(ctx: &BackupEnv, name: &str) -> Result<Repository> {
+    ctx.repos
+        .by_name
         .lock()
         .unwrap()
         .get(name)
@@ -28,8 +43,8 @@ pub fn get(ctx: &FeContext, name: &str) -> Result<Repository> {
         .ok_or_else(|| FeError::NotFound(format!("repository {name}")))
 }
 
-pub async fn create(ctx: &Ctx, stmt: NewRepository) -> Result<()> {
-    if ctx.jobs.repos.lock().unwrap().contains_key(&stmt.name) {
+pub async fn create(ctx: &BackupEnv, stmt: NewRepository) -> Result<()> {
+    if ctx.repos.by_name.lock().unwrap().contains_key(&stmt.name) {
         return Err(FeError::AlreadyExists(format!("repository {}", stmt.name)));
     }
     let id = ctx
@@ -48,7 +63,7 @@ pub async fn create(ctx: &Ctx, stmt: NewRepository) -> Result<()> {
     // Writes __repo_info (or reads it back for an existing location), then checks it is there.
     repo.init().await?;
     repo.ping().await?;
-    let mut repos = ctx.jobs.repos.lock().unwrap();
+    let mut repos = ctx.repos.by_name.lock().unwrap();
     if repos.contains_key(&repo.name) {
         return Err(FeError::AlreadyExists(format!("repository {}", stmt.name)));
     }
@@ -59,7 +74,7 @@ pub async fn create(ctx: &Ctx, stmt: NewRepository) -> Result<()> {
     Ok(())
 }
 
-pub fn drop(ctx: &Ctx, name: &str) -> Result<()> {
+pub fn drop(ctx: &BackupEnv, name: &str) -> Result<()> {
     let busy = ctx.jobs.unfinished().into_iter().any(|j| match j {
         StoredJob::Backup { record } => record.repo_name == name,
         StoredJob::Restore { record, .. } => record.repo_name == name,
@@ -69,7 +84,7 @@ pub fn drop(ctx: &Ctx, name: &str) -> Result<()> {
             "repository {name} is used by a running backup or restore job"
         )));
     }
-    let mut repos = ctx.jobs.repos.lock().unwrap();
+    let mut repos = ctx.repos.by_name.lock().unwrap();
     if !repos.contains_key(name) {
         return Err(FeError::NotFound(format!("repository {name}")));
     }
@@ -81,6 +96,6 @@ pub fn drop(ctx: &Ctx, name: &str) -> Result<()> {
 }
 
 /// Every repository, by name.
-pub fn all(ctx: &FeContext) -> Vec<Repository> {
-    ctx.jobs.repos.lock().unwrap().values().cloned().collect()
+pub fn all(ctx: &BackupEnv) -> Vec<Repository> {
+    ctx.repos.by_name.lock().unwrap().values().cloned().collect()
 }

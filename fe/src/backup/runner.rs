@@ -10,7 +10,8 @@ use tracing::{info, warn, Instrument, Span};
 
 use super::StoredJob;
 use crate::backup::{ErrCode, JobKind, JobStatus};
-use crate::context::{Ctx, FeContext};
+use crate::backup::{BackupCtx, BackupEnv};
+use crate::context::FeContext;
 use crate::error::{FeError, Result};
 
 /// A job kind as [`run`] drives it: the stored job of that kind and its steps.
@@ -38,20 +39,20 @@ pub(super) trait RunnableJob: Sized + Send + 'static {
     /// Run the job's current state; it persists the state it reaches.
     fn step<'a>(
         self,
-        ctx: &'a FeContext,
+        ctx: &'a BackupEnv,
         cancel: &'a CancellationToken,
     ) -> impl Future<Output = Result<()>> + Send + 'a;
 
     /// Clean up and persist CANCELLED with `status`.
     fn cancel(
-        ctx: &FeContext,
+        ctx: &BackupEnv,
         job_id: i64,
         status: JobStatus,
     ) -> impl Future<Output = ()> + Send + '_;
 }
 
 /// The job `job_id` of kind `J`, as the registry holds it.
-pub(super) fn load<J: RunnableJob>(ctx: &FeContext, job_id: i64) -> Result<J> {
+pub(super) fn load<J: RunnableJob>(ctx: &BackupEnv, job_id: i64) -> Result<J> {
     ctx.jobs
         .get(job_id)
         .and_then(J::from_stored)
@@ -82,14 +83,14 @@ pub(super) fn retry_backoff(failures: u32) -> Duration {
 
 /// Whether job `job_id` is past the point where it can be cancelled (e.g. a restore that
 /// swapped its tables in) and not done: it must be run to the end, however often it fails.
-pub(super) fn must_finish<J: RunnableJob>(ctx: &FeContext, job_id: i64) -> bool {
+pub(super) fn must_finish<J: RunnableJob>(ctx: &BackupEnv, job_id: i64) -> bool {
     load::<J>(ctx, job_id).is_ok_and(|j| !j.is_done() && !j.stoppable())
 }
 
 /// Wait until the scheduler lets job `job_id` run. A job queued longer than
 /// `backup_pending_job_timeout_ms`, or cancelled while queued, ends with the status returned.
 async fn wait_for_turn<J: RunnableJob>(
-    ctx: &FeContext,
+    ctx: &BackupEnv,
     job_id: i64,
     cancel: &CancellationToken,
 ) -> std::result::Result<(), JobStatus> {
@@ -121,7 +122,7 @@ async fn wait_for_turn<J: RunnableJob>(
 }
 
 /// Drive job `job_id` until it is done (or gone from the registry).
-pub(super) async fn run<J: RunnableJob>(ctx: Ctx, job_id: i64, cancel: CancellationToken) {
+pub(super) async fn run<J: RunnableJob>(ctx: BackupCtx, job_id: i64, cancel: CancellationToken) {
     let Ok(first) = load::<J>(&ctx, job_id) else {
         return;
     };

@@ -11,7 +11,7 @@ use tracing::{info, warn};
 use crate::backup::{
     BackupJobRecord, ErrCode, JobKind, JobRequest, JobStatus, RestoreJobRecord,
 };
-use crate::context::Ctx;
+use crate::backup::BackupCtx;
 use super::{backup_job, restore_job, runner, RestoreExtra, StoredJob};
 use super::runner::RunnableJob;
 
@@ -52,7 +52,7 @@ fn admission_entry(job: &StoredJob) -> (JobRequest, bool, i64) {
 
 /// Register the unfinished jobs with admission and start their runners once the backends
 /// answered a heartbeat (or a few heartbeat intervals passed) (FE start).
-pub fn resume_all(ctx: &Ctx) {
+pub fn resume_all(ctx: &BackupCtx) {
     let jobs = ctx.jobs.unfinished();
     // A restore that ended (or whose record is gone) holds no table; normally its end
     // released them, this covers a crash in between.
@@ -92,7 +92,7 @@ pub fn resume_all(ctx: &Ctx) {
     );
 }
 
-fn start_resumed(ctx: &Ctx, jobs: Vec<StoredJob>) {
+fn start_resumed(ctx: &BackupCtx, jobs: Vec<StoredJob>) {
     for job in jobs {
         match job {
             StoredJob::Backup { record } => {
@@ -107,13 +107,13 @@ fn start_resumed(ctx: &Ctx, jobs: Vec<StoredJob>) {
     }
 }
 
-pub fn spawn_backup(ctx: &Ctx, job_id: i64) {
+pub fn spawn_backup(ctx: &BackupCtx, job_id: i64) {
     let token = ctx.jobs.cancel_token(job_id);
     let c = ctx.clone();
     spawn_job::<BackupJobRecord, _, _>(ctx, job_id, move || backup_job::run(c.clone(), job_id, token.clone()));
 }
 
-pub fn spawn_restore(ctx: &Ctx, job_id: i64, resumed: bool) {
+pub fn spawn_restore(ctx: &BackupCtx, job_id: i64, resumed: bool) {
     let token = ctx.jobs.cancel_token(job_id);
     let c = ctx.clone();
     spawn_job::<(RestoreJobRecord, RestoreExtra), _, _>(ctx, job_id, move || {
@@ -124,7 +124,7 @@ pub fn spawn_restore(ctx: &Ctx, job_id: i64, resumed: bool) {
 /// Run `make()` as the runner of job `job_id` of kind `J`. If it panics, the job is
 /// cancelled with the panic's message and the normal cancel clean-up; one past its point
 /// of no return is run again instead, after a backoff.
-fn spawn_job<J, M, F>(ctx: &Ctx, job_id: i64, make: M)
+fn spawn_job<J, M, F>(ctx: &BackupCtx, job_id: i64, make: M)
 where
     J: RunnableJob,
     M: Fn() -> F + Send + Sync + 'static,
@@ -133,7 +133,7 @@ where
     respawn_job::<J, M, F>(ctx, job_id, Arc::new(make), 0)
 }
 
-fn respawn_job<J, M, F>(ctx: &Ctx, job_id: i64, make: Arc<M>, panics: u32)
+fn respawn_job<J, M, F>(ctx: &BackupCtx, job_id: i64, make: Arc<M>, panics: u32)
 where
     J: RunnableJob,
     M: Fn() -> F + Send + Sync + 'static,
@@ -188,7 +188,7 @@ mod tests {
     }
 
     /// The stored state and status of a job once it is done.
-    async fn wait_done(ctx: &Ctx, id: i64) -> (String, JobStatus) {
+    async fn wait_done(ctx: &BackupCtx, id: i64) -> (String, JobStatus) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
             let done = match ctx.store.get::<StoredJob>(Kind::Job, id).unwrap() {
@@ -218,7 +218,7 @@ mod tests {
     async fn a_panicking_runner_cancels_its_job() {
         let meta = tempfile::tempdir().unwrap();
         let fe = fe(meta.path()).await;
-        let ctx = fe.ctx.clone();
+        let ctx = fe.backup.clone();
         for (id, kind) in [(7, JobKind::Backup), (8, JobKind::Restore)] {
             let job = match kind {
                 JobKind::Backup => StoredJob::Backup {
@@ -277,7 +277,7 @@ mod tests {
     async fn a_runner_panicking_after_the_commit_point_runs_again() {
         let meta = tempfile::tempdir().unwrap();
         let fe = fe(meta.path()).await;
-        let ctx = fe.ctx.clone();
+        let ctx = fe.backup.clone();
         let id = 9;
         let mut record = RestoreJobRecord::new(header(id), RestoreOptions::default(), 5);
         record.state = crate::backup::RestoreState::Committing;

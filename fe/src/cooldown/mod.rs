@@ -14,8 +14,15 @@ use doris_thrift::types::TTaskType;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::context::{Ctx, FeContext};
+use std::sync::Arc;
+
+use crate::system::task_queue::AgentTasks;
 use crate::system::task_queue::{new_task, AgentTask};
+
+crate::module_handle!(
+    /// What the cooldown loop uses: the policies and agent tasks to push them.
+    Cooldown { policies: Arc<Policies>, tasks: Arc<AgentTasks> }
+);
 
 pub use policies::{Policies, PolicyError, PolicySpec, Resource, ResourceSpec, StoragePolicy};
 
@@ -32,7 +39,7 @@ struct Pushed {
 }
 
 /// Every heartbeat interval: push policies where needed, choose cooldown replicas, push confs.
-pub async fn run(ctx: Ctx, stop: CancellationToken) {
+pub async fn run(ctx: Cooldown, stop: CancellationToken) {
     let every = Duration::from_secs_f64(ctx.config.heartbeat_interval_second.clamp(0.1, 10.0));
     let mut pushed = Pushed::default();
     loop {
@@ -49,7 +56,7 @@ pub async fn run(ctx: Ctx, stop: CancellationToken) {
     }
 }
 
-async fn push_policies(ctx: &FeContext, pushed: &mut Pushed) {
+async fn push_policies(ctx: &Cooldown, pushed: &mut Pushed) {
     let generation = ctx.policies.generation();
     let (policies, resources, dropped) = ctx.policies.push_content();
     if policies.is_empty() && resources.is_empty() && dropped.is_empty() {
@@ -86,7 +93,7 @@ async fn push_policies(ctx: &FeContext, pushed: &mut Pushed) {
 
 /// Give every tablet of a table with a storage policy a cooldown replica on an alive
 /// backend: a new choice (none yet, or its backend is not alive) bumps the term.
-fn choose_cooldown_replicas(ctx: &FeContext) {
+fn choose_cooldown_replicas(ctx: &Cooldown) {
     let alive: Vec<i64> = ctx.backends.alive_ids();
     for table in cooled_tables(ctx) {
         let needs = table.partitions.iter().flat_map(|p| &p.index.tablets).any(|t| needs_choice(t, &alive));
@@ -117,7 +124,7 @@ fn choose_cooldown_replicas(ctx: &FeContext) {
 }
 
 /// The tables whose storage policy exists: the only ones with cooldown replicas.
-fn cooled_tables(ctx: &FeContext) -> Vec<crate::catalog::OlapTable> {
+fn cooled_tables(ctx: &Cooldown) -> Vec<crate::catalog::OlapTable> {
     ctx.catalog
         .databases()
         .into_iter()
@@ -134,7 +141,7 @@ fn needs_choice(t: &crate::catalog::Tablet, alive: &[i64]) -> bool {
 
 /// PUSH_COOLDOWN_CONF to each alive replica whose report shows an older term than the
 /// tablet's, at most every [`REPUSH_AFTER`] per replica and term.
-async fn push_confs(ctx: &FeContext, pushed: &mut Pushed) {
+async fn push_confs(ctx: &Cooldown, pushed: &mut Pushed) {
     let mut per_backend: HashMap<i64, Vec<TCooldownConf>> = HashMap::new();
     for table in cooled_tables(ctx) {
         for tablet in table.partitions.iter().flat_map(|p| &p.index.tablets) {

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::cooldown::Policies;
 use crate::context::Ctx;
 use crate::cooldown::{PolicySpec, Resource, ResourceSpec, StoragePolicy};
 use crate::error::FeError;
@@ -28,25 +29,25 @@ const REQUIRED_S3_KEYS: &[&str] = &["s3.endpoint", "s3.region", "s3.bucket", "s3
 /// Shown masked by SHOW RESOURCES.
 const SECRET_KEYS: &[&str] = &["s3.secret_key", "s3.session_token"];
 
-pub fn create_resource(ctx: &Ctx, name: &str, if_not_exists: bool, props: &Properties) -> Result<QueryOutput, FeError> {
+pub fn create_resource(ctx: &Ctx, policies: &Policies, name: &str, if_not_exists: bool, props: &Properties) -> Result<QueryOutput, FeError> {
     let spec = resource_spec(name, if_not_exists, props)?;
-    ctx.policies.create_resource(&ctx.store, &spec)?;
+    policies.create_resource(&ctx.store, &spec)?;
     Ok(QueryOutput::ok())
 }
 
-pub fn drop_resource(ctx: &Ctx, name: &str, if_exists: bool) -> Result<QueryOutput, FeError> {
-    ctx.policies.drop_resource(&ctx.store, name, if_exists)?;
+pub fn drop_resource(ctx: &Ctx, policies: &Policies, name: &str, if_exists: bool) -> Result<QueryOutput, FeError> {
+    policies.drop_resource(&ctx.store, name, if_exists)?;
     Ok(QueryOutput::ok())
 }
 
-pub fn create_policy(ctx: &Ctx, name: &str, if_not_exists: bool, props: &Properties) -> Result<QueryOutput, FeError> {
+pub fn create_policy(ctx: &Ctx, policies: &Policies, name: &str, if_not_exists: bool, props: &Properties) -> Result<QueryOutput, FeError> {
     let spec = policy_spec(name, if_not_exists, props)?;
-    ctx.policies.create_policy(&ctx.store, &spec)?;
+    policies.create_policy(&ctx.store, &spec)?;
     Ok(QueryOutput::ok())
 }
 
 /// Refused while a table names the policy.
-pub fn drop_policy(ctx: &Ctx, name: &str, if_exists: bool) -> Result<QueryOutput, FeError> {
+pub fn drop_policy(ctx: &Ctx, policies: &Policies, name: &str, if_exists: bool) -> Result<QueryOutput, FeError> {
     let in_use = ctx
         .catalog
         .databases()
@@ -54,7 +55,7 @@ pub fn drop_policy(ctx: &Ctx, name: &str, if_exists: bool) -> Result<QueryOutput
         .flat_map(|d| ctx.catalog.tables(d.id))
         .find(|t| t.storage_policy == name)
         .map(|t| t.name);
-    ctx.policies.drop_policy(&ctx.store, name, if_exists, in_use)?;
+    policies.drop_policy(&ctx.store, name, if_exists, in_use)?;
     Ok(QueryOutput::ok())
 }
 

@@ -1,7 +1,7 @@
 //! USE, CREATE/DROP DATABASE, SHOW DATABASES.
 
 use super::format::like;
-use crate::tables;
+use crate::tables::{self, TableDdl};
 use crate::context::{Ctx, FeContext};
 use crate::error::FeError;
 use crate::mysql::{QueryOutput, Value};
@@ -18,7 +18,7 @@ pub fn create(ctx: &Ctx, name: &str, if_not_exists: bool) -> Result<QueryOutput,
     Ok(QueryOutput::ok())
 }
 
-pub async fn drop(ctx: &Ctx, name: &str, if_exists: bool, force: bool) -> Result<QueryOutput, FeError> {
+pub async fn drop(ctx: &TableDdl, name: &str, if_exists: bool, force: bool) -> Result<QueryOutput, FeError> {
     tables::drop_database(ctx, name, if_exists, force).await?;
     Ok(QueryOutput::ok())
 }

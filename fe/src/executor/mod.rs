@@ -24,42 +24,51 @@ pub mod users;
 
 use async_trait::async_trait;
 
+use std::sync::Arc;
+
+use crate::backup::BackupCtx;
 use crate::context::Ctx;
+use crate::cooldown::Policies;
+use crate::tables::TableDdl;
 use crate::error::FeError;
 use crate::mysql::{Executor, QueryOutput, Session};
 use crate::sql::{Statement, TableFunction};
 
 pub use users::FeUsers;
 
+#[derive(Clone)]
 pub struct FeExecutor {
     ctx: Ctx,
+    ddl: TableDdl,
+    backup: BackupCtx,
+    policies: Arc<Policies>,
 }
 
 impl FeExecutor {
-    pub fn new(ctx: Ctx) -> Self {
-        FeExecutor { ctx }
+    pub fn new(ddl: TableDdl, backup: BackupCtx) -> Self {
+        FeExecutor { ctx: ddl.ctx.clone(), policies: ddl.policies.clone(), ddl, backup }
     }
 }
 
 #[async_trait]
 impl Executor for FeExecutor {
     async fn execute(&self, session: &mut Session, stmt: Statement) -> Result<QueryOutput, FeError> {
-        let ctx = &self.ctx;
+        let (ctx, ddl, backup, policies) = (&self.ctx, &self.ddl, &self.backup, &self.policies);
         match stmt {
             Statement::Use { db } => databases::use_db(ctx, &db),
             Statement::CreateDatabase { name, if_not_exists, properties: _ } => {
                 databases::create(ctx, &name, if_not_exists)
             }
-            Statement::DropDatabase { name, if_exists, force } => databases::drop(ctx, &name, if_exists, force).await,
+            Statement::DropDatabase { name, if_exists, force } => databases::drop(ddl, &name, if_exists, force).await,
             Statement::ShowDatabases { like } => databases::show(ctx, like.as_deref()),
             Statement::ShowTables { db, full, like } => {
                 let db = session.resolve_db(db.as_deref())?;
                 tables::show_tables(ctx, &db, full, like.as_deref())
             }
-            Statement::CreateTable(ct) => tables::create(ctx, session, *ct).await,
+            Statement::CreateTable(ct) => tables::create(ddl, session, *ct).await,
             Statement::DropTable { table, if_exists, force } => {
                 let db = session.resolve_db(table.db.as_deref())?;
-                tables::drop(ctx, &db, &table.table, if_exists, force).await
+                tables::drop(ddl, &db, &table.table, if_exists, force).await
             }
             Statement::ShowCreateTable { table } => {
                 let db = session.resolve_db(table.db.as_deref())?;
@@ -88,43 +97,43 @@ impl Executor for FeExecutor {
             Statement::ShowFrontends => Ok(system::show_frontends(ctx)),
             Statement::Backup(b) => {
                 let db = session.resolve_db(b.db.as_deref())?;
-                backup::backup(ctx, &db, &b)
+                backup::backup(backup, &db, &b)
             }
             Statement::Restore(r) => {
                 let db = session.resolve_db(r.db.as_deref())?;
-                backup::restore(ctx, &db, &r).await
+                backup::restore(backup, &db, &r).await
             }
             Statement::ShowBackup { db, filter } => {
                 let db = session.resolve_db(db.as_deref())?;
-                backup::show_backup(ctx, &db, filter.as_ref())
+                backup::show_backup(backup, &db, filter.as_ref())
             }
             Statement::ShowRestore { db, filter } => {
                 let db = session.resolve_db(db.as_deref())?;
-                backup::show_restore(ctx, &db, filter.as_ref())
+                backup::show_restore(backup, &db, filter.as_ref())
             }
             Statement::CancelBackup { db, filter } => {
                 let db = session.resolve_db(db.as_deref())?;
-                backup::cancel(ctx, &db, crate::backup::JobKind::Backup, filter.as_ref())
+                backup::cancel(backup, &db, crate::backup::JobKind::Backup, filter.as_ref())
             }
             Statement::CancelRestore { db, filter } => {
                 let db = session.resolve_db(db.as_deref())?;
-                backup::cancel(ctx, &db, crate::backup::JobKind::Restore, filter.as_ref())
+                backup::cancel(backup, &db, crate::backup::JobKind::Restore, filter.as_ref())
             }
-            Statement::CreateRepository(c) => backup::create_repository(ctx, &c).await,
-            Statement::DropRepository { name } => backup::drop_repository(ctx, &name),
-            Statement::ShowRepositories => Ok(backup::show_repositories(ctx)),
+            Statement::CreateRepository(c) => backup::create_repository(backup, &c).await,
+            Statement::DropRepository { name } => backup::drop_repository(backup, &name),
+            Statement::ShowRepositories => Ok(backup::show_repositories(backup)),
             Statement::CreateResource { name, if_not_exists, properties } => {
-                cooldown::create_resource(ctx, &name, if_not_exists, &properties)
+                cooldown::create_resource(ctx, policies, &name, if_not_exists, &properties)
             }
-            Statement::DropResource { name, if_exists } => cooldown::drop_resource(ctx, &name, if_exists),
-            Statement::ShowResources => Ok(cooldown::show_resources(&ctx.policies.resources())),
+            Statement::DropResource { name, if_exists } => cooldown::drop_resource(ctx, policies, &name, if_exists),
+            Statement::ShowResources => Ok(cooldown::show_resources(&policies.resources())),
             Statement::CreateStoragePolicy { name, if_not_exists, properties } => {
-                cooldown::create_policy(ctx, &name, if_not_exists, &properties)
+                cooldown::create_policy(ctx, policies, &name, if_not_exists, &properties)
             }
-            Statement::DropStoragePolicy { name, if_exists } => cooldown::drop_policy(ctx, &name, if_exists),
-            Statement::ShowStoragePolicy => Ok(cooldown::show_policies(&ctx.policies.storage_policies())),
+            Statement::DropStoragePolicy { name, if_exists } => cooldown::drop_policy(ctx, policies, &name, if_exists),
+            Statement::ShowStoragePolicy => Ok(cooldown::show_policies(&policies.storage_policies())),
             Statement::ShowSnapshot { repo, snapshot, timestamp } => {
-                backup::show_snapshot(ctx, &repo, snapshot.as_deref(), timestamp.as_deref()).await
+                backup::show_snapshot(backup, &repo, snapshot.as_deref(), timestamp.as_deref()).await
             }
             Statement::Select(sel) => {
                 let db = session.resolve_db(sel.table.db.as_deref())?;
@@ -137,6 +146,16 @@ impl Executor for FeExecutor {
             | Statement::SelectExprs { .. }) => Err(not_supported(&other)),
         }
     }
+}
+
+/// Serve the MySQL protocol on `listener` with this executor until `stop`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    executor: FeExecutor,
+    users: Arc<FeUsers>,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    crate::mysql::serve(listener, Arc::new(executor), users, stop).await
 }
 
 /// The refusal of a statement this executor does not run.

@@ -4,6 +4,7 @@ use super::convert::create_table_spec;
 use super::format::{byte_string, like, time_string, NULL_STRING};
 use crate::catalog::OlapTable;
 use crate::context::Ctx;
+use crate::tables::TableDdl;
 use crate::error::FeError;
 use crate::mysql::{QueryOutput, Session, Value};
 use crate::sql;
@@ -57,7 +58,7 @@ pub const TABLET_TITLES: &[&str] = &[
     "CooldownMetaId",
 ];
 
-pub async fn create(ctx: &Ctx, session: &Session, ct: sql::CreateTable) -> Result<QueryOutput, FeError> {
+pub async fn create(ctx: &TableDdl, session: &Session, ct: sql::CreateTable) -> Result<QueryOutput, FeError> {
     let db = session.resolve_db(ct.name.db.as_deref())?;
     let spec = create_table_spec(db, ct)?;
     if let Some(policy) = spec.properties.get("storage_policy").filter(|p| !p.is_empty()) {
@@ -69,7 +70,7 @@ pub async fn create(ctx: &Ctx, session: &Session, ct: sql::CreateTable) -> Resul
     Ok(QueryOutput::ok())
 }
 
-pub async fn drop(ctx: &Ctx, db: &str, table: &str, if_exists: bool, force: bool) -> Result<QueryOutput, FeError> {
+pub async fn drop(ctx: &TableDdl, db: &str, table: &str, if_exists: bool, force: bool) -> Result<QueryOutput, FeError> {
     crate::tables::drop_table(ctx, db, table, if_exists, force).await?;
     Ok(QueryOutput::ok())
 }

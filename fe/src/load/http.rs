@@ -19,7 +19,7 @@ use serde::Serialize;
 use super::publish;
 use super::txn::TxnState;
 use crate::catalog::table::{Distribution, PartitionKind};
-use crate::context::Ctx;
+use super::Loads;
 
 pub const TOKEN_HEADER: &str = "token";
 
@@ -29,7 +29,7 @@ fn json_error(code: StatusCode, msg: impl Into<String>) -> Response {
 }
 
 /// `Authorization: Basic ...` checked against root/admin.
-fn check_basic(ctx: &Ctx, headers: &HeaderMap) -> bool {
+fn check_basic(ctx: &Loads, headers: &HeaderMap) -> bool {
     use headers::authorization::{Authorization, Basic};
     use headers::HeaderMapExt;
     match headers.typed_get::<Authorization<Basic>>() {
@@ -39,7 +39,7 @@ fn check_basic(ctx: &Ctx, headers: &HeaderMap) -> bool {
 }
 
 pub async fn stream_load_redirect(
-    State(ctx): State<Ctx>,
+    State(ctx): State<Loads>,
     Path((db, table)): Path<(String, String)>,
     headers: HeaderMap,
     uri: Uri,
@@ -108,7 +108,7 @@ struct LoadPlan {
     partitions: Vec<PlanPartition>,
 }
 
-pub async fn load_plan(State(ctx): State<Ctx>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap) -> Response {
+pub async fn load_plan(State(ctx): State<Loads>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap) -> Response {
     let token = headers.get(TOKEN_HEADER).and_then(|v| v.to_str().ok()).or(q.get("token").map(|s| s.as_str()));
     if token != Some(ctx.cluster.token.as_str()) {
         return json_error(StatusCode::UNAUTHORIZED, "invalid token");
@@ -189,7 +189,7 @@ pub async fn load_plan(State(ctx): State<Ctx>, Query(q): Query<HashMap<String, S
 /// Most transactions one txn_state call may ask about.
 const MAX_TXN_STATE_IDS: usize = 10_000;
 
-pub async fn txn_state(State(ctx): State<Ctx>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap) -> Response {
+pub async fn txn_state(State(ctx): State<Loads>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap) -> Response {
     let token = headers.get(TOKEN_HEADER).and_then(|v| v.to_str().ok()).or(q.get("token").map(|s| s.as_str()));
     if token != Some(ctx.cluster.token.as_str()) {
         return json_error(StatusCode::UNAUTHORIZED, "invalid token");

@@ -19,12 +19,19 @@ pub mod txn;
 use axum::routing::{get, put};
 use axum::Router;
 
-use crate::context::Ctx;
+use std::sync::Arc;
+
+use crate::system::task_queue::AgentTasks;
+
+crate::module_handle!(
+    /// What loads use: agent tasks (PUBLISH_VERSION, CLEAR_TRANSACTION).
+    Loads { tasks: Arc<AgentTasks> }
+);
 
 pub use query::{scan, ScanColumns, ScanRequest, ScanResult, ScannedColumn};
 
 /// The load routes, to merge into the FE's HTTP router (any state type).
-pub fn router<S: Clone + Send + Sync + 'static>(ctx: Ctx) -> Router<S> {
+pub fn router<S: Clone + Send + Sync + 'static>(ctx: Loads) -> Router<S> {
     Router::new()
         .route("/api/{db}/{table}/_stream_load", put(http::stream_load_redirect))
         .route("/api/_internal/load_plan", get(http::load_plan))

@@ -24,7 +24,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, info_span, warn, Instrument};
 
 use super::txn::{TxnRecord, TxnState, TxnStore};
-use crate::context::{Ctx, FeContext};
+use super::Loads;
+use crate::context::FeContext;
 use crate::error::FeError;
 use crate::system::task_queue::{new_task, AgentTask, TaskError};
 
@@ -78,7 +79,7 @@ fn publish_backends(ctx: &FeContext, rec: &TxnRecord) -> BTreeSet<i64> {
 
 /// Publish a COMMITTED transaction: PUBLISH_VERSION to every replica BE, then move the
 /// partitions' visible versions and mark it VISIBLE. The caller holds the table lock.
-pub async fn publish(ctx: &FeContext, rec: &TxnRecord) -> Result<(), PublishError> {
+pub async fn publish(ctx: &Loads, rec: &TxnRecord) -> Result<(), PublishError> {
     let st = store(ctx)?;
     let now = FeContext::now_ms();
     if ctx.catalog.table_by_id(rec.table_id).is_none() {
@@ -139,7 +140,7 @@ fn http() -> &'static reqwest::Client {
 /// Best effort, in the background: ask every BE holding a replica of the aborted load's
 /// table to drop the txn's pending rowsets. A BE that misses this drops them once they
 /// are older than its `pending_data_expire_time_sec` (it asks us about the txn then).
-pub fn clear_on_backends(ctx: &Ctx, rec: &TxnRecord) {
+pub fn clear_on_backends(ctx: &Loads, rec: &TxnRecord) {
     let Some(table) = ctx.catalog.table_by_id(rec.table_id) else { return };
     let bes: BTreeSet<i64> = table
         .partitions
@@ -170,7 +171,7 @@ pub fn clear_on_backends(ctx: &Ctx, rec: &TxnRecord) {
 }
 
 /// The FE's load daemon: publish retries with backoff, PREPARE timeouts. Runs until `stop`.
-pub async fn run(ctx: Ctx, stop: CancellationToken) {
+pub async fn run(ctx: Loads, stop: CancellationToken) {
     let st = match store(&ctx) {
         Ok(s) => s,
         Err(e) => {

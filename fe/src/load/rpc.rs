@@ -10,7 +10,8 @@ use tracing::{info, warn};
 
 use super::publish::{clear_on_backends, publish, store};
 use super::txn::{TxnRecord, TxnState, DEFAULT_TIMEOUT_S};
-use crate::context::{Ctx, FeContext};
+use super::Loads;
+use crate::context::FeContext;
 use crate::error::{ok_status, FeError};
 
 fn status(code: TStatusCode, msg: impl Into<String>) -> TStatus {
@@ -30,7 +31,7 @@ fn check_user(ctx: &FeContext, user: &str, passwd: &str, token: Option<&str>) ->
     }
 }
 
-pub async fn begin(ctx: &Ctx, req: TLoadTxnBeginRequest) -> TLoadTxnBeginResult {
+pub async fn begin(ctx: &Loads, req: TLoadTxnBeginRequest) -> TLoadTxnBeginResult {
     match begin_inner(ctx, &req) {
         Ok(Ok(rec)) => {
             info!(txn_id = rec.txn_id, label = %rec.label, "load transaction begun");
@@ -80,7 +81,7 @@ fn begin_inner(ctx: &FeContext, req: &TLoadTxnBeginRequest) -> Result<Result<Txn
     store(ctx)?.begin(rec)
 }
 
-pub async fn rollback(ctx: &Ctx, req: TLoadTxnRollbackRequest) -> TLoadTxnRollbackResult {
+pub async fn rollback(ctx: &Loads, req: TLoadTxnRollbackRequest) -> TLoadTxnRollbackResult {
     let r = (|| {
         check_user(ctx, &req.user, &req.passwd, req.token.as_deref())?;
         store(ctx)?.update(req.txn_id, |t| match t.state {
@@ -107,7 +108,7 @@ pub async fn rollback(ctx: &Ctx, req: TLoadTxnRollbackRequest) -> TLoadTxnRollba
     }
 }
 
-pub async fn commit(ctx: &Ctx, req: TLoadTxnCommitRequest) -> TLoadTxnCommitResult {
+pub async fn commit(ctx: &Loads, req: TLoadTxnCommitRequest) -> TLoadTxnCommitResult {
     match commit_inner(ctx, &req).await {
         Ok(st) => TLoadTxnCommitResult { status: st },
         Err(e) => {
@@ -117,7 +118,7 @@ pub async fn commit(ctx: &Ctx, req: TLoadTxnCommitRequest) -> TLoadTxnCommitResu
     }
 }
 
-async fn commit_inner(ctx: &Ctx, req: &TLoadTxnCommitRequest) -> Result<TStatus, FeError> {
+async fn commit_inner(ctx: &Loads, req: &TLoadTxnCommitRequest) -> Result<TStatus, FeError> {
     check_user(ctx, &req.user, &req.passwd, req.token.as_deref())?;
     let st = store(ctx)?;
     // state_now: a load past its timeout is aborted, not committed.

@@ -10,17 +10,22 @@ use thrift::ApplicationError;
 use tracing::{debug, warn};
 
 use super::{auth, meta, snapshots};
+use crate::backup::BackupCtx;
 use crate::context::Ctx;
+use crate::load::Loads;
 use crate::error::{ok_status, FeError};
-use crate::system::reports;
+use crate::system::reports::{self, Reports};
 
 pub struct FrontendRpc {
     ctx: Ctx,
+    backup: BackupCtx,
+    loads: Loads,
+    reports: Reports,
 }
 
 impl FrontendRpc {
-    pub fn new(ctx: Ctx) -> Self {
-        FrontendRpc { ctx }
+    pub fn new(backup: BackupCtx, loads: Loads, reports: Reports) -> Self {
+        FrontendRpc { ctx: backup.ctx.clone(), backup, loads, reports }
     }
 }
 
@@ -30,7 +35,7 @@ type R<T> = Result<T, ApplicationError>;
 impl FrontendServiceHandler for FrontendRpc {
     async fn get_snapshot(&self, request: TGetSnapshotRequest) -> R<TGetSnapshotResult> {
         let master = Some(self.ctx.rpc_address());
-        Ok(match snapshots::get_snapshot(&self.ctx, &request) {
+        Ok(match snapshots::get_snapshot(&self.backup, &request) {
             Ok(a) => TGetSnapshotResult {
                 status: Some(ok_status()),
                 meta: Some(a.meta),
@@ -54,7 +59,7 @@ impl FrontendServiceHandler for FrontendRpc {
 
     async fn restore_snapshot(&self, request: TRestoreSnapshotRequest) -> R<TRestoreSnapshotResult> {
         let master = Some(self.ctx.rpc_address());
-        let status = match snapshots::restore_snapshot(&self.ctx, &request) {
+        let status = match snapshots::restore_snapshot(&self.backup, &request) {
             Ok(_) => ok_status(),
             Err(e) => {
                 warn!(error = %e, label = ?request.label_name, "restoreSnapshot refused");
@@ -125,7 +130,7 @@ impl FrontendServiceHandler for FrontendRpc {
     }
 
     async fn finish_task(&self, req: TFinishTaskRequest) -> R<TMasterResult> {
-        let status = match reports::finish_task(&self.ctx, req) {
+        let status = match reports::finish_task(&self.reports, req) {
             Ok(_) => ok_status(),
             Err(e) => {
                 warn!(error = %e, "finishTask refused");
@@ -136,7 +141,7 @@ impl FrontendServiceHandler for FrontendRpc {
     }
 
     async fn report(&self, req: TReportRequest) -> R<TMasterResult> {
-        let status = match reports::apply_report(&self.ctx, &req) {
+        let status = match reports::apply_report(&self.reports, &req) {
             Ok(()) => ok_status(),
             Err(e) => {
                 warn!(error = %e, "report refused");
@@ -152,22 +157,22 @@ impl FrontendServiceHandler for FrontendRpc {
 
     async fn snapshot_loader_report(&self, req: TSnapshotLoaderReportRequest) -> R<TStatus> {
         debug!(job_id = req.job_id, task_id = req.task_id, "snapshot loader progress");
-        Ok(match snapshots::loader_report(&self.ctx, req.job_id, req.task_id, req.finished_num, req.total_num) {
+        Ok(match snapshots::loader_report(&self.backup, req.job_id, req.task_id, req.finished_num, req.total_num) {
             Ok(()) => ok_status(),
             Err(e) => e.to_status(),
         })
     }
 
     async fn load_txn_begin(&self, req: TLoadTxnBeginRequest) -> R<TLoadTxnBeginResult> {
-        Ok(crate::load::rpc::begin(&self.ctx, req).await)
+        Ok(crate::load::rpc::begin(&self.loads, req).await)
     }
 
     async fn load_txn_commit(&self, req: TLoadTxnCommitRequest) -> R<TLoadTxnCommitResult> {
-        Ok(crate::load::rpc::commit(&self.ctx, req).await)
+        Ok(crate::load::rpc::commit(&self.loads, req).await)
     }
 
     async fn load_txn_rollback(&self, req: TLoadTxnRollbackRequest) -> R<TLoadTxnRollbackResult> {
-        Ok(crate::load::rpc::rollback(&self.ctx, req).await)
+        Ok(crate::load::rpc::rollback(&self.loads, req).await)
     }
 
     async fn confirm_unused_remote_files(

@@ -9,7 +9,7 @@ use flate2::Compression;
 
 use super::auth;
 use crate::backup::{BackupJobInfo, BackupMeta, TableRefRecord};
-use crate::context::Ctx;
+use crate::backup::BackupCtx;
 use crate::error::{FeError, Result};
 use crate::backup::restore_job::{self, RestoreRequest};
 
@@ -42,7 +42,7 @@ pub struct SnapshotAnswer {
     pub commit_seq: i64,
 }
 
-pub fn get_snapshot(ctx: &Ctx, req: &TGetSnapshotRequest) -> Result<SnapshotAnswer> {
+pub fn get_snapshot(ctx: &BackupCtx, req: &TGetSnapshotRequest) -> Result<SnapshotAnswer> {
     required(&req.user, "user")?;
     auth::check(
         ctx,
@@ -77,7 +77,7 @@ pub fn get_snapshot(ctx: &Ctx, req: &TGetSnapshotRequest) -> Result<SnapshotAnsw
     })
 }
 
-pub fn restore_snapshot(ctx: &Ctx, req: &TRestoreSnapshotRequest) -> Result<i64> {
+pub fn restore_snapshot(ctx: &BackupCtx, req: &TRestoreSnapshotRequest) -> Result<i64> {
     required(&req.user, "user")?;
     auth::check(
         ctx,
@@ -151,7 +151,7 @@ pub fn restore_snapshot(ctx: &Ctx, req: &TRestoreSnapshotRequest) -> Result<i64>
 
 /// The answer to a BE's download progress: CANCELLED tells it to stop.
 pub fn loader_report(
-    ctx: &Ctx,
+    ctx: &BackupCtx,
     job_id: i64,
     task_id: i64,
     finished: Option<i32>,

@@ -14,10 +14,20 @@ use doris_thrift::types::{TBackend, TTaskType};
 use tracing::{debug, info, info_span, warn};
 
 use super::backends::{host_port, Backend, Disk};
-use super::task_queue::{new_task, AgentTask, Finished};
+use super::task_queue::{new_task, AgentTask, AgentTasks, Finished};
 use crate::catalog::ReplicaReport;
 use crate::config::FeConfig;
+use std::sync::Arc;
+
+use crate::backup::Jobs;
 use crate::context::FeContext;
+use crate::cooldown::Policies;
+
+crate::module_handle!(
+    /// What report intake uses: agent tasks (waiters, DROP and RELEASE_SNAPSHOT of
+    /// leftovers), the jobs (whose snapshots are kept) and the policies (what BEs have).
+    Reports { tasks: Arc<AgentTasks>, jobs: Arc<Jobs>, policies: Arc<Policies> }
+);
 
 /// The least time a reported tablet must stay unknown before it is dropped, whatever
 /// `max_create_table_timeout_second` says.
@@ -107,7 +117,7 @@ fn backend_of(ctx: &FeContext, b: &TBackend) -> Result<Backend, ReportError> {
 /// Hand a finishTask to its waiter. Unknown tasks are fine (a restarted FE, a late reply);
 /// the snapshot of a MAKE_SNAPSHOT nobody waits for and nothing records is released, which
 /// the answer says with `UnclaimedSnapshot` (a recorded one is answered `NoWaiter`).
-pub fn finish_task(ctx: &FeContext, req: TFinishTaskRequest) -> Result<Finished, ReportError> {
+pub fn finish_task(ctx: &Reports, req: TFinishTaskRequest) -> Result<Finished, ReportError> {
     let be = backend_of(ctx, &req.backend)?;
     let _g = info_span!("finish_task", backend_id = be.id, signature = req.signature).entered();
     let signature = req.signature;
@@ -140,7 +150,7 @@ pub fn finish_task(ctx: &FeContext, req: TFinishTaskRequest) -> Result<Finished,
 }
 
 
-pub fn apply_report(ctx: &FeContext, req: &TReportRequest) -> Result<(), ReportError> {
+pub fn apply_report(ctx: &Reports, req: &TReportRequest) -> Result<(), ReportError> {
     let be = backend_of(ctx, &req.backend)?;
     let _g = info_span!("report", backend_id = be.id).entered();
     if let Some(disks) = &req.disks {
@@ -202,7 +212,7 @@ pub fn apply_report(ctx: &FeContext, req: &TReportRequest) -> Result<(), ReportE
 /// DROP the tablets of a full tablet report that no table holds and no CREATE is making,
 /// once they have been unknown for [`orphan_grace`] (upstream's ReportHandler deletes
 /// such tablets from the BE too).
-fn drop_unknown_tablets(ctx: &FeContext, be: &Backend, infos: &[&TTabletInfo]) {
+fn drop_unknown_tablets(ctx: &Reports, be: &Backend, infos: &[&TTabletInfo]) {
     let Some(addr) = be.be_addr() else { return };
     // A BE sends `tablets` and `tablet_list` alike: one info per tablet.
     let by_id: BTreeMap<i64, &TTabletInfo> = infos.iter().map(|i| (i.tablet_id, *i)).collect();

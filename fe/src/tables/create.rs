@@ -11,11 +11,12 @@ use tracing::{info, info_span, warn, Instrument};
 use super::drop::drop_tablets;
 use crate::catalog::spec::{build_table, CreateTableSpec};
 use crate::catalog::{check_name, CatalogError, OlapTable, Partition};
+use super::TableDdl;
 use crate::context::FeContext;
 use crate::system::task_queue::{new_task, AgentTask};
 
 /// Ok(false) when the table existed and IF NOT EXISTS was given.
-pub async fn create_table(ctx: &FeContext, spec: &CreateTableSpec) -> Result<bool, CatalogError> {
+pub async fn create_table(ctx: &TableDdl, spec: &CreateTableSpec) -> Result<bool, CatalogError> {
     check_name(&spec.name, "table")?;
     let db = ctx.catalog.database(&spec.db).ok_or_else(|| CatalogError::UnknownDatabase(spec.db.clone()))?;
     if ctx.catalog.table_exists(db.id, &spec.name) {
@@ -50,7 +51,7 @@ pub async fn create_table(ctx: &FeContext, spec: &CreateTableSpec) -> Result<boo
 /// The CREATE tasks that make every replica of `partitions` (of `table`) on its backend:
 /// CREATE TABLE's for all its partitions, a restore's for a partition it adds.
 pub fn create_tasks<'a>(
-    ctx: &FeContext,
+    ctx: &TableDdl,
     table: &OlapTable,
     partitions: impl IntoIterator<Item = &'a Partition>,
 ) -> Result<Vec<AgentTask>, CatalogError> {

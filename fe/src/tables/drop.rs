@@ -6,19 +6,19 @@ use doris_thrift::types::TTaskType;
 use tracing::warn;
 
 use crate::catalog::{CatalogError, OlapTable, Partition};
-use crate::context::FeContext;
+use super::TableDdl;
 use crate::system::task_queue::{new_task, AgentTask};
 
 /// Tell the BEs to drop every replica of the table, restoring partitions included;
 /// failures are logged, the BEs' own reports will show leftovers.
-pub async fn drop_tablets(ctx: &FeContext, table: &OlapTable) {
+pub async fn drop_tablets(ctx: &TableDdl, table: &OlapTable) {
     drop_partition_tablets(ctx, table.id, table.partitions.iter().chain(&table.restoring_partitions)).await
 }
 
 /// Tell the BEs to drop every replica of `partitions` (of table `table_id`); failures are
 /// logged, the BEs' own reports will show leftovers.
 pub async fn drop_partition_tablets<'a>(
-    ctx: &FeContext,
+    ctx: &TableDdl,
     table_id: i64,
     partitions: impl IntoIterator<Item = &'a Partition>,
 ) {
@@ -40,7 +40,7 @@ pub async fn drop_partition_tablets<'a>(
 
 /// Ok(false) when absent and IF EXISTS was given.
 /// `force`: also a table a restore is writing into (that restore then fails).
-pub async fn drop_table(ctx: &FeContext, db: &str, name: &str, if_exists: bool, force: bool) -> Result<bool, CatalogError> {
+pub async fn drop_table(ctx: &TableDdl, db: &str, name: &str, if_exists: bool, force: bool) -> Result<bool, CatalogError> {
     match ctx.catalog.drop_table(db, name, if_exists, force)? {
         Some(t) => {
             drop_tablets(ctx, &t).await;
@@ -50,7 +50,7 @@ pub async fn drop_table(ctx: &FeContext, db: &str, name: &str, if_exists: bool, 
     }
 }
 
-pub async fn drop_database(ctx: &FeContext, name: &str, if_exists: bool, force: bool) -> Result<bool, CatalogError> {
+pub async fn drop_database(ctx: &TableDdl, name: &str, if_exists: bool, force: bool) -> Result<bool, CatalogError> {
     match ctx.catalog.drop_database(name, if_exists, force)? {
         Some(tables) => {
             for t in &tables {

@@ -9,3 +9,14 @@ mod drop;
 
 pub use create::{create_table, create_tasks};
 pub use drop::{drop_database, drop_partition_tablets, drop_table, drop_tablets};
+
+use std::sync::Arc;
+
+use crate::cooldown::Policies;
+use crate::system::task_queue::AgentTasks;
+
+crate::module_handle!(
+    /// What table DDL uses: agent tasks to the BEs, storage policies (CREATE TABLE sends
+    /// the policy's id).
+    TableDdl { tasks: Arc<AgentTasks>, policies: Arc<Policies> }
+);

@@ -41,13 +41,13 @@ pub async fn start_cluster(fe_conf: FeConfig, be_conf: BeConfig) -> (FeHandle, B
 
 /// ALTER SYSTEM ADD BACKEND for an in-process BE, then wait for all `n` backends alive.
 pub async fn add_backend(fe: &FeHandle, be: &BeHandle, n: usize) {
-    Sql::new(fe.ctx.clone())
+    Sql::new(fe.executor())
         .run(&format!(
             r#"ALTER SYSTEM ADD BACKEND "127.0.0.1:{}""#,
             be.addrs.heartbeat.port()
         ))
         .await;
-    wait_alive(fe.ctx.clone(), n).await;
+    wait_alive(fe.executor(), n).await;
 }
 
 /// A stream load of CSV `body` into `db.table` through the BE, which must succeed.
@@ -73,7 +73,7 @@ pub async fn stream_load_answer(be: &BeHandle, db: &str, table: &str, label: &st
 
 /// `db.t`: 2 range partitions x 2 buckets, one replica each.
 pub async fn create_table_t(fe: &FeHandle, db: &str) {
-    let mut sql = Sql::new(fe.ctx.clone());
+    let mut sql = Sql::new(fe.executor());
     sql.run(&format!("CREATE DATABASE {db}")).await;
     sql.run(&format!(
         r#"CREATE TABLE {db}.t (k INT, v VARCHAR(32)) DUPLICATE KEY(k)

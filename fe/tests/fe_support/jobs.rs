@@ -29,11 +29,11 @@ pub async fn wait_restore(fe: &FeHandle, db: &str, label: &str, want: &str) -> T
 }
 
 async fn wait_job(fe: &FeHandle, stmt: &str, want: &str) -> Table {
-    let ctx = fe.ctx.clone();
+    let exec = fe.executor();
     wait_for(120, &format!("{stmt} to reach {want}"), || {
-        let ctx = ctx.clone();
+        let exec = exec.clone();
         async move {
-            let t = Sql::new(ctx).rows(stmt).await;
+            let t = Sql::new(exec).rows(stmt).await;
             let row = t.rows.last()?;
             let state = t.get(row, "State");
             if state == want {
@@ -58,7 +58,7 @@ pub fn create_repo_sql(name: &str, dir: &Path) -> String {
 
 /// BACKUP `tables` of `db` to `repo`, waited for; the snapshot's timestamp in the repository.
 pub async fn backup_to_repo(fe: &FeHandle, db: &str, label: &str, repo: &str, tables: &str) -> String {
-    let mut sql = Sql::new(fe.ctx.clone());
+    let mut sql = Sql::new(fe.executor());
     sql.run(&format!("BACKUP SNAPSHOT {db}.{label} TO {repo} ON ({tables})"))
         .await;
     wait_backup(fe, db, label, "FINISHED").await;
@@ -71,13 +71,13 @@ pub async fn backup_to_repo(fe: &FeHandle, db: &str, label: &str, repo: &str, ta
 /// BACKUP `tables` of `db` to `__keep_on_local__`, waited for, then getSnapshot as the
 /// syncer does.
 pub async fn backup_local(fe: &FeHandle, db: &str, label: &str, tables: &str) -> SnapshotAnswer {
-    Sql::new(fe.ctx.clone())
+    Sql::new(fe.executor())
         .run(&format!(
             "BACKUP SNAPSHOT {db}.{label} TO __keep_on_local__ ON ({tables})"
         ))
         .await;
     wait_backup(fe, db, label, "FINISHED").await;
-    snapshots::get_snapshot(&fe.ctx, &snapshot_req(db, label)).unwrap()
+    snapshots::get_snapshot(&fe.backup, &snapshot_req(db, label)).unwrap()
 }
 
 /// getSnapshot of local snapshot `label` of `db`, as root.
@@ -163,14 +163,14 @@ pub async fn silent_source() -> (u16, tokio::task::JoinHandle<()>) {
 /// The newest restore job of the FE.
 pub fn last_restore(fe: &FeHandle) -> (RestoreJobRecord, RestoreExtra) {
     let id = fe
-        .ctx
+        .backup
         .jobs
         .restores()
         .iter()
         .map(|r| r.job_id)
         .max()
         .unwrap();
-    match fe.ctx.jobs.get(id) {
+    match fe.backup.jobs.get(id) {
         Some(StoredJob::Restore { record, extra }) => (record, extra),
         other => panic!("job {id} is {other:?}"),
     }

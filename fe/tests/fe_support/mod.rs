@@ -21,7 +21,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use doris_fe::config::FeConfig;
-use doris_fe::context::Ctx;
 use doris_fe::error::FeError;
 use doris_fe::executor::FeExecutor;
 use doris_fe::mysql::{Executor, QueryOutput, Session};
@@ -95,9 +94,9 @@ pub struct Sql {
 }
 
 impl Sql {
-    pub fn new(ctx: Ctx) -> Self {
+    pub fn new(exec: FeExecutor) -> Self {
         Sql {
-            exec: FeExecutor::new(ctx),
+            exec,
             session: Session::new(1, "root", "127.0.0.1"),
         }
     }
@@ -192,11 +191,11 @@ impl Table {
 }
 
 /// Wait until SHOW BACKENDS lists `n` backends, all alive; the result set.
-pub async fn wait_alive(ctx: Ctx, n: usize) -> Table {
+pub async fn wait_alive(exec: FeExecutor, n: usize) -> Table {
     wait_for(60, "backends alive", || {
-        let ctx = ctx.clone();
+        let exec = exec.clone();
         async move {
-            let t = Sql::new(ctx).rows("SHOW BACKENDS").await;
+            let t = Sql::new(exec).rows("SHOW BACKENDS").await;
             (t.rows.len() == n && t.column("Alive").iter().all(|a| a == "true")).then_some(t)
         }
     })

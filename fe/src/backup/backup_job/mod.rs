@@ -24,7 +24,8 @@ use crate::backup::{
     BackupJobInfo, BackupJobRecord, BackupMeta, BackupOptions, BackupState, JobHeader, JobKind,
     JobRequest, JobStatus, TableSelection, KEEP_ON_LOCAL_REPO_ID, KEEP_ON_LOCAL_REPO_NAME,
 };
-use crate::context::{Ctx, FeContext};
+use crate::backup::{BackupCtx, BackupEnv};
+use crate::context::FeContext;
 use crate::backup::JobLifecycle;
 use crate::error::{FeError, Result};
 use crate::system::task_queue::{new_task, AgentTask};
@@ -46,7 +47,7 @@ pub struct BackupRequest {
 }
 
 /// Check a backup request, admit it and store its PENDING record; the job id.
-pub fn submit(ctx: &Ctx, req: BackupRequest) -> Result<i64> {
+pub fn submit(ctx: &BackupCtx, req: BackupRequest) -> Result<i64> {
     let db_name = req.db_name.as_str();
     let db = ctx
         .catalog
@@ -134,11 +135,11 @@ pub(super) fn admission_request(r: &BackupJobRecord) -> JobRequest {
     }
 }
 
-fn record(ctx: &FeContext, job_id: i64) -> Result<BackupJobRecord> {
+fn record(ctx: &BackupEnv, job_id: i64) -> Result<BackupJobRecord> {
     runner::load(ctx, job_id)
 }
 
-fn save(ctx: &FeContext, r: &BackupJobRecord) -> Result<()> {
+fn save(ctx: &BackupEnv, r: &BackupJobRecord) -> Result<()> {
     ctx.jobs.save(ctx, StoredJob::Backup { record: r.clone() })
 }
 
@@ -168,7 +169,7 @@ impl RunnableJob for BackupJobRecord {
         FeError::Timeout(format!("backup job with label: {} timeout.", self.label))
     }
 
-    async fn step(self, ctx: &FeContext, cancel: &CancellationToken) -> Result<()> {
+    async fn step(self, ctx: &BackupEnv, cancel: &CancellationToken) -> Result<()> {
         match self.state {
             BackupState::Pending => pending(ctx, self).await,
             BackupState::Snapshoting => snapshoting(ctx, self, cancel).await,
@@ -179,18 +180,18 @@ impl RunnableJob for BackupJobRecord {
         }
     }
 
-    async fn cancel(ctx: &FeContext, job_id: i64, status: JobStatus) {
+    async fn cancel(ctx: &BackupEnv, job_id: i64, status: JobStatus) {
         cancel_job(ctx, job_id, status).await
     }
 }
 
 /// Drive the job until it is done.
-pub async fn run(ctx: Ctx, job_id: i64, cancel: CancellationToken) {
+pub async fn run(ctx: BackupCtx, job_id: i64, cancel: CancellationToken) {
     runner::run::<BackupJobRecord>(ctx, job_id, cancel).await
 }
 
 /// Move the job to CANCELLED (persisted), then release its BE snapshots.
-pub async fn cancel_job(ctx: &FeContext, job_id: i64, status: JobStatus) {
+pub async fn cancel_job(ctx: &BackupEnv, job_id: i64, status: JobStatus) {
     let Ok(mut r) = record(ctx, job_id) else {
         return;
     };

@@ -8,7 +8,7 @@ use super::*;
 use crate::catalog::OlapTable;
 
 /// Resolve tables, capture the meta (with visible versions) and choose a replica per tablet.
-pub(super) async fn pending(ctx: &FeContext, mut r: BackupJobRecord) -> Result<()> {
+pub(super) async fn pending(ctx: &BackupEnv, mut r: BackupJobRecord) -> Result<()> {
     let mut tables = Vec::new();
     let mut snapshots = BTreeMap::new();
     for tr in &r.table_refs {
@@ -45,7 +45,7 @@ pub(super) async fn pending(ctx: &FeContext, mut r: BackupJobRecord) -> Result<(
 /// that generator, whose ceiling is persisted ahead of use and never handed out twice, so
 /// the value is non-zero, cluster-wide, durable across restarts and strictly greater than
 /// the seq of any earlier snapshot: what a CCR syncer compares commit seqs for.
-pub(super) fn commit_seq(ctx: &FeContext) -> Result<i64> {
+pub(super) fn commit_seq(ctx: &BackupEnv) -> Result<i64> {
     ctx.store
         .next_id()
         .map_err(|e| FeError::Internal(e.to_string()))

@@ -7,7 +7,7 @@ use tracing::info;
 use super::*;
 
 /// Build the job info; a local backup publishes its local snapshot and finishes.
-pub(super) async fn save_meta(ctx: &FeContext, mut r: BackupJobRecord) -> Result<()> {
+pub(super) async fn save_meta(ctx: &BackupEnv, mut r: BackupJobRecord) -> Result<()> {
     let meta = r
         .meta
         .clone()

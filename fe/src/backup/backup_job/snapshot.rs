@@ -9,7 +9,7 @@ use super::*;
 
 /// MAKE_SNAPSHOT for every tablet at its partition's captured visible version.
 pub(super) async fn snapshoting(
-    ctx: &FeContext,
+    ctx: &BackupEnv,
     mut r: BackupJobRecord,
     cancel: &CancellationToken,
 ) -> Result<()> {

@@ -10,7 +10,7 @@ use super::*;
 
 /// UPLOAD tasks (one per backend) copying the snapshot dirs into the repository; the
 /// uploaded `<file>.<md5>` names become the tablets' files in the job info.
-pub(super) async fn upload(ctx: &FeContext, mut r: BackupJobRecord, cancel: &CancellationToken) -> Result<()> {
+pub(super) async fn upload(ctx: &BackupEnv, mut r: BackupJobRecord, cancel: &CancellationToken) -> Result<()> {
     let repo = crate::backup::repos::get(ctx, &r.repo_name)?;
     let (backend, location, props) = repo.be_location_and_props();
     let mut by_be: BTreeMap<i64, BTreeMap<String, String>> = BTreeMap::new();
@@ -82,7 +82,7 @@ pub(super) async fn upload(ctx: &FeContext, mut r: BackupJobRecord, cancel: &Can
 }
 
 /// Meta and job info into the repository, then FINISHED and the BE snapshots released.
-pub(super) async fn upload_info(ctx: &FeContext, mut r: BackupJobRecord) -> Result<()> {
+pub(super) async fn upload_info(ctx: &BackupEnv, mut r: BackupJobRecord) -> Result<()> {
     let repo = crate::backup::repos::get(ctx, &r.repo_name)?;
     let meta = r
         .meta

@@ -8,7 +8,7 @@ use super::*;
 
 /// Clean up (release our snapshots, drop the tables we created), then persist CANCELLED.
 /// A restart between the two finds the job unfinished and cleans up again.
-pub async fn cancel_job(ctx: &FeContext, job_id: i64, status: JobStatus) {
+pub async fn cancel_job(ctx: &BackupEnv, job_id: i64, status: JobStatus) {
     let Ok((mut r, x)) = load(ctx, job_id) else {
         return;
     };
@@ -39,7 +39,7 @@ pub async fn cancel_job(ctx: &FeContext, job_id: i64, status: JobStatus) {
         if ctx.catalog.table(&r.db_name, &t.name).map(|c| c.id).ok() != Some(t.id) {
             continue;
         }
-        if let Err(e) = crate::tables::drop_table(ctx, &r.db_name, &t.name, true, true).await {
+        if let Err(e) = crate::tables::drop_table(&ctx.ddl, &r.db_name, &t.name, true, true).await {
             warn!(table = %t.name, error = %e, "cannot drop a table the restore created");
         }
     }
@@ -70,7 +70,7 @@ pub async fn cancel_job(ctx: &FeContext, job_id: i64, status: JobStatus) {
 /// `clean_tables`: drop the database's tables that were not restored; `clean_partitions`:
 /// drop the restored tables' partitions the backup does not have (upstream's rules).
 /// Idempotent, so a restart in COMMITTING may run it again.
-pub(super) async fn clean(ctx: &FeContext, r: &RestoreJobRecord, x: &RestoreExtra) -> Result<()> {
+pub(super) async fn clean(ctx: &BackupEnv, r: &RestoreJobRecord, x: &RestoreExtra) -> Result<()> {
     if !r.options.clean_tables && !r.options.clean_partitions {
         return Ok(());
     }
@@ -80,7 +80,7 @@ pub(super) async fn clean(ctx: &FeContext, r: &RestoreJobRecord, x: &RestoreExtr
     if r.options.clean_tables {
         for t in not_restored(&ctx.catalog.tables(r.db_id), x) {
             info!(table = %t.name, "clean_tables: dropping a table the snapshot does not have");
-            crate::tables::drop_table(ctx, &r.db_name, &t.name, true, true)
+            crate::tables::drop_table(&ctx.ddl, &r.db_name, &t.name, true, true)
                 .await
                 .map_err(|e| FeError::Internal(e.to_string()))?;
         }
@@ -109,7 +109,7 @@ pub(super) async fn clean(ctx: &FeContext, r: &RestoreJobRecord, x: &RestoreExtr
             ctx.catalog
                 .update_table(*tid, |t| t.partitions.retain(|p| keep.contains(&p.id)))
                 .map_err(|e| FeError::Internal(e.to_string()))?;
-            crate::tables::drop_partition_tablets(ctx, t.id, &dropped).await;
+            crate::tables::drop_partition_tablets(&ctx.ddl, t.id, &dropped).await;
         }
     }
     Ok(())

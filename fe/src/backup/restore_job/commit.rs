@@ -10,7 +10,7 @@ use super::*;
 
 /// MOVE the downloaded snapshots into the tablets, then the backed-up versions.
 pub(super) async fn commit(
-    ctx: &FeContext,
+    ctx: &BackupEnv,
     mut r: RestoreJobRecord,
     mut x: RestoreExtra,
     cancel: &CancellationToken,
@@ -64,7 +64,7 @@ pub(super) async fn commit(
 /// replaces are removed, in one store transaction together with the job record marked
 /// swapped. A restart before it finds the old tables and the shadows (and redoes the
 /// commit); after it, the new tables and a job that only has to finish.
-pub(super) fn swap(ctx: &FeContext, r: &mut RestoreJobRecord, x: &mut RestoreExtra) -> Result<()> {
+pub(super) fn swap(ctx: &BackupEnv, r: &mut RestoreJobRecord, x: &mut RestoreExtra) -> Result<()> {
     let swaps: Vec<(i64, String)> = x
         .atomic
         .iter()
@@ -100,9 +100,9 @@ pub(super) fn swap(ctx: &FeContext, r: &mut RestoreJobRecord, x: &mut RestoreExt
 }
 
 /// Drop what the swap replaced, release our snapshots, FINISHED. Safe to run again.
-pub(super) async fn finish(ctx: &FeContext, mut r: RestoreJobRecord, x: RestoreExtra) -> Result<()> {
+pub(super) async fn finish(ctx: &BackupEnv, mut r: RestoreJobRecord, x: RestoreExtra) -> Result<()> {
     for t in &x.replaced {
-        crate::tables::drop_tablets(ctx, t).await;
+        crate::tables::drop_tablets(&ctx.ddl, t).await;
     }
     crate::backup::release_snapshots(ctx, snapshot_records(&r, &x).iter()).await;
     release_tables(ctx, r.job_id)?;

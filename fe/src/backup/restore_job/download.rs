@@ -9,7 +9,7 @@ use super::*;
 
 /// DOWNLOAD from the source BEs (local snapshots) or from the repository.
 pub(super) async fn download(
-    ctx: &FeContext,
+    ctx: &BackupEnv,
     r: RestoreJobRecord,
     x: RestoreExtra,
     cancel: &CancellationToken,
@@ -23,7 +23,7 @@ pub(super) async fn download(
 
 /// DOWNLOAD tasks, one per local backend, reading the repository's tablet dirs.
 pub(super) async fn download_from_repo(
-    ctx: &FeContext,
+    ctx: &BackupEnv,
     mut r: RestoreJobRecord,
     x: RestoreExtra,
     cancel: &CancellationToken,
@@ -63,7 +63,7 @@ pub(super) async fn download_from_repo(
 }
 
 pub(super) async fn finish_download(
-    ctx: &FeContext,
+    ctx: &BackupEnv,
     mut r: RestoreJobRecord,
     x: RestoreExtra,
     tasks: Vec<AgentTask>,
@@ -81,7 +81,7 @@ pub(super) async fn finish_download(
 
 /// DOWNLOAD tasks, one per local backend, pulling from the source backends.
 pub(super) async fn download_from_bes(
-    ctx: &FeContext,
+    ctx: &BackupEnv,
     mut r: RestoreJobRecord,
     x: RestoreExtra,
     cancel: &CancellationToken,

@@ -47,7 +47,8 @@ use crate::backup::{
 use crate::catalog::table::{Partition, PartitionKind};
 use crate::catalog::{OlapTable, RestoreLock};
 use crate::load::txn::TxnState;
-use crate::context::{Ctx, FeContext};
+use crate::backup::{BackupCtx, BackupEnv};
+use crate::context::FeContext;
 use crate::backup::JobLifecycle;
 use crate::error::{FeError, Result};
 use crate::persist::Kind;
@@ -145,11 +146,11 @@ impl RestoreTablet {
     }
 }
 
-fn load(ctx: &FeContext, job_id: i64) -> Result<(RestoreJobRecord, RestoreExtra)> {
+fn load(ctx: &BackupEnv, job_id: i64) -> Result<(RestoreJobRecord, RestoreExtra)> {
     runner::load(ctx, job_id)
 }
 
-fn save(ctx: &FeContext, r: &RestoreJobRecord, x: &RestoreExtra) -> Result<()> {
+fn save(ctx: &BackupEnv, r: &RestoreJobRecord, x: &RestoreExtra) -> Result<()> {
     ctx.jobs.save(
         ctx,
         StoredJob::Restore {
@@ -201,7 +202,7 @@ impl RunnableJob for (RestoreJobRecord, RestoreExtra) {
         ))
     }
 
-    async fn step(self, ctx: &FeContext, cancel: &CancellationToken) -> Result<()> {
+    async fn step(self, ctx: &BackupEnv, cancel: &CancellationToken) -> Result<()> {
         let (r, x) = self;
         match r.state {
             RestoreState::Pending => pending(ctx, r, x, cancel).await,
@@ -212,13 +213,13 @@ impl RunnableJob for (RestoreJobRecord, RestoreExtra) {
         }
     }
 
-    async fn cancel(ctx: &FeContext, job_id: i64, status: JobStatus) {
+    async fn cancel(ctx: &BackupEnv, job_id: i64, status: JobStatus) {
         cancel_job(ctx, job_id, status).await
     }
 }
 
 /// Drive the job until it is done.
-pub async fn run(ctx: Ctx, job_id: i64, cancel: CancellationToken, _resumed: bool) {
+pub async fn run(ctx: BackupCtx, job_id: i64, cancel: CancellationToken, _resumed: bool) {
     runner::run::<(RestoreJobRecord, RestoreExtra)>(ctx, job_id, cancel).await
 }
 
@@ -240,7 +241,7 @@ fn snapshot_records(r: &RestoreJobRecord, x: &RestoreExtra) -> Vec<SnapshotRecor
         .collect()
 }
 
-fn be_addr(ctx: &FeContext, be_id: i64) -> Result<String> {
+fn be_addr(ctx: &BackupEnv, be_id: i64) -> Result<String> {
     ctx.backends
         .get(be_id)
         .and_then(|b| b.be_addr())
@@ -249,14 +250,14 @@ fn be_addr(ctx: &FeContext, be_id: i64) -> Result<String> {
         })
 }
 
-fn next_sig(ctx: &FeContext) -> Result<i64> {
+fn next_sig(ctx: &BackupEnv) -> Result<i64> {
     ctx.store
         .next_id()
         .map_err(|e| FeError::Internal(e.to_string()))
 }
 
 async fn run_tasks(
-    ctx: &FeContext,
+    ctx: &BackupEnv,
     r: &RestoreJobRecord,
     tasks: Vec<AgentTask>,
     cancel: &CancellationToken,

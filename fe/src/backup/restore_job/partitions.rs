@@ -11,7 +11,7 @@ use super::*;
 
 /// Take the partitions this job added (still restoring) out of their tables and drop
 /// their tablets. Idempotent.
-pub(super) async fn remove_added_partitions(ctx: &FeContext, x: &RestoreExtra) -> Result<()> {
+pub(super) async fn remove_added_partitions(ctx: &BackupEnv, x: &RestoreExtra) -> Result<()> {
     let mut by_table: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
     for a in &x.added_partitions {
         by_table.entry(a.table_id).or_default().push(a.partition_id);
@@ -29,13 +29,13 @@ pub(super) async fn remove_added_partitions(ctx: &FeContext, x: &RestoreExtra) -
             partitions = ?removed.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
             "removed the partitions the cancelled restore added"
         );
-        crate::tables::drop_partition_tablets(ctx, table_id, &removed).await;
+        crate::tables::drop_partition_tablets(&ctx.ddl, table_id, &removed).await;
     }
     Ok(())
 }
 
 /// Make the partitions this job added visible (a metadata-only restore has no commit).
-pub(super) fn publish_added_partitions(ctx: &FeContext, x: &RestoreExtra) -> Result<()> {
+pub(super) fn publish_added_partitions(ctx: &BackupEnv, x: &RestoreExtra) -> Result<()> {
     for a in &x.added_partitions {
         ctx.catalog
             .update_table(a.table_id, |t| {
@@ -52,7 +52,7 @@ pub(super) fn publish_added_partitions(ctx: &FeContext, x: &RestoreExtra) -> Res
 /// again (a BE takes a CREATE of a tablet it has as done).
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn add_missing_partitions(
-    ctx: &FeContext,
+    ctx: &BackupEnv,
     r: &mut RestoreJobRecord,
     x: &mut RestoreExtra,
     tmeta: &crate::backup::meta::TableMeta,
@@ -138,7 +138,7 @@ pub(super) async fn add_missing_partitions(
         .restoring_partitions
         .iter()
         .filter(|p| to_create.contains(&p.id));
-    let tasks = crate::tables::create_tasks(ctx, &t, parts)
+    let tasks = crate::tables::create_tasks(&ctx.ddl, &t, parts)
         .map_err(|e| FeError::IllegalState(e.to_string()))?;
     let timeout = Duration::from_secs(ctx.config.max_create_table_timeout_second).min(remaining(r));
     tokio::select! {

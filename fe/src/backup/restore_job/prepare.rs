@@ -10,7 +10,7 @@ use super::*;
 /// Tables: create the missing ones, check the existing ones (adding the partitions they
 /// lack); map tablets.
 pub(super) async fn pending(
-    ctx: &FeContext,
+    ctx: &BackupEnv,
     mut r: RestoreJobRecord,
     mut x: RestoreExtra,
     cancel: &CancellationToken,

@@ -8,7 +8,7 @@ use super::*;
 
 /// A local snapshot of every target replica: the directory DOWNLOAD fills.
 pub(super) async fn snapshoting(
-    ctx: &FeContext,
+    ctx: &BackupEnv,
     mut r: RestoreJobRecord,
     mut x: RestoreExtra,
     cancel: &CancellationToken,

@@ -18,7 +18,7 @@ pub struct RepositoryRestore {
 
 /// Read the snapshot `req` names (at its `backup_timestamp`) from its repository and
 /// submit the restore; the job id.
-pub async fn submit_from_repository(ctx: &Ctx, req: RepositoryRestore) -> Result<i64> {
+pub async fn submit_from_repository(ctx: &BackupCtx, req: RepositoryRestore) -> Result<i64> {
     if req.repo == KEEP_ON_LOCAL_REPO_NAME {
         return Err(FeError::not_supported(
             "RESTORE FROM __keep_on_local__ by statement; local snapshots restore through the restoreSnapshot RPC",
@@ -83,7 +83,7 @@ pub(crate) fn admission_request(r: &RestoreJobRecord) -> JobRequest {
 }
 
 /// Admit the restore and store its PENDING record; the job id.
-pub fn submit(ctx: &Ctx, req: RestoreRequest<'_>) -> Result<i64> {
+pub fn submit(ctx: &BackupCtx, req: RestoreRequest<'_>) -> Result<i64> {
     let db = ctx
         .catalog
         .database(req.db_name)

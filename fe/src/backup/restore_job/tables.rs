@@ -11,7 +11,7 @@ use super::*;
 /// and DROP needs FORCE, until the job commits or is cancelled.
 /// Taken under the table's load lock, so no load commits into it meanwhile; refused while a
 /// load of the table is committed but not yet visible, or another running restore holds it.
-pub(super) async fn hold_table(ctx: &FeContext, table: &OlapTable, hold: RestoreLock) -> Result<()> {
+pub(super) async fn hold_table(ctx: &BackupEnv, table: &OlapTable, hold: RestoreLock) -> Result<()> {
     let job_id = hold.job_id;
     let txns = crate::load::publish::store(ctx)?;
     let lock = txns.table_lock(table.id);
@@ -34,7 +34,7 @@ pub(super) async fn hold_table(ctx: &FeContext, table: &OlapTable, hold: Restore
 }
 
 /// Let loads into the tables job `job_id` held again.
-pub(super) fn release_tables(ctx: &FeContext, job_id: i64) -> Result<()> {
+pub(super) fn release_tables(ctx: &BackupEnv, job_id: i64) -> Result<()> {
     let released = ctx
         .catalog
         .release_restore_locks(|j| j == job_id)
@@ -71,7 +71,7 @@ pub(super) fn target_partition<'a>(
 /// Upstream's `OlapTable.setName` renames an unpartitioned table's only partition with the
 /// table. A shadow is created under its own name but becomes `target` at the swap (which
 /// only renames the table), so its partition takes the final name now. Idempotent.
-pub(super) fn name_single_partition(ctx: &FeContext, t: OlapTable, target: &str) -> Result<OlapTable> {
+pub(super) fn name_single_partition(ctx: &BackupEnv, t: OlapTable, target: &str) -> Result<OlapTable> {
     if t.partition_kind != PartitionKind::Unpartitioned
         || t.partitions.len() != 1
         || t.partitions[0].name == target
@@ -88,7 +88,7 @@ pub(super) fn name_single_partition(ctx: &FeContext, t: OlapTable, target: &str)
 
 /// Create `name` with the backed-up schema (not yet recorded as ours).
 pub(super) async fn create_from_meta(
-    ctx: &FeContext,
+    ctx: &BackupEnv,
     r: &RestoreJobRecord,
     tmeta: &crate::backup::meta::TableMeta,
     name: &str,
@@ -99,7 +99,7 @@ pub(super) async fn create_from_meta(
         r.options.replica_alloc.total() as u16
     };
     let spec = meta_conv::create_spec(tmeta, &r.db_name, name, n)?;
-    crate::tables::create_table(ctx, &spec)
+    crate::tables::create_table(&ctx.ddl, &spec)
         .await
         .map_err(|e| FeError::IllegalState(e.to_string()))?;
     let t = ctx
@@ -113,7 +113,7 @@ pub(super) async fn create_from_meta(
 /// The shadow table an atomic restore of `target` fills: made on the first run, found
 /// again when the job resumes.
 pub(super) async fn shadow_table(
-    ctx: &FeContext,
+    ctx: &BackupEnv,
     r: &mut RestoreJobRecord,
     x: &mut RestoreExtra,
     tmeta: &crate::backup::meta::TableMeta,

@@ -7,12 +7,12 @@ use crate::backup::backup_job::{self, BackupRequest};
 use crate::backup::repos::{self, NewRepository};
 use crate::backup::restore_job::{self, RepositoryRestore};
 use crate::backup::{JobKind, StorageKind, TableRefRecord, TableSelection};
-use crate::context::Ctx;
+use crate::backup::{BackupCtx, BackupEnv};
 use crate::error::FeError;
 use crate::mysql::QueryOutput;
 use crate::sql::{BackupStmt, CreateRepository, NameFilter, RepositoryStorage, RestoreStmt, TableRefs};
 
-fn db_id(ctx: &Ctx, db: &str) -> Result<i64, FeError> {
+fn db_id(ctx: &BackupEnv, db: &str) -> Result<i64, FeError> {
     ctx.catalog
         .database(db)
         .map(|d| d.id)
@@ -33,7 +33,7 @@ fn selection(tables: &Option<TableRefs>) -> TableSelection {
     }
 }
 
-pub fn backup(ctx: &Ctx, db: &str, stmt: &BackupStmt) -> Result<QueryOutput, FeError> {
+pub fn backup(ctx: &BackupCtx, db: &str, stmt: &BackupStmt) -> Result<QueryOutput, FeError> {
     backup_job::submit(
         ctx,
         BackupRequest {
@@ -48,7 +48,7 @@ pub fn backup(ctx: &Ctx, db: &str, stmt: &BackupStmt) -> Result<QueryOutput, FeE
 }
 
 /// RESTORE FROM a repository.
-pub async fn restore(ctx: &Ctx, db: &str, stmt: &RestoreStmt) -> Result<QueryOutput, FeError> {
+pub async fn restore(ctx: &BackupCtx, db: &str, stmt: &RestoreStmt) -> Result<QueryOutput, FeError> {
     restore_job::submit_from_repository(
         ctx,
         RepositoryRestore {
@@ -63,7 +63,7 @@ pub async fn restore(ctx: &Ctx, db: &str, stmt: &RestoreStmt) -> Result<QueryOut
     Ok(QueryOutput::ok())
 }
 
-pub fn show_backup(ctx: &Ctx, db: &str, filter: Option<&NameFilter>) -> Result<QueryOutput, FeError> {
+pub fn show_backup(ctx: &BackupCtx, db: &str, filter: Option<&NameFilter>) -> Result<QueryOutput, FeError> {
     db_id(ctx, db)?;
     let jobs = ctx.jobs.backups();
     let cells = |id| ctx.jobs.admission.queue_cells(id).unwrap_or_default();
@@ -72,7 +72,7 @@ pub fn show_backup(ctx: &Ctx, db: &str, filter: Option<&NameFilter>) -> Result<Q
     Ok(QueryOutput::Rows { columns, rows })
 }
 
-pub fn show_restore(ctx: &Ctx, db: &str, filter: Option<&NameFilter>) -> Result<QueryOutput, FeError> {
+pub fn show_restore(ctx: &BackupCtx, db: &str, filter: Option<&NameFilter>) -> Result<QueryOutput, FeError> {
     db_id(ctx, db)?;
     let jobs = ctx.jobs.restores();
     let cells = |id| ctx.jobs.admission.queue_cells(id).unwrap_or_default();
@@ -81,7 +81,7 @@ pub fn show_restore(ctx: &Ctx, db: &str, filter: Option<&NameFilter>) -> Result<
     Ok(QueryOutput::Rows { columns, rows })
 }
 
-pub fn cancel(ctx: &Ctx, db: &str, kind: JobKind, filter: Option<&NameFilter>) -> Result<QueryOutput, FeError> {
+pub fn cancel(ctx: &BackupCtx, db: &str, kind: JobKind, filter: Option<&NameFilter>) -> Result<QueryOutput, FeError> {
     let id = db_id(ctx, db)?;
     let asked = crate::backup::cancel_unfinished(ctx, id, kind, |label| show::name_matches(label, filter));
     if asked == 0 {
@@ -95,7 +95,7 @@ pub fn cancel(ctx: &Ctx, db: &str, kind: JobKind, filter: Option<&NameFilter>) -
     Ok(QueryOutput::ok())
 }
 
-pub async fn create_repository(ctx: &Ctx, stmt: &CreateRepository) -> Result<QueryOutput, FeError> {
+pub async fn create_repository(ctx: &BackupCtx, stmt: &CreateRepository) -> Result<QueryOutput, FeError> {
     let storage = match stmt.storage {
         RepositoryStorage::S3 => StorageKind::S3,
         RepositoryStorage::Local => StorageKind::Local,
@@ -114,18 +114,18 @@ pub async fn create_repository(ctx: &Ctx, stmt: &CreateRepository) -> Result<Que
     Ok(QueryOutput::ok())
 }
 
-pub fn drop_repository(ctx: &Ctx, name: &str) -> Result<QueryOutput, FeError> {
+pub fn drop_repository(ctx: &BackupCtx, name: &str) -> Result<QueryOutput, FeError> {
     repos::drop(ctx, name)?;
     Ok(QueryOutput::ok())
 }
 
-pub fn show_repositories(ctx: &Ctx) -> QueryOutput {
+pub fn show_repositories(ctx: &BackupCtx) -> QueryOutput {
     let (columns, rows) = show::show_repositories(repos::all(ctx).iter());
     QueryOutput::Rows { columns, rows }
 }
 
 pub async fn show_snapshot(
-    ctx: &Ctx,
+    ctx: &BackupCtx,
     repo: &str,
     snapshot: Option<&str>,
     timestamp: Option<&str>,
