@@ -1,16 +1,26 @@
 //! Doris-style `key = value` config files (`fe.conf`, `be.conf`).
 //!
-//! Each service keeps its own typed struct and `set(key, value)`; this crate holds what
-//! the two share: the line format, `${VAR}` expansion, value parsing with errors that
-//! name their key, and the key table that `--help` prints.
+//! Each service declares its keys once with [`config_keys!`], which makes its typed struct,
+//! `set(key, value)`, `Default` and key table; this crate holds what they share: the line
+//! format, `${VAR}` expansion, value parsing ([`ConfValue`]) with errors that name their
+//! key, and the key table that `--help` prints.
 
 use std::path::{Path, PathBuf};
 
+mod keys;
+mod value;
+
+pub use keys::doc_text;
+pub use value::{at_least_one, ConfValue};
+
 /// One documented key: name, default, meaning.
+#[derive(Debug)]
 pub struct Key {
     pub name: &'static str,
     pub default: &'static str,
     pub doc: &'static str,
+    /// Its value is never shown (passwords).
+    pub secret: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,13 +68,6 @@ pub fn parse_bool(key: &str, v: &str) -> Result<bool, ConfigError> {
         "true" | "1" | "yes" => Ok(true),
         "false" | "0" | "no" => Ok(false),
         _ => Err(bad(key, v, "expected true or false")),
-    }
-}
-
-/// Apply every key's default through `set`; defaults must parse.
-pub fn apply_defaults(keys: &[Key], mut set: impl FnMut(&str, &str) -> Result<bool, ConfigError>) {
-    for k in keys {
-        set(k.name, &expand(k.default)).expect("defaults parse");
     }
 }
 

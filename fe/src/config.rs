@@ -4,222 +4,90 @@
 //! use); a value that does not parse fails start-up naming its key.
 
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use doris_conf::{apply_defaults, apply_lines, bad, help, parse, parse_bool, read};
+use doris_conf::{at_least_one, bad, ConfValue};
 pub use doris_conf::{ConfigError, Key};
 
-#[derive(Clone)]
-pub struct FeConfig {
-    pub rpc_port: u16,
-    pub query_port: u16,
-    pub http_port: u16,
-    pub meta_dir: PathBuf,
-    pub priority_networks: String,
-    /// None: generated on the first start and kept in the meta store.
-    pub cluster_id: Option<i32>,
-    pub root_password: String,
-    pub admin_password: String,
-    /// Seconds between heartbeats to each BE; fractions are accepted (tests use them).
-    pub heartbeat_interval_second: f64,
-    /// A BE not heard from for this long is reported with a note in ErrMsg.
-    pub max_backend_down_time_second: u64,
-    /// Upper bound on waiting for the BEs to create a table's tablets.
-    pub max_create_table_timeout_second: u64,
-    /// Default timeout of BACKUP / RESTORE jobs.
-    pub backup_job_default_timeout_ms: u64,
-    /// How long a snapshot kept on the BEs (`__keep_on_local__`) stays usable.
-    pub local_snapshot_ttl_second: u64,
-    pub max_backup_restore_job_num_per_db: usize,
-    /// Upstream's table-level scheduler: jobs of one database run side by side unless
-    /// they conflict (queued, shown in SHOW BACKUP/RESTORE) instead of one at a time.
-    pub enable_table_level_backup_concurrency: bool,
-    /// Running jobs per database under the table-level scheduler.
-    pub max_backup_restore_concurrent_num_per_db: usize,
-    /// A job queued longer than this is cancelled.
-    pub backup_pending_job_timeout_ms: u64,
-    /// Most tablets one backup or restore job may involve (upstream: FE memory guard).
-    pub max_backup_tablets_per_job: usize,
-    /// Largest thrift message accepted on rpc_port.
-    pub thrift_max_message_size: usize,
-}
-
-impl std::fmt::Debug for FeConfig {
-    // Passwords stay out of logs and panics.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FeConfig")
-            .field("rpc_port", &self.rpc_port)
-            .field("query_port", &self.query_port)
-            .field("http_port", &self.http_port)
-            .field("meta_dir", &self.meta_dir)
-            .field("priority_networks", &self.priority_networks)
-            .field("cluster_id", &self.cluster_id)
-            .field("heartbeat_interval_second", &self.heartbeat_interval_second)
-            .finish_non_exhaustive()
+doris_conf::config_keys! {
+    #[derive(Clone)]
+    pub struct FeConfig {
+        /// thrift FrontendService port (BEs, CCR syncer); 0 = any free port
+        rpc_port: u16 = "9020",
+        /// MySQL protocol port; 0 = any free port
+        query_port: u16 = "9030",
+        /// HTTP port (/api/health); 0 = any free port
+        http_port: u16 = "8030",
+        /// directory of the metadata store
+        meta_dir: PathBuf = "${DORIS_HOME}/doris-meta",
+        /// CIDR list (';' separated) choosing the address we advertise
+        priority_networks: String = "" [parse = networks],
+        // None: generated on the first start and kept in the meta store.
+        /// cluster id sent to BEs; empty = generated once and persisted
+        cluster_id: Option<i32> = "" [parse = cluster_id],
+        /// password of user root (MySQL and thrift RPCs)
+        root_password: String = "" [secret],
+        /// password of user admin
+        admin_password: String = "" [secret],
+        // Fractions are accepted: tests use them.
+        /// seconds between heartbeats to each BE (fractions allowed)
+        heartbeat_interval_second: f64 = "5" [parse = positive_seconds],
+        // Such a BE is reported with a note in ErrMsg.
+        /// a BE silent this long is flagged in SHOW BACKENDS
+        max_backend_down_time_second: u64 = "3600",
+        /// bound on waiting for BEs to create a table's tablets
+        max_create_table_timeout_second: u64 = "60" [parse = at_least_one],
+        /// default timeout of BACKUP/RESTORE jobs
+        backup_job_default_timeout_ms: u64 = "86400000",
+        /// lifetime of snapshots kept on BEs (__keep_on_local__)
+        local_snapshot_ttl_second: u64 = "86400",
+        /// jobs kept per database
+        max_backup_restore_job_num_per_db: usize = "10",
+        // Upstream's FE memory guard.
+        /// most tablets a BACKUP or RESTORE job may involve
+        max_backup_tablets_per_job: usize = "300000",
+        // Upstream's table-level scheduler; off, jobs of one database run one at a time.
+        /// queue and run BACKUP/RESTORE jobs of one database side by side unless they conflict
+        enable_table_level_backup_concurrency: bool = "false",
+        /// jobs running at once per database (table-level scheduler)
+        max_backup_restore_concurrent_num_per_db: usize = "10" [parse = at_least_one],
+        /// a job queued longer than this is cancelled (table-level scheduler)
+        backup_pending_job_timeout_ms: u64 = "3600000",
+        /// largest thrift message accepted, in bytes
+        thrift_max_message_size: usize = "2147483647",
     }
 }
 
-pub const KEYS: &[Key] = &[
-    Key { name: "rpc_port", default: "9020", doc: "thrift FrontendService port (BEs, CCR syncer); 0 = any free port" },
-    Key { name: "query_port", default: "9030", doc: "MySQL protocol port; 0 = any free port" },
-    Key { name: "http_port", default: "8030", doc: "HTTP port (/api/health); 0 = any free port" },
-    Key { name: "meta_dir", default: "${DORIS_HOME}/doris-meta", doc: "directory of the metadata store" },
-    Key { name: "priority_networks", default: "", doc: "CIDR list (';' separated) choosing the address we advertise" },
-    Key { name: "cluster_id", default: "", doc: "cluster id sent to BEs; empty = generated once and persisted" },
-    Key { name: "root_password", default: "", doc: "password of user root (MySQL and thrift RPCs)" },
-    Key { name: "admin_password", default: "", doc: "password of user admin" },
-    Key {
-        name: "heartbeat_interval_second",
-        default: "5",
-        doc: "seconds between heartbeats to each BE (fractions allowed)",
-    },
-    Key {
-        name: "max_backend_down_time_second",
-        default: "3600",
-        doc: "a BE silent this long is flagged in SHOW BACKENDS",
-    },
-    Key {
-        name: "max_create_table_timeout_second",
-        default: "60",
-        doc: "bound on waiting for BEs to create a table's tablets",
-    },
-    Key { name: "backup_job_default_timeout_ms", default: "86400000", doc: "default timeout of BACKUP/RESTORE jobs" },
-    Key {
-        name: "local_snapshot_ttl_second",
-        default: "86400",
-        doc: "lifetime of snapshots kept on BEs (__keep_on_local__)",
-    },
-    Key { name: "max_backup_restore_job_num_per_db", default: "10", doc: "jobs kept per database" },
-    Key {
-        name: "max_backup_tablets_per_job",
-        default: "300000",
-        doc: "most tablets a BACKUP or RESTORE job may involve",
-    },
-    Key {
-        name: "enable_table_level_backup_concurrency",
-        default: "false",
-        doc: "queue and run BACKUP/RESTORE jobs of one database side by side unless they conflict",
-    },
-    Key {
-        name: "max_backup_restore_concurrent_num_per_db",
-        default: "10",
-        doc: "jobs running at once per database (table-level scheduler)",
-    },
-    Key {
-        name: "backup_pending_job_timeout_ms",
-        default: "3600000",
-        doc: "a job queued longer than this is cancelled (table-level scheduler)",
-    },
-    Key { name: "thrift_max_message_size", default: "2147483647", doc: "largest thrift message accepted, in bytes" },
-];
+/// The key table (`SHOW FRONTEND CONFIG` lists it too).
+pub const KEYS: &[Key] = FeConfig::KEYS;
 
-impl Default for FeConfig {
-    fn default() -> Self {
-        let mut c = FeConfig {
-            rpc_port: 0,
-            query_port: 0,
-            http_port: 0,
-            meta_dir: PathBuf::new(),
-            priority_networks: String::new(),
-            cluster_id: None,
-            root_password: String::new(),
-            admin_password: String::new(),
-            heartbeat_interval_second: 0.0,
-            max_backend_down_time_second: 0,
-            max_create_table_timeout_second: 0,
-            backup_job_default_timeout_ms: 0,
-            local_snapshot_ttl_second: 0,
-            max_backup_restore_job_num_per_db: 0,
-            max_backup_tablets_per_job: 0,
-            enable_table_level_backup_concurrency: false,
-            max_backup_restore_concurrent_num_per_db: 0,
-            backup_pending_job_timeout_ms: 0,
-            thrift_max_message_size: 0,
-        };
-        apply_defaults(KEYS, |k, v| c.set(k, v));
-        c
+fn networks(key: &str, v: &str) -> Result<String, ConfigError> {
+    for cidr in split_networks(v) {
+        Cidr::parse(cidr).ok_or_else(|| bad(key, v, "expected CIDRs like 10.0.0.0/8;127.0.0.1/32"))?;
     }
+    Ok(v.to_string())
+}
+
+fn cluster_id(key: &str, v: &str) -> Result<Option<i32>, ConfigError> {
+    let id = Option::<i32>::parse_conf(key, v)?;
+    if id.is_some_and(|id| id <= 0) {
+        return Err(bad(key, v, "must be a positive 32-bit integer"));
+    }
+    Ok(id)
+}
+
+fn positive_seconds(key: &str, v: &str) -> Result<f64, ConfigError> {
+    let s = f64::parse_conf(key, v)?;
+    if !(s > 0.0 && s.is_finite()) {
+        return Err(bad(key, v, "must be a positive number of seconds"));
+    }
+    Ok(s)
 }
 
 impl FeConfig {
-    pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        Self::parse_str(&read(path)?, path)
-    }
-
-    pub fn parse_str(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        let mut c = FeConfig::default();
-        apply_lines(text, path, |k, v| c.set(k, v))?;
-        Ok(c)
-    }
-
-    /// Set one key; Ok(false) when the key is not ours.
-    pub fn set(&mut self, key: &str, v: &str) -> Result<bool, ConfigError> {
-        match key {
-            "rpc_port" => self.rpc_port = parse(key, v)?,
-            "query_port" => self.query_port = parse(key, v)?,
-            "http_port" => self.http_port = parse(key, v)?,
-            "meta_dir" => {
-                if v.is_empty() {
-                    return Err(bad(key, v, "no path given"));
-                }
-                self.meta_dir = PathBuf::from(v)
-            }
-            "priority_networks" => {
-                for cidr in split_networks(v) {
-                    Cidr::parse(cidr).ok_or_else(|| bad(key, v, "expected CIDRs like 10.0.0.0/8;127.0.0.1/32"))?;
-                }
-                self.priority_networks = v.to_string()
-            }
-            "cluster_id" => {
-                self.cluster_id = if v.is_empty() {
-                    None
-                } else {
-                    let id: i32 = parse(key, v)?;
-                    if id <= 0 {
-                        return Err(bad(key, v, "must be a positive 32-bit integer"));
-                    }
-                    Some(id)
-                }
-            }
-            "root_password" => self.root_password = v.to_string(),
-            "admin_password" => self.admin_password = v.to_string(),
-            "heartbeat_interval_second" => {
-                let s: f64 = parse(key, v)?;
-                if !(s > 0.0 && s.is_finite()) {
-                    return Err(bad(key, v, "must be a positive number of seconds"));
-                }
-                self.heartbeat_interval_second = s
-            }
-            "max_backend_down_time_second" => self.max_backend_down_time_second = parse(key, v)?,
-            "max_create_table_timeout_second" => {
-                self.max_create_table_timeout_second = parse(key, v)?;
-                if self.max_create_table_timeout_second == 0 {
-                    return Err(bad(key, v, "must be at least 1"));
-                }
-            }
-            "backup_job_default_timeout_ms" => self.backup_job_default_timeout_ms = parse(key, v)?,
-            "local_snapshot_ttl_second" => self.local_snapshot_ttl_second = parse(key, v)?,
-            "max_backup_restore_job_num_per_db" => self.max_backup_restore_job_num_per_db = parse(key, v)?,
-            "max_backup_tablets_per_job" => self.max_backup_tablets_per_job = parse(key, v)?,
-            "enable_table_level_backup_concurrency" => {
-                self.enable_table_level_backup_concurrency = parse_bool(key, v)?
-            }
-            "max_backup_restore_concurrent_num_per_db" => {
-                self.max_backup_restore_concurrent_num_per_db = parse(key, v)?;
-                if self.max_backup_restore_concurrent_num_per_db == 0 {
-                    return Err(bad(key, v, "must be at least 1"));
-                }
-            }
-            "backup_pending_job_timeout_ms" => self.backup_pending_job_timeout_ms = parse(key, v)?,
-            "thrift_max_message_size" => self.thrift_max_message_size = parse(key, v)?,
-            _ => return Ok(false),
-        }
-        Ok(true)
-    }
-
     /// The key table for `doris-rs fe --help`.
     pub fn help() -> String {
-        help("fe.conf", KEYS, 26)
+        doris_conf::help("fe.conf", KEYS, 26)
     }
 
     /// The address we advertise to BEs and clients: the first candidate local address
@@ -298,6 +166,8 @@ impl Cidr {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     #[test]
@@ -335,5 +205,16 @@ mod tests {
         let mut c = FeConfig::default();
         c.set("root_password", "s3cret").unwrap();
         assert!(!format!("{c:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn help_lists_every_key_with_its_default_and_doc() {
+        let help = FeConfig::help();
+        assert_eq!(help.lines().count(), 1 + KEYS.len());
+        assert!(help.starts_with("fe.conf keys (key = value):\n  rpc_port "), "{help}");
+        let line = format!("  {:<36} default {:<26} {}\n", "meta_dir", "${DORIS_HOME}/doris-meta", "directory of the metadata store");
+        assert!(help.contains(&line), "{help}");
+        let secrets: Vec<_> = KEYS.iter().filter(|k| k.secret).map(|k| k.name).collect();
+        assert_eq!(secrets, ["root_password", "admin_password"]);
     }
 }

@@ -10,8 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use doris_fe::server::start;
-use doris_thrift::agent_service::{TAgentResult, TAgentTaskRequest, TCreateTabletReq, TSnapshotRequest};
-use doris_thrift::backend_service::TTabletStatResult;
+use doris_thrift::agent_service::{TAgentResult, TAgentTaskRequest, TCreateTabletReq};
 use doris_thrift::frontend_service::*;
 use doris_thrift::heartbeat_service::{TBackendInfo, THeartbeatResult, TMasterInfo};
 use doris_thrift::master_service::{TReportRequest, TTablet, TTabletInfo};
@@ -154,15 +153,6 @@ impl BackendServiceHandler for BeState {
             });
         }
         Ok(TAgentResult::new(TStatus { status_code: TStatusCode::OK, error_msgs: None }, None, None, None))
-    }
-    async fn make_snapshot(&self, _r: TSnapshotRequest) -> Result<TAgentResult, thrift::ApplicationError> {
-        unimplemented!()
-    }
-    async fn release_snapshot(&self, _p: String) -> Result<TAgentResult, thrift::ApplicationError> {
-        unimplemented!()
-    }
-    async fn get_tablet_stat(&self) -> Result<TTabletStatResult, thrift::ApplicationError> {
-        unimplemented!()
     }
 }
 

@@ -20,7 +20,6 @@ use doris_fe::system::reports::{self, orphan_grace};
 use doris_fe::system::task_queue::new_task;
 use doris_fe::system::{AgentTask, Finished, TaskError};
 use doris_thrift::agent_service::{TAgentResult, TAgentTaskRequest, TCreateTabletReq, TSnapshotRequest};
-use doris_thrift::backend_service::TTabletStatResult;
 use doris_thrift::master_service::TFinishTaskRequest;
 use doris_thrift::services::{BackendServiceHandler, BackendServiceServer};
 use doris_thrift::status::{TStatus, TStatusCode};
@@ -70,15 +69,6 @@ struct SilentBe;
 impl BackendServiceHandler for SilentBe {
     async fn submit_tasks(&self, _t: Vec<TAgentTaskRequest>) -> Result<TAgentResult, thrift::ApplicationError> {
         Ok(TAgentResult::new(TStatus { status_code: TStatusCode::OK, error_msgs: None }, None, None, None))
-    }
-    async fn make_snapshot(&self, _r: TSnapshotRequest) -> Result<TAgentResult, thrift::ApplicationError> {
-        Err(thrift::ApplicationError::new(thrift::ApplicationErrorKind::UnknownMethod, "not here"))
-    }
-    async fn release_snapshot(&self, _p: String) -> Result<TAgentResult, thrift::ApplicationError> {
-        Err(thrift::ApplicationError::new(thrift::ApplicationErrorKind::UnknownMethod, "not here"))
-    }
-    async fn get_tablet_stat(&self) -> Result<TTabletStatResult, thrift::ApplicationError> {
-        Err(thrift::ApplicationError::new(thrift::ApplicationErrorKind::UnknownMethod, "not here"))
     }
 }
 

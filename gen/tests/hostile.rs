@@ -4,8 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use doris_thrift::agent_service::{TAgentResult, TAgentServiceVersion, TAgentTaskRequest, TSnapshotRequest};
-use doris_thrift::backend_service::TTabletStatResult;
+use doris_thrift::agent_service::{TAgentResult, TAgentServiceVersion, TAgentTaskRequest};
 use doris_thrift::heartbeat_service::{TBackendInfo, THeartbeatResult, TMasterInfo};
 use doris_thrift::services::{
     BackendServiceClient, BackendServiceHandler, BackendServiceServer, HeartbeatServiceClient, HeartbeatServiceHandler,
@@ -47,14 +46,8 @@ impl BackendServiceHandler for Agent {
         let sigs: Vec<String> = tasks.iter().map(|t| t.signature.to_string()).collect();
         Ok(agent_result(format!("sigs:{}", sigs.join(","))))
     }
-    async fn make_snapshot(&self, r: TSnapshotRequest) -> Result<TAgentResult, thrift::ApplicationError> {
-        Ok(agent_result(format!("snap:{}", r.tablet_id)))
-    }
     async fn release_snapshot(&self, p: String) -> Result<TAgentResult, thrift::ApplicationError> {
         Ok(agent_result(format!("released:{p}")))
-    }
-    async fn get_tablet_stat(&self) -> Result<TTabletStatResult, thrift::ApplicationError> {
-        Ok(TTabletStatResult { tablets_stats: Default::default(), tablet_stat_list: None })
     }
 }
 

@@ -2,8 +2,12 @@
 
 use std::sync::Arc;
 
+use doris_thrift::agent_service::{TAgentResult, TSnapshotRequest};
 use doris_thrift::heartbeat_service::{TBackendInfo, THeartbeatResult, TMasterInfo};
-use doris_thrift::services::{HeartbeatServiceClient, HeartbeatServiceHandler, HeartbeatServiceServer};
+use doris_thrift::services::{
+    BackendServiceClient, BackendServiceHandler, BackendServiceServer, HeartbeatServiceClient, HeartbeatServiceHandler,
+    HeartbeatServiceServer,
+};
 use doris_thrift::status::{TStatus, TStatusCode};
 use doris_thrift::transport::{ClientOptions, ClientPool, Framing, ServerOptions, ThriftServer};
 use doris_thrift::types::TNetworkAddress;
@@ -101,6 +105,50 @@ async fn a_panicking_handler_becomes_internal_error_and_the_server_lives() {
         other => panic!("expected an application exception, got {other}"),
     }
     assert_eq!(client.heartbeat(&master(7)).await.unwrap().backend_info.http_port, 7);
+    srv.shutdown().await;
+}
+
+/// A BackendService handler implementing release_snapshot only.
+struct Releaser;
+
+#[async_trait::async_trait]
+impl BackendServiceHandler for Releaser {
+    async fn release_snapshot(&self, p: String) -> Result<TAgentResult, thrift::ApplicationError> {
+        let ok = TStatus { status_code: TStatusCode::OK, error_msgs: None };
+        Ok(TAgentResult::new(ok, Some(format!("released:{p}")), None, None))
+    }
+}
+
+/// A method the handler leaves out answers a TApplicationException UNKNOWN_METHOD naming
+/// it, in both framings, and the connection goes on serving the method it has.
+#[tokio::test]
+async fn methods_a_handler_leaves_out_answer_unknown_method() {
+    let svc = Arc::new(BackendServiceServer(Arc::new(Releaser)));
+    let srv = ThriftServer::bind("127.0.0.1:0", svc, ServerOptions::default()).await.unwrap();
+    let pool = ClientPool::new();
+    for framing in [Framing::Buffered, Framing::Framed] {
+        let opts = ClientOptions { framing, ..Default::default() };
+        let client = BackendServiceClient::new(pool.channel(srv.local_addr().to_string(), opts));
+        let req = TSnapshotRequest::new(1, 0, None, None, None, None, None, None, None, None, None, None, None, None);
+        match client.make_snapshot(&req).await.unwrap_err() {
+            doris_thrift::transport::RpcError::Application { kind, message, .. } => {
+                assert_eq!(kind, thrift::ApplicationErrorKind::UnknownMethod);
+                assert_eq!(message, "BackendService.make_snapshot is not implemented");
+            }
+            other => panic!("expected an application exception, got {other}"),
+        }
+        match client.get_tablet_stat().await.unwrap_err() {
+            doris_thrift::transport::RpcError::Application { kind, message, .. } => {
+                assert_eq!(kind, thrift::ApplicationErrorKind::UnknownMethod);
+                assert_eq!(message, "BackendService.get_tablet_stat is not implemented");
+            }
+            other => panic!("expected an application exception, got {other}"),
+        }
+        let r = client.release_snapshot(&"/snap/1".to_string()).await.unwrap();
+        assert_eq!(r.snapshot_path.as_deref(), Some("released:/snap/1"));
+    }
+    // The exceptions cost no connection: one pooled connection per framing.
+    assert_eq!(pool.idle_count(&srv.local_addr().to_string()), 2);
     srv.shutdown().await;
 }
 

@@ -16,8 +16,7 @@ use thrift::protocol::{TFieldIdentifier, TMessageType, TStructIdentifier, TType}
 use super::framing::{encode_message, Framing, MessageReader, DETACH_MIN};
 use super::wire::read_result;
 use super::{ClientOptions, ClientPool, ServerOptions, ThriftServer};
-use crate::agent_service::{TAgentResult, TAgentTaskRequest, TSnapshotRequest};
-use crate::backend_service::TTabletStatResult;
+use crate::agent_service::{TAgentResult, TSnapshotRequest};
 use crate::services::{BackendServiceClient, BackendServiceHandler, BackendServiceServer};
 use crate::status::{TStatus, TStatusCode};
 
@@ -95,9 +94,6 @@ fn result(path: String) -> TAgentResult {
 
 #[async_trait::async_trait]
 impl BackendServiceHandler for Agent {
-    async fn submit_tasks(&self, _: Vec<TAgentTaskRequest>) -> Result<TAgentResult, thrift::ApplicationError> {
-        Ok(result(String::new()))
-    }
     /// A reply of `tablet_id` bytes.
     async fn make_snapshot(&self, r: TSnapshotRequest) -> Result<TAgentResult, thrift::ApplicationError> {
         Ok(result("s".repeat(r.tablet_id as usize)))
@@ -106,9 +102,6 @@ impl BackendServiceHandler for Agent {
     async fn release_snapshot(&self, p: String) -> Result<TAgentResult, thrift::ApplicationError> {
         let sum: u64 = p.bytes().map(u64::from).sum();
         Ok(result(format!("{}:{sum}", p.len())))
-    }
-    async fn get_tablet_stat(&self) -> Result<TTabletStatResult, thrift::ApplicationError> {
-        Ok(TTabletStatResult { tablets_stats: Default::default(), tablet_stat_list: None })
     }
 }
 

@@ -8,7 +8,9 @@
 //! }
 //! ```
 //! Handlers return `Result<T, ApplicationError>`: an `Err` goes back to the caller as a
-//! TApplicationException; a panic becomes INTERNAL_ERROR and the server lives on.
+//! TApplicationException; a panic becomes INTERNAL_ERROR and the server lives on. Every
+//! method has a default body answering UNKNOWN_METHOD, so a handler (a test fake, a
+//! partial peer) implements only the methods it serves.
 
 #[macro_export]
 macro_rules! service {
@@ -21,7 +23,17 @@ macro_rules! service {
         $(#[$meta])*
         #[async_trait::async_trait]
         pub trait $handler: Send + Sync + 'static {
-            $( async fn $method(&self, $( $arg: $aty ),* ) -> Result<$ret, thrift::ApplicationError>; )*
+            $(
+            #[doc = concat!("`", $wire, "`; unless implemented, answers UNKNOWN_METHOD.")]
+            #[allow(unused_variables)]
+            async fn $method(&self, $( $arg: $aty ),* ) -> Result<$ret, thrift::ApplicationError> {
+                // What a peer gets for a method the server does not have.
+                Err(thrift::ApplicationError::new(
+                    thrift::ApplicationErrorKind::UnknownMethod,
+                    concat!(stringify!($svc), ".", $wire, " is not implemented"),
+                ))
+            }
+            )*
         }
 
         #[doc = concat!("Serves `", stringify!($svc), "` with a handler.")]
