@@ -1,7 +1,8 @@
 """Shared pytest fixtures: where the repo, the wire contract and the doris-rs binary are.
 
 Nothing is built here: the binary comes from DORIS_RS_BIN, or the repo's
-target/debug/doris-rs (`cargo build --bin doris-rs`).
+target/debug/doris-rs (`cargo build --bin doris-rs --features failpoints`: some tests
+use the BE's failpoints).
 """
 
 import os
@@ -36,7 +37,7 @@ def doris_rs_bin() -> pathlib.Path:
     path = doris_rs_bin_path()
     if not path.is_file() or not os.access(path, os.X_OK):
         pytest.fail(
-            f"doris-rs binary not found at {path}: build it with `cargo build --bin doris-rs` "
+            f"doris-rs binary not found at {path}: build it with `cargo build --bin doris-rs --features failpoints` "
             "or point DORIS_RS_BIN at it"
         )
     return path
