@@ -22,12 +22,13 @@ use doris_fe::context::Ctx;
 use doris_fe::load::publish;
 use doris_fe::load::txn::{TxnState, TIMEOUT_REASON};
 use doris_fe::server::{start, FeHandle};
-use doris_fe::system::task_queue::{new_task, AgentTask};
+use doris_fe::system::task_queue::AgentTask;
+use doris_thrift::task_body::TaskBody;
 use doris_thrift::agent_service::{TPartitionVersionInfo, TPublishVersionRequest};
 use doris_thrift::frontend_service::*;
 use doris_thrift::status::TStatusCode;
 use doris_thrift::transport::ClientPool;
-use doris_thrift::types::{TTabletCommitInfo, TTaskType};
+use doris_thrift::types::TTabletCommitInfo;
 use fe_support::*;
 
 const DB: &str = "txn_db";
@@ -268,9 +269,7 @@ async fn committed_loads_are_published_after_a_be_outage_and_an_fe_restart() {
 
     // 3. A publish repeated (a retry whose first answer was lost) is OK and changes nothing.
     let before: Vec<_> = tablets.iter().map(|t| be.ctx.storage.tablet_meta(*t).unwrap().rowsets).collect();
-    let mut task = new_task(TTaskType::PUBLISH_VERSION, b);
-    task.publish_version_req =
-        Some(Box::new(TPublishVersionRequest::new(b, vec![TPartitionVersionInfo::new(partition_id, 4, 0)], None, None)));
+    let task = TaskBody::PublishVersion(TPublishVersionRequest::new(b, vec![TPartitionVersionInfo::new(partition_id, 4, 0)], None, None)).into_request(b);
     let backend_id = be.ctx.master().backend_id.unwrap();
     let addr = fe.ctx.backends.get(backend_id).unwrap().be_addr().unwrap();
     fe.tasks.run(vec![AgentTask { backend_id, addr, request: task }], Duration::from_secs(30)).await.unwrap();

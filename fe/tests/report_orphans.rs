@@ -17,7 +17,7 @@ use doris_be::agent::BeHandle;
 use doris_fe::catalog::OlapTable;
 use doris_fe::server::FeHandle;
 use doris_fe::system::reports::{self, orphan_grace};
-use doris_fe::system::task_queue::new_task;
+use doris_thrift::task_body::TaskBody;
 use doris_fe::system::{AgentTask, Finished, TaskError};
 use doris_thrift::agent_service::{TAgentResult, TAgentTaskRequest, TCreateTabletReq, TSnapshotRequest};
 use doris_thrift::master_service::TFinishTaskRequest;
@@ -97,10 +97,8 @@ async fn unknown_tablets_are_dropped_but_not_while_their_create_is_waited_for() 
     // until we stop the run.
     let creating = fe.ctx.store.next_id().unwrap();
     let silent = silent_be().await;
-    let mut create = new_task(TTaskType::CREATE, fe.ctx.store.next_id().unwrap());
-    create.create_tablet_req = Some(Box::new(create_req(&fe, &t, creating)));
-    let mut other = new_task(TTaskType::CREATE, fe.ctx.store.next_id().unwrap());
-    other.create_tablet_req = Some(Box::new(create_req(&fe, &t, fe.ctx.store.next_id().unwrap())));
+    let create = TaskBody::Create(create_req(&fe, &t, creating)).into_request(fe.ctx.store.next_id().unwrap());
+    let other = TaskBody::Create(create_req(&fe, &t, fe.ctx.store.next_id().unwrap())).into_request(fe.ctx.store.next_id().unwrap());
     let tasks = vec![
         AgentTask { backend_id: be_id, addr: be_addr.clone(), request: create },
         AgentTask { backend_id: be_id + 1_000_000, addr: silent.local_addr().to_string(), request: other },
@@ -140,11 +138,10 @@ async fn unknown_tablets_are_dropped_but_not_while_their_create_is_waited_for() 
 
 /// A MAKE_SNAPSHOT task of `tablet` (of `t`) at version 1.
 fn snapshot_task(t: &OlapTable, tablet: i64, signature: i64) -> TAgentTaskRequest {
-    let mut task = new_task(TTaskType::MAKE_SNAPSHOT, signature);
     // A long timeout: the BE's own expiry must not be what removes it.
-    task.snapshot_req = Some(Box::new(TSnapshotRequest::new(
+    let task = TaskBody::MakeSnapshot(TSnapshotRequest::new(
         tablet, t.schema_hash, 1i64, None, 3600i64, None, true, None, None, None, None, None, None, None,
-    )));
+    )).into_request(signature);
     task
 }
 

@@ -3,14 +3,14 @@
 
 
 use doris_thrift::agent_service::TReleaseSnapshotRequest;
-use doris_thrift::types::TTaskType;
 use tracing::{info, warn};
 
 use crate::backup::state::SnapshotRecord;
 use crate::backup::JobKind;
 use crate::backup::BackupEnv;
 use super::StoredJob;
-use crate::system::task_queue::{new_task, AgentTask};
+use crate::system::task_queue::AgentTask;
+use doris_thrift::task_body::TaskBody;
 
 
 /// Send RELEASE_SNAPSHOT for each snapshot; failures are logged (BEs also expire them).
@@ -30,10 +30,9 @@ pub async fn release_snapshots<'a>(
         let Ok(sig) = ctx.store.next_id() else {
             continue;
         };
-        let mut t = new_task(TTaskType::RELEASE_SNAPSHOT, sig);
-        t.release_snapshot_req = Some(Box::new(TReleaseSnapshotRequest {
+        let t = TaskBody::ReleaseSnapshot(TReleaseSnapshotRequest {
             snapshot_path: s.path.clone(),
-        }));
+        }).into_request(sig);
         tasks.push(AgentTask {
             backend_id: s.be_id,
             addr,

@@ -10,14 +10,14 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use doris_thrift::agent_service::{TCooldownConf, TPushCooldownConfReq, TPushStoragePolicyReq};
-use doris_thrift::types::TTaskType;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use std::sync::Arc;
 
 use crate::system::task_queue::AgentTasks;
-use crate::system::task_queue::{new_task, AgentTask};
+use crate::system::task_queue::AgentTask;
+use doris_thrift::task_body::TaskBody;
 
 crate::module_handle!(
     /// What the cooldown loop uses: the policies and agent tasks to push them.
@@ -73,12 +73,11 @@ async fn push_policies(ctx: &Cooldown, pushed: &mut Pushed) {
             continue;
         }
         let Ok(sig) = ctx.store.next_id() else { return };
-        let mut t = new_task(TTaskType::PUSH_STORAGE_POLICY, sig);
-        t.push_storage_policy_req = Some(Box::new(TPushStoragePolicyReq {
+        let t = TaskBody::PushStoragePolicy(TPushStoragePolicyReq {
             storage_policy: Some(policies.iter().cloned().map(Box::new).collect()),
             resource: Some(resources.iter().cloned().map(Box::new).collect()),
             dropped_storage_policy: Some(dropped.clone()),
-        }));
+        }).into_request(sig);
         tasks.push(AgentTask { backend_id: be.id, addr, request: t });
         pushed.policies.insert(be.id, (generation, Instant::now()));
     }
@@ -166,8 +165,7 @@ async fn push_confs(ctx: &Cooldown, pushed: &mut Pushed) {
     for (backend_id, confs) in per_backend {
         let Some(addr) = ctx.backends.get(backend_id).filter(|b| b.alive).and_then(|b| b.be_addr()) else { continue };
         let Ok(sig) = ctx.store.next_id() else { return };
-        let mut t = new_task(TTaskType::PUSH_COOLDOWN_CONF, sig);
-        t.push_cooldown_conf = Some(Box::new(TPushCooldownConfReq { cooldown_confs: confs }));
+        let t = TaskBody::PushCooldownConf(TPushCooldownConfReq { cooldown_confs: confs }).into_request(sig);
         tasks.push(AgentTask { backend_id, addr, request: t });
     }
     for e in ctx.tasks.submit(tasks).await {

@@ -18,7 +18,6 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use doris_thrift::agent_service::{TPartitionVersionInfo, TPublishVersionRequest};
-use doris_thrift::types::TTaskType;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, info_span, warn, Instrument};
@@ -27,7 +26,8 @@ use super::txn::{TxnRecord, TxnState, TxnStore};
 use super::Loads;
 use crate::context::FeContext;
 use crate::error::FeError;
-use crate::system::task_queue::{new_task, AgentTask, TaskError};
+use crate::system::task_queue::{AgentTask, TaskError};
+use doris_thrift::task_body::TaskBody;
 
 /// How long one publish waits for the BEs' PUBLISH_VERSION answers.
 pub const PUBLISH_WAIT: Duration = Duration::from_secs(30);
@@ -97,8 +97,7 @@ pub async fn publish(ctx: &Loads, rec: &TxnRecord) -> Result<(), PublishError> {
     let mut tasks = Vec::new();
     for be in publish_backends(ctx, rec) {
         let addr = ctx.backends.get(be).and_then(|b| b.be_addr()).ok_or(PublishError::NoAddress(be))?;
-        let mut t = new_task(TTaskType::PUBLISH_VERSION, rec.txn_id);
-        t.publish_version_req = Some(Box::new(TPublishVersionRequest::new(rec.txn_id, infos.clone(), None, None)));
+        let t = TaskBody::PublishVersion(TPublishVersionRequest::new(rec.txn_id, infos.clone(), None, None)).into_request(rec.txn_id);
         tasks.push(AgentTask { backend_id: be, addr, request: t });
     }
     ctx.tasks.run(tasks, PUBLISH_WAIT).await?;

@@ -10,11 +10,12 @@ use std::time::{Duration, Instant};
 
 use doris_thrift::agent_service::{TDropTabletReq, TReleaseSnapshotRequest};
 use doris_thrift::master_service::{TFinishTaskRequest, TReportRequest, TTabletInfo};
-use doris_thrift::types::{TBackend, TTaskType};
+use doris_thrift::types::TBackend;
 use tracing::{debug, info, info_span, warn};
 
 use super::backends::{host_port, Backend, Disk};
-use super::task_queue::{new_task, AgentTask, AgentTasks, Finished};
+use super::task_queue::{AgentTask, AgentTasks, Finished};
+use doris_thrift::task_body::TaskBody;
 use crate::catalog::ReplicaReport;
 use crate::config::FeConfig;
 use std::sync::Arc;
@@ -143,8 +144,7 @@ pub fn finish_task(ctx: &Reports, req: TFinishTaskRequest) -> Result<Finished, R
         }
     };
     info!(backend_id = be.id, signature, path = %path, "releasing the snapshot of a MAKE_SNAPSHOT nobody waits for");
-    let mut t = new_task(TTaskType::RELEASE_SNAPSHOT, sig);
-    t.release_snapshot_req = Some(Box::new(TReleaseSnapshotRequest { snapshot_path: path.clone() }));
+    let t = TaskBody::ReleaseSnapshot(TReleaseSnapshotRequest { snapshot_path: path.clone() }).into_request(sig);
     ctx.tasks.submit_detached(vec![AgentTask { backend_id: be.id, addr, request: t }]);
     Ok(outcome)
 }
@@ -237,8 +237,7 @@ fn drop_unknown_tablets(ctx: &Reports, be: &Backend, infos: &[&TTabletInfo]) {
             }
         };
         info!(tablet_id = id, backend_id = be.id, "dropping a tablet no table holds from its backend");
-        let mut t = new_task(TTaskType::DROP, sig);
-        t.drop_tablet_req = Some(Box::new(TDropTabletReq::new(id, info.schema_hash, info.replica_id, true)));
+        let t = TaskBody::Drop(TDropTabletReq::new(id, info.schema_hash, info.replica_id, true)).into_request(sig);
         tasks.push(AgentTask { backend_id: be.id, addr: addr.clone(), request: t });
     }
     ctx.tasks.submit_detached(tasks);

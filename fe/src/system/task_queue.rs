@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
-use doris_thrift::agent_service::{TAgentServiceVersion, TAgentTaskRequest};
+use doris_thrift::agent_service::TAgentTaskRequest;
 use doris_thrift::master_service::TFinishTaskRequest;
 use doris_thrift::services::BackendServiceClient;
 use doris_thrift::status::TStatusCode;
@@ -73,28 +73,6 @@ pub struct AgentTask {
     /// The BE's thrift address (host:be_port).
     pub addr: String,
     pub request: TAgentTaskRequest,
-}
-
-/// A request with every optional part empty; callers fill the one their type needs.
-pub fn new_task(task_type: TTaskType, signature: i64) -> TAgentTaskRequest {
-    TAgentTaskRequest::new(
-        TAgentServiceVersion::V1,
-        task_type,
-        signature,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        chrono::Utc::now().timestamp_millis(),
-        None,
-        None,
-    )
 }
 
 pub struct AgentTasks {

@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use doris_thrift::agent_service::TCreateTabletReq;
-use doris_thrift::types::TTaskType;
 use tracing::{info, info_span, warn, Instrument};
 
 use super::drop::drop_tablets;
@@ -13,7 +12,8 @@ use crate::catalog::spec::{build_table, CreateTableSpec};
 use crate::catalog::{check_name, CatalogError, OlapTable, Partition};
 use super::TableDdl;
 use crate::context::FeContext;
-use crate::system::task_queue::{new_task, AgentTask};
+use crate::system::task_queue::AgentTask;
+use doris_thrift::task_body::TaskBody;
 
 /// Ok(false) when the table existed and IF NOT EXISTS was given.
 pub async fn create_table(ctx: &TableDdl, spec: &CreateTableSpec) -> Result<bool, CatalogError> {
@@ -81,8 +81,7 @@ pub fn create_tasks<'a>(
             let mut req = req;
             // A restored table may name a policy this cluster lacks: it just does not cool down.
             req.storage_policy_id = policy_id;
-            let mut t = new_task(TTaskType::CREATE, ctx.store.next_id()?);
-            t.create_tablet_req = Some(Box::new(req));
+            let t = TaskBody::Create(req).into_request(ctx.store.next_id()?);
             tasks.push(AgentTask { backend_id: r.backend_id, addr, request: t });
         }
     }

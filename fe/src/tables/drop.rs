@@ -2,12 +2,12 @@
 //! are told to drop its replicas (failures are logged; the BEs' reports show leftovers).
 
 use doris_thrift::agent_service::TDropTabletReq;
-use doris_thrift::types::TTaskType;
 use tracing::warn;
 
 use crate::catalog::{CatalogError, OlapTable, Partition};
 use super::TableDdl;
-use crate::system::task_queue::{new_task, AgentTask};
+use crate::system::task_queue::AgentTask;
+use doris_thrift::task_body::TaskBody;
 
 /// Tell the BEs to drop every replica of the table, restoring partitions included;
 /// failures are logged, the BEs' own reports will show leftovers.
@@ -28,8 +28,7 @@ pub async fn drop_partition_tablets<'a>(
         for (tablet, r) in p.index.tablets.iter().flat_map(|t| t.replicas.iter().map(move |r| (t, r))) {
             let Some(addr) = ctx.backends.get(r.backend_id).and_then(|b| b.be_addr()) else { continue };
             let Ok(sig) = ctx.store.next_id() else { continue };
-            let mut t = new_task(TTaskType::DROP, sig);
-            t.drop_tablet_req = Some(Box::new(TDropTabletReq::new(tablet.id, schema_hash, r.id, true)));
+            let t = TaskBody::Drop(TDropTabletReq::new(tablet.id, schema_hash, r.id, true)).into_request(sig);
             tasks.push(AgentTask { backend_id: r.backend_id, addr, request: t });
         }
     }

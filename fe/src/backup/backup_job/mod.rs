@@ -11,7 +11,7 @@ mod upload;
 use std::time::Duration;
 
 use doris_thrift::agent_service::{TSnapshotRequest, TUploadReq};
-use doris_thrift::types::{TNetworkAddress, TTaskType};
+use doris_thrift::types::TNetworkAddress;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, info_span, warn, Span};
 
@@ -28,7 +28,8 @@ use crate::backup::{BackupCtx, BackupEnv};
 use crate::context::FeContext;
 use crate::backup::JobLifecycle;
 use crate::error::{FeError, Result};
-use crate::system::task_queue::{new_task, AgentTask};
+use crate::system::task_queue::AgentTask;
+use doris_thrift::task_body::TaskBody;
 
 use prepare::*;
 use save_meta::*;

@@ -35,18 +35,17 @@ pub(super) async fn snapshoting(
             .store
             .next_id()
             .map_err(|e| FeError::Internal(e.to_string()))?;
-        let mut t = new_task(TTaskType::MAKE_SNAPSHOT, sig);
         // Local snapshots are read by the CCR syncer's restore long after the backup.
         let timeout_s = ctx
             .config
             .local_snapshot_ttl_second
             .max(r.timeout_ms as u64 / 1000) as i64;
-        t.snapshot_req = Some(Box::new(snapshot_req(
+        let t = TaskBody::MakeSnapshot(snapshot_req(
             s.tablet_id,
             s.schema_hash,
             Some(version_of.get(&s.partition_id).copied().unwrap_or(1)),
             timeout_s,
-        )));
+        )).into_request(sig);
         tasks.push(AgentTask {
             backend_id: s.be_id,
             addr,

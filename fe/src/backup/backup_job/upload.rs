@@ -41,8 +41,7 @@ pub(super) async fn upload(ctx: &BackupEnv, mut r: BackupJobRecord, cancel: &Can
             .store
             .next_id()
             .map_err(|e| FeError::Internal(e.to_string()))?;
-        let mut t = new_task(TTaskType::UPLOAD, sig);
-        t.upload_req = Some(Box::new(TUploadReq {
+        let t = TaskBody::Upload(TUploadReq {
             job_id: r.job_id,
             src_dest_map: map,
             broker_addr: TNetworkAddress {
@@ -52,7 +51,7 @@ pub(super) async fn upload(ctx: &BackupEnv, mut r: BackupJobRecord, cancel: &Can
             broker_prop: Some(props.clone()),
             storage_backend: Some(backend),
             location: Some(location.clone()),
-        }));
+        }).into_request(sig);
         tasks.push(AgentTask {
             backend_id: be,
             addr,

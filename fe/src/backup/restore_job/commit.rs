@@ -23,14 +23,13 @@ pub(super) async fn commit(
     r.tasks.unfinished.clear();
     for t in &x.tablets {
         let sig = next_sig(ctx)?;
-        let mut task = new_task(TTaskType::MOVE, sig);
-        task.move_dir_req = Some(Box::new(TMoveDirReq {
+        let task = TaskBody::Move(TMoveDirReq {
             tablet_id: t.local_tablet_id,
             schema_hash: t.schema_hash,
             src: t.local_dir(),
             job_id: r.job_id,
             overwrite: true,
-        }));
+        }).into_request(sig);
         tasks.push(AgentTask {
             backend_id: t.local_be_id,
             addr: be_addr(ctx, t.local_be_id)?,

@@ -39,8 +39,7 @@ pub(super) async fn download_from_repo(
     r.tasks.unfinished.clear();
     for (be, map) in by_be {
         let sig = next_sig(ctx)?;
-        let mut task = new_task(TTaskType::DOWNLOAD, sig);
-        task.download_req = Some(Box::new(TDownloadReq {
+        let task = TaskBody::Download(TDownloadReq {
             job_id: r.job_id,
             src_dest_map: map,
             broker_addr: TNetworkAddress {
@@ -51,7 +50,7 @@ pub(super) async fn download_from_repo(
             storage_backend: Some(backend),
             location: Some(location.clone()),
             remote_tablet_snapshots: None,
-        }));
+        }).into_request(sig);
         tasks.push(AgentTask {
             backend_id: be,
             addr: be_addr(ctx, be)?,
@@ -95,8 +94,7 @@ pub(super) async fn download_from_bes(
     r.tasks.unfinished.clear();
     for (be, snaps) in by_be {
         let sig = next_sig(ctx)?;
-        let mut task = new_task(TTaskType::DOWNLOAD, sig);
-        task.download_req = Some(Box::new(TDownloadReq {
+        let task = TaskBody::Download(TDownloadReq {
             job_id: r.job_id,
             src_dest_map: BTreeMap::new(),
             broker_addr: TNetworkAddress {
@@ -107,7 +105,7 @@ pub(super) async fn download_from_bes(
             storage_backend: None,
             location: None,
             remote_tablet_snapshots: Some(snaps),
-        }));
+        }).into_request(sig);
         tasks.push(AgentTask {
             backend_id: be,
             addr: be_addr(ctx, be)?,

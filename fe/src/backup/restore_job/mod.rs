@@ -31,7 +31,7 @@ mod tables;
 use std::time::Duration;
 
 use doris_thrift::agent_service::{TDownloadReq, TMoveDirReq, TRemoteTabletSnapshot};
-use doris_thrift::types::{TNetworkAddress, TTaskType};
+use doris_thrift::types::TNetworkAddress;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use tracing::{info_span, Span};
@@ -52,7 +52,8 @@ use crate::context::FeContext;
 use crate::backup::JobLifecycle;
 use crate::error::{FeError, Result};
 use crate::persist::Kind;
-use crate::system::task_queue::{new_task, AgentTask};
+use crate::system::task_queue::AgentTask;
+use doris_thrift::task_body::TaskBody;
 
 pub use cancel::cancel_job;
 use cancel::*;

@@ -17,15 +17,14 @@ pub(super) async fn snapshoting(
     let mut by_sig = BTreeMap::new();
     for (i, t) in x.tablets.iter().enumerate() {
         let sig = next_sig(ctx)?;
-        let mut task = new_task(TTaskType::MAKE_SNAPSHOT, sig);
-        task.snapshot_req = Some(Box::new(crate::backup::backup_job::snapshot_req(
+        let task = TaskBody::MakeSnapshot(crate::backup::backup_job::snapshot_req(
             t.local_tablet_id,
             t.schema_hash,
             // No version: the BE snapshots its latest one. Upstream master sends -1 for
             // the same meaning; the visible version would fail on a replica that lags.
             None,
             (r.timeout_ms / 1000).max(60),
-        )));
+        )).into_request(sig);
         tasks.push(AgentTask {
             backend_id: t.local_be_id,
             addr: be_addr(ctx, t.local_be_id)?,
