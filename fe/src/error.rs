@@ -154,7 +154,7 @@ impl From<CatalogError> for FeError {
             CatalogError::TableExists(n) => FeError::TableExists(n),
             CatalogError::UnknownTable { table, .. } => FeError::UnknownTable(table),
             CatalogError::Invalid(m) => FeError::InvalidArgument(m),
-            e @ CatalogError::NotNormal(..) => FeError::IllegalState(e.to_string()),
+            e @ (CatalogError::NotNormal(..) | CatalogError::HeldByRestore(_)) => FeError::IllegalState(e.to_string()),
             // Upstream's text, verbatim: clients and people grep for it.
             e @ CatalogError::NotEnoughBackends { .. } => FeError::IllegalState(e.to_string()),
             CatalogError::CreateTablets(m) => FeError::Internal(m),

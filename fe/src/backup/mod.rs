@@ -19,8 +19,6 @@
 pub mod admission;
 pub mod backup_job;
 mod env;
-#[cfg(test)]
-pub(crate) mod fixtures;
 pub mod job_info;
 pub mod lifecycle;
 mod lenient;

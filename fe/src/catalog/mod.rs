@@ -2,7 +2,10 @@
 //! meta store in one transaction before it becomes visible. Metadata only: DDL that sends
 //! tasks to the BEs lives in [`crate::tables`].
 
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod placement;
+mod restore;
 pub mod spec;
 pub mod table;
 pub mod types;
@@ -34,6 +37,9 @@ pub enum CatalogError {
     /// The table is not NORMAL (a restore writes into it): upstream's refusal to drop it.
     #[error("The table [{0}]'s state is {1}, cannot be dropped. please cancel the operation on olap table firstly. If you want to forcibly drop(cannot be recovered), please use \"DROP table FORCE\".")]
     NotNormal(String, &'static str),
+    /// Another running restore holds the table (upstream's text when a second one comes).
+    #[error("Table {0}'s state is not NORMAL: RESTORE")]
+    HeldByRestore(String),
     #[error(
         "Failed to find enough backend, please check the replication num,replication tag and storage medium and avail capacity of backends or maybe all be on same host.\nCreate failed replications:\nreplication tag: {{\"location\" : \"default\"}}, replication num: {replication_num}, storage medium: {medium}"
     )]
@@ -242,67 +248,6 @@ impl Catalog {
         self.store.put(Kind::Table, table_id, &copy)?;
         *t = copy;
         Ok(r)
-    }
-
-    /// Clear every restore lock whose job `ended` says is over; the tables released.
-    pub fn release_restore_locks(&self, ended: impl Fn(i64) -> bool) -> Result<Vec<String>, CatalogError> {
-        let mut st = self.state.write().unwrap();
-        let mut released = Vec::new();
-        for t in st.tables.values_mut() {
-            if !t.restore_lock.as_ref().is_some_and(|l| ended(l.job_id)) {
-                continue;
-            }
-            let mut copy = t.clone();
-            copy.restore_lock = None;
-            self.store.put(Kind::Table, copy.id, &copy)?;
-            released.push(copy.name.clone());
-            *t = copy;
-        }
-        Ok(released)
-    }
-
-    /// Register `p` in the table as a restoring partition (invisible to reads, loads and
-    /// SHOW, its tablets known to tablet reports), persisted, before its tablets are made on
-    /// the BEs. Checked again here against every partition the table has now.
-    pub fn add_restoring_partition(&self, table_id: i64, p: Partition) -> Result<OlapTable, CatalogError> {
-        let mut st = self.state.write().unwrap();
-        let t = st
-            .tables
-            .get(&table_id)
-            .ok_or_else(|| CatalogError::UnknownTable { db: String::new(), table: table_id.to_string() })?;
-        t.check_new_partition(&p)?;
-        let mut copy = t.clone();
-        let tablets: Vec<i64> = p.index.tablets.iter().map(|x| x.id).collect();
-        copy.restoring_partitions.push(p);
-        self.store.put(Kind::Table, table_id, &copy)?;
-        for id in tablets {
-            st.tablet_index.insert(id, table_id);
-        }
-        st.tables.insert(table_id, copy.clone());
-        Ok(copy)
-    }
-
-    /// Remove the restoring partitions `ids` from the table (a cancelled restore); the
-    /// removed ones, whose tablets the caller drops on the BEs. A table or partition that
-    /// is gone already is no error.
-    pub fn remove_restoring_partitions(&self, table_id: i64, ids: &[i64]) -> Result<Vec<Partition>, CatalogError> {
-        let mut st = self.state.write().unwrap();
-        let Some(t) = st.tables.get(&table_id) else { return Ok(Vec::new()) };
-        if !t.restoring_partitions.iter().any(|p| ids.contains(&p.id)) {
-            return Ok(Vec::new());
-        }
-        let mut copy = t.clone();
-        let (removed, kept): (Vec<Partition>, Vec<Partition>) =
-            copy.restoring_partitions.drain(..).partition(|p| ids.contains(&p.id));
-        copy.restoring_partitions = kept;
-        self.store.put(Kind::Table, table_id, &copy)?;
-        for p in &removed {
-            for tablet in &p.index.tablets {
-                st.tablet_index.remove(&tablet.id);
-            }
-        }
-        st.tables.insert(table_id, copy);
-        Ok(removed)
     }
 
     /// Atomic restore's commit: each `(table id, name)` table takes `name`, and the table of

@@ -88,7 +88,7 @@ pub(super) fn choose_replicas(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backup::fixtures::two_partition_table;
+    use crate::catalog::fixtures::two_partition_table;
 
     /// Only the partitions the meta lists; per tablet the most recent replica among
     /// those on usable backends; a tablet with none fails the job naming it.

@@ -115,7 +115,7 @@ pub(super) fn partition_versions(meta: &BackupMeta) -> std::collections::HashMap
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backup::fixtures::two_partition_table;
+    use crate::catalog::fixtures::two_partition_table;
 
     /// Each partition's captured visible version, from every table of the meta.
     #[test]

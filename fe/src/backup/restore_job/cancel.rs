@@ -99,16 +99,11 @@ pub(super) async fn clean(ctx: &BackupEnv, r: &RestoreJobRecord, x: &RestoreExtr
             if t.partitions.iter().all(|p| keep.contains(&p.id)) {
                 continue;
             }
-            let dropped: Vec<Partition> = t
-                .partitions
-                .iter()
-                .filter(|p| !keep.contains(&p.id))
-                .cloned()
-                .collect();
-            info!(table = %t.name, partitions = dropped.len(), "clean_partitions: dropping partitions the snapshot does not have");
-            ctx.catalog
-                .update_table(*tid, |t| t.partitions.retain(|p| keep.contains(&p.id)))
+            let dropped = ctx
+                .catalog
+                .drop_partitions_except(*tid, &keep)
                 .map_err(|e| FeError::Internal(e.to_string()))?;
+            info!(table = %t.name, partitions = dropped.len(), "clean_partitions: dropping partitions the snapshot does not have");
             crate::tables::drop_partition_tablets(&ctx.ddl, t.id, &dropped).await;
         }
     }
@@ -132,7 +127,7 @@ pub(super) fn not_restored<'a>(tables: &'a [OlapTable], x: &RestoreExtra) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backup::fixtures::two_partition_table;
+    use crate::catalog::fixtures::two_partition_table;
 
     fn named(id: i64, name: &str) -> OlapTable {
         let mut t = two_partition_table();

@@ -49,7 +49,7 @@ pub(super) async fn commit(
     let now = FeContext::now_ms();
     for (tid, parts) in by_table {
         ctx.catalog
-            .update_table(tid, |t| apply_restored_versions(t, r.job_id, &parts, now))
+            .commit_restore(tid, r.job_id, &parts, now)
             .map_err(|e| FeError::Internal(e.to_string()))?;
     }
     clean(ctx, &r, &x).await?;
@@ -110,72 +110,4 @@ pub(super) async fn finish(ctx: &BackupEnv, mut r: RestoreJobRecord, x: RestoreE
     save(ctx, &r, &x)?;
     info!(tablets = x.tablets.len(), "restore finished");
     Ok(())
-}
-
-/// What committing a restore does to one local table: the held table is released (loads
-/// may go on from the restored versions), the partitions the job added join the visible
-/// ones, and each restored partition and its replicas take the backed-up visible version.
-/// `parts` are (partition id, version). Idempotent.
-pub(super) fn apply_restored_versions(t: &mut OlapTable, job_id: i64, parts: &[(i64, i64)], now_ms: i64) {
-    if t.restore_lock.as_ref().is_some_and(|l| l.job_id == job_id) {
-        t.restore_lock = None;
-    }
-    for (pid, _) in parts {
-        t.publish_restoring_partition(*pid);
-    }
-    for p in t.partitions.iter_mut() {
-        if let Some((_, v)) = parts.iter().find(|(pid, _)| *pid == p.id) {
-            p.visible_version = *v;
-            p.visible_version_time_ms = now_ms;
-            for tablet in p.index.tablets.iter_mut() {
-                for rep in tablet.replicas.iter_mut() {
-                    rep.version = *v;
-                }
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::backup::fixtures::two_partition_table;
-
-    fn part(t: &OlapTable, id: i64) -> &Partition {
-        t.partitions.iter().find(|p| p.id == id).expect("partition")
-    }
-
-    /// The restored partition and its replicas take the backed-up version, the other
-    /// partition keeps its own, the job's hold is released and an added partition becomes
-    /// visible; running it twice changes nothing more.
-    #[test]
-    fn commit_sets_versions_releases_the_hold_and_publishes_added_partitions() {
-        let mut t = two_partition_table();
-        let (p1, p2) = (t.partitions[0].id, t.partitions[1].id);
-        let p2_version = part(&t, p2).visible_version;
-        let mut added = t.partitions[1].clone();
-        added.id = 9_001;
-        added.name = "p_added".into();
-        t.restoring_partitions.push(added);
-        t.restore_lock = Some(RestoreLock { job_id: 42, partition_ids: vec![p1], allow_load: false });
-        for _ in 0..2 {
-            apply_restored_versions(&mut t, 42, &[(p1, 17), (9_001, 5)], 1234);
-            let p = part(&t, p1);
-            assert_eq!((p.visible_version, p.visible_version_time_ms), (17, 1234));
-            assert!(p.index.tablets.iter().flat_map(|tb| &tb.replicas).all(|r| r.version == 17));
-            assert_eq!(part(&t, p2).visible_version, p2_version);
-            assert!(t.restore_lock.is_none());
-            assert!(t.restoring_partitions.is_empty());
-            assert_eq!(part(&t, 9_001).visible_version, 5);
-        }
-    }
-
-    /// Another job's hold stays.
-    #[test]
-    fn commit_keeps_another_jobs_hold() {
-        let mut t = two_partition_table();
-        t.restore_lock = Some(RestoreLock { job_id: 7, partition_ids: vec![], allow_load: false });
-        apply_restored_versions(&mut t, 42, &[], 1);
-        assert_eq!(t.restore_lock.as_ref().map(|l| l.job_id), Some(7));
-    }
 }

@@ -38,9 +38,7 @@ pub(super) async fn remove_added_partitions(ctx: &BackupEnv, x: &RestoreExtra) -
 pub(super) fn publish_added_partitions(ctx: &BackupEnv, x: &RestoreExtra) -> Result<()> {
     for a in &x.added_partitions {
         ctx.catalog
-            .update_table(a.table_id, |t| {
-                t.publish_restoring_partition(a.partition_id)
-            })
+            .publish_restoring_partition(a.table_id, a.partition_id)
             .map_err(|e| FeError::Internal(e.to_string()))?;
     }
     Ok(())

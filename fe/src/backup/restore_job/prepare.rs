@@ -221,7 +221,7 @@ pub(super) fn map_tablets(
 mod tests {
     use super::*;
     use crate::backup::job_info::BackupIndexInfo;
-    use crate::backup::fixtures::two_partition_table;
+    use crate::catalog::fixtures::two_partition_table;
 
     fn index(ids: &[i64]) -> BackupIndexInfo {
         let mut idx = BackupIndexInfo { id: 13, schema_hash: 44, ..Default::default() };

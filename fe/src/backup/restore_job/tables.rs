@@ -12,7 +12,6 @@ use super::*;
 /// Taken under the table's load lock, so no load commits into it meanwhile; refused while a
 /// load of the table is committed but not yet visible, or another running restore holds it.
 pub(super) async fn hold_table(ctx: &BackupEnv, table: &OlapTable, hold: RestoreLock) -> Result<()> {
-    let job_id = hold.job_id;
     let txns = crate::load::publish::store(ctx)?;
     let lock = txns.table_lock(table.id);
     let _guard = lock.lock_owned().await;
@@ -20,17 +19,7 @@ pub(super) async fn hold_table(ctx: &BackupEnv, table: &OlapTable, hold: Restore
         return Err(FeError::IllegalState(format!("Table {}'s has unfinished load job", table.name)));
     }
     let running: Vec<i64> = ctx.jobs.unfinished().iter().map(StoredJob::job_id).collect();
-    ctx.catalog
-        .update_table(table.id, |t| {
-            if let Some(l) = &t.restore_lock {
-                if l.job_id != job_id && running.contains(&l.job_id) {
-                    return Err(FeError::IllegalState(format!("Table {}'s state is not NORMAL: RESTORE", t.name)));
-                }
-            }
-            t.restore_lock = Some(hold.clone());
-            Ok(())
-        })
-        .map_err(|e| FeError::Internal(e.to_string()))?
+    ctx.catalog.hold_for_restore(table.id, hold, |j| running.contains(&j)).map_err(FeError::from)
 }
 
 /// Let loads into the tables job `job_id` held again.
@@ -78,12 +67,7 @@ pub(super) fn name_single_partition(ctx: &BackupEnv, t: OlapTable, target: &str)
     {
         return Ok(t);
     }
-    ctx.catalog
-        .update_table(t.id, |t| {
-            t.partitions[0].name = target.to_string();
-            t.clone()
-        })
-        .map_err(|e| FeError::Internal(e.to_string()))
+    ctx.catalog.name_single_partition(t.id, target).map_err(|e| FeError::Internal(e.to_string()))
 }
 
 /// Create `name` with the backed-up schema (not yet recorded as ours).

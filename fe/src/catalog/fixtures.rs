@@ -1,4 +1,4 @@
-//! Tables for the backup and restore steps' unit tests, built the way CREATE TABLE builds them.
+//! Tables for unit tests, built the way CREATE TABLE builds them.
 
 use crate::catalog::spec::build_table;
 use crate::catalog::types::KeysType;
