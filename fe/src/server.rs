@@ -23,6 +23,7 @@ use crate::system::heartbeat;
 use crate::backup::repos::Repositories;
 use crate::backup::{BackupCtx, BackupEnv, Jobs};
 use crate::cooldown::{Cooldown, Policies};
+use crate::load::txn::TxnStore;
 use crate::load::Loads;
 use crate::system::reports::Reports;
 use crate::system::task_queue::AgentTasks;
@@ -40,6 +41,8 @@ pub enum StartError {
     Bind { what: &'static str, port: u16, source: std::io::Error },
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("opening the load transactions: {0}")]
+    Txns(crate::error::FeError),
 }
 
 /// A running FE: its infrastructure and the services built on it (tests reach them here).
@@ -121,10 +124,18 @@ pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
     });
     // The domain services, built once; each module gets a handle with those it uses.
     let tasks = Arc::new(AgentTasks::new(pool));
+    let txns = TxnStore::of(ctx.store.path().parent().unwrap_or(ctx.store.path())).map_err(StartError::Txns)?;
     let ddl = TableDdl { ctx: ctx.clone(), tasks: tasks.clone(), policies: policies.clone() };
     let backup: BackupCtx =
-        Arc::new(BackupEnv { ctx: ctx.clone(), jobs: jobs.clone(), repos, tasks: tasks.clone(), ddl: ddl.clone() });
-    let loads = Loads { ctx: ctx.clone(), tasks: tasks.clone() };
+        Arc::new(BackupEnv {
+        ctx: ctx.clone(),
+        jobs: jobs.clone(),
+        repos,
+        tasks: tasks.clone(),
+        ddl: ddl.clone(),
+        txns: txns.clone(),
+    });
+    let loads = Loads { ctx: ctx.clone(), txns, tasks: tasks.clone() };
     let reports = Reports { ctx: ctx.clone(), tasks: tasks.clone(), jobs, policies: policies.clone() };
     let cooldown = Cooldown { ctx: ctx.clone(), policies: policies.clone(), tasks: tasks.clone() };
     info!(

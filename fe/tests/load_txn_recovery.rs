@@ -19,7 +19,7 @@ use doris_be::load::segment;
 use doris_be::load::types::{Cell, ColKind};
 use doris_fe::config::FeConfig;
 use doris_fe::context::Ctx;
-use doris_fe::load::publish;
+use doris_fe::load::Loads;
 use doris_fe::load::txn::{TxnState, TIMEOUT_REASON};
 use doris_fe::server::{start, FeHandle};
 use doris_fe::system::task_queue::AgentTask;
@@ -85,8 +85,8 @@ async fn count(fe: &FeHandle) -> i64 {
     t.rows[0][0].parse().unwrap()
 }
 
-fn txn_state(ctx: &Ctx, txn_id: i64) -> (TxnState, Option<String>) {
-    let r = publish::store(ctx).unwrap().get(txn_id).unwrap().expect("txn record");
+fn txn_state(loads: &Loads, txn_id: i64) -> (TxnState, Option<String>) {
+    let r = loads.txns.get(txn_id).unwrap().expect("txn record");
     (r.state, r.reason)
 }
 
@@ -205,9 +205,9 @@ fn visible_rowsets(be: &BeHandle, txn_id: i64) -> Vec<(i64, i64)> {
     out
 }
 
-async fn wait_visible(ctx: &Ctx, txn_id: i64, version: i64) {
+async fn wait_visible(loads: &Loads, txn_id: i64, version: i64) {
     wait_until(90, &format!("txn {txn_id} visible at version {version}"), || {
-        txn_state(ctx, txn_id).0 == TxnState::Visible && visible_version(ctx) == version
+        txn_state(loads, txn_id).0 == TxnState::Visible && visible_version(&loads.ctx) == version
     })
     .await;
 }
@@ -232,10 +232,10 @@ async fn committed_loads_are_published_after_a_be_outage_and_an_fe_restart() {
     let conf = be_again(&be);
     be.shutdown().await;
     assert_eq!(commit(&fe, &pool, a, infos).await, TStatusCode::PUBLISH_TIMEOUT);
-    assert_eq!(txn_state(&fe.ctx, a).0, TxnState::Committed);
+    assert_eq!(txn_state(&fe.loads, a).0, TxnState::Committed);
     assert_eq!(visible_version(&fe.ctx), 2);
     be = agent::start(conf).await.unwrap();
-    wait_visible(&fe.ctx, a, 3).await;
+    wait_visible(&fe.loads, a, 3).await;
     assert_eq!(count(&fe).await, 7);
     assert_eq!(visible_rowsets(&be, a), tablets.iter().map(|t| (*t, 3)).collect::<Vec<_>>());
 
@@ -258,12 +258,12 @@ async fn committed_loads_are_published_after_a_be_outage_and_an_fe_restart() {
     let conf = be_again(&be);
     be.shutdown().await;
     assert_eq!(commit(&fe, &pool, b, infos).await, TStatusCode::PUBLISH_TIMEOUT);
-    assert_eq!(txn_state(&fe.ctx, b).0, TxnState::Committed);
+    assert_eq!(txn_state(&fe.loads, b).0, TxnState::Committed);
     let fe_conf = fe_again(meta.path(), &fe);
     fe.shutdown().await;
     be = agent::start(conf).await.unwrap();
     fe = start(fe_conf).await.unwrap();
-    wait_visible(&fe.ctx, b, 4).await;
+    wait_visible(&fe.loads, b, 4).await;
     assert_eq!(count(&fe).await, 13);
     assert_eq!(visible_rowsets(&be, b), tablets.iter().map(|t| (*t, 4)).collect::<Vec<_>>());
 
@@ -332,8 +332,8 @@ async fn pending_rowsets_of_dead_loads_are_removed_from_the_be() {
             && pending_files(&be, unknown_later).is_empty()
     })
     .await;
-    assert_eq!(txn_state(&fe.ctx, aborted), (TxnState::Aborted, Some("client gave up".into())));
-    assert_eq!(txn_state(&fe.ctx, timed_out), (TxnState::Aborted, Some(TIMEOUT_REASON.into())));
+    assert_eq!(txn_state(&fe.loads, aborted), (TxnState::Aborted, Some("client gave up".into())));
+    assert_eq!(txn_state(&fe.loads, timed_out), (TxnState::Aborted, Some(TIMEOUT_REASON.into())));
 
     // The running load survived every sweep since (its rowsets are well past expiry now).
     let running_files = pending_files(&be, running);

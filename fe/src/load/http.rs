@@ -122,7 +122,7 @@ pub async fn load_plan(State(ctx): State<Loads>, Query(q): Query<HashMap<String,
         Ok(t) => t,
         Err(e) => return json_error(StatusCode::NOT_FOUND, e.to_string()),
     };
-    match publish::store(&ctx).and_then(|s| s.state_now(txn_id, crate::context::FeContext::now_ms())) {
+    match ctx.txns.state_now(txn_id, crate::context::FeContext::now_ms()) {
         Ok(Some(rec)) if rec.table_id == t.id && rec.state == TxnState::Prepare => {}
         Ok(_) => return json_error(StatusCode::CONFLICT, format!("transaction [{txn_id}] is not a running load of {db}.{table}")),
         Err(e) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
@@ -201,10 +201,8 @@ pub async fn txn_state(State(ctx): State<Loads>, Query(q): Query<HashMap<String,
         Ok(_) => return json_error(StatusCode::BAD_REQUEST, format!("at most {MAX_TXN_STATE_IDS} txn_ids per call")),
         Err(_) => return json_error(StatusCode::BAD_REQUEST, "txn_ids must be a comma-separated list of ids"),
     };
-    let st = match publish::store(&ctx) {
-        Ok(s) => s,
-        Err(e) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    };
+    let st = &ctx.txns;
+
     let now = crate::context::FeContext::now_ms();
     let mut out = serde_json::Map::new();
     for id in ids {

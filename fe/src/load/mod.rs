@@ -24,8 +24,8 @@ use std::sync::Arc;
 use crate::system::task_queue::AgentTasks;
 
 crate::module_handle!(
-    /// What loads use: agent tasks (PUBLISH_VERSION, CLEAR_TRANSACTION).
-    Loads { tasks: Arc<AgentTasks> }
+    /// What loads use: the transaction store, agent tasks (PUBLISH_VERSION).
+    Loads { txns: Arc<txn::TxnStore>, tasks: Arc<AgentTasks> }
 );
 
 pub use query::{scan, ScanColumns, ScanRequest, ScanResult, ScannedColumn};

@@ -14,7 +14,7 @@
 //! CLEAR_TRANSACTION_TASK; BEs that miss it drop them when the pending data expires).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use doris_thrift::agent_service::{TPartitionVersionInfo, TPublishVersionRequest};
@@ -22,7 +22,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, info_span, warn, Instrument};
 
-use super::txn::{TxnRecord, TxnState, TxnStore};
+use super::txn::{TxnRecord, TxnState};
 use super::Loads;
 use crate::context::FeContext;
 use crate::error::FeError;
@@ -52,11 +52,6 @@ pub enum PublishError {
     Store(#[from] FeError),
 }
 
-/// The txn store of this FE.
-pub fn store(ctx: &FeContext) -> Result<Arc<TxnStore>, FeError> {
-    TxnStore::of(ctx.store.path().parent().unwrap_or(ctx.store.path()))
-}
-
 /// Replica BEs of the partitions `rec` touched. Backends no longer in the cluster are left
 /// out: a dropped BE's replicas will never publish, and must not block the load for ever.
 fn publish_backends(ctx: &FeContext, rec: &TxnRecord) -> BTreeSet<i64> {
@@ -80,7 +75,7 @@ fn publish_backends(ctx: &FeContext, rec: &TxnRecord) -> BTreeSet<i64> {
 /// Publish a COMMITTED transaction: PUBLISH_VERSION to every replica BE, then move the
 /// partitions' visible versions and mark it VISIBLE. The caller holds the table lock.
 pub async fn publish(ctx: &Loads, rec: &TxnRecord) -> Result<(), PublishError> {
-    let st = store(ctx)?;
+    let st = &ctx.txns;
     let now = FeContext::now_ms();
     if ctx.catalog.table_by_id(rec.table_id).is_none() {
         // Upstream finishes such a transaction too: there is nothing left to make visible.
@@ -171,13 +166,8 @@ pub fn clear_on_backends(ctx: &Loads, rec: &TxnRecord) {
 
 /// The FE's load daemon: publish retries with backoff, PREPARE timeouts. Runs until `stop`.
 pub async fn run(ctx: Loads, stop: CancellationToken) {
-    let st = match store(&ctx) {
-        Ok(s) => s,
-        Err(e) => {
-            warn!(error = %e, "load daemon cannot open the txn store; committed loads will not be retried");
-            return;
-        }
-    };
+    let st = ctx.txns.clone();
+
     // txn -> (failed attempts, next try)
     let mut retry: HashMap<i64, (u32, Instant)> = HashMap::new();
     let mut next_sweep = Instant::now();

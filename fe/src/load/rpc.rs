@@ -8,7 +8,7 @@ use doris_thrift::frontend_service::*;
 use doris_thrift::status::{TStatus, TStatusCode};
 use tracing::{info, warn};
 
-use super::publish::{clear_on_backends, publish, store};
+use super::publish::{clear_on_backends, publish};
 use super::txn::{TxnRecord, TxnState, DEFAULT_TIMEOUT_S};
 use super::Loads;
 use crate::context::FeContext;
@@ -56,7 +56,7 @@ pub async fn begin(ctx: &Loads, req: TLoadTxnBeginRequest) -> TLoadTxnBeginResul
     }
 }
 
-fn begin_inner(ctx: &FeContext, req: &TLoadTxnBeginRequest) -> Result<Result<TxnRecord, TxnRecord>, FeError> {
+fn begin_inner(ctx: &Loads, req: &TLoadTxnBeginRequest) -> Result<Result<TxnRecord, TxnRecord>, FeError> {
     check_user(ctx, &req.user, &req.passwd, req.token.as_deref())?;
     if req.label.is_empty() || req.label.len() > 128 {
         return Err(FeError::InvalidArgument(format!("invalid label '{}'", req.label)));
@@ -78,13 +78,13 @@ fn begin_inner(ctx: &FeContext, req: &TLoadTxnBeginRequest) -> Result<Result<Txn
         partition_versions: Vec::new(),
         timeout_s: req.timeout.filter(|t| *t > 0).unwrap_or(DEFAULT_TIMEOUT_S),
     };
-    store(ctx)?.begin(rec)
+    ctx.txns.begin(rec)
 }
 
 pub async fn rollback(ctx: &Loads, req: TLoadTxnRollbackRequest) -> TLoadTxnRollbackResult {
     let r = (|| {
         check_user(ctx, &req.user, &req.passwd, req.token.as_deref())?;
-        store(ctx)?.update(req.txn_id, |t| match t.state {
+        ctx.txns.update(req.txn_id, |t| match t.state {
             // Rolling back twice is fine; the first reason (e.g. a timeout) stays.
             TxnState::Aborted => Ok(()),
             TxnState::Prepare => {
@@ -120,7 +120,7 @@ pub async fn commit(ctx: &Loads, req: TLoadTxnCommitRequest) -> TLoadTxnCommitRe
 
 async fn commit_inner(ctx: &Loads, req: &TLoadTxnCommitRequest) -> Result<TStatus, FeError> {
     check_user(ctx, &req.user, &req.passwd, req.token.as_deref())?;
-    let st = store(ctx)?;
+    let st = &ctx.txns;
     // state_now: a load past its timeout is aborted, not committed.
     let rec = st
         .state_now(req.txn_id, FeContext::now_ms())?

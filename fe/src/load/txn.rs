@@ -106,7 +106,10 @@ impl TxnStore {
         Ok(TxnStore { db, lock: Mutex::new(()), table_locks: Mutex::new(HashMap::new()), publish_wakeup: tokio::sync::Notify::new() })
     }
 
-    /// The store of the FE whose meta dir is `meta_dir` (one per FE, opened on first use).
+    /// The store of the FE whose meta dir is `meta_dir`, opened once per process: redb
+    /// takes one open per file, and an FE restarted in the same process (tests) must find
+    /// the store its predecessor had open. Only `server.rs` calls this; modules get the
+    /// store in their handle.
     pub fn of(meta_dir: &Path) -> Result<Arc<TxnStore>, FeError> {
         static STORES: OnceLock<Mutex<HashMap<PathBuf, Arc<TxnStore>>>> = OnceLock::new();
         let mut m = STORES.get_or_init(Default::default).lock().unwrap();

@@ -12,7 +12,7 @@ use super::*;
 /// Taken under the table's load lock, so no load commits into it meanwhile; refused while a
 /// load of the table is committed but not yet visible, or another running restore holds it.
 pub(super) async fn hold_table(ctx: &BackupEnv, table: &OlapTable, hold: RestoreLock) -> Result<()> {
-    let txns = crate::load::publish::store(ctx)?;
+    let txns = &ctx.txns;
     let lock = txns.table_lock(table.id);
     let _guard = lock.lock_owned().await;
     if txns.in_state(TxnState::Committed)?.iter().any(|t| t.table_id == table.id) {
