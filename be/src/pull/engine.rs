@@ -140,35 +140,48 @@ pub async fn run(
             finishing.spawn(async move { (t, finish_tablet(&spec).await) });
         }
     }
-    loop {
-        tokio::select! {
-            biased;
-            Some(r) = finishing.join_next(), if !finishing.is_empty() => {
-                let (t, res) = joined(r)?;
-                res?;
-                done[t] = true;
-                tally.tablet_done(progress).await?;
-            }
-            Some(r) = running.join_next(), if !running.is_empty() => {
-                let (t, res) = joined(r)?;
-                res?;
-                remaining[t] -= 1;
-                if remaining[t] == 0 {
-                    let spec = specs[t].clone();
-                    finishing.spawn(async move { (t, finish_tablet(&spec).await) });
+    let driven: Result<()> = async {
+        loop {
+            tokio::select! {
+                biased;
+                Some(r) = finishing.join_next(), if !finishing.is_empty() => {
+                    let (t, res) = joined(r)?;
+                    res?;
+                    done[t] = true;
+                    tally.tablet_done(progress).await?;
                 }
+                Some(r) = running.join_next(), if !running.is_empty() => {
+                    let (t, res) = joined(r)?;
+                    res?;
+                    remaining[t] -= 1;
+                    if remaining[t] == 0 {
+                        let spec = specs[t].clone();
+                        finishing.spawn(async move { (t, finish_tablet(&spec).await) });
+                    }
+                }
+                slot = permit(&sem), if !queue.is_empty() => {
+                    let slot = slot?;
+                    let job = queue.pop_front().expect("queue checked non-empty");
+                    let (ctx, watch, counters, sync) = (ctx.clone(), watch.clone(), counters.clone(), sync.clone());
+                    running.spawn(async move {
+                        let slots = Slots { download: Some(slot), sync };
+                        (job.tablet, run_job(&ctx, &watch, &job, opts, &counters, slots).await)
+                    });
+                }
+                else => break,
             }
-            slot = permit(&sem), if !queue.is_empty() => {
-                let slot = slot?;
-                let job = queue.pop_front().expect("queue checked non-empty");
-                let (ctx, watch, counters, sync) = (ctx.clone(), watch.clone(), counters.clone(), sync.clone());
-                running.spawn(async move {
-                    let slots = Slots { download: Some(slot), sync };
-                    (job.tablet, run_job(&ctx, &watch, &job, opts, &counters, slots).await)
-                });
-            }
-            else => break,
         }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = driven {
+        // Stop the other files and wait until their blocking IO is over: nothing of this
+        // pull may be written or renamed after it reported its failure.
+        running.shutdown().await;
+        finishing.shutdown().await;
+        counters.io.close();
+        counters.io.wait().await;
+        return Err(e);
     }
     for (t, d) in done.iter().enumerate() {
         if *d {

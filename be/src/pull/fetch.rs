@@ -29,6 +29,9 @@ pub struct Counters {
     pub bytes: AtomicU64,
     pub files: AtomicU64,
     pub skipped: AtomicU64,
+    /// The pull's blocking file IO (writes, renames, hashing), which aborting a file task
+    /// does not stop: a failed pull waits for it before it returns.
+    pub io: tokio_util::task::TaskTracker,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -68,8 +71,10 @@ fn local_io(what: &str, path: &Path, e: std::io::Error) -> Attempt {
     Attempt::fatal(BeError::io(format!("{what} {}", path.display()), e))
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| BeError::Internal(format!("blocking task failed: {e}")))
+/// Run file IO on the blocking pool, tracked by the pull (`Counters::io`) so a pull that
+/// fails waits for it: a write or rename must not land after the pull returned.
+async fn blocking<T: Send + 'static>(counters: &Counters, f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    counters.io.spawn_blocking(f).await.map_err(|e| BeError::Internal(format!("blocking task failed: {e}")))
 }
 
 /// Bring `job` into place, with retries.
@@ -84,7 +89,7 @@ pub async fn run_job(
     if job.check_local {
         if let Some(expected) = job.md5.as_deref() {
             let dest = job.dest.clone();
-            let (n, local) = blocking(move || hash_file(&dest))
+            let (n, local) = blocking(counters, move || hash_file(&dest))
                 .await?
                 .map_err(|e| BeError::io(format!("hash {}", job.dest.display()), e))?;
             if n == job.size && local == expected {
@@ -104,11 +109,11 @@ pub async fn run_job(
     match received {
         Received::Memory(bytes) => {
             let dest = job.dest.clone();
-            blocking(move || write_durably(&dest, &bytes)).await??;
+            blocking(counters, move || write_durably(&dest, &bytes)).await??;
         }
         Received::Part(file, part) => {
             let dest = job.dest.clone();
-            blocking(move || {
+            blocking(counters, move || {
                 file.sync_all().map_err(|e| BeError::io(format!("fsync {}", part.display()), e))?;
                 drop(file);
                 std::fs::rename(&part, &dest).map_err(|e| BeError::io(format!("rename {} into place", dest.display()), e))
@@ -228,7 +233,7 @@ async fn fetch_once(ctx: &BeContext, job: &FileJob, opts: FetchOpts, counters: &
         // single chunks) keep the hand-overs, and the wake-ups they cost, few.
         let (tx, rx) = tokio::sync::mpsc::channel::<Vec<bytes::Bytes>>(WRITER_QUEUE);
         let (p, hash) = (part.clone(), expected_md5.is_some());
-        let writer = tokio::task::spawn_blocking(move || write_part(&p, offset, hash, rx));
+        let writer = counters.io.spawn_blocking(move || write_part(&p, offset, hash, rx));
         let mut batch: Vec<bytes::Bytes> = Vec::new();
         let mut batch_len = 0usize;
         let streamed: std::result::Result<(), Attempt> = loop {
