@@ -46,6 +46,14 @@ pub enum StoredJob {
 }
 
 impl StoredJob {
+    /// The job as the scheduler sees it.
+    pub fn admission_request(&self) -> crate::backup::JobRequest {
+        match self {
+            StoredJob::Backup { record } => super::backup_job::admission_request(record),
+            StoredJob::Restore { record, .. } => super::restore_job::admission_request(record),
+        }
+    }
+
     pub fn job_id(&self) -> i64 {
         match self {
             StoredJob::Backup { record } => record.job_id,
@@ -231,6 +239,18 @@ impl Jobs {
             }
             Err(e) => warn!(error = %e, "cannot forget old backup/restore jobs"),
         }
+    }
+
+    /// A new job: admitted by the scheduler (or refused with its reason), then stored;
+    /// a job that cannot be stored gives its admission back.
+    pub fn submit(&self, ctx: &FeContext, job: StoredJob) -> Result<()> {
+        let job_id = job.job_id();
+        self.admission.try_admit(job.admission_request(), FeContext::now_ms())?;
+        if let Err(e) = self.save(ctx, job) {
+            self.admission.finish(job_id);
+            return Err(e);
+        }
+        Ok(())
     }
 
     pub fn save(&self, ctx: &FeContext, job: StoredJob) -> Result<()> {

@@ -390,44 +390,11 @@ pub fn check_name(name: &str, what: &str) -> Result<(), CatalogError> {
 
 #[cfg(test)]
 mod tests {
-    use super::spec::{build_partition, build_table};
+    use super::spec::build_partition;
     use super::*;
-    use crate::catalog::types::KeysType;
 
     fn table(db_id: i64, next: &mut i64) -> OlapTable {
-        let col = |n: &str, t: &str| ColumnSpec {
-            name: n.into(),
-            type_text: t.into(),
-            nullable: None,
-            aggregation: None,
-            default_value: None,
-            comment: String::new(),
-        };
-        let spec = CreateTableSpec {
-            db: "db".into(),
-            name: "t".into(),
-            if_not_exists: false,
-            columns: vec![col("k", "int"), col("v", "varchar(10)")],
-            keys: Some((KeysType::Duplicate, vec!["k".into()])),
-            partition: PartitionSpec::Range {
-                columns: vec!["k".into()],
-                partitions: vec![("p1".into(), RangeValues::LessThan(Some(vec!["10".into()])))],
-            },
-            distribution: Some(DistributionSpec::Hash { columns: vec!["k".into()], buckets: Some(2) }),
-            properties: [("replication_num".to_string(), "1".to_string())].into(),
-            comment: String::new(),
-        };
-        build_table(
-            &spec,
-            db_id,
-            &[7],
-            || {
-                *next += 1;
-                Ok(*next)
-            },
-            0,
-        )
-        .unwrap()
+        super::fixtures::build(&super::fixtures::range_spec(&[("p1", "10")], 2), db_id, next)
     }
 
     /// A catalog on a fresh store holding `db.t` of [`table`]; the next free id.

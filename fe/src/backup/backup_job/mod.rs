@@ -114,18 +114,14 @@ pub fn submit(ctx: &BackupCtx, req: BackupRequest) -> Result<i64> {
     let mut record = BackupJobRecord::new(header, opts.content, opts.timeout_ms, now);
     record.whole_db = req.tables == TableSelection::All;
     record.properties = req.properties.into_iter().collect();
-    ctx.jobs.admission.try_admit(admission_request(&record), now)?;
-    if let Err(e) = ctx.jobs.save(ctx, StoredJob::Backup { record }) {
-        ctx.jobs.admission.finish(job_id);
-        return Err(e);
-    }
+    ctx.jobs.submit(ctx, StoredJob::Backup { record })?;
     info!(job_id, label = %req.label, db = %db_name, "backup job submitted");
     crate::backup::spawn_backup(ctx, job_id);
     Ok(job_id)
 }
 
 /// The job as the scheduler sees it: the tables it reads.
-pub(super) fn admission_request(r: &BackupJobRecord) -> JobRequest {
+pub(crate) fn admission_request(r: &BackupJobRecord) -> JobRequest {
     JobRequest {
         kind: JobKind::Backup,
         job_id: r.job_id,

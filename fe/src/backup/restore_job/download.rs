@@ -24,50 +24,80 @@ pub(super) async fn download(
 /// DOWNLOAD tasks, one per local backend, reading the repository's tablet dirs.
 pub(super) async fn download_from_repo(
     ctx: &BackupEnv,
-    mut r: RestoreJobRecord,
+    r: RestoreJobRecord,
     x: RestoreExtra,
     cancel: &CancellationToken,
 ) -> Result<()> {
-    let info = r
-        .job_info
-        .clone()
-        .ok_or_else(|| FeError::Internal("restore job lost its job info".into()))?;
+    let info = job_info(&r)?;
     let repo = crate::backup::repos::get(ctx, &r.repo_name)?;
     let (backend, location, props) = repo.be_location_and_props();
-    let by_be = plan_from_repository(&x.tablets, &info, |ids| repo.tablet_remote_dir(&r.label, ids));
-    let mut tasks = Vec::new();
-    r.tasks.unfinished.clear();
-    for (be, map) in by_be {
-        let sig = next_sig(ctx)?;
-        let task = TaskBody::Download(TDownloadReq {
-            job_id: r.job_id,
-            src_dest_map: map,
-            broker_addr: TNetworkAddress {
-                hostname: String::new(),
-                port: 0,
-            },
-            broker_prop: Some(props.clone()),
-            storage_backend: Some(backend),
-            location: Some(location.clone()),
-            remote_tablet_snapshots: None,
-        }).into_request(sig);
-        tasks.push(AgentTask {
-            backend_id: be,
-            addr: be_addr(ctx, be)?,
-            request: task,
-        });
-        r.tasks.unfinished.insert(sig, be);
-    }
-    finish_download(ctx, r, x, tasks, cancel).await
+    let job_id = r.job_id;
+    let reqs: Vec<(i64, TDownloadReq)> = plan_from_repository(&x.tablets, &info, |ids| repo.tablet_remote_dir(&r.label, ids))
+        .into_iter()
+        .map(|(be, map)| {
+            let req = TDownloadReq {
+                src_dest_map: map,
+                broker_prop: Some(props.clone()),
+                storage_backend: Some(backend),
+                location: Some(location.clone()),
+                ..download_req(job_id)
+            };
+            (be, req)
+        })
+        .collect();
+    run_downloads(ctx, r, x, reqs, cancel).await
 }
 
-pub(super) async fn finish_download(
+/// DOWNLOAD tasks, one per local backend, pulling from the source backends.
+pub(super) async fn download_from_bes(
+    ctx: &BackupEnv,
+    r: RestoreJobRecord,
+    x: RestoreExtra,
+    cancel: &CancellationToken,
+) -> Result<()> {
+    let info = job_info(&r)?;
+    let job_id = r.job_id;
+    let reqs: Vec<(i64, TDownloadReq)> = plan_from_backends(&x.tablets, &info)?
+        .into_iter()
+        .map(|(be, snaps)| (be, TDownloadReq { remote_tablet_snapshots: Some(snaps), ..download_req(job_id) }))
+        .collect();
+    run_downloads(ctx, r, x, reqs, cancel).await
+}
+
+fn job_info(r: &RestoreJobRecord) -> Result<BackupJobInfo> {
+    r.job_info.clone().ok_or_else(|| FeError::Internal("restore job lost its job info".into()))
+}
+
+/// A DOWNLOAD request of job `job_id` with no source yet (no broker: upstream's empty
+/// broker address).
+fn download_req(job_id: i64) -> TDownloadReq {
+    TDownloadReq {
+        job_id,
+        src_dest_map: BTreeMap::new(),
+        broker_addr: TNetworkAddress { hostname: String::new(), port: 0 },
+        broker_prop: None,
+        storage_backend: None,
+        location: None,
+        remote_tablet_snapshots: None,
+    }
+}
+
+/// Send one DOWNLOAD per local backend (recorded as the job's unfinished tasks) and wait
+/// for them; DOWNLOADING, then COMMIT.
+async fn run_downloads(
     ctx: &BackupEnv,
     mut r: RestoreJobRecord,
     x: RestoreExtra,
-    tasks: Vec<AgentTask>,
+    reqs: impl IntoIterator<Item = (i64, TDownloadReq)>,
     cancel: &CancellationToken,
 ) -> Result<()> {
+    let mut tasks = Vec::new();
+    r.tasks.unfinished.clear();
+    for (be, req) in reqs {
+        let sig = next_sig(ctx)?;
+        tasks.push(AgentTask { backend_id: be, addr: be_addr(ctx, be)?, request: TaskBody::Download(req).into_request(sig) });
+        r.tasks.unfinished.insert(sig, be);
+    }
     if r.state == RestoreState::Download {
         r.move_to(RestoreState::Downloading, FeContext::now_ms())?;
     }
@@ -76,44 +106,6 @@ pub(super) async fn finish_download(
     r.tasks.unfinished.clear();
     r.move_to(RestoreState::Commit, FeContext::now_ms())?;
     save(ctx, &r, &x)
-}
-
-/// DOWNLOAD tasks, one per local backend, pulling from the source backends.
-pub(super) async fn download_from_bes(
-    ctx: &BackupEnv,
-    mut r: RestoreJobRecord,
-    x: RestoreExtra,
-    cancel: &CancellationToken,
-) -> Result<()> {
-    let info = r
-        .job_info
-        .clone()
-        .ok_or_else(|| FeError::Internal("restore job lost its job info".into()))?;
-    let by_be = plan_from_backends(&x.tablets, &info)?;
-    let mut tasks = Vec::new();
-    r.tasks.unfinished.clear();
-    for (be, snaps) in by_be {
-        let sig = next_sig(ctx)?;
-        let task = TaskBody::Download(TDownloadReq {
-            job_id: r.job_id,
-            src_dest_map: BTreeMap::new(),
-            broker_addr: TNetworkAddress {
-                hostname: String::new(),
-                port: 0,
-            },
-            broker_prop: None,
-            storage_backend: None,
-            location: None,
-            remote_tablet_snapshots: Some(snaps),
-        }).into_request(sig);
-        tasks.push(AgentTask {
-            backend_id: be,
-            addr: be_addr(ctx, be)?,
-            request: task,
-        });
-        r.tasks.unfinished.insert(sig, be);
-    }
-    finish_download(ctx, r, x, tasks, cancel).await
 }
 
 /// A repository restore's DOWNLOAD maps, per local backend: the repository directory of

@@ -138,17 +138,7 @@ pub fn submit(ctx: &BackupCtx, req: RestoreRequest<'_>) -> Result<i64> {
     record.meta = Some(req.meta);
     record.job_info = Some(req.job_info);
     record.properties = req.properties.into_iter().collect();
-    ctx.jobs.admission.try_admit(admission_request(&record), now)?;
-    if let Err(e) = ctx.jobs.save(
-        ctx,
-        StoredJob::Restore {
-            record,
-            extra: RestoreExtra::default(),
-        },
-    ) {
-        ctx.jobs.admission.finish(job_id);
-        return Err(e);
-    }
+    ctx.jobs.submit(ctx, StoredJob::Restore { record, extra: RestoreExtra::default() })?;
     info!(job_id, label = %req.label, db = %req.db_name, "restore job submitted");
     crate::backup::spawn_restore(ctx, job_id, false);
     Ok(job_id)
