@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 echo "== wire contract"
 python3 ../shared/wire/check_contract.py
+python3 ../shared/wire/check_contract.py --coverage ../shared/wire/coverage-incremental.json
 
 echo "== generated code is fresh"
 ./gen/regen.sh

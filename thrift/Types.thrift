@@ -48,6 +48,12 @@ enum TKeysType {
   AGG_KEYS = 3,
 }
 
+enum TLoadType {
+  MANUL_LOAD = 0,
+  ROUTINE_LOAD = 1,
+  MINI_LOAD = 2,
+}
+
 enum TPrimitiveType {
   INVALID_TYPE = 0,
   NULL_TYPE = 1,

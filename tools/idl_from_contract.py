@@ -48,22 +48,31 @@ DECLARE = {
     "TLoadTxnCommitRequest": ["cluster", "user_ip", "commitInfos", "auth_code",
                               "thrift_rpc_timeout_ms", "token", "db_id", "tbls", "table_id",
                               "auth_code_uuid", "receiveBytes", "backendId"],
-    "TLoadTxnCommitResult": "*", "TTabletCommitInfo": ["invalid_dict_cols"],
+    "TLoadTxnCommitResult": "*", "TTabletCommitInfo": "*",
     "TLoadTxnRollbackRequest": ["cluster", "user_ip", "reason", "auth_code", "token", "db_id",
                                 "tbls", "auth_code_uuid", "label"],
     "TLoadTxnRollbackResult": "*",
     "TConfirmUnusedRemoteFilesRequest": "*", "TConfirmUnusedRemoteFilesResult": "*",
     "TTabletCooldownInfo": "*",
     "TTabletStat": "*", "TTabletStatResult": "*",
+    # CCR incremental sync (coverage-incremental.json): binlogs, target-side transactions,
+    # ingest of a source BE's rowsets.
+    "TGetBinlogRequest": "*", "TGetBinlogResult": "*", "TBinlog": "*", "TGetBinlogLagResult": "*",
+    "TBeginTxnRequest": "*", "TBeginTxnResult": "*", "TCommitTxnRequest": "*",
+    "TCommitTxnResult": "*", "TRollbackTxnRequest": "*", "TRollbackTxnResult": "*",
+    "TIngestBinlogRequest": "*", "TIngestBinlogResult": "*",
+    "TQueryIngestBinlogRequest": "*", "TQueryIngestBinlogResult": "*",
 }
 
 METHODS = {
-    "BackendService": ["submit_tasks", "make_snapshot", "release_snapshot", "get_tablet_stat"],
+    "BackendService": ["submit_tasks", "make_snapshot", "release_snapshot", "get_tablet_stat",
+                       "ingest_binlog", "query_ingest_binlog"],
     "HeartbeatService": ["heartbeat"],
     "FrontendService": ["getSnapshot", "restoreSnapshot", "getMasterToken", "getBackendMeta",
                         "getMeta", "finishTask", "report", "snapshotLoaderReport",
                         "loadTxnBegin", "loadTxnCommit", "loadTxnRollback",
-                        "confirmUnusedRemoteFiles"],
+                        "confirmUnusedRemoteFiles", "getBinlog", "getBinlogLag", "beginTxn",
+                        "commitTxn", "rollbackTxn"],
 }
 
 # Module order: a module may include only the ones before it.

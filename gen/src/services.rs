@@ -2,7 +2,7 @@
 //! Method names and argument ids are the wire contract's.
 
 use crate::agent_service::{TAgentResult, TAgentTaskRequest, TSnapshotRequest};
-use crate::backend_service::TTabletStatResult;
+use crate::backend_service::{TIngestBinlogRequest, TIngestBinlogResult, TQueryIngestBinlogRequest, TQueryIngestBinlogResult, TTabletStatResult};
 use crate::frontend_service::*;
 use crate::heartbeat_service::{THeartbeatResult, TMasterInfo};
 use crate::master_service::{TFinishTaskRequest, TMasterResult, TReportRequest};
@@ -15,7 +15,10 @@ crate::wire_structs!(
     TGetBackendMetaRequest, TGetBackendMetaResult, TGetMetaRequest, TGetMetaResult,
     TSnapshotLoaderReportRequest, TLoadTxnBeginRequest, TLoadTxnBeginResult, TLoadTxnCommitRequest,
     TLoadTxnCommitResult, TLoadTxnRollbackRequest, TLoadTxnRollbackResult,
-    TConfirmUnusedRemoteFilesRequest, TConfirmUnusedRemoteFilesResult, TStatus,
+    TConfirmUnusedRemoteFilesRequest, TConfirmUnusedRemoteFilesResult, TStatus, TIngestBinlogRequest,
+    TIngestBinlogResult, TQueryIngestBinlogRequest, TQueryIngestBinlogResult, TGetBinlogRequest, TGetBinlogResult,
+    TGetBinlogLagResult, TBeginTxnRequest, TBeginTxnResult, TCommitTxnRequest, TCommitTxnResult,
+    TRollbackTxnRequest, TRollbackTxnResult,
 );
 
 crate::service! {
@@ -25,6 +28,8 @@ crate::service! {
         fn make_snapshot = "make_snapshot" (1: snapshot_request: TSnapshotRequest) -> TAgentResult;
         fn release_snapshot = "release_snapshot" (1: snapshot_path: String) -> TAgentResult;
         fn get_tablet_stat = "get_tablet_stat" () -> TTabletStatResult;
+        fn ingest_binlog = "ingest_binlog" (1: ingest_binlog_request: TIngestBinlogRequest) -> TIngestBinlogResult;
+        fn query_ingest_binlog = "query_ingest_binlog" (1: query_ingest_binlog_request: TQueryIngestBinlogRequest) -> TQueryIngestBinlogResult;
     }
 }
 
@@ -50,5 +55,10 @@ crate::service! {
         fn load_txn_commit = "loadTxnCommit" (1: request: TLoadTxnCommitRequest) -> TLoadTxnCommitResult;
         fn load_txn_rollback = "loadTxnRollback" (1: request: TLoadTxnRollbackRequest) -> TLoadTxnRollbackResult;
         fn confirm_unused_remote_files = "confirmUnusedRemoteFiles" (1: request: TConfirmUnusedRemoteFilesRequest) -> TConfirmUnusedRemoteFilesResult;
+        fn get_binlog = "getBinlog" (1: request: TGetBinlogRequest) -> TGetBinlogResult;
+        fn get_binlog_lag = "getBinlogLag" (1: request: TGetBinlogRequest) -> TGetBinlogLagResult;
+        fn begin_txn = "beginTxn" (1: request: TBeginTxnRequest) -> TBeginTxnResult;
+        fn commit_txn = "commitTxn" (1: request: TCommitTxnRequest) -> TCommitTxnResult;
+        fn rollback_txn = "rollbackTxn" (1: request: TRollbackTxnRequest) -> TRollbackTxnResult;
     }
 }

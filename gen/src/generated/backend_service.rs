@@ -26,6 +26,499 @@ use thrift::protocol::verify_required_field_exists;
 use thrift::server::TProcessor;
 
 use crate::agent_service;
+use crate::status;
+use crate::types;
+
+#[derive(Copy, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TIngestBinlogStatus(pub i32);
+
+impl TIngestBinlogStatus {
+  pub const ANALYSIS_ERROR: TIngestBinlogStatus = TIngestBinlogStatus(0);
+  pub const UNKNOWN: TIngestBinlogStatus = TIngestBinlogStatus(1);
+  pub const NOT_FOUND: TIngestBinlogStatus = TIngestBinlogStatus(2);
+  pub const OK: TIngestBinlogStatus = TIngestBinlogStatus(3);
+  pub const FAILED: TIngestBinlogStatus = TIngestBinlogStatus(4);
+  pub const DOING: TIngestBinlogStatus = TIngestBinlogStatus(5);
+  pub const ENUM_VALUES: &'static [Self] = &[
+    Self::ANALYSIS_ERROR,
+    Self::UNKNOWN,
+    Self::NOT_FOUND,
+    Self::OK,
+    Self::FAILED,
+    Self::DOING,
+  ];
+}
+
+impl TSerializable for TIngestBinlogStatus {
+  #[allow(clippy::trivially_copy_pass_by_ref)]
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    o_prot.write_i32(self.0)
+  }
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TIngestBinlogStatus> {
+    let enum_value = i_prot.read_i32()?;
+    Ok(TIngestBinlogStatus::from(enum_value))
+  }
+}
+
+impl From<i32> for TIngestBinlogStatus {
+  fn from(i: i32) -> Self {
+    match i {
+      0 => TIngestBinlogStatus::ANALYSIS_ERROR,
+      1 => TIngestBinlogStatus::UNKNOWN,
+      2 => TIngestBinlogStatus::NOT_FOUND,
+      3 => TIngestBinlogStatus::OK,
+      4 => TIngestBinlogStatus::FAILED,
+      5 => TIngestBinlogStatus::DOING,
+      _ => TIngestBinlogStatus(i)
+    }
+  }
+}
+
+impl From<&i32> for TIngestBinlogStatus {
+  fn from(i: &i32) -> Self {
+    TIngestBinlogStatus::from(*i)
+  }
+}
+
+impl From<TIngestBinlogStatus> for i32 {
+  fn from(e: TIngestBinlogStatus) -> i32 {
+    e.0
+  }
+}
+
+impl From<&TIngestBinlogStatus> for i32 {
+  fn from(e: &TIngestBinlogStatus) -> i32 {
+    e.0
+  }
+}
+
+//
+// TIngestBinlogRequest
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TIngestBinlogRequest {
+  pub txn_id: Option<i64>,
+  pub remote_tablet_id: Option<i64>,
+  pub binlog_version: Option<i64>,
+  pub remote_host: Option<String>,
+  pub remote_port: Option<String>,
+  pub partition_id: Option<i64>,
+  pub local_tablet_id: Option<i64>,
+  pub load_id: Option<types::TUniqueId>,
+}
+
+impl TIngestBinlogRequest {
+  pub fn new<F1, F2, F3, F4, F5, F6, F7, F8>(txn_id: F1, remote_tablet_id: F2, binlog_version: F3, remote_host: F4, remote_port: F5, partition_id: F6, local_tablet_id: F7, load_id: F8) -> TIngestBinlogRequest where F1: Into<Option<i64>>, F2: Into<Option<i64>>, F3: Into<Option<i64>>, F4: Into<Option<String>>, F5: Into<Option<String>>, F6: Into<Option<i64>>, F7: Into<Option<i64>>, F8: Into<Option<types::TUniqueId>> {
+    TIngestBinlogRequest {
+      txn_id: txn_id.into(),
+      remote_tablet_id: remote_tablet_id.into(),
+      binlog_version: binlog_version.into(),
+      remote_host: remote_host.into(),
+      remote_port: remote_port.into(),
+      partition_id: partition_id.into(),
+      local_tablet_id: local_tablet_id.into(),
+      load_id: load_id.into(),
+    }
+  }
+}
+
+impl TSerializable for TIngestBinlogRequest {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TIngestBinlogRequest> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<i64> = None;
+    let mut f_2: Option<i64> = None;
+    let mut f_3: Option<i64> = None;
+    let mut f_4: Option<String> = None;
+    let mut f_5: Option<String> = None;
+    let mut f_6: Option<i64> = None;
+    let mut f_7: Option<i64> = None;
+    let mut f_8: Option<types::TUniqueId> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = i_prot.read_i64()?;
+          f_1 = Some(val);
+        },
+        2 => {
+          let val = i_prot.read_i64()?;
+          f_2 = Some(val);
+        },
+        3 => {
+          let val = i_prot.read_i64()?;
+          f_3 = Some(val);
+        },
+        4 => {
+          let val = i_prot.read_string()?;
+          f_4 = Some(val);
+        },
+        5 => {
+          let val = i_prot.read_string()?;
+          f_5 = Some(val);
+        },
+        6 => {
+          let val = i_prot.read_i64()?;
+          f_6 = Some(val);
+        },
+        7 => {
+          let val = i_prot.read_i64()?;
+          f_7 = Some(val);
+        },
+        8 => {
+          let val = types::TUniqueId::read_from_in_protocol(i_prot)?;
+          f_8 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    let ret = TIngestBinlogRequest {
+      txn_id: f_1,
+      remote_tablet_id: f_2,
+      binlog_version: f_3,
+      remote_host: f_4,
+      remote_port: f_5,
+      partition_id: f_6,
+      local_tablet_id: f_7,
+      load_id: f_8,
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("TIngestBinlogRequest");
+    o_prot.write_struct_begin(&struct_ident)?;
+    if let Some(fld_var) = self.txn_id {
+      o_prot.write_field_begin(&TFieldIdentifier::new("txn_id", TType::I64, 1))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.remote_tablet_id {
+      o_prot.write_field_begin(&TFieldIdentifier::new("remote_tablet_id", TType::I64, 2))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.binlog_version {
+      o_prot.write_field_begin(&TFieldIdentifier::new("binlog_version", TType::I64, 3))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.remote_host {
+      o_prot.write_field_begin(&TFieldIdentifier::new("remote_host", TType::String, 4))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.remote_port {
+      o_prot.write_field_begin(&TFieldIdentifier::new("remote_port", TType::String, 5))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.partition_id {
+      o_prot.write_field_begin(&TFieldIdentifier::new("partition_id", TType::I64, 6))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.local_tablet_id {
+      o_prot.write_field_begin(&TFieldIdentifier::new("local_tablet_id", TType::I64, 7))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.load_id {
+      o_prot.write_field_begin(&TFieldIdentifier::new("load_id", TType::Struct, 8))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+impl Default for TIngestBinlogRequest {
+  fn default() -> Self {
+    TIngestBinlogRequest{
+      txn_id: Some(0),
+      remote_tablet_id: Some(0),
+      binlog_version: Some(0),
+      remote_host: Some("".to_owned()),
+      remote_port: Some("".to_owned()),
+      partition_id: Some(0),
+      local_tablet_id: Some(0),
+      load_id: None,
+    }
+  }
+}
+
+//
+// TIngestBinlogResult
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TIngestBinlogResult {
+  pub status: Option<status::TStatus>,
+  pub is_async: Option<bool>,
+}
+
+impl TIngestBinlogResult {
+  pub fn new<F1, F2>(status: F1, is_async: F2) -> TIngestBinlogResult where F1: Into<Option<status::TStatus>>, F2: Into<Option<bool>> {
+    TIngestBinlogResult {
+      status: status.into(),
+      is_async: is_async.into(),
+    }
+  }
+}
+
+impl TSerializable for TIngestBinlogResult {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TIngestBinlogResult> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<status::TStatus> = None;
+    let mut f_2: Option<bool> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = status::TStatus::read_from_in_protocol(i_prot)?;
+          f_1 = Some(val);
+        },
+        2 => {
+          let val = i_prot.read_bool()?;
+          f_2 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    let ret = TIngestBinlogResult {
+      status: f_1,
+      is_async: f_2,
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("TIngestBinlogResult");
+    o_prot.write_struct_begin(&struct_ident)?;
+    if let Some(ref fld_var) = self.status {
+      o_prot.write_field_begin(&TFieldIdentifier::new("status", TType::Struct, 1))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.is_async {
+      o_prot.write_field_begin(&TFieldIdentifier::new("is_async", TType::Bool, 2))?;
+      o_prot.write_bool(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+impl Default for TIngestBinlogResult {
+  fn default() -> Self {
+    TIngestBinlogResult{
+      status: None,
+      is_async: Some(false),
+    }
+  }
+}
+
+//
+// TQueryIngestBinlogRequest
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TQueryIngestBinlogRequest {
+  pub txn_id: Option<i64>,
+  pub partition_id: Option<i64>,
+  pub tablet_id: Option<i64>,
+  pub load_id: Option<types::TUniqueId>,
+}
+
+impl TQueryIngestBinlogRequest {
+  pub fn new<F1, F2, F3, F4>(txn_id: F1, partition_id: F2, tablet_id: F3, load_id: F4) -> TQueryIngestBinlogRequest where F1: Into<Option<i64>>, F2: Into<Option<i64>>, F3: Into<Option<i64>>, F4: Into<Option<types::TUniqueId>> {
+    TQueryIngestBinlogRequest {
+      txn_id: txn_id.into(),
+      partition_id: partition_id.into(),
+      tablet_id: tablet_id.into(),
+      load_id: load_id.into(),
+    }
+  }
+}
+
+impl TSerializable for TQueryIngestBinlogRequest {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TQueryIngestBinlogRequest> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<i64> = None;
+    let mut f_2: Option<i64> = None;
+    let mut f_3: Option<i64> = None;
+    let mut f_4: Option<types::TUniqueId> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = i_prot.read_i64()?;
+          f_1 = Some(val);
+        },
+        2 => {
+          let val = i_prot.read_i64()?;
+          f_2 = Some(val);
+        },
+        3 => {
+          let val = i_prot.read_i64()?;
+          f_3 = Some(val);
+        },
+        4 => {
+          let val = types::TUniqueId::read_from_in_protocol(i_prot)?;
+          f_4 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    let ret = TQueryIngestBinlogRequest {
+      txn_id: f_1,
+      partition_id: f_2,
+      tablet_id: f_3,
+      load_id: f_4,
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("TQueryIngestBinlogRequest");
+    o_prot.write_struct_begin(&struct_ident)?;
+    if let Some(fld_var) = self.txn_id {
+      o_prot.write_field_begin(&TFieldIdentifier::new("txn_id", TType::I64, 1))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.partition_id {
+      o_prot.write_field_begin(&TFieldIdentifier::new("partition_id", TType::I64, 2))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.tablet_id {
+      o_prot.write_field_begin(&TFieldIdentifier::new("tablet_id", TType::I64, 3))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.load_id {
+      o_prot.write_field_begin(&TFieldIdentifier::new("load_id", TType::Struct, 4))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+impl Default for TQueryIngestBinlogRequest {
+  fn default() -> Self {
+    TQueryIngestBinlogRequest{
+      txn_id: Some(0),
+      partition_id: Some(0),
+      tablet_id: Some(0),
+      load_id: None,
+    }
+  }
+}
+
+//
+// TQueryIngestBinlogResult
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TQueryIngestBinlogResult {
+  pub status: Option<TIngestBinlogStatus>,
+  pub err_msg: Option<String>,
+}
+
+impl TQueryIngestBinlogResult {
+  pub fn new<F1, F2>(status: F1, err_msg: F2) -> TQueryIngestBinlogResult where F1: Into<Option<TIngestBinlogStatus>>, F2: Into<Option<String>> {
+    TQueryIngestBinlogResult {
+      status: status.into(),
+      err_msg: err_msg.into(),
+    }
+  }
+}
+
+impl TSerializable for TQueryIngestBinlogResult {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TQueryIngestBinlogResult> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<TIngestBinlogStatus> = None;
+    let mut f_2: Option<String> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = TIngestBinlogStatus::read_from_in_protocol(i_prot)?;
+          f_1 = Some(val);
+        },
+        2 => {
+          let val = i_prot.read_string()?;
+          f_2 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    let ret = TQueryIngestBinlogResult {
+      status: f_1,
+      err_msg: f_2,
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("TQueryIngestBinlogResult");
+    o_prot.write_struct_begin(&struct_ident)?;
+    if let Some(ref fld_var) = self.status {
+      o_prot.write_field_begin(&TFieldIdentifier::new("status", TType::I32, 1))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.err_msg {
+      o_prot.write_field_begin(&TFieldIdentifier::new("err_msg", TType::String, 2))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+impl Default for TQueryIngestBinlogResult {
+  fn default() -> Self {
+    TQueryIngestBinlogResult{
+      status: None,
+      err_msg: Some("".to_owned()),
+    }
+  }
+}
 
 //
 // TTabletStat
@@ -261,6 +754,8 @@ pub trait TBackendServiceSyncClient {
   fn make_snapshot(&mut self, snapshot_request: agent_service::TSnapshotRequest) -> thrift::Result<agent_service::TAgentResult>;
   fn release_snapshot(&mut self, snapshot_path: String) -> thrift::Result<agent_service::TAgentResult>;
   fn get_tablet_stat(&mut self) -> thrift::Result<TTabletStatResult>;
+  fn ingest_binlog(&mut self, ingest_binlog_request: TIngestBinlogRequest) -> thrift::Result<TIngestBinlogResult>;
+  fn query_ingest_binlog(&mut self, query_ingest_binlog_request: TQueryIngestBinlogRequest) -> thrift::Result<TQueryIngestBinlogResult>;
 }
 
 pub trait TBackendServiceSyncClientMarker {}
@@ -395,6 +890,60 @@ impl <C: TThriftClient + TBackendServiceSyncClientMarker> TBackendServiceSyncCli
       result.ok_or()
     }
   }
+  fn ingest_binlog(&mut self, ingest_binlog_request: TIngestBinlogRequest) -> thrift::Result<TIngestBinlogResult> {
+    (
+      {
+        self.increment_sequence_number();
+        let message_ident = TMessageIdentifier::new("ingest_binlog", TMessageType::Call, self.sequence_number());
+        let call_args = BackendServiceIngestBinlogArgs { ingest_binlog_request };
+        self.o_prot_mut().write_message_begin(&message_ident)?;
+        call_args.write_to_out_protocol(self.o_prot_mut())?;
+        self.o_prot_mut().write_message_end()?;
+        self.o_prot_mut().flush()
+      }
+    )?;
+    {
+      let message_ident = self.i_prot_mut().read_message_begin()?;
+      verify_expected_sequence_number(self.sequence_number(), message_ident.sequence_number)?;
+      verify_expected_service_call("ingest_binlog", &message_ident.name)?;
+      if message_ident.message_type == TMessageType::Exception {
+        let remote_error = thrift::Error::read_application_error_from_in_protocol(self.i_prot_mut())?;
+        self.i_prot_mut().read_message_end()?;
+        return Err(thrift::Error::Application(remote_error))
+      }
+      verify_expected_message_type(TMessageType::Reply, message_ident.message_type)?;
+      let result = BackendServiceIngestBinlogResult::read_from_in_protocol(self.i_prot_mut())?;
+      self.i_prot_mut().read_message_end()?;
+      result.ok_or()
+    }
+  }
+  fn query_ingest_binlog(&mut self, query_ingest_binlog_request: TQueryIngestBinlogRequest) -> thrift::Result<TQueryIngestBinlogResult> {
+    (
+      {
+        self.increment_sequence_number();
+        let message_ident = TMessageIdentifier::new("query_ingest_binlog", TMessageType::Call, self.sequence_number());
+        let call_args = BackendServiceQueryIngestBinlogArgs { query_ingest_binlog_request };
+        self.o_prot_mut().write_message_begin(&message_ident)?;
+        call_args.write_to_out_protocol(self.o_prot_mut())?;
+        self.o_prot_mut().write_message_end()?;
+        self.o_prot_mut().flush()
+      }
+    )?;
+    {
+      let message_ident = self.i_prot_mut().read_message_begin()?;
+      verify_expected_sequence_number(self.sequence_number(), message_ident.sequence_number)?;
+      verify_expected_service_call("query_ingest_binlog", &message_ident.name)?;
+      if message_ident.message_type == TMessageType::Exception {
+        let remote_error = thrift::Error::read_application_error_from_in_protocol(self.i_prot_mut())?;
+        self.i_prot_mut().read_message_end()?;
+        return Err(thrift::Error::Application(remote_error))
+      }
+      verify_expected_message_type(TMessageType::Reply, message_ident.message_type)?;
+      let result = BackendServiceQueryIngestBinlogResult::read_from_in_protocol(self.i_prot_mut())?;
+      self.i_prot_mut().read_message_end()?;
+      result.ok_or()
+    }
+  }
 }
 
 //
@@ -406,6 +955,8 @@ pub trait BackendServiceSyncHandler {
   fn handle_make_snapshot(&self, snapshot_request: agent_service::TSnapshotRequest) -> thrift::Result<agent_service::TAgentResult>;
   fn handle_release_snapshot(&self, snapshot_path: String) -> thrift::Result<agent_service::TAgentResult>;
   fn handle_get_tablet_stat(&self) -> thrift::Result<TTabletStatResult>;
+  fn handle_ingest_binlog(&self, ingest_binlog_request: TIngestBinlogRequest) -> thrift::Result<TIngestBinlogResult>;
+  fn handle_query_ingest_binlog(&self, query_ingest_binlog_request: TQueryIngestBinlogRequest) -> thrift::Result<TQueryIngestBinlogResult>;
 }
 
 pub struct BackendServiceSyncProcessor<H: BackendServiceSyncHandler> {
@@ -429,6 +980,12 @@ impl <H: BackendServiceSyncHandler> BackendServiceSyncProcessor<H> {
   }
   fn process_get_tablet_stat(&self, incoming_sequence_number: i32, i_prot: &mut dyn TInputProtocol, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
     TBackendServiceProcessFunctions::process_get_tablet_stat(&self.handler, incoming_sequence_number, i_prot, o_prot)
+  }
+  fn process_ingest_binlog(&self, incoming_sequence_number: i32, i_prot: &mut dyn TInputProtocol, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    TBackendServiceProcessFunctions::process_ingest_binlog(&self.handler, incoming_sequence_number, i_prot, o_prot)
+  }
+  fn process_query_ingest_binlog(&self, incoming_sequence_number: i32, i_prot: &mut dyn TInputProtocol, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    TBackendServiceProcessFunctions::process_query_ingest_binlog(&self.handler, incoming_sequence_number, i_prot, o_prot)
   }
 }
 
@@ -583,6 +1140,80 @@ impl TBackendServiceProcessFunctions {
       },
     }
   }
+  pub fn process_ingest_binlog<H: BackendServiceSyncHandler>(handler: &H, incoming_sequence_number: i32, i_prot: &mut dyn TInputProtocol, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let args = BackendServiceIngestBinlogArgs::read_from_in_protocol(i_prot)?;
+    match handler.handle_ingest_binlog(args.ingest_binlog_request) {
+      Ok(handler_return) => {
+        let message_ident = TMessageIdentifier::new("ingest_binlog", TMessageType::Reply, incoming_sequence_number);
+        o_prot.write_message_begin(&message_ident)?;
+        let ret = BackendServiceIngestBinlogResult { result_value: Some(handler_return) };
+        ret.write_to_out_protocol(o_prot)?;
+        o_prot.write_message_end()?;
+        o_prot.flush()
+      },
+      Err(e) => {
+        match e {
+          thrift::Error::Application(app_err) => {
+            let message_ident = TMessageIdentifier::new("ingest_binlog", TMessageType::Exception, incoming_sequence_number);
+            o_prot.write_message_begin(&message_ident)?;
+            thrift::Error::write_application_error_to_out_protocol(&app_err, o_prot)?;
+            o_prot.write_message_end()?;
+            o_prot.flush()
+          },
+          _ => {
+            let ret_err = {
+              ApplicationError::new(
+                ApplicationErrorKind::Unknown,
+                e.to_string()
+              )
+            };
+            let message_ident = TMessageIdentifier::new("ingest_binlog", TMessageType::Exception, incoming_sequence_number);
+            o_prot.write_message_begin(&message_ident)?;
+            thrift::Error::write_application_error_to_out_protocol(&ret_err, o_prot)?;
+            o_prot.write_message_end()?;
+            o_prot.flush()
+          },
+        }
+      },
+    }
+  }
+  pub fn process_query_ingest_binlog<H: BackendServiceSyncHandler>(handler: &H, incoming_sequence_number: i32, i_prot: &mut dyn TInputProtocol, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let args = BackendServiceQueryIngestBinlogArgs::read_from_in_protocol(i_prot)?;
+    match handler.handle_query_ingest_binlog(args.query_ingest_binlog_request) {
+      Ok(handler_return) => {
+        let message_ident = TMessageIdentifier::new("query_ingest_binlog", TMessageType::Reply, incoming_sequence_number);
+        o_prot.write_message_begin(&message_ident)?;
+        let ret = BackendServiceQueryIngestBinlogResult { result_value: Some(handler_return) };
+        ret.write_to_out_protocol(o_prot)?;
+        o_prot.write_message_end()?;
+        o_prot.flush()
+      },
+      Err(e) => {
+        match e {
+          thrift::Error::Application(app_err) => {
+            let message_ident = TMessageIdentifier::new("query_ingest_binlog", TMessageType::Exception, incoming_sequence_number);
+            o_prot.write_message_begin(&message_ident)?;
+            thrift::Error::write_application_error_to_out_protocol(&app_err, o_prot)?;
+            o_prot.write_message_end()?;
+            o_prot.flush()
+          },
+          _ => {
+            let ret_err = {
+              ApplicationError::new(
+                ApplicationErrorKind::Unknown,
+                e.to_string()
+              )
+            };
+            let message_ident = TMessageIdentifier::new("query_ingest_binlog", TMessageType::Exception, incoming_sequence_number);
+            o_prot.write_message_begin(&message_ident)?;
+            thrift::Error::write_application_error_to_out_protocol(&ret_err, o_prot)?;
+            o_prot.write_message_end()?;
+            o_prot.flush()
+          },
+        }
+      },
+    }
+  }
 }
 
 impl <H: BackendServiceSyncHandler> TProcessor for BackendServiceSyncProcessor<H> {
@@ -600,6 +1231,12 @@ impl <H: BackendServiceSyncHandler> TProcessor for BackendServiceSyncProcessor<H
       },
       "get_tablet_stat" => {
         self.process_get_tablet_stat(message_ident.sequence_number, i_prot, o_prot)
+      },
+      "ingest_binlog" => {
+        self.process_ingest_binlog(message_ident.sequence_number, i_prot, o_prot)
+      },
+      "query_ingest_binlog" => {
+        self.process_query_ingest_binlog(message_ident.sequence_number, i_prot, o_prot)
       },
       method => {
         Err(
@@ -1047,6 +1684,228 @@ impl BackendServiceGetTabletStatResult {
   }
   fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
     let struct_ident = TStructIdentifier::new("BackendServiceGetTabletStatResult");
+    o_prot.write_struct_begin(&struct_ident)?;
+    if let Some(ref fld_var) = self.result_value {
+      o_prot.write_field_begin(&TFieldIdentifier::new("result_value", TType::Struct, 0))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+//
+// BackendServiceIngestBinlogArgs
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+struct BackendServiceIngestBinlogArgs {
+  ingest_binlog_request: TIngestBinlogRequest,
+}
+
+impl BackendServiceIngestBinlogArgs {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<BackendServiceIngestBinlogArgs> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<TIngestBinlogRequest> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = TIngestBinlogRequest::read_from_in_protocol(i_prot)?;
+          f_1 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    verify_required_field_exists("BackendServiceIngestBinlogArgs.ingest_binlog_request", &f_1)?;
+    let ret = BackendServiceIngestBinlogArgs {
+      ingest_binlog_request: f_1.expect("auto-generated code should have checked for presence of required fields"),
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("ingest_binlog_args");
+    o_prot.write_struct_begin(&struct_ident)?;
+    o_prot.write_field_begin(&TFieldIdentifier::new("ingest_binlog_request", TType::Struct, 1))?;
+    self.ingest_binlog_request.write_to_out_protocol(o_prot)?;
+    o_prot.write_field_end()?;
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+//
+// BackendServiceIngestBinlogResult
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+struct BackendServiceIngestBinlogResult {
+  result_value: Option<TIngestBinlogResult>,
+}
+
+impl BackendServiceIngestBinlogResult {
+  fn ok_or(self) -> thrift::Result<TIngestBinlogResult> {
+    if self.result_value.is_some() {
+      Ok(self.result_value.unwrap())
+    } else {
+      Err(
+        thrift::Error::Application(
+          ApplicationError::new(
+            ApplicationErrorKind::MissingResult,
+            "no result received for BackendServiceIngestBinlog"
+          )
+        )
+      )
+    }
+  }
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<BackendServiceIngestBinlogResult> {
+    i_prot.read_struct_begin()?;
+    let mut f_0: Option<TIngestBinlogResult> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        0 => {
+          let val = TIngestBinlogResult::read_from_in_protocol(i_prot)?;
+          f_0 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    let ret = BackendServiceIngestBinlogResult {
+      result_value: f_0,
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("BackendServiceIngestBinlogResult");
+    o_prot.write_struct_begin(&struct_ident)?;
+    if let Some(ref fld_var) = self.result_value {
+      o_prot.write_field_begin(&TFieldIdentifier::new("result_value", TType::Struct, 0))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+//
+// BackendServiceQueryIngestBinlogArgs
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+struct BackendServiceQueryIngestBinlogArgs {
+  query_ingest_binlog_request: TQueryIngestBinlogRequest,
+}
+
+impl BackendServiceQueryIngestBinlogArgs {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<BackendServiceQueryIngestBinlogArgs> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<TQueryIngestBinlogRequest> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = TQueryIngestBinlogRequest::read_from_in_protocol(i_prot)?;
+          f_1 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    verify_required_field_exists("BackendServiceQueryIngestBinlogArgs.query_ingest_binlog_request", &f_1)?;
+    let ret = BackendServiceQueryIngestBinlogArgs {
+      query_ingest_binlog_request: f_1.expect("auto-generated code should have checked for presence of required fields"),
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("query_ingest_binlog_args");
+    o_prot.write_struct_begin(&struct_ident)?;
+    o_prot.write_field_begin(&TFieldIdentifier::new("query_ingest_binlog_request", TType::Struct, 1))?;
+    self.query_ingest_binlog_request.write_to_out_protocol(o_prot)?;
+    o_prot.write_field_end()?;
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+//
+// BackendServiceQueryIngestBinlogResult
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+struct BackendServiceQueryIngestBinlogResult {
+  result_value: Option<TQueryIngestBinlogResult>,
+}
+
+impl BackendServiceQueryIngestBinlogResult {
+  fn ok_or(self) -> thrift::Result<TQueryIngestBinlogResult> {
+    if self.result_value.is_some() {
+      Ok(self.result_value.unwrap())
+    } else {
+      Err(
+        thrift::Error::Application(
+          ApplicationError::new(
+            ApplicationErrorKind::MissingResult,
+            "no result received for BackendServiceQueryIngestBinlog"
+          )
+        )
+      )
+    }
+  }
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<BackendServiceQueryIngestBinlogResult> {
+    i_prot.read_struct_begin()?;
+    let mut f_0: Option<TQueryIngestBinlogResult> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        0 => {
+          let val = TQueryIngestBinlogResult::read_from_in_protocol(i_prot)?;
+          f_0 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    let ret = BackendServiceQueryIngestBinlogResult {
+      result_value: f_0,
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("BackendServiceQueryIngestBinlogResult");
     o_prot.write_struct_begin(&struct_ident)?;
     if let Some(ref fld_var) = self.result_value {
       o_prot.write_field_begin(&TFieldIdentifier::new("result_value", TType::Struct, 0))?;

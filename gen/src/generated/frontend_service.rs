@@ -30,6 +30,402 @@ use crate::status;
 use crate::types;
 
 #[derive(Copy, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TBinlogType(pub i32);
+
+impl TBinlogType {
+  pub const UPSERT: TBinlogType = TBinlogType(0);
+  pub const ADD_PARTITION: TBinlogType = TBinlogType(1);
+  pub const CREATE_TABLE: TBinlogType = TBinlogType(2);
+  pub const DROP_PARTITION: TBinlogType = TBinlogType(3);
+  pub const DROP_TABLE: TBinlogType = TBinlogType(4);
+  pub const ALTER_JOB: TBinlogType = TBinlogType(5);
+  pub const MODIFY_TABLE_ADD_OR_DROP_COLUMNS: TBinlogType = TBinlogType(6);
+  pub const DUMMY: TBinlogType = TBinlogType(7);
+  pub const ALTER_DATABASE_PROPERTY: TBinlogType = TBinlogType(8);
+  pub const MODIFY_TABLE_PROPERTY: TBinlogType = TBinlogType(9);
+  pub const BARRIER: TBinlogType = TBinlogType(10);
+  pub const MODIFY_PARTITIONS: TBinlogType = TBinlogType(11);
+  pub const REPLACE_PARTITIONS: TBinlogType = TBinlogType(12);
+  pub const TRUNCATE_TABLE: TBinlogType = TBinlogType(13);
+  pub const RENAME_TABLE: TBinlogType = TBinlogType(14);
+  pub const RENAME_COLUMN: TBinlogType = TBinlogType(15);
+  pub const MODIFY_COMMENT: TBinlogType = TBinlogType(16);
+  pub const MODIFY_VIEW_DEF: TBinlogType = TBinlogType(17);
+  pub const REPLACE_TABLE: TBinlogType = TBinlogType(18);
+  pub const MODIFY_TABLE_ADD_OR_DROP_INVERTED_INDICES: TBinlogType = TBinlogType(19);
+  pub const INDEX_CHANGE_JOB: TBinlogType = TBinlogType(20);
+  pub const MIN_UNKNOWN: TBinlogType = TBinlogType(21);
+  pub const UNKNOWN_6: TBinlogType = TBinlogType(22);
+  pub const UNKNOWN_7: TBinlogType = TBinlogType(23);
+  pub const UNKNOWN_8: TBinlogType = TBinlogType(24);
+  pub const UNKNOWN_9: TBinlogType = TBinlogType(25);
+  pub const UNKNOWN_10: TBinlogType = TBinlogType(26);
+  pub const UNKNOWN_11: TBinlogType = TBinlogType(27);
+  pub const UNKNOWN_12: TBinlogType = TBinlogType(28);
+  pub const UNKNOWN_13: TBinlogType = TBinlogType(29);
+  pub const UNKNOWN_14: TBinlogType = TBinlogType(30);
+  pub const UNKNOWN_15: TBinlogType = TBinlogType(31);
+  pub const UNKNOWN_16: TBinlogType = TBinlogType(32);
+  pub const UNKNOWN_17: TBinlogType = TBinlogType(33);
+  pub const UNKNOWN_18: TBinlogType = TBinlogType(34);
+  pub const UNKNOWN_19: TBinlogType = TBinlogType(35);
+  pub const UNKNOWN_20: TBinlogType = TBinlogType(36);
+  pub const UNKNOWN_21: TBinlogType = TBinlogType(37);
+  pub const UNKNOWN_22: TBinlogType = TBinlogType(38);
+  pub const UNKNOWN_23: TBinlogType = TBinlogType(39);
+  pub const UNKNOWN_24: TBinlogType = TBinlogType(40);
+  pub const UNKNOWN_25: TBinlogType = TBinlogType(41);
+  pub const UNKNOWN_26: TBinlogType = TBinlogType(42);
+  pub const UNKNOWN_27: TBinlogType = TBinlogType(43);
+  pub const UNKNOWN_28: TBinlogType = TBinlogType(44);
+  pub const UNKNOWN_29: TBinlogType = TBinlogType(45);
+  pub const UNKNOWN_30: TBinlogType = TBinlogType(46);
+  pub const UNKNOWN_31: TBinlogType = TBinlogType(47);
+  pub const UNKNOWN_32: TBinlogType = TBinlogType(48);
+  pub const UNKNOWN_33: TBinlogType = TBinlogType(49);
+  pub const UNKNOWN_34: TBinlogType = TBinlogType(50);
+  pub const UNKNOWN_35: TBinlogType = TBinlogType(51);
+  pub const UNKNOWN_36: TBinlogType = TBinlogType(52);
+  pub const UNKNOWN_37: TBinlogType = TBinlogType(53);
+  pub const UNKNOWN_38: TBinlogType = TBinlogType(54);
+  pub const UNKNOWN_39: TBinlogType = TBinlogType(55);
+  pub const UNKNOWN_40: TBinlogType = TBinlogType(56);
+  pub const UNKNOWN_41: TBinlogType = TBinlogType(57);
+  pub const UNKNOWN_42: TBinlogType = TBinlogType(58);
+  pub const UNKNOWN_43: TBinlogType = TBinlogType(59);
+  pub const UNKNOWN_44: TBinlogType = TBinlogType(60);
+  pub const UNKNOWN_45: TBinlogType = TBinlogType(61);
+  pub const UNKNOWN_46: TBinlogType = TBinlogType(62);
+  pub const UNKNOWN_47: TBinlogType = TBinlogType(63);
+  pub const UNKNOWN_48: TBinlogType = TBinlogType(64);
+  pub const UNKNOWN_49: TBinlogType = TBinlogType(65);
+  pub const UNKNOWN_50: TBinlogType = TBinlogType(66);
+  pub const UNKNOWN_51: TBinlogType = TBinlogType(67);
+  pub const UNKNOWN_52: TBinlogType = TBinlogType(68);
+  pub const UNKNOWN_53: TBinlogType = TBinlogType(69);
+  pub const UNKNOWN_54: TBinlogType = TBinlogType(70);
+  pub const UNKNOWN_55: TBinlogType = TBinlogType(71);
+  pub const UNKNOWN_56: TBinlogType = TBinlogType(72);
+  pub const UNKNOWN_57: TBinlogType = TBinlogType(73);
+  pub const UNKNOWN_58: TBinlogType = TBinlogType(74);
+  pub const UNKNOWN_59: TBinlogType = TBinlogType(75);
+  pub const UNKNOWN_60: TBinlogType = TBinlogType(76);
+  pub const UNKNOWN_61: TBinlogType = TBinlogType(77);
+  pub const UNKNOWN_62: TBinlogType = TBinlogType(78);
+  pub const UNKNOWN_63: TBinlogType = TBinlogType(79);
+  pub const UNKNOWN_64: TBinlogType = TBinlogType(80);
+  pub const UNKNOWN_65: TBinlogType = TBinlogType(81);
+  pub const UNKNOWN_66: TBinlogType = TBinlogType(82);
+  pub const UNKNOWN_67: TBinlogType = TBinlogType(83);
+  pub const UNKNOWN_68: TBinlogType = TBinlogType(84);
+  pub const UNKNOWN_69: TBinlogType = TBinlogType(85);
+  pub const UNKNOWN_70: TBinlogType = TBinlogType(86);
+  pub const UNKNOWN_71: TBinlogType = TBinlogType(87);
+  pub const UNKNOWN_72: TBinlogType = TBinlogType(88);
+  pub const UNKNOWN_73: TBinlogType = TBinlogType(89);
+  pub const UNKNOWN_74: TBinlogType = TBinlogType(90);
+  pub const UNKNOWN_75: TBinlogType = TBinlogType(91);
+  pub const UNKNOWN_76: TBinlogType = TBinlogType(92);
+  pub const UNKNOWN_77: TBinlogType = TBinlogType(93);
+  pub const UNKNOWN_78: TBinlogType = TBinlogType(94);
+  pub const UNKNOWN_79: TBinlogType = TBinlogType(95);
+  pub const UNKNOWN_80: TBinlogType = TBinlogType(96);
+  pub const UNKNOWN_81: TBinlogType = TBinlogType(97);
+  pub const UNKNOWN_82: TBinlogType = TBinlogType(98);
+  pub const UNKNOWN_83: TBinlogType = TBinlogType(99);
+  pub const UNKNOWN_84: TBinlogType = TBinlogType(100);
+  pub const UNKNOWN_85: TBinlogType = TBinlogType(101);
+  pub const UNKNOWN_86: TBinlogType = TBinlogType(102);
+  pub const UNKNOWN_87: TBinlogType = TBinlogType(103);
+  pub const UNKNOWN_88: TBinlogType = TBinlogType(104);
+  pub const UNKNOWN_89: TBinlogType = TBinlogType(105);
+  pub const UNKNOWN_90: TBinlogType = TBinlogType(106);
+  pub const UNKNOWN_91: TBinlogType = TBinlogType(107);
+  pub const UNKNOWN_92: TBinlogType = TBinlogType(108);
+  pub const UNKNOWN_93: TBinlogType = TBinlogType(109);
+  pub const UNKNOWN_94: TBinlogType = TBinlogType(110);
+  pub const UNKNOWN_95: TBinlogType = TBinlogType(111);
+  pub const UNKNOWN_96: TBinlogType = TBinlogType(112);
+  pub const UNKNOWN_97: TBinlogType = TBinlogType(113);
+  pub const UNKNOWN_98: TBinlogType = TBinlogType(114);
+  pub const UNKNOWN_99: TBinlogType = TBinlogType(115);
+  pub const UNKNOWN_100: TBinlogType = TBinlogType(116);
+  pub const ENUM_VALUES: &'static [Self] = &[
+    Self::UPSERT,
+    Self::ADD_PARTITION,
+    Self::CREATE_TABLE,
+    Self::DROP_PARTITION,
+    Self::DROP_TABLE,
+    Self::ALTER_JOB,
+    Self::MODIFY_TABLE_ADD_OR_DROP_COLUMNS,
+    Self::DUMMY,
+    Self::ALTER_DATABASE_PROPERTY,
+    Self::MODIFY_TABLE_PROPERTY,
+    Self::BARRIER,
+    Self::MODIFY_PARTITIONS,
+    Self::REPLACE_PARTITIONS,
+    Self::TRUNCATE_TABLE,
+    Self::RENAME_TABLE,
+    Self::RENAME_COLUMN,
+    Self::MODIFY_COMMENT,
+    Self::MODIFY_VIEW_DEF,
+    Self::REPLACE_TABLE,
+    Self::MODIFY_TABLE_ADD_OR_DROP_INVERTED_INDICES,
+    Self::INDEX_CHANGE_JOB,
+    Self::MIN_UNKNOWN,
+    Self::UNKNOWN_6,
+    Self::UNKNOWN_7,
+    Self::UNKNOWN_8,
+    Self::UNKNOWN_9,
+    Self::UNKNOWN_10,
+    Self::UNKNOWN_11,
+    Self::UNKNOWN_12,
+    Self::UNKNOWN_13,
+    Self::UNKNOWN_14,
+    Self::UNKNOWN_15,
+    Self::UNKNOWN_16,
+    Self::UNKNOWN_17,
+    Self::UNKNOWN_18,
+    Self::UNKNOWN_19,
+    Self::UNKNOWN_20,
+    Self::UNKNOWN_21,
+    Self::UNKNOWN_22,
+    Self::UNKNOWN_23,
+    Self::UNKNOWN_24,
+    Self::UNKNOWN_25,
+    Self::UNKNOWN_26,
+    Self::UNKNOWN_27,
+    Self::UNKNOWN_28,
+    Self::UNKNOWN_29,
+    Self::UNKNOWN_30,
+    Self::UNKNOWN_31,
+    Self::UNKNOWN_32,
+    Self::UNKNOWN_33,
+    Self::UNKNOWN_34,
+    Self::UNKNOWN_35,
+    Self::UNKNOWN_36,
+    Self::UNKNOWN_37,
+    Self::UNKNOWN_38,
+    Self::UNKNOWN_39,
+    Self::UNKNOWN_40,
+    Self::UNKNOWN_41,
+    Self::UNKNOWN_42,
+    Self::UNKNOWN_43,
+    Self::UNKNOWN_44,
+    Self::UNKNOWN_45,
+    Self::UNKNOWN_46,
+    Self::UNKNOWN_47,
+    Self::UNKNOWN_48,
+    Self::UNKNOWN_49,
+    Self::UNKNOWN_50,
+    Self::UNKNOWN_51,
+    Self::UNKNOWN_52,
+    Self::UNKNOWN_53,
+    Self::UNKNOWN_54,
+    Self::UNKNOWN_55,
+    Self::UNKNOWN_56,
+    Self::UNKNOWN_57,
+    Self::UNKNOWN_58,
+    Self::UNKNOWN_59,
+    Self::UNKNOWN_60,
+    Self::UNKNOWN_61,
+    Self::UNKNOWN_62,
+    Self::UNKNOWN_63,
+    Self::UNKNOWN_64,
+    Self::UNKNOWN_65,
+    Self::UNKNOWN_66,
+    Self::UNKNOWN_67,
+    Self::UNKNOWN_68,
+    Self::UNKNOWN_69,
+    Self::UNKNOWN_70,
+    Self::UNKNOWN_71,
+    Self::UNKNOWN_72,
+    Self::UNKNOWN_73,
+    Self::UNKNOWN_74,
+    Self::UNKNOWN_75,
+    Self::UNKNOWN_76,
+    Self::UNKNOWN_77,
+    Self::UNKNOWN_78,
+    Self::UNKNOWN_79,
+    Self::UNKNOWN_80,
+    Self::UNKNOWN_81,
+    Self::UNKNOWN_82,
+    Self::UNKNOWN_83,
+    Self::UNKNOWN_84,
+    Self::UNKNOWN_85,
+    Self::UNKNOWN_86,
+    Self::UNKNOWN_87,
+    Self::UNKNOWN_88,
+    Self::UNKNOWN_89,
+    Self::UNKNOWN_90,
+    Self::UNKNOWN_91,
+    Self::UNKNOWN_92,
+    Self::UNKNOWN_93,
+    Self::UNKNOWN_94,
+    Self::UNKNOWN_95,
+    Self::UNKNOWN_96,
+    Self::UNKNOWN_97,
+    Self::UNKNOWN_98,
+    Self::UNKNOWN_99,
+    Self::UNKNOWN_100,
+  ];
+}
+
+impl TSerializable for TBinlogType {
+  #[allow(clippy::trivially_copy_pass_by_ref)]
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    o_prot.write_i32(self.0)
+  }
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TBinlogType> {
+    let enum_value = i_prot.read_i32()?;
+    Ok(TBinlogType::from(enum_value))
+  }
+}
+
+impl From<i32> for TBinlogType {
+  fn from(i: i32) -> Self {
+    match i {
+      0 => TBinlogType::UPSERT,
+      1 => TBinlogType::ADD_PARTITION,
+      2 => TBinlogType::CREATE_TABLE,
+      3 => TBinlogType::DROP_PARTITION,
+      4 => TBinlogType::DROP_TABLE,
+      5 => TBinlogType::ALTER_JOB,
+      6 => TBinlogType::MODIFY_TABLE_ADD_OR_DROP_COLUMNS,
+      7 => TBinlogType::DUMMY,
+      8 => TBinlogType::ALTER_DATABASE_PROPERTY,
+      9 => TBinlogType::MODIFY_TABLE_PROPERTY,
+      10 => TBinlogType::BARRIER,
+      11 => TBinlogType::MODIFY_PARTITIONS,
+      12 => TBinlogType::REPLACE_PARTITIONS,
+      13 => TBinlogType::TRUNCATE_TABLE,
+      14 => TBinlogType::RENAME_TABLE,
+      15 => TBinlogType::RENAME_COLUMN,
+      16 => TBinlogType::MODIFY_COMMENT,
+      17 => TBinlogType::MODIFY_VIEW_DEF,
+      18 => TBinlogType::REPLACE_TABLE,
+      19 => TBinlogType::MODIFY_TABLE_ADD_OR_DROP_INVERTED_INDICES,
+      20 => TBinlogType::INDEX_CHANGE_JOB,
+      21 => TBinlogType::MIN_UNKNOWN,
+      22 => TBinlogType::UNKNOWN_6,
+      23 => TBinlogType::UNKNOWN_7,
+      24 => TBinlogType::UNKNOWN_8,
+      25 => TBinlogType::UNKNOWN_9,
+      26 => TBinlogType::UNKNOWN_10,
+      27 => TBinlogType::UNKNOWN_11,
+      28 => TBinlogType::UNKNOWN_12,
+      29 => TBinlogType::UNKNOWN_13,
+      30 => TBinlogType::UNKNOWN_14,
+      31 => TBinlogType::UNKNOWN_15,
+      32 => TBinlogType::UNKNOWN_16,
+      33 => TBinlogType::UNKNOWN_17,
+      34 => TBinlogType::UNKNOWN_18,
+      35 => TBinlogType::UNKNOWN_19,
+      36 => TBinlogType::UNKNOWN_20,
+      37 => TBinlogType::UNKNOWN_21,
+      38 => TBinlogType::UNKNOWN_22,
+      39 => TBinlogType::UNKNOWN_23,
+      40 => TBinlogType::UNKNOWN_24,
+      41 => TBinlogType::UNKNOWN_25,
+      42 => TBinlogType::UNKNOWN_26,
+      43 => TBinlogType::UNKNOWN_27,
+      44 => TBinlogType::UNKNOWN_28,
+      45 => TBinlogType::UNKNOWN_29,
+      46 => TBinlogType::UNKNOWN_30,
+      47 => TBinlogType::UNKNOWN_31,
+      48 => TBinlogType::UNKNOWN_32,
+      49 => TBinlogType::UNKNOWN_33,
+      50 => TBinlogType::UNKNOWN_34,
+      51 => TBinlogType::UNKNOWN_35,
+      52 => TBinlogType::UNKNOWN_36,
+      53 => TBinlogType::UNKNOWN_37,
+      54 => TBinlogType::UNKNOWN_38,
+      55 => TBinlogType::UNKNOWN_39,
+      56 => TBinlogType::UNKNOWN_40,
+      57 => TBinlogType::UNKNOWN_41,
+      58 => TBinlogType::UNKNOWN_42,
+      59 => TBinlogType::UNKNOWN_43,
+      60 => TBinlogType::UNKNOWN_44,
+      61 => TBinlogType::UNKNOWN_45,
+      62 => TBinlogType::UNKNOWN_46,
+      63 => TBinlogType::UNKNOWN_47,
+      64 => TBinlogType::UNKNOWN_48,
+      65 => TBinlogType::UNKNOWN_49,
+      66 => TBinlogType::UNKNOWN_50,
+      67 => TBinlogType::UNKNOWN_51,
+      68 => TBinlogType::UNKNOWN_52,
+      69 => TBinlogType::UNKNOWN_53,
+      70 => TBinlogType::UNKNOWN_54,
+      71 => TBinlogType::UNKNOWN_55,
+      72 => TBinlogType::UNKNOWN_56,
+      73 => TBinlogType::UNKNOWN_57,
+      74 => TBinlogType::UNKNOWN_58,
+      75 => TBinlogType::UNKNOWN_59,
+      76 => TBinlogType::UNKNOWN_60,
+      77 => TBinlogType::UNKNOWN_61,
+      78 => TBinlogType::UNKNOWN_62,
+      79 => TBinlogType::UNKNOWN_63,
+      80 => TBinlogType::UNKNOWN_64,
+      81 => TBinlogType::UNKNOWN_65,
+      82 => TBinlogType::UNKNOWN_66,
+      83 => TBinlogType::UNKNOWN_67,
+      84 => TBinlogType::UNKNOWN_68,
+      85 => TBinlogType::UNKNOWN_69,
+      86 => TBinlogType::UNKNOWN_70,
+      87 => TBinlogType::UNKNOWN_71,
+      88 => TBinlogType::UNKNOWN_72,
+      89 => TBinlogType::UNKNOWN_73,
+      90 => TBinlogType::UNKNOWN_74,
+      91 => TBinlogType::UNKNOWN_75,
+      92 => TBinlogType::UNKNOWN_76,
+      93 => TBinlogType::UNKNOWN_77,
+      94 => TBinlogType::UNKNOWN_78,
+      95 => TBinlogType::UNKNOWN_79,
+      96 => TBinlogType::UNKNOWN_80,
+      97 => TBinlogType::UNKNOWN_81,
+      98 => TBinlogType::UNKNOWN_82,
+      99 => TBinlogType::UNKNOWN_83,
+      100 => TBinlogType::UNKNOWN_84,
+      101 => TBinlogType::UNKNOWN_85,
+      102 => TBinlogType::UNKNOWN_86,
+      103 => TBinlogType::UNKNOWN_87,
+      104 => TBinlogType::UNKNOWN_88,
+      105 => TBinlogType::UNKNOWN_89,
+      106 => TBinlogType::UNKNOWN_90,
+      107 => TBinlogType::UNKNOWN_91,
+      108 => TBinlogType::UNKNOWN_92,
+      109 => TBinlogType::UNKNOWN_93,
+      110 => TBinlogType::UNKNOWN_94,
+      111 => TBinlogType::UNKNOWN_95,
+      112 => TBinlogType::UNKNOWN_96,
+      113 => TBinlogType::UNKNOWN_97,
+      114 => TBinlogType::UNKNOWN_98,
+      115 => TBinlogType::UNKNOWN_99,
+      116 => TBinlogType::UNKNOWN_100,
+      _ => TBinlogType(i)
+    }
+  }
+}
+
+impl From<&i32> for TBinlogType {
+  fn from(i: &i32) -> Self {
+    TBinlogType::from(*i)
+  }
+}
+
+impl From<TBinlogType> for i32 {
+  fn from(e: TBinlogType) -> i32 {
+    e.0
+  }
+}
+
+impl From<&TBinlogType> for i32 {
+  fn from(e: &TBinlogType) -> i32 {
+    e.0
+  }
+}
+
+#[derive(Copy, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
 pub struct TSnapshotType(pub i32);
 
 impl TSnapshotType {
@@ -81,6 +477,927 @@ impl From<&TSnapshotType> for i32 {
 }
 
 //
+// TBeginTxnRequest
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TBeginTxnRequest {
+  pub cluster: Option<String>,
+  pub user: Option<String>,
+  pub passwd: Option<String>,
+  pub db: Option<String>,
+  pub table_ids: Option<Vec<i64>>,
+  pub user_ip: Option<String>,
+  pub label: Option<String>,
+  pub auth_code: Option<i64>,
+  pub timeout: Option<i64>,
+  pub request_id: Option<types::TUniqueId>,
+  pub token: Option<String>,
+  pub backend_id: Option<i64>,
+  pub sub_txn_num: Option<i64>,
+}
+
+impl TBeginTxnRequest {
+  pub fn new<F1, F2, F3, F4, F5, F6, F7, F8, F9, F10, F11, F12, F13>(cluster: F1, user: F2, passwd: F3, db: F4, table_ids: F5, user_ip: F6, label: F7, auth_code: F8, timeout: F9, request_id: F10, token: F11, backend_id: F12, sub_txn_num: F13) -> TBeginTxnRequest where F1: Into<Option<String>>, F2: Into<Option<String>>, F3: Into<Option<String>>, F4: Into<Option<String>>, F5: Into<Option<Vec<i64>>>, F6: Into<Option<String>>, F7: Into<Option<String>>, F8: Into<Option<i64>>, F9: Into<Option<i64>>, F10: Into<Option<types::TUniqueId>>, F11: Into<Option<String>>, F12: Into<Option<i64>>, F13: Into<Option<i64>> {
+    TBeginTxnRequest {
+      cluster: cluster.into(),
+      user: user.into(),
+      passwd: passwd.into(),
+      db: db.into(),
+      table_ids: table_ids.into(),
+      user_ip: user_ip.into(),
+      label: label.into(),
+      auth_code: auth_code.into(),
+      timeout: timeout.into(),
+      request_id: request_id.into(),
+      token: token.into(),
+      backend_id: backend_id.into(),
+      sub_txn_num: sub_txn_num.into(),
+    }
+  }
+}
+
+impl TSerializable for TBeginTxnRequest {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TBeginTxnRequest> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<String> = None;
+    let mut f_2: Option<String> = None;
+    let mut f_3: Option<String> = None;
+    let mut f_4: Option<String> = None;
+    let mut f_5: Option<Vec<i64>> = None;
+    let mut f_6: Option<String> = None;
+    let mut f_7: Option<String> = None;
+    let mut f_8: Option<i64> = None;
+    let mut f_9: Option<i64> = None;
+    let mut f_10: Option<types::TUniqueId> = None;
+    let mut f_11: Option<String> = None;
+    let mut f_12: Option<i64> = None;
+    let mut f_13: Option<i64> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = i_prot.read_string()?;
+          f_1 = Some(val);
+        },
+        2 => {
+          let val = i_prot.read_string()?;
+          f_2 = Some(val);
+        },
+        3 => {
+          let val = i_prot.read_string()?;
+          f_3 = Some(val);
+        },
+        4 => {
+          let val = i_prot.read_string()?;
+          f_4 = Some(val);
+        },
+        5 => {
+          let list_ident = i_prot.read_list_begin()?;
+          let mut val: Vec<i64> = Vec::with_capacity(list_ident.size as usize);
+          for _ in 0..list_ident.size {
+            let list_elem_0 = i_prot.read_i64()?;
+            val.push(list_elem_0);
+          }
+          i_prot.read_list_end()?;
+          f_5 = Some(val);
+        },
+        6 => {
+          let val = i_prot.read_string()?;
+          f_6 = Some(val);
+        },
+        7 => {
+          let val = i_prot.read_string()?;
+          f_7 = Some(val);
+        },
+        8 => {
+          let val = i_prot.read_i64()?;
+          f_8 = Some(val);
+        },
+        9 => {
+          let val = i_prot.read_i64()?;
+          f_9 = Some(val);
+        },
+        10 => {
+          let val = types::TUniqueId::read_from_in_protocol(i_prot)?;
+          f_10 = Some(val);
+        },
+        11 => {
+          let val = i_prot.read_string()?;
+          f_11 = Some(val);
+        },
+        12 => {
+          let val = i_prot.read_i64()?;
+          f_12 = Some(val);
+        },
+        13 => {
+          let val = i_prot.read_i64()?;
+          f_13 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    let ret = TBeginTxnRequest {
+      cluster: f_1,
+      user: f_2,
+      passwd: f_3,
+      db: f_4,
+      table_ids: f_5,
+      user_ip: f_6,
+      label: f_7,
+      auth_code: f_8,
+      timeout: f_9,
+      request_id: f_10,
+      token: f_11,
+      backend_id: f_12,
+      sub_txn_num: f_13,
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("TBeginTxnRequest");
+    o_prot.write_struct_begin(&struct_ident)?;
+    if let Some(ref fld_var) = self.cluster {
+      o_prot.write_field_begin(&TFieldIdentifier::new("cluster", TType::String, 1))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.user {
+      o_prot.write_field_begin(&TFieldIdentifier::new("user", TType::String, 2))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.passwd {
+      o_prot.write_field_begin(&TFieldIdentifier::new("passwd", TType::String, 3))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.db {
+      o_prot.write_field_begin(&TFieldIdentifier::new("db", TType::String, 4))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.table_ids {
+      o_prot.write_field_begin(&TFieldIdentifier::new("table_ids", TType::List, 5))?;
+      o_prot.write_list_begin(&TListIdentifier::new(TType::I64, fld_var.len() as i32))?;
+      for e in fld_var {
+        o_prot.write_i64(*e)?;
+      }
+      o_prot.write_list_end()?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.user_ip {
+      o_prot.write_field_begin(&TFieldIdentifier::new("user_ip", TType::String, 6))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.label {
+      o_prot.write_field_begin(&TFieldIdentifier::new("label", TType::String, 7))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.auth_code {
+      o_prot.write_field_begin(&TFieldIdentifier::new("auth_code", TType::I64, 8))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.timeout {
+      o_prot.write_field_begin(&TFieldIdentifier::new("timeout", TType::I64, 9))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.request_id {
+      o_prot.write_field_begin(&TFieldIdentifier::new("request_id", TType::Struct, 10))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.token {
+      o_prot.write_field_begin(&TFieldIdentifier::new("token", TType::String, 11))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.backend_id {
+      o_prot.write_field_begin(&TFieldIdentifier::new("backend_id", TType::I64, 12))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.sub_txn_num {
+      o_prot.write_field_begin(&TFieldIdentifier::new("sub_txn_num", TType::I64, 13))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+impl Default for TBeginTxnRequest {
+  fn default() -> Self {
+    TBeginTxnRequest{
+      cluster: Some("".to_owned()),
+      user: Some("".to_owned()),
+      passwd: Some("".to_owned()),
+      db: Some("".to_owned()),
+      table_ids: Some(Vec::new()),
+      user_ip: Some("".to_owned()),
+      label: Some("".to_owned()),
+      auth_code: Some(0),
+      timeout: Some(0),
+      request_id: None,
+      token: Some("".to_owned()),
+      backend_id: Some(0),
+      sub_txn_num: Some(0),
+    }
+  }
+}
+
+//
+// TBeginTxnResult
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TBeginTxnResult {
+  pub status: Option<status::TStatus>,
+  pub txn_id: Option<i64>,
+  pub job_status: Option<String>,
+  pub db_id: Option<i64>,
+  pub master_address: Option<types::TNetworkAddress>,
+  pub sub_txn_ids: Option<Vec<i64>>,
+}
+
+impl TBeginTxnResult {
+  pub fn new<F1, F2, F3, F4, F5, F6>(status: F1, txn_id: F2, job_status: F3, db_id: F4, master_address: F5, sub_txn_ids: F6) -> TBeginTxnResult where F1: Into<Option<status::TStatus>>, F2: Into<Option<i64>>, F3: Into<Option<String>>, F4: Into<Option<i64>>, F5: Into<Option<types::TNetworkAddress>>, F6: Into<Option<Vec<i64>>> {
+    TBeginTxnResult {
+      status: status.into(),
+      txn_id: txn_id.into(),
+      job_status: job_status.into(),
+      db_id: db_id.into(),
+      master_address: master_address.into(),
+      sub_txn_ids: sub_txn_ids.into(),
+    }
+  }
+}
+
+impl TSerializable for TBeginTxnResult {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TBeginTxnResult> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<status::TStatus> = None;
+    let mut f_2: Option<i64> = None;
+    let mut f_3: Option<String> = None;
+    let mut f_4: Option<i64> = None;
+    let mut f_5: Option<types::TNetworkAddress> = None;
+    let mut f_6: Option<Vec<i64>> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = status::TStatus::read_from_in_protocol(i_prot)?;
+          f_1 = Some(val);
+        },
+        2 => {
+          let val = i_prot.read_i64()?;
+          f_2 = Some(val);
+        },
+        3 => {
+          let val = i_prot.read_string()?;
+          f_3 = Some(val);
+        },
+        4 => {
+          let val = i_prot.read_i64()?;
+          f_4 = Some(val);
+        },
+        5 => {
+          let val = types::TNetworkAddress::read_from_in_protocol(i_prot)?;
+          f_5 = Some(val);
+        },
+        6 => {
+          let list_ident = i_prot.read_list_begin()?;
+          let mut val: Vec<i64> = Vec::with_capacity(list_ident.size as usize);
+          for _ in 0..list_ident.size {
+            let list_elem_1 = i_prot.read_i64()?;
+            val.push(list_elem_1);
+          }
+          i_prot.read_list_end()?;
+          f_6 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    let ret = TBeginTxnResult {
+      status: f_1,
+      txn_id: f_2,
+      job_status: f_3,
+      db_id: f_4,
+      master_address: f_5,
+      sub_txn_ids: f_6,
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("TBeginTxnResult");
+    o_prot.write_struct_begin(&struct_ident)?;
+    if let Some(ref fld_var) = self.status {
+      o_prot.write_field_begin(&TFieldIdentifier::new("status", TType::Struct, 1))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.txn_id {
+      o_prot.write_field_begin(&TFieldIdentifier::new("txn_id", TType::I64, 2))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.job_status {
+      o_prot.write_field_begin(&TFieldIdentifier::new("job_status", TType::String, 3))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.db_id {
+      o_prot.write_field_begin(&TFieldIdentifier::new("db_id", TType::I64, 4))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.master_address {
+      o_prot.write_field_begin(&TFieldIdentifier::new("master_address", TType::Struct, 5))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.sub_txn_ids {
+      o_prot.write_field_begin(&TFieldIdentifier::new("sub_txn_ids", TType::List, 6))?;
+      o_prot.write_list_begin(&TListIdentifier::new(TType::I64, fld_var.len() as i32))?;
+      for e in fld_var {
+        o_prot.write_i64(*e)?;
+      }
+      o_prot.write_list_end()?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+impl Default for TBeginTxnResult {
+  fn default() -> Self {
+    TBeginTxnResult{
+      status: None,
+      txn_id: Some(0),
+      job_status: Some("".to_owned()),
+      db_id: Some(0),
+      master_address: None,
+      sub_txn_ids: Some(Vec::new()),
+    }
+  }
+}
+
+//
+// TBinlog
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TBinlog {
+  pub commit_seq: Option<i64>,
+  pub timestamp: Option<i64>,
+  pub type_: Option<TBinlogType>,
+  pub db_id: Option<i64>,
+  pub table_ids: Option<Vec<i64>>,
+  pub data: Option<String>,
+  pub belong: Option<i64>,
+  pub table_ref: Option<i64>,
+  pub remove_enable_cache: Option<bool>,
+}
+
+impl TBinlog {
+  pub fn new<F1, F2, F3, F4, F5, F6, F7, F8, F9>(commit_seq: F1, timestamp: F2, type_: F3, db_id: F4, table_ids: F5, data: F6, belong: F7, table_ref: F8, remove_enable_cache: F9) -> TBinlog where F1: Into<Option<i64>>, F2: Into<Option<i64>>, F3: Into<Option<TBinlogType>>, F4: Into<Option<i64>>, F5: Into<Option<Vec<i64>>>, F6: Into<Option<String>>, F7: Into<Option<i64>>, F8: Into<Option<i64>>, F9: Into<Option<bool>> {
+    TBinlog {
+      commit_seq: commit_seq.into(),
+      timestamp: timestamp.into(),
+      type_: type_.into(),
+      db_id: db_id.into(),
+      table_ids: table_ids.into(),
+      data: data.into(),
+      belong: belong.into(),
+      table_ref: table_ref.into(),
+      remove_enable_cache: remove_enable_cache.into(),
+    }
+  }
+}
+
+impl TSerializable for TBinlog {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TBinlog> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<i64> = None;
+    let mut f_2: Option<i64> = None;
+    let mut f_3: Option<TBinlogType> = None;
+    let mut f_4: Option<i64> = None;
+    let mut f_5: Option<Vec<i64>> = None;
+    let mut f_6: Option<String> = None;
+    let mut f_7: Option<i64> = None;
+    let mut f_8: Option<i64> = None;
+    let mut f_9: Option<bool> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = i_prot.read_i64()?;
+          f_1 = Some(val);
+        },
+        2 => {
+          let val = i_prot.read_i64()?;
+          f_2 = Some(val);
+        },
+        3 => {
+          let val = TBinlogType::read_from_in_protocol(i_prot)?;
+          f_3 = Some(val);
+        },
+        4 => {
+          let val = i_prot.read_i64()?;
+          f_4 = Some(val);
+        },
+        5 => {
+          let list_ident = i_prot.read_list_begin()?;
+          let mut val: Vec<i64> = Vec::with_capacity(list_ident.size as usize);
+          for _ in 0..list_ident.size {
+            let list_elem_2 = i_prot.read_i64()?;
+            val.push(list_elem_2);
+          }
+          i_prot.read_list_end()?;
+          f_5 = Some(val);
+        },
+        6 => {
+          let val = i_prot.read_string()?;
+          f_6 = Some(val);
+        },
+        7 => {
+          let val = i_prot.read_i64()?;
+          f_7 = Some(val);
+        },
+        8 => {
+          let val = i_prot.read_i64()?;
+          f_8 = Some(val);
+        },
+        9 => {
+          let val = i_prot.read_bool()?;
+          f_9 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    let ret = TBinlog {
+      commit_seq: f_1,
+      timestamp: f_2,
+      type_: f_3,
+      db_id: f_4,
+      table_ids: f_5,
+      data: f_6,
+      belong: f_7,
+      table_ref: f_8,
+      remove_enable_cache: f_9,
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("TBinlog");
+    o_prot.write_struct_begin(&struct_ident)?;
+    if let Some(fld_var) = self.commit_seq {
+      o_prot.write_field_begin(&TFieldIdentifier::new("commit_seq", TType::I64, 1))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.timestamp {
+      o_prot.write_field_begin(&TFieldIdentifier::new("timestamp", TType::I64, 2))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.type_ {
+      o_prot.write_field_begin(&TFieldIdentifier::new("type", TType::I32, 3))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.db_id {
+      o_prot.write_field_begin(&TFieldIdentifier::new("db_id", TType::I64, 4))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.table_ids {
+      o_prot.write_field_begin(&TFieldIdentifier::new("table_ids", TType::List, 5))?;
+      o_prot.write_list_begin(&TListIdentifier::new(TType::I64, fld_var.len() as i32))?;
+      for e in fld_var {
+        o_prot.write_i64(*e)?;
+      }
+      o_prot.write_list_end()?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.data {
+      o_prot.write_field_begin(&TFieldIdentifier::new("data", TType::String, 6))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.belong {
+      o_prot.write_field_begin(&TFieldIdentifier::new("belong", TType::I64, 7))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.table_ref {
+      o_prot.write_field_begin(&TFieldIdentifier::new("table_ref", TType::I64, 8))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.remove_enable_cache {
+      o_prot.write_field_begin(&TFieldIdentifier::new("remove_enable_cache", TType::Bool, 9))?;
+      o_prot.write_bool(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+impl Default for TBinlog {
+  fn default() -> Self {
+    TBinlog{
+      commit_seq: Some(0),
+      timestamp: Some(0),
+      type_: None,
+      db_id: Some(0),
+      table_ids: Some(Vec::new()),
+      data: Some("".to_owned()),
+      belong: Some(0),
+      table_ref: Some(0),
+      remove_enable_cache: Some(false),
+    }
+  }
+}
+
+//
+// TCommitTxnRequest
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TCommitTxnRequest {
+  pub cluster: Option<String>,
+  pub user: Option<String>,
+  pub passwd: Option<String>,
+  pub db: Option<String>,
+  pub user_ip: Option<String>,
+  pub txn_id: Option<i64>,
+  pub commit_infos: Option<Vec<types::TTabletCommitInfo>>,
+  pub auth_code: Option<i64>,
+  pub txn_commit_attachment: Option<Box<TTxnCommitAttachment>>,
+  pub thrift_rpc_timeout_ms: Option<i64>,
+  pub token: Option<String>,
+  pub db_id: Option<i64>,
+  pub txn_insert: Option<bool>,
+  pub sub_txn_infos: Option<Vec<Box<TSubTxnInfo>>>,
+}
+
+impl TCommitTxnRequest {
+  pub fn new<F1, F2, F3, F4, F5, F6, F7, F8, F9, F10, F11, F12, F13, F14>(cluster: F1, user: F2, passwd: F3, db: F4, user_ip: F5, txn_id: F6, commit_infos: F7, auth_code: F8, txn_commit_attachment: F9, thrift_rpc_timeout_ms: F10, token: F11, db_id: F12, txn_insert: F13, sub_txn_infos: F14) -> TCommitTxnRequest where F1: Into<Option<String>>, F2: Into<Option<String>>, F3: Into<Option<String>>, F4: Into<Option<String>>, F5: Into<Option<String>>, F6: Into<Option<i64>>, F7: Into<Option<Vec<types::TTabletCommitInfo>>>, F8: Into<Option<i64>>, F9: Into<Option<Box<TTxnCommitAttachment>>>, F10: Into<Option<i64>>, F11: Into<Option<String>>, F12: Into<Option<i64>>, F13: Into<Option<bool>>, F14: Into<Option<Vec<Box<TSubTxnInfo>>>> {
+    TCommitTxnRequest {
+      cluster: cluster.into(),
+      user: user.into(),
+      passwd: passwd.into(),
+      db: db.into(),
+      user_ip: user_ip.into(),
+      txn_id: txn_id.into(),
+      commit_infos: commit_infos.into(),
+      auth_code: auth_code.into(),
+      txn_commit_attachment: txn_commit_attachment.into(),
+      thrift_rpc_timeout_ms: thrift_rpc_timeout_ms.into(),
+      token: token.into(),
+      db_id: db_id.into(),
+      txn_insert: txn_insert.into(),
+      sub_txn_infos: sub_txn_infos.into(),
+    }
+  }
+}
+
+impl TSerializable for TCommitTxnRequest {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TCommitTxnRequest> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<String> = None;
+    let mut f_2: Option<String> = None;
+    let mut f_3: Option<String> = None;
+    let mut f_4: Option<String> = None;
+    let mut f_5: Option<String> = None;
+    let mut f_6: Option<i64> = None;
+    let mut f_7: Option<Vec<types::TTabletCommitInfo>> = None;
+    let mut f_8: Option<i64> = None;
+    let mut f_9: Option<Box<TTxnCommitAttachment>> = None;
+    let mut f_10: Option<i64> = None;
+    let mut f_11: Option<String> = None;
+    let mut f_12: Option<i64> = None;
+    let mut f_13: Option<bool> = None;
+    let mut f_14: Option<Vec<Box<TSubTxnInfo>>> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = i_prot.read_string()?;
+          f_1 = Some(val);
+        },
+        2 => {
+          let val = i_prot.read_string()?;
+          f_2 = Some(val);
+        },
+        3 => {
+          let val = i_prot.read_string()?;
+          f_3 = Some(val);
+        },
+        4 => {
+          let val = i_prot.read_string()?;
+          f_4 = Some(val);
+        },
+        5 => {
+          let val = i_prot.read_string()?;
+          f_5 = Some(val);
+        },
+        6 => {
+          let val = i_prot.read_i64()?;
+          f_6 = Some(val);
+        },
+        7 => {
+          let list_ident = i_prot.read_list_begin()?;
+          let mut val: Vec<types::TTabletCommitInfo> = Vec::with_capacity(list_ident.size as usize);
+          for _ in 0..list_ident.size {
+            let list_elem_3 = types::TTabletCommitInfo::read_from_in_protocol(i_prot)?;
+            val.push(list_elem_3);
+          }
+          i_prot.read_list_end()?;
+          f_7 = Some(val);
+        },
+        8 => {
+          let val = i_prot.read_i64()?;
+          f_8 = Some(val);
+        },
+        9 => {
+          let val = Box::new(TTxnCommitAttachment::read_from_in_protocol(i_prot)?);
+          f_9 = Some(val);
+        },
+        10 => {
+          let val = i_prot.read_i64()?;
+          f_10 = Some(val);
+        },
+        11 => {
+          let val = i_prot.read_string()?;
+          f_11 = Some(val);
+        },
+        12 => {
+          let val = i_prot.read_i64()?;
+          f_12 = Some(val);
+        },
+        13 => {
+          let val = i_prot.read_bool()?;
+          f_13 = Some(val);
+        },
+        14 => {
+          let list_ident = i_prot.read_list_begin()?;
+          let mut val: Vec<Box<TSubTxnInfo>> = Vec::with_capacity(list_ident.size as usize);
+          for _ in 0..list_ident.size {
+            let list_elem_4 = Box::new(TSubTxnInfo::read_from_in_protocol(i_prot)?);
+            val.push(list_elem_4);
+          }
+          i_prot.read_list_end()?;
+          f_14 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    let ret = TCommitTxnRequest {
+      cluster: f_1,
+      user: f_2,
+      passwd: f_3,
+      db: f_4,
+      user_ip: f_5,
+      txn_id: f_6,
+      commit_infos: f_7,
+      auth_code: f_8,
+      txn_commit_attachment: f_9,
+      thrift_rpc_timeout_ms: f_10,
+      token: f_11,
+      db_id: f_12,
+      txn_insert: f_13,
+      sub_txn_infos: f_14,
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("TCommitTxnRequest");
+    o_prot.write_struct_begin(&struct_ident)?;
+    if let Some(ref fld_var) = self.cluster {
+      o_prot.write_field_begin(&TFieldIdentifier::new("cluster", TType::String, 1))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.user {
+      o_prot.write_field_begin(&TFieldIdentifier::new("user", TType::String, 2))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.passwd {
+      o_prot.write_field_begin(&TFieldIdentifier::new("passwd", TType::String, 3))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.db {
+      o_prot.write_field_begin(&TFieldIdentifier::new("db", TType::String, 4))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.user_ip {
+      o_prot.write_field_begin(&TFieldIdentifier::new("user_ip", TType::String, 5))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.txn_id {
+      o_prot.write_field_begin(&TFieldIdentifier::new("txn_id", TType::I64, 6))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.commit_infos {
+      o_prot.write_field_begin(&TFieldIdentifier::new("commit_infos", TType::List, 7))?;
+      o_prot.write_list_begin(&TListIdentifier::new(TType::Struct, fld_var.len() as i32))?;
+      for e in fld_var {
+        e.write_to_out_protocol(o_prot)?;
+      }
+      o_prot.write_list_end()?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.auth_code {
+      o_prot.write_field_begin(&TFieldIdentifier::new("auth_code", TType::I64, 8))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.txn_commit_attachment {
+      o_prot.write_field_begin(&TFieldIdentifier::new("txn_commit_attachment", TType::Struct, 9))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.thrift_rpc_timeout_ms {
+      o_prot.write_field_begin(&TFieldIdentifier::new("thrift_rpc_timeout_ms", TType::I64, 10))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.token {
+      o_prot.write_field_begin(&TFieldIdentifier::new("token", TType::String, 11))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.db_id {
+      o_prot.write_field_begin(&TFieldIdentifier::new("db_id", TType::I64, 12))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.txn_insert {
+      o_prot.write_field_begin(&TFieldIdentifier::new("txn_insert", TType::Bool, 13))?;
+      o_prot.write_bool(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.sub_txn_infos {
+      o_prot.write_field_begin(&TFieldIdentifier::new("sub_txn_infos", TType::List, 14))?;
+      o_prot.write_list_begin(&TListIdentifier::new(TType::Struct, fld_var.len() as i32))?;
+      for e in fld_var {
+        e.write_to_out_protocol(o_prot)?;
+      }
+      o_prot.write_list_end()?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+impl Default for TCommitTxnRequest {
+  fn default() -> Self {
+    TCommitTxnRequest{
+      cluster: Some("".to_owned()),
+      user: Some("".to_owned()),
+      passwd: Some("".to_owned()),
+      db: Some("".to_owned()),
+      user_ip: Some("".to_owned()),
+      txn_id: Some(0),
+      commit_infos: Some(Vec::new()),
+      auth_code: Some(0),
+      txn_commit_attachment: None,
+      thrift_rpc_timeout_ms: Some(0),
+      token: Some("".to_owned()),
+      db_id: Some(0),
+      txn_insert: Some(false),
+      sub_txn_infos: Some(Vec::new()),
+    }
+  }
+}
+
+//
+// TCommitTxnResult
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TCommitTxnResult {
+  pub status: Option<status::TStatus>,
+  pub master_address: Option<types::TNetworkAddress>,
+}
+
+impl TCommitTxnResult {
+  pub fn new<F1, F2>(status: F1, master_address: F2) -> TCommitTxnResult where F1: Into<Option<status::TStatus>>, F2: Into<Option<types::TNetworkAddress>> {
+    TCommitTxnResult {
+      status: status.into(),
+      master_address: master_address.into(),
+    }
+  }
+}
+
+impl TSerializable for TCommitTxnResult {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TCommitTxnResult> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<status::TStatus> = None;
+    let mut f_2: Option<types::TNetworkAddress> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = status::TStatus::read_from_in_protocol(i_prot)?;
+          f_1 = Some(val);
+        },
+        2 => {
+          let val = types::TNetworkAddress::read_from_in_protocol(i_prot)?;
+          f_2 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    let ret = TCommitTxnResult {
+      status: f_1,
+      master_address: f_2,
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("TCommitTxnResult");
+    o_prot.write_struct_begin(&struct_ident)?;
+    if let Some(ref fld_var) = self.status {
+      o_prot.write_field_begin(&TFieldIdentifier::new("status", TType::Struct, 1))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.master_address {
+      o_prot.write_field_begin(&TFieldIdentifier::new("master_address", TType::Struct, 2))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+impl Default for TCommitTxnResult {
+  fn default() -> Self {
+    TCommitTxnResult{
+      status: None,
+      master_address: None,
+    }
+  }
+}
+
+//
 // TConfirmUnusedRemoteFilesRequest
 //
 
@@ -112,8 +1429,8 @@ impl TSerializable for TConfirmUnusedRemoteFilesRequest {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<Box<TTabletCooldownInfo>> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_0 = Box::new(TTabletCooldownInfo::read_from_in_protocol(i_prot)?);
-            val.push(list_elem_0);
+            let list_elem_5 = Box::new(TTabletCooldownInfo::read_from_in_protocol(i_prot)?);
+            val.push(list_elem_5);
           }
           i_prot.read_list_end()?;
           f_1 = Some(val);
@@ -187,8 +1504,8 @@ impl TSerializable for TConfirmUnusedRemoteFilesResult {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<types::TTabletId> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_1 = i_prot.read_i64()?;
-            val.push(list_elem_1);
+            let list_elem_6 = i_prot.read_i64()?;
+            val.push(list_elem_6);
           }
           i_prot.read_list_end()?;
           f_1 = Some(val);
@@ -407,8 +1724,8 @@ impl TSerializable for TGetBackendMetaResult {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<types::TBackend> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_2 = types::TBackend::read_from_in_protocol(i_prot)?;
-            val.push(list_elem_2);
+            let list_elem_7 = types::TBackend::read_from_in_protocol(i_prot)?;
+            val.push(list_elem_7);
           }
           i_prot.read_list_end()?;
           f_2 = Some(val);
@@ -454,6 +1771,421 @@ impl TSerializable for TGetBackendMetaResult {
     }
     o_prot.write_field_stop()?;
     o_prot.write_struct_end()
+  }
+}
+
+//
+// TGetBinlogLagResult
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TGetBinlogLagResult {
+  pub status: Option<status::TStatus>,
+  pub lag: Option<i64>,
+  pub master_address: Option<types::TNetworkAddress>,
+}
+
+impl TGetBinlogLagResult {
+  pub fn new<F1, F2, F3>(status: F1, lag: F2, master_address: F3) -> TGetBinlogLagResult where F1: Into<Option<status::TStatus>>, F2: Into<Option<i64>>, F3: Into<Option<types::TNetworkAddress>> {
+    TGetBinlogLagResult {
+      status: status.into(),
+      lag: lag.into(),
+      master_address: master_address.into(),
+    }
+  }
+}
+
+impl TSerializable for TGetBinlogLagResult {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TGetBinlogLagResult> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<status::TStatus> = None;
+    let mut f_2: Option<i64> = None;
+    let mut f_3: Option<types::TNetworkAddress> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = status::TStatus::read_from_in_protocol(i_prot)?;
+          f_1 = Some(val);
+        },
+        2 => {
+          let val = i_prot.read_i64()?;
+          f_2 = Some(val);
+        },
+        3 => {
+          let val = types::TNetworkAddress::read_from_in_protocol(i_prot)?;
+          f_3 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    let ret = TGetBinlogLagResult {
+      status: f_1,
+      lag: f_2,
+      master_address: f_3,
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("TGetBinlogLagResult");
+    o_prot.write_struct_begin(&struct_ident)?;
+    if let Some(ref fld_var) = self.status {
+      o_prot.write_field_begin(&TFieldIdentifier::new("status", TType::Struct, 1))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.lag {
+      o_prot.write_field_begin(&TFieldIdentifier::new("lag", TType::I64, 2))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.master_address {
+      o_prot.write_field_begin(&TFieldIdentifier::new("master_address", TType::Struct, 3))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+impl Default for TGetBinlogLagResult {
+  fn default() -> Self {
+    TGetBinlogLagResult{
+      status: None,
+      lag: Some(0),
+      master_address: None,
+    }
+  }
+}
+
+//
+// TGetBinlogRequest
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TGetBinlogRequest {
+  pub cluster: Option<String>,
+  pub user: Option<String>,
+  pub passwd: Option<String>,
+  pub db: Option<String>,
+  pub table: Option<String>,
+  pub table_id: Option<i64>,
+  pub user_ip: Option<String>,
+  pub token: Option<String>,
+  pub prev_commit_seq: Option<i64>,
+}
+
+impl TGetBinlogRequest {
+  pub fn new<F1, F2, F3, F4, F5, F6, F7, F8, F9>(cluster: F1, user: F2, passwd: F3, db: F4, table: F5, table_id: F6, user_ip: F7, token: F8, prev_commit_seq: F9) -> TGetBinlogRequest where F1: Into<Option<String>>, F2: Into<Option<String>>, F3: Into<Option<String>>, F4: Into<Option<String>>, F5: Into<Option<String>>, F6: Into<Option<i64>>, F7: Into<Option<String>>, F8: Into<Option<String>>, F9: Into<Option<i64>> {
+    TGetBinlogRequest {
+      cluster: cluster.into(),
+      user: user.into(),
+      passwd: passwd.into(),
+      db: db.into(),
+      table: table.into(),
+      table_id: table_id.into(),
+      user_ip: user_ip.into(),
+      token: token.into(),
+      prev_commit_seq: prev_commit_seq.into(),
+    }
+  }
+}
+
+impl TSerializable for TGetBinlogRequest {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TGetBinlogRequest> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<String> = None;
+    let mut f_2: Option<String> = None;
+    let mut f_3: Option<String> = None;
+    let mut f_4: Option<String> = None;
+    let mut f_5: Option<String> = None;
+    let mut f_6: Option<i64> = None;
+    let mut f_7: Option<String> = None;
+    let mut f_8: Option<String> = None;
+    let mut f_9: Option<i64> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = i_prot.read_string()?;
+          f_1 = Some(val);
+        },
+        2 => {
+          let val = i_prot.read_string()?;
+          f_2 = Some(val);
+        },
+        3 => {
+          let val = i_prot.read_string()?;
+          f_3 = Some(val);
+        },
+        4 => {
+          let val = i_prot.read_string()?;
+          f_4 = Some(val);
+        },
+        5 => {
+          let val = i_prot.read_string()?;
+          f_5 = Some(val);
+        },
+        6 => {
+          let val = i_prot.read_i64()?;
+          f_6 = Some(val);
+        },
+        7 => {
+          let val = i_prot.read_string()?;
+          f_7 = Some(val);
+        },
+        8 => {
+          let val = i_prot.read_string()?;
+          f_8 = Some(val);
+        },
+        9 => {
+          let val = i_prot.read_i64()?;
+          f_9 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    let ret = TGetBinlogRequest {
+      cluster: f_1,
+      user: f_2,
+      passwd: f_3,
+      db: f_4,
+      table: f_5,
+      table_id: f_6,
+      user_ip: f_7,
+      token: f_8,
+      prev_commit_seq: f_9,
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("TGetBinlogRequest");
+    o_prot.write_struct_begin(&struct_ident)?;
+    if let Some(ref fld_var) = self.cluster {
+      o_prot.write_field_begin(&TFieldIdentifier::new("cluster", TType::String, 1))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.user {
+      o_prot.write_field_begin(&TFieldIdentifier::new("user", TType::String, 2))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.passwd {
+      o_prot.write_field_begin(&TFieldIdentifier::new("passwd", TType::String, 3))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.db {
+      o_prot.write_field_begin(&TFieldIdentifier::new("db", TType::String, 4))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.table {
+      o_prot.write_field_begin(&TFieldIdentifier::new("table", TType::String, 5))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.table_id {
+      o_prot.write_field_begin(&TFieldIdentifier::new("table_id", TType::I64, 6))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.user_ip {
+      o_prot.write_field_begin(&TFieldIdentifier::new("user_ip", TType::String, 7))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.token {
+      o_prot.write_field_begin(&TFieldIdentifier::new("token", TType::String, 8))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.prev_commit_seq {
+      o_prot.write_field_begin(&TFieldIdentifier::new("prev_commit_seq", TType::I64, 9))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+impl Default for TGetBinlogRequest {
+  fn default() -> Self {
+    TGetBinlogRequest{
+      cluster: Some("".to_owned()),
+      user: Some("".to_owned()),
+      passwd: Some("".to_owned()),
+      db: Some("".to_owned()),
+      table: Some("".to_owned()),
+      table_id: Some(0),
+      user_ip: Some("".to_owned()),
+      token: Some("".to_owned()),
+      prev_commit_seq: Some(0),
+    }
+  }
+}
+
+//
+// TGetBinlogResult
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TGetBinlogResult {
+  pub status: Option<status::TStatus>,
+  pub next_commit_seq: Option<i64>,
+  pub binlogs: Option<Vec<TBinlog>>,
+  pub fe_version: Option<String>,
+  pub fe_meta_version: Option<i64>,
+  pub master_address: Option<types::TNetworkAddress>,
+}
+
+impl TGetBinlogResult {
+  pub fn new<F1, F2, F3, F4, F5, F6>(status: F1, next_commit_seq: F2, binlogs: F3, fe_version: F4, fe_meta_version: F5, master_address: F6) -> TGetBinlogResult where F1: Into<Option<status::TStatus>>, F2: Into<Option<i64>>, F3: Into<Option<Vec<TBinlog>>>, F4: Into<Option<String>>, F5: Into<Option<i64>>, F6: Into<Option<types::TNetworkAddress>> {
+    TGetBinlogResult {
+      status: status.into(),
+      next_commit_seq: next_commit_seq.into(),
+      binlogs: binlogs.into(),
+      fe_version: fe_version.into(),
+      fe_meta_version: fe_meta_version.into(),
+      master_address: master_address.into(),
+    }
+  }
+}
+
+impl TSerializable for TGetBinlogResult {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TGetBinlogResult> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<status::TStatus> = None;
+    let mut f_2: Option<i64> = None;
+    let mut f_3: Option<Vec<TBinlog>> = None;
+    let mut f_4: Option<String> = None;
+    let mut f_5: Option<i64> = None;
+    let mut f_6: Option<types::TNetworkAddress> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = status::TStatus::read_from_in_protocol(i_prot)?;
+          f_1 = Some(val);
+        },
+        2 => {
+          let val = i_prot.read_i64()?;
+          f_2 = Some(val);
+        },
+        3 => {
+          let list_ident = i_prot.read_list_begin()?;
+          let mut val: Vec<TBinlog> = Vec::with_capacity(list_ident.size as usize);
+          for _ in 0..list_ident.size {
+            let list_elem_8 = TBinlog::read_from_in_protocol(i_prot)?;
+            val.push(list_elem_8);
+          }
+          i_prot.read_list_end()?;
+          f_3 = Some(val);
+        },
+        4 => {
+          let val = i_prot.read_string()?;
+          f_4 = Some(val);
+        },
+        5 => {
+          let val = i_prot.read_i64()?;
+          f_5 = Some(val);
+        },
+        6 => {
+          let val = types::TNetworkAddress::read_from_in_protocol(i_prot)?;
+          f_6 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    let ret = TGetBinlogResult {
+      status: f_1,
+      next_commit_seq: f_2,
+      binlogs: f_3,
+      fe_version: f_4,
+      fe_meta_version: f_5,
+      master_address: f_6,
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("TGetBinlogResult");
+    o_prot.write_struct_begin(&struct_ident)?;
+    if let Some(ref fld_var) = self.status {
+      o_prot.write_field_begin(&TFieldIdentifier::new("status", TType::Struct, 1))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.next_commit_seq {
+      o_prot.write_field_begin(&TFieldIdentifier::new("next_commit_seq", TType::I64, 2))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.binlogs {
+      o_prot.write_field_begin(&TFieldIdentifier::new("binlogs", TType::List, 3))?;
+      o_prot.write_list_begin(&TListIdentifier::new(TType::Struct, fld_var.len() as i32))?;
+      for e in fld_var {
+        e.write_to_out_protocol(o_prot)?;
+      }
+      o_prot.write_list_end()?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.fe_version {
+      o_prot.write_field_begin(&TFieldIdentifier::new("fe_version", TType::String, 4))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.fe_meta_version {
+      o_prot.write_field_begin(&TFieldIdentifier::new("fe_meta_version", TType::I64, 5))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.master_address {
+      o_prot.write_field_begin(&TFieldIdentifier::new("master_address", TType::Struct, 6))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+impl Default for TGetBinlogResult {
+  fn default() -> Self {
+    TGetBinlogResult{
+      status: None,
+      next_commit_seq: Some(0),
+      binlogs: Some(Vec::new()),
+      fe_version: Some("".to_owned()),
+      fe_meta_version: Some(0),
+      master_address: None,
+    }
   }
 }
 
@@ -696,8 +2428,8 @@ impl TSerializable for TGetMetaDB {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<Box<TGetMetaTable>> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_3 = Box::new(TGetMetaTable::read_from_in_protocol(i_prot)?);
-            val.push(list_elem_3);
+            let list_elem_9 = Box::new(TGetMetaTable::read_from_in_protocol(i_prot)?);
+            val.push(list_elem_9);
           }
           i_prot.read_list_end()?;
           f_4 = Some(val);
@@ -815,8 +2547,8 @@ impl TSerializable for TGetMetaDBMeta {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<Box<TGetMetaTableMeta>> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_4 = Box::new(TGetMetaTableMeta::read_from_in_protocol(i_prot)?);
-            val.push(list_elem_4);
+            let list_elem_10 = Box::new(TGetMetaTableMeta::read_from_in_protocol(i_prot)?);
+            val.push(list_elem_10);
           }
           i_prot.read_list_end()?;
           f_3 = Some(val);
@@ -825,8 +2557,8 @@ impl TSerializable for TGetMetaDBMeta {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<i64> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_5 = i_prot.read_i64()?;
-            val.push(list_elem_5);
+            let list_elem_11 = i_prot.read_i64()?;
+            val.push(list_elem_11);
           }
           i_prot.read_list_end()?;
           f_4 = Some(val);
@@ -835,8 +2567,8 @@ impl TSerializable for TGetMetaDBMeta {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<i64> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_6 = i_prot.read_i64()?;
-            val.push(list_elem_6);
+            let list_elem_12 = i_prot.read_i64()?;
+            val.push(list_elem_12);
           }
           i_prot.read_list_end()?;
           f_5 = Some(val);
@@ -845,8 +2577,8 @@ impl TSerializable for TGetMetaDBMeta {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<i64> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_7 = i_prot.read_i64()?;
-            val.push(list_elem_7);
+            let list_elem_13 = i_prot.read_i64()?;
+            val.push(list_elem_13);
           }
           i_prot.read_list_end()?;
           f_6 = Some(val);
@@ -981,8 +2713,8 @@ impl TSerializable for TGetMetaIndexMeta {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<Box<TGetMetaTabletMeta>> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_8 = Box::new(TGetMetaTabletMeta::read_from_in_protocol(i_prot)?);
-            val.push(list_elem_8);
+            let list_elem_14 = Box::new(TGetMetaTabletMeta::read_from_in_protocol(i_prot)?);
+            val.push(list_elem_14);
           }
           i_prot.read_list_end()?;
           f_3 = Some(val);
@@ -1112,8 +2844,8 @@ impl TSerializable for TGetMetaPartitionMeta {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<TGetMetaIndexMeta> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_9 = TGetMetaIndexMeta::read_from_in_protocol(i_prot)?;
-            val.push(list_elem_9);
+            let list_elem_15 = TGetMetaIndexMeta::read_from_in_protocol(i_prot)?;
+            val.push(list_elem_15);
           }
           i_prot.read_list_end()?;
           f_7 = Some(val);
@@ -1653,8 +3385,8 @@ impl TSerializable for TGetMetaTableMeta {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<TGetMetaPartitionMeta> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_10 = TGetMetaPartitionMeta::read_from_in_protocol(i_prot)?;
-            val.push(list_elem_10);
+            let list_elem_16 = TGetMetaPartitionMeta::read_from_in_protocol(i_prot)?;
+            val.push(list_elem_16);
           }
           i_prot.read_list_end()?;
           f_4 = Some(val);
@@ -1756,8 +3488,8 @@ impl TSerializable for TGetMetaTabletMeta {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<TGetMetaReplicaMeta> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_11 = TGetMetaReplicaMeta::read_from_in_protocol(i_prot)?;
-            val.push(list_elem_11);
+            let list_elem_17 = TGetMetaReplicaMeta::read_from_in_protocol(i_prot)?;
+            val.push(list_elem_17);
           }
           i_prot.read_list_end()?;
           f_2 = Some(val);
@@ -2590,8 +4322,8 @@ impl TSerializable for TLoadTxnCommitRequest {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<types::TTabletCommitInfo> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_12 = types::TTabletCommitInfo::read_from_in_protocol(i_prot)?;
-            val.push(list_elem_12);
+            let list_elem_18 = types::TTabletCommitInfo::read_from_in_protocol(i_prot)?;
+            val.push(list_elem_18);
           }
           i_prot.read_list_end()?;
           f_9 = Some(val);
@@ -2616,8 +4348,8 @@ impl TSerializable for TLoadTxnCommitRequest {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<String> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_13 = i_prot.read_string()?;
-            val.push(list_elem_13);
+            let list_elem_19 = i_prot.read_string()?;
+            val.push(list_elem_19);
           }
           i_prot.read_list_end()?;
           f_15 = Some(val);
@@ -2938,8 +4670,8 @@ impl TSerializable for TLoadTxnRollbackRequest {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<String> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_14 = i_prot.read_string()?;
-            val.push(list_elem_14);
+            let list_elem_20 = i_prot.read_string()?;
+            val.push(list_elem_20);
           }
           i_prot.read_list_end()?;
           f_13 = Some(val);
@@ -3219,8 +4951,8 @@ impl TSerializable for TRestoreSnapshotRequest {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<Box<TTableRef>> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_15 = Box::new(TTableRef::read_from_in_protocol(i_prot)?);
-            val.push(list_elem_15);
+            let list_elem_21 = Box::new(TTableRef::read_from_in_protocol(i_prot)?);
+            val.push(list_elem_21);
           }
           i_prot.read_list_end()?;
           f_9 = Some(val);
@@ -3229,9 +4961,9 @@ impl TSerializable for TRestoreSnapshotRequest {
           let map_ident = i_prot.read_map_begin()?;
           let mut val: BTreeMap<String, String> = BTreeMap::new();
           for _ in 0..map_ident.size {
-            let map_key_16 = i_prot.read_string()?;
-            let map_val_17 = i_prot.read_string()?;
-            val.insert(map_key_16, map_val_17);
+            let map_key_22 = i_prot.read_string()?;
+            let map_val_23 = i_prot.read_string()?;
+            val.insert(map_key_22, map_val_23);
           }
           i_prot.read_map_end()?;
           f_10 = Some(val);
@@ -3487,6 +5219,290 @@ impl Default for TRestoreSnapshotResult {
 }
 
 //
+// TRollbackTxnRequest
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TRollbackTxnRequest {
+  pub cluster: Option<String>,
+  pub user: Option<String>,
+  pub passwd: Option<String>,
+  pub db: Option<String>,
+  pub user_ip: Option<String>,
+  pub txn_id: Option<i64>,
+  pub reason: Option<String>,
+  pub auth_code: Option<i64>,
+  pub txn_commit_attachment: Option<Box<TTxnCommitAttachment>>,
+  pub token: Option<String>,
+  pub db_id: Option<i64>,
+}
+
+impl TRollbackTxnRequest {
+  pub fn new<F1, F2, F3, F4, F5, F6, F7, F9, F10, F11, F12>(cluster: F1, user: F2, passwd: F3, db: F4, user_ip: F5, txn_id: F6, reason: F7, auth_code: F9, txn_commit_attachment: F10, token: F11, db_id: F12) -> TRollbackTxnRequest where F1: Into<Option<String>>, F2: Into<Option<String>>, F3: Into<Option<String>>, F4: Into<Option<String>>, F5: Into<Option<String>>, F6: Into<Option<i64>>, F7: Into<Option<String>>, F9: Into<Option<i64>>, F10: Into<Option<Box<TTxnCommitAttachment>>>, F11: Into<Option<String>>, F12: Into<Option<i64>> {
+    TRollbackTxnRequest {
+      cluster: cluster.into(),
+      user: user.into(),
+      passwd: passwd.into(),
+      db: db.into(),
+      user_ip: user_ip.into(),
+      txn_id: txn_id.into(),
+      reason: reason.into(),
+      auth_code: auth_code.into(),
+      txn_commit_attachment: txn_commit_attachment.into(),
+      token: token.into(),
+      db_id: db_id.into(),
+    }
+  }
+}
+
+impl TSerializable for TRollbackTxnRequest {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TRollbackTxnRequest> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<String> = None;
+    let mut f_2: Option<String> = None;
+    let mut f_3: Option<String> = None;
+    let mut f_4: Option<String> = None;
+    let mut f_5: Option<String> = None;
+    let mut f_6: Option<i64> = None;
+    let mut f_7: Option<String> = None;
+    let mut f_9: Option<i64> = None;
+    let mut f_10: Option<Box<TTxnCommitAttachment>> = None;
+    let mut f_11: Option<String> = None;
+    let mut f_12: Option<i64> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = i_prot.read_string()?;
+          f_1 = Some(val);
+        },
+        2 => {
+          let val = i_prot.read_string()?;
+          f_2 = Some(val);
+        },
+        3 => {
+          let val = i_prot.read_string()?;
+          f_3 = Some(val);
+        },
+        4 => {
+          let val = i_prot.read_string()?;
+          f_4 = Some(val);
+        },
+        5 => {
+          let val = i_prot.read_string()?;
+          f_5 = Some(val);
+        },
+        6 => {
+          let val = i_prot.read_i64()?;
+          f_6 = Some(val);
+        },
+        7 => {
+          let val = i_prot.read_string()?;
+          f_7 = Some(val);
+        },
+        9 => {
+          let val = i_prot.read_i64()?;
+          f_9 = Some(val);
+        },
+        10 => {
+          let val = Box::new(TTxnCommitAttachment::read_from_in_protocol(i_prot)?);
+          f_10 = Some(val);
+        },
+        11 => {
+          let val = i_prot.read_string()?;
+          f_11 = Some(val);
+        },
+        12 => {
+          let val = i_prot.read_i64()?;
+          f_12 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    let ret = TRollbackTxnRequest {
+      cluster: f_1,
+      user: f_2,
+      passwd: f_3,
+      db: f_4,
+      user_ip: f_5,
+      txn_id: f_6,
+      reason: f_7,
+      auth_code: f_9,
+      txn_commit_attachment: f_10,
+      token: f_11,
+      db_id: f_12,
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("TRollbackTxnRequest");
+    o_prot.write_struct_begin(&struct_ident)?;
+    if let Some(ref fld_var) = self.cluster {
+      o_prot.write_field_begin(&TFieldIdentifier::new("cluster", TType::String, 1))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.user {
+      o_prot.write_field_begin(&TFieldIdentifier::new("user", TType::String, 2))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.passwd {
+      o_prot.write_field_begin(&TFieldIdentifier::new("passwd", TType::String, 3))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.db {
+      o_prot.write_field_begin(&TFieldIdentifier::new("db", TType::String, 4))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.user_ip {
+      o_prot.write_field_begin(&TFieldIdentifier::new("user_ip", TType::String, 5))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.txn_id {
+      o_prot.write_field_begin(&TFieldIdentifier::new("txn_id", TType::I64, 6))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.reason {
+      o_prot.write_field_begin(&TFieldIdentifier::new("reason", TType::String, 7))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.auth_code {
+      o_prot.write_field_begin(&TFieldIdentifier::new("auth_code", TType::I64, 9))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.txn_commit_attachment {
+      o_prot.write_field_begin(&TFieldIdentifier::new("txn_commit_attachment", TType::Struct, 10))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.token {
+      o_prot.write_field_begin(&TFieldIdentifier::new("token", TType::String, 11))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.db_id {
+      o_prot.write_field_begin(&TFieldIdentifier::new("db_id", TType::I64, 12))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+impl Default for TRollbackTxnRequest {
+  fn default() -> Self {
+    TRollbackTxnRequest{
+      cluster: Some("".to_owned()),
+      user: Some("".to_owned()),
+      passwd: Some("".to_owned()),
+      db: Some("".to_owned()),
+      user_ip: Some("".to_owned()),
+      txn_id: Some(0),
+      reason: Some("".to_owned()),
+      auth_code: Some(0),
+      txn_commit_attachment: None,
+      token: Some("".to_owned()),
+      db_id: Some(0),
+    }
+  }
+}
+
+//
+// TRollbackTxnResult
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TRollbackTxnResult {
+  pub status: Option<status::TStatus>,
+  pub master_address: Option<types::TNetworkAddress>,
+}
+
+impl TRollbackTxnResult {
+  pub fn new<F1, F2>(status: F1, master_address: F2) -> TRollbackTxnResult where F1: Into<Option<status::TStatus>>, F2: Into<Option<types::TNetworkAddress>> {
+    TRollbackTxnResult {
+      status: status.into(),
+      master_address: master_address.into(),
+    }
+  }
+}
+
+impl TSerializable for TRollbackTxnResult {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TRollbackTxnResult> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<status::TStatus> = None;
+    let mut f_2: Option<types::TNetworkAddress> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = status::TStatus::read_from_in_protocol(i_prot)?;
+          f_1 = Some(val);
+        },
+        2 => {
+          let val = types::TNetworkAddress::read_from_in_protocol(i_prot)?;
+          f_2 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    let ret = TRollbackTxnResult {
+      status: f_1,
+      master_address: f_2,
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("TRollbackTxnResult");
+    o_prot.write_struct_begin(&struct_ident)?;
+    if let Some(ref fld_var) = self.status {
+      o_prot.write_field_begin(&TFieldIdentifier::new("status", TType::Struct, 1))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.master_address {
+      o_prot.write_field_begin(&TFieldIdentifier::new("master_address", TType::Struct, 2))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+impl Default for TRollbackTxnResult {
+  fn default() -> Self {
+    TRollbackTxnResult{
+      status: None,
+      master_address: None,
+    }
+  }
+}
+
+//
 // TSnapshotLoaderReportRequest
 //
 
@@ -3589,6 +5605,54 @@ impl TSerializable for TSnapshotLoaderReportRequest {
     }
     o_prot.write_field_stop()?;
     o_prot.write_struct_end()
+  }
+}
+
+//
+// TSubTxnInfo
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TSubTxnInfo {
+}
+
+impl TSubTxnInfo {
+  pub fn new() -> TSubTxnInfo {
+    TSubTxnInfo {}
+  }
+}
+
+impl TSerializable for TSubTxnInfo {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TSubTxnInfo> {
+    i_prot.read_struct_begin()?;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    let ret = TSubTxnInfo {};
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("TSubTxnInfo");
+    o_prot.write_struct_begin(&struct_ident)?;
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+impl Default for TSubTxnInfo {
+  fn default() -> Self {
+    TSubTxnInfo{}
   }
 }
 
@@ -3765,6 +5829,62 @@ impl Default for TTabletCooldownInfo {
 }
 
 //
+// TTxnCommitAttachment
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TTxnCommitAttachment {
+  pub load_type: types::TLoadType,
+}
+
+impl TTxnCommitAttachment {
+  pub fn new(load_type: types::TLoadType) -> TTxnCommitAttachment {
+    TTxnCommitAttachment {
+      load_type,
+    }
+  }
+}
+
+impl TSerializable for TTxnCommitAttachment {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TTxnCommitAttachment> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<types::TLoadType> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = types::TLoadType::read_from_in_protocol(i_prot)?;
+          f_1 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    verify_required_field_exists("TTxnCommitAttachment.load_type", &f_1)?;
+    let ret = TTxnCommitAttachment {
+      load_type: f_1.expect("auto-generated code should have checked for presence of required fields"),
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("TTxnCommitAttachment");
+    o_prot.write_struct_begin(&struct_ident)?;
+    o_prot.write_field_begin(&TFieldIdentifier::new("loadType", TType::I32, 1))?;
+    self.load_type.write_to_out_protocol(o_prot)?;
+    o_prot.write_field_end()?;
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+//
 // FrontendService service client
 //
 
@@ -3781,6 +5901,11 @@ pub trait TFrontendServiceSyncClient {
   fn load_txn_commit(&mut self, request: TLoadTxnCommitRequest) -> thrift::Result<TLoadTxnCommitResult>;
   fn load_txn_rollback(&mut self, request: TLoadTxnRollbackRequest) -> thrift::Result<TLoadTxnRollbackResult>;
   fn confirm_unused_remote_files(&mut self, request: TConfirmUnusedRemoteFilesRequest) -> thrift::Result<TConfirmUnusedRemoteFilesResult>;
+  fn get_binlog(&mut self, request: TGetBinlogRequest) -> thrift::Result<TGetBinlogResult>;
+  fn get_binlog_lag(&mut self, request: TGetBinlogRequest) -> thrift::Result<TGetBinlogLagResult>;
+  fn begin_txn(&mut self, request: TBeginTxnRequest) -> thrift::Result<TBeginTxnResult>;
+  fn commit_txn(&mut self, request: TCommitTxnRequest) -> thrift::Result<TCommitTxnResult>;
+  fn rollback_txn(&mut self, request: TRollbackTxnRequest) -> thrift::Result<TRollbackTxnResult>;
 }
 
 pub trait TFrontendServiceSyncClientMarker {}
@@ -4131,6 +6256,141 @@ impl <C: TThriftClient + TFrontendServiceSyncClientMarker> TFrontendServiceSyncC
       result.ok_or()
     }
   }
+  fn get_binlog(&mut self, request: TGetBinlogRequest) -> thrift::Result<TGetBinlogResult> {
+    (
+      {
+        self.increment_sequence_number();
+        let message_ident = TMessageIdentifier::new("getBinlog", TMessageType::Call, self.sequence_number());
+        let call_args = FrontendServiceGetBinlogArgs { request };
+        self.o_prot_mut().write_message_begin(&message_ident)?;
+        call_args.write_to_out_protocol(self.o_prot_mut())?;
+        self.o_prot_mut().write_message_end()?;
+        self.o_prot_mut().flush()
+      }
+    )?;
+    {
+      let message_ident = self.i_prot_mut().read_message_begin()?;
+      verify_expected_sequence_number(self.sequence_number(), message_ident.sequence_number)?;
+      verify_expected_service_call("getBinlog", &message_ident.name)?;
+      if message_ident.message_type == TMessageType::Exception {
+        let remote_error = thrift::Error::read_application_error_from_in_protocol(self.i_prot_mut())?;
+        self.i_prot_mut().read_message_end()?;
+        return Err(thrift::Error::Application(remote_error))
+      }
+      verify_expected_message_type(TMessageType::Reply, message_ident.message_type)?;
+      let result = FrontendServiceGetBinlogResult::read_from_in_protocol(self.i_prot_mut())?;
+      self.i_prot_mut().read_message_end()?;
+      result.ok_or()
+    }
+  }
+  fn get_binlog_lag(&mut self, request: TGetBinlogRequest) -> thrift::Result<TGetBinlogLagResult> {
+    (
+      {
+        self.increment_sequence_number();
+        let message_ident = TMessageIdentifier::new("getBinlogLag", TMessageType::Call, self.sequence_number());
+        let call_args = FrontendServiceGetBinlogLagArgs { request };
+        self.o_prot_mut().write_message_begin(&message_ident)?;
+        call_args.write_to_out_protocol(self.o_prot_mut())?;
+        self.o_prot_mut().write_message_end()?;
+        self.o_prot_mut().flush()
+      }
+    )?;
+    {
+      let message_ident = self.i_prot_mut().read_message_begin()?;
+      verify_expected_sequence_number(self.sequence_number(), message_ident.sequence_number)?;
+      verify_expected_service_call("getBinlogLag", &message_ident.name)?;
+      if message_ident.message_type == TMessageType::Exception {
+        let remote_error = thrift::Error::read_application_error_from_in_protocol(self.i_prot_mut())?;
+        self.i_prot_mut().read_message_end()?;
+        return Err(thrift::Error::Application(remote_error))
+      }
+      verify_expected_message_type(TMessageType::Reply, message_ident.message_type)?;
+      let result = FrontendServiceGetBinlogLagResult::read_from_in_protocol(self.i_prot_mut())?;
+      self.i_prot_mut().read_message_end()?;
+      result.ok_or()
+    }
+  }
+  fn begin_txn(&mut self, request: TBeginTxnRequest) -> thrift::Result<TBeginTxnResult> {
+    (
+      {
+        self.increment_sequence_number();
+        let message_ident = TMessageIdentifier::new("beginTxn", TMessageType::Call, self.sequence_number());
+        let call_args = FrontendServiceBeginTxnArgs { request };
+        self.o_prot_mut().write_message_begin(&message_ident)?;
+        call_args.write_to_out_protocol(self.o_prot_mut())?;
+        self.o_prot_mut().write_message_end()?;
+        self.o_prot_mut().flush()
+      }
+    )?;
+    {
+      let message_ident = self.i_prot_mut().read_message_begin()?;
+      verify_expected_sequence_number(self.sequence_number(), message_ident.sequence_number)?;
+      verify_expected_service_call("beginTxn", &message_ident.name)?;
+      if message_ident.message_type == TMessageType::Exception {
+        let remote_error = thrift::Error::read_application_error_from_in_protocol(self.i_prot_mut())?;
+        self.i_prot_mut().read_message_end()?;
+        return Err(thrift::Error::Application(remote_error))
+      }
+      verify_expected_message_type(TMessageType::Reply, message_ident.message_type)?;
+      let result = FrontendServiceBeginTxnResult::read_from_in_protocol(self.i_prot_mut())?;
+      self.i_prot_mut().read_message_end()?;
+      result.ok_or()
+    }
+  }
+  fn commit_txn(&mut self, request: TCommitTxnRequest) -> thrift::Result<TCommitTxnResult> {
+    (
+      {
+        self.increment_sequence_number();
+        let message_ident = TMessageIdentifier::new("commitTxn", TMessageType::Call, self.sequence_number());
+        let call_args = FrontendServiceCommitTxnArgs { request };
+        self.o_prot_mut().write_message_begin(&message_ident)?;
+        call_args.write_to_out_protocol(self.o_prot_mut())?;
+        self.o_prot_mut().write_message_end()?;
+        self.o_prot_mut().flush()
+      }
+    )?;
+    {
+      let message_ident = self.i_prot_mut().read_message_begin()?;
+      verify_expected_sequence_number(self.sequence_number(), message_ident.sequence_number)?;
+      verify_expected_service_call("commitTxn", &message_ident.name)?;
+      if message_ident.message_type == TMessageType::Exception {
+        let remote_error = thrift::Error::read_application_error_from_in_protocol(self.i_prot_mut())?;
+        self.i_prot_mut().read_message_end()?;
+        return Err(thrift::Error::Application(remote_error))
+      }
+      verify_expected_message_type(TMessageType::Reply, message_ident.message_type)?;
+      let result = FrontendServiceCommitTxnResult::read_from_in_protocol(self.i_prot_mut())?;
+      self.i_prot_mut().read_message_end()?;
+      result.ok_or()
+    }
+  }
+  fn rollback_txn(&mut self, request: TRollbackTxnRequest) -> thrift::Result<TRollbackTxnResult> {
+    (
+      {
+        self.increment_sequence_number();
+        let message_ident = TMessageIdentifier::new("rollbackTxn", TMessageType::Call, self.sequence_number());
+        let call_args = FrontendServiceRollbackTxnArgs { request };
+        self.o_prot_mut().write_message_begin(&message_ident)?;
+        call_args.write_to_out_protocol(self.o_prot_mut())?;
+        self.o_prot_mut().write_message_end()?;
+        self.o_prot_mut().flush()
+      }
+    )?;
+    {
+      let message_ident = self.i_prot_mut().read_message_begin()?;
+      verify_expected_sequence_number(self.sequence_number(), message_ident.sequence_number)?;
+      verify_expected_service_call("rollbackTxn", &message_ident.name)?;
+      if message_ident.message_type == TMessageType::Exception {
+        let remote_error = thrift::Error::read_application_error_from_in_protocol(self.i_prot_mut())?;
+        self.i_prot_mut().read_message_end()?;
+        return Err(thrift::Error::Application(remote_error))
+      }
+      verify_expected_message_type(TMessageType::Reply, message_ident.message_type)?;
+      let result = FrontendServiceRollbackTxnResult::read_from_in_protocol(self.i_prot_mut())?;
+      self.i_prot_mut().read_message_end()?;
+      result.ok_or()
+    }
+  }
 }
 
 //
@@ -4150,6 +6410,11 @@ pub trait FrontendServiceSyncHandler {
   fn handle_load_txn_commit(&self, request: TLoadTxnCommitRequest) -> thrift::Result<TLoadTxnCommitResult>;
   fn handle_load_txn_rollback(&self, request: TLoadTxnRollbackRequest) -> thrift::Result<TLoadTxnRollbackResult>;
   fn handle_confirm_unused_remote_files(&self, request: TConfirmUnusedRemoteFilesRequest) -> thrift::Result<TConfirmUnusedRemoteFilesResult>;
+  fn handle_get_binlog(&self, request: TGetBinlogRequest) -> thrift::Result<TGetBinlogResult>;
+  fn handle_get_binlog_lag(&self, request: TGetBinlogRequest) -> thrift::Result<TGetBinlogLagResult>;
+  fn handle_begin_txn(&self, request: TBeginTxnRequest) -> thrift::Result<TBeginTxnResult>;
+  fn handle_commit_txn(&self, request: TCommitTxnRequest) -> thrift::Result<TCommitTxnResult>;
+  fn handle_rollback_txn(&self, request: TRollbackTxnRequest) -> thrift::Result<TRollbackTxnResult>;
 }
 
 pub struct FrontendServiceSyncProcessor<H: FrontendServiceSyncHandler> {
@@ -4197,6 +6462,21 @@ impl <H: FrontendServiceSyncHandler> FrontendServiceSyncProcessor<H> {
   }
   fn process_confirm_unused_remote_files(&self, incoming_sequence_number: i32, i_prot: &mut dyn TInputProtocol, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
     TFrontendServiceProcessFunctions::process_confirm_unused_remote_files(&self.handler, incoming_sequence_number, i_prot, o_prot)
+  }
+  fn process_get_binlog(&self, incoming_sequence_number: i32, i_prot: &mut dyn TInputProtocol, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    TFrontendServiceProcessFunctions::process_get_binlog(&self.handler, incoming_sequence_number, i_prot, o_prot)
+  }
+  fn process_get_binlog_lag(&self, incoming_sequence_number: i32, i_prot: &mut dyn TInputProtocol, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    TFrontendServiceProcessFunctions::process_get_binlog_lag(&self.handler, incoming_sequence_number, i_prot, o_prot)
+  }
+  fn process_begin_txn(&self, incoming_sequence_number: i32, i_prot: &mut dyn TInputProtocol, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    TFrontendServiceProcessFunctions::process_begin_txn(&self.handler, incoming_sequence_number, i_prot, o_prot)
+  }
+  fn process_commit_txn(&self, incoming_sequence_number: i32, i_prot: &mut dyn TInputProtocol, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    TFrontendServiceProcessFunctions::process_commit_txn(&self.handler, incoming_sequence_number, i_prot, o_prot)
+  }
+  fn process_rollback_txn(&self, incoming_sequence_number: i32, i_prot: &mut dyn TInputProtocol, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    TFrontendServiceProcessFunctions::process_rollback_txn(&self.handler, incoming_sequence_number, i_prot, o_prot)
   }
 }
 
@@ -4647,6 +6927,191 @@ impl TFrontendServiceProcessFunctions {
       },
     }
   }
+  pub fn process_get_binlog<H: FrontendServiceSyncHandler>(handler: &H, incoming_sequence_number: i32, i_prot: &mut dyn TInputProtocol, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let args = FrontendServiceGetBinlogArgs::read_from_in_protocol(i_prot)?;
+    match handler.handle_get_binlog(args.request) {
+      Ok(handler_return) => {
+        let message_ident = TMessageIdentifier::new("getBinlog", TMessageType::Reply, incoming_sequence_number);
+        o_prot.write_message_begin(&message_ident)?;
+        let ret = FrontendServiceGetBinlogResult { result_value: Some(handler_return) };
+        ret.write_to_out_protocol(o_prot)?;
+        o_prot.write_message_end()?;
+        o_prot.flush()
+      },
+      Err(e) => {
+        match e {
+          thrift::Error::Application(app_err) => {
+            let message_ident = TMessageIdentifier::new("getBinlog", TMessageType::Exception, incoming_sequence_number);
+            o_prot.write_message_begin(&message_ident)?;
+            thrift::Error::write_application_error_to_out_protocol(&app_err, o_prot)?;
+            o_prot.write_message_end()?;
+            o_prot.flush()
+          },
+          _ => {
+            let ret_err = {
+              ApplicationError::new(
+                ApplicationErrorKind::Unknown,
+                e.to_string()
+              )
+            };
+            let message_ident = TMessageIdentifier::new("getBinlog", TMessageType::Exception, incoming_sequence_number);
+            o_prot.write_message_begin(&message_ident)?;
+            thrift::Error::write_application_error_to_out_protocol(&ret_err, o_prot)?;
+            o_prot.write_message_end()?;
+            o_prot.flush()
+          },
+        }
+      },
+    }
+  }
+  pub fn process_get_binlog_lag<H: FrontendServiceSyncHandler>(handler: &H, incoming_sequence_number: i32, i_prot: &mut dyn TInputProtocol, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let args = FrontendServiceGetBinlogLagArgs::read_from_in_protocol(i_prot)?;
+    match handler.handle_get_binlog_lag(args.request) {
+      Ok(handler_return) => {
+        let message_ident = TMessageIdentifier::new("getBinlogLag", TMessageType::Reply, incoming_sequence_number);
+        o_prot.write_message_begin(&message_ident)?;
+        let ret = FrontendServiceGetBinlogLagResult { result_value: Some(handler_return) };
+        ret.write_to_out_protocol(o_prot)?;
+        o_prot.write_message_end()?;
+        o_prot.flush()
+      },
+      Err(e) => {
+        match e {
+          thrift::Error::Application(app_err) => {
+            let message_ident = TMessageIdentifier::new("getBinlogLag", TMessageType::Exception, incoming_sequence_number);
+            o_prot.write_message_begin(&message_ident)?;
+            thrift::Error::write_application_error_to_out_protocol(&app_err, o_prot)?;
+            o_prot.write_message_end()?;
+            o_prot.flush()
+          },
+          _ => {
+            let ret_err = {
+              ApplicationError::new(
+                ApplicationErrorKind::Unknown,
+                e.to_string()
+              )
+            };
+            let message_ident = TMessageIdentifier::new("getBinlogLag", TMessageType::Exception, incoming_sequence_number);
+            o_prot.write_message_begin(&message_ident)?;
+            thrift::Error::write_application_error_to_out_protocol(&ret_err, o_prot)?;
+            o_prot.write_message_end()?;
+            o_prot.flush()
+          },
+        }
+      },
+    }
+  }
+  pub fn process_begin_txn<H: FrontendServiceSyncHandler>(handler: &H, incoming_sequence_number: i32, i_prot: &mut dyn TInputProtocol, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let args = FrontendServiceBeginTxnArgs::read_from_in_protocol(i_prot)?;
+    match handler.handle_begin_txn(args.request) {
+      Ok(handler_return) => {
+        let message_ident = TMessageIdentifier::new("beginTxn", TMessageType::Reply, incoming_sequence_number);
+        o_prot.write_message_begin(&message_ident)?;
+        let ret = FrontendServiceBeginTxnResult { result_value: Some(handler_return) };
+        ret.write_to_out_protocol(o_prot)?;
+        o_prot.write_message_end()?;
+        o_prot.flush()
+      },
+      Err(e) => {
+        match e {
+          thrift::Error::Application(app_err) => {
+            let message_ident = TMessageIdentifier::new("beginTxn", TMessageType::Exception, incoming_sequence_number);
+            o_prot.write_message_begin(&message_ident)?;
+            thrift::Error::write_application_error_to_out_protocol(&app_err, o_prot)?;
+            o_prot.write_message_end()?;
+            o_prot.flush()
+          },
+          _ => {
+            let ret_err = {
+              ApplicationError::new(
+                ApplicationErrorKind::Unknown,
+                e.to_string()
+              )
+            };
+            let message_ident = TMessageIdentifier::new("beginTxn", TMessageType::Exception, incoming_sequence_number);
+            o_prot.write_message_begin(&message_ident)?;
+            thrift::Error::write_application_error_to_out_protocol(&ret_err, o_prot)?;
+            o_prot.write_message_end()?;
+            o_prot.flush()
+          },
+        }
+      },
+    }
+  }
+  pub fn process_commit_txn<H: FrontendServiceSyncHandler>(handler: &H, incoming_sequence_number: i32, i_prot: &mut dyn TInputProtocol, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let args = FrontendServiceCommitTxnArgs::read_from_in_protocol(i_prot)?;
+    match handler.handle_commit_txn(args.request) {
+      Ok(handler_return) => {
+        let message_ident = TMessageIdentifier::new("commitTxn", TMessageType::Reply, incoming_sequence_number);
+        o_prot.write_message_begin(&message_ident)?;
+        let ret = FrontendServiceCommitTxnResult { result_value: Some(handler_return) };
+        ret.write_to_out_protocol(o_prot)?;
+        o_prot.write_message_end()?;
+        o_prot.flush()
+      },
+      Err(e) => {
+        match e {
+          thrift::Error::Application(app_err) => {
+            let message_ident = TMessageIdentifier::new("commitTxn", TMessageType::Exception, incoming_sequence_number);
+            o_prot.write_message_begin(&message_ident)?;
+            thrift::Error::write_application_error_to_out_protocol(&app_err, o_prot)?;
+            o_prot.write_message_end()?;
+            o_prot.flush()
+          },
+          _ => {
+            let ret_err = {
+              ApplicationError::new(
+                ApplicationErrorKind::Unknown,
+                e.to_string()
+              )
+            };
+            let message_ident = TMessageIdentifier::new("commitTxn", TMessageType::Exception, incoming_sequence_number);
+            o_prot.write_message_begin(&message_ident)?;
+            thrift::Error::write_application_error_to_out_protocol(&ret_err, o_prot)?;
+            o_prot.write_message_end()?;
+            o_prot.flush()
+          },
+        }
+      },
+    }
+  }
+  pub fn process_rollback_txn<H: FrontendServiceSyncHandler>(handler: &H, incoming_sequence_number: i32, i_prot: &mut dyn TInputProtocol, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let args = FrontendServiceRollbackTxnArgs::read_from_in_protocol(i_prot)?;
+    match handler.handle_rollback_txn(args.request) {
+      Ok(handler_return) => {
+        let message_ident = TMessageIdentifier::new("rollbackTxn", TMessageType::Reply, incoming_sequence_number);
+        o_prot.write_message_begin(&message_ident)?;
+        let ret = FrontendServiceRollbackTxnResult { result_value: Some(handler_return) };
+        ret.write_to_out_protocol(o_prot)?;
+        o_prot.write_message_end()?;
+        o_prot.flush()
+      },
+      Err(e) => {
+        match e {
+          thrift::Error::Application(app_err) => {
+            let message_ident = TMessageIdentifier::new("rollbackTxn", TMessageType::Exception, incoming_sequence_number);
+            o_prot.write_message_begin(&message_ident)?;
+            thrift::Error::write_application_error_to_out_protocol(&app_err, o_prot)?;
+            o_prot.write_message_end()?;
+            o_prot.flush()
+          },
+          _ => {
+            let ret_err = {
+              ApplicationError::new(
+                ApplicationErrorKind::Unknown,
+                e.to_string()
+              )
+            };
+            let message_ident = TMessageIdentifier::new("rollbackTxn", TMessageType::Exception, incoming_sequence_number);
+            o_prot.write_message_begin(&message_ident)?;
+            thrift::Error::write_application_error_to_out_protocol(&ret_err, o_prot)?;
+            o_prot.write_message_end()?;
+            o_prot.flush()
+          },
+        }
+      },
+    }
+  }
 }
 
 impl <H: FrontendServiceSyncHandler> TProcessor for FrontendServiceSyncProcessor<H> {
@@ -4688,6 +7153,21 @@ impl <H: FrontendServiceSyncHandler> TProcessor for FrontendServiceSyncProcessor
       },
       "confirmUnusedRemoteFiles" => {
         self.process_confirm_unused_remote_files(message_ident.sequence_number, i_prot, o_prot)
+      },
+      "getBinlog" => {
+        self.process_get_binlog(message_ident.sequence_number, i_prot, o_prot)
+      },
+      "getBinlogLag" => {
+        self.process_get_binlog_lag(message_ident.sequence_number, i_prot, o_prot)
+      },
+      "beginTxn" => {
+        self.process_begin_txn(message_ident.sequence_number, i_prot, o_prot)
+      },
+      "commitTxn" => {
+        self.process_commit_txn(message_ident.sequence_number, i_prot, o_prot)
+      },
+      "rollbackTxn" => {
+        self.process_rollback_txn(message_ident.sequence_number, i_prot, o_prot)
       },
       method => {
         Err(
@@ -6025,6 +8505,561 @@ impl FrontendServiceConfirmUnusedRemoteFilesResult {
   }
   fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
     let struct_ident = TStructIdentifier::new("FrontendServiceConfirmUnusedRemoteFilesResult");
+    o_prot.write_struct_begin(&struct_ident)?;
+    if let Some(ref fld_var) = self.result_value {
+      o_prot.write_field_begin(&TFieldIdentifier::new("result_value", TType::Struct, 0))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+//
+// FrontendServiceGetBinlogArgs
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+struct FrontendServiceGetBinlogArgs {
+  request: TGetBinlogRequest,
+}
+
+impl FrontendServiceGetBinlogArgs {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<FrontendServiceGetBinlogArgs> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<TGetBinlogRequest> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = TGetBinlogRequest::read_from_in_protocol(i_prot)?;
+          f_1 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    verify_required_field_exists("FrontendServiceGetBinlogArgs.request", &f_1)?;
+    let ret = FrontendServiceGetBinlogArgs {
+      request: f_1.expect("auto-generated code should have checked for presence of required fields"),
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("getBinlog_args");
+    o_prot.write_struct_begin(&struct_ident)?;
+    o_prot.write_field_begin(&TFieldIdentifier::new("request", TType::Struct, 1))?;
+    self.request.write_to_out_protocol(o_prot)?;
+    o_prot.write_field_end()?;
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+//
+// FrontendServiceGetBinlogResult
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+struct FrontendServiceGetBinlogResult {
+  result_value: Option<TGetBinlogResult>,
+}
+
+impl FrontendServiceGetBinlogResult {
+  fn ok_or(self) -> thrift::Result<TGetBinlogResult> {
+    if self.result_value.is_some() {
+      Ok(self.result_value.unwrap())
+    } else {
+      Err(
+        thrift::Error::Application(
+          ApplicationError::new(
+            ApplicationErrorKind::MissingResult,
+            "no result received for FrontendServiceGetBinlog"
+          )
+        )
+      )
+    }
+  }
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<FrontendServiceGetBinlogResult> {
+    i_prot.read_struct_begin()?;
+    let mut f_0: Option<TGetBinlogResult> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        0 => {
+          let val = TGetBinlogResult::read_from_in_protocol(i_prot)?;
+          f_0 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    let ret = FrontendServiceGetBinlogResult {
+      result_value: f_0,
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("FrontendServiceGetBinlogResult");
+    o_prot.write_struct_begin(&struct_ident)?;
+    if let Some(ref fld_var) = self.result_value {
+      o_prot.write_field_begin(&TFieldIdentifier::new("result_value", TType::Struct, 0))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+//
+// FrontendServiceGetBinlogLagArgs
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+struct FrontendServiceGetBinlogLagArgs {
+  request: TGetBinlogRequest,
+}
+
+impl FrontendServiceGetBinlogLagArgs {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<FrontendServiceGetBinlogLagArgs> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<TGetBinlogRequest> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = TGetBinlogRequest::read_from_in_protocol(i_prot)?;
+          f_1 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    verify_required_field_exists("FrontendServiceGetBinlogLagArgs.request", &f_1)?;
+    let ret = FrontendServiceGetBinlogLagArgs {
+      request: f_1.expect("auto-generated code should have checked for presence of required fields"),
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("getBinlogLag_args");
+    o_prot.write_struct_begin(&struct_ident)?;
+    o_prot.write_field_begin(&TFieldIdentifier::new("request", TType::Struct, 1))?;
+    self.request.write_to_out_protocol(o_prot)?;
+    o_prot.write_field_end()?;
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+//
+// FrontendServiceGetBinlogLagResult
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+struct FrontendServiceGetBinlogLagResult {
+  result_value: Option<TGetBinlogLagResult>,
+}
+
+impl FrontendServiceGetBinlogLagResult {
+  fn ok_or(self) -> thrift::Result<TGetBinlogLagResult> {
+    if self.result_value.is_some() {
+      Ok(self.result_value.unwrap())
+    } else {
+      Err(
+        thrift::Error::Application(
+          ApplicationError::new(
+            ApplicationErrorKind::MissingResult,
+            "no result received for FrontendServiceGetBinlogLag"
+          )
+        )
+      )
+    }
+  }
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<FrontendServiceGetBinlogLagResult> {
+    i_prot.read_struct_begin()?;
+    let mut f_0: Option<TGetBinlogLagResult> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        0 => {
+          let val = TGetBinlogLagResult::read_from_in_protocol(i_prot)?;
+          f_0 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    let ret = FrontendServiceGetBinlogLagResult {
+      result_value: f_0,
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("FrontendServiceGetBinlogLagResult");
+    o_prot.write_struct_begin(&struct_ident)?;
+    if let Some(ref fld_var) = self.result_value {
+      o_prot.write_field_begin(&TFieldIdentifier::new("result_value", TType::Struct, 0))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+//
+// FrontendServiceBeginTxnArgs
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+struct FrontendServiceBeginTxnArgs {
+  request: TBeginTxnRequest,
+}
+
+impl FrontendServiceBeginTxnArgs {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<FrontendServiceBeginTxnArgs> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<TBeginTxnRequest> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = TBeginTxnRequest::read_from_in_protocol(i_prot)?;
+          f_1 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    verify_required_field_exists("FrontendServiceBeginTxnArgs.request", &f_1)?;
+    let ret = FrontendServiceBeginTxnArgs {
+      request: f_1.expect("auto-generated code should have checked for presence of required fields"),
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("beginTxn_args");
+    o_prot.write_struct_begin(&struct_ident)?;
+    o_prot.write_field_begin(&TFieldIdentifier::new("request", TType::Struct, 1))?;
+    self.request.write_to_out_protocol(o_prot)?;
+    o_prot.write_field_end()?;
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+//
+// FrontendServiceBeginTxnResult
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+struct FrontendServiceBeginTxnResult {
+  result_value: Option<TBeginTxnResult>,
+}
+
+impl FrontendServiceBeginTxnResult {
+  fn ok_or(self) -> thrift::Result<TBeginTxnResult> {
+    if self.result_value.is_some() {
+      Ok(self.result_value.unwrap())
+    } else {
+      Err(
+        thrift::Error::Application(
+          ApplicationError::new(
+            ApplicationErrorKind::MissingResult,
+            "no result received for FrontendServiceBeginTxn"
+          )
+        )
+      )
+    }
+  }
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<FrontendServiceBeginTxnResult> {
+    i_prot.read_struct_begin()?;
+    let mut f_0: Option<TBeginTxnResult> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        0 => {
+          let val = TBeginTxnResult::read_from_in_protocol(i_prot)?;
+          f_0 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    let ret = FrontendServiceBeginTxnResult {
+      result_value: f_0,
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("FrontendServiceBeginTxnResult");
+    o_prot.write_struct_begin(&struct_ident)?;
+    if let Some(ref fld_var) = self.result_value {
+      o_prot.write_field_begin(&TFieldIdentifier::new("result_value", TType::Struct, 0))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+//
+// FrontendServiceCommitTxnArgs
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+struct FrontendServiceCommitTxnArgs {
+  request: TCommitTxnRequest,
+}
+
+impl FrontendServiceCommitTxnArgs {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<FrontendServiceCommitTxnArgs> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<TCommitTxnRequest> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = TCommitTxnRequest::read_from_in_protocol(i_prot)?;
+          f_1 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    verify_required_field_exists("FrontendServiceCommitTxnArgs.request", &f_1)?;
+    let ret = FrontendServiceCommitTxnArgs {
+      request: f_1.expect("auto-generated code should have checked for presence of required fields"),
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("commitTxn_args");
+    o_prot.write_struct_begin(&struct_ident)?;
+    o_prot.write_field_begin(&TFieldIdentifier::new("request", TType::Struct, 1))?;
+    self.request.write_to_out_protocol(o_prot)?;
+    o_prot.write_field_end()?;
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+//
+// FrontendServiceCommitTxnResult
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+struct FrontendServiceCommitTxnResult {
+  result_value: Option<TCommitTxnResult>,
+}
+
+impl FrontendServiceCommitTxnResult {
+  fn ok_or(self) -> thrift::Result<TCommitTxnResult> {
+    if self.result_value.is_some() {
+      Ok(self.result_value.unwrap())
+    } else {
+      Err(
+        thrift::Error::Application(
+          ApplicationError::new(
+            ApplicationErrorKind::MissingResult,
+            "no result received for FrontendServiceCommitTxn"
+          )
+        )
+      )
+    }
+  }
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<FrontendServiceCommitTxnResult> {
+    i_prot.read_struct_begin()?;
+    let mut f_0: Option<TCommitTxnResult> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        0 => {
+          let val = TCommitTxnResult::read_from_in_protocol(i_prot)?;
+          f_0 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    let ret = FrontendServiceCommitTxnResult {
+      result_value: f_0,
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("FrontendServiceCommitTxnResult");
+    o_prot.write_struct_begin(&struct_ident)?;
+    if let Some(ref fld_var) = self.result_value {
+      o_prot.write_field_begin(&TFieldIdentifier::new("result_value", TType::Struct, 0))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+//
+// FrontendServiceRollbackTxnArgs
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+struct FrontendServiceRollbackTxnArgs {
+  request: TRollbackTxnRequest,
+}
+
+impl FrontendServiceRollbackTxnArgs {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<FrontendServiceRollbackTxnArgs> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<TRollbackTxnRequest> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = TRollbackTxnRequest::read_from_in_protocol(i_prot)?;
+          f_1 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    verify_required_field_exists("FrontendServiceRollbackTxnArgs.request", &f_1)?;
+    let ret = FrontendServiceRollbackTxnArgs {
+      request: f_1.expect("auto-generated code should have checked for presence of required fields"),
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("rollbackTxn_args");
+    o_prot.write_struct_begin(&struct_ident)?;
+    o_prot.write_field_begin(&TFieldIdentifier::new("request", TType::Struct, 1))?;
+    self.request.write_to_out_protocol(o_prot)?;
+    o_prot.write_field_end()?;
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+//
+// FrontendServiceRollbackTxnResult
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+struct FrontendServiceRollbackTxnResult {
+  result_value: Option<TRollbackTxnResult>,
+}
+
+impl FrontendServiceRollbackTxnResult {
+  fn ok_or(self) -> thrift::Result<TRollbackTxnResult> {
+    if self.result_value.is_some() {
+      Ok(self.result_value.unwrap())
+    } else {
+      Err(
+        thrift::Error::Application(
+          ApplicationError::new(
+            ApplicationErrorKind::MissingResult,
+            "no result received for FrontendServiceRollbackTxn"
+          )
+        )
+      )
+    }
+  }
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<FrontendServiceRollbackTxnResult> {
+    i_prot.read_struct_begin()?;
+    let mut f_0: Option<TRollbackTxnResult> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        0 => {
+          let val = TRollbackTxnResult::read_from_in_protocol(i_prot)?;
+          f_0 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    let ret = FrontendServiceRollbackTxnResult {
+      result_value: f_0,
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("FrontendServiceRollbackTxnResult");
     o_prot.write_struct_begin(&struct_ident)?;
     if let Some(ref fld_var) = self.result_value {
       o_prot.write_field_begin(&TFieldIdentifier::new("result_value", TType::Struct, 0))?;

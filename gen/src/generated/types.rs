@@ -155,6 +155,60 @@ impl From<&TKeysType> for i32 {
 }
 
 #[derive(Copy, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TLoadType(pub i32);
+
+impl TLoadType {
+  pub const MANUL_LOAD: TLoadType = TLoadType(0);
+  pub const ROUTINE_LOAD: TLoadType = TLoadType(1);
+  pub const MINI_LOAD: TLoadType = TLoadType(2);
+  pub const ENUM_VALUES: &'static [Self] = &[
+    Self::MANUL_LOAD,
+    Self::ROUTINE_LOAD,
+    Self::MINI_LOAD,
+  ];
+}
+
+impl TSerializable for TLoadType {
+  #[allow(clippy::trivially_copy_pass_by_ref)]
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    o_prot.write_i32(self.0)
+  }
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TLoadType> {
+    let enum_value = i_prot.read_i32()?;
+    Ok(TLoadType::from(enum_value))
+  }
+}
+
+impl From<i32> for TLoadType {
+  fn from(i: i32) -> Self {
+    match i {
+      0 => TLoadType::MANUL_LOAD,
+      1 => TLoadType::ROUTINE_LOAD,
+      2 => TLoadType::MINI_LOAD,
+      _ => TLoadType(i)
+    }
+  }
+}
+
+impl From<&i32> for TLoadType {
+  fn from(i: &i32) -> Self {
+    TLoadType::from(*i)
+  }
+}
+
+impl From<TLoadType> for i32 {
+  fn from(e: TLoadType) -> i32 {
+    e.0
+  }
+}
+
+impl From<&TLoadType> for i32 {
+  fn from(e: &TLoadType) -> i32 {
+    e.0
+  }
+}
+
+#[derive(Copy, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
 pub struct TPrimitiveType(pub i32);
 
 impl TPrimitiveType {
