@@ -24,36 +24,36 @@ doris_conf::config_keys! {
         /// CIDR list used to pick the address reported to the FE
         priority_networks: String = "",
         /// snapshots older than this are removed by the sweeper
-        snapshot_expire_time_sec: u64 = "172800",
+        snapshot_expire_time_sec: u64 = "172800" [cpp = "int32_t"],
         // A load's pending rowsets older than this are checked with the FE and dropped when dead.
         /// pending load rowsets older than this are dropped once the FE says their txn is dead
-        pending_data_expire_time_sec: u64 = "1800",
+        pending_data_expire_time_sec: u64 = "1800" [cpp = "int32_t"],
         /// largest thrift message accepted, in bytes
-        thrift_max_message_size: usize = "2147483647",
+        thrift_max_message_size: usize = "2147483647" [cpp = "int32_t"],
         /// seconds between task reports to the master FE
-        report_task_interval_seconds: u64 = "10",
+        report_task_interval_seconds: u64 = "10" [cpp = "int32_t"],
         /// seconds between tablet reports
-        report_tablet_interval_seconds: u64 = "60",
+        report_tablet_interval_seconds: u64 = "60" [cpp = "int32_t"],
         /// seconds between disk reports
-        report_disk_state_interval_seconds: u64 = "60",
+        report_disk_state_interval_seconds: u64 = "60" [cpp = "int32_t"],
         /// seconds between cooldown passes: the cooldown replica uploads cold rowsets, the others follow its remote meta
-        generate_cooldown_task_interval_sec: u64 = "20" [parse = at_least_one],
+        generate_cooldown_task_interval_sec: u64 = "20" [parse = at_least_one, cpp = "int32_t"],
         /// workers for CREATE tasks
-        create_tablet_worker_count: usize = "3" [parse = at_least_one],
+        create_tablet_worker_count: usize = "3" [parse = at_least_one, cpp = "int32_t"],
         /// workers for DROP tasks
-        drop_tablet_worker_count: usize = "3" [parse = at_least_one],
+        drop_tablet_worker_count: usize = "3" [parse = at_least_one, cpp = "int32_t"],
         /// workers for MAKE_SNAPSHOT tasks
-        make_snapshot_worker_count: usize = "5" [parse = at_least_one],
+        make_snapshot_worker_count: usize = "5" [parse = at_least_one, cpp = "int32_t"],
         /// workers for RELEASE_SNAPSHOT tasks
-        release_snapshot_worker_count: usize = "5" [parse = at_least_one],
+        release_snapshot_worker_count: usize = "5" [parse = at_least_one, cpp = "int32_t"],
         /// workers for UPLOAD tasks
-        upload_worker_count: usize = "1" [parse = at_least_one],
+        upload_worker_count: usize = "1" [parse = at_least_one, cpp = "int32_t"],
         /// workers for DOWNLOAD tasks
-        download_worker_count: usize = "3" [parse = at_least_one],
+        download_worker_count: usize = "3" [parse = at_least_one, cpp = "int32_t"],
         /// workers for PUBLISH_VERSION tasks
-        publish_version_worker_count: usize = "8" [parse = at_least_one],
+        publish_version_worker_count: usize = "8" [parse = at_least_one, cpp = "int32_t"],
         /// workers for MOVE tasks
-        move_dir_worker_count: usize = "3" [parse = at_least_one],
+        move_dir_worker_count: usize = "3" [parse = at_least_one, cpp = "int32_t"],
         /// parallel file GETs per download task, across its tablets
         download_parallelism: usize = "8" [parse = at_least_one],
         /// retries per file, with backoff
@@ -67,6 +67,10 @@ doris_conf::config_keys! {
         download_upstream_mode: bool = "false",
         /// free space a root keeps when pulling into it
         storage_min_left_capacity_bytes: u64 = "1073741824",
+        // Upstream's switch for binlogs (CCR incremental sync); the CCR syncer refuses a
+        // cluster whose BEs have it off.
+        /// keep the rowsets binlogs refer to and serve them to target BEs (CCR)
+        enable_feature_binlog: bool = "false",
     }
 }
 

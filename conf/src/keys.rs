@@ -39,11 +39,13 @@
 //! - `key = "name"`: the conf file's name when it differs from the field's;
 //! - `parse = f`: `fn(&str, &str) -> Result<Type, ConfigError>` instead of the type's
 //!   [`ConfValue`](crate::ConfValue) rule, for keys with a range or a format;
-//! - `secret`: left out of `Debug` (passwords).
+//! - `secret`: left out of `Debug` and of `shown` (passwords);
+//! - `java = "int"` / `cpp = "int32_t"`: the type name the FE / the BE shows, where
+//!   upstream's differs from the one the Rust type gives ([`ConfShow`](crate::ConfShow)).
 //!
 //! The struct gets public fields, `KEYS` (the `--help` table, in declaration order),
-//! `set(key, value)`, `parse_str`, `load`, `Default` (every default parsed, `${VAR}`
-//! expanded) and `Debug`.
+//! `set(key, value)`, `parse_str`, `load`, `shown` (values and type names for the SHOW
+//! commands), `Default` (every default parsed, `${VAR}` expanded) and `Debug`.
 
 #[macro_export]
 macro_rules! config_keys {
@@ -52,18 +54,40 @@ macro_rules! config_keys {
     (@key $field:ident key = $k:literal $(, $($rest:tt)*)?) => { $k };
     (@key $field:ident parse = $f:expr $(, $($rest:tt)*)?) => { $crate::config_keys!(@key $field $($($rest)*)?) };
     (@key $field:ident secret $(, $($rest:tt)*)?) => { $crate::config_keys!(@key $field $($($rest)*)?) };
+    (@key $field:ident java = $j:literal $(, $($rest:tt)*)?) => { $crate::config_keys!(@key $field $($($rest)*)?) };
+    (@key $field:ident cpp = $c:literal $(, $($rest:tt)*)?) => { $crate::config_keys!(@key $field $($($rest)*)?) };
 
     // The parser of a key.
     (@parse ($ty:ty)) => { <$ty as $crate::ConfValue>::parse_conf };
     (@parse ($ty:ty) parse = $f:expr $(, $($rest:tt)*)?) => { $f };
     (@parse ($ty:ty) key = $k:literal $(, $($rest:tt)*)?) => { $crate::config_keys!(@parse ($ty) $($($rest)*)?) };
     (@parse ($ty:ty) secret $(, $($rest:tt)*)?) => { $crate::config_keys!(@parse ($ty) $($($rest)*)?) };
+    (@parse ($ty:ty) java = $j:literal $(, $($rest:tt)*)?) => { $crate::config_keys!(@parse ($ty) $($($rest)*)?) };
+    (@parse ($ty:ty) cpp = $c:literal $(, $($rest:tt)*)?) => { $crate::config_keys!(@parse ($ty) $($($rest)*)?) };
 
     // Whether a key stays out of `Debug`.
     (@secret) => { false };
     (@secret secret $(, $($rest:tt)*)?) => { true };
     (@secret key = $k:literal $(, $($rest:tt)*)?) => { $crate::config_keys!(@secret $($($rest)*)?) };
     (@secret parse = $f:expr $(, $($rest:tt)*)?) => { $crate::config_keys!(@secret $($($rest)*)?) };
+    (@secret java = $j:literal $(, $($rest:tt)*)?) => { $crate::config_keys!(@secret $($($rest)*)?) };
+    (@secret cpp = $c:literal $(, $($rest:tt)*)?) => { $crate::config_keys!(@secret $($($rest)*)?) };
+
+    // The Java type name the FE shows for a key.
+    (@java ($ty:ty)) => { <$ty as $crate::ConfShow>::JAVA_TYPE };
+    (@java ($ty:ty) java = $j:literal $(, $($rest:tt)*)?) => { $j };
+    (@java ($ty:ty) key = $k:literal $(, $($rest:tt)*)?) => { $crate::config_keys!(@java ($ty) $($($rest)*)?) };
+    (@java ($ty:ty) parse = $f:expr $(, $($rest:tt)*)?) => { $crate::config_keys!(@java ($ty) $($($rest)*)?) };
+    (@java ($ty:ty) secret $(, $($rest:tt)*)?) => { $crate::config_keys!(@java ($ty) $($($rest)*)?) };
+    (@java ($ty:ty) cpp = $c:literal $(, $($rest:tt)*)?) => { $crate::config_keys!(@java ($ty) $($($rest)*)?) };
+
+    // The C++ type name the BE shows for a key.
+    (@cpp ($ty:ty)) => { <$ty as $crate::ConfShow>::CPP_TYPE };
+    (@cpp ($ty:ty) cpp = $c:literal $(, $($rest:tt)*)?) => { $c };
+    (@cpp ($ty:ty) key = $k:literal $(, $($rest:tt)*)?) => { $crate::config_keys!(@cpp ($ty) $($($rest)*)?) };
+    (@cpp ($ty:ty) parse = $f:expr $(, $($rest:tt)*)?) => { $crate::config_keys!(@cpp ($ty) $($($rest)*)?) };
+    (@cpp ($ty:ty) secret $(, $($rest:tt)*)?) => { $crate::config_keys!(@cpp ($ty) $($($rest)*)?) };
+    (@cpp ($ty:ty) java = $j:literal $(, $($rest:tt)*)?) => { $crate::config_keys!(@cpp ($ty) $($($rest)*)?) };
 
     (
         $(#[$meta:meta])*
@@ -110,6 +134,23 @@ macro_rules! config_keys {
 
             pub fn load(path: &std::path::Path) -> Result<Self, $crate::ConfigError> {
                 Self::parse_str(&$crate::read(path)?, path)
+            }
+
+            /// Every key's current value and type names, in declaration order; secret keys
+            /// have no value.
+            pub fn shown(&self) -> Vec<$crate::Shown> {
+                vec![$(
+                    {
+                        let name = $crate::config_keys!(@key $field $($($opt)*)?);
+                        let secret = $crate::config_keys!(@secret $($($opt)*)?);
+                        $crate::Shown {
+                            key: Self::KEYS.iter().find(|k| k.name == name).expect("declared"),
+                            value: (!secret).then(|| $crate::ConfShow::conf_text(&self.$field)),
+                            java_type: $crate::config_keys!(@java ($ty) $($($opt)*)?),
+                            cpp_type: $crate::config_keys!(@cpp ($ty) $($($opt)*)?),
+                        }
+                    },
+                )*]
             }
         }
 

@@ -11,16 +11,26 @@ mod keys;
 mod value;
 
 pub use keys::doc_text;
-pub use value::{at_least_one, ConfValue};
+pub use value::{at_least_one, ConfShow, ConfValue};
 
 /// One documented key: name, default, meaning.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct Key {
     pub name: &'static str,
     pub default: &'static str,
     pub doc: &'static str,
     /// Its value is never shown (passwords).
     pub secret: bool,
+}
+
+/// One key as the SHOW commands print it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shown {
+    pub key: &'static Key,
+    /// None for secret keys: their values never leave the process.
+    pub value: Option<String>,
+    pub java_type: &'static str,
+    pub cpp_type: &'static str,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -60,6 +60,60 @@ impl<T: ConfValue> ConfValue for Option<T> {
     }
 }
 
+/// How a config value is shown (`ADMIN SHOW FRONTEND CONFIG`, the BE's `/api/show_config`)
+/// and the type name each upstream service prints for it: Java's on the FE, C++'s on the BE.
+pub trait ConfShow {
+    const JAVA_TYPE: &'static str;
+    const CPP_TYPE: &'static str;
+    /// The value as the conf file would spell it (booleans `true`/`false`).
+    fn conf_text(&self) -> String;
+}
+
+macro_rules! shown_numbers {
+    ($($t:ty => $java:literal, $cpp:literal);* $(;)?) => {
+        $(impl ConfShow for $t {
+            const JAVA_TYPE: &'static str = $java;
+            const CPP_TYPE: &'static str = $cpp;
+            fn conf_text(&self) -> String {
+                self.to_string()
+            }
+        })*
+    };
+}
+
+shown_numbers!(
+    u8 => "int", "int32_t"; u16 => "int", "int32_t"; u32 => "int", "int32_t";
+    i8 => "int", "int32_t"; i16 => "int", "int32_t"; i32 => "int", "int32_t";
+    u64 => "long", "int64_t"; i64 => "long", "int64_t"; usize => "long", "int64_t";
+    f64 => "double", "double"; bool => "boolean", "bool"; String => "String", "std::string";
+);
+
+impl ConfShow for PathBuf {
+    const JAVA_TYPE: &'static str = "String";
+    const CPP_TYPE: &'static str = "std::string";
+    fn conf_text(&self) -> String {
+        self.display().to_string()
+    }
+}
+
+/// `;`-separated, as the conf file lists paths.
+impl ConfShow for Vec<PathBuf> {
+    const JAVA_TYPE: &'static str = "String";
+    const CPP_TYPE: &'static str = "std::string";
+    fn conf_text(&self) -> String {
+        self.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(";")
+    }
+}
+
+/// Not set shows as empty.
+impl<T: ConfShow> ConfShow for Option<T> {
+    const JAVA_TYPE: &'static str = T::JAVA_TYPE;
+    const CPP_TYPE: &'static str = T::CPP_TYPE;
+    fn conf_text(&self) -> String {
+        self.as_ref().map(T::conf_text).unwrap_or_default()
+    }
+}
+
 /// A count or interval that must not be 0 (a 0 would mean no worker, or a busy loop).
 pub fn at_least_one<T: ConfValue + PartialOrd + From<u8>>(key: &str, v: &str) -> Result<T, ConfigError> {
     let n = T::parse_conf(key, v)?;

@@ -42,19 +42,23 @@ doris_conf::config_keys! {
         /// lifetime of snapshots kept on BEs (__keep_on_local__)
         local_snapshot_ttl_second: u64 = "86400",
         /// jobs kept per database
-        max_backup_restore_job_num_per_db: usize = "10",
+        max_backup_restore_job_num_per_db: usize = "10" [java = "int"],
         // Upstream's FE memory guard.
         /// most tablets a BACKUP or RESTORE job may involve
-        max_backup_tablets_per_job: usize = "300000",
+        max_backup_tablets_per_job: usize = "300000" [java = "int"],
         // Upstream's table-level scheduler; off, jobs of one database run one at a time.
         /// queue and run BACKUP/RESTORE jobs of one database side by side unless they conflict
         enable_table_level_backup_concurrency: bool = "false",
         /// jobs running at once per database (table-level scheduler)
-        max_backup_restore_concurrent_num_per_db: usize = "10" [parse = at_least_one],
+        max_backup_restore_concurrent_num_per_db: usize = "10" [parse = at_least_one, java = "int"],
         /// a job queued longer than this is cancelled (table-level scheduler)
         backup_pending_job_timeout_ms: u64 = "3600000",
         /// largest thrift message accepted, in bytes
         thrift_max_message_size: usize = "2147483647",
+        // Upstream's switch for binlogs (CCR incremental sync); the CCR syncer refuses a
+        // cluster whose FE or BEs have it off.
+        /// keep binlogs of tables and databases whose binlog.enable is true (CCR)
+        enable_feature_binlog: bool = "false",
     }
 }
 

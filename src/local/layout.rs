@@ -88,7 +88,8 @@ pub(super) fn fe_conf(layout: &Layout, meta: &Path) -> String {
         "# Written by `doris-rs local` on every start: edits are overwritten.\n\
          query_port = {}\nrpc_port = {}\nhttp_port = {}\nmeta_dir = {}\n\
          # Loopback only: this cluster is for this machine.\npriority_networks = 127.0.0.1/32\n\
-         heartbeat_interval_second = {HEARTBEAT_INTERVAL_SECOND}\n",
+         heartbeat_interval_second = {HEARTBEAT_INTERVAL_SECOND}\n\
+         # CCR: the syncer refuses a cluster without binlogs.\nenable_feature_binlog = true\n",
         f.query,
         f.rpc,
         f.http,
@@ -101,7 +102,8 @@ pub(super) fn be_conf(b: &BePorts, storage: &Path) -> String {
         "# Written by `doris-rs local` on every start: edits are overwritten.\n\
          be_port = {}\nheartbeat_service_port = {}\nwebserver_port = {}\nbrpc_port = {}\n\
          storage_root_path = {}\n\
-         # Loopback only: this cluster is for this machine.\npriority_networks = 127.0.0.1/32\n",
+         # Loopback only: this cluster is for this machine.\npriority_networks = 127.0.0.1/32\n\
+         # CCR: the syncer refuses a cluster without binlogs.\nenable_feature_binlog = true\n",
         b.be,
         b.heartbeat,
         b.http,

@@ -1,5 +1,6 @@
-//! The BE webserver (`webserver_port`): download API, health, metrics.
+//! The BE webserver (`webserver_port`): download API, health, metrics, show_config.
 
+mod config;
 mod download;
 mod health;
 mod metrics;

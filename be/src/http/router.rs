@@ -6,7 +6,7 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::storage::md5_cache::Md5Cache;
-use super::{download, health, metrics};
+use super::{config, download, health, metrics};
 use crate::context::BeContext;
 
 pub struct HttpState {
@@ -20,6 +20,7 @@ pub fn router(ctx: Arc<BeContext>) -> Router {
     Router::new()
         .route("/api/_tablet/_download", get(download::handle))
         .route("/api/health", get(health::handle))
+        .route("/api/show_config", get(config::show))
         .route("/metrics", get(metrics::handle))
         .merge(crate::load::router(state.ctx.clone()))
         .with_state(state)
