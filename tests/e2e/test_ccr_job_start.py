@@ -9,11 +9,18 @@
 
 `doris-rs local` turns the switch on in both confs; with `--fe-conf` / `--be-conf
 enable_feature_binlog=false` the same checks see it off, as the syncer would.
+
+Then the binlog settings a job needs: a table sync checks that `SHOW CREATE TABLE db.t`
+contains `"binlog.enable" = "true"`, a db sync that `SHOW CREATE DATABASE db` does; set by
+CREATE ... PROPERTIES, `ALTER TABLE t SET (...)` and `ALTER DATABASE db SET PROPERTIES (...)`.
 """
 
 import json
 import signal
 import urllib.request
+
+import pymysql
+import pytest
 
 from test_local_cluster import assert_stopped, clusters, pick_base, rows  # noqa: F401 (fixture)
 
@@ -78,5 +85,67 @@ def test_syncer_sees_binlogs_off_when_the_confs_turn_them_off(clusters, tmp_path
     c.start("--fe-conf", "enable_feature_binlog=false", "--be-conf", "enable_feature_binlog=false")
     with c.connect() as conn:
         assert syncer_sees(conn) == (False, [False])
+    c.send(signal.SIGTERM)
+    assert_stopped(c)
+
+
+ENABLED = '"binlog.enable" = "true"'
+
+
+def create_table_text(conn, table):
+    return rows(conn, f"SHOW CREATE TABLE {table}")[0]["Create Table"]
+
+
+def create_database_text(conn, db):
+    return rows(conn, f"SHOW CREATE DATABASE {db}")[0]["Create Database"]
+
+
+def test_binlog_settings_of_tables_and_databases(clusters, tmp_path):
+    base = pick_base(1)
+    c = clusters(tmp_path / "props", base, 1)
+    c.start()
+    with c.connect() as conn:
+        with conn.cursor() as cur:
+            cur.execute("CREATE DATABASE src")
+            cur.execute('CREATE TABLE src.t1 (k INT, v INT) DUPLICATE KEY(k) DISTRIBUTED BY HASH(k) BUCKETS 1 '
+                        'PROPERTIES ("replication_num" = "1", "binlog.enable" = "true", "binlog.ttl_seconds" = "3600")')
+            cur.execute('CREATE TABLE src.t2 (k INT, v INT) DUPLICATE KEY(k) DISTRIBUTED BY HASH(k) BUCKETS 1 '
+                        'PROPERTIES ("replication_num" = "1")')
+        # Table sync of t1: set at CREATE, printed as upstream does (all four, last).
+        text = create_table_text(conn, "src.t1")
+        assert ENABLED in text, text
+        assert text.rstrip().endswith('"binlog.enable" = "true",\n"binlog.ttl_seconds" = "3600",\n'
+                                      '"binlog.max_bytes" = "9223372036854775807",\n'
+                                      '"binlog.max_history_nums" = "9223372036854775807"\n);'), text
+        # t2 has none until ALTER TABLE ... SET turns it on.
+        assert "binlog." not in create_table_text(conn, "src.t2")
+        with conn.cursor() as cur:
+            cur.execute('ALTER TABLE src.t2 SET ("binlog.enable" = "true")')
+        assert ENABLED in create_table_text(conn, "src.t2")
+        # Db sync: the database's own settings.
+        assert create_database_text(conn, "src") == "CREATE DATABASE `src`"
+        with conn.cursor() as cur:
+            cur.execute('ALTER DATABASE src SET PROPERTIES ("binlog.enable" = "true")')
+        assert create_database_text(conn, "src") == 'CREATE DATABASE `src`\nPROPERTIES (\n"binlog.enable" = "true"\n)'
+        # Bad input is refused with the key named, and changes nothing.
+        for bad, needle in [
+            ('ALTER TABLE src.t2 SET ("binlog.enable" = "maybe")', "binlog.enable"),
+            ('ALTER TABLE src.t2 SET ("binlog.enable" = "false")', "cannot be disabled"),
+            ('ALTER TABLE src.t2 SET ("replication_num" = "3")', "replication_num"),
+            ('ALTER DATABASE src SET PROPERTIES ("binlog.ttl_seconds" = "soon")', "binlog.ttl_seconds"),
+            ('ALTER TABLE src.nope SET ("binlog.enable" = "true")', "nope"),
+        ]:
+            with pytest.raises(pymysql.MySQLError) as e, conn.cursor() as cur:
+                cur.execute(bad)
+            assert needle in str(e.value), (bad, e.value)
+        assert ENABLED in create_table_text(conn, "src.t2")
+    # Settings survive a restart of the cluster (the FE's meta store).
+    c.send(signal.SIGTERM)
+    assert_stopped(c)
+    c = clusters(tmp_path / "props", base, 1)
+    c.start()
+    with c.connect() as conn:
+        assert ENABLED in create_table_text(conn, "src.t2")
+        assert ENABLED in create_database_text(conn, "src")
     c.send(signal.SIGTERM)
     assert_stopped(c)

@@ -4,6 +4,7 @@
 
 #[cfg(test)]
 pub(crate) mod fixtures;
+pub mod binlog;
 pub mod placement;
 mod restore;
 pub mod spec;
@@ -138,15 +139,55 @@ impl Catalog {
         if_not_exists: bool,
         now_ms: i64,
     ) -> Result<Option<Database>, CatalogError> {
+        self.create_database_with(name, if_not_exists, BTreeMap::new(), now_ms)
+    }
+
+    /// CREATE DATABASE with PROPERTIES (only binlog settings are kept and checked).
+    pub fn create_database_with(
+        &self,
+        name: &str,
+        if_not_exists: bool,
+        properties: BTreeMap<String, String>,
+        now_ms: i64,
+    ) -> Result<Option<Database>, CatalogError> {
         check_name(name, "database")?;
+        let properties = binlog::apply_binlog_changes(&BTreeMap::new(), &properties.into_iter().collect::<Vec<_>>())?;
         let mut st = self.state.write().unwrap();
         if st.db_by_name(name).is_some() {
             return if if_not_exists { Ok(None) } else { Err(CatalogError::DatabaseExists(name.into())) };
         }
-        let db = Database { id: self.store.next_id()?, name: name.into(), create_time_ms: now_ms };
+        let db = Database { id: self.store.next_id()?, name: name.into(), create_time_ms: now_ms, properties };
         self.store.put(Kind::Database, db.id, &db)?;
         st.dbs.insert(db.id, db.clone());
         Ok(Some(db))
+    }
+
+    /// ALTER DATABASE db SET PROPERTIES: binlog settings only.
+    pub fn set_database_properties(&self, name: &str, changes: &[(String, String)]) -> Result<Database, CatalogError> {
+        let mut st = self.state.write().unwrap();
+        let db = st.db_by_name(name).cloned().ok_or_else(|| CatalogError::UnknownDatabase(name.into()))?;
+        let properties = binlog::apply_binlog_changes(&db.properties, changes)?;
+        let db = Database { properties, ..db };
+        self.store.put(Kind::Database, db.id, &db)?;
+        st.dbs.insert(db.id, db.clone());
+        Ok(db)
+    }
+
+    /// ALTER TABLE t SET (...): binlog settings only. A table of a database that keeps
+    /// binlogs cannot stop keeping its own (the database's log would miss it).
+    pub fn set_table_properties(&self, db: &str, name: &str, changes: &[(String, String)]) -> Result<OlapTable, CatalogError> {
+        let t = self.table(db, name)?;
+        let db_binlog = self.database(db).map(|d| d.binlog()).unwrap_or_default();
+        let properties = binlog::apply_binlog_changes(&t.properties, changes)?;
+        if db_binlog.enable && !binlog::BinlogConfig::from_properties(&properties)?.enable {
+            return Err(CatalogError::Invalid(format!(
+                "binlog is enabled for database {db}, so it cannot be disabled for table {name}"
+            )));
+        }
+        self.update_table(t.id, |t| {
+            t.properties = properties;
+            t.clone()
+        })
     }
 
     /// Remove the database and its tables; the removed tables, whose tablets the caller

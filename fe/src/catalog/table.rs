@@ -17,6 +17,25 @@ pub struct Database {
     pub id: i64,
     pub name: String,
     pub create_time_ms: i64,
+    /// PROPERTIES of CREATE / ALTER DATABASE (binlog settings), as given.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub properties: BTreeMap<String, String>,
+}
+
+impl Database {
+    pub fn binlog(&self) -> super::binlog::BinlogConfig {
+        super::binlog::BinlogConfig::from_properties(&self.properties).unwrap_or_default()
+    }
+
+    /// Upstream's SHOW CREATE DATABASE text.
+    pub fn create_database_ddl(&self) -> String {
+        let mut s = format!("CREATE DATABASE `{}`", self.name);
+        if !self.properties.is_empty() {
+            let lines: Vec<String> = self.properties.iter().map(|(k, v)| format!("\"{k}\" = \"{}\"", escape(v))).collect();
+            s.push_str(&format!("\nPROPERTIES (\n{}\n)", lines.join(",\n")));
+        }
+        s
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -408,6 +427,10 @@ impl OlapTable {
         }
     }
 
+    pub fn binlog(&self) -> super::binlog::BinlogConfig {
+        super::binlog::BinlogConfig::from_properties(&self.properties).unwrap_or_default()
+    }
+
     /// The table as upstream's SHOW CREATE TABLE prints it.
     pub fn create_table_ddl(&self) -> String {
         let mut s = format!("CREATE TABLE `{}` (\n", self.name);
@@ -464,11 +487,15 @@ impl OlapTable {
             props.insert("storage_policy".into(), self.storage_policy.clone());
         }
         for (k, v) in &self.properties {
-            if k != "replication_num" && k != "replication_allocation" {
+            if k != "replication_num" && k != "replication_allocation" && !super::binlog::is_binlog_key(k) {
                 props.entry(k.clone()).or_insert_with(|| v.clone());
             }
         }
-        let lines: Vec<String> = props.iter().map(|(k, v)| format!("\"{k}\" = \"{}\"", escape(v))).collect();
+        let mut lines: Vec<String> = props.iter().map(|(k, v)| format!("\"{k}\" = \"{}\"", escape(v))).collect();
+        // Upstream prints the binlog settings last, all four, once any is set.
+        if self.properties.keys().any(|k| super::binlog::is_binlog_key(k)) {
+            lines.extend(self.binlog().to_properties().iter().map(|(k, v)| format!("\"{k}\" = \"{v}\"")));
+        }
         s.push_str(&lines.join(",\n"));
         s.push_str("\n);");
         s

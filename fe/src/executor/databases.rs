@@ -5,6 +5,7 @@ use crate::tables::{self, TableDdl};
 use crate::context::{Ctx, FeContext};
 use crate::error::FeError;
 use crate::mysql::{QueryOutput, Value};
+use crate::sql::Properties;
 
 pub fn use_db(ctx: &Ctx, db: &str) -> Result<QueryOutput, FeError> {
     match ctx.catalog.database(db) {
@@ -13,8 +14,15 @@ pub fn use_db(ctx: &Ctx, db: &str) -> Result<QueryOutput, FeError> {
     }
 }
 
-pub fn create(ctx: &Ctx, name: &str, if_not_exists: bool) -> Result<QueryOutput, FeError> {
-    ctx.catalog.create_database(name, if_not_exists, FeContext::now_ms())?;
+pub fn create(ctx: &Ctx, name: &str, if_not_exists: bool, properties: Properties) -> Result<QueryOutput, FeError> {
+    let properties = properties.into_iter().map(|(k, v)| (k.trim().to_ascii_lowercase(), v)).collect();
+    ctx.catalog.create_database_with(name, if_not_exists, properties, FeContext::now_ms())?;
+    Ok(QueryOutput::ok())
+}
+
+/// ALTER DATABASE db SET PROPERTIES: the binlog settings.
+pub fn set_properties(ctx: &Ctx, name: &str, properties: &Properties) -> Result<QueryOutput, FeError> {
+    ctx.catalog.set_database_properties(name, properties)?;
     Ok(QueryOutput::ok())
 }
 
@@ -34,12 +42,11 @@ pub fn show(ctx: &Ctx, pattern: Option<&str>) -> Result<QueryOutput, FeError> {
     Ok(QueryOutput::text_rows(&["Database"], rows))
 }
 
-/// `SHOW CREATE DATABASE db`: doris-rs keeps no database properties, so the statement is
-/// the bare `CREATE DATABASE` upstream prints for a database without any.
+/// `SHOW CREATE DATABASE db`, with its PROPERTIES as upstream prints them.
 pub fn show_create(ctx: &Ctx, name: &str) -> Result<QueryOutput, FeError> {
     let d = ctx.catalog.database(name).ok_or_else(|| FeError::UnknownDatabase(name.to_string()))?;
     Ok(QueryOutput::text_rows(
         &["Database", "Create Database"],
-        vec![vec![Value::from(d.name.clone()), format!("CREATE DATABASE `{}`", d.name).into()]],
+        vec![vec![Value::from(d.name.clone()), d.create_database_ddl().into()]],
     ))
 }

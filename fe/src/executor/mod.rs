@@ -56,8 +56,13 @@ impl Executor for FeExecutor {
         let (ctx, ddl, backup, policies) = (&self.ctx, &self.ddl, &self.backup, &self.policies);
         match stmt {
             Statement::Use { db } => databases::use_db(ctx, &db),
-            Statement::CreateDatabase { name, if_not_exists, properties: _ } => {
-                databases::create(ctx, &name, if_not_exists)
+            Statement::CreateDatabase { name, if_not_exists, properties } => {
+                databases::create(ctx, &name, if_not_exists, properties)
+            }
+            Statement::AlterDatabaseSet { name, properties } => databases::set_properties(ctx, &name, &properties),
+            Statement::AlterTableSet { table, properties } => {
+                let db = session.resolve_db(table.db.as_deref())?;
+                tables::set_properties(ctx, &db, &table.table, &properties)
             }
             Statement::DropDatabase { name, if_exists, force } => databases::drop(ddl, &name, if_exists, force).await,
             Statement::ShowDatabases { like } => databases::show(ctx, like.as_deref()),

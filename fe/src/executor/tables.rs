@@ -70,6 +70,12 @@ pub async fn create(ctx: &TableDdl, session: &Session, ct: sql::CreateTable) -> 
     Ok(QueryOutput::ok())
 }
 
+/// ALTER TABLE t SET (...): the binlog settings.
+pub fn set_properties(ctx: &Ctx, db: &str, table: &str, properties: &crate::sql::Properties) -> Result<QueryOutput, FeError> {
+    ctx.catalog.set_table_properties(db, table, properties)?;
+    Ok(QueryOutput::ok())
+}
+
 pub async fn drop(ctx: &TableDdl, db: &str, table: &str, if_exists: bool, force: bool) -> Result<QueryOutput, FeError> {
     crate::tables::drop_table(ctx, db, table, if_exists, force).await?;
     Ok(QueryOutput::ok())

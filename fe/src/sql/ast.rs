@@ -28,6 +28,10 @@ pub enum Statement {
     ShowTables { db: Option<String>, full: bool, like: Option<String> },
     CreateTable(Box<CreateTable>),
     DropTable { table: TableName, if_exists: bool, force: bool },
+    /// `ALTER TABLE t SET ("k" = "v", ...)`.
+    AlterTableSet { table: TableName, properties: Properties },
+    /// `ALTER DATABASE db SET PROPERTIES ("k" = "v", ...)`.
+    AlterDatabaseSet { name: String, properties: Properties },
     ShowCreateTable { table: TableName },
     ShowPartitions { table: TableName },
     ShowTablets { table: TableName },
@@ -493,6 +497,8 @@ impl Statement {
             Statement::ShowTables { .. } => "SHOW TABLES",
             Statement::CreateTable(_) => "CREATE TABLE",
             Statement::DropTable { .. } => "DROP TABLE",
+            Statement::AlterTableSet { .. } => "ALTER TABLE",
+            Statement::AlterDatabaseSet { .. } => "ALTER DATABASE",
             Statement::ShowCreateTable { .. } => "SHOW CREATE TABLE",
             Statement::ShowPartitions { .. } => "SHOW PARTITIONS",
             Statement::ShowTablets { .. } => "SHOW TABLETS",

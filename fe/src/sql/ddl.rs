@@ -36,6 +36,31 @@ pub(super) fn parse_drop_table(p: &mut Parser) -> PResult<Statement> {
     Ok(Statement::DropTable { table, if_exists, force })
 }
 
+/// `ALTER TABLE [db.]t SET ("k" = "v", ...)`; other ALTER TABLE forms are not supported.
+pub(super) fn parse_alter_table(p: &mut Parser) -> PResult<Statement> {
+    p.expect_kws(&["ALTER", "TABLE"])?;
+    let table = p.table_name()?;
+    if !p.peek_kw_nth(0, "SET") {
+        return Err(p.not_supported());
+    }
+    p.expect_kw("SET")?;
+    Ok(Statement::AlterTableSet { table, properties: p.property_list()? })
+}
+
+/// `ALTER DATABASE db SET PROPERTIES ("k" = "v", ...)`.
+pub(super) fn parse_alter_database(p: &mut Parser) -> PResult<Statement> {
+    p.expect_kw("ALTER")?;
+    if !(p.eat_kw("DATABASE") || p.eat_kw("SCHEMA")) {
+        return Err(p.unexpected("DATABASE"));
+    }
+    let name = p.ident("database name")?;
+    if !p.peek_kw_nth(0, "SET") {
+        return Err(p.not_supported());
+    }
+    p.expect_kws(&["SET", "PROPERTIES"])?;
+    Ok(Statement::AlterDatabaseSet { name, properties: p.property_list()? })
+}
+
 pub(super) fn parse_show_create_table(p: &mut Parser) -> PResult<Statement> {
     p.expect_kws(&["CREATE", "TABLE"])?;
     Ok(Statement::ShowCreateTable { table: p.table_name()? })

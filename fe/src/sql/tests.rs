@@ -638,3 +638,22 @@ fn resources_and_storage_policies() {
     assert_eq!(ok("SHOW STORAGE POLICY"), Statement::ShowStoragePolicy);
 }
 
+#[test]
+fn alter_table_and_database_set_properties() {
+    assert_eq!(
+        ok(r#"ALTER TABLE db1.t SET ("binlog.enable" = "true")"#),
+        Statement::AlterTableSet {
+            table: TableName { db: Some("db1".into()), table: "t".into() },
+            properties: vec![("binlog.enable".into(), "true".into())],
+        }
+    );
+    assert_eq!(
+        ok(r#"alter database db1 set properties ("binlog.enable" = "true", "binlog.ttl_seconds" = "3600")"#),
+        Statement::AlterDatabaseSet {
+            name: "db1".into(),
+            properties: vec![("binlog.enable".into(), "true".into()), ("binlog.ttl_seconds".into(), "3600".into())],
+        }
+    );
+    // Other ALTER TABLE forms are refused as not supported, naming the statement.
+    assert!(parse("ALTER TABLE t ADD COLUMN c INT").is_err());
+}

@@ -30,6 +30,7 @@ pub(super) fn table_properties(given: &BTreeMap<String, String>) -> Result<Table
         None => StorageMedium::Hdd,
     };
     let storage_policy = properties.get("storage_policy").cloned().unwrap_or_default();
+    crate::catalog::binlog::BinlogConfig::from_properties(&properties)?;
     Ok(TableProperties { properties, replication_num, storage_medium, storage_policy })
 }
 
