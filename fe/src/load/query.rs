@@ -216,7 +216,44 @@ pub async fn scan(ctx: &FeContext, db: &str, req: &ScanRequest) -> Result<ScanRe
         .iter()
         .map(|i| ScannedColumn { name: table.columns[*i].name.clone(), data_type: table.columns[*i].data_type.clone() })
         .collect();
-    // Cloned: a column may be selected twice.
-    let rows: Vec<Vec<Json>> = rows.iter().map(|r| out_idx.iter().map(|i| r[*i].clone()).collect()).collect();
-    Ok(ScanResult::Rows { columns, rows })
+    Ok(ScanResult::Rows { columns, rows: project(rows, &out_idx) })
+}
+
+/// Rows cut down to the columns `out_idx` names, in its order. Cells are moved, not copied
+/// (a million-row scan must not hold two copies); only a column selected twice is cloned,
+/// and `SELECT *` keeps the rows as they are.
+fn project(rows: Vec<Vec<Json>>, out_idx: &[usize]) -> Vec<Vec<Json>> {
+    let width = rows.first().map_or(0, Vec::len);
+    if out_idx.iter().copied().eq(0..width) {
+        return rows;
+    }
+    // Whether position k is the last use of its column: that one may take the cell.
+    let last: Vec<bool> = (0..out_idx.len()).map(|k| !out_idx[k + 1..].contains(&out_idx[k])).collect();
+    rows.into_iter()
+        .map(|mut r| {
+            out_idx
+                .iter()
+                .zip(&last)
+                .map(|(&i, &last)| if last { std::mem::take(&mut r[i]) } else { r[i].clone() })
+                .collect()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod projection_tests {
+    use super::*;
+
+    #[test]
+    fn projection_moves_cells_and_repeats_columns() {
+        let rows = vec![vec![Json::from(1), Json::from("a"), Json::from(2.5)]];
+        assert_eq!(project(rows.clone(), &[0, 1, 2]), rows, "SELECT * keeps the rows");
+        assert_eq!(project(rows.clone(), &[2, 0]), vec![vec![Json::from(2.5), Json::from(1)]]);
+        assert_eq!(
+            project(rows.clone(), &[1, 1, 0]),
+            vec![vec![Json::from("a"), Json::from("a"), Json::from(1)]],
+            "a column selected twice is in both places"
+        );
+        assert!(project(Vec::new(), &[0]).is_empty());
+    }
 }
