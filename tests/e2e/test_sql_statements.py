@@ -352,8 +352,10 @@ def test_frontend_config(fe):
     assert list(config) == ["http_port", "query_port", "rpc_port"]
     assert config["query_port"][1:5] == (str(fe.lc.query_port), "int", "false", "false"), config
     assert config["rpc_port"][1] == str(fe.rpc)
-    # Keys doris-rs does not have match nothing (the syncer reads a missing row as "false").
-    assert fe.query('ADMIN SHOW FRONTEND CONFIG LIKE "%enable_feature_binlog%"') == (CONFIG_COLUMNS, [])
+    # The CCR syncer's job-start check: `doris-rs local` keeps binlogs on.
+    names, rows = fe.query('ADMIN SHOW FRONTEND CONFIG LIKE "%enable_feature_binlog%"')
+    assert names == CONFIG_COLUMNS and [r[:3] for r in rows] == [("enable_feature_binlog", "true", "boolean")], rows
+    # Keys doris-rs does not have match nothing.
     assert fe.query("SHOW FRONTEND CONFIG LIKE 'enable_restore_snapshot_rpc_compression'")[1] == []
     assert fe.query("SHOW FRONTEND CONFIG LIKE '%password%'")[1] == []
     keys = [r[0] for r in fe.query("ADMIN SHOW FRONTEND CONFIG")[1]]

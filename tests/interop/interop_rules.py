@@ -202,6 +202,73 @@ def confirm_unused_remote_files(ns, r):
     return mk(ns.TConfirmUnusedRemoteFilesResult, confirmed_tablets=confirmed)
 
 
+def get_binlog(ns, r):
+    binlog = mk(
+        ns.TBinlog,
+        commit_seq=r.prev_commit_seq,
+        timestamp=42,
+        type=0,
+        db_id=r.table_id,
+        table_ids=None if r.table_id is None else [r.table_id],
+        data=r.user,
+        belong=-1,
+        table_ref=7,
+        remove_enable_cache=False,
+    )
+    return mk(
+        ns.TGetBinlogResult,
+        status=_ok(ns, [f"{opt(r.db)}.{opt(r.table)}:{opt(r.table_id)}"]),
+        next_commit_seq=r.prev_commit_seq,
+        binlogs=[binlog],
+        fe_version="fixture",
+        fe_meta_version=129,
+        master_address=_master(ns),
+    )
+
+
+def get_binlog_lag(ns, r):
+    return mk(
+        ns.TGetBinlogLagResult,
+        status=_ok(ns, [f"{opt(r.db)}.{opt(r.table)}"]),
+        lag=r.prev_commit_seq,
+        master_address=_master(ns),
+    )
+
+
+def begin_txn(ns, r):
+    return mk(
+        ns.TBeginTxnResult,
+        status=_ok(ns),
+        txn_id=r.timeout,
+        job_status=r.label,
+        db_id=r.backend_id,
+        master_address=_master(ns),
+        sub_txn_ids=r.table_ids,
+    )
+
+
+def commit_txn(ns, r):
+    n = None if r.commit_infos is None else len(r.commit_infos)
+    return mk(
+        ns.TCommitTxnResult,
+        status=_ok(ns, [f"{opt(r.db)}:{opt(r.txn_id)}:{opt(n)}:{opt(r.txn_insert)}"]),
+        master_address=_master(ns),
+    )
+
+
+def rollback_txn(ns, r):
+    return mk(ns.TRollbackTxnResult, status=_ok(ns, [f"{opt(r.txn_id)}:{opt(r.reason)}"]), master_address=_master(ns))
+
+
+def ingest_binlog(ns, r):
+    msg = f"{opt(r.remote_host)}:{opt(r.remote_port)}:{opt(r.remote_tablet_id)}:{opt(r.binlog_version)}"
+    return mk(ns.TIngestBinlogResult, status=_ok(ns, [msg]), is_async=r.txn_id is not None)
+
+
+def query_ingest_binlog(ns, r):
+    return mk(ns.TQueryIngestBinlogResult, status=3, err_msg=f"{opt(r.txn_id)}:{opt(r.tablet_id)}")
+
+
 # Method name on the wire -> (rule, service).
 FE_RULES = {
     "getSnapshot": get_snapshot,
@@ -216,12 +283,19 @@ FE_RULES = {
     "loadTxnCommit": load_txn_commit,
     "loadTxnRollback": load_txn_rollback,
     "confirmUnusedRemoteFiles": confirm_unused_remote_files,
+    "getBinlog": get_binlog,
+    "getBinlogLag": get_binlog_lag,
+    "beginTxn": begin_txn,
+    "commitTxn": commit_txn,
+    "rollbackTxn": rollback_txn,
 }
 BE_RULES = {
     "submit_tasks": submit_tasks,
     "make_snapshot": make_snapshot,
     "release_snapshot": release_snapshot,
     "get_tablet_stat": get_tablet_stat,
+    "ingest_binlog": ingest_binlog,
+    "query_ingest_binlog": query_ingest_binlog,
 }
 HB_RULES = {"heartbeat": heartbeat}
 

@@ -24,12 +24,22 @@
 //! | loadTxnCommit(r) | {OK ["<db>.<tbl>:<txnId>:<sync>:<len commitInfos>"]} |
 //! | loadTxnRollback(r) | {OK ["<txnId>:<reason>"]} |
 //! | confirmUnusedRemoteFiles(r) | {confirmed_tablets = tablet_id of each confirm_list entry that has one} |
+//! | getBinlog(r) | {OK ["<db>.<table>:<table_id>"], next_commit_seq = prev_commit_seq, binlogs [{commit_seq = prev_commit_seq, timestamp 42, type UPSERT, db_id = table_id, table_ids [table_id] (none without), data = user, belong -1, table_ref 7, remove_enable_cache false}], fe_version "fixture", fe_meta_version 129, master_address {master.example, 9020}} |
+//! | getBinlogLag(r) | {OK ["<db>.<table>"], lag = prev_commit_seq, master_address} |
+//! | beginTxn(r) | {OK, txn_id = timeout, job_status = label, db_id = backend_id, master_address, sub_txn_ids = table_ids} |
+//! | commitTxn(r) | {OK ["<db>:<txn_id>:<len commit_infos>:<txn_insert>"], master_address} |
+//! | rollbackTxn(r) | {OK ["<txn_id>:<reason>"], master_address} |
+//! | ingest_binlog(r) | {OK ["<remote_host>:<remote_port>:<remote_tablet_id>:<binlog_version>"], is_async = whether txn_id is set} |
+//! | query_ingest_binlog(r) | {status OK, err_msg "<txn_id>:<tablet_id>"} |
 
 use std::collections::BTreeMap;
 use std::fmt::Display;
 
 use doris_thrift::agent_service::{TAgentResult, TAgentTaskRequest, TSnapshotRequest};
-use doris_thrift::backend_service::{TTabletStat, TTabletStatResult};
+use doris_thrift::backend_service::{
+    TIngestBinlogRequest, TIngestBinlogResult, TIngestBinlogStatus, TQueryIngestBinlogRequest, TQueryIngestBinlogResult,
+    TTabletStat, TTabletStatResult,
+};
 use doris_thrift::frontend_service::*;
 use doris_thrift::heartbeat_service::{TBackendInfo, THeartbeatResult, TMasterInfo};
 use doris_thrift::master_service::{TFinishTaskRequest, TMasterResult, TReportRequest};
@@ -280,5 +290,81 @@ pub fn load_txn_rollback(r: &TLoadTxnRollbackRequest) -> TLoadTxnRollbackResult 
 pub fn confirm_unused_remote_files(r: &TConfirmUnusedRemoteFilesRequest) -> TConfirmUnusedRemoteFilesResult {
     TConfirmUnusedRemoteFilesResult {
         confirmed_tablets: r.confirm_list.as_ref().map(|l| l.iter().filter_map(|c| c.tablet_id).collect()),
+    }
+}
+
+pub fn get_binlog(r: &TGetBinlogRequest) -> TGetBinlogResult {
+    let binlog = TBinlog {
+        commit_seq: r.prev_commit_seq,
+        timestamp: Some(42),
+        type_: Some(TBinlogType::UPSERT),
+        db_id: r.table_id,
+        table_ids: r.table_id.map(|t| vec![t]),
+        data: r.user.clone(),
+        belong: Some(-1),
+        table_ref: Some(7),
+        remove_enable_cache: Some(false),
+    };
+    TGetBinlogResult {
+        status: Some(ok(vec![format!("{}.{}:{}", opt(&r.db), opt(&r.table), opt(&r.table_id))])),
+        next_commit_seq: r.prev_commit_seq,
+        binlogs: Some(vec![binlog]),
+        fe_version: Some("fixture".to_string()),
+        fe_meta_version: Some(129),
+        master_address: Some(master_address()),
+    }
+}
+
+pub fn get_binlog_lag(r: &TGetBinlogRequest) -> TGetBinlogLagResult {
+    TGetBinlogLagResult {
+        status: Some(ok(vec![format!("{}.{}", opt(&r.db), opt(&r.table))])),
+        lag: r.prev_commit_seq,
+        master_address: Some(master_address()),
+    }
+}
+
+pub fn begin_txn(r: &TBeginTxnRequest) -> TBeginTxnResult {
+    TBeginTxnResult {
+        status: Some(ok_bare()),
+        txn_id: r.timeout,
+        job_status: r.label.clone(),
+        db_id: r.backend_id,
+        master_address: Some(master_address()),
+        sub_txn_ids: r.table_ids.clone(),
+    }
+}
+
+pub fn commit_txn(r: &TCommitTxnRequest) -> TCommitTxnResult {
+    let n = r.commit_infos.as_ref().map(Vec::len);
+    TCommitTxnResult {
+        status: Some(ok(vec![format!("{}:{}:{}:{}", opt(&r.db), opt(&r.txn_id), opt(&n), opt(&r.txn_insert))])),
+        master_address: Some(master_address()),
+    }
+}
+
+pub fn rollback_txn(r: &TRollbackTxnRequest) -> TRollbackTxnResult {
+    TRollbackTxnResult {
+        status: Some(ok(vec![format!("{}:{}", opt(&r.txn_id), opt(&r.reason))])),
+        master_address: Some(master_address()),
+    }
+}
+
+pub fn ingest_binlog(r: &TIngestBinlogRequest) -> TIngestBinlogResult {
+    TIngestBinlogResult {
+        status: Some(ok(vec![format!(
+            "{}:{}:{}:{}",
+            opt(&r.remote_host),
+            opt(&r.remote_port),
+            opt(&r.remote_tablet_id),
+            opt(&r.binlog_version)
+        )])),
+        is_async: Some(r.txn_id.is_some()),
+    }
+}
+
+pub fn query_ingest_binlog(r: &TQueryIngestBinlogRequest) -> TQueryIngestBinlogResult {
+    TQueryIngestBinlogResult {
+        status: Some(TIngestBinlogStatus::OK),
+        err_msg: Some(format!("{}:{}", opt(&r.txn_id), opt(&r.tablet_id))),
     }
 }

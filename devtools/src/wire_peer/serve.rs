@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use doris_thrift::agent_service::{TAgentResult, TAgentTaskRequest, TSnapshotRequest};
-use doris_thrift::backend_service::TTabletStatResult;
+use doris_thrift::backend_service::{
+    TIngestBinlogRequest, TIngestBinlogResult, TQueryIngestBinlogRequest, TQueryIngestBinlogResult, TTabletStatResult,
+};
 use doris_thrift::frontend_service::*;
 use doris_thrift::heartbeat_service::{THeartbeatResult, TMasterInfo};
 use doris_thrift::master_service::{TFinishTaskRequest, TMasterResult, TReportRequest};
@@ -36,6 +38,12 @@ impl BackendServiceHandler for Fixtures {
     }
     async fn release_snapshot(&self, path: String) -> R<TAgentResult> {
         Ok(fx::release_snapshot(&path))
+    }
+    async fn ingest_binlog(&self, r: TIngestBinlogRequest) -> R<TIngestBinlogResult> {
+        Ok(fx::ingest_binlog(&r))
+    }
+    async fn query_ingest_binlog(&self, r: TQueryIngestBinlogRequest) -> R<TQueryIngestBinlogResult> {
+        Ok(fx::query_ingest_binlog(&r))
     }
     async fn get_tablet_stat(&self) -> R<TTabletStatResult> {
         Ok(fx::tablet_stat())
@@ -93,6 +101,21 @@ impl FrontendServiceHandler for Fixtures {
         r: TConfirmUnusedRemoteFilesRequest,
     ) -> R<TConfirmUnusedRemoteFilesResult> {
         Ok(fx::confirm_unused_remote_files(&r))
+    }
+    async fn get_binlog(&self, r: TGetBinlogRequest) -> R<TGetBinlogResult> {
+        Ok(fx::get_binlog(&r))
+    }
+    async fn get_binlog_lag(&self, r: TGetBinlogRequest) -> R<TGetBinlogLagResult> {
+        Ok(fx::get_binlog_lag(&r))
+    }
+    async fn begin_txn(&self, r: TBeginTxnRequest) -> R<TBeginTxnResult> {
+        Ok(fx::begin_txn(&r))
+    }
+    async fn commit_txn(&self, r: TCommitTxnRequest) -> R<TCommitTxnResult> {
+        Ok(fx::commit_txn(&r))
+    }
+    async fn rollback_txn(&self, r: TRollbackTxnRequest) -> R<TRollbackTxnResult> {
+        Ok(fx::rollback_txn(&r))
     }
 }
 

@@ -76,6 +76,11 @@ class Bench : public FrontendServiceIf {
   void confirmUnusedRemoteFiles(TConfirmUnusedRemoteFilesResult&, const TConfirmUnusedRemoteFilesRequest&) override {
     no("confirmUnusedRemoteFiles");
   }
+  void getBinlog(TGetBinlogResult&, const TGetBinlogRequest&) override { no("getBinlog"); }
+  void getBinlogLag(TGetBinlogLagResult&, const TGetBinlogRequest&) override { no("getBinlogLag"); }
+  void beginTxn(TBeginTxnResult&, const TBeginTxnRequest&) override { no("beginTxn"); }
+  void commitTxn(TCommitTxnResult&, const TCommitTxnRequest&) override { no("commitTxn"); }
+  void rollbackTxn(TRollbackTxnResult&, const TRollbackTxnRequest&) override { no("rollbackTxn"); }
 };
 
 int main(int argc, char** argv) {

@@ -507,6 +507,14 @@ class Backend : public BackendServiceIf {
     r.status.status_code = TStatusCode::NOT_IMPLEMENTED_ERROR;
   }
 
+  // CCR ingest is not part of what this stand-in plays.
+  void ingest_binlog(TIngestBinlogResult&, const TIngestBinlogRequest&) override {
+    throw TApplicationException(TApplicationException::UNKNOWN_METHOD, "stand-in BE does not ingest binlogs");
+  }
+  void query_ingest_binlog(TQueryIngestBinlogResult&, const TQueryIngestBinlogRequest&) override {
+    throw TApplicationException(TApplicationException::UNKNOWN_METHOD, "stand-in BE does not ingest binlogs");
+  }
+
   void get_tablet_stat(TTabletStatResult& r) override {
     std::lock_guard<std::mutex> g(st_->mu);
     for (auto& [id, i] : st_->tablets) {

@@ -74,6 +74,11 @@ public class JavaBenchServer {
         public TLoadTxnCommitResult loadTxnCommit(TLoadTxnCommitRequest r) throws TException { throw no("loadTxnCommit"); }
         public TLoadTxnRollbackResult loadTxnRollback(TLoadTxnRollbackRequest r) throws TException { throw no("loadTxnRollback"); }
         public TConfirmUnusedRemoteFilesResult confirmUnusedRemoteFiles(TConfirmUnusedRemoteFilesRequest r) throws TException { throw no("confirmUnusedRemoteFiles"); }
+        public TGetBinlogResult getBinlog(TGetBinlogRequest r) throws TException { throw no("getBinlog"); }
+        public TGetBinlogLagResult getBinlogLag(TGetBinlogRequest r) throws TException { throw no("getBinlogLag"); }
+        public TBeginTxnResult beginTxn(TBeginTxnRequest r) throws TException { throw no("beginTxn"); }
+        public TCommitTxnResult commitTxn(TCommitTxnRequest r) throws TException { throw no("commitTxn"); }
+        public TRollbackTxnResult rollbackTxn(TRollbackTxnRequest r) throws TException { throw no("rollbackTxn"); }
     }
 
     /** Lifts the library's 100 MB message limit (and 16 MB frame limit) per connection. */

@@ -114,6 +114,11 @@ public class JavaFePeer {
         public TLoadTxnCommitResult loadTxnCommit(TLoadTxnCommitRequest r) throws TException { throw notServed("loadTxnCommit"); }
         public TLoadTxnRollbackResult loadTxnRollback(TLoadTxnRollbackRequest r) throws TException { throw notServed("loadTxnRollback"); }
         public TConfirmUnusedRemoteFilesResult confirmUnusedRemoteFiles(TConfirmUnusedRemoteFilesRequest r) throws TException { throw notServed("confirmUnusedRemoteFiles"); }
+        public TGetBinlogResult getBinlog(TGetBinlogRequest r) throws TException { throw notServed("getBinlog"); }
+        public TGetBinlogLagResult getBinlogLag(TGetBinlogRequest r) throws TException { throw notServed("getBinlogLag"); }
+        public TBeginTxnResult beginTxn(TBeginTxnRequest r) throws TException { throw notServed("beginTxn"); }
+        public TCommitTxnResult commitTxn(TCommitTxnRequest r) throws TException { throw notServed("commitTxn"); }
+        public TRollbackTxnResult rollbackTxn(TRollbackTxnRequest r) throws TException { throw notServed("rollbackTxn"); }
     }
 
     // ---- the client side, one cached connection per (address, framing), as the FE's pools.
