@@ -14,6 +14,7 @@ pub mod executor;
 pub mod rpc;
 pub mod server;
 pub mod backup;
+pub mod binlog;
 pub mod load;
 pub mod cooldown;
 pub mod tables;
