@@ -21,6 +21,7 @@ use crate::rpc::FrontendRpc;
 use crate::system::backends::Backends;
 use crate::system::heartbeat;
 use crate::backup::repos::Repositories;
+use crate::binlog::Binlogs;
 use crate::backup::{BackupCtx, BackupEnv, Jobs};
 use crate::cooldown::{Cooldown, Policies};
 use crate::load::txn::TxnStore;
@@ -135,7 +136,8 @@ pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
         ddl: ddl.clone(),
         txns: txns.clone(),
     });
-    let loads = Loads { ctx: ctx.clone(), txns, tasks: tasks.clone() };
+    let binlogs = Arc::new(Binlogs::load(&ctx.store)?);
+    let loads = Loads { ctx: ctx.clone(), txns, tasks: tasks.clone(), binlogs: binlogs.clone() };
     let reports = Reports { ctx: ctx.clone(), tasks: tasks.clone(), jobs, policies: policies.clone() };
     let cooldown = Cooldown { ctx: ctx.clone(), policies: policies.clone(), tasks: tasks.clone() };
     info!(

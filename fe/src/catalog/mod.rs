@@ -14,7 +14,7 @@ pub mod types;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
-use crate::persist::{Kind, MetaError, MetaStore};
+use crate::persist::{Kind, MetaError, MetaStore, Writer};
 
 pub use spec::{
     ColumnSpec, CreateTableSpec, DistributionSpec, NewPartitionSpec, PartitionBounds, PartitionSpec, RangeValues,
@@ -278,6 +278,17 @@ impl Catalog {
     /// Change one table in place and persist it in the same step; the closure's result.
     /// The closure must not rename the table or change its tablets' ids.
     pub fn update_table<R>(&self, table_id: i64, f: impl FnOnce(&mut OlapTable) -> R) -> Result<R, CatalogError> {
+        self.update_table_and(table_id, f, |_, _| Ok(()))
+    }
+
+    /// [`Catalog::update_table`] with `also`'s writes in the same store transaction, given
+    /// the table as changed (the binlog entry of a publish, say): both land or neither.
+    pub fn update_table_and<R>(
+        &self,
+        table_id: i64,
+        f: impl FnOnce(&mut OlapTable) -> R,
+        also: impl FnOnce(&mut Writer<'_>, &OlapTable) -> Result<(), MetaError>,
+    ) -> Result<R, CatalogError> {
         let mut st = self.state.write().unwrap();
         let t = st
             .tables
@@ -286,7 +297,10 @@ impl Catalog {
         let mut copy = t.clone();
         let r = f(&mut copy);
         // Persist first: a failed write leaves memory as it was.
-        self.store.put(Kind::Table, table_id, &copy)?;
+        self.store.write(|w| {
+            w.put(Kind::Table, table_id, &copy)?;
+            also(w, &copy)
+        })?;
         *t = copy;
         Ok(r)
     }

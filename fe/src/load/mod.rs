@@ -24,8 +24,9 @@ use std::sync::Arc;
 use crate::system::task_queue::AgentTasks;
 
 crate::module_handle!(
-    /// What loads use: the transaction store, agent tasks (PUBLISH_VERSION).
-    Loads { txns: Arc<txn::TxnStore>, tasks: Arc<AgentTasks> }
+    /// What loads use: the transaction store, agent tasks (PUBLISH_VERSION), the binlogs
+    /// (a publish writes its UPSERT).
+    Loads { txns: Arc<txn::TxnStore>, tasks: Arc<AgentTasks>, binlogs: Arc<crate::binlog::Binlogs> }
 );
 
 pub use query::{scan, ScanColumns, ScanRequest, ScanResult, ScannedColumn};

@@ -24,6 +24,8 @@ use tracing::{info, info_span, warn, Instrument};
 
 use super::txn::{TxnRecord, TxnState};
 use super::Loads;
+use crate::binlog::{Binlog, BinlogKind, PartitionRecord, TableRecord, UpsertRecord};
+use crate::persist::Kind;
 use crate::context::FeContext;
 use crate::error::FeError;
 use crate::system::task_queue::{AgentTask, TaskError};
@@ -97,8 +99,10 @@ pub async fn publish(ctx: &Loads, rec: &TxnRecord) -> Result<(), PublishError> {
     }
     ctx.tasks.run(tasks, PUBLISH_WAIT).await?;
     let pv = rec.partition_versions.clone();
+    // The UPSERT binlog of a table that keeps them, written with the new versions.
+    let binlog = upsert_binlog(ctx, rec, now)?;
     ctx.catalog
-        .update_table(rec.table_id, |t| {
+        .update_table_and(rec.table_id, |t| {
             for p in t.partitions.iter_mut() {
                 if let Some((_, v)) = pv.iter().find(|(id, _)| *id == p.id) {
                     // max(): a publish repeated after an FE restart moves nothing twice.
@@ -115,13 +119,22 @@ pub async fn publish(ctx: &Loads, rec: &TxnRecord) -> Result<(), PublishError> {
                     }
                 }
             }
-        })
+        },
+            |w, _| match &binlog {
+                Some(b) => w.put(Kind::Binlog, b.commit_seq, b),
+                None => Ok(()),
+            },
+        )
         .map_err(|e| PublishError::Catalog(e.to_string()))?;
     st.update(rec.txn_id, |t| {
         t.state = TxnState::Visible;
         t.finish_ms = Some(now);
         Ok(())
     })?;
+    if let Some(b) = binlog {
+        info!(txn_id = rec.txn_id, commit_seq = b.commit_seq, "upsert binlog written");
+        ctx.binlogs.publish(b);
+    }
     info!(txn_id = rec.txn_id, versions = ?pv, "load visible");
     Ok(())
 }
@@ -234,4 +247,52 @@ pub async fn run(ctx: Loads, stop: CancellationToken) {
             _ = tokio::time::sleep_until(wake) => {}
         }
     }
+}
+
+
+/// The UPSERT entry a publish of `rec` writes, when binlogs are on and its table or
+/// database keeps them: a commit seq drawn now and upstream's record of the partitions the
+/// load makes visible (their range strings, by which the syncer pairs partitions, and the
+/// versions they reach).
+fn upsert_binlog(ctx: &Loads, rec: &TxnRecord, now: i64) -> Result<Option<Binlog>, PublishError> {
+    if !ctx.config.enable_feature_binlog {
+        return Ok(None);
+    }
+    let Some(t) = ctx.catalog.table_by_id(rec.table_id) else { return Ok(None) };
+    let db_on = ctx.catalog.database_by_id(rec.db_id).is_some_and(|d| d.binlog().enable);
+    if !t.binlog().enable && !db_on {
+        return Ok(None);
+    }
+    let commit_seq = ctx.store.next_id().map_err(|e| PublishError::Catalog(e.to_string()))?;
+    let partition_records = rec
+        .partition_versions
+        .iter()
+        .filter_map(|(pid, v)| t.partitions.iter().find(|p| p.id == *pid).map(|p| (p, *v)))
+        .map(|(p, version)| PartitionRecord {
+            partition_id: p.id,
+            range: t.describe_partition(p),
+            version,
+            is_temp_partition: false,
+        })
+        .collect();
+    let record = UpsertRecord {
+        commit_seq,
+        txn_id: rec.txn_id,
+        time_stamp: now,
+        label: rec.label.clone(),
+        db_id: rec.db_id,
+        table_records: std::collections::BTreeMap::from([(
+            rec.table_id,
+            TableRecord { partition_records, index_ids: vec![t.base_index_id] },
+        )]),
+    };
+    Ok(Some(Binlog {
+        commit_seq,
+        timestamp_ms: now,
+        kind: BinlogKind::Upsert,
+        db_id: rec.db_id,
+        table_ids: vec![rec.table_id],
+        data: record.to_json(),
+        belong: -1,
+    }))
 }

@@ -22,6 +22,8 @@ const BACKENDS: TableDefinition<i64, &str> = TableDefinition::new("backends");
 const DATABASES: TableDefinition<i64, &str> = TableDefinition::new("databases");
 const TABLES: TableDefinition<i64, &str> = TableDefinition::new("tables");
 const JOBS: TableDefinition<i64, &str> = TableDefinition::new("jobs");
+/// Binlog entries by commit seq (CCR).
+const BINLOGS: TableDefinition<i64, &str> = TableDefinition::new("binlogs");
 const REPOSITORIES: TableDefinition<&str, &str> = TableDefinition::new("repositories");
 const LOCAL_SNAPSHOTS: TableDefinition<&str, &str> = TableDefinition::new("local_snapshots");
 const RESOURCES: TableDefinition<&str, &str> = TableDefinition::new("resources");
@@ -39,6 +41,7 @@ pub enum Kind {
     Database,
     Table,
     Job,
+    Binlog,
 }
 
 impl Kind {
@@ -48,6 +51,7 @@ impl Kind {
             Kind::Database => DATABASES,
             Kind::Table => TABLES,
             Kind::Job => JOBS,
+            Kind::Binlog => BINLOGS,
         }
     }
 }
@@ -179,7 +183,7 @@ impl MetaStore {
         let db = open().map_err(|source| MetaError::Open { path: path.clone(), source })?;
         let txn = db.begin_write().map_err(storage)?;
         let ceiling = {
-            for def in [BACKENDS, DATABASES, TABLES, JOBS] {
+            for def in [BACKENDS, DATABASES, TABLES, JOBS, BINLOGS] {
                 txn.open_table(def).map_err(storage)?;
             }
             for def in [REPOSITORIES, LOCAL_SNAPSHOTS, RESOURCES, STORAGE_POLICIES] {

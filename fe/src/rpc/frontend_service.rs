@@ -29,6 +29,8 @@ impl FrontendRpc {
     }
 }
 
+
+
 type R<T> = Result<T, ApplicationError>;
 
 #[async_trait::async_trait]
@@ -182,5 +184,13 @@ impl FrontendServiceHandler for FrontendRpc {
         // The result has no status field: confirming nothing is the safe answer until
         // cooldown is implemented (no remote file gets deleted).
         Ok(TConfirmUnusedRemoteFilesResult { confirmed_tablets: Some(Vec::new()) })
+    }
+
+    async fn get_binlog(&self, request: TGetBinlogRequest) -> R<TGetBinlogResult> {
+        Ok(super::binlog::get_binlog(&self.ctx, &self.loads.binlogs, &request))
+    }
+
+    async fn get_binlog_lag(&self, request: TGetBinlogRequest) -> R<TGetBinlogLagResult> {
+        Ok(super::binlog::get_binlog_lag(&self.ctx, &self.loads.binlogs, &request))
     }
 }

@@ -1,0 +1,83 @@
+"""End-to-end: a stream load into a table that keeps binlogs writes an UPSERT binlog at
+publish, and the CCR syncer's getBinlog / getBinlogLag (thriftpy2, buffered transport as its
+kitex client) read it on `doris-rs local`: the next entry after the reader's commit seq
+with upstream's record JSON, BINLOG_TOO_NEW_COMMIT_SEQ once read, and the refusals
+(unknown database or table, binlog off, wrong password). The log survives a restart.
+"""
+
+import json
+import signal
+
+from ccr_support import Cluster, fe_thrift, status_code_name
+from test_local_cluster import assert_stopped, clusters, pick_base  # noqa: F401 (fixture)
+
+CREATE = (
+    'CREATE TABLE src.{name} (k INT, v INT) DUPLICATE KEY(k) PARTITION BY RANGE(k) '
+    '(PARTITION p1 VALUES LESS THAN ("10"), PARTITION p2 VALUES LESS THAN ("20")) '
+    'DISTRIBUTED BY HASH(k) BUCKETS 2 PROPERTIES ("replication_num" = "1"{extra})'
+)
+
+
+def get_binlog(cluster, prev, db="src", table="t", passwd=""):
+    ft = fe_thrift()
+    c = cluster.frontend()
+    try:
+        req = ft.TGetBinlogRequest(user="root", passwd=passwd, db=db, table=table, prev_commit_seq=prev)
+        return c.getBinlog(req), c.getBinlogLag(req)
+    finally:
+        c.close()
+
+
+def test_a_load_is_read_back_as_an_upsert_binlog(clusters, tmp_path):
+    base = pick_base(1)
+    lc = clusters(tmp_path / "c", base, 1)
+    src = Cluster(lc, lc.start())
+    src.query("CREATE DATABASE src")
+    src.query(CREATE.format(name="t", extra=', "binlog.enable" = "true"'))
+    src.query(CREATE.format(name="plain", extra=""))
+    # Nothing yet: the reader waits.
+    res, lag = get_binlog(src, -1)
+    assert status_code_name(res.status) == "BINLOG_TOO_NEW_COMMIT_SEQ", res
+    assert lag.lag == 0
+    data = tmp_path / "rows.csv"
+    data.write_text("".join(f"{k},{k * 10}\n" for k in (1, 2, 15)))
+    src.stream_load("src", "t", data, "load_1")
+    res, lag = get_binlog(src, -1)
+    assert status_code_name(res.status) == "OK", res
+    assert lag.lag == 1
+    [b] = res.binlogs
+    assert b.type == 0 and b.commit_seq > 0 and res.next_commit_seq == b.commit_seq
+    record = json.loads(b.data)
+    assert record["commitSeq"] == b.commit_seq and record["label"] == "load_1" and record["dbId"] == b.db_id
+    [(tid, rec)] = record["tableRecords"].items()
+    assert b.table_ids == [int(tid)]
+    parts = {p["range"]: p["version"] for p in rec["partitionRecords"]}
+    # Both partitions got rows; the ranges are SHOW PARTITIONS' strings (the syncer pairs by them).
+    shown = {r["Range"] for r in src.dicts("SHOW PARTITIONS FROM src.t")}
+    assert set(parts) == shown and all(v == 2 for v in parts.values()), (parts, shown)
+    assert len(rec["indexIds"]) == 1
+    # Read past it: nothing newer.
+    res, lag = get_binlog(src, b.commit_seq)
+    assert status_code_name(res.status) == "BINLOG_TOO_NEW_COMMIT_SEQ" and not res.binlogs
+    assert lag.lag == 0
+    # A second load is the next entry.
+    src.stream_load("src", "t", data, "load_2")
+    res, _ = get_binlog(src, b.commit_seq)
+    assert status_code_name(res.status) == "OK" and json.loads(res.binlogs[0].data)["label"] == "load_2"
+    second = res.binlogs[0].commit_seq
+    # A load into a table without binlogs writes none; reading it is refused.
+    src.stream_load("src", "plain", data, "load_3")
+    assert status_code_name(get_binlog(src, -1, table="plain")[0].status) == "BINLOG_DISABLE"
+    assert status_code_name(get_binlog(src, -1, db="nope")[0].status) == "BINLOG_NOT_FOUND_DB"
+    assert status_code_name(get_binlog(src, -1, table="nope")[0].status) == "BINLOG_NOT_FOUND_TABLE"
+    assert status_code_name(get_binlog(src, -1, passwd="wrong")[0].status) != "OK"
+    # The log survives a restart of the cluster.
+    lc.send(signal.SIGTERM)
+    assert_stopped(lc)
+    lc = clusters(tmp_path / "c", base, 1)
+    src = Cluster(lc, lc.start())
+    res, lag = get_binlog(src, b.commit_seq)
+    assert status_code_name(res.status) == "OK" and res.binlogs[0].commit_seq == second
+    assert get_binlog(src, -1)[1].lag == 2
+    lc.send(signal.SIGTERM)
+    assert_stopped(lc)
