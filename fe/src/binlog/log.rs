@@ -3,7 +3,7 @@
 //! records, then made visible here; a restart loads them back in order.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::RwLock;
+use std::sync::{Arc, Mutex, RwLock};
 
 use super::record::Binlog;
 use crate::persist::{Kind, MetaError, MetaStore};
@@ -12,6 +12,9 @@ use crate::persist::{Kind, MetaError, MetaStore};
 pub struct Binlogs {
     /// Database id -> its entries by commit seq.
     by_db: RwLock<HashMap<i64, BTreeMap<i64, Binlog>>>,
+    /// Database id -> the lock a writer holds from drawing an entry's commit seq until the
+    /// entry is visible, so a database's seqs become visible in ascending order.
+    order: Mutex<HashMap<i64, Arc<Mutex<()>>>>,
 }
 
 impl Binlogs {
@@ -20,7 +23,12 @@ impl Binlogs {
         for (seq, b) in store.load_all::<Binlog>(Kind::Binlog)? {
             by_db.entry(b.db_id).or_default().insert(seq, b);
         }
-        Ok(Binlogs { by_db: RwLock::new(by_db) })
+        Ok(Binlogs { by_db: RwLock::new(by_db), order: Mutex::default() })
+    }
+
+    /// The ordering lock of database `db_id` (see the field).
+    pub fn order_lock(&self, db_id: i64) -> Arc<Mutex<()>> {
+        self.order.lock().unwrap().entry(db_id).or_default().clone()
     }
 
     /// Make an entry the caller has stored visible to readers.

@@ -100,6 +100,11 @@ pub async fn publish(ctx: &Loads, rec: &TxnRecord) -> Result<(), PublishError> {
     ctx.tasks.run(tasks, PUBLISH_WAIT).await?;
     let pv = rec.partition_versions.clone();
     // The UPSERT binlog of a table that keeps them, written with the new versions.
+    // Commit seqs of one database's binlogs must ascend in the order entries become
+    // visible, or a reader past a later one would skip an earlier one: drawing the seq,
+    // the store write and the publish of the entry happen under the database's lock.
+    let order = ctx.binlogs.order_lock(rec.db_id);
+    let _in_order = order.lock().unwrap_or_else(|p| p.into_inner());
     let binlog = upsert_binlog(ctx, rec, now)?;
     ctx.catalog
         .update_table_and(rec.table_id, |t| {
