@@ -126,6 +126,7 @@ pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
     // The domain services, built once; each module gets a handle with those it uses.
     let tasks = Arc::new(AgentTasks::new(pool));
     let txns = TxnStore::of(ctx.store.path().parent().unwrap_or(ctx.store.path())).map_err(StartError::Txns)?;
+    let binlogs = Arc::new(Binlogs::load(&ctx.store)?);
     let ddl = TableDdl { ctx: ctx.clone(), tasks: tasks.clone(), policies: policies.clone() };
     let backup: BackupCtx =
         Arc::new(BackupEnv {
@@ -135,8 +136,8 @@ pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
         tasks: tasks.clone(),
         ddl: ddl.clone(),
         txns: txns.clone(),
+        binlogs: binlogs.clone(),
     });
-    let binlogs = Arc::new(Binlogs::load(&ctx.store)?);
     let loads = Loads { ctx: ctx.clone(), txns, tasks: tasks.clone(), binlogs: binlogs.clone() };
     let reports = Reports { ctx: ctx.clone(), tasks: tasks.clone(), jobs, policies: policies.clone() };
     let cooldown = Cooldown { ctx: ctx.clone(), policies: policies.clone(), tasks: tasks.clone() };

@@ -2,7 +2,8 @@
 publish, and the CCR syncer's getBinlog / getBinlogLag (thriftpy2, buffered transport as its
 kitex client) read it on `doris-rs local`: the next entry after the reader's commit seq
 with upstream's record JSON, BINLOG_TOO_NEW_COMMIT_SEQ once read, and the refusals
-(unknown database or table, binlog off, wrong password). The log survives a restart.
+(unknown database or table, binlog off, wrong password). A full sync's snapshot carries the
+commit seq the log continues after. The log survives a restart.
 """
 
 import json
@@ -65,6 +66,25 @@ def test_a_load_is_read_back_as_an_upsert_binlog(clusters, tmp_path):
     res, _ = get_binlog(src, b.commit_seq)
     assert status_code_name(res.status) == "OK" and json.loads(res.binlogs[0].data)["label"] == "load_2"
     second = res.binlogs[0].commit_seq
+    # A full sync's snapshot stands at a point of the log: its table_commit_seq_map seq is
+    # past both loads (they are in the snapshot), and the next load is what follows it.
+    src.rows('BACKUP SNAPSHOT src.s1 TO __keep_on_local__ ON (t) PROPERTIES ("type" = "full")')
+    src.wait_job('SHOW BACKUP FROM src WHERE SnapshotName = "s1"', "BACKUP")
+    ft = fe_thrift()
+    c = src.frontend()
+    try:
+        snap = c.getSnapshot(ft.TGetSnapshotRequest(
+            user="root", passwd="", db="src", table="t", label_name="s1", snapshot_name="",
+            snapshot_type=ft.TSnapshotType.LOCAL, enable_compress=False))
+    finally:
+        c.close()
+    seqs = json.loads(snap.job_info)["table_commit_seq_map"]
+    [snap_seq] = seqs.values()
+    assert snap_seq > second, (snap_seq, second)
+    assert status_code_name(get_binlog(src, snap_seq)[0].status) == "BINLOG_TOO_NEW_COMMIT_SEQ"
+    src.stream_load("src", "t", data, "load_after_snapshot")
+    res, _ = get_binlog(src, snap_seq)
+    assert json.loads(res.binlogs[0].data)["label"] == "load_after_snapshot"
     # A load into a table without binlogs writes none; reading it is refused.
     src.stream_load("src", "plain", data, "load_3")
     assert status_code_name(get_binlog(src, -1, table="plain")[0].status) == "BINLOG_DISABLE"
@@ -78,6 +98,6 @@ def test_a_load_is_read_back_as_an_upsert_binlog(clusters, tmp_path):
     src = Cluster(lc, lc.start())
     res, lag = get_binlog(src, b.commit_seq)
     assert status_code_name(res.status) == "OK" and res.binlogs[0].commit_seq == second
-    assert get_binlog(src, -1)[1].lag == 2
+    assert get_binlog(src, -1)[1].lag == 3
     lc.send(signal.SIGTERM)
     assert_stopped(lc)

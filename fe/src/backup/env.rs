@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::repos::Repositories;
 use super::Jobs;
+use crate::binlog::Binlogs;
 use crate::load::txn::TxnStore;
 use crate::system::task_queue::AgentTasks;
 use crate::tables::TableDdl;
@@ -19,6 +20,8 @@ crate::module_handle!(
         ddl: TableDdl,
         /// Load transactions: a restore holds a table under its load lock.
         txns: Arc<TxnStore>,
+        /// Binlogs: a backup takes its commit seq in their order.
+        binlogs: Arc<Binlogs>,
     }
 );
 

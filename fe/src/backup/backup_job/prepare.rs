@@ -9,6 +9,11 @@ use crate::catalog::OlapTable;
 
 /// Resolve tables, capture the meta (with visible versions) and choose a replica per tablet.
 pub(super) async fn pending(ctx: &BackupEnv, mut r: BackupJobRecord) -> Result<()> {
+    // The versions captured and the commit seq drawn are one point in the database's
+    // binlog: no load publishes (draws its seq, makes its versions visible) in between, so
+    // a CCR reader resuming after the seq misses nothing and repeats nothing.
+    let order = ctx.binlogs.order_lock(r.db_id);
+    let in_order = order.lock().unwrap_or_else(|p| p.into_inner());
     let mut tables = Vec::new();
     let mut snapshots = BTreeMap::new();
     for tr in &r.table_refs {
@@ -27,6 +32,7 @@ pub(super) async fn pending(ctx: &BackupEnv, mut r: BackupJobRecord) -> Result<(
     r.meta = Some(BackupMeta::new(tables));
     r.snapshots = snapshots;
     let seq = commit_seq(ctx)?;
+    drop(in_order);
     r.table_commit_seq_map = r
         .meta
         .as_ref()
@@ -39,12 +45,12 @@ pub(super) async fn pending(ctx: &BackupEnv, mut r: BackupJobRecord) -> Result<(
     save(ctx, &r)
 }
 
-/// The commit sequence a snapshot taken now is at. Upstream records each table's latest
-/// binlog commit seq; without binlogs we take a fresh id from the meta store's generator.
-/// Every committed change (load transactions, tables, partitions, jobs) draws its id from
-/// that generator, whose ceiling is persisted ahead of use and never handed out twice, so
-/// the value is non-zero, cluster-wide, durable across restarts and strictly greater than
-/// the seq of any earlier snapshot: what a CCR syncer compares commit seqs for.
+/// The commit sequence a snapshot taken now is at: a fresh id from the meta store's
+/// generator, which binlog commit seqs are drawn from too. Drawn under the database's
+/// binlog ordering lock, it is above the seq of every binlog whose change the snapshot
+/// holds and below every later one, so getBinlog after it returns exactly what the
+/// snapshot lacks. Ids are never handed out twice (the ceiling is persisted ahead of use),
+/// so it is non-zero, durable across restarts and above any earlier snapshot's.
 pub(super) fn commit_seq(ctx: &BackupEnv) -> Result<i64> {
     ctx.store
         .next_id()
