@@ -145,6 +145,13 @@ pub type Result<T, E = FeError> = std::result::Result<T, E>;
 
 // The domain errors as FeErrors: each domain's error is mapped here, once.
 
+/// A meta store failure (an id not drawn, a record not read) the caller cannot act on.
+impl From<crate::persist::MetaError> for FeError {
+    fn from(e: crate::persist::MetaError) -> Self {
+        FeError::Internal(e.to_string())
+    }
+}
+
 impl From<CatalogError> for FeError {
     fn from(e: CatalogError) -> Self {
         match e {

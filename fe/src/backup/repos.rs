@@ -49,8 +49,7 @@ pub async fn create(ctx: &BackupEnv, stmt: NewRepository) -> Result<()> {
     }
     let id = ctx
         .store
-        .next_id()
-        .map_err(|e| FeError::Internal(e.to_string()))?;
+        .next_id()?;
     let mut repo = Repository::new(
         id,
         &stmt.name,

@@ -107,24 +107,26 @@ pub async fn publish(ctx: &Loads, rec: &TxnRecord) -> Result<(), PublishError> {
     let _in_order = order.lock().unwrap_or_else(|p| p.into_inner());
     let binlog = upsert_binlog(ctx, rec, now)?;
     ctx.catalog
-        .update_table_and(rec.table_id, |t| {
-            for p in t.partitions.iter_mut() {
-                if let Some((_, v)) = pv.iter().find(|(id, _)| *id == p.id) {
-                    // max(): a publish repeated after an FE restart moves nothing twice.
-                    if *v > p.visible_version {
-                        p.visible_version = *v;
-                        p.visible_version_time_ms = now;
-                    }
-                    // Every replica published (the tasks above all finished OK); row counts
-                    // and sizes follow with the BEs' next tablet report.
-                    for t in p.index.tablets.iter_mut() {
-                        for r in t.replicas.iter_mut() {
-                            r.version = r.version.max(*v);
+        .update_table_and(
+            rec.table_id,
+            |t| {
+                for p in t.partitions.iter_mut() {
+                    if let Some((_, v)) = pv.iter().find(|(id, _)| *id == p.id) {
+                        // max(): a publish repeated after an FE restart moves nothing twice.
+                        if *v > p.visible_version {
+                            p.visible_version = *v;
+                            p.visible_version_time_ms = now;
+                        }
+                        // Every replica published (the tasks above all finished OK); row counts
+                        // and sizes follow with the BEs' next tablet report.
+                        for t in p.index.tablets.iter_mut() {
+                            for r in t.replicas.iter_mut() {
+                                r.version = r.version.max(*v);
+                            }
                         }
                     }
                 }
-            }
-        },
+            },
             |w, _| match &binlog {
                 Some(b) => w.put(Kind::Binlog, b.commit_seq, b),
                 None => Ok(()),

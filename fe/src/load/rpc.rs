@@ -67,7 +67,7 @@ fn begin_inner(ctx: &Loads, req: &TLoadTxnBeginRequest) -> Result<Result<TxnReco
         return Err(FeError::IllegalState(why));
     }
     let rec = TxnRecord {
-        txn_id: ctx.store.next_id().map_err(|e| FeError::Internal(e.to_string()))?,
+        txn_id: ctx.store.next_id()?,
         db_id: table.db_id,
         table_id: table.id,
         label: req.label.clone(),

@@ -29,8 +29,6 @@ impl FrontendRpc {
     }
 }
 
-
-
 type R<T> = Result<T, ApplicationError>;
 
 #[async_trait::async_trait]

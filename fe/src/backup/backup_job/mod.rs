@@ -99,8 +99,7 @@ pub fn submit(ctx: &BackupCtx, req: BackupRequest) -> Result<i64> {
     }
     let job_id = ctx
         .store
-        .next_id()
-        .map_err(|e| FeError::Internal(e.to_string()))?;
+        .next_id()?;
     let header = JobHeader {
         job_id,
         label: req.label.clone(),

@@ -52,9 +52,7 @@ pub(super) async fn pending(ctx: &BackupEnv, mut r: BackupJobRecord) -> Result<(
 /// snapshot lacks. Ids are never handed out twice (the ceiling is persisted ahead of use),
 /// so it is non-zero, durable across restarts and above any earlier snapshot's.
 pub(super) fn commit_seq(ctx: &BackupEnv) -> Result<i64> {
-    ctx.store
-        .next_id()
-        .map_err(|e| FeError::Internal(e.to_string()))
+    Ok(ctx.store.next_id()?)
 }
 
 /// The replica each tablet of `t`'s backed-up partitions (those `meta` lists) is

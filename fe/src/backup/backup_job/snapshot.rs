@@ -33,8 +33,7 @@ pub(super) async fn snapshoting(
             })?;
         let sig = ctx
             .store
-            .next_id()
-            .map_err(|e| FeError::Internal(e.to_string()))?;
+            .next_id()?;
         // Local snapshots are read by the CCR syncer's restore long after the backup.
         let timeout_s = ctx
             .config

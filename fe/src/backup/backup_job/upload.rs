@@ -39,8 +39,7 @@ pub(super) async fn upload(ctx: &BackupEnv, mut r: BackupJobRecord, cancel: &Can
             })?;
         let sig = ctx
             .store
-            .next_id()
-            .map_err(|e| FeError::Internal(e.to_string()))?;
+            .next_id()?;
         let t = TaskBody::Upload(TUploadReq {
             job_id: r.job_id,
             src_dest_map: map,

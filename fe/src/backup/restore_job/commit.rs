@@ -22,7 +22,7 @@ pub(super) async fn commit(
     let mut tasks = Vec::new();
     r.tasks.unfinished.clear();
     for t in &x.tablets {
-        let sig = next_sig(ctx)?;
+        let sig = ctx.store.next_id()?;
         let task = TaskBody::Move(TMoveDirReq {
             tablet_id: t.local_tablet_id,
             schema_hash: t.schema_hash,

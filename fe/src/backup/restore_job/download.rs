@@ -94,7 +94,7 @@ async fn run_downloads(
     let mut tasks = Vec::new();
     r.tasks.unfinished.clear();
     for (be, req) in reqs {
-        let sig = next_sig(ctx)?;
+        let sig = ctx.store.next_id()?;
         tasks.push(AgentTask { backend_id: be, addr: be_addr(ctx, be)?, request: TaskBody::Download(req).into_request(sig) });
         r.tasks.unfinished.insert(sig, be);
     }

@@ -251,12 +251,6 @@ fn be_addr(ctx: &BackupEnv, be_id: i64) -> Result<String> {
         })
 }
 
-fn next_sig(ctx: &BackupEnv) -> Result<i64> {
-    ctx.store
-        .next_id()
-        .map_err(|e| FeError::Internal(e.to_string()))
-}
-
 async fn run_tasks(
     ctx: &BackupEnv,
     r: &RestoreJobRecord,

@@ -16,7 +16,7 @@ pub(super) async fn snapshoting(
     let mut tasks = Vec::new();
     let mut by_sig = BTreeMap::new();
     for (i, t) in x.tablets.iter().enumerate() {
-        let sig = next_sig(ctx)?;
+        let sig = ctx.store.next_id()?;
         let task = TaskBody::MakeSnapshot(crate::backup::backup_job::snapshot_req(
             t.local_tablet_id,
             t.schema_hash,

@@ -113,8 +113,7 @@ pub fn submit(ctx: &BackupCtx, req: RestoreRequest<'_>) -> Result<i64> {
     }
     let job_id = ctx
         .store
-        .next_id()
-        .map_err(|e| FeError::Internal(e.to_string()))?;
+        .next_id()?;
     let header = JobHeader {
         job_id,
         label: req.label.to_string(),
