@@ -8,12 +8,14 @@ fn rec(txn_id: i64, db_id: i64, label: &str) -> TxnRecord {
     TxnRecord {
         txn_id,
         db_id,
-        table_id: 7,
+        table_ids: vec![7],
         label: label.into(),
         state: TxnState::Prepare,
         create_ms: 0,
+        commit_ms: None,
         finish_ms: None,
         reason: None,
+        coordinator: "BE: 127.0.0.1".into(),
         partition_versions: vec![],
         timeout_s: 60,
     }
@@ -112,4 +114,9 @@ fn a_timed_out_label_holder_is_aborted_on_begin_and_on_lookup() {
     let old = r#"{"txn_id":7,"db_id":1,"table_id":2,"label":"x","state":"Prepare","create_ms":0,"finish_ms":null,"reason":null,"partition_versions":[]}"#;
     let r: TxnRecord = serde_json::from_str(old).unwrap();
     assert_eq!(r.timeout_s, doris_fe::load::txn::DEFAULT_TIMEOUT_S);
+    // A record of one table, from before transactions spanned several.
+    assert_eq!(r.table_ids, vec![2]);
+    assert!(r.writes(2) && !r.writes(7));
+    let back: TxnRecord = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+    assert_eq!(back, r);
 }

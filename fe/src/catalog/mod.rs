@@ -289,20 +289,40 @@ impl Catalog {
         f: impl FnOnce(&mut OlapTable) -> R,
         also: impl FnOnce(&mut Writer<'_>, &OlapTable) -> Result<(), MetaError>,
     ) -> Result<R, CatalogError> {
+        let mut f = Some(f);
+        let mut r = None;
+        self.update_tables_and(&[table_id], |t| r = f.take().map(|f| f(t)), |w, ts| also(w, &ts[0]))?;
+        Ok(r.expect("the one table was changed"))
+    }
+
+    /// Change several tables and persist them, with `also`'s writes (given the tables as
+    /// changed), in one store transaction: all land or none (a publish of a transaction over
+    /// several tables). The same rules as [`Catalog::update_table`].
+    pub fn update_tables_and(
+        &self,
+        table_ids: &[i64],
+        mut f: impl FnMut(&mut OlapTable),
+        also: impl FnOnce(&mut Writer<'_>, &[OlapTable]) -> Result<(), MetaError>,
+    ) -> Result<(), CatalogError> {
         let mut st = self.state.write().unwrap();
-        let t = st
-            .tables
-            .get_mut(&table_id)
-            .ok_or_else(|| CatalogError::UnknownTable { db: String::new(), table: table_id.to_string() })?;
-        let mut copy = t.clone();
-        let r = f(&mut copy);
+        let mut copies = Vec::with_capacity(table_ids.len());
+        for id in table_ids {
+            let t = st.tables.get(id).ok_or_else(|| CatalogError::UnknownTable { db: String::new(), table: id.to_string() })?;
+            let mut copy = t.clone();
+            f(&mut copy);
+            copies.push(copy);
+        }
         // Persist first: a failed write leaves memory as it was.
         self.store.write(|w| {
-            w.put(Kind::Table, table_id, &copy)?;
-            also(w, &copy)
+            for c in &copies {
+                w.put(Kind::Table, c.id, c)?;
+            }
+            also(w, &copies)
         })?;
-        *t = copy;
-        Ok(r)
+        for c in copies {
+            st.tables.insert(c.id, c);
+        }
+        Ok(())
     }
 
     /// Atomic restore's commit: each `(table id, name)` table takes `name`, and the table of

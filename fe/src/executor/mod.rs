@@ -20,6 +20,7 @@ pub mod proc;
 mod query;
 mod system;
 pub mod tables;
+mod transactions;
 pub mod users;
 
 use async_trait::async_trait;
@@ -92,6 +93,10 @@ impl Executor for FeExecutor {
             Statement::ShowTableId { id } => proc::show_table_by_id(ctx, id),
             Statement::ShowPartitionId { id } => Ok(proc::show_partition_by_id(ctx, id)),
             Statement::ShowProc { path } => proc::show_proc(ctx, &path),
+            Statement::ShowTransaction { db, filter } => {
+                let db = session.resolve_db(db.as_deref())?;
+                transactions::show(ctx, &backup.txns, &db, &filter)
+            }
             Statement::ShowFrontendConfig { like } => Ok(config::show_frontend_config(&ctx.config, like.as_deref())),
             Statement::SelectTableFunction { function: TableFunction::Frontends, projection, limit } => {
                 system::select_frontends(ctx, &projection, limit)

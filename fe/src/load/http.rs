@@ -123,7 +123,7 @@ pub async fn load_plan(State(ctx): State<Loads>, Query(q): Query<HashMap<String,
         Err(e) => return json_error(StatusCode::NOT_FOUND, e.to_string()),
     };
     match ctx.txns.state_now(txn_id, crate::context::FeContext::now_ms()) {
-        Ok(Some(rec)) if rec.table_id == t.id && rec.state == TxnState::Prepare => {}
+        Ok(Some(rec)) if rec.writes(t.id) && rec.state == TxnState::Prepare => {}
         Ok(_) => return json_error(StatusCode::CONFLICT, format!("transaction [{txn_id}] is not a running load of {db}.{table}")),
         Err(e) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }

@@ -6,10 +6,15 @@
 //!   `/api/_internal/load/txn_state`.
 //! - `txn`: transaction records and labels (own redb file in the meta dir).
 //! - `rpc`: loadTxnBegin/Commit/Rollback.
+//! - `commit`: commit and rollback, shared by stream loads and CCR transactions.
+//! - `ccr_txn`: beginTxn/commitTxn/rollbackTxn, the transactions a CCR syncer drives on
+//!   the target cluster (over several tables; data ingested by the BEs from the source).
 //! - `publish`: publish, and the load daemon (publish retries, timeouts, clearing
 //!   aborted loads on the BEs).
 //! - `query`: table reads over the BEs' scan endpoint.
 
+pub mod ccr_txn;
+pub mod commit;
 pub mod http;
 pub mod publish;
 pub mod query;

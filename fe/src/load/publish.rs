@@ -13,7 +13,7 @@
 //! rowsets (`POST /api/_internal/load/clear_txn`, our stand-in for upstream's
 //! CLEAR_TRANSACTION_TASK; BEs that miss it drop them when the pending data expires).
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -25,6 +25,7 @@ use tracing::{info, info_span, warn, Instrument};
 use super::txn::{TxnRecord, TxnState};
 use super::Loads;
 use crate::binlog::{Binlog, BinlogKind, PartitionRecord, TableRecord, UpsertRecord};
+use crate::catalog::OlapTable;
 use crate::persist::Kind;
 use crate::context::FeContext;
 use crate::error::FeError;
@@ -57,14 +58,16 @@ pub enum PublishError {
 /// Replica BEs of the partitions `rec` touched. Backends no longer in the cluster are left
 /// out: a dropped BE's replicas will never publish, and must not block the load for ever.
 fn publish_backends(ctx: &FeContext, rec: &TxnRecord) -> BTreeSet<i64> {
-    let Some(table) = ctx.catalog.table_by_id(rec.table_id) else { return BTreeSet::new() };
     let (mut out, mut dropped) = (BTreeSet::new(), BTreeSet::new());
-    for p in table.partitions.iter().filter(|p| rec.partition_versions.iter().any(|(id, _)| *id == p.id)) {
-        for r in p.index.tablets.iter().flat_map(|t| t.replicas.iter()) {
-            if ctx.backends.get(r.backend_id).is_some() {
-                out.insert(r.backend_id);
-            } else {
-                dropped.insert(r.backend_id);
+    let tables = rec.table_ids.iter().filter_map(|id| ctx.catalog.table_by_id(*id));
+    for table in tables {
+        for p in table.partitions.iter().filter(|p| rec.partition_versions.iter().any(|(id, _)| *id == p.id)) {
+            for r in p.index.tablets.iter().flat_map(|t| t.replicas.iter()) {
+                if ctx.backends.get(r.backend_id).is_some() {
+                    out.insert(r.backend_id);
+                } else {
+                    dropped.insert(r.backend_id);
+                }
             }
         }
     }
@@ -75,13 +78,17 @@ fn publish_backends(ctx: &FeContext, rec: &TxnRecord) -> BTreeSet<i64> {
 }
 
 /// Publish a COMMITTED transaction: PUBLISH_VERSION to every replica BE, then move the
-/// partitions' visible versions and mark it VISIBLE. The caller holds the table lock.
+/// partitions' visible versions and mark it VISIBLE. The caller holds the tables' locks.
 pub async fn publish(ctx: &Loads, rec: &TxnRecord) -> Result<(), PublishError> {
     let st = &ctx.txns;
     let now = FeContext::now_ms();
-    if ctx.catalog.table_by_id(rec.table_id).is_none() {
-        // Upstream finishes such a transaction too: there is nothing left to make visible.
-        warn!(txn_id = rec.txn_id, table_id = rec.table_id, "table of a committed load is gone; finishing it");
+    // Tables dropped since the commit have nothing left to make visible; upstream finishes
+    // such a transaction too.
+    let live: Vec<i64> = rec.table_ids.iter().copied().filter(|id| ctx.catalog.table_by_id(*id).is_some()).collect();
+    if live.len() < rec.table_ids.len() {
+        warn!(txn_id = rec.txn_id, tables = ?rec.table_ids, live = ?live, "tables of a committed transaction are gone");
+    }
+    if live.is_empty() {
         st.update(rec.txn_id, |t| {
             t.state = TxnState::Visible;
             t.finish_ms = Some(now);
@@ -99,16 +106,17 @@ pub async fn publish(ctx: &Loads, rec: &TxnRecord) -> Result<(), PublishError> {
     }
     ctx.tasks.run(tasks, PUBLISH_WAIT).await?;
     let pv = rec.partition_versions.clone();
-    // The UPSERT binlog of a table that keeps them, written with the new versions.
+    // The UPSERT binlog of tables that keep them, written with the new versions.
     // Commit seqs of one database's binlogs must ascend in the order entries become
     // visible, or a reader past a later one would skip an earlier one: drawing the seq,
     // the store write and the publish of the entry happen under the database's lock.
     let order = ctx.binlogs.order_lock(rec.db_id);
     let _in_order = order.lock().unwrap_or_else(|p| p.into_inner());
-    let binlog = upsert_binlog(ctx, rec, now)?;
+    let commit_seq = if binlog_wanted(ctx, rec, &live) { Some(ctx.store.next_id().map_err(FeError::from)?) } else { None };
+    let mut binlog = None;
     ctx.catalog
-        .update_table_and(
-            rec.table_id,
+        .update_tables_and(
+            &live,
             |t| {
                 for p in t.partitions.iter_mut() {
                     if let Some((_, v)) = pv.iter().find(|(id, _)| *id == p.id) {
@@ -127,9 +135,12 @@ pub async fn publish(ctx: &Loads, rec: &TxnRecord) -> Result<(), PublishError> {
                     }
                 }
             },
-            |w, _| match &binlog {
-                Some(b) => w.put(Kind::Binlog, b.commit_seq, b),
-                None => Ok(()),
+            |w, tables| {
+                binlog = commit_seq.map(|seq| upsert_binlog(ctx, rec, seq, tables, now));
+                match &binlog {
+                    Some(b) => w.put(Kind::Binlog, b.commit_seq, b),
+                    None => Ok(()),
+                }
             },
         )
         .map_err(|e| PublishError::Catalog(e.to_string()))?;
@@ -142,7 +153,7 @@ pub async fn publish(ctx: &Loads, rec: &TxnRecord) -> Result<(), PublishError> {
         info!(txn_id = rec.txn_id, commit_seq = b.commit_seq, "upsert binlog written");
         ctx.binlogs.publish(b);
     }
-    info!(txn_id = rec.txn_id, versions = ?pv, "load visible");
+    info!(txn_id = rec.txn_id, versions = ?pv, "transaction visible");
     Ok(())
 }
 
@@ -155,11 +166,12 @@ fn http() -> &'static reqwest::Client {
 /// table to drop the txn's pending rowsets. A BE that misses this drops them once they
 /// are older than its `pending_data_expire_time_sec` (it asks us about the txn then).
 pub fn clear_on_backends(ctx: &Loads, rec: &TxnRecord) {
-    let Some(table) = ctx.catalog.table_by_id(rec.table_id) else { return };
-    let bes: BTreeSet<i64> = table
-        .partitions
+    let bes: BTreeSet<i64> = rec
+        .table_ids
         .iter()
-        .flat_map(|p| p.index.tablets.iter().flat_map(|t| t.replicas.iter().map(|r| r.backend_id)))
+        .filter_map(|id| ctx.catalog.table_by_id(*id))
+        .flat_map(|table| table.partitions.into_iter())
+        .flat_map(|p| p.index.tablets.into_iter().flat_map(|t| t.replicas.into_iter().map(|r| r.backend_id)))
         .collect();
     let targets: Vec<(i64, String)> = bes
         .into_iter()
@@ -201,17 +213,17 @@ pub async fn run(ctx: Loads, stop: CancellationToken) {
         // A table's loads publish in commit order: one waiting blocks the later ones.
         let mut blocked: HashSet<i64> = HashSet::new();
         for rec in committed {
-            if blocked.contains(&rec.table_id) {
+            if rec.table_ids.iter().any(|t| blocked.contains(t)) {
+                blocked.extend(rec.table_ids.iter().copied());
                 continue;
             }
             if retry.get(&rec.txn_id).is_some_and(|(_, due)| *due > Instant::now()) {
-                blocked.insert(rec.table_id);
+                blocked.extend(rec.table_ids.iter().copied());
                 continue;
             }
-            let lock = st.table_lock(rec.table_id);
-            let _guard = tokio::select! {
+            let _guards = tokio::select! {
                 _ = stop.cancelled() => return,
-                g = lock.lock_owned() => g,
+                g = st.lock_tables(&rec) => g,
             };
             // A commit of the same table may have published it while we waited.
             match st.get(rec.txn_id) {
@@ -231,7 +243,7 @@ pub async fn run(ctx: Loads, stop: CancellationToken) {
                     let wait = RETRY_FIRST.saturating_mul(1 << (attempts - 1).min(16)).min(RETRY_MAX);
                     warn!(txn_id = rec.txn_id, attempts, retry_in_s = wait.as_secs(), error = %e, "publish failed; will retry");
                     retry.insert(rec.txn_id, (attempts, Instant::now() + wait));
-                    blocked.insert(rec.table_id);
+                    blocked.extend(rec.table_ids.iter().copied());
                 }
             }
         }
@@ -257,49 +269,49 @@ pub async fn run(ctx: Loads, stop: CancellationToken) {
 }
 
 
-/// The UPSERT entry a publish of `rec` writes, when binlogs are on and its table or
-/// database keeps them: a commit seq drawn now and upstream's record of the partitions the
-/// load makes visible (their range strings, by which the syncer pairs partitions, and the
-/// versions they reach).
-fn upsert_binlog(ctx: &Loads, rec: &TxnRecord, now: i64) -> Result<Option<Binlog>, PublishError> {
-    if !ctx.config.enable_feature_binlog {
-        return Ok(None);
-    }
-    let Some(t) = ctx.catalog.table_by_id(rec.table_id) else { return Ok(None) };
+/// Whether a publish of `rec` writes an UPSERT: binlogs are on and one of its tables, or
+/// its database, keeps them.
+fn binlog_wanted(ctx: &Loads, rec: &TxnRecord, live: &[i64]) -> bool {
+    ctx.config.enable_feature_binlog
+        && (ctx.catalog.database_by_id(rec.db_id).is_some_and(|d| d.binlog().enable)
+            || live.iter().filter_map(|id| ctx.catalog.table_by_id(*id)).any(|t| t.binlog().enable))
+}
+
+/// The UPSERT entry a publish of `rec` writes at `commit_seq`: upstream's record of the
+/// partitions it makes visible in `tables` (as they stand after the publish): their range
+/// strings, by which the syncer pairs partitions, and the versions they reach.
+fn upsert_binlog(ctx: &Loads, rec: &TxnRecord, commit_seq: i64, tables: &[OlapTable], now: i64) -> Binlog {
     let db_on = ctx.catalog.database_by_id(rec.db_id).is_some_and(|d| d.binlog().enable);
-    if !t.binlog().enable && !db_on {
-        return Ok(None);
+    let mut table_records = BTreeMap::new();
+    for t in tables.iter().filter(|t| db_on || t.binlog().enable) {
+        let partition_records: Vec<PartitionRecord> = rec
+            .partition_versions
+            .iter()
+            .filter_map(|(pid, v)| t.partitions.iter().find(|p| p.id == *pid).map(|p| (p, *v)))
+            .map(|(p, version)| PartitionRecord {
+                partition_id: p.id,
+                range: t.describe_partition(p),
+                version,
+                is_temp_partition: false,
+            })
+            .collect();
+        table_records.insert(t.id, TableRecord { partition_records, index_ids: vec![t.base_index_id] });
     }
-    let commit_seq = ctx.store.next_id().map_err(|e| PublishError::Catalog(e.to_string()))?;
-    let partition_records = rec
-        .partition_versions
-        .iter()
-        .filter_map(|(pid, v)| t.partitions.iter().find(|p| p.id == *pid).map(|p| (p, *v)))
-        .map(|(p, version)| PartitionRecord {
-            partition_id: p.id,
-            range: t.describe_partition(p),
-            version,
-            is_temp_partition: false,
-        })
-        .collect();
     let record = UpsertRecord {
         commit_seq,
         txn_id: rec.txn_id,
         time_stamp: now,
         label: rec.label.clone(),
         db_id: rec.db_id,
-        table_records: std::collections::BTreeMap::from([(
-            rec.table_id,
-            TableRecord { partition_records, index_ids: vec![t.base_index_id] },
-        )]),
+        table_records,
     };
-    Ok(Some(Binlog {
+    Binlog {
         commit_seq,
         timestamp_ms: now,
         kind: BinlogKind::Upsert,
         db_id: rec.db_id,
-        table_ids: vec![rec.table_id],
+        table_ids: record.table_records.keys().copied().collect(),
         data: record.to_json(),
         belong: -1,
-    }))
+    }
 }

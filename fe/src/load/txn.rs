@@ -41,20 +41,26 @@ impl TxnState {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "StoredTxn")]
 pub struct TxnRecord {
     pub txn_id: i64,
     pub db_id: i64,
-    pub table_id: i64,
+    /// The tables it writes, ascending: one for a stream load, one or more for a
+    /// transaction a CCR syncer begins (beginTxn's `table_ids`).
+    pub table_ids: Vec<i64>,
     pub label: String,
     pub state: TxnState,
     pub create_ms: i64,
+    /// When it became COMMITTED.
+    pub commit_ms: Option<i64>,
     pub finish_ms: Option<i64>,
     pub reason: Option<String>,
+    /// Who began it, as SHOW TRANSACTION's Coordinator prints it ("BE: <ip>").
+    pub coordinator: String,
     /// (partition id, version) assigned at commit.
     pub partition_versions: Vec<(i64, i64)>,
     /// Seconds a PREPARE transaction may run before the FE aborts it (the begin request's
     /// `timeout`, else upstream's `stream_load_default_timeout_second`).
-    #[serde(default = "default_timeout_s")]
     pub timeout_s: i64,
 }
 
@@ -67,7 +73,59 @@ fn default_timeout_s() -> i64 {
     DEFAULT_TIMEOUT_S
 }
 
+/// A record as stored: records written before transactions spanned several tables name
+/// their one table in `table_id`.
+#[derive(Deserialize)]
+struct StoredTxn {
+    txn_id: i64,
+    db_id: i64,
+    #[serde(default)]
+    table_ids: Vec<i64>,
+    #[serde(default)]
+    table_id: Option<i64>,
+    label: String,
+    state: TxnState,
+    create_ms: i64,
+    #[serde(default)]
+    commit_ms: Option<i64>,
+    finish_ms: Option<i64>,
+    reason: Option<String>,
+    #[serde(default)]
+    coordinator: String,
+    partition_versions: Vec<(i64, i64)>,
+    #[serde(default = "default_timeout_s")]
+    timeout_s: i64,
+}
+
+impl From<StoredTxn> for TxnRecord {
+    fn from(s: StoredTxn) -> TxnRecord {
+        let mut table_ids = s.table_ids;
+        table_ids.extend(s.table_id);
+        table_ids.sort_unstable();
+        table_ids.dedup();
+        TxnRecord {
+            txn_id: s.txn_id,
+            db_id: s.db_id,
+            table_ids,
+            label: s.label,
+            state: s.state,
+            create_ms: s.create_ms,
+            commit_ms: s.commit_ms,
+            finish_ms: s.finish_ms,
+            reason: s.reason,
+            coordinator: s.coordinator,
+            partition_versions: s.partition_versions,
+            timeout_s: s.timeout_s,
+        }
+    }
+}
+
 impl TxnRecord {
+    /// Whether it writes table `table_id`.
+    pub fn writes(&self, table_id: i64) -> bool {
+        self.table_ids.contains(&table_id)
+    }
+
     /// A PREPARE transaction past its timeout at `now_ms`.
     pub fn timed_out(&self, now_ms: i64) -> bool {
         self.state == TxnState::Prepare && now_ms >= self.create_ms.saturating_add(self.timeout_s.saturating_mul(1000))
@@ -123,6 +181,16 @@ impl TxnStore {
 
     pub fn table_lock(&self, table_id: i64) -> Arc<tokio::sync::Mutex<()>> {
         self.table_locks.lock().unwrap().entry(table_id).or_default().clone()
+    }
+
+    /// The publish locks of all of `rec`'s tables, taken in ascending table id order so
+    /// two transactions over overlapping tables cannot deadlock.
+    pub async fn lock_tables(&self, rec: &TxnRecord) -> Vec<tokio::sync::OwnedMutexGuard<()>> {
+        let mut guards = Vec::with_capacity(rec.table_ids.len());
+        for id in &rec.table_ids {
+            guards.push(self.table_lock(*id).lock_owned().await);
+        }
+        guards
     }
 
     pub fn get(&self, txn_id: i64) -> Result<Option<TxnRecord>, FeError> {

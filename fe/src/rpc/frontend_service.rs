@@ -175,6 +175,18 @@ impl FrontendServiceHandler for FrontendRpc {
         Ok(crate::load::rpc::rollback(&self.loads, req).await)
     }
 
+    async fn begin_txn(&self, req: TBeginTxnRequest) -> R<TBeginTxnResult> {
+        Ok(crate::load::ccr_txn::begin_txn(&self.loads, req).await)
+    }
+
+    async fn commit_txn(&self, req: TCommitTxnRequest) -> R<TCommitTxnResult> {
+        Ok(crate::load::ccr_txn::commit_txn(&self.loads, req).await)
+    }
+
+    async fn rollback_txn(&self, req: TRollbackTxnRequest) -> R<TRollbackTxnResult> {
+        Ok(crate::load::ccr_txn::rollback_txn(&self.loads, req).await)
+    }
+
     async fn confirm_unused_remote_files(
         &self,
         _req: TConfirmUnusedRemoteFilesRequest,

@@ -46,6 +46,9 @@ pub enum Statement {
     /// `SHOW PROC '<path>'`, the id-addressed views the CCR syncer walks.
     ShowProc { path: String },
 
+    /// `SHOW TRANSACTION [FROM db] WHERE id = N | label = "x"`.
+    ShowTransaction { db: Option<String>, filter: TxnFilter },
+
     // --- cluster ---
     /// `ALTER SYSTEM ADD BACKEND "host:port", ...`.
     AddBackends { hosts: Vec<HostPort> },
@@ -85,6 +88,13 @@ pub enum Statement {
     Select(Box<Select>),
     /// `SELECT ... FROM frontends()` and friends: a table-valued function over FE state.
     SelectTableFunction { function: TableFunction, projection: Projection, limit: Option<u64> },
+}
+
+/// Which transaction SHOW TRANSACTION shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxnFilter {
+    Id(i64),
+    Label(String),
 }
 
 /// Table-valued functions answered by the FE itself.
@@ -508,6 +518,7 @@ impl Statement {
             Statement::ShowPartitionId { .. } => "SHOW PARTITION (id)",
             Statement::ShowProc { .. } => "SHOW PROC",
             Statement::ShowFrontendConfig { .. } => "SHOW FRONTEND CONFIG",
+            Statement::ShowTransaction { .. } => "SHOW TRANSACTION",
             Statement::AddBackends { .. } => "ALTER SYSTEM ADD BACKEND",
             Statement::DropBackends { .. } => "ALTER SYSTEM DROP BACKEND",
             Statement::ShowBackends => "SHOW BACKENDS",

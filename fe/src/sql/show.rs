@@ -3,7 +3,7 @@
 
 use sqlparser::tokenizer::Token;
 
-use super::ast::{PredicateOp, Statement, VariableFilter, VariablePredicate, VariableScope};
+use super::ast::{PredicateOp, Statement, TxnFilter, VariableFilter, VariablePredicate, VariableScope};
 use super::parser::{PResult, Parser};
 use super::{backup, ddl, system};
 
@@ -66,11 +66,30 @@ pub(super) fn parse_show(p: &mut Parser) -> PResult<Statement> {
             p.next();
             Ok(Statement::ShowStoragePolicy)
         }
+        "TRANSACTION" => show_transaction(p),
         "SNAPSHOT" => backup::parse_show_snapshot(p),
         "BACKUP" => backup::parse_show_backup(p),
         "RESTORE" => backup::parse_show_restore(p),
         _ => Err(p.not_supported()),
     }
+}
+
+/// `SHOW TRANSACTION [FROM db] WHERE id = N | label = "x"`.
+fn show_transaction(p: &mut Parser) -> PResult<Statement> {
+    p.expect_kw("TRANSACTION")?;
+    let db = p.opt_from_db()?;
+    p.expect_kw("WHERE")?;
+    let at = p.mark();
+    let column = p.ident("id or label")?;
+    if !p.eat(&Token::Eq) {
+        return Err(p.unexpected("'='"));
+    }
+    let filter = match column.to_ascii_lowercase().as_str() {
+        "id" => TxnFilter::Id(p.id("transaction id")?),
+        "label" => TxnFilter::Label(p.string("label")?),
+        _ => return Err(p.error_at(at, format!("only id or label can be filtered on, not '{column}'"))),
+    };
+    Ok(Statement::ShowTransaction { db, filter })
 }
 
 /// `SHOW FRONTEND CONFIG [LIKE 'p']`, after `SHOW` (also reached from `ADMIN SHOW`).

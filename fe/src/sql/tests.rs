@@ -602,7 +602,6 @@ fn ccr_reads_refused_or_malformed() {
     assert!(matches!(err("SHOW PROC /dbs/"), FeError::Parse { .. }));
     assert!(matches!(err("SHOW TABLE 99999999999999999999"), FeError::Parse { .. }));
     assert!(matches!(err("SHOW TABLE STATUS"), FeError::NotSupported(m) if m == "SHOW TABLE STATUS"));
-    assert!(matches!(err("SHOW TRANSACTION FROM ccr WHERE id = 1"), FeError::NotSupported(_)));
     assert!(matches!(err("ADMIN SET FRONTEND CONFIG ('a' = 'b')"), FeError::NotSupported(m) if m == "ADMIN SET FRONTEND"));
     assert!(matches!(err("ADMIN SHOW REPLICA STATUS FROM t"), FeError::NotSupported(_)));
     assert!(matches!(err("SELECT * FROM backends()"), FeError::NotSupported(m) if m.contains("backends()")));
@@ -656,4 +655,18 @@ fn alter_table_and_database_set_properties() {
     );
     // Other ALTER TABLE forms are refused as not supported, naming the statement.
     assert!(parse("ALTER TABLE t ADD COLUMN c INT").is_err());
+}
+
+#[test]
+fn show_transaction() {
+    assert_eq!(
+        ok("SHOW TRANSACTION FROM ccr WHERE id = 10042"),
+        Statement::ShowTransaction { db: Some("ccr".into()), filter: TxnFilter::Id(10042) }
+    );
+    assert_eq!(
+        ok("show transaction where LABEL = 'ccr_job_17'"),
+        Statement::ShowTransaction { db: None, filter: TxnFilter::Label("ccr_job_17".into()) }
+    );
+    assert!(matches!(err("SHOW TRANSACTION FROM ccr WHERE status = 'x'"), FeError::Parse { .. }));
+    assert!(matches!(err("SHOW TRANSACTION FROM ccr"), FeError::Parse { .. }));
 }

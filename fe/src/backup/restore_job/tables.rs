@@ -15,7 +15,7 @@ pub(super) async fn hold_table(ctx: &BackupEnv, table: &OlapTable, hold: Restore
     let txns = &ctx.txns;
     let lock = txns.table_lock(table.id);
     let _guard = lock.lock_owned().await;
-    if txns.in_state(TxnState::Committed)?.iter().any(|t| t.table_id == table.id) {
+    if txns.in_state(TxnState::Committed)?.iter().any(|t| t.writes(table.id)) {
         return Err(FeError::IllegalState(format!("Table {}'s has unfinished load job", table.name)));
     }
     let running: Vec<i64> = ctx.jobs.unfinished().iter().map(StoredJob::job_id).collect();
