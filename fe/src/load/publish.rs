@@ -112,7 +112,8 @@ pub async fn publish(ctx: &Loads, rec: &TxnRecord) -> Result<(), PublishError> {
     // the store write and the publish of the entry happen under the database's lock.
     let order = ctx.binlogs.order_lock(rec.db_id);
     let _in_order = order.lock().unwrap_or_else(|p| p.into_inner());
-    let commit_seq = if binlog_wanted(ctx, rec, &live) { Some(ctx.store.next_id().map_err(FeError::from)?) } else { None };
+    let db_keeps = ctx.catalog.database_by_id(rec.db_id).is_some_and(|d| d.binlog().enable);
+    let commit_seq = if binlog_wanted(ctx, db_keeps, &live) { Some(ctx.store.next_id().map_err(FeError::from)?) } else { None };
     let mut binlog = None;
     ctx.catalog
         .update_tables_and(
@@ -136,7 +137,8 @@ pub async fn publish(ctx: &Loads, rec: &TxnRecord) -> Result<(), PublishError> {
                 }
             },
             |w, tables| {
-                binlog = commit_seq.map(|seq| upsert_binlog(ctx, rec, seq, tables, now));
+                // Built from the tables as changed; the catalog is locked here, ask it nothing.
+                binlog = commit_seq.map(|seq| upsert_binlog(rec, seq, db_keeps, tables, now));
                 match &binlog {
                     Some(b) => w.put(Kind::Binlog, b.commit_seq, b),
                     None => Ok(()),
@@ -269,19 +271,18 @@ pub async fn run(ctx: Loads, stop: CancellationToken) {
 }
 
 
-/// Whether a publish of `rec` writes an UPSERT: binlogs are on and one of its tables, or
-/// its database, keeps them.
-fn binlog_wanted(ctx: &Loads, rec: &TxnRecord, live: &[i64]) -> bool {
+/// Whether a publish writes an UPSERT: binlogs are on and the database (`db_keeps`) or
+/// one of the tables keeps them.
+fn binlog_wanted(ctx: &Loads, db_keeps: bool, live: &[i64]) -> bool {
     ctx.config.enable_feature_binlog
-        && (ctx.catalog.database_by_id(rec.db_id).is_some_and(|d| d.binlog().enable)
-            || live.iter().filter_map(|id| ctx.catalog.table_by_id(*id)).any(|t| t.binlog().enable))
+        && (db_keeps || live.iter().filter_map(|id| ctx.catalog.table_by_id(*id)).any(|t| t.binlog().enable))
 }
 
 /// The UPSERT entry a publish of `rec` writes at `commit_seq`: upstream's record of the
-/// partitions it makes visible in `tables` (as they stand after the publish): their range
+/// partitions it makes visible in `tables` that keep binlogs (all of them when the
+/// database does, `db_on`), as they stand after the publish: their range
 /// strings, by which the syncer pairs partitions, and the versions they reach.
-fn upsert_binlog(ctx: &Loads, rec: &TxnRecord, commit_seq: i64, tables: &[OlapTable], now: i64) -> Binlog {
-    let db_on = ctx.catalog.database_by_id(rec.db_id).is_some_and(|d| d.binlog().enable);
+fn upsert_binlog(rec: &TxnRecord, commit_seq: i64, db_on: bool, tables: &[OlapTable], now: i64) -> Binlog {
     let mut table_records = BTreeMap::new();
     for t in tables.iter().filter(|t| db_on || t.binlog().enable) {
         let partition_records: Vec<PartitionRecord> = rec
