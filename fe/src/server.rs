@@ -127,7 +127,7 @@ pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
     let tasks = Arc::new(AgentTasks::new(pool));
     let txns = TxnStore::of(ctx.store.path().parent().unwrap_or(ctx.store.path())).map_err(StartError::Txns)?;
     let binlogs = Arc::new(Binlogs::load(&ctx.store)?);
-    let ddl = TableDdl { ctx: ctx.clone(), tasks: tasks.clone(), policies: policies.clone() };
+    let ddl = TableDdl { ctx: ctx.clone(), tasks: tasks.clone(), policies: policies.clone(), binlogs: binlogs.clone() };
     let backup: BackupCtx =
         Arc::new(BackupEnv {
         ctx: ctx.clone(),

@@ -101,3 +101,52 @@ def test_a_load_is_read_back_as_an_upsert_binlog(clusters, tmp_path):
     assert get_binlog(src, -1)[1].lag == 3
     lc.send(signal.SIGTERM)
     assert_stopped(lc)
+
+
+def test_partition_ddl_is_logged_with_the_sql_to_replay(clusters, tmp_path):
+    """ADD PARTITION, DROP PARTITION and TRUNCATE of a table that keeps binlogs each write
+    their entry in order (upstream's type numbers and records), and do what they say:
+    rows of a dropped or truncated partition are gone, a new partition takes loads."""
+    lc = clusters(tmp_path / "c", pick_base(1), 1)
+    src = Cluster(lc, lc.start())
+    src.query("CREATE DATABASE src")
+    src.query(CREATE.format(name="t", extra=', "binlog.enable" = "true"'))
+    data = tmp_path / "rows.csv"
+    data.write_text("".join(f"{k},{k * 10}\n" for k in (1, 2, 15)))
+    src.stream_load("src", "t", data, "load_1")
+    res, _ = get_binlog(src, -1)
+    seq = res.binlogs[0].commit_seq
+
+    def next_entry():
+        nonlocal seq
+        res, _ = get_binlog(src, seq)
+        assert status_code_name(res.status) == "OK", res
+        [b] = res.binlogs
+        seq = b.commit_seq
+        return b, json.loads(b.data)
+
+    src.query('ALTER TABLE src.t ADD PARTITION p3 VALUES LESS THAN ("30") ("version_info" = "5")')
+    b, rec = next_entry()
+    assert b.type == 1 and rec["sql"] == 'ADD PARTITION `p3` VALUES [("20"), ("30")) ("version_info" = "5");', rec
+    assert rec["partition"]["distributionInfo"]["bucketNum"] == 2 and not rec["isTempPartition"]
+    parts = {r["PartitionName"]: r for r in src.dicts("SHOW PARTITIONS FROM src.t")}
+    assert parts["p3"]["VisibleVersion"] == "5" and parts["p3"]["Range"].startswith("[types: [INT]; keys: [20]")
+    data.write_text("25,250\n")
+    src.stream_load("src", "t", data, "load_p3")
+    b, rec = next_entry()
+    assert b.type == 0 and [p["version"] for p in rec["tableRecords"][str(b.table_ids[0])]["partitionRecords"]] == [6]
+    assert int(src.rows("SELECT COUNT(*) FROM src.t")[0][0]) == 4
+    src.query("ALTER TABLE src.t DROP PARTITION p1")
+    b, rec = next_entry()
+    assert b.type == 3 and rec["sql"] == "DROP PARTITION `p1`" and rec["tableId"] == b.table_ids[0]
+    assert sorted(r["PartitionName"] for r in src.dicts("SHOW PARTITIONS FROM src.t")) == ["p2", "p3"]
+    src.query("TRUNCATE TABLE src.t PARTITIONS (p2)")
+    b, rec = next_entry()
+    assert b.type == 13 and rec["rawSql"] == "PARTITIONS (`p2`)" and rec["table"] == "t" and not rec["isEntireTable"]
+    count = src.rows("SELECT COUNT(*) FROM src.t")[0][0]
+    assert int(count) == 1, "only p3's row is left"
+    src.query("TRUNCATE TABLE src.t")
+    b, rec = next_entry()
+    assert b.type == 13 and rec["isEntireTable"] and rec["rawSql"] == ""
+    assert int(src.rows("SELECT COUNT(*) FROM src.t")[0][0]) == 0
+    assert status_code_name(get_binlog(src, seq)[0].status) == "BINLOG_TOO_NEW_COMMIT_SEQ"

@@ -15,6 +15,12 @@ pub enum BinlogError {
     Disabled(String),
 }
 
+/// Whether a change of `table` (or of database `db` itself, without a table) goes into
+/// the log: the feature is on and the table or its database keeps binlogs.
+pub fn keeps(feature_on: bool, db: &crate::catalog::Database, table: Option<&crate::catalog::OlapTable>) -> bool {
+    feature_on && (db.binlog().enable || table.is_some_and(|t| t.binlog().enable))
+}
+
 /// A log to read: a database's, or one table's within it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Target {

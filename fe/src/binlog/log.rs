@@ -31,6 +31,30 @@ impl Binlogs {
         self.order.lock().unwrap().entry(db_id).or_default().clone()
     }
 
+    /// Record a change of database `db_id` in its log, when `wanted`: under the database's
+    /// ordering lock, draw a commit seq and let `apply` make the change, storing the entry
+    /// it returns in the change's own store transaction; then make the entry visible.
+    /// Without `wanted`, `apply` is given no seq and must return no entry.
+    pub fn record<R, E: From<MetaError>>(
+        &self,
+        store: &MetaStore,
+        db_id: i64,
+        wanted: bool,
+        apply: impl FnOnce(Option<i64>) -> Result<(R, Option<Binlog>), E>,
+    ) -> Result<R, E> {
+        if !wanted {
+            return apply(None).map(|(r, _)| r);
+        }
+        let order = self.order_lock(db_id);
+        let _in_order = order.lock().unwrap_or_else(|p| p.into_inner());
+        let seq = store.next_id()?;
+        let (r, entry) = apply(Some(seq))?;
+        if let Some(b) = entry {
+            self.publish(b);
+        }
+        Ok(r)
+    }
+
     /// Make an entry the caller has stored visible to readers.
     pub fn publish(&self, b: Binlog) {
         self.by_db.write().unwrap().entry(b.db_id).or_default().insert(b.commit_seq, b);

@@ -46,6 +46,11 @@ impl Binlog {
         Binlog { commit_seq, timestamp_ms: -1, kind: BinlogKind::Dummy, db_id, table_ids: vec![], data: String::new(), belong }
     }
 
+    /// An entry recording a change of `table_ids` (DDL), its record as JSON.
+    pub fn of_change(kind: BinlogKind, commit_seq: i64, db_id: i64, table_ids: Vec<i64>, data: String, now_ms: i64) -> Binlog {
+        Binlog { commit_seq, timestamp_ms: now_ms, kind, db_id, table_ids, data, belong: -1 }
+    }
+
     pub fn to_thrift(&self) -> TBinlog {
         TBinlog {
             commit_seq: Some(self.commit_seq),

@@ -295,6 +295,33 @@ impl Catalog {
         Ok(r.expect("the one table was changed"))
     }
 
+    /// [`Catalog::update_table_and`] for a change that may be refused: when `f` errs
+    /// nothing is written and the table stays as it was; `also` is given `f`'s result.
+    pub fn try_update_table_and<R>(
+        &self,
+        table_id: i64,
+        f: impl FnOnce(&mut OlapTable) -> Result<R, CatalogError>,
+        also: impl FnOnce(&mut Writer<'_>, &OlapTable, &R) -> Result<(), MetaError>,
+    ) -> Result<R, CatalogError> {
+        let mut st = self.state.write().unwrap();
+        let t = st
+            .tables
+            .get_mut(&table_id)
+            .ok_or_else(|| CatalogError::UnknownTable { db: String::new(), table: table_id.to_string() })?;
+        let mut copy = t.clone();
+        let r = f(&mut copy)?;
+        self.store.write(|w| {
+            w.put(Kind::Table, table_id, &copy)?;
+            also(w, &copy, &r)
+        })?;
+        // A partition's tablets may have come or gone: the tablet index follows.
+        let old = std::mem::replace(t, copy);
+        st.unindex_table(&old);
+        let new = st.tables.get(&table_id).cloned().expect("just written");
+        st.index_table(&new);
+        Ok(r)
+    }
+
     /// Change several tables and persist them, with `also`'s writes (given the tables as
     /// changed), in one store transaction: all land or none (a publish of a transaction over
     /// several tables). The same rules as [`Catalog::update_table`].

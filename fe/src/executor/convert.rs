@@ -117,3 +117,51 @@ pub fn create_table_spec(db: String, ct: sql::CreateTable) -> Result<CreateTable
         comment: ct.comment.unwrap_or_default(),
     })
 }
+
+/// ALTER TABLE ADD PARTITION's statement as the domain's request: the bounds, and the
+/// partition properties it honours (`version_info`, `replication_num`).
+pub fn add_partition_request(db: String, a: sql::AddPartitionStmt) -> Result<crate::tables::AddPartition, FeError> {
+    if a.temporary {
+        return Err(FeError::NotSupported("temporary partitions".into()));
+    }
+    let (name, bounds, properties) = match a.partition {
+        sql::NewPartitionDef::Range(p) => {
+            let bounds = match p.bound {
+                sql::RangeBound::LessThan(vals) => crate::catalog::PartitionBounds::LessThan(vals.iter().map(value).collect()),
+                sql::RangeBound::Fixed { lower, upper } => {
+                    crate::catalog::PartitionBounds::Range(lower.iter().map(value).collect(), upper.iter().map(value).collect())
+                }
+            };
+            (p.name, bounds, p.properties)
+        }
+        sql::NewPartitionDef::List(p) => (p.name, crate::catalog::PartitionBounds::List(p.values), p.properties),
+    };
+    let mut version_info = None;
+    let mut replication_num = None;
+    for (k, v) in &properties {
+        let bad = || FeError::InvalidArgument(format!("invalid value of \"{k}\": {v}"));
+        match k.to_ascii_lowercase().as_str() {
+            "version_info" => version_info = Some(v.trim().parse::<i64>().map_err(|_| bad())?),
+            "replication_num" => replication_num = Some(v.trim().parse::<u16>().map_err(|_| bad())?),
+            // Accepted as upstream does; this FE keeps no per-partition setting for them.
+            "storage_medium" | "in_memory" | "replication_allocation" | "storage_cooldown_time" => {}
+            _ => return Err(FeError::InvalidArgument(format!("Unknown properties: {{{k}={v}}}"))),
+        }
+    }
+    let (hash_columns, buckets) = match a.distribution {
+        Some(sql::Distribution { kind: sql::DistributionKind::Hash(cols), buckets }) => (Some(cols), buckets),
+        Some(sql::Distribution { kind: sql::DistributionKind::Random, buckets }) => (None, buckets),
+        None => (None, None),
+    };
+    Ok(crate::tables::AddPartition {
+        db,
+        table: a.table.table,
+        name,
+        if_not_exists: a.if_not_exists,
+        bounds,
+        buckets,
+        hash_columns,
+        replication_num,
+        version_info,
+    })
+}

@@ -76,6 +76,21 @@ impl Executor for FeExecutor {
                 let db = session.resolve_db(table.db.as_deref())?;
                 tables::drop(ddl, &db, &table.table, if_exists, force).await
             }
+            Statement::AddPartition(a) => {
+                let db = session.resolve_db(a.table.db.as_deref())?;
+                tables::add_partition(ddl, db, *a).await
+            }
+            Statement::DropPartition { table, temporary, name, if_exists, force } => {
+                if temporary {
+                    return Err(FeError::NotSupported("temporary partitions".into()));
+                }
+                let db = session.resolve_db(table.db.as_deref())?;
+                tables::drop_partition(ddl, &db, &table.table, &name, if_exists, force).await
+            }
+            Statement::TruncateTable { table, partitions } => {
+                let db = session.resolve_db(table.db.as_deref())?;
+                tables::truncate(ddl, &db, &table.table, &partitions).await
+            }
             Statement::ShowCreateTable { table } => {
                 let db = session.resolve_db(table.db.as_deref())?;
                 tables::show_create(ctx, &db, &table.table)

@@ -76,6 +76,29 @@ pub fn set_properties(ctx: &Ctx, db: &str, table: &str, properties: &crate::sql:
     Ok(QueryOutput::ok())
 }
 
+pub async fn add_partition(ctx: &TableDdl, db: String, stmt: crate::sql::AddPartitionStmt) -> Result<QueryOutput, FeError> {
+    let req = super::convert::add_partition_request(db, stmt)?;
+    crate::tables::add_partition(ctx, &req).await?;
+    Ok(QueryOutput::ok())
+}
+
+pub async fn drop_partition(
+    ctx: &TableDdl,
+    db: &str,
+    table: &str,
+    name: &str,
+    if_exists: bool,
+    force: bool,
+) -> Result<QueryOutput, FeError> {
+    crate::tables::drop_partition(ctx, db, table, name, if_exists, force).await?;
+    Ok(QueryOutput::ok())
+}
+
+pub async fn truncate(ctx: &TableDdl, db: &str, table: &str, partitions: &[String]) -> Result<QueryOutput, FeError> {
+    crate::tables::truncate(ctx, db, table, partitions).await?;
+    Ok(QueryOutput::ok())
+}
+
 pub async fn drop(ctx: &TableDdl, db: &str, table: &str, if_exists: bool, force: bool) -> Result<QueryOutput, FeError> {
     crate::tables::drop_table(ctx, db, table, if_exists, force).await?;
     Ok(QueryOutput::ok())

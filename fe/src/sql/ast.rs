@@ -32,6 +32,13 @@ pub enum Statement {
     AlterTableSet { table: TableName, properties: Properties },
     /// `ALTER DATABASE db SET PROPERTIES ("k" = "v", ...)`.
     AlterDatabaseSet { name: String, properties: Properties },
+    /// `ALTER TABLE t ADD [TEMPORARY] PARTITION [IF NOT EXISTS] p VALUES ... [("k" = "v")]
+    /// [DISTRIBUTED BY ...]`.
+    AddPartition(Box<AddPartitionStmt>),
+    /// `ALTER TABLE t DROP [TEMPORARY] PARTITION [IF EXISTS] p [FORCE]`.
+    DropPartition { table: TableName, temporary: bool, name: String, if_exists: bool, force: bool },
+    /// `TRUNCATE TABLE t [PARTITION[S] (p1, ...)]`.
+    TruncateTable { table: TableName, partitions: Vec<String> },
     ShowCreateTable { table: TableName },
     ShowPartitions { table: TableName },
     ShowTablets { table: TableName },
@@ -88,6 +95,22 @@ pub enum Statement {
     Select(Box<Select>),
     /// `SELECT ... FROM frontends()` and friends: a table-valued function over FE state.
     SelectTableFunction { function: TableFunction, projection: Projection, limit: Option<u64> },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddPartitionStmt {
+    pub table: TableName,
+    pub temporary: bool,
+    pub if_not_exists: bool,
+    pub partition: NewPartitionDef,
+    pub distribution: Option<Distribution>,
+}
+
+/// The partition ADD PARTITION adds, as CREATE TABLE writes one.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NewPartitionDef {
+    Range(RangePartition),
+    List(ListPartition),
 }
 
 /// Which transaction SHOW TRANSACTION shows.
@@ -510,6 +533,9 @@ impl Statement {
             Statement::AlterTableSet { .. } => "ALTER TABLE",
             Statement::AlterDatabaseSet { .. } => "ALTER DATABASE",
             Statement::ShowCreateTable { .. } => "SHOW CREATE TABLE",
+            Statement::AddPartition(_) => "ALTER TABLE ADD PARTITION",
+            Statement::DropPartition { .. } => "ALTER TABLE DROP PARTITION",
+            Statement::TruncateTable { .. } => "TRUNCATE TABLE",
             Statement::ShowPartitions { .. } => "SHOW PARTITIONS",
             Statement::ShowTablets { .. } => "SHOW TABLETS",
             Statement::ShowCreateDatabase { .. } => "SHOW CREATE DATABASE",

@@ -36,15 +36,53 @@ pub(super) fn parse_drop_table(p: &mut Parser) -> PResult<Statement> {
     Ok(Statement::DropTable { table, if_exists, force })
 }
 
-/// `ALTER TABLE [db.]t SET ("k" = "v", ...)`; other ALTER TABLE forms are not supported.
+/// `ALTER TABLE [db.]t SET ("k" = "v", ...)`, `... ADD PARTITION ...`, `... DROP PARTITION
+/// ...`; other ALTER TABLE forms are not supported.
 pub(super) fn parse_alter_table(p: &mut Parser) -> PResult<Statement> {
     p.expect_kws(&["ALTER", "TABLE"])?;
     let table = p.table_name()?;
-    if !p.peek_kw_nth(0, "SET") {
-        return Err(p.not_supported());
+    if p.eat_kw("SET") {
+        return Ok(Statement::AlterTableSet { table, properties: p.property_list()? });
     }
-    p.expect_kw("SET")?;
-    Ok(Statement::AlterTableSet { table, properties: p.property_list()? })
+    if p.peek_kw("ADD") && (p.peek_kw_nth(1, "PARTITION") || p.peek_kw_nth(1, "TEMPORARY")) {
+        p.next();
+        return add_partition(p, table);
+    }
+    if p.peek_kw("DROP") && (p.peek_kw_nth(1, "PARTITION") || p.peek_kw_nth(1, "TEMPORARY")) {
+        p.next();
+        let temporary = p.eat_kw("TEMPORARY");
+        p.expect_kw("PARTITION")?;
+        let if_exists = p.eat_kws(&["IF", "EXISTS"]);
+        let name = p.ident("partition name")?;
+        let force = p.eat_kw("FORCE");
+        return Ok(Statement::DropPartition { table, temporary, name, if_exists, force });
+    }
+    Err(p.not_supported())
+}
+
+/// After `ALTER TABLE t ADD`: `[TEMPORARY] PARTITION [IF NOT EXISTS] p VALUES ... [(props)]
+/// [DISTRIBUTED BY ...]`. `VALUES IN` makes a list partition, the other forms a range one.
+fn add_partition(p: &mut Parser, table: TableName) -> PResult<Statement> {
+    let temporary = p.eat_kw("TEMPORARY");
+    // PARTITION [IF NOT EXISTS] name VALUES <here>
+    let if_not_exists = p.peek_kw_nth(1, "IF");
+    let values_at = if if_not_exists { 5 } else { 2 };
+    let partition = if p.peek_kw_nth(values_at + 1, "IN") {
+        NewPartitionDef::List(list_partition(p)?)
+    } else {
+        NewPartitionDef::Range(range_partition(p)?)
+    };
+    let distribution = if p.eat_kws(&["DISTRIBUTED", "BY"]) { Some(distribution(p)?) } else { None };
+    Ok(Statement::AddPartition(Box::new(AddPartitionStmt { table, temporary, if_not_exists, partition, distribution })))
+}
+
+/// `TRUNCATE TABLE [db.]t [PARTITION[S] (p1, ...)]`.
+pub(super) fn parse_truncate(p: &mut Parser) -> PResult<Statement> {
+    p.expect_kw("TRUNCATE")?;
+    p.eat_kw("TABLE");
+    let table = p.table_name()?;
+    let partitions = if p.eat_kw("PARTITION") || p.eat_kw("PARTITIONS") { p.ident_list("partition name")? } else { Vec::new() };
+    Ok(Statement::TruncateTable { table, partitions })
 }
 
 /// `ALTER DATABASE db SET PROPERTIES ("k" = "v", ...)`.

@@ -670,3 +670,47 @@ fn show_transaction() {
     assert!(matches!(err("SHOW TRANSACTION FROM ccr WHERE status = 'x'"), FeError::Parse { .. }));
     assert!(matches!(err("SHOW TRANSACTION FROM ccr"), FeError::Parse { .. }));
 }
+
+/// The partition DDL the CCR syncer replays, in the forms upstream's binlogs carry.
+#[test]
+fn partition_ddl() {
+    let Statement::AddPartition(a) = ok(
+        "ALTER TABLE `t` ADD PARTITION `p3` VALUES [(\"20\"), (\"30\")) (\"version_info\" = \"4\") DISTRIBUTED BY HASH(`k`) BUCKETS 3",
+    ) else {
+        panic!("not an add partition")
+    };
+    assert_eq!(a.table, tn(None, "t"));
+    assert!(!a.temporary && !a.if_not_exists);
+    let NewPartitionDef::Range(r) = &a.partition else { panic!("not a range partition") };
+    assert_eq!(r.name, "p3");
+    assert_eq!(
+        r.bound,
+        RangeBound::Fixed {
+            lower: vec![PartitionValue::Value("20".into())],
+            upper: vec![PartitionValue::Value("30".into())]
+        }
+    );
+    assert_eq!(r.properties, vec![("version_info".to_string(), "4".to_string())]);
+    assert_eq!(a.distribution.as_ref().unwrap().buckets, Some(3));
+    let Statement::AddPartition(a) = ok("ALTER TABLE db.t ADD PARTITION IF NOT EXISTS p4 VALUES LESS THAN (\"40\")") else {
+        panic!()
+    };
+    assert!(a.if_not_exists && a.distribution.is_none());
+    let Statement::AddPartition(a) = ok("ALTER TABLE t ADD PARTITION p_bj VALUES IN (\"beijing\", \"shanghai\")") else { panic!() };
+    assert!(matches!(&a.partition, NewPartitionDef::List(l) if l.values.len() == 2));
+    assert!(ok("ALTER TABLE t ADD TEMPORARY PARTITION tp VALUES LESS THAN (\"5\")") != ok("SHOW DATABASES"));
+    assert_eq!(
+        ok("ALTER TABLE t DROP PARTITION `p1` FORCE"),
+        Statement::DropPartition { table: tn(None, "t"), temporary: false, name: "p1".into(), if_exists: false, force: true }
+    );
+    assert_eq!(
+        ok("alter table d.t drop partition if exists p1"),
+        Statement::DropPartition { table: tn(Some("d"), "t"), temporary: false, name: "p1".into(), if_exists: true, force: false }
+    );
+    assert_eq!(ok("TRUNCATE TABLE t"), Statement::TruncateTable { table: tn(None, "t"), partitions: vec![] });
+    assert_eq!(
+        ok("TRUNCATE TABLE `d`.`t` PARTITIONS (`p1`, p2)"),
+        Statement::TruncateTable { table: tn(Some("d"), "t"), partitions: vec!["p1".into(), "p2".into()] }
+    );
+    assert!(matches!(err("ALTER TABLE t ADD COLUMN c INT"), FeError::NotSupported(_)));
+}

@@ -6,17 +6,20 @@
 
 mod create;
 mod drop;
+mod partitions;
 
 pub use create::{create_table, create_tasks};
 pub use drop::{drop_database, drop_partition_tablets, drop_table, drop_tablets};
+pub use partitions::{add_partition, drop_partition, truncate, AddPartition};
 
 use std::sync::Arc;
 
+use crate::binlog::Binlogs;
 use crate::cooldown::Policies;
 use crate::system::task_queue::AgentTasks;
 
 crate::module_handle!(
     /// What table DDL uses: agent tasks to the BEs, storage policies (CREATE TABLE sends
-    /// the policy's id).
-    TableDdl { tasks: Arc<AgentTasks>, policies: Arc<Policies> }
+    /// the policy's id), the binlogs (DDL of a table that keeps them is logged).
+    TableDdl { tasks: Arc<AgentTasks>, policies: Arc<Policies>, binlogs: Arc<Binlogs> }
 );

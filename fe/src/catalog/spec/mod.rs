@@ -18,7 +18,7 @@ use super::CatalogError;
 use properties::TableProperties;
 use tablets::place_tablets;
 
-pub use partitions::{build_partition, NewPartitionSpec, PartitionBounds};
+pub use partitions::{build_partition, fresh_partition, NewPartitionSpec, PartitionBounds};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ColumnSpec {

@@ -155,12 +155,16 @@ pub enum PartitionBounds {
     /// `[lower, upper)`; each key as in `VALUES [(...), (...))`, `MAXVALUE` allowed; an
     /// empty lower key is the columns' smallest values.
     Range(Vec<String>, Vec<String>),
+    /// `VALUES LESS THAN (...)` of ALTER TABLE ADD PARTITION: the lower bound is the highest
+    /// upper bound of the table's partitions below it (the columns' smallest values when
+    /// there is none), as upstream derives it.
+    LessThan(Vec<String>),
     /// The partition's value tuples.
     List(Vec<Vec<String>>),
 }
 
-/// A partition to add to an existing RANGE or LIST table (a restore adding one the table
-/// lacks).
+/// A partition to add to an existing RANGE or LIST table (ALTER TABLE ADD PARTITION, a
+/// restore adding one the table lacks).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewPartitionSpec {
     pub name: String,
@@ -190,10 +194,26 @@ pub fn build_partition(
         })
         .collect::<Result<_, _>>()?;
     let (range, list_values) = match (&table.partition_kind, &spec.bounds) {
-        (PartitionKind::Range, PartitionBounds::Range(lo, hi)) => {
-            let lo =
-                if lo.is_empty() { types.iter().map(DataType::min_value).collect() } else { range_key(&types, lo)? };
-            let hi = range_key(&types, hi)?;
+        (PartitionKind::Range, bounds @ (PartitionBounds::Range(_, _) | PartitionBounds::LessThan(_))) => {
+            let (lo, hi) = match bounds {
+                PartitionBounds::Range(lo, hi) => (lo.clone(), range_key(&types, hi)?),
+                PartitionBounds::LessThan(hi) => (Vec::new(), range_key(&types, hi)?),
+                PartitionBounds::List(_) => unreachable!("matched above"),
+            };
+            let lo = if !lo.is_empty() {
+                range_key(&types, &lo)?
+            } else if matches!(bounds, PartitionBounds::LessThan(_)) {
+                let below = table
+                    .partitions
+                    .iter()
+                    .chain(&table.restoring_partitions)
+                    .filter_map(|p| p.range.as_ref().map(|(_, u)| u))
+                    .filter(|u| compare_keys(&types, u, &hi) != std::cmp::Ordering::Greater)
+                    .max_by(|a, b| compare_keys(&types, a, b));
+                below.cloned().unwrap_or_else(|| types.iter().map(DataType::min_value).collect())
+            } else {
+                types.iter().map(DataType::min_value).collect()
+            };
             if compare_keys(&types, &lo, &hi) != std::cmp::Ordering::Less {
                 return Err(invalid(format!(
                     "The lower values must smaller than upper values in partition {}",
@@ -239,4 +259,24 @@ pub fn build_partition(
     };
     table.check_new_partition(&p)?;
     Ok(p)
+}
+
+/// A fresh, empty copy of partition `old` (TRUNCATE): the same name, bounds, buckets and
+/// replication, new ids and replicas placed anew, at version 1.
+pub fn fresh_partition(
+    old: &Partition,
+    alive_backends: &[i64],
+    mut next_id: impl FnMut() -> Result<i64, CatalogError>,
+    now_ms: i64,
+) -> Result<Partition, CatalogError> {
+    let id = next_id()?;
+    let mut rr = 0usize;
+    let tablets = place_tablets(old.buckets, old.replication_num, old.storage_medium, alive_backends, &mut next_id, &mut rr)?;
+    Ok(Partition {
+        id,
+        visible_version: 1,
+        visible_version_time_ms: now_ms,
+        index: MaterializedIndex { tablets, ..old.index.clone() },
+        ..old.clone()
+    })
 }
