@@ -179,6 +179,7 @@ pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
     running.push(tokio::spawn(crate::cooldown::run(cooldown, stop.clone())));
     // Publishes loads committed but not yet visible (also those from before a restart).
     running.push(tokio::spawn(crate::load::publish::run(loads.clone(), stop.clone())));
+    running.push(tokio::spawn(crate::binlog::daemon::run(ctx.clone(), loads.binlogs.clone(), stop.clone())));
     // Unfinished jobs continue from their stored state once the BEs are heard from.
     crate::backup::resume_all(&backup);
     Ok(FeHandle { ctx, tasks, policies, backup, ddl, loads, reports, rpc_addr, query_addr, http_addr, stop, thrift, running })

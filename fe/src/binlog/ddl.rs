@@ -215,4 +215,15 @@ mod tests {
         assert!(matches!(crate::sql::parse(&format!("TRUNCATE TABLE `t` {}", tr.raw_sql)).unwrap(), crate::sql::Statement::TruncateTable { partitions, .. } if partitions == ["p2"]));
         assert_eq!(TruncateTableRecord::new(80, "db", &t, &[]).raw_sql, "");
     }
+
+    /// A CREATE_TABLE record's sql (SHOW CREATE TABLE's text) is what the syncer runs on
+    /// the target: it must parse back to a CREATE TABLE.
+    #[test]
+    fn create_table_sql_replays() {
+        let t = two_partition_table();
+        match crate::sql::parse(&t.create_table_ddl()).unwrap() {
+            crate::sql::Statement::CreateTable(ct) => assert_eq!(ct.name.table, "t"),
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -1,17 +1,27 @@
 //! The binlogs of every database, in memory and in the meta store (`Kind::Binlog`, keyed by
-//! commit seq). An entry is written by the caller in the transaction of the change it
-//! records, then made visible here; a restart loads them back in order.
+//! commit seq; `Kind::BinlogGc`, per database, how far it was collected). An entry is
+//! written by the caller in the transaction of the change it records, then made visible
+//! here; a restart loads them back in order.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 
+use super::gc::{self, GcPoints};
+use super::read::{lag_after, read_after, Read};
 use super::record::Binlog;
+use crate::catalog::Catalog;
 use crate::persist::{Kind, MetaError, MetaStore};
 
 #[derive(Default)]
+struct Log {
+    entries: BTreeMap<i64, Binlog>,
+    collected: GcPoints,
+}
+
+#[derive(Default)]
 pub struct Binlogs {
-    /// Database id -> its entries by commit seq.
-    by_db: RwLock<HashMap<i64, BTreeMap<i64, Binlog>>>,
+    /// Database id -> its log.
+    by_db: RwLock<HashMap<i64, Log>>,
     /// Database id -> the lock a writer holds from drawing an entry's commit seq until the
     /// entry is visible, so a database's seqs become visible in ascending order.
     order: Mutex<HashMap<i64, Arc<Mutex<()>>>>,
@@ -19,9 +29,12 @@ pub struct Binlogs {
 
 impl Binlogs {
     pub fn load(store: &MetaStore) -> Result<Self, MetaError> {
-        let mut by_db: HashMap<i64, BTreeMap<i64, Binlog>> = HashMap::new();
+        let mut by_db: HashMap<i64, Log> = HashMap::new();
+        for (db, points) in store.load_all::<GcPoints>(Kind::BinlogGc)? {
+            by_db.entry(db).or_default().collected = points;
+        }
         for (seq, b) in store.load_all::<Binlog>(Kind::Binlog)? {
-            by_db.entry(b.db_id).or_default().insert(seq, b);
+            by_db.entry(b.db_id).or_default().entries.insert(seq, b);
         }
         Ok(Binlogs { by_db: RwLock::new(by_db), order: Mutex::default() })
     }
@@ -57,18 +70,78 @@ impl Binlogs {
 
     /// Make an entry the caller has stored visible to readers.
     pub fn publish(&self, b: Binlog) {
-        self.by_db.write().unwrap().entry(b.db_id).or_default().insert(b.commit_seq, b);
+        let mut by_db = self.by_db.write().unwrap();
+        by_db.entry(b.db_id).or_default().entries.insert(b.commit_seq, b);
     }
 
-    /// The log of database `db_id`, or of one of its tables (its entries only), headed by
-    /// its DUMMY. Nothing is collected yet, so the DUMMY stands at -1.
-    pub fn log_of(&self, db_id: i64, table_id: Option<i64>) -> Vec<Binlog> {
+    /// The DUMMY heading the log of database `db_id` (or of one of its tables).
+    fn head(log: Option<&Log>, db_id: i64, table_id: Option<i64>) -> Binlog {
+        let point = log.map_or(-1, |l| l.collected.point(table_id));
+        Binlog::dummy(db_id, table_id.unwrap_or(-1), point)
+    }
+
+    /// getBinlog's answer for a reader of database `db_id` (or of one of its tables) at
+    /// `prev_commit_seq`.
+    pub fn read(&self, db_id: i64, table_id: Option<i64>, prev_commit_seq: i64) -> Read {
         let by_db = self.by_db.read().unwrap();
-        let head = Binlog::dummy(db_id, table_id.unwrap_or(-1), -1);
-        let entries = by_db.get(&db_id).into_iter().flat_map(|m| m.values());
-        std::iter::once(head)
-            .chain(entries.filter(|b| table_id.is_none_or(|t| b.table_ids.contains(&t))).cloned())
-            .collect()
+        let log = by_db.get(&db_id);
+        let head = Self::head(log, db_id, table_id);
+        let after = log.into_iter().flat_map(|l| l.entries.range(prev_commit_seq.saturating_add(1)..).map(|(_, b)| b));
+        read_after(&head, after.filter(|b| table_id.is_none_or(|t| b.table_ids.contains(&t))), prev_commit_seq)
+    }
+
+    /// getBinlogLag's answer (see [`lag_after`]).
+    pub fn lag(&self, db_id: i64, table_id: Option<i64>, prev_commit_seq: i64) -> i64 {
+        let by_db = self.by_db.read().unwrap();
+        let log = by_db.get(&db_id);
+        let head = Self::head(log, db_id, table_id);
+        let from = if head.commit_seq > prev_commit_seq { i64::MIN } else { prev_commit_seq.saturating_add(1) };
+        let after = log.into_iter().flat_map(|l| l.entries.range(from..).map(|(_, b)| b));
+        lag_after(&head, after.filter(|b| table_id.is_none_or(|t| b.table_ids.contains(&t))), prev_commit_seq)
+    }
+
+    /// One collection over every database's log at `now_ms`, under the databases' and
+    /// tables' binlog settings in `catalog`: removed entries and the new collected points
+    /// are written in one store transaction per database. The number of entries removed.
+    pub fn collect(&self, store: &MetaStore, catalog: &Catalog, now_ms: i64) -> Result<usize, MetaError> {
+        let dbs: Vec<i64> = self.by_db.read().unwrap().keys().copied().collect();
+        let mut removed = 0;
+        for db_id in dbs {
+            // Writers of this database wait: a seq drawn meanwhile must not fall behind
+            // the collected point.
+            let order = self.order_lock(db_id);
+            let _in_order = order.lock().unwrap_or_else(|p| p.into_inner());
+            let db_cfg = catalog.database_by_id(db_id).map(|d| d.binlog()).filter(|c| c.enable);
+            let (seqs, points) = {
+                let by_db = self.by_db.read().unwrap();
+                let Some(log) = by_db.get(&db_id) else { continue };
+                let table_cfg = |t: i64| catalog.table_by_id(t).map(|t| t.binlog()).unwrap_or_default();
+                let seqs = gc::plan(&log.entries, db_cfg, table_cfg, now_ms);
+                let mut points = log.collected.clone();
+                for s in &seqs {
+                    points.remove(&log.entries[s]);
+                }
+                (seqs, points)
+            };
+            if seqs.is_empty() {
+                continue;
+            }
+            store.write(|w| {
+                for s in &seqs {
+                    w.delete(Kind::Binlog, *s)?;
+                }
+                w.put(Kind::BinlogGc, db_id, &points)
+            })?;
+            let mut by_db = self.by_db.write().unwrap();
+            if let Some(log) = by_db.get_mut(&db_id) {
+                for s in &seqs {
+                    log.entries.remove(s);
+                }
+                log.collected = points;
+            }
+            removed += seqs.len();
+        }
+        Ok(removed)
     }
 }
 
@@ -81,6 +154,16 @@ mod tests {
         Binlog { commit_seq: seq, timestamp_ms: seq, kind: BinlogKind::Upsert, db_id: db, table_ids: vec![table], data: "{}".into(), belong: -1 }
     }
 
+    fn next_seqs(logs: &Binlogs, db: i64, table: Option<i64>) -> Vec<i64> {
+        let mut out = Vec::new();
+        let mut prev = -1;
+        while let Read::Next(b) = logs.read(db, table, prev) {
+            out.push(b.commit_seq);
+            prev = b.commit_seq;
+        }
+        out
+    }
+
     /// Entries come back after a restart, in order, per database and per table.
     #[test]
     fn stored_entries_load_back_in_order() {
@@ -90,12 +173,37 @@ mod tests {
             store.put(Kind::Binlog, b.commit_seq, &b).unwrap();
         }
         let logs = Binlogs::load(&store).unwrap();
-        let seqs = |l: Vec<Binlog>| l.iter().map(|b| b.commit_seq).collect::<Vec<_>>();
-        assert_eq!(seqs(logs.log_of(1, None)), [-1, 10, 20, 30]);
-        assert_eq!(seqs(logs.log_of(1, Some(7))), [-1, 10, 30]);
-        assert_eq!(seqs(logs.log_of(2, None)), [-1, 15]);
-        assert_eq!(seqs(logs.log_of(3, None)), [-1], "a database without entries: only its dummy");
+        assert_eq!(next_seqs(&logs, 1, None), [10, 20, 30]);
+        assert_eq!(next_seqs(&logs, 1, Some(7)), [10, 30]);
+        assert_eq!(next_seqs(&logs, 2, None), [15]);
+        assert_eq!(logs.read(3, None, -1), Read::TooNew, "a database without entries");
+        assert_eq!((logs.lag(1, None, -1), logs.lag(1, Some(7), 10)), (3, 1));
         logs.publish(entry(40, 1, 8));
-        assert_eq!(seqs(logs.log_of(1, Some(8))), [-1, 20, 40]);
+        assert_eq!(next_seqs(&logs, 1, Some(8)), [20, 40]);
+    }
+
+    /// A collection removes entries for good and moves the DUMMY: a reader behind it gets
+    /// TOO_OLD, also after a restart.
+    #[test]
+    fn collected_entries_leave_a_dummy_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(MetaStore::open(dir.path()).unwrap());
+        let catalog = Catalog::load(store.clone()).unwrap();
+        let db = catalog.create_database("d", false, 0).unwrap().unwrap();
+        catalog.set_database_properties("d", &[("binlog.enable".into(), "true".into()), ("binlog.max_history_nums".into(), "2".into())]).unwrap();
+        let logs = Binlogs::load(&store).unwrap();
+        for seq in [10, 20, 30] {
+            let b = entry(seq, db.id, 7);
+            store.put(Kind::Binlog, seq, &b).unwrap();
+            logs.publish(b);
+        }
+        assert_eq!(logs.collect(&store, &catalog, 100).unwrap(), 1);
+        assert_eq!(logs.read(db.id, None, -1), Read::TooOld(Binlog::dummy(db.id, -1, 10)));
+        assert_eq!(logs.read(db.id, None, 10), Read::Next(entry(20, db.id, 7)));
+        assert_eq!(logs.lag(db.id, None, 5), 3, "behind: the dummy and the two left");
+        let again = Binlogs::load(&store).unwrap();
+        assert_eq!(again.read(db.id, Some(7), 0), Read::TooOld(Binlog::dummy(db.id, 7, 10)));
+        assert_eq!(next_seqs(&again, db.id, None), Vec::<i64>::new(), "from -1 the reader is behind");
+        assert_eq!(again.collect(&store, &catalog, 100).unwrap(), 0, "nothing more over the limit");
     }
 }

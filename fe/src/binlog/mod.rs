@@ -5,12 +5,14 @@
 //! record (`ddl`) in the transaction that changes the catalog.
 
 pub mod access;
+pub mod daemon;
 pub mod ddl;
+pub mod gc;
 pub mod log;
 pub mod read;
 pub mod record;
 
 pub use access::{keeps, resolve, BinlogError, Target};
 pub use log::Binlogs;
-pub use read::{lag_after, read_after, Read};
+pub use read::Read;
 pub use record::{Binlog, BinlogKind, PartitionRecord, TableRecord, UpsertRecord};

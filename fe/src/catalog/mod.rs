@@ -241,6 +241,16 @@ impl Catalog {
 
     /// Make a built table visible, after its tablets exist on the BEs.
     pub fn register_table(&self, table: OlapTable) -> Result<(), CatalogError> {
+        self.register_table_and(table, |_, _| Ok(()))
+    }
+
+    /// [`Catalog::register_table`] with `also`'s writes (its binlog) in the same store
+    /// transaction.
+    pub fn register_table_and(
+        &self,
+        table: OlapTable,
+        also: impl FnOnce(&mut Writer<'_>, &OlapTable) -> Result<(), MetaError>,
+    ) -> Result<(), CatalogError> {
         let mut st = self.state.write().unwrap();
         if !st.dbs.contains_key(&table.db_id) {
             return Err(CatalogError::UnknownDatabase(table.db_id.to_string()));
@@ -248,7 +258,10 @@ impl Catalog {
         if st.table_by_name(table.db_id, &table.name).is_some() {
             return Err(CatalogError::TableExists(table.name.clone()));
         }
-        self.store.put(Kind::Table, table.id, &table)?;
+        self.store.write(|w| {
+            w.put(Kind::Table, table.id, &table)?;
+            also(w, &table)
+        })?;
         st.index_table(&table);
         st.tables.insert(table.id, table);
         Ok(())
@@ -257,6 +270,19 @@ impl Catalog {
     /// Remove a table; the removed table. Ok(None) when absent and `if_exists` was given.
     /// Without `force`, refused while a restore writes into it.
     pub fn drop_table(&self, db: &str, name: &str, if_exists: bool, force: bool) -> Result<Option<OlapTable>, CatalogError> {
+        self.drop_table_and(db, name, if_exists, force, |_, _| Ok(()))
+    }
+
+    /// [`Catalog::drop_table`] with `also`'s writes (its binlog), given the table, in the
+    /// same store transaction.
+    pub fn drop_table_and(
+        &self,
+        db: &str,
+        name: &str,
+        if_exists: bool,
+        force: bool,
+        also: impl FnOnce(&mut Writer<'_>, &OlapTable) -> Result<(), MetaError>,
+    ) -> Result<Option<OlapTable>, CatalogError> {
         let mut st = self.state.write().unwrap();
         let d = st.db_by_name(db).ok_or_else(|| CatalogError::UnknownDatabase(db.into()))?.clone();
         let Some(t) = st.table_by_name(d.id, name).cloned() else {
@@ -269,7 +295,10 @@ impl Catalog {
         if !force && t.restore_lock.is_some() {
             return Err(CatalogError::NotNormal(t.name.clone(), t.state_name()));
         }
-        self.store.delete(Kind::Table, t.id)?;
+        self.store.write(|w| {
+            w.delete(Kind::Table, t.id)?;
+            also(w, &t)
+        })?;
         st.unindex_table(&t);
         st.tables.remove(&t.id);
         Ok(Some(t))

@@ -24,6 +24,8 @@ const TABLES: TableDefinition<i64, &str> = TableDefinition::new("tables");
 const JOBS: TableDefinition<i64, &str> = TableDefinition::new("jobs");
 /// Binlog entries by commit seq (CCR).
 const BINLOGS: TableDefinition<i64, &str> = TableDefinition::new("binlogs");
+/// Per database: how far its binlogs were collected.
+const BINLOG_GC: TableDefinition<i64, &str> = TableDefinition::new("binlog_gc");
 const REPOSITORIES: TableDefinition<&str, &str> = TableDefinition::new("repositories");
 const LOCAL_SNAPSHOTS: TableDefinition<&str, &str> = TableDefinition::new("local_snapshots");
 const RESOURCES: TableDefinition<&str, &str> = TableDefinition::new("resources");
@@ -42,6 +44,7 @@ pub enum Kind {
     Table,
     Job,
     Binlog,
+    BinlogGc,
 }
 
 impl Kind {
@@ -52,6 +55,7 @@ impl Kind {
             Kind::Table => TABLES,
             Kind::Job => JOBS,
             Kind::Binlog => BINLOGS,
+            Kind::BinlogGc => BINLOG_GC,
         }
     }
 }
@@ -183,7 +187,7 @@ impl MetaStore {
         let db = open().map_err(|source| MetaError::Open { path: path.clone(), source })?;
         let txn = db.begin_write().map_err(storage)?;
         let ceiling = {
-            for def in [BACKENDS, DATABASES, TABLES, JOBS, BINLOGS] {
+            for def in [BACKENDS, DATABASES, TABLES, JOBS, BINLOGS, BINLOG_GC] {
                 txn.open_table(def).map_err(storage)?;
             }
             for def in [REPOSITORIES, LOCAL_SNAPSHOTS, RESOURCES, STORAGE_POLICIES] {

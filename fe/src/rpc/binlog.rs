@@ -4,7 +4,7 @@ use doris_thrift::frontend_service::{TGetBinlogLagResult, TGetBinlogRequest, TGe
 use doris_thrift::status::{TStatus, TStatusCode};
 
 use super::auth;
-use crate::binlog::{lag_after, read_after, resolve, BinlogError, Binlogs, Read, Target};
+use crate::binlog::{resolve, BinlogError, Binlogs, Read, Target};
 use crate::context::FeContext;
 use crate::error::{ok_status, FeError};
 
@@ -49,7 +49,7 @@ pub fn get_binlog(ctx: &FeContext, binlogs: &Binlogs, r: &TGetBinlogRequest) -> 
             return out;
         }
     };
-    match read_after(&binlogs.log_of(t.db_id, t.table_id), prev) {
+    match binlogs.read(t.db_id, t.table_id, prev) {
         Read::Next(b) => {
             out.status = Some(ok_status());
             out.next_commit_seq = Some(b.commit_seq);
@@ -68,7 +68,7 @@ pub fn get_binlog_lag(ctx: &FeContext, binlogs: &Binlogs, r: &TGetBinlogRequest)
     match target(ctx, r) {
         Ok((t, prev)) => TGetBinlogLagResult {
             status: Some(ok_status()),
-            lag: Some(lag_after(&binlogs.log_of(t.db_id, t.table_id), prev)),
+            lag: Some(binlogs.lag(t.db_id, t.table_id, prev)),
             master_address: Some(ctx.rpc_address()),
         },
         Err(s) => TGetBinlogLagResult { status: Some(s), lag: None, master_address: Some(ctx.rpc_address()) },

@@ -8,6 +8,9 @@ use doris_thrift::agent_service::TCreateTabletReq;
 use tracing::{info, info_span, warn, Instrument};
 
 use super::drop::drop_tablets;
+use crate::binlog::ddl::{to_json, CreateTableRecord};
+use crate::binlog::{keeps, Binlog, BinlogKind};
+use crate::persist::Kind;
 use crate::catalog::spec::{build_table, CreateTableSpec};
 use crate::catalog::{check_name, CatalogError, OlapTable, Partition};
 use super::TableDdl;
@@ -34,7 +37,25 @@ pub async fn create_table(ctx: &TableDdl, spec: &CreateTableSpec) -> Result<bool
             drop_tablets(ctx, &table).await;
             return Err(CatalogError::CreateTablets(format!("Failed to create table {}: {e}", table.name)));
         }
-        if let Err(e) = ctx.catalog.register_table(table.clone()) {
+        // The CREATE_TABLE binlog of a table (or database) that keeps them, with the table.
+        let wanted = keeps(ctx.config.enable_feature_binlog, &db, Some(&table));
+        let registered = ctx.binlogs.record(ctx.catalog.store(), db.id, wanted, |seq| {
+            let entry = seq.map(|seq| {
+                let record = CreateTableRecord {
+                    commit_seq: seq,
+                    db_id: db.id,
+                    table_id: table.id,
+                    sql: table.create_table_ddl(),
+                    db_name: db.name.clone(),
+                    table_name: table.name.clone(),
+                };
+                Binlog::of_change(BinlogKind::CreateTable, seq, db.id, vec![table.id], to_json(&record), table.create_time_ms)
+            });
+            ctx.catalog
+                .register_table_and(table.clone(), |w, _| entry.as_ref().map_or(Ok(()), |b| w.put(Kind::Binlog, b.commit_seq, b)))
+                .map(|()| ((), entry.clone()))
+        });
+        if let Err(e) = registered {
             drop_tablets(ctx, &table).await;
             return match e {
                 CatalogError::TableExists(_) if spec.if_not_exists => Ok(false),

@@ -4,7 +4,10 @@
 use doris_thrift::agent_service::TDropTabletReq;
 use tracing::warn;
 
+use crate::binlog::ddl::{to_json, DropTableRecord};
+use crate::binlog::{keeps, Binlog, BinlogKind};
 use crate::catalog::{CatalogError, OlapTable, Partition};
+use crate::persist::Kind;
 use super::TableDdl;
 use crate::system::task_queue::AgentTask;
 use doris_thrift::task_body::TaskBody;
@@ -39,8 +42,31 @@ pub async fn drop_partition_tablets<'a>(
 
 /// Ok(false) when absent and IF EXISTS was given.
 /// `force`: also a table a restore is writing into (that restore then fails).
+/// A table that keeps binlogs (or of a database that does) writes its DROP_TABLE entry.
 pub async fn drop_table(ctx: &TableDdl, db: &str, name: &str, if_exists: bool, force: bool) -> Result<bool, CatalogError> {
-    match ctx.catalog.drop_table(db, name, if_exists, force)? {
+    let d = ctx.catalog.database(db).ok_or_else(|| CatalogError::UnknownDatabase(db.to_string()))?;
+    let current = ctx.catalog.table(db, name).ok();
+    let wanted = keeps(ctx.config.enable_feature_binlog, &d, current.as_ref());
+    let now = crate::context::FeContext::now_ms();
+    let dropped = ctx.binlogs.record(ctx.catalog.store(), d.id, wanted, |seq| {
+        let mut entry = None;
+        let t = ctx.catalog.drop_table_and(db, name, if_exists, force, |w, t| {
+            entry = seq.map(|seq| {
+                let record = DropTableRecord {
+                    commit_seq: seq,
+                    db_id: t.db_id,
+                    table_id: t.id,
+                    table_name: t.name.clone(),
+                    is_view: false,
+                    raw_sql: format!("DROP TABLE `{}`{}", t.name, if force { " FORCE" } else { "" }),
+                };
+                Binlog::of_change(BinlogKind::DropTable, seq, t.db_id, vec![t.id], to_json(&record), now)
+            });
+            entry.as_ref().map_or(Ok(()), |b| w.put(Kind::Binlog, b.commit_seq, b))
+        })?;
+        Ok::<_, CatalogError>((t, entry))
+    })?;
+    match dropped {
         Some(t) => {
             drop_tablets(ctx, &t).await;
             Ok(true)
