@@ -150,3 +150,13 @@ def test_partition_ddl_is_logged_with_the_sql_to_replay(clusters, tmp_path):
     assert b.type == 13 and rec["isEntireTable"] and rec["rawSql"] == ""
     assert int(src.rows("SELECT COUNT(*) FROM src.t")[0][0]) == 0
     assert status_code_name(get_binlog(src, seq)[0].status) == "BINLOG_TOO_NEW_COMMIT_SEQ"
+    # The database's log (db sync) also has the table's creation and, last, its drop.
+    src.query("ALTER DATABASE src SET PROPERTIES (\"binlog.enable\" = \"true\")")
+    res, _ = get_binlog(src, -1, table="")
+    [created] = res.binlogs
+    rec = json.loads(created.data)
+    assert created.type == 2 and rec["tableName"] == "t" and rec["sql"].startswith("CREATE TABLE `t`"), rec
+    src.query("DROP TABLE src.t")
+    res, _ = get_binlog(src, seq, table="")
+    [dropped] = res.binlogs
+    assert dropped.type == 4 and json.loads(dropped.data)["tableName"] == "t"

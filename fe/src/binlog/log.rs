@@ -87,7 +87,7 @@ impl Binlogs {
         let log = by_db.get(&db_id);
         let head = Self::head(log, db_id, table_id);
         let after = log.into_iter().flat_map(|l| l.entries.range(prev_commit_seq.saturating_add(1)..).map(|(_, b)| b));
-        read_after(&head, after.filter(|b| table_id.is_none_or(|t| b.table_ids.contains(&t))), prev_commit_seq)
+        read_after(&head, after.filter(|b| b.in_log_of(table_id)), prev_commit_seq)
     }
 
     /// getBinlogLag's answer (see [`lag_after`]).
@@ -97,7 +97,7 @@ impl Binlogs {
         let head = Self::head(log, db_id, table_id);
         let from = if head.commit_seq > prev_commit_seq { i64::MIN } else { prev_commit_seq.saturating_add(1) };
         let after = log.into_iter().flat_map(|l| l.entries.range(from..).map(|(_, b)| b));
-        lag_after(&head, after.filter(|b| table_id.is_none_or(|t| b.table_ids.contains(&t))), prev_commit_seq)
+        lag_after(&head, after.filter(|b| b.in_log_of(table_id)), prev_commit_seq)
     }
 
     /// One collection over every database's log at `now_ms`, under the databases' and

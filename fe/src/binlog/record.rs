@@ -20,6 +20,12 @@ pub enum BinlogKind {
 }
 
 impl BinlogKind {
+    /// Entries only the database's log carries: a table's log (table sync) has neither
+    /// its own creation nor its drop, as upstream.
+    pub fn database_only(self) -> bool {
+        matches!(self, BinlogKind::CreateTable | BinlogKind::DropTable)
+    }
+
     pub fn to_thrift(self) -> TBinlogType {
         TBinlogType(self as i32)
     }
@@ -40,6 +46,14 @@ pub struct Binlog {
 }
 
 impl Binlog {
+    /// Whether the log of table `table_id` (`None`: the database's) carries this entry.
+    pub fn in_log_of(&self, table_id: Option<i64>) -> bool {
+        match table_id {
+            None => true,
+            Some(t) => self.table_ids.contains(&t) && !self.kind.database_only(),
+        }
+    }
+
     /// Upstream's DUMMY: the entry that heads a log and marks how far it was collected; a
     /// reader behind it gets it with BINLOG_TOO_OLD_COMMIT_SEQ and starts a full sync.
     pub fn dummy(db_id: i64, belong: i64, commit_seq: i64) -> Binlog {
@@ -158,5 +172,9 @@ mod tests {
         let d = Binlog::dummy(1, 2, 4).to_thrift();
         assert_eq!((d.commit_seq, d.type_, d.belong, d.timestamp), (Some(4), Some(TBinlogType::DUMMY), Some(2), Some(-1)));
         assert_eq!(BinlogKind::TruncateTable.to_thrift(), TBinlogType::TRUNCATE_TABLE);
+        // A table's log has its loads and partition changes, not its creation or drop.
+        assert!(b.in_log_of(Some(2)) && b.in_log_of(None) && !b.in_log_of(Some(3)));
+        let created = Binlog { kind: BinlogKind::CreateTable, ..b.clone() };
+        assert!(!created.in_log_of(Some(2)) && created.in_log_of(None));
     }
 }
