@@ -3,12 +3,12 @@
 //! written by the caller in the transaction of the change it records, then made visible
 //! here; a restart loads them back in order.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 
 use super::gc::{self, GcPoints};
 use super::read::{lag_after, read_after, Read};
-use super::record::Binlog;
+use super::record::{Binlog, BinlogKind};
 use crate::catalog::Catalog;
 use crate::persist::{Kind, MetaError, MetaStore};
 
@@ -16,6 +16,22 @@ use crate::persist::{Kind, MetaError, MetaStore};
 struct Log {
     entries: BTreeMap<i64, Binlog>,
     collected: GcPoints,
+    /// Commit seqs of its DROP_PARTITION and DROP_TABLE entries.
+    dropped: BTreeSet<i64>,
+}
+
+impl Log {
+    fn insert(&mut self, b: Binlog) {
+        if matches!(b.kind, BinlogKind::DropPartition | BinlogKind::DropTable) {
+            self.dropped.insert(b.commit_seq);
+        }
+        self.entries.insert(b.commit_seq, b);
+    }
+
+    fn remove(&mut self, seq: i64) {
+        self.dropped.remove(&seq);
+        self.entries.remove(&seq);
+    }
 }
 
 #[derive(Default)]
@@ -33,8 +49,8 @@ impl Binlogs {
         for (db, points) in store.load_all::<GcPoints>(Kind::BinlogGc)? {
             by_db.entry(db).or_default().collected = points;
         }
-        for (seq, b) in store.load_all::<Binlog>(Kind::Binlog)? {
-            by_db.entry(b.db_id).or_default().entries.insert(seq, b);
+        for (_, b) in store.load_all::<Binlog>(Kind::Binlog)? {
+            by_db.entry(b.db_id).or_default().insert(b);
         }
         Ok(Binlogs { by_db: RwLock::new(by_db), order: Mutex::default() })
     }
@@ -71,7 +87,7 @@ impl Binlogs {
     /// Make an entry the caller has stored visible to readers.
     pub fn publish(&self, b: Binlog) {
         let mut by_db = self.by_db.write().unwrap();
-        by_db.entry(b.db_id).or_default().entries.insert(b.commit_seq, b);
+        by_db.entry(b.db_id).or_default().insert(b);
     }
 
     /// The DUMMY heading the log of database `db_id` (or of one of its tables).
@@ -88,6 +104,27 @@ impl Binlogs {
         let head = Self::head(log, db_id, table_id);
         let after = log.into_iter().flat_map(|l| l.entries.range(prev_commit_seq.saturating_add(1)..).map(|(_, b)| b));
         read_after(&head, after.filter(|b| b.in_log_of(table_id)), prev_commit_seq)
+    }
+
+    /// Partitions and tables whose drop is still in database `db_id`'s log (getMeta's
+    /// `dropped_partitions` / `dropped_tables`: the syncer tells a dropped table from a
+    /// renamed one by them).
+    pub fn dropped(&self, db_id: i64) -> (Vec<i64>, Vec<i64>) {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Dropped {
+            partition_id: i64,
+        }
+        let by_db = self.by_db.read().unwrap();
+        let (mut partitions, mut tables) = (Vec::new(), Vec::new());
+        for b in by_db.get(&db_id).into_iter().flat_map(|l| l.dropped.iter().filter_map(|s| l.entries.get(s))) {
+            match b.kind {
+                BinlogKind::DropTable => tables.extend(b.table_ids.iter().copied()),
+                BinlogKind::DropPartition => partitions.extend(serde_json::from_str::<Dropped>(&b.data).map(|d| d.partition_id)),
+                _ => {}
+            }
+        }
+        (partitions, tables)
     }
 
     /// getBinlogLag's answer (see [`lag_after`]).
@@ -135,7 +172,7 @@ impl Binlogs {
             let mut by_db = self.by_db.write().unwrap();
             if let Some(log) = by_db.get_mut(&db_id) {
                 for s in &seqs {
-                    log.entries.remove(s);
+                    log.remove(*s);
                 }
                 log.collected = points;
             }
@@ -180,6 +217,11 @@ mod tests {
         assert_eq!((logs.lag(1, None, -1), logs.lag(1, Some(7), 10)), (3, 1));
         logs.publish(entry(40, 1, 8));
         assert_eq!(next_seqs(&logs, 1, Some(8)), [20, 40]);
+        // Drops still in the log, for getMeta.
+        logs.publish(Binlog { kind: BinlogKind::DropPartition, data: r#"{"partitionId":55,"tableId":8}"#.into(), ..entry(50, 1, 8) });
+        logs.publish(Binlog { kind: BinlogKind::DropTable, ..entry(60, 1, 7) });
+        assert_eq!(logs.dropped(1), (vec![55], vec![7]));
+        assert_eq!(logs.dropped(2), (vec![], vec![]));
     }
 
     /// A collection removes entries for good and moves the DUMMY: a reader behind it gets

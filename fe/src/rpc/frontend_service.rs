@@ -121,7 +121,7 @@ impl FrontendServiceHandler for FrontendRpc {
                 req.user_ip.as_deref(),
             )?;
             let db = req.db.as_ref().ok_or_else(|| FeError::InvalidArgument("getMeta needs a db".into()))?;
-            meta::db_meta(&self.ctx, db)
+            meta::db_meta(&self.ctx, &self.loads.binlogs, db)
         })();
         Ok(match r {
             Ok(m) => TGetMetaResult { status: ok_status(), db_meta: Some(m), master_address: master },

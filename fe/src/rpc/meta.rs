@@ -2,11 +2,13 @@
 
 use doris_thrift::frontend_service::*;
 
+use crate::binlog::Binlogs;
 use crate::catalog::OlapTable;
 use crate::context::FeContext;
 use crate::error::FeError;
 
-pub fn db_meta(ctx: &FeContext, req: &TGetMetaDB) -> Result<TGetMetaDBMeta, FeError> {
+/// `binlogs` tell the drops still in the database's log (`dropped_*`).
+pub fn db_meta(ctx: &FeContext, binlogs: &Binlogs, req: &TGetMetaDB) -> Result<TGetMetaDBMeta, FeError> {
     let db = match (req.id, req.name.as_deref().filter(|n| !n.is_empty())) {
         (Some(id), _) if id > 0 => {
             ctx.catalog.database_by_id(id).ok_or_else(|| FeError::NotFound(format!("database id {id}")))?
@@ -36,13 +38,15 @@ pub fn db_meta(ctx: &FeContext, req: &TGetMetaDB) -> Result<TGetMetaDBMeta, FeEr
     };
     let names_only = req.only_table_names.unwrap_or(false);
     let tables = wanted.iter().map(|t| Box::new(table_meta(t, names_only))).collect();
+    let (dropped_partitions, dropped_tables) = binlogs.dropped(db.id);
     Ok(TGetMetaDBMeta {
         id: Some(db.id),
         name: Some(db.name),
         tables: Some(tables),
-        dropped_partitions: None,
-        dropped_tables: None,
-        dropped_indexes: None,
+        dropped_partitions: Some(dropped_partitions),
+        dropped_tables: Some(dropped_tables),
+        // Tables here have their base index only; no index is ever dropped alone.
+        dropped_indexes: Some(Vec::new()),
     })
 }
 
