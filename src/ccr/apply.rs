@@ -1,0 +1,545 @@
+//! Applying one source binlog to the target, as the CCR syncer does:
+//!
+//! - UPSERT: `beginTxn` on the target over the tables the record names, for each target
+//!   replica BackendService `ingest_binlog` (the target BE pulls the version's rowset from a
+//!   source BE), `query_ingest_binlog` until done, then `commitTxn` with the replicas
+//!   written (`rollbackTxn` on failure). Partitions pair by their `range` string, indexes by
+//!   name (the base index has the table's), tablets by ascending id within a partition.
+//! - ADD_PARTITION / DROP_PARTITION / TRUNCATE_TABLE: the record's `sql` / `rawSql`
+//!   replayed on the target table (ADD with the record's distribution, as the syncer
+//!   builds it); CREATE_TABLE / DROP_TABLE in db sync.
+//!
+//! Each step is safe to repeat after a crash: an UPSERT's label is derived from its commit
+//! seq (a finished one is found by it), a DDL is checked against the target first.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use doris_thrift::backend_service::{TIngestBinlogRequest, TIngestBinlogStatus, TQueryIngestBinlogRequest};
+use doris_thrift::frontend_service::{
+    TBeginTxnRequest, TBinlog, TCommitTxnRequest, TGetMetaDB, TGetMetaRequest, TGetMetaTable, TGetMetaTableMeta,
+    TRollbackTxnRequest,
+};
+use doris_thrift::services::{BackendServiceClient, FrontendServiceClient};
+use doris_thrift::status::TStatusCode;
+use doris_thrift::transport::{ClientOptions, ClientPool};
+use doris_thrift::types::{TTabletCommitInfo, TUniqueId};
+use futures::stream::{self, StreamExt};
+use mysql_async::prelude::Queryable;
+use serde::Deserialize;
+
+use super::conn::{check, ident, show};
+
+/// How many ingest_binlog calls run at once.
+const INGEST_PARALLEL: usize = 16;
+
+/// Upstream's binlog type numbers (TBinlogType).
+pub mod kind {
+    pub const UPSERT: i32 = 0;
+    pub const ADD_PARTITION: i32 = 1;
+    pub const CREATE_TABLE: i32 = 2;
+    pub const DROP_PARTITION: i32 = 3;
+    pub const DROP_TABLE: i32 = 4;
+    pub const DUMMY: i32 = 7;
+    pub const TRUNCATE_TABLE: i32 = 13;
+
+    pub fn name(k: i32) -> &'static str {
+        match k {
+            UPSERT => "UPSERT",
+            ADD_PARTITION => "ADD_PARTITION",
+            CREATE_TABLE => "CREATE_TABLE",
+            DROP_PARTITION => "DROP_PARTITION",
+            DROP_TABLE => "DROP_TABLE",
+            DUMMY => "DUMMY",
+            TRUNCATE_TABLE => "TRUNCATE_TABLE",
+            _ => "other",
+        }
+    }
+}
+
+/// A BE as SHOW BACKENDS lists it.
+#[derive(Debug, Clone)]
+pub struct Be {
+    pub host: String,
+    pub be_port: u16,
+    pub http_port: u16,
+}
+
+/// Both clusters, as the sync talks to them.
+pub struct Env {
+    pub user: String,
+    pub password: String,
+    pub src_db: String,
+    pub dst_db: String,
+    pub src: mysql_async::Conn,
+    pub dst: mysql_async::Conn,
+    pub src_fe: FrontendServiceClient,
+    pub dst_fe: FrontendServiceClient,
+    pub pool: ClientPool,
+}
+
+/// What applying an entry did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Applied {
+    /// Done; a line saying what.
+    Done(String),
+    /// Nothing to do for this sync (another table's, before its full-sync point, a kind
+    /// the syncer ignores, or already applied).
+    Skipped(String),
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Upsert {
+    table_records: BTreeMap<String, TableRecord>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TableRecord {
+    partition_records: Vec<PartitionRecord>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PartitionRecord {
+    partition_id: i64,
+    range: String,
+    version: i64,
+}
+
+impl Env {
+    async fn table_meta(fe: &FrontendServiceClient, user: &str, pw: &str, db: &str, t: TGetMetaTable) -> Result<TGetMetaTableMeta, String> {
+        let req = TGetMetaRequest {
+            user: Some(user.to_string()),
+            passwd: Some(pw.to_string()),
+            db: Some(TGetMetaDB { name: Some(db.to_string()), tables: Some(vec![Box::new(t)]), ..Default::default() }),
+            ..Default::default()
+        };
+        let r = fe.get_meta(&req).await.map_err(|e| format!("getMeta: {e}"))?;
+        check("getMeta", Some(&r.status))?;
+        let mut tables = r.db_meta.and_then(|d| d.tables).unwrap_or_default();
+        tables.pop().map(|b| *b).ok_or_else(|| "getMeta: no table in the answer".to_string())
+    }
+
+    /// The source table with id `id`, with its partitions (None once it is gone).
+    pub async fn src_table(&self, id: i64) -> Result<Option<TGetMetaTableMeta>, String> {
+        let t = TGetMetaTable { id: Some(id), ..Default::default() };
+        match Self::table_meta(&self.src_fe, &self.user, &self.password, &self.src_db, t).await {
+            Ok(m) => Ok(Some(m)),
+            Err(e) if e.contains("Unknown table") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The target table named `name`, with its partitions.
+    pub async fn dst_table(&self, name: &str) -> Result<TGetMetaTableMeta, String> {
+        let t = TGetMetaTable { name: Some(name.to_string()), ..Default::default() };
+        Self::table_meta(&self.dst_fe, &self.user, &self.password, &self.dst_db, t).await
+    }
+
+    async fn backends(conn: &mut mysql_async::Conn) -> Result<HashMap<i64, Be>, String> {
+        let mut out = HashMap::new();
+        for row in show(conn, "SHOW BACKENDS").await? {
+            let id = row.get("BackendId").and_then(|v| v.parse().ok()).ok_or("SHOW BACKENDS: no BackendId")?;
+            let port = |k: &str| row.get(k).and_then(|v| v.parse::<u16>().ok()).unwrap_or(0);
+            out.insert(id, Be { host: row.get("Host").cloned().unwrap_or_default(), be_port: port("BePort"), http_port: port("HttpPort") });
+        }
+        Ok(out)
+    }
+}
+
+/// The source table an entry of `table_ids` concerns, when this sync follows it: `only`
+/// lists the source tables followed (empty: all); `table_seqs` their full-sync points.
+pub fn follows(only: &[String], table_name: &str) -> bool {
+    only.is_empty() || only.iter().any(|t| t == table_name)
+}
+
+pub async fn apply(env: &mut Env, only: &[String], table_seqs: &BTreeMap<i64, i64>, b: &TBinlog) -> Result<Applied, String> {
+    let seq = b.commit_seq.unwrap_or_default();
+    let k = b.type_.map(|t| t.0).unwrap_or(-1);
+    let data = b.data.clone().unwrap_or_default();
+    let table_id = b.table_ids.as_ref().and_then(|t| t.first().copied());
+    // Entries a table's full sync already includes.
+    if let Some(t) = table_id {
+        if table_seqs.get(&t).is_some_and(|s| seq <= *s) {
+            return Ok(Applied::Skipped(format!("table {t} already has it")));
+        }
+    }
+    match k {
+        kind::UPSERT => upsert(env, only, table_seqs, seq, &data).await,
+        kind::ADD_PARTITION | kind::DROP_PARTITION | kind::TRUNCATE_TABLE => {
+            let Some(src) = env.src_table(table_id.unwrap_or_default()).await? else {
+                return Ok(Applied::Skipped("its table is gone on the source".into()));
+            };
+            let name = src.name.clone().unwrap_or_default();
+            if !follows(only, &name) {
+                return Ok(Applied::Skipped(format!("table {name} is not followed")));
+            }
+            partition_ddl(env, k, &name, &data).await
+        }
+        kind::CREATE_TABLE | kind::DROP_TABLE => table_ddl(env, only, k, &data).await,
+        _ => Ok(Applied::Skipped(format!("type {k} is not replayed"))),
+    }
+}
+
+async fn upsert(env: &mut Env, only: &[String], table_seqs: &BTreeMap<i64, i64>, seq: i64, data: &str) -> Result<Applied, String> {
+    let rec: Upsert = serde_json::from_str(data).map_err(|e| format!("UPSERT record: {e}"))?;
+    // (source table, target table, what the load made visible)
+    let mut tables = Vec::new();
+    for (tid, tr) in rec.table_records {
+        let tid: i64 = tid.parse().map_err(|_| format!("UPSERT record: table id {tid:?}"))?;
+        if table_seqs.get(&tid).is_some_and(|s| seq <= *s) {
+            continue;
+        }
+        let Some(src) = env.src_table(tid).await? else { continue };
+        if !follows(only, src.name.as_deref().unwrap_or_default()) {
+            continue;
+        }
+        let dst = env.dst_table(src.name.as_deref().unwrap_or_default()).await?;
+        tables.push((src, dst, tr));
+    }
+    if tables.is_empty() {
+        return Ok(Applied::Skipped("no followed table in it".into()));
+    }
+    let label = format!("ccrs_{}_{seq}", env.src_db);
+    let table_ids: Vec<i64> = tables.iter().filter_map(|(_, d, _)| d.id).collect();
+    let txn_id = match begin(env, &label, &table_ids).await? {
+        Some(id) => id,
+        None => return Ok(Applied::Skipped(format!("already applied under label {label}"))),
+    };
+    match ingest_and_commit(env, txn_id, &tables).await {
+        Ok(rows) => Ok(Applied::Done(format!("txn {txn_id}: {rows} replicas ingested, committed"))),
+        Err(e) => {
+            let req = TRollbackTxnRequest {
+                user: Some(env.user.clone()),
+                passwd: Some(env.password.clone()),
+                db: Some(env.dst_db.clone()),
+                txn_id: Some(txn_id),
+                reason: Some(e.clone()),
+                ..Default::default()
+            };
+            if let Ok(r) = env.dst_fe.rollback_txn(&req).await {
+                if let Err(re) = check("rollbackTxn", r.status.as_ref()) {
+                    // Committed after all (the syncer's "is already COMMITTED"): it is applied.
+                    if re.contains("is already COMMITTED") || re.contains("is already VISIBLE") {
+                        return Ok(Applied::Done(format!("txn {txn_id} committed")));
+                    }
+                }
+            }
+            Err(e)
+        }
+    }
+}
+
+/// beginTxn under `label`; None when a transaction of that label already finished (the
+/// entry was applied before a restart). One still running is rolled back and begun anew.
+async fn begin(env: &mut Env, label: &str, table_ids: &[i64]) -> Result<Option<i64>, String> {
+    for _ in 0..2 {
+        let req = TBeginTxnRequest {
+            user: Some(env.user.clone()),
+            passwd: Some(env.password.clone()),
+            db: Some(env.dst_db.clone()),
+            table_ids: Some(table_ids.to_vec()),
+            label: Some(label.to_string()),
+            ..Default::default()
+        };
+        let r = env.dst_fe.begin_txn(&req).await.map_err(|e| format!("beginTxn: {e}"))?;
+        match r.status.as_ref().map(|s| s.status_code) {
+            Some(TStatusCode::OK) => return r.txn_id.map(Some).ok_or_else(|| "beginTxn: no txn_id".to_string()),
+            Some(TStatusCode::LABEL_ALREADY_EXISTS) if r.job_status.as_deref() == Some("FINISHED") => return Ok(None),
+            Some(TStatusCode::LABEL_ALREADY_EXISTS) => {
+                let stmt = format!("SHOW TRANSACTION FROM {} WHERE label = '{label}'", ident(&env.dst_db));
+                let rows = show(&mut env.dst, &stmt).await?;
+                let id: i64 = rows.first().and_then(|r| r.get("TransactionId")).and_then(|v| v.parse().ok()).ok_or("no txn id")?;
+                let req = TRollbackTxnRequest {
+                    user: Some(env.user.clone()),
+                    passwd: Some(env.password.clone()),
+                    db: Some(env.dst_db.clone()),
+                    txn_id: Some(id),
+                    reason: Some("ccr-sync restarted".into()),
+                    ..Default::default()
+                };
+                let r = env.dst_fe.rollback_txn(&req).await.map_err(|e| format!("rollbackTxn: {e}"))?;
+                check("rollbackTxn", r.status.as_ref())?;
+            }
+            _ => check("beginTxn", r.status.as_ref()).map(|_| ())?,
+        }
+    }
+    Err(format!("beginTxn: label {label} stays taken"))
+}
+
+/// Ingest every target replica of the record's partitions, then commit; the number of
+/// replicas ingested.
+async fn ingest_and_commit(env: &mut Env, txn_id: i64, tables: &[(TGetMetaTableMeta, TGetMetaTableMeta, TableRecord)]) -> Result<usize, String> {
+    let src_bes = Env::backends(&mut env.src).await?;
+    let dst_bes = Env::backends(&mut env.dst).await?;
+    let mut calls = Vec::new();
+    for (src, dst, tr) in tables {
+        for pr in &tr.partition_records {
+            let Some(sp) = src.partitions.iter().flatten().find(|p| p.id == Some(pr.partition_id)) else {
+                // Dropped on the source since; its DROP_PARTITION follows in the log.
+                continue;
+            };
+            let dp = dst
+                .partitions
+                .iter()
+                .flatten()
+                .find(|p| p.range.as_deref() == Some(pr.range.as_str()))
+                .ok_or_else(|| format!("no partition of target table {:?} has range {}", dst.name, pr.range))?;
+            let (si, di) = (base_index(sp, src)?, base_index(dp, dst)?);
+            let mut st: Vec<_> = si.tablets.iter().flatten().collect();
+            let mut dt: Vec<_> = di.tablets.iter().flatten().collect();
+            st.sort_by_key(|t| t.id);
+            dt.sort_by_key(|t| t.id);
+            if st.len() != dt.len() {
+                return Err(format!("partition {:?}: {} source tablets, {} target tablets", dp.name, st.len(), dt.len()));
+            }
+            for (s, d) in st.iter().zip(&dt) {
+                let remote = s
+                    .replicas
+                    .iter()
+                    .flatten()
+                    .find_map(|r| src_bes.get(&r.backend_id.unwrap_or_default()))
+                    .ok_or_else(|| format!("source tablet {:?} has no replica on a known backend", s.id))?;
+                for r in d.replicas.iter().flatten() {
+                    let be_id = r.backend_id.unwrap_or_default();
+                    let be = dst_bes.get(&be_id).ok_or_else(|| format!("target backend {be_id} is not in SHOW BACKENDS"))?;
+                    calls.push((
+                        be_id,
+                        format!("{}:{}", be.host, be.be_port),
+                        TIngestBinlogRequest {
+                            txn_id: Some(txn_id),
+                            remote_tablet_id: s.id,
+                            binlog_version: Some(pr.version),
+                            remote_host: Some(remote.host.clone()),
+                            remote_port: Some(remote.http_port.to_string()),
+                            partition_id: dp.id,
+                            local_tablet_id: d.id,
+                            load_id: Some(TUniqueId { hi: -1, lo: -1 }),
+                        },
+                    ));
+                }
+            }
+        }
+    }
+    let pool = env.pool.clone();
+    let results: Vec<Result<TTabletCommitInfo, String>> = stream::iter(calls)
+        .map(|(be_id, addr, req)| {
+            let client = BackendServiceClient::new(pool.channel(addr, ClientOptions::default()));
+            async move { ingest_one(&client, be_id, req).await }
+        })
+        .buffer_unordered(INGEST_PARALLEL)
+        .collect()
+        .await;
+    let infos: Vec<TTabletCommitInfo> = results.into_iter().collect::<Result<_, _>>()?;
+    let n = infos.len();
+    let req = TCommitTxnRequest {
+        user: Some(env.user.clone()),
+        passwd: Some(env.password.clone()),
+        db: Some(env.dst_db.clone()),
+        txn_id: Some(txn_id),
+        commit_infos: Some(infos),
+        ..Default::default()
+    };
+    let r = env.dst_fe.commit_txn(&req).await.map_err(|e| format!("commitTxn: {e}"))?;
+    if r.status.as_ref().map(|s| s.status_code) == Some(TStatusCode::PUBLISH_TIMEOUT) {
+        wait_visible(env, txn_id).await?;
+    } else {
+        check("commitTxn", r.status.as_ref())?;
+    }
+    Ok(n)
+}
+
+fn base_index<'a>(
+    p: &'a doris_thrift::frontend_service::TGetMetaPartitionMeta,
+    t: &TGetMetaTableMeta,
+) -> Result<&'a doris_thrift::frontend_service::TGetMetaIndexMeta, String> {
+    let indexes = p.indexes.as_deref().unwrap_or_default();
+    indexes
+        .iter()
+        .find(|i| i.name == t.name)
+        .or(indexes.first())
+        .ok_or_else(|| format!("partition {:?} of {:?} has no index", p.name, t.name))
+}
+
+/// One ingest_binlog, then query_ingest_binlog until it is done.
+async fn ingest_one(client: &BackendServiceClient, be_id: i64, req: TIngestBinlogRequest) -> Result<TTabletCommitInfo, String> {
+    let tablet = req.local_tablet_id.unwrap_or_default();
+    let r = client.ingest_binlog(&req).await.map_err(|e| format!("ingest_binlog on backend {be_id}: {e}"))?;
+    check(&format!("ingest_binlog of tablet {tablet} on backend {be_id}"), r.status.as_ref())?;
+    if r.is_async == Some(true) {
+        let q = TQueryIngestBinlogRequest {
+            txn_id: req.txn_id,
+            partition_id: req.partition_id,
+            tablet_id: req.local_tablet_id,
+            load_id: req.load_id.clone(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(3600);
+        loop {
+            let r = client.query_ingest_binlog(&q).await.map_err(|e| format!("query_ingest_binlog on backend {be_id}: {e}"))?;
+            match r.status {
+                Some(TIngestBinlogStatus::OK) => break,
+                Some(TIngestBinlogStatus::DOING) | Some(TIngestBinlogStatus::UNKNOWN) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(50)).await
+                }
+                other => {
+                    return Err(format!(
+                        "ingest of tablet {tablet} on backend {be_id}: {other:?} {}",
+                        r.err_msg.unwrap_or_default()
+                    ))
+                }
+            }
+        }
+    }
+    Ok(TTabletCommitInfo { tablet_id: tablet, backend_id: be_id, invalid_dict_cols: None })
+}
+
+/// After PUBLISH_TIMEOUT: poll SHOW TRANSACTION until VISIBLE, as the syncer does.
+async fn wait_visible(env: &mut Env, txn_id: i64) -> Result<(), String> {
+    let stmt = format!("SHOW TRANSACTION FROM {} WHERE id = {txn_id}", ident(&env.dst_db));
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    loop {
+        let rows = show(&mut env.dst, &stmt).await?;
+        match rows.first().and_then(|r| r.get("TransactionStatus")).map(String::as_str) {
+            Some("VISIBLE") => return Ok(()),
+            Some("ABORTED") => return Err(format!("transaction {txn_id} was aborted")),
+            _ if Instant::now() > deadline => return Err(format!("transaction {txn_id} not visible within an hour")),
+            _ => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PartitionDdl {
+    #[serde(default)]
+    sql: String,
+    #[serde(default)]
+    is_temp_partition: bool,
+    #[serde(default)]
+    partition: Option<PartitionJson>,
+    #[serde(default)]
+    raw_sql: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PartitionJson {
+    name: Option<String>,
+    distribution_info: Option<DistributionJson>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DistributionJson {
+    #[serde(rename = "type")]
+    kind: String,
+    bucket_num: u32,
+    #[serde(default)]
+    distribution_columns: Vec<NamedColumn>,
+}
+
+#[derive(Deserialize)]
+struct NamedColumn {
+    name: String,
+}
+
+/// The syncer's ADD PARTITION statement: `ALTER TABLE <t> <sql>` without its `;`, with a
+/// `DISTRIBUTED BY ... BUCKETS n` built from the record when the sql has none.
+pub fn add_partition_sql(table: &str, sql: &str, d: Option<(&str, u32, Vec<String>)>) -> String {
+    let mut s = format!("ALTER TABLE {} {}", ident(table), sql.trim_end().trim_end_matches(';'));
+    let upper = s.to_ascii_uppercase();
+    if upper.contains("BUCKETS") && !upper.contains("BUCKETS AUTO") {
+        return s;
+    }
+    if let Some(i) = upper.rfind("BUCKETS AUTO") {
+        s.truncate(i);
+    }
+    if let Some((kind, buckets, cols)) = d {
+        if !s.to_ascii_uppercase().contains("DISTRIBUTED BY") {
+            if kind == "HASH" {
+                s.push_str(&format!(" DISTRIBUTED BY HASH(`{}`)", cols.join("`,`")));
+            } else {
+                s.push_str(" DISTRIBUTED BY RANDOM");
+            }
+        }
+        s.push_str(&format!(" BUCKETS {buckets}"));
+    }
+    s
+}
+
+async fn partition_ddl(env: &mut Env, k: i32, table: &str, data: &str) -> Result<Applied, String> {
+    let rec: PartitionDdl = serde_json::from_str(data).map_err(|e| format!("{} record: {e}", kind::name(k)))?;
+    if rec.is_temp_partition {
+        return Ok(Applied::Skipped("temporary partitions are not synced".into()));
+    }
+    let dst = env.dst_table(table).await?;
+    let has = |name: &str| dst.partitions.iter().flatten().any(|p| p.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(name)));
+    let stmt = match k {
+        kind::ADD_PARTITION => {
+            let p = rec.partition.as_ref();
+            if p.and_then(|p| p.name.as_deref()).is_some_and(has) {
+                return Ok(Applied::Skipped("the target has the partition".into()));
+            }
+            let d = p.and_then(|p| p.distribution_info.as_ref()).map(|d| {
+                (d.kind.as_str(), d.bucket_num, d.distribution_columns.iter().map(|c| c.name.clone()).collect())
+            });
+            add_partition_sql(table, &rec.sql, d)
+        }
+        kind::DROP_PARTITION => format!("ALTER TABLE {} {}", ident(table), rec.sql),
+        _ => format!("TRUNCATE TABLE {} {}", ident(table), rec.raw_sql).trim_end().to_string(),
+    };
+    run_on_target(env, &stmt).await?;
+    Ok(Applied::Done(stmt))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TableDdl {
+    #[serde(default)]
+    sql: String,
+    #[serde(default)]
+    table_name: String,
+}
+
+async fn table_ddl(env: &mut Env, only: &[String], k: i32, data: &str) -> Result<Applied, String> {
+    let rec: TableDdl = serde_json::from_str(data).map_err(|e| format!("{} record: {e}", kind::name(k)))?;
+    if !follows(only, &rec.table_name) {
+        return Ok(Applied::Skipped(format!("table {} is not followed", rec.table_name)));
+    }
+    let exists = !show(&mut env.dst, &format!("SHOW TABLES FROM {} LIKE '{}'", ident(&env.dst_db), rec.table_name)).await?.is_empty();
+    let stmt = match (k, exists) {
+        (kind::CREATE_TABLE, true) => return Ok(Applied::Skipped(format!("the target has table {}", rec.table_name))),
+        (kind::CREATE_TABLE, false) => rec.sql,
+        (_, false) => return Ok(Applied::Skipped(format!("the target has no table {}", rec.table_name))),
+        (_, true) => format!("DROP TABLE {}", ident(&rec.table_name)),
+    };
+    run_on_target(env, &stmt).await?;
+    Ok(Applied::Done(format!("{} {}", kind::name(k), rec.table_name)))
+}
+
+async fn run_on_target(env: &mut Env, stmt: &str) -> Result<(), String> {
+    env.dst.query_drop(format!("USE {}", ident(&env.dst_db))).await.map_err(|e| format!("USE: {e}"))?;
+    env.dst.query_drop(stmt).await.map_err(|e| format!("target: {stmt}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The syncer's rules for the replayed ADD PARTITION.
+    #[test]
+    fn add_partition_statement_as_the_syncer_builds_it() {
+        let sql = "ADD PARTITION `p3` VALUES [(\"20\"), (\"30\")) (\"version_info\" = \"4\");";
+        assert_eq!(
+            add_partition_sql("t", sql, Some(("HASH", 3, vec!["k".into(), "v".into()]))),
+            "ALTER TABLE `t` ADD PARTITION `p3` VALUES [(\"20\"), (\"30\")) (\"version_info\" = \"4\") DISTRIBUTED BY HASH(`k`,`v`) BUCKETS 3"
+        );
+        assert!(add_partition_sql("t", sql, Some(("RANDOM", 2, vec![]))).ends_with(" DISTRIBUTED BY RANDOM BUCKETS 2"));
+        let with = "ADD PARTITION p VALUES LESS THAN (\"5\") DISTRIBUTED BY HASH(k) BUCKETS 4";
+        assert_eq!(add_partition_sql("t", with, Some(("HASH", 9, vec![]))), format!("ALTER TABLE `t` {with}"));
+        let auto = "ADD PARTITION p VALUES LESS THAN (\"5\") DISTRIBUTED BY HASH(k) BUCKETS AUTO";
+        assert!(add_partition_sql("t", auto, Some(("HASH", 9, vec!["k".into()]))).ends_with("HASH(k)  BUCKETS 9"));
+    }
+}
