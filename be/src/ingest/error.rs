@@ -15,6 +15,8 @@ pub enum Step {
     GetRowsetMeta,
     /// HEAD of a segment, for its size and md5.
     SegmentSize(u32),
+    /// The free-space check before anything is written.
+    Space,
     GetSegmentFile(u32),
     /// Adding the pending rowset to the local tablet.
     Commit,
@@ -26,6 +28,7 @@ impl fmt::Display for Step {
             Step::GetBinlogInfo => f.write_str("get_binlog_info"),
             Step::GetRowsetMeta => f.write_str("get_rowset_meta"),
             Step::SegmentSize(i) => write!(f, "get_segment_file (size of segment {i})"),
+            Step::Space => f.write_str("the free space check"),
             Step::GetSegmentFile(i) => write!(f, "get_segment_file (segment {i})"),
             Step::Commit => f.write_str("commit of the pending rowset"),
         }

@@ -129,7 +129,7 @@ pub async fn run(ctx: &Arc<BeContext>, limits: &Limits, req: &IngestRequest) -> 
         .await
         .map_err(|e| BeError::Internal(format!("capacity task failed: {e}")))
         .and_then(|r| r)
-        .map_err(|e| src.local(Step::GetSegmentFile(0), e))?;
+        .map_err(|e| src.local(Step::Space, e))?;
 
     let dests: Vec<PathBuf> = jobs.iter().map(|j| j.dest.clone()).collect();
     let fetched = fetch_segments(ctx, limits, &watch, &src, &jobs).await;
