@@ -121,6 +121,31 @@ impl RemoteStore {
         self.get(&key).await?.ok_or_else(|| BeError::NotFound(format!("remote segment {key}")))
     }
 
+    /// The size of a remote segment; None when there is no such object.
+    pub async fn segment_size(&self, tablet_id: i64, file: &str) -> Result<Option<u64>> {
+        let key = self.segment_key(tablet_id, file);
+        match self.store.head(&key).await {
+            Ok(m) => Ok(Some(m.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(store_err(&format!("reading the size of {key}"), e)),
+        }
+    }
+
+    /// Bytes `range` of a remote segment as a stream, so a big segment is never held in
+    /// memory whole (binlog downloads serve cooled-down rowsets this way).
+    pub async fn segment_range(
+        &self,
+        tablet_id: i64,
+        file: &str,
+        range: std::ops::Range<u64>,
+    ) -> Result<futures::stream::BoxStream<'static, std::io::Result<bytes::Bytes>>> {
+        use futures::TryStreamExt;
+        let key = self.segment_key(tablet_id, file);
+        let opts = object_store::GetOptions { range: Some(object_store::GetRange::Bounded(range)), ..Default::default() };
+        let r = self.store.get_opts(&key, opts).await.map_err(|e| store_err(&format!("reading {key}"), e))?;
+        Ok(Box::pin(r.into_stream().map_err(std::io::Error::other)))
+    }
+
     /// The object's bytes; None when there is no such object.
     pub async fn get(&self, key: &ObjPath) -> Result<Option<bytes::Bytes>> {
         match self.store.get(key).await {

@@ -5,7 +5,8 @@
 //! - `agent`: requests in (heartbeat, submit_tasks, task pools, reports);
 //! - `tasks`: one agent task each, declared in the table `tasks::kinds`, run with a `TaskEnv`;
 //! - `http` (webserver port), `load` (stream loads), `cooldown` (cold rowsets to object
-//!   stores), `pull` (snapshot files between BEs), `repository` (backup object stores);
+//!   stores), `pull` (snapshot files between BEs), `ingest` (CCR binlog rowsets between
+//!   clusters), `repository` (backup object stores);
 //! - `master` (calls to the master FE), `context`, `storage` (data dirs, tablets, snapshots).
 
 pub mod agent;
@@ -15,6 +16,7 @@ pub mod cooldown;
 pub mod context;
 pub mod error;
 pub mod http;
+pub mod ingest;
 pub mod load;
 pub mod master;
 pub mod metrics;

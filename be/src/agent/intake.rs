@@ -1,12 +1,16 @@
-//! BackendService: `submit_tasks` (validate, de-duplicate, queue) and the synchronous
-//! calls `make_snapshot`, `release_snapshot`, `get_tablet_stat`.
+//! BackendService: `submit_tasks` (validate, de-duplicate, queue), the synchronous
+//! calls `make_snapshot`, `release_snapshot`, `get_tablet_stat`, and CCR's
+//! `ingest_binlog` / `query_ingest_binlog` (the work is in `crate::ingest`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use doris_thrift::agent_service::{TAgentResult, TAgentTaskRequest, TSnapshotRequest};
-use doris_thrift::backend_service::{TTabletStat, TTabletStatResult};
+use doris_thrift::backend_service::{
+    TIngestBinlogRequest, TIngestBinlogResult, TIngestBinlogStatus, TQueryIngestBinlogRequest, TQueryIngestBinlogResult,
+    TTabletStat, TTabletStatResult,
+};
 use doris_thrift::services::BackendServiceHandler;
 use doris_thrift::status::TStatus;
 use doris_thrift::task_body::{task_type_name, TaskBody};
@@ -16,6 +20,7 @@ use tracing::{debug, info, warn};
 use super::pools::Pools;
 use super::Agent;
 use crate::error::{ok_status, BeError, Result};
+use crate::ingest::QueryStatus;
 use crate::storage::SnapshotSpec;
 use crate::tasks::blocking;
 
@@ -147,5 +152,31 @@ impl BackendServiceHandler for BackendHandler {
             .collect();
         let map: BTreeMap<i64, TTabletStat> = list.iter().map(|s| (s.tablet_id, s.clone())).collect();
         Ok(TTabletStatResult { tablets_stats: map, tablet_stat_list: Some(list) })
+    }
+
+    async fn ingest_binlog(&self, req: TIngestBinlogRequest) -> Result<TIngestBinlogResult, ApplicationError> {
+        let result = match self.agent.ingests.submit(&req) {
+            Ok(how) => {
+                debug!(txn_id = ?req.txn_id, tablet_id = ?req.local_tablet_id, ?how, "ingest_binlog accepted");
+                TIngestBinlogResult { status: Some(ok_status()), is_async: Some(true) }
+            }
+            Err(e) => {
+                warn!(txn_id = ?req.txn_id, tablet_id = ?req.local_tablet_id, error = %e, "ingest_binlog refused");
+                TIngestBinlogResult { status: Some(e.to_status()), is_async: None }
+            }
+        };
+        Ok(result)
+    }
+
+    async fn query_ingest_binlog(&self, req: TQueryIngestBinlogRequest) -> Result<TQueryIngestBinlogResult, ApplicationError> {
+        let a = self.agent.ingests.query(&req);
+        let status = match a.status {
+            QueryStatus::AnalysisError => TIngestBinlogStatus::ANALYSIS_ERROR,
+            QueryStatus::NotFound => TIngestBinlogStatus::NOT_FOUND,
+            QueryStatus::Doing => TIngestBinlogStatus::DOING,
+            QueryStatus::Ok => TIngestBinlogStatus::OK,
+            QueryStatus::Failed => TIngestBinlogStatus::FAILED,
+        };
+        Ok(TQueryIngestBinlogResult { status: Some(status), err_msg: a.err_msg })
     }
 }

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 use crate::context::BeContext;
+use crate::ingest::Ingests;
 use crate::master::ReportState;
 use crate::tasks::TaskEnv;
 
@@ -34,6 +35,8 @@ pub struct Agent {
     pub reports: Arc<ReportState>,
     /// What task executors get to run with.
     pub tasks: Arc<TaskEnv>,
+    /// CCR binlog ingests (`ingest_binlog`, `query_ingest_binlog`).
+    pub ingests: Arc<Ingests>,
     /// Milliseconds since the epoch when this process started (`be_start_time`).
     pub started_ms: i64,
     /// Set once a graceful shutdown began; heartbeats answer `is_shutdown`.
@@ -48,7 +51,9 @@ impl Agent {
         let master = MasterClient::new(ctx.clone());
         let reports = Arc::new(ReportState::new(now_ms));
         let tasks = Arc::new(TaskEnv { ctx: ctx.clone(), master: master.clone(), reports: reports.clone() });
+        let ingests = Ingests::new(ctx.clone());
         Arc::new(Agent {
+            ingests,
             master,
             ctx,
             registry: TaskRegistry::default(),

@@ -30,7 +30,7 @@ use tokio_util::io::ReaderStream;
 use super::router::HttpState;
 
 /// What upstream answers for files of unknown type; pull clients ignore it.
-const CONTENT_TYPE: &str = "text/plain; charset=utf-8";
+pub(super) const CONTENT_TYPE: &str = "text/plain; charset=utf-8";
 /// Read size of the streamed file body.
 const STREAM_CHUNK: usize = 256 * 1024;
 /// Files hashed at once for one `with_stat` listing.
@@ -72,7 +72,7 @@ fn is_true(v: &str) -> bool {
     v.eq_ignore_ascii_case("true") || v == "1"
 }
 
-fn reply(status: StatusCode, body: impl Into<String>) -> Response {
+pub(super) fn reply(status: StatusCode, body: impl Into<String>) -> Response {
     (status, [(header::CONTENT_TYPE, CONTENT_TYPE)], body.into()).into_response()
 }
 
@@ -156,12 +156,12 @@ pub async fn handle(
 /// Files up to this size are answered from memory rather than streamed.
 const INLINE_MAX: u64 = 256 * 1024;
 
-enum Resolved {
+pub(super) enum Resolved {
     Dir(PathBuf),
     File(Box<OpenFile>),
 }
 
-struct OpenFile {
+pub(super) struct OpenFile {
     path: PathBuf,
     file: std::fs::File,
     meta: std::fs::Metadata,
@@ -169,14 +169,14 @@ struct OpenFile {
     body: Option<Vec<u8>>,
 }
 
-enum Refused {
+pub(super) enum Refused {
     Missing(String),
     OutsideRoots(PathBuf),
     Special(PathBuf),
 }
 
 /// Canonicalize, confine to a storage root, open. Blocking.
-fn resolve(storage: &crate::storage::StorageEngine, file: &str, inline: bool) -> Result<Resolved, Refused> {
+pub(super) fn resolve(storage: &crate::storage::StorageEngine, file: &str, inline: bool) -> Result<Resolved, Refused> {
     use std::io::Read;
     let canonical = std::fs::canonicalize(file).map_err(|e| Refused::Missing(format!("{file}: {e}")))?;
     let path = storage.confine(&canonical).ok_or(Refused::OutsideRoots(canonical))?;
@@ -423,7 +423,7 @@ pub fn parse_range(value: &str, size: u64) -> RangeAnswer {
     }
 }
 
-async fn file_response(st: &HttpState, f: OpenFile, method: &Method, headers: &HeaderMap, acquire_md5: bool) -> Response {
+pub(super) async fn file_response(st: &HttpState, f: OpenFile, method: &Method, headers: &HeaderMap, acquire_md5: bool) -> Response {
     let OpenFile { path, file, meta, body } = f;
     let size = meta.len();
     let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {

@@ -1,5 +1,7 @@
-//! The BE webserver (`webserver_port`): download API, health, metrics, show_config.
+//! The BE webserver (`webserver_port`): download API, binlog download API (CCR), health,
+//! metrics, show_config.
 
+mod binlog;
 mod config;
 mod download;
 mod health;

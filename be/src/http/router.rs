@@ -6,7 +6,7 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::storage::md5_cache::Md5Cache;
-use super::{config, download, health, metrics};
+use super::{binlog, config, download, health, metrics};
 use crate::context::BeContext;
 
 pub struct HttpState {
@@ -19,6 +19,7 @@ pub fn router(ctx: Arc<BeContext>) -> Router {
     let state = Arc::new(HttpState { ctx, md5: Md5Cache::default() });
     Router::new()
         .route("/api/_tablet/_download", get(download::handle))
+        .route("/api/_binlog/_download", get(binlog::handle))
         .route("/api/health", get(health::handle))
         .route("/api/show_config", get(config::show))
         .route("/metrics", get(metrics::handle))

@@ -11,10 +11,11 @@
 //! progress to the FE, and the task's status names the remote once retries run out.
 
 mod engine;
-mod fetch;
+// The transfer, retry policy and capacity check are shared with `crate::ingest`.
+pub(crate) mod fetch;
 pub mod plan;
-mod remote;
-mod space;
+pub(crate) mod remote;
+pub(crate) mod space;
 mod upstream;
 
 use std::collections::HashSet;

@@ -68,7 +68,8 @@ pub(crate) fn recover_root(d: &DataDir, metas: &HashMap<i64, TabletMeta>) -> Res
     Ok(())
 }
 
-/// Remove rowset files of rowsets the meta does not hold locally, and temp files of atomic writes.
+/// Remove rowset files of rowsets the meta does not hold locally, partial rowset files
+/// (`.part`), and temp files of atomic writes.
 pub(crate) fn remove_unreferenced_files(path: &Path, meta: &TabletMeta) -> Result<usize> {
     // A remote rowset's local files are leftovers of a cooldown cut short.
     let referenced: HashSet<&str> = meta
@@ -81,8 +82,10 @@ pub(crate) fn remove_unreferenced_files(path: &Path, meta: &TabletMeta) -> Resul
     let mut removed = 0;
     for name in fsutil::list_files(path)? {
         let stale_tmp = name.starts_with('.') && name.ends_with(".tmp");
+        // A rowset file still being received (a binlog ingest cut short) is never complete.
+        let partial = name.strip_suffix(".part").and_then(rowset_file_prefix).is_some();
         let orphan = rowset_file_prefix(&name).is_some_and(|p| !referenced.contains(p));
-        if stale_tmp || orphan {
+        if stale_tmp || partial || orphan {
             tracing::info!(tablet_id = meta.tablet_id, file = %name, "removing file no committed meta references");
             fsutil::remove_file(&path.join(&name))?;
             removed += 1;
