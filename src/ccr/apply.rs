@@ -110,12 +110,8 @@ struct PartitionRecord {
 
 impl Env {
     async fn table_meta(fe: &FrontendServiceClient, user: &str, pw: &str, db: &str, t: TGetMetaTable) -> Result<TGetMetaTableMeta, String> {
-        let req = TGetMetaRequest {
-            user: Some(user.to_string()),
-            passwd: Some(pw.to_string()),
-            db: Some(TGetMetaDB { name: Some(db.to_string()), tables: Some(vec![Box::new(t)]), ..Default::default() }),
-            ..Default::default()
-        };
+        let db = TGetMetaDB::new(None, db.to_string(), None, vec![Box::new(t)]);
+        let req = TGetMetaRequest::new(None, user.to_string(), pw.to_string(), None, None, db);
         let r = fe.get_meta(&req).await.map_err(|e| format!("getMeta: {e}"))?;
         check("getMeta", Some(&r.status))?;
         let mut tables = r.db_meta.and_then(|d| d.tables).unwrap_or_default();
@@ -124,7 +120,7 @@ impl Env {
 
     /// The source table with id `id`, with its partitions (None once it is gone).
     pub async fn src_table(&self, id: i64) -> Result<Option<TGetMetaTableMeta>, String> {
-        let t = TGetMetaTable { id: Some(id), ..Default::default() };
+        let t = TGetMetaTable::new(id, None, None);
         match Self::table_meta(&self.src_fe, &self.user, &self.password, &self.src_db, t).await {
             Ok(m) => Ok(Some(m)),
             Err(e) if e.contains("Unknown table") => Ok(None),
@@ -134,7 +130,7 @@ impl Env {
 
     /// The target table named `name`, with its partitions.
     pub async fn dst_table(&self, name: &str) -> Result<TGetMetaTableMeta, String> {
-        let t = TGetMetaTable { name: Some(name.to_string()), ..Default::default() };
+        let t = TGetMetaTable::new(None, name.to_string(), None);
         Self::table_meta(&self.dst_fe, &self.user, &self.password, &self.dst_db, t).await
     }
 
@@ -211,14 +207,7 @@ async fn upsert(env: &mut Env, only: &[String], table_seqs: &BTreeMap<i64, i64>,
     match ingest_and_commit(env, txn_id, &tables).await {
         Ok(rows) => Ok(Applied::Done(format!("txn {txn_id}: {rows} replicas ingested, committed"))),
         Err(e) => {
-            let req = TRollbackTxnRequest {
-                user: Some(env.user.clone()),
-                passwd: Some(env.password.clone()),
-                db: Some(env.dst_db.clone()),
-                txn_id: Some(txn_id),
-                reason: Some(e.clone()),
-                ..Default::default()
-            };
+            let req = rollback_request(env, txn_id, &e);
             if let Ok(r) = env.dst_fe.rollback_txn(&req).await {
                 if let Err(re) = check("rollbackTxn", r.status.as_ref()) {
                     // Committed after all (the syncer's "is already COMMITTED"): it is applied.
@@ -232,18 +221,29 @@ async fn upsert(env: &mut Env, only: &[String], table_seqs: &BTreeMap<i64, i64>,
     }
 }
 
+fn rollback_request(env: &Env, txn_id: i64, reason: &str) -> TRollbackTxnRequest {
+    TRollbackTxnRequest::new(None, env.user.clone(), env.password.clone(), env.dst_db.clone(), None, txn_id, reason.to_string(), None, None, None, None)
+}
+
 /// beginTxn under `label`; None when a transaction of that label already finished (the
 /// entry was applied before a restart). One still running is rolled back and begun anew.
 async fn begin(env: &mut Env, label: &str, table_ids: &[i64]) -> Result<Option<i64>, String> {
     for _ in 0..2 {
-        let req = TBeginTxnRequest {
-            user: Some(env.user.clone()),
-            passwd: Some(env.password.clone()),
-            db: Some(env.dst_db.clone()),
-            table_ids: Some(table_ids.to_vec()),
-            label: Some(label.to_string()),
-            ..Default::default()
-        };
+        let req = TBeginTxnRequest::new(
+            None,
+            env.user.clone(),
+            env.password.clone(),
+            env.dst_db.clone(),
+            table_ids.to_vec(),
+            None,
+            label.to_string(),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+        );
         let r = env.dst_fe.begin_txn(&req).await.map_err(|e| format!("beginTxn: {e}"))?;
         match r.status.as_ref().map(|s| s.status_code) {
             Some(TStatusCode::OK) => return r.txn_id.map(Some).ok_or_else(|| "beginTxn: no txn_id".to_string()),
@@ -252,14 +252,7 @@ async fn begin(env: &mut Env, label: &str, table_ids: &[i64]) -> Result<Option<i
                 let stmt = format!("SHOW TRANSACTION FROM {} WHERE label = '{label}'", ident(&env.dst_db));
                 let rows = show(&mut env.dst, &stmt).await?;
                 let id: i64 = rows.first().and_then(|r| r.get("TransactionId")).and_then(|v| v.parse().ok()).ok_or("no txn id")?;
-                let req = TRollbackTxnRequest {
-                    user: Some(env.user.clone()),
-                    passwd: Some(env.password.clone()),
-                    db: Some(env.dst_db.clone()),
-                    txn_id: Some(id),
-                    reason: Some("ccr-sync restarted".into()),
-                    ..Default::default()
-                };
+                let req = rollback_request(env, id, "ccr-sync restarted");
                 let r = env.dst_fe.rollback_txn(&req).await.map_err(|e| format!("rollbackTxn: {e}"))?;
                 check("rollbackTxn", r.status.as_ref())?;
             }
@@ -334,14 +327,22 @@ async fn ingest_and_commit(env: &mut Env, txn_id: i64, tables: &[(TGetMetaTableM
         .await;
     let infos: Vec<TTabletCommitInfo> = results.into_iter().collect::<Result<_, _>>()?;
     let n = infos.len();
-    let req = TCommitTxnRequest {
-        user: Some(env.user.clone()),
-        passwd: Some(env.password.clone()),
-        db: Some(env.dst_db.clone()),
-        txn_id: Some(txn_id),
-        commit_infos: Some(infos),
-        ..Default::default()
-    };
+    let req = TCommitTxnRequest::new(
+        None,
+        env.user.clone(),
+        env.password.clone(),
+        env.dst_db.clone(),
+        None,
+        txn_id,
+        infos,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    );
     let r = env.dst_fe.commit_txn(&req).await.map_err(|e| format!("commitTxn: {e}"))?;
     if r.status.as_ref().map(|s| s.status_code) == Some(TStatusCode::PUBLISH_TIMEOUT) {
         wait_visible(env, txn_id).await?;

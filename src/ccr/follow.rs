@@ -100,15 +100,24 @@ fn type_name(b: &TBinlog) -> &'static str {
     kind::name(b.type_.map(|t| t.0).unwrap_or(-1))
 }
 
+/// What the syncer sends: the table by name (table sync) or none (db sync), nothing else
+/// set (a generated Default would send `table_id = 0`).
+fn binlog_request(env: &Env, table: Option<&str>, prev: i64) -> TGetBinlogRequest {
+    TGetBinlogRequest::new(
+        None,
+        env.user.clone(),
+        env.password.clone(),
+        env.src_db.clone(),
+        table.map(str::to_string),
+        None,
+        None,
+        None,
+        prev,
+    )
+}
+
 async fn get_binlog(env: &Env, table: Option<&str>, prev: i64) -> Result<(TStatusCode, Vec<TBinlog>, Vec<String>), String> {
-    let req = TGetBinlogRequest {
-        user: Some(env.user.clone()),
-        passwd: Some(env.password.clone()),
-        db: Some(env.src_db.clone()),
-        table: table.map(str::to_string),
-        prev_commit_seq: Some(prev),
-        ..Default::default()
-    };
+    let req = binlog_request(env, table, prev);
     let r = env.src_fe.get_binlog(&req).await.map_err(|e| format!("getBinlog: {e}"))?;
     let status = r.status.ok_or("getBinlog: the answer has no status")?;
     Ok((status.status_code, r.binlogs.unwrap_or_default(), status.error_msgs.unwrap_or_default()))
@@ -116,14 +125,7 @@ async fn get_binlog(env: &Env, table: Option<&str>, prev: i64) -> Result<(TStatu
 
 /// One line per entry: what was done and how far behind the target still is.
 async fn report(env: &Env, table: Option<&str>, b: &TBinlog, done: &Applied, seq: i64) {
-    let req = TGetBinlogRequest {
-        user: Some(env.user.clone()),
-        passwd: Some(env.password.clone()),
-        db: Some(env.src_db.clone()),
-        table: table.map(str::to_string),
-        prev_commit_seq: Some(seq),
-        ..Default::default()
-    };
+    let req = binlog_request(env, table, seq);
     let lag = match env.src_fe.get_binlog_lag(&req).await {
         Ok(r) => r.lag.map(|l| l.to_string()).unwrap_or_else(|| "?".into()),
         Err(_) => "?".into(),
