@@ -19,7 +19,7 @@ import signal
 import subprocess
 import time
 
-from ccr_support import Cluster, fe_thrift, status_code_name
+from ccr_support import Cluster, dat_files, fe_thrift, status_code_name
 from test_local_cluster import assert_stopped, clusters, pick_base  # noqa: F401 (fixture)
 
 import thriftpy2
@@ -194,6 +194,20 @@ def test_syncer_sequence_by_hand(clusters, doris_rs_bin, tmp_path):
         assert row["TransactionStatus"] == "VISIBLE"
         # The target's partitions moved one version, as the source's did.
         assert [p.visible_version for p in meta(dst, "src", "t").partitions] == [3, 3]
+        # Tablets paired by ascending id hold the same bucket: each target tablet's segment
+        # files (restored, then ingested) are byte for byte its source tablet's.
+        si, di = src.be_index(), dst.be_index()
+        sm, dm = meta(src, "src", "t"), meta(dst, "src", "t")
+        ingested = 0
+        for sp in sm.partitions:
+            dp = next(p for p in dm.partitions if p.range == sp.range)
+            pairs = zip(sorted(sp.indexes[0].tablets, key=lambda t: t.id), sorted(dp.indexes[0].tablets, key=lambda t: t.id))
+            for s, d in pairs:
+                src_files = dat_files(src.tablet_dir(si[s.replicas[0].backend_id], s.id))
+                dst_files = dat_files(dst.tablet_dir(di[d.replicas[0].backend_id], d.id))
+                assert sorted(src_files.values()) == sorted(dst_files.values()), (s.id, d.id)
+                ingested += len(src_files) == 2
+        assert ingested >= 2, "some tablets got rows of both loads"
     finally:
         sfe.close()
         dfe.close()

@@ -65,7 +65,7 @@ pub struct LoadArgs {
 }
 
 /// Removes the scratch directory however the run ends.
-struct Scratch(Option<PathBuf>);
+pub(super) struct Scratch(pub(super) Option<PathBuf>);
 
 impl Drop for Scratch {
     fn drop(&mut self) {
@@ -77,22 +77,23 @@ impl Drop for Scratch {
 
 /// A `doris-rs local` we started; SIGKILLed if dropped before [`Local::stop`] (its
 /// children then get SIGTERM from the kernel, see local.rs).
-struct Local {
+pub(super) struct Local {
     child: Child,
     drain: tokio::task::JoinHandle<()>,
 }
 
 impl Local {
-    async fn start(args: &LoadArgs, dir: &std::path::Path) -> Result<Local, String> {
+    /// `doris-rs local --bes <bes> --dir <dir> --base-port <base_port>`, up.
+    pub(super) async fn start(bes: u16, base_port: u16, dir: &std::path::Path) -> Result<Local, String> {
         let exe = std::env::current_exe().map_err(|e| format!("locating this binary: {e}"))?;
         let mut child = Command::new(exe)
             .arg("local")
             .arg("--bes")
-            .arg(args.bes.to_string())
+            .arg(bes.to_string())
             .arg("--dir")
             .arg(dir)
             .arg("--base-port")
-            .arg(args.base_port.to_string())
+            .arg(base_port.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -127,7 +128,7 @@ impl Local {
         Ok(Local { child, drain })
     }
 
-    async fn stop(mut self) -> Result<(), String> {
+    pub(super) async fn stop(mut self) -> Result<(), String> {
         if let Some(pid) = self.child.id() {
             // SAFETY: kill(2) on our own child, not yet reaped (so the pid is not reused).
             unsafe {
@@ -145,11 +146,11 @@ impl Local {
     }
 }
 
-struct Target {
-    host: String,
-    http: u16,
-    query: u16,
-    password: String,
+pub(super) struct Target {
+    pub(super) host: String,
+    pub(super) http: u16,
+    pub(super) query: u16,
+    pub(super) password: String,
 }
 
 pub async fn run(args: LoadArgs) -> Result<(), String> {
@@ -174,7 +175,7 @@ pub async fn run(args: LoadArgs) -> Result<(), String> {
                 }
             };
             println!("starting doris-rs local --bes {} --base-port {} in {}", args.bes, args.base_port, dir.display());
-            let local = Local::start(&args, &dir).await?;
+            let local = Local::start(args.bes, args.base_port, &dir).await?;
             let target = Target {
                 host: "127.0.0.1".into(),
                 http: 8030 + args.base_port,
@@ -196,7 +197,7 @@ pub async fn run(args: LoadArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn mysql_opts(t: &Target) -> mysql_async::Opts {
+pub(super) fn mysql_opts(t: &Target) -> mysql_async::Opts {
     mysql_async::OptsBuilder::default()
         .ip_or_hostname(t.host.clone())
         .tcp_port(t.query)
@@ -225,7 +226,7 @@ impl Rng {
 
 /// `rows` CSV lines for (k BIGINT, v VARCHAR(32), amt DECIMAL(12,2), d DATE, dt DATETIME,
 /// x DOUBLE), keys 0..rows shuffled by a bijection so the load is not pre-sorted.
-fn generate_csv(rows: u64) -> Vec<u8> {
+pub(super) fn generate_csv(rows: u64) -> Vec<u8> {
     let mut out = String::with_capacity(rows as usize * 64);
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     // An odd multiplier is a bijection on 0..2^64; modulo a power of two >= rows keeps it
@@ -261,12 +262,12 @@ fn generate_csv(rows: u64) -> Vec<u8> {
 
 /// One stream load through the FE: the FE answers 307 to a BE before it reads a body (as
 /// curl's `Expect: 100-continue` lets it), so the body goes only to the BE.
-async fn stream_load(t: &Target, table: &str, label: &str, body: Vec<u8>) -> Result<serde_json::Value, String> {
+pub(super) async fn stream_load(t: &Target, db: &str, table: &str, label: &str, body: Vec<u8>) -> Result<serde_json::Value, String> {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| format!("http client: {e}"))?;
-    let fe_url = format!("http://{}:{}/api/{DB}/{table}/_stream_load", t.host, t.http);
+    let fe_url = format!("http://{}:{}/api/{db}/{table}/_stream_load", t.host, t.http);
     let put = |url: &str, body: Vec<u8>| {
         http.put(url)
             .basic_auth("root", Some(&t.password))
@@ -323,7 +324,7 @@ async fn measure(args: &LoadArgs, t: &Target) -> Result<String, String> {
     let mut out = Vec::new();
 
     let started = Instant::now();
-    let res = stream_load(t, &table, &format!("{table}_1"), body).await?;
+    let res = stream_load(t, DB, &table, &format!("{table}_1"), body).await?;
     let secs = started.elapsed().as_secs_f64();
     let loaded = res.get("NumberLoadedRows").and_then(|v| v.as_u64());
     if res.get("Status").and_then(|v| v.as_str()) != Some("Success") || loaded != Some(args.rows) {

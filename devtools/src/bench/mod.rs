@@ -2,6 +2,7 @@
 
 use clap::Subcommand;
 
+mod ccr;
 mod download;
 mod load;
 mod rpc;
@@ -14,6 +15,8 @@ pub enum BenchCmd {
     Download(download::DownloadArgs),
     /// Stream load and scan rows/s of a local cluster (started here, or --fe).
     Load(load::LoadArgs),
+    /// Incremental CCR (ccr-sync --follow) rows/s and lag beside the source's load rate.
+    Ccr(ccr::CcrArgs),
 }
 
 pub async fn run(cmd: BenchCmd) -> Result<(), String> {
@@ -21,5 +24,6 @@ pub async fn run(cmd: BenchCmd) -> Result<(), String> {
         BenchCmd::Rpc(args) => rpc::run(args).await,
         BenchCmd::Download(args) => download::run(args).await,
         BenchCmd::Load(args) => load::run(args).await,
+        BenchCmd::Ccr(args) => ccr::run(args).await,
     }
 }
