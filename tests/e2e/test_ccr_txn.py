@@ -47,7 +47,8 @@ def test_begin_commit_rollback_texts(clusters, tmp_path):
         assert status_code_name(again.status) == "LABEL_ALREADY_EXISTS" and again.job_status == "RUNNING"
         [row] = c.dicts(f"SHOW TRANSACTION FROM tgt WHERE id = {txn}")
         assert row["TransactionStatus"] == "PREPARE" and row["Label"] == "ccr_1"
-        assert row["Coordinator"] == "BE: 10.0.0.9" and row["LoadJobSourceType"] == "BACKEND_STREAMING"
+        # The client's address, as upstream records it (not the request's user_ip).
+        assert row["Coordinator"] == "BE: 127.0.0.1" and row["LoadJobSourceType"] == "BACKEND_STREAMING"
         assert row["CommitTime"] == "\\N" and row["TimeoutMs"] == str(259200 * 1000)
         # Rolled back once, then upstream's "is already aborted".
         assert status_code_name(rollback(txn).status) == "OK"

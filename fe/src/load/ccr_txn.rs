@@ -89,7 +89,7 @@ fn begin_inner(ctx: &Loads, req: &TBeginTxnRequest) -> Result<Result<TxnRecord, 
         commit_ms: None,
         finish_ms: None,
         reason: None,
-        coordinator: format!("BE: {}", req.user_ip.as_deref().unwrap_or_default()),
+        coordinator: super::txn::coordinator(req.user_ip.as_deref()),
         partition_versions: Vec::new(),
         timeout_s: req.timeout.filter(|t| *t > 0).unwrap_or(DEFAULT_TIMEOUT_S),
     };

@@ -64,6 +64,14 @@ pub struct TxnRecord {
     pub timeout_s: i64,
 }
 
+/// SHOW TRANSACTION's Coordinator of a transaction begun over thrift: `BE: <ip>` of the
+/// client, as upstream records it (the request's `user_ip` when the connection's address is
+/// unknown).
+pub fn coordinator(user_ip: Option<&str>) -> String {
+    let ip = doris_thrift::transport::peer().map(|p| p.ip().to_string());
+    format!("BE: {}", ip.as_deref().or(user_ip.filter(|i| !i.is_empty())).unwrap_or("unknown"))
+}
+
 /// Upstream's `stream_load_default_timeout_second` (3 days).
 pub const DEFAULT_TIMEOUT_S: i64 = 259_200;
 /// Upstream's abort reason for a transaction that ran past its timeout.

@@ -24,5 +24,5 @@ pub use binary::SliceInput;
 pub use client::{Channel, ClientOptions, ClientPool};
 pub use error::{FrameError, RpcError};
 pub use framing::Framing;
-pub use server::{CallError, CallFuture, Reply, ServerOptions, Service, ThriftServer, DEFAULT_MAX_MESSAGE_BYTES};
+pub use server::{peer, CallError, CallFuture, Reply, ServerOptions, Service, ThriftServer, DEFAULT_MAX_MESSAGE_BYTES};
 pub use wire::Wire;

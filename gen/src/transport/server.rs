@@ -140,6 +140,17 @@ impl ThriftServer {
     }
 }
 
+tokio::task_local! {
+    /// The address of the client whose call a handler is serving.
+    static PEER: SocketAddr;
+}
+
+/// The client address of the call being served (upstream FEs record it, e.g. as a
+/// transaction's coordinator); None outside a handler.
+pub fn peer() -> Option<SocketAddr> {
+    PEER.try_with(|p| *p).ok()
+}
+
 async fn accept_loop(
     listener: TcpListener,
     service: Arc<dyn Service>,
@@ -161,7 +172,8 @@ async fn accept_loop(
             },
         };
         let span = info_span!("conn", service = service.name(), %peer);
-        tracker.spawn(connection(stream, service.clone(), opts.clone(), stop.clone()).instrument(span));
+        let conn = PEER.scope(peer, connection(stream, service.clone(), opts.clone(), stop.clone()));
+        tracker.spawn(conn.instrument(span));
     }
 }
 
