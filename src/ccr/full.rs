@@ -65,16 +65,18 @@ pub async fn run(a: &CcrSyncArgs, replace: bool) -> Result<FullSync, String> {
     wait_finished(&mut src, &show_backup, timeout).await?;
 
     let snap = src_fe
-        .get_snapshot(&TGetSnapshotRequest {
-            user: Some(a.user.clone()),
-            passwd: Some(a.password.clone()),
-            db: Some(a.db.clone()),
-            label_name: Some(label.clone()),
-            snapshot_name: Some(label.clone()),
-            snapshot_type: Some(TSnapshotType::LOCAL),
-            enable_compress: Some(true),
-            ..Default::default()
-        })
+        .get_snapshot(&TGetSnapshotRequest::new(
+            None,
+            a.user.clone(),
+            a.password.clone(),
+            a.db.clone(),
+            None,
+            None,
+            label.clone(),
+            label.clone(),
+            TSnapshotType::LOCAL,
+            true,
+        ))
         .await
         .map_err(|e| format!("getSnapshot: {e}"))?;
     check("getSnapshot", snap.status.as_ref())?;
@@ -118,29 +120,27 @@ pub async fn run(a: &CcrSyncArgs, replace: bool) -> Result<FullSync, String> {
         .await
         .map_err(|e| format!("target CREATE DATABASE: {e}"))?;
     let r = dst_fe
-        .restore_snapshot(&TRestoreSnapshotRequest {
-            user: Some(a.user.clone()),
-            passwd: Some(a.password.clone()),
-            db: Some(dst_db.clone()),
-            label_name: Some(label.clone()),
-            repo_name: Some("__keep_on_local__".into()),
-            table_refs: (!a.tables.is_empty()).then(|| {
-                a.tables
-                    .iter()
-                    .map(|t| Box::new(TTableRef { table: Some(t.clone()), alias_name: None }))
-                    .collect()
+        // Only what the syncer sets (a generated Default would send every field).
+        .restore_snapshot(&TRestoreSnapshotRequest::new(
+            None,
+            a.user.clone(),
+            a.password.clone(),
+            dst_db.clone(),
+            None,
+            None,
+            label.clone(),
+            "__keep_on_local__".to_string(),
+            (!a.tables.is_empty()).then(|| {
+                a.tables.iter().map(|t| Box::new(TTableRef { table: Some(t.clone()), alias_name: None })).collect::<Vec<_>>()
             }),
-            properties: Some(
-                [("reserve_replica", "true"), ("atomic_restore", if replace { "true" } else { "false" })]
-                    .into_iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-            ),
-            meta: Some(gzip(&meta)?),
-            job_info: Some(gzip(&job_info)?),
-            compressed: Some(true),
-            ..Default::default()
-        })
+            BTreeMap::from([("reserve_replica".to_string(), "true".to_string())]),
+            gzip(&meta)?,
+            gzip(&job_info)?,
+            None,
+            None,
+            replace.then_some(true),
+            true,
+        ))
         .await
         .map_err(|e| format!("restoreSnapshot: {e}"))?;
     check("restoreSnapshot", r.status.as_ref())?;
