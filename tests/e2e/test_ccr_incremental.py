@@ -285,3 +285,32 @@ def test_follow_keeps_the_target_in_step(clusters, doris_rs_bin, tmp_path):
     out = follow(doris_rs_bin, src, dst, tmp_path)
     assert "was collected on the source: new full sync" in out, out
     assert rows(dst) == rows(src) and (143, 1430) in rows(dst)
+
+
+def test_follow_db_sync_creates_and_drops_tables(clusters, doris_rs_bin, tmp_path):
+    """Db sync (no --table): the database's log, with CREATE_TABLE and DROP_TABLE replayed."""
+    _, src, dst = start_pair(clusters, tmp_path)
+    src.query('CREATE DATABASE src PROPERTIES ("binlog.enable" = "true")')
+    src.query(CREATE.format(extra=""))
+    load(src, tmp_path, "a1", range(0, 200, 7))
+    cmd = [doris_rs_bin, "ccr-sync", "--src", f"127.0.0.1:{src.lc.query_port}", "--src-rpc", f"127.0.0.1:{src.fe_rpc}",
+           "--dst", f"127.0.0.1:{dst.lc.query_port}", "--dst-rpc", f"127.0.0.1:{dst.fe_rpc}", "--db", "src",
+           "--follow", "--exit-when-caught-up", "--poll-ms", "100", "--state", str(tmp_path / "db.redb")]
+
+    def follow_db():
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+        assert out.returncode == 0, out.stdout + out.stderr
+        return out.stdout
+
+    follow_db()
+    assert rows(dst) == rows(src)
+    src.query(CREATE.format(extra="").replace("src.t ", "src.t2 "))
+    data = tmp_path / "t2.csv"
+    data.write_text("5,50\n105,1050\n")
+    src.stream_load("src", "t2", data, "b1")
+    load(src, tmp_path, "a2", [3, 4])
+    src.query("DROP TABLE src.t")
+    out = follow_db()
+    assert "CREATE_TABLE: CREATE_TABLE t2" in out and "DROP_TABLE: DROP_TABLE t" in out, out
+    assert [r[0] for r in dst.rows("SHOW TABLES FROM src")] == ["t2"]
+    assert sorted(tuple(int(x) for x in r) for r in dst.rows("SELECT k, v FROM src.t2")) == [(5, 50), (105, 1050)]
