@@ -42,6 +42,7 @@ pub mod kind {
     pub const DROP_TABLE: i32 = 4;
     pub const DUMMY: i32 = 7;
     pub const TRUNCATE_TABLE: i32 = 13;
+    pub const RENAME_TABLE: i32 = 14;
 
     pub fn name(k: i32) -> &'static str {
         match k {
@@ -52,6 +53,7 @@ pub mod kind {
             DROP_TABLE => "DROP_TABLE",
             DUMMY => "DUMMY",
             TRUNCATE_TABLE => "TRUNCATE_TABLE",
+            RENAME_TABLE => "RENAME_TABLE",
             _ => "other",
         }
     }
@@ -175,6 +177,7 @@ pub async fn apply(env: &mut Env, only: &[String], table_seqs: &BTreeMap<i64, i6
             partition_ddl(env, k, &name, &data).await
         }
         kind::CREATE_TABLE | kind::DROP_TABLE => table_ddl(env, only, k, &data).await,
+        kind::RENAME_TABLE => rename_table(env, only, &data).await,
         _ => Ok(Applied::Skipped(format!("type {k} is not replayed"))),
     }
 }
@@ -518,6 +521,33 @@ async fn table_ddl(env: &mut Env, only: &[String], k: i32, data: &str) -> Result
     };
     run_on_target(env, &stmt).await?;
     Ok(Applied::Done(format!("{} {}", kind::name(k), rec.table_name)))
+}
+
+#[derive(Deserialize)]
+struct RenameTable {
+    #[serde(rename = "oT")]
+    old: String,
+    #[serde(rename = "nT")]
+    new: String,
+}
+
+/// RENAME_TABLE, as the syncer: db sync only (a table sync's target keeps its name; the
+/// syncer asks to rebuild such a job).
+async fn rename_table(env: &mut Env, only: &[String], data: &str) -> Result<Applied, String> {
+    let rec: RenameTable = serde_json::from_str(data).map_err(|e| format!("RENAME_TABLE record: {e}"))?;
+    if only.len() == 1 {
+        return Err("rename table is not supported when table sync, consider rebuilding this job instead".into());
+    }
+    if !only.is_empty() && !follows(only, &rec.old) {
+        return Ok(Applied::Skipped(format!("table {} is not followed", rec.old)));
+    }
+    let has = |name: &str| format!("SHOW TABLES FROM {} LIKE '{name}'", ident(&env.dst_db));
+    if show(&mut env.dst, &has(&rec.old)).await?.is_empty() {
+        return Ok(Applied::Skipped(format!("the target has no table {}", rec.old)));
+    }
+    let stmt = format!("ALTER TABLE {} RENAME {}", ident(&rec.old), ident(&rec.new));
+    run_on_target(env, &stmt).await?;
+    Ok(Applied::Done(stmt))
 }
 
 async fn run_on_target(env: &mut Env, stmt: &str) -> Result<(), String> {

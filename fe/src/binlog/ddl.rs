@@ -170,6 +170,19 @@ pub struct DropTableRecord {
     pub raw_sql: String,
 }
 
+/// RENAME_TABLE's record: upstream's table-info keys (`db`, `tb`, `oT`, `nT`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RenameTableRecord {
+    #[serde(rename = "db")]
+    pub db_id: i64,
+    #[serde(rename = "tb")]
+    pub table_id: i64,
+    #[serde(rename = "oT")]
+    pub old_table_name: String,
+    #[serde(rename = "nT")]
+    pub new_table_name: String,
+}
+
 /// A record as the JSON a binlog entry carries.
 pub fn to_json(r: &impl Serialize) -> String {
     serde_json::to_string(r).expect("a binlog record serializes")

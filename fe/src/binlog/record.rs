@@ -17,6 +17,7 @@ pub enum BinlogKind {
     Dummy = 7,
     Barrier = 10,
     TruncateTable = 13,
+    RenameTable = 14,
 }
 
 impl BinlogKind {

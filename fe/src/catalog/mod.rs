@@ -304,6 +304,48 @@ impl Catalog {
         Ok(Some(t))
     }
 
+    /// ALTER TABLE t RENAME: the table (and its base index, which carries its name) takes
+    /// `new`, with `also`'s writes (its binlog, given the renamed table) in the same store
+    /// transaction. The renamed table.
+    pub fn rename_table_and(
+        &self,
+        db: &str,
+        name: &str,
+        new: &str,
+        also: impl FnOnce(&mut Writer<'_>, &OlapTable) -> Result<(), MetaError>,
+    ) -> Result<OlapTable, CatalogError> {
+        check_name(new, "table")?;
+        let mut st = self.state.write().unwrap();
+        let d = st.db_by_name(db).ok_or_else(|| CatalogError::UnknownDatabase(db.into()))?.clone();
+        let t = st
+            .table_by_name(d.id, name)
+            .cloned()
+            .ok_or_else(|| CatalogError::UnknownTable { db: db.into(), table: name.into() })?;
+        if t.restore_lock.is_some() {
+            return Err(CatalogError::NotNormal(t.name.clone(), t.state_name()));
+        }
+        if st.table_by_name(d.id, new).is_some() {
+            return Err(CatalogError::TableExists(new.to_string()));
+        }
+        let mut renamed = t;
+        renamed.name = new.to_string();
+        for p in renamed.partitions.iter_mut().chain(renamed.restoring_partitions.iter_mut()) {
+            p.index.name = new.to_string();
+        }
+        if renamed.partition_kind == table::PartitionKind::Unpartitioned {
+            // An unpartitioned table's one partition is named after the table.
+            for p in renamed.partitions.iter_mut().filter(|p| p.name == name) {
+                p.name = new.to_string();
+            }
+        }
+        self.store.write(|w| {
+            w.put(Kind::Table, renamed.id, &renamed)?;
+            also(w, &renamed)
+        })?;
+        st.tables.insert(renamed.id, renamed.clone());
+        Ok(renamed)
+    }
+
     /// Change one table in place and persist it in the same step; the closure's result.
     /// The closure must not rename the table or change its tablets' ids.
     pub fn update_table<R>(&self, table_id: i64, f: impl FnOnce(&mut OlapTable) -> R) -> Result<R, CatalogError> {

@@ -94,6 +94,11 @@ pub async fn drop_partition(
     Ok(QueryOutput::ok())
 }
 
+pub fn rename(ctx: &TableDdl, db: &str, table: &str, new_name: &str) -> Result<QueryOutput, FeError> {
+    crate::tables::rename_table(ctx, db, table, new_name)?;
+    Ok(QueryOutput::ok())
+}
+
 pub async fn truncate(ctx: &TableDdl, db: &str, table: &str, partitions: &[String]) -> Result<QueryOutput, FeError> {
     crate::tables::truncate(ctx, db, table, partitions).await?;
     Ok(QueryOutput::ok())

@@ -37,6 +37,8 @@ pub enum Statement {
     AddPartition(Box<AddPartitionStmt>),
     /// `ALTER TABLE t DROP [TEMPORARY] PARTITION [IF EXISTS] p [FORCE]`.
     DropPartition { table: TableName, temporary: bool, name: String, if_exists: bool, force: bool },
+    /// `ALTER TABLE t RENAME new_name`.
+    RenameTable { table: TableName, new_name: String },
     /// `TRUNCATE TABLE t [PARTITION[S] (p1, ...)]`.
     TruncateTable { table: TableName, partitions: Vec<String> },
     ShowCreateTable { table: TableName },
@@ -536,6 +538,7 @@ impl Statement {
             Statement::AddPartition(_) => "ALTER TABLE ADD PARTITION",
             Statement::DropPartition { .. } => "ALTER TABLE DROP PARTITION",
             Statement::TruncateTable { .. } => "TRUNCATE TABLE",
+            Statement::RenameTable { .. } => "ALTER TABLE RENAME",
             Statement::ShowPartitions { .. } => "SHOW PARTITIONS",
             Statement::ShowTablets { .. } => "SHOW TABLETS",
             Statement::ShowCreateDatabase { .. } => "SHOW CREATE DATABASE",

@@ -37,7 +37,7 @@ pub(super) fn parse_drop_table(p: &mut Parser) -> PResult<Statement> {
 }
 
 /// `ALTER TABLE [db.]t SET ("k" = "v", ...)`, `... ADD PARTITION ...`, `... DROP PARTITION
-/// ...`; other ALTER TABLE forms are not supported.
+/// ...`, `... RENAME new`; other ALTER TABLE forms are not supported.
 pub(super) fn parse_alter_table(p: &mut Parser) -> PResult<Statement> {
     p.expect_kws(&["ALTER", "TABLE"])?;
     let table = p.table_name()?;
@@ -47,6 +47,9 @@ pub(super) fn parse_alter_table(p: &mut Parser) -> PResult<Statement> {
     if p.peek_kw("ADD") && (p.peek_kw_nth(1, "PARTITION") || p.peek_kw_nth(1, "TEMPORARY")) {
         p.next();
         return add_partition(p, table);
+    }
+    if p.eat_kw("RENAME") {
+        return Ok(Statement::RenameTable { table, new_name: p.ident("new table name")? });
     }
     if p.peek_kw("DROP") && (p.peek_kw_nth(1, "PARTITION") || p.peek_kw_nth(1, "TEMPORARY")) {
         p.next();

@@ -713,4 +713,8 @@ fn partition_ddl() {
         Statement::TruncateTable { table: tn(Some("d"), "t"), partitions: vec!["p1".into(), "p2".into()] }
     );
     assert!(matches!(err("ALTER TABLE t ADD COLUMN c INT"), FeError::NotSupported(_)));
+    assert_eq!(
+        ok("ALTER TABLE d.`t` RENAME t_new"),
+        Statement::RenameTable { table: tn(Some("d"), "t"), new_name: "t_new".into() }
+    );
 }

@@ -7,10 +7,12 @@
 mod create;
 mod drop;
 mod partitions;
+mod rename;
 
 pub use create::{create_table, create_tasks};
 pub use drop::{drop_database, drop_partition_tablets, drop_table, drop_tablets};
 pub use partitions::{add_partition, drop_partition, truncate, AddPartition};
+pub use rename::rename_table;
 
 use std::sync::Arc;
 
