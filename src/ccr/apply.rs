@@ -147,13 +147,22 @@ impl Env {
     }
 }
 
-/// The source table an entry of `table_ids` concerns, when this sync follows it: `only`
-/// lists the source tables followed (empty: all); `table_seqs` their full-sync points.
+/// Whether a source table named `table_name` is followed: `only` lists the source tables
+/// followed (empty: all).
 pub fn follows(only: &[String], table_name: &str) -> bool {
     only.is_empty() || only.iter().any(|t| t == table_name)
 }
 
-pub async fn apply(env: &mut Env, only: &[String], table_seqs: &BTreeMap<i64, i64>, b: &TBinlog) -> Result<Applied, String> {
+/// Apply entry `b`. `table_seqs` are the followed tables' full-sync points; `targets` maps
+/// each followed source table id to its target table, and is kept up to date here
+/// (CREATE_TABLE, DROP_TABLE, RENAME_TABLE).
+pub async fn apply(
+    env: &mut Env,
+    only: &[String],
+    table_seqs: &BTreeMap<i64, i64>,
+    targets: &mut BTreeMap<i64, String>,
+    b: &TBinlog,
+) -> Result<Applied, String> {
     let seq = b.commit_seq.unwrap_or_default();
     let k = b.type_.map(|t| t.0).unwrap_or(-1);
     let data = b.data.clone().unwrap_or_default();
@@ -165,24 +174,26 @@ pub async fn apply(env: &mut Env, only: &[String], table_seqs: &BTreeMap<i64, i6
         }
     }
     match k {
-        kind::UPSERT => upsert(env, only, table_seqs, seq, &data).await,
+        kind::UPSERT => upsert(env, table_seqs, targets, seq, &data).await,
         kind::ADD_PARTITION | kind::DROP_PARTITION | kind::TRUNCATE_TABLE => {
-            let Some(src) = env.src_table(table_id.unwrap_or_default()).await? else {
-                return Ok(Applied::Skipped("its table is gone on the source".into()));
+            let Some(name) = table_id.and_then(|t| targets.get(&t)).cloned() else {
+                return Ok(Applied::Skipped("its table is not followed".into()));
             };
-            let name = src.name.clone().unwrap_or_default();
-            if !follows(only, &name) {
-                return Ok(Applied::Skipped(format!("table {name} is not followed")));
-            }
             partition_ddl(env, k, &name, &data).await
         }
-        kind::CREATE_TABLE | kind::DROP_TABLE => table_ddl(env, only, k, &data).await,
-        kind::RENAME_TABLE => rename_table(env, only, &data).await,
+        kind::CREATE_TABLE | kind::DROP_TABLE => table_ddl(env, only, targets, k, &data).await,
+        kind::RENAME_TABLE => rename_table(env, only, targets, &data).await,
         _ => Ok(Applied::Skipped(format!("type {k} is not replayed"))),
     }
 }
 
-async fn upsert(env: &mut Env, only: &[String], table_seqs: &BTreeMap<i64, i64>, seq: i64, data: &str) -> Result<Applied, String> {
+async fn upsert(
+    env: &mut Env,
+    table_seqs: &BTreeMap<i64, i64>,
+    targets: &BTreeMap<i64, String>,
+    seq: i64,
+    data: &str,
+) -> Result<Applied, String> {
     let rec: Upsert = serde_json::from_str(data).map_err(|e| format!("UPSERT record: {e}"))?;
     // (source table, target table, what the load made visible)
     let mut tables = Vec::new();
@@ -191,11 +202,10 @@ async fn upsert(env: &mut Env, only: &[String], table_seqs: &BTreeMap<i64, i64>,
         if table_seqs.get(&tid).is_some_and(|s| seq <= *s) {
             continue;
         }
+        let Some(target) = targets.get(&tid) else { continue };
+        // Gone on the source since: its DROP_TABLE follows in the log.
         let Some(src) = env.src_table(tid).await? else { continue };
-        if !follows(only, src.name.as_deref().unwrap_or_default()) {
-            continue;
-        }
-        let dst = env.dst_table(src.name.as_deref().unwrap_or_default()).await?;
+        let dst = env.dst_table(target).await?;
         tables.push((src, dst, tr));
     }
     if tables.is_empty() {
@@ -501,52 +511,74 @@ async fn partition_ddl(env: &mut Env, k: i32, table: &str, data: &str) -> Result
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct TableDdl {
+    table_id: i64,
     #[serde(default)]
     sql: String,
     #[serde(default)]
     table_name: String,
 }
 
-async fn table_ddl(env: &mut Env, only: &[String], k: i32, data: &str) -> Result<Applied, String> {
+async fn target_has(env: &mut Env, table: &str) -> Result<bool, String> {
+    let stmt = format!("SHOW TABLES FROM {} LIKE '{table}'", ident(&env.dst_db));
+    Ok(!show(&mut env.dst, &stmt).await?.is_empty())
+}
+
+/// CREATE_TABLE and DROP_TABLE (db sync): the new table is followed when its name is;
+/// a dropped one is dropped on the target under the name it is kept in.
+async fn table_ddl(env: &mut Env, only: &[String], targets: &mut BTreeMap<i64, String>, k: i32, data: &str) -> Result<Applied, String> {
     let rec: TableDdl = serde_json::from_str(data).map_err(|e| format!("{} record: {e}", kind::name(k)))?;
-    if !follows(only, &rec.table_name) {
-        return Ok(Applied::Skipped(format!("table {} is not followed", rec.table_name)));
+    if k == kind::CREATE_TABLE {
+        if only.len() == 1 || !follows(only, &rec.table_name) {
+            return Ok(Applied::Skipped(format!("table {} is not followed", rec.table_name)));
+        }
+        let done = if target_has(env, &rec.table_name).await? {
+            Applied::Skipped(format!("the target has table {}", rec.table_name))
+        } else {
+            run_on_target(env, &rec.sql).await?;
+            Applied::Done(format!("CREATE_TABLE {}", rec.table_name))
+        };
+        targets.insert(rec.table_id, rec.table_name);
+        return Ok(done);
     }
-    let exists = !show(&mut env.dst, &format!("SHOW TABLES FROM {} LIKE '{}'", ident(&env.dst_db), rec.table_name)).await?.is_empty();
-    let stmt = match (k, exists) {
-        (kind::CREATE_TABLE, true) => return Ok(Applied::Skipped(format!("the target has table {}", rec.table_name))),
-        (kind::CREATE_TABLE, false) => rec.sql,
-        (_, false) => return Ok(Applied::Skipped(format!("the target has no table {}", rec.table_name))),
-        (_, true) => format!("DROP TABLE {}", ident(&rec.table_name)),
+    let Some(target) = targets.get(&rec.table_id).cloned() else {
+        return Ok(Applied::Skipped(format!("table {} is not followed", rec.table_name)));
     };
-    run_on_target(env, &stmt).await?;
-    Ok(Applied::Done(format!("{} {}", kind::name(k), rec.table_name)))
+    let done = if target_has(env, &target).await? {
+        run_on_target(env, &format!("DROP TABLE {}", ident(&target))).await?;
+        Applied::Done(format!("DROP_TABLE {target}"))
+    } else {
+        Applied::Skipped(format!("the target has no table {target}"))
+    };
+    targets.remove(&rec.table_id);
+    Ok(done)
 }
 
 #[derive(Deserialize)]
 struct RenameTable {
-    #[serde(rename = "oT")]
-    old: String,
+    #[serde(rename = "tb")]
+    table_id: i64,
     #[serde(rename = "nT")]
     new: String,
 }
 
 /// RENAME_TABLE, as the syncer: db sync only (a table sync's target keeps its name; the
 /// syncer asks to rebuild such a job).
-async fn rename_table(env: &mut Env, only: &[String], data: &str) -> Result<Applied, String> {
+async fn rename_table(env: &mut Env, only: &[String], targets: &mut BTreeMap<i64, String>, data: &str) -> Result<Applied, String> {
     let rec: RenameTable = serde_json::from_str(data).map_err(|e| format!("RENAME_TABLE record: {e}"))?;
     if only.len() == 1 {
         return Err("rename table is not supported when table sync, consider rebuilding this job instead".into());
     }
-    if !only.is_empty() && !follows(only, &rec.old) {
-        return Ok(Applied::Skipped(format!("table {} is not followed", rec.old)));
+    let Some(target) = targets.get(&rec.table_id).cloned() else {
+        return Ok(Applied::Skipped(format!("table {} is not followed", rec.table_id)));
+    };
+    if target == rec.new || (!target_has(env, &target).await? && target_has(env, &rec.new).await?) {
+        // Renamed before a restart cut the follower short of saving its place.
+        targets.insert(rec.table_id, rec.new.clone());
+        return Ok(Applied::Skipped(format!("the target table is {} already", rec.new)));
     }
-    let has = |name: &str| format!("SHOW TABLES FROM {} LIKE '{name}'", ident(&env.dst_db));
-    if show(&mut env.dst, &has(&rec.old)).await?.is_empty() {
-        return Ok(Applied::Skipped(format!("the target has no table {}", rec.old)));
-    }
-    let stmt = format!("ALTER TABLE {} RENAME {}", ident(&rec.old), ident(&rec.new));
+    let stmt = format!("ALTER TABLE {} RENAME {}", ident(&target), ident(&rec.new));
     run_on_target(env, &stmt).await?;
+    targets.insert(rec.table_id, rec.new);
     Ok(Applied::Done(stmt))
 }
 

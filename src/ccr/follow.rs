@@ -42,8 +42,16 @@ pub async fn run(a: &CcrSyncArgs) -> Result<(), String> {
     // Table sync reads the table's log; db sync the database's.
     let table = (a.tables.len() == 1).then(|| a.tables[0].clone());
     let mut progress = match store.load()? {
-        Some(p) => {
+        Some(mut p) => {
             println!("resuming at commit seq {} ({} applied, {} full syncs)", p.commit_seq, p.applied, p.full_syncs);
+            if p.targets.is_empty() {
+                // Kept by an older ccr-sync: the tables are kept under their source names.
+                for id in p.table_seqs.keys() {
+                    if let Some(t) = env.src_table(*id).await? {
+                        p.targets.insert(*id, t.name.unwrap_or_default());
+                    }
+                }
+            }
             p
         }
         None => new_full_sync(a, &store, Progress::default(), false).await?,
@@ -63,7 +71,7 @@ pub async fn run(a: &CcrSyncArgs) -> Result<(), String> {
                     continue;
                 }
                 let seq = b.commit_seq.unwrap_or_default();
-                match apply::apply(&mut env, &a.tables, &progress.table_seqs, &b).await {
+                match apply::apply(&mut env, &a.tables, &progress.table_seqs, &mut progress.targets, &b).await {
                     Ok(done) => {
                         retry = RETRY_FIRST;
                         progress.commit_seq = seq;
@@ -142,6 +150,7 @@ async fn new_full_sync(a: &CcrSyncArgs, store: &Store, mut p: Progress, replace:
     let f = full::run(a, replace).await?;
     p.commit_seq = f.table_commit_seqs.values().copied().min().unwrap_or(p.commit_seq);
     p.table_seqs = f.table_commit_seqs;
+    p.targets = f.tables;
     p.full_syncs += 1;
     store.save(&p)?;
     println!("full sync {} done; incremental sync from commit seq {}", f.label, p.commit_seq);

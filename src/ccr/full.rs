@@ -29,6 +29,8 @@ use super::CcrSyncArgs;
 pub struct FullSync {
     pub label: String,
     pub table_commit_seqs: BTreeMap<i64, i64>,
+    /// Source table id -> name, of the tables the snapshot holds (restored under it).
+    pub tables: BTreeMap<i64, String>,
 }
 
 /// One full sync. `replace`: restore with upstream's `atomic_restore`, replacing tables the
@@ -114,6 +116,10 @@ pub async fn run(a: &CcrSyncArgs, replace: bool) -> Result<FullSync, String> {
         .as_object()
         .map(|m| m.iter().filter_map(|(k, v)| Some((k.parse().ok()?, v.as_i64()?))).collect())
         .unwrap_or_default();
+    let tables: BTreeMap<i64, String> = info["backup_objects"]
+        .as_object()
+        .map(|m| m.iter().filter_map(|(name, o)| Some((o["id"].as_i64()?, name.clone()))).collect())
+        .unwrap_or_default();
     let job_info = serde_json::to_vec(&info).map_err(|e| e.to_string())?;
 
     dst.query_drop(format!("CREATE DATABASE IF NOT EXISTS {}", ident(&dst_db)))
@@ -153,5 +159,5 @@ pub async fn run(a: &CcrSyncArgs, replace: bool) -> Result<FullSync, String> {
         a.src,
         done.get("JobId").cloned().unwrap_or_default()
     );
-    Ok(FullSync { label, table_commit_seqs })
+    Ok(FullSync { label, table_commit_seqs, tables })
 }

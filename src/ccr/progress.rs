@@ -1,6 +1,6 @@
 //! Where `ccr-sync --follow` stands, kept in a redb file so a restart (or a kill) resumes
-//! where it stopped: the commit seq of the last binlog applied and each source table's
-//! full-sync point. Written after each binlog is applied; applying one twice is harmless
+//! where it stopped: the commit seq of the last binlog applied, each source table's
+//! full-sync point and the target table it is kept in. Written after each binlog is applied; applying one twice is harmless
 //! (UPSERTs go under a label derived from their commit seq, DDL replays are checked first).
 
 use std::collections::BTreeMap;
@@ -18,6 +18,10 @@ pub struct Progress {
     /// Source table id -> commit seq its last full sync includes: its older entries are
     /// skipped.
     pub table_seqs: BTreeMap<i64, i64>,
+    /// Source table id -> the target table it is kept in (by id, so a rename on the source
+    /// while the follower lags still finds its table).
+    #[serde(default)]
+    pub targets: BTreeMap<i64, String>,
     pub full_syncs: u64,
     pub applied: u64,
 }

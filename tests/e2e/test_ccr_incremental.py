@@ -314,11 +314,14 @@ def test_follow_db_sync_creates_and_drops_tables(clusters, doris_rs_bin, tmp_pat
     assert "CREATE_TABLE: CREATE_TABLE t2" in out and "DROP_TABLE: DROP_TABLE t" in out, out
     assert [r[0] for r in dst.rows("SHOW TABLES FROM src")] == ["t2"]
     assert sorted(tuple(int(x) for x in r) for r in dst.rows("SELECT k, v FROM src.t2")) == [(5, 50), (105, 1050)]
-    # A rename is replayed, and loads after it pair the renamed tables by name.
+    # A rename is replayed; a load from before it, applied after the source renamed the
+    # table, still finds its target table (tables are followed by id).
+    data.write_text("7,70\n")
+    src.stream_load("src", "t2", data, "b1b")
     src.query("ALTER TABLE src.t2 RENAME t3")
     data.write_text("6,60\n")
     src.stream_load("src", "t3", data, "b2")
     out = follow_db()
     assert "RENAME_TABLE: ALTER TABLE `t2` RENAME `t3`" in out, out
     assert [r[0] for r in dst.rows("SHOW TABLES FROM src")] == ["t3"]
-    assert sorted(tuple(int(x) for x in r) for r in dst.rows("SELECT k, v FROM src.t3")) == [(5, 50), (6, 60), (105, 1050)]
+    assert sorted(tuple(int(x) for x in r) for r in dst.rows("SELECT k, v FROM src.t3")) == [(5, 50), (6, 60), (7, 70), (105, 1050)]
