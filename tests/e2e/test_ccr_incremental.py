@@ -251,6 +251,16 @@ def test_follow_keeps_the_target_in_step(clusters, doris_rs_bin, tmp_path):
     assert "TRUNCATE_TABLE: TRUNCATE TABLE `t` PARTITIONS (`p2`)" in out, out
     assert rows(dst) == rows(src) and (130, 1300) in rows(dst)
 
+    # The source cluster restarts with entries still unread: its log is durable.
+    load(src, tmp_path, "l6b", [131, 132])
+    src.lc.send(signal.SIGTERM)
+    assert_stopped(src.lc)
+    src_lc = clusters(tmp_path / "src", base, 1)
+    src = Cluster(src_lc, src_lc.start())
+    out = follow(doris_rs_bin, src, dst, tmp_path)
+    assert out.count("UPSERT: txn") == 1, out
+    assert rows(dst) == rows(src) and (132, 1320) in rows(dst)
+
     # The follower is killed mid-way and resumes from its store: applied once, no gaps.
     load(src, tmp_path, "l7", [140])
     load(src, tmp_path, "l8", [141])
