@@ -304,15 +304,22 @@ async fn failed_ingests_leave_nothing_behind_and_say_why() {
     assert!(msg.contains("size of segment 1") && msg.contains("HTTP 404"), "{msg}");
     std::fs::write(&seg1, kept).unwrap();
 
-    // A target tablet of another shape.
-    let mut wide = create_req(DST_TABLET + 1, 22);
-    let extra = wide.tablet_schema.columns[1].clone();
-    wide.tablet_schema.columns.push(doris_thrift::descriptors::TColumn { column_name: "v2".into(), ..extra });
-    dst.ctx.storage.create_tablet(&wide).unwrap();
+    // A target tablet keyed differently: refused.
+    let mut other = create_req(DST_TABLET + 1, 22);
+    other.tablet_schema.columns[0].column_name = "k9".into();
+    dst.ctx.storage.create_tablet(&other).unwrap();
     client.ingest_binlog(&ingest_req(34, 2, "127.0.0.1", port, DST_TABLET + 1)).await.unwrap();
     let q = settled(&dst, 34, DST_TABLET + 1).await;
     assert_eq!(q.status, Some(TIngestBinlogStatus::FAILED));
-    assert!(q.err_msg.as_deref().unwrap().contains("has 2 columns, local tablet 2002 has 3"), "{:?}", q.err_msg);
+    assert!(q.err_msg.as_deref().unwrap().contains(r#"key columns ["k1"], local tablet 2002 has ["k9"]"#), "{:?}", q.err_msg);
+    // One with a value column more (a light schema change added it): ingested as it is.
+    let mut wide = create_req(DST_TABLET + 2, 23);
+    let extra = wide.tablet_schema.columns[1].clone();
+    wide.tablet_schema.columns.push(doris_thrift::descriptors::TColumn { column_name: "v2".into(), ..extra });
+    dst.ctx.storage.create_tablet(&wide).unwrap();
+    client.ingest_binlog(&ingest_req(35, 2, "127.0.0.1", port, DST_TABLET + 2)).await.unwrap();
+    let q = settled(&dst, 35, DST_TABLET + 2).await;
+    assert_eq!(q.status, Some(TIngestBinlogStatus::OK), "{:?}", q.err_msg);
 
     // Nothing was left on the target, and a failed ingest can be asked again.
     let meta = dst.ctx.storage.tablet_meta(DST_TABLET).unwrap();

@@ -40,6 +40,7 @@ pub mod kind {
     pub const CREATE_TABLE: i32 = 2;
     pub const DROP_PARTITION: i32 = 3;
     pub const DROP_TABLE: i32 = 4;
+    pub const MODIFY_COLUMNS: i32 = 6;
     pub const DUMMY: i32 = 7;
     pub const TRUNCATE_TABLE: i32 = 13;
     pub const RENAME_TABLE: i32 = 14;
@@ -51,6 +52,7 @@ pub mod kind {
             CREATE_TABLE => "CREATE_TABLE",
             DROP_PARTITION => "DROP_PARTITION",
             DROP_TABLE => "DROP_TABLE",
+            MODIFY_COLUMNS => "MODIFY_TABLE_ADD_OR_DROP_COLUMNS",
             DUMMY => "DUMMY",
             TRUNCATE_TABLE => "TRUNCATE_TABLE",
             RENAME_TABLE => "RENAME_TABLE",
@@ -183,6 +185,12 @@ pub async fn apply(
         }
         kind::CREATE_TABLE | kind::DROP_TABLE => table_ddl(env, only, targets, k, &data).await,
         kind::RENAME_TABLE => rename_table(env, only, targets, &data).await,
+        kind::MODIFY_COLUMNS => {
+            let Some(name) = table_id.and_then(|t| targets.get(&t)).cloned() else {
+                return Ok(Applied::Skipped("its table is not followed".into()));
+            };
+            modify_columns(env, &name, &data).await
+        }
         _ => Ok(Applied::Skipped(format!("type {k} is not replayed"))),
     }
 }
@@ -582,6 +590,36 @@ async fn rename_table(env: &mut Env, only: &[String], targets: &mut BTreeMap<i64
     Ok(Applied::Done(stmt))
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ModifyColumns {
+    raw_sql: String,
+}
+
+/// The syncer's replay of a light schema change: the record's statement with the source
+/// database dropped from the table name and the target table's name put in.
+pub fn modify_columns_sql(raw_sql: &str, src_db: &str, target: &str) -> String {
+    let s = raw_sql.replacen(&format!("`default_cluster:{src_db}`."), "", 1).replacen(&format!("`{src_db}`."), "", 1);
+    // `ALTER TABLE `t` <change>`: the name is the first quoted identifier.
+    match (s.find('`'), s.get(s.find('`').map_or(0, |i| i + 1)..).and_then(|r| r.find('`'))) {
+        (Some(i), Some(j)) => format!("{}{}{}", &s[..i], ident(target), &s[i + 1 + j + 1..]),
+        _ => s,
+    }
+}
+
+async fn modify_columns(env: &mut Env, target: &str, data: &str) -> Result<Applied, String> {
+    let rec: ModifyColumns = serde_json::from_str(data).map_err(|e| format!("MODIFY_TABLE_ADD_OR_DROP_COLUMNS record: {e}"))?;
+    let stmt = modify_columns_sql(&rec.raw_sql, &env.src_db, target);
+    match run_on_target(env, &stmt).await {
+        Ok(()) => Ok(Applied::Done(stmt)),
+        // Applied before a restart cut the follower short of saving its place.
+        Err(e) if e.contains("already exists in base table") || e.contains("Column does not exists") => {
+            Ok(Applied::Skipped(format!("already applied: {e}")))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 async fn run_on_target(env: &mut Env, stmt: &str) -> Result<(), String> {
     env.dst.query_drop(format!("USE {}", ident(&env.dst_db))).await.map_err(|e| format!("USE: {e}"))?;
     env.dst.query_drop(stmt).await.map_err(|e| format!("target: {stmt}: {e}"))
@@ -590,6 +628,13 @@ async fn run_on_target(env: &mut Env, stmt: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn light_schema_change_statement_names_the_target_table() {
+        let raw = "ALTER TABLE `src`.`t` ADD COLUMN `c` INT NULL DEFAULT \"5\" AFTER `v`";
+        assert_eq!(modify_columns_sql(raw, "src", "t_copy"), "ALTER TABLE `t_copy` ADD COLUMN `c` INT NULL DEFAULT \"5\" AFTER `v`");
+        assert_eq!(modify_columns_sql("ALTER TABLE `default_cluster:src`.`t` DROP COLUMN `c`", "src", "t"), "ALTER TABLE `t` DROP COLUMN `c`");
+    }
 
     /// The syncer's rules for the replayed ADD PARTITION.
     #[test]

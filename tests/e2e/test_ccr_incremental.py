@@ -335,3 +335,36 @@ def test_follow_db_sync_creates_and_drops_tables(clusters, doris_rs_bin, tmp_pat
     assert "RENAME_TABLE: ALTER TABLE `t2` RENAME `t3`" in out, out
     assert [r[0] for r in dst.rows("SHOW TABLES FROM src")] == ["t3"]
     assert sorted(tuple(int(x) for x in r) for r in dst.rows("SELECT k, v FROM src.t3")) == [(5, 50), (6, 60), (7, 70), (105, 1050)]
+
+
+def test_light_schema_change_is_read_and_replayed(clusters, doris_rs_bin, tmp_path):
+    """ADD COLUMN / DROP COLUMN change only the schema: rows loaded before read the new
+    column's default, rows after carry it; the follower replays the statement from the
+    MODIFY_TABLE_ADD_OR_DROP_COLUMNS record and ingests rowsets of both schemas."""
+    _, src, dst = start_pair(clusters, tmp_path)
+    src.query("CREATE DATABASE src")
+    src.query(CREATE.format(extra=""))
+    load(src, tmp_path, "s1", [1, 150])
+    follow(doris_rs_bin, src, dst, tmp_path)
+
+    def all_rows(c):
+        return [tuple(None if x is None else int(x) for x in r) for r in c.rows("SELECT * FROM src.t ORDER BY k")]
+
+    src.query('ALTER TABLE src.t ADD COLUMN c INT DEFAULT "7"')
+    assert [r[0] for r in src.rows("SHOW CREATE TABLE src.t")] == ["t"]
+    assert all_rows(src) == [(1, 10, 7), (150, 1500, 7)], "rows from before read the default"
+    data = tmp_path / "c.csv"
+    data.write_text("2,20,200\n160,1600,\\N\n")
+    src.stream_load("src", "t", data, "s2")
+    out = follow(doris_rs_bin, src, dst, tmp_path)
+    assert "MODIFY_TABLE_ADD_OR_DROP_COLUMNS: ALTER TABLE `t` ADD COLUMN `c` int NULL DEFAULT \"7\"" in out, out
+    assert all_rows(src) == [(1, 10, 7), (2, 20, 200), (150, 1500, 7), (160, 1600, None)]
+    assert all_rows(dst) == all_rows(src)
+
+    src.query("ALTER TABLE src.t DROP COLUMN v")
+    data.write_text("3,300\n")
+    src.stream_load("src", "t", data, "s3")
+    out = follow(doris_rs_bin, src, dst, tmp_path)
+    assert "DROP COLUMN `v`" in out, out
+    assert all_rows(src) == [(1, 7), (2, 200), (3, 300), (150, 7), (160, None)]
+    assert all_rows(dst) == all_rows(src)

@@ -449,7 +449,7 @@ def test_drop_table_system_errors_and_unsupported(fe):
 
     for sql in [
         "INSERT INTO dup_t VALUES (6, 'six', 60)",
-        "ALTER TABLE dup_t ADD COLUMN c INT",
+        "ALTER TABLE dup_t MODIFY COLUMN v VARCHAR(64)",
         "CREATE VIEW v1 AS SELECT * FROM dup_t",
         "ADMIN SET FRONTEND CONFIG ('query_port' = '1')",
         f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{DB}'",

@@ -53,10 +53,10 @@ pub enum IngestError {
     #[error("ingest binlog failed at {step} from {remote}: {detail}")]
     BadAnswer { step: Step, remote: String, detail: String },
     #[error(
-        "ingest binlog from {remote}: the remote rowset's tablet {remote_tablet_id} has {remote_columns} columns, \
-         local tablet {tablet_id} has {local_columns}; the schemas differ"
+        "ingest binlog from {remote}: the remote rowset's tablet {remote_tablet_id} has key columns {remote_keys:?}, \
+         local tablet {tablet_id} has {local_keys:?}; the tables differ"
     )]
-    Schema { remote: String, remote_tablet_id: i64, remote_columns: usize, tablet_id: i64, local_columns: usize },
+    Schema { remote: String, remote_tablet_id: i64, remote_keys: Vec<String>, tablet_id: i64, local_keys: Vec<String> },
     /// Local work (capacity, files, the tablet meta) failed.
     #[error("ingest binlog from {remote} failed at {step}: {source}")]
     Local { step: Step, remote: String, source: BeError },

@@ -109,13 +109,19 @@ pub async fn run(ctx: &Arc<BeContext>, limits: &Limits, req: &IngestRequest) -> 
         ));
     }
     let local = ctx.storage.tablet_meta(req.local_tablet_id).ok_or(IngestError::TabletMissing(req.local_tablet_id))?;
-    if local.schema.columns.len() != meta.tablet_schema.columns.len() {
+    // Key columns must agree; value columns may differ (a light schema change adds or
+    // drops them without rewriting rowsets, and scans read segments by column name).
+    let keys = |cols: &[crate::storage::ColumnMeta]| -> Vec<String> {
+        cols.iter().filter(|c| c.is_key).map(|c| c.name.to_ascii_lowercase()).collect()
+    };
+    let (remote_keys, local_keys) = (keys(&meta.tablet_schema.columns), keys(&local.schema.columns));
+    if remote_keys != local_keys {
         return Err(IngestError::Schema {
             remote: src.remote.clone(),
             remote_tablet_id: meta.tablet_id,
-            remote_columns: meta.tablet_schema.columns.len(),
+            remote_keys,
             tablet_id: req.local_tablet_id,
-            local_columns: local.schema.columns.len(),
+            local_keys,
         });
     }
 

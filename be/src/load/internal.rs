@@ -137,6 +137,12 @@ pub async fn abort_rowset(
 
 /// What a scan answers: `{"tablet_id", "version", "num_rows", "columns": [...], "rows": [[...]]}`
 /// (no columns/rows with `count_only`). Cells: numbers, decimal/largeint text, dates as text.
+///
+/// `schema` (optional, JSON `[[name, type, default or null], ...]`: the table's columns now)
+/// projects every segment onto those columns by name: a segment written before a column
+/// was added gets its default (NULL without one), a column dropped since is left out. This
+/// is how a light schema change reads rowsets of older schemas without rewriting them.
+/// Without it, rows are as each segment holds them and `columns` are the first segment's.
 pub async fn scan(
     State(ctx): State<Arc<BeContext>>,
     Query(q): Query<HashMap<String, String>>,
@@ -147,6 +153,10 @@ pub async fn scan(
         Err(r) => return r.into_response(),
     };
     let count_only = q.get("count_only").is_some_and(|v| v == "true");
+    let schema = match q.get("schema").map(|s| Projection::parse(s)).transpose() {
+        Ok(p) => p,
+        Err(e) => return (StatusCode::BAD_REQUEST, format!("schema: {e}")).into_response(),
+    };
     let storage = ctx.storage.clone();
     // Remote (cooled-down) segments are fetched from the object store on the runtime.
     let runtime = tokio::runtime::Handle::current();
@@ -188,13 +198,23 @@ pub async fn scan(
                     (b.into(), path.display().to_string())
                 };
                 let seg = segment::read(bytes).map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("{shown}: {e}")))?;
+                // Where each output column comes from in this segment.
+                let pick: Option<Vec<Result<usize, &serde_json::Value>>> = schema.as_ref().map(|p| p.pick(&seg.columns));
                 for row in &seg.rows {
                     if !first {
                         out.push(',');
                     }
                     first = false;
-                    let cells: Vec<serde_json::Value> =
-                        row.iter().zip(&seg.columns).map(|(c, (_, k))| c.to_json(k)).collect();
+                    let cells: Vec<serde_json::Value> = match &pick {
+                        None => row.iter().zip(&seg.columns).map(|(c, (_, k))| c.to_json(k)).collect(),
+                        Some(pick) => pick
+                            .iter()
+                            .map(|src| match src {
+                                Ok(i) => row[*i].to_json(&seg.columns[*i].1),
+                                Err(default) => (*default).clone(),
+                            })
+                            .collect(),
+                    };
                     out.push_str(&serde_json::Value::Array(cells).to_string());
                 }
                 if columns.is_none() {
@@ -203,7 +223,10 @@ pub async fn scan(
             }
         }
         out.push_str("],\"columns\":");
-        let names: Vec<String> = columns.unwrap_or_default().into_iter().map(|(n, _)| n).collect();
+        let names: Vec<String> = match &schema {
+            Some(p) => p.columns.iter().map(|c| c.name.clone()).collect(),
+            None => columns.unwrap_or_default().into_iter().map(|(n, _)| n).collect(),
+        };
         out.push_str(&serde_json::to_string(&names).unwrap_or_else(|_| "[]".into()));
         out.push('}');
         Ok(out)
@@ -213,5 +236,42 @@ pub async fn scan(
         Ok(Ok(body)) => (StatusCode::OK, [("Content-Type", "application/json")], body).into_response(),
         Ok(Err(fail)) => fail.into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+/// A scan's `schema`: the columns to answer, each with the cell a segment lacking it gets.
+struct Projection {
+    columns: Vec<ProjectedColumn>,
+}
+
+struct ProjectedColumn {
+    name: String,
+    /// The default as a scan cell (NULL without one).
+    missing: serde_json::Value,
+}
+
+impl Projection {
+    fn parse(text: &str) -> Result<Projection, String> {
+        let raw: Vec<(String, String, Option<String>)> = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let columns = raw
+            .into_iter()
+            .map(|(name, type_, default)| {
+                let kind = ColKind::parse(&type_).map_err(|e| format!("column {name}: {e}"))?;
+                let missing = match default {
+                    Some(d) => kind.parse_text(&d).map_err(|e| format!("default of column {name}: {e}"))?.to_json(&kind),
+                    None => serde_json::Value::Null,
+                };
+                Ok(ProjectedColumn { name, missing })
+            })
+            .collect::<Result<_, String>>()?;
+        Ok(Projection { columns })
+    }
+
+    /// For each output column, its index in a segment of `columns`, or the cell to use.
+    fn pick<'a>(&'a self, columns: &[(String, ColKind)]) -> Vec<Result<usize, &'a serde_json::Value>> {
+        self.columns
+            .iter()
+            .map(|c| columns.iter().position(|(n, _)| n.eq_ignore_ascii_case(&c.name)).ok_or(&c.missing))
+            .collect()
     }
 }

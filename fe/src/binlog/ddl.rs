@@ -183,6 +183,16 @@ pub struct RenameTableRecord {
     pub new_table_name: String,
 }
 
+/// MODIFY_TABLE_ADD_OR_DROP_COLUMNS's record: what the syncer reads of upstream's.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModifyColumnsRecord {
+    pub db_id: i64,
+    pub table_id: i64,
+    /// `ALTER TABLE `db`.`t` ADD COLUMN ...` / `DROP COLUMN ...`.
+    pub raw_sql: String,
+}
+
 /// A record as the JSON a binlog entry carries.
 pub fn to_json(r: &impl Serialize) -> String {
     serde_json::to_string(r).expect("a binlog record serializes")

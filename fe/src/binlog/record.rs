@@ -14,6 +14,7 @@ pub enum BinlogKind {
     CreateTable = 2,
     DropPartition = 3,
     DropTable = 4,
+    ModifyColumns = 6,
     Dummy = 7,
     Barrier = 10,
     TruncateTable = 13,

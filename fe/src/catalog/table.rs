@@ -63,7 +63,8 @@ impl Column {
         }
     }
 
-    fn ddl(&self) -> String {
+    /// The column as CREATE TABLE and ADD COLUMN write it.
+    pub fn ddl(&self) -> String {
         let mut s = format!("`{}` {}", self.name, self.data_type.to_sql());
         if let Some(a) = self.aggregation {
             s.push(' ');
@@ -234,6 +235,11 @@ pub struct OlapTable {
     /// into what it overwrites are refused until it commits or is cancelled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore_lock: Option<RestoreLock>,
+    /// Names of value columns dropped by a light schema change. Rowsets written before
+    /// still hold them, and segments are read by column name, so such a name cannot be
+    /// added back (it would read the old values).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dropped_columns: Vec<String>,
 }
 
 /// What a running restore holds of a table.

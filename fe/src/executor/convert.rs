@@ -43,22 +43,7 @@ pub fn create_table_spec(db: String, ct: sql::CreateTable) -> Result<CreateTable
             return Err(FeError::not_supported(format!("ENGINE = {engine}: doris-rs serves OLAP tables only")));
         }
     }
-    let columns = ct
-        .columns
-        .iter()
-        .map(|c| ColumnSpec {
-            name: c.name.clone(),
-            type_text: data_type(&c.data_type).to_sql(),
-            nullable: Some(c.nullable),
-            aggregation: c.aggregation.map(|a| a.as_str().to_string()),
-            default_value: match &c.default {
-                None | Some(sql::DefaultValue::Null) => None,
-                Some(sql::DefaultValue::CurrentTimestamp) => Some("CURRENT_TIMESTAMP".into()),
-                Some(sql::DefaultValue::Value(v)) => Some(v.clone()),
-            },
-            comment: c.comment.clone().unwrap_or_default(),
-        })
-        .collect();
+    let columns = ct.columns.iter().map(column_spec).collect();
     let keys = match &ct.keys {
         Some(k) => Some((
             match k.keys_type {
@@ -163,5 +148,42 @@ pub fn add_partition_request(db: String, a: sql::AddPartitionStmt) -> Result<cra
         hash_columns,
         replication_num,
         version_info,
+    })
+}
+
+/// A column definition of CREATE TABLE or ADD COLUMN as the catalog's spec.
+pub fn column_spec(c: &sql::ColumnDef) -> ColumnSpec {
+    ColumnSpec {
+        name: c.name.clone(),
+        type_text: data_type(&c.data_type).to_sql(),
+        nullable: Some(c.nullable),
+        aggregation: c.aggregation.map(|a| a.as_str().to_string()),
+        default_value: match &c.default {
+            None | Some(sql::DefaultValue::Null) => None,
+            Some(sql::DefaultValue::CurrentTimestamp) => Some("CURRENT_TIMESTAMP".into()),
+            Some(sql::DefaultValue::Value(v)) => Some(v.clone()),
+        },
+        comment: c.comment.clone().unwrap_or_default(),
+    }
+}
+
+/// ADD/DROP COLUMN as the domain's schema change (a KEY column is a heavy change: refused).
+pub fn schema_change(change: sql::ColumnChange) -> Result<crate::catalog::spec::alter::SchemaChange, FeError> {
+    use crate::catalog::spec::alter::{ColumnPosition, SchemaChange};
+    Ok(match change {
+        sql::ColumnChange::Add { columns, position } => {
+            if let Some(k) = columns.iter().find(|c| c.is_key) {
+                return Err(FeError::NotSupported(format!("adding key column {} (a heavy schema change)", k.name)));
+            }
+            SchemaChange::Add {
+                columns: columns.iter().map(column_spec).collect(),
+                position: match position {
+                    sql::ColumnPosition::Last => ColumnPosition::Last,
+                    sql::ColumnPosition::First => ColumnPosition::First,
+                    sql::ColumnPosition::After(c) => ColumnPosition::After(c),
+                },
+            }
+        }
+        sql::ColumnChange::Drop { name } => SchemaChange::Drop { name },
     })
 }

@@ -87,6 +87,10 @@ impl Executor for FeExecutor {
                 let db = session.resolve_db(table.db.as_deref())?;
                 tables::drop_partition(ddl, &db, &table.table, &name, if_exists, force).await
             }
+            Statement::AlterColumns { table, change } => {
+                let db = session.resolve_db(table.db.as_deref())?;
+                tables::alter_columns(ddl, &db, &table.table, change)
+            }
             Statement::RenameTable { table, new_name } => {
                 let db = session.resolve_db(table.db.as_deref())?;
                 tables::rename(ddl, &db, &table.table, &new_name)

@@ -94,6 +94,12 @@ pub async fn drop_partition(
     Ok(QueryOutput::ok())
 }
 
+pub fn alter_columns(ctx: &TableDdl, db: &str, table: &str, change: crate::sql::ColumnChange) -> Result<QueryOutput, FeError> {
+    let change = super::convert::schema_change(change)?;
+    crate::tables::alter_columns(ctx, db, table, &change)?;
+    Ok(QueryOutput::ok())
+}
+
 pub fn rename(ctx: &TableDdl, db: &str, table: &str, new_name: &str) -> Result<QueryOutput, FeError> {
     crate::tables::rename_table(ctx, db, table, new_name)?;
     Ok(QueryOutput::ok())

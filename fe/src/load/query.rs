@@ -129,13 +129,38 @@ fn plan_reads(ctx: &FeContext, table: &OlapTable, partitions: &[String]) -> Resu
     Ok(reads)
 }
 
-async fn scan_tablet(http: &reqwest::Client, token: &str, r: &TabletRead, count_only: bool) -> Result<ScanAnswer, FeError> {
+/// The scan's `schema` parameter: the table's columns now, with the default a segment
+/// written before a column was added reads for it (light schema change).
+fn scan_schema(table: &OlapTable) -> String {
+    let cols: Vec<(String, String, Option<String>)> = table
+        .columns
+        .iter()
+        .map(|c| {
+            // CURRENT_TIMESTAMP is filled by loads; older rows read NULL, as upstream.
+            let default = c.default_value.clone().filter(|d| !d.eq_ignore_ascii_case("CURRENT_TIMESTAMP"));
+            (c.name.clone(), c.data_type.to_sql(), default)
+        })
+        .collect();
+    serde_json::to_string(&cols).expect("columns serialize")
+}
+
+async fn scan_tablet(
+    http: &reqwest::Client,
+    token: &str,
+    r: &TabletRead,
+    count_only: bool,
+    schema: &str,
+) -> Result<ScanAnswer, FeError> {
     let mut last = String::new();
     for (host, port) in &r.replicas {
-        let url = format!(
-            "http://{host}:{port}/api/_internal/scan?tablet_id={}&version={}&count_only={count_only}",
-            r.tablet_id, r.version
-        );
+        let url = format!("http://{host}:{port}/api/_internal/scan");
+        let query = [
+            ("tablet_id", r.tablet_id.to_string()),
+            ("version", r.version.to_string()),
+            ("count_only", count_only.to_string()),
+            ("schema", schema.to_string()),
+        ];
+        let url = reqwest::Url::parse_with_params(&url, &query).map_err(|e| FeError::Internal(format!("{url}: {e}")))?;
         match http.get(url).header(TOKEN_HEADER, token).timeout(Duration::from_secs(300)).send().await {
             Ok(resp) if resp.status().is_success() => match resp.bytes().await {
                 Ok(b) => match serde_json::from_slice::<ScanAnswer>(&b) {
@@ -161,10 +186,11 @@ pub async fn scan(ctx: &FeContext, db: &str, req: &ScanRequest) -> Result<ScanRe
     let count_only = req.columns == ScanColumns::Count;
     let http = reqwest::Client::new();
     let token = ctx.cluster.token.clone();
+    let schema = scan_schema(&table);
     let answers: Vec<Result<ScanAnswer, FeError>> = stream::iter(reads)
         .map(|r| {
-            let (http, token) = (http.clone(), token.clone());
-            async move { scan_tablet(&http, &token, &r, count_only).await }
+            let (http, token, schema) = (http.clone(), token.clone(), &schema);
+            async move { scan_tablet(&http, &token, &r, count_only, schema).await }
         })
         .buffer_unordered(SCAN_PARALLELISM)
         .collect()

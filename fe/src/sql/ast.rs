@@ -37,6 +37,8 @@ pub enum Statement {
     AddPartition(Box<AddPartitionStmt>),
     /// `ALTER TABLE t DROP [TEMPORARY] PARTITION [IF EXISTS] p [FORCE]`.
     DropPartition { table: TableName, temporary: bool, name: String, if_exists: bool, force: bool },
+    /// `ALTER TABLE t ADD COLUMN ... | DROP COLUMN c`: a light schema change.
+    AlterColumns { table: TableName, change: ColumnChange },
     /// `ALTER TABLE t RENAME new_name`.
     RenameTable { table: TableName, new_name: String },
     /// `TRUNCATE TABLE t [PARTITION[S] (p1, ...)]`.
@@ -113,6 +115,21 @@ pub struct AddPartitionStmt {
 pub enum NewPartitionDef {
     Range(RangePartition),
     List(ListPartition),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ColumnChange {
+    /// `ADD COLUMN def [AFTER c | FIRST]` or `ADD COLUMN (def, ...)`.
+    Add { columns: Vec<ColumnDef>, position: ColumnPosition },
+    /// `DROP COLUMN c`.
+    Drop { name: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ColumnPosition {
+    Last,
+    First,
+    After(String),
 }
 
 /// Which transaction SHOW TRANSACTION shows.
@@ -539,6 +556,7 @@ impl Statement {
             Statement::DropPartition { .. } => "ALTER TABLE DROP PARTITION",
             Statement::TruncateTable { .. } => "TRUNCATE TABLE",
             Statement::RenameTable { .. } => "ALTER TABLE RENAME",
+            Statement::AlterColumns { .. } => "ALTER TABLE ADD/DROP COLUMN",
             Statement::ShowPartitions { .. } => "SHOW PARTITIONS",
             Statement::ShowTablets { .. } => "SHOW TABLETS",
             Statement::ShowCreateDatabase { .. } => "SHOW CREATE DATABASE",

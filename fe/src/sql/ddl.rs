@@ -48,6 +48,34 @@ pub(super) fn parse_alter_table(p: &mut Parser) -> PResult<Statement> {
         p.next();
         return add_partition(p, table);
     }
+    if p.peek_kw("ADD") && p.peek_kw_nth(1, "COLUMN") {
+        p.next();
+        p.next();
+        let columns = if p.eat(&Token::LParen) {
+            let mut cols = vec![column_def(p)?];
+            while p.eat(&Token::Comma) {
+                cols.push(column_def(p)?);
+            }
+            p.expect(&Token::RParen)?;
+            cols
+        } else {
+            vec![column_def(p)?]
+        };
+        let position = if p.eat_kw("AFTER") {
+            ColumnPosition::After(p.ident("column name")?)
+        } else if p.eat_kw("FIRST") {
+            ColumnPosition::First
+        } else {
+            ColumnPosition::Last
+        };
+        return Ok(Statement::AlterColumns { table, change: ColumnChange::Add { columns, position } });
+    }
+    if p.peek_kw("DROP") && p.peek_kw_nth(1, "COLUMN") {
+        p.next();
+        p.next();
+        let name = p.ident("column name")?;
+        return Ok(Statement::AlterColumns { table, change: ColumnChange::Drop { name } });
+    }
     if p.eat_kw("RENAME") {
         return Ok(Statement::RenameTable { table, new_name: p.ident("new table name")? });
     }
@@ -229,7 +257,11 @@ fn column_def(p: &mut Parser) -> PResult<ColumnDef> {
                 return Err(p.error_here("more than one aggregation type".into()));
             }
             col.aggregation = Some(agg);
-        } else if matches!(p.peek(), Some(Token::Comma) | Some(Token::RParen)) {
+        } else if matches!(p.peek(), Some(Token::Comma) | Some(Token::RParen))
+            || p.at_end()
+            || p.peek_kw("AFTER")
+            || p.peek_kw("FIRST")
+        {
             return Ok(col);
         } else if p.peek_kw("AUTO_INCREMENT") || p.peek_kw("ON") {
             let what = p.peek().map(|t| t.to_string()).unwrap_or_default();

@@ -4,6 +4,7 @@
 //! never sends tasks); restore uses the same task builders for the tables and partitions
 //! it adds or throws away.
 
+mod columns;
 mod create;
 mod drop;
 mod partitions;
@@ -12,6 +13,7 @@ mod rename;
 pub use create::{create_table, create_tasks};
 pub use drop::{drop_database, drop_partition_tablets, drop_table, drop_tablets};
 pub use partitions::{add_partition, drop_partition, truncate, AddPartition};
+pub use columns::alter_columns;
 pub use rename::rename_table;
 
 use std::sync::Arc;

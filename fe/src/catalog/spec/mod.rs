@@ -2,6 +2,7 @@
 //! an [`OlapTable`] with fresh ids and replicas placed on backends: the schema
 //! (`columns`), properties, distribution, partitions, and the tablets placed for them.
 
+pub mod alter;
 mod columns;
 mod distribution;
 mod partitions;
@@ -128,5 +129,6 @@ pub fn build_table(
         create_time_ms: now_ms,
         restoring_partitions: Vec::new(),
         restore_lock: None,
+        dropped_columns: Vec::new(),
     })
 }
