@@ -272,22 +272,15 @@ impl Jobs {
         self.cancels.lock().unwrap().entry(job_id).or_default().cancel();
     }
 
+    /// Asked on every snapshot loader report (one per tablet pulled): looks at the job in
+    /// place, never copies it (a restore's record holds the whole job info).
     pub fn is_cancelled(&self, job_id: i64) -> bool {
-        match self.get(job_id) {
-            Some(StoredJob::Restore { record, .. }) => {
-                record.state == crate::backup::RestoreState::Cancelled
-                    || self
-                        .cancels
-                        .lock()
-                        .unwrap()
-                        .get(&job_id)
-                        .is_some_and(|t| t.is_cancelled())
-            }
-            Some(StoredJob::Backup { record }) => {
-                record.state == crate::backup::BackupState::Cancelled
-            }
-            None => true,
-        }
+        let restore_running = match self.jobs.lock().unwrap().get(&job_id) {
+            Some(StoredJob::Restore { record, .. }) => record.state != crate::backup::RestoreState::Cancelled,
+            Some(StoredJob::Backup { record }) => return record.state == crate::backup::BackupState::Cancelled,
+            None => return true,
+        };
+        !restore_running || self.cancels.lock().unwrap().get(&job_id).is_some_and(|t| t.is_cancelled())
     }
 
     /// Stop every job runner and wait until they let go of the context (FE shutdown). A
