@@ -35,8 +35,14 @@ doris_conf::config_keys! {
         // Such a BE is reported with a note in ErrMsg.
         /// a BE silent this long is flagged in SHOW BACKENDS
         max_backend_down_time_second: u64 = "3600",
-        /// bound on waiting for BEs to create a table's tablets
-        max_create_table_timeout_second: u64 = "60" [parse = at_least_one],
+        // Upstream's: a CREATE TABLE (or a restore's, or ADD PARTITION's) wait grows with
+        // the replicas it makes, between the least and the most below.
+        /// seconds a CREATE waits per replica it makes
+        tablet_create_timeout_second: u64 = "2" [parse = at_least_one, java = "int"],
+        /// least wait for BEs to create a table's tablets
+        min_create_table_timeout_second: u64 = "30" [java = "int"],
+        /// most wait for BEs to create a table's tablets
+        max_create_table_timeout_second: u64 = "3600" [parse = at_least_one, java = "int"],
         /// default timeout of BACKUP/RESTORE jobs
         backup_job_default_timeout_ms: u64 = "86400000",
         /// lifetime of snapshots kept on BEs (__keep_on_local__)
@@ -59,6 +65,17 @@ doris_conf::config_keys! {
         // cluster whose FE or BEs have it off.
         /// keep binlogs of tables and databases whose binlog.enable is true (CCR)
         enable_feature_binlog: bool = "false",
+    }
+}
+
+impl FeConfig {
+    /// How long a CREATE of `replicas` replicas waits for the BEs: per replica
+    /// `tablet_create_timeout_second`, at least `min_create_table_timeout_second`, at most
+    /// `max_create_table_timeout_second`, as upstream.
+    pub fn create_timeout(&self, replicas: usize) -> std::time::Duration {
+        let per = (replicas as u64).saturating_mul(self.tablet_create_timeout_second);
+        let min = self.min_create_table_timeout_second.min(self.max_create_table_timeout_second);
+        std::time::Duration::from_secs(per.clamp(min, self.max_create_table_timeout_second))
     }
 }
 
@@ -195,6 +212,17 @@ mod tests {
         assert!(e.to_string().contains("priority_networks"), "{e}");
         let e = FeConfig::parse_str("just words\n", Path::new("fe.conf")).unwrap_err();
         assert!(matches!(e, ConfigError::Syntax { line: 1, .. }), "{e}");
+    }
+
+    #[test]
+    fn create_waits_grow_with_replicas_between_the_bounds() {
+        let c = FeConfig::default();
+        assert_eq!(c.create_timeout(3).as_secs(), 30, "at least min_create_table_timeout_second");
+        assert_eq!(c.create_timeout(100).as_secs(), 200, "2 s per replica");
+        assert_eq!(c.create_timeout(300_000).as_secs(), 3600, "at most max_create_table_timeout_second");
+        let mut c = FeConfig::default();
+        c.set("max_create_table_timeout_second", "10").unwrap();
+        assert_eq!(c.create_timeout(3).as_secs(), 10, "a max below the min wins");
     }
 
     #[test]

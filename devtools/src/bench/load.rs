@@ -80,6 +80,8 @@ impl Drop for Scratch {
 pub(super) struct Local {
     child: Child,
     drain: tokio::task::JoinHandle<()>,
+    /// The banner `local` printed once up (ports, pids).
+    pub(super) banner: String,
 }
 
 impl Local {
@@ -111,21 +113,33 @@ impl Local {
                         seen.push_str(&l);
                         seen.push('\n');
                         if done {
-                            return Ok(());
+                            return Ok(seen);
                         }
                     }
                     Ok(None) | Err(_) => return Err(format!("doris-rs local exited before it was up:\n{seen}")),
                 }
             }
         };
-        match tokio::time::timeout(UP_TIMEOUT, up).await {
-            Ok(Ok(())) => {}
+        let banner = match tokio::time::timeout(UP_TIMEOUT, up).await {
+            Ok(Ok(banner)) => banner,
             Ok(Err(e)) => return Err(e),
             Err(_) => return Err(format!("doris-rs local was not up within {} s", UP_TIMEOUT.as_secs())),
-        }
+        };
         // Keep reading: `local` prints while it stops and must not block on a full pipe.
         let drain = tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Ok(Local { child, drain })
+        Ok(Local { child, drain, banner })
+    }
+
+    /// The pids of the FE and the BEs (`pid N` on each banner line).
+    pub(super) fn pids(&self) -> Vec<(String, u32)> {
+        self.banner
+            .lines()
+            .filter_map(|l| {
+                let who = l.trim().split(':').next()?.trim().to_string();
+                let pid = l.rsplit_once("pid ")?.1.trim().parse().ok()?;
+                Some((who, pid))
+            })
+            .collect()
     }
 
     pub(super) async fn stop(mut self) -> Result<(), String> {

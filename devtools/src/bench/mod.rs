@@ -6,6 +6,7 @@ mod ccr;
 mod download;
 mod load;
 mod rpc;
+mod scale;
 
 #[derive(Subcommand)]
 pub enum BenchCmd {
@@ -17,6 +18,8 @@ pub enum BenchCmd {
     Load(load::LoadArgs),
     /// Incremental CCR (ccr-sync --follow) rows/s and lag beside the source's load rate.
     Ccr(ccr::CcrArgs),
+    /// Backup and restore (a CCR full sync) of a table of N tablets: each phase, peak RSS.
+    Scale(scale::ScaleArgs),
 }
 
 pub async fn run(cmd: BenchCmd) -> Result<(), String> {
@@ -25,5 +28,6 @@ pub async fn run(cmd: BenchCmd) -> Result<(), String> {
         BenchCmd::Download(args) => download::run(args).await,
         BenchCmd::Load(args) => load::run(args).await,
         BenchCmd::Ccr(args) => ccr::run(args).await,
+        BenchCmd::Scale(args) => scale::run(args).await,
     }
 }

@@ -2,7 +2,6 @@
 //! catalog registers the table only once the BEs made their part, so a failure never
 //! leaves a half-made table visible.
 
-use std::time::Duration;
 
 use doris_thrift::agent_service::TCreateTabletReq;
 use tracing::{info, info_span, warn, Instrument};
@@ -31,7 +30,7 @@ pub async fn create_table(ctx: &TableDdl, spec: &CreateTableSpec) -> Result<bool
     async {
         let tasks = create_tasks(ctx, &table, &table.partitions)?;
         let n = tasks.len();
-        let timeout = Duration::from_secs(ctx.config.max_create_table_timeout_second);
+        let timeout = ctx.config.create_timeout(n);
         if let Err(e) = ctx.tasks.run(tasks, timeout).await {
             warn!(error = %e, "creating tablets failed; dropping what was made");
             drop_tablets(ctx, &table).await;

@@ -4,8 +4,6 @@
 //! keeps binlogs) land in one meta-store transaction; replicas no longer in the catalog are
 //! dropped on the BEs afterwards.
 
-use std::time::Duration;
-
 use tracing::{info, warn};
 
 use super::create::create_tasks;
@@ -82,8 +80,9 @@ pub async fn add_partition(ctx: &TableDdl, req: &AddPartition) -> Result<bool, C
         p.visible_version = v;
         p.index.tablets.iter_mut().flat_map(|t| t.replicas.iter_mut()).for_each(|r| r.version = v);
     }
-    let timeout = Duration::from_secs(ctx.config.max_create_table_timeout_second);
-    if let Err(e) = ctx.tasks.run(create_tasks(ctx, &table, [&p])?, timeout).await {
+    let tasks = create_tasks(ctx, &table, [&p])?;
+    let timeout = ctx.config.create_timeout(tasks.len());
+    if let Err(e) = ctx.tasks.run(tasks, timeout).await {
         drop_partition_tablets(ctx, table.id, [&p]).await;
         return Err(CatalogError::CreateTablets(format!("Failed to add partition {}: {e}", p.name)));
     }
@@ -181,8 +180,9 @@ pub async fn truncate(ctx: &TableDdl, db: &str, table: &str, partitions: &[Strin
         .iter()
         .map(|p| Ok((p.id, fresh_partition(p, &alive, || Ok(ctx.store.next_id()?), now)?)))
         .collect::<Result<_, CatalogError>>()?;
-    let timeout = Duration::from_secs(ctx.config.max_create_table_timeout_second);
-    if let Err(e) = ctx.tasks.run(create_tasks(ctx, &t, fresh.iter().map(|(_, p)| p))?, timeout).await {
+    let tasks = create_tasks(ctx, &t, fresh.iter().map(|(_, p)| p))?;
+    let timeout = ctx.config.create_timeout(tasks.len());
+    if let Err(e) = ctx.tasks.run(tasks, timeout).await {
         drop_partition_tablets(ctx, t.id, fresh.iter().map(|(_, p)| p)).await;
         return Err(CatalogError::CreateTablets(format!("Failed to truncate table {}: {e}", t.name)));
     }

@@ -2,7 +2,6 @@
 //! tablets are created, made visible at commit, removed again by a cancel.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use tracing::info;
@@ -138,7 +137,7 @@ pub(super) async fn add_missing_partitions(
         .filter(|p| to_create.contains(&p.id));
     let tasks = crate::tables::create_tasks(&ctx.ddl, &t, parts)
         .map_err(|e| FeError::IllegalState(e.to_string()))?;
-    let timeout = Duration::from_secs(ctx.config.max_create_table_timeout_second).min(remaining(r));
+    let timeout = ctx.config.create_timeout(tasks.len()).min(remaining(r));
     tokio::select! {
         res = ctx.tasks.run(tasks, timeout) => {
             res.map_err(|e| FeError::IllegalState(format!("Failed to create replicas for restore: {e}")))?;
