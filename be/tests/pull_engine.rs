@@ -167,7 +167,7 @@ async fn a_wrong_token_fails_with_not_authorized() {
 }
 
 #[tokio::test]
-async fn many_tablets_share_one_pool_and_report_each() {
+async fn many_tablets_share_one_pool_and_report_progress() {
     let p = pair(|c| c.download_parallelism = 3).await;
     let mut snaps = Vec::new();
     let mut all = Vec::new();
@@ -185,9 +185,11 @@ async fn many_tablets_share_one_pool_and_report_each() {
         assert_eq!(read_dir_files(&p.local.snapshot_dir(TS_LOCAL, *id)), expected_local(files, *id));
     }
     let calls = rec.calls.lock().unwrap().clone();
+    // Reports go at most every second (a round trip to the FE per tablet would pace the
+    // pull), always the last one; the count only grows.
     assert_eq!(calls.first(), Some(&(0, 25)));
     assert_eq!(calls.last(), Some(&(25, 25)));
-    assert!(calls.windows(2).all(|w| w[1].0 == w[0].0 + 1), "{calls:?}");
+    assert!(calls.windows(2).all(|w| w[1].0 > w[0].0), "{calls:?}");
 }
 
 #[tokio::test]
@@ -219,7 +221,8 @@ async fn upstream_mode_gives_the_same_files() {
             read_dir_files(&up.snapshot_dir(TS_LOCAL, 2000 + i))
         );
     }
-    assert_eq!(*rec.calls.lock().unwrap(), vec![(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]);
+    let calls = rec.calls.lock().unwrap().clone();
+    assert_eq!((calls.first(), calls.last()), (Some(&(0, 4)), Some(&(4, 4))), "{calls:?}");
     // Upstream's re-run keeps same-size files but always fetches the header again.
     let again = pull(&up.ctx, 9, &theirs, &Recorder::default()).await.unwrap();
     assert_eq!(again.files_transferred, 4);
