@@ -162,6 +162,10 @@ pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
     let app = axum::Router::new().route("/api/health", get(health)).merge(crate::load::router(loads.clone())).with_state(ctx.clone());
     let http_stop = stop.clone();
     running.push(tokio::spawn(async move {
+        // As the BE's webserver: streamed answers must not wait for delayed ACKs.
+        let http = axum::serve::ListenerExt::tap_io(http, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let server = axum::serve(http, app).with_graceful_shutdown(http_stop.clone().cancelled_owned());
         // A stream load whose client stalls mid-body must not hold the FE's shutdown.
         let overdue = async {
