@@ -41,6 +41,9 @@ pub(crate) struct Tablet {
 pub struct StorageEngine {
     pub(crate) dirs: Vec<Arc<DataDir>>,
     pub(crate) tablets: RwLock<HashMap<i64, Tablet>>,
+    /// Tablets on each root, kept with `tablets` (changed under its write lock) so that
+    /// placing a new tablet does not count every tablet: that made CREATE quadratic.
+    per_dir: Mutex<Vec<usize>>,
     locks: DashMap<i64, Arc<Mutex<()>>>,
     pub(crate) snapshot_expire_time_sec: u64,
     cluster_id: RwLock<Option<i32>>,
@@ -125,9 +128,14 @@ impl StorageEngine {
             storage_policies = policies.policies.len(),
             "storage engine opened"
         );
+        let mut per_dir = vec![0usize; dirs.len()];
+        for t in tablets.values() {
+            per_dir[t.dir] += 1;
+        }
         Ok(Arc::new(StorageEngine {
             dirs,
             tablets: RwLock::new(tablets),
+            per_dir: Mutex::new(per_dir),
             locks: DashMap::new(),
             snapshot_expire_time_sec: config.snapshot_expire_time_sec,
             cluster_id: RwLock::new(cluster_id),
@@ -184,8 +192,31 @@ impl StorageEngine {
     /// Commit a tablet's meta to its root's redb, then publish it in memory.
     pub(crate) fn commit(&self, dir: usize, meta: TabletMeta) -> Result<()> {
         self.dirs[dir].meta.put(&meta)?;
-        self.tablets.write().unwrap_or_else(|e| e.into_inner()).insert(meta.tablet_id, Tablet { dir, meta });
+        let mut map = self.tablets.write().unwrap_or_else(|e| e.into_inner());
+        let prev = map.insert(meta.tablet_id, Tablet { dir, meta });
+        if prev.as_ref().map(|p| p.dir) != Some(dir) {
+            let mut per_dir = self.per_dir.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(p) = prev {
+                per_dir[p.dir] = per_dir[p.dir].saturating_sub(1);
+            }
+            per_dir[dir] += 1;
+        }
         Ok(())
+    }
+
+    /// Forget a tablet in memory (its meta is already deleted from its root).
+    pub(crate) fn forget(&self, tablet_id: i64) {
+        let mut map = self.tablets.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = map.remove(&tablet_id) {
+            let mut per_dir = self.per_dir.lock().unwrap_or_else(|e| e.into_inner());
+            per_dir[p.dir] = per_dir[p.dir].saturating_sub(1);
+        }
+    }
+
+    /// The root with the fewest tablets (the first of equals).
+    pub(crate) fn least_loaded_dir(&self) -> usize {
+        let per_dir = self.per_dir.lock().unwrap_or_else(|e| e.into_inner());
+        (0..per_dir.len()).min_by_key(|&i| (per_dir[i], i)).unwrap_or(0)
     }
 
     pub fn tablet_meta(&self, tablet_id: i64) -> Option<TabletMeta> {

@@ -168,7 +168,7 @@ impl StorageEngine {
             let mut snap_meta = t.meta.clone();
             snap_meta.rowsets = rowsets.clone();
             snap_meta.pending.clear();
-            hdr::write_file(&inner.join(format!("{tablet_id}.hdr")), &snap_meta)?;
+            hdr::write_new_file(&inner.join(format!("{tablet_id}.hdr")), &snap_meta)?;
             fsutil::fsync_dir(&inner)?;
             fsutil::fsync_dir(inner.parent().expect("tablet id dir"))?;
             fsutil::fsync_dir(&staging)?;

@@ -97,15 +97,6 @@ impl StorageEngine {
         Ok(meta)
     }
 
-    fn least_loaded_dir(&self) -> usize {
-        let tablets = self.tablets.read().unwrap_or_else(|e| e.into_inner());
-        let mut counts = vec![0usize; self.dirs.len()];
-        for t in tablets.values() {
-            counts[t.dir] += 1;
-        }
-        (0..self.dirs.len()).min_by_key(|&i| (counts[i], i)).unwrap_or(0)
-    }
-
     /// DROP: remove the tablet's meta and files. A missing tablet is OK. A non-zero
     /// `replica_id` must be the tablet's: a DROP meant for an older replica (the FE dropping
     /// what it thought an orphan, say) must not remove a newer one with the same tablet id.
@@ -126,7 +117,7 @@ impl StorageEngine {
         let d = &self.dirs[t.dir];
         d.meta.delete(tablet_id)?;
         super::failpoint!("drop_tablet.after_meta");
-        self.tablets.write().unwrap_or_else(|e| e.into_inner()).remove(&tablet_id);
+        self.forget(tablet_id);
         // Files go after the commit; a crash in between is finished by the sweep at open.
         fsutil::remove_dir_all(&d.tablet_id_path(t.meta.shard_id, tablet_id))?;
         tracing::info!(tablet_id, "tablet dropped");

@@ -43,9 +43,19 @@ pub struct ScaleArgs {
 
 /// Peak resident set (VmHWM) of a process, in MiB.
 fn peak_rss_mib(pid: u32) -> Option<u64> {
+    status_mib(pid, "VmHWM:")
+}
+
+/// A `/proc/<pid>/status` size line (VmHWM:, VmRSS:) in MiB.
+fn status_mib(pid: u32, key: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kb: u64 = status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    let kb: u64 = status.lines().find(|l| l.starts_with(key))?.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024)
+}
+
+/// The FE's resident set now, for the report ("?" when unknown).
+fn fe_rss_now(local: &Local) -> String {
+    local.pids().into_iter().find(|(who, _)| who == "FE").and_then(|(_, pid)| status_mib(pid, "VmRSS:")).map_or("?".into(), |m| m.to_string())
 }
 
 pub async fn run(args: ScaleArgs) -> Result<(), String> {
@@ -90,6 +100,7 @@ async fn measure(args: &ScaleArgs, local: &Local) -> Result<String, String> {
     let started = Instant::now();
     conn.query_drop(&create).await.map_err(|e| format!("CREATE TABLE: {e}"))?;
     phases.push((format!("CREATE TABLE ({partitions} partitions x {buckets} buckets)"), started.elapsed().as_secs_f64()));
+    let rss_after_create = fe_rss_now(local);
 
     // One full sync into another database, timed line by line.
     let exe = std::env::current_exe().map_err(|e| format!("locating this binary: {e}"))?;
@@ -120,6 +131,7 @@ async fn measure(args: &ScaleArgs, local: &Local) -> Result<String, String> {
         return Err(format!("ccr-sync failed: {status}"));
     }
     let total = sync_started.elapsed().as_secs_f64();
+    let rss_after_sync = fe_rss_now(local);
     let backup = backup_done.ok_or("ccr-sync printed no FINISHED for the backup")?;
     phases.push(("BACKUP to __keep_on_local__ (submit -> FINISHED)".into(), backup));
     phases.push(("getSnapshot".into(), snapshot_got.map_or(0.0, |s| s - backup)));
@@ -162,5 +174,6 @@ async fn measure(args: &ScaleArgs, local: &Local) -> Result<String, String> {
     for (who, pid) in local.pids() {
         s.push_str(&format!("| {who} | {} |\n", peak_rss_mib(pid).map_or("?".into(), |m| m.to_string())));
     }
+    s.push_str(&format!("\nFE resident set: {rss_after_create} MiB after CREATE TABLE, {rss_after_sync} MiB after the full sync\n"));
     Ok(s)
 }

@@ -57,10 +57,7 @@ pub async fn publish(ctx: &BackupEnv, snap: LocalSnapshot, job: super::StoredJob
 /// Drop the expired local snapshots; the labels dropped.
 pub async fn expire(ctx: &BackupEnv, now_ms: i64) -> Vec<String> {
     let mut dropped = Vec::new();
-    for s in ctx.jobs.local_snapshots() {
-        if s.expired_at_ms() > now_ms {
-            continue;
-        }
+    for s in ctx.jobs.expired_local_snapshots(now_ms) {
         if ctx
             .store
             .delete_named(Named::LocalSnapshot, &s.label)
@@ -71,7 +68,7 @@ pub async fn expire(ctx: &BackupEnv, now_ms: i64) -> Vec<String> {
         ctx.jobs.remove_local_in_memory(&s.label);
         super::release_snapshots(ctx, &s.snapshots).await;
         info!(label = %s.label, job_id = s.job_id, "local snapshot expired and released");
-        dropped.push(s.label);
+        dropped.push(s.label.clone());
     }
     dropped
 }

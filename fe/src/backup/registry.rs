@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -76,7 +76,8 @@ pub struct Jobs {
     jobs: Mutex<BTreeMap<i64, StoredJob>>,
     cancels: Mutex<HashMap<i64, CancellationToken>>,
     /// Local snapshots by label.
-    locals: Mutex<BTreeMap<String, LocalSnapshot>>,
+    /// Shared, not copied: one holds an entry per tablet and the job_info document.
+    locals: Mutex<BTreeMap<String, Arc<LocalSnapshot>>>,
     /// Restore download progress by (job, task signature): (finished, total).
     progress: Mutex<BTreeMap<(i64, i64), (i32, i32)>>,
     /// The job runners, stopped at FE shutdown (not cancelled: their jobs are stored in a
@@ -109,7 +110,7 @@ impl Jobs {
             }
             let mut locals = j.locals.lock().unwrap();
             for (label, s) in store.load_all_named::<LocalSnapshot>(Named::LocalSnapshot)? {
-                locals.insert(label, s);
+                locals.insert(label, Arc::new(s));
             }
         }
         Ok(j)
@@ -119,28 +120,36 @@ impl Jobs {
         self.jobs.lock().unwrap().get(&job_id).cloned()
     }
 
+    /// A copy of every backup record (tests and tools; SHOW uses `with_backups`).
     pub fn backups(&self) -> Vec<BackupJobRecord> {
-        self.jobs
-            .lock()
-            .unwrap()
-            .values()
-            .filter_map(|j| match j {
-                StoredJob::Backup { record } => Some(record.clone()),
-                _ => None,
-            })
-            .collect()
+        self.with_backups(|it| it.cloned().collect())
     }
 
+    /// A copy of every restore record (tests and tools; SHOW uses `with_restores`).
     pub fn restores(&self) -> Vec<RestoreJobRecord> {
-        self.jobs
-            .lock()
-            .unwrap()
-            .values()
-            .filter_map(|j| match j {
-                StoredJob::Restore { record, .. } => Some(record.clone()),
-                _ => None,
-            })
-            .collect()
+        self.with_restores(|it| it.cloned().collect())
+    }
+
+    /// Look at every backup record in place. A record of a large job holds an entry per
+    /// tablet: SHOW BACKUP, polled by the CCR syncer, must not copy them all each time.
+    /// Do not lock other job state from `f`.
+    pub fn with_backups<R>(&self, f: impl FnOnce(&mut dyn Iterator<Item = &BackupJobRecord>) -> R) -> R {
+        let jobs = self.jobs.lock().unwrap();
+        let mut it = jobs.values().filter_map(|j| match j {
+            StoredJob::Backup { record } => Some(record),
+            _ => None,
+        });
+        f(&mut it)
+    }
+
+    /// As [`with_backups`](Self::with_backups), for restores.
+    pub fn with_restores<R>(&self, f: impl FnOnce(&mut dyn Iterator<Item = &RestoreJobRecord>) -> R) -> R {
+        let jobs = self.jobs.lock().unwrap();
+        let mut it = jobs.values().filter_map(|j| match j {
+            StoredJob::Restore { record, .. } => Some(record),
+            _ => None,
+        });
+        f(&mut it)
     }
 
     pub fn unfinished(&self) -> Vec<StoredJob> {
@@ -400,19 +409,20 @@ impl Jobs {
                 .any(|l| l.snapshots.iter().any(|s| s.be_id == be_id && s.path == path))
     }
 
-    pub fn local_snapshot(&self, label: &str) -> Option<LocalSnapshot> {
+    pub fn local_snapshot(&self, label: &str) -> Option<Arc<LocalSnapshot>> {
         self.locals.lock().unwrap().get(label).cloned()
     }
 
-    pub fn local_snapshots(&self) -> Vec<LocalSnapshot> {
-        self.locals.lock().unwrap().values().cloned().collect()
+    /// The local snapshots expired at `now_ms`.
+    pub fn expired_local_snapshots(&self, now_ms: i64) -> Vec<Arc<LocalSnapshot>> {
+        self.locals.lock().unwrap().values().filter(|s| s.expired_at_ms() <= now_ms).cloned().collect()
     }
 
-    pub(super) fn put_local_in_memory(&self, s: LocalSnapshot) -> Option<LocalSnapshot> {
-        self.locals.lock().unwrap().insert(s.label.clone(), s)
+    pub(super) fn put_local_in_memory(&self, s: LocalSnapshot) -> Option<Arc<LocalSnapshot>> {
+        self.locals.lock().unwrap().insert(s.label.clone(), Arc::new(s))
     }
 
-    pub(super) fn remove_local_in_memory(&self, label: &str) -> Option<LocalSnapshot> {
+    pub(super) fn remove_local_in_memory(&self, label: &str) -> Option<Arc<LocalSnapshot>> {
         self.locals.lock().unwrap().remove(label)
     }
 }

@@ -479,11 +479,19 @@ impl Catalog {
         let mut st = self.state.write().unwrap();
         let mut changed_tables: BTreeMap<i64, ()> = BTreeMap::new();
         let mut changed = 0;
+        // Each table is walked once for all its reported tablets: a report lists every
+        // tablet of the BE, so looking each one up in its table was tablets squared.
+        let mut by_table: HashMap<i64, HashMap<i64, &ReplicaReport>> = HashMap::new();
         for r in reports {
-            let Some(&table_id) = st.tablet_index.get(&r.tablet_id) else { continue };
+            if let Some(&table_id) = st.tablet_index.get(&r.tablet_id) {
+                by_table.entry(table_id).or_default().insert(r.tablet_id, r);
+            }
+        }
+        for (table_id, reported) in by_table {
             let Some(t) = st.tables.get_mut(&table_id) else { continue };
             for p in t.partitions.iter_mut().chain(t.restoring_partitions.iter_mut()) {
-                for tablet in p.index.tablets.iter_mut().filter(|x| x.id == r.tablet_id) {
+                for tablet in p.index.tablets.iter_mut() {
+                    let Some(r) = reported.get(&tablet.id) else { continue };
                     for rep in tablet.replicas.iter_mut().filter(|x| x.backend_id == backend_id) {
                         let before = rep.clone();
                         rep.version = r.version;

@@ -1,6 +1,6 @@
 //! Building the job info of a finished backup from its meta and tablet snapshots.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::*;
 
@@ -44,15 +44,18 @@ impl BackupJobInfo {
             table_commit_seq_map: input.table_commit_seq_map.clone(),
             ..Default::default()
         };
+        // Grouped once (in their order), not filtered per index of every partition.
+        let mut grouped: HashMap<(i64, i64, i64), Vec<_>> = HashMap::new();
+        for s in input.tablets.iter() {
+            grouped.entry((s.ids.table_id, s.ids.partition_id, s.ids.index_id)).or_default().push(s);
+        }
         for t in &input.meta.tables {
             let mut table = BackupOlapTableInfo { id: t.id, partitions: BTreeMap::new() };
             for p in &t.partition.partitions {
                 let mut part = BackupPartitionInfo { id: p.id, version: p.visible_version, indexes: BTreeMap::new() };
                 for idx in &t.indexes {
                     let mut index = BackupIndexInfo { id: idx.id, schema_hash: idx.schema_hash, ..Default::default() };
-                    for ts in input.tablets.iter().filter(|s| {
-                        s.ids.table_id == t.id && s.ids.partition_id == p.id && s.ids.index_id == idx.id
-                    }) {
+                    for ts in grouped.get(&(t.id, p.id, idx.id)).into_iter().flatten() {
                         let tablet = ts.ids.tablet_id;
                         index.tablets_order.push(tablet);
                         if input.content == BackupContent::MetadataOnly {

@@ -65,19 +65,19 @@ pub async fn restore(ctx: &BackupCtx, db: &str, stmt: &RestoreStmt) -> Result<Qu
 
 pub fn show_backup(ctx: &BackupCtx, db: &str, filter: Option<&NameFilter>) -> Result<QueryOutput, FeError> {
     db_id(ctx, db)?;
-    let jobs = ctx.jobs.backups();
+    let rows = ctx.jobs.with_backups(|jobs| show::backup_rows(jobs, db, filter));
     let cells = |id| ctx.jobs.admission.queue_cells(id).unwrap_or_default();
     let queue = ctx.jobs.admission.shows_queue().then_some(&cells as &show::QueueCells<'_>);
-    let (columns, rows) = show::show_backup(jobs.iter(), db, filter, queue);
+    let (columns, rows) = show::with_queue(show::BACKUP_COLUMNS, rows, queue);
     Ok(QueryOutput::Rows { columns, rows })
 }
 
 pub fn show_restore(ctx: &BackupCtx, db: &str, filter: Option<&NameFilter>) -> Result<QueryOutput, FeError> {
     db_id(ctx, db)?;
-    let jobs = ctx.jobs.restores();
+    let rows = ctx.jobs.with_restores(|jobs| show::restore_rows(jobs, db, filter));
     let cells = |id| ctx.jobs.admission.queue_cells(id).unwrap_or_default();
     let queue = ctx.jobs.admission.shows_queue().then_some(&cells as &show::QueueCells<'_>);
-    let (columns, rows) = show::show_restore(jobs.iter(), db, filter, queue);
+    let (columns, rows) = show::with_queue(show::RESTORE_COLUMNS, rows, queue);
     Ok(QueryOutput::Rows { columns, rows })
 }
 

@@ -143,10 +143,18 @@ pub fn show_backup<'a>(
     filter: Option<&NameFilter>,
     queue: Option<&QueueCells<'_>>,
 ) -> (Vec<OutColumn>, Vec<Vec<Value>>) {
-    let mut js: Vec<&BackupJobRecord> =
-        jobs.into_iter().filter(|j| j.db_name == db_name && name_matches(&j.label, filter)).collect();
+    with_queue(BACKUP_COLUMNS, backup_rows(&mut jobs.into_iter(), db_name, filter), queue)
+}
+
+/// SHOW BACKUP's rows without the queue cells, each with its job id, oldest first.
+pub fn backup_rows<'a>(
+    jobs: &mut dyn Iterator<Item = &'a BackupJobRecord>,
+    db_name: &str,
+    filter: Option<&NameFilter>,
+) -> Vec<(i64, Vec<Value>)> {
+    let mut js: Vec<&BackupJobRecord> = jobs.filter(|j| j.db_name == db_name && name_matches(&j.label, filter)).collect();
     js.sort_by_key(|j| (j.create_time_ms, j.job_id));
-    with_queue(BACKUP_COLUMNS, js.into_iter().map(|j| (j.job_id, backup_row(j))), queue)
+    js.into_iter().map(|j| (j.job_id, backup_row(j))).collect()
 }
 
 /// The QueuePos and BlockReason cells of a job.
@@ -154,15 +162,16 @@ pub type QueueCells<'a> = dyn Fn(i64) -> (String, String) + 'a;
 
 /// Columns `names` and the rows, with QueuePos and BlockReason appended when the
 /// table-level scheduler shows its queue (upstream has these columns only then).
-fn with_queue(
+pub fn with_queue(
     names: &[&str],
-    rows: impl Iterator<Item = (i64, Vec<Value>)>,
+    rows: Vec<(i64, Vec<Value>)>,
     queue: Option<&QueueCells<'_>>,
 ) -> (Vec<OutColumn>, Vec<Vec<Value>>) {
     let Some(queue) = queue else {
-        return (columns(names), rows.map(|(_, row)| row).collect());
+        return (columns(names), rows.into_iter().map(|(_, row)| row).collect());
     };
     let rows = rows
+        .into_iter()
         .map(|(id, mut row)| {
             let (pos, reason) = queue(id);
             row.push(s(pos));
@@ -212,10 +221,18 @@ pub fn show_restore<'a>(
     filter: Option<&NameFilter>,
     queue: Option<&QueueCells<'_>>,
 ) -> (Vec<OutColumn>, Vec<Vec<Value>>) {
-    let mut js: Vec<&RestoreJobRecord> =
-        jobs.into_iter().filter(|j| j.db_name == db_name && name_matches(&j.label, filter)).collect();
+    with_queue(RESTORE_COLUMNS, restore_rows(&mut jobs.into_iter(), db_name, filter), queue)
+}
+
+/// SHOW RESTORE's rows without the queue cells, each with its job id, oldest first.
+pub fn restore_rows<'a>(
+    jobs: &mut dyn Iterator<Item = &'a RestoreJobRecord>,
+    db_name: &str,
+    filter: Option<&NameFilter>,
+) -> Vec<(i64, Vec<Value>)> {
+    let mut js: Vec<&RestoreJobRecord> = jobs.filter(|j| j.db_name == db_name && name_matches(&j.label, filter)).collect();
     js.sort_by_key(|j| (j.create_time_ms, j.job_id));
-    with_queue(RESTORE_COLUMNS, js.into_iter().map(|j| (j.job_id, restore_row(j))), queue)
+    js.into_iter().map(|j| (j.job_id, restore_row(j))).collect()
 }
 
 pub fn repository_row(r: &Repository) -> Vec<Value> {
