@@ -162,7 +162,11 @@ fn label_key(db_id: i64, label: &str) -> String {
 impl TxnStore {
     pub fn open(meta_dir: &Path) -> Result<TxnStore, FeError> {
         let path = meta_dir.join(FILE_NAME);
-        let db = Database::create(&path).map_err(|e| FeError::Internal(format!("{}: {e}", path.display())))?;
+        // Small records: a small page cache (redb's default is 1 GiB).
+        let db = redb::Builder::new()
+            .set_cache_size(32 << 20)
+            .create(&path)
+            .map_err(|e| FeError::Internal(format!("{}: {e}", path.display())))?;
         let w = db.begin_write().map_err(storage)?;
         {
             w.open_table(TXNS).map_err(storage)?;
