@@ -177,7 +177,7 @@ impl Writer<'_> {
 /// redb's page cache for the FE meta. Its default (1 GiB) filled with the pages of large
 /// job records (a 100,000-tablet backup's record is tens of MiB, rewritten at each step)
 /// and made up most of the FE's resident set; the OS page cache serves reads past this.
-const META_CACHE_BYTES: usize = 128 << 20;
+const META_CACHE_BYTES: usize = 32 << 20;
 
 impl MetaStore {
     /// Open (or create) the store under `meta_dir`.

@@ -236,7 +236,7 @@ impl AgentTasks {
     ) -> (Vec<(i64, TFinishTaskRequest)>, Result<(), TaskError>) {
         let mut done = Vec::new();
         let mut failed = None;
-        for (backend_id, (addr, reqs)) in group(tasks) {
+        for (backend_id, addr, reqs) in batches(tasks) {
             // Other backends may already run theirs: keep waiting for what was submitted.
             if let Err(e) = submit_one(&self.pool, backend_id, &addr, reqs).await {
                 failed.get_or_insert(e);
@@ -274,7 +274,7 @@ impl AgentTasks {
 
 async fn submit_all(pool: &ClientPool, tasks: Vec<AgentTask>) -> Vec<TaskError> {
     let mut errors = Vec::new();
-    for (backend_id, (addr, reqs)) in group(tasks) {
+    for (backend_id, addr, reqs) in batches(tasks) {
         if let Err(e) = submit_one(pool, backend_id, &addr, reqs).await {
             warn!(backend_id, error = %e, "submitting agent tasks failed");
             errors.push(e);
@@ -344,12 +344,33 @@ impl Drop for Registered<'_> {
     }
 }
 
-fn group(tasks: Vec<AgentTask>) -> BTreeMap<i64, (String, Vec<TAgentTaskRequest>)> {
-    let mut by_be: BTreeMap<i64, (String, Vec<TAgentTaskRequest>)> = BTreeMap::new();
+/// Tasks per submit_tasks call at most. One call per BE grew with the job (tens of MB for
+/// a 300,000-tablet one), held whole by both ends and bounded by the BE's
+/// `thrift_max_message_size`; batches keep calls small and let every BE start at once.
+pub const SUBMIT_BATCH: usize = 2000;
+
+/// The tasks as submit_tasks calls: per backend, batches of at most [`SUBMIT_BATCH`] in
+/// their order, the backends' batches taken in turn.
+fn batches(tasks: Vec<AgentTask>) -> Vec<(i64, String, Vec<TAgentTaskRequest>)> {
+    let mut by_be: BTreeMap<i64, (String, Vec<Vec<TAgentTaskRequest>>)> = BTreeMap::new();
     for t in tasks {
-        by_be.entry(t.backend_id).or_insert_with(|| (t.addr.clone(), Vec::new())).1.push(t.request);
+        let (_, chunks) = by_be.entry(t.backend_id).or_insert_with(|| (t.addr.clone(), Vec::new()));
+        match chunks.last_mut() {
+            Some(c) if c.len() < SUBMIT_BATCH => c.push(t.request),
+            _ => chunks.push(vec![t.request]),
+        }
     }
-    by_be
+    let mut queues: Vec<(i64, String, std::collections::VecDeque<Vec<TAgentTaskRequest>>)> =
+        by_be.into_iter().map(|(id, (addr, chunks))| (id, addr, chunks.into())).collect();
+    let mut out = Vec::new();
+    while queues.iter().any(|(_, _, q)| !q.is_empty()) {
+        for (id, addr, q) in queues.iter_mut() {
+            if let Some(c) = q.pop_front() {
+                out.push((*id, addr.clone(), c));
+            }
+        }
+    }
+    out
 }
 
 /// A status as one line: its messages, or its code when it has none.
@@ -377,4 +398,36 @@ pub fn task_type_name(t: TTaskType) -> String {
         other => return format!("type {}", other.0),
     };
     name.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use doris_thrift::agent_service::TReleaseSnapshotRequest;
+    use doris_thrift::task_body::TaskBody;
+
+    use super::*;
+
+    fn task(backend_id: i64, signature: i64) -> AgentTask {
+        let body = TaskBody::ReleaseSnapshot(TReleaseSnapshotRequest { snapshot_path: String::new() });
+        AgentTask { backend_id, addr: format!("be{backend_id}:9060"), request: body.into_request(signature) }
+    }
+
+    /// Each backend's tasks go in batches of at most SUBMIT_BATCH, in their order, the
+    /// backends taking turns; nothing is lost or sent twice.
+    #[test]
+    fn tasks_are_submitted_in_bounded_batches_taking_turns() {
+        let mut tasks = Vec::new();
+        for sig in 0..(2 * SUBMIT_BATCH as i64 + 5) {
+            tasks.push(task(1, sig));
+        }
+        for sig in 0..3 {
+            tasks.push(task(2, 100_000 + sig));
+        }
+        let b = batches(tasks);
+        let shape: Vec<(i64, usize)> = b.iter().map(|(id, _, reqs)| (*id, reqs.len())).collect();
+        assert_eq!(shape, vec![(1, SUBMIT_BATCH), (2, 3), (1, SUBMIT_BATCH), (1, 5)]);
+        assert!(b.iter().all(|(id, addr, _)| *addr == format!("be{id}:9060")));
+        let sigs: Vec<i64> = b.iter().filter(|(id, _, _)| *id == 1).flat_map(|(_, _, r)| r.iter().map(|t| t.signature)).collect();
+        assert_eq!(sigs, (0..(2 * SUBMIT_BATCH as i64 + 5)).collect::<Vec<_>>());
+    }
 }
