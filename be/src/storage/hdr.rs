@@ -95,26 +95,10 @@ pub fn read_file(path: &Path) -> Result<TabletMeta> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::tablet_meta::{CooldownState, TabletSchema};
 
     #[test]
     fn storage_hdr_roundtrip_and_checks() {
-        let meta = TabletMeta {
-            tablet_id: 1,
-            schema_hash: 2,
-            replica_id: 3,
-            table_id: 4,
-            partition_id: 5,
-            shard_id: 1,
-            schema: TabletSchema { keys_type: "DUP_KEYS".into(), short_key_column_count: 0, columns: vec![] },
-            storage_medium: "HDD".into(),
-            storage_policy_id: 0,
-            creation_time_ms: 0,
-            in_restore_mode: false,
-            rowsets: vec![],
-            pending: vec![],
-            cooldown: CooldownState::default(),
-        };
+        let meta = TabletMeta::for_test(1, 3);
         let b = encode(&meta).unwrap();
         assert_eq!(decode(&b).unwrap(), meta);
         let mut v0 = b.clone();

@@ -198,26 +198,6 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::storage::tablet_meta::{CooldownState, TabletSchema};
-
-    fn meta(tablet_id: i64, replica_id: i64) -> TabletMeta {
-        TabletMeta {
-            tablet_id,
-            schema_hash: 7,
-            replica_id,
-            table_id: 1,
-            partition_id: 2,
-            shard_id: 0,
-            schema: TabletSchema { keys_type: "DUP_KEYS".into(), short_key_column_count: 0, columns: vec![] },
-            storage_medium: "HDD".into(),
-            storage_policy_id: 0,
-            creation_time_ms: 0,
-            in_restore_mode: false,
-            rowsets: vec![],
-            pending: vec![],
-            cooldown: CooldownState::default(),
-        }
-    }
 
     /// Many writers at once: every change is in the store once its call returned, also
     /// after the store is reopened, and deletes and rewrites land in call order per tablet.
@@ -232,12 +212,12 @@ mod tests {
                 std::thread::spawn(move || {
                     for i in 0..150i64 {
                         let id = w * 1000 + i;
-                        store.put(&meta(id, 1)).unwrap();
+                        store.put(&TabletMeta::for_test(id, 1)).unwrap();
                         assert_eq!(store.get(id).unwrap().map(|m| m.replica_id), Some(1), "visible once put returned");
                         if i % 3 == 0 {
                             store.delete(id).unwrap();
                         } else if i % 3 == 1 {
-                            store.put(&meta(id, 2)).unwrap();
+                            store.put(&TabletMeta::for_test(id, 2)).unwrap();
                         }
                     }
                 })

@@ -92,6 +92,27 @@ pub struct TabletMeta {
 }
 
 impl TabletMeta {
+    /// An empty DUP_KEYS tablet's meta, for tests.
+    #[cfg(test)]
+    pub(crate) fn for_test(tablet_id: i64, replica_id: i64) -> TabletMeta {
+        TabletMeta {
+            tablet_id,
+            schema_hash: 2,
+            replica_id,
+            table_id: 4,
+            partition_id: 5,
+            shard_id: 1,
+            schema: TabletSchema { keys_type: "DUP_KEYS".into(), short_key_column_count: 0, columns: vec![] },
+            storage_medium: "HDD".into(),
+            storage_policy_id: 0,
+            creation_time_ms: 0,
+            in_restore_mode: false,
+            rowsets: vec![],
+            pending: vec![],
+            cooldown: CooldownState::default(),
+        }
+    }
+
     /// Highest version held (the end of the newest rowset), 1 for a new tablet's [0,1].
     pub fn max_version(&self) -> i64 {
         self.rowsets.iter().map(|r| r.end_version).max().unwrap_or(0)
