@@ -349,28 +349,31 @@ impl Drop for Registered<'_> {
 /// `thrift_max_message_size`; batches keep calls small and let every BE start at once.
 pub const SUBMIT_BATCH: usize = 2000;
 
+fn group(tasks: Vec<AgentTask>) -> BTreeMap<i64, (String, Vec<TAgentTaskRequest>)> {
+    let mut by_be: BTreeMap<i64, (String, Vec<TAgentTaskRequest>)> = BTreeMap::new();
+    for t in tasks {
+        by_be.entry(t.backend_id).or_insert_with(|| (t.addr.clone(), Vec::new())).1.push(t.request);
+    }
+    by_be
+}
+
 /// The tasks as submit_tasks calls: per backend, batches of at most [`SUBMIT_BATCH`] in
 /// their order, the backends' batches taken in turn.
 fn batches(tasks: Vec<AgentTask>) -> Vec<(i64, String, Vec<TAgentTaskRequest>)> {
-    let mut by_be: BTreeMap<i64, (String, Vec<Vec<TAgentTaskRequest>>)> = BTreeMap::new();
-    for t in tasks {
-        let (_, chunks) = by_be.entry(t.backend_id).or_insert_with(|| (t.addr.clone(), Vec::new()));
-        match chunks.last_mut() {
-            Some(c) if c.len() < SUBMIT_BATCH => c.push(t.request),
-            _ => chunks.push(vec![t.request]),
-        }
-    }
-    let mut queues: Vec<(i64, String, std::collections::VecDeque<Vec<TAgentTaskRequest>>)> =
-        by_be.into_iter().map(|(id, (addr, chunks))| (id, addr, chunks.into())).collect();
+    let mut per_be: Vec<_> = group(tasks).into_iter().map(|(id, (addr, reqs))| (id, addr, reqs.into_iter())).collect();
     let mut out = Vec::new();
-    while queues.iter().any(|(_, _, q)| !q.is_empty()) {
-        for (id, addr, q) in queues.iter_mut() {
-            if let Some(c) = q.pop_front() {
-                out.push((*id, addr.clone(), c));
+    loop {
+        let before = out.len();
+        for (id, addr, reqs) in per_be.iter_mut() {
+            let batch: Vec<TAgentTaskRequest> = reqs.by_ref().take(SUBMIT_BATCH).collect();
+            if !batch.is_empty() {
+                out.push((*id, addr.clone(), batch));
             }
         }
+        if out.len() == before {
+            return out;
+        }
     }
-    out
 }
 
 /// A status as one line: its messages, or its code when it has none.

@@ -136,17 +136,8 @@ pub fn backup_row(j: &BackupJobRecord) -> Vec<Value> {
     ]
 }
 
-/// SHOW BACKUP [FROM db] [WHERE SnapshotName ...]: the jobs of `db_name` matching, oldest first.
-pub fn show_backup<'a>(
-    jobs: impl IntoIterator<Item = &'a BackupJobRecord>,
-    db_name: &str,
-    filter: Option<&NameFilter>,
-    queue: Option<&QueueCells<'_>>,
-) -> (Vec<OutColumn>, Vec<Vec<Value>>) {
-    with_queue(BACKUP_COLUMNS, backup_rows(&mut jobs.into_iter(), db_name, filter), queue)
-}
-
-/// SHOW BACKUP's rows without the queue cells, each with its job id, oldest first.
+/// SHOW BACKUP [FROM db] [WHERE SnapshotName ...]: the rows of `db_name`'s matching jobs,
+/// oldest first, each with its job id (`with_queue` adds the queue cells).
 pub fn backup_rows<'a>(
     jobs: &mut dyn Iterator<Item = &'a BackupJobRecord>,
     db_name: &str,
@@ -214,17 +205,8 @@ pub fn restore_row(j: &RestoreJobRecord) -> Vec<Value> {
     ]
 }
 
-/// SHOW RESTORE [FROM db] [WHERE Label ...]: the jobs of `db_name` matching, oldest first.
-pub fn show_restore<'a>(
-    jobs: impl IntoIterator<Item = &'a RestoreJobRecord>,
-    db_name: &str,
-    filter: Option<&NameFilter>,
-    queue: Option<&QueueCells<'_>>,
-) -> (Vec<OutColumn>, Vec<Vec<Value>>) {
-    with_queue(RESTORE_COLUMNS, restore_rows(&mut jobs.into_iter(), db_name, filter), queue)
-}
-
-/// SHOW RESTORE's rows without the queue cells, each with its job id, oldest first.
+/// SHOW RESTORE [FROM db] [WHERE Label ...]: the rows of `db_name`'s matching jobs,
+/// oldest first, each with its job id (`with_queue` adds the queue cells).
 pub fn restore_rows<'a>(
     jobs: &mut dyn Iterator<Item = &'a RestoreJobRecord>,
     db_name: &str,
@@ -298,6 +280,24 @@ pub async fn show_snapshot(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn show_backup<'a>(
+        jobs: impl IntoIterator<Item = &'a BackupJobRecord>,
+        db_name: &str,
+        filter: Option<&NameFilter>,
+        queue: Option<&QueueCells<'_>>,
+    ) -> (Vec<OutColumn>, Vec<Vec<Value>>) {
+        with_queue(BACKUP_COLUMNS, backup_rows(&mut jobs.into_iter(), db_name, filter), queue)
+    }
+
+    fn show_restore<'a>(
+        jobs: impl IntoIterator<Item = &'a RestoreJobRecord>,
+        db_name: &str,
+        filter: Option<&NameFilter>,
+        queue: Option<&QueueCells<'_>>,
+    ) -> (Vec<OutColumn>, Vec<Vec<Value>>) {
+        with_queue(RESTORE_COLUMNS, restore_rows(&mut jobs.into_iter(), db_name, filter), queue)
+    }
     use crate::backup::JobLifecycle;
     use crate::backup::job_info::BackupContent;
     use crate::backup::properties::{ReplicaAllocation, RestoreOptions};
