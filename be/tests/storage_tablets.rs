@@ -85,6 +85,31 @@ fn storage_new_tablets_go_to_the_root_with_fewest() {
     assert!(disks.iter().all(|d| d.used && d.disk_total_capacity > 0 && d.disk_available_capacity.unwrap() > 0));
 }
 
+/// The per-root counts placement uses follow drops and are rebuilt at open.
+#[test]
+fn storage_placement_counts_follow_drops_and_reopen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let on = |e: &doris_be::storage::StorageEngine, root: &std::path::Path| {
+        e.tablet_ids().into_iter().filter(|id| e.tablet_dir(*id).unwrap().starts_with(root.canonicalize().unwrap())).collect::<Vec<_>>()
+    };
+    {
+        let e = open(&[&a, &b]);
+        for id in 1..=4 {
+            e.create_tablet(&create_req(id, 1, None)).unwrap();
+        }
+        for id in on(&e, &b) {
+            e.drop_tablet(id, 0).unwrap();
+        }
+        e.create_tablet(&create_req(5, 1, None)).unwrap();
+        assert_eq!(on(&e, &b), vec![5], "b dropped to none, so the next tablet goes there, not to the first root");
+    }
+    let e = open(&[&a, &b]);
+    e.create_tablet(&create_req(6, 1, None)).unwrap();
+    assert_eq!(on(&e, &b), vec![5, 6], "after reopening, b still holds fewer");
+    assert_eq!(on(&e, &a).len(), 2);
+}
+
 #[test]
 fn storage_drop_removes_meta_and_files_and_missing_is_ok() {
     let tmp = tempfile::tempdir().unwrap();
