@@ -129,13 +129,8 @@ fn add_rows(be: &BeHandle, rows: &[(i32, i64)]) -> Vec<u8> {
 /// The rows a scan of the tablet at its version answers, sorted.
 async fn scan(be: &BeHandle) -> Vec<(i64, i64)> {
     let version = be.ctx.storage.tablet_meta(TABLET).unwrap().max_version();
-    let url = format!("http://{}/api/_internal/scan?token={TOKEN}&tablet_id={TABLET}&version={version}", be.addrs.http);
-    let r = reqwest::get(url).await.unwrap();
-    let status = r.status();
-    let body: serde_json::Value = serde_json::from_str(&r.text().await.unwrap()).unwrap_or_else(|e| panic!("{status}: {e}"));
-    assert_eq!(status, 200, "{body}");
-    let mut rows: Vec<(i64, i64)> =
-        body["rows"].as_array().unwrap().iter().map(|r| (r[0].as_i64().unwrap(), r[1].as_i64().unwrap())).collect();
+    let (_, rows) = scan_int_rows(be.addrs.http, TOKEN, TABLET, version).await;
+    let mut rows: Vec<(i64, i64)> = rows.into_iter().map(|r| (r[0], r[1])).collect();
     rows.sort();
     rows
 }

@@ -55,6 +55,10 @@ pub enum FeError {
     Timeout(String),
     #[error("io error: {context}: {source}")]
     Io { context: String, source: std::io::Error },
+    /// A query the query engine could not parse or plan (unknown table or column, bad
+    /// types...), with its message.
+    #[error("{0}")]
+    Analysis(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -92,6 +96,7 @@ impl FeError {
             | FeError::Cancelled(_)
             | FeError::Timeout(_)
             | FeError::Io { .. }
+            | FeError::Analysis(_)
             | FeError::Internal(_) => ErrorKind::ER_UNKNOWN_ERROR,
         }
     }
@@ -108,7 +113,7 @@ impl FeError {
     /// The Doris status code this becomes in thrift answers.
     pub fn status_code(&self) -> TStatusCode {
         match self {
-            FeError::Parse { .. } | FeError::EmptyQuery => TStatusCode::ANALYSIS_ERROR,
+            FeError::Parse { .. } | FeError::EmptyQuery | FeError::Analysis(_) => TStatusCode::ANALYSIS_ERROR,
             FeError::NotSupported(_) => TStatusCode::NOT_IMPLEMENTED_ERROR,
             FeError::AccessDenied { .. } => TStatusCode::NOT_AUTHORIZED,
             FeError::NoDatabaseSelected | FeError::InvalidArgument(_) | FeError::UnknownVariable(_) => {

@@ -18,3 +18,4 @@ pub mod binlog;
 pub mod load;
 pub mod cooldown;
 pub mod tables;
+pub mod query;

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use doris_fe::error::FeError;
 use doris_fe::mysql::{self, Executor, OutColumn, QueryOutput, Session, StaticUsers, Value};
-use doris_fe::sql::{like_match, Projection, Statement};
+use doris_fe::query::{QueryEngine, QueryEnv};
+use doris_fe::sql::{like_match, Statement};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -19,7 +20,7 @@ struct Fixture {
 
 #[async_trait]
 impl Executor for Fixture {
-    async fn execute(&self, session: &mut Session, stmt: Statement) -> Result<QueryOutput, FeError> {
+    async fn execute(&self, _session: &mut Session, stmt: Statement) -> Result<QueryOutput, FeError> {
         let mut dbs = self.dbs.lock().unwrap();
         match stmt {
             Statement::Use { db } => {
@@ -49,18 +50,23 @@ impl Executor for Fixture {
                 }
                 Ok(QueryOutput::ok())
             }
-            // Typed columns and NULLs; the session's database must be set.
-            Statement::Select(sel) if sel.projection == Projection::CountStar => {
-                let db = session.resolve_db(sel.table.db.as_deref())?;
-                Ok(QueryOutput::rows(
-                    vec![OutColumn::bigint("count(*)"), OutColumn::text("db"), OutColumn::text("none")],
-                    vec![vec![Value::Int(42), Value::Str(db), Value::Null]],
-                ))
-            }
             // A broken result set: must become an error, not a dead connection.
             Statement::ShowFrontends => Ok(QueryOutput::text_rows(&["a", "b"], vec![vec![Value::Int(1)]])),
             other => Err(FeError::NotSupported(format!("{} in the test fixture", other.kind()))),
         }
+    }
+
+    async fn query(&self, sql: &str, env: &QueryEnv) -> Result<QueryOutput, FeError> {
+        // Typed columns and NULLs; the session's database must be set.
+        if sql.to_ascii_uppercase().contains("COUNT(*) FROM T") {
+            let db = env.current_db.clone().ok_or(FeError::NoDatabaseSelected)?;
+            return Ok(QueryOutput::rows(
+                vec![OutColumn::bigint("count(*)"), OutColumn::text("db"), OutColumn::text("none")],
+                vec![vec![Value::Int(42), Value::Str(db), Value::Null]],
+            ));
+        }
+        // Everything else as a server without a catalog answers it.
+        mysql::query_output(&QueryEngine::without_catalog().run(sql, env).await?)
     }
 }
 

@@ -278,8 +278,11 @@ def test_backends_frontends_and_frontends_function(fe):
     assert names == FRONTEND_COLUMNS and [r[:13] for r in rows] == [rows_f[:13] for rows_f in fe.query("SHOW FRONTENDS")[1]]
     assert fe.query("SELECT COUNT(*) FROM frontends()")[1] == [(1,)]
     assert fe.fails("SELECT no_col FROM frontends()") == (ER_BAD_FIELD_ERROR, "Unknown column 'no_col'")
-    assert fe.not_supported("SELECT * FROM backends()") == "not supported: table function backends()"
-    assert fe.not_supported("SELECT * FROM frontends() WHERE IsMaster = 'true'").endswith("frontends()")
+    assert fe.query("SELECT COUNT(*) FROM frontends() WHERE IsMaster = 'true' AND Alive = 'true'")[1] == [(1,)]
+    names, rows = fe.query("SELECT BackendId, Host, Alive FROM backends() WHERE Alive = 'true'")
+    assert names == ["BackendId", "Host", "Alive"] and [r[1:] for r in rows] == [("127.0.0.1", "true")], rows
+    code, msg = fe.fails("SELECT * FROM frontends('x')")
+    assert code == ER_UNKNOWN_ERROR and "does not support any params" in msg, msg
 
 
 def test_show_proc_walk_like_the_ccr_syncer(fe):
@@ -370,8 +373,18 @@ def test_selects(fe):
     assert fe.query("SELECT name FROM dup_t ORDER BY v LIMIT 1") == (["name"], [("one",)])
     assert fe.query("SELECT COUNT(*) FROM uniq_t PARTITION (p2)")[1] == [(2,)]
     assert fe.query("SELECT COUNT(*) FROM agg_t")[1] == [(0,)]
-    assert fe.not_supported("SELECT * FROM dup_t WHERE k = 1") == "not supported: SELECT with WHERE"
+    # Filters, aliases, grouping, aggregates and joins, planned by DataFusion.
+    assert fe.query("SELECT k, name FROM dup_t WHERE v > 20 AND name LIKE 'f%' ORDER BY k") == (
+        ["k", "name"], [(4, "four"), (5, "five")])
+    assert fe.query("SELECT COUNT(*) AS n, SUM(v) AS total FROM dup_t WHERE k <= 3") == (["n", "total"], [(3, 60)])
+    assert fe.query("SELECT k % 2 AS odd, COUNT(*) FROM dup_t GROUP BY k % 2 ORDER BY odd")[1] == [(0, 2), (1, 3)]
+    assert fe.query("SELECT d.name, u.v FROM dup_t d JOIN uniq_t u ON d.k = u.k ORDER BY d.k") == (
+        ["name", "v"], [("one", "a"), ("two", "b"), ("three", "c")])
+    assert fe.query("SELECT MAX(K), min(Name) FROM DUP_T")[1] == [(5, "five")]
+    names, rows = fe.query(f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{DB}' ORDER BY 1")
+    assert ("dup_t",) in rows and ("uniq_t",) in rows, rows
     assert fe.fails("SELECT * FROM no_such_t")[0] == ER_BAD_TABLE_ERROR
+    assert fe.fails("SELECT no_col FROM dup_t") == (ER_BAD_FIELD_ERROR, "Unknown column 'no_col'")
 
 
 def backup_job(fe, label):
@@ -452,7 +465,6 @@ def test_drop_table_system_errors_and_unsupported(fe):
         "ALTER TABLE dup_t MODIFY COLUMN v VARCHAR(64)",
         "CREATE VIEW v1 AS SELECT * FROM dup_t",
         "ADMIN SET FRONTEND CONFIG ('query_port' = '1')",
-        f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{DB}'",
         "SHOW TABLE STATUS",
         "ALTER TABLE dup_t ADD TEMPORARY PARTITION tp VALUES LESS THAN (\"5\")",
     ]:

@@ -4,8 +4,8 @@
 //!   registered as the txn's pending rowset, visible after PUBLISH_VERSION.
 //! - `POST /api/_internal/load/abort?tablet_id&txn_id`: drop the txn's pending rowset of
 //!   that tablet and its files (a failed load cleaning up after itself; absent is OK).
-//! - `GET /api/_internal/scan?tablet_id&version[&count_only=true]`: the rows (or only
-//!   the count) of the tablet's visible rowsets up to `version`, as JSON.
+//! - `GET /api/_internal/scan?tablet_id&version[&schema]`: the rows of the tablet's
+//!   visible rowsets up to `version`, as an Arrow IPC stream.
 //!
 //! Failpoint (see `crate::storage`, feature `failpoints`): `load_rowset.before_meta` aborts a BE
 //! after a received segment is on disk and before its pending rowset is committed.
@@ -20,7 +20,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::segment;
-use super::types::ColKind;
+use super::types::{Cell, ColKind};
 use super::TOKEN_HEADER;
 use crate::context::BeContext;
 use crate::error::BeError;
@@ -135,14 +135,15 @@ pub async fn abort_rowset(
     blocking_text(move || super::gc::drop_pending(&storage, tablet_id, txn_id)).await
 }
 
-/// What a scan answers: `{"tablet_id", "version", "num_rows", "columns": [...], "rows": [[...]]}`
-/// (no columns/rows with `count_only`). Cells: numbers, decimal/largeint text, dates as text.
+/// What a scan answers: the tablet's rows at `version` as an Arrow IPC stream (see
+/// [`super::arrow_ipc`]), the FE's query engine reading them.
 ///
-/// `schema` (optional, JSON `[[name, type, default or null], ...]`: the table's columns now)
-/// projects every segment onto those columns by name: a segment written before a column
-/// was added gets its default (NULL without one), a column dropped since is left out. This
-/// is how a light schema change reads rowsets of older schemas without rewriting them.
-/// Without it, rows are as each segment holds them and `columns` are the first segment's.
+/// `schema` (JSON `[[name, type, default or null], ...]`: the columns to read, as the table
+/// has them now) projects every segment onto those columns by name: a segment written
+/// before a column was added gets its default (NULL without one), a column dropped since is
+/// left out. This is how a light schema change reads rowsets of older schemas without
+/// rewriting them. An empty list answers only the row count (batches without columns).
+/// Without `schema`, the first segment's columns are read.
 pub async fn scan(
     State(ctx): State<Arc<BeContext>>,
     Query(q): Query<HashMap<String, String>>,
@@ -152,7 +153,6 @@ pub async fn scan(
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
-    let count_only = q.get("count_only").is_some_and(|v| v == "true");
     let schema = match q.get("schema").map(|s| Projection::parse(s)).transpose() {
         Ok(p) => p,
         Err(e) => return (StatusCode::BAD_REQUEST, format!("schema: {e}")).into_response(),
@@ -160,7 +160,7 @@ pub async fn scan(
     let storage = ctx.storage.clone();
     // Remote (cooled-down) segments are fetched from the object store on the runtime.
     let runtime = tokio::runtime::Handle::current();
-    let r = tokio::task::spawn_blocking(move || -> Result<String, Fail> {
+    let r = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, Fail> {
         let meta = storage.tablet_meta(tablet_id).ok_or_else(|| be_err(BeError::NotFound(format!("tablet {tablet_id}"))))?;
         if meta.max_version() < version {
             return Err((
@@ -169,74 +169,69 @@ pub async fn scan(
             ));
         }
         let rowsets: Vec<&RowsetMeta> = meta.rowsets.iter().filter(|r| r.end_version <= version).collect();
-        let num_rows: i64 = rowsets.iter().map(|r| r.num_rows).sum();
-        let mut out = String::new();
-        out.push_str(&format!("{{\"tablet_id\":{tablet_id},\"version\":{version},\"num_rows\":{num_rows}"));
-        if count_only {
-            out.push('}');
-            return Ok(out);
+        let internal = |e: arrow_schema::ArrowError| (StatusCode::INTERNAL_SERVER_ERROR, format!("tablet {tablet_id}: {e}"));
+        if schema.as_ref().is_some_and(|p| p.columns.is_empty()) {
+            let num_rows: i64 = rowsets.iter().map(|r| r.num_rows).sum();
+            return super::arrow_ipc::encode_count(num_rows as usize).map_err(internal);
         }
-        let dir = storage.tablet_dir(tablet_id).map_err(be_err)?;
-        let mut columns: Option<Vec<(String, ColKind)>> = None;
-        // Opened at the first remote rowset, then shared by the rest.
-        let mut remote: Option<crate::cooldown::RemoteStore> = None;
-        out.push_str(",\"rows\":[");
-        let mut first = true;
-        for rs in rowsets {
-            for f in rs.segment_files() {
-                let (bytes, shown) = if rs.remote {
-                    if remote.is_none() {
-                        remote = Some(crate::cooldown::RemoteStore::of_tablet(&storage, tablet_id).map_err(be_err)?);
-                    }
-                    let store = remote.as_ref().expect("just opened");
-                    let b = runtime.block_on(store.segment(tablet_id, &f)).map_err(be_err)?;
-                    (b, format!("remote {f}"))
-                } else {
-                    let path = dir.join(&f);
-                    let b = std::fs::read(&path)
-                        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("{}: {e}", path.display())))?;
-                    (b.into(), path.display().to_string())
-                };
-                let seg = segment::read(bytes).map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("{shown}: {e}")))?;
-                // Where each output column comes from in this segment.
-                let pick: Option<Vec<Result<usize, &serde_json::Value>>> = schema.as_ref().map(|p| p.pick(&seg.columns));
-                for row in &seg.rows {
-                    if !first {
-                        out.push(',');
-                    }
-                    first = false;
-                    let cells: Vec<serde_json::Value> = match &pick {
-                        None => row.iter().zip(&seg.columns).map(|(c, (_, k))| c.to_json(k)).collect(),
-                        Some(pick) => pick
-                            .iter()
-                            .map(|src| match src {
-                                Ok(i) => row[*i].to_json(&seg.columns[*i].1),
-                                Err(default) => (*default).clone(),
-                            })
-                            .collect(),
-                    };
-                    out.push_str(&serde_json::Value::Array(cells).to_string());
-                }
-                if columns.is_none() {
-                    columns = Some(seg.columns);
-                }
-            }
-        }
-        out.push_str("],\"columns\":");
-        let names: Vec<String> = match &schema {
-            Some(p) => p.columns.iter().map(|c| c.name.clone()).collect(),
-            None => columns.unwrap_or_default().into_iter().map(|(n, _)| n).collect(),
-        };
-        out.push_str(&serde_json::to_string(&names).unwrap_or_else(|_| "[]".into()));
-        out.push('}');
-        Ok(out)
+        let (columns, rows) = read_rows(&storage, &runtime, tablet_id, &rowsets, schema)?;
+        super::arrow_ipc::encode(&columns, &rows).map_err(internal)
     })
     .await;
     match r {
-        Ok(Ok(body)) => (StatusCode::OK, [("Content-Type", "application/json")], body).into_response(),
+        Ok(Ok(body)) => (StatusCode::OK, [("Content-Type", "application/vnd.apache.arrow.stream")], body).into_response(),
         Ok(Err(fail)) => fail.into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
+}
+
+/// The rows of `rowsets` projected onto `schema`, or without one onto the first segment's
+/// columns; the columns read and the rows.
+fn read_rows(
+    storage: &crate::storage::StorageEngine,
+    runtime: &tokio::runtime::Handle,
+    tablet_id: i64,
+    rowsets: &[&RowsetMeta],
+    mut schema: Option<Projection>,
+) -> Result<(Vec<(String, ColKind)>, Vec<Vec<Cell>>), Fail> {
+    let dir = storage.tablet_dir(tablet_id).map_err(be_err)?;
+    // Opened at the first remote rowset, then shared by the rest.
+    let mut remote: Option<crate::cooldown::RemoteStore> = None;
+    let mut rows = Vec::new();
+    for rs in rowsets {
+        for f in rs.segment_files() {
+            let (bytes, shown) = if rs.remote {
+                if remote.is_none() {
+                    remote = Some(crate::cooldown::RemoteStore::of_tablet(storage, tablet_id).map_err(be_err)?);
+                }
+                let store = remote.as_ref().expect("just opened");
+                let b = runtime.block_on(store.segment(tablet_id, &f)).map_err(be_err)?;
+                (b, format!("remote {f}"))
+            } else {
+                let path = dir.join(&f);
+                let b = std::fs::read(&path)
+                    .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("{}: {e}", path.display())))?;
+                (b.into(), path.display().to_string())
+            };
+            let seg = segment::read(bytes).map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("{shown}: {e}")))?;
+            let p = schema.get_or_insert_with(|| Projection::of_segment(&seg.columns));
+            // Where each output column comes from in this segment.
+            let pick = p.pick(&seg.columns);
+            for row in seg.rows {
+                let mut row: Vec<Option<Cell>> = row.into_iter().map(Some).collect();
+                rows.push(
+                    pick.iter()
+                        .map(|src| match src {
+                            Ok(i) => row[*i].take().unwrap_or(Cell::Null),
+                            Err(default) => (*default).clone(),
+                        })
+                        .collect(),
+                );
+            }
+        }
+    }
+    let columns = schema.map(|p| p.columns.into_iter().map(|c| (c.name, c.kind)).collect()).unwrap_or_default();
+    Ok((columns, rows))
 }
 
 /// A scan's `schema`: the columns to answer, each with the cell a segment lacking it gets.
@@ -246,8 +241,9 @@ struct Projection {
 
 struct ProjectedColumn {
     name: String,
-    /// The default as a scan cell (NULL without one).
-    missing: serde_json::Value,
+    kind: ColKind,
+    /// The default as a cell (NULL without one).
+    missing: Cell,
 }
 
 impl Projection {
@@ -258,17 +254,24 @@ impl Projection {
             .map(|(name, type_, default)| {
                 let kind = ColKind::parse(&type_).map_err(|e| format!("column {name}: {e}"))?;
                 let missing = match default {
-                    Some(d) => kind.parse_text(&d).map_err(|e| format!("default of column {name}: {e}"))?.to_json(&kind),
-                    None => serde_json::Value::Null,
+                    Some(d) => kind.parse_text(&d).map_err(|e| format!("default of column {name}: {e}"))?,
+                    None => Cell::Null,
                 };
-                Ok(ProjectedColumn { name, missing })
+                Ok(ProjectedColumn { name, kind, missing })
             })
             .collect::<Result<_, String>>()?;
         Ok(Projection { columns })
     }
 
+    /// A segment's own columns, none missing.
+    fn of_segment(columns: &[(String, ColKind)]) -> Projection {
+        Projection {
+            columns: columns.iter().map(|(name, kind)| ProjectedColumn { name: name.clone(), kind: *kind, missing: Cell::Null }).collect(),
+        }
+    }
+
     /// For each output column, its index in a segment of `columns`, or the cell to use.
-    fn pick<'a>(&'a self, columns: &[(String, ColKind)]) -> Vec<Result<usize, &'a serde_json::Value>> {
+    fn pick<'a>(&'a self, columns: &[(String, ColKind)]) -> Vec<Result<usize, &'a Cell>> {
         self.columns
             .iter()
             .map(|c| columns.iter().position(|(n, _)| n.eq_ignore_ascii_case(&c.name)).ok_or(&c.missing))

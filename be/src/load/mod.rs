@@ -11,6 +11,7 @@
 //! - `internal`: rowset transfer and scan endpoints (token-checked).
 //! - `gc`: dropping pending rowsets of aborted or expired loads.
 
+pub mod arrow_ipc;
 pub mod csv;
 pub mod gc;
 pub mod hash;

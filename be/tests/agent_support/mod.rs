@@ -383,3 +383,38 @@ pub fn add_random_rowset(be: &BeHandle, tablet_id: i64, segments: u32, size: usi
 pub fn status_text(s: &TStatus) -> String {
     s.error_msgs.clone().unwrap_or_default().join("; ")
 }
+
+/// A tablet's rows at `version` as the BE's scan endpoint answers them (Arrow IPC), for
+/// tables of integer columns: the column names and the rows.
+#[allow(dead_code)]
+pub async fn scan_int_rows(http: std::net::SocketAddr, token: &str, tablet_id: i64, version: i64) -> (Vec<String>, Vec<Vec<i64>>) {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Int16Type, Int32Type, Int64Type, Int8Type};
+    use arrow_schema::DataType;
+    let url = format!("http://{http}/api/_internal/scan?tablet_id={tablet_id}&version={version}");
+    let r = reqwest::Client::new().get(url).header("token", token).send().await.unwrap();
+    let status = r.status();
+    let body = r.bytes().await.unwrap();
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let reader = arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(body), None).unwrap();
+    let names: Vec<String> = reader.schema().fields().iter().map(|f| f.name().clone()).collect();
+    let mut rows = Vec::new();
+    for batch in reader {
+        let batch = batch.unwrap();
+        let cols: Vec<Vec<i64>> = batch
+            .columns()
+            .iter()
+            .map(|a| match a.data_type() {
+                DataType::Int8 => a.as_primitive::<Int8Type>().values().iter().map(|v| *v as i64).collect(),
+                DataType::Int16 => a.as_primitive::<Int16Type>().values().iter().map(|v| *v as i64).collect(),
+                DataType::Int32 => a.as_primitive::<Int32Type>().values().iter().map(|v| *v as i64).collect(),
+                DataType::Int64 => a.as_primitive::<Int64Type>().values().to_vec(),
+                other => panic!("not an integer column: {other}"),
+            })
+            .collect();
+        for i in 0..batch.num_rows() {
+            rows.push(cols.iter().map(|c| c[i]).collect());
+        }
+    }
+    (names, rows)
+}

@@ -4,7 +4,7 @@
 //!
 //! One file per statement family: `databases`, `tables` (+ `convert`: CREATE TABLE's AST
 //! into a spec), `proc` (SHOW PROC and id lookups), `system` (backends, frontends),
-//! `config`, `cooldown` (resources, storage policies), `query` (SELECT), `backup`
+//! `config`, `cooldown` (resources, storage policies), `query` (queries), `backup`
 //! (backup, restore, repositories). `format` holds shared value spellings. A new
 //! statement gets its arm in [`FeExecutor::execute`] (the match has no catch-all, so a
 //! new `Statement` variant does not compile until it has one) calling a function of its
@@ -33,7 +33,8 @@ use crate::cooldown::Policies;
 use crate::tables::TableDdl;
 use crate::error::FeError;
 use crate::mysql::{Executor, QueryOutput, Session};
-use crate::sql::{Statement, TableFunction};
+use crate::query::{QueryEngine, QueryEnv};
+use crate::sql::Statement;
 
 pub use users::FeUsers;
 
@@ -43,16 +44,29 @@ pub struct FeExecutor {
     ddl: TableDdl,
     backup: BackupCtx,
     policies: Arc<Policies>,
+    queries: QueryEngine,
 }
 
 impl FeExecutor {
     pub fn new(ddl: TableDdl, backup: BackupCtx) -> Self {
-        FeExecutor { ctx: ddl.ctx.clone(), policies: ddl.policies.clone(), ddl, backup }
+        let ctx = ddl.ctx.clone();
+        let table = |f: fn(&Ctx) -> crate::query::TextTable| {
+            let ctx = ctx.clone();
+            Arc::new(move || f(&ctx)) as crate::query::TableFunction
+        };
+        let queries = QueryEngine::new(ctx.clone())
+            .with_table_function("frontends", table(system::frontends_table))
+            .with_table_function("backends", table(system::backends_table));
+        FeExecutor { ctx, policies: ddl.policies.clone(), ddl, backup, queries }
     }
 }
 
 #[async_trait]
 impl Executor for FeExecutor {
+    async fn query(&self, sql: &str, env: &QueryEnv) -> Result<QueryOutput, FeError> {
+        query::run(&self.queries, sql, env).await
+    }
+
     async fn execute(&self, session: &mut Session, stmt: Statement) -> Result<QueryOutput, FeError> {
         let (ctx, ddl, backup, policies) = (&self.ctx, &self.ddl, &self.backup, &self.policies);
         match stmt {
@@ -121,9 +135,6 @@ impl Executor for FeExecutor {
                 transactions::show(ctx, &backup.txns, &db, &filter)
             }
             Statement::ShowFrontendConfig { like } => Ok(config::show_frontend_config(&ctx.config, like.as_deref())),
-            Statement::SelectTableFunction { function: TableFunction::Frontends, projection, limit } => {
-                system::select_frontends(ctx, &projection, limit)
-            }
             Statement::AddBackends { hosts } => system::add_backends(ctx, &hosts),
             Statement::DropBackends { hosts, force: _ } => system::drop_backends(ctx, &hosts),
             Statement::ShowBackends => Ok(system::show_backends(ctx)),
@@ -168,15 +179,12 @@ impl Executor for FeExecutor {
             Statement::ShowSnapshot { repo, snapshot, timestamp } => {
                 backup::show_snapshot(backup, &repo, snapshot.as_deref(), timestamp.as_deref()).await
             }
-            Statement::Select(sel) => {
-                let db = session.resolve_db(sel.table.db.as_deref())?;
-                query::select(ctx, &db, &sel).await
-            }
-            // Answered by the MySQL server itself (session state), never sent here.
+            // Answered by the MySQL server itself (session state, or `query` below), never sent here.
             other @ (Statement::SetNames { .. }
             | Statement::SetVariables(_)
             | Statement::ShowVariables { .. }
-            | Statement::SelectExprs { .. }) => Err(not_supported(&other)),
+            | Statement::Transaction(_)
+            | Statement::Query(_)) => Err(not_supported(&other)),
         }
     }
 }

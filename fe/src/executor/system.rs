@@ -3,8 +3,9 @@
 use super::format::{byte_string, time_string};
 use crate::context::Ctx;
 use crate::error::FeError;
-use crate::mysql::{OutColumn, QueryOutput, Value};
-use crate::sql::{HostPort, Projection};
+use crate::mysql::{QueryOutput, Value};
+use crate::query::TextTable;
+use crate::sql::HostPort;
 
 /// Upstream's SHOW BACKENDS columns, newest order.
 pub const BACKEND_TITLES: &[&str] = &[
@@ -179,30 +180,20 @@ pub fn show_frontends(ctx: &Ctx) -> QueryOutput {
     QueryOutput::text_rows(FRONTEND_TITLES, vec![frontend_row(ctx)])
 }
 
-/// `SELECT <projection> FROM frontends() [LIMIT n]`: the SHOW FRONTENDS columns, named
-/// case-insensitively as upstream's table function does; result columns carry its spelling.
-pub fn select_frontends(ctx: &Ctx, projection: &Projection, limit: Option<u64>) -> Result<QueryOutput, FeError> {
-    let mut rows = vec![frontend_row(ctx)];
-    rows.truncate(limit.map_or(usize::MAX, |n| n as usize));
-    match projection {
-        Projection::Star => Ok(QueryOutput::text_rows(FRONTEND_TITLES, rows)),
-        Projection::CountStar => Ok(QueryOutput::rows(
-            vec![OutColumn::bigint("count(*)")],
-            vec![vec![Value::Int(rows.len() as i64)]],
-        )),
-        Projection::Columns(cols) => {
-            let idx = cols
-                .iter()
-                .map(|c| {
-                    FRONTEND_TITLES
-                        .iter()
-                        .position(|t| t.eq_ignore_ascii_case(c))
-                        .ok_or_else(|| FeError::UnknownColumn(c.clone()))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let names: Vec<&str> = idx.iter().map(|&i| FRONTEND_TITLES[i]).collect();
-            let rows = rows.into_iter().map(|r| idx.iter().map(|&i| r[i].clone()).collect()).collect();
-            Ok(QueryOutput::text_rows(&names, rows))
-        }
+/// `frontends()` and `backends()`: SHOW FRONTENDS / SHOW BACKENDS as tables for queries.
+pub fn frontends_table(ctx: &Ctx) -> TextTable {
+    text_table(show_frontends(ctx))
+}
+
+pub fn backends_table(ctx: &Ctx) -> TextTable {
+    text_table(show_backends(ctx))
+}
+
+fn text_table(out: QueryOutput) -> TextTable {
+    let QueryOutput::Rows { columns, rows } = out else { return TextTable::default() };
+    let text = |v: Value| v.to_text().map(|b| String::from_utf8_lossy(&b).into_owned());
+    TextTable {
+        columns: columns.into_iter().map(|c| c.name).collect(),
+        rows: rows.into_iter().map(|r| r.into_iter().map(text).collect()).collect(),
     }
 }

@@ -11,13 +11,11 @@
 //!   the target cluster (over several tables; data ingested by the BEs from the source).
 //! - `publish`: publish, and the load daemon (publish retries, timeouts, clearing
 //!   aborted loads on the BEs).
-//! - `query`: table reads over the BEs' scan endpoint.
 
 pub mod ccr_txn;
 pub mod commit;
 pub mod http;
 pub mod publish;
-pub mod query;
 pub mod rpc;
 pub mod txn;
 
@@ -34,7 +32,6 @@ crate::module_handle!(
     Loads { txns: Arc<txn::TxnStore>, tasks: Arc<AgentTasks>, binlogs: Arc<crate::binlog::Binlogs> }
 );
 
-pub use query::{scan, ScanColumns, ScanRequest, ScanResult, ScannedColumn};
 
 /// The load routes, to merge into the FE's HTTP router (any state type).
 pub fn router<S: Clone + Send + Sync + 'static>(ctx: Loads) -> Router<S> {

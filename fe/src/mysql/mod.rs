@@ -1,8 +1,8 @@
 //! The FE's MySQL query port. The server answers connection-level statements
-//! itself (system variables, `SET`, driver probes such as `SELECT @@x` and
-//! `SELECT DATABASE()`) and hands everything else, `USE` included, to an
-//! [`Executor`].
+//! itself (system variables, `SET`, transaction control) and hands everything else,
+//! `USE` and queries included, to an [`Executor`].
 
+mod arrow_rows;
 pub mod auth;
 mod executor;
 mod handshake;
@@ -11,6 +11,7 @@ mod results;
 mod server;
 mod session;
 
+pub use arrow_rows::output as query_output;
 pub use auth::{Authenticator, StaticUsers};
 pub use executor::Executor;
 pub use probes::{SERVER_VERSION, VERSION_COMMENT};

@@ -1,19 +1,17 @@
-//! What the server layer answers itself: system variables (`SELECT @@x`,
-//! `SHOW VARIABLES`, `SET`) and the expression-only SELECTs drivers send on
-//! connect. None of this touches the catalog.
+//! System variables, which the server layer keeps: `SET`, `SHOW VARIABLES`, and the
+//! values queries read as `@@x` ([`Variables::snapshot`]). None of this touches the catalog.
 
 use std::collections::BTreeMap;
 use std::sync::RwLock;
 
-use super::results::{ColType, OutColumn, QueryOutput, Value};
+use super::results::{QueryOutput, Value};
 use super::session::Session;
 use crate::error::FeError;
-use crate::sql::{
-    like_match, PredicateOp, SelectExpr, SelectItem, SetValue, SetVariable, VariableFilter, VariableScope,
-};
+use crate::query::{SysVar, SysVars};
+use crate::sql::{like_match, PredicateOp, SetValue, SetVariable, VariableFilter, VariableScope};
 
 /// The MySQL version doris-rs reports, as upstream Doris does.
-pub const SERVER_VERSION: &str = "5.7.99";
+pub use crate::query::SERVER_VERSION;
 pub const VERSION_COMMENT: &str = concat!("doris-rs version ", env!("CARGO_PKG_VERSION"), " (Apache Doris compatible)");
 
 #[derive(Clone, Copy)]
@@ -115,6 +113,9 @@ impl Variables {
             let value = match &v.value {
                 SetValue::Default => None,
                 SetValue::Null => Some(String::new()),
+                SetValue::Expr(text) => {
+                    return Err(FeError::Internal(format!("'{text}' was not evaluated before SET")))
+                }
                 other => Some(other.to_string()),
             };
             if let (VarDefault::Int(_), Some(text)) = (default, &value) {
@@ -187,43 +188,23 @@ impl Variables {
         QueryOutput::text_rows(&["Variable_name", "Value"], rows)
     }
 
-    /// An expression-only SELECT: one row, one column per item.
-    pub fn select(&self, session: &Session, items: &[SelectItem], limit: Option<u64>) -> Result<QueryOutput, FeError> {
-        let mut columns = Vec::with_capacity(items.len());
-        let mut row = Vec::with_capacity(items.len());
-        for item in items {
-            let value = match &item.expr {
-                SelectExpr::Variable { scope, name } => self.value(session, name, *scope)?,
-                SelectExpr::Function(f) => function(session, f)?,
-                SelectExpr::Int(i) => Value::Int(*i),
-                SelectExpr::Double(d) => Value::Double(*d),
-                SelectExpr::Str(s) => Value::Str(s.clone()),
-                SelectExpr::Null => Value::Null,
-            };
-            let col_type = match &value {
-                Value::Null => ColType::Null,
-                Value::Int(_) | Value::UInt(_) => ColType::BigInt,
-                Value::Double(_) => ColType::Double,
-                _ => ColType::VarString,
-            };
-            columns.push(OutColumn::new(item.column_name(), col_type));
-            row.push(value);
+    /// Every variable as `session` sees it and as the server has it, for a query's `@@x`.
+    pub fn snapshot(&self, session: &Session) -> SysVars {
+        let typed = |v: Value| match v {
+            Value::Int(i) => SysVar::Int(i),
+            other => SysVar::Str(other.to_text().map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()),
+        };
+        let mut out = SysVars::default();
+        for (name, _) in VARIABLES {
+            if let Ok(v) = self.value(session, name, VariableScope::Session) {
+                out.session.insert(name.to_string(), typed(v));
+            }
+            if let Ok(v) = self.value(session, name, VariableScope::Global) {
+                out.global.insert(name.to_string(), typed(v));
+            }
         }
-        let rows = if limit == Some(0) { Vec::new() } else { vec![row] };
-        Ok(QueryOutput::rows(columns, rows))
+        out
     }
-}
-
-fn function(session: &Session, name: &str) -> Result<Value, FeError> {
-    Ok(match name {
-        "DATABASE" | "SCHEMA" => session.current_db.clone().map(Value::Str).unwrap_or(Value::Null),
-        "CONNECTION_ID" => Value::UInt(session.connection_id as u64),
-        "VERSION" => Value::Str(SERVER_VERSION.to_string()),
-        "USER" | "SESSION_USER" | "SYSTEM_USER" => Value::Str(format!("{}@{}", session.user, session.client_host)),
-        "CURRENT_USER" => Value::Str(format!("'{}'@'%'", session.user)),
-        "LAST_INSERT_ID" => Value::UInt(0),
-        other => return Err(FeError::NotSupported(format!("function {other}()"))),
-    })
 }
 
 #[cfg(test)]
@@ -231,33 +212,23 @@ mod tests {
     use super::*;
     use crate::sql::{parse, Statement};
 
-    fn select(vars: &Variables, s: &Session, sql: &str) -> QueryOutput {
-        match parse(sql).unwrap() {
-            Statement::SelectExprs { items, limit } => vars.select(s, &items, limit).unwrap(),
-            other => panic!("{other:?}"),
-        }
-    }
-
     #[test]
     fn variables_sorted_for_show() {
         assert!(VARIABLES.windows(2).all(|w| w[0].0 < w[1].0));
     }
 
     #[test]
-    fn select_variables_and_functions() {
+    fn snapshot_has_session_and_global_values() {
         let vars = Variables::default();
         let mut s = Session::new(7, "root", "127.0.0.1");
-        s.current_db = Some("db1".into());
-        let out = select(&vars, &s, "SELECT @@version_comment LIMIT 1");
-        let QueryOutput::Rows { columns, rows } = out else { panic!() };
-        assert_eq!(columns[0].name, "@@version_comment");
-        assert_eq!(rows, vec![vec![Value::Str(VERSION_COMMENT.into())]]);
-
-        let out = select(&vars, &s, "select @@session.auto_increment_increment as inc, DATABASE(), CONNECTION_ID(), 1");
-        let QueryOutput::Rows { columns, rows } = out else { panic!() };
-        let names: Vec<_> = columns.iter().map(|c| c.name.as_str()).collect();
-        assert_eq!(names, ["inc", "DATABASE()", "CONNECTION_ID()", "1"]);
-        assert_eq!(rows[0], vec![Value::Int(1), Value::Str("db1".into()), Value::UInt(7), Value::Int(1)]);
+        let Statement::SetVariables(v) = parse("SET autocommit = 0, GLOBAL wait_timeout = 5").unwrap() else { panic!() };
+        vars.set(&mut s, &v).unwrap();
+        let snap = vars.snapshot(&s);
+        assert_eq!(snap.session["autocommit"], SysVar::Int(0));
+        assert_eq!(snap.global["autocommit"], SysVar::Int(1));
+        assert_eq!(snap.session["wait_timeout"], SysVar::Int(5));
+        assert_eq!(snap.session["version_comment"], SysVar::Str(VERSION_COMMENT.into()));
+        assert_eq!(snap.session.len(), VARIABLES.len());
     }
 
     #[test]

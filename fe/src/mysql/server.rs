@@ -24,7 +24,8 @@ use super::probes::{Variables, SERVER_VERSION};
 use super::results::{QueryOutput, Value};
 use super::session::Session;
 use crate::error::FeError;
-use crate::sql::{self, Statement};
+use crate::query::QueryEnv;
+use crate::sql::{self, SetValue, Statement};
 
 /// Connection ids are process-wide so that two servers in one process
 /// (tests) never hand out the same id.
@@ -125,19 +126,49 @@ impl Connection {
         debug!(kind = stmt.kind(), "statement");
         let vars = &self.shared.variables;
         match stmt {
-            Statement::SelectExprs { items, limit } => vars.select(&self.session, &items, limit),
+            Statement::Query(sql) => self.shared.executor.query(&sql, &self.query_env()).await,
+            Statement::Transaction(_) => Ok(QueryOutput::ok()),
             Statement::ShowVariables { scope, filter } => Ok(vars.show(&self.session, scope, filter.as_ref())),
             Statement::SetNames { charset, collation } => {
                 vars.set_names(&mut self.session, &charset, collation.as_deref());
                 Ok(QueryOutput::ok())
             }
-            Statement::SetVariables(list) => {
-                vars.set(&mut self.session, &list)?;
+            Statement::SetVariables(mut list) => {
+                for v in list.iter_mut() {
+                    if let SetValue::Expr(text) = &v.value {
+                        v.value = self.evaluate(text).await?;
+                    }
+                }
+                self.shared.variables.set(&mut self.session, &list)?;
                 Ok(QueryOutput::ok())
             }
             Statement::Use { db } => self.use_db(db).await,
             other => self.shared.executor.execute(&mut self.session, other).await,
         }
+    }
+
+    /// What a query sees of this session.
+    fn query_env(&self) -> QueryEnv {
+        QueryEnv {
+            current_db: self.session.current_db.clone(),
+            user: self.session.user.clone(),
+            client_host: self.session.client_host.clone(),
+            connection_id: self.session.connection_id,
+            variables: self.shared.variables.snapshot(&self.session),
+        }
+    }
+
+    /// The value of a `SET x = <expression>`, computed by the query engine.
+    async fn evaluate(&self, expr: &str) -> Result<SetValue, FeError> {
+        let out = self.shared.executor.query(&format!("SELECT {expr}"), &self.query_env()).await?;
+        let QueryOutput::Rows { rows, .. } = out else { return Err(FeError::Internal(format!("'{expr}' has no value"))) };
+        Ok(match rows.into_iter().next().and_then(|r| r.into_iter().next()) {
+            None | Some(Value::Null) => SetValue::Null,
+            Some(Value::Int(i)) => SetValue::Int(i),
+            Some(Value::UInt(u)) => SetValue::Int(u as i64),
+            Some(Value::Double(d)) => SetValue::Double(d),
+            Some(other) => SetValue::Str(other.to_text().map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()),
+        })
     }
 
     /// The catalog decides whether `db` exists; the session follows on success.

@@ -18,8 +18,9 @@ pub enum Statement {
     SetVariables(Vec<SetVariable>),
     /// `SHOW [GLOBAL|SESSION] VARIABLES [LIKE 'p' | WHERE ...]`.
     ShowVariables { scope: VariableScope, filter: Option<VariableFilter> },
-    /// Expression-only `SELECT` used by drivers (`SELECT @@x`, `SELECT DATABASE()`, `SELECT 1`).
-    SelectExprs { items: Vec<SelectItem>, limit: Option<u64> },
+    /// `COMMIT`, `ROLLBACK`, `BEGIN` / `START TRANSACTION` outside an explicit transaction:
+    /// every statement commits on its own (autocommit), so these have nothing to do.
+    Transaction(TxnControl),
 
     // --- databases and tables ---
     CreateDatabase { name: String, if_not_exists: bool, properties: Properties },
@@ -96,9 +97,16 @@ pub enum Statement {
     CancelRestore { db: Option<String>, filter: Option<NameFilter> },
 
     // --- queries ---
-    Select(Box<Select>),
-    /// `SELECT ... FROM frontends()` and friends: a table-valued function over FE state.
-    SelectTableFunction { function: TableFunction, projection: Projection, limit: Option<u64> },
+    /// A query (`SELECT`, `WITH`, `VALUES`, `TABLE`), as written: the query engine parses
+    /// and plans it (`crate::query`).
+    Query(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxnControl {
+    Begin,
+    Commit,
+    Rollback,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -137,13 +145,6 @@ pub enum ColumnPosition {
 pub enum TxnFilter {
     Id(i64),
     Label(String),
-}
-
-/// Table-valued functions answered by the FE itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TableFunction {
-    /// `frontends()`: the columns of SHOW FRONTENDS.
-    Frontends,
 }
 
 /// `[db.]table`.
@@ -202,12 +203,15 @@ pub enum SetValue {
     Word(String),
     Default,
     Null,
+    /// Any other expression (`concat(@@sql_mode, ',X')`), as SQL text: the server
+    /// evaluates it with the query engine before assigning.
+    Expr(String),
 }
 
 impl fmt::Display for SetValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SetValue::Str(s) | SetValue::Word(s) => f.write_str(s),
+            SetValue::Str(s) | SetValue::Word(s) | SetValue::Expr(s) => f.write_str(s),
             SetValue::Int(i) => write!(f, "{i}"),
             SetValue::Double(d) => write!(f, "{d}"),
             SetValue::Default => f.write_str("DEFAULT"),
@@ -237,36 +241,6 @@ pub enum PredicateOp {
     Eq(String),
     Like(String),
     In(Vec<String>),
-}
-
-/// One item of an expression-only `SELECT`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SelectItem {
-    pub expr: SelectExpr,
-    /// `AS alias`, if given.
-    pub alias: Option<String>,
-    /// The expression as written, which MySQL uses as the column name.
-    pub text: String,
-}
-
-impl SelectItem {
-    /// The result column name: the alias, else the expression text.
-    pub fn column_name(&self) -> &str {
-        self.alias.as_deref().unwrap_or(&self.text)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum SelectExpr {
-    /// `@@[session.|global.]name`.
-    Variable { scope: VariableScope, name: String },
-    /// A function call without arguments: `DATABASE()`, `CONNECTION_ID()`, `VERSION()`,
-    /// `USER()`, `CURRENT_USER()`... (name upper-cased).
-    Function(String),
-    Int(i64),
-    Double(f64),
-    Str(String),
-    Null,
 }
 
 /// `SnapshotName = "x"` / `Label LIKE "x"` filters of SHOW BACKUP / RESTORE.
@@ -506,33 +480,6 @@ pub struct RestoreStmt {
     pub properties: Properties,
 }
 
-// ---------------------------------------------------------------- queries
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Select {
-    pub projection: Projection,
-    pub table: TableName,
-    /// `PARTITION (p, ...)`; empty means all partitions.
-    pub partitions: Vec<String>,
-    pub order_by: Vec<OrderBy>,
-    pub limit: Option<u64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Projection {
-    /// `COUNT(*)`.
-    CountStar,
-    /// `*`.
-    Star,
-    Columns(Vec<String>),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrderBy {
-    pub column: String,
-    pub desc: bool,
-}
-
 impl Statement {
     /// A short name of the statement for logs; never includes literals, which
     /// may carry secrets (repository credentials).
@@ -542,7 +489,9 @@ impl Statement {
             Statement::SetNames { .. } => "SET NAMES",
             Statement::SetVariables(_) => "SET",
             Statement::ShowVariables { .. } => "SHOW VARIABLES",
-            Statement::SelectExprs { .. } => "SELECT (expressions)",
+            Statement::Transaction(TxnControl::Begin) => "BEGIN",
+            Statement::Transaction(TxnControl::Commit) => "COMMIT",
+            Statement::Transaction(TxnControl::Rollback) => "ROLLBACK",
             Statement::CreateDatabase { .. } => "CREATE DATABASE",
             Statement::DropDatabase { .. } => "DROP DATABASE",
             Statement::ShowDatabases { .. } => "SHOW DATABASES",
@@ -586,8 +535,7 @@ impl Statement {
             Statement::ShowRestore { .. } => "SHOW RESTORE",
             Statement::CancelBackup { .. } => "CANCEL BACKUP",
             Statement::CancelRestore { .. } => "CANCEL RESTORE",
-            Statement::Select(_) => "SELECT",
-            Statement::SelectTableFunction { .. } => "SELECT (table function)",
+            Statement::Query(_) => "SELECT",
         }
     }
 }

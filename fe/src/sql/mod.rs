@@ -8,7 +8,6 @@ mod ddl;
 mod parser;
 mod pattern;
 mod policy;
-mod query;
 mod set;
 mod show;
 mod system;
@@ -27,11 +26,16 @@ pub fn parse(sql: &str) -> Result<Statement, FeError> {
     if p.at_end() {
         return Err(FeError::EmptyQuery);
     }
+    if p.peek() == Some(&sqlparser::tokenizer::Token::LParen) {
+        return Ok(Statement::Query(sql.to_string()));
+    }
     let first = p.peek_word_upper().unwrap_or_default();
     let stmt = match first.as_str() {
+        // Parsed and planned by the query engine.
+        "SELECT" | "WITH" | "VALUES" | "TABLE" => return Ok(Statement::Query(sql.to_string())),
         "USE" => set::parse_use(&mut p)?,
         "SET" => set::parse_set(&mut p)?,
-        "SELECT" => query::parse_select(&mut p)?,
+        "BEGIN" | "START" | "COMMIT" | "ROLLBACK" => set::parse_transaction(&mut p)?,
         "SHOW" => show::parse_show(&mut p)?,
         "CREATE" => parse_create(&mut p)?,
         "DROP" => parse_drop(&mut p)?,

@@ -315,6 +315,28 @@ impl Parser {
         self.pos
     }
 
+    /// Back to a position taken with [`Parser::mark`].
+    pub(crate) fn reset(&mut self, mark: usize) {
+        self.pos = mark;
+    }
+
+    /// The tokens up to the next `,` outside parentheses (or the end), as SQL text.
+    pub(crate) fn expression_text(&mut self) -> String {
+        let mut depth = 0usize;
+        let mut parts = Vec::new();
+        while let Some(t) = self.peek() {
+            match t {
+                Token::Comma | Token::SemiColon if depth == 0 => break,
+                Token::LParen => depth += 1,
+                Token::RParen => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            parts.push(t.to_string());
+            self.pos += 1;
+        }
+        parts.join(" ")
+    }
+
     pub(crate) fn error_here(&self, message: String) -> FeError {
         self.error_at(self.pos, message)
     }

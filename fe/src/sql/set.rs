@@ -1,8 +1,8 @@
-//! Session statements: `USE` and the `SET` forms drivers send.
+//! Session statements: `USE`, the `SET` forms drivers send, and transaction control.
 
 use sqlparser::tokenizer::Token;
 
-use super::ast::{SetValue, SetVariable, Statement, VariableScope};
+use super::ast::{SetValue, SetVariable, Statement, TxnControl, VariableScope};
 use super::parser::{PResult, Parser};
 
 pub(super) fn parse_use(p: &mut Parser) -> PResult<Statement> {
@@ -16,6 +16,25 @@ pub(super) fn parse_use(p: &mut Parser) -> PResult<Statement> {
         return Err(crate::error::FeError::NotSupported(format!("catalog '{first}'")));
     }
     Ok(Statement::Use { db: p.ident("database name")? })
+}
+
+/// `BEGIN [WORK]`, `START TRANSACTION`, `COMMIT [WORK]`, `ROLLBACK [WORK]`.
+pub(super) fn parse_transaction(p: &mut Parser) -> PResult<Statement> {
+    let control = if p.eat_kw("BEGIN") {
+        TxnControl::Begin
+    } else if p.eat_kws(&["START", "TRANSACTION"]) {
+        // Modifiers (READ ONLY, WITH CONSISTENT SNAPSHOT) change nothing here.
+        while p.next().is_some() {}
+        return Ok(Statement::Transaction(TxnControl::Begin));
+    } else if p.eat_kw("COMMIT") {
+        TxnControl::Commit
+    } else if p.eat_kw("ROLLBACK") {
+        TxnControl::Rollback
+    } else {
+        return Err(p.not_supported());
+    };
+    p.eat_kw("WORK");
+    Ok(Statement::Transaction(control))
 }
 
 pub(super) fn parse_set(p: &mut Parser) -> PResult<Statement> {
@@ -69,7 +88,19 @@ fn set_variable(p: &mut Parser) -> PResult<SetVariable> {
     if !(p.eat(&Token::Eq) || p.eat(&Token::Assignment)) {
         return Err(p.unexpected("'='"));
     }
-    let value = set_value(p)?;
+    let start = p.mark();
+    let value = match set_value(p) {
+        Ok(v) if p.at_end() || p.peek() == Some(&Token::Comma) => v,
+        // More than one literal: an expression for the query engine.
+        _ => {
+            p.reset(start);
+            let text = p.expression_text();
+            if text.is_empty() {
+                return Err(p.unexpected("value"));
+            }
+            SetValue::Expr(text)
+        }
+    };
     Ok(SetVariable { scope, name, value })
 }
 
