@@ -55,6 +55,13 @@ pub enum FeError {
     Timeout(String),
     #[error("io error: {context}: {source}")]
     Io { context: String, source: std::io::Error },
+    #[error("Unknown thread id: {0}")]
+    NoSuchThread(u32),
+    #[error("You are not owner of thread {0}")]
+    KillDenied(u32),
+    /// The statement was stopped by `KILL QUERY`.
+    #[error("Query execution was interrupted")]
+    Interrupted,
     /// A query the query engine could not parse or plan (unknown table or column, bad
     /// types...), with its message.
     #[error("{0}")]
@@ -80,6 +87,9 @@ impl FeError {
             FeError::NotSupported(_) => ErrorKind::ER_NOT_SUPPORTED_YET,
             FeError::UnknownVariable(_) => ErrorKind::ER_UNKNOWN_SYSTEM_VARIABLE,
             FeError::AccessDenied { .. } => ErrorKind::ER_ACCESS_DENIED_ERROR,
+            FeError::NoSuchThread(_) => ErrorKind::ER_NO_SUCH_THREAD,
+            FeError::KillDenied(_) => ErrorKind::ER_KILL_DENIED_ERROR,
+            FeError::Interrupted => ErrorKind::ER_QUERY_INTERRUPTED,
             FeError::NoDatabaseSelected => ErrorKind::ER_NO_DB_ERROR,
             FeError::UnknownDatabase(_) => ErrorKind::ER_BAD_DB_ERROR,
             FeError::DatabaseExists(_) => ErrorKind::ER_DB_CREATE_EXISTS,
@@ -115,7 +125,9 @@ impl FeError {
         match self {
             FeError::Parse { .. } | FeError::EmptyQuery | FeError::Analysis(_) => TStatusCode::ANALYSIS_ERROR,
             FeError::NotSupported(_) => TStatusCode::NOT_IMPLEMENTED_ERROR,
-            FeError::AccessDenied { .. } => TStatusCode::NOT_AUTHORIZED,
+            FeError::AccessDenied { .. } | FeError::KillDenied(_) => TStatusCode::NOT_AUTHORIZED,
+            FeError::NoSuchThread(_) => TStatusCode::NOT_FOUND,
+            FeError::Interrupted => TStatusCode::CANCELLED,
             FeError::NoDatabaseSelected | FeError::InvalidArgument(_) | FeError::UnknownVariable(_) => {
                 TStatusCode::INVALID_ARGUMENT
             }

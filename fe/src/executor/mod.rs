@@ -184,6 +184,9 @@ impl Executor for FeExecutor {
             | Statement::SetVariables(_)
             | Statement::ShowVariables { .. }
             | Statement::Transaction(_)
+            | Statement::ShowWarnings { .. }
+            | Statement::ShowProcesslist { .. }
+            | Statement::Kill { .. }
             | Statement::Query(_)) => Err(not_supported(&other)),
         }
     }

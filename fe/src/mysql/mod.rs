@@ -4,6 +4,7 @@
 
 mod arrow_rows;
 pub mod auth;
+mod connections;
 mod executor;
 mod handshake;
 mod probes;

@@ -21,7 +21,8 @@ use super::auth::Authenticator;
 use super::executor::Executor;
 use super::handshake::{self, LoginError, SkipGreeting};
 use super::probes::{Variables, SERVER_VERSION};
-use super::results::{QueryOutput, Value};
+use super::connections::{Connection as ListedConnection, Connections};
+use super::results::{ColType, OutColumn, QueryOutput, Value};
 use super::session::Session;
 use crate::error::FeError;
 use crate::query::QueryEnv;
@@ -35,6 +36,7 @@ struct Shared {
     executor: Arc<dyn Executor>,
     auth: Arc<dyn Authenticator>,
     variables: Variables,
+    connections: Connections,
 }
 
 /// Serves the MySQL protocol on `listener` until `stop` is cancelled; then
@@ -45,7 +47,7 @@ pub async fn serve(
     auth: Arc<dyn Authenticator>,
     stop: CancellationToken,
 ) {
-    let shared = Arc::new(Shared { executor, auth, variables: Variables::default() });
+    let shared = Arc::new(Shared { executor, auth, variables: Variables::default(), connections: Connections::default() });
     let tracker = TaskTracker::new();
     if let Ok(addr) = listener.local_addr() {
         info!(%addr, "mysql server listening");
@@ -92,6 +94,8 @@ async fn handle_connection(mut stream: TcpStream, peer: SocketAddr, shared: Arc<
         };
         Span::current().record("user", login.user.as_str());
         debug!(%host, "logged in");
+        let registered = shared.connections.register(connection_id, &login.user, peer.to_string());
+        let me = registered.conn.clone();
 
         let handoff = handshake::opensrv_handoff(&login);
         let (read_half, write_half) = stream.into_split();
@@ -99,12 +103,22 @@ async fn handle_connection(mut stream: TcpStream, peer: SocketAddr, shared: Arc<
         // opensrv writes each packet as it is made and flushes after every command: a
         // buffer turns a result set's one write per row into a few large ones.
         let writer = SkipGreeting::new(tokio::io::BufWriter::with_capacity(64 * 1024, write_half));
-        let conn = Connection { session: Session::new(connection_id, login.user, host), shared, columns: Vec::new() };
+        let closed = me.closed.clone();
+        let conn = Connection {
+            session: Session::new(connection_id, login.user, host),
+            shared: shared.clone(),
+            me,
+            columns: Vec::new(),
+        };
         let opts = IntermediaryOptions { process_use_statement_on_query: true, reject_connection_on_dbname_absence: false };
-        match AsyncMysqlIntermediary::run_with_options(conn, reader, writer, &opts).await {
-            Ok(()) => debug!("connection closed"),
-            Err(e) => debug!(error = %e, "connection ended"),
+        tokio::select! {
+            r = AsyncMysqlIntermediary::run_with_options(conn, reader, writer, &opts) => match r {
+                Ok(()) => debug!("connection closed"),
+                Err(e) => debug!(error = %e, "connection ended"),
+            },
+            _ = closed.cancelled() => info!("connection killed"),
         }
+        drop(registered);
     }
     .instrument(span)
     .await
@@ -114,6 +128,8 @@ async fn handle_connection(mut stream: TcpStream, peer: SocketAddr, shared: Arc<
 struct Connection {
     session: Session,
     shared: Arc<Shared>,
+    /// This connection's entry in SHOW PROCESSLIST.
+    me: Arc<ListedConnection>,
     /// Column definitions of the result being written; opensrv borrows them
     /// for as long as the writer lives.
     columns: Vec<Column>,
@@ -128,6 +144,17 @@ impl Connection {
         match stmt {
             Statement::Query(sql) => self.shared.executor.query(&sql, &self.query_env()).await,
             Statement::Transaction(_) => Ok(QueryOutput::ok()),
+            Statement::ShowWarnings { .. } => Ok(QueryOutput::rows(
+                vec![OutColumn::text("Level"), OutColumn::new("Code", ColType::Int), OutColumn::text("Message")],
+                Vec::new(),
+            )),
+            Statement::ShowProcesslist { full } => {
+                Ok(self.shared.connections.show(self.session.connection_id, &self.session.user, full))
+            }
+            Statement::Kill { connection_id, query_only } => {
+                self.shared.connections.kill(&self.session.user, connection_id, query_only)?;
+                Ok(QueryOutput::ok())
+            }
             Statement::ShowVariables { scope, filter } => Ok(vars.show(&self.session, scope, filter.as_ref())),
             Statement::SetNames { charset, collation } => {
                 vars.set_names(&mut self.session, &charset, collation.as_deref());
@@ -176,6 +203,19 @@ impl Connection {
         let out = self.shared.executor.execute(&mut self.session, Statement::Use { db: db.clone() }).await?;
         self.session.current_db = Some(db);
         Ok(out)
+    }
+}
+
+/// What SHOW PROCESSLIST shows of a running statement: the text of reads and session
+/// statements; of the others only their first words, as their text can carry credentials
+/// (CREATE REPOSITORY, CREATE RESOURCE).
+fn processlist_info(query: &str) -> String {
+    let trimmed = query.trim_start();
+    let first = trimmed.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
+    if matches!(first.as_str(), "SELECT" | "WITH" | "SHOW" | "USE" | "VALUES" | "KILL" | "DESC" | "DESCRIBE") {
+        trimmed.to_string()
+    } else {
+        trimmed.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
     }
 }
 
@@ -265,7 +305,12 @@ impl<W: AsyncWrite + Send + Unpin> AsyncMysqlShim<W> for Connection {
     async fn on_close(&mut self, _stmt: u32) {}
 
     async fn on_query<'a>(&'a mut self, query: &'a str, results: QueryResultWriter<'a, W>) -> io::Result<()> {
-        let outcome = self.run(query).await;
+        let interrupted = self.me.start(processlist_info(query), self.session.current_db.clone());
+        let outcome = tokio::select! {
+            r = self.run(query) => r,
+            _ = interrupted.cancelled() => Err(FeError::Interrupted),
+        };
+        self.me.finish(self.session.current_db.clone());
         write_outcome(results, outcome, &mut self.columns).await
     }
 

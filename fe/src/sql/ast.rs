@@ -21,6 +21,12 @@ pub enum Statement {
     /// `COMMIT`, `ROLLBACK`, `BEGIN` / `START TRANSACTION` outside an explicit transaction:
     /// every statement commits on its own (autocommit), so these have nothing to do.
     Transaction(TxnControl),
+    /// `SHOW WARNINGS` / `SHOW ERRORS`: what the last statement left (always nothing).
+    ShowWarnings { errors: bool },
+    /// `SHOW [FULL] PROCESSLIST`: the connections on this FE.
+    ShowProcesslist { full: bool },
+    /// `KILL [CONNECTION | QUERY] id`.
+    Kill { connection_id: u32, query_only: bool },
 
     // --- databases and tables ---
     CreateDatabase { name: String, if_not_exists: bool, properties: Properties },
@@ -492,6 +498,9 @@ impl Statement {
             Statement::Transaction(TxnControl::Begin) => "BEGIN",
             Statement::Transaction(TxnControl::Commit) => "COMMIT",
             Statement::Transaction(TxnControl::Rollback) => "ROLLBACK",
+            Statement::ShowWarnings { .. } => "SHOW WARNINGS",
+            Statement::ShowProcesslist { .. } => "SHOW PROCESSLIST",
+            Statement::Kill { .. } => "KILL",
             Statement::CreateDatabase { .. } => "CREATE DATABASE",
             Statement::DropDatabase { .. } => "DROP DATABASE",
             Statement::ShowDatabases { .. } => "SHOW DATABASES",

@@ -36,6 +36,7 @@ pub fn parse(sql: &str) -> Result<Statement, FeError> {
         "USE" => set::parse_use(&mut p)?,
         "SET" => set::parse_set(&mut p)?,
         "BEGIN" | "START" | "COMMIT" | "ROLLBACK" => set::parse_transaction(&mut p)?,
+        "KILL" => set::parse_kill(&mut p)?,
         "SHOW" => show::parse_show(&mut p)?,
         "CREATE" => parse_create(&mut p)?,
         "DROP" => parse_drop(&mut p)?,

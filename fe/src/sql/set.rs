@@ -37,6 +37,20 @@ pub(super) fn parse_transaction(p: &mut Parser) -> PResult<Statement> {
     Ok(Statement::Transaction(control))
 }
 
+/// `KILL [CONNECTION | QUERY] id`.
+pub(super) fn parse_kill(p: &mut Parser) -> PResult<Statement> {
+    p.expect_kw("KILL")?;
+    let query_only = if p.eat_kw("QUERY") {
+        true
+    } else {
+        p.eat_kw("CONNECTION");
+        false
+    };
+    let id = p.u64("connection id")?;
+    let id = u32::try_from(id).map_err(|_| p.error_here(format!("connection id {id} is out of range")))?;
+    Ok(Statement::Kill { connection_id: id, query_only })
+}
+
 pub(super) fn parse_set(p: &mut Parser) -> PResult<Statement> {
     p.expect_kw("SET")?;
     if p.eat_kw("NAMES") {

@@ -21,6 +21,26 @@ pub(super) fn parse_show(p: &mut Parser) -> PResult<Statement> {
             show_tables(p, true)
         }
         "VARIABLES" => show_variables(p, VariableScope::Session),
+        "WARNINGS" | "ERRORS" => {
+            p.next();
+            // `LIMIT [offset,] n` changes nothing: there are never any to show.
+            if p.eat_kw("LIMIT") {
+                p.u64("row count")?;
+                if p.eat(&Token::Comma) {
+                    p.u64("row count")?;
+                }
+            }
+            Ok(Statement::ShowWarnings { errors: word == "ERRORS" })
+        }
+        "PROCESSLIST" => {
+            p.next();
+            Ok(Statement::ShowProcesslist { full: false })
+        }
+        "FULL" if p.peek_kw_nth(1, "PROCESSLIST") => {
+            p.next();
+            p.next();
+            Ok(Statement::ShowProcesslist { full: true })
+        }
         "SESSION" | "LOCAL" if p.peek_kw_nth(1, "VARIABLES") => {
             p.next();
             show_variables(p, VariableScope::Session)

@@ -103,6 +103,16 @@ impl Sql {
 
     pub async fn try_run(&mut self, sql: &str) -> Result<QueryOutput, FeError> {
         let stmt = doris_fe::sql::parse(sql)?;
+        if let doris_fe::sql::Statement::Query(q) = &stmt {
+            let env = doris_fe::query::QueryEnv {
+                current_db: self.session.current_db.clone(),
+                user: self.session.user.clone(),
+                client_host: self.session.client_host.clone(),
+                connection_id: self.session.connection_id,
+                variables: Default::default(),
+            };
+            return self.exec.query(q, &env).await;
+        }
         let use_db = match &stmt {
             doris_fe::sql::Statement::Use { db } => Some(db.clone()),
             _ => None,

@@ -1,0 +1,139 @@
+"""End-to-end: off-the-shelf MySQL clients against a `doris-rs local` cluster, each in a
+realistic session: MariaDB Connector/J over JDBC (Debian's libmariadb-java, from a small
+Java program), mysql-connector-python and pymysql (PyPI) with their commits, and the mysql
+CLI's SHOW PROCESSLIST and KILL. Rows are stream-loaded with curl, queried with filters,
+aliases, grouping and aggregates.
+"""
+
+import json
+import pathlib
+import subprocess
+
+import mysql.connector
+import pymysql
+import pytest
+
+from test_local_cluster import LocalCluster, pick_base
+
+DB = "clients_db"
+JDBC_JAR = pathlib.Path("/usr/share/java/mariadb-java-client.jar")
+ROWS = [(1, "a", "2024-01-01 10:00:00.123", "1.50"), (2, "b", "2024-01-02 11:00:00", "2.25"),
+        (3, "a", r"\N", "3.00"), (4, "c", "2024-01-04 00:00:00.5", r"\N")]
+
+
+@pytest.fixture(scope="module")
+def cluster(doris_rs_bin, tmp_path_factory):
+    lc = LocalCluster(doris_rs_bin, tmp_path_factory.mktemp("clients"), pick_base(1), 1)
+    try:
+        banner = lc.start()
+        http = int(next(l for l in banner.splitlines() if l.startswith("  FE:")).split("http 127.0.0.1:")[1].split()[0])
+        conn = lc.connect()
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE {DB}")
+            cur.execute(f"CREATE TABLE {DB}.t (k INT, v VARCHAR(10), d DATETIME(3), amount DECIMAL(10, 2)) "
+                        "DUPLICATE KEY(k) DISTRIBUTED BY HASH(k) BUCKETS 3 PROPERTIES ('replication_num' = '1')")
+        conn.close()
+        body = "".join(",".join(map(str, r)) + "\n" for r in ROWS)
+        out = subprocess.run(["curl", "-sS", "--location-trusted", "-u", "root:", "-H", "column_separator:,", "-T",
+                              "-", f"http://127.0.0.1:{http}/api/{DB}/t/_stream_load"],
+                             input=body, capture_output=True, text=True, check=True, timeout=60).stdout
+        assert json.loads(out)["Status"] == "Success", out
+        yield lc
+    finally:
+        lc.cleanup()
+
+
+def test_jdbc_mariadb_connector(cluster, tmp_path):
+    assert JDBC_JAR.is_file(), "Debian's libmariadb-java is needed (apt-get install libmariadb-java)"
+    src = pathlib.Path(__file__).parent / "clients" / "JdbcSession.java"
+    subprocess.run(["javac", "-d", str(tmp_path), str(src)], check=True, timeout=120)
+    statements = [
+        "SELECT @@sql_mode, @@autocommit, DATABASE()",
+        "SELECT v, COUNT(*) AS n, SUM(amount) AS total FROM t WHERE k > 1 GROUP BY v ORDER BY v",
+        "?2|SELECT k, d FROM t WHERE k >= ? ORDER BY k",
+        "SELECT * FROM no_such_table",
+        "COMMIT",
+    ]
+    out = subprocess.run(["java", "-cp", f"{tmp_path}:{JDBC_JAR}", "JdbcSession", str(cluster.query_port), DB,
+                          "root", "", *statements], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = [l.split("\t") for l in out.stdout.splitlines()]
+    assert lines[0] == ["connected", "5.7.99"], lines
+    # The driver's connect-time SET appended to sql_mode; autocommit came back 1.
+    assert lines[1:3] == [["columns", "@@sql_mode", "@@autocommit", "DATABASE()"],
+                          ["row", "ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES", "1", DB]], lines
+    assert lines[3:7] == [["columns", "v", "n", "total"], ["row", "a", "1", "3.00"], ["row", "b", "1", "2.25"],
+                          ["row", "c", "1", "null"]], lines
+    assert lines[7:11] == [["columns", "k", "d"], ["row", "2", "2024-01-02 11:00:00.0"], ["row", "3", "null"],
+                           ["row", "4", "2024-01-04 00:00:00.5"]], lines
+    assert lines[11][:2] == ["error", "1051"] and "no_such_table" in lines[11][2], lines
+    assert lines[12:] == [["ok", "0"], ["tx", "ok"]], lines
+
+
+def test_mysql_connector_python(cluster):
+    conn = mysql.connector.connect(host="127.0.0.1", port=cluster.query_port, user="root", password="",
+                                   database=DB, use_pure=True)
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT k, v, amount FROM t WHERE v = %s ORDER BY k", ("a",))
+        assert [(k, v, str(a)) for k, v, a in cur.fetchall()] == [(1, "a", "1.50"), (3, "a", "3.00")]
+        cur.execute("SELECT COUNT(*) AS n, MAX(d) AS latest FROM t")
+        assert [d[0] for d in cur.description] == ["n", "latest"]
+        (n, latest), = cur.fetchall()
+        assert n == 4 and str(latest).startswith("2024-01-04 00:00:00.5"), latest
+        conn.commit()
+        conn.rollback()
+        cur.execute("SHOW WARNINGS")
+        assert cur.fetchall() == []
+    finally:
+        conn.close()
+
+
+def test_pymysql_without_autocommit(cluster):
+    # pymysql's default: autocommit off, so the session sends SET autocommit=0 and COMMITs.
+    conn = pymysql.connect(host="127.0.0.1", port=cluster.query_port, user="root", password="", database=DB,
+                           autocommit=False)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT COUNT(*) AS n FROM t WHERE amount IS NULL OR d IS NULL")
+            assert cur.fetchall() == ((2,),) and cur.description[0][0] == "n"
+            cur.execute("BEGIN")
+            cur.execute("SELECT AVG(k), MIN(v) FROM t")
+            assert cur.fetchall() == ((2.5, "a"),)
+        conn.commit()
+        conn.rollback()
+    finally:
+        conn.close()
+
+
+def test_processlist_and_kill(cluster):
+    a = cluster.connect()
+    b = cluster.connect()
+    try:
+        with a.cursor() as cur:
+            cur.execute("SELECT CONNECTION_ID()")
+            (a_id,), = cur.fetchall()
+            cur.execute("SHOW PROCESSLIST")
+            names = [d[0] for d in cur.description]
+            assert names[:4] == ["CurrentConnected", "Id", "User", "Host"] and "Info" in names, names
+            rows = {r[1]: dict(zip(names, r)) for r in cur.fetchall()}
+        with b.cursor() as cur:
+            cur.execute("SELECT CONNECTION_ID()")
+            (b_id,), = cur.fetchall()
+        assert rows[a_id]["CurrentConnected"] == "Yes" and rows[a_id]["Command"] == "Query"
+        assert rows[a_id]["Info"] == "SHOW PROCESSLIST"
+        assert rows[b_id]["Command"] == "Sleep" and rows[b_id]["User"] == "root"
+        with a.cursor() as cur:
+            with pytest.raises(pymysql.err.MySQLError) as e:
+                cur.execute("KILL 999999")
+            assert e.value.args[0] == 1094
+            cur.execute(f"KILL {b_id}")
+        with pytest.raises(pymysql.err.MySQLError):
+            with b.cursor() as cur:
+                cur.execute("SELECT 1")
+        with a.cursor() as cur:
+            cur.execute("SHOW PROCESSLIST")
+            assert b_id not in [r[1] for r in cur.fetchall()]
+    finally:
+        a.close()
+        b.close()
