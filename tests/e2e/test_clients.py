@@ -137,3 +137,36 @@ def test_processlist_and_kill(cluster):
     finally:
         a.close()
         b.close()
+
+
+def test_types_insert_and_truncate(cluster):
+    conn = cluster.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"USE {DB}")
+            # Column types and clauses as upstream's docs and client libraries write them.
+            cur.execute("CREATE TABLE IF NOT EXISTS typed (id BIGINT NOT NULL COMMENT 'id', name TEXT COMMENT 'the name', "
+                        "doc JSON, ts DATETIMEV2(3), d DATEV2, amt DECIMALV3(10, 2), big LARGEINT, s STRING) "
+                        "ENGINE=OLAP UNIQUE KEY(id) COMMENT 'typed table' DISTRIBUTED BY HASH(id) BUCKETS 2 "
+                        "PROPERTIES ('replication_num' = '1')")
+            n = cur.execute("INSERT INTO typed VALUES (1, 'x', '{\"a\": 1}', '2024-01-01 10:00:00.5', '2024-01-01', "
+                            "1.25, 170141183460469231731687303715884105727, 'hello'), (2, NULL, NULL, NULL, NULL, NULL, "
+                            "NULL, NULL)")
+            assert n == 2
+            assert cur.execute("INSERT INTO typed (id, name) SELECT id + 10, concat(name, '!') FROM typed "
+                               "WHERE name IS NOT NULL") == 1
+            cur.execute("SELECT * FROM typed ORDER BY id")
+            rows = cur.fetchall()
+            assert [d[0] for d in cur.description] == ["id", "name", "doc", "ts", "d", "amt", "big", "s"]
+            assert rows[0][:3] == (1, "x", '{"a": 1}') and str(rows[0][3]) == "2024-01-01 10:00:00.500000"
+            assert (str(rows[0][4]), str(rows[0][5]), rows[0][6], rows[0][7]) == (
+                "2024-01-01", "1.25", "170141183460469231731687303715884105727", "hello")
+            assert rows[1] == (2,) + (None,) * 7 and rows[2][:2] == (11, "x!")
+            with pytest.raises(pymysql.err.MySQLError) as e:
+                cur.execute("INSERT INTO typed (id) VALUES (1, 2)")
+            assert "Column count doesn't match value count" in e.value.args[1]
+            cur.execute("TRUNCATE TABLE typed")
+            cur.execute("SELECT COUNT(*) FROM typed")
+            assert cur.fetchall() == ((0,),)
+    finally:
+        conn.close()

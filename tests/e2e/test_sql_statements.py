@@ -461,7 +461,6 @@ def test_drop_table_system_errors_and_unsupported(fe):
     assert len(fe.query("SHOW BACKENDS")[1]) == 1
 
     for sql in [
-        "INSERT INTO dup_t VALUES (6, 'six', 60)",
         "ALTER TABLE dup_t MODIFY COLUMN v VARCHAR(64)",
         "CREATE VIEW v1 AS SELECT * FROM dup_t",
         "ADMIN SET FRONTEND CONFIG ('query_port' = '1')",

@@ -107,11 +107,19 @@ pub async fn handle(
     let started = Instant::now();
     let label = header(&headers, "label").unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let mut r = LoadResult { label: label.clone(), status: "Fail", load_bytes: body.len() as u64, ..Default::default() };
-    let Some((user, passwd)) = basic_auth(&headers) else {
-        r.message = "no valid Basic authorization".into();
-        return (StatusCode::UNAUTHORIZED, [("WWW-Authenticate", "Basic realm=\"doris\"")], r.to_json()).into_response();
+    // Internal loads (the FE's INSERT) carry the cluster token instead of a password; the
+    // FE checks either in loadTxnBegin, as upstream's `token` header.
+    let token = header(&headers, TOKEN_HEADER).filter(|t| !t.is_empty());
+    let (user, passwd) = match (basic_auth(&headers), &token) {
+        (Some(up), _) => up,
+        (None, Some(_)) => ("root".to_string(), String::new()),
+        (None, None) => {
+            r.message = "no valid Basic authorization".into();
+            return (StatusCode::UNAUTHORIZED, [("WWW-Authenticate", "Basic realm=\"doris\"")], r.to_json())
+                .into_response();
+        }
     };
-    let load = Load { ctx: ctx.clone(), db, table, user, passwd, label };
+    let load = Load { ctx: ctx.clone(), db, table, user, passwd, token, label };
     load.run(&headers, body, &mut r).await;
     r.load_ms = ms(started);
     info!(label = %r.label, txn_id = r.txn_id, status = r.status, loaded = r.loaded, filtered = r.filtered, "stream load done");
@@ -124,6 +132,7 @@ struct Load {
     table: String,
     user: String,
     passwd: String,
+    token: Option<String>,
     label: String,
 }
 
@@ -150,7 +159,7 @@ impl Load {
             auth_code: None,
             timeout: header(headers, "timeout").and_then(|t| t.parse().ok()),
             request_id: None,
-            token: None,
+            token: self.token.clone(),
             auth_code_uuid: None,
             table_id: None,
             backend_id: self.ctx.master().backend_id,
@@ -200,7 +209,7 @@ impl Load {
             txn_id,
             reason.chars().take(1024).collect::<String>(),
             None,
-            None,
+            self.token.clone(),
             None,
             None,
             None,
@@ -404,7 +413,7 @@ impl Load {
             commit_infos: Some(commit_infos),
             auth_code: None,
             thrift_rpc_timeout_ms: None,
-            token: None,
+            token: self.token.clone(),
             db_id: Some(plan.db_id),
             tbls: None,
             table_id: Some(plan.table_id),

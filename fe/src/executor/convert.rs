@@ -27,6 +27,7 @@ pub fn data_type(t: &sql::DataType) -> DataType {
         sql::DataType::Char(n) => DataType::Char(n),
         sql::DataType::Varchar(n) => DataType::Varchar(n),
         sql::DataType::String => DataType::String,
+        sql::DataType::Json => DataType::Json,
     }
 }
 

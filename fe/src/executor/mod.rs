@@ -64,7 +64,7 @@ impl FeExecutor {
 #[async_trait]
 impl Executor for FeExecutor {
     async fn query(&self, sql: &str, env: &QueryEnv) -> Result<QueryOutput, FeError> {
-        query::run(&self.queries, sql, env).await
+        query::run(&self.ctx, &self.queries, sql, env).await
     }
 
     async fn execute(&self, session: &mut Session, stmt: Statement) -> Result<QueryOutput, FeError> {

@@ -1,11 +1,19 @@
-//! Queries: planned and run by the query engine (`crate::query`), the answer spelled as
-//! a MySQL result set.
+//! Queries and INSERT: planned and run by the query engine (`crate::query`); a query's
+//! answer spelled as a MySQL result set, an INSERT's rows loaded (`crate::load::insert`).
 
+use crate::context::Ctx;
 use crate::error::FeError;
 use crate::mysql::{query_output, QueryOutput};
-use crate::query::{QueryEngine, QueryEnv};
+use crate::query::{Outcome, QueryEngine, QueryEnv};
 
-pub async fn run(engine: &QueryEngine, sql: &str, env: &QueryEnv) -> Result<QueryOutput, FeError> {
-    let result = engine.run(sql, env).await?;
-    query_output(&result)
+pub async fn run(ctx: &Ctx, engine: &QueryEngine, sql: &str, env: &QueryEnv) -> Result<QueryOutput, FeError> {
+    match engine.execute(sql, env).await? {
+        Outcome::Rows(result) => query_output(&result),
+        Outcome::Insert(rows) => {
+            let done = crate::load::insert::insert(ctx, &rows.db, &rows.table, &rows.columns, &rows.batches).await?;
+            // Upstream's OK info for an INSERT.
+            let info = format!("{{'label':'{}', 'status':'VISIBLE', 'txnId':'{}'}}", done.label, done.txn_id);
+            Ok(QueryOutput::Ok { affected_rows: done.rows, info })
+        }
+    }
 }

@@ -15,6 +15,7 @@
 pub mod ccr_txn;
 pub mod commit;
 pub mod http;
+pub mod insert;
 pub mod publish;
 pub mod rpc;
 pub mod txn;

@@ -7,6 +7,7 @@ pub mod auth;
 mod connections;
 mod executor;
 mod handshake;
+mod packet_bounds;
 mod probes;
 mod results;
 mod server;

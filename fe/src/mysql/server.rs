@@ -20,6 +20,7 @@ use tracing::{debug, field, info, info_span, warn, Instrument, Span};
 use super::auth::Authenticator;
 use super::executor::Executor;
 use super::handshake::{self, LoginError, SkipGreeting};
+use super::packet_bounds::PacketBounded;
 use super::probes::{Variables, SERVER_VERSION};
 use super::connections::{Connection as ListedConnection, Connections};
 use super::results::{ColType, OutColumn, QueryOutput, Value};
@@ -99,7 +100,7 @@ async fn handle_connection(mut stream: TcpStream, peer: SocketAddr, shared: Arc<
 
         let handoff = handshake::opensrv_handoff(&login);
         let (read_half, write_half) = stream.into_split();
-        let reader = io::Cursor::new(handoff).chain(read_half);
+        let reader = PacketBounded::new(io::Cursor::new(handoff).chain(read_half));
         // opensrv writes each packet as it is made and flushes after every command: a
         // buffer turns a result set's one write per row into a few large ones.
         let writer = SkipGreeting::new(tokio::io::BufWriter::with_capacity(64 * 1024, write_half));
@@ -220,7 +221,24 @@ fn processlist_info(query: &str) -> String {
 }
 
 fn ok_response(affected_rows: u64, info: String) -> OkResponse {
-    OkResponse { affected_rows, info, status_flags: StatusFlags::SERVER_STATUS_AUTOCOMMIT, ..Default::default() }
+    OkResponse { affected_rows, info: lenenc_info(info), status_flags: StatusFlags::SERVER_STATUS_AUTOCOMMIT, ..Default::default() }
+}
+
+/// A MySQL server sends an OK packet's info as a length-encoded string, and clients
+/// (libmariadb, the mysql CLI) read it so; opensrv writes the text bare. The length byte
+/// goes in front here, the text cut below 128 bytes so that byte is one ASCII character.
+fn lenenc_info(info: String) -> String {
+    if info.is_empty() {
+        return info;
+    }
+    let mut text = info;
+    while text.len() > 127 {
+        text.pop();
+    }
+    let mut out = String::with_capacity(text.len() + 1);
+    out.push(char::from(text.len() as u8));
+    out.push_str(&text);
+    out
 }
 
 async fn write_error<W: AsyncWrite + Unpin>(results: QueryResultWriter<'_, W>, err: &FeError) -> io::Result<()> {

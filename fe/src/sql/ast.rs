@@ -103,8 +103,8 @@ pub enum Statement {
     CancelRestore { db: Option<String>, filter: Option<NameFilter> },
 
     // --- queries ---
-    /// A query (`SELECT`, `WITH`, `VALUES`, `TABLE`), as written: the query engine parses
-    /// and plans it (`crate::query`).
+    /// A query (`SELECT`, `WITH`, `VALUES`, `TABLE`) or an `INSERT`, as written: the query
+    /// engine parses and plans it (`crate::query`).
     Query(String),
 }
 
@@ -335,6 +335,8 @@ pub enum DataType {
     Char(u32),
     Varchar(u32),
     String,
+    /// JSON / JSONB: text that must parse as JSON.
+    Json,
 }
 
 impl fmt::Display for DataType {
@@ -359,6 +361,7 @@ impl fmt::Display for DataType {
             DataType::Char(n) => write!(f, "char({n})"),
             DataType::Varchar(n) => write!(f, "varchar({n})"),
             DataType::String => f.write_str("string"),
+            DataType::Json => f.write_str("json"),
         }
     }
 }

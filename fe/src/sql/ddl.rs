@@ -362,7 +362,8 @@ fn data_type(p: &mut Parser) -> PResult<DataType> {
                 }
                 p.expect(&Token::RParen)?;
             }
-            let max = if word == "DECIMAL" { 27 } else { 38 };
+            // DECIMAL is DECIMALV3 since upstream 1.2 (enable_decimal_conversion).
+            let max = 38;
             if precision == 0 || precision > max {
                 return Err(p.error_at(at, format!("{word} precision {precision} is out of range 1..{max}")));
             }
@@ -391,7 +392,9 @@ fn data_type(p: &mut Parser) -> PResult<DataType> {
             }
             DataType::Varchar(n as u32)
         }
-        "STRING" => DataType::String,
+        // TEXT is upstream's alias of STRING.
+        "STRING" | "TEXT" => DataType::String,
+        "JSON" | "JSONB" => DataType::Json,
         _ => return Err(FeError::NotSupported(format!("column type {word}"))),
     };
     Ok(t)

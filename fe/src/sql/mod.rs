@@ -32,7 +32,7 @@ pub fn parse(sql: &str) -> Result<Statement, FeError> {
     let first = p.peek_word_upper().unwrap_or_default();
     let stmt = match first.as_str() {
         // Parsed and planned by the query engine.
-        "SELECT" | "WITH" | "VALUES" | "TABLE" => return Ok(Statement::Query(sql.to_string())),
+        "SELECT" | "WITH" | "VALUES" | "TABLE" | "INSERT" => return Ok(Statement::Query(sql.to_string())),
         "USE" => set::parse_use(&mut p)?,
         "SET" => set::parse_set(&mut p)?,
         "BEGIN" | "START" | "COMMIT" | "ROLLBACK" => set::parse_transaction(&mut p)?,
