@@ -9,6 +9,7 @@
 //! ([`session`]). The answer is Arrow record batches; the MySQL layer spells them.
 
 mod catalog;
+mod prune;
 mod rewrite;
 mod session;
 mod table;

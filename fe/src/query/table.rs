@@ -18,7 +18,7 @@ use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TablePr
 use datafusion::datasource::memory::MemorySourceConfig;
 use datafusion::datasource::MemTable;
 use datafusion::error::{DataFusionError, Result as DfResult};
-use datafusion::logical_expr::{Expr, TableType};
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::ExecutionPlan;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
@@ -96,10 +96,14 @@ impl OlapTableProvider {
 
     /// Each tablet to read with the version to read it at and its alive replicas'
     /// (host, http port), rotated so reads spread over replicas.
-    fn plan_reads(&self) -> Result<Vec<TabletRead>, FeError> {
+    /// `left`: the partitions the query's filters leave (None: all).
+    fn plan_reads(&self, left: Option<&[String]>) -> Result<Vec<TabletRead>, FeError> {
         let mut reads = Vec::new();
         for p in &self.table.partitions {
             if !self.partitions.is_empty() && !self.partitions.iter().any(|n| n.eq_ignore_ascii_case(&p.name)) {
+                continue;
+            }
+            if left.is_some_and(|left| !left.contains(&p.name)) {
                 continue;
             }
             for t in &p.index.tablets {
@@ -217,16 +221,22 @@ impl TableProvider for OlapTableProvider {
         TableType::Base
     }
 
+    /// Every filter is offered to [`super::prune`]; DataFusion still applies them all.
+    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> DfResult<Vec<TableProviderFilterPushDown>> {
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+    }
+
     async fn scan(
         &self,
         _state: &dyn Session,
         projection: Option<&Vec<usize>>,
-        _filters: &[Expr],
+        filters: &[Expr],
         _limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
         let indexes: Vec<usize> = projection.cloned().unwrap_or_else(|| (0..self.schema.fields().len()).collect());
         let schema = Arc::new(self.schema.project(&indexes)?);
-        let reads = self.plan_reads().map_err(external)?;
+        let pruned = super::prune::partitions_left(&self.table, filters);
+        let reads = self.plan_reads(pruned.as_deref()).map_err(external)?;
         let query_schema = self.scan_schema(&indexes);
         let http = reqwest::Client::new();
         let token = self.ctx.cluster.token.clone();
