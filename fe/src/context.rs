@@ -28,6 +28,8 @@ pub struct FeContext {
     pub store: Arc<MetaStore>,
     pub cluster: ClusterInfo,
     pub catalog: Catalog,
+    /// Users, roles and privileges.
+    pub users: crate::auth::Users,
     pub backends: Backends,
     /// Thrift connections to BEs.
     pub pool: ClientPool,
@@ -46,14 +48,7 @@ impl FeContext {
 
     /// Users we know: root and admin, with passwords from fe.conf.
     pub fn check_password(&self, user: &str, password: &str) -> bool {
-        let expected = match user {
-            "root" => &self.config.root_password,
-            "admin" => &self.config.admin_password,
-            _ => return false,
-        };
-        // Compare in constant time: the answer should not leak a prefix.
-        let (a, b) = (expected.as_bytes(), password.as_bytes());
-        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        self.users.check_password(user, password)
     }
 
     pub fn now_ms() -> i64 {

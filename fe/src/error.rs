@@ -55,6 +55,9 @@ pub enum FeError {
     Timeout(String),
     #[error("io error: {context}: {source}")]
     Io { context: String, source: std::io::Error },
+    /// Upstream's refusal for a missing privilege.
+    #[error("Access denied; you need (at least one of) the {privilege} privilege(s) for this operation")]
+    PrivilegeDenied { privilege: String },
     #[error("Unknown thread id: {0}")]
     NoSuchThread(u32),
     #[error("You are not owner of thread {0}")]
@@ -88,6 +91,7 @@ impl FeError {
             FeError::UnknownVariable(_) => ErrorKind::ER_UNKNOWN_SYSTEM_VARIABLE,
             FeError::AccessDenied { .. } => ErrorKind::ER_ACCESS_DENIED_ERROR,
             FeError::NoSuchThread(_) => ErrorKind::ER_NO_SUCH_THREAD,
+            FeError::PrivilegeDenied { .. } => ErrorKind::ER_SPECIFIC_ACCESS_DENIED_ERROR,
             FeError::KillDenied(_) => ErrorKind::ER_KILL_DENIED_ERROR,
             FeError::Interrupted => ErrorKind::ER_QUERY_INTERRUPTED,
             FeError::NoDatabaseSelected => ErrorKind::ER_NO_DB_ERROR,
@@ -125,7 +129,9 @@ impl FeError {
         match self {
             FeError::Parse { .. } | FeError::EmptyQuery | FeError::Analysis(_) => TStatusCode::ANALYSIS_ERROR,
             FeError::NotSupported(_) => TStatusCode::NOT_IMPLEMENTED_ERROR,
-            FeError::AccessDenied { .. } | FeError::KillDenied(_) => TStatusCode::NOT_AUTHORIZED,
+            FeError::AccessDenied { .. } | FeError::KillDenied(_) | FeError::PrivilegeDenied { .. } => {
+                TStatusCode::NOT_AUTHORIZED
+            }
             FeError::NoSuchThread(_) => TStatusCode::NOT_FOUND,
             FeError::Interrupted => TStatusCode::CANCELLED,
             FeError::NoDatabaseSelected | FeError::InvalidArgument(_) | FeError::UnknownVariable(_) => {

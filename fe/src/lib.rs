@@ -1,6 +1,7 @@
 //! The doris-rs frontend (FE): SQL front end, MySQL protocol server and, later,
 //! the catalog, backup/restore jobs and CCR RPCs.
 
+pub mod auth;
 pub mod error;
 pub mod mysql;
 pub mod sql;

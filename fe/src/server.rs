@@ -109,13 +109,14 @@ pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
 
     let pool = ClientPool::new();
     let host = config.advertised_host();
-    let users = Arc::new(FeUsers::from_config(&config));
+    let users = crate::auth::Users::load(store.clone(), &config.root_password, &config.admin_password)?;
     let thrift_opts = ServerOptions { max_message_bytes: config.thrift_max_message_size, ..ServerOptions::default() };
     let ctx: Ctx = Arc::new(FeContext {
         config,
         store,
         cluster,
         catalog,
+        users,
         backends,
         pool: pool.clone(),
         host,
@@ -158,7 +159,7 @@ pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
         thrift_opts,
     )?;
     let mut running = Vec::new();
-    running.push(tokio::spawn(crate::executor::serve(query, FeExecutor::new(ddl.clone(), backup.clone()), users, stop.clone())));
+    running.push(tokio::spawn(crate::executor::serve(query, FeExecutor::new(ddl.clone(), backup.clone()), FeUsers(ctx.clone()), stop.clone())));
     let app = axum::Router::new().route("/api/health", get(health)).merge(crate::load::router(loads.clone())).with_state(ctx.clone());
     let http_stop = stop.clone();
     running.push(tokio::spawn(async move {

@@ -170,3 +170,94 @@ def test_types_insert_and_truncate(cluster):
             assert cur.fetchall() == ((0,),)
     finally:
         conn.close()
+
+
+def fe_rpc_port(cluster):
+    import re
+    return int(re.search(r"^  FE: .* rpc 127\.0\.0\.1:(\d+)", cluster.output(), re.M).group(1))
+
+
+def login(cluster, user, password, db=DB):
+    return pymysql.connect(host="127.0.0.1", port=cluster.query_port, user=user, password=password, database=db,
+                           autocommit=True)
+
+
+def mysql_error(conn, sql):
+    with pytest.raises(pymysql.err.MySQLError) as e:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+    return e.value.args[0], e.value.args[1]
+
+
+def test_users_and_privileges(cluster):
+    from ccr_support import fe_thrift, status_code_name
+    from thriftpy2.rpc import make_client
+    from thriftpy2.transport import TBufferedTransportFactory
+
+    root = cluster.connect()
+    with root.cursor() as cur:
+        cur.execute("CREATE USER 'alice'@'%' IDENTIFIED BY 'pw1'")
+        cur.execute(f"GRANT SELECT_PRIV ON {DB}.* TO 'alice'@'%'")
+        cur.execute("SHOW GRANTS FOR 'alice'@'%'")
+        names = [d[0] for d in cur.description]
+        grants = dict(zip(names, cur.fetchall()[0]))
+        assert grants["UserIdentity"] == "'alice'@'%'" and grants["Password"] == "Yes", grants
+        assert grants["DatabasePrivs"] == f"internal.{DB}.*: Select_priv", grants
+    http = int(next(l for l in cluster.output().splitlines() if l.startswith("  FE:")).split("http 127.0.0.1:")[1].split()[0])
+
+    def stream_load(user):
+        out = subprocess.run(["curl", "-sS", "--location-trusted", "-u", user, "-H", "column_separator:,", "-T", "-",
+                              f"http://127.0.0.1:{http}/api/{DB}/t/_stream_load"],
+                             input="9,z,\\N,\\N\n", capture_output=True, text=True, check=True, timeout=60).stdout
+        return json.loads(out)
+
+    alice = login(cluster, "alice", "pw1")
+    try:
+        with alice.cursor() as cur:
+            cur.execute("SELECT COUNT(*) FROM t WHERE k > 0")
+            assert cur.fetchall() == ((len(ROWS),),)
+        # What SELECT_PRIV alone does not allow, with upstream's code and text.
+        code, msg = mysql_error(alice, f"BACKUP SNAPSHOT {DB}.s1 TO `__keep_on_local__` ON (t)")
+        assert (code, msg) == (1227, "Access denied; you need (at least one of) the Load_priv privilege(s) for this operation")
+        assert mysql_error(alice, "CREATE TABLE t9 (k INT) DISTRIBUTED BY HASH(k) BUCKETS 1")[0] == 1227
+        assert mysql_error(alice, "INSERT INTO t (k) VALUES (99)")[0] == 1227
+        assert mysql_error(alice, "CREATE USER 'mallory'")[0] == 1227
+        assert mysql_error(alice, "SHOW PROC '/dbs'")[0] == 1227
+        assert stream_load("alice:pw1")["status"] == "FAILED"
+        # A CCR RPC with alice's password but no LOAD_PRIV is refused too.
+        ft = fe_thrift()
+        c = make_client(ft.FrontendService, "127.0.0.1", fe_rpc_port(cluster), trans_factory=TBufferedTransportFactory(),
+                        timeout=60_000)
+        try:
+            res = c.getBinlog(ft.TGetBinlogRequest(user="alice", passwd="pw1", db=DB, table="t", prev_commit_seq=-1))
+            assert status_code_name(res.status) == "NOT_AUTHORIZED", res.status
+        finally:
+            c.close()
+        # Her own password she may change.
+        with alice.cursor() as cur:
+            cur.execute("SET PASSWORD = PASSWORD('pw2')")
+    finally:
+        alice.close()
+    with pytest.raises(pymysql.err.OperationalError) as e:
+        login(cluster, "alice", "pw1")
+    assert e.value.args[0] == 1045
+
+    with root.cursor() as cur:
+        cur.execute(f"GRANT LOAD_PRIV ON {DB}.t TO 'alice'@'%'")
+    assert stream_load("alice:pw2")["Status"] == "Success"
+    alice = login(cluster, "alice", "pw2")
+    try:
+        with alice.cursor() as cur:
+            assert cur.execute("INSERT INTO t (k, v) VALUES (10, 'y')") == 1
+            cur.execute("SELECT k FROM t WHERE k >= 9 ORDER BY k")
+            assert cur.fetchall() == ((9,), (10,))
+    finally:
+        alice.close()
+    with root.cursor() as cur:
+        cur.execute("REVOKE LOAD_PRIV ON internal.clients_db.t FROM 'alice'@'%'")
+        cur.execute("DROP USER 'alice'@'%'")
+        cur.execute("SHOW ALL GRANTS")
+        assert [r[0] for r in cur.fetchall()] == ["'admin'@'%'", "'root'@'%'"]
+    root.close()
+    with pytest.raises(pymysql.err.OperationalError):
+        login(cluster, "alice", "pw2")

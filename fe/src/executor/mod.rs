@@ -16,6 +16,7 @@ mod convert;
 mod cooldown;
 mod databases;
 mod format;
+mod privileges;
 pub mod proc;
 mod query;
 mod system;
@@ -69,7 +70,9 @@ impl Executor for FeExecutor {
 
     async fn execute(&self, session: &mut Session, stmt: Statement) -> Result<QueryOutput, FeError> {
         let (ctx, ddl, backup, policies) = (&self.ctx, &self.ddl, &self.backup, &self.policies);
+        privileges::check(ctx, session, &stmt)?;
         match stmt {
+            Statement::User(u) => users::execute(ctx, session, u),
             Statement::Use { db } => databases::use_db(ctx, &db),
             Statement::CreateDatabase { name, if_not_exists, properties } => {
                 databases::create(ctx, &name, if_not_exists, properties)
@@ -196,10 +199,10 @@ impl Executor for FeExecutor {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     executor: FeExecutor,
-    users: Arc<FeUsers>,
+    users: FeUsers,
     stop: tokio_util::sync::CancellationToken,
 ) {
-    crate::mysql::serve(listener, Arc::new(executor), users, stop).await
+    crate::mysql::serve(listener, Arc::new(executor), Arc::new(users), stop).await
 }
 
 /// The refusal of a statement this executor does not run.

@@ -10,6 +10,8 @@ pub async fn run(ctx: &Ctx, engine: &QueryEngine, sql: &str, env: &QueryEnv) -> 
     match engine.execute(sql, env).await? {
         Outcome::Rows(result) => query_output(&result),
         Outcome::Insert(rows) => {
+            let target = crate::auth::Scope::table(&rows.db, &rows.table);
+            ctx.users.require(&env.user, &target, crate::auth::Priv::Load)?;
             let done = crate::load::insert::insert(ctx, &rows.db, &rows.table, &rows.columns, &rows.batches).await?;
             // Upstream's OK info for an INSERT.
             let info = format!("{{'label':'{}', 'status':'VISIBLE', 'txnId':'{}'}}", done.label, done.txn_id);

@@ -21,8 +21,25 @@ fn missing(what: &str) -> FeError {
     FeError::InvalidArgument(format!("{what} is not set"))
 }
 
-fn auth(ctx: &Loads, user: Option<&str>, passwd: Option<&str>, token: Option<&str>) -> Result<(), FeError> {
-    check_user(ctx, user.unwrap_or_default(), passwd.unwrap_or_default(), token)
+/// The caller, and LOAD_PRIV on the request's database (named by id or name; a request
+/// naming none is refused later as malformed).
+fn auth(
+    ctx: &Loads,
+    user: Option<&str>,
+    passwd: Option<&str>,
+    token: Option<&str>,
+    db: Option<&str>,
+    db_id: Option<i64>,
+) -> Result<(), FeError> {
+    let (user, passwd) = (user.unwrap_or_default(), passwd.unwrap_or_default());
+    check_user(ctx, user, passwd, token)?;
+    if token.is_some_and(|t| !t.is_empty()) {
+        return Ok(());
+    }
+    match database(ctx, db, db_id) {
+        Ok(d) => ctx.users.require(user, &crate::auth::Scope::db(&d.name), crate::auth::Priv::Load),
+        Err(_) => Ok(()),
+    }
 }
 
 /// The database a request names (by id when given, as upstream prefers it).
@@ -60,7 +77,7 @@ pub async fn begin_txn(ctx: &Loads, req: TBeginTxnRequest) -> TBeginTxnResult {
 }
 
 fn begin_inner(ctx: &Loads, req: &TBeginTxnRequest) -> Result<Result<TxnRecord, TxnRecord>, FeError> {
-    auth(ctx, req.user.as_deref(), req.passwd.as_deref(), req.token.as_deref())?;
+    auth(ctx, req.user.as_deref(), req.passwd.as_deref(), req.token.as_deref(), req.db.as_deref(), None)?;
     let label = req.label.as_deref().filter(|l| !l.is_empty()).ok_or_else(|| missing("label"))?;
     if label.len() > 128 {
         return Err(FeError::InvalidArgument(format!("invalid label '{label}'")));
@@ -99,7 +116,7 @@ fn begin_inner(ctx: &Loads, req: &TBeginTxnRequest) -> Result<Result<TxnRecord, 
 pub async fn commit_txn(ctx: &Loads, req: TCommitTxnRequest) -> TCommitTxnResult {
     let txn_id = req.txn_id.unwrap_or_default();
     let r = async {
-        auth(ctx, req.user.as_deref(), req.passwd.as_deref(), req.token.as_deref())?;
+        auth(ctx, req.user.as_deref(), req.passwd.as_deref(), req.token.as_deref(), req.db.as_deref(), req.db_id)?;
         let txn_id = req.txn_id.ok_or_else(|| missing("txn_id"))?;
         let infos = req.commit_infos.as_ref().ok_or_else(|| missing("commit_infos"))?;
         let db = database(ctx, req.db.as_deref(), req.db_id)?;
@@ -112,7 +129,7 @@ pub async fn commit_txn(ctx: &Loads, req: TCommitTxnRequest) -> TCommitTxnResult
 
 pub async fn rollback_txn(ctx: &Loads, req: TRollbackTxnRequest) -> TRollbackTxnResult {
     let r = (|| {
-        auth(ctx, req.user.as_deref(), req.passwd.as_deref(), req.token.as_deref())?;
+        auth(ctx, req.user.as_deref(), req.passwd.as_deref(), req.token.as_deref(), req.db.as_deref(), req.db_id)?;
         let txn_id = req.txn_id.ok_or_else(|| missing("txn_id"))?;
         let db = database(ctx, req.db.as_deref(), req.db_id)?;
         commit::rollback(ctx, txn_id, Some(db.id), req.reason.clone(), AbortedAgain::Refuse)

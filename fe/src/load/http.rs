@@ -28,14 +28,13 @@ fn json_error(code: StatusCode, msg: impl Into<String>) -> Response {
     (code, axum::Json(body)).into_response()
 }
 
-/// `Authorization: Basic ...` checked against root/admin.
-fn check_basic(ctx: &Loads, headers: &HeaderMap) -> bool {
+/// `Authorization: Basic ...` checked against the users: the user's name when the
+/// password is right.
+fn check_basic(ctx: &Loads, headers: &HeaderMap) -> Option<String> {
     use headers::authorization::{Authorization, Basic};
     use headers::HeaderMapExt;
-    match headers.typed_get::<Authorization<Basic>>() {
-        Some(auth) => ctx.check_password(auth.username(), auth.password()),
-        None => false,
-    }
+    let auth = headers.typed_get::<Authorization<Basic>>()?;
+    ctx.check_password(auth.username(), auth.password()).then(|| auth.username().to_string())
 }
 
 pub async fn stream_load_redirect(
@@ -44,13 +43,16 @@ pub async fn stream_load_redirect(
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
-    if !check_basic(&ctx, &headers) {
+    let Some(user) = check_basic(&ctx, &headers) else {
         return (
             StatusCode::UNAUTHORIZED,
             [("WWW-Authenticate", "Basic realm=\"doris\"")],
             axum::Json(serde_json::json!({"status": "FAILED", "msg": "Access denied: wrong user or password"})),
         )
             .into_response();
+    };
+    if let Err(e) = ctx.users.require(&user, &crate::auth::Scope::table(&db, &table), crate::auth::Priv::Load) {
+        return json_error(StatusCode::FORBIDDEN, e.to_string());
     }
     if let Err(e) = ctx.catalog.table(&db, &table) {
         return json_error(StatusCode::NOT_FOUND, e.to_string());

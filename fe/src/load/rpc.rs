@@ -28,6 +28,21 @@ pub(super) fn check_user(ctx: &FeContext, user: &str, passwd: &str, token: Optio
     }
 }
 
+/// [`check_user`], then LOAD_PRIV on `scope` for a caller that gave a password.
+pub(super) fn check_load(
+    ctx: &FeContext,
+    user: &str,
+    passwd: &str,
+    token: Option<&str>,
+    scope: &crate::auth::Scope,
+) -> Result<(), FeError> {
+    check_user(ctx, user, passwd, token)?;
+    if token.is_some_and(|t| !t.is_empty()) {
+        return Ok(());
+    }
+    ctx.users.require(user, scope, crate::auth::Priv::Load)
+}
+
 pub async fn begin(ctx: &Loads, req: TLoadTxnBeginRequest) -> TLoadTxnBeginResult {
     match begin_inner(ctx, &req) {
         Ok(Ok(rec)) => {
@@ -54,7 +69,7 @@ pub async fn begin(ctx: &Loads, req: TLoadTxnBeginRequest) -> TLoadTxnBeginResul
 }
 
 fn begin_inner(ctx: &Loads, req: &TLoadTxnBeginRequest) -> Result<Result<TxnRecord, TxnRecord>, FeError> {
-    check_user(ctx, &req.user, &req.passwd, req.token.as_deref())?;
+    check_load(ctx, &req.user, &req.passwd, req.token.as_deref(), &crate::auth::Scope::table(&req.db, &req.tbl))?;
     if req.label.is_empty() || req.label.len() > 128 {
         return Err(FeError::InvalidArgument(format!("invalid label '{}'", req.label)));
     }

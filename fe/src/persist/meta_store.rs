@@ -30,6 +30,8 @@ const REPOSITORIES: TableDefinition<&str, &str> = TableDefinition::new("reposito
 const LOCAL_SNAPSHOTS: TableDefinition<&str, &str> = TableDefinition::new("local_snapshots");
 const RESOURCES: TableDefinition<&str, &str> = TableDefinition::new("resources");
 const STORAGE_POLICIES: TableDefinition<&str, &str> = TableDefinition::new("storage_policies");
+const USERS: TableDefinition<&str, &str> = TableDefinition::new("users");
+const ROLES: TableDefinition<&str, &str> = TableDefinition::new("roles");
 
 const FILE_NAME: &str = "doris-rs-meta.redb";
 /// Upstream's catalog ids start above 10000 as well; small ids stay free for fixed objects.
@@ -67,6 +69,8 @@ pub enum Named {
     LocalSnapshot,
     Resource,
     StoragePolicy,
+    User,
+    Role,
 }
 
 impl Named {
@@ -76,6 +80,8 @@ impl Named {
             Named::LocalSnapshot => LOCAL_SNAPSHOTS,
             Named::Resource => RESOURCES,
             Named::StoragePolicy => STORAGE_POLICIES,
+            Named::User => USERS,
+            Named::Role => ROLES,
         }
     }
 }
@@ -195,7 +201,7 @@ impl MetaStore {
             for def in [BACKENDS, DATABASES, TABLES, JOBS, BINLOGS, BINLOG_GC] {
                 txn.open_table(def).map_err(storage)?;
             }
-            for def in [REPOSITORIES, LOCAL_SNAPSHOTS, RESOURCES, STORAGE_POLICIES] {
+            for def in [REPOSITORIES, LOCAL_SNAPSHOTS, RESOURCES, STORAGE_POLICIES, USERS, ROLES] {
                 txn.open_table(def).map_err(storage)?;
             }
             let t = txn.open_table(CLUSTER).map_err(storage)?;

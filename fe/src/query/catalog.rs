@@ -10,25 +10,29 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::catalog::{CatalogProvider, SchemaProvider, TableProvider};
-use datafusion::error::Result as DfResult;
+use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::sql::sqlparser::ast::{visit_relations, ObjectName, Statement};
 
 use super::table::{OlapTableProvider, PARTITION_MARK};
 use super::{QueryEnv, TableFunction, INTERNAL_CATALOG};
+use crate::auth::{Priv, Scope};
 use crate::catalog::{Database, OlapTable};
+use crate::error::FeError;
 use crate::context::Ctx;
 
 /// The default schema when the session has no current database: no such database
 /// exists, so an unqualified table name fails, and the error says no database is selected.
 pub(super) const NO_DATABASE: &str = "__doris_rs_no_database_selected__";
 
+/// The catalog as one user sees it: tables are read with SELECT_PRIV only.
 pub(super) struct InternalCatalog {
     ctx: Ctx,
+    user: String,
 }
 
 impl InternalCatalog {
-    pub(super) fn new(ctx: Ctx) -> Self {
-        InternalCatalog { ctx }
+    pub(super) fn new(ctx: Ctx, user: String) -> Self {
+        InternalCatalog { ctx, user }
     }
 }
 
@@ -62,13 +66,20 @@ impl CatalogProvider for InternalCatalog {
 
     fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
         let db = find_database(&self.ctx, name)?;
-        Some(Arc::new(DatabaseSchema { ctx: self.ctx.clone(), db }))
+        Some(Arc::new(DatabaseSchema { ctx: self.ctx.clone(), db, user: self.user.clone() }))
     }
 }
 
 struct DatabaseSchema {
     ctx: Ctx,
     db: Database,
+    user: String,
+}
+
+impl DatabaseSchema {
+    fn may_select(&self, table: &str) -> bool {
+        self.ctx.users.has(&self.user, &Scope::table(&self.db.name, table), Priv::Select)
+    }
 }
 
 impl std::fmt::Debug for DatabaseSchema {
@@ -79,8 +90,9 @@ impl std::fmt::Debug for DatabaseSchema {
 
 #[async_trait]
 impl SchemaProvider for DatabaseSchema {
+    /// Only the tables the user may read (what information_schema lists).
     fn table_names(&self) -> Vec<String> {
-        self.ctx.catalog.tables(self.db.id).into_iter().map(|t| t.name).collect()
+        self.ctx.catalog.tables(self.db.id).into_iter().map(|t| t.name).filter(|t| self.may_select(t)).collect()
     }
 
     async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
@@ -88,8 +100,13 @@ impl SchemaProvider for DatabaseSchema {
         let table = parts.next().unwrap_or_default();
         let partitions: Vec<String> = parts.map(str::to_string).collect();
         let Some(t) = find_table(&self.ctx, &self.db, table) else { return Ok(None) };
+        if !self.may_select(&t.name) {
+            return Err(DataFusionError::External(Box::new(FeError::PrivilegeDenied {
+                privilege: Priv::Select.name().to_string(),
+            })));
+        }
         let provider = OlapTableProvider::new(self.ctx.clone(), t, partitions)
-            .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
+            .map_err(|e| DataFusionError::External(Box::new(e)))?;
         Ok(Some(Arc::new(provider)))
     }
 

@@ -163,7 +163,7 @@ impl QueryEngine {
             .set_bool("datafusion.sql_parser.parse_float_as_decimal", true);
         let ctx = SessionContext::new_with_config(config);
         if let Some(fe) = &self.ctx {
-            ctx.register_catalog(INTERNAL_CATALOG, Arc::new(catalog::InternalCatalog::new(fe.clone())));
+            ctx.register_catalog(INTERNAL_CATALOG, Arc::new(catalog::InternalCatalog::new(fe.clone(), env.user.clone())));
         }
         for (name, f) in self.table_functions.iter() {
             ctx.register_udtf(name, Arc::new(table::TextTableFunction { name: name.clone(), build: f.clone() }));
@@ -188,6 +188,7 @@ fn query_error(e: DataFusionError, env: &QueryEnv) -> FeError {
                 FeError::NoDatabaseSelected => FeError::NoDatabaseSelected,
                 FeError::InvalidArgument(m) => FeError::InvalidArgument(m.clone()),
                 FeError::NotFound(m) => FeError::NotFound(m.clone()),
+                FeError::PrivilegeDenied { privilege } => FeError::PrivilegeDenied { privilege: privilege.clone() },
                 other => FeError::Internal(other.to_string()),
             };
         }

@@ -10,9 +10,10 @@ use crate::error::{ok_status, FeError};
 
 /// The log a request names, after its caller is checked.
 fn target(ctx: &FeContext, r: &TGetBinlogRequest) -> Result<(Target, i64), TStatus> {
-    auth::check(ctx, r.user.as_deref(), r.passwd.as_deref(), r.token.as_deref(), r.user_ip.as_deref())
-        .map_err(|e| e.to_status())?;
     let db = r.db.as_deref().filter(|d| !d.is_empty()).ok_or_else(|| FeError::InvalidArgument("db is not set".into()).to_status())?;
+    let scope = crate::auth::Scope::db(db);
+    auth::check_priv(ctx, r.user.as_deref(), r.passwd.as_deref(), r.token.as_deref(), r.user_ip.as_deref(), &scope, crate::auth::Priv::Load)
+        .map_err(|e| e.to_status())?;
     let prev = r.prev_commit_seq.ok_or_else(|| FeError::InvalidArgument("prev_commit_seq is not set".into()).to_status())?;
     let t = resolve(&ctx.catalog, ctx.config.enable_feature_binlog, db, r.table.as_deref(), r.table_id)
         .map_err(|e| binlog_status(&e))?;

@@ -113,14 +113,16 @@ impl FrontendServiceHandler for FrontendRpc {
     async fn get_meta(&self, req: TGetMetaRequest) -> R<TGetMetaResult> {
         let master = Some(self.ctx.rpc_address());
         let r: Result<TGetMetaDBMeta, FeError> = (|| {
-            auth::check(
+            let db = req.db.as_ref().ok_or_else(|| FeError::InvalidArgument("getMeta needs a db".into()))?;
+            auth::check_priv(
                 &self.ctx,
                 req.user.as_deref(),
                 req.passwd.as_deref(),
                 req.token.as_deref(),
                 req.user_ip.as_deref(),
+                &crate::auth::Scope::db(&meta_db_name(&self.ctx, db)),
+                crate::auth::Priv::Load,
             )?;
-            let db = req.db.as_ref().ok_or_else(|| FeError::InvalidArgument("getMeta needs a db".into()))?;
             meta::db_meta(&self.ctx, &self.loads.binlogs, db)
         })();
         Ok(match r {
@@ -202,5 +204,15 @@ impl FrontendServiceHandler for FrontendRpc {
 
     async fn get_binlog_lag(&self, request: TGetBinlogRequest) -> R<TGetBinlogLagResult> {
         Ok(super::binlog::get_binlog_lag(&self.ctx, &self.loads.binlogs, &request))
+    }
+}
+
+/// The database a getMeta request names, by name or id (empty when neither resolves; the
+/// request then fails on its own).
+fn meta_db_name(ctx: &crate::context::FeContext, db: &doris_thrift::frontend_service::TGetMetaDB) -> String {
+    match (&db.name, db.id) {
+        (Some(n), _) if !n.is_empty() => n.clone(),
+        (_, Some(id)) => ctx.catalog.database_by_id(id).map(|d| d.name).unwrap_or_default(),
+        _ => String::new(),
     }
 }

@@ -44,14 +44,16 @@ pub struct SnapshotAnswer {
 
 pub fn get_snapshot(ctx: &BackupCtx, req: &TGetSnapshotRequest) -> Result<SnapshotAnswer> {
     required(&req.user, "user")?;
-    auth::check(
+    let db = required(&req.db, "db")?;
+    auth::check_priv(
         ctx,
         req.user.as_deref(),
         req.passwd.as_deref(),
         req.token.as_deref(),
         None,
+        &crate::auth::Scope::db(db),
+        crate::auth::Priv::Load,
     )?;
-    let db = required(&req.db, "db")?;
     let label = required(&req.label_name, "label_name")?;
     if req.snapshot_type != Some(TSnapshotType::LOCAL) {
         return Err(FeError::not_supported(
@@ -79,14 +81,16 @@ pub fn get_snapshot(ctx: &BackupCtx, req: &TGetSnapshotRequest) -> Result<Snapsh
 
 pub fn restore_snapshot(ctx: &BackupCtx, req: &TRestoreSnapshotRequest) -> Result<i64> {
     required(&req.user, "user")?;
-    auth::check(
+    let db = required(&req.db, "db")?;
+    auth::check_priv(
         ctx,
         req.user.as_deref(),
         req.passwd.as_deref(),
         req.token.as_deref(),
         None,
+        &crate::auth::Scope::db(db),
+        crate::auth::Priv::Load,
     )?;
-    let db = required(&req.db, "db")?;
     let label = required(&req.label_name, "label_name")?;
     let repo = required(&req.repo_name, "repo_name")?;
     let meta = req

@@ -102,10 +102,51 @@ pub enum Statement {
     /// `CANCEL RESTORE [FROM db] [WHERE LABEL = "x" | LABEL LIKE "x"]`.
     CancelRestore { db: Option<String>, filter: Option<NameFilter> },
 
+    // --- users and privileges ---
+    User(UserStatement),
+
     // --- queries ---
     /// A query (`SELECT`, `WITH`, `VALUES`, `TABLE`) or an `INSERT`, as written: the query
     /// engine parses and plans it (`crate::query`).
     Query(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserStatement {
+    CreateUser { user: String, host: String, password: Option<PasswordSpec>, role: Option<String>, if_not_exists: bool },
+    DropUser { user: String, if_exists: bool },
+    AlterUser { user: String, password: PasswordSpec },
+    /// `SET PASSWORD [FOR user] = ...`; no user means the session's own.
+    SetPassword { user: Option<String>, password: PasswordSpec },
+    CreateRole { role: String, if_not_exists: bool },
+    DropRole { role: String, if_exists: bool },
+    /// GRANT, or REVOKE when `revoke`.
+    Grant { object: GrantObject, grantee: crate::auth::Grantee, revoke: bool },
+    ShowGrants { user: Option<String>, all: bool },
+    ShowRoles,
+}
+
+/// A password as given: clear text, or the `*<hex>` hash PASSWORD() makes.
+#[derive(Clone, PartialEq, Eq)]
+pub enum PasswordSpec {
+    Plain(String),
+    Hashed(String),
+}
+
+impl fmt::Debug for PasswordSpec {
+    /// Never the password itself: statements end up in logs and test output.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PasswordSpec::Plain(_) => "Plain(..)",
+            PasswordSpec::Hashed(_) => "Hashed(..)",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GrantObject {
+    Privileges { privs: Vec<crate::auth::Priv>, scope: crate::auth::Scope },
+    Role(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -548,6 +589,7 @@ impl Statement {
             Statement::CancelBackup { .. } => "CANCEL BACKUP",
             Statement::CancelRestore { .. } => "CANCEL RESTORE",
             Statement::Query(_) => "SELECT",
+            Statement::User(_) => "USER OR PRIVILEGE STATEMENT",
         }
     }
 }

@@ -11,6 +11,7 @@ mod policy;
 mod set;
 mod show;
 mod system;
+mod users;
 #[cfg(test)]
 mod tests;
 
@@ -34,7 +35,10 @@ pub fn parse(sql: &str) -> Result<Statement, FeError> {
         // Parsed and planned by the query engine.
         "SELECT" | "WITH" | "VALUES" | "TABLE" | "INSERT" => return Ok(Statement::Query(sql.to_string())),
         "USE" => set::parse_use(&mut p)?,
+        "SET" if p.peek_kw_nth(1, "PASSWORD") => users::parse_set_password(&mut p)?,
         "SET" => set::parse_set(&mut p)?,
+        "GRANT" | "REVOKE" => users::parse_grant(&mut p)?,
+        "ALTER" if p.peek_kw_nth(1, "USER") => users::parse_alter_user(&mut p)?,
         "BEGIN" | "START" | "COMMIT" | "ROLLBACK" => set::parse_transaction(&mut p)?,
         "KILL" => set::parse_kill(&mut p)?,
         "SHOW" => show::parse_show(&mut p)?,
@@ -62,6 +66,8 @@ pub fn parse(sql: &str) -> Result<Statement, FeError> {
 fn parse_create(p: &mut Parser) -> Result<Statement, FeError> {
     let second = p.peek_nth(1).map(|t| t.to_string().to_ascii_uppercase()).unwrap_or_default();
     match second.as_str() {
+        "USER" => users::parse_create_user(p),
+        "ROLE" => users::parse_role(p, true),
         "DATABASE" | "SCHEMA" => ddl::parse_create_database(p),
         "TABLE" => ddl::parse_create_table(p),
         "REPOSITORY" | "READ" => backup::parse_create_repository(p),
@@ -73,6 +79,8 @@ fn parse_create(p: &mut Parser) -> Result<Statement, FeError> {
 fn parse_drop(p: &mut Parser) -> Result<Statement, FeError> {
     let second = p.peek_nth(1).map(|t| t.to_string().to_ascii_uppercase()).unwrap_or_default();
     match second.as_str() {
+        "USER" => users::parse_drop_user(p),
+        "ROLE" => users::parse_role(p, false),
         "DATABASE" | "SCHEMA" => ddl::parse_drop_database(p),
         "TABLE" => ddl::parse_drop_table(p),
         "REPOSITORY" => backup::parse_drop_repository(p),

@@ -62,7 +62,7 @@ pub(super) fn parse_set(p: &mut Parser) -> PResult<Statement> {
         let charset = if p.eat_kw("DEFAULT") { "utf8mb4".to_string() } else { p.string_or_ident("character set")? };
         return Ok(Statement::SetNames { charset, collation: None });
     }
-    if p.peek_kw("TRANSACTION") || p.peek_kw("PASSWORD") || p.peek_kw("PROPERTY") || p.peek_kw("LDAP_ADMIN_PASSWORD") {
+    if p.peek_kw("TRANSACTION") || p.peek_kw("PROPERTY") || p.peek_kw("LDAP_ADMIN_PASSWORD") {
         return Err(p.not_supported());
     }
     let mut vars = vec![set_variable(p)?];

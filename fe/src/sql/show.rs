@@ -21,6 +21,8 @@ pub(super) fn parse_show(p: &mut Parser) -> PResult<Statement> {
             show_tables(p, true)
         }
         "VARIABLES" => show_variables(p, VariableScope::Session),
+        "GRANTS" | "ROLES" => super::users::parse_show(p),
+        "ALL" if p.peek_kw_nth(1, "GRANTS") => super::users::parse_show(p),
         "WARNINGS" | "ERRORS" => {
             p.next();
             // `LIMIT [offset,] n` changes nothing: there are never any to show.
