@@ -261,3 +261,30 @@ def test_users_and_privileges(cluster):
     root.close()
     with pytest.raises(pymysql.err.OperationalError):
         login(cluster, "alice", "pw2")
+
+
+def test_stream_load_client_from_pypi(cluster):
+    # pydoris' DorisClient, written for real Doris: PUT with Expect: 100-continue and Basic
+    # auth, following the FE's redirect; CSV, then JSON by line.
+    from pydoris.doris_client import DorisClient
+
+    http = int(next(l for l in cluster.output().splitlines() if l.startswith("  FE:")).split("http 127.0.0.1:")[1].split()[0])
+    conn = cluster.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE TABLE {DB}.events (id INT NOT NULL, kind VARCHAR(16), payload JSON) DUPLICATE KEY(id) "
+                        "DISTRIBUTED BY HASH(id) BUCKETS 2 PROPERTIES ('replication_num' = '1')")
+        client = DorisClient("127.0.0.1", str(http), "root", "")
+        client.options.set_csv_format("|").set_auto_uuid_label()
+        assert client.write(DB, "events", "1|click|{\"x\": 1}\n2|view|\\N\n")
+        client.options.set_json_format().set_auto_uuid_label()
+        assert client.write(DB, "events", '{"id": 3, "kind": "buy", "payload": {"sku": "a-1"}}\n{"id": 4}\n')
+        client.options.set_option("strip_outer_array", "true").set_option("read_json_by_line", "false")
+        client.options.set_auto_uuid_label()
+        assert client.write(DB, "events", '[{"id": 5, "kind": "view"}, {"id": 6, "kind": "click"}]')
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT id, kind, payload FROM {DB}.events ORDER BY id")
+            assert cur.fetchall() == ((1, "click", '{"x": 1}'), (2, "view", None), (3, "buy", '{"sku":"a-1"}'),
+                                      (4, None, None), (5, "view", None), (6, "click", None))
+    finally:
+        conn.close()

@@ -16,6 +16,7 @@ pub mod csv;
 pub mod gc;
 pub mod hash;
 pub mod internal;
+pub mod json;
 pub mod plan;
 pub mod segment;
 pub mod stream_load;

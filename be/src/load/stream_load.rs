@@ -21,7 +21,7 @@ use doris_thrift::types::TTabletCommitInfo;
 use futures::stream::{self, StreamExt};
 use tracing::{info, warn};
 
-use super::csv;
+use super::{csv, json};
 use super::plan::{LoadPlan, Router};
 use super::segment;
 use super::types::Cell;
@@ -286,14 +286,26 @@ impl Load {
             Some(v) => v.parse().map_err(|_| format!("invalid max_filter_ratio: {v}"))?,
             None => 0.0,
         };
-        if header(headers, "format").is_some_and(|f| !f.eq_ignore_ascii_case("csv")) {
-            return Err("only format csv is supported by doris-rs".into());
-        }
+        let format = header(headers, "format").unwrap_or_else(|| "csv".into()).to_ascii_lowercase();
+        let flag = |name: &str| header(headers, name).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let json = match format.as_str() {
+            "csv" => None,
+            "json" => Some(json::JsonOptions {
+                strip_outer_array: flag("strip_outer_array"),
+                read_json_by_line: flag("read_json_by_line"),
+                json_root: header(headers, "json_root").filter(|r| !r.is_empty()),
+                jsonpaths: header(headers, "jsonpaths").filter(|p| !p.is_empty()),
+            }),
+            other => return Err(format!("format {other} is not supported by doris-rs (csv and json are)")),
+        };
         let table_cols = router.columns.clone();
         let body2 = body.clone();
-        let parsed = tokio::task::spawn_blocking(move || csv::parse(&body2, &table_cols, &columns, &col_sep, &line_sep))
-            .await
-            .map_err(|e| format!("parse task failed: {e}"))??;
+        let parsed = tokio::task::spawn_blocking(move || match json {
+            Some(opts) => json::parse(&body2, &table_cols, &columns, &opts),
+            None => csv::parse(&body2, &table_cols, &columns, &col_sep, &line_sep),
+        })
+        .await
+        .map_err(|e| format!("parse task failed: {e}"))??;
         let mut filtered = parsed.filtered;
         let mut errors = parsed.errors;
         let total = parsed.total;
