@@ -288,3 +288,41 @@ def test_stream_load_client_from_pypi(cluster):
                                       (4, None, None), (5, "view", None), (6, "click", None))
     finally:
         conn.close()
+
+
+def test_sqlalchemy_with_pydoris_dialect(cluster):
+    # SQLAlchemy's ORM through pydoris' Doris dialect (PyPI, over MySQLdb): create_all,
+    # a multi-row INSERT, a filtered and grouped query, get by key, and reflection.
+    import pydoris.sqlalchemy  # noqa: F401 (registers the dialect)
+    from sqlalchemy import Column, Integer, Numeric, String, create_engine, func, inspect, select
+    from sqlalchemy.orm import Session, declarative_base
+
+    engine = create_engine(f"doris://root:@127.0.0.1:{cluster.query_port}/{DB}")
+    Base = declarative_base()
+
+    class Order(Base):
+        __tablename__ = "sa_orders"
+        id = Column(Integer, primary_key=True, autoincrement=False)
+        customer = Column(String(32))
+        amount = Column(Numeric(10, 2))
+        __table_args__ = {"pydoris_key_type": "DUPLICATE", "pydoris_distributed_by": "HASH(id)",
+                          "pydoris_buckets": 2, "pydoris_properties": {"replication_num": "1"}}
+
+    try:
+        Base.metadata.create_all(engine)
+        with Session(engine) as s:
+            s.add_all([Order(id=1, customer="ann", amount=1.5), Order(id=2, customer="bob", amount=2.25),
+                       Order(id=3, customer="ann", amount=4)])
+            s.commit()
+        with Session(engine) as s:
+            rows = s.execute(select(Order.customer, func.count(Order.id).label("n"), func.sum(Order.amount).label("total"))
+                             .where(Order.amount > 1).group_by(Order.customer).order_by(Order.customer)).all()
+            assert [(r.customer, r.n, str(r.total)) for r in rows] == [("ann", 2, "5.50"), ("bob", 1, "2.25")]
+            assert s.get(Order, 2).customer == "bob"
+        insp = inspect(engine)
+        assert "sa_orders" in insp.get_table_names()
+        cols = [(c["name"], str(c["type"]), c["nullable"]) for c in insp.get_columns("sa_orders")]
+        assert cols == [("id", "INTEGER", False), ("customer", "VARCHAR(32)", True), ("amount", "DECIMAL(10, 2)", True)]
+        assert insp.get_indexes("sa_orders") == []
+    finally:
+        engine.dispose()

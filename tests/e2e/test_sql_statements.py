@@ -228,6 +228,15 @@ def test_tables_and_show_create_table(fe):
     assert code == ER_UNKNOWN_ERROR and msg.startswith("Failed to find enough backend"), msg
     assert "replication num: 3" in msg, msg
     assert fe.fails("SHOW CREATE TABLE no_such_t") == (ER_BAD_TABLE_ERROR, "Unknown table 'no_such_t'")
+    # A DUPLICATE table may be partitioned by a value column; an aggregated one may not.
+    fe.query("CREATE TABLE by_value_t (k INT, d DATE) DUPLICATE KEY(k) PARTITION BY RANGE(d) "
+             '(PARTITION p1 VALUES LESS THAN ("2025-01-01")) DISTRIBUTED BY HASH(k) BUCKETS 1 '
+             'PROPERTIES ("replication_num" = "1")')
+    fe.query("DROP TABLE by_value_t")
+    code, msg = fe.fails("CREATE TABLE by_sum_t (k INT, n INT SUM) AGGREGATE KEY(k) PARTITION BY RANGE(n) "
+                         '(PARTITION p1 VALUES LESS THAN ("10")) DISTRIBUTED BY HASH(k) BUCKETS 1 '
+                         'PROPERTIES ("replication_num" = "1")')
+    assert "The partition column could not be aggregated column: n" in msg, msg
     assert fe.not_supported("CREATE TABLE t2 LIKE dup_t") == "not supported: CREATE TABLE t2"
     code, msg = fe.fails("CREATE TABLE bad_t (k INT")
     assert code == ER_PARSE_ERROR and msg.startswith("syntax error at line 1"), msg

@@ -120,6 +120,18 @@ impl Executor for FeExecutor {
                 let db = session.resolve_db(table.db.as_deref())?;
                 tables::show_create(ctx, &db, &table.table)
             }
+            Statement::ShowColumns { table, full } => {
+                let db = session.resolve_db(table.db.as_deref())?;
+                tables::show_columns(ctx, &db, &table.table, full)
+            }
+            Statement::Describe { table } => {
+                let db = session.resolve_db(table.db.as_deref())?;
+                tables::describe(ctx, &db, &table.table)
+            }
+            Statement::ShowIndex { table } => {
+                let db = session.resolve_db(table.db.as_deref())?;
+                tables::show_index(ctx, &db, &table.table)
+            }
             Statement::ShowPartitions { table } => {
                 let db = session.resolve_db(table.db.as_deref())?;
                 tables::show_partitions(ctx, &db, &table.table)

@@ -31,7 +31,11 @@ pub fn check(ctx: &Ctx, session: &Session, stmt: &Statement) -> Result<(), FeErr
         | S::RenameTable { table: t, .. } => (table(session, t)?, Priv::Alter),
         S::AddPartition(a) => (table(session, &a.table)?, Priv::Alter),
         S::TruncateTable { table: t, .. } => (table(session, t)?, Priv::Load),
-        S::ShowCreateTable { table: t } | S::ShowPartitions { table: t } => (table(session, t)?, Priv::Select),
+        S::ShowCreateTable { table: t }
+        | S::ShowPartitions { table: t }
+        | S::ShowColumns { table: t, .. }
+        | S::Describe { table: t }
+        | S::ShowIndex { table: t } => (table(session, t)?, Priv::Select),
         S::Backup(b) => (db(session, b.db.as_deref())?, Priv::Load),
         S::Restore(r) => (db(session, r.db.as_deref())?, Priv::Load),
         S::ShowBackup { db: d, .. } | S::ShowRestore { db: d, .. } | S::CancelBackup { db: d, .. } | S::CancelRestore { db: d, .. } => {

@@ -143,6 +143,79 @@ pub fn show_create(ctx: &Ctx, db: &str, table: &str) -> Result<QueryOutput, FeEr
     ))
 }
 
+/// What DESC and SHOW COLUMNS say of a column's aggregation: its function, NONE for a
+/// DUPLICATE value column, nothing for a key.
+fn extra(c: &crate::catalog::table::Column) -> String {
+    match (&c.aggregation, c.is_key) {
+        (Some(a), _) => a.sql().to_string(),
+        (None, true) => String::new(),
+        (None, false) => "NONE".to_string(),
+    }
+}
+
+/// `DESC t`: upstream's Field, Type, Null (Yes/No), Key (true/false), Default, Extra.
+pub fn describe(ctx: &Ctx, db: &str, table: &str) -> Result<QueryOutput, FeError> {
+    let t = ctx.catalog.table(db, table)?;
+    let rows = t
+        .columns
+        .iter()
+        .map(|c| {
+            vec![
+                c.name.clone().into(),
+                c.data_type.to_sql().to_ascii_uppercase().into(),
+                if c.nullable { "Yes" } else { "No" }.into(),
+                if c.is_key { "true" } else { "false" }.into(),
+                c.default_value.clone().unwrap_or_else(|| "NULL".into()).into(),
+                extra(c).into(),
+            ]
+        })
+        .collect();
+    Ok(QueryOutput::text_rows(&["Field", "Type", "Null", "Key", "Default", "Extra"], rows))
+}
+
+/// `SHOW [FULL] COLUMNS FROM t`, in MySQL's shape as upstream answers it: Null YES/NO, Key
+/// the key model (DUP, UNI, AGG) for key columns; FULL adds Collation, Privileges, Comment.
+pub fn show_columns(ctx: &Ctx, db: &str, table: &str, full: bool) -> Result<QueryOutput, FeError> {
+    let t = ctx.catalog.table(db, table)?;
+    let key = match t.keys_type {
+        crate::catalog::types::KeysType::Duplicate => "DUP",
+        crate::catalog::types::KeysType::Unique => "UNI",
+        crate::catalog::types::KeysType::Aggregate => "AGG",
+    };
+    let rows = t
+        .columns
+        .iter()
+        .map(|c| {
+            let field: Value = c.name.clone().into();
+            let type_: Value = c.data_type.to_sql().into();
+            let null: Value = if c.nullable { "YES" } else { "NO" }.into();
+            let key: Value = if c.is_key { key } else { "" }.into();
+            let default: Value = c.default_value.clone().into();
+            if full {
+                vec![field, type_, Value::Null, null, key, default, extra(c).into(), "SELECT".into(), c.comment.clone().into()]
+            } else {
+                vec![field, type_, null, key, default, extra(c).into()]
+            }
+        })
+        .collect();
+    let titles: &[&str] = if full {
+        &["Field", "Type", "Collation", "Null", "Key", "Default", "Extra", "Privileges", "Comment"]
+    } else {
+        &["Field", "Type", "Null", "Key", "Default", "Extra"]
+    };
+    Ok(QueryOutput::text_rows(titles, rows))
+}
+
+/// `SHOW INDEX FROM t`: MySQL's columns; doris-rs tables have no secondary indexes.
+pub fn show_index(ctx: &Ctx, db: &str, table: &str) -> Result<QueryOutput, FeError> {
+    ctx.catalog.table(db, table)?;
+    let titles = [
+        "Table", "Non_unique", "Key_name", "Seq_in_index", "Column_name", "Collation", "Cardinality", "Sub_part",
+        "Packed", "Null", "Index_type", "Comment", "Properties",
+    ];
+    Ok(QueryOutput::text_rows(&titles, Vec::new()))
+}
+
 pub fn show_partitions(ctx: &Ctx, db: &str, table: &str) -> Result<QueryOutput, FeError> {
     let t = ctx.catalog.table(db, table)?;
     Ok(partition_rows(&t))

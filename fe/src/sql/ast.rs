@@ -52,6 +52,12 @@ pub enum Statement {
     TruncateTable { table: TableName, partitions: Vec<String> },
     ShowCreateTable { table: TableName },
     ShowPartitions { table: TableName },
+    /// `SHOW [FULL] COLUMNS|FIELDS FROM t [FROM db]`.
+    ShowColumns { table: TableName, full: bool },
+    /// `DESC[RIBE] t`.
+    Describe { table: TableName },
+    /// `SHOW INDEX|INDEXES|KEYS FROM t [FROM db]`.
+    ShowIndex { table: TableName },
     ShowTablets { table: TableName },
     /// `SHOW CREATE DATABASE db`.
     ShowCreateDatabase { name: String },
@@ -543,6 +549,9 @@ impl Statement {
             Statement::Transaction(TxnControl::Commit) => "COMMIT",
             Statement::Transaction(TxnControl::Rollback) => "ROLLBACK",
             Statement::ShowWarnings { .. } => "SHOW WARNINGS",
+            Statement::ShowColumns { .. } => "SHOW COLUMNS",
+            Statement::Describe { .. } => "DESCRIBE",
+            Statement::ShowIndex { .. } => "SHOW INDEX",
             Statement::ShowProcesslist { .. } => "SHOW PROCESSLIST",
             Statement::Kill { .. } => "KILL",
             Statement::CreateDatabase { .. } => "CREATE DATABASE",

@@ -352,7 +352,7 @@ fn data_type(p: &mut Parser) -> PResult<DataType> {
                 _ => DataType::DateTimeV2 { scale: scale as u8 },
             }
         }
-        "DECIMAL" | "DECIMALV3" => {
+        "DECIMAL" | "DECIMALV3" | "NUMERIC" => {
             // Doris' default decimal is (9, 0).
             let (mut precision, mut scale) = (9u64, 0u64);
             if p.eat(&Token::LParen) {
@@ -371,7 +371,7 @@ fn data_type(p: &mut Parser) -> PResult<DataType> {
                 return Err(p.error_at(at, format!("{word} scale {scale} is larger than precision {precision}")));
             }
             let (precision, scale) = (precision as u8, scale as u8);
-            if word == "DECIMAL" {
+            if word == "DECIMAL" || word == "NUMERIC" {
                 DataType::Decimal { precision, scale }
             } else {
                 DataType::DecimalV3 { precision, scale }

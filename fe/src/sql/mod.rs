@@ -42,6 +42,7 @@ pub fn parse(sql: &str) -> Result<Statement, FeError> {
         "BEGIN" | "START" | "COMMIT" | "ROLLBACK" => set::parse_transaction(&mut p)?,
         "KILL" => set::parse_kill(&mut p)?,
         "SHOW" => show::parse_show(&mut p)?,
+        "DESC" | "DESCRIBE" => show::parse_describe(&mut p)?,
         "CREATE" => parse_create(&mut p)?,
         "DROP" => parse_drop(&mut p)?,
         "ALTER" if p.peek_kw_nth(1, "SYSTEM") => system::parse_alter_system(&mut p)?,

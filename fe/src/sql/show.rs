@@ -7,6 +7,31 @@ use super::ast::{PredicateOp, Statement, TxnFilter, VariableFilter, VariablePred
 use super::parser::{PResult, Parser};
 use super::{backup, ddl, system};
 
+/// `FROM|IN t [FROM|IN db]`.
+fn table_from(p: &mut Parser) -> PResult<super::ast::TableName> {
+    if !(p.eat_kw("FROM") || p.eat_kw("IN")) {
+        return Err(p.unexpected("FROM"));
+    }
+    let mut t = p.table_name()?;
+    if p.eat_kw("FROM") || p.eat_kw("IN") {
+        t.db = Some(p.ident("database name")?);
+    }
+    Ok(t)
+}
+
+fn show_columns(p: &mut Parser, full: bool) -> PResult<Statement> {
+    p.next();
+    Ok(Statement::ShowColumns { table: table_from(p)?, full })
+}
+
+/// `DESC[RIBE] t [ALL]`.
+pub(super) fn parse_describe(p: &mut Parser) -> PResult<Statement> {
+    p.next();
+    let table = p.table_name()?;
+    p.eat_kw("ALL");
+    Ok(Statement::Describe { table })
+}
+
 pub(super) fn parse_show(p: &mut Parser) -> PResult<Statement> {
     p.expect_kw("SHOW")?;
     let word = p.peek_word_upper().unwrap_or_default();
@@ -21,6 +46,15 @@ pub(super) fn parse_show(p: &mut Parser) -> PResult<Statement> {
             show_tables(p, true)
         }
         "VARIABLES" => show_variables(p, VariableScope::Session),
+        "COLUMNS" | "FIELDS" => show_columns(p, false),
+        "FULL" if p.peek_kw_nth(1, "COLUMNS") || p.peek_kw_nth(1, "FIELDS") => {
+            p.next();
+            show_columns(p, true)
+        }
+        "INDEX" | "INDEXES" | "KEYS" => {
+            p.next();
+            Ok(Statement::ShowIndex { table: table_from(p)? })
+        }
         "GRANTS" | "ROLES" => super::users::parse_show(p),
         "ALL" if p.peek_kw_nth(1, "GRANTS") => super::users::parse_show(p),
         "WARNINGS" | "ERRORS" => {

@@ -696,3 +696,12 @@ fn partition_ddl() {
         Statement::RenameTable { table: tn(Some("d"), "t"), new_name: "t_new".into() }
     );
 }
+
+#[test]
+fn describe_columns_and_indexes() {
+    assert_eq!(ok("DESC t"), Statement::Describe { table: tn(None, "t") });
+    assert_eq!(ok("describe db.t all"), Statement::Describe { table: tn(Some("db"), "t") });
+    assert_eq!(ok("SHOW FULL COLUMNS FROM t FROM db"), Statement::ShowColumns { table: tn(Some("db"), "t"), full: true });
+    assert_eq!(ok("SHOW COLUMNS IN db.t"), Statement::ShowColumns { table: tn(Some("db"), "t"), full: false });
+    assert_eq!(ok("SHOW INDEX FROM `t`"), Statement::ShowIndex { table: tn(None, "t") });
+}

@@ -137,7 +137,9 @@ fn partition_columns_of(columns: &[Column], pcols: &[String]) -> Result<(Vec<Str
             .iter()
             .find(|c| c.name.eq_ignore_ascii_case(p))
             .ok_or_else(|| invalid(format!("Partition column[{p}] does not exist in column list.")))?;
-        if !c.is_key {
+        // Upstream refuses aggregated value columns (AGGREGATE tables, and UNIQUE ones whose
+        // values REPLACE); a DUPLICATE table may partition by a value column.
+        if !c.is_key && c.aggregation.is_some() {
             return Err(invalid(format!("The partition column could not be aggregated column: {}", c.name)));
         }
         if !c.data_type.partitionable() {

@@ -251,3 +251,28 @@ fn a_published_partition_takes_its_place_in_range_order() {
     assert_eq!(visible(&t), ["p1", "p2", "p3"]);
     assert!(t.create_table_ddl().contains("PARTITION p3 VALUES [(\"20\"), (\"30\"))"));
 }
+
+/// Upstream refuses a partition column only when it is an aggregated value column: a
+/// DUPLICATE table partitions by a value column, UNIQUE and AGGREGATE tables do not.
+#[test]
+fn partition_columns_as_upstream_accepts_them() {
+    let by_value = |keys: KeysType| {
+        let mut s = spec();
+        s.keys = Some((keys, vec!["k1".into()]));
+        s.columns[1].type_text = "int".into();
+        if keys == KeysType::Aggregate {
+            s.columns[1].aggregation = Some("SUM".into());
+        }
+        s.partition = PartitionSpec::Range {
+            columns: vec!["v".into()],
+            partitions: vec![("p1".into(), RangeValues::LessThan(Some(vec!["10".into()])))],
+        };
+        build_table(&s, 1, &[1, 2, 3], ids(), 0)
+    };
+    let t = by_value(KeysType::Duplicate).unwrap();
+    assert_eq!(t.partition_columns, ["v"]);
+    for keys in [KeysType::Unique, KeysType::Aggregate] {
+        let e = by_value(keys).unwrap_err().to_string();
+        assert!(e.contains("The partition column could not be aggregated column: v"), "{keys:?}: {e}");
+    }
+}
