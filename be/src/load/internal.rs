@@ -4,8 +4,9 @@
 //!   registered as the txn's pending rowset, visible after PUBLISH_VERSION.
 //! - `POST /api/_internal/load/abort?tablet_id&txn_id`: drop the txn's pending rowset of
 //!   that tablet and its files (a failed load cleaning up after itself; absent is OK).
-//! - `GET /api/_internal/scan?tablet_id&version[&schema]`: the rows of the tablet's
-//!   visible rowsets up to `version`, as an Arrow IPC stream.
+//! - `GET /api/_internal/scan?tablet_id&version[&schema][&filter]`: the rows of the
+//!   tablet's visible rowsets up to `version` (those passing `filter`, see
+//!   [`super::filter`]), as an Arrow IPC stream.
 //!
 //! Failpoint (see `crate::storage`, feature `failpoints`): `load_rowset.before_meta` aborts a BE
 //! after a received segment is on disk and before its pending rowset is committed.
@@ -20,6 +21,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::segment;
+use super::filter::RowFilter;
 use super::types::{Cell, ColKind};
 use super::TOKEN_HEADER;
 use crate::context::BeContext;
@@ -157,6 +159,17 @@ pub async fn scan(
         Ok(p) => p,
         Err(e) => return (StatusCode::BAD_REQUEST, format!("schema: {e}")).into_response(),
     };
+    let filter = match (q.get("filter"), &schema) {
+        (None, _) => RowFilter::default(),
+        (Some(f), Some(p)) => {
+            let columns: Vec<(String, ColKind)> = p.columns.iter().map(|c| (c.name.clone(), c.kind)).collect();
+            match RowFilter::parse(f, &columns) {
+                Ok(f) => f,
+                Err(e) => return (StatusCode::BAD_REQUEST, format!("filter: {e}")).into_response(),
+            }
+        }
+        (Some(_), None) => return (StatusCode::BAD_REQUEST, "filter needs a schema".to_string()).into_response(),
+    };
     let storage = ctx.storage.clone();
     // Remote (cooled-down) segments are fetched from the object store on the runtime.
     let runtime = tokio::runtime::Handle::current();
@@ -174,7 +187,10 @@ pub async fn scan(
             let num_rows: i64 = rowsets.iter().map(|r| r.num_rows).sum();
             return super::arrow_ipc::encode_count(num_rows as usize).map_err(internal);
         }
-        let (columns, rows) = read_rows(&storage, &runtime, tablet_id, &rowsets, schema)?;
+        let (columns, mut rows) = read_rows(&storage, &runtime, tablet_id, &rowsets, schema)?;
+        if !filter.is_empty() {
+            rows.retain(|r| filter.passes(r));
+        }
         super::arrow_ipc::encode(&columns, &rows).map_err(internal)
     })
     .await;

@@ -13,6 +13,7 @@
 
 pub mod arrow_ipc;
 pub mod csv;
+pub mod filter;
 pub mod gc;
 pub mod hash;
 pub mod internal;

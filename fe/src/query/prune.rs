@@ -1,6 +1,8 @@
-//! Partition pruning: which partitions of a table filtered on its (single) partition column
-//! can hold matching rows. Conservative: a filter it does not understand prunes nothing,
-//! and DataFusion applies every filter again to the rows read.
+//! What a scan learns from the query's filters: which partitions of a table filtered on its
+//! (single) partition column can hold matching rows, and the simple comparisons the BEs
+//! apply to rows before sending them. Conservative: a filter it does not understand prunes
+//! nothing and is not pushed down, and DataFusion applies every filter again to the rows
+//! read.
 
 use std::cmp::Ordering;
 
@@ -126,6 +128,62 @@ fn range_admits(t: &DataType, b: &Bound, lo: &str, hi: &str) -> bool {
     }
 }
 
+/// The column a filter compares, when it is one of `table`'s.
+fn column_of<'t>(e: &Expr, table: &'t OlapTable) -> Option<&'t crate::catalog::table::Column> {
+    let name = match e {
+        Expr::BinaryExpr(BinaryExpr { left, right, .. }) => match (left.as_ref(), right.as_ref()) {
+            (Expr::Column(c), Expr::Literal(..)) | (Expr::Literal(..), Expr::Column(c)) => &c.name,
+            _ => return None,
+        },
+        Expr::InList(l) => match l.expr.as_ref() {
+            Expr::Column(c) => &c.name,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    table.columns.iter().find(|c| c.name.eq_ignore_ascii_case(name))
+}
+
+/// The filters a BE can apply, as its scan's `filter` parameter (`[[column, op, [values]]]`,
+/// see `be/src/load/filter.rs`); None when there are none. Only columns among `read` (the
+/// scan's projection) qualify.
+pub(super) fn pushdown(table: &OlapTable, filters: &[Expr], read: &[String]) -> Option<String> {
+    let mut out: Vec<(String, &str, Vec<String>)> = Vec::new();
+    for f in filters {
+        let Some(c) = column_of(f, table) else { continue };
+        if !read.iter().any(|r| r.eq_ignore_ascii_case(&c.name)) {
+            continue;
+        }
+        // Text and JSON compare as bytes on the BE; the rest compare by value.
+        if matches!(c.data_type, DataType::Float | DataType::Double) {
+            continue;
+        }
+        let Some(b) = bound(f, &c.name, &c.data_type) else { continue };
+        // The BE rounds a decimal literal to the column's scale, which would change the
+        // comparison: only literals that already fit are pushed down.
+        if let DataType::Decimal { scale, .. } = c.data_type {
+            let fits = |v: &String| v.split_once('.').map_or(true, |(_, f)| f.len() <= scale as usize);
+            let all_fit = match &b {
+                Bound::In(vs) => vs.iter().all(fits),
+                Bound::Eq(v) | Bound::Lt(v) | Bound::LtEq(v) | Bound::Gt(v) | Bound::GtEq(v) => fits(v),
+            };
+            if !all_fit {
+                continue;
+            }
+        }
+        let (op, values) = match b {
+            Bound::Eq(v) => ("=", vec![v]),
+            Bound::Lt(v) => ("<", vec![v]),
+            Bound::LtEq(v) => ("<=", vec![v]),
+            Bound::Gt(v) => (">", vec![v]),
+            Bound::GtEq(v) => (">=", vec![v]),
+            Bound::In(vs) => ("in", vs),
+        };
+        out.push((c.name.clone(), op, values));
+    }
+    (!out.is_empty()).then(|| serde_json::to_string(&out).expect("filters serialize"))
+}
+
 /// The partitions of `table` that `filters` (ANDed) leave, by name; None keeps all.
 pub(super) fn partitions_left(table: &OlapTable, filters: &[Expr]) -> Option<Vec<String>> {
     let [column] = table.partition_columns.as_slice() else { return None };
@@ -153,6 +211,20 @@ pub(super) fn partitions_left(table: &OlapTable, filters: &[Expr]) -> Option<Vec
 mod tests {
     use super::*;
     use datafusion::logical_expr::{col, lit};
+
+    #[test]
+    fn simple_comparisons_on_read_columns_are_pushed_down() {
+        let t = crate::catalog::fixtures::build(
+            &crate::catalog::fixtures::range_spec(&[("p1", "10")], 1),
+            1,
+            &mut 1000,
+        );
+        let read = vec!["k".to_string(), "v".to_string()];
+        let f = pushdown(&t, &[col("k").gt_eq(lit(3)), col("v").in_list(vec![lit("a"), lit("b")], false)], &read);
+        assert_eq!(f.as_deref(), Some(r#"[["k",">=",["3"]],["v","in",["a","b"]]]"#));
+        assert_eq!(pushdown(&t, &[col("k").not_eq(lit(3))], &read), None);
+        assert_eq!(pushdown(&t, &[col("k").eq(lit(3))], &["v".to_string()]), None, "k is not read");
+    }
 
     #[test]
     fn range_partitions_outside_the_filter_are_left_out() {

@@ -1,11 +1,12 @@
 //! Table providers: OLAP tables read from the BEs, and the FE's own text tables
 //! (`frontends()`).
 //!
-//! An OLAP table's scan reads every tablet of the chosen partitions on one alive replica at
-//! the partition's visible version: the BE's `/api/_internal/scan` answers the projected
-//! columns as an Arrow IPC stream (an empty projection, as `COUNT(*)` asks, answers only
-//! row counts). Tablets are read concurrently; DataFusion filters, aggregates, sorts and
-//! cuts what they return.
+//! An OLAP table's scan reads every tablet of the partitions the query can touch on one
+//! alive replica at the partition's visible version: the BE's `/api/_internal/scan`
+//! answers the projected columns as an Arrow IPC stream (an empty projection, as
+//! `COUNT(*)` asks, answers only row counts), leaving out rows that fail the simple
+//! comparisons pushed down to it ([`super::prune`]). Tablets are read concurrently;
+//! DataFusion filters, aggregates, sorts and cuts what they return.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -157,16 +158,20 @@ async fn read_tablet(
     token: &str,
     r: &TabletRead,
     query_schema: &str,
+    filter: Option<&str>,
     schema: &SchemaRef,
 ) -> Result<Vec<RecordBatch>, FeError> {
     let mut last = String::new();
     for (host, port) in &r.replicas {
         let url = format!("http://{host}:{port}/api/_internal/scan");
-        let query = [
+        let mut query = vec![
             ("tablet_id", r.tablet_id.to_string()),
             ("version", r.version.to_string()),
             ("schema", query_schema.to_string()),
         ];
+        if let Some(f) = filter {
+            query.push(("filter", f.to_string()));
+        }
         let url = reqwest::Url::parse_with_params(&url, &query).map_err(|e| FeError::Internal(format!("{url}: {e}")))?;
         match http.get(url).header(TOKEN_HEADER, token).timeout(Duration::from_secs(300)).send().await {
             Ok(resp) if resp.status().is_success() => match resp.bytes().await {
@@ -238,12 +243,14 @@ impl TableProvider for OlapTableProvider {
         let pruned = super::prune::partitions_left(&self.table, filters);
         let reads = self.plan_reads(pruned.as_deref()).map_err(external)?;
         let query_schema = self.scan_schema(&indexes);
+        let read: Vec<String> = indexes.iter().map(|&i| self.table.columns[i].name.clone()).collect();
+        let filter = super::prune::pushdown(&self.table, filters, &read);
         let http = reqwest::Client::new();
         let token = self.ctx.cluster.token.clone();
         let per_tablet: Vec<Vec<RecordBatch>> = stream::iter(reads)
             .map(|r| {
-                let (http, token, query_schema, schema) = (&http, &token, &query_schema, &schema);
-                async move { read_tablet(http, token, &r, query_schema, schema).await }
+                let (http, token, query_schema, schema, filter) = (&http, &token, &query_schema, &schema, &filter);
+                async move { read_tablet(http, token, &r, query_schema, filter.as_deref(), schema).await }
             })
             .buffer_unordered(SCAN_PARALLELISM)
             .try_collect()
