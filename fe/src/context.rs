@@ -46,7 +46,7 @@ impl FeContext {
         TNetworkAddress { hostname: self.host.clone(), port: self.ports.rpc_port as i32 }
     }
 
-    /// Users we know: root and admin, with passwords from fe.conf.
+    /// A clear-text password (HTTP Basic, thrift requests) against the stored users.
     pub fn check_password(&self, user: &str, password: &str) -> bool {
         self.users.check_password(user, password)
     }
