@@ -391,7 +391,20 @@ def test_selects(fe):
         ["name", "v"], [("one", "a"), ("two", "b"), ("three", "c")])
     assert fe.query("SELECT MAX(K), min(Name) FROM DUP_T")[1] == [(5, "five")]
     names, rows = fe.query(f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{DB}' ORDER BY 1")
-    assert ("dup_t",) in rows and ("uniq_t",) in rows, rows
+    assert names == ["TABLE_NAME"] and ("dup_t",) in rows and ("uniq_t",) in rows, (names, rows)
+    # upstream's (MySQL's) information_schema shapes.
+    assert fe.query(f"SELECT column_name, ordinal_position, is_nullable, data_type, column_type, column_key "
+                    f"FROM information_schema.columns WHERE table_schema = '{DB}' AND table_name = 'dup_t' "
+                    "ORDER BY ordinal_position")[1] == [
+        ("k", 1, "NO", "int", "int", "DUP"), ("name", 2, "YES", "varchar", "varchar(16)", ""),
+        ("v", 3, "YES", "bigint", "bigint", "")]
+    # (Row counts come from the BEs' tablet reports, as upstream's: not asserted here.)
+    assert fe.query(f"SELECT partition_name, partition_method, partition_expression FROM information_schema.partitions "
+                    f"WHERE table_schema = '{DB}' AND table_name = 'uniq_t' ORDER BY partition_ordinal_position"
+                    )[1] == [("p1", "RANGE", "d"), ("p2", "RANGE", "d")]
+    assert (DB,) in fe.query("SELECT schema_name FROM information_schema.schemata")[1]
+    assert fe.query(f"SELECT engine, table_type FROM information_schema.tables WHERE table_name = 'dup_t'")[1] == [
+        ("Doris", "BASE TABLE")]
     assert fe.fails("SELECT * FROM no_such_t")[0] == ER_BAD_TABLE_ERROR
     assert fe.fails("SELECT no_col FROM dup_t") == (ER_BAD_FIELD_ERROR, "Unknown column 'no_col'")
 

@@ -13,6 +13,7 @@ use datafusion::catalog::{CatalogProvider, SchemaProvider, TableProvider};
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::sql::sqlparser::ast::{visit_relations, ObjectName, Statement};
 
+use super::information_schema::{self, InformationSchema};
 use super::table::{OlapTableProvider, PARTITION_MARK};
 use super::{QueryEnv, TableFunction, INTERNAL_CATALOG};
 use crate::auth::{Priv, Scope};
@@ -61,10 +62,15 @@ fn find_table(ctx: &Ctx, db: &Database, name: &str) -> Option<OlapTable> {
 
 impl CatalogProvider for InternalCatalog {
     fn schema_names(&self) -> Vec<String> {
-        self.ctx.catalog.databases().into_iter().map(|d| d.name).collect()
+        let mut names: Vec<String> = self.ctx.catalog.databases().into_iter().map(|d| d.name).collect();
+        names.push(information_schema::NAME.to_string());
+        names
     }
 
     fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
+        if information_schema::is_it(None, name) {
+            return Some(Arc::new(InformationSchema::new(self.ctx.clone(), self.user.clone())));
+        }
         let db = find_database(&self.ctx, name)?;
         Some(Arc::new(DatabaseSchema { ctx: self.ctx.clone(), db, user: self.user.clone() }))
     }
@@ -139,6 +145,10 @@ pub(super) fn columns_of_relations(
             [c, d, t] if c.eq_ignore_ascii_case(INTERNAL_CATALOG) => (Some(d.clone()), t.clone()),
             _ => continue,
         };
+        if db.as_deref().is_some_and(|d| information_schema::is_it(None, d)) {
+            columns.extend(information_schema::columns_of(&table).unwrap_or_default());
+            continue;
+        }
         let found = ctx.and_then(|ctx| {
             db.and_then(|d| find_database(ctx, &d)).and_then(|d| find_table(ctx, &d, &table))
         });

@@ -9,6 +9,7 @@
 //! ([`session`]). The answer is Arrow record batches; the MySQL layer spells them.
 
 mod catalog;
+mod information_schema;
 mod prune;
 mod rewrite;
 mod session;
@@ -156,7 +157,8 @@ impl QueryEngine {
         let config = SessionConfig::new()
             .with_default_catalog_and_schema(INTERNAL_CATALOG, default_db)
             .with_create_default_catalog_and_schema(false)
-            .with_information_schema(true)
+            // Upstream's shapes (`information_schema.rs`), not DataFusion's.
+            .with_information_schema(false)
             .with_target_partitions(2)
             .set_str("datafusion.sql_parser.dialect", "mysql")
             // MySQL reads `1.25` as an exact DECIMAL, not a DOUBLE.
