@@ -138,6 +138,15 @@ impl Users {
         })
     }
 
+    /// Whether `user` holds any privilege on `scope` or on something inside it (a grant on
+    /// one table shows its database): what SHOW DATABASES and SHOW TABLES list.
+    pub fn can_see(&self, user: &str, scope: &Scope) -> bool {
+        let s = self.read();
+        let Some(u) = s.users.get(user) else { return false };
+        let role_grants = u.roles.iter().filter_map(|r| s.roles.get(r)).flat_map(|r| r.grants.iter());
+        u.grants.iter().chain(role_grants).any(|g| !g.privs.is_empty() && (g.scope.covers(scope) || scope.covers(&g.scope)))
+    }
+
     /// `Err` with upstream's refusal unless `user` holds `p` on `scope`.
     pub fn require(&self, user: &str, scope: &Scope, p: Priv) -> Result<(), FeError> {
         if self.has(user, scope, p) {
@@ -329,6 +338,8 @@ mod tests {
         assert!(!u.has("alice", &Scope::Global, Priv::Admin));
         assert!(u.has("admin", &t2, Priv::Drop) && !u.has("admin", &Scope::Global, Priv::Node));
         assert!(u.has("root", &Scope::Global, Priv::Node));
+        assert!(u.can_see("alice", &Scope::db("d1")) && u.can_see("alice", &Scope::db("d2")));
+        assert!(u.can_see("alice", &t1) && !u.can_see("alice", &Scope::db("d3")));
         let db1 = Scope::Db { catalog: "internal".into(), db: "d1".into() };
         u.grant(&Grantee::User("alice".into()), &db1, PrivSet::of(&[Priv::Load]), true).unwrap();
         assert!(!u.has("alice", &t1, Priv::Load) && u.has("alice", &t1, Priv::Select));

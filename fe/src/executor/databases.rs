@@ -31,12 +31,14 @@ pub async fn drop(ctx: &TableDdl, name: &str, if_exists: bool, force: bool) -> R
     Ok(QueryOutput::ok())
 }
 
-pub fn show(ctx: &Ctx, pattern: Option<&str>) -> Result<QueryOutput, FeError> {
+/// `SHOW DATABASES [LIKE p]`: those `user` holds some privilege in, as upstream lists them.
+pub fn show(ctx: &Ctx, user: &str, pattern: Option<&str>) -> Result<QueryOutput, FeError> {
     let rows = ctx
         .catalog
         .databases()
         .into_iter()
         .filter(|d| pattern.is_none_or(|p| like(&d.name, p)))
+        .filter(|d| ctx.users.can_see(user, &crate::auth::Scope::db(&d.name)))
         .map(|d| vec![Value::from(d.name)])
         .collect();
     Ok(QueryOutput::text_rows(&["Database"], rows))

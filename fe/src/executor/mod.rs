@@ -83,10 +83,10 @@ impl Executor for FeExecutor {
                 tables::set_properties(ctx, &db, &table.table, &properties)
             }
             Statement::DropDatabase { name, if_exists, force } => databases::drop(ddl, &name, if_exists, force).await,
-            Statement::ShowDatabases { like } => databases::show(ctx, like.as_deref()),
+            Statement::ShowDatabases { like } => databases::show(ctx, &session.user, like.as_deref()),
             Statement::ShowTables { db, full, like } => {
                 let db = session.resolve_db(db.as_deref())?;
-                tables::show_tables(ctx, &db, full, like.as_deref())
+                tables::show_tables(ctx, &session.user, &db, full, like.as_deref())
             }
             Statement::CreateTable(ct) => tables::create(ddl, session, *ct).await,
             Statement::DropTable { table, if_exists, force } => {

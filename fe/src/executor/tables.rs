@@ -115,7 +115,8 @@ pub async fn drop(ctx: &TableDdl, db: &str, table: &str, if_exists: bool, force:
     Ok(QueryOutput::ok())
 }
 
-pub fn show_tables(ctx: &Ctx, db: &str, full: bool, pattern: Option<&str>) -> Result<QueryOutput, FeError> {
+/// `SHOW [FULL] TABLES [LIKE p]`: those `user` holds some privilege on, as upstream lists them.
+pub fn show_tables(ctx: &Ctx, user: &str, db: &str, full: bool, pattern: Option<&str>) -> Result<QueryOutput, FeError> {
     let d = ctx.catalog.database(db).ok_or_else(|| FeError::UnknownDatabase(db.to_string()))?;
     let title = format!("Tables_in_{db}");
     let rows = ctx
@@ -123,6 +124,7 @@ pub fn show_tables(ctx: &Ctx, db: &str, full: bool, pattern: Option<&str>) -> Re
         .tables(d.id)
         .into_iter()
         .filter(|t| pattern.is_none_or(|p| like(&t.name, p)))
+        .filter(|t| ctx.users.can_see(user, &crate::auth::Scope::table(db, &t.name)))
         .map(|t| {
             let mut r = vec![Value::from(t.name)];
             if full {
