@@ -218,7 +218,9 @@ def test_users_and_privileges(cluster):
             assert cur.fetchall() == ((len(ROWS),),)
             # Listings show what she holds a privilege in, as upstream's.
             cur.execute("SHOW DATABASES")
-            assert cur.fetchall() == ((DB,),)
+            assert cur.fetchall() == ((DB,), ("information_schema",))
+            cur.execute("SHOW FULL TABLES FROM information_schema LIKE 'tab%'")
+            assert cur.fetchall() == (("tables", "SYSTEM VIEW"),)
         # What SELECT_PRIV alone does not allow, with upstream's code and text.
         code, msg = mysql_error(alice, f"BACKUP SNAPSHOT {DB}.s1 TO `__keep_on_local__` ON (t)")
         assert (code, msg) == (1227, "Access denied; you need (at least one of) the Load_priv privilege(s) for this operation")

@@ -10,6 +10,7 @@ use crate::sql::Properties;
 pub fn use_db(ctx: &Ctx, db: &str) -> Result<QueryOutput, FeError> {
     match ctx.catalog.database(db) {
         Some(_) => Ok(QueryOutput::ok()),
+        None if crate::query::is_information_schema(db) => Ok(QueryOutput::ok()),
         None => Err(FeError::UnknownDatabase(db.to_string())),
     }
 }
@@ -31,16 +32,19 @@ pub async fn drop(ctx: &TableDdl, name: &str, if_exists: bool, force: bool) -> R
     Ok(QueryOutput::ok())
 }
 
-/// `SHOW DATABASES [LIKE p]`: those `user` holds some privilege in, as upstream lists them.
+/// `SHOW DATABASES [LIKE p]`: `information_schema`, which everyone sees, and those `user`
+/// holds some privilege in, as upstream lists them.
 pub fn show(ctx: &Ctx, user: &str, pattern: Option<&str>) -> Result<QueryOutput, FeError> {
-    let rows = ctx
+    let mut names: Vec<String> = ctx
         .catalog
         .databases()
         .into_iter()
-        .filter(|d| pattern.is_none_or(|p| like(&d.name, p)))
         .filter(|d| ctx.users.can_see(user, &crate::auth::Scope::db(&d.name)))
-        .map(|d| vec![Value::from(d.name)])
+        .map(|d| d.name)
         .collect();
+    names.push(crate::query::INFORMATION_SCHEMA.to_string());
+    names.sort();
+    let rows = names.into_iter().filter(|n| pattern.is_none_or(|p| like(n, p))).map(|n| vec![Value::from(n)]).collect();
     Ok(QueryOutput::text_rows(&["Database"], rows))
 }
 

@@ -117,18 +117,27 @@ pub async fn drop(ctx: &TableDdl, db: &str, table: &str, if_exists: bool, force:
 
 /// `SHOW [FULL] TABLES [LIKE p]`: those `user` holds some privilege on, as upstream lists them.
 pub fn show_tables(ctx: &Ctx, user: &str, db: &str, full: bool, pattern: Option<&str>) -> Result<QueryOutput, FeError> {
-    let d = ctx.catalog.database(db).ok_or_else(|| FeError::UnknownDatabase(db.to_string()))?;
     let title = format!("Tables_in_{db}");
-    let rows = ctx
-        .catalog
-        .tables(d.id)
+    let (names, kind): (Vec<String>, &str) = match ctx.catalog.database(db) {
+        Some(d) => (
+            ctx.catalog
+                .tables(d.id)
+                .into_iter()
+                .filter(|t| ctx.users.can_see(user, &crate::auth::Scope::table(db, &t.name)))
+                .map(|t| t.name)
+                .collect(),
+            "BASE TABLE",
+        ),
+        None if crate::query::is_information_schema(db) => (crate::query::information_schema_views(), "SYSTEM VIEW"),
+        None => return Err(FeError::UnknownDatabase(db.to_string())),
+    };
+    let rows = names
         .into_iter()
-        .filter(|t| pattern.is_none_or(|p| like(&t.name, p)))
-        .filter(|t| ctx.users.can_see(user, &crate::auth::Scope::table(db, &t.name)))
-        .map(|t| {
-            let mut r = vec![Value::from(t.name)];
+        .filter(|n| pattern.is_none_or(|p| like(n, p)))
+        .map(|n| {
+            let mut r = vec![Value::from(n)];
             if full {
-                r.push("BASE TABLE".into());
+                r.push(kind.into());
             }
             r
         })

@@ -18,7 +18,7 @@ use crate::catalog::types::{DataType, KeysType};
 use crate::catalog::OlapTable;
 use crate::context::Ctx;
 
-pub(super) const NAME: &str = "information_schema";
+pub const NAME: &str = "information_schema";
 
 /// A cell of a text table: text, a number, or NULL.
 #[derive(Clone)]
@@ -117,6 +117,10 @@ const PARTITIONS: &[(&str, bool)] = &[
 
 const VIEWS: &[(&str, &[(&str, bool)])] =
     &[("schemata", SCHEMATA), ("tables", TABLES), ("columns", COLUMNS), ("partitions", PARTITIONS)];
+
+pub(super) fn view_names() -> Vec<String> {
+    VIEWS.iter().map(|(n, _)| n.to_string()).collect()
+}
 
 /// The columns of view `name` (any case), for the query rewrite's column spellings.
 pub(super) fn columns_of(name: &str) -> Option<Vec<String>> {
@@ -341,7 +345,7 @@ fn table(columns: &[(&str, bool)], rows: Vec<Vec<Cell>>) -> DfResult<MemTable> {
 #[async_trait]
 impl SchemaProvider for InformationSchema {
     fn table_names(&self) -> Vec<String> {
-        VIEWS.iter().map(|(n, _)| n.to_string()).collect()
+        view_names()
     }
 
     async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {

@@ -38,6 +38,18 @@ pub use table::{TextTable, DATETIME_SCALE, LARGEINT};
 /// The catalog name upstream gives its own tables.
 pub const INTERNAL_CATALOG: &str = "internal";
 
+pub use information_schema::NAME as INFORMATION_SCHEMA;
+
+/// Whether `db` is `information_schema` (any case).
+pub fn is_information_schema(db: &str) -> bool {
+    information_schema::is_it(None, db)
+}
+
+/// The views `information_schema` has.
+pub fn information_schema_views() -> Vec<String> {
+    information_schema::view_names()
+}
+
 /// What a query sees of the session that runs it.
 #[derive(Debug, Clone, Default)]
 pub struct QueryEnv {
