@@ -9,7 +9,7 @@ use doris_thrift::status::TStatusCode;
 use tracing::info;
 
 use super::commit::{self, AbortedAgain};
-use super::rpc::{check_user, commit_status, status};
+use super::rpc::{check_load, check_user, commit_status, status};
 use super::txn::{TxnRecord, TxnState, DEFAULT_TIMEOUT_S};
 use super::Loads;
 use crate::catalog::Database;
@@ -31,14 +31,9 @@ fn auth(
     db: Option<&str>,
     db_id: Option<i64>,
 ) -> Result<(), FeError> {
-    let (user, passwd) = (user.unwrap_or_default(), passwd.unwrap_or_default());
-    check_user(ctx, user, passwd, token)?;
-    if token.is_some_and(|t| !t.is_empty()) {
-        return Ok(());
-    }
     match database(ctx, db, db_id) {
-        Ok(d) => ctx.users.require(user, &crate::auth::Scope::db(&d.name), crate::auth::Priv::Load),
-        Err(_) => Ok(()),
+        Ok(d) => check_load(ctx, user.unwrap_or_default(), passwd.unwrap_or_default(), token, &crate::auth::Scope::db(&d.name)),
+        Err(_) => check_user(ctx, user.unwrap_or_default(), passwd.unwrap_or_default(), token),
     }
 }
 

@@ -15,17 +15,9 @@ pub(super) fn status(code: TStatusCode, msg: impl Into<String>) -> TStatus {
     TStatus { status_code: code, error_msgs: Some(vec![msg.into()]) }
 }
 
-/// root/admin by password, or the cluster token (the token must match, not merely be set).
+/// A user by password, or the cluster token (the token must match, not merely be set).
 pub(super) fn check_user(ctx: &FeContext, user: &str, passwd: &str, token: Option<&str>) -> Result<(), FeError> {
-    let ok = match token.filter(|t| !t.is_empty()) {
-        Some(t) => t == ctx.cluster.token,
-        None => ctx.check_password(user, passwd),
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(FeError::AccessDenied { user: user.to_string(), host: "%".into(), using_password: !passwd.is_empty() })
-    }
+    crate::rpc::auth::check(ctx, Some(user), Some(passwd), token, None)
 }
 
 /// [`check_user`], then LOAD_PRIV on `scope` for a caller that gave a password.
@@ -36,11 +28,7 @@ pub(super) fn check_load(
     token: Option<&str>,
     scope: &crate::auth::Scope,
 ) -> Result<(), FeError> {
-    check_user(ctx, user, passwd, token)?;
-    if token.is_some_and(|t| !t.is_empty()) {
-        return Ok(());
-    }
-    ctx.users.require(user, scope, crate::auth::Priv::Load)
+    crate::rpc::auth::check_priv(ctx, Some(user), Some(passwd), token, None, scope, crate::auth::Priv::Load)
 }
 
 pub async fn begin(ctx: &Loads, req: TLoadTxnBeginRequest) -> TLoadTxnBeginResult {

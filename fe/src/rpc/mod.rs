@@ -1,6 +1,6 @@
 //! FrontendService: what BEs and CCR syncers call on `rpc_port`.
 
-mod auth;
+pub(crate) mod auth;
 pub mod binlog;
 pub mod frontend_service;
 mod meta;
