@@ -63,10 +63,6 @@ impl RowFilter {
         Ok(RowFilter { comparisons })
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.comparisons.is_empty()
-    }
-
     pub fn passes(&self, row: &[Cell]) -> bool {
         self.comparisons.iter().all(|c| {
             let cell = &row[c.column];

@@ -187,10 +187,7 @@ pub async fn scan(
             let num_rows: i64 = rowsets.iter().map(|r| r.num_rows).sum();
             return super::arrow_ipc::encode_count(num_rows as usize).map_err(internal);
         }
-        let (columns, mut rows) = read_rows(&storage, &runtime, tablet_id, &rowsets, schema)?;
-        if !filter.is_empty() {
-            rows.retain(|r| filter.passes(r));
-        }
+        let (columns, rows) = read_rows(&storage, &runtime, tablet_id, &rowsets, schema, &filter)?;
         super::arrow_ipc::encode(&columns, &rows).map_err(internal)
     })
     .await;
@@ -202,13 +199,14 @@ pub async fn scan(
 }
 
 /// The rows of `rowsets` projected onto `schema`, or without one onto the first segment's
-/// columns; the columns read and the rows.
+/// columns, that pass `filter`; the columns read and the rows.
 fn read_rows(
     storage: &crate::storage::StorageEngine,
     runtime: &tokio::runtime::Handle,
     tablet_id: i64,
     rowsets: &[&RowsetMeta],
     mut schema: Option<Projection>,
+    filter: &RowFilter,
 ) -> Result<(Vec<(String, ColKind)>, Vec<Vec<Cell>>), Fail> {
     let dir = storage.tablet_dir(tablet_id).map_err(be_err)?;
     // Opened at the first remote rowset, then shared by the rest.
@@ -235,14 +233,16 @@ fn read_rows(
             let pick = p.pick(&seg.columns);
             for row in seg.rows {
                 let mut row: Vec<Option<Cell>> = row.into_iter().map(Some).collect();
-                rows.push(
-                    pick.iter()
-                        .map(|src| match src {
-                            Ok(i) => row[*i].take().unwrap_or(Cell::Null),
-                            Err(default) => (*default).clone(),
-                        })
-                        .collect(),
-                );
+                let projected: Vec<Cell> = pick
+                    .iter()
+                    .map(|src| match src {
+                        Ok(i) => row[*i].take().unwrap_or(Cell::Null),
+                        Err(default) => (*default).clone(),
+                    })
+                    .collect();
+                if filter.passes(&projected) {
+                    rows.push(projected);
+                }
             }
         }
     }

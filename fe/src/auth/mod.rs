@@ -129,22 +129,24 @@ impl Users {
     /// Whether `user` holds `p` on `scope` (directly, by a role, or on a wider scope;
     /// ADMIN_PRIV on everything covers every privilege but NODE_PRIV, as upstream).
     pub fn has(&self, user: &str, scope: &Scope, p: Priv) -> bool {
-        let s = self.read();
-        let Some(u) = s.users.get(user) else { return false };
-        let role_grants = u.roles.iter().filter_map(|r| s.roles.get(r)).flat_map(|r| r.grants.iter());
-        u.grants.iter().chain(role_grants).any(|g| {
+        self.any_grant(user, |g| {
             (g.privs.contains(p) && g.scope.covers(scope))
                 || (p != Priv::Node && g.scope == Scope::Global && g.privs.contains(Priv::Admin))
         })
     }
 
-    /// Whether `user` holds any privilege on `scope` or on something inside it (a grant on
-    /// one table shows its database): what SHOW DATABASES and SHOW TABLES list.
-    pub fn can_see(&self, user: &str, scope: &Scope) -> bool {
+    /// Whether one of `user`'s grants, its own or its roles', satisfies `f`.
+    fn any_grant(&self, user: &str, f: impl Fn(&Grant) -> bool) -> bool {
         let s = self.read();
         let Some(u) = s.users.get(user) else { return false };
         let role_grants = u.roles.iter().filter_map(|r| s.roles.get(r)).flat_map(|r| r.grants.iter());
-        u.grants.iter().chain(role_grants).any(|g| !g.privs.is_empty() && (g.scope.covers(scope) || scope.covers(&g.scope)))
+        u.grants.iter().chain(role_grants).any(f)
+    }
+
+    /// Whether `user` holds any privilege on `scope` or on something inside it (a grant on
+    /// one table shows its database): what SHOW DATABASES and SHOW TABLES list.
+    pub fn can_see(&self, user: &str, scope: &Scope) -> bool {
+        self.any_grant(user, |g| !g.privs.is_empty() && (g.scope.covers(scope) || scope.covers(&g.scope)))
     }
 
     /// `Err` with upstream's refusal unless `user` holds `p` on `scope`.

@@ -274,6 +274,15 @@ impl KeysType {
         }
     }
 
+    /// A key column's COLUMN_KEY, as SHOW COLUMNS and information_schema.columns show it.
+    pub fn column_key(&self) -> &'static str {
+        match self {
+            KeysType::Duplicate => "DUP",
+            KeysType::Unique => "UNI",
+            KeysType::Aggregate => "AGG",
+        }
+    }
+
     /// As SHOW TABLE STATUS / proc dirs name it.
     pub fn upstream_name(&self) -> &'static str {
         match self {

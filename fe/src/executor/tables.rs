@@ -188,11 +188,7 @@ pub fn describe(ctx: &Ctx, db: &str, table: &str) -> Result<QueryOutput, FeError
 /// the key model (DUP, UNI, AGG) for key columns; FULL adds Collation, Privileges, Comment.
 pub fn show_columns(ctx: &Ctx, db: &str, table: &str, full: bool) -> Result<QueryOutput, FeError> {
     let t = ctx.catalog.table(db, table)?;
-    let key = match t.keys_type {
-        crate::catalog::types::KeysType::Duplicate => "DUP",
-        crate::catalog::types::KeysType::Unique => "UNI",
-        crate::catalog::types::KeysType::Aggregate => "AGG",
-    };
+    let key = t.keys_type.column_key();
     let rows = t
         .columns
         .iter()

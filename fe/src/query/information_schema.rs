@@ -14,7 +14,7 @@ use datafusion::error::Result as DfResult;
 use super::INTERNAL_CATALOG;
 use crate::auth::{Priv, Scope};
 use crate::catalog::table::Column;
-use crate::catalog::types::{DataType, KeysType};
+use crate::catalog::types::DataType;
 use crate::catalog::OlapTable;
 use crate::context::Ctx;
 
@@ -166,12 +166,7 @@ fn type_facts(t: &DataType) -> (&'static str, Cell, Cell, Cell, Cell) {
 
 fn column_row(db: &str, t: &OlapTable, pos: usize, c: &Column) -> Vec<Cell> {
     let (data_type, char_len, precision, scale, dt_precision) = type_facts(&c.data_type);
-    let key = match (c.is_key, t.keys_type) {
-        (false, _) => "",
-        (true, KeysType::Duplicate) => "DUP",
-        (true, KeysType::Unique) => "UNI",
-        (true, KeysType::Aggregate) => "AGG",
-    };
+    let key = if c.is_key { t.keys_type.column_key() } else { "" };
     vec![
         "def".into(),
         db.into(),
