@@ -171,6 +171,7 @@ async fn publish_version_makes_pending_rowsets_visible() {
             txn_id: Some(900),
             remote: false,
             creation_time_s: 0,
+            delete_predicate: None,
         };
         be.ctx.storage.add_pending_rowset(tablet, 900, 200, rs).unwrap();
     }

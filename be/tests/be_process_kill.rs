@@ -214,6 +214,7 @@ fn add_sparse_rowset(a: &BeHandle, tablet_id: i64) -> Vec<String> {
                 txn_id: None,
                 remote: false,
                 creation_time_s: 0,
+                delete_predicate: None,
             },
         )
         .unwrap();

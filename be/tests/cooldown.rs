@@ -121,6 +121,7 @@ fn add_rows(be: &BeHandle, rows: &[(i32, i64)]) -> Vec<u8> {
         txn_id: None,
         remote: false,
         creation_time_s: chrono::Utc::now().timestamp(),
+        delete_predicate: None,
     };
     storage.add_rowset(TABLET, rs).unwrap();
     bytes

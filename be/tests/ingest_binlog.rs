@@ -69,6 +69,7 @@ fn load_rowset(be: &BeHandle, tablet_id: i64, txn_id: i64, segments: usize, rows
         txn_id: Some(txn_id),
         remote: false,
         creation_time_s: 0,
+        delete_predicate: None,
     };
     storage.add_pending_rowset(tablet_id, txn_id, PARTITION, rs).unwrap();
     let version = storage.tablet_meta(tablet_id).unwrap().max_version() + 1;

@@ -88,6 +88,7 @@ fn add_version_2(be: &BeHandle, n: i64) -> (String, Vec<u8>) {
         txn_id: Some(3),
         remote: false,
         creation_time_s: 0,
+        delete_predicate: None,
     };
     storage.add_rowset(SRC, rs).unwrap();
     (id, bytes)

@@ -24,6 +24,7 @@ fn write_pending(engine: &StorageEngine, tablet_id: i64, txn_id: i64) -> std::pa
         txn_id: Some(txn_id),
         remote: false,
         creation_time_s: 0,
+        delete_predicate: None,
     };
     engine.add_pending_rowset(tablet_id, txn_id, 300 + tablet_id, rs).unwrap();
     path

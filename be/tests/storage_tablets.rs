@@ -164,11 +164,11 @@ fn storage_add_rowset_requires_contiguous_versions_and_files() {
     assert_eq!(m.data_size(), rs.data_size);
 
     let dir = e.tablet_dir(5).unwrap();
-    let gap = RowsetMeta { rowset_id: e.next_rowset_id(), start_version: 5, end_version: 5, num_segments: 0, num_rows: 0, data_size: 0, txn_id: None, remote: false, creation_time_s: 0 };
+    let gap = RowsetMeta { rowset_id: e.next_rowset_id(), start_version: 5, end_version: 5, num_segments: 0, num_rows: 0, data_size: 0, txn_id: None, remote: false, creation_time_s: 0, delete_predicate: None };
     assert!(matches!(e.add_rowset(5, gap), Err(BeError::InvalidArgument(_))));
-    let overlap = RowsetMeta { rowset_id: e.next_rowset_id(), start_version: 3, end_version: 4, num_segments: 0, num_rows: 0, data_size: 0, txn_id: None, remote: false, creation_time_s: 0 };
+    let overlap = RowsetMeta { rowset_id: e.next_rowset_id(), start_version: 3, end_version: 4, num_segments: 0, num_rows: 0, data_size: 0, txn_id: None, remote: false, creation_time_s: 0, delete_predicate: None };
     assert!(matches!(e.add_rowset(5, overlap), Err(BeError::InvalidArgument(_))));
-    let missing = RowsetMeta { rowset_id: e.next_rowset_id(), start_version: 4, end_version: 4, num_segments: 1, num_rows: 1, data_size: 1, txn_id: None, remote: false, creation_time_s: 0 };
+    let missing = RowsetMeta { rowset_id: e.next_rowset_id(), start_version: 4, end_version: 4, num_segments: 1, num_rows: 1, data_size: 1, txn_id: None, remote: false, creation_time_s: 0, delete_predicate: None };
     assert!(matches!(e.add_rowset(5, missing.clone()), Err(BeError::NotFound(_))));
     std::fs::write(dir.join(format!("{}_0.dat", missing.rowset_id)), b"x").unwrap();
     assert_eq!(e.add_rowset(5, missing).unwrap().max_version(), 4);
@@ -187,7 +187,7 @@ fn storage_publish_makes_pending_rowsets_visible() {
         let dir = e.tablet_dir(1).unwrap();
         let id = e.next_rowset_id();
         std::fs::write(dir.join(format!("{id}_0.dat")), b"rows").unwrap();
-        let rs = RowsetMeta { rowset_id: id.clone(), start_version: 0, end_version: 0, num_segments: 1, num_rows: 3, data_size: 4, txn_id: Some(77), remote: false, creation_time_s: 0 };
+        let rs = RowsetMeta { rowset_id: id.clone(), start_version: 0, end_version: 0, num_segments: 1, num_rows: 3, data_size: 4, txn_id: Some(77), remote: false, creation_time_s: 0, delete_predicate: None };
         e.add_pending_rowset(1, 77, part, rs).unwrap();
         assert_eq!(e.tablet_infos().iter().find(|i| i.tablet_id == 1).unwrap().transaction_ids, Some(vec![77]));
         // Wrong partition: nothing happens.

@@ -260,6 +260,8 @@ async fn commit(ctx: &BeContext, req: &IngestRequest, remote: &RowsetMeta, new_i
         txn_id: Some(req.txn_id),
         remote: false,
         creation_time_s: chrono::Utc::now().timestamp(),
+        // A DELETE's rowset carries its predicate to the target.
+        delete_predicate: remote.delete_predicate.clone(),
     };
     let storage = ctx.storage.clone();
     let (tablet, txn, partition) = (req.local_tablet_id, req.txn_id, req.partition_id);

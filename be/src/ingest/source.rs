@@ -147,6 +147,7 @@ mod tests {
                 txn_id: Some(5),
                 remote: false,
                 creation_time_s: 1,
+                delete_predicate: None,
             },
         };
         let v: serde_json::Value = serde_json::to_value(&m).unwrap();

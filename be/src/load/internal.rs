@@ -20,9 +20,9 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::segment;
 use super::filter::RowFilter;
-use super::types::{Cell, ColKind};
+use super::read::{Projection, Source};
+use super::types::ColKind;
 use super::TOKEN_HEADER;
 use crate::context::BeContext;
 use crate::error::BeError;
@@ -112,6 +112,7 @@ pub async fn receive_rowset(
             txn_id: Some(txn_id),
             remote: false,
             creation_time_s: chrono::Utc::now().timestamp(),
+            delete_predicate: None,
         };
         if let Err(e) = storage.add_pending_rowset(tablet_id, txn_id, partition_id, rs) {
             if num_segments == 1 {
@@ -181,13 +182,13 @@ pub async fn scan(
                 format!("tablet {tablet_id} is at version {}, behind the requested {version}", meta.max_version()),
             ));
         }
-        let rowsets: Vec<&RowsetMeta> = meta.rowsets.iter().filter(|r| r.end_version <= version).collect();
+        let source = Source { storage: &storage, runtime: &runtime, meta: &meta };
         let internal = |e: arrow_schema::ArrowError| (StatusCode::INTERNAL_SERVER_ERROR, format!("tablet {tablet_id}: {e}"));
-        if schema.as_ref().is_some_and(|p| p.columns.is_empty()) {
-            let num_rows: i64 = rowsets.iter().map(|r| r.num_rows).sum();
-            return super::arrow_ipc::encode_count(num_rows as usize).map_err(internal);
+        if schema.as_ref().is_some_and(|p| p.columns.is_empty()) && filter.is_empty() {
+            let n = source.count(version).map_err(be_err)?;
+            return super::arrow_ipc::encode_count(n).map_err(internal);
         }
-        let (columns, rows) = read_rows(&storage, &runtime, tablet_id, &rowsets, schema, &filter)?;
+        let (columns, rows) = source.read(version, schema, &filter).map_err(be_err)?;
         super::arrow_ipc::encode(&columns, &rows).map_err(internal)
     })
     .await;
@@ -195,102 +196,5 @@ pub async fn scan(
         Ok(Ok(body)) => (StatusCode::OK, [("Content-Type", "application/vnd.apache.arrow.stream")], body).into_response(),
         Ok(Err(fail)) => fail.into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
-    }
-}
-
-/// The rows of `rowsets` projected onto `schema`, or without one onto the first segment's
-/// columns, that pass `filter`; the columns read and the rows.
-fn read_rows(
-    storage: &crate::storage::StorageEngine,
-    runtime: &tokio::runtime::Handle,
-    tablet_id: i64,
-    rowsets: &[&RowsetMeta],
-    mut schema: Option<Projection>,
-    filter: &RowFilter,
-) -> Result<(Vec<(String, ColKind)>, Vec<Vec<Cell>>), Fail> {
-    let dir = storage.tablet_dir(tablet_id).map_err(be_err)?;
-    // Opened at the first remote rowset, then shared by the rest.
-    let mut remote: Option<crate::cooldown::RemoteStore> = None;
-    let mut rows = Vec::new();
-    for rs in rowsets {
-        for f in rs.segment_files() {
-            let (bytes, shown) = if rs.remote {
-                if remote.is_none() {
-                    remote = Some(crate::cooldown::RemoteStore::of_tablet(storage, tablet_id).map_err(be_err)?);
-                }
-                let store = remote.as_ref().expect("just opened");
-                let b = runtime.block_on(store.segment(tablet_id, &f)).map_err(be_err)?;
-                (b, format!("remote {f}"))
-            } else {
-                let path = dir.join(&f);
-                let b = std::fs::read(&path)
-                    .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("{}: {e}", path.display())))?;
-                (b.into(), path.display().to_string())
-            };
-            let seg = segment::read(bytes).map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("{shown}: {e}")))?;
-            let p = schema.get_or_insert_with(|| Projection::of_segment(&seg.columns));
-            // Where each output column comes from in this segment.
-            let pick = p.pick(&seg.columns);
-            for row in seg.rows {
-                let mut row: Vec<Option<Cell>> = row.into_iter().map(Some).collect();
-                let projected: Vec<Cell> = pick
-                    .iter()
-                    .map(|src| match src {
-                        Ok(i) => row[*i].take().unwrap_or(Cell::Null),
-                        Err(default) => (*default).clone(),
-                    })
-                    .collect();
-                if filter.passes(&projected) {
-                    rows.push(projected);
-                }
-            }
-        }
-    }
-    let columns = schema.map(|p| p.columns.into_iter().map(|c| (c.name, c.kind)).collect()).unwrap_or_default();
-    Ok((columns, rows))
-}
-
-/// A scan's `schema`: the columns to answer, each with the cell a segment lacking it gets.
-struct Projection {
-    columns: Vec<ProjectedColumn>,
-}
-
-struct ProjectedColumn {
-    name: String,
-    kind: ColKind,
-    /// The default as a cell (NULL without one).
-    missing: Cell,
-}
-
-impl Projection {
-    fn parse(text: &str) -> Result<Projection, String> {
-        let raw: Vec<(String, String, Option<String>)> = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        let columns = raw
-            .into_iter()
-            .map(|(name, type_, default)| {
-                let kind = ColKind::parse(&type_).map_err(|e| format!("column {name}: {e}"))?;
-                let missing = match default {
-                    Some(d) => kind.parse_text(&d).map_err(|e| format!("default of column {name}: {e}"))?,
-                    None => Cell::Null,
-                };
-                Ok(ProjectedColumn { name, kind, missing })
-            })
-            .collect::<Result<_, String>>()?;
-        Ok(Projection { columns })
-    }
-
-    /// A segment's own columns, none missing.
-    fn of_segment(columns: &[(String, ColKind)]) -> Projection {
-        Projection {
-            columns: columns.iter().map(|(name, kind)| ProjectedColumn { name: name.clone(), kind: *kind, missing: Cell::Null }).collect(),
-        }
-    }
-
-    /// For each output column, its index in a segment of `columns`, or the cell to use.
-    fn pick<'a>(&'a self, columns: &[(String, ColKind)]) -> Vec<Result<usize, &'a Cell>> {
-        self.columns
-            .iter()
-            .map(|c| columns.iter().position(|(n, _)| n.eq_ignore_ascii_case(&c.name)).ok_or(&c.missing))
-            .collect()
     }
 }

@@ -8,6 +8,7 @@
 //! - `segment`: Parquet segment writer and reader.
 //! - `plan`: the FE's write plan and row routing.
 //! - `stream_load`: `PUT /api/{db}/{table}/_stream_load`.
+//! - `read`: a tablet's rows at a version, merged as its table model reads them.
 //! - `internal`: rowset transfer and scan endpoints (token-checked).
 //! - `gc`: dropping pending rowsets of aborted or expired loads.
 
@@ -19,6 +20,7 @@ pub mod hash;
 pub mod internal;
 pub mod json;
 pub mod plan;
+pub mod read;
 pub mod segment;
 pub mod stream_load;
 pub mod types;

@@ -65,7 +65,7 @@ pub use move_dir::MoveSpec;
 pub use snapshot::SnapshotSpec;
 pub use tablets::NewTablet;
 pub use policy::{PolicySet, PushOutcome, ResourceKind, S3Resource, StoragePolicy, StorageResource};
-pub use tablet_meta::{ColumnMeta, CooldownState, PendingRowset, RowsetMeta, TabletMeta, TabletSchema};
+pub use tablet_meta::{ColumnMeta, CooldownState, DeleteCondition, PendingRowset, RowsetMeta, TabletMeta, TabletSchema};
 
 /// The environment variable naming the failpoint to abort at.
 #[cfg(feature = "failpoints")]

@@ -46,6 +46,20 @@ pub struct RowsetMeta {
     /// the tablet's creation): a storage policy's `cooldown_ttl` counts from here.
     #[serde(default)]
     pub creation_time_s: i64,
+    /// A DELETE's rowset (no segments): the rows of older versions matching every
+    /// condition are gone from this version on, as upstream's delete predicate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_predicate: Option<Vec<DeleteCondition>>,
+}
+
+/// One condition of a delete predicate, as upstream's `TCondition` spells it: `op` is
+/// `=`, `!=`, `<`, `<=`, `>`, `>=`, `*=` (IN), `!*=` (NOT IN) or `IS` (value `NULL` or
+/// `NOT NULL`); values are text the column's type parses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeleteCondition {
+    pub column: String,
+    pub op: String,
+    pub values: Vec<String>,
 }
 
 impl RowsetMeta {

@@ -80,6 +80,7 @@ impl StorageEngine {
                 txn_id: None,
                 remote: false,
                 creation_time_s: chrono::Utc::now().timestamp(),
+                delete_predicate: None,
             }],
             pending: Vec::new(),
             cooldown: CooldownState::default(),

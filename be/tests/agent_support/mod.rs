@@ -374,6 +374,7 @@ pub fn add_random_rowset(be: &BeHandle, tablet_id: i64, segments: u32, size: usi
                 txn_id: None,
                 remote: false,
                 creation_time_s: 0,
+                delete_predicate: None,
             },
         )
         .unwrap();

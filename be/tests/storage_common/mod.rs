@@ -80,6 +80,7 @@ pub fn write_rowset(engine: &StorageEngine, tablet_id: i64, start: i64, end: i64
         txn_id: None,
         remote: false,
         creation_time_s: 0,
+        delete_predicate: None,
     };
     engine.add_rowset(tablet_id, rs.clone()).unwrap();
     rs

@@ -106,6 +106,7 @@ pub async fn load_version(fe: &FeHandle, be: &BeHandle, db: &str, version: i64) 
             txn_id: None,
             remote: false,
             creation_time_s: 0,
+            delete_predicate: None,
         };
         storage.add_rowset(tablet.id, rs).unwrap();
     }
