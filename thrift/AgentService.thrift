@@ -38,6 +38,7 @@ struct TAgentTaskRequest {
   4: optional Types.TPriority priority
   5: optional TCreateTabletReq create_tablet_req
   6: optional TDropTabletReq drop_tablet_req
+  9: optional TPushReq push_req
   11: optional Types.TResourceInfo resource_info
   14: optional TUploadReq upload_req
   15: optional TDownloadReq download_req
@@ -60,6 +61,13 @@ struct TCooldownConf {
   1: required Types.TTabletId tablet_id
   2: optional Types.TReplicaId cooldown_replica_id
   3: optional i64 cooldown_term
+}
+
+// A DELETE's condition (upstream declares it in PaloInternalService.thrift).
+struct TCondition {
+  1: required string column_name
+  2: required string condition_op
+  3: required list<string> condition_values
 }
 
 struct TCreateTabletReq {
@@ -110,6 +118,23 @@ struct TPublishVersionRequest {
   2: required list<TPartitionVersionInfo> partition_version_infos
   3: optional bool strict_mode = false
   4: optional set<Types.TTabletId> base_tablet_ids
+}
+
+// REALTIME_PUSH with push_type DELETE: a DELETE's predicate written as a rowset of the
+// transaction (the only push doris-rs sends or serves).
+struct TPushReq {
+  1: required Types.TTabletId tablet_id
+  2: required Types.TSchemaHash schema_hash
+  3: required Types.TVersion version
+  4: required Types.TVersionHash version_hash
+  5: required i64 timeout
+  6: required Types.TPushType push_type
+  9: optional list<TCondition> delete_conditions
+  10: optional bool need_decompress
+  11: optional Types.TTransactionId transaction_id
+  12: optional Types.TPartitionId partition_id
+  13: optional bool is_schema_changing
+  16: optional list<Descriptors.TColumn> columns_desc
 }
 
 struct TPushCooldownConfReq {

@@ -104,6 +104,13 @@ enum TPriority {
   HIGH = 1,
 }
 
+enum TPushType {
+  LOAD = 0,
+  DELETE = 1,
+  LOAD_DELETE = 2,
+  LOAD_V2 = 3,
+}
+
 enum TStorageBackendType {
   BROKER = 0,
   S3 = 1,

@@ -77,7 +77,7 @@ impl FeHandle {
 
     /// An executor of SQL statements on this FE, as the MySQL port runs them.
     pub fn executor(&self) -> FeExecutor {
-        FeExecutor::new(self.ddl.clone(), self.backup.clone())
+        FeExecutor::new(self.ddl.clone(), self.backup.clone(), self.loads.clone())
     }
 
     pub fn stop_token(&self) -> CancellationToken {
@@ -159,7 +159,7 @@ pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
         thrift_opts,
     )?;
     let mut running = Vec::new();
-    running.push(tokio::spawn(crate::executor::serve(query, FeExecutor::new(ddl.clone(), backup.clone()), FeUsers(ctx.clone()), stop.clone())));
+    running.push(tokio::spawn(crate::executor::serve(query, FeExecutor::new(ddl.clone(), backup.clone(), loads.clone()), FeUsers(ctx.clone()), stop.clone())));
     let app = axum::Router::new().route("/api/health", get(health)).merge(crate::load::router(loads.clone())).with_state(ctx.clone());
     let http_stop = stop.clone();
     running.push(tokio::spawn(async move {

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::agent_service::{
     TAgentServiceVersion, TAgentTaskRequest, TCreateTabletReq, TDownloadReq, TDropTabletReq, TMoveDirReq,
-    TPublishVersionRequest, TPushCooldownConfReq, TPushStoragePolicyReq, TReleaseSnapshotRequest, TSnapshotRequest,
+    TPublishVersionRequest, TPushCooldownConfReq, TPushReq, TPushStoragePolicyReq, TReleaseSnapshotRequest, TSnapshotRequest,
     TUploadReq,
 };
 use crate::types::TTaskType;
@@ -25,6 +25,8 @@ pub enum TaskBody {
     PublishVersion(TPublishVersionRequest),
     PushCooldownConf(TPushCooldownConfReq),
     PushStoragePolicy(TPushStoragePolicyReq),
+    /// REALTIME_PUSH: a DELETE's predicate for one tablet.
+    RealtimePush(TPushReq),
 }
 
 /// Why a request has no usable body; the texts are upstream's, which the BE answers with.
@@ -49,6 +51,7 @@ impl TaskBody {
             TaskBody::PublishVersion(_) => TTaskType::PUBLISH_VERSION,
             TaskBody::PushCooldownConf(_) => TTaskType::PUSH_COOLDOWN_CONF,
             TaskBody::PushStoragePolicy(_) => TTaskType::PUSH_STORAGE_POLICY,
+            TaskBody::RealtimePush(_) => TTaskType::REALTIME_PUSH,
         }
     }
 
@@ -66,6 +69,7 @@ impl TaskBody {
             TTaskType::PUBLISH_VERSION => "publish_version_req",
             TTaskType::PUSH_COOLDOWN_CONF => "push_cooldown_conf",
             TTaskType::PUSH_STORAGE_POLICY => "push_storage_policy_req",
+            TTaskType::REALTIME_PUSH => "push_req",
             _ => return None,
         })
     }
@@ -77,6 +81,7 @@ impl TaskBody {
             TAgentServiceVersion::V1,
             self.task_type(),
             signature,
+            None,
             None,
             None,
             None,
@@ -102,6 +107,7 @@ impl TaskBody {
             TaskBody::PublishVersion(r) => req.publish_version_req = Some(Box::new(r)),
             TaskBody::PushCooldownConf(r) => req.push_cooldown_conf = Some(Box::new(r)),
             TaskBody::PushStoragePolicy(r) => req.push_storage_policy_req = Some(Box::new(r)),
+            TaskBody::RealtimePush(r) => req.push_req = Some(Box::new(r)),
         }
         req
     }
@@ -126,6 +132,7 @@ impl TaskBody {
             TTaskType::PUSH_STORAGE_POLICY => {
                 TaskBody::PushStoragePolicy(*req.push_storage_policy_req.ok_or_else(missing)?)
             }
+            TTaskType::REALTIME_PUSH => TaskBody::RealtimePush(*req.push_req.ok_or_else(missing)?),
             task_type => return Err(TaskBodyError::UnknownType { signature, task_type }),
         };
         Ok((signature, body))

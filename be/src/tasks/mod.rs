@@ -11,6 +11,7 @@ pub mod kinds;
 pub mod move_dir;
 pub mod progress;
 pub mod publish;
+pub mod push;
 pub mod release;
 pub mod snapshot;
 pub mod storage_policy;

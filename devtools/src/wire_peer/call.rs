@@ -387,6 +387,7 @@ pub fn agent_tasks() -> Vec<TAgentTaskRequest> {
         priority: Some(TPriority::HIGH),
         create_tablet_req: None,
         drop_tablet_req: None,
+        push_req: None,
         resource_info: Some(TResourceInfo { user: "root".into(), group: "grp".into() }),
         upload_req: None,
         download_req: None,

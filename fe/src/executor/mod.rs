@@ -33,6 +33,7 @@ use crate::context::Ctx;
 use crate::cooldown::Policies;
 use crate::tables::TableDdl;
 use crate::error::FeError;
+use crate::load::Loads;
 use crate::mysql::{Executor, QueryOutput, Session};
 use crate::query::{QueryEngine, QueryEnv};
 use crate::sql::Statement;
@@ -46,10 +47,11 @@ pub struct FeExecutor {
     backup: BackupCtx,
     policies: Arc<Policies>,
     queries: QueryEngine,
+    loads: Loads,
 }
 
 impl FeExecutor {
-    pub fn new(ddl: TableDdl, backup: BackupCtx) -> Self {
+    pub fn new(ddl: TableDdl, backup: BackupCtx, loads: Loads) -> Self {
         let ctx = ddl.ctx.clone();
         let table = |f: fn(&Ctx) -> crate::query::TextTable| {
             let ctx = ctx.clone();
@@ -58,7 +60,7 @@ impl FeExecutor {
         let queries = QueryEngine::new(ctx.clone())
             .with_table_function("frontends", table(system::frontends_table))
             .with_table_function("backends", table(system::backends_table));
-        FeExecutor { ctx, policies: ddl.policies.clone(), ddl, backup, queries }
+        FeExecutor { ctx, policies: ddl.policies.clone(), ddl, backup, queries, loads }
     }
 }
 
@@ -115,6 +117,10 @@ impl Executor for FeExecutor {
             Statement::TruncateTable { table, partitions } => {
                 let db = session.resolve_db(table.db.as_deref())?;
                 tables::truncate(ddl, &db, &table.table, &partitions).await
+            }
+            Statement::Delete { table, partitions, conditions } => {
+                let db = session.resolve_db(table.db.as_deref())?;
+                tables::delete(&self.loads, db, table.table, partitions, conditions).await
             }
             Statement::ShowCreateTable { table } => {
                 let db = session.resolve_db(table.db.as_deref())?;

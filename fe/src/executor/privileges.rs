@@ -30,7 +30,7 @@ pub fn check(ctx: &Ctx, session: &Session, stmt: &Statement) -> Result<(), FeErr
         | S::AlterColumns { table: t, .. }
         | S::RenameTable { table: t, .. } => (table(session, t)?, Priv::Alter),
         S::AddPartition(a) => (table(session, &a.table)?, Priv::Alter),
-        S::TruncateTable { table: t, .. } => (table(session, t)?, Priv::Load),
+        S::TruncateTable { table: t, .. } | S::Delete { table: t, .. } => (table(session, t)?, Priv::Load),
         S::ShowCreateTable { table: t }
         | S::ShowPartitions { table: t }
         | S::ShowColumns { table: t, .. }

@@ -110,6 +110,40 @@ pub async fn truncate(ctx: &TableDdl, db: &str, table: &str, partitions: &[Strin
     Ok(QueryOutput::ok())
 }
 
+/// `DELETE FROM t [PARTITION ...] WHERE ...`: upstream's delete job; its OK info names the
+/// transaction.
+pub async fn delete(
+    loads: &crate::load::Loads,
+    db: String,
+    table: String,
+    partitions: Vec<String>,
+    conditions: Vec<crate::sql::DeleteCondition>,
+) -> Result<QueryOutput, FeError> {
+    use crate::load::delete::{CondOp, Condition, DeleteRequest};
+    use crate::sql::DeleteOp;
+    let conditions = conditions
+        .into_iter()
+        .map(|c| Condition {
+            column: c.column,
+            op: match c.op {
+                DeleteOp::Eq => CondOp::Eq,
+                DeleteOp::NotEq => CondOp::NotEq,
+                DeleteOp::Lt => CondOp::Lt,
+                DeleteOp::LtEq => CondOp::LtEq,
+                DeleteOp::Gt => CondOp::Gt,
+                DeleteOp::GtEq => CondOp::GtEq,
+                DeleteOp::In => CondOp::In,
+                DeleteOp::NotIn => CondOp::NotIn,
+                DeleteOp::IsNull => CondOp::IsNull,
+                DeleteOp::IsNotNull => CondOp::IsNotNull,
+            },
+            values: c.values,
+        })
+        .collect();
+    let done = crate::load::delete::delete(loads, DeleteRequest { db, table, partitions, conditions }).await?;
+    Ok(QueryOutput::Ok { affected_rows: 0, info: done.info() })
+}
+
 pub async fn drop(ctx: &TableDdl, db: &str, table: &str, if_exists: bool, force: bool) -> Result<QueryOutput, FeError> {
     crate::tables::drop_table(ctx, db, table, if_exists, force).await?;
     Ok(QueryOutput::ok())

@@ -7,6 +7,7 @@
 //! - `txn`: transaction records and labels (own redb file in the meta dir).
 //! - `rpc`: loadTxnBegin/Commit/Rollback.
 //! - `commit`: commit and rollback, shared by stream loads and CCR transactions.
+//! - `delete`: DELETE FROM ... WHERE, a transaction of REALTIME_PUSH (DELETE) tasks.
 //! - `ccr_txn`: beginTxn/commitTxn/rollbackTxn, the transactions a CCR syncer drives on
 //!   the target cluster (over several tables; data ingested by the BEs from the source).
 //! - `publish`: publish, and the load daemon (publish retries, timeouts, clearing
@@ -14,6 +15,7 @@
 
 pub mod ccr_txn;
 pub mod commit;
+pub mod delete;
 pub mod http;
 pub mod insert;
 pub mod publish;

@@ -50,6 +50,8 @@ pub enum Statement {
     RenameTable { table: TableName, new_name: String },
     /// `TRUNCATE TABLE t [PARTITION[S] (p1, ...)]`.
     TruncateTable { table: TableName, partitions: Vec<String> },
+    /// `DELETE FROM t [PARTITION ...] WHERE c AND ...`: upstream's delete by predicate.
+    Delete { table: TableName, partitions: Vec<String>, conditions: Vec<DeleteCondition> },
     ShowCreateTable { table: TableName },
     ShowPartitions { table: TableName },
     /// `SHOW [FULL] COLUMNS|FIELDS FROM t [FROM db]`.
@@ -198,6 +200,29 @@ pub enum ColumnPosition {
 pub enum TxnFilter {
     Id(i64),
     Label(String),
+}
+
+/// One condition of a DELETE: `column op values` (no values for IS [NOT] NULL, one or more
+/// for [NOT] IN, one otherwise), values as the literals' text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteCondition {
+    pub column: String,
+    pub op: DeleteOp,
+    pub values: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteOp {
+    Eq,
+    NotEq,
+    Lt,
+    LtEq,
+    Gt,
+    GtEq,
+    In,
+    NotIn,
+    IsNull,
+    IsNotNull,
 }
 
 /// `[db.]table`.
@@ -566,6 +591,7 @@ impl Statement {
             Statement::AddPartition(_) => "ALTER TABLE ADD PARTITION",
             Statement::DropPartition { .. } => "ALTER TABLE DROP PARTITION",
             Statement::TruncateTable { .. } => "TRUNCATE TABLE",
+            Statement::Delete { .. } => "DELETE",
             Statement::RenameTable { .. } => "ALTER TABLE RENAME",
             Statement::AlterColumns { .. } => "ALTER TABLE ADD/DROP COLUMN",
             Statement::ShowPartitions { .. } => "SHOW PARTITIONS",

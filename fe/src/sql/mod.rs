@@ -5,6 +5,7 @@
 pub mod ast;
 mod backup;
 mod ddl;
+mod delete;
 mod parser;
 mod pattern;
 mod policy;
@@ -49,6 +50,7 @@ pub fn parse(sql: &str) -> Result<Statement, FeError> {
         "ALTER" if p.peek_kw_nth(1, "TABLE") => ddl::parse_alter_table(&mut p)?,
         "ALTER" if p.peek_kw_nth(1, "DATABASE") || p.peek_kw_nth(1, "SCHEMA") => ddl::parse_alter_database(&mut p)?,
         "TRUNCATE" => ddl::parse_truncate(&mut p)?,
+        "DELETE" => delete::parse_delete(&mut p)?,
         "BACKUP" => backup::parse_backup(&mut p)?,
         "RESTORE" => backup::parse_restore(&mut p)?,
         "CANCEL" => backup::parse_cancel(&mut p)?,

@@ -705,3 +705,48 @@ fn describe_columns_and_indexes() {
     assert_eq!(ok("SHOW COLUMNS IN db.t"), Statement::ShowColumns { table: tn(Some("db"), "t"), full: false });
     assert_eq!(ok("SHOW INDEX FROM `t`"), Statement::ShowIndex { table: tn(None, "t") });
 }
+
+#[test]
+fn delete_with_conditions_and_partitions() {
+    let c = |column: &str, op: DeleteOp, values: &[&str]| DeleteCondition {
+        column: column.into(),
+        op,
+        values: values.iter().map(|v| v.to_string()).collect(),
+    };
+    assert_eq!(
+        ok("DELETE FROM d.t PARTITION p1 WHERE k1 = 3 AND `v` IN ('a', \"b\") AND t.k2 <> -4.5 AND x IS NOT NULL"),
+        Statement::Delete {
+            table: tn(Some("d"), "t"),
+            partitions: vec!["p1".into()],
+            conditions: vec![
+                c("k1", DeleteOp::Eq, &["3"]),
+                c("v", DeleteOp::In, &["a", "b"]),
+                c("k2", DeleteOp::NotEq, &["-4.5"]),
+                c("x", DeleteOp::IsNotNull, &[]),
+            ],
+        }
+    );
+    assert_eq!(
+        ok("delete from t partitions (p1, p2) where k not in (1) and k >= 0 and k < 9 and k is null;"),
+        Statement::Delete {
+            table: tn(None, "t"),
+            partitions: vec!["p1".into(), "p2".into()],
+            conditions: vec![
+                c("k", DeleteOp::NotIn, &["1"]),
+                c("k", DeleteOp::GtEq, &["0"]),
+                c("k", DeleteOp::Lt, &["9"]),
+                c("k", DeleteOp::IsNull, &[]),
+            ],
+        }
+    );
+    let (_, _, m) = parse_err_at("DELETE FROM t");
+    assert!(m.contains("TRUNCATE"), "{m}");
+    let (_, _, m) = parse_err_at("DELETE FROM t WHERE k = 1 OR k = 2");
+    assert_eq!(m, "Compound predicate's op should be AND");
+    let (_, _, m) = parse_err_at("DELETE FROM t WHERE k LIKE 'a%'");
+    assert!(m.starts_with("Where clause only supports"), "{m}");
+    let (_, _, m) = parse_err_at("DELETE FROM t WHERE k = v");
+    assert!(m.starts_with("Right expr of binary predicate"), "{m}");
+    let (_, _, m) = parse_err_at("DELETE FROM t WHERE k = NULL");
+    assert!(m.contains("IS [NOT] NULL"), "{m}");
+}

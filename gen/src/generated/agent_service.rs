@@ -254,6 +254,7 @@ pub struct TAgentTaskRequest {
   pub priority: Option<types::TPriority>,
   pub create_tablet_req: Option<Box<TCreateTabletReq>>,
   pub drop_tablet_req: Option<Box<TDropTabletReq>>,
+  pub push_req: Option<Box<TPushReq>>,
   pub resource_info: Option<types::TResourceInfo>,
   pub upload_req: Option<Box<TUploadReq>>,
   pub download_req: Option<Box<TDownloadReq>>,
@@ -267,7 +268,7 @@ pub struct TAgentTaskRequest {
 }
 
 impl TAgentTaskRequest {
-  pub fn new<F4, F5, F6, F11, F14, F15, F16, F17, F19, F22, F25, F30, F31>(protocol_version: TAgentServiceVersion, task_type: types::TTaskType, signature: i64, priority: F4, create_tablet_req: F5, drop_tablet_req: F6, resource_info: F11, upload_req: F14, download_req: F15, snapshot_req: F16, release_snapshot_req: F17, publish_version_req: F19, move_dir_req: F22, recv_time: F25, push_cooldown_conf: F30, push_storage_policy_req: F31) -> TAgentTaskRequest where F4: Into<Option<types::TPriority>>, F5: Into<Option<Box<TCreateTabletReq>>>, F6: Into<Option<Box<TDropTabletReq>>>, F11: Into<Option<types::TResourceInfo>>, F14: Into<Option<Box<TUploadReq>>>, F15: Into<Option<Box<TDownloadReq>>>, F16: Into<Option<Box<TSnapshotRequest>>>, F17: Into<Option<Box<TReleaseSnapshotRequest>>>, F19: Into<Option<Box<TPublishVersionRequest>>>, F22: Into<Option<Box<TMoveDirReq>>>, F25: Into<Option<i64>>, F30: Into<Option<Box<TPushCooldownConfReq>>>, F31: Into<Option<Box<TPushStoragePolicyReq>>> {
+  pub fn new<F4, F5, F6, F9, F11, F14, F15, F16, F17, F19, F22, F25, F30, F31>(protocol_version: TAgentServiceVersion, task_type: types::TTaskType, signature: i64, priority: F4, create_tablet_req: F5, drop_tablet_req: F6, push_req: F9, resource_info: F11, upload_req: F14, download_req: F15, snapshot_req: F16, release_snapshot_req: F17, publish_version_req: F19, move_dir_req: F22, recv_time: F25, push_cooldown_conf: F30, push_storage_policy_req: F31) -> TAgentTaskRequest where F4: Into<Option<types::TPriority>>, F5: Into<Option<Box<TCreateTabletReq>>>, F6: Into<Option<Box<TDropTabletReq>>>, F9: Into<Option<Box<TPushReq>>>, F11: Into<Option<types::TResourceInfo>>, F14: Into<Option<Box<TUploadReq>>>, F15: Into<Option<Box<TDownloadReq>>>, F16: Into<Option<Box<TSnapshotRequest>>>, F17: Into<Option<Box<TReleaseSnapshotRequest>>>, F19: Into<Option<Box<TPublishVersionRequest>>>, F22: Into<Option<Box<TMoveDirReq>>>, F25: Into<Option<i64>>, F30: Into<Option<Box<TPushCooldownConfReq>>>, F31: Into<Option<Box<TPushStoragePolicyReq>>> {
     TAgentTaskRequest {
       protocol_version,
       task_type,
@@ -275,6 +276,7 @@ impl TAgentTaskRequest {
       priority: priority.into(),
       create_tablet_req: create_tablet_req.into(),
       drop_tablet_req: drop_tablet_req.into(),
+      push_req: push_req.into(),
       resource_info: resource_info.into(),
       upload_req: upload_req.into(),
       download_req: download_req.into(),
@@ -298,6 +300,7 @@ impl TSerializable for TAgentTaskRequest {
     let mut f_4: Option<types::TPriority> = None;
     let mut f_5: Option<Box<TCreateTabletReq>> = None;
     let mut f_6: Option<Box<TDropTabletReq>> = None;
+    let mut f_9: Option<Box<TPushReq>> = None;
     let mut f_11: Option<types::TResourceInfo> = None;
     let mut f_14: Option<Box<TUploadReq>> = None;
     let mut f_15: Option<Box<TDownloadReq>> = None;
@@ -338,6 +341,10 @@ impl TSerializable for TAgentTaskRequest {
         6 => {
           let val = Box::new(TDropTabletReq::read_from_in_protocol(i_prot)?);
           f_6 = Some(val);
+        },
+        9 => {
+          let val = Box::new(TPushReq::read_from_in_protocol(i_prot)?);
+          f_9 = Some(val);
         },
         11 => {
           let val = types::TResourceInfo::read_from_in_protocol(i_prot)?;
@@ -396,6 +403,7 @@ impl TSerializable for TAgentTaskRequest {
       priority: f_4,
       create_tablet_req: f_5,
       drop_tablet_req: f_6,
+      push_req: f_9,
       resource_info: f_11,
       upload_req: f_14,
       download_req: f_15,
@@ -433,6 +441,11 @@ impl TSerializable for TAgentTaskRequest {
     }
     if let Some(ref fld_var) = self.drop_tablet_req {
       o_prot.write_field_begin(&TFieldIdentifier::new("drop_tablet_req", TType::Struct, 6))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.push_req {
+      o_prot.write_field_begin(&TFieldIdentifier::new("push_req", TType::Struct, 9))?;
       fld_var.write_to_out_protocol(o_prot)?;
       o_prot.write_field_end()?
     }
@@ -664,6 +677,96 @@ impl TSerializable for TCooldownConf {
 }
 
 //
+// TCondition
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TCondition {
+  pub column_name: String,
+  pub condition_op: String,
+  pub condition_values: Vec<String>,
+}
+
+impl TCondition {
+  pub fn new(column_name: String, condition_op: String, condition_values: Vec<String>) -> TCondition {
+    TCondition {
+      column_name,
+      condition_op,
+      condition_values,
+    }
+  }
+}
+
+impl TSerializable for TCondition {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TCondition> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<String> = None;
+    let mut f_2: Option<String> = None;
+    let mut f_3: Option<Vec<String>> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = i_prot.read_string()?;
+          f_1 = Some(val);
+        },
+        2 => {
+          let val = i_prot.read_string()?;
+          f_2 = Some(val);
+        },
+        3 => {
+          let list_ident = i_prot.read_list_begin()?;
+          let mut val: Vec<String> = Vec::with_capacity(list_ident.size as usize);
+          for _ in 0..list_ident.size {
+            let list_elem_1 = i_prot.read_string()?;
+            val.push(list_elem_1);
+          }
+          i_prot.read_list_end()?;
+          f_3 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    verify_required_field_exists("TCondition.column_name", &f_1)?;
+    verify_required_field_exists("TCondition.condition_op", &f_2)?;
+    verify_required_field_exists("TCondition.condition_values", &f_3)?;
+    let ret = TCondition {
+      column_name: f_1.expect("auto-generated code should have checked for presence of required fields"),
+      condition_op: f_2.expect("auto-generated code should have checked for presence of required fields"),
+      condition_values: f_3.expect("auto-generated code should have checked for presence of required fields"),
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("TCondition");
+    o_prot.write_struct_begin(&struct_ident)?;
+    o_prot.write_field_begin(&TFieldIdentifier::new("column_name", TType::String, 1))?;
+    o_prot.write_string(&self.column_name)?;
+    o_prot.write_field_end()?;
+    o_prot.write_field_begin(&TFieldIdentifier::new("condition_op", TType::String, 2))?;
+    o_prot.write_string(&self.condition_op)?;
+    o_prot.write_field_end()?;
+    o_prot.write_field_begin(&TFieldIdentifier::new("condition_values", TType::List, 3))?;
+    o_prot.write_list_begin(&TListIdentifier::new(TType::String, self.condition_values.len() as i32))?;
+    for e in &self.condition_values {
+      o_prot.write_string(e)?;
+    }
+    o_prot.write_list_end()?;
+    o_prot.write_field_end()?;
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+//
 // TCreateTabletReq
 //
 
@@ -876,9 +979,9 @@ impl TSerializable for TDownloadReq {
           let map_ident = i_prot.read_map_begin()?;
           let mut val: BTreeMap<String, String> = BTreeMap::new();
           for _ in 0..map_ident.size {
-            let map_key_1 = i_prot.read_string()?;
-            let map_val_2 = i_prot.read_string()?;
-            val.insert(map_key_1, map_val_2);
+            let map_key_2 = i_prot.read_string()?;
+            let map_val_3 = i_prot.read_string()?;
+            val.insert(map_key_2, map_val_3);
           }
           i_prot.read_map_end()?;
           f_2 = Some(val);
@@ -891,9 +994,9 @@ impl TSerializable for TDownloadReq {
           let map_ident = i_prot.read_map_begin()?;
           let mut val: BTreeMap<String, String> = BTreeMap::new();
           for _ in 0..map_ident.size {
-            let map_key_3 = i_prot.read_string()?;
-            let map_val_4 = i_prot.read_string()?;
-            val.insert(map_key_3, map_val_4);
+            let map_key_4 = i_prot.read_string()?;
+            let map_val_5 = i_prot.read_string()?;
+            val.insert(map_key_4, map_val_5);
           }
           i_prot.read_map_end()?;
           f_4 = Some(val);
@@ -910,8 +1013,8 @@ impl TSerializable for TDownloadReq {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<Box<TRemoteTabletSnapshot>> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_5 = Box::new(TRemoteTabletSnapshot::read_from_in_protocol(i_prot)?);
-            val.push(list_elem_5);
+            let list_elem_6 = Box::new(TRemoteTabletSnapshot::read_from_in_protocol(i_prot)?);
+            val.push(list_elem_6);
           }
           i_prot.read_list_end()?;
           f_7 = Some(val);
@@ -1312,8 +1415,8 @@ impl TSerializable for TPublishVersionRequest {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<TPartitionVersionInfo> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_6 = TPartitionVersionInfo::read_from_in_protocol(i_prot)?;
-            val.push(list_elem_6);
+            let list_elem_7 = TPartitionVersionInfo::read_from_in_protocol(i_prot)?;
+            val.push(list_elem_7);
           }
           i_prot.read_list_end()?;
           f_2 = Some(val);
@@ -1326,8 +1429,8 @@ impl TSerializable for TPublishVersionRequest {
           let set_ident = i_prot.read_set_begin()?;
           let mut val: BTreeSet<types::TTabletId> = BTreeSet::new();
           for _ in 0..set_ident.size {
-            let set_elem_7 = i_prot.read_i64()?;
-            val.insert(set_elem_7);
+            let set_elem_8 = i_prot.read_i64()?;
+            val.insert(set_elem_8);
           }
           i_prot.read_set_end()?;
           f_4 = Some(val);
@@ -1382,6 +1485,220 @@ impl TSerializable for TPublishVersionRequest {
 }
 
 //
+// TPushReq
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TPushReq {
+  pub tablet_id: types::TTabletId,
+  pub schema_hash: types::TSchemaHash,
+  pub version: types::TVersion,
+  pub version_hash: types::TVersionHash,
+  pub timeout: i64,
+  pub push_type: types::TPushType,
+  pub delete_conditions: Option<Vec<TCondition>>,
+  pub need_decompress: Option<bool>,
+  pub transaction_id: Option<types::TTransactionId>,
+  pub partition_id: Option<types::TPartitionId>,
+  pub is_schema_changing: Option<bool>,
+  pub columns_desc: Option<Vec<descriptors::TColumn>>,
+}
+
+impl TPushReq {
+  pub fn new<F9, F10, F11, F12, F13, F16>(tablet_id: types::TTabletId, schema_hash: types::TSchemaHash, version: types::TVersion, version_hash: types::TVersionHash, timeout: i64, push_type: types::TPushType, delete_conditions: F9, need_decompress: F10, transaction_id: F11, partition_id: F12, is_schema_changing: F13, columns_desc: F16) -> TPushReq where F9: Into<Option<Vec<TCondition>>>, F10: Into<Option<bool>>, F11: Into<Option<types::TTransactionId>>, F12: Into<Option<types::TPartitionId>>, F13: Into<Option<bool>>, F16: Into<Option<Vec<descriptors::TColumn>>> {
+    TPushReq {
+      tablet_id,
+      schema_hash,
+      version,
+      version_hash,
+      timeout,
+      push_type,
+      delete_conditions: delete_conditions.into(),
+      need_decompress: need_decompress.into(),
+      transaction_id: transaction_id.into(),
+      partition_id: partition_id.into(),
+      is_schema_changing: is_schema_changing.into(),
+      columns_desc: columns_desc.into(),
+    }
+  }
+}
+
+impl TSerializable for TPushReq {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TPushReq> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<types::TTabletId> = None;
+    let mut f_2: Option<types::TSchemaHash> = None;
+    let mut f_3: Option<types::TVersion> = None;
+    let mut f_4: Option<types::TVersionHash> = None;
+    let mut f_5: Option<i64> = None;
+    let mut f_6: Option<types::TPushType> = None;
+    let mut f_9: Option<Vec<TCondition>> = None;
+    let mut f_10: Option<bool> = None;
+    let mut f_11: Option<types::TTransactionId> = None;
+    let mut f_12: Option<types::TPartitionId> = None;
+    let mut f_13: Option<bool> = None;
+    let mut f_16: Option<Vec<descriptors::TColumn>> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = i_prot.read_i64()?;
+          f_1 = Some(val);
+        },
+        2 => {
+          let val = i_prot.read_i32()?;
+          f_2 = Some(val);
+        },
+        3 => {
+          let val = i_prot.read_i64()?;
+          f_3 = Some(val);
+        },
+        4 => {
+          let val = i_prot.read_i64()?;
+          f_4 = Some(val);
+        },
+        5 => {
+          let val = i_prot.read_i64()?;
+          f_5 = Some(val);
+        },
+        6 => {
+          let val = types::TPushType::read_from_in_protocol(i_prot)?;
+          f_6 = Some(val);
+        },
+        9 => {
+          let list_ident = i_prot.read_list_begin()?;
+          let mut val: Vec<TCondition> = Vec::with_capacity(list_ident.size as usize);
+          for _ in 0..list_ident.size {
+            let list_elem_9 = TCondition::read_from_in_protocol(i_prot)?;
+            val.push(list_elem_9);
+          }
+          i_prot.read_list_end()?;
+          f_9 = Some(val);
+        },
+        10 => {
+          let val = i_prot.read_bool()?;
+          f_10 = Some(val);
+        },
+        11 => {
+          let val = i_prot.read_i64()?;
+          f_11 = Some(val);
+        },
+        12 => {
+          let val = i_prot.read_i64()?;
+          f_12 = Some(val);
+        },
+        13 => {
+          let val = i_prot.read_bool()?;
+          f_13 = Some(val);
+        },
+        16 => {
+          let list_ident = i_prot.read_list_begin()?;
+          let mut val: Vec<descriptors::TColumn> = Vec::with_capacity(list_ident.size as usize);
+          for _ in 0..list_ident.size {
+            let list_elem_10 = descriptors::TColumn::read_from_in_protocol(i_prot)?;
+            val.push(list_elem_10);
+          }
+          i_prot.read_list_end()?;
+          f_16 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    verify_required_field_exists("TPushReq.tablet_id", &f_1)?;
+    verify_required_field_exists("TPushReq.schema_hash", &f_2)?;
+    verify_required_field_exists("TPushReq.version", &f_3)?;
+    verify_required_field_exists("TPushReq.version_hash", &f_4)?;
+    verify_required_field_exists("TPushReq.timeout", &f_5)?;
+    verify_required_field_exists("TPushReq.push_type", &f_6)?;
+    let ret = TPushReq {
+      tablet_id: f_1.expect("auto-generated code should have checked for presence of required fields"),
+      schema_hash: f_2.expect("auto-generated code should have checked for presence of required fields"),
+      version: f_3.expect("auto-generated code should have checked for presence of required fields"),
+      version_hash: f_4.expect("auto-generated code should have checked for presence of required fields"),
+      timeout: f_5.expect("auto-generated code should have checked for presence of required fields"),
+      push_type: f_6.expect("auto-generated code should have checked for presence of required fields"),
+      delete_conditions: f_9,
+      need_decompress: f_10,
+      transaction_id: f_11,
+      partition_id: f_12,
+      is_schema_changing: f_13,
+      columns_desc: f_16,
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("TPushReq");
+    o_prot.write_struct_begin(&struct_ident)?;
+    o_prot.write_field_begin(&TFieldIdentifier::new("tablet_id", TType::I64, 1))?;
+    o_prot.write_i64(self.tablet_id)?;
+    o_prot.write_field_end()?;
+    o_prot.write_field_begin(&TFieldIdentifier::new("schema_hash", TType::I32, 2))?;
+    o_prot.write_i32(self.schema_hash)?;
+    o_prot.write_field_end()?;
+    o_prot.write_field_begin(&TFieldIdentifier::new("version", TType::I64, 3))?;
+    o_prot.write_i64(self.version)?;
+    o_prot.write_field_end()?;
+    o_prot.write_field_begin(&TFieldIdentifier::new("version_hash", TType::I64, 4))?;
+    o_prot.write_i64(self.version_hash)?;
+    o_prot.write_field_end()?;
+    o_prot.write_field_begin(&TFieldIdentifier::new("timeout", TType::I64, 5))?;
+    o_prot.write_i64(self.timeout)?;
+    o_prot.write_field_end()?;
+    o_prot.write_field_begin(&TFieldIdentifier::new("push_type", TType::I32, 6))?;
+    self.push_type.write_to_out_protocol(o_prot)?;
+    o_prot.write_field_end()?;
+    if let Some(ref fld_var) = self.delete_conditions {
+      o_prot.write_field_begin(&TFieldIdentifier::new("delete_conditions", TType::List, 9))?;
+      o_prot.write_list_begin(&TListIdentifier::new(TType::Struct, fld_var.len() as i32))?;
+      for e in fld_var {
+        e.write_to_out_protocol(o_prot)?;
+      }
+      o_prot.write_list_end()?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.need_decompress {
+      o_prot.write_field_begin(&TFieldIdentifier::new("need_decompress", TType::Bool, 10))?;
+      o_prot.write_bool(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.transaction_id {
+      o_prot.write_field_begin(&TFieldIdentifier::new("transaction_id", TType::I64, 11))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.partition_id {
+      o_prot.write_field_begin(&TFieldIdentifier::new("partition_id", TType::I64, 12))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.is_schema_changing {
+      o_prot.write_field_begin(&TFieldIdentifier::new("is_schema_changing", TType::Bool, 13))?;
+      o_prot.write_bool(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.columns_desc {
+      o_prot.write_field_begin(&TFieldIdentifier::new("columns_desc", TType::List, 16))?;
+      o_prot.write_list_begin(&TListIdentifier::new(TType::Struct, fld_var.len() as i32))?;
+      for e in fld_var {
+        e.write_to_out_protocol(o_prot)?;
+      }
+      o_prot.write_list_end()?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+//
 // TPushCooldownConfReq
 //
 
@@ -1413,8 +1730,8 @@ impl TSerializable for TPushCooldownConfReq {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<TCooldownConf> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_8 = TCooldownConf::read_from_in_protocol(i_prot)?;
-            val.push(list_elem_8);
+            let list_elem_11 = TCooldownConf::read_from_in_protocol(i_prot)?;
+            val.push(list_elem_11);
           }
           i_prot.read_list_end()?;
           f_1 = Some(val);
@@ -1485,8 +1802,8 @@ impl TSerializable for TPushStoragePolicyReq {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<Box<TStoragePolicy>> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_9 = Box::new(TStoragePolicy::read_from_in_protocol(i_prot)?);
-            val.push(list_elem_9);
+            let list_elem_12 = Box::new(TStoragePolicy::read_from_in_protocol(i_prot)?);
+            val.push(list_elem_12);
           }
           i_prot.read_list_end()?;
           f_1 = Some(val);
@@ -1495,8 +1812,8 @@ impl TSerializable for TPushStoragePolicyReq {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<Box<TStorageResource>> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_10 = Box::new(TStorageResource::read_from_in_protocol(i_prot)?);
-            val.push(list_elem_10);
+            let list_elem_13 = Box::new(TStorageResource::read_from_in_protocol(i_prot)?);
+            val.push(list_elem_13);
           }
           i_prot.read_list_end()?;
           f_2 = Some(val);
@@ -1505,8 +1822,8 @@ impl TSerializable for TPushStoragePolicyReq {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<i64> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_11 = i_prot.read_i64()?;
-            val.push(list_elem_11);
+            let list_elem_14 = i_prot.read_i64()?;
+            val.push(list_elem_14);
           }
           i_prot.read_list_end()?;
           f_3 = Some(val);
@@ -2085,8 +2402,8 @@ impl TSerializable for TSnapshotRequest {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<types::TVersion> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_12 = i_prot.read_i64()?;
-            val.push(list_elem_12);
+            let list_elem_15 = i_prot.read_i64()?;
+            val.push(list_elem_15);
           }
           i_prot.read_list_end()?;
           f_6 = Some(val);
@@ -2544,8 +2861,8 @@ impl TSerializable for TTabletSchema {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<descriptors::TColumn> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_13 = descriptors::TColumn::read_from_in_protocol(i_prot)?;
-            val.push(list_elem_13);
+            let list_elem_16 = descriptors::TColumn::read_from_in_protocol(i_prot)?;
+            val.push(list_elem_16);
           }
           i_prot.read_list_end()?;
           f_5 = Some(val);
@@ -2649,9 +2966,9 @@ impl TSerializable for TUploadReq {
           let map_ident = i_prot.read_map_begin()?;
           let mut val: BTreeMap<String, String> = BTreeMap::new();
           for _ in 0..map_ident.size {
-            let map_key_14 = i_prot.read_string()?;
-            let map_val_15 = i_prot.read_string()?;
-            val.insert(map_key_14, map_val_15);
+            let map_key_17 = i_prot.read_string()?;
+            let map_val_18 = i_prot.read_string()?;
+            val.insert(map_key_17, map_val_18);
           }
           i_prot.read_map_end()?;
           f_2 = Some(val);
@@ -2664,9 +2981,9 @@ impl TSerializable for TUploadReq {
           let map_ident = i_prot.read_map_begin()?;
           let mut val: BTreeMap<String, String> = BTreeMap::new();
           for _ in 0..map_ident.size {
-            let map_key_16 = i_prot.read_string()?;
-            let map_val_17 = i_prot.read_string()?;
-            val.insert(map_key_16, map_val_17);
+            let map_key_19 = i_prot.read_string()?;
+            let map_val_20 = i_prot.read_string()?;
+            val.insert(map_key_19, map_val_20);
           }
           i_prot.read_map_end()?;
           f_4 = Some(val);

@@ -431,6 +431,63 @@ impl From<&TPriority> for i32 {
 }
 
 #[derive(Copy, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TPushType(pub i32);
+
+impl TPushType {
+  pub const LOAD: TPushType = TPushType(0);
+  pub const DELETE: TPushType = TPushType(1);
+  pub const LOAD_DELETE: TPushType = TPushType(2);
+  pub const LOAD_V2: TPushType = TPushType(3);
+  pub const ENUM_VALUES: &'static [Self] = &[
+    Self::LOAD,
+    Self::DELETE,
+    Self::LOAD_DELETE,
+    Self::LOAD_V2,
+  ];
+}
+
+impl TSerializable for TPushType {
+  #[allow(clippy::trivially_copy_pass_by_ref)]
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    o_prot.write_i32(self.0)
+  }
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TPushType> {
+    let enum_value = i_prot.read_i32()?;
+    Ok(TPushType::from(enum_value))
+  }
+}
+
+impl From<i32> for TPushType {
+  fn from(i: i32) -> Self {
+    match i {
+      0 => TPushType::LOAD,
+      1 => TPushType::DELETE,
+      2 => TPushType::LOAD_DELETE,
+      3 => TPushType::LOAD_V2,
+      _ => TPushType(i)
+    }
+  }
+}
+
+impl From<&i32> for TPushType {
+  fn from(i: &i32) -> Self {
+    TPushType::from(*i)
+  }
+}
+
+impl From<TPushType> for i32 {
+  fn from(e: TPushType) -> i32 {
+    e.0
+  }
+}
+
+impl From<&TPushType> for i32 {
+  fn from(e: &TPushType) -> i32 {
+    e.0
+  }
+}
+
+#[derive(Copy, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
 pub struct TStorageBackendType(pub i32);
 
 impl TStorageBackendType {
