@@ -73,6 +73,7 @@ fn task(sig: i64) -> TAgentTaskRequest {
         None,
         None,
         None,
+        None,
     )
 }
 

@@ -9,7 +9,7 @@ fails with a message and leaves nothing (the txn rolls back, the rows are unchan
 commit naming a foreign transaction is refused.
 
 `test_follow_keeps_the_target_in_step` runs `doris-rs ccr-sync --follow` through stream
-loads, ADD/DROP PARTITION and TRUNCATE on the source, restarts of the target cluster and of
+loads, a DELETE, ADD/DROP PARTITION and TRUNCATE on the source, restarts of the target cluster and of
 the follower in the middle, and binlog GC behind the follower (TOO_OLD -> a new full sync);
 the rows of both clusters are compared after each step.
 """
@@ -228,6 +228,12 @@ def test_follow_keeps_the_target_in_step(clusters, doris_rs_bin, tmp_path):
     out = follow(doris_rs_bin, src, dst, tmp_path)
     assert out.count("UPSERT: txn") == 2, out
     assert rows(dst) == rows(src)
+
+    # A DELETE: its predicate rowset is ingested as a load's rowsets are.
+    src.query("DELETE FROM src.t WHERE k IN (1, 4, 160)")
+    out = follow(doris_rs_bin, src, dst, tmp_path)
+    assert out.count("UPSERT: txn") == 1, out
+    assert rows(dst) == rows(src) and not {1, 4, 160} & {k for k, _ in rows(dst)}
 
     # Partition DDL replayed from the records' sql.
     src.query('ALTER TABLE src.t ADD PARTITION p3 VALUES LESS THAN ("300")')
