@@ -405,6 +405,27 @@ def test_selects(fe):
     assert (DB,) in fe.query("SELECT schema_name FROM information_schema.schemata")[1]
     assert fe.query(f"SELECT engine, table_type FROM information_schema.tables WHERE table_name = 'dup_t'")[1] == [
         ("Doris", "BASE TABLE")]
+    # JDBC's DatabaseMetaData columns, and the views ODBC/JDBC/IDE tools read.
+    assert fe.query(f"SELECT column_name, column_size, decimal_digits FROM information_schema.columns "
+                    f"WHERE table_schema = '{DB}' AND table_name = 'dup_t' ORDER BY ordinal_position")[1] == [
+        ("k", 10, 0), ("name", 16, None), ("v", 19, 0)]
+    names, rows = fe.query(f"SELECT * FROM information_schema.partitions WHERE table_name = 'uniq_t' "
+                           "ORDER BY partition_ordinal_position")
+    assert names[:5] == ["PARTITION_ID", "TABLE_CATALOG", "TABLE_SCHEMA", "TABLE_NAME", "PARTITION_NAME"], names
+    part = dict(zip(names, rows[0]))
+    assert (part["PARTITION_NAME"], part["REPLICA_NUM"], part["BUCKET_NUM"], part["STATE"], part["DISTRIBUTION"]) == (
+        "p1", 1, 2, "NORMAL", "k"), part
+    assert fe.query("SELECT * FROM information_schema.character_sets")[1] == [
+        ("utf8mb4", "utf8mb4_0900_bin", "UTF-8 Unicode", 4)]
+    assert fe.query("SELECT collation_name, id FROM information_schema.collations")[1] == [("utf8mb4_0900_bin", 309)]
+    assert fe.query("SELECT variable_value FROM information_schema.session_variables "
+                    "WHERE variable_name = 'max_allowed_packet'")[1] == [("67108864",)]
+    assert ("root", "Admin_priv") in [
+        (g.split("'")[1], p) for g, p in fe.query("SELECT grantee, privilege_type FROM information_schema.user_privileges")[1]]
+    for view in ["views", "statistics", "key_column_usage", "referential_constraints", "routines", "table_constraints",
+                 "engines", "column_privileges", "table_privileges", "schema_privileges", "global_variables"]:
+        fe.query(f"SELECT * FROM information_schema.{view}")
+    assert fe.query("SELECT COUNT(*) FROM information_schema.routines")[1] == [(0,)]
     assert fe.fails("SELECT * FROM no_such_t")[0] == ER_BAD_TABLE_ERROR
     assert fe.fails("SELECT no_col FROM dup_t") == (ER_BAD_FIELD_ERROR, "Unknown column 'no_col'")
 

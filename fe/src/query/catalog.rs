@@ -29,11 +29,12 @@ pub(super) const NO_DATABASE: &str = "__doris_rs_no_database_selected__";
 pub(super) struct InternalCatalog {
     ctx: Ctx,
     user: String,
+    vars: Arc<super::session::SysVars>,
 }
 
 impl InternalCatalog {
-    pub(super) fn new(ctx: Ctx, user: String) -> Self {
-        InternalCatalog { ctx, user }
+    pub(super) fn new(ctx: Ctx, user: String, vars: Arc<super::session::SysVars>) -> Self {
+        InternalCatalog { ctx, user, vars }
     }
 }
 
@@ -69,7 +70,7 @@ impl CatalogProvider for InternalCatalog {
 
     fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
         if information_schema::is_it(None, name) {
-            return Some(Arc::new(InformationSchema::new(self.ctx.clone(), self.user.clone())));
+            return Some(Arc::new(InformationSchema::new(self.ctx.clone(), self.user.clone(), self.vars.clone())));
         }
         let db = find_database(&self.ctx, name)?;
         Some(Arc::new(DatabaseSchema { ctx: self.ctx.clone(), db, user: self.user.clone() }))

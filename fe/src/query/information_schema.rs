@@ -1,6 +1,10 @@
-//! `information_schema` as upstream (and MySQL) shape it: `schemata`, `tables`, `columns`
-//! and `partitions`, built from the catalog when a query reads them and showing only the
-//! tables the user may read. Column names are upper case, as MySQL's.
+//! `information_schema` with upstream's views and columns: `schemata`, `tables`, `columns`,
+//! `partitions`, the privilege views, `session_variables`/`global_variables`,
+//! `character_sets`/`collations`, and the views upstream keeps for ODBC, JDBC and IDE
+//! tools (`views`, `statistics`, `key_column_usage`, `routines`, ...), which list nothing
+//! here as they list nothing in upstream's internal catalog (no views, indexes, constraints
+//! or routines exist). Built when a query reads them, showing only the tables the user may
+//! read. Column names are upper case, as upstream's (and MySQL's).
 
 use std::sync::Arc;
 
@@ -17,6 +21,7 @@ use crate::catalog::table::Column;
 use crate::catalog::types::DataType;
 use crate::catalog::OlapTable;
 use crate::context::Ctx;
+use super::session::SysVars;
 
 pub const NAME: &str = "information_schema";
 
@@ -99,24 +104,204 @@ const COLUMNS: &[(&str, bool)] = &[
     ("EXTRA", false),
     ("PRIVILEGES", false),
     ("COLUMN_COMMENT", false),
+    ("COLUMN_SIZE", true),
+    ("DECIMAL_DIGITS", true),
+    ("GENERATION_EXPRESSION", false),
+    ("SRS_ID", true),
 ];
 const PARTITIONS: &[(&str, bool)] = &[
+    ("PARTITION_ID", true),
     ("TABLE_CATALOG", false),
     ("TABLE_SCHEMA", false),
     ("TABLE_NAME", false),
     ("PARTITION_NAME", false),
+    ("SUBPARTITION_NAME", false),
     ("PARTITION_ORDINAL_POSITION", true),
+    ("SUBPARTITION_ORDINAL_POSITION", true),
     ("PARTITION_METHOD", false),
+    ("SUBPARTITION_METHOD", false),
     ("PARTITION_EXPRESSION", false),
+    ("SUBPARTITION_EXPRESSION", false),
     ("PARTITION_DESCRIPTION", false),
     ("TABLE_ROWS", true),
+    ("AVG_ROW_LENGTH", true),
     ("DATA_LENGTH", true),
-    ("CREATE_TIME", false),
+    ("MAX_DATA_LENGTH", true),
+    ("INDEX_LENGTH", true),
+    ("DATA_FREE", true),
+    ("CREATE_TIME", true),
     ("UPDATE_TIME", false),
+    ("CHECK_TIME", false),
+    ("CHECKSUM", true),
+    ("PARTITION_COMMENT", false),
+    ("NODEGROUP", false),
+    ("TABLESPACE_NAME", false),
+    ("LOCAL_DATA_SIZE", false),
+    ("REMOTE_DATA_SIZE", false),
+    ("STATE", false),
+    ("REPLICA_ALLOCATION", false),
+    ("REPLICA_NUM", true),
+    ("STORAGE_POLICY", false),
+    ("STORAGE_MEDIUM", false),
+    ("COOLDOWN_TIME_MS", false),
+    ("LAST_CONSISTENCY_CHECK_TIME", false),
+    ("BUCKET_NUM", true),
+    ("COMMITTED_VERSION", true),
+    ("VISIBLE_VERSION", true),
+    ("PARTITION_KEY", false),
+    ("RANGE", false),
+    ("DISTRIBUTION", false),
+];
+const TABLE_PRIVILEGES: &[(&str, bool)] = &[
+    ("GRANTEE", false),
+    ("TABLE_CATALOG", false),
+    ("TABLE_SCHEMA", false),
+    ("TABLE_NAME", false),
+    ("PRIVILEGE_TYPE", false),
+    ("IS_GRANTABLE", false),
+];
+const SCHEMA_PRIVILEGES: &[(&str, bool)] =
+    &[("GRANTEE", false), ("TABLE_CATALOG", false), ("TABLE_SCHEMA", false), ("PRIVILEGE_TYPE", false), ("IS_GRANTABLE", false)];
+const USER_PRIVILEGES: &[(&str, bool)] =
+    &[("GRANTEE", false), ("TABLE_CATALOG", false), ("PRIVILEGE_TYPE", false), ("IS_GRANTABLE", false)];
+const VARIABLES: &[(&str, bool)] = &[("VARIABLE_NAME", false), ("VARIABLE_VALUE", false), ("DEFAULT_VALUE", false), ("CHANGED", false)];
+const CHARACTER_SETS: &[(&str, bool)] =
+    &[("CHARACTER_SET_NAME", false), ("DEFAULT_COLLATE_NAME", false), ("DESCRIPTION", false), ("MAXLEN", true)];
+const COLLATIONS: &[(&str, bool)] = &[
+    ("COLLATION_NAME", false),
+    ("CHARACTER_SET_NAME", false),
+    ("ID", true),
+    ("IS_DEFAULT", false),
+    ("IS_COMPILED", false),
+    ("SORTLEN", true),
+];
+const REFERENTIAL_CONSTRAINTS: &[(&str, bool)] = &[
+    ("CONSTRAINT_CATALOG", false),
+    ("CONSTRAINT_SCHEMA", false),
+    ("CONSTRAINT_NAME", false),
+    ("UNIQUE_CONSTRAINT_CATALOG", false),
+    ("UNIQUE_CONSTRAINT_SCHEMA", false),
+    ("UNIQUE_CONSTRAINT_NAME", false),
+    ("MATCH_OPTION", false),
+    ("UPDATE_RULE", false),
+    ("DELETE_RULE", false),
+    ("TABLE_NAME", false),
+    ("REFERENCED_TABLE_NAME", false),
+];
+const KEY_COLUMN_USAGE: &[(&str, bool)] = &[
+    ("CONSTRAINT_CATALOG", false),
+    ("CONSTRAINT_SCHEMA", false),
+    ("CONSTRAINT_NAME", false),
+    ("TABLE_CATALOG", false),
+    ("TABLE_SCHEMA", false),
+    ("TABLE_NAME", false),
+    ("COLUMN_NAME", false),
+    ("ORDINAL_POSITION", true),
+    ("POSITION_IN_UNIQUE_CONSTRAINT", true),
+    ("REFERENCED_TABLE_SCHEMA", false),
+    ("REFERENCED_TABLE_NAME", false),
+    ("REFERENCED_COLUMN_NAME", false),
+];
+const ROUTINES: &[(&str, bool)] = &[
+    ("SPECIFIC_NAME", false),
+    ("ROUTINE_CATALOG", false),
+    ("ROUTINE_SCHEMA", false),
+    ("ROUTINE_NAME", false),
+    ("ROUTINE_TYPE", false),
+    ("DTD_IDENTIFIER", false),
+    ("ROUTINE_BODY", false),
+    ("ROUTINE_DEFINITION", false),
+    ("EXTERNAL_NAME", false),
+    ("EXTERNAL_LANGUAGE", false),
+    ("PARAMETER_STYLE", false),
+    ("IS_DETERMINISTIC", false),
+    ("SQL_DATA_ACCESS", false),
+    ("SQL_PATH", false),
+    ("SECURITY_TYPE", false),
+    ("CREATED", false),
+    ("LAST_ALTERED", false),
+    ("SQL_MODE", false),
+    ("ROUTINE_COMMENT", false),
+    ("DEFINER", false),
+    ("CHARACTER_SET_CLIENT", false),
+    ("COLLATION_CONNECTION", false),
+    ("DATABASE_COLLATION", false),
+];
+const TABLE_CONSTRAINTS: &[(&str, bool)] = &[
+    ("CONSTRAINT_CATALOG", false),
+    ("CONSTRAINT_SCHEMA", false),
+    ("CONSTRAINT_NAME", false),
+    ("TABLE_SCHEMA", false),
+    ("TABLE_NAME", false),
+    ("CONSTRAINT_TYPE", false),
+];
+const ENGINES: &[(&str, bool)] =
+    &[("ENGINE", false), ("SUPPORT", false), ("COMMENT", false), ("TRANSACTIONS", false), ("XA", false), ("SAVEPOINTS", false)];
+const VIEWS_VIEW: &[(&str, bool)] = &[
+    ("TABLE_CATALOG", false),
+    ("TABLE_SCHEMA", false),
+    ("TABLE_NAME", false),
+    ("VIEW_DEFINITION", false),
+    ("CHECK_OPTION", false),
+    ("IS_UPDATABLE", false),
+    ("DEFINER", false),
+    ("SECURITY_TYPE", false),
+    ("CHARACTER_SET_CLIENT", false),
+    ("COLLATION_CONNECTION", false),
+];
+const STATISTICS: &[(&str, bool)] = &[
+    ("TABLE_CATALOG", false),
+    ("TABLE_SCHEMA", false),
+    ("TABLE_NAME", false),
+    ("NON_UNIQUE", true),
+    ("INDEX_SCHEMA", false),
+    ("INDEX_NAME", false),
+    ("SEQ_IN_INDEX", true),
+    ("COLUMN_NAME", false),
+    ("COLLATION", false),
+    ("CARDINALITY", true),
+    ("SUB_PART", true),
+    ("PACKED", false),
+    ("NULLABLE", false),
+    ("INDEX_TYPE", false),
+    ("COMMENT", false),
+    ("INDEX_COMMENT", false),
+];
+const COLUMN_PRIVILEGES: &[(&str, bool)] = &[
+    ("GRANTEE", false),
+    ("TABLE_CATALOG", false),
+    ("TABLE_SCHEMA", false),
+    ("TABLE_NAME", false),
+    ("COLUMN_NAME", false),
+    ("PRIVILEGE_TYPE", false),
+    ("IS_GRANTABLE", false),
 ];
 
-const VIEWS: &[(&str, &[(&str, bool)])] =
-    &[("schemata", SCHEMATA), ("tables", TABLES), ("columns", COLUMNS), ("partitions", PARTITIONS)];
+const VIEWS: &[(&str, &[(&str, bool)])] = &[
+    ("schemata", SCHEMATA),
+    ("tables", TABLES),
+    ("columns", COLUMNS),
+    ("partitions", PARTITIONS),
+    ("table_privileges", TABLE_PRIVILEGES),
+    ("schema_privileges", SCHEMA_PRIVILEGES),
+    ("user_privileges", USER_PRIVILEGES),
+    ("session_variables", VARIABLES),
+    ("global_variables", VARIABLES),
+    ("character_sets", CHARACTER_SETS),
+    ("collations", COLLATIONS),
+    ("referential_constraints", REFERENTIAL_CONSTRAINTS),
+    ("key_column_usage", KEY_COLUMN_USAGE),
+    ("routines", ROUTINES),
+    ("table_constraints", TABLE_CONSTRAINTS),
+    ("engines", ENGINES),
+    ("views", VIEWS_VIEW),
+    ("statistics", STATISTICS),
+    ("column_privileges", COLUMN_PRIVILEGES),
+];
+
+/// The one character set and collation the FE speaks (upstream's).
+const CHARSET: &str = "utf8mb4";
+const COLLATION: &str = "utf8mb4_0900_bin";
 
 pub(super) fn view_names() -> Vec<String> {
     VIEWS.iter().map(|(n, _)| n.to_string()).collect()
@@ -188,12 +373,53 @@ fn column_row(db: &str, t: &OlapTable, pos: usize, c: &Column) -> Vec<Cell> {
         c.aggregation.as_ref().map(|a| a.sql()).unwrap_or("").into(),
         "select,insert,update,references".into(),
         c.comment.as_str().into(),
+        column_size(&c.data_type),
+        decimal_digits(&c.data_type),
+        Cell::Null,
+        Cell::Null,
     ]
+}
+
+/// JDBC's COLUMN_SIZE: a string's length, a number's precision, a date's width.
+fn column_size(t: &DataType) -> Cell {
+    let n = match t {
+        DataType::Boolean => 1,
+        DataType::TinyInt => 3,
+        DataType::SmallInt => 5,
+        DataType::Int => 10,
+        DataType::BigInt => 19,
+        DataType::LargeInt => 39,
+        DataType::Float => 7,
+        DataType::Double => 15,
+        DataType::Decimal { precision, .. } => i64::from(*precision),
+        DataType::Date => 10,
+        DataType::DateTime { scale } => 19 + if *scale > 0 { 1 + i64::from(*scale) } else { 0 },
+        DataType::Char(l) | DataType::Varchar(l) => i64::from(*l),
+        DataType::String => i64::from(crate::catalog::types::MAX_STRING_LENGTH),
+        DataType::Json => return Cell::Null,
+    };
+    Cell::Int(n)
+}
+
+/// JDBC's DECIMAL_DIGITS: a decimal's scale, a datetime's fractional digits, 0 for integers.
+fn decimal_digits(t: &DataType) -> Cell {
+    match t {
+        DataType::TinyInt | DataType::SmallInt | DataType::Int | DataType::BigInt | DataType::LargeInt => Cell::Int(0),
+        DataType::Decimal { scale, .. } | DataType::DateTime { scale } => Cell::Int(i64::from(*scale)),
+        _ => Cell::Null,
+    }
+}
+
+/// `'name'@'host'`, as upstream's privilege views name a grantee.
+fn grantee(u: &crate::auth::UserRecord) -> String {
+    format!("'{}'@'{}'", u.name, u.host)
 }
 
 pub(super) struct InformationSchema {
     ctx: Ctx,
     user: String,
+    /// The session's variables (`session_variables`, `global_variables`).
+    vars: Arc<SysVars>,
 }
 
 impl std::fmt::Debug for InformationSchema {
@@ -203,8 +429,36 @@ impl std::fmt::Debug for InformationSchema {
 }
 
 impl InformationSchema {
-    pub(super) fn new(ctx: Ctx, user: String) -> Self {
-        InformationSchema { ctx, user }
+    pub(super) fn new(ctx: Ctx, user: String, vars: Arc<SysVars>) -> Self {
+        InformationSchema { ctx, user, vars }
+    }
+
+    /// The grants of the users this user may see (every user for an ADMIN_PRIV holder,
+    /// else only itself), a row per privilege, as upstream's privilege views list them.
+    fn privilege_rows(&self, view: &str) -> Vec<Vec<Cell>> {
+        let admin = self.ctx.users.has(&self.user, &Scope::Global, Priv::Admin);
+        let mut out = Vec::new();
+        for u in self.ctx.users.all_users().into_iter().filter(|u| admin || u.name == self.user) {
+            for g in &u.grants {
+                let grantable = if g.privs.contains(Priv::Grant) { "YES" } else { "NO" };
+                let cells: Option<Vec<Cell>> = match (view, &g.scope) {
+                    ("user_privileges", Scope::Global) => Some(vec![grantee(&u).into(), "def".into()]),
+                    ("schema_privileges", Scope::Db { db, .. }) => Some(vec![grantee(&u).into(), "def".into(), db.as_str().into()]),
+                    ("table_privileges", Scope::Table { db, table, .. }) => {
+                        Some(vec![grantee(&u).into(), "def".into(), db.as_str().into(), table.as_str().into()])
+                    }
+                    _ => None,
+                };
+                let Some(cells) = cells else { continue };
+                for p in g.privs.to_string().split(',').filter(|p| !p.is_empty()) {
+                    let mut row = cells.clone();
+                    row.push(p.into());
+                    row.push(grantable.into());
+                    out.push(row);
+                }
+            }
+        }
+        out
     }
 
     /// Every readable table, with its database's name.
@@ -284,23 +538,66 @@ impl InformationSchema {
                         .map(|(i, p)| {
                             let (rows, size) = sizes(p.index.tablets.iter());
                             vec![
+                                p.id.into(),
                                 "def".into(),
                                 db.as_str().into(),
                                 t.name.as_str().into(),
                                 p.name.as_str().into(),
+                                Cell::Null,
                                 (i as i64 + 1).into(),
+                                Cell::Null,
                                 method.into(),
+                                Cell::Null,
                                 t.partition_columns.join(", ").into(),
+                                Cell::Null,
                                 t.describe_partition(p).into(),
                                 rows.into(),
+                                (if rows > 0 { size / rows } else { 0 }).into(),
                                 size.into(),
+                                0.into(),
+                                0.into(),
+                                0.into(),
                                 Cell::Null,
                                 time_text(p.visible_version_time_ms),
+                                Cell::Null,
+                                Cell::Null,
+                                "".into(),
+                                "".into(),
+                                "".into(),
+                                size.to_string().into(),
+                                "0".into(),
+                                t.partition_state_name(p).into(),
+                                format!("tag.location.default: {}", p.replication_num).into(),
+                                i64::from(p.replication_num).into(),
+                                t.storage_policy.as_str().into(),
+                                p.storage_medium.name().into(),
+                                "9999-12-31 23:59:59".into(),
+                                Cell::Null,
+                                i64::from(p.buckets).into(),
+                                p.visible_version.into(),
+                                p.visible_version.into(),
+                                t.partition_columns.join(", ").into(),
+                                t.describe_partition(p).into(),
+                                t.distribution.key_text().into(),
                             ]
                         })
                         .collect::<Vec<_>>()
                 })
                 .collect(),
+            "table_privileges" | "schema_privileges" | "user_privileges" => self.privilege_rows(view),
+            "session_variables" | "global_variables" => {
+                let vars = if view == "session_variables" { &self.vars.session } else { &self.vars.global };
+                vars.iter()
+                    .map(|(name, v)| {
+                        let value = v.text();
+                        let default = self.vars.global.get(name).map(|g| g.text()).unwrap_or_else(|| value.clone());
+                        let changed = if value == default { "0" } else { "1" };
+                        vec![name.as_str().into(), value.into(), default.into(), changed.into()]
+                    })
+                    .collect()
+            }
+            "character_sets" => vec![vec![CHARSET.into(), COLLATION.into(), "UTF-8 Unicode".into(), 4.into()]],
+            "collations" => vec![vec![COLLATION.into(), CHARSET.into(), 309.into(), "Yes".into(), "Yes".into(), 1.into()]],
             _ => Vec::new(),
         }
     }

@@ -177,7 +177,7 @@ impl QueryEngine {
             .set_bool("datafusion.sql_parser.parse_float_as_decimal", true);
         let ctx = SessionContext::new_with_config(config);
         if let Some(fe) = &self.ctx {
-            ctx.register_catalog(INTERNAL_CATALOG, Arc::new(catalog::InternalCatalog::new(fe.clone(), env.user.clone())));
+            ctx.register_catalog(INTERNAL_CATALOG, Arc::new(catalog::InternalCatalog::new(fe.clone(), env.user.clone(), Arc::new(env.variables.clone()))));
         }
         for (name, f) in self.table_functions.iter() {
             ctx.register_udtf(name, Arc::new(table::TextTableFunction { name: name.clone(), build: f.clone() }));

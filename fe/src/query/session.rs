@@ -23,6 +23,14 @@ pub enum SysVar {
 }
 
 impl SysVar {
+    /// The value as SHOW VARIABLES writes it.
+    pub fn text(&self) -> String {
+        match self {
+            SysVar::Int(i) => i.to_string(),
+            SysVar::Str(s) => s.clone(),
+        }
+    }
+
     fn scalar(&self) -> ScalarValue {
         match self {
             SysVar::Int(i) => ScalarValue::Int64(Some(*i)),
