@@ -50,7 +50,7 @@ impl Agent {
         let now_ms = chrono::Utc::now().timestamp_millis();
         let master = MasterClient::new(ctx.clone());
         let reports = Arc::new(ReportState::new(now_ms));
-        let tasks = Arc::new(TaskEnv { ctx: ctx.clone(), master: master.clone(), reports: reports.clone() });
+        let tasks = Arc::new(TaskEnv { ctx: ctx.clone(), master: master.clone(), reports: reports.clone(), download_dirs: Default::default() });
         let ingests = Ingests::new(ctx.clone());
         Arc::new(Agent {
             ingests,

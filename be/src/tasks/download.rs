@@ -19,6 +19,11 @@ pub async fn run(env: &TaskEnv, signature: i64, req: TDownloadReq, finish: &mut 
     record_job(req.job_id);
     finish.downloaded_tablet_ids = Some(Vec::new());
     let progress = FeProgress { master: env.master.clone(), job_id: req.job_id, task_id: signature, task_type: TTaskType::DOWNLOAD };
+    let dirs: Vec<String> = match &req.remote_tablet_snapshots {
+        Some(snaps) => snaps.iter().filter_map(|s| s.local_snapshot_path.clone()).collect(),
+        None => req.src_dest_map.values().cloned().collect(),
+    };
+    let _writing = env.download_dirs.lock_all(dirs).await;
     let ids = match &req.remote_tablet_snapshots {
         Some(snaps) => from_remote_bes(env, req.job_id, snaps, &progress).await?,
         None => from_repository(env, &req, &progress).await?,
