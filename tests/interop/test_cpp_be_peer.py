@@ -456,6 +456,41 @@ def test_backup_to_a_local_repository_through_the_cpp_be(cluster, registered, cp
         assert not pathlib.Path(path).exists()
 
 
+def test_a_wrong_upload_answer_is_sent_again_then_fails_the_backup(cluster, registered, tmp_path):
+    """An UPLOAD answer whose tablet_files do not match the snapshot (a file missing) is
+    not taken: the FE sends the task again, as upstream's check refuses it; three wrong
+    answers cancel the backup with upstream's message."""
+    fe, be = cluster
+    fe.run("CREATE DATABASE cpp_up")
+    fe.run(
+        "CREATE TABLE cpp_up.t (id BIGINT, name VARCHAR(16)) DUPLICATE KEY(id) "
+        'DISTRIBUTED BY HASH(id) BUCKETS 1 PROPERTIES ("replication_num" = "1")'
+    )
+    fe.run(f'CREATE REPOSITORY cpp_repo_up WITH LOCAL ON LOCATION "file://{tmp_path / "repo"}"')
+    counter = be.storage / "short_uploads"
+    uploads_before = len(be.tasks(UPLOAD))
+
+    def job(label):
+        rows = [r for r in fe.rows("SHOW BACKUP FROM cpp_up") if r["SnapshotName"] == label]
+        return rows[-1] if rows and rows[-1]["State"] in ("FINISHED", "CANCELLED") else None
+
+    # One wrong answer: sent again, then FINISHED.
+    counter.write_text("1")
+    fe.run("BACKUP SNAPSHOT cpp_up.once TO cpp_repo_up ON (t)")
+    done = wait_until("the backup to end", lambda: job("once"))
+    assert (done["State"], done["Status"]) == ("FINISHED", "[OK]"), done
+    assert len(be.tasks(UPLOAD)) - uploads_before == 2
+    assert counter.read_text() == "0"
+
+    # Always wrong: three tries, then CANCELLED with upstream's words.
+    counter.write_text("3")
+    fe.run("BACKUP SNAPSHOT cpp_up.never TO cpp_repo_up ON (t)")
+    done = wait_until("the backup to end", lambda: job("never"))
+    assert done["State"] == "CANCELLED", done
+    assert "upload snapshot files failed because file num is wrong. expect: 2, actual:1" in done["Status"], done
+    assert len(be.tasks(UPLOAD)) - uploads_before == 5
+
+
 @pytest.mark.parametrize("framing", ["buffered", "framed"])
 def test_our_bench_client_against_cpp_threaded_server(doris_rs_bin, cpp_bin, framing):
     """`bench rpc --addr`: our client, C++'s TThreadedServer, the bench convention."""

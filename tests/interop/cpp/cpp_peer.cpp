@@ -17,7 +17,10 @@
 //                         (<tablet>.hdr and one segment file); answer snapshot_path and,
 //                         when list_files, snapshot_files
 //       UPLOAD            copy each snapshot dir of src_dest_map into its file:// dest as
-//                         <file>.<md5>; answer tablet_files (LOCAL repositories only)
+//                         <file>.<md5>; answer tablet_files (LOCAL repositories only).
+//                         While <storage_root>/short_uploads holds a count N > 0, an
+//                         UPLOAD answers each tablet's list without its last file and
+//                         counts N down (a BE whose upload went wrong)
 //       RELEASE_SNAPSHOT  delete the snapshot dir
 //
 //   cpp_peer call <fe_host:port> <buffered|framed> <user> <password> <backend_id>
@@ -425,7 +428,19 @@ static void make_snapshot(BeState* st, const TAgentTaskRequest& t, TFinishTaskRe
 }
 
 // UPLOAD: src is <snapshot_path>/<tablet_id>/<schema_hash>, dest a file:// directory.
-static void upload(BeState*, const TAgentTaskRequest& t, TFinishTaskRequest& f) {
+// Whether this UPLOAD answers short: <storage_root>/short_uploads counts them down.
+static bool take_short_upload(BeState* st) {
+  std::lock_guard<std::mutex> g(st->mu);
+  fs::path counter = fs::path(st->storage_root) / "short_uploads";
+  std::ifstream in(counter);
+  int n = 0;
+  if (!(in >> n) || n <= 0) return false;
+  in.close();
+  std::ofstream(counter, std::ios::trunc) << (n - 1);
+  return true;
+}
+
+static void upload(BeState* st, const TAgentTaskRequest& t, TFinishTaskRequest& f) {
   const TUploadReq& r = t.upload_req;
   if (!r.__isset.storage_backend || r.storage_backend != TStorageBackendType::LOCAL)
     throw TaskFailure{TStatusCode::NOT_IMPLEMENTED_ERROR, "cpp_peer uploads to LOCAL repositories only"};
@@ -442,6 +457,10 @@ static void upload(BeState*, const TAgentTaskRequest& t, TFinishTaskRequest& f) 
       fs::copy_file(src_dir / name, dest_dir / remote, fs::copy_options::overwrite_existing);
       names.push_back(remote);
     }
+  }
+  if (take_short_upload(st)) {
+    for (auto& [_, names] : tablet_files)
+      if (!names.empty()) names.pop_back();
   }
   f.__set_tablet_files(tablet_files);
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use super::*;
 use crate::catalog::OlapTable;
+use crate::catalog::table::ReplicaState;
 
 /// Resolve tables, capture the meta (with visible versions) and choose a replica per tablet.
 pub(super) async fn pending(ctx: &BackupEnv, mut r: BackupJobRecord) -> Result<()> {
@@ -56,23 +57,32 @@ pub(super) fn commit_seq(ctx: &BackupEnv) -> Result<i64> {
 }
 
 /// The replica each tablet of `t`'s backed-up partitions (those `meta` lists) is
-/// snapshotted on: the most recent one on a usable backend (alive, reachable).
+/// snapshotted on, as upstream chooses: one on a usable backend (alive, reachable), in
+/// normal state, that has reached the partition's captured visible version; the most
+/// recent such one. A tablet without one fails the job with upstream's message.
 pub(super) fn choose_replicas(
     db_id: i64,
     t: &OlapTable,
     meta: &crate::backup::TableMeta,
     usable: impl Fn(i64) -> bool,
 ) -> Result<Vec<SnapshotRecord>> {
-    let wanted: std::collections::HashSet<i64> = meta.partition.partitions.iter().map(|m| m.id).collect();
+    let wanted: std::collections::HashMap<i64, i64> =
+        meta.partition.partitions.iter().map(|m| (m.id, m.visible_version)).collect();
     let mut out = Vec::new();
-    for p in t.partitions.iter().filter(|p| wanted.contains(&p.id)) {
+    for p in t.partitions.iter() {
+        let Some(&visible) = wanted.get(&p.id) else { continue };
         for tablet in &p.index.tablets {
             let replica = tablet
                 .replicas
                 .iter()
-                .filter(|rep| usable(rep.backend_id))
-                .max_by_key(|rep| rep.version)
-                .ok_or_else(|| FeError::IllegalState(format!("tablet {} has no replica on an alive backend", tablet.id)))?;
+                .filter(|rep| usable(rep.backend_id) && rep.state == ReplicaState::Normal && rep.version >= visible)
+                .max_by_key(|rep| (rep.version, std::cmp::Reverse(rep.id)))
+                .ok_or_else(|| {
+                    FeError::IllegalState(format!(
+                        "failed to choose replica to make snapshot for tablet {}. visible version: {visible}",
+                        tablet.id
+                    ))
+                })?;
             out.push(SnapshotRecord {
                 db_id,
                 table_id: t.id,
@@ -94,20 +104,33 @@ mod tests {
     use super::*;
     use crate::catalog::fixtures::two_partition_table;
 
-    /// Only the partitions the meta lists; per tablet the most recent replica among
-    /// those on usable backends; a tablet with none fails the job naming it.
+    /// Only the partitions the meta lists; per tablet the most recent replica among those
+    /// on usable backends that reached the captured version; a tablet with none fails the
+    /// job with upstream's message naming it.
     #[test]
     fn replicas_are_chosen_by_version_on_usable_backends() {
         let mut t = two_partition_table();
+        let visible = 4;
+        t.partitions[0].visible_version = visible;
+        for tb in t.partitions[0].index.tablets.iter_mut() {
+            for r in tb.replicas.iter_mut() {
+                r.version = visible;
+            }
+        }
         let tablet = &mut t.partitions[0].index.tablets[0];
         let mut newer = tablet.replicas[0].clone();
         newer.backend_id = 8;
-        newer.version = tablet.replicas[0].version + 5;
+        newer.version = visible + 5;
         tablet.replicas.push(newer.clone());
         let mut dead = newer.clone();
         dead.backend_id = 9;
         dead.version += 10;
         tablet.replicas.push(dead);
+        let mut creating = newer.clone();
+        creating.backend_id = 10;
+        creating.version += 20;
+        creating.state = ReplicaState::Creating;
+        tablet.replicas.push(creating);
         let first = tablet.id;
         let meta = meta_conv::table_meta(&t, Some(&["p1".to_string()]));
         let out = choose_replicas(1, &t, &meta, |be| be != 9).unwrap();
@@ -115,6 +138,14 @@ mod tests {
         assert!(out.iter().all(|s| s.partition_id == t.partitions[0].id && s.db_id == 1 && s.table_id == t.id));
         assert_eq!(out.iter().find(|s| s.tablet_id == first).map(|s| s.be_id), Some(8));
         let e = choose_replicas(1, &t, &meta, |_| false).unwrap_err();
-        assert!(e.to_string().contains(&format!("tablet {first} has no replica on an alive backend")), "{e}");
+        assert!(e.to_string().contains(&format!("failed to choose replica to make snapshot for tablet {first}. visible version: {visible}")), "{e}");
+
+        // Behind the visible version (it missed a load): not chosen; none left: the job fails.
+        let second = t.partitions[0].index.tablets[1].id;
+        for r in t.partitions[0].index.tablets[1].replicas.iter_mut() {
+            r.version = visible - 1;
+        }
+        let e = choose_replicas(1, &t, &meta, |_| true).unwrap_err();
+        assert!(e.to_string().contains(&format!("tablet {second}. visible version: {visible}")), "{e}");
     }
 }
