@@ -35,6 +35,9 @@ doris_conf::config_keys! {
         // Such a BE is reported with a note in ErrMsg.
         /// a BE silent this long is flagged in SHOW BACKENDS
         max_backend_down_time_second: u64 = "3600",
+        // Upstream's report diff: a task a BE's report no longer lists is sent again.
+        /// ms after sending before a task missing from its BE's task report is resent
+        agent_task_resend_wait_time_ms: u64 = "5000" [java = "long"],
         // Upstream's: a CREATE TABLE (or a restore's, or ADD PARTITION's) wait grows with
         // the replicas it makes, between the least and the most below.
         /// seconds a CREATE waits per replica it makes

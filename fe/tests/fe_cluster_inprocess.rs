@@ -30,6 +30,11 @@ struct BeState {
     fail_create: AtomicBool,
     /// Take tasks but never report them finished.
     silent: AtomicBool,
+    /// Lose this many of the next tasks other than CREATE/DROP (as a BE restarting with
+    /// them queued): no finishTask, and not in its task reports.
+    lose: std::sync::atomic::AtomicUsize,
+    /// (task type, signature) of every task received, in order.
+    received: Mutex<Vec<(i32, i64)>>,
     pool: ClientPool,
 }
 
@@ -127,7 +132,17 @@ impl BackendServiceHandler for BeState {
         let me = self.me();
         let fail = self.fail_create.load(Ordering::SeqCst);
         for t in tasks {
+            self.received.lock().unwrap().push((t.task_type.0, t.signature));
             let mut status = TStatus { status_code: TStatusCode::OK, error_msgs: None };
+            let plain = t.create_tablet_req.is_none() && t.drop_tablet_req.is_none();
+            if plain
+                && self
+                    .lose
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok()
+            {
+                continue;
+            }
             if let Some(c) = &t.create_tablet_req {
                 if fail {
                     status = TStatus {
@@ -497,4 +512,71 @@ async fn a_stalled_http_client_does_not_hold_shutdown() {
     tokio::time::timeout(std::time::Duration::from_secs(60), fe.shutdown()).await.expect("shutdown ends");
     assert!(tokio::net::TcpStream::connect(http).await.is_err(), "no longer listening");
     drop(stalled);
+}
+
+/// A BE that lost a task (it restarted with the task queued) no longer lists it in its task
+/// report: once `agent_task_resend_wait_time_ms` has passed the FE sends it again, and the
+/// statement waiting for it (a DELETE's REALTIME_PUSH here) finishes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_missing_from_a_task_report_is_sent_again() {
+    let meta = tempfile::tempdir().unwrap();
+    let mut conf = fe_config(meta.path());
+    conf.set("agent_task_resend_wait_time_ms", "0").unwrap();
+    let fe = start(conf).await.unwrap();
+    let be = StandInBe::start().await;
+    let mut sql = Sql::new(fe.executor());
+    sql.run(&format!(r#"ALTER SYSTEM ADD BACKEND "127.0.0.1:{}""#, be.hb_port())).await;
+    wait_until(20, "the backend alive", || fe.ctx.backends.alive_ids().len() == 1).await;
+    sql.run("CREATE DATABASE d").await;
+    sql.run(r#"CREATE TABLE d.t (k INT) DISTRIBUTED BY HASH(k) BUCKETS 1 PROPERTIES ("replication_num" = "1")"#).await;
+
+    be.state.lose.store(1, Ordering::SeqCst);
+    let executor = fe.executor();
+    let delete = tokio::spawn(async move { Sql::new(executor).try_run("DELETE FROM d.t WHERE k = 1").await });
+    const REALTIME_PUSH: i32 = 15;
+    let pushes = || be.state.received.lock().unwrap().iter().filter(|(t, _)| *t == REALTIME_PUSH).copied().collect::<Vec<_>>();
+    wait_until(20, "the push to arrive", || pushes().len() == 1).await;
+    assert!(!delete.is_finished(), "the lost push is still awaited");
+
+    // A task report without it: sent again, same signature; now it finishes.
+    let report = TReportRequest::new(
+        be.state.me(),
+        2i64,
+        BTreeMap::new(),
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    );
+    let pool = ClientPool::new();
+    let r = fe_client(&fe, &pool).report(&report).await.unwrap();
+    assert_eq!(r.status.status_code, TStatusCode::OK);
+    wait_until(20, "the push sent again", || pushes().len() == 2).await;
+    let sent = pushes();
+    assert_eq!(sent[0], sent[1], "the same task, not a new one");
+    let out = tokio::time::timeout(std::time::Duration::from_secs(60), delete).await.expect("the DELETE ends").unwrap();
+    assert!(out.is_ok(), "{out:?}");
+
+    // A task the report lists is not sent again.
+    be.state.lose.store(1, Ordering::SeqCst);
+    let executor = fe.executor();
+    let delete = tokio::spawn(async move { Sql::new(executor).try_run("DELETE FROM d.t WHERE k = 2").await });
+    wait_until(20, "the second push to arrive", || pushes().len() == 3).await;
+    let (_, sig) = pushes()[2];
+    let mut held = report.clone();
+    held.tasks = Some(BTreeMap::from([(doris_thrift::types::TTaskType::REALTIME_PUSH, BTreeSet::from([sig]))]));
+    fe_client(&fe, &pool).report(&held).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(pushes().len(), 3, "a task the BE holds is left alone");
+    fe_client(&fe, &pool).report(&report).await.unwrap();
+    wait_until(20, "the push sent again", || pushes().len() == 4).await;
+    let out = tokio::time::timeout(std::time::Duration::from_secs(60), delete).await.expect("the DELETE ends").unwrap();
+    assert!(out.is_ok(), "{out:?}");
+    fe.shutdown().await;
 }

@@ -181,6 +181,10 @@ pub fn apply_report(ctx: &Reports, req: &TReportRequest) -> Result<(), ReportErr
         let resources = ids(req.resource.iter().flatten().map(|r| (r.id, r.version)).collect());
         ctx.policies.observe_report(be.id, &policies, &resources);
     }
+    if let Some(held) = &req.tasks {
+        let wait = Duration::from_millis(ctx.config.agent_task_resend_wait_time_ms);
+        ctx.tasks.resend_missing(be.id, held, wait);
+    }
     if let Some(n) = req.num_cores {
         let _ = ctx.backends.update(be.id, |b| {
             b.cpu_cores = n;

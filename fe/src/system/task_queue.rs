@@ -52,12 +52,10 @@ struct Delivered {
 pub enum TaskError {
     #[error("cannot submit tasks to backend {backend_id} ({addr}): {error}")]
     Submit { backend_id: i64, addr: String, error: String },
-    #[error("backend {backend_id} refused the tasks: {message}")]
-    Rejected { backend_id: i64, message: String },
     #[error("task {} {signature} failed on backend {backend_id}: {message}", task_type_name(*task_type))]
     Failed { backend_id: i64, task_type: TTaskType, signature: i64, message: String },
-    #[error("timed out after {secs} s waiting for {} task(s) to finish; unfinished (backend, signature): {}", unfinished.len(), fmt_unfinished(unfinished))]
-    Timeout { secs: u64, unfinished: Vec<(i64, i64)> },
+    #[error("timed out after {secs} s waiting for {} task(s) to finish; unfinished (backend, signature): {}{}", unfinished.len(), fmt_unfinished(unfinished), if refused.is_empty() { String::new() } else { format!("; {refused}") })]
+    Timeout { secs: u64, unfinished: Vec<(i64, i64)>, refused: String },
 }
 
 fn fmt_unfinished(u: &[(i64, i64)]) -> String {
@@ -75,9 +73,24 @@ pub struct AgentTask {
     pub request: TAgentTaskRequest,
 }
 
+/// Someone waiting for a task's finishTask, and what it takes to send the task again.
+struct Waiter {
+    tx: oneshot::Sender<TFinishTaskRequest>,
+    /// The BE's address and the request; None for the kinds upstream never resends.
+    resend: Option<(String, TAgentTaskRequest)>,
+    /// When it was last sent.
+    sent: Instant,
+}
+
+/// Task types upstream's report diff leaves out: a lost CREATE fails its table's creation
+/// instead (it is not resent), as do consistency checks and medium migrations.
+fn resendable(t: TTaskType) -> bool {
+    !matches!(t, TTaskType::CREATE | TTaskType::CHECK_CONSISTENCY | TTaskType::STORAGE_MEDIUM_MIGRATE)
+}
+
 pub struct AgentTasks {
     pool: ClientPool,
-    pending: DashMap<Key, oneshot::Sender<TFinishTaskRequest>>,
+    pending: DashMap<Key, Waiter>,
     /// Tablets of the CREATE tasks of every `run` still going, with how many such tasks
     /// (one per replica). Their tablets may be on BEs before their table is in the catalog.
     creating: Mutex<HashMap<i64, usize>>,
@@ -124,12 +137,40 @@ impl AgentTasks {
         self.creating.lock().unwrap().contains_key(&tablet_id)
     }
 
+    /// A task report of `backend_id` listed `held`: send again the tasks someone waits for
+    /// that it no longer holds (a BE restarted and lost its queue, or refused the batch),
+    /// once `wait` has passed since they were last sent, as upstream's report diff does.
+    /// How many were sent again.
+    pub fn resend_missing(&self, backend_id: i64, held: &BTreeMap<TTaskType, std::collections::BTreeSet<i64>>, wait: Duration) -> usize {
+        let now = Instant::now();
+        let mut again: Vec<AgentTask> = Vec::new();
+        for mut e in self.pending.iter_mut() {
+            let (be, task_type, signature) = *e.key();
+            if be != backend_id || held.get(&TTaskType(task_type)).is_some_and(|s| s.contains(&signature)) {
+                continue;
+            }
+            let w = e.value_mut();
+            let Some((addr, request)) = &w.resend else { continue };
+            if now.saturating_duration_since(w.sent) < wait {
+                continue;
+            }
+            w.sent = now;
+            again.push(AgentTask { backend_id, addr: addr.clone(), request: request.clone() });
+        }
+        let n = again.len();
+        if n > 0 {
+            warn!(backend_id, tasks = n, "tasks missing from the backend's task report; sending them again");
+            self.submit_detached(again);
+        }
+        n
+    }
+
     /// Deliver a finishTask to its waiter, if any.
     pub fn finish(&self, backend_id: i64, req: TFinishTaskRequest) -> Finished {
         let key = (backend_id, req.task_type.0, req.signature);
         let snapshot = req.task_type == TTaskType::MAKE_SNAPSHOT;
         let req = match self.pending.remove(&key) {
-            Some((_, tx)) => {
+            Some((_, Waiter { tx, .. })) => {
                 // Remembered before the waiter can see it, so its run's end finds it.
                 if snapshot {
                     self.delivered.lock().unwrap().insert(key, Delivered { at: Instant::now(), run_ended: None });
@@ -216,9 +257,11 @@ impl AgentTasks {
             }
         }
         // Register before submitting: a fast BE may answer before submit_tasks returns.
-        for k in &keys {
+        let now = Instant::now();
+        for (k, t) in keys.iter().zip(&tasks) {
             let (tx, rx) = oneshot::channel();
-            self.pending.insert(*k, tx);
+            let resend = resendable(t.request.task_type).then(|| (t.addr.clone(), t.request.clone()));
+            self.pending.insert(*k, Waiter { tx, resend, sent: now });
             waiters.push((*k, rx));
         }
         // The guard unregisters on every way out, including this future being dropped
@@ -236,10 +279,15 @@ impl AgentTasks {
     ) -> (Vec<(i64, TFinishTaskRequest)>, Result<(), TaskError>) {
         let mut done = Vec::new();
         let mut failed = None;
+        let mut refused = Vec::new();
         for (backend_id, addr, reqs) in batches(tasks) {
             // Other backends may already run theirs: keep waiting for what was submitted.
-            if let Err(e) = submit_one(&self.pool, backend_id, &addr, reqs).await {
-                failed.get_or_insert(e);
+            match submit_one(&self.pool, backend_id, &addr, reqs).await {
+                Ok(None) => {}
+                Ok(Some(message)) => refused.push(format!("backend {backend_id} refused tasks: {message}")),
+                Err(e) => {
+                    failed.get_or_insert(e);
+                }
             }
         }
         let deadline = tokio::time::Instant::now() + timeout;
@@ -266,7 +314,7 @@ impl AgentTasks {
             }
         }
         if failed.is_none() && !unfinished.is_empty() {
-            failed = Some(TaskError::Timeout { secs: timeout.as_secs(), unfinished });
+            failed = Some(TaskError::Timeout { secs: timeout.as_secs(), unfinished, refused: refused.join("; ") });
         }
         (done, failed.map_or(Ok(()), Err))
     }
@@ -288,7 +336,7 @@ async fn submit_one(
     backend_id: i64,
     addr: &str,
     reqs: Vec<TAgentTaskRequest>,
-) -> Result<(), TaskError> {
+) -> Result<Option<String>, TaskError> {
     let span = tracing::info_span!("submit_tasks", backend_id, tasks = reqs.len());
     let r = client(pool, addr).submit_tasks(&reqs).instrument(span).await.map_err(|e| TaskError::Submit {
         backend_id,
@@ -296,9 +344,15 @@ async fn submit_one(
         error: e.to_string(),
     })?;
     if r.status.status_code != TStatusCode::OK {
-        return Err(TaskError::Rejected { backend_id, message: status_text(&r.status) });
+        // One status answers the whole batch, though the BE queued the tasks it could: as
+        // upstream, the batch counts as sent. A task the BE did not take is missing from
+        // its next task report and sent again; one it never takes runs into the timeout,
+        // which then names this refusal.
+        let message = status_text(&r.status);
+        warn!(backend_id, %message, "the backend refused some tasks of the batch");
+        return Ok(Some(message));
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Waiters (and CREATE tablets) registered by one `run`, removed when it ends or is dropped.
