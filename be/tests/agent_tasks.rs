@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 
 use agent_support::*;
 use doris_be::agent;
-use doris_thrift::agent_service::{TDropTabletReq, TPartitionVersionInfo, TPublishVersionRequest};
+use doris_thrift::agent_service::{TCondition, TDropTabletReq, TPartitionVersionInfo, TPublishVersionRequest, TPushReq};
 use doris_thrift::status::TStatusCode;
 use doris_thrift::types::TTaskType;
 
@@ -192,6 +192,12 @@ async fn publish_version_makes_pending_rowsets_visible() {
     assert_eq!(f.error_tablet_ids, Some(vec![]));
     assert_eq!(f.succ_tablets, Some([(3001, 2), (3002, 2)].into_iter().collect()));
     assert!(f.report_version.is_some());
+    // Rows gained per table and tablet, as upstream's publish reports them.
+    let mut delta: std::collections::BTreeMap<i64, std::collections::BTreeMap<i64, i64>> = Default::default();
+    for tablet in [3001, 3002] {
+        delta.entry(be.ctx.storage.tablet_meta(tablet).unwrap().table_id).or_default().insert(tablet, 5);
+    }
+    assert_eq!(f.table_id_to_tablet_id_to_delta_num_rows, Some(delta));
     for tablet in [3001, 3002] {
         let m = be.ctx.storage.tablet_meta(tablet).unwrap();
         assert_eq!((m.max_version(), m.num_rows()), (2, 5));
@@ -281,4 +287,66 @@ async fn shutdown_drains_running_tasks_and_heartbeats_say_so() {
     let f = fe.wait_finish(TTaskType::DOWNLOAD, 80).await;
     assert_eq!(f.task_status.status_code, TStatusCode::OK, "the running task finished before the BE stopped");
     assert!(fe.finished_for(TTaskType::CREATE, 81).is_empty());
+}
+
+/// REALTIME_PUSH of push type DELETE: the conditions become the transaction's pending
+/// rowset (no segments, the predicate in its meta), finishTask as upstream's push fills it;
+/// PUBLISH_VERSION makes it visible. Other push types and unknown columns are refused.
+#[tokio::test]
+async fn a_delete_push_keeps_its_predicate_as_a_pending_rowset() {
+    let fe = TestFe::start().await;
+    let root = tempfile::tempdir().unwrap();
+    let be = be_with_master(&fe, root.path()).await;
+    submit(&be, vec![create_task(50, 5001)]).await;
+    fe.wait_finish(TTaskType::CREATE, 50).await;
+    let partition = be.ctx.storage.tablet_meta(5001).unwrap().partition_id;
+    let push = |sig: i64, push_type: doris_thrift::types::TPushType, column: &str| {
+        let cond = TCondition::new(column.to_string(), "*=".to_string(), vec!["1".to_string(), "2".to_string()]);
+        let req = TPushReq {
+            tablet_id: 5001,
+            schema_hash: 11,
+            version: -1,
+            version_hash: 0,
+            timeout: 60,
+            push_type,
+            delete_conditions: Some(vec![cond]),
+            need_decompress: Some(true),
+            transaction_id: Some(910),
+            partition_id: Some(partition),
+            is_schema_changing: Some(false),
+            columns_desc: None,
+        };
+        task(TaskBody::RealtimePush(req), sig)
+    };
+    submit(&be, vec![push(51, doris_thrift::types::TPushType::DELETE, "k1")]).await;
+    let f = fe.wait_finish(TTaskType::REALTIME_PUSH, 51).await;
+    assert_eq!(f.task_status.status_code, TStatusCode::OK, "{}", status_text(&f.task_status));
+    assert_eq!(f.request_version, Some(-1));
+    assert_eq!(f.finish_tablet_infos.as_ref().map(|v| v[0].tablet_id), Some(5001));
+    assert!(f.report_version.is_some());
+    let m = be.ctx.storage.tablet_meta(5001).unwrap();
+    let pending = &m.pending[0];
+    assert_eq!((pending.txn_id, pending.rowset.num_segments), (910, 0));
+    let pred = pending.rowset.delete_predicate.clone().unwrap();
+    assert_eq!((pred[0].column.as_str(), pred[0].op.as_str(), pred[0].values.clone()), ("k1", "*=", vec!["1".to_string(), "2".to_string()]));
+    // Sent again (the FE resends what a report does not list): still one pending rowset.
+    submit(&be, vec![push(52, doris_thrift::types::TPushType::DELETE, "k1")]).await;
+    assert_eq!(fe.wait_finish(TTaskType::REALTIME_PUSH, 52).await.task_status.status_code, TStatusCode::OK);
+    assert_eq!(be.ctx.storage.tablet_meta(5001).unwrap().pending.len(), 1);
+
+    let publish = TPublishVersionRequest::new(910, vec![TPartitionVersionInfo::new(partition, 2, 0)], None, None);
+    submit(&be, vec![task(TaskBody::PublishVersion(publish), 53)]).await;
+    assert_eq!(fe.wait_finish(TTaskType::PUBLISH_VERSION, 53).await.task_status.status_code, TStatusCode::OK);
+    let m = be.ctx.storage.tablet_meta(5001).unwrap();
+    assert_eq!(m.max_version(), 2);
+    assert!(m.rowsets.iter().any(|r| r.end_version == 2 && r.delete_predicate.is_some()));
+
+    submit(&be, vec![push(54, doris_thrift::types::TPushType::LOAD_V2, "k1")]).await;
+    let f = fe.wait_finish(TTaskType::REALTIME_PUSH, 54).await;
+    assert_ne!(f.task_status.status_code, TStatusCode::OK);
+    assert!(f.finish_tablet_infos.is_none(), "no tablet info for a failed push");
+    submit(&be, vec![push(55, doris_thrift::types::TPushType::DELETE, "nope")]).await;
+    let f = fe.wait_finish(TTaskType::REALTIME_PUSH, 55).await;
+    assert!(status_text(&f.task_status).contains("column nope"), "{}", status_text(&f.task_status));
+    be.shutdown().await;
 }

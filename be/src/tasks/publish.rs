@@ -1,5 +1,7 @@
 //! PUBLISH_VERSION: make a transaction's pending rowsets visible, per partition.
-//! finishTask carries the tablets that failed and those published with their version.
+//! finishTask carries the tablets that failed, those published with their version, and
+//! the rows each published tablet gained per table (upstream's
+//! `table_id_to_tablet_id_to_delta_num_rows`, which the Java FE's statistics read).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -61,9 +63,24 @@ pub async fn run(env: &TaskEnv, _signature: i64, req: TPublishVersionRequest, fi
             }
         }
     }
+    let storage = env.ctx.storage.clone();
+    let published = succ.clone();
+    let delta_rows = blocking(move || {
+        let mut by_table: BTreeMap<i64, BTreeMap<i64, i64>> = BTreeMap::new();
+        for (tablet_id, version) in published {
+            if let Some(meta) = storage.tablet_meta(tablet_id) {
+                let rows = meta.rowsets.iter().filter(|r| r.start_version == version && r.end_version == version).map(|r| r.num_rows).sum();
+                by_table.entry(meta.table_id).or_default().insert(tablet_id, rows);
+            }
+        }
+        Ok(by_table)
+    })
+    .await
+    .unwrap_or_default();
     finish.report_version = Some(env.reports.version());
     finish.error_tablet_ids = Some(errors.iter().copied().collect());
     finish.succ_tablets = Some(succ);
+    finish.table_id_to_tablet_id_to_delta_num_rows = Some(delta_rows);
     if let Some(e) = last_err {
         return Err(e);
     }

@@ -1,7 +1,8 @@
 //! REALTIME_PUSH of push type DELETE: a DELETE's predicate becomes the transaction's pending
 //! rowset on the tablet (no segments), made visible by PUBLISH_VERSION as a load's is; from
 //! its version on, reads drop the matching rows of older versions (`load::read`).
-//! finishTask carries the tablet's info, as upstream's push does.
+//! finishTask as upstream's push fills it: `request_version` (the push's version) for a
+//! DELETE, the report version, and the tablet's info only when it succeeded.
 
 use doris_thrift::agent_service::TPushReq;
 use doris_thrift::master_service::TFinishTaskRequest;
@@ -14,7 +15,9 @@ use crate::storage::{DeleteCondition, RowsetMeta};
 
 pub async fn run(env: &TaskEnv, _signature: i64, req: TPushReq, finish: &mut TFinishTaskRequest) -> Result<()> {
     finish.report_version = Some(env.reports.version());
-    finish.finish_tablet_infos = Some(Vec::new());
+    if req.push_type == TPushType::DELETE {
+        finish.request_version = Some(req.version);
+    }
     if req.push_type != TPushType::DELETE {
         return Err(BeError::InvalidArgument(format!(
             "push type {} is not supported: doris-rs serves only DELETE pushes (loads arrive by stream load)",
@@ -64,6 +67,7 @@ pub async fn run(env: &TaskEnv, _signature: i64, req: TPushReq, finish: &mut TFi
     })
     .await?;
     info!(tablet_id, txn_id, "delete predicate pending");
+    finish.report_version = Some(env.reports.bump_version());
     finish.finish_tablet_infos = Some(vec![Box::new(tablet_info)]);
     Ok(())
 }
