@@ -69,6 +69,11 @@ doris_conf::config_keys! {
         download_upstream_mode: bool = "false",
         /// free space a root keeps when pulling into it
         storage_min_left_capacity_bytes: u64 = "1073741824",
+        // Upstream's flood stage: a root this full takes no new load data (both must hold).
+        /// used percent of a root at which writes of load data are refused
+        storage_flood_stage_usage_percent: u32 = "90" [cpp = "int32_t"],
+        /// bytes left on a root at or below which writes of load data are refused
+        storage_flood_stage_left_capacity_bytes: u64 = "1073741824" [cpp = "int64_t"],
         // Upstream's switch for binlogs (CCR incremental sync); the CCR syncer refuses a
         // cluster whose BEs have it off.
         /// keep the rowsets binlogs refer to and serve them to target BEs (CCR)

@@ -90,15 +90,25 @@ pub async fn receive_rowset(
             Err(r) => return r.into_response(),
         };
     let storage = ctx.storage.clone();
+    let (flood_pct, flood_left) = (ctx.config.storage_flood_stage_usage_percent, ctx.config.storage_flood_stage_left_capacity_bytes);
     blocking_text(move || -> Result<String, BeError> {
         let dir = storage.tablet_dir(tablet_id)?;
+        if let Some(root) = storage.data_dir_of(tablet_id) {
+            root.check_flood_stage(body.len() as u64, flood_pct, flood_left)?;
+        }
         let rowset_id = storage.next_rowset_id();
         let num_segments = if body.is_empty() { 0 } else { 1 };
         if num_segments == 1 {
             let path = dir.join(format!("{rowset_id}_0.dat"));
-            let mut f = std::fs::File::create(&path).map_err(|e| BeError::io(path.display().to_string(), e))?;
-            f.write_all(&body).map_err(|e| BeError::io(path.display().to_string(), e))?;
-            f.sync_all().map_err(|e| BeError::io(path.display().to_string(), e))?;
+            let written = std::fs::File::create(&path).and_then(|mut f| {
+                f.write_all(&body)?;
+                f.sync_all()
+            });
+            if let Err(e) = written {
+                // A disk that filled up mid-write keeps nothing of the attempt.
+                let _ = std::fs::remove_file(&path);
+                return Err(BeError::io(path.display().to_string(), e));
+            }
         }
         // Tests abort the BE here: segment on disk, no pending rowset in the meta.
         crate::storage::failpoint!("load_rowset.before_meta");

@@ -76,6 +76,25 @@ impl DataDir {
         fsutil::write_atomic(&self.root.join(CLUSTER_ID_FILE), cluster_id.to_string().as_bytes())
     }
 
+    /// Upstream's flood stage: refuse `incoming` bytes when, after them, the root would be
+    /// at least `usage_percent` full and have at most `left_bytes` left.
+    pub fn check_flood_stage(&self, incoming: u64, usage_percent: u32, left_bytes: u64) -> Result<()> {
+        let (total, avail) = self.capacity()?;
+        if total == 0 {
+            return Ok(());
+        }
+        let left = avail.saturating_sub(incoming);
+        let used_pct = (total - left) as f64 * 100.0 / total as f64;
+        if used_pct >= f64::from(usage_percent) && left <= left_bytes {
+            return Err(crate::error::BeError::DiskFull(format!(
+                "disk {} exceed capacity limit: {used_pct:.1}% used and {left} bytes left after {incoming} more \
+                 (storage_flood_stage_usage_percent = {usage_percent}, storage_flood_stage_left_capacity_bytes = {left_bytes})",
+                self.root.display()
+            )));
+        }
+        Ok(())
+    }
+
     /// (total, available) bytes of the file system holding the root.
     pub fn capacity(&self) -> Result<(u64, u64)> {
         let s = fs4::statvfs(&self.root).map_err(|e| fsutil::io(format!("statvfs {}", self.root.display()), e))?;
