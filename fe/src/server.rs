@@ -187,6 +187,10 @@ pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
     running.push(tokio::spawn(crate::binlog::daemon::run(ctx.clone(), loads.binlogs.clone(), stop.clone())));
     // Unfinished jobs continue from their stored state once the BEs are heard from.
     crate::backup::resume_all(&backup);
+    // Temporary partitions of overwrites a crash interrupted; BEs not yet heard from drop
+    // their tablets as orphans when they next report.
+    let leftovers = ddl.clone();
+    tokio::spawn(async move { crate::tables::drop_leftovers(&leftovers).await });
     Ok(FeHandle { ctx, tasks, policies, backup, ddl, loads, reports, rpc_addr, query_addr, http_addr, stop, thrift, running })
 }
 

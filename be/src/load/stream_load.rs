@@ -90,6 +90,16 @@ fn header(h: &HeaderMap, name: &str) -> Option<String> {
     h.get(name).and_then(|v| v.to_str().ok()).map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
+/// `v` percent-encoded for a query string (all but unreserved characters).
+fn query_escape(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 fn status_msg(s: &TStatus) -> String {
     s.error_msgs.clone().unwrap_or_default().join("; ")
 }
@@ -245,7 +255,9 @@ impl Load {
             .await;
     }
 
-    async fn fetch_plan(&self, txn_id: i64) -> Result<LoadPlan, String> {
+    /// The plan of this load; the `partitions` / `temporary_partitions` headers (upstream's)
+    /// restrict it to those partitions.
+    async fn fetch_plan(&self, txn_id: i64, headers: &HeaderMap) -> Result<LoadPlan, String> {
         let m = self.ctx.master();
         let fe = m.fe_addr.ok_or("no master FE known")?;
         let port = m.fe_http_port.ok_or("the master FE's http port is unknown")?;
@@ -254,6 +266,12 @@ impl Load {
             "http://{}:{}/api/_internal/load_plan?db={}&table={}&txn_id={txn_id}",
             fe.hostname, port, self.db, self.table
         );
+        let mut url = url;
+        for name in ["partitions", "temporary_partitions"] {
+            if let Some(v) = header(headers, name) {
+                url.push_str(&format!("&{name}={}", query_escape(&v)));
+            }
+        }
         let resp = self
             .ctx
             .http
@@ -272,7 +290,7 @@ impl Load {
     }
 
     async fn load_in_txn(&self, txn_id: i64, headers: &HeaderMap, body: &Bytes, r: &mut LoadResult) -> Result<(), String> {
-        let plan = self.fetch_plan(txn_id).await?;
+        let plan = self.fetch_plan(txn_id, headers).await?;
         let router = Router::new(&plan)?;
 
         // 2. Parse and route.

@@ -9,6 +9,7 @@
 //! - `commit`: commit and rollback, shared by stream loads and CCR transactions.
 //! - `ccr_txn`: beginTxn/commitTxn/rollbackTxn, the transactions a CCR syncer drives on
 //!   the target cluster (over several tables; data ingested by the BEs from the source).
+//! - `insert` / `overwrite`: INSERT INTO and INSERT OVERWRITE, loaded as a stream load.
 //! - `publish`: publish, and the load daemon (publish retries, timeouts, clearing
 //!   aborted loads on the BEs).
 
@@ -16,6 +17,7 @@ pub mod ccr_txn;
 pub mod commit;
 pub mod http;
 pub mod insert;
+pub mod overwrite;
 pub mod publish;
 pub mod rpc;
 pub mod txn;

@@ -128,6 +128,7 @@ pub fn build_table(
         comment: spec.comment.clone(),
         create_time_ms: now_ms,
         restoring_partitions: Vec::new(),
+        temp_partitions: Vec::new(),
         restore_lock: None,
         dropped_columns: Vec::new(),
     })
