@@ -139,7 +139,7 @@ pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
         txns: txns.clone(),
         binlogs: binlogs.clone(),
     });
-    let loads = Loads { ctx: ctx.clone(), txns, tasks: tasks.clone(), binlogs: binlogs.clone() };
+    let loads = Loads { ctx: ctx.clone(), txns, tasks: tasks.clone(), binlogs: binlogs.clone(), auto_inc: Default::default() };
     let reports = Reports { ctx: ctx.clone(), tasks: tasks.clone(), jobs, policies: policies.clone() };
     let cooldown = Cooldown { ctx: ctx.clone(), policies: policies.clone(), tasks: tasks.clone() };
     info!(

@@ -1,12 +1,16 @@
 """End-to-end: upstream's INSERT surface on a real FE and BE (`doris-rs fe` and `doris-rs be`,
 each an OS process): `INSERT INTO t [PARTITION (p, ...)] WITH LABEL l ...`,
-`INSERT OVERWRITE TABLE t [PARTITION (p, ...)] ...` (also across an FE `kill -9`).
+`INSERT OVERWRITE TABLE t [PARTITION (p, ...)] ...` (also across an FE `kill -9`), and
+`AUTO_INCREMENT` columns (DDL, values filled by INSERT and stream load, none handed out
+twice across an FE `kill -9`).
 
 Every outcome is read back through the FE's MySQL port with pymysql: the rows, the OK
 packet's info, SHOW TRANSACTION, SHOW PARTITIONS, and error codes and texts.
 """
 
+import json
 import re
+import subprocess
 
 import pymysql
 import pytest
@@ -182,3 +186,74 @@ def test_insert_overwrite_survives_fe_kill9(cluster):
     execute(c, f"INSERT INTO {DB}.crash VALUES (3, 'more')")
     execute(c, f"INSERT OVERWRITE TABLE {DB}.crash PARTITION (p2) VALUES (19, 'last')")
     assert rows(c, "crash") == ((2, "new"), (3, "more"), (19, "last"))
+
+
+# --- AUTO_INCREMENT ----------------------------------------------------------------------
+
+
+def ids_and_values(c, table):
+    return [tuple(r) for r in c.values(f"SELECT id, v FROM {DB}.{table} ORDER BY id")]
+
+
+def stream_load_columns(c, table, lines, columns, label):
+    out = subprocess.run(
+        ["curl", "-sS", "--location-trusted", "-u", "root:", "-H", f"label:{label}", "-H", "column_separator:,",
+         "-H", f"columns:{columns}", "-T", "-", f"http://127.0.0.1:{c.fe_ports['http']}/api/{DB}/{table}/_stream_load"],
+        input="".join(line + "\n" for line in lines), capture_output=True, text=True, timeout=120, check=True,
+    ).stdout
+    return json.loads(out)
+
+
+def test_auto_increment_ddl(cluster):
+    c = cluster
+    c.run(f"CREATE TABLE {DB}.ai_ddl (id BIGINT NOT NULL AUTO_INCREMENT, v VARCHAR(16)) DUPLICATE KEY(id) "
+          'DISTRIBUTED BY HASH(id) BUCKETS 1 PROPERTIES ("replication_num" = "1")')
+    ddl = c.values(f"SHOW CREATE TABLE {DB}.ai_ddl")[0][1]
+    assert "`id` bigint NOT NULL AUTO_INCREMENT(1)" in ddl, ddl
+    desc = {r["Field"]: r for r in c.rows(f"DESC {DB}.ai_ddl")}
+    assert (desc["id"]["Extra"], desc["v"]["Extra"]) == ("AUTO_INCREMENT", "NONE"), desc
+    c.run(f"CREATE TABLE {DB}.ai_ddl2 (k INT NOT NULL, id BIGINT NOT NULL AUTO_INCREMENT(10000)) DUPLICATE KEY(k) "
+          'DISTRIBUTED BY HASH(k) BUCKETS 1 PROPERTIES ("replication_num" = "1")')
+    assert "`id` bigint NOT NULL AUTO_INCREMENT(10000)" in c.values(f"SHOW CREATE TABLE {DB}.ai_ddl2")[0][1]
+
+    tail = ') DUPLICATE KEY(k) DISTRIBUTED BY HASH(k) BUCKETS 1 PROPERTIES ("replication_num" = "1")'
+    for cols, expect in [
+        ("k INT NOT NULL, id INT NOT NULL AUTO_INCREMENT", "the auto increment must be BIGINT type."),
+        ("k INT NOT NULL, id BIGINT AUTO_INCREMENT", "the auto increment column should be NOT NULL."),
+        ("k INT NOT NULL, id BIGINT NOT NULL AUTO_INCREMENT DEFAULT '0'", "the auto increment column can't have default value."),
+        ("k INT NOT NULL, id BIGINT NOT NULL AUTO_INCREMENT(-1)", "AUTO_INCREMENT start value can not be negative."),
+        ("k BIGINT NOT NULL AUTO_INCREMENT, id BIGINT NOT NULL AUTO_INCREMENT",
+         "there can be at most one auto increment column in OlapTable."),
+    ]:
+        code, text = fails(c, f"CREATE TABLE {DB}.ai_bad ({cols}{tail}")
+        assert code == ER_UNKNOWN_ERROR and text.endswith(expect), (cols, text)
+    assert not c.values(f"SHOW TABLES FROM {DB} LIKE 'ai_bad'")
+
+
+def test_auto_increment_values(cluster):
+    c = cluster
+    c.run(f"CREATE TABLE {DB}.ai (id BIGINT NOT NULL AUTO_INCREMENT(100), v VARCHAR(16)) DUPLICATE KEY(id) "
+          'DISTRIBUTED BY HASH(id) BUCKETS 3 PROPERTIES ("replication_num" = "1")')
+    # INSERT leaving the column out: values from the start, in row order.
+    n, _ = execute(c, f"INSERT INTO {DB}.ai (v) VALUES ('a'), ('b'), ('c')")
+    assert n == 3
+    assert ids_and_values(c, "ai") == [(100, "a"), (101, "b"), (102, "c")]
+    # A stream load without the column, then an INSERT giving NULL (filled) and a value (kept).
+    res = stream_load_columns(c, "ai", ["d", "e"], "v", "ai_sl_1")
+    assert (res["Status"], res["NumberLoadedRows"]) == ("Success", 2), res
+    execute(c, f"INSERT INTO {DB}.ai VALUES (NULL, 'f'), (5, 'g')")
+    got = ids_and_values(c, "ai")
+    assert len(got) == 7 and (5, "g") in got
+    generated = {v: i for i, v in got if v != "g"}
+    assert len(set(generated.values())) == 6, got
+    assert generated["a"] < generated["b"] < generated["c"] < generated["d"] < generated["e"] < generated["f"], got
+
+    # kill -9: no value is handed out twice, new ones are above every old one.
+    c.crash_fe()
+    c.start_fe()
+    c.wait_be_alive()
+    assert ids_and_values(c, "ai") == got
+    execute(c, f"INSERT INTO {DB}.ai (v) VALUES ('h'), ('i')")
+    after = ids_and_values(c, "ai")
+    new = [i for i, v in after if v in ("h", "i")]
+    assert len(new) == 2 and min(new) > max(generated.values()) and new[0] != new[1], after

@@ -13,7 +13,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use doris_thrift::frontend_service::{TLoadTxnBeginRequest, TLoadTxnCommitRequest, TLoadTxnRollbackRequest};
+use doris_thrift::frontend_service::{
+    TAutoIncrementRangeRequest, TLoadTxnBeginRequest, TLoadTxnCommitRequest, TLoadTxnRollbackRequest,
+};
 use doris_thrift::services::FrontendServiceClient;
 use doris_thrift::status::{TStatus, TStatusCode};
 use doris_thrift::transport::ClientOptions;
@@ -289,9 +291,34 @@ impl Load {
         serde_json::from_slice(&bytes).map_err(|e| format!("bad load plan: {e}"))
     }
 
+    /// `length` AUTO_INCREMENT values of column `column_id` from the master FE: the first.
+    async fn auto_increment_range(&self, plan: &LoadPlan, column_id: i32, length: usize) -> Result<i64, String> {
+        let req = TAutoIncrementRangeRequest {
+            db_id: Some(plan.db_id),
+            table_id: Some(plan.table_id),
+            column_id: Some(i64::from(column_id)),
+            length: Some(length as i64),
+            lower_bound: None,
+        };
+        let res = self
+            .fe_client(Duration::from_secs(30))?
+            .get_auto_increment_range(&req)
+            .await
+            .map_err(|e| format!("getAutoIncrementRange failed: {e}"))?;
+        match &res.status {
+            Some(s) if s.status_code == TStatusCode::OK => {}
+            Some(s) => return Err(format!("getAutoIncrementRange refused: {}", status_msg(s))),
+            None => return Err("getAutoIncrementRange answered no status".into()),
+        }
+        match (res.start, res.length) {
+            (Some(start), Some(n)) if n >= length as i64 => Ok(start),
+            _ => Err(format!("getAutoIncrementRange answered a range shorter than {length}")),
+        }
+    }
+
     async fn load_in_txn(&self, txn_id: i64, headers: &HeaderMap, body: &Bytes, r: &mut LoadResult) -> Result<(), String> {
         let plan = self.fetch_plan(txn_id, headers).await?;
-        let router = Router::new(&plan)?;
+        let mut router = Router::new(&plan)?;
 
         // 2. Parse and route.
         let t = Instant::now();
@@ -327,11 +354,20 @@ impl Load {
         let mut filtered = parsed.filtered;
         let mut errors = parsed.errors;
         let total = parsed.total;
+        // AUTO_INCREMENT values for the rows that left the column out (or NULL), one range
+        // from the FE for the batch.
+        let mut rows = parsed.rows;
+        let wanted = router.auto_increment_wanted(&rows);
+        let start = match (wanted, router.auto_increment) {
+            (0, _) | (_, None) => 0,
+            (n, Some((_, column_id))) => self.auto_increment_range(&plan, column_id, n).await?,
+        };
+        router.fill_auto_increment(&mut rows, start);
         // rows per partition per bucket
         let mut routed: Vec<Vec<Vec<Vec<Cell>>>> =
             plan.partitions.iter().map(|p| vec![Vec::new(); p.tablets.len()]).collect();
         let mut touched = vec![false; plan.partitions.len()];
-        for (ordinal, row) in parsed.rows.into_iter().enumerate() {
+        for (ordinal, row) in rows.into_iter().enumerate() {
             match router.partition_of(&row) {
                 Some(p) => {
                     let b = router.bucket_of(p, &row, ordinal as u64);

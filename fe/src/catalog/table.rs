@@ -48,6 +48,10 @@ pub struct Column {
     pub default_value: Option<String>,
     pub comment: String,
     pub unique_id: i32,
+    /// `AUTO_INCREMENT(start)`: the first value; loads that leave the column out (or NULL)
+    /// get values from `getAutoIncrementRange`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_increment: Option<i64>,
 }
 
 impl Column {
@@ -71,6 +75,9 @@ impl Column {
             s.push_str(a.sql());
         }
         s.push_str(if self.nullable { " NULL" } else { " NOT NULL" });
+        if let Some(start) = self.auto_increment {
+            s.push_str(&format!(" AUTO_INCREMENT({start})"));
+        }
         if let Some(d) = &self.default_value {
             s.push_str(&format!(" DEFAULT \"{}\"", escape(d)));
         }
@@ -236,6 +243,10 @@ pub struct OlapTable {
     /// tablet reports; only a load naming them writes them; nothing reads or shows them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub temp_partitions: Vec<Partition>,
+    /// Every AUTO_INCREMENT value handed out is below this (`crate::load::auto_inc`); the
+    /// next value after a restart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_increment_ceiling: Option<i64>,
     /// Set while a restore writes into this table (upstream's table state RESTORE): loads
     /// into what it overwrites are refused until it commits or is cancelled.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -76,6 +76,11 @@ struct PlanColumn {
     type_: String,
     nullable: bool,
     default_value: Option<String>,
+    /// An AUTO_INCREMENT column: the BE fills what a load leaves out (or NULL) with values
+    /// from getAutoIncrementRange, naming the column by `unique_id`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    auto_increment: bool,
+    unique_id: i32,
 }
 
 #[derive(Serialize)]
@@ -167,6 +172,8 @@ pub async fn load_plan(State(ctx): State<Loads>, Query(q): Query<HashMap<String,
                 type_: c.data_type.to_sql(),
                 nullable: c.nullable,
                 default_value: c.default_value.clone(),
+                auto_increment: c.auto_increment.is_some(),
+                unique_id: c.unique_id,
             })
             .collect(),
         partition_kind: match t.partition_kind {

@@ -350,6 +350,8 @@ pub struct ColumnDef {
     pub aggregation: Option<AggregationType>,
     pub default: Option<DefaultValue>,
     pub comment: Option<String>,
+    /// `AUTO_INCREMENT[(start)]`: the first value (1 when not given).
+    pub auto_increment: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -751,3 +751,15 @@ fn insert_overwrite() {
     assert!(matches!(err("INSERT INTO t"), FeError::Parse { .. }));
     assert!(matches!(err("INSERT INTO hive.db.t VALUES (1)"), FeError::Parse { .. }));
 }
+
+#[test]
+fn create_table_auto_increment() {
+    let sql = "CREATE TABLE t (id BIGINT NOT NULL AUTO_INCREMENT, v VARCHAR(8), n BIGINT NOT NULL AUTO_INCREMENT(100) COMMENT 'x', \
+               m BIGINT NOT NULL AUTO_INCREMENT(-1)) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 1";
+    let Statement::CreateTable(ct) = ok(sql) else { panic!() };
+    let got: Vec<Option<i64>> = ct.columns.iter().map(|c| c.auto_increment).collect();
+    // A negative start parses; the catalog refuses it with upstream's text.
+    assert_eq!(got, vec![Some(1), None, Some(100), Some(-1)]);
+    assert_eq!(ct.columns[2].comment.as_deref(), Some("x"));
+    assert!(matches!(err("CREATE TABLE t (id BIGINT NOT NULL AUTO_INCREMENT(x)) DISTRIBUTED BY HASH(id)"), FeError::Parse { .. }));
+}
