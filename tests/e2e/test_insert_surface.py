@@ -2,7 +2,7 @@
 each an OS process): `INSERT INTO t [PARTITION (p, ...)] WITH LABEL l ...`,
 `INSERT OVERWRITE TABLE t [PARTITION (p, ...)] ...` (also across an FE `kill -9`), and
 `AUTO_INCREMENT` columns (DDL, values filled by INSERT and stream load, none handed out
-twice across an FE `kill -9`).
+twice across an FE `kill -9`, kept by backup and restore).
 
 Every outcome is read back through the FE's MySQL port with pymysql: the rows, the OK
 packet's info, SHOW TRANSACTION, SHOW PARTITIONS, and error codes and texts.
@@ -11,6 +11,7 @@ packet's info, SHOW TRANSACTION, SHOW PARTITIONS, and error codes and texts.
 import json
 import re
 import subprocess
+import time
 
 import pymysql
 import pytest
@@ -257,3 +258,56 @@ def test_auto_increment_values(cluster):
     after = ids_and_values(c, "ai")
     new = [i for i, v in after if v in ("h", "i")]
     assert len(new) == 2 and min(new) > max(generated.values()) and new[0] != new[1], after
+
+
+def wait_job(c, kind, label):
+    sql = (f'SHOW BACKUP FROM {DB} WHERE SnapshotName = "{label}"' if kind == "backup"
+           else f'SHOW RESTORE FROM {DB} WHERE Label = "{label}"')
+    deadline = time.monotonic() + 120
+    while True:
+        rows = c.rows(sql)
+        state = rows[0]["State"] if rows else None
+        if state == "FINISHED":
+            return
+        assert state != "CANCELLED", rows
+        assert time.monotonic() < deadline, f"{kind} {label} not FINISHED: {rows}"
+        time.sleep(0.2)
+
+
+def test_auto_increment_survives_backup_and_restore(cluster):
+    c = cluster
+    ddl = ("CREATE TABLE {db}.{name} (id BIGINT NOT NULL AUTO_INCREMENT, v VARCHAR(16)) DUPLICATE KEY(id) "
+           'DISTRIBUTED BY HASH(id) BUCKETS 1 PROPERTIES ("replication_num" = "1")')
+    c.run(ddl.format(db=DB, name="ai_src"))
+    execute(c, f"INSERT INTO {DB}.ai_src (v) VALUES ('a'), ('b'), ('c')")
+    src = ids_and_values(c, "ai_src")
+    assert [v for _, v in src] == ["a", "b", "c"]
+    c.run(f'CREATE REPOSITORY ai_repo WITH LOCAL ON LOCATION "file://{c.repo}"')
+    c.run(f'BACKUP SNAPSHOT {DB}.ai_snap TO ai_repo ON (ai_src) PROPERTIES ("type" = "full")')
+    wait_job(c, "backup", "ai_snap")
+    ts = c.rows('SHOW SNAPSHOT ON ai_repo WHERE SNAPSHOT = "ai_snap"')[0]["Timestamp"]
+
+    # Into a new table: the column comes back, and new values are above the restored ones.
+    c.run(f'RESTORE SNAPSHOT {DB}.ai_snap FROM ai_repo ON (ai_src AS ai_new) '
+          f'PROPERTIES ("backup_timestamp" = "{ts}", "replication_num" = "1")')
+    wait_job(c, "restore", "ai_snap")
+    assert "`id` bigint NOT NULL AUTO_INCREMENT(1)" in c.values(f"SHOW CREATE TABLE {DB}.ai_new")[0][1]
+    assert ids_and_values(c, "ai_new") == src
+    execute(c, f"INSERT INTO {DB}.ai_new (v) VALUES ('d')")
+    (new_id,) = [i for i, v in ids_and_values(c, "ai_new") if v == "d"]
+    assert new_id > max(i for i, _ in src)
+
+    # Into an existing table that never handed a value out: it goes on above them too.
+    c.run(ddl.format(db=DB, name="ai_old"))
+    c.run(f'RESTORE SNAPSHOT {DB}.ai_snap FROM ai_repo ON (ai_src AS ai_old) '
+          f'PROPERTIES ("backup_timestamp" = "{ts}", "replication_num" = "1")')
+    # The second restore of this label: wait until both are FINISHED.
+    deadline = time.monotonic() + 120
+    while [r["State"] for r in c.rows(f'SHOW RESTORE FROM {DB} WHERE Label = "ai_snap"')].count("FINISHED") < 2:
+        assert time.monotonic() < deadline, c.rows(f'SHOW RESTORE FROM {DB} WHERE Label = "ai_snap"')
+        time.sleep(0.2)
+    assert ids_and_values(c, "ai_old") == src
+    execute(c, f"INSERT INTO {DB}.ai_old (v) VALUES ('e')")
+    got = ids_and_values(c, "ai_old")
+    (e_id,) = [i for i, v in got if v == "e"]
+    assert e_id > max(i for i, _ in src), got

@@ -23,10 +23,12 @@ pub const CEILING_STEP: i64 = 500_000;
 /// Most values one request may take.
 const MAX_LENGTH: i64 = 1 << 30;
 
-/// The next value of each table's AUTO_INCREMENT column (one per table), by table id.
+/// The next value of each table's AUTO_INCREMENT column (one per table), by table id,
+/// with the table's ceiling when it was set: a ceiling raised since (a restore of rows
+/// holding higher values) moves the next value up to it.
 #[derive(Default)]
 pub struct AutoIncrements {
-    next: Mutex<HashMap<i64, i64>>,
+    next: Mutex<HashMap<i64, (i64, i64)>>,
 }
 
 impl AutoIncrements {
@@ -56,24 +58,25 @@ impl AutoIncrements {
             .ok_or_else(|| FeError::NotFound(format!("auto increment column {column_id} of table {}", t.name)))?;
         let first = col.auto_increment.unwrap_or(1);
         let ceiling = t.auto_increment_ceiling.unwrap_or(first).max(first);
-        let mut start = *next.get(&t.id).unwrap_or(&ceiling);
+        let mut start = match next.get(&t.id) {
+            Some(&(n, seen)) if ceiling <= seen => n,
+            Some(&(n, _)) => n.max(ceiling),
+            None => ceiling,
+        };
         if let Some(lb) = lower_bound.filter(|lb| *lb >= start) {
             start = lb.checked_add(1).ok_or_else(|| FeError::InvalidArgument("auto increment values exhausted".into()))?;
         }
         let end = start.checked_add(length).ok_or_else(|| FeError::InvalidArgument("auto increment values exhausted".into()))?;
+        let mut seen = ceiling;
         if end > ceiling {
             let raised = (end / CEILING_STEP + 1).saturating_mul(CEILING_STEP);
+            seen = raised;
             catalog.update_table(t.id, |t| {
                 t.auto_increment_ceiling = Some(t.auto_increment_ceiling.unwrap_or(raised).max(raised));
             })?;
         }
-        next.insert(t.id, end);
+        next.insert(t.id, (end, seen));
         Ok(start)
-    }
-
-    /// Forget a table's next value (its ceiling was replaced, e.g. by a restore).
-    pub fn forget(&self, table_id: i64) {
-        self.next.lock().unwrap_or_else(|p| p.into_inner()).remove(&table_id);
     }
 }
 
@@ -133,6 +136,11 @@ mod tests {
         // A range crossing the ceiling raises it past its end first.
         let big = fresh.allocate(&cat, None, t.id, col, CEILING_STEP, None).unwrap();
         assert_eq!(big, CEILING_STEP + 5);
-        assert!(cat.table_by_id(t.id).unwrap().auto_increment_ceiling.unwrap() >= big + CEILING_STEP);
+        let ceiling = cat.table_by_id(t.id).unwrap().auto_increment_ceiling.unwrap();
+        assert!(ceiling >= big + CEILING_STEP);
+        // A ceiling raised from elsewhere (a restore) moves the next value up to it.
+        cat.update_table(t.id, |t| t.auto_increment_ceiling = Some(ceiling + 7)).unwrap();
+        assert_eq!(fresh.allocate(&cat, None, t.id, col, 1, None).unwrap(), ceiling + 7);
+        assert_eq!(fresh.allocate(&cat, None, t.id, col, 1, None).unwrap(), ceiling + 8);
     }
 }
