@@ -264,11 +264,10 @@ impl Load {
         let fe = m.fe_addr.ok_or("no master FE known")?;
         let port = m.fe_http_port.ok_or("the master FE's http port is unknown")?;
         // Database and table names are identifiers ([A-Za-z0-9_-]): nothing to escape.
-        let url = format!(
+        let mut url = format!(
             "http://{}:{}/api/_internal/load_plan?db={}&table={}&txn_id={txn_id}",
             fe.hostname, port, self.db, self.table
         );
-        let mut url = url;
         for name in ["partitions", "temporary_partitions"] {
             if let Some(v) = header(headers, name) {
                 url.push_str(&format!("&{name}={}", query_escape(&v)));
