@@ -488,6 +488,21 @@ struct TTxnCommitAttachment {
   1: required Types.TLoadType loadType
 }
 
+struct TAutoIncrementRangeRequest {
+  1: optional i64 db_id
+  2: optional i64 table_id
+  3: optional i64 column_id
+  4: optional i64 length
+  5: optional i64 lower_bound
+}
+
+struct TAutoIncrementRangeResult {
+  1: optional Status.TStatus status
+  2: optional i64 start
+  3: optional i64 length
+  4: optional Types.TNetworkAddress master_address
+}
+
 service FrontendService {
   TGetSnapshotResult getSnapshot(1: TGetSnapshotRequest request)
   TRestoreSnapshotResult restoreSnapshot(1: TRestoreSnapshotRequest request)
@@ -506,4 +521,5 @@ service FrontendService {
   TBeginTxnResult beginTxn(1: TBeginTxnRequest request)
   TCommitTxnResult commitTxn(1: TCommitTxnRequest request)
   TRollbackTxnResult rollbackTxn(1: TRollbackTxnRequest request)
+  TAutoIncrementRangeResult getAutoIncrementRange(1: TAutoIncrementRangeRequest request)
 }

@@ -161,8 +161,8 @@ fn hashing_is_stable() {
 fn rows_route_to_range_and_list_partitions() {
     let tablets = |id: i64| vec![PlanTablet { id, replicas: vec![] }, PlanTablet { id: id + 1, replicas: vec![] }];
     let cols = vec![
-        PlanColumn { name: "d".into(), type_: "date".into(), nullable: false, default_value: None },
-        PlanColumn { name: "k".into(), type_: "int".into(), nullable: false, default_value: None },
+        PlanColumn { name: "d".into(), type_: "date".into(), nullable: false, default_value: None, auto_increment: false, unique_id: 0 },
+        PlanColumn { name: "k".into(), type_: "int".into(), nullable: false, default_value: None, auto_increment: false, unique_id: 1 },
     ];
     let plan = LoadPlan {
         txn_id: 1,
@@ -195,4 +195,35 @@ fn rows_route_to_range_and_list_partitions() {
     assert_eq!(r.partition_of(&row("2024-01-01", 2)), Some(0));
     assert_eq!(r.partition_of(&row("2024-01-01", 3)), Some(1));
     assert_eq!(r.partition_of(&row("2024-01-01", 4)), None);
+}
+
+#[test]
+fn auto_increment_values_fill_the_rows_without_one_in_order() {
+    let plan = LoadPlan {
+        txn_id: 1,
+        db_id: 1,
+        table_id: 1,
+        columns: vec![
+            PlanColumn { name: "k".into(), type_: "int".into(), nullable: false, default_value: None, auto_increment: false, unique_id: 0 },
+            PlanColumn { name: "id".into(), type_: "bigint".into(), nullable: false, default_value: None, auto_increment: true, unique_id: 7 },
+        ],
+        partition_kind: "UNPARTITIONED".into(),
+        partition_columns: vec![],
+        distribution_columns: vec!["k".into()],
+        partitions: vec![PlanPartition { id: 10, name: "t".into(), range: None, list_values: vec![], tablets: vec![PlanTablet { id: 100, replicas: vec![] }] }],
+    };
+    let mut r = Router::new(&plan).unwrap();
+    // The parsers see the column nullable: a load that leaves it out gives NULL.
+    assert_eq!(r.auto_increment, Some((1, 7)));
+    assert!(r.columns[1].nullable);
+    let mut rows = vec![
+        vec![Cell::Int(1), Cell::Null],
+        vec![Cell::Int(2), Cell::Int(42)],
+        vec![Cell::Int(3), Cell::Null],
+    ];
+    assert_eq!(r.auto_increment_wanted(&rows), 2);
+    r.fill_auto_increment(&mut rows, 500);
+    assert_eq!(rows.iter().map(|x| x[1].clone()).collect::<Vec<_>>(), vec![Cell::Int(500), Cell::Int(42), Cell::Int(501)]);
+    // Written NOT NULL, as the tablet's schema says.
+    assert!(!r.columns[1].nullable);
 }

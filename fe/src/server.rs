@@ -139,7 +139,7 @@ pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
         txns: txns.clone(),
         binlogs: binlogs.clone(),
     });
-    let loads = Loads { ctx: ctx.clone(), txns, tasks: tasks.clone(), binlogs: binlogs.clone() };
+    let loads = Loads { ctx: ctx.clone(), txns, tasks: tasks.clone(), binlogs: binlogs.clone(), auto_inc: Default::default() };
     let reports = Reports { ctx: ctx.clone(), tasks: tasks.clone(), jobs, policies: policies.clone() };
     let cooldown = Cooldown { ctx: ctx.clone(), policies: policies.clone(), tasks: tasks.clone() };
     info!(
@@ -187,6 +187,10 @@ pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
     running.push(tokio::spawn(crate::binlog::daemon::run(ctx.clone(), loads.binlogs.clone(), stop.clone())));
     // Unfinished jobs continue from their stored state once the BEs are heard from.
     crate::backup::resume_all(&backup);
+    // Temporary partitions of overwrites a crash interrupted; BEs not yet heard from drop
+    // their tablets as orphans when they next report.
+    let leftovers = ddl.clone();
+    tokio::spawn(async move { crate::tables::drop_leftovers(&leftovers).await });
     Ok(FeHandle { ctx, tasks, policies, backup, ddl, loads, reports, rpc_addr, query_addr, http_addr, stop, thrift, running })
 }
 

@@ -48,12 +48,14 @@ fn catalog_backends_and_cluster_survive_reopen() {
                 aggregation: None,
                 default_value: None,
                 comment: "the key".into(),
+                auto_increment: None,
             }],
             keys: Some((KeysType::Duplicate, vec!["k".into()])),
             partition: PartitionSpec::None,
             distribution: Some(DistributionSpec::Hash { columns: vec!["k".into()], buckets: Some(2) }),
             properties: [("replication_num".to_string(), "2".to_string())].into(),
             comment: String::new(),
+            auto_increment_ceiling: None,
         };
         let t = build_table(&spec, db.id, &ids, || Ok(store.next_id()?), 5).unwrap();
         let tid = t.id;
@@ -127,12 +129,14 @@ fn table_updates_are_persisted() {
             aggregation: None,
             default_value: None,
             comment: String::new(),
+            auto_increment: None,
         }],
         keys: None,
         partition: PartitionSpec::None,
         distribution: Some(DistributionSpec::Random { buckets: Some(1) }),
         properties: [("replication_num".to_string(), "1".to_string())].into(),
         comment: String::new(),
+        auto_increment_ceiling: None,
     };
     let t = build_table(&spec, db.id, &[7], || Ok(store.next_id()?), 5).unwrap();
     let id = t.id;

@@ -18,7 +18,7 @@ crate::wire_structs!(
     TConfirmUnusedRemoteFilesRequest, TConfirmUnusedRemoteFilesResult, TStatus, TIngestBinlogRequest,
     TIngestBinlogResult, TQueryIngestBinlogRequest, TQueryIngestBinlogResult, TGetBinlogRequest, TGetBinlogResult,
     TGetBinlogLagResult, TBeginTxnRequest, TBeginTxnResult, TCommitTxnRequest, TCommitTxnResult,
-    TRollbackTxnRequest, TRollbackTxnResult,
+    TRollbackTxnRequest, TRollbackTxnResult, TAutoIncrementRangeRequest, TAutoIncrementRangeResult,
 );
 
 crate::service! {
@@ -60,5 +60,6 @@ crate::service! {
         fn begin_txn = "beginTxn" (1: request: TBeginTxnRequest) -> TBeginTxnResult;
         fn commit_txn = "commitTxn" (1: request: TCommitTxnRequest) -> TCommitTxnResult;
         fn rollback_txn = "rollbackTxn" (1: request: TRollbackTxnRequest) -> TRollbackTxnResult;
+        fn get_auto_increment_range = "getAutoIncrementRange" (1: request: TAutoIncrementRangeRequest) -> TAutoIncrementRangeResult;
     }
 }

@@ -16,6 +16,11 @@ pub struct PlanColumn {
     pub type_: String,
     pub nullable: bool,
     pub default_value: Option<String>,
+    /// An AUTO_INCREMENT column: values a load leaves out (or NULL) are filled.
+    #[serde(default)]
+    pub auto_increment: bool,
+    #[serde(default)]
+    pub unique_id: i32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -66,6 +71,9 @@ enum Bounds {
 /// A plan made ready for routing rows.
 pub struct Router {
     pub columns: Vec<LoadColumn>,
+    /// The AUTO_INCREMENT column: (index, unique id). The parsers see it nullable (a
+    /// missing value is NULL) until [`Router::fill_auto_increment`] fills it.
+    pub auto_increment: Option<(usize, i32)>,
     part_idx: Vec<usize>,
     dist_idx: Vec<(usize, ColKind)>,
     bounds: Vec<Bounds>,
@@ -95,7 +103,7 @@ impl Router {
                 Ok(LoadColumn {
                     name: c.name.clone(),
                     kind: ColKind::parse(&c.type_)?,
-                    nullable: c.nullable,
+                    nullable: c.nullable || c.auto_increment,
                     default_value: c.default_value.clone(),
                 })
             })
@@ -124,7 +132,25 @@ impl Router {
             });
         }
         let buckets = plan.partitions.iter().map(|p| p.tablets.len() as u32).collect();
-        Ok(Router { columns, part_idx, dist_idx, bounds, buckets })
+        let auto_increment = plan.columns.iter().position(|c| c.auto_increment).map(|i| (i, plan.columns[i].unique_id));
+        Ok(Router { columns, auto_increment, part_idx, dist_idx, bounds, buckets })
+    }
+
+    /// How many rows need an AUTO_INCREMENT value (theirs is NULL).
+    pub fn auto_increment_wanted(&self, rows: &[Vec<Cell>]) -> usize {
+        self.auto_increment.map_or(0, |(i, _)| rows.iter().filter(|r| matches!(r[i], Cell::Null)).count())
+    }
+
+    /// Give the rows whose AUTO_INCREMENT value is NULL `start`, `start + 1`, ... in row
+    /// order, and make the column NOT NULL again for the segments.
+    pub fn fill_auto_increment(&mut self, rows: &mut [Vec<Cell>], start: i64) {
+        let Some((i, _)) = self.auto_increment else { return };
+        let mut next = start;
+        for r in rows.iter_mut().filter(|r| matches!(r[i], Cell::Null)) {
+            r[i] = Cell::Int(next);
+            next += 1;
+        }
+        self.columns[i].nullable = false;
     }
 
     /// The partition (index in the plan) holding a row, if any.

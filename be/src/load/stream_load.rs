@@ -13,7 +13,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use doris_thrift::frontend_service::{TLoadTxnBeginRequest, TLoadTxnCommitRequest, TLoadTxnRollbackRequest};
+use doris_thrift::frontend_service::{
+    TAutoIncrementRangeRequest, TLoadTxnBeginRequest, TLoadTxnCommitRequest, TLoadTxnRollbackRequest,
+};
 use doris_thrift::services::FrontendServiceClient;
 use doris_thrift::status::{TStatus, TStatusCode};
 use doris_thrift::transport::ClientOptions;
@@ -88,6 +90,16 @@ impl LoadResult {
 
 fn header(h: &HeaderMap, name: &str) -> Option<String> {
     h.get(name).and_then(|v| v.to_str().ok()).map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// `v` percent-encoded for a query string (all but unreserved characters).
+fn query_escape(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 fn status_msg(s: &TStatus) -> String {
@@ -245,15 +257,22 @@ impl Load {
             .await;
     }
 
-    async fn fetch_plan(&self, txn_id: i64) -> Result<LoadPlan, String> {
+    /// The plan of this load; the `partitions` / `temporary_partitions` headers (upstream's)
+    /// restrict it to those partitions.
+    async fn fetch_plan(&self, txn_id: i64, headers: &HeaderMap) -> Result<LoadPlan, String> {
         let m = self.ctx.master();
         let fe = m.fe_addr.ok_or("no master FE known")?;
         let port = m.fe_http_port.ok_or("the master FE's http port is unknown")?;
         // Database and table names are identifiers ([A-Za-z0-9_-]): nothing to escape.
-        let url = format!(
+        let mut url = format!(
             "http://{}:{}/api/_internal/load_plan?db={}&table={}&txn_id={txn_id}",
             fe.hostname, port, self.db, self.table
         );
+        for name in ["partitions", "temporary_partitions"] {
+            if let Some(v) = header(headers, name) {
+                url.push_str(&format!("&{name}={}", query_escape(&v)));
+            }
+        }
         let resp = self
             .ctx
             .http
@@ -271,9 +290,34 @@ impl Load {
         serde_json::from_slice(&bytes).map_err(|e| format!("bad load plan: {e}"))
     }
 
+    /// `length` AUTO_INCREMENT values of column `column_id` from the master FE: the first.
+    async fn auto_increment_range(&self, plan: &LoadPlan, column_id: i32, length: usize) -> Result<i64, String> {
+        let req = TAutoIncrementRangeRequest {
+            db_id: Some(plan.db_id),
+            table_id: Some(plan.table_id),
+            column_id: Some(i64::from(column_id)),
+            length: Some(length as i64),
+            lower_bound: None,
+        };
+        let res = self
+            .fe_client(Duration::from_secs(30))?
+            .get_auto_increment_range(&req)
+            .await
+            .map_err(|e| format!("getAutoIncrementRange failed: {e}"))?;
+        match &res.status {
+            Some(s) if s.status_code == TStatusCode::OK => {}
+            Some(s) => return Err(format!("getAutoIncrementRange refused: {}", status_msg(s))),
+            None => return Err("getAutoIncrementRange answered no status".into()),
+        }
+        match (res.start, res.length) {
+            (Some(start), Some(n)) if n >= length as i64 => Ok(start),
+            _ => Err(format!("getAutoIncrementRange answered a range shorter than {length}")),
+        }
+    }
+
     async fn load_in_txn(&self, txn_id: i64, headers: &HeaderMap, body: &Bytes, r: &mut LoadResult) -> Result<(), String> {
-        let plan = self.fetch_plan(txn_id).await?;
-        let router = Router::new(&plan)?;
+        let plan = self.fetch_plan(txn_id, headers).await?;
+        let mut router = Router::new(&plan)?;
 
         // 2. Parse and route.
         let t = Instant::now();
@@ -309,11 +353,20 @@ impl Load {
         let mut filtered = parsed.filtered;
         let mut errors = parsed.errors;
         let total = parsed.total;
+        // AUTO_INCREMENT values for the rows that left the column out (or NULL), one range
+        // from the FE for the batch.
+        let mut rows = parsed.rows;
+        let wanted = router.auto_increment_wanted(&rows);
+        let start = match (wanted, router.auto_increment) {
+            (0, _) | (_, None) => 0,
+            (n, Some((_, column_id))) => self.auto_increment_range(&plan, column_id, n).await?,
+        };
+        router.fill_auto_increment(&mut rows, start);
         // rows per partition per bucket
         let mut routed: Vec<Vec<Vec<Vec<Cell>>>> =
             plan.partitions.iter().map(|p| vec![Vec::new(); p.tablets.len()]).collect();
         let mut touched = vec![false; plan.partitions.len()];
-        for (ordinal, row) in parsed.rows.into_iter().enumerate() {
+        for (ordinal, row) in rows.into_iter().enumerate() {
             match router.partition_of(&row) {
                 Some(p) => {
                     let b = router.bucket_of(p, &row, ordinal as u64);

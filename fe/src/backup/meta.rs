@@ -30,6 +30,8 @@
 //!   (`item.List`: one list of values per `IN` tuple).
 //! - `distribution.kind`: `HASH` (with `columns`) or `RANDOM`.
 //! - `indexes`: the base index first (named after the table).
+//! - `columns[].auto_increment` (the start of an `AUTO_INCREMENT(start)` column) and
+//!   `auto_increment_ceiling` (no value handed out reaches it) are absent without one.
 //!
 //! Readers refuse a `doris_rs_meta_version` newer than [`META_FORMAT_VERSION`] and a
 //! document without it (a Java FE's meta), each with a message saying so.
@@ -65,6 +67,9 @@ pub struct TableMeta {
     pub properties: TableProperties,
     #[serde(default)]
     pub indexes: Vec<IndexMeta>,
+    /// Every AUTO_INCREMENT value the table handed out is below this; absent without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_increment_ceiling: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -80,6 +85,9 @@ pub struct ColumnMeta {
     pub default_value: Option<String>,
     #[serde(default)]
     pub comment: String,
+    /// `AUTO_INCREMENT(start)`: the start; absent for other columns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_increment: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -241,6 +249,10 @@ impl TableMeta {
             push(if c.nullable { "null" } else { "not null" });
             push(if c.is_key { "key" } else { "value" });
             push(c.aggregation.as_deref().unwrap_or("-"));
+            // Only when set: signatures of tables without one stay what they were.
+            if c.auto_increment.is_some() {
+                push("auto_increment");
+            }
         }
         push(&self.partition.kind.to_ascii_uppercase());
         for c in &self.partition.columns {
@@ -302,6 +314,7 @@ pub(crate) mod tests {
                     aggregation: None,
                     default_value: None,
                     comment: String::new(),
+                    auto_increment: None,
                 },
                 ColumnMeta {
                     name: "v".into(),
@@ -311,6 +324,7 @@ pub(crate) mod tests {
                     aggregation: None,
                     default_value: Some("x".into()),
                     comment: "value".into(),
+                    auto_increment: None,
                 },
             ],
             partition: PartitionMeta {
@@ -347,6 +361,7 @@ pub(crate) mod tests {
                 other: BTreeMap::from([("binlog.enable".to_string(), "true".to_string())]),
             },
             indexes: vec![IndexMeta { id: 10012, name: "orders".into(), schema_hash: 1387653911 }],
+            auto_increment_ceiling: None,
         }
     }
 

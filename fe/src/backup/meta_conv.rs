@@ -68,8 +68,10 @@ pub fn table_meta(t: &OlapTable, partitions: Option<&[String]>) -> TableMeta {
                 aggregation: c.aggregation.map(|a| a.sql().to_string()),
                 default_value: c.default_value.clone(),
                 comment: c.comment.clone(),
+                auto_increment: c.auto_increment,
             })
             .collect(),
+        auto_increment_ceiling: t.auto_increment_ceiling,
         partition: PartitionMeta {
             kind: match t.partition_kind {
                 PartitionKind::Unpartitioned => "UNPARTITIONED",
@@ -219,6 +221,7 @@ pub fn create_spec(
                 },
                 default_value: c.default_value.clone(),
                 comment: c.comment.clone(),
+                auto_increment: c.auto_increment,
             })
             .collect(),
         keys: Some((kt, keys)),
@@ -226,6 +229,8 @@ pub fn create_spec(
         distribution: Some(distribution),
         properties,
         comment: m.comment.clone(),
+        // A restored table goes on above every value the backed-up one handed out.
+        auto_increment_ceiling: m.auto_increment_ceiling,
     })
 }
 
@@ -266,6 +271,7 @@ mod tests {
             aggregation: agg.map(str::to_string),
             default_value: None,
             comment: String::new(),
+            auto_increment: None,
         };
         let mut columns = vec![col("k", "int", None)];
         columns.extend(values.iter().map(|(n, t, a)| col(n, t, *a)));
@@ -282,6 +288,7 @@ mod tests {
             }),
             properties: [("replication_num".to_string(), "1".to_string())].into(),
             comment: String::new(),
+            auto_increment_ceiling: None,
         };
         let mut next = 100;
         build_table(
@@ -295,6 +302,36 @@ mod tests {
             0,
         )
         .unwrap()
+    }
+
+    /// An AUTO_INCREMENT column and the values its table handed out travel in the meta: a
+    /// table restored from it has the column and goes on above those values; a schema
+    /// without the column differs.
+    #[test]
+    fn auto_increment_survives_the_meta() {
+        let mut src = table(KeysType::Duplicate, &[("v", "varchar(32)", None)]);
+        src.columns.push(crate::catalog::table::Column {
+            name: "id".into(),
+            nullable: false,
+            auto_increment: Some(10),
+            unique_id: 2,
+            ..src.columns[1].clone()
+        });
+        src.columns[2].data_type = crate::catalog::types::DataType::BigInt;
+        src.auto_increment_ceiling = Some(500_000);
+        let m = table_meta(&src, None);
+        let json = serde_json::to_string(&m).unwrap();
+        assert!(json.contains("\"auto_increment\":10") && json.contains("\"auto_increment_ceiling\":500000"), "{json}");
+        let back: TableMeta = serde_json::from_str(&json).unwrap();
+        let spec = create_spec(&back, "db", "dst", 1).unwrap();
+        assert_eq!(spec.columns.iter().map(|c| c.auto_increment).collect::<Vec<_>>(), vec![None, None, Some(10)]);
+        assert_eq!(spec.auto_increment_ceiling, Some(500_000));
+        let mut plain = m.clone();
+        plain.columns[2].auto_increment = None;
+        assert!(m.check_same_schema(&plain, "dst").is_err());
+        // Metas of tables without one keep the signature they had.
+        let without = table_meta(&table(KeysType::Duplicate, &[("v", "varchar(32)", None)]), None);
+        assert!(!serde_json::to_string(&without).unwrap().contains("auto_increment"));
     }
 
     /// The spec made from a table's meta builds the same table under the new name, for

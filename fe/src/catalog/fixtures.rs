@@ -15,6 +15,7 @@ pub fn column(name: &str, type_text: &str) -> ColumnSpec {
         aggregation: None,
         default_value: None,
         comment: String::new(),
+        auto_increment: None,
     }
 }
 
@@ -37,6 +38,7 @@ pub fn range_spec(uppers: &[(&str, &str)], buckets: u32) -> CreateTableSpec {
         distribution: Some(DistributionSpec::Hash { columns: vec!["k".into()], buckets: Some(buckets) }),
         properties: [("replication_num".to_string(), "1".to_string())].into(),
         comment: String::new(),
+        auto_increment_ceiling: None,
     }
 }
 

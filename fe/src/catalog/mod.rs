@@ -329,7 +329,7 @@ impl Catalog {
         }
         let mut renamed = t;
         renamed.name = new.to_string();
-        for p in renamed.partitions.iter_mut().chain(renamed.restoring_partitions.iter_mut()) {
+        for p in renamed.partitions.iter_mut().chain(renamed.restoring_partitions.iter_mut()).chain(renamed.temp_partitions.iter_mut()) {
             p.index.name = new.to_string();
         }
         if renamed.partition_kind == table::PartitionKind::Unpartitioned {
@@ -489,7 +489,7 @@ impl Catalog {
         }
         for (table_id, reported) in by_table {
             let Some(t) = st.tables.get_mut(&table_id) else { continue };
-            for p in t.partitions.iter_mut().chain(t.restoring_partitions.iter_mut()) {
+            for p in t.partitions.iter_mut().chain(t.restoring_partitions.iter_mut()).chain(t.temp_partitions.iter_mut()) {
                 for tablet in p.index.tablets.iter_mut() {
                     let Some(r) = reported.get(&tablet.id) else { continue };
                     for rep in tablet.replicas.iter_mut().filter(|x| x.backend_id == backend_id) {

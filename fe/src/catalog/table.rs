@@ -48,6 +48,10 @@ pub struct Column {
     pub default_value: Option<String>,
     pub comment: String,
     pub unique_id: i32,
+    /// `AUTO_INCREMENT(start)`: the first value; loads that leave the column out (or NULL)
+    /// get values from `getAutoIncrementRange`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_increment: Option<i64>,
 }
 
 impl Column {
@@ -71,6 +75,9 @@ impl Column {
             s.push_str(a.sql());
         }
         s.push_str(if self.nullable { " NULL" } else { " NOT NULL" });
+        if let Some(start) = self.auto_increment {
+            s.push_str(&format!(" AUTO_INCREMENT({start})"));
+        }
         if let Some(d) = &self.default_value {
             s.push_str(&format!(" DEFAULT \"{}\"", escape(d)));
         }
@@ -231,6 +238,15 @@ pub struct OlapTable {
     /// the restore commits and moves them into `partitions`; a cancel removes them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub restoring_partitions: Vec<Partition>,
+    /// Temporary partitions (upstream's): INSERT OVERWRITE loads into them, then they
+    /// replace the partitions they stand for. Their tablets are on the BEs and known to
+    /// tablet reports; only a load naming them writes them; nothing reads or shows them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub temp_partitions: Vec<Partition>,
+    /// Every AUTO_INCREMENT value handed out is below this (`crate::load::auto_inc`); the
+    /// next value after a restart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_increment_ceiling: Option<i64>,
     /// Set while a restore writes into this table (upstream's table state RESTORE): loads
     /// into what it overwrites are refused until it commits or is cancelled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -273,12 +289,24 @@ impl OlapTable {
         self.partitions.iter().flat_map(|p| p.index.tablets.iter().map(move |t| (p, t)))
     }
 
-    /// Every tablet the table holds on the BEs: those of restoring partitions too.
+    /// Every tablet the table holds on the BEs: those of restoring and temporary
+    /// partitions too.
     pub fn all_tablets(&self) -> impl Iterator<Item = (&Partition, &Tablet)> {
-        self.partitions
-            .iter()
-            .chain(&self.restoring_partitions)
-            .flat_map(|p| p.index.tablets.iter().map(move |t| (p, t)))
+        self.all_partitions().flat_map(|p| p.index.tablets.iter().map(move |t| (p, t)))
+    }
+
+    /// Every partition the table holds on the BEs: visible, restoring and temporary.
+    pub fn all_partitions(&self) -> impl Iterator<Item = &Partition> {
+        self.partitions.iter().chain(&self.restoring_partitions).chain(&self.temp_partitions)
+    }
+
+    /// The partitions a load may write: the visible ones and the temporary ones.
+    pub fn loadable_partitions(&self) -> impl Iterator<Item = &Partition> {
+        self.partitions.iter().chain(&self.temp_partitions)
+    }
+
+    pub fn temp_partition(&self, name: &str) -> Option<&Partition> {
+        self.temp_partitions.iter().find(|p| p.name.eq_ignore_ascii_case(name))
     }
 
     pub fn restoring_partition(&self, name: &str) -> Option<&Partition> {

@@ -101,6 +101,7 @@ pub fn create_table_spec(db: String, ct: sql::CreateTable) -> Result<CreateTable
         distribution,
         properties,
         comment: ct.comment.unwrap_or_default(),
+        auto_increment_ceiling: None,
     })
 }
 
@@ -165,6 +166,7 @@ pub fn column_spec(c: &sql::ColumnDef) -> ColumnSpec {
             Some(sql::DefaultValue::Value(v)) => Some(v.clone()),
         },
         comment: c.comment.clone().unwrap_or_default(),
+        auto_increment: c.auto_increment,
     }
 }
 

@@ -70,6 +70,10 @@ impl Executor for FeExecutor {
         query::run(&self.ctx, &self.queries, sql, env).await
     }
 
+    async fn insert(&self, stmt: crate::sql::InsertStmt, env: &QueryEnv) -> Result<QueryOutput, FeError> {
+        query::insert(&self.ddl, &self.backup.txns, &self.queries, stmt, env).await
+    }
+
     async fn execute(&self, session: &mut Session, stmt: Statement) -> Result<QueryOutput, FeError> {
         let (ctx, ddl, backup, policies) = (&self.ctx, &self.ddl, &self.backup, &self.policies);
         privileges::check(ctx, session, &stmt)?;
@@ -208,7 +212,8 @@ impl Executor for FeExecutor {
             | Statement::ShowWarnings { .. }
             | Statement::ShowProcesslist { .. }
             | Statement::Kill { .. }
-            | Statement::Query(_)) => Err(not_supported(&other)),
+            | Statement::Query(_)
+            | Statement::Insert(_)) => Err(not_supported(&other)),
         }
     }
 }

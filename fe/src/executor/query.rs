@@ -1,21 +1,49 @@
 //! Queries and INSERT: planned and run by the query engine (`crate::query`); a query's
-//! answer spelled as a MySQL result set, an INSERT's rows loaded (`crate::load::insert`).
+//! answer spelled as a MySQL result set, an INSERT's rows loaded (`crate::load::insert`,
+//! `crate::load::overwrite`).
 
 use crate::context::Ctx;
 use crate::error::FeError;
+use crate::load::insert::InsertTarget;
+use crate::load::txn::TxnStore;
 use crate::mysql::{query_output, QueryOutput};
-use crate::query::{Outcome, QueryEngine, QueryEnv};
+use crate::query::{QueryEngine, QueryEnv};
+use crate::sql::InsertStmt;
+use crate::tables::TableDdl;
 
-pub async fn run(ctx: &Ctx, engine: &QueryEngine, sql: &str, env: &QueryEnv) -> Result<QueryOutput, FeError> {
-    match engine.execute(sql, env).await? {
-        Outcome::Rows(result) => query_output(&result),
-        Outcome::Insert(rows) => {
-            let target = crate::auth::Scope::table(&rows.db, &rows.table);
-            ctx.users.require(&env.user, &target, crate::auth::Priv::Load)?;
-            let done = crate::load::insert::insert(ctx, &rows.db, &rows.table, &rows.columns, &rows.batches).await?;
-            // Upstream's OK info for an INSERT.
-            let info = format!("{{'label':'{}', 'status':'VISIBLE', 'txnId':'{}'}}", done.label, done.txn_id);
-            Ok(QueryOutput::Ok { affected_rows: done.rows, info })
-        }
-    }
+pub async fn run(_ctx: &Ctx, engine: &QueryEngine, sql: &str, env: &QueryEnv) -> Result<QueryOutput, FeError> {
+    query_output(&engine.run(sql, env).await?)
+}
+
+pub async fn insert(
+    ddl: &TableDdl,
+    txns: &TxnStore,
+    engine: &QueryEngine,
+    stmt: InsertStmt,
+    env: &QueryEnv,
+) -> Result<QueryOutput, FeError> {
+    let db = match stmt.table.db {
+        Some(db) => db,
+        None => env.current_db.clone().ok_or(FeError::NoDatabaseSelected)?,
+    };
+    let table = stmt.table.table;
+    ddl.users.require(&env.user, &crate::auth::Scope::table(&db, &table), crate::auth::Priv::Load)?;
+    ddl.catalog.table(&db, &table)?;
+    let rows = engine.run(&stmt.source, env).await?;
+    let target = InsertTarget {
+        db,
+        table,
+        columns: stmt.columns,
+        label: stmt.label,
+        partitions: stmt.partitions,
+        temporary: false,
+    };
+    let done = if stmt.overwrite {
+        crate::load::overwrite::overwrite(ddl, txns, &target, &rows.batches).await?
+    } else {
+        crate::load::insert::insert(ddl, txns, &target, &rows.batches).await?
+    };
+    // Upstream's OK info for an INSERT.
+    let info = format!("{{'label':'{}', 'status':'VISIBLE', 'txnId':'{}'}}", done.label, done.txn_id);
+    Ok(QueryOutput::Ok { affected_rows: done.rows, info })
 }

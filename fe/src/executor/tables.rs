@@ -193,6 +193,7 @@ pub fn show_create(ctx: &Ctx, db: &str, table: &str) -> Result<QueryOutput, FeEr
 fn extra(c: &crate::catalog::table::Column) -> String {
     match (&c.aggregation, c.is_key) {
         (Some(a), _) => a.sql().to_string(),
+        (None, _) if c.auto_increment.is_some() => "AUTO_INCREMENT".to_string(),
         (None, true) => String::new(),
         (None, false) => "NONE".to_string(),
     }

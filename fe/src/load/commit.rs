@@ -130,15 +130,14 @@ fn plan_versions(ctx: &Loads, rec: &TxnRecord, written: &[(i64, i64)]) -> Result
             .table_by_id(*id)
             .ok_or_else(|| FeError::NotFound(format!("table {id} of transaction [{}]", rec.txn_id)))?;
         let touched: Vec<i64> = table
-            .partitions
-            .iter()
+            .loadable_partitions()
             .filter(|p| p.index.tablets.iter().any(|t| unknown.contains(&t.id)))
             .map(|p| p.id)
             .collect();
         if let Some(why) = table.load_refusal(&touched) {
             return Err(FeError::IllegalState(why));
         }
-        for p in table.partitions.iter().filter(|p| touched.contains(&p.id)) {
+        for p in table.loadable_partitions().filter(|p| touched.contains(&p.id)) {
             for t in &p.index.tablets {
                 unknown.remove(&t.id);
                 for r in &t.replicas {

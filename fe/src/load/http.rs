@@ -2,8 +2,10 @@
 //! - `PUT /api/{db}/{table}/_stream_load`: checks Basic auth, then answers 307 to an
 //!   alive BE's webserver (as upstream; `curl --location-trusted` resends the body and
 //!   the credentials there).
-//! - `GET /api/_internal/load_plan?db&table&txn_id`: the write plan a BE needs for a
-//!   load, for callers holding the cluster token (header `token`).
+//! - `GET /api/_internal/load_plan?db&table&txn_id[&partitions=p1,p2 |
+//!   &temporary_partitions=tp1]`: the write plan a BE needs for a load, for callers holding
+//!   the cluster token (header `token`); only the named partitions when some are named
+//!   (the stream load's headers of those names, as upstream).
 //! - `GET /api/_internal/load/txn_state?txn_ids=1,2`: `{"1": "PREPARE", "2": "UNKNOWN"}`,
 //!   the states of transactions a BE holds pending rowsets of (token-checked). A PREPARE
 //!   transaction past its timeout is aborted before it is answered.
@@ -74,6 +76,11 @@ struct PlanColumn {
     type_: String,
     nullable: bool,
     default_value: Option<String>,
+    /// An AUTO_INCREMENT column: the BE fills what a load leaves out (or NULL) with values
+    /// from getAutoIncrementRange, naming the column by `unique_id`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    auto_increment: bool,
+    unique_id: i32,
 }
 
 #[derive(Serialize)]
@@ -129,6 +136,29 @@ pub async fn load_plan(State(ctx): State<Loads>, Query(q): Query<HashMap<String,
         Ok(_) => return json_error(StatusCode::CONFLICT, format!("transaction [{txn_id}] is not a running load of {db}.{table}")),
         Err(e) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
+    let names = |key: &str| -> Option<Vec<String>> {
+        let v = q.get(key)?;
+        Some(v.split(',').map(|s| s.trim().trim_matches('`').to_string()).filter(|s| !s.is_empty()).collect())
+    };
+    let targets: Vec<&crate::catalog::Partition> = match (names("partitions"), names("temporary_partitions")) {
+        (Some(_), Some(_)) => {
+            return json_error(StatusCode::BAD_REQUEST, "partitions and temporary_partitions cannot both be given")
+        }
+        (Some(names), None) | (None, Some(names)) => {
+            let temporary = q.contains_key("temporary_partitions");
+            let mut out = Vec::new();
+            for n in &names {
+                let p = if temporary { t.temp_partition(n) } else { t.partition(n) };
+                match p {
+                    Some(p) => out.push(p),
+                    // Upstream's ERR_UNKNOWN_PARTITION text.
+                    None => return json_error(StatusCode::BAD_REQUEST, format!("Unknown partition '{n}' in table '{table}'")),
+                }
+            }
+            out
+        }
+        (None, None) => t.partitions.iter().collect(),
+    };
     let backends: HashMap<i64, _> = ctx.backends.all().into_iter().map(|b| (b.id, b)).collect();
     let plan = LoadPlan {
         txn_id,
@@ -142,6 +172,8 @@ pub async fn load_plan(State(ctx): State<Loads>, Query(q): Query<HashMap<String,
                 type_: c.data_type.to_sql(),
                 nullable: c.nullable,
                 default_value: c.default_value.clone(),
+                auto_increment: c.auto_increment.is_some(),
+                unique_id: c.unique_id,
             })
             .collect(),
         partition_kind: match t.partition_kind {
@@ -154,9 +186,8 @@ pub async fn load_plan(State(ctx): State<Loads>, Query(q): Query<HashMap<String,
             Distribution::Hash { columns, .. } => columns.clone(),
             Distribution::Random { .. } => Vec::new(),
         },
-        partitions: t
-            .partitions
-            .iter()
+        partitions: targets
+            .into_iter()
             .map(|p| PlanPartition {
                 id: p.id,
                 name: p.name.clone(),

@@ -1,7 +1,11 @@
-//! `INSERT INTO t [(columns)] VALUES ... | SELECT ...`: a load transaction, as upstream.
-//! The source query's rows are sent as one stream load to an alive BE, which coordinates
-//! the write like any stream load (routing, one segment per tablet and replica, commit
-//! and publish through this FE); the FE authenticates with the cluster token.
+//! `INSERT INTO t [PARTITION (p, ...)] [WITH LABEL l] [(columns)] VALUES ... | SELECT ...`:
+//! a load transaction, as upstream. The source query's rows are sent as one stream load to
+//! an alive BE, which coordinates the write like any stream load (routing, one segment per
+//! tablet and replica, commit and publish through this FE); the FE authenticates with the
+//! cluster token. The label is the load's (upstream's `insert_<uuid>` when none is given);
+//! named partitions go as the stream load's `partitions` (or, for INSERT OVERWRITE's
+//! temporary partitions, `temporary_partitions`) header, and the load plan the BE fetches
+//! holds only those: a row outside them is filtered, which fails the INSERT (strict mode).
 
 use std::time::Duration;
 
@@ -11,6 +15,7 @@ use rand::seq::SliceRandom;
 use serde::Deserialize;
 
 use super::http::TOKEN_HEADER;
+use super::txn::{TxnState, TxnStore};
 use crate::context::FeContext;
 use crate::error::FeError;
 
@@ -20,6 +25,44 @@ const LINE_DELIMITER: char = '\u{2}';
 
 /// Upstream's `insert_load_default_timeout_second` (4 hours).
 const INSERT_TIMEOUT: Duration = Duration::from_secs(14_400);
+
+/// One INSERT's target, as the domain takes it.
+#[derive(Debug, Clone, Default)]
+pub struct InsertTarget {
+    pub db: String,
+    pub table: String,
+    /// The column of each source column, in order; empty for the table's columns in order.
+    pub columns: Vec<String>,
+    /// The load's label; None: a generated one.
+    pub label: Option<String>,
+    /// The partitions rows may land in; empty: any.
+    pub partitions: Vec<String>,
+    /// `partitions` are temporary partitions (INSERT OVERWRITE's).
+    pub temporary: bool,
+}
+
+/// Upstream's label rule (`FeNameFormat.checkLabel`).
+pub fn check_label(label: &str) -> Result<(), FeError> {
+    let ok = !label.is_empty()
+        && label.len() <= 128
+        && label.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':'));
+    if ok {
+        Ok(())
+    } else {
+        Err(FeError::Analysis(format!("Label format error. regex: ^[-_A-Za-z0-9:]{{1,128}}$, label: {label}")))
+    }
+}
+
+/// `label` is well formed and no transaction of database `db_id` that is not aborted
+/// holds it (upstream's text otherwise). The BE's loadTxnBegin decides; this answers early,
+/// before any rows are sent or partitions made.
+pub fn check_free_label(txns: &TxnStore, db_id: i64, label: &str) -> Result<(), FeError> {
+    check_label(label)?;
+    match txns.by_label(db_id, label)?.filter(|o| o.state != TxnState::Aborted) {
+        Some(old) => Err(FeError::IllegalState(format!("Label [{label}] has already been used, relate to txn [{}]", old.txn_id))),
+        None => Ok(()),
+    }
+}
 
 /// What an INSERT wrote.
 #[derive(Debug)]
@@ -75,16 +118,16 @@ fn encode(batches: &[RecordBatch]) -> Result<(String, u64), FeError> {
     Ok((out, rows))
 }
 
-/// Load `batches` into `db.table` (`columns`: the column of each batch column, in order;
-/// empty for the table's columns in order).
+/// Load `batches` into `target`.
 pub async fn insert(
     ctx: &FeContext,
-    db: &str,
-    table: &str,
-    columns: &[String],
+    txns: &TxnStore,
+    target: &InsertTarget,
     batches: &[RecordBatch],
 ) -> Result<Inserted, FeError> {
+    let (db, table) = (target.db.as_str(), target.table.as_str());
     let t = ctx.catalog.table(db, table).map_err(FeError::from)?;
+    let columns = &target.columns;
     let width = if columns.is_empty() { t.columns.len() } else { columns.len() };
     if let Some(b) = batches.first() {
         if b.num_columns() != width {
@@ -97,8 +140,21 @@ pub async fn insert(
             return Err(FeError::UnknownColumn(c.clone()));
         }
     }
+    if !target.temporary {
+        for p in &target.partitions {
+            if t.partition(p).is_none() {
+                return Err(FeError::Analysis(format!("Unknown partition '{p}' in table '{table}'")));
+            }
+        }
+    }
+    let label = match &target.label {
+        Some(l) => {
+            check_free_label(txns, t.db_id, l)?;
+            l.clone()
+        }
+        None => format!("insert_{}", uuid::Uuid::new_v4().simple()),
+    };
     let (body, rows) = encode(batches)?;
-    let label = format!("insert_{}", uuid::Uuid::new_v4().simple());
     if rows == 0 {
         return Ok(Inserted { label, txn_id: 0, rows: 0 });
     }
@@ -116,12 +172,22 @@ pub async fn insert(
     if !columns.is_empty() {
         req = req.header("columns", columns.join(","));
     }
+    if !target.partitions.is_empty() {
+        let name = if target.temporary { "temporary_partitions" } else { "partitions" };
+        req = req.header(name, target.partitions.join(","));
+    }
     let resp = req.body(body).send().await.map_err(|e| FeError::Internal(format!("loading through {}: {e}", be.host)))?;
     let text = resp.text().await.map_err(|e| FeError::Internal(format!("loading through {}: {e}", be.host)))?;
     let a: LoadAnswer = serde_json::from_str(&text)
         .map_err(|e| FeError::Internal(format!("bad answer from {}: {e}: {text}", be.host)))?;
-    if a.status != "Success" {
-        return Err(FeError::IllegalState(format!("insert failed: {}", a.message)));
+    match a.status.as_str() {
+        "Success" => Ok(Inserted { label, txn_id: a.txn_id, rows: a.number_loaded_rows }),
+        // loadTxnBegin's text: "Label [l] has already been used, relate to txn [n]".
+        "Label Already Exists" => Err(FeError::IllegalState(a.message)),
+        // Upstream's INSERT is strict: any filtered row fails it.
+        _ if a.message.contains("too many filtered rows") => {
+            Err(FeError::IllegalState(format!("Insert has filtered data in strict mode. {}", a.message)))
+        }
+        _ => Err(FeError::IllegalState(format!("insert failed: {}", a.message))),
     }
-    Ok(Inserted { label, txn_id: a.txn_id, rows: a.number_loaded_rows })
 }

@@ -8,16 +8,20 @@
 //! - `rpc`: loadTxnBegin/Commit/Rollback.
 //! - `commit`: commit and rollback, shared by stream loads and CCR transactions.
 //! - `delete`: DELETE FROM ... WHERE, a transaction of REALTIME_PUSH (DELETE) tasks.
+//! - `auto_inc`: getAutoIncrementRange, AUTO_INCREMENT values for the BEs' loads.
 //! - `ccr_txn`: beginTxn/commitTxn/rollbackTxn, the transactions a CCR syncer drives on
 //!   the target cluster (over several tables; data ingested by the BEs from the source).
+//! - `insert` / `overwrite`: INSERT INTO and INSERT OVERWRITE, loaded as a stream load.
 //! - `publish`: publish, and the load daemon (publish retries, timeouts, clearing
 //!   aborted loads on the BEs).
 
+pub mod auto_inc;
 pub mod ccr_txn;
 pub mod commit;
 pub mod delete;
 pub mod http;
 pub mod insert;
+pub mod overwrite;
 pub mod publish;
 pub mod rpc;
 pub mod txn;
@@ -32,7 +36,13 @@ use crate::system::task_queue::AgentTasks;
 crate::module_handle!(
     /// What loads use: the transaction store, agent tasks (PUBLISH_VERSION), the binlogs
     /// (a publish writes its UPSERT).
-    Loads { txns: Arc<txn::TxnStore>, tasks: Arc<AgentTasks>, binlogs: Arc<crate::binlog::Binlogs> }
+    Loads {
+        txns: Arc<txn::TxnStore>,
+        tasks: Arc<AgentTasks>,
+        binlogs: Arc<crate::binlog::Binlogs>,
+        /// AUTO_INCREMENT values handed out (getAutoIncrementRange).
+        auto_inc: Arc<auto_inc::AutoIncrements>,
+    }
 );
 
 

@@ -61,7 +61,7 @@ fn publish_backends(ctx: &FeContext, rec: &TxnRecord) -> BTreeSet<i64> {
     let (mut out, mut dropped) = (BTreeSet::new(), BTreeSet::new());
     let tables = rec.table_ids.iter().filter_map(|id| ctx.catalog.table_by_id(*id));
     for table in tables {
-        for p in table.partitions.iter().filter(|p| rec.partition_versions.iter().any(|(id, _)| *id == p.id)) {
+        for p in table.loadable_partitions().filter(|p| rec.partition_versions.iter().any(|(id, _)| *id == p.id)) {
             for r in p.index.tablets.iter().flat_map(|t| t.replicas.iter()) {
                 if ctx.backends.get(r.backend_id).is_some() {
                     out.insert(r.backend_id);
@@ -119,7 +119,7 @@ pub async fn publish(ctx: &Loads, rec: &TxnRecord) -> Result<(), PublishError> {
         .update_tables_and(
             &live,
             |t| {
-                for p in t.partitions.iter_mut() {
+                for p in t.partitions.iter_mut().chain(t.temp_partitions.iter_mut()) {
                     if let Some((_, v)) = pv.iter().find(|(id, _)| *id == p.id) {
                         // max(): a publish repeated after an FE restart moves nothing twice.
                         if *v > p.visible_version {
@@ -288,12 +288,12 @@ fn upsert_binlog(rec: &TxnRecord, commit_seq: i64, db_on: bool, tables: &[OlapTa
         let partition_records: Vec<PartitionRecord> = rec
             .partition_versions
             .iter()
-            .filter_map(|(pid, v)| t.partitions.iter().find(|p| p.id == *pid).map(|p| (p, *v)))
+            .filter_map(|(pid, v)| t.loadable_partitions().find(|p| p.id == *pid).map(|p| (p, *v)))
             .map(|(p, version)| PartitionRecord {
                 partition_id: p.id,
                 range: t.describe_partition(p),
                 version,
-                is_temp_partition: false,
+                is_temp_partition: t.temp_partitions.iter().any(|x| x.id == p.id),
             })
             .collect();
         table_records.insert(t.id, TableRecord { partition_records, index_ids: vec![t.base_index_id] });

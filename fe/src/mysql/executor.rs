@@ -15,6 +15,11 @@ pub trait Executor: Send + Sync {
     /// query or COM_INIT_DB); on success the server sets `session.current_db`.
     async fn execute(&self, session: &mut Session, stmt: Statement) -> Result<QueryOutput, FeError>;
 
+    /// Runs one INSERT as `env` sees the session (its source query is one).
+    async fn insert(&self, stmt: crate::sql::InsertStmt, _env: &QueryEnv) -> Result<QueryOutput, FeError> {
+        Err(FeError::not_supported(format!("{} is not supported without a catalog", if stmt.overwrite { "INSERT OVERWRITE" } else { "INSERT" })))
+    }
+
     /// Runs one query (`SELECT ...`) as `env` sees the session. Without a catalog, only
     /// queries that read no table (`SELECT @@x`, `SELECT DATABASE()`) can be answered.
     async fn query(&self, sql: &str, env: &QueryEnv) -> Result<QueryOutput, FeError> {

@@ -144,6 +144,7 @@ impl Connection {
         let vars = &self.shared.variables;
         match stmt {
             Statement::Query(sql) => self.shared.executor.query(&sql, &self.query_env()).await,
+            Statement::Insert(stmt) => self.shared.executor.insert(*stmt, &self.query_env()).await,
             Statement::Transaction(_) => Ok(QueryOutput::ok()),
             Statement::ShowWarnings { .. } => Ok(QueryOutput::rows(
                 vec![OutColumn::text("Level"), OutColumn::new("Code", ColType::Int), OutColumn::text("Message")],

@@ -26,7 +26,7 @@ use datafusion::common::SchemaError;
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::{SessionConfig, SessionContext};
 use datafusion::sql::parser::{DFParser, Statement as DfStatement};
-use datafusion::sql::sqlparser::ast::{Statement as SqlStatement, TableObject};
+use datafusion::sql::sqlparser::ast::Statement as SqlStatement;
 use datafusion::sql::sqlparser::dialect::MySqlDialect;
 
 use crate::context::Ctx;
@@ -63,21 +63,6 @@ pub struct QueryEnv {
 /// A table-valued function answered from the FE's own state (`frontends()`).
 pub type TableFunction = Arc<dyn Fn() -> TextTable + Send + Sync>;
 
-/// What a statement the engine runs comes to.
-pub enum Outcome {
-    Rows(QueryResult),
-    Insert(InsertRows),
-}
-
-/// The rows an INSERT writes: its source query's answer, for the load path.
-pub struct InsertRows {
-    pub db: String,
-    pub table: String,
-    /// The column list as written; empty means every column in table order.
-    pub columns: Vec<String>,
-    pub batches: Vec<RecordBatch>,
-}
-
 /// A query's answer.
 pub struct QueryResult {
     pub schema: SchemaRef,
@@ -110,43 +95,19 @@ impl QueryEngine {
         self
     }
 
-    /// Run one query statement.
+    /// Run one query statement. INSERT is not one: `crate::sql` parses it and the
+    /// executor loads what its source query answers.
     pub async fn run(&self, sql: &str, env: &QueryEnv) -> Result<QueryResult, FeError> {
-        match self.execute(sql, env).await? {
-            Outcome::Rows(r) => Ok(r),
-            Outcome::Insert(_) => Err(FeError::Internal("INSERT is not a query".into())),
-        }
-    }
-
-    /// Run a query, or the source query of an `INSERT INTO t [(columns)] VALUES ... |
-    /// SELECT ...`, whose rows the caller loads.
-    pub async fn execute(&self, sql: &str, env: &QueryEnv) -> Result<Outcome, FeError> {
         let mut statements = DFParser::parse_sql_with_dialect(sql, &MySqlDialect {}).map_err(parse_error)?;
         let statement = match (statements.pop_front(), statements.is_empty()) {
             (Some(DfStatement::Statement(s)), true) => *s,
             (None, _) => return Err(FeError::EmptyQuery),
             _ => return Err(FeError::NotSupported("more than one statement in a query".into())),
         };
-        let SqlStatement::Insert(insert) = statement else {
-            return self.query(statement, env).await.map(Outcome::Rows);
-        };
-        let TableObject::TableName(name) = &insert.table else {
-            return Err(FeError::NotSupported("INSERT INTO a table function".into()));
-        };
-        let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident().map(|i| i.value.clone())).collect();
-        let (db, table) = match parts.as_slice() {
-            [t] => (env.current_db.clone().ok_or(FeError::NoDatabaseSelected)?, t.clone()),
-            [d, t] => (d.clone(), t.clone()),
-            [c, d, t] if c.eq_ignore_ascii_case(INTERNAL_CATALOG) => (d.clone(), t.clone()),
-            _ => return Err(FeError::InvalidArgument(format!("bad table name {name}"))),
-        };
-        if insert.overwrite || insert.on.is_some() || insert.partitioned.is_some() || !insert.assignments.is_empty() {
-            return Err(FeError::NotSupported("INSERT OVERWRITE, PARTITION, SET or ON DUPLICATE KEY".into()));
+        if matches!(statement, SqlStatement::Insert(_)) {
+            return Err(FeError::NotSupported("INSERT as a query".into()));
         }
-        let columns: Vec<String> = insert.columns.iter().map(|c| c.to_string().trim_matches('`').to_string()).collect();
-        let source = insert.source.ok_or_else(|| FeError::NotSupported("INSERT without VALUES or SELECT".into()))?;
-        let rows = self.query(SqlStatement::Query(source), env).await?;
-        Ok(Outcome::Insert(InsertRows { db, table, columns, batches: rows.batches }))
+        self.query(statement, env).await
     }
 
     async fn query(&self, mut statement: SqlStatement, env: &QueryEnv) -> Result<QueryResult, FeError> {

@@ -205,6 +205,10 @@ impl FrontendServiceHandler for FrontendRpc {
     async fn get_binlog_lag(&self, request: TGetBinlogRequest) -> R<TGetBinlogLagResult> {
         Ok(super::binlog::get_binlog_lag(&self.ctx, &self.loads.binlogs, &request))
     }
+
+    async fn get_auto_increment_range(&self, request: TAutoIncrementRangeRequest) -> R<TAutoIncrementRangeResult> {
+        Ok(crate::load::auto_inc::get_range(&self.ctx, &self.loads.auto_inc, &request))
+    }
 }
 
 /// The database a getMeta request names, by name or id (empty when neither resolves; the

@@ -114,9 +114,29 @@ pub enum Statement {
     User(UserStatement),
 
     // --- queries ---
-    /// A query (`SELECT`, `WITH`, `VALUES`, `TABLE`) or an `INSERT`, as written: the query
-    /// engine parses and plans it (`crate::query`).
+    /// A query (`SELECT`, `WITH`, `VALUES`, `TABLE`), as written: the query engine parses
+    /// and plans it (`crate::query`).
     Query(String),
+    /// `INSERT INTO | INSERT OVERWRITE TABLE t [PARTITION (p, ...)] [WITH LABEL l] [(cols)]
+    /// VALUES ... | SELECT ...`: the source query is run by the query engine, its rows loaded.
+    Insert(Box<InsertStmt>),
+}
+
+/// An INSERT as upstream writes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsertStmt {
+    pub table: TableName,
+    /// `INSERT OVERWRITE TABLE`: the rows replace the named partitions (all of them when none
+    /// are named).
+    pub overwrite: bool,
+    /// `PARTITION (p1, p2)`: rows may only land in these partitions.
+    pub partitions: Vec<String>,
+    /// `WITH LABEL l`: the load's label.
+    pub label: Option<String>,
+    /// `(c1, c2)`; empty: every column in table order.
+    pub columns: Vec<String>,
+    /// The source query as written (`VALUES ...`, `SELECT ...`, `WITH ...`).
+    pub source: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -355,6 +375,8 @@ pub struct ColumnDef {
     pub aggregation: Option<AggregationType>,
     pub default: Option<DefaultValue>,
     pub comment: Option<String>,
+    /// `AUTO_INCREMENT[(start)]`: the first value (1 when not given).
+    pub auto_increment: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -624,6 +646,8 @@ impl Statement {
             Statement::CancelBackup { .. } => "CANCEL BACKUP",
             Statement::CancelRestore { .. } => "CANCEL RESTORE",
             Statement::Query(_) => "SELECT",
+            Statement::Insert(i) if i.overwrite => "INSERT OVERWRITE",
+            Statement::Insert(_) => "INSERT",
             Statement::User(_) => "USER OR PRIVILEGE STATEMENT",
         }
     }

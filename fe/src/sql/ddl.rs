@@ -240,6 +240,7 @@ fn column_def(p: &mut Parser) -> PResult<ColumnDef> {
         aggregation: None,
         default: None,
         comment: None,
+        auto_increment: None,
     };
     loop {
         if p.eat_kws(&["NOT", "NULL"]) {
@@ -263,7 +264,19 @@ fn column_def(p: &mut Parser) -> PResult<ColumnDef> {
             || p.peek_kw("FIRST")
         {
             return Ok(col);
-        } else if p.peek_kw("AUTO_INCREMENT") || p.peek_kw("ON") {
+        } else if p.eat_kw("AUTO_INCREMENT") {
+            // `AUTO_INCREMENT(start)`; a negative start is the catalog's to refuse.
+            let mut start = 1i64;
+            if p.eat(&Token::LParen) {
+                let negative = p.eat(&Token::Minus);
+                let at = p.mark();
+                let v = p.u64("start value")?;
+                let v = i64::try_from(v).map_err(|_| p.error_at(at, format!("start value {v} is out of range")))?;
+                start = if negative { -v } else { v };
+                p.expect(&Token::RParen)?;
+            }
+            col.auto_increment = Some(start);
+        } else if p.peek_kw("ON") {
             let what = p.peek().map(|t| t.to_string()).unwrap_or_default();
             return Err(FeError::NotSupported(format!("column option {what}")));
         } else {

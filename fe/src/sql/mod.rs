@@ -6,6 +6,7 @@ pub mod ast;
 mod backup;
 mod ddl;
 mod delete;
+mod insert;
 mod parser;
 mod pattern;
 mod policy;
@@ -34,7 +35,8 @@ pub fn parse(sql: &str) -> Result<Statement, FeError> {
     let first = p.peek_word_upper().unwrap_or_default();
     let stmt = match first.as_str() {
         // Parsed and planned by the query engine.
-        "SELECT" | "WITH" | "VALUES" | "TABLE" | "INSERT" => return Ok(Statement::Query(sql.to_string())),
+        "SELECT" | "WITH" | "VALUES" | "TABLE" => return Ok(Statement::Query(sql.to_string())),
+        "INSERT" => insert::parse_insert(&mut p, sql)?,
         "USE" => set::parse_use(&mut p)?,
         "SET" if p.peek_kw_nth(1, "PASSWORD") => users::parse_set_password(&mut p)?,
         "SET" => set::parse_set(&mut p)?,

@@ -310,6 +310,27 @@ impl Parser {
         FeError::NotSupported(self.first_words(3))
     }
 
+    /// The statement text from the current token to the end, as written (`sql` is the
+    /// text this parser was made from).
+    pub(crate) fn rest_of<'a>(&self, sql: &'a str) -> &'a str {
+        let Some(t) = self.toks.get(self.pos) else { return "" };
+        // Lines count '\n's, columns count chars, both from 1 (the tokenizer's rule).
+        let mut line = 1u64;
+        let mut column = 1u64;
+        for (i, ch) in sql.char_indices() {
+            if line == t.line && column == t.column {
+                return &sql[i..];
+            }
+            if ch == '\n' {
+                line += 1;
+                column = 1;
+            } else {
+                column += 1;
+            }
+        }
+        ""
+    }
+
     /// The cursor position, to report an error at a token already consumed.
     pub(crate) fn mark(&self) -> usize {
         self.pos

@@ -749,4 +749,61 @@ fn delete_with_conditions_and_partitions() {
     assert!(m.starts_with("Right expr of binary predicate"), "{m}");
     let (_, _, m) = parse_err_at("DELETE FROM t WHERE k = NULL");
     assert!(m.contains("IS [NOT] NULL"), "{m}");
+
+fn insert(sql: &str) -> InsertStmt {
+    match ok(sql) {
+        Statement::Insert(i) => *i,
+        other => panic!("{sql}: parsed as {other:?}"),
+    }
+}
+
+#[test]
+fn insert_into_with_label_partitions_and_columns() {
+    let i = insert("INSERT INTO t VALUES (1, 'a'), (2, 'b');");
+    assert_eq!(i.table, tn(None, "t"));
+    assert!(!i.overwrite && i.partitions.is_empty() && i.label.is_none() && i.columns.is_empty());
+    assert_eq!(i.source, "VALUES (1, 'a'), (2, 'b')");
+
+    let sql = "insert into db1.t PARTITION (p1, `p2`) WITH LABEL my_label (k, `v`)\n  SELECT k, v FROM s WHERE v = 'it''s'";
+    let i = insert(sql);
+    assert_eq!(i.table, tn(Some("db1"), "t"));
+    assert_eq!(i.partitions, vec!["p1".to_string(), "p2".to_string()]);
+    assert_eq!(i.label.as_deref(), Some("my_label"));
+    assert_eq!(i.columns, vec!["k".to_string(), "v".to_string()]);
+    // The source exactly as written, quotes and all.
+    assert_eq!(i.source, "SELECT k, v FROM s WHERE v = 'it''s'");
+
+    let i = insert("INSERT INTO internal.db1.t PARTITIONS (p1) WITH LABEL `l-1:x` VALUES (1)");
+    assert_eq!((i.table, i.partitions, i.label.as_deref()), (tn(Some("db1"), "t"), vec!["p1".to_string()], Some("l-1:x")));
+    // A parenthesised query and a WITH query are sources, not column lists or labels.
+    assert_eq!(insert("INSERT INTO t (SELECT 1)").source, "(SELECT 1)");
+    let i = insert("INSERT INTO t WITH x AS (SELECT 1 AS a) SELECT a FROM x");
+    assert!(i.label.is_none() && i.source.starts_with("WITH x AS"));
+    assert_eq!(insert("INSERT INTO t [noshuffle] SELECT 1").source, "SELECT 1");
+}
+
+#[test]
+fn insert_overwrite() {
+    let i = insert("INSERT OVERWRITE TABLE t PARTITION (p1) WITH LABEL ow1 (k) VALUES (1)");
+    assert!(i.overwrite);
+    assert_eq!((i.partitions, i.label.as_deref(), i.columns), (vec!["p1".to_string()], Some("ow1"), vec!["k".to_string()]));
+    assert_eq!(insert("INSERT OVERWRITE TABLE t SELECT * FROM s").source, "SELECT * FROM s");
+    // TABLE is required after OVERWRITE, as upstream.
+    assert!(matches!(err("INSERT OVERWRITE t VALUES (1)"), FeError::Parse { .. }));
+    assert!(matches!(err("INSERT INTO t WITH LABEL VALUES (1)"), FeError::Parse { .. }));
+    assert!(matches!(err("INSERT INTO t PARTITION p1 VALUES (1)"), FeError::Parse { .. }));
+    assert!(matches!(err("INSERT INTO t"), FeError::Parse { .. }));
+    assert!(matches!(err("INSERT INTO hive.db.t VALUES (1)"), FeError::Parse { .. }));
+}
+
+#[test]
+fn create_table_auto_increment() {
+    let sql = "CREATE TABLE t (id BIGINT NOT NULL AUTO_INCREMENT, v VARCHAR(8), n BIGINT NOT NULL AUTO_INCREMENT(100) COMMENT 'x', \
+               m BIGINT NOT NULL AUTO_INCREMENT(-1)) DUPLICATE KEY(id) DISTRIBUTED BY HASH(id) BUCKETS 1";
+    let Statement::CreateTable(ct) = ok(sql) else { panic!() };
+    let got: Vec<Option<i64>> = ct.columns.iter().map(|c| c.auto_increment).collect();
+    // A negative start parses; the catalog refuses it with upstream's text.
+    assert_eq!(got, vec![Some(1), None, Some(100), Some(-1)]);
+    assert_eq!(ct.columns[2].comment.as_deref(), Some("x"));
+    assert!(matches!(err("CREATE TABLE t (id BIGINT NOT NULL AUTO_INCREMENT(x)) DISTRIBUTED BY HASH(id)"), FeError::Parse { .. }));
 }

@@ -12,10 +12,10 @@ use super::TableDdl;
 use crate::system::task_queue::AgentTask;
 use doris_thrift::task_body::TaskBody;
 
-/// Tell the BEs to drop every replica of the table, restoring partitions included;
+/// Tell the BEs to drop every replica of the table, restoring and temporary partitions included;
 /// failures are logged, the BEs' own reports will show leftovers.
 pub async fn drop_tablets(ctx: &TableDdl, table: &OlapTable) {
-    drop_partition_tablets(ctx, table.id, table.partitions.iter().chain(&table.restoring_partitions)).await
+    drop_partition_tablets(ctx, table.id, table.all_partitions()).await
 }
 
 /// Tell the BEs to drop every replica of `partitions` (of table `table_id`); failures are

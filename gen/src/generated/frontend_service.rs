@@ -5885,6 +5885,234 @@ impl TSerializable for TTxnCommitAttachment {
 }
 
 //
+// TAutoIncrementRangeRequest
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TAutoIncrementRangeRequest {
+  pub db_id: Option<i64>,
+  pub table_id: Option<i64>,
+  pub column_id: Option<i64>,
+  pub length: Option<i64>,
+  pub lower_bound: Option<i64>,
+}
+
+impl TAutoIncrementRangeRequest {
+  pub fn new<F1, F2, F3, F4, F5>(db_id: F1, table_id: F2, column_id: F3, length: F4, lower_bound: F5) -> TAutoIncrementRangeRequest where F1: Into<Option<i64>>, F2: Into<Option<i64>>, F3: Into<Option<i64>>, F4: Into<Option<i64>>, F5: Into<Option<i64>> {
+    TAutoIncrementRangeRequest {
+      db_id: db_id.into(),
+      table_id: table_id.into(),
+      column_id: column_id.into(),
+      length: length.into(),
+      lower_bound: lower_bound.into(),
+    }
+  }
+}
+
+impl TSerializable for TAutoIncrementRangeRequest {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TAutoIncrementRangeRequest> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<i64> = None;
+    let mut f_2: Option<i64> = None;
+    let mut f_3: Option<i64> = None;
+    let mut f_4: Option<i64> = None;
+    let mut f_5: Option<i64> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = i_prot.read_i64()?;
+          f_1 = Some(val);
+        },
+        2 => {
+          let val = i_prot.read_i64()?;
+          f_2 = Some(val);
+        },
+        3 => {
+          let val = i_prot.read_i64()?;
+          f_3 = Some(val);
+        },
+        4 => {
+          let val = i_prot.read_i64()?;
+          f_4 = Some(val);
+        },
+        5 => {
+          let val = i_prot.read_i64()?;
+          f_5 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    let ret = TAutoIncrementRangeRequest {
+      db_id: f_1,
+      table_id: f_2,
+      column_id: f_3,
+      length: f_4,
+      lower_bound: f_5,
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("TAutoIncrementRangeRequest");
+    o_prot.write_struct_begin(&struct_ident)?;
+    if let Some(fld_var) = self.db_id {
+      o_prot.write_field_begin(&TFieldIdentifier::new("db_id", TType::I64, 1))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.table_id {
+      o_prot.write_field_begin(&TFieldIdentifier::new("table_id", TType::I64, 2))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.column_id {
+      o_prot.write_field_begin(&TFieldIdentifier::new("column_id", TType::I64, 3))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.length {
+      o_prot.write_field_begin(&TFieldIdentifier::new("length", TType::I64, 4))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.lower_bound {
+      o_prot.write_field_begin(&TFieldIdentifier::new("lower_bound", TType::I64, 5))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+impl Default for TAutoIncrementRangeRequest {
+  fn default() -> Self {
+    TAutoIncrementRangeRequest{
+      db_id: Some(0),
+      table_id: Some(0),
+      column_id: Some(0),
+      length: Some(0),
+      lower_bound: Some(0),
+    }
+  }
+}
+
+//
+// TAutoIncrementRangeResult
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TAutoIncrementRangeResult {
+  pub status: Option<status::TStatus>,
+  pub start: Option<i64>,
+  pub length: Option<i64>,
+  pub master_address: Option<types::TNetworkAddress>,
+}
+
+impl TAutoIncrementRangeResult {
+  pub fn new<F1, F2, F3, F4>(status: F1, start: F2, length: F3, master_address: F4) -> TAutoIncrementRangeResult where F1: Into<Option<status::TStatus>>, F2: Into<Option<i64>>, F3: Into<Option<i64>>, F4: Into<Option<types::TNetworkAddress>> {
+    TAutoIncrementRangeResult {
+      status: status.into(),
+      start: start.into(),
+      length: length.into(),
+      master_address: master_address.into(),
+    }
+  }
+}
+
+impl TSerializable for TAutoIncrementRangeResult {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TAutoIncrementRangeResult> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<status::TStatus> = None;
+    let mut f_2: Option<i64> = None;
+    let mut f_3: Option<i64> = None;
+    let mut f_4: Option<types::TNetworkAddress> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = status::TStatus::read_from_in_protocol(i_prot)?;
+          f_1 = Some(val);
+        },
+        2 => {
+          let val = i_prot.read_i64()?;
+          f_2 = Some(val);
+        },
+        3 => {
+          let val = i_prot.read_i64()?;
+          f_3 = Some(val);
+        },
+        4 => {
+          let val = types::TNetworkAddress::read_from_in_protocol(i_prot)?;
+          f_4 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    let ret = TAutoIncrementRangeResult {
+      status: f_1,
+      start: f_2,
+      length: f_3,
+      master_address: f_4,
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("TAutoIncrementRangeResult");
+    o_prot.write_struct_begin(&struct_ident)?;
+    if let Some(ref fld_var) = self.status {
+      o_prot.write_field_begin(&TFieldIdentifier::new("status", TType::Struct, 1))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.start {
+      o_prot.write_field_begin(&TFieldIdentifier::new("start", TType::I64, 2))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.length {
+      o_prot.write_field_begin(&TFieldIdentifier::new("length", TType::I64, 3))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.master_address {
+      o_prot.write_field_begin(&TFieldIdentifier::new("master_address", TType::Struct, 4))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+impl Default for TAutoIncrementRangeResult {
+  fn default() -> Self {
+    TAutoIncrementRangeResult{
+      status: None,
+      start: Some(0),
+      length: Some(0),
+      master_address: None,
+    }
+  }
+}
+
+//
 // FrontendService service client
 //
 
@@ -5906,6 +6134,7 @@ pub trait TFrontendServiceSyncClient {
   fn begin_txn(&mut self, request: TBeginTxnRequest) -> thrift::Result<TBeginTxnResult>;
   fn commit_txn(&mut self, request: TCommitTxnRequest) -> thrift::Result<TCommitTxnResult>;
   fn rollback_txn(&mut self, request: TRollbackTxnRequest) -> thrift::Result<TRollbackTxnResult>;
+  fn get_auto_increment_range(&mut self, request: TAutoIncrementRangeRequest) -> thrift::Result<TAutoIncrementRangeResult>;
 }
 
 pub trait TFrontendServiceSyncClientMarker {}
@@ -6391,6 +6620,33 @@ impl <C: TThriftClient + TFrontendServiceSyncClientMarker> TFrontendServiceSyncC
       result.ok_or()
     }
   }
+  fn get_auto_increment_range(&mut self, request: TAutoIncrementRangeRequest) -> thrift::Result<TAutoIncrementRangeResult> {
+    (
+      {
+        self.increment_sequence_number();
+        let message_ident = TMessageIdentifier::new("getAutoIncrementRange", TMessageType::Call, self.sequence_number());
+        let call_args = FrontendServiceGetAutoIncrementRangeArgs { request };
+        self.o_prot_mut().write_message_begin(&message_ident)?;
+        call_args.write_to_out_protocol(self.o_prot_mut())?;
+        self.o_prot_mut().write_message_end()?;
+        self.o_prot_mut().flush()
+      }
+    )?;
+    {
+      let message_ident = self.i_prot_mut().read_message_begin()?;
+      verify_expected_sequence_number(self.sequence_number(), message_ident.sequence_number)?;
+      verify_expected_service_call("getAutoIncrementRange", &message_ident.name)?;
+      if message_ident.message_type == TMessageType::Exception {
+        let remote_error = thrift::Error::read_application_error_from_in_protocol(self.i_prot_mut())?;
+        self.i_prot_mut().read_message_end()?;
+        return Err(thrift::Error::Application(remote_error))
+      }
+      verify_expected_message_type(TMessageType::Reply, message_ident.message_type)?;
+      let result = FrontendServiceGetAutoIncrementRangeResult::read_from_in_protocol(self.i_prot_mut())?;
+      self.i_prot_mut().read_message_end()?;
+      result.ok_or()
+    }
+  }
 }
 
 //
@@ -6415,6 +6671,7 @@ pub trait FrontendServiceSyncHandler {
   fn handle_begin_txn(&self, request: TBeginTxnRequest) -> thrift::Result<TBeginTxnResult>;
   fn handle_commit_txn(&self, request: TCommitTxnRequest) -> thrift::Result<TCommitTxnResult>;
   fn handle_rollback_txn(&self, request: TRollbackTxnRequest) -> thrift::Result<TRollbackTxnResult>;
+  fn handle_get_auto_increment_range(&self, request: TAutoIncrementRangeRequest) -> thrift::Result<TAutoIncrementRangeResult>;
 }
 
 pub struct FrontendServiceSyncProcessor<H: FrontendServiceSyncHandler> {
@@ -6477,6 +6734,9 @@ impl <H: FrontendServiceSyncHandler> FrontendServiceSyncProcessor<H> {
   }
   fn process_rollback_txn(&self, incoming_sequence_number: i32, i_prot: &mut dyn TInputProtocol, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
     TFrontendServiceProcessFunctions::process_rollback_txn(&self.handler, incoming_sequence_number, i_prot, o_prot)
+  }
+  fn process_get_auto_increment_range(&self, incoming_sequence_number: i32, i_prot: &mut dyn TInputProtocol, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    TFrontendServiceProcessFunctions::process_get_auto_increment_range(&self.handler, incoming_sequence_number, i_prot, o_prot)
   }
 }
 
@@ -7112,6 +7372,43 @@ impl TFrontendServiceProcessFunctions {
       },
     }
   }
+  pub fn process_get_auto_increment_range<H: FrontendServiceSyncHandler>(handler: &H, incoming_sequence_number: i32, i_prot: &mut dyn TInputProtocol, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let args = FrontendServiceGetAutoIncrementRangeArgs::read_from_in_protocol(i_prot)?;
+    match handler.handle_get_auto_increment_range(args.request) {
+      Ok(handler_return) => {
+        let message_ident = TMessageIdentifier::new("getAutoIncrementRange", TMessageType::Reply, incoming_sequence_number);
+        o_prot.write_message_begin(&message_ident)?;
+        let ret = FrontendServiceGetAutoIncrementRangeResult { result_value: Some(handler_return) };
+        ret.write_to_out_protocol(o_prot)?;
+        o_prot.write_message_end()?;
+        o_prot.flush()
+      },
+      Err(e) => {
+        match e {
+          thrift::Error::Application(app_err) => {
+            let message_ident = TMessageIdentifier::new("getAutoIncrementRange", TMessageType::Exception, incoming_sequence_number);
+            o_prot.write_message_begin(&message_ident)?;
+            thrift::Error::write_application_error_to_out_protocol(&app_err, o_prot)?;
+            o_prot.write_message_end()?;
+            o_prot.flush()
+          },
+          _ => {
+            let ret_err = {
+              ApplicationError::new(
+                ApplicationErrorKind::Unknown,
+                e.to_string()
+              )
+            };
+            let message_ident = TMessageIdentifier::new("getAutoIncrementRange", TMessageType::Exception, incoming_sequence_number);
+            o_prot.write_message_begin(&message_ident)?;
+            thrift::Error::write_application_error_to_out_protocol(&ret_err, o_prot)?;
+            o_prot.write_message_end()?;
+            o_prot.flush()
+          },
+        }
+      },
+    }
+  }
 }
 
 impl <H: FrontendServiceSyncHandler> TProcessor for FrontendServiceSyncProcessor<H> {
@@ -7168,6 +7465,9 @@ impl <H: FrontendServiceSyncHandler> TProcessor for FrontendServiceSyncProcessor
       },
       "rollbackTxn" => {
         self.process_rollback_txn(message_ident.sequence_number, i_prot, o_prot)
+      },
+      "getAutoIncrementRange" => {
+        self.process_get_auto_increment_range(message_ident.sequence_number, i_prot, o_prot)
       },
       method => {
         Err(
@@ -9060,6 +9360,117 @@ impl FrontendServiceRollbackTxnResult {
   }
   fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
     let struct_ident = TStructIdentifier::new("FrontendServiceRollbackTxnResult");
+    o_prot.write_struct_begin(&struct_ident)?;
+    if let Some(ref fld_var) = self.result_value {
+      o_prot.write_field_begin(&TFieldIdentifier::new("result_value", TType::Struct, 0))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+//
+// FrontendServiceGetAutoIncrementRangeArgs
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+struct FrontendServiceGetAutoIncrementRangeArgs {
+  request: TAutoIncrementRangeRequest,
+}
+
+impl FrontendServiceGetAutoIncrementRangeArgs {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<FrontendServiceGetAutoIncrementRangeArgs> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<TAutoIncrementRangeRequest> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = TAutoIncrementRangeRequest::read_from_in_protocol(i_prot)?;
+          f_1 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    verify_required_field_exists("FrontendServiceGetAutoIncrementRangeArgs.request", &f_1)?;
+    let ret = FrontendServiceGetAutoIncrementRangeArgs {
+      request: f_1.expect("auto-generated code should have checked for presence of required fields"),
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("getAutoIncrementRange_args");
+    o_prot.write_struct_begin(&struct_ident)?;
+    o_prot.write_field_begin(&TFieldIdentifier::new("request", TType::Struct, 1))?;
+    self.request.write_to_out_protocol(o_prot)?;
+    o_prot.write_field_end()?;
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+//
+// FrontendServiceGetAutoIncrementRangeResult
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+struct FrontendServiceGetAutoIncrementRangeResult {
+  result_value: Option<TAutoIncrementRangeResult>,
+}
+
+impl FrontendServiceGetAutoIncrementRangeResult {
+  fn ok_or(self) -> thrift::Result<TAutoIncrementRangeResult> {
+    if self.result_value.is_some() {
+      Ok(self.result_value.unwrap())
+    } else {
+      Err(
+        thrift::Error::Application(
+          ApplicationError::new(
+            ApplicationErrorKind::MissingResult,
+            "no result received for FrontendServiceGetAutoIncrementRange"
+          )
+        )
+      )
+    }
+  }
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<FrontendServiceGetAutoIncrementRangeResult> {
+    i_prot.read_struct_begin()?;
+    let mut f_0: Option<TAutoIncrementRangeResult> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        0 => {
+          let val = TAutoIncrementRangeResult::read_from_in_protocol(i_prot)?;
+          f_0 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    let ret = FrontendServiceGetAutoIncrementRangeResult {
+      result_value: f_0,
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("FrontendServiceGetAutoIncrementRangeResult");
     o_prot.write_struct_begin(&struct_ident)?;
     if let Some(ref fld_var) = self.result_value {
       o_prot.write_field_begin(&TFieldIdentifier::new("result_value", TType::Struct, 0))?;

@@ -52,6 +52,16 @@ pub(super) async fn commit(
             .commit_restore(tid, r.job_id, &parts, now)
             .map_err(|e| FeError::Internal(e.to_string()))?;
     }
+    // Restored rows hold AUTO_INCREMENT values below the backed-up table's ceiling.
+    for (tid, ceiling) in &x.auto_increment_ceilings {
+        ctx.catalog
+            .update_table(*tid, |t| {
+                if t.columns.iter().any(|c| c.auto_increment.is_some()) {
+                    t.auto_increment_ceiling = Some(t.auto_increment_ceiling.unwrap_or(*ceiling).max(*ceiling));
+                }
+            })
+            .map_err(|e| FeError::Internal(e.to_string()))?;
+    }
     clean(ctx, &r, &x).await?;
     if !x.atomic.is_empty() {
         swap(ctx, &mut r, &mut x)?;

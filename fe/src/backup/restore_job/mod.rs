@@ -100,6 +100,10 @@ pub struct RestoreExtra {
     /// (restoring) in their table, so a cancel or restart knows them as ours.
     #[serde(default)]
     pub added_partitions: Vec<AddedPartition>,
+    /// (existing table id, the backed-up table's AUTO_INCREMENT ceiling): raised to at
+    /// commit, so values the restored rows hold are not handed out again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub auto_increment_ceilings: Vec<(i64, i64)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

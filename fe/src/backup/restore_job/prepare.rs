@@ -87,6 +87,9 @@ pub(super) async fn pending(
         } else if let Some(t) = existing {
             let lm = meta_conv::table_meta(&t, None);
             tmeta.check_same_schema(&lm, &local_name)?;
+            if let Some(c) = tmeta.auto_increment_ceiling {
+                x.auto_increment_ceilings.push((t.id, c));
+            }
             add_missing_partitions(ctx, &mut r, &mut x, &tmeta, tinfo, t, &name, cancel).await?
         } else {
             let t = create_from_meta(ctx, &r, &tmeta, &local_name).await?;

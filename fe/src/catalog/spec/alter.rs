@@ -57,6 +57,9 @@ fn add(t: &mut OlapTable, specs: &[ColumnSpec], position: &ColumnPosition) -> Re
                 s.name
             )));
         }
+        if s.auto_increment.is_some() {
+            return Err(invalid(format!("Can not add auto increment column {}", s.name)));
+        }
         let data_type = DataType::parse(&s.type_text).map_err(|e| invalid(e.0))?;
         let nullable = s.nullable.unwrap_or(true);
         if !nullable && s.default_value.is_none() {
@@ -94,6 +97,7 @@ fn add(t: &mut OlapTable, specs: &[ColumnSpec], position: &ColumnPosition) -> Re
                 default_value: s.default_value.clone(),
                 comment: s.comment.clone(),
                 unique_id: next_id,
+                auto_increment: None,
             },
         );
         at += 1;
@@ -138,6 +142,7 @@ mod tests {
             aggregation: None,
             default_value: default.map(str::to_string),
             comment: String::new(),
+            auto_increment: None,
         }
     }
 

@@ -6,6 +6,30 @@ use crate::catalog::table::Column;
 use crate::catalog::types::{AggType, DataType, KeysType};
 use crate::catalog::CatalogError;
 
+/// Upstream's rules for AUTO_INCREMENT columns, with its texts: BIGINT NOT NULL, no
+/// default, a start that is not negative, at most one per table.
+pub(crate) fn check_auto_increment(columns: &[Column]) -> Result<(), CatalogError> {
+    let auto: Vec<&Column> = columns.iter().filter(|c| c.auto_increment.is_some()).collect();
+    if auto.len() > 1 {
+        return Err(invalid("there can be at most one auto increment column in OlapTable."));
+    }
+    for c in auto {
+        if c.data_type != DataType::BigInt {
+            return Err(invalid("the auto increment must be BIGINT type."));
+        }
+        if c.nullable {
+            return Err(invalid("the auto increment column should be NOT NULL."));
+        }
+        if c.default_value.is_some() {
+            return Err(invalid("the auto increment column can't have default value."));
+        }
+        if c.auto_increment.is_some_and(|s| s < 0) {
+            return Err(invalid("AUTO_INCREMENT start value can not be negative."));
+        }
+    }
+    Ok(())
+}
+
 /// The table's columns (keys marked) and its keys model.
 pub(super) fn schema(spec: &CreateTableSpec) -> Result<(Vec<Column>, KeysType), CatalogError> {
     if spec.columns.is_empty() {
@@ -30,8 +54,10 @@ pub(super) fn schema(spec: &CreateTableSpec) -> Result<(Vec<Column>, KeysType), 
             default_value: c.default_value.clone(),
             comment: c.comment.clone(),
             unique_id: i as i32,
+            auto_increment: c.auto_increment,
         });
     }
+    check_auto_increment(&columns)?;
 
     let (keys_type, key_names) = match &spec.keys {
         Some((k, names)) => (*k, names.clone()),

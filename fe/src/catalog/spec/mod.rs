@@ -31,6 +31,8 @@ pub struct ColumnSpec {
     pub aggregation: Option<String>,
     pub default_value: Option<String>,
     pub comment: String,
+    /// `AUTO_INCREMENT(start)`.
+    pub auto_increment: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -66,6 +68,8 @@ pub struct CreateTableSpec {
     pub distribution: Option<DistributionSpec>,
     pub properties: BTreeMap<String, String>,
     pub comment: String,
+    /// The AUTO_INCREMENT ceiling to start from (a restored table's); None for CREATE TABLE.
+    pub auto_increment_ceiling: Option<i64>,
 }
 
 fn invalid(msg: impl Into<String>) -> CatalogError {
@@ -128,6 +132,8 @@ pub fn build_table(
         comment: spec.comment.clone(),
         create_time_ms: now_ms,
         restoring_partitions: Vec::new(),
+        temp_partitions: Vec::new(),
+        auto_increment_ceiling: spec.auto_increment_ceiling,
         restore_lock: None,
         dropped_columns: Vec::new(),
     })

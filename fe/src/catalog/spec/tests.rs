@@ -12,6 +12,7 @@ fn spec() -> CreateTableSpec {
         aggregation: None,
         default_value: None,
         comment: String::new(),
+        auto_increment: None,
     };
     CreateTableSpec {
         db: "db".into(),
@@ -30,6 +31,7 @@ fn spec() -> CreateTableSpec {
         distribution: Some(DistributionSpec::Hash { columns: vec!["k1".into()], buckets: Some(4) }),
         properties: [("replication_num".to_string(), "3".to_string())].into(),
         comment: String::new(),
+        auto_increment_ceiling: None,
     }
 }
 
@@ -275,4 +277,40 @@ fn partition_columns_as_upstream_accepts_them() {
         let e = by_value(keys).unwrap_err().to_string();
         assert!(e.contains("The partition column could not be aggregated column: v"), "{keys:?}: {e}");
     }
+}
+
+#[test]
+fn auto_increment_columns_follow_upstream_rules() {
+    let with = |cols: Vec<ColumnSpec>| {
+        let mut s = spec();
+        s.columns.extend(cols);
+        build_table(&s, 1, &[11, 12, 13], ids(), 0)
+    };
+    let auto = |name: &str, t: &str, nullable: bool, start: i64| ColumnSpec {
+        name: name.into(),
+        type_text: t.into(),
+        nullable: Some(nullable),
+        aggregation: None,
+        default_value: None,
+        comment: String::new(),
+        auto_increment: Some(start),
+    };
+    let t = with(vec![auto("id", "bigint", false, 7)]).unwrap();
+    assert_eq!(t.column("id").unwrap().auto_increment, Some(7));
+    assert!(t.create_table_ddl().contains("`id` bigint NOT NULL AUTO_INCREMENT(7)\n"), "{}", t.create_table_ddl());
+    let refused = |cols: Vec<ColumnSpec>| match with(cols) {
+        Err(CatalogError::Invalid(m)) => m,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    assert_eq!(refused(vec![auto("id", "int", false, 1)]), "the auto increment must be BIGINT type.");
+    assert_eq!(refused(vec![auto("id", "bigint", true, 1)]), "the auto increment column should be NOT NULL.");
+    assert_eq!(refused(vec![auto("id", "bigint", false, -1)]), "AUTO_INCREMENT start value can not be negative.");
+    assert_eq!(
+        refused(vec![ColumnSpec { default_value: Some("0".into()), ..auto("id", "bigint", false, 1) }]),
+        "the auto increment column can't have default value."
+    );
+    assert_eq!(
+        refused(vec![auto("a", "bigint", false, 1), auto("b", "bigint", false, 1)]),
+        "there can be at most one auto increment column in OlapTable."
+    );
 }
