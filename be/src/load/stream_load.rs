@@ -120,10 +120,115 @@ pub async fn handle(
         }
     };
     let load = Load { ctx: ctx.clone(), db, table, user, passwd, token, label };
-    load.run(&headers, body, &mut r).await;
+    // Options are checked before a transaction is begun: a bad header costs no label.
+    match LoadOptions::from_headers(&headers) {
+        Ok(opts) => load.run(&headers, &opts, body, &mut r).await,
+        Err(e) => r.message = e,
+    }
     r.load_ms = ms(started);
     info!(label = %r.label, txn_id = r.txn_id, status = r.status, loaded = r.loaded, filtered = r.filtered, "stream load done");
     (StatusCode::OK, [("Content-Type", "application/json; charset=UTF-8")], r.to_json()).into_response()
+}
+
+/// What the request's headers ask of the load, checked before it starts.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub format: Format,
+    /// The file's columns (`columns`); the table's own order when empty.
+    pub columns: Vec<String>,
+    pub max_filter_ratio: f64,
+}
+
+#[derive(Debug, Clone)]
+pub enum Format {
+    Csv(csv::CsvOptions),
+    Json(json::JsonOptions),
+}
+
+/// A boolean header: absent is `false`; anything but true/false (any case) is refused.
+fn bool_header(h: &HeaderMap, name: &str) -> Result<bool, String> {
+    match header(h, name) {
+        None => Ok(false),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+        Some(v) => Err(format!("invalid {name} '{v}': must be true or false")),
+    }
+}
+
+/// A one-byte header (`enclose`, `escape`), as upstream requires them.
+fn byte_header(h: &HeaderMap, name: &str) -> Result<Option<u8>, String> {
+    // Not trimmed: a space is a valid enclose or escape byte.
+    let Some(v) = h.get(name) else { return Ok(None) };
+    let v = v.as_bytes();
+    match v {
+        [] => Ok(None),
+        [b] if b.is_ascii() => Ok(Some(*b)),
+        _ => Err(format!("{name} must be single-char, actually is {}", String::from_utf8_lossy(v))),
+    }
+}
+
+impl LoadOptions {
+    pub fn from_headers(h: &HeaderMap) -> Result<LoadOptions, String> {
+        let format_name = header(h, "format").unwrap_or_else(|| "csv".into()).to_ascii_lowercase();
+        let csv_header_lines = match format_name.as_str() {
+            "csv" => Some(0),
+            "csv_with_names" => Some(1),
+            "csv_with_names_and_types" => Some(2),
+            _ => None,
+        };
+        let format = match (format_name.as_str(), csv_header_lines) {
+            (_, Some(header_lines)) => {
+                let skip_lines = match header(h, "skip_lines") {
+                    None => 0,
+                    Some(v) => v
+                        .parse::<usize>()
+                        .map_err(|_| format!("invalid skip_lines '{v}': must be a non-negative integer"))?,
+                };
+                let enclose = byte_header(h, "enclose")?;
+                let escape = byte_header(h, "escape")?;
+                let opts = csv::CsvOptions {
+                    col_sep: csv::unescape_separator(&header(h, "column_separator").unwrap_or_else(|| "\\t".into())),
+                    line_sep: csv::unescape_separator(&header(h, "line_delimiter").unwrap_or_else(|| "\\n".into())),
+                    enclose,
+                    escape,
+                    trim_double_quotes: bool_header(h, "trim_double_quotes")?,
+                    // Like upstream, the csv_with_names formats decide the header lines.
+                    skip_lines: if header_lines > 0 { header_lines } else { skip_lines },
+                };
+                if opts.col_sep.is_empty() || opts.line_sep.is_empty() {
+                    return Err("column_separator and line_delimiter may not be empty".into());
+                }
+                Format::Csv(opts)
+            }
+            ("json", _) => {
+                // fuzzy_parse only promises every record has the first one's fields (a
+                // speed hint upstream); records are read by name here either way.
+                bool_header(h, "fuzzy_parse")?;
+                Format::Json(json::JsonOptions {
+                    strip_outer_array: bool_header(h, "strip_outer_array")?,
+                    read_json_by_line: bool_header(h, "read_json_by_line")?,
+                    json_root: header(h, "json_root"),
+                    jsonpaths: header(h, "jsonpaths"),
+                })
+            }
+            (other, _) => {
+                return Err(format!(
+                    "format {other} is not supported by doris-rs (csv, csv_with_names, csv_with_names_and_types and json are)"
+                ))
+            }
+        };
+        let columns: Vec<String> = header(h, "columns")
+            .map(|c| c.split(',').map(|s| s.trim().trim_matches('`').to_string()).filter(|s| !s.is_empty()).collect())
+            .unwrap_or_default();
+        let max_filter_ratio: f64 = match header(h, "max_filter_ratio") {
+            Some(v) => match v.parse::<f64>() {
+                Ok(r) if (0.0..=1.0).contains(&r) => r,
+                _ => return Err(format!("invalid max_filter_ratio '{v}': must be a number from 0 to 1")),
+            },
+            None => 0.0,
+        };
+        Ok(LoadOptions { format, columns, max_filter_ratio })
+    }
 }
 
 struct Load {
@@ -144,7 +249,7 @@ impl Load {
         Ok(FrontendServiceClient::new(self.ctx.fe_pool.channel(format!("{}:{}", addr.hostname, addr.port), opts)))
     }
 
-    async fn run(&self, headers: &HeaderMap, body: Bytes, r: &mut LoadResult) {
+    async fn run(&self, headers: &HeaderMap, opts: &LoadOptions, body: Bytes, r: &mut LoadResult) {
         // 1. Begin: the FE checks the user and the label.
         let t = Instant::now();
         let begin = TLoadTxnBeginRequest {
@@ -188,7 +293,7 @@ impl Load {
         }
         let txn_id = res.txn_id.unwrap_or(-1);
         r.txn_id = txn_id;
-        match self.load_in_txn(txn_id, headers, &body, r).await {
+        match self.load_in_txn(txn_id, opts, &body, r).await {
             Ok(()) => {}
             Err(e) => {
                 r.status = "Fail";
@@ -271,38 +376,18 @@ impl Load {
         serde_json::from_slice(&bytes).map_err(|e| format!("bad load plan: {e}"))
     }
 
-    async fn load_in_txn(&self, txn_id: i64, headers: &HeaderMap, body: &Bytes, r: &mut LoadResult) -> Result<(), String> {
+    async fn load_in_txn(&self, txn_id: i64, opts: &LoadOptions, body: &Bytes, r: &mut LoadResult) -> Result<(), String> {
         let plan = self.fetch_plan(txn_id).await?;
         let router = Router::new(&plan)?;
 
         // 2. Parse and route.
         let t = Instant::now();
-        let col_sep = csv::unescape_separator(&header(headers, "column_separator").unwrap_or_else(|| "\t".into()));
-        let line_sep = csv::unescape_separator(&header(headers, "line_delimiter").unwrap_or_else(|| "\n".into()));
-        let columns: Vec<String> = header(headers, "columns")
-            .map(|c| c.split(',').map(|s| s.trim().trim_matches('`').to_string()).filter(|s| !s.is_empty()).collect())
-            .unwrap_or_default();
-        let max_filter_ratio: f64 = match header(headers, "max_filter_ratio") {
-            Some(v) => v.parse().map_err(|_| format!("invalid max_filter_ratio: {v}"))?,
-            None => 0.0,
-        };
-        let format = header(headers, "format").unwrap_or_else(|| "csv".into()).to_ascii_lowercase();
-        let flag = |name: &str| header(headers, name).is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        let json = match format.as_str() {
-            "csv" => None,
-            "json" => Some(json::JsonOptions {
-                strip_outer_array: flag("strip_outer_array"),
-                read_json_by_line: flag("read_json_by_line"),
-                json_root: header(headers, "json_root").filter(|r| !r.is_empty()),
-                jsonpaths: header(headers, "jsonpaths").filter(|p| !p.is_empty()),
-            }),
-            other => return Err(format!("format {other} is not supported by doris-rs (csv and json are)")),
-        };
+        let LoadOptions { columns, max_filter_ratio, format, .. } = opts.clone();
         let table_cols = router.columns.clone();
         let body2 = body.clone();
-        let parsed = tokio::task::spawn_blocking(move || match json {
-            Some(opts) => json::parse(&body2, &table_cols, &columns, &opts),
-            None => csv::parse(&body2, &table_cols, &columns, &col_sep, &line_sep),
+        let parsed = tokio::task::spawn_blocking(move || match format {
+            Format::Json(opts) => json::parse(&body2, &table_cols, &columns, &opts),
+            Format::Csv(opts) => csv::parse_with(&body2, &table_cols, &columns, &opts),
         })
         .await
         .map_err(|e| format!("parse task failed: {e}"))??;
@@ -323,7 +408,9 @@ impl Load {
                 None => {
                     filtered += 1;
                     if errors.len() < csv::MAX_ERROR_SAMPLES {
-                        errors.push("Reason: no partition for this tuple.".into());
+                        let src: Vec<String> =
+                            row.iter().zip(&router.columns).map(|(c, col)| c.to_json(&col.kind).to_string()).collect();
+                        errors.push(csv::reject("no partition for this tuple", &src.join(", ")));
                     }
                 }
             }
@@ -452,5 +539,54 @@ impl Load {
         r.status = "Success";
         r.message = "OK".into();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn csv_options_from_headers() {
+        let o = LoadOptions::from_headers(&headers(&[
+            ("column_separator", ","),
+            ("enclose", "'"),
+            ("escape", "\\"),
+            ("trim_double_quotes", "TRUE"),
+            ("skip_lines", "3"),
+        ]))
+        .unwrap();
+        let Format::Csv(c) = o.format else { panic!() };
+        assert_eq!((c.col_sep.as_str(), c.line_sep.as_str()), (",", "\n"));
+        assert_eq!((c.enclose, c.escape, c.trim_double_quotes, c.skip_lines), (Some(b'\''), Some(b'\\'), true, 3));
+        // The csv_with_names formats decide the skipped lines.
+        let o = LoadOptions::from_headers(&headers(&[("format", "csv_with_names_and_types"), ("skip_lines", "5")])).unwrap();
+        let Format::Csv(c) = o.format else { panic!() };
+        assert_eq!((c.col_sep.as_str(), c.skip_lines), ("\t", 2));
+    }
+
+    #[test]
+    fn bad_headers_are_named() {
+        for (pairs, needle) in [
+            (vec![("enclose", "ab")], "enclose must be single-char, actually is ab"),
+            (vec![("escape", "xy")], "escape must be single-char, actually is xy"),
+            (vec![("skip_lines", "x")], "invalid skip_lines 'x'"),
+            (vec![("trim_double_quotes", "1")], "invalid trim_double_quotes '1'"),
+            (vec![("format", "json"), ("fuzzy_parse", "y")], "invalid fuzzy_parse 'y'"),
+            (vec![("format", "orc")], "format orc is not supported"),
+            (vec![("max_filter_ratio", "-0.1")], "invalid max_filter_ratio '-0.1'"),
+        ] {
+            let e = LoadOptions::from_headers(&headers(&pairs)).unwrap_err();
+            assert!(e.contains(needle), "{e}");
+        }
+        assert!(LoadOptions::from_headers(&headers(&[("format", "json"), ("fuzzy_parse", "true")])).is_ok());
     }
 }
