@@ -4,6 +4,8 @@ and `doris-rs be`, each an OS process started here, as in test_fe_kill_jobs).
 - CSV: `enclose`, `escape`, `trim_double_quotes`, `skip_lines`, the `csv_with_names` and
   `csv_with_names_and_types` formats; json's `fuzzy_parse`; bad header values answered with
   a message naming the header; a body over 1 MiB sent by curl with `Expect: 100-continue`.
+- Error log: rows filtered by a load are written to a file behind `ErrorURL`, served by the
+  BE's `/api/_load_error_log` (names confined to the error-log dir), old logs removed.
 
 Every outcome is read back: rows through the FE's MySQL port, bytes over HTTP, codes.
 """
@@ -147,4 +149,74 @@ def test_expect_100_continue_with_curl_over_one_mib(cluster, tmp_path):
         res = json.loads(out.stdout)
         assert (res["Status"], res["NumberLoadedRows"]) == ("Success", 40_000), res
     assert cluster.values(f"SELECT COUNT(*), COUNT(DISTINCT k) FROM {DB}.big")[0] == (80_000, 40_000)
+
+
+# --- 2. Error log ---------------------------------------------------------------------------
+
+
+def error_log_dir(cluster):
+    return cluster.d / "storage" / "error_log"
+
+
+def test_filtered_rows_are_behind_the_error_url(cluster):
+    cluster.table("errs")
+    # An old log, past load_error_log_reserve_hours (1 here): the next log written sweeps it.
+    d = error_log_dir(cluster)
+    d.mkdir(exist_ok=True)
+    old = d / "error_log_old_one"
+    old.write_text("old\n")
+    two_hours_ago = time.time() - 2 * 3600
+    os.utime(old, (two_hours_ago, two_hours_ago))
+
+    body = "1,a\nx,b\n3\n4,d\n"
+    res = cluster.load("errs", body, "errs_1", {"column_separator": ",", "max_filter_ratio": "0.6"})
+    assert (res["Status"], res["NumberLoadedRows"], res["NumberFilteredRows"]) == ("Success", 2, 2), res
+    assert list(res)[-1] == "ErrorURL", res  # upstream's place: the last key
+    url = res["ErrorURL"]
+    prefix = f"http://127.0.0.1:{cluster.be_ports['http']}/api/_load_error_log?file="
+    assert url.startswith(prefix), url
+    r = requests.get(url, timeout=30)
+    assert r.status_code == 200, r.text
+    lines = r.text.splitlines()
+    assert len(lines) == 2, r.text
+    assert lines[0].startswith("Reason: column k: ") and lines[0].endswith(". src line [x,b]; "), lines
+    assert lines[1] == ("Reason: actual column number 1 is not equal to schema column number 2. "
+                        "src line [3]; "), lines
+    name = url[len(prefix):]
+    assert (d / name).read_text() == r.text
+    assert not old.exists(), "the log past its reserve hours was not deleted"
+    assert cluster.kv("errs") == [(1, "a"), (4, "d")]
+
+    # A load failing on too many filtered rows names its log too; nothing of it is visible.
+    res = cluster.load("errs", "5,e\ny,f\n", "errs_2", {"column_separator": ","})
+    assert res["Status"] == "Fail" and "too many filtered rows" in res["Message"], res
+    r = requests.get(res["ErrorURL"], timeout=30)
+    assert r.status_code == 200 and "src line [y,f]" in r.text, r.text
+    assert cluster.kv("errs") == [(1, "a"), (4, "d")]
+
+    # A clean load has no ErrorURL.
+    res = cluster.load("errs", "6,g\n", "errs_3", {"column_separator": ","})
+    assert res["Status"] == "Success" and "ErrorURL" not in res, res
+
+
+def test_more_than_fifty_filtered_rows_are_cut_like_upstream(cluster):
+    cluster.table("many_errs")
+    body = "".join(f"bad{i},v\n" for i in range(70))
+    res = cluster.load("many_errs", body, "many_1", {"column_separator": ",", "max_filter_ratio": "1"})
+    assert (res["Status"], res["NumberFilteredRows"]) == ("Success", 70), res
+    lines = requests.get(res["ErrorURL"], timeout=30).text.splitlines()
+    assert len(lines) == 51, lines
+    assert lines[-1] == "TOO MUCH ERROR! already reach 50. show no more next error.", lines
+
+
+@pytest.mark.parametrize("name", ["../be.conf", "..", "a/b", "/etc/passwd", "%2Fetc%2Fpasswd", "x..y", ""])
+def test_error_log_names_are_confined(cluster, name):
+    r = requests.get(cluster.be_url(f"/api/_load_error_log?file={name}"), timeout=30)
+    assert r.status_code == 400, (name, r.status_code, r.text)
+    assert "error log" in r.text or "file parameter" in r.text, r.text
+
+
+def test_unknown_error_log_is_404(cluster):
+    r = requests.get(cluster.be_url("/api/_load_error_log?file=error_log_nope"), timeout=30)
+    assert r.status_code == 404 and "not found" in r.text, r.text
 

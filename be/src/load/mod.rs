@@ -10,9 +10,11 @@
 //! - `stream_load`: `PUT /api/{db}/{table}/_stream_load`.
 //! - `internal`: rowset transfer and scan endpoints (token-checked).
 //! - `gc`: dropping pending rowsets of aborted or expired loads.
+//! - `error_log`: the rows a load filtered, behind its ErrorURL.
 
 pub mod arrow_ipc;
 pub mod csv;
+pub mod error_log;
 pub mod filter;
 pub mod gc;
 pub mod hash;
@@ -39,6 +41,7 @@ pub const TOKEN_HEADER: &str = "token";
 pub fn router<S: Clone + Send + Sync + 'static>(ctx: Arc<BeContext>) -> Router<S> {
     Router::new()
         .route("/api/{db}/{table}/_stream_load", put(stream_load::handle))
+        .route("/api/_load_error_log", get(error_log::serve))
         .route("/api/_internal/load/rowset", post(internal::receive_rowset))
         .route("/api/_internal/load/abort", post(internal::abort_rowset))
         .route("/api/_internal/load/clear_txn", post(gc::clear_txn_handler))

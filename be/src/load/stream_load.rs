@@ -21,7 +21,7 @@ use doris_thrift::types::TTabletCommitInfo;
 use futures::stream::{self, StreamExt};
 use tracing::{info, warn};
 
-use super::{csv, json};
+use super::{csv, error_log, json};
 use super::plan::{LoadPlan, Router};
 use super::segment;
 use super::types::Cell;
@@ -49,6 +49,8 @@ pub struct LoadResult {
     pub read_data_ms: u64,
     pub write_data_ms: u64,
     pub commit_publish_ms: u64,
+    /// Where the filtered rows can be read (upstream's last key).
+    pub error_url: Option<String>,
 }
 
 impl LoadResult {
@@ -78,6 +80,9 @@ impl LoadResult {
             ("ReceiveDataTimeMs", 0.into()),
             ("CommitAndPublishTimeMs", self.commit_publish_ms.into()),
         ]);
+        if let Some(url) = &self.error_url {
+            pairs.push(("ErrorURL", url.clone().into()));
+        }
         let body: Vec<String> = pairs
             .iter()
             .map(|(k, v)| format!("    \"{k}\": {}", serde_json::to_string(v).unwrap_or_else(|_| "null".into())))
@@ -119,7 +124,8 @@ pub async fn handle(
                 .into_response();
         }
     };
-    let load = Load { ctx: ctx.clone(), db, table, user, passwd, token, label };
+    let host = request_host(&headers);
+    let load = Load { ctx: ctx.clone(), db, table, user, passwd, token, label, host };
     // Options are checked before a transaction is begun: a bad header costs no label.
     match LoadOptions::from_headers(&headers) {
         Ok(opts) => load.run(&headers, &opts, body, &mut r).await,
@@ -239,6 +245,18 @@ struct Load {
     passwd: String,
     token: Option<String>,
     label: String,
+    /// This BE's host as the client reached it (the `Host` header), for ErrorURL.
+    host: Option<String>,
+}
+
+/// The host part of the request's `Host` header (`h`, `h:port`, `[v6]:port`).
+fn request_host(h: &HeaderMap) -> Option<String> {
+    let v = header(h, "host")?;
+    let host = match v.strip_prefix('[') {
+        Some(rest) => format!("[{}]", rest.split(']').next()?),
+        None => v.split(':').next().unwrap_or_default().to_string(),
+    };
+    (!host.is_empty() && host != "[]").then_some(host)
 }
 
 impl Load {
@@ -350,6 +368,28 @@ impl Load {
             .await;
     }
 
+    /// Keep the filtered rows in an error log; its URL, or None when it could not be
+    /// written (the load goes on: the log is a convenience).
+    async fn write_error_log(&self, errors: Vec<String>, filtered: u64) -> Option<String> {
+        let (dir, hours) = (error_log::dir(&self.ctx), self.ctx.config.load_error_log_reserve_hours);
+        let (db, label) = (self.db.clone(), self.label.clone());
+        let written = tokio::task::spawn_blocking(move || error_log::write(&dir, hours, &db, &label, &errors, filtered)).await;
+        match written {
+            Ok(Ok(name)) => {
+                let host = self.host.clone().unwrap_or_else(|| "127.0.0.1".into());
+                Some(format!("http://{host}:{}/api/_load_error_log?file={name}", self.ctx.config.webserver_port))
+            }
+            Ok(Err(e)) => {
+                warn!(label = %self.label, error = %e, "cannot write the load's error log");
+                None
+            }
+            Err(e) => {
+                warn!(label = %self.label, error = %e, "error log task failed");
+                None
+            }
+        }
+    }
+
     async fn fetch_plan(&self, txn_id: i64) -> Result<LoadPlan, String> {
         let m = self.ctx.master();
         let fe = m.fe_addr.ok_or("no master FE known")?;
@@ -419,6 +459,9 @@ impl Load {
         r.filtered = filtered;
         r.loaded = total - filtered;
         r.read_data_ms = ms(t);
+        if filtered > 0 {
+            r.error_url = self.write_error_log(errors.clone(), filtered).await;
+        }
         if total > 0 && filtered as f64 > total as f64 * max_filter_ratio {
             let first = errors.first().cloned().unwrap_or_default();
             return Err(format!("[DATA_QUALITY_ERROR]too many filtered rows; first error: {first}"));
@@ -588,5 +631,23 @@ mod tests {
             assert!(e.contains(needle), "{e}");
         }
         assert!(LoadOptions::from_headers(&headers(&[("format", "json"), ("fuzzy_parse", "true")])).is_ok());
+    }
+
+    #[test]
+    fn host_of_the_request() {
+        assert_eq!(request_host(&headers(&[("host", "10.0.0.5:8040")])).as_deref(), Some("10.0.0.5"));
+        assert_eq!(request_host(&headers(&[("host", "be1")])).as_deref(), Some("be1"));
+        assert_eq!(request_host(&headers(&[("host", "[::1]:8040")])).as_deref(), Some("[::1]"));
+        assert_eq!(request_host(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn error_url_is_the_last_key() {
+        let r = LoadResult { error_url: Some("http://h:1/api/_load_error_log?file=f".into()), ..Default::default() };
+        let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        let text = r.to_json();
+        assert!(text.trim_end().ends_with("\"ErrorURL\": \"http://h:1/api/_load_error_log?file=f\"\n}"), "{text}");
+        assert_eq!(v["ErrorURL"], "http://h:1/api/_load_error_log?file=f");
+        assert!(!LoadResult::default().to_json().contains("ErrorURL"));
     }
 }
