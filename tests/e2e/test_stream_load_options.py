@@ -6,6 +6,8 @@ and `doris-rs be`, each an OS process started here, as in test_fe_kill_jobs).
   a message naming the header; a body over 1 MiB sent by curl with `Expect: 100-continue`.
 - Error log: rows filtered by a load are written to a file behind `ErrorURL`, served by the
   BE's `/api/_load_error_log` (names confined to the error-log dir), old logs removed.
+- Two-phase commit: `two_phase_commit: true`, then `_stream_load_2pc` commit or abort; a
+  PRECOMMITTED transaction shown by SHOW TRANSACTION survives a kill -9 of the FE.
 
 Every outcome is read back: rows through the FE's MySQL port, bytes over HTTP, codes.
 """
@@ -119,6 +121,7 @@ def test_json_fuzzy_parse_is_accepted(cluster):
     ({"format": "parquet"}, "format parquet is not supported"),
     ({"max_filter_ratio": "2"}, "invalid max_filter_ratio '2'"),
     ({"format": "json", "fuzzy_parse": "maybe"}, "invalid fuzzy_parse 'maybe'"),
+    ({"two_phase_commit": "sure"}, "invalid two_phase_commit 'sure'"),
 ])
 def test_bad_header_values_are_named_in_the_answer(cluster, bad_hdr, headers, needle):
     h = {k: v.encode() for k, v in headers.items()}  # raw bytes: requests would refuse é
@@ -220,3 +223,126 @@ def test_unknown_error_log_is_404(cluster):
     r = requests.get(cluster.be_url("/api/_load_error_log?file=error_log_nope"), timeout=30)
     assert r.status_code == 404 and "not found" in r.text, r.text
 
+
+# --- 3. Two-phase commit --------------------------------------------------------------------
+
+
+def txn_2pc(cluster, op, txn_id=None, label=None, port=None, user=("root", ""), db=DB):
+    h = {"txn_operation": op}
+    if txn_id is not None:
+        h["txn_id"] = str(txn_id)
+    if label is not None:
+        h["label"] = label
+    url = f"http://{HOST}:{port or cluster.be_ports['http']}/api/{db}/_stream_load_2pc"
+    r = requests.put(url, headers=h, auth=user, timeout=120)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def show_txn(cluster, txn_id):
+    rows = cluster.rows(f"SHOW TRANSACTION FROM {DB} WHERE id = {txn_id}")
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def precommit_load(cluster, table, body, label, extra=None):
+    res = cluster.load(table, body, label, {"column_separator": ",", "two_phase_commit": "true", **(extra or {})})
+    assert (res["Status"], res["TwoPhaseCommit"], res["NumberLoadedRows"]) == ("Success", "true", body.count("\n")), res
+    return res["TxnId"]
+
+
+def test_two_phase_commit_then_commit(cluster):
+    cluster.table("tpc")
+    txn = precommit_load(cluster, "tpc", "1,a\n2,b\n", "tpc_1")
+    assert cluster.kv("tpc") == []  # pre-committed: nothing visible yet
+    t = show_txn(cluster, txn)
+    assert (t["TransactionStatus"], t["Label"]) == ("PRECOMMITTED", "tpc_1"), t
+    assert t["PreCommitTime"] not in (None, "", "NULL") and not t["PreCommitTime"].startswith("1970"), t
+    # The label stays taken.
+    res = cluster.load("tpc", "9,z\n", "tpc_1", {"column_separator": ","})
+    assert res["Status"] == "Label Already Exists", res
+
+    assert txn_2pc(cluster, "commit", txn_id=txn) == {
+        "status": "Success", "msg": f"transaction [{txn}] commit successfully."}
+    assert cluster.kv("tpc") == [(1, "a"), (2, "b")]
+    assert show_txn(cluster, txn)["TransactionStatus"] == "VISIBLE"
+    # An aborted-after-commit is refused with the FE's reason.
+    res = txn_2pc(cluster, "abort", txn_id=txn)
+    assert res["status"] == "ANALYSIS_ERROR" and "VISIBLE, could not abort" in res["msg"], res
+    assert cluster.kv("tpc") == [(1, "a"), (2, "b")]
+
+
+def test_two_phase_commit_then_abort_by_label_through_the_fe(cluster):
+    cluster.table("tpa")
+    txn = precommit_load(cluster, "tpa", "1,a\n", "tpa_1")
+    # The FE's http port sends the 2PC call on to a BE, as upstream's FE does (curl follows).
+    out = subprocess.run(
+        ["curl", "-sS", "--location-trusted", "-u", "root:", "-X", "PUT", "-H", "label:tpa_1",
+         "-H", "txn_operation:abort", f"http://{HOST}:{cluster.fe_ports['http']}/api/{DB}/_stream_load_2pc"],
+        capture_output=True, text=True, timeout=120, check=True,
+    ).stdout
+    assert json.loads(out) == {"status": "Success", "msg": "transaction [tpa_1] abort successfully."}, out
+    t = show_txn(cluster, txn)
+    assert (t["TransactionStatus"], t["Reason"]) == ("ABORTED", "User Abort"), t
+    assert cluster.kv("tpa") == []
+    # Committing it now is refused; its label is free again.
+    res = txn_2pc(cluster, "commit", txn_id=txn)
+    assert res["status"] == "ANALYSIS_ERROR" and "aborted" in res["msg"], res
+    res = cluster.load("tpa", "2,b\n", "tpa_1", {"column_separator": ","})
+    assert res["Status"] == "Success", res
+    assert cluster.kv("tpa") == [(2, "b")]
+
+
+def test_two_phase_commit_refusals_are_clear(cluster):
+    cluster.table("tpr")
+    txn = precommit_load(cluster, "tpr", "1,a\n", "tpr_1")
+    assert txn_2pc(cluster, "finish", txn_id=txn) == {
+        "status": "INTERNAL_ERROR", "msg": "transaction operation should be 'commit' or 'abort'"}
+    r = requests.put(cluster.be_url(f"/api/{DB}/_stream_load_2pc"), auth=("root", ""), timeout=30,
+                     headers={"txn_id": "abc", "txn_operation": "commit"})
+    assert r.json() == {"status": "INTERNAL_ERROR", "msg": "convert txn_id [abc] failed"}, r.text
+    res = txn_2pc(cluster, "commit", txn_id=987654321)
+    assert res == {"status": "ANALYSIS_ERROR", "msg": "transaction [987654321] not found"}, res
+    res = txn_2pc(cluster, "commit", label="no_such_label")
+    assert res == {"status": "ANALYSIS_ERROR", "msg": "transaction not found, label=no_such_label"}, res
+    res = txn_2pc(cluster, "commit", txn_id=txn, user=("root", "wrong"))
+    assert res["status"] == "ANALYSIS_ERROR" and "Access denied" in res["msg"], res
+    res = txn_2pc(cluster, "commit", txn_id=txn, db="no_such_db")
+    assert res == {"status": "ANALYSIS_ERROR", "msg": "unknown database, database=no_such_db"}, res
+    # A user without LOAD_PRIV on the table may not commit it.
+    cluster.run("CREATE USER 'reader'@'%' IDENTIFIED BY 'pw'")
+    cluster.run(f"GRANT SELECT_PRIV ON {DB}.* TO 'reader'@'%'")
+    res = txn_2pc(cluster, "commit", txn_id=txn, user=("reader", "pw"))
+    assert res["status"] == "ANALYSIS_ERROR" and "LOAD" in res["msg"].upper(), res
+    assert show_txn(cluster, txn)["TransactionStatus"] == "PRECOMMITTED"
+    assert cluster.kv("tpr") == []
+    # Its owner still can.
+    assert txn_2pc(cluster, "commit", txn_id=txn)["status"] == "Success"
+    assert cluster.kv("tpr") == [(1, "a")]
+
+
+def test_precommitted_transaction_survives_a_kill_9_of_the_fe(cluster):
+    cluster.table("tpk")
+    keep = precommit_load(cluster, "tpk", "1,a\n2,b\n", "tpk_keep")
+    drop = precommit_load(cluster, "tpk", "3,c\n", "tpk_drop")
+    cluster.crash_fe()
+    cluster.start_fe()
+    assert show_txn(cluster, keep)["TransactionStatus"] == "PRECOMMITTED"
+    assert show_txn(cluster, drop)["TransactionStatus"] == "PRECOMMITTED"
+    assert cluster.kv("tpk") == []
+    assert txn_2pc(cluster, "commit", txn_id=keep)["status"] == "Success"
+    assert txn_2pc(cluster, "abort", txn_id=drop)["status"] == "Success"
+    assert cluster.kv("tpk") == [(1, "a"), (2, "b")]
+    assert show_txn(cluster, keep)["TransactionStatus"] == "VISIBLE"
+    assert show_txn(cluster, drop)["TransactionStatus"] == "ABORTED"
+
+
+def test_precommitted_transaction_times_out(cluster):
+    cluster.table("tpt")
+    txn = precommit_load(cluster, "tpt", "1,a\n", "tpt_1", {"timeout": "4"})
+    time.sleep(5)
+    res = txn_2pc(cluster, "commit", txn_id=txn)
+    assert res["status"] == "ANALYSIS_ERROR" and "timeout by txn manager" in res["msg"], res
+    t = show_txn(cluster, txn)
+    assert (t["TransactionStatus"], t["Reason"]) == ("ABORTED", "timeout by txn manager"), t
+    assert cluster.kv("tpt") == []

@@ -51,6 +51,7 @@ pub struct LoadResult {
     pub commit_publish_ms: u64,
     /// Where the filtered rows can be read (upstream's last key).
     pub error_url: Option<String>,
+    pub two_phase_commit: bool,
 }
 
 impl LoadResult {
@@ -59,7 +60,7 @@ impl LoadResult {
             ("TxnId", self.txn_id.into()),
             ("Label", self.label.clone().into()),
             ("Comment", "".into()),
-            ("TwoPhaseCommit", "false".into()),
+            ("TwoPhaseCommit", if self.two_phase_commit { "true" } else { "false" }.into()),
             ("Status", self.status.into()),
         ];
         if let Some(s) = &self.existing_job_status {
@@ -128,7 +129,10 @@ pub async fn handle(
     let load = Load { ctx: ctx.clone(), db, table, user, passwd, token, label, host };
     // Options are checked before a transaction is begun: a bad header costs no label.
     match LoadOptions::from_headers(&headers) {
-        Ok(opts) => load.run(&headers, &opts, body, &mut r).await,
+        Ok(opts) => {
+            r.two_phase_commit = opts.two_phase_commit;
+            load.run(&headers, &opts, body, &mut r).await
+        }
         Err(e) => r.message = e,
     }
     r.load_ms = ms(started);
@@ -143,6 +147,9 @@ pub struct LoadOptions {
     /// The file's columns (`columns`); the table's own order when empty.
     pub columns: Vec<String>,
     pub max_filter_ratio: f64,
+    /// `two_phase_commit: true`: pre-commit, and leave the commit or abort to the user's
+    /// `_stream_load_2pc`.
+    pub two_phase_commit: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -233,7 +240,8 @@ impl LoadOptions {
             },
             None => 0.0,
         };
-        Ok(LoadOptions { format, columns, max_filter_ratio })
+        let two_phase_commit = bool_header(h, "two_phase_commit")?;
+        Ok(LoadOptions { format, columns, max_filter_ratio, two_phase_commit })
     }
 }
 
@@ -563,11 +571,13 @@ impl Load {
             receive_bytes: Some(body.len() as i64),
             backend_id: self.ctx.master().backend_id,
         };
-        let res = self
-            .fe_client(Duration::from_secs(180))?
-            .load_txn_commit(&req)
-            .await
-            .map_err(|e| format!("loadTxnCommit failed: {e}"))?;
+        let client = self.fe_client(Duration::from_secs(180))?;
+        let res = if opts.two_phase_commit {
+            // The rowsets stay pending until the user's commit or abort (`_stream_load_2pc`).
+            client.load_txn_pre_commit(&req).await.map_err(|e| format!("loadTxnPreCommit failed: {e}"))?
+        } else {
+            client.load_txn_commit(&req).await.map_err(|e| format!("loadTxnCommit failed: {e}"))?
+        };
         r.commit_publish_ms = ms(t);
         if res.status.status_code == TStatusCode::PUBLISH_TIMEOUT {
             // Committed: the FE keeps publishing; the rows become visible later.
