@@ -230,7 +230,7 @@ pub async fn txn_state(State(ctx): State<Loads>, Query(q): Query<HashMap<String,
     let now = crate::context::FeContext::now_ms();
     let mut out = serde_json::Map::new();
     for id in ids {
-        let was_prepare = matches!(st.get(id), Ok(Some(ref r)) if r.state == TxnState::Prepare);
+        let was_prepare = matches!(st.get(id), Ok(Some(ref r)) if matches!(r.state, TxnState::Prepare | TxnState::Precommitted));
         let state = match st.state_now(id, now) {
             Ok(Some(rec)) => {
                 if was_prepare && rec.state == TxnState::Aborted {
