@@ -346,3 +346,57 @@ def test_precommitted_transaction_times_out(cluster):
     t = show_txn(cluster, txn)
     assert (t["TransactionStatus"], t["Reason"]) == ("ABORTED", "timeout by txn manager"), t
     assert cluster.kv("tpt") == []
+
+
+# --- 4. Column expressions and where ---------------------------------------------------------
+
+EXPR_DDL = """CREATE TABLE {db}.{name} (k INT NOT NULL, v BIGINT, s VARCHAR(16), amt DECIMAL(10, 2))
+DUPLICATE KEY(k) DISTRIBUTED BY HASH(k) BUCKETS 2 PROPERTIES ("replication_num" = "1")"""
+
+
+def test_columns_expressions_and_where(cluster):
+    cluster.run(EXPR_DDL.format(db=DB, name="expr"))
+    body = "1,3,a\n2,5,b\n3,x,c\n4,7,d\nbad,1,e\n"
+    res = cluster.load("expr", body, "expr_1", {
+        "column_separator": ",",
+        "columns": "k, tmp, name, v = tmp * 2, s = concat(upper(name), '-', k), amt = tmp / 4",
+        "where": "k > 1",
+        "max_filter_ratio": "0.5",
+    })
+    # k=1 is not selected; 'bad' is no INT (filtered); tmp 'x' reads as no number: v NULL.
+    assert (res["Status"], res["NumberTotalRows"], res["NumberLoadedRows"],
+            res["NumberFilteredRows"], res["NumberUnselectedRows"]) == ("Success", 5, 3, 1, 1), res
+    rows = [tuple(r) for r in cluster.values(f"SELECT k, v, s, amt FROM {DB}.expr ORDER BY k")]
+    from decimal import Decimal
+    assert rows == [(2, 10, "B-2", Decimal("1.25")), (3, None, "C-3", None), (4, 14, "D-4", Decimal("1.75"))], rows
+    lines = requests.get(res["ErrorURL"], timeout=30).text.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Reason: column k: ") and "src line [bad,1,e]" in lines[0], lines
+
+
+def test_where_alone_and_json_with_expressions(cluster):
+    cluster.run(EXPR_DDL.format(db=DB, name="expr_json"))
+    res = cluster.load("expr_json", "1,10\n2,20\n3,30\n", "where_1",
+                       {"column_separator": ",", "columns": "k, v", "where": "v >= 20 AND k <> 3"})
+    assert (res["Status"], res["NumberLoadedRows"], res["NumberUnselectedRows"]) == ("Success", 1, 2), res
+    body = json.dumps([{"id": 7, "n": "x"}, {"id": 8, "n": "y"}])
+    res = cluster.load("expr_json", body, "expr_json_1", {
+        "format": "json", "strip_outer_array": "true",
+        "columns": "id, n, k = id + 100, s = concat(n, n)",
+    })
+    assert (res["Status"], res["NumberLoadedRows"]) == ("Success", 2), res
+    rows = [tuple(r) for r in cluster.values(f"SELECT k, v, s FROM {DB}.expr_json ORDER BY k")]
+    assert rows == [(2, 20, None), (107, None, "xx"), (108, None, "yy")], rows
+
+
+def test_bad_expressions_fail_with_their_text(cluster):
+    cluster.run(EXPR_DDL.format(db=DB, name="expr_bad"))
+    res = cluster.load("expr_bad", "1,2\n", "expr_bad_1",
+                       {"column_separator": ",", "columns": "k, tmp, v = nosuch + 1"})
+    assert res["Status"] == "Fail" and "columns expression for v `nosuch + 1`" in res["Message"], res
+    res = cluster.load("expr_bad", "1,2\n", "expr_bad_2",
+                       {"column_separator": ",", "columns": "k, v", "where": "k >>> 1"})
+    assert res["Status"] == "Fail" and "where `k >>> 1`" in res["Message"], res
+    res = cluster.load("expr_bad", "1,2\n", "expr_bad_3",
+                       {"column_separator": ",", "columns": "k, tmp, nope = tmp"})
+    assert res["Status"] == "Fail" and "Unknown column 'nope' in table" in res["Message"], res
+    assert cluster.values(f"SELECT COUNT(*) FROM {DB}.expr_bad")[0][0] == 0

@@ -32,7 +32,12 @@ pub struct Parsed {
     pub rows: Vec<Vec<Cell>>,
     pub total: u64,
     pub filtered: u64,
+    /// Rows a `where` did not select (counted apart from filtered ones).
+    pub unselected: u64,
     pub errors: Vec<String>,
+    /// With a raw [`RowBuilder`]: each record's fields (file column order) and source
+    /// line, for the column expressions to work on.
+    pub raw: Vec<(Vec<Option<String>>, String)>,
 }
 
 /// How a text field maps to a table column.
@@ -73,6 +78,8 @@ pub fn unescape_separator(s: &str) -> String {
 pub(crate) struct RowBuilder<'a> {
     table: &'a [LoadColumn],
     sources: Vec<Source>,
+    /// Collect records' fields as they are (into `Parsed::raw`) instead of rows.
+    raw: bool,
     /// The file's columns, in their order.
     pub(crate) file_cols: Vec<String>,
 }
@@ -99,13 +106,28 @@ impl<'a> RowBuilder<'a> {
                 },
             }
         }
-        Ok(RowBuilder { table, sources, file_cols })
+        Ok(RowBuilder { table, sources, file_cols, raw: false })
+    }
+
+    /// A builder that keeps each record's fields for the column expressions
+    /// ([`super::transform`]); `file_cols` need not be table columns.
+    pub(crate) fn raw(file_cols: Vec<String>) -> RowBuilder<'static> {
+        RowBuilder { table: &[], sources: Vec::new(), file_cols, raw: true }
     }
 
     /// One record's fields (file column order, None for NULL) as a row in table column
     /// order, or it is filtered with its reason; `src` is the record as the reason shows it.
     pub(crate) fn push(&self, out: &mut Parsed, fields: &[Option<&str>], src: &str) {
         out.total += 1;
+        if self.raw {
+            out.raw.push((fields.iter().map(|f| f.map(str::to_string)).collect(), src.to_string()));
+            return;
+        }
+        self.build(out, fields, src);
+    }
+
+    /// [`push`](Self::push) of a record already counted.
+    pub(crate) fn build(&self, out: &mut Parsed, fields: &[Option<&str>], src: &str) {
         let mut row = Vec::with_capacity(self.table.len());
         for (c, source) in self.table.iter().zip(&self.sources) {
             let cell = match source {
@@ -186,10 +208,14 @@ pub fn parse(body: &[u8], table: &[LoadColumn], columns: &[String], col_sep: &st
 
 /// [`parse`] with every CSV option.
 pub fn parse_with(body: &[u8], table: &[LoadColumn], columns: &[String], opts: &CsvOptions) -> Result<Parsed, String> {
+    parse_into(body, &RowBuilder::new(table, columns)?, opts)
+}
+
+/// Parse `body` into rows (or raw records) as `rows` builds them.
+pub(crate) fn parse_into(body: &[u8], rows: &RowBuilder, opts: &CsvOptions) -> Result<Parsed, String> {
     if opts.col_sep.is_empty() || opts.line_sep.is_empty() {
         return Err("column_separator and line_delimiter may not be empty".into());
     }
-    let rows = RowBuilder::new(table, columns)?;
     let text = std::str::from_utf8(body).map_err(|e| format!("the data is not UTF-8: {e}"))?;
     let mut out = Parsed::default();
     let width = rows.file_cols.len();
@@ -342,6 +368,11 @@ fn next_sep(text: &str, from: usize, col: &str, line: &str) -> usize {
         p += 1;
     }
     bytes.len()
+}
+
+/// Count nothing, keep the reason of a row filtered outside the builder.
+pub(crate) fn note_error(out: &mut Parsed, reason: &str, src: &str) {
+    note(&mut out.errors, reject(reason, src));
 }
 
 fn note(errors: &mut Vec<String>, e: String) {

@@ -86,7 +86,11 @@ fn field_text(v: Option<&Value>) -> Option<String> {
 
 /// Parse `body` for `table` with the file's columns named by `columns`.
 pub fn parse(body: &[u8], table: &[LoadColumn], columns: &[String], opts: &JsonOptions) -> Result<Parsed, String> {
-    let rows = RowBuilder::new(table, columns)?;
+    parse_into(body, &RowBuilder::new(table, columns)?, opts)
+}
+
+/// Parse `body` into rows (or raw records) as `rows` builds them.
+pub(crate) fn parse_into(body: &[u8], rows: &RowBuilder, opts: &JsonOptions) -> Result<Parsed, String> {
     let paths: Option<Vec<Vec<Step>>> = match &opts.jsonpaths {
         None => None,
         Some(text) => {

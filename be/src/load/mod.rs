@@ -12,6 +12,7 @@
 //! - `internal`: rowset transfer and scan endpoints (token-checked).
 //! - `gc`: dropping pending rowsets of aborted or expired loads.
 //! - `error_log`: the rows a load filtered, behind its ErrorURL.
+//! - `transform`: `columns` expressions and `where`, evaluated by DataFusion.
 
 pub mod arrow_ipc;
 pub mod csv;
@@ -23,6 +24,7 @@ pub mod internal;
 pub mod json;
 pub mod plan;
 pub mod segment;
+pub mod transform;
 pub mod stream_load;
 pub mod stream_load_2pc;
 pub mod types;

@@ -21,6 +21,8 @@ use doris_thrift::types::TTabletCommitInfo;
 use futures::stream::{self, StreamExt};
 use tracing::{info, warn};
 
+use super::csv::RowBuilder;
+use super::transform::{self, ColumnsSpec};
 use super::{csv, error_log, json};
 use super::plan::{LoadPlan, Router};
 use super::segment;
@@ -146,6 +148,10 @@ pub struct LoadOptions {
     pub format: Format,
     /// The file's columns (`columns`); the table's own order when empty.
     pub columns: Vec<String>,
+    /// Table columns computed from the file's (`columns: ..., v = tmp * 2`).
+    pub derived: Vec<(String, String)>,
+    /// The `where` header: rows it does not select are unselected.
+    pub filter: Option<String>,
     pub max_filter_ratio: f64,
     /// `two_phase_commit: true`: pre-commit, and leave the commit or abort to the user's
     /// `_stream_load_2pc`.
@@ -230,9 +236,13 @@ impl LoadOptions {
                 ))
             }
         };
-        let columns: Vec<String> = header(h, "columns")
-            .map(|c| c.split(',').map(|s| s.trim().trim_matches('`').to_string()).filter(|s| !s.is_empty()).collect())
-            .unwrap_or_default();
+        let spec = match header(h, "columns") {
+            Some(c) => ColumnsSpec::parse(&c)?,
+            None => ColumnsSpec::default(),
+        };
+        let columns = spec.sources.clone();
+        let derived = spec.derived;
+        let filter = header(h, "where");
         let max_filter_ratio: f64 = match header(h, "max_filter_ratio") {
             Some(v) => match v.parse::<f64>() {
                 Ok(r) if (0.0..=1.0).contains(&r) => r,
@@ -241,7 +251,7 @@ impl LoadOptions {
             None => 0.0,
         };
         let two_phase_commit = bool_header(h, "two_phase_commit")?;
-        Ok(LoadOptions { format, columns, max_filter_ratio, two_phase_commit })
+        Ok(LoadOptions { format, columns, derived, filter, max_filter_ratio, two_phase_commit })
     }
 }
 
@@ -430,18 +440,34 @@ impl Load {
 
         // 2. Parse and route.
         let t = Instant::now();
-        let LoadOptions { columns, max_filter_ratio, format, .. } = opts.clone();
+        let LoadOptions { columns, derived, filter, max_filter_ratio, format, .. } = opts.clone();
         let table_cols = router.columns.clone();
         let body2 = body.clone();
-        let parsed = tokio::task::spawn_blocking(move || match format {
-            Format::Json(opts) => json::parse(&body2, &table_cols, &columns, &opts),
-            Format::Csv(opts) => csv::parse_with(&body2, &table_cols, &columns, &opts),
+        let parsed = tokio::task::spawn_blocking(move || {
+            if derived.is_empty() && filter.is_none() {
+                return match format {
+                    Format::Json(opts) => json::parse(&body2, &table_cols, &columns, &opts),
+                    Format::Csv(opts) => csv::parse_with(&body2, &table_cols, &columns, &opts),
+                };
+            }
+            // Expressions or a filter: the records' fields first, then DataFusion.
+            let sources = if columns.is_empty() { table_cols.iter().map(|c| c.name.clone()).collect() } else { columns.clone() };
+            let rows = RowBuilder::raw(sources);
+            let mut p = match format {
+                Format::Json(opts) => json::parse_into(&body2, &rows, &opts)?,
+                Format::Csv(opts) => csv::parse_into(&body2, &rows, &opts)?,
+            };
+            let raw = std::mem::take(&mut p.raw);
+            let spec = ColumnsSpec { sources: columns, derived };
+            transform::apply(raw, &table_cols, &spec, filter.as_deref(), &mut p)?;
+            Ok(p)
         })
         .await
         .map_err(|e| format!("parse task failed: {e}"))??;
         let mut filtered = parsed.filtered;
         let mut errors = parsed.errors;
         let total = parsed.total;
+        let unselected = parsed.unselected;
         // rows per partition per bucket
         let mut routed: Vec<Vec<Vec<Vec<Cell>>>> =
             plan.partitions.iter().map(|p| vec![Vec::new(); p.tablets.len()]).collect();
@@ -465,12 +491,14 @@ impl Load {
         }
         r.total = total;
         r.filtered = filtered;
-        r.loaded = total - filtered;
+        r.unselected = unselected;
+        r.loaded = total - filtered - unselected;
         r.read_data_ms = ms(t);
         if filtered > 0 {
             r.error_url = self.write_error_log(errors.clone(), filtered).await;
         }
-        if total > 0 && filtered as f64 > total as f64 * max_filter_ratio {
+        // Upstream's ratio: filtered rows over the rows selected (loaded + filtered).
+        if filtered > 0 && filtered as f64 > (filtered + r.loaded) as f64 * max_filter_ratio {
             let first = errors.first().cloned().unwrap_or_default();
             return Err(format!("[DATA_QUALITY_ERROR]too many filtered rows; first error: {first}"));
         }
