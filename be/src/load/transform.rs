@@ -105,6 +105,9 @@ impl ColumnsSpec {
     }
 }
 
+/// A row that passed the typed file columns: their cells, the fields, the source line.
+type Kept = (Vec<Option<Cell>>, Vec<Option<String>>, String);
+
 fn find<'t>(table: &'t [LoadColumn], name: &str) -> Option<&'t LoadColumn> {
     table.iter().find(|c| c.name.eq_ignore_ascii_case(name))
 }
@@ -272,7 +275,7 @@ pub fn apply(
         })
         .collect();
     // Rows whose typed fields parse; the others are filtered here with their reason.
-    let mut kept: Vec<(Vec<Option<Cell>>, Vec<Option<String>>, String)> = Vec::with_capacity(raw.len());
+    let mut kept: Vec<Kept> = Vec::with_capacity(raw.len());
     'rows: for (fields, src) in raw {
         let mut cells = Vec::with_capacity(fields.len());
         for ((col, ty), f) in src_types.iter().zip(&fields) {
