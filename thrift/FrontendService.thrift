@@ -398,6 +398,25 @@ struct TLoadTxnCommitResult {
   1: required Status.TStatus status
 }
 
+struct TLoadTxn2PCRequest {
+  1: optional string cluster
+  2: required string user
+  3: required string passwd
+  4: optional string db
+  5: optional string user_ip
+  6: optional i64 txnId
+  7: optional string operation
+  8: optional i64 auth_code
+  9: optional string token
+  10: optional i64 thrift_rpc_timeout_ms
+  11: optional string label
+  1000: optional string auth_code_uuid
+}
+
+struct TLoadTxn2PCResult {
+  1: required Status.TStatus status
+}
+
 struct TLoadTxnRollbackRequest {
   1: optional string cluster
   2: required string user
@@ -514,6 +533,8 @@ service FrontendService {
   Status.TStatus snapshotLoaderReport(1: TSnapshotLoaderReportRequest request)
   TLoadTxnBeginResult loadTxnBegin(1: TLoadTxnBeginRequest request)
   TLoadTxnCommitResult loadTxnCommit(1: TLoadTxnCommitRequest request)
+  TLoadTxnCommitResult loadTxnPreCommit(1: TLoadTxnCommitRequest request)
+  TLoadTxn2PCResult loadTxn2PC(1: TLoadTxn2PCRequest request)
   TLoadTxnRollbackResult loadTxnRollback(1: TLoadTxnRollbackRequest request)
   TConfirmUnusedRemoteFilesResult confirmUnusedRemoteFiles(1: TConfirmUnusedRemoteFilesRequest request)
   TGetBinlogResult getBinlog(1: TGetBinlogRequest request)

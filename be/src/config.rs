@@ -28,6 +28,8 @@ doris_conf::config_keys! {
         // A load's pending rowsets older than this are checked with the FE and dropped when dead.
         /// pending load rowsets older than this are dropped once the FE says their txn is dead
         pending_data_expire_time_sec: u64 = "1800" [cpp = "int32_t"],
+        /// hours a load's error log (the rows it filtered, behind ErrorURL) is kept
+        load_error_log_reserve_hours: u64 = "48" [cpp = "int32_t"],
         /// largest thrift message accepted, in bytes
         thrift_max_message_size: usize = "2147483647" [cpp = "int32_t"],
         /// seconds between task reports to the master FE

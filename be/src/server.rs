@@ -92,6 +92,7 @@ pub async fn start(mut config: BeConfig) -> Result<BeHandle> {
     });
     background.spawn(sweep_snapshots(ctx.clone(), background_stop.clone()));
     background.spawn(crate::load::gc::run(ctx.clone(), background_stop.clone()));
+    background.spawn(crate::load::error_log::run(ctx.clone(), background_stop.clone()));
     background.spawn(crate::cooldown::run(ctx.clone(), background_stop.clone()));
 
     let addrs = BeAddrs { be: dialable(be_a), heartbeat: dialable(hb_a), http: dialable(http_a) };

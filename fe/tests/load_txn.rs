@@ -13,6 +13,8 @@ fn rec(txn_id: i64, db_id: i64, label: &str) -> TxnRecord {
         state: TxnState::Prepare,
         create_ms: 0,
         commit_ms: None,
+        precommit_ms: None,
+        written: Vec::new(),
         finish_ms: None,
         reason: None,
         coordinator: "BE: 127.0.0.1".into(),
@@ -119,4 +121,31 @@ fn a_timed_out_label_holder_is_aborted_on_begin_and_on_lookup() {
     assert!(r.writes(2) && !r.writes(7));
     let back: TxnRecord = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
     assert_eq!(back, r);
+}
+
+#[test]
+fn precommitted_transactions_keep_their_label_survive_a_reopen_and_time_out() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let st = TxnStore::open(dir.path()).unwrap();
+        st.begin(rec(1, 10, "two_pc")).unwrap().unwrap();
+        st.update(1, |t| {
+            t.state = TxnState::Precommitted;
+            t.precommit_ms = Some(30_000);
+            t.written = vec![(5, 6), (7, 8)];
+            Ok(())
+        })
+        .unwrap();
+    }
+    let st = TxnStore::open(dir.path()).unwrap();
+    let r = st.get(1).unwrap().unwrap();
+    assert_eq!((r.state, r.state.name(), r.written.clone()), (TxnState::Precommitted, "PRECOMMITTED", vec![(5, 6), (7, 8)]));
+    // The label stays taken while it waits for the user's commit or abort.
+    assert_eq!(st.begin(rec(2, 10, "two_pc")).unwrap().unwrap_err().txn_id, 1);
+    // Its timeout counts from the pre-commit (30 s + 60 s), not from the begin.
+    assert!(st.abort_timed_out(61_000).unwrap().is_empty());
+    assert_eq!(st.state_now(1, 89_999).unwrap().unwrap().state, TxnState::Precommitted);
+    let aborted = st.abort_timed_out(90_000).unwrap();
+    assert_eq!(aborted.iter().map(|t| t.txn_id).collect::<Vec<_>>(), vec![1]);
+    assert_eq!(st.get(1).unwrap().unwrap().reason.as_deref(), Some(TIMEOUT_REASON));
 }

@@ -14,7 +14,7 @@ crate::wire_structs!(
     TRestoreSnapshotRequest, TRestoreSnapshotResult, TGetMasterTokenRequest, TGetMasterTokenResult,
     TGetBackendMetaRequest, TGetBackendMetaResult, TGetMetaRequest, TGetMetaResult,
     TSnapshotLoaderReportRequest, TLoadTxnBeginRequest, TLoadTxnBeginResult, TLoadTxnCommitRequest,
-    TLoadTxnCommitResult, TLoadTxnRollbackRequest, TLoadTxnRollbackResult,
+    TLoadTxnCommitResult, TLoadTxnRollbackRequest, TLoadTxnRollbackResult, TLoadTxn2PCRequest, TLoadTxn2PCResult,
     TConfirmUnusedRemoteFilesRequest, TConfirmUnusedRemoteFilesResult, TStatus, TIngestBinlogRequest,
     TIngestBinlogResult, TQueryIngestBinlogRequest, TQueryIngestBinlogResult, TGetBinlogRequest, TGetBinlogResult,
     TGetBinlogLagResult, TBeginTxnRequest, TBeginTxnResult, TCommitTxnRequest, TCommitTxnResult,
@@ -53,6 +53,8 @@ crate::service! {
         fn snapshot_loader_report = "snapshotLoaderReport" (1: request: TSnapshotLoaderReportRequest) -> TStatus;
         fn load_txn_begin = "loadTxnBegin" (1: request: TLoadTxnBeginRequest) -> TLoadTxnBeginResult;
         fn load_txn_commit = "loadTxnCommit" (1: request: TLoadTxnCommitRequest) -> TLoadTxnCommitResult;
+        fn load_txn_pre_commit = "loadTxnPreCommit" (1: request: TLoadTxnCommitRequest) -> TLoadTxnCommitResult;
+        fn load_txn_2pc = "loadTxn2PC" (1: request: TLoadTxn2PCRequest) -> TLoadTxn2PCResult;
         fn load_txn_rollback = "loadTxnRollback" (1: request: TLoadTxnRollbackRequest) -> TLoadTxnRollbackResult;
         fn confirm_unused_remote_files = "confirmUnusedRemoteFiles" (1: request: TConfirmUnusedRemoteFilesRequest) -> TConfirmUnusedRemoteFilesResult;
         fn get_binlog = "getBinlog" (1: request: TGetBinlogRequest) -> TGetBinlogResult;

@@ -10,8 +10,9 @@
 //!   key, default 1800) is looked up on the master FE (`GET /api/_internal/load/txn_state`,
 //!   where upstream reports it in the tablet report), checked every
 //!   `report_tablet_interval_seconds`. ABORTED, VISIBLE (this replica can no longer take
-//!   part) or unknown to the FE: dropped. PREPARE or COMMITTED: kept, the FE still decides
-//!   (it aborts a PREPARE load past its timeout when asked).
+//!   part) or unknown to the FE: dropped. PREPARE, PRECOMMITTED (a two-phase commit load
+//!   waiting for its user) or COMMITTED: kept, the FE still decides (it aborts a PREPARE or
+//!   PRECOMMITTED load past its timeout when asked).
 //!
 //! Meta first, then files: a crash in between leaves files the engine removes at open.
 

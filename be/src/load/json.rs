@@ -86,7 +86,11 @@ fn field_text(v: Option<&Value>) -> Option<String> {
 
 /// Parse `body` for `table` with the file's columns named by `columns`.
 pub fn parse(body: &[u8], table: &[LoadColumn], columns: &[String], opts: &JsonOptions) -> Result<Parsed, String> {
-    let rows = RowBuilder::new(table, columns)?;
+    parse_into(body, &RowBuilder::new(table, columns)?, opts)
+}
+
+/// Parse `body` into rows (or raw records) as `rows` builds them.
+pub(crate) fn parse_into(body: &[u8], rows: &RowBuilder, opts: &JsonOptions) -> Result<Parsed, String> {
     let paths: Option<Vec<Vec<Step>>> = match &opts.jsonpaths {
         None => None,
         Some(text) => {
@@ -114,7 +118,7 @@ pub fn parse(body: &[u8], table: &[LoadColumn], columns: &[String], opts: &JsonO
         let value: Value = match serde_json::from_str(doc) {
             Ok(v) => v,
             Err(e) => {
-                rows.filter(&mut out, format!("Reason: parse json data failed: {e}. src line: [{}];", clip(doc)));
+                rows.filter(&mut out, format!("parse json data failed: {e}"), &clip(doc));
                 continue;
             }
         };
@@ -122,7 +126,7 @@ pub fn parse(body: &[u8], table: &[LoadColumn], columns: &[String], opts: &JsonO
             Some(steps) => match walk(&value, steps) {
                 Some(v) => v.clone(),
                 None => {
-                    rows.filter(&mut out, format!("Reason: json_root not found. src line: [{}];", clip(doc)));
+                    rows.filter(&mut out, "json_root not found".into(), &clip(doc));
                     continue;
                 }
             },
@@ -137,7 +141,7 @@ pub fn parse(body: &[u8], table: &[LoadColumn], columns: &[String], opts: &JsonO
         };
         for record in &records {
             if !record.is_object() && paths.is_none() {
-                rows.filter(&mut out, format!("Reason: not a JSON object. src line: [{}];", clip(&record.to_string())));
+                rows.filter(&mut out, "not a JSON object".into(), &clip(&record.to_string()));
                 continue;
             }
             let texts: Vec<Option<String>> = match &paths {

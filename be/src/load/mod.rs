@@ -9,11 +9,15 @@
 //! - `plan`: the FE's write plan and row routing.
 //! - `stream_load`: `PUT /api/{db}/{table}/_stream_load`.
 //! - `read`: a tablet's rows at a version, merged as its table model reads them.
+//! - `stream_load_2pc`: `PUT /api/{db}/_stream_load_2pc` (two-phase commit's second step).
 //! - `internal`: rowset transfer and scan endpoints (token-checked).
 //! - `gc`: dropping pending rowsets of aborted or expired loads.
+//! - `error_log`: the rows a load filtered, behind its ErrorURL.
+//! - `transform`: `columns` expressions and `where`, evaluated by DataFusion.
 
 pub mod arrow_ipc;
 pub mod csv;
+pub mod error_log;
 pub mod filter;
 pub mod gc;
 pub mod hash;
@@ -22,7 +26,9 @@ pub mod json;
 pub mod plan;
 pub mod read;
 pub mod segment;
+pub mod transform;
 pub mod stream_load;
+pub mod stream_load_2pc;
 pub mod types;
 
 use std::sync::Arc;
@@ -41,6 +47,8 @@ pub const TOKEN_HEADER: &str = "token";
 pub fn router<S: Clone + Send + Sync + 'static>(ctx: Arc<BeContext>) -> Router<S> {
     Router::new()
         .route("/api/{db}/{table}/_stream_load", put(stream_load::handle))
+        .route("/api/{db}/_stream_load_2pc", put(stream_load_2pc::handle))
+        .route("/api/_load_error_log", get(error_log::serve))
         .route("/api/_internal/load/rowset", post(internal::receive_rowset))
         .route("/api/_internal/load/abort", post(internal::abort_rowset))
         .route("/api/_internal/load/clear_txn", post(gc::clear_txn_handler))

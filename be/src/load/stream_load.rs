@@ -23,7 +23,9 @@ use doris_thrift::types::TTabletCommitInfo;
 use futures::stream::{self, StreamExt};
 use tracing::{info, warn};
 
-use super::{csv, json};
+use super::csv::RowBuilder;
+use super::transform::{self, ColumnsSpec};
+use super::{csv, error_log, json};
 use super::plan::{LoadPlan, Router};
 use super::segment;
 use super::types::Cell;
@@ -51,6 +53,9 @@ pub struct LoadResult {
     pub read_data_ms: u64,
     pub write_data_ms: u64,
     pub commit_publish_ms: u64,
+    /// Where the filtered rows can be read (upstream's last key).
+    pub error_url: Option<String>,
+    pub two_phase_commit: bool,
 }
 
 impl LoadResult {
@@ -59,7 +64,7 @@ impl LoadResult {
             ("TxnId", self.txn_id.into()),
             ("Label", self.label.clone().into()),
             ("Comment", "".into()),
-            ("TwoPhaseCommit", "false".into()),
+            ("TwoPhaseCommit", if self.two_phase_commit { "true" } else { "false" }.into()),
             ("Status", self.status.into()),
         ];
         if let Some(s) = &self.existing_job_status {
@@ -80,6 +85,9 @@ impl LoadResult {
             ("ReceiveDataTimeMs", 0.into()),
             ("CommitAndPublishTimeMs", self.commit_publish_ms.into()),
         ]);
+        if let Some(url) = &self.error_url {
+            pairs.push(("ErrorURL", url.clone().into()));
+        }
         let body: Vec<String> = pairs
             .iter()
             .map(|(k, v)| format!("    \"{k}\": {}", serde_json::to_string(v).unwrap_or_else(|_| "null".into())))
@@ -131,11 +139,144 @@ pub async fn handle(
                 .into_response();
         }
     };
-    let load = Load { ctx: ctx.clone(), db, table, user, passwd, token, label };
-    load.run(&headers, body, &mut r).await;
+    let host = request_host(&headers);
+    let load = Load { ctx: ctx.clone(), db, table, user, passwd, token, label, host };
+    // Options are checked before a transaction is begun: a bad header costs no label.
+    match LoadOptions::from_headers(&headers) {
+        Ok(opts) => {
+            r.two_phase_commit = opts.two_phase_commit;
+            load.run(&headers, &opts, body, &mut r).await
+        }
+        Err(e) => r.message = e,
+    }
     r.load_ms = ms(started);
     info!(label = %r.label, txn_id = r.txn_id, status = r.status, loaded = r.loaded, filtered = r.filtered, "stream load done");
     (StatusCode::OK, [("Content-Type", "application/json; charset=UTF-8")], r.to_json()).into_response()
+}
+
+/// What the request's headers ask of the load, checked before it starts.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub format: Format,
+    /// The file's columns (`columns`); the table's own order when empty.
+    pub columns: Vec<String>,
+    /// Table columns computed from the file's (`columns: ..., v = tmp * 2`).
+    pub derived: Vec<(String, String)>,
+    /// The `where` header: rows it does not select are unselected.
+    pub filter: Option<String>,
+    pub max_filter_ratio: f64,
+    /// `two_phase_commit: true`: pre-commit, and leave the commit or abort to the user's
+    /// `_stream_load_2pc`.
+    pub two_phase_commit: bool,
+    /// Upstream's `partitions` / `temporary_partitions`: load only into these.
+    pub partitions: Option<String>,
+    pub temporary_partitions: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Format {
+    Csv(csv::CsvOptions),
+    Json(json::JsonOptions),
+}
+
+/// A boolean header: absent is `false`; anything but true/false (any case) is refused.
+fn bool_header(h: &HeaderMap, name: &str) -> Result<bool, String> {
+    match header(h, name) {
+        None => Ok(false),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+        Some(v) => Err(format!("invalid {name} '{v}': must be true or false")),
+    }
+}
+
+/// A one-byte header (`enclose`, `escape`), as upstream requires them.
+fn byte_header(h: &HeaderMap, name: &str) -> Result<Option<u8>, String> {
+    // Not trimmed: a space is a valid enclose or escape byte.
+    let Some(v) = h.get(name) else { return Ok(None) };
+    let v = v.as_bytes();
+    match v {
+        [] => Ok(None),
+        [b] if b.is_ascii() => Ok(Some(*b)),
+        _ => Err(format!("{name} must be single-char, actually is {}", String::from_utf8_lossy(v))),
+    }
+}
+
+impl LoadOptions {
+    pub fn from_headers(h: &HeaderMap) -> Result<LoadOptions, String> {
+        let format_name = header(h, "format").unwrap_or_else(|| "csv".into()).to_ascii_lowercase();
+        let csv_header_lines = match format_name.as_str() {
+            "csv" => Some(0),
+            "csv_with_names" => Some(1),
+            "csv_with_names_and_types" => Some(2),
+            _ => None,
+        };
+        let format = match (format_name.as_str(), csv_header_lines) {
+            (_, Some(header_lines)) => {
+                let skip_lines = match header(h, "skip_lines") {
+                    None => 0,
+                    Some(v) => v
+                        .parse::<usize>()
+                        .map_err(|_| format!("invalid skip_lines '{v}': must be a non-negative integer"))?,
+                };
+                let enclose = byte_header(h, "enclose")?;
+                let escape = byte_header(h, "escape")?;
+                let opts = csv::CsvOptions {
+                    col_sep: csv::unescape_separator(&header(h, "column_separator").unwrap_or_else(|| "\\t".into())),
+                    line_sep: csv::unescape_separator(&header(h, "line_delimiter").unwrap_or_else(|| "\\n".into())),
+                    enclose,
+                    escape,
+                    trim_double_quotes: bool_header(h, "trim_double_quotes")?,
+                    // Like upstream, the csv_with_names formats decide the header lines.
+                    skip_lines: if header_lines > 0 { header_lines } else { skip_lines },
+                };
+                if opts.col_sep.is_empty() || opts.line_sep.is_empty() {
+                    return Err("column_separator and line_delimiter may not be empty".into());
+                }
+                Format::Csv(opts)
+            }
+            ("json", _) => {
+                // fuzzy_parse only promises every record has the first one's fields (a
+                // speed hint upstream); records are read by name here either way.
+                bool_header(h, "fuzzy_parse")?;
+                Format::Json(json::JsonOptions {
+                    strip_outer_array: bool_header(h, "strip_outer_array")?,
+                    read_json_by_line: bool_header(h, "read_json_by_line")?,
+                    json_root: header(h, "json_root"),
+                    jsonpaths: header(h, "jsonpaths"),
+                })
+            }
+            (other, _) => {
+                return Err(format!(
+                    "format {other} is not supported by doris-rs (csv, csv_with_names, csv_with_names_and_types and json are)"
+                ))
+            }
+        };
+        let spec = match header(h, "columns") {
+            Some(c) => ColumnsSpec::parse(&c)?,
+            None => ColumnsSpec::default(),
+        };
+        let columns = spec.sources.clone();
+        let derived = spec.derived;
+        let filter = header(h, "where");
+        let max_filter_ratio: f64 = match header(h, "max_filter_ratio") {
+            Some(v) => match v.parse::<f64>() {
+                Ok(r) if (0.0..=1.0).contains(&r) => r,
+                _ => return Err(format!("invalid max_filter_ratio '{v}': must be a number from 0 to 1")),
+            },
+            None => 0.0,
+        };
+        let two_phase_commit = bool_header(h, "two_phase_commit")?;
+        Ok(LoadOptions {
+            format,
+            columns,
+            derived,
+            filter,
+            max_filter_ratio,
+            two_phase_commit,
+            partitions: header(h, "partitions"),
+            temporary_partitions: header(h, "temporary_partitions"),
+        })
+    }
 }
 
 struct Load {
@@ -146,6 +287,18 @@ struct Load {
     passwd: String,
     token: Option<String>,
     label: String,
+    /// This BE's host as the client reached it (the `Host` header), for ErrorURL.
+    host: Option<String>,
+}
+
+/// The host part of the request's `Host` header (`h`, `h:port`, `[v6]:port`).
+fn request_host(h: &HeaderMap) -> Option<String> {
+    let v = header(h, "host")?;
+    let host = match v.strip_prefix('[') {
+        Some(rest) => format!("[{}]", rest.split(']').next()?),
+        None => v.split(':').next().unwrap_or_default().to_string(),
+    };
+    (!host.is_empty() && host != "[]").then_some(host)
 }
 
 impl Load {
@@ -156,7 +309,7 @@ impl Load {
         Ok(FrontendServiceClient::new(self.ctx.fe_pool.channel(format!("{}:{}", addr.hostname, addr.port), opts)))
     }
 
-    async fn run(&self, headers: &HeaderMap, body: Bytes, r: &mut LoadResult) {
+    async fn run(&self, headers: &HeaderMap, opts: &LoadOptions, body: Bytes, r: &mut LoadResult) {
         // 1. Begin: the FE checks the user and the label.
         let t = Instant::now();
         let begin = TLoadTxnBeginRequest {
@@ -200,7 +353,7 @@ impl Load {
         }
         let txn_id = res.txn_id.unwrap_or(-1);
         r.txn_id = txn_id;
-        match self.load_in_txn(txn_id, headers, &body, r).await {
+        match self.load_in_txn(txn_id, opts, &body, r).await {
             Ok(()) => {}
             Err(e) => {
                 r.status = "Fail";
@@ -257,9 +410,31 @@ impl Load {
             .await;
     }
 
-    /// The plan of this load; the `partitions` / `temporary_partitions` headers (upstream's)
+    /// Keep the filtered rows in an error log; its URL, or None when it could not be
+    /// written (the load goes on: the log is a convenience).
+    async fn write_error_log(&self, errors: Vec<String>, filtered: u64) -> Option<String> {
+        let (dir, hours) = (error_log::dir(&self.ctx), self.ctx.config.load_error_log_reserve_hours);
+        let (db, label) = (self.db.clone(), self.label.clone());
+        let written = tokio::task::spawn_blocking(move || error_log::write(&dir, hours, &db, &label, &errors, filtered)).await;
+        match written {
+            Ok(Ok(name)) => {
+                let host = self.host.clone().unwrap_or_else(|| "127.0.0.1".into());
+                Some(format!("http://{host}:{}/api/_load_error_log?file={name}", self.ctx.config.webserver_port))
+            }
+            Ok(Err(e)) => {
+                warn!(label = %self.label, error = %e, "cannot write the load's error log");
+                None
+            }
+            Err(e) => {
+                warn!(label = %self.label, error = %e, "error log task failed");
+                None
+            }
+        }
+    }
+
+    /// The plan of this load; upstream's `partitions` / `temporary_partitions` headers
     /// restrict it to those partitions.
-    async fn fetch_plan(&self, txn_id: i64, headers: &HeaderMap) -> Result<LoadPlan, String> {
+    async fn fetch_plan(&self, txn_id: i64, opts: &LoadOptions) -> Result<LoadPlan, String> {
         let m = self.ctx.master();
         let fe = m.fe_addr.ok_or("no master FE known")?;
         let port = m.fe_http_port.ok_or("the master FE's http port is unknown")?;
@@ -268,9 +443,9 @@ impl Load {
             "http://{}:{}/api/_internal/load_plan?db={}&table={}&txn_id={txn_id}",
             fe.hostname, port, self.db, self.table
         );
-        for name in ["partitions", "temporary_partitions"] {
-            if let Some(v) = header(headers, name) {
-                url.push_str(&format!("&{name}={}", query_escape(&v)));
+        for (name, v) in [("partitions", &opts.partitions), ("temporary_partitions", &opts.temporary_partitions)] {
+            if let Some(v) = v {
+                url.push_str(&format!("&{name}={}", query_escape(v)));
             }
         }
         let resp = self
@@ -315,44 +490,40 @@ impl Load {
         }
     }
 
-    async fn load_in_txn(&self, txn_id: i64, headers: &HeaderMap, body: &Bytes, r: &mut LoadResult) -> Result<(), String> {
-        let plan = self.fetch_plan(txn_id, headers).await?;
+    async fn load_in_txn(&self, txn_id: i64, opts: &LoadOptions, body: &Bytes, r: &mut LoadResult) -> Result<(), String> {
+        let plan = self.fetch_plan(txn_id, opts).await?;
         let mut router = Router::new(&plan)?;
 
         // 2. Parse and route.
         let t = Instant::now();
-        let col_sep = csv::unescape_separator(&header(headers, "column_separator").unwrap_or_else(|| "\t".into()));
-        let line_sep = csv::unescape_separator(&header(headers, "line_delimiter").unwrap_or_else(|| "\n".into()));
-        let columns: Vec<String> = header(headers, "columns")
-            .map(|c| c.split(',').map(|s| s.trim().trim_matches('`').to_string()).filter(|s| !s.is_empty()).collect())
-            .unwrap_or_default();
-        let max_filter_ratio: f64 = match header(headers, "max_filter_ratio") {
-            Some(v) => v.parse().map_err(|_| format!("invalid max_filter_ratio: {v}"))?,
-            None => 0.0,
-        };
-        let format = header(headers, "format").unwrap_or_else(|| "csv".into()).to_ascii_lowercase();
-        let flag = |name: &str| header(headers, name).is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        let json = match format.as_str() {
-            "csv" => None,
-            "json" => Some(json::JsonOptions {
-                strip_outer_array: flag("strip_outer_array"),
-                read_json_by_line: flag("read_json_by_line"),
-                json_root: header(headers, "json_root").filter(|r| !r.is_empty()),
-                jsonpaths: header(headers, "jsonpaths").filter(|p| !p.is_empty()),
-            }),
-            other => return Err(format!("format {other} is not supported by doris-rs (csv and json are)")),
-        };
+        let LoadOptions { columns, derived, filter, max_filter_ratio, format, .. } = opts.clone();
         let table_cols = router.columns.clone();
         let body2 = body.clone();
-        let parsed = tokio::task::spawn_blocking(move || match json {
-            Some(opts) => json::parse(&body2, &table_cols, &columns, &opts),
-            None => csv::parse(&body2, &table_cols, &columns, &col_sep, &line_sep),
+        let parsed = tokio::task::spawn_blocking(move || {
+            if derived.is_empty() && filter.is_none() {
+                return match format {
+                    Format::Json(opts) => json::parse(&body2, &table_cols, &columns, &opts),
+                    Format::Csv(opts) => csv::parse_with(&body2, &table_cols, &columns, &opts),
+                };
+            }
+            // Expressions or a filter: the records' fields first, then DataFusion.
+            let sources = if columns.is_empty() { table_cols.iter().map(|c| c.name.clone()).collect() } else { columns.clone() };
+            let rows = RowBuilder::raw(sources);
+            let mut p = match format {
+                Format::Json(opts) => json::parse_into(&body2, &rows, &opts)?,
+                Format::Csv(opts) => csv::parse_into(&body2, &rows, &opts)?,
+            };
+            let raw = std::mem::take(&mut p.raw);
+            let spec = ColumnsSpec { sources: columns, derived };
+            transform::apply(raw, &table_cols, &spec, filter.as_deref(), &mut p)?;
+            Ok(p)
         })
         .await
         .map_err(|e| format!("parse task failed: {e}"))??;
         let mut filtered = parsed.filtered;
         let mut errors = parsed.errors;
         let total = parsed.total;
+        let unselected = parsed.unselected;
         // AUTO_INCREMENT values for the rows that left the column out (or NULL), one range
         // from the FE for the batch.
         let mut rows = parsed.rows;
@@ -376,16 +547,23 @@ impl Load {
                 None => {
                     filtered += 1;
                     if errors.len() < csv::MAX_ERROR_SAMPLES {
-                        errors.push("Reason: no partition for this tuple.".into());
+                        let src: Vec<String> =
+                            row.iter().zip(&router.columns).map(|(c, col)| c.to_json(&col.kind).to_string()).collect();
+                        errors.push(csv::reject("no partition for this tuple", &src.join(", ")));
                     }
                 }
             }
         }
         r.total = total;
         r.filtered = filtered;
-        r.loaded = total - filtered;
+        r.unselected = unselected;
+        r.loaded = total - filtered - unselected;
         r.read_data_ms = ms(t);
-        if total > 0 && filtered as f64 > total as f64 * max_filter_ratio {
+        if filtered > 0 {
+            r.error_url = self.write_error_log(errors.clone(), filtered).await;
+        }
+        // Upstream's ratio: filtered rows over the rows selected (loaded + filtered).
+        if filtered > 0 && filtered as f64 > (filtered + r.loaded) as f64 * max_filter_ratio {
             let first = errors.first().cloned().unwrap_or_default();
             return Err(format!("[DATA_QUALITY_ERROR]too many filtered rows; first error: {first}"));
         }
@@ -486,11 +664,13 @@ impl Load {
             receive_bytes: Some(body.len() as i64),
             backend_id: self.ctx.master().backend_id,
         };
-        let res = self
-            .fe_client(Duration::from_secs(180))?
-            .load_txn_commit(&req)
-            .await
-            .map_err(|e| format!("loadTxnCommit failed: {e}"))?;
+        let client = self.fe_client(Duration::from_secs(180))?;
+        let res = if opts.two_phase_commit {
+            // The rowsets stay pending until the user's commit or abort (`_stream_load_2pc`).
+            client.load_txn_pre_commit(&req).await.map_err(|e| format!("loadTxnPreCommit failed: {e}"))?
+        } else {
+            client.load_txn_commit(&req).await.map_err(|e| format!("loadTxnCommit failed: {e}"))?
+        };
         r.commit_publish_ms = ms(t);
         if res.status.status_code == TStatusCode::PUBLISH_TIMEOUT {
             // Committed: the FE keeps publishing; the rows become visible later.
@@ -505,5 +685,72 @@ impl Load {
         r.status = "Success";
         r.message = "OK".into();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn csv_options_from_headers() {
+        let o = LoadOptions::from_headers(&headers(&[
+            ("column_separator", ","),
+            ("enclose", "'"),
+            ("escape", "\\"),
+            ("trim_double_quotes", "TRUE"),
+            ("skip_lines", "3"),
+        ]))
+        .unwrap();
+        let Format::Csv(c) = o.format else { panic!() };
+        assert_eq!((c.col_sep.as_str(), c.line_sep.as_str()), (",", "\n"));
+        assert_eq!((c.enclose, c.escape, c.trim_double_quotes, c.skip_lines), (Some(b'\''), Some(b'\\'), true, 3));
+        // The csv_with_names formats decide the skipped lines.
+        let o = LoadOptions::from_headers(&headers(&[("format", "csv_with_names_and_types"), ("skip_lines", "5")])).unwrap();
+        let Format::Csv(c) = o.format else { panic!() };
+        assert_eq!((c.col_sep.as_str(), c.skip_lines), ("\t", 2));
+    }
+
+    #[test]
+    fn bad_headers_are_named() {
+        for (pairs, needle) in [
+            (vec![("enclose", "ab")], "enclose must be single-char, actually is ab"),
+            (vec![("escape", "xy")], "escape must be single-char, actually is xy"),
+            (vec![("skip_lines", "x")], "invalid skip_lines 'x'"),
+            (vec![("trim_double_quotes", "1")], "invalid trim_double_quotes '1'"),
+            (vec![("format", "json"), ("fuzzy_parse", "y")], "invalid fuzzy_parse 'y'"),
+            (vec![("format", "orc")], "format orc is not supported"),
+            (vec![("max_filter_ratio", "-0.1")], "invalid max_filter_ratio '-0.1'"),
+        ] {
+            let e = LoadOptions::from_headers(&headers(&pairs)).unwrap_err();
+            assert!(e.contains(needle), "{e}");
+        }
+        assert!(LoadOptions::from_headers(&headers(&[("format", "json"), ("fuzzy_parse", "true")])).is_ok());
+    }
+
+    #[test]
+    fn host_of_the_request() {
+        assert_eq!(request_host(&headers(&[("host", "10.0.0.5:8040")])).as_deref(), Some("10.0.0.5"));
+        assert_eq!(request_host(&headers(&[("host", "be1")])).as_deref(), Some("be1"));
+        assert_eq!(request_host(&headers(&[("host", "[::1]:8040")])).as_deref(), Some("[::1]"));
+        assert_eq!(request_host(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn error_url_is_the_last_key() {
+        let r = LoadResult { error_url: Some("http://h:1/api/_load_error_log?file=f".into()), ..Default::default() };
+        let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        let text = r.to_json();
+        assert!(text.trim_end().ends_with("\"ErrorURL\": \"http://h:1/api/_load_error_log?file=f\"\n}"), "{text}");
+        assert_eq!(v["ErrorURL"], "http://h:1/api/_load_error_log?file=f");
+        assert!(!LoadResult::default().to_json().contains("ErrorURL"));
     }
 }

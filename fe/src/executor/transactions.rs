@@ -49,7 +49,7 @@ fn row(t: &TxnRecord) -> Vec<crate::mysql::Value> {
         // Stream loads and the syncer's beginTxn both begin as upstream's BACKEND_STREAMING.
         "BACKEND_STREAMING".into(),
         time_string(t.create_ms).into(),
-        time_string(0).into(),
+        time_string(t.precommit_ms.unwrap_or(0)).into(),
         time_string(t.commit_ms.unwrap_or(0)).into(),
         time_string(publish_ms.unwrap_or(0)).into(),
         time_string(t.finish_ms.unwrap_or(0)).into(),

@@ -1,5 +1,6 @@
 //! Commit of a PREPARE transaction, for stream loads (loadTxnCommit) and for the
-//! transactions a CCR syncer drives (commitTxn): check every replica of the touched
+//! transactions a CCR syncer drives (commitTxn), or of a PRECOMMITTED one (a two-phase
+//! commit load, by loadTxn2PC): check every replica of the touched
 //! partitions was written, give each touched partition version = visible_version + 1, and
 //! publish. A publish that does not finish leaves the transaction COMMITTED for the load
 //! daemon to retry; rollback of a PREPARE transaction.
@@ -26,6 +27,10 @@ pub enum TxnError {
     CannotAbort { txn_id: i64, state: &'static str },
     #[error("transaction [{txn_id}] is {state}")]
     NotRunning { txn_id: i64, state: &'static str },
+    #[error("transaction [{txn_id}] is {state}, not PRECOMMITTED: only a pre-committed transaction can be committed by two-phase commit")]
+    NotPrecommitted { txn_id: i64, state: &'static str },
+    #[error("transaction [{txn_id}] is already PRECOMMITTED: commit or abort it with two-phase commit")]
+    Precommitted { txn_id: i64 },
     #[error("transaction [{txn_id}] does not belong to database {db}")]
     OtherDatabase { txn_id: i64, db: String },
     #[error("Failed to commit txn {txn_id}: tablet {tablet_id} replica on backend {backend_id} was not written")]
@@ -56,8 +61,52 @@ pub enum Committed {
 
 /// Commit transaction `txn_id` given the replicas written (`(tablet id, backend id)`).
 /// `db_id`, when given, is the database the caller names: a transaction of another one is
-/// refused.
+/// refused. A PREPARE transaction is committed by loadTxnCommit/commitTxn; a PRECOMMITTED
+/// one only by a two-phase commit, with the replicas it recorded (see [`commit_2pc`]).
 pub async fn commit(ctx: &Loads, txn_id: i64, db: Option<(i64, &str)>, written: &[(i64, i64)]) -> Result<Committed, FeError> {
+    commit_from(ctx, txn_id, db, TxnState::Prepare, written).await
+}
+
+/// The user's commit of PRECOMMITTED transaction `txn_id` (loadTxn2PC `commit`).
+pub async fn commit_2pc(ctx: &Loads, txn_id: i64, db: (i64, &str)) -> Result<Committed, FeError> {
+    let rec = ctx.txns.state_now(txn_id, FeContext::now_ms())?.ok_or(TxnError::NotFound(txn_id))?;
+    commit_from(ctx, txn_id, Some(db), TxnState::Precommitted, &rec.written).await
+}
+
+/// Record PREPARE transaction `txn_id` as PRECOMMITTED with the replicas written
+/// (loadTxnPreCommit): they are checked as a commit checks them, but no version is
+/// assigned; the rowsets stay pending on the BEs until [`commit_2pc`] or an abort.
+pub fn precommit(ctx: &Loads, txn_id: i64, written: &[(i64, i64)]) -> Result<TxnRecord, FeError> {
+    let st = &ctx.txns;
+    let rec = st.state_now(txn_id, FeContext::now_ms())?.ok_or(TxnError::NotFound(txn_id))?;
+    match rec.state {
+        TxnState::Prepare => {}
+        TxnState::Aborted => {
+            return Err(TxnError::Aborted { txn_id, reason: rec.reason.clone().unwrap_or_default() }.into());
+        }
+        s => return Err(TxnError::NotRunning { txn_id, state: s.name() }.into()),
+    }
+    plan_versions(ctx, &rec, written)?;
+    let rec = st.update(txn_id, |t| {
+        if t.state != TxnState::Prepare {
+            return Err(TxnError::NotRunning { txn_id, state: t.state.name() }.into());
+        }
+        t.state = TxnState::Precommitted;
+        t.precommit_ms = Some(FeContext::now_ms());
+        t.written = written.to_vec();
+        Ok(())
+    })?;
+    info!(txn_id, "transaction pre-committed");
+    Ok(rec)
+}
+
+async fn commit_from(
+    ctx: &Loads,
+    txn_id: i64,
+    db: Option<(i64, &str)>,
+    from: TxnState,
+    written: &[(i64, i64)],
+) -> Result<Committed, FeError> {
     let st = &ctx.txns;
     // state_now: a transaction past its timeout is aborted, not committed.
     let rec = st.state_now(txn_id, FeContext::now_ms())?.ok_or(TxnError::NotFound(txn_id))?;
@@ -67,7 +116,9 @@ pub async fn commit(ctx: &Loads, txn_id: i64, db: Option<(i64, &str)>, written: 
         }
     }
     match rec.state {
-        TxnState::Prepare => {}
+        s if s == from => {}
+        TxnState::Prepare => return Err(TxnError::NotPrecommitted { txn_id, state: rec.state.name() }.into()),
+        TxnState::Precommitted => return Err(TxnError::Precommitted { txn_id }.into()),
         TxnState::Visible => return Ok(Committed::Visible),
         TxnState::Aborted => {
             return Err(TxnError::Aborted { txn_id, reason: rec.reason.clone().unwrap_or_default() }.into());
@@ -93,7 +144,7 @@ pub async fn commit(ctx: &Loads, txn_id: i64, db: Option<(i64, &str)>, written: 
     }
     let versions = plan_versions(ctx, &rec, written)?;
     let rec = st.update(txn_id, |t| {
-        if t.state != TxnState::Prepare {
+        if t.state != from {
             return Err(TxnError::NotRunning { txn_id, state: t.state.name() }.into());
         }
         t.state = TxnState::Committed;
@@ -163,7 +214,8 @@ pub enum AbortedAgain {
     Refuse,
 }
 
-/// Abort PREPARE transaction `txn_id` and ask the BEs to drop what it wrote.
+/// Abort PREPARE or PRECOMMITTED transaction `txn_id` and ask the BEs to drop what it
+/// wrote.
 pub fn rollback(ctx: &Loads, txn_id: i64, db_id: Option<i64>, reason: Option<String>, again: AbortedAgain) -> Result<TxnRecord, FeError> {
     let t = ctx.txns.update(txn_id, |t| {
         if db_id.is_some_and(|d| d != t.db_id) {
@@ -173,7 +225,7 @@ pub fn rollback(ctx: &Loads, txn_id: i64, db_id: Option<i64>, reason: Option<Str
             // The first reason (e.g. a timeout) stays.
             TxnState::Aborted if again == AbortedAgain::Ok => Ok(()),
             TxnState::Aborted => Err(TxnError::Aborted { txn_id, reason: t.reason.clone().unwrap_or_default() }.into()),
-            TxnState::Prepare => {
+            TxnState::Prepare | TxnState::Precommitted => {
                 t.state = TxnState::Aborted;
                 t.finish_ms = Some(FeContext::now_ms());
                 t.reason = reason.clone();

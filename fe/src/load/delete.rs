@@ -182,11 +182,13 @@ pub async fn delete(ctx: &Loads, req: DeleteRequest) -> Result<Deleted, FeError>
         state: TxnState::Prepare,
         create_ms: FeContext::now_ms(),
         commit_ms: None,
+        precommit_ms: None,
         finish_ms: None,
         reason: None,
         coordinator: format!("FE: {}", ctx.host),
         partition_versions: Vec::new(),
         timeout_s: DEFAULT_TIMEOUT_S,
+        written: Vec::new(),
     };
     let rec = ctx.txns.begin(rec)?.map_err(|old| FeError::IllegalState(format!("Label [{}] has already been used", old.label)))?;
     let txn_id = rec.txn_id;

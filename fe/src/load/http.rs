@@ -59,14 +59,36 @@ pub async fn stream_load_redirect(
     if let Err(e) = ctx.catalog.table(&db, &table) {
         return json_error(StatusCode::NOT_FOUND, e.to_string());
     }
+    redirect_to_backend(&ctx, &format!("/api/{db}/{table}/_stream_load"), &uri)
+}
+
+/// 307 to the same path on a random alive BE (the client resends with its credentials).
+fn redirect_to_backend(ctx: &Loads, path: &str, uri: &Uri) -> Response {
     let mut alive: Vec<_> = ctx.backends.all().into_iter().filter(|b| b.alive && b.http_port > 0).collect();
     alive.shuffle(&mut rand::thread_rng());
     let Some(be) = alive.first() else {
         return json_error(StatusCode::SERVICE_UNAVAILABLE, "No backend alive.");
     };
     let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
-    let location = format!("http://{}:{}/api/{db}/{table}/_stream_load{query}", be.host, be.http_port);
+    let location = format!("http://{}:{}{path}{query}", be.host, be.http_port);
     (StatusCode::TEMPORARY_REDIRECT, [("Location", location)]).into_response()
+}
+
+/// `PUT /api/{db}/_stream_load_2pc`: like upstream's FE, sent on to a BE, which calls
+/// loadTxn2PC (that checks the user's privileges on the transaction's tables).
+pub async fn stream_load_2pc_redirect(State(ctx): State<Loads>, Path(db): Path<String>, headers: HeaderMap, uri: Uri) -> Response {
+    if check_basic(&ctx, &headers).is_none() {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [("WWW-Authenticate", "Basic realm=\"doris\"")],
+            axum::Json(serde_json::json!({"status": "FAILED", "msg": "Access denied: wrong user or password"})),
+        )
+            .into_response();
+    }
+    if ctx.catalog.database(&db).is_none() {
+        return json_error(StatusCode::NOT_FOUND, format!("unknown database, database={db}"));
+    }
+    redirect_to_backend(&ctx, &format!("/api/{db}/_stream_load_2pc"), &uri)
 }
 
 #[derive(Serialize)]
@@ -239,7 +261,7 @@ pub async fn txn_state(State(ctx): State<Loads>, Query(q): Query<HashMap<String,
     let now = crate::context::FeContext::now_ms();
     let mut out = serde_json::Map::new();
     for id in ids {
-        let was_prepare = matches!(st.get(id), Ok(Some(ref r)) if r.state == TxnState::Prepare);
+        let was_prepare = matches!(st.get(id), Ok(Some(ref r)) if matches!(r.state, TxnState::Prepare | TxnState::Precommitted));
         let state = match st.state_now(id, now) {
             Ok(Some(rec)) => {
                 if was_prepare && rec.state == TxnState::Aborted {

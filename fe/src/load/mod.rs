@@ -2,10 +2,10 @@
 //! labels, the write plan BEs fetch, publish of new versions, and the reads (COUNT(*),
 //! SELECT) over the tablets' visible rowsets.
 //!
-//! - `http`: `/api/{db}/{table}/_stream_load`, `/api/_internal/load_plan` and
+//! - `http`: `/api/{db}/{table}/_stream_load`, `/api/{db}/_stream_load_2pc`, `/api/_internal/load_plan` and
 //!   `/api/_internal/load/txn_state`.
 //! - `txn`: transaction records and labels (own redb file in the meta dir).
-//! - `rpc`: loadTxnBegin/Commit/Rollback.
+//! - `rpc`: loadTxnBegin/Commit/Rollback, loadTxnPreCommit/loadTxn2PC.
 //! - `commit`: commit and rollback, shared by stream loads and CCR transactions.
 //! - `delete`: DELETE FROM ... WHERE, a transaction of REALTIME_PUSH (DELETE) tasks.
 //! - `auto_inc`: getAutoIncrementRange, AUTO_INCREMENT values for the BEs' loads.
@@ -50,6 +50,7 @@ crate::module_handle!(
 pub fn router<S: Clone + Send + Sync + 'static>(ctx: Loads) -> Router<S> {
     Router::new()
         .route("/api/{db}/{table}/_stream_load", put(http::stream_load_redirect))
+        .route("/api/{db}/_stream_load_2pc", put(http::stream_load_2pc_redirect))
         .route("/api/_internal/load_plan", get(http::load_plan))
         .route("/api/_internal/load/txn_state", get(http::txn_state))
         .with_state(ctx)

@@ -1,6 +1,8 @@
 //! Load transactions and labels.
 //!
-//! A transaction is PREPARE after loadTxnBegin, COMMITTED once the BE reported every
+//! A transaction is PREPARE after loadTxnBegin, PRECOMMITTED when a two-phase-commit load
+//! reported its replicas written (loadTxnPreCommit; its rowsets stay pending until
+//! loadTxn2PC commits or aborts it), COMMITTED once the BE reported every
 //! replica written and versions were assigned, VISIBLE once every replica BE published,
 //! or ABORTED. A label is unique per database among transactions that are not ABORTED.
 //!
@@ -24,6 +26,8 @@ pub const FILE_NAME: &str = "doris-rs-load.redb";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TxnState {
     Prepare,
+    /// Written, waiting for the user's commit or abort (two-phase commit).
+    Precommitted,
     Committed,
     Visible,
     Aborted,
@@ -33,6 +37,7 @@ impl TxnState {
     pub fn name(&self) -> &'static str {
         match self {
             TxnState::Prepare => "PREPARE",
+            TxnState::Precommitted => "PRECOMMITTED",
             TxnState::Committed => "COMMITTED",
             TxnState::Visible => "VISIBLE",
             TxnState::Aborted => "ABORTED",
@@ -53,6 +58,11 @@ pub struct TxnRecord {
     pub create_ms: i64,
     /// When it became COMMITTED.
     pub commit_ms: Option<i64>,
+    /// When it became PRECOMMITTED (two-phase commit).
+    pub precommit_ms: Option<i64>,
+    /// The replicas a PRECOMMITTED transaction wrote (`(tablet id, backend id)`), for its
+    /// commit.
+    pub written: Vec<(i64, i64)>,
     pub finish_ms: Option<i64>,
     pub reason: Option<String>,
     /// Who began it, as SHOW TRANSACTION's Coordinator prints it ("BE: <ip>").
@@ -96,6 +106,10 @@ struct StoredTxn {
     create_ms: i64,
     #[serde(default)]
     commit_ms: Option<i64>,
+    #[serde(default)]
+    precommit_ms: Option<i64>,
+    #[serde(default)]
+    written: Vec<(i64, i64)>,
     finish_ms: Option<i64>,
     reason: Option<String>,
     #[serde(default)]
@@ -119,6 +133,8 @@ impl From<StoredTxn> for TxnRecord {
             state: s.state,
             create_ms: s.create_ms,
             commit_ms: s.commit_ms,
+            precommit_ms: s.precommit_ms,
+            written: s.written,
             finish_ms: s.finish_ms,
             reason: s.reason,
             coordinator: s.coordinator,
@@ -134,9 +150,15 @@ impl TxnRecord {
         self.table_ids.contains(&table_id)
     }
 
-    /// A PREPARE transaction past its timeout at `now_ms`.
+    /// A PREPARE transaction past its timeout at `now_ms`, or a PRECOMMITTED one left
+    /// uncommitted for its timeout since it was pre-committed.
     pub fn timed_out(&self, now_ms: i64) -> bool {
-        self.state == TxnState::Prepare && now_ms >= self.create_ms.saturating_add(self.timeout_s.saturating_mul(1000))
+        let since = match self.state {
+            TxnState::Prepare => self.create_ms,
+            TxnState::Precommitted => self.precommit_ms.unwrap_or(self.create_ms),
+            _ => return false,
+        };
+        now_ms >= since.saturating_add(self.timeout_s.saturating_mul(1000))
     }
 }
 
@@ -263,10 +285,13 @@ impl TxnStore {
         Ok(rec)
     }
 
-    /// Abort every PREPARE transaction past its timeout; the aborted records.
+    /// Abort every PREPARE or PRECOMMITTED transaction past its timeout; the aborted
+    /// records.
     pub fn abort_timed_out(&self, now_ms: i64) -> Result<Vec<TxnRecord>, FeError> {
         let mut out = Vec::new();
-        for rec in self.in_state(TxnState::Prepare)?.into_iter().filter(|t| t.timed_out(now_ms)) {
+        let mut running = self.in_state(TxnState::Prepare)?;
+        running.extend(self.in_state(TxnState::Precommitted)?);
+        for rec in running.into_iter().filter(|t| t.timed_out(now_ms)) {
             // Re-checked under the lock: a commit may have won the race.
             let r = self.update(rec.txn_id, |t| {
                 if !t.timed_out(now_ms) {

@@ -173,6 +173,14 @@ impl FrontendServiceHandler for FrontendRpc {
         Ok(crate::load::rpc::commit(&self.loads, req).await)
     }
 
+    async fn load_txn_pre_commit(&self, req: TLoadTxnCommitRequest) -> R<TLoadTxnCommitResult> {
+        Ok(crate::load::rpc::precommit(&self.loads, req).await)
+    }
+
+    async fn load_txn_2pc(&self, req: TLoadTxn2PCRequest) -> R<TLoadTxn2PCResult> {
+        Ok(crate::load::rpc::txn_2pc(&self.loads, req).await)
+    }
+
     async fn load_txn_rollback(&self, req: TLoadTxnRollbackRequest) -> R<TLoadTxnRollbackResult> {
         Ok(crate::load::rpc::rollback(&self.loads, req).await)
     }

@@ -4556,6 +4556,260 @@ impl TSerializable for TLoadTxnCommitResult {
 }
 
 //
+// TLoadTxn2PCRequest
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TLoadTxn2PCRequest {
+  pub cluster: Option<String>,
+  pub user: String,
+  pub passwd: String,
+  pub db: Option<String>,
+  pub user_ip: Option<String>,
+  pub txn_id: Option<i64>,
+  pub operation: Option<String>,
+  pub auth_code: Option<i64>,
+  pub token: Option<String>,
+  pub thrift_rpc_timeout_ms: Option<i64>,
+  pub label: Option<String>,
+  pub auth_code_uuid: Option<String>,
+}
+
+impl TLoadTxn2PCRequest {
+  pub fn new<F1, F4, F5, F6, F7, F8, F9, F10, F11, F1000>(cluster: F1, user: String, passwd: String, db: F4, user_ip: F5, txn_id: F6, operation: F7, auth_code: F8, token: F9, thrift_rpc_timeout_ms: F10, label: F11, auth_code_uuid: F1000) -> TLoadTxn2PCRequest where F1: Into<Option<String>>, F4: Into<Option<String>>, F5: Into<Option<String>>, F6: Into<Option<i64>>, F7: Into<Option<String>>, F8: Into<Option<i64>>, F9: Into<Option<String>>, F10: Into<Option<i64>>, F11: Into<Option<String>>, F1000: Into<Option<String>> {
+    TLoadTxn2PCRequest {
+      cluster: cluster.into(),
+      user,
+      passwd,
+      db: db.into(),
+      user_ip: user_ip.into(),
+      txn_id: txn_id.into(),
+      operation: operation.into(),
+      auth_code: auth_code.into(),
+      token: token.into(),
+      thrift_rpc_timeout_ms: thrift_rpc_timeout_ms.into(),
+      label: label.into(),
+      auth_code_uuid: auth_code_uuid.into(),
+    }
+  }
+}
+
+impl TSerializable for TLoadTxn2PCRequest {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TLoadTxn2PCRequest> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<String> = None;
+    let mut f_2: Option<String> = None;
+    let mut f_3: Option<String> = None;
+    let mut f_4: Option<String> = None;
+    let mut f_5: Option<String> = None;
+    let mut f_6: Option<i64> = None;
+    let mut f_7: Option<String> = None;
+    let mut f_8: Option<i64> = None;
+    let mut f_9: Option<String> = None;
+    let mut f_10: Option<i64> = None;
+    let mut f_11: Option<String> = None;
+    let mut f_1000: Option<String> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = i_prot.read_string()?;
+          f_1 = Some(val);
+        },
+        2 => {
+          let val = i_prot.read_string()?;
+          f_2 = Some(val);
+        },
+        3 => {
+          let val = i_prot.read_string()?;
+          f_3 = Some(val);
+        },
+        4 => {
+          let val = i_prot.read_string()?;
+          f_4 = Some(val);
+        },
+        5 => {
+          let val = i_prot.read_string()?;
+          f_5 = Some(val);
+        },
+        6 => {
+          let val = i_prot.read_i64()?;
+          f_6 = Some(val);
+        },
+        7 => {
+          let val = i_prot.read_string()?;
+          f_7 = Some(val);
+        },
+        8 => {
+          let val = i_prot.read_i64()?;
+          f_8 = Some(val);
+        },
+        9 => {
+          let val = i_prot.read_string()?;
+          f_9 = Some(val);
+        },
+        10 => {
+          let val = i_prot.read_i64()?;
+          f_10 = Some(val);
+        },
+        11 => {
+          let val = i_prot.read_string()?;
+          f_11 = Some(val);
+        },
+        1000 => {
+          let val = i_prot.read_string()?;
+          f_1000 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    verify_required_field_exists("TLoadTxn2PCRequest.user", &f_2)?;
+    verify_required_field_exists("TLoadTxn2PCRequest.passwd", &f_3)?;
+    let ret = TLoadTxn2PCRequest {
+      cluster: f_1,
+      user: f_2.expect("auto-generated code should have checked for presence of required fields"),
+      passwd: f_3.expect("auto-generated code should have checked for presence of required fields"),
+      db: f_4,
+      user_ip: f_5,
+      txn_id: f_6,
+      operation: f_7,
+      auth_code: f_8,
+      token: f_9,
+      thrift_rpc_timeout_ms: f_10,
+      label: f_11,
+      auth_code_uuid: f_1000,
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("TLoadTxn2PCRequest");
+    o_prot.write_struct_begin(&struct_ident)?;
+    if let Some(ref fld_var) = self.cluster {
+      o_prot.write_field_begin(&TFieldIdentifier::new("cluster", TType::String, 1))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_begin(&TFieldIdentifier::new("user", TType::String, 2))?;
+    o_prot.write_string(&self.user)?;
+    o_prot.write_field_end()?;
+    o_prot.write_field_begin(&TFieldIdentifier::new("passwd", TType::String, 3))?;
+    o_prot.write_string(&self.passwd)?;
+    o_prot.write_field_end()?;
+    if let Some(ref fld_var) = self.db {
+      o_prot.write_field_begin(&TFieldIdentifier::new("db", TType::String, 4))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.user_ip {
+      o_prot.write_field_begin(&TFieldIdentifier::new("user_ip", TType::String, 5))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.txn_id {
+      o_prot.write_field_begin(&TFieldIdentifier::new("txnId", TType::I64, 6))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.operation {
+      o_prot.write_field_begin(&TFieldIdentifier::new("operation", TType::String, 7))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.auth_code {
+      o_prot.write_field_begin(&TFieldIdentifier::new("auth_code", TType::I64, 8))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.token {
+      o_prot.write_field_begin(&TFieldIdentifier::new("token", TType::String, 9))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.thrift_rpc_timeout_ms {
+      o_prot.write_field_begin(&TFieldIdentifier::new("thrift_rpc_timeout_ms", TType::I64, 10))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.label {
+      o_prot.write_field_begin(&TFieldIdentifier::new("label", TType::String, 11))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.auth_code_uuid {
+      o_prot.write_field_begin(&TFieldIdentifier::new("auth_code_uuid", TType::String, 1000))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+//
+// TLoadTxn2PCResult
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TLoadTxn2PCResult {
+  pub status: status::TStatus,
+}
+
+impl TLoadTxn2PCResult {
+  pub fn new(status: status::TStatus) -> TLoadTxn2PCResult {
+    TLoadTxn2PCResult {
+      status,
+    }
+  }
+}
+
+impl TSerializable for TLoadTxn2PCResult {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TLoadTxn2PCResult> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<status::TStatus> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = status::TStatus::read_from_in_protocol(i_prot)?;
+          f_1 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    verify_required_field_exists("TLoadTxn2PCResult.status", &f_1)?;
+    let ret = TLoadTxn2PCResult {
+      status: f_1.expect("auto-generated code should have checked for presence of required fields"),
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("TLoadTxn2PCResult");
+    o_prot.write_struct_begin(&struct_ident)?;
+    o_prot.write_field_begin(&TFieldIdentifier::new("status", TType::Struct, 1))?;
+    self.status.write_to_out_protocol(o_prot)?;
+    o_prot.write_field_end()?;
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+//
 // TLoadTxnRollbackRequest
 //
 
@@ -6127,6 +6381,8 @@ pub trait TFrontendServiceSyncClient {
   fn snapshot_loader_report(&mut self, request: TSnapshotLoaderReportRequest) -> thrift::Result<status::TStatus>;
   fn load_txn_begin(&mut self, request: TLoadTxnBeginRequest) -> thrift::Result<TLoadTxnBeginResult>;
   fn load_txn_commit(&mut self, request: TLoadTxnCommitRequest) -> thrift::Result<TLoadTxnCommitResult>;
+  fn load_txn_pre_commit(&mut self, request: TLoadTxnCommitRequest) -> thrift::Result<TLoadTxnCommitResult>;
+  fn load_txn2_p_c(&mut self, request: TLoadTxn2PCRequest) -> thrift::Result<TLoadTxn2PCResult>;
   fn load_txn_rollback(&mut self, request: TLoadTxnRollbackRequest) -> thrift::Result<TLoadTxnRollbackResult>;
   fn confirm_unused_remote_files(&mut self, request: TConfirmUnusedRemoteFilesRequest) -> thrift::Result<TConfirmUnusedRemoteFilesResult>;
   fn get_binlog(&mut self, request: TGetBinlogRequest) -> thrift::Result<TGetBinlogResult>;
@@ -6431,6 +6687,60 @@ impl <C: TThriftClient + TFrontendServiceSyncClientMarker> TFrontendServiceSyncC
       result.ok_or()
     }
   }
+  fn load_txn_pre_commit(&mut self, request: TLoadTxnCommitRequest) -> thrift::Result<TLoadTxnCommitResult> {
+    (
+      {
+        self.increment_sequence_number();
+        let message_ident = TMessageIdentifier::new("loadTxnPreCommit", TMessageType::Call, self.sequence_number());
+        let call_args = FrontendServiceLoadTxnPreCommitArgs { request };
+        self.o_prot_mut().write_message_begin(&message_ident)?;
+        call_args.write_to_out_protocol(self.o_prot_mut())?;
+        self.o_prot_mut().write_message_end()?;
+        self.o_prot_mut().flush()
+      }
+    )?;
+    {
+      let message_ident = self.i_prot_mut().read_message_begin()?;
+      verify_expected_sequence_number(self.sequence_number(), message_ident.sequence_number)?;
+      verify_expected_service_call("loadTxnPreCommit", &message_ident.name)?;
+      if message_ident.message_type == TMessageType::Exception {
+        let remote_error = thrift::Error::read_application_error_from_in_protocol(self.i_prot_mut())?;
+        self.i_prot_mut().read_message_end()?;
+        return Err(thrift::Error::Application(remote_error))
+      }
+      verify_expected_message_type(TMessageType::Reply, message_ident.message_type)?;
+      let result = FrontendServiceLoadTxnPreCommitResult::read_from_in_protocol(self.i_prot_mut())?;
+      self.i_prot_mut().read_message_end()?;
+      result.ok_or()
+    }
+  }
+  fn load_txn2_p_c(&mut self, request: TLoadTxn2PCRequest) -> thrift::Result<TLoadTxn2PCResult> {
+    (
+      {
+        self.increment_sequence_number();
+        let message_ident = TMessageIdentifier::new("loadTxn2PC", TMessageType::Call, self.sequence_number());
+        let call_args = FrontendServiceLoadTxn2PCArgs { request };
+        self.o_prot_mut().write_message_begin(&message_ident)?;
+        call_args.write_to_out_protocol(self.o_prot_mut())?;
+        self.o_prot_mut().write_message_end()?;
+        self.o_prot_mut().flush()
+      }
+    )?;
+    {
+      let message_ident = self.i_prot_mut().read_message_begin()?;
+      verify_expected_sequence_number(self.sequence_number(), message_ident.sequence_number)?;
+      verify_expected_service_call("loadTxn2PC", &message_ident.name)?;
+      if message_ident.message_type == TMessageType::Exception {
+        let remote_error = thrift::Error::read_application_error_from_in_protocol(self.i_prot_mut())?;
+        self.i_prot_mut().read_message_end()?;
+        return Err(thrift::Error::Application(remote_error))
+      }
+      verify_expected_message_type(TMessageType::Reply, message_ident.message_type)?;
+      let result = FrontendServiceLoadTxn2PCResult::read_from_in_protocol(self.i_prot_mut())?;
+      self.i_prot_mut().read_message_end()?;
+      result.ok_or()
+    }
+  }
   fn load_txn_rollback(&mut self, request: TLoadTxnRollbackRequest) -> thrift::Result<TLoadTxnRollbackResult> {
     (
       {
@@ -6664,6 +6974,8 @@ pub trait FrontendServiceSyncHandler {
   fn handle_snapshot_loader_report(&self, request: TSnapshotLoaderReportRequest) -> thrift::Result<status::TStatus>;
   fn handle_load_txn_begin(&self, request: TLoadTxnBeginRequest) -> thrift::Result<TLoadTxnBeginResult>;
   fn handle_load_txn_commit(&self, request: TLoadTxnCommitRequest) -> thrift::Result<TLoadTxnCommitResult>;
+  fn handle_load_txn_pre_commit(&self, request: TLoadTxnCommitRequest) -> thrift::Result<TLoadTxnCommitResult>;
+  fn handle_load_txn2_p_c(&self, request: TLoadTxn2PCRequest) -> thrift::Result<TLoadTxn2PCResult>;
   fn handle_load_txn_rollback(&self, request: TLoadTxnRollbackRequest) -> thrift::Result<TLoadTxnRollbackResult>;
   fn handle_confirm_unused_remote_files(&self, request: TConfirmUnusedRemoteFilesRequest) -> thrift::Result<TConfirmUnusedRemoteFilesResult>;
   fn handle_get_binlog(&self, request: TGetBinlogRequest) -> thrift::Result<TGetBinlogResult>;
@@ -6713,6 +7025,12 @@ impl <H: FrontendServiceSyncHandler> FrontendServiceSyncProcessor<H> {
   }
   fn process_load_txn_commit(&self, incoming_sequence_number: i32, i_prot: &mut dyn TInputProtocol, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
     TFrontendServiceProcessFunctions::process_load_txn_commit(&self.handler, incoming_sequence_number, i_prot, o_prot)
+  }
+  fn process_load_txn_pre_commit(&self, incoming_sequence_number: i32, i_prot: &mut dyn TInputProtocol, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    TFrontendServiceProcessFunctions::process_load_txn_pre_commit(&self.handler, incoming_sequence_number, i_prot, o_prot)
+  }
+  fn process_load_txn2_p_c(&self, incoming_sequence_number: i32, i_prot: &mut dyn TInputProtocol, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    TFrontendServiceProcessFunctions::process_load_txn2_p_c(&self.handler, incoming_sequence_number, i_prot, o_prot)
   }
   fn process_load_txn_rollback(&self, incoming_sequence_number: i32, i_prot: &mut dyn TInputProtocol, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
     TFrontendServiceProcessFunctions::process_load_txn_rollback(&self.handler, incoming_sequence_number, i_prot, o_prot)
@@ -7113,6 +7431,80 @@ impl TFrontendServiceProcessFunctions {
       },
     }
   }
+  pub fn process_load_txn_pre_commit<H: FrontendServiceSyncHandler>(handler: &H, incoming_sequence_number: i32, i_prot: &mut dyn TInputProtocol, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let args = FrontendServiceLoadTxnPreCommitArgs::read_from_in_protocol(i_prot)?;
+    match handler.handle_load_txn_pre_commit(args.request) {
+      Ok(handler_return) => {
+        let message_ident = TMessageIdentifier::new("loadTxnPreCommit", TMessageType::Reply, incoming_sequence_number);
+        o_prot.write_message_begin(&message_ident)?;
+        let ret = FrontendServiceLoadTxnPreCommitResult { result_value: Some(handler_return) };
+        ret.write_to_out_protocol(o_prot)?;
+        o_prot.write_message_end()?;
+        o_prot.flush()
+      },
+      Err(e) => {
+        match e {
+          thrift::Error::Application(app_err) => {
+            let message_ident = TMessageIdentifier::new("loadTxnPreCommit", TMessageType::Exception, incoming_sequence_number);
+            o_prot.write_message_begin(&message_ident)?;
+            thrift::Error::write_application_error_to_out_protocol(&app_err, o_prot)?;
+            o_prot.write_message_end()?;
+            o_prot.flush()
+          },
+          _ => {
+            let ret_err = {
+              ApplicationError::new(
+                ApplicationErrorKind::Unknown,
+                e.to_string()
+              )
+            };
+            let message_ident = TMessageIdentifier::new("loadTxnPreCommit", TMessageType::Exception, incoming_sequence_number);
+            o_prot.write_message_begin(&message_ident)?;
+            thrift::Error::write_application_error_to_out_protocol(&ret_err, o_prot)?;
+            o_prot.write_message_end()?;
+            o_prot.flush()
+          },
+        }
+      },
+    }
+  }
+  pub fn process_load_txn2_p_c<H: FrontendServiceSyncHandler>(handler: &H, incoming_sequence_number: i32, i_prot: &mut dyn TInputProtocol, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let args = FrontendServiceLoadTxn2PCArgs::read_from_in_protocol(i_prot)?;
+    match handler.handle_load_txn2_p_c(args.request) {
+      Ok(handler_return) => {
+        let message_ident = TMessageIdentifier::new("loadTxn2PC", TMessageType::Reply, incoming_sequence_number);
+        o_prot.write_message_begin(&message_ident)?;
+        let ret = FrontendServiceLoadTxn2PCResult { result_value: Some(handler_return) };
+        ret.write_to_out_protocol(o_prot)?;
+        o_prot.write_message_end()?;
+        o_prot.flush()
+      },
+      Err(e) => {
+        match e {
+          thrift::Error::Application(app_err) => {
+            let message_ident = TMessageIdentifier::new("loadTxn2PC", TMessageType::Exception, incoming_sequence_number);
+            o_prot.write_message_begin(&message_ident)?;
+            thrift::Error::write_application_error_to_out_protocol(&app_err, o_prot)?;
+            o_prot.write_message_end()?;
+            o_prot.flush()
+          },
+          _ => {
+            let ret_err = {
+              ApplicationError::new(
+                ApplicationErrorKind::Unknown,
+                e.to_string()
+              )
+            };
+            let message_ident = TMessageIdentifier::new("loadTxn2PC", TMessageType::Exception, incoming_sequence_number);
+            o_prot.write_message_begin(&message_ident)?;
+            thrift::Error::write_application_error_to_out_protocol(&ret_err, o_prot)?;
+            o_prot.write_message_end()?;
+            o_prot.flush()
+          },
+        }
+      },
+    }
+  }
   pub fn process_load_txn_rollback<H: FrontendServiceSyncHandler>(handler: &H, incoming_sequence_number: i32, i_prot: &mut dyn TInputProtocol, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
     let args = FrontendServiceLoadTxnRollbackArgs::read_from_in_protocol(i_prot)?;
     match handler.handle_load_txn_rollback(args.request) {
@@ -7444,6 +7836,12 @@ impl <H: FrontendServiceSyncHandler> TProcessor for FrontendServiceSyncProcessor
       },
       "loadTxnCommit" => {
         self.process_load_txn_commit(message_ident.sequence_number, i_prot, o_prot)
+      },
+      "loadTxnPreCommit" => {
+        self.process_load_txn_pre_commit(message_ident.sequence_number, i_prot, o_prot)
+      },
+      "loadTxn2PC" => {
+        self.process_load_txn2_p_c(message_ident.sequence_number, i_prot, o_prot)
       },
       "loadTxnRollback" => {
         self.process_load_txn_rollback(message_ident.sequence_number, i_prot, o_prot)
@@ -8583,6 +8981,228 @@ impl FrontendServiceLoadTxnCommitResult {
   }
   fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
     let struct_ident = TStructIdentifier::new("FrontendServiceLoadTxnCommitResult");
+    o_prot.write_struct_begin(&struct_ident)?;
+    if let Some(ref fld_var) = self.result_value {
+      o_prot.write_field_begin(&TFieldIdentifier::new("result_value", TType::Struct, 0))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+//
+// FrontendServiceLoadTxnPreCommitArgs
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+struct FrontendServiceLoadTxnPreCommitArgs {
+  request: TLoadTxnCommitRequest,
+}
+
+impl FrontendServiceLoadTxnPreCommitArgs {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<FrontendServiceLoadTxnPreCommitArgs> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<TLoadTxnCommitRequest> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = TLoadTxnCommitRequest::read_from_in_protocol(i_prot)?;
+          f_1 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    verify_required_field_exists("FrontendServiceLoadTxnPreCommitArgs.request", &f_1)?;
+    let ret = FrontendServiceLoadTxnPreCommitArgs {
+      request: f_1.expect("auto-generated code should have checked for presence of required fields"),
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("loadTxnPreCommit_args");
+    o_prot.write_struct_begin(&struct_ident)?;
+    o_prot.write_field_begin(&TFieldIdentifier::new("request", TType::Struct, 1))?;
+    self.request.write_to_out_protocol(o_prot)?;
+    o_prot.write_field_end()?;
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+//
+// FrontendServiceLoadTxnPreCommitResult
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+struct FrontendServiceLoadTxnPreCommitResult {
+  result_value: Option<TLoadTxnCommitResult>,
+}
+
+impl FrontendServiceLoadTxnPreCommitResult {
+  fn ok_or(self) -> thrift::Result<TLoadTxnCommitResult> {
+    if self.result_value.is_some() {
+      Ok(self.result_value.unwrap())
+    } else {
+      Err(
+        thrift::Error::Application(
+          ApplicationError::new(
+            ApplicationErrorKind::MissingResult,
+            "no result received for FrontendServiceLoadTxnPreCommit"
+          )
+        )
+      )
+    }
+  }
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<FrontendServiceLoadTxnPreCommitResult> {
+    i_prot.read_struct_begin()?;
+    let mut f_0: Option<TLoadTxnCommitResult> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        0 => {
+          let val = TLoadTxnCommitResult::read_from_in_protocol(i_prot)?;
+          f_0 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    let ret = FrontendServiceLoadTxnPreCommitResult {
+      result_value: f_0,
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("FrontendServiceLoadTxnPreCommitResult");
+    o_prot.write_struct_begin(&struct_ident)?;
+    if let Some(ref fld_var) = self.result_value {
+      o_prot.write_field_begin(&TFieldIdentifier::new("result_value", TType::Struct, 0))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+//
+// FrontendServiceLoadTxn2PCArgs
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+struct FrontendServiceLoadTxn2PCArgs {
+  request: TLoadTxn2PCRequest,
+}
+
+impl FrontendServiceLoadTxn2PCArgs {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<FrontendServiceLoadTxn2PCArgs> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<TLoadTxn2PCRequest> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = TLoadTxn2PCRequest::read_from_in_protocol(i_prot)?;
+          f_1 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    verify_required_field_exists("FrontendServiceLoadTxn2PCArgs.request", &f_1)?;
+    let ret = FrontendServiceLoadTxn2PCArgs {
+      request: f_1.expect("auto-generated code should have checked for presence of required fields"),
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("loadTxn2PC_args");
+    o_prot.write_struct_begin(&struct_ident)?;
+    o_prot.write_field_begin(&TFieldIdentifier::new("request", TType::Struct, 1))?;
+    self.request.write_to_out_protocol(o_prot)?;
+    o_prot.write_field_end()?;
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+//
+// FrontendServiceLoadTxn2PCResult
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+struct FrontendServiceLoadTxn2PCResult {
+  result_value: Option<TLoadTxn2PCResult>,
+}
+
+impl FrontendServiceLoadTxn2PCResult {
+  fn ok_or(self) -> thrift::Result<TLoadTxn2PCResult> {
+    if self.result_value.is_some() {
+      Ok(self.result_value.unwrap())
+    } else {
+      Err(
+        thrift::Error::Application(
+          ApplicationError::new(
+            ApplicationErrorKind::MissingResult,
+            "no result received for FrontendServiceLoadTxn2PC"
+          )
+        )
+      )
+    }
+  }
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<FrontendServiceLoadTxn2PCResult> {
+    i_prot.read_struct_begin()?;
+    let mut f_0: Option<TLoadTxn2PCResult> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        0 => {
+          let val = TLoadTxn2PCResult::read_from_in_protocol(i_prot)?;
+          f_0 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    let ret = FrontendServiceLoadTxn2PCResult {
+      result_value: f_0,
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("FrontendServiceLoadTxn2PCResult");
     o_prot.write_struct_begin(&struct_ident)?;
     if let Some(ref fld_var) = self.result_value {
       o_prot.write_field_begin(&TFieldIdentifier::new("result_value", TType::Struct, 0))?;
