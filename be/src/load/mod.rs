@@ -13,6 +13,7 @@
 //! - `gc`: dropping pending rowsets of aborted or expired loads.
 
 pub mod arrow_ipc;
+pub mod complex;
 pub mod csv;
 pub mod filter;
 pub mod gc;
