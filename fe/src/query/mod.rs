@@ -10,6 +10,7 @@
 
 mod catalog;
 mod information_schema;
+pub mod nested_text;
 mod prune;
 mod rewrite;
 mod session;
