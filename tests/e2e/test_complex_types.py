@@ -8,7 +8,9 @@ on a `doris-rs local` cluster, through pymysql and curl.
   elements); JSON loads take JSON arrays and objects; INSERT takes array/map/struct
   expressions. SELECT answers them in upstream's MySQL text; functions and element access
   work on them.
-- A backup restored under another name reads the same rows.
+- A backup restored under another name reads the same rows; CCR (`doris-rs ccr-sync
+  --follow`: a full sync, then loads ingested through ingest_binlog) keeps a target
+  cluster's table equal to the source's.
 """
 
 import json
@@ -17,7 +19,8 @@ import subprocess
 import pymysql
 import pytest
 
-from test_local_cluster import LocalCluster, pick_base
+from ccr_support import Cluster
+from test_local_cluster import LocalCluster, clusters, pick_base  # noqa: F401 (fixture)
 from test_sql_statements import poll
 
 DB = "cx"
@@ -180,3 +183,42 @@ def test_a_backup_restores_the_same_rows(db, tmp_path):
     poll("restore snap_cx", restore_done)
     assert db.query("DESC ct_restored") == db.query("DESC ct")
     assert db.query("SELECT * FROM ct_restored ORDER BY k") == db.query("SELECT * FROM ct ORDER BY k")
+
+
+def test_ccr_follow_carries_complex_columns(clusters, doris_rs_bin, tmp_path):
+    base = pick_base(1, neighbour=(100, 1))
+    src_lc = clusters(tmp_path / "src", base, 1)
+    src = Cluster(src_lc, src_lc.start())
+    dst_lc = clusters(tmp_path / "dst", base + 100, 1)
+    dst = Cluster(dst_lc, dst_lc.start())
+    src.query("CREATE DATABASE src")
+    src.query(TABLE.format(name="src.t").replace('"1")', '"1", "binlog.enable" = "true")'))
+
+    def load(lines):
+        cmd = ["curl", "-sS", "--location-trusted", "-u", "root:", "-H", "column_separator:|", "-T", "-",
+               f"http://127.0.0.1:{src.fe_http}/api/src/t/_stream_load"]
+        out = subprocess.run(cmd, input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=120,
+                             check=True).stdout
+        assert json.loads(out)["Status"] == "Success", out
+
+    def follow():
+        cmd = [doris_rs_bin, "ccr-sync", "--src", f"127.0.0.1:{src.lc.query_port}", "--src-rpc",
+               f"127.0.0.1:{src.fe_rpc}", "--dst", f"127.0.0.1:{dst.lc.query_port}", "--dst-rpc",
+               f"127.0.0.1:{dst.fe_rpc}", "--db", "src", "--table", "t", "--timeout", "300", "--follow",
+               "--exit-when-caught-up", "--poll-ms", "100", "--state", str(tmp_path / "follow.redb")]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+        assert out.returncode == 0, out.stdout + out.stderr
+        return out.stdout
+
+    def rows(c):
+        return [tuple(r) for r in c.rows("SELECT k, a, s, m, st FROM src.t ORDER BY k")]
+
+    load(CSV_ROWS[:2])
+    out = follow()
+    assert "full sync" in out, out
+    assert rows(dst) == rows(src) == WANT[:2]
+    load(CSV_ROWS[2:])
+    out = follow()
+    assert out.count("UPSERT: txn") == 1, out
+    assert rows(dst) == rows(src) == WANT
+    assert dst.rows("DESC src.t") == src.rows("DESC src.t")
