@@ -146,6 +146,11 @@ def test_functions_and_element_access(db):
         (2, 0, None, None, "y"),
     ]
     assert db.query("SELECT COUNT(*) FROM ct WHERE array_length(a) > 2") == [(2,)]
+    # Upstream's names: element_at, struct_element, size, array(...); a LARGEINT element whole.
+    assert db.query("SELECT element_at(a, 2), size(a), element_at(m, 'k2'), struct_element(st, 'b'), array(k, 2) "
+                    "FROM ct WHERE k = 1") == [(2, 3, 2, "x", "[1, 2]")]
+    assert db.query("SELECT [170141183460469231731687303715884105727, -1]") == [
+        ("[170141183460469231731687303715884105727, -1]",)]
 
 
 def test_insert_values_with_complex_literals(db):

@@ -7,7 +7,11 @@
 use std::fmt::Write;
 
 use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::{DataType, Decimal128Type};
+use datafusion::sql::sqlparser::ast::{
+    visit_expressions_mut, AccessExpr, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, ObjectName,
+    ObjectNamePart, Subscript,
+};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 
 /// Whether values of `t` are written by [`value_text`].
@@ -85,6 +89,12 @@ fn write_value(out: &mut String, array: &dyn Array, i: usize) -> Result<(), Stri
             out.push(if array.as_boolean().value(i) { '1' } else { '0' });
             Ok(())
         }
+        // LARGEINT (Decimal128(38, 0)) may hold 39 digits, more than the formatter's
+        // precision shows: an integer prints whole.
+        DataType::Decimal128(_, 0) => {
+            let _ = write!(out, "{}", array.as_primitive::<Decimal128Type>().value(i));
+            Ok(())
+        }
         t => {
             let opts = options();
             let f = ArrayFormatter::try_new(array, &opts).map_err(|e| e.to_string())?;
@@ -114,6 +124,48 @@ fn write_value(out: &mut String, array: &dyn Array, i: usize) -> Result<(), Stri
     }
 }
 
+/// Upstream's names of nested-type functions, in DataFusion's terms: `element_at(x, k)` and
+/// `struct_element(s, 'f')` as `x[k]` / `s['f']` (an array's element, a map's value, a
+/// struct's field), `size(x)` / `array_size(x)` as `cardinality(x)`, `array(...)` as
+/// `make_array(...)`.
+pub(super) fn upstream_functions(statement: &mut datafusion::sql::sqlparser::ast::Statement) {
+    let _ = visit_expressions_mut(statement, |e| {
+        let Expr::Function(f) = e else { return std::ops::ControlFlow::<()>::Continue(()) };
+        let name = match f.name.0.as_slice() {
+            [ObjectNamePart::Identifier(id)] if id.quote_style.is_none() => id.value.to_ascii_lowercase(),
+            _ => return std::ops::ControlFlow::Continue(()),
+        };
+        let args: Option<Vec<Expr>> = match &f.args {
+            FunctionArguments::List(l) if l.duplicate_treatment.is_none() && l.clauses.is_empty() => l
+                .args
+                .iter()
+                .map(|a| match a {
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Some(x.clone()),
+                    _ => None,
+                })
+                .collect(),
+            _ => None,
+        };
+        let rename = |f: &mut datafusion::sql::sqlparser::ast::Function, to: &str| {
+            f.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new(to))]);
+        };
+        match (name.as_str(), args) {
+            ("element_at" | "struct_element", Some(args)) if args.len() == 2 => {
+                let mut args = args.into_iter();
+                let (root, index) = (args.next().expect("two"), args.next().expect("two"));
+                *e = Expr::CompoundFieldAccess {
+                    root: Box::new(root),
+                    access_chain: vec![AccessExpr::Subscript(Subscript::Index { index })],
+                };
+            }
+            ("size" | "array_size", Some(args)) if args.len() == 1 => rename(f, "cardinality"),
+            ("array", Some(_)) => rename(f, "make_array"),
+            _ => {}
+        }
+        std::ops::ControlFlow::Continue(())
+    });
+}
+
 fn quoted(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
@@ -130,7 +182,8 @@ mod tests {
     use std::sync::Arc;
 
     use datafusion::arrow::array::{
-        ArrayRef, Int32Array, Int32Builder, ListBuilder, MapBuilder, StringArray, StringBuilder, StructArray,
+        ArrayRef, Decimal128Builder, Int32Array, Int32Builder, ListBuilder, MapBuilder, StringArray, StringBuilder,
+        StructArray,
     };
     use datafusion::arrow::datatypes::Field;
 
@@ -164,5 +217,20 @@ mod tests {
             (Arc::new(Field::new("f2", DataType::Utf8, true)), Arc::new(StringArray::from(vec!["x"])) as ArrayRef),
         ]);
         assert_eq!(value_text(&s, 0).unwrap(), r#"{"f1":1, "f2":"x"}"#);
+
+        // LARGEINT elements print whole (39 digits).
+        let mut b = ListBuilder::new(Decimal128Builder::new().with_data_type(DataType::Decimal128(38, 0)));
+        b.append_value([Some(i128::MAX), Some(-1)]);
+        assert_eq!(value_text(&b.finish(), 0).unwrap(), format!("[{}, -1]", i128::MAX));
+    }
+
+    #[test]
+    fn upstream_function_names() {
+        use datafusion::sql::sqlparser::dialect::MySqlDialect;
+        use datafusion::sql::sqlparser::parser::Parser;
+        let sql = "SELECT element_at(a, 1), struct_element(s, 'f'), SIZE(m), array_size(a), array(1, 2), `size`(x) FROM t";
+        let mut st = Parser::parse_sql(&MySqlDialect {}, sql).unwrap().remove(0);
+        upstream_functions(&mut st);
+        assert_eq!(st.to_string(), "SELECT a[1], s['f'], cardinality(m), cardinality(a), make_array(1, 2), `size`(x) FROM t");
     }
 }
