@@ -117,6 +117,8 @@ def test_complex_columns_cannot_be_keys_partitions_or_distribution(db):
     msg = db.fails("CREATE TABLE bad4 (k INT, a ARRAY<INT> SUM) AGGREGATE KEY(k) DISTRIBUTED BY HASH(k) "
                    'BUCKETS 1 PROPERTIES ("replication_num" = "1")')
     assert "ARRAY column can't support aggregation SUM" in msg, msg
+    msg = db.fails("DELETE FROM ct WHERE a IS NULL")
+    assert "Can not apply delete condition to column type: array<int>" in msg, msg
 
 
 def test_csv_and_json_loads_read_back_as_upstream_text(db):
@@ -156,14 +158,20 @@ def test_functions_and_element_access(db):
 def test_insert_values_with_complex_literals(db):
     db.query(TABLE.format(name="ins"))
     db.query("INSERT INTO ins VALUES (1, [1, 2], ['a', NULL], map('k', 3), named_struct('a', 4, 'b', 'z'))")
-    db.query("INSERT INTO ins (k, a) VALUES (2, [])")
+    db.query("INSERT INTO ins (k, a, st) VALUES (2, [], struct(5, 'y'))")
     assert db.query("SELECT * FROM ins ORDER BY k") == [
         (1, "[1, 2]", '["a", null]', '{"k":3}', '{"a":4, "b":"z"}'),
-        (2, "[]", None, None, None),
+        (2, "[]", None, None, '{"a":5, "b":"y"}'),
     ]
     # INSERT ... SELECT carries the values as they are.
     db.query("INSERT INTO ins SELECT k + 100, a, s, m, st FROM ct WHERE k <= 4")
     assert db.query("SELECT k - 100, a, s, m, st FROM ins WHERE k > 100 ORDER BY k") == WANT
+    # A column added later (light schema change) reads its default, or NULL, in older rows.
+    db.query("ALTER TABLE ins ADD COLUMN x MAP<INT,INT> NULL")
+    db.query('ALTER TABLE ins ADD COLUMN y ARRAY<INT> NULL DEFAULT "[]"')
+    db.query("INSERT INTO ins (k, x, y) VALUES (3, map(1, 2), [3])")
+    assert db.query("SELECT k, x, y FROM ins WHERE k <= 3 ORDER BY k") == [
+        (1, None, "[]"), (2, None, "[]"), (3, "{1:2}", "[3]")]
 
 
 def test_a_backup_restores_the_same_rows(db, tmp_path):

@@ -64,7 +64,7 @@ fn encode(batches: &[RecordBatch]) -> Result<(String, u64), FeError> {
                 let column = b.column(k);
                 if nested_text::is_nested(column.data_type()) && !column.is_null(i) {
                     // ARRAY/MAP/STRUCT in the text the BE's loads parse.
-                    let text = nested_text::value_text(column.as_ref(), i)
+                    let text = nested_text::load_text(column.as_ref(), i)
                         .map_err(|e| FeError::InvalidArgument(format!("a value of the INSERT cannot be written: {e}")))?;
                     out.push_str(&text);
                 } else {

@@ -28,14 +28,23 @@ fn options() -> FormatOptions<'static> {
         .with_datetime_format(Some("%Y-%m-%d %H:%M:%S%.f"))
 }
 
-/// Row `i` of a nested array (the caller checks it is not NULL).
+/// Row `i` of a nested array (the caller checks it is not NULL), as results show it.
 pub fn value_text(array: &dyn Array, i: usize) -> Result<String, String> {
     let mut out = String::new();
-    write_value(&mut out, array, i)?;
+    write_value(&mut out, array, i, false)?;
     Ok(out)
 }
 
-fn write_value(out: &mut String, array: &dyn Array, i: usize) -> Result<(), String> {
+/// Row `i` as an INSERT sends it to a load: structs by position (`{1, "x"}`), since a
+/// value's field names (`struct(1, 'x')` names them c0, c1) need not be the column's; the
+/// rest as [`value_text`].
+pub fn load_text(array: &dyn Array, i: usize) -> Result<String, String> {
+    let mut out = String::new();
+    write_value(&mut out, array, i, true)?;
+    Ok(out)
+}
+
+fn write_value(out: &mut String, array: &dyn Array, i: usize, positional: bool) -> Result<(), String> {
     if array.is_null(i) {
         out.push_str("null");
         return Ok(());
@@ -46,7 +55,7 @@ fn write_value(out: &mut String, array: &dyn Array, i: usize) -> Result<(), Stri
             if j > 0 {
                 out.push_str(", ");
             }
-            write_value(out, items, j)?;
+            write_value(out, items, j, positional)?;
         }
         out.push(']');
         Ok(())
@@ -64,9 +73,9 @@ fn write_value(out: &mut String, array: &dyn Array, i: usize) -> Result<(), Stri
                 if j > 0 {
                     out.push_str(", ");
                 }
-                write_value(out, keys.as_ref(), j)?;
+                write_value(out, keys.as_ref(), j, positional)?;
                 out.push(':');
-                write_value(out, values.as_ref(), j)?;
+                write_value(out, values.as_ref(), j, positional)?;
             }
             out.push('}');
             Ok(())
@@ -78,9 +87,11 @@ fn write_value(out: &mut String, array: &dyn Array, i: usize) -> Result<(), Stri
                 if j > 0 {
                     out.push_str(", ");
                 }
-                quoted(out, f.name());
-                out.push(':');
-                write_value(out, s.column(j).as_ref(), i)?;
+                if !positional {
+                    quoted(out, f.name());
+                    out.push(':');
+                }
+                write_value(out, s.column(j).as_ref(), i, positional)?;
             }
             out.push('}');
             Ok(())
@@ -217,6 +228,7 @@ mod tests {
             (Arc::new(Field::new("f2", DataType::Utf8, true)), Arc::new(StringArray::from(vec!["x"])) as ArrayRef),
         ]);
         assert_eq!(value_text(&s, 0).unwrap(), r#"{"f1":1, "f2":"x"}"#);
+        assert_eq!(load_text(&s, 0).unwrap(), r#"{1, "x"}"#);
 
         // LARGEINT elements print whole (39 digits).
         let mut b = ListBuilder::new(Decimal128Builder::new().with_data_type(DataType::Decimal128(38, 0)));
