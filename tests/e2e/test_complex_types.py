@@ -174,6 +174,19 @@ def test_insert_values_with_complex_literals(db):
         (1, None, "[]"), (2, None, "[]"), (3, "{1:2}", "[3]")]
 
 
+def test_unique_and_aggregate_tables_replace_complex_values(db):
+    db.query("CREATE TABLE u (k INT NOT NULL, a ARRAY<INT>, st STRUCT<x:INT>) UNIQUE KEY(k) "
+             'DISTRIBUTED BY HASH(k) BUCKETS 1 PROPERTIES ("replication_num" = "1")')
+    db.query("CREATE TABLE g (k INT NOT NULL, a ARRAY<INT> REPLACE, m MAP<INT,INT> REPLACE_IF_NOT_NULL, n INT SUM) "
+             'AGGREGATE KEY(k) DISTRIBUTED BY HASH(k) BUCKETS 1 PROPERTIES ("replication_num" = "1")')
+    for body in ["1|[1]|{1}\n2|[2]|{2}\n", "1|[1, 1]|\\N\n"]:
+        assert db.load("u", body, "column_separator:|")["Status"] == "Success"
+    assert db.query("SELECT * FROM u ORDER BY k") == [(1, "[1, 1]", None), (2, "[2]", '{"x":2}')]
+    for body in ["1|[1]|{1:1}|1\n", "1|[2]|\\N|2\n"]:
+        assert db.load("g", body, "column_separator:|")["Status"] == "Success"
+    assert db.query("SELECT * FROM g") == [(1, "[2]", "{1:1}", 3)]
+
+
 def test_a_backup_restores_the_same_rows(db, tmp_path):
     db.query(f'CREATE REPOSITORY cx_repo WITH LOCAL ON LOCATION "file://{tmp_path}"')
     db.query(f"BACKUP SNAPSHOT {DB}.snap_cx TO cx_repo ON (ct)")
