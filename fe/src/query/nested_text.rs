@@ -51,11 +51,16 @@ fn write_value(out: &mut String, array: &dyn Array, i: usize, positional: bool) 
     }
     let list = |out: &mut String, items: &dyn Array| -> Result<(), String> {
         out.push('[');
+        // Scalar elements share one formatter.
+        let plain = plain_formatter(items)?;
         for j in 0..items.len() {
             if j > 0 {
                 out.push_str(", ");
             }
-            write_value(out, items, j, positional)?;
+            match &plain {
+                Some((f, quote)) if !items.is_null(j) => write_plain(out, &f.value(j).to_string(), *quote),
+                _ => write_value(out, items, j, positional)?,
+            }
         }
         out.push(']');
         Ok(())
@@ -106,32 +111,45 @@ fn write_value(out: &mut String, array: &dyn Array, i: usize, positional: bool) 
             let _ = write!(out, "{}", array.as_primitive::<Decimal128Type>().value(i));
             Ok(())
         }
-        t => {
-            let opts = options();
-            let f = ArrayFormatter::try_new(array, &opts).map_err(|e| e.to_string())?;
-            let text = f.value(i).to_string();
-            let quote = matches!(
-                t,
-                DataType::Utf8
-                    | DataType::LargeUtf8
-                    | DataType::Utf8View
-                    | DataType::Date32
-                    | DataType::Date64
-                    | DataType::Timestamp(..)
-                    | DataType::Time32(_)
-                    | DataType::Time64(_)
-                    | DataType::Binary
-                    | DataType::LargeBinary
-                    | DataType::BinaryView
-                    | DataType::Dictionary(..)
-            );
-            if quote {
-                quoted(out, &text);
-            } else {
-                let _ = write!(out, "{text}");
-            }
+        _ => {
+            let (f, quote) = plain_formatter(array)?.ok_or("no formatter")?;
+            write_plain(out, &f.value(i).to_string(), quote);
             Ok(())
         }
+    }
+}
+
+/// A formatter for an array of scalars the Arrow formatter spells as upstream does, and
+/// whether its values are quoted; None for nested arrays, booleans and integers of 128 bits.
+fn plain_formatter(array: &dyn Array) -> Result<Option<(ArrayFormatter<'_>, bool)>, String> {
+    let t = array.data_type();
+    if is_nested(t) || matches!(t, DataType::Boolean | DataType::Decimal128(_, 0)) {
+        return Ok(None);
+    }
+    let quote = matches!(
+        t,
+        DataType::Utf8
+            | DataType::LargeUtf8
+            | DataType::Utf8View
+            | DataType::Date32
+            | DataType::Date64
+            | DataType::Timestamp(..)
+            | DataType::Time32(_)
+            | DataType::Time64(_)
+            | DataType::Binary
+            | DataType::LargeBinary
+            | DataType::BinaryView
+            | DataType::Dictionary(..)
+    );
+    let f = ArrayFormatter::try_new(array, &options()).map_err(|e| e.to_string())?;
+    Ok(Some((f, quote)))
+}
+
+fn write_plain(out: &mut String, text: &str, quote: bool) {
+    if quote {
+        quoted(out, text);
+    } else {
+        out.push_str(text);
     }
 }
 
