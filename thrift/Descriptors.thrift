@@ -13,5 +13,8 @@ struct TColumn {
   4: optional bool is_key
   5: optional bool is_allow_null
   6: optional string default_value
+  // ARRAY: one child `item`; MAP: `key`, `value`; STRUCT: its fields (name, type,
+  // nullability), each nesting further as upstream's Column.toThrift writes them.
+  10: optional list<TColumn> children_column
   11: optional i32 col_unique_id = -1
 }

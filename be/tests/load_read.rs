@@ -18,7 +18,7 @@ use storage_common::*;
 
 fn column(name: &str, t: TPrimitiveType, key: bool, agg: TAggregationType) -> TColumn {
     let len = (t == TPrimitiveType::VARCHAR).then_some(32);
-    TColumn::new(name.to_string(), TColumnType::new(t, len, None, None, None, None), (!key).then_some(agg), key, true, None, None)
+    TColumn::new(name.to_string(), TColumnType::new(t, len, None, None, None, None), (!key).then_some(agg), key, true, None, None, None)
 }
 
 /// A tablet of `keys` with key `k` INT and values `v` INT (`agg`) and `s` VARCHAR (REPLACE),

@@ -139,16 +139,27 @@ class _Seeds:
         return self.n
 
 
-def _value(ttype, arg, mode: str, seeds: _Seeds, depth: int):
+def _refers(ttype, arg, cls) -> bool:
+    """Whether a field of this type holds a `cls` (directly or as a container's element)."""
     if ttype == TType.STRUCT:
-        return _build(arg, mode, seeds, depth + 1)
+        return arg is cls
+    if ttype in (TType.LIST, TType.SET):
+        return _refers(*_split(arg), cls)
+    if ttype == TType.MAP:
+        return _refers(*_split(arg[0]), cls) or _refers(*_split(arg[1]), cls)
+    return False
+
+
+def _value(ttype, arg, mode: str, seeds: _Seeds, depth: int, path=()):
+    if ttype == TType.STRUCT:
+        return _build(arg, mode, seeds, depth + 1, path)
     if ttype in (TType.LIST, TType.SET):
         et, ea = _split(arg)
         if et == TType.I32 and is_enum(ea):
             vals = _enum_values(ea)
             items = vals[:2]
         else:
-            items = [_value(et, ea, mode, seeds, depth) for _ in range(2)]
+            items = [_value(et, ea, mode, seeds, depth, path) for _ in range(2)]
         # A set as a sorted list: thriftpy2 decodes sets into lists, and our encoder
         # (BTreeSet) writes them in ascending order.
         return sorted(set(items)) if ttype == TType.SET else items
@@ -157,15 +168,19 @@ def _value(ttype, arg, mode: str, seeds: _Seeds, depth: int):
         if kt == TType.I32 and is_enum(ka):
             keys = _enum_values(ka)[:2]
         else:
-            keys = [_value(kt, ka, mode, seeds, depth) for _ in range(2)]
+            keys = [_value(kt, ka, mode, seeds, depth, path) for _ in range(2)]
         # Keys in ascending order: the order our encoder (BTreeMap) writes them.
-        return {k: _value(vt, va, mode, seeds, depth) for k in sorted(keys)}
+        return {k: _value(vt, va, mode, seeds, depth, path) for k in sorted(keys)}
     return scalar(ttype, arg, seeds.next())
 
 
-def _build(cls, mode: str, seeds: _Seeds, depth: int):
+def _build(cls, mode: str, seeds: _Seeds, depth: int, path=()):
     if depth > _MAX_DEPTH:
         raise ValueError(f"{cls.__name__} nests deeper than {_MAX_DEPTH}")
+    # A self-referencing struct (TColumn.children_column) is filled one level deep: inside
+    # itself, its optional fields holding itself are left unset.
+    nested = cls in path
+    path = path + (cls,)
     obj = cls()
     always = _always_written(cls)
     for fid, spec in sorted(cls.thrift_spec.items()):
@@ -173,8 +188,8 @@ def _build(cls, mode: str, seeds: _Seeds, depth: int):
         # Default-requiredness fields count as required: real peers always send them.
         required = spec[-1] or name in always
         arg = spec[2] if len(spec) == 4 else None
-        if mode == "full" or required:
-            setattr(obj, name, _value(ttype, arg, mode, seeds, depth))
+        if (mode == "full" or required) and not (not required and nested and _refers(ttype, arg, cls)):
+            setattr(obj, name, _value(ttype, arg, mode, seeds, depth, path))
         else:
             setattr(obj, name, None)
     return obj

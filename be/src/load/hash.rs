@@ -22,6 +22,10 @@ fn value_bytes(cell: &Cell, kind: &ColKind, buf: &mut Vec<u8>) {
         Cell::Date(d) => buf.extend_from_slice(&d.to_le_bytes()),
         Cell::DateTime(m) => buf.extend_from_slice(&m.to_le_bytes()),
         Cell::Str(s) => buf.extend_from_slice(s.as_bytes()),
+        // Not a distribution column type upstream; hashed by its stored form all the same.
+        Cell::Array(_) | Cell::Map(_) | Cell::Struct(_) => {
+            buf.extend_from_slice(super::complex::to_stored(cell).to_string().as_bytes())
+        }
     }
 }
 

@@ -16,6 +16,7 @@
 //! - `transform`: `columns` expressions and `where`, evaluated by DataFusion.
 
 pub mod arrow_ipc;
+pub mod complex;
 pub mod csv;
 pub mod error_log;
 pub mod filter;

@@ -424,5 +424,12 @@ fn encode_key(cell: &Cell, out: &mut Vec<u8>) {
             out.extend((s.len() as u32).to_le_bytes());
             out.extend(s.as_bytes());
         }
+        // Never a key column upstream; keyed by the stored form all the same.
+        Cell::Array(_) | Cell::Map(_) | Cell::Struct(_) => {
+            let text = super::complex::to_stored(cell).to_string();
+            out.push(9);
+            out.extend((text.len() as u32).to_le_bytes());
+            out.extend(text.as_bytes());
+        }
     }
 }

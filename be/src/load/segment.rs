@@ -12,6 +12,20 @@
 //! | DATE                | INT32 DATE                                          |
 //! | DATETIME(s)         | INT64 TIMESTAMP(MICROS, not adjusted to UTC)        |
 //! | CHAR/VARCHAR/STRING | BYTE_ARRAY STRING (UTF-8)                           |
+//! | ARRAY/MAP/STRUCT    | BYTE_ARRAY JSON: the value's stored form (below)    |
+//!
+//! A complex (ARRAY/MAP/STRUCT, nestable) column is one BYTE_ARRAY column of JSON text,
+//! each value in `complex::to_stored`'s exact typed form (arrays as arrays, a map as its
+//! `[key, value]` pairs, a struct as its fields in order, integers/days/microseconds as
+//! numbers, LARGEINT and decimals as decimal strings), and the file's key-value metadata
+//! names its type (`doris_rs.type.<column>` = `ARRAY<INT>`, ...), so a segment stays
+//! readable without the table's schema. Why not Parquet's nested LIST/MAP/group: segments
+//! are written with the low-level column writer (one leaf per table column), where nesting
+//! means computing repetition and definition levels for every leaf of every nesting depth,
+//! and reading them back the same way; one leaf per column keeps writing, reading, backup
+//! and CCR's file copies the same for every type. Nothing reads these files but this BE
+//! (scans answer Arrow, where complex values are real List/Map/Struct arrays), and no
+//! statistics of elements were used, so nothing is lost.
 //!
 //! Nullable columns are OPTIONAL, the others REQUIRED. Files are written uncompressed in
 //! one row group. The reader takes the types from the file itself, so a segment can be read
@@ -26,13 +40,18 @@ use parquet::data_type::{
     BoolType, ByteArray, ByteArrayType, DoubleType, FixedLenByteArray, FixedLenByteArrayType, FloatType, Int32Type,
     Int64Type,
 };
+use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::Type;
 
+use super::complex;
 use super::csv::LoadColumn;
 use super::types::{Cell, ColKind};
+
+/// The key-value metadata key naming a complex column's type.
+const TYPE_KEY: &str = "doris_rs.type.";
 
 type PResult<T> = Result<T, parquet::errors::ParquetError>;
 
@@ -69,6 +88,7 @@ fn field_type(c: &LoadColumn) -> PResult<Type> {
         ColKind::DateTime { .. } => b(Physical::INT64)
             .with_logical_type(Some(LogicalType::Timestamp { is_adjusted_to_u_t_c: false, unit: TimeUnit::MICROS })),
         ColKind::Str { .. } => b(Physical::BYTE_ARRAY).with_logical_type(Some(LogicalType::String)),
+        ColKind::Complex(_) => b(Physical::BYTE_ARRAY).with_logical_type(Some(LogicalType::Json)),
     };
     t.build()
 }
@@ -81,7 +101,17 @@ fn wide(c: &LoadColumn) -> bool {
 pub fn write(columns: &[LoadColumn], rows: &[Vec<Cell>]) -> PResult<Vec<u8>> {
     let fields = columns.iter().map(|c| field_type(c).map(Arc::new)).collect::<PResult<Vec<_>>>()?;
     let schema = Arc::new(Type::group_type_builder("doris_rs_segment").with_fields(fields).build()?);
-    let props = Arc::new(WriterProperties::builder().set_created_by("doris-rs".into()).build());
+    let types: Vec<KeyValue> = columns
+        .iter()
+        .filter(|c| matches!(c.kind, ColKind::Complex(_)))
+        .map(|c| KeyValue::new(format!("{TYPE_KEY}{}", c.name), c.kind.name()))
+        .collect();
+    let props = Arc::new(
+        WriterProperties::builder()
+            .set_created_by("doris-rs".into())
+            .set_key_value_metadata((!types.is_empty()).then_some(types))
+            .build(),
+    );
     let mut out = Vec::new();
     let mut writer = SerializedFileWriter::new(&mut out, schema, props)?;
     let mut rg = writer.next_row_group()?;
@@ -128,6 +158,17 @@ pub fn write(columns: &[LoadColumn], rows: &[Vec<Cell>]) -> PResult<Vec<u8>> {
             ColKind::Str { .. } => {
                 let v = cells
                     .map(|x| if let Cell::Str(s) = x { Ok(ByteArray::from(s.as_bytes().to_vec())) } else { Err(bad(x)) })
+                    .collect::<PResult<Vec<_>>>()?;
+                col.typed::<ByteArrayType>().write_batch(&v, defs_opt, None)?;
+            }
+            ColKind::Complex(_) => {
+                let v = cells
+                    .map(|x| match x {
+                        Cell::Array(_) | Cell::Map(_) | Cell::Struct(_) => {
+                            Ok(ByteArray::from(complex::to_stored(x).to_string().into_bytes()))
+                        }
+                        _ => Err(bad(x)),
+                    })
                     .collect::<PResult<Vec<_>>>()?;
                 col.typed::<ByteArrayType>().write_batch(&v, defs_opt, None)?;
             }
@@ -183,22 +224,29 @@ fn kind_of(t: &Type) -> PResult<ColKind> {
 }
 
 /// Spread `values` (non-null only) over `n` rows by definition levels.
-fn spread<T>(n: usize, defs: &[i16], nullable: bool, values: Vec<T>, f: impl Fn(T) -> Cell) -> Vec<Cell> {
+fn spread<T>(n: usize, defs: &[i16], nullable: bool, values: Vec<T>, mut f: impl FnMut(T) -> Cell) -> Vec<Cell> {
     if !nullable {
         return values.into_iter().map(f).collect();
     }
     let mut it = values.into_iter();
-    (0..n).map(|i| if defs[i] > 0 { it.next().map(&f).unwrap_or(Cell::Null) } else { Cell::Null }).collect()
+    (0..n).map(|i| if defs[i] > 0 { it.next().map(&mut f).unwrap_or(Cell::Null) } else { Cell::Null }).collect()
 }
 
 /// Read a whole segment file.
 pub fn read(bytes: Bytes) -> PResult<Segment> {
     let reader = SerializedFileReader::new(bytes)?;
     let schema = reader.metadata().file_metadata().schema_descr_ptr();
+    let kv = reader.metadata().file_metadata().key_value_metadata().cloned().unwrap_or_default();
     let mut columns = Vec::new();
     for i in 0..schema.num_columns() {
         let c = schema.column(i);
-        columns.push((c.name().to_string(), kind_of(c.self_type())?));
+        let key = format!("{TYPE_KEY}{}", c.name());
+        let kind = match kv.iter().find(|e| e.key == key).and_then(|e| e.value.as_deref()) {
+            Some(t) => ColKind::parse(t)
+                .map_err(|e| parquet::errors::ParquetError::General(format!("column {}: {e}", c.name())))?,
+            None => kind_of(c.self_type())?,
+        };
+        columns.push((c.name().to_string(), kind));
     }
     let mut rows: Vec<Vec<Cell>> = Vec::new();
     for g in 0..reader.num_row_groups() {
@@ -247,7 +295,25 @@ pub fn read(bytes: Bytes) -> PResult<Segment> {
                 ColumnReader::ByteArrayColumnReader(mut r) => {
                     let mut v = Vec::with_capacity(n);
                     r.read_records(n, d, None, &mut v)?;
-                    spread(n, &defs, nullable, v, |x: ByteArray| Cell::Str(String::from_utf8_lossy(x.data()).into_owned()))
+                    if let ColKind::Complex(_) = kind {
+                        let mut failed = None;
+                        let cells = spread(n, &defs, nullable, v, |x: ByteArray| {
+                            let parsed = serde_json::from_slice(x.data())
+                                .map_err(|e| e.to_string())
+                                .and_then(|j| complex::from_stored(&kind, &j));
+                            parsed.unwrap_or_else(|e| {
+                                failed.get_or_insert(e);
+                                Cell::Null
+                            })
+                        });
+                        if let Some(e) = failed {
+                            let name = &columns[i].0;
+                            return Err(parquet::errors::ParquetError::General(format!("column {name}: {e}")));
+                        }
+                        cells
+                    } else {
+                        spread(n, &defs, nullable, v, |x: ByteArray| Cell::Str(String::from_utf8_lossy(x.data()).into_owned()))
+                    }
                 }
                 ColumnReader::FixedLenByteArrayColumnReader(mut r) => {
                     let mut v = Vec::with_capacity(n);
@@ -283,4 +349,49 @@ pub fn read(bytes: Bytes) -> PResult<Segment> {
         }
     }
     Ok(Segment { columns, rows })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn complex_columns_round_trip_with_their_types() {
+        let col = |name: &str, t: &str, nullable| LoadColumn {
+            name: name.into(),
+            kind: ColKind::parse(t).unwrap(),
+            nullable,
+            default_value: None,
+        };
+        let columns = vec![
+            col("k", "int", false),
+            col("a", "array<int>", true),
+            col("m", "map<varchar(8),array<decimal(10,2)>>", true),
+            col("s", "struct<x:largeint,y:datetime(3),z:string>", false),
+        ];
+        let rows: Vec<Vec<Cell>> = [
+            ("1", "[1, null, 3]", r#"{"a":[1.5, null], "b":[]}"#, r#"{"x":170141183460469231731687303715884105727, "y":"2024-01-02 03:04:05.678", "z":"q\"t"}"#),
+            ("2", "[]", "{}", "{null, null, null}"),
+        ]
+        .iter()
+        .map(|(k, a, m, s)| {
+            vec![
+                columns[0].kind.parse_text(k).unwrap(),
+                columns[1].kind.parse_text(a).unwrap(),
+                columns[2].kind.parse_text(m).unwrap(),
+                columns[3].kind.parse_text(s).unwrap(),
+            ]
+        })
+        .chain([vec![Cell::Int(3), Cell::Null, Cell::Null, Cell::Struct(vec![Cell::Null, Cell::Null, Cell::Null])]])
+        .collect();
+        assert_eq!(rows[0][2], Cell::Map(vec![
+            (Cell::Str("a".into()), Cell::Array(vec![Cell::Decimal(150), Cell::Null])),
+            (Cell::Str("b".into()), Cell::Array(vec![])),
+        ]));
+        let bytes = write(&columns, &rows).unwrap();
+        let seg = read(Bytes::from(bytes)).unwrap();
+        let kinds: Vec<(String, ColKind)> = columns.iter().map(|c| (c.name.clone(), c.kind)).collect();
+        assert_eq!(seg.columns, kinds);
+        assert_eq!(seg.rows, rows);
+    }
 }

@@ -8,10 +8,12 @@
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 use serde_json::Value as Json;
 
+use super::complex::{self, Nested};
+
 /// The days from 0001-01-01 (CE day 1) to 1970-01-01.
 const UNIX_EPOCH_CE_DAYS: i32 = 719_163;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ColKind {
     Bool,
     TinyInt,
@@ -26,6 +28,8 @@ pub enum ColKind {
     DateTime { scale: u8 },
     /// CHAR(n), VARCHAR(n): at most `n` bytes; `None` for STRING/TEXT/JSON.
     Str { max_len: Option<u32> },
+    /// ARRAY / MAP / STRUCT (`super::complex`).
+    Complex(&'static Nested),
 }
 
 /// One typed value. Decimals are unscaled integers (the scale is the column's), dates are
@@ -41,11 +45,18 @@ pub enum Cell {
     Date(i32),
     DateTime(i64),
     Str(String),
+    Array(Vec<Cell>),
+    Map(Vec<(Cell, Cell)>),
+    /// The fields in the struct's order.
+    Struct(Vec<Cell>),
 }
 
 impl ColKind {
     /// Read a type as the FE's plan writes it (its SQL text), case-insensitively.
     pub fn parse(text: &str) -> Result<ColKind, String> {
+        if complex::is_complex_type(text) {
+            return complex::parse_type(text);
+        }
         let t = text.trim().to_ascii_lowercase();
         let (name, args): (&str, Vec<u32>) = match t.find('(') {
             Some(i) => {
@@ -120,6 +131,7 @@ impl ColKind {
                 }
                 Ok(Cell::Str(s.to_string()))
             }
+            ColKind::Complex(n) => complex::parse_value(n, s).map_err(|e| format!("'{}' is not a valid {}: {e}", truncate(s, 64), self.name())),
         }
     }
 
@@ -138,6 +150,7 @@ impl ColKind {
             ColKind::DateTime { scale } => format!("DATETIME({scale})"),
             ColKind::Str { max_len: Some(n) } => format!("VARCHAR({n})"),
             ColKind::Str { max_len: None } => "STRING".into(),
+            ColKind::Complex(n) => n.name(),
         }
     }
 }
@@ -268,6 +281,10 @@ impl Cell {
                 Json::String(format_datetime(*m, scale))
             }
             Cell::Str(s) => Json::String(s.clone()),
+            Cell::Array(_) | Cell::Map(_) | Cell::Struct(_) => match kind {
+                ColKind::Complex(n) => complex::to_json(n, self),
+                _ => complex::to_stored(self),
+            },
         }
     }
 
@@ -285,6 +302,9 @@ impl Cell {
             (Cell::Date(a), Cell::Date(b)) => a.cmp(b),
             (Cell::DateTime(a), Cell::DateTime(b)) => a.cmp(b),
             (Cell::Str(a), Cell::Str(b)) => a.as_bytes().cmp(b.as_bytes()),
+            (Cell::Array(a), Cell::Array(b)) | (Cell::Struct(a), Cell::Struct(b)) => {
+                a.iter().zip(b).map(|(x, y)| x.cmp_same(y)).find(|o| *o != Equal).unwrap_or(a.len().cmp(&b.len()))
+            }
             _ => Equal,
         }
     }

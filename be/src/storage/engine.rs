@@ -335,6 +335,7 @@ mod tests {
                 None,
                 None,
                 None,
+                None,
             )],
         );
         let req = doris_thrift::agent_service::TCreateTabletReq::new(5, Box::new(schema), None, None, None, None, None, None, None);

@@ -1,6 +1,7 @@
 //! Thrift schema -> `TabletSchema`, with upstream's enum names as the stored strings.
 
 use doris_thrift::agent_service::TTabletSchema;
+use doris_thrift::descriptors::TColumn;
 use doris_thrift::types::{TAggregationType, TKeysType, TPrimitiveType, TStorageMedium};
 
 use super::tablet_meta::{ColumnMeta, TabletSchema};
@@ -99,6 +100,60 @@ pub fn storage_medium_from_name(name: &str) -> TStorageMedium {
     }
 }
 
+/// One column (and its children, for ARRAY/MAP/STRUCT); `position` is its unique id when
+/// the FE sends none.
+fn column_meta(c: &TColumn, position: i32) -> Result<ColumnMeta> {
+    let type_name = primitive_type_name(c.column_type.type_).ok_or_else(|| {
+        BeError::InvalidArgument(format!("column {}: unknown primitive type {}", c.column_name, c.column_type.type_.0))
+    })?;
+    let is_key = c.is_key.unwrap_or(false);
+    let aggregation = match c.aggregation_type {
+        Some(a) => aggregation_name(a).ok_or_else(|| {
+            BeError::InvalidArgument(format!("column {}: unknown aggregation type {}", c.column_name, a.0))
+        })?,
+        None => "NONE",
+    };
+    // The FE leaves col_unique_id unset (or -1) for tables created before light schema
+    // change; upstream then falls back to the column's position.
+    let unique_id = match c.col_unique_id {
+        Some(id) if id >= 0 => id,
+        _ => position,
+    };
+    let children = c
+        .children_column
+        .iter()
+        .flatten()
+        .enumerate()
+        .map(|(j, child)| column_meta(child, j as i32))
+        .collect::<Result<Vec<_>>>()?;
+    let wanted = match type_name {
+        "ARRAY" => Some(1),
+        "MAP" => Some(2),
+        "STRUCT" => None,
+        _ => Some(0),
+    };
+    if wanted.is_some_and(|n| n != children.len()) || (type_name == "STRUCT" && children.is_empty()) {
+        return Err(BeError::InvalidArgument(format!(
+            "column {}: a {type_name} column with {} children",
+            c.column_name,
+            children.len()
+        )));
+    }
+    Ok(ColumnMeta {
+        name: c.column_name.clone(),
+        type_name: type_name.to_string(),
+        is_key,
+        aggregation: aggregation.to_string(),
+        nullable: c.is_allow_null.unwrap_or(false),
+        default_value: c.default_value.clone(),
+        unique_id,
+        len: c.column_type.len,
+        precision: c.column_type.precision,
+        scale: c.column_type.scale,
+        children,
+    })
+}
+
 /// Convert the FE's schema; unknown enum values are refused rather than stored as numbers.
 pub fn from_thrift(s: &TTabletSchema) -> Result<TabletSchema> {
     let keys_type = keys_type_name(s.keys_type)
@@ -106,37 +161,7 @@ pub fn from_thrift(s: &TTabletSchema) -> Result<TabletSchema> {
     if s.columns.is_empty() {
         return Err(BeError::InvalidArgument("tablet schema has no columns".into()));
     }
-    let mut columns = Vec::with_capacity(s.columns.len());
-    for (i, c) in s.columns.iter().enumerate() {
-        let type_name = primitive_type_name(c.column_type.type_).ok_or_else(|| {
-            BeError::InvalidArgument(format!("column {}: unknown primitive type {}", c.column_name, c.column_type.type_.0))
-        })?;
-        let is_key = c.is_key.unwrap_or(false);
-        let aggregation = match c.aggregation_type {
-            Some(a) => aggregation_name(a).ok_or_else(|| {
-                BeError::InvalidArgument(format!("column {}: unknown aggregation type {}", c.column_name, a.0))
-            })?,
-            None => "NONE",
-        };
-        // The FE leaves col_unique_id unset (or -1) for tables created before light schema
-        // change; upstream then falls back to the column's position.
-        let unique_id = match c.col_unique_id {
-            Some(id) if id >= 0 => id,
-            _ => i as i32,
-        };
-        columns.push(ColumnMeta {
-            name: c.column_name.clone(),
-            type_name: type_name.to_string(),
-            is_key,
-            aggregation: aggregation.to_string(),
-            nullable: c.is_allow_null.unwrap_or(false),
-            default_value: c.default_value.clone(),
-            unique_id,
-            len: c.column_type.len,
-            precision: c.column_type.precision,
-            scale: c.column_type.scale,
-        });
-    }
+    let columns = s.columns.iter().enumerate().map(|(i, c)| column_meta(c, i as i32)).collect::<Result<Vec<_>>>()?;
     Ok(TabletSchema { keys_type: keys_type.to_string(), short_key_column_count: s.short_key_column_count, columns })
 }
 
@@ -147,9 +172,44 @@ mod tests {
     use doris_thrift::types::{TColumnType, TStorageType};
 
     #[test]
+    fn complex_columns_keep_their_children() {
+        let t = |t| TColumnType::new(t, None, None, None, None, None);
+        let child = |name: &str, ty, children: Option<Vec<Box<TColumn>>>| {
+            Box::new(TColumn::new(name.to_string(), t(ty), None, None, true, None, children, None))
+        };
+        // MAP<VARCHAR, ARRAY<INT>> as upstream's Column.toThrift sends it.
+        let arr = child("value", TPrimitiveType::ARRAY, Some(vec![child("item", TPrimitiveType::INT, None)]));
+        let m = TColumn::new(
+            "m".to_string(),
+            t(TPrimitiveType::MAP),
+            TAggregationType::NONE,
+            false,
+            true,
+            None,
+            Some(vec![child("key", TPrimitiveType::VARCHAR, None), arr]),
+            3,
+        );
+        let k = TColumn::new("k".to_string(), t(TPrimitiveType::INT), None, true, false, None, None, None);
+        let s = TTabletSchema::new(1, 7, TKeysType::DUP_KEYS, TStorageType::COLUMN, vec![k, m.clone()]);
+        let got = from_thrift(&s).unwrap();
+        let m_meta = &got.columns[1];
+        assert_eq!((m_meta.type_name.as_str(), m_meta.unique_id, m_meta.children.len()), ("MAP", 3, 2));
+        assert_eq!(m_meta.children[1].type_name, "ARRAY");
+        assert_eq!(m_meta.children[1].children[0].name, "item");
+        // Stored as JSON; scalar columns keep no `children` member.
+        let json = serde_json::to_string(&got).unwrap();
+        assert_eq!(json.matches("\"children\"").count(), 2, "{json}");
+        assert_eq!(serde_json::from_str::<TabletSchema>(&json).unwrap(), got);
+        let mut bad = m;
+        bad.children_column = None;
+        let s = TTabletSchema::new(1, 7, TKeysType::DUP_KEYS, TStorageType::COLUMN, vec![bad]);
+        assert!(matches!(from_thrift(&s), Err(BeError::InvalidArgument(_))));
+    }
+
+    #[test]
     fn storage_schema_uses_upstream_names() {
         let col = |name: &str, t, key, agg| {
-            TColumn::new(name.to_string(), TColumnType::new(t, None, None, None, None, None), agg, key, None, None, -1)
+            TColumn::new(name.to_string(), TColumnType::new(t, None, None, None, None, None), agg, key, None, None, None, -1)
         };
         let s = TTabletSchema::new(
             1,

@@ -18,6 +18,10 @@ pub struct ColumnMeta {
     pub len: Option<i32>,
     pub precision: Option<i32>,
     pub scale: Option<i32>,
+    /// A complex column's element/key/value/field columns (upstream's `children_column`:
+    /// ARRAY `item`, MAP `key` and `value`, STRUCT its fields); empty for the others.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<ColumnMeta>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

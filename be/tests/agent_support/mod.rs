@@ -248,6 +248,7 @@ pub fn create_req(tablet_id: i64, replica_id: i64) -> TCreateTabletReq {
         is_key: Some(key),
         is_allow_null: Some(!key),
         default_value: None,
+        children_column: None,
         col_unique_id: None,
     };
     let schema = TTabletSchema {

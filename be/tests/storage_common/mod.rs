@@ -29,7 +29,7 @@ pub fn schema(schema_hash: i32) -> TTabletSchema {
         TKeysType::AGG_KEYS,
         TStorageType::COLUMN,
         vec![
-            TColumn::new("k1".to_string(), TColumnType::new(TPrimitiveType::INT, None, None, None, None, None), None, true, false, None, 0),
+            TColumn::new("k1".to_string(), TColumnType::new(TPrimitiveType::INT, None, None, None, None, None), None, true, false, None, None, 0),
             TColumn::new(
                 "v1".to_string(),
                 TColumnType::new(TPrimitiveType::VARCHAR, 32, None, None, None, None),
@@ -37,6 +37,7 @@ pub fn schema(schema_hash: i32) -> TTabletSchema {
                 false,
                 true,
                 "x".to_string(),
+                None,
                 1,
             ),
             TColumn::new(
@@ -45,6 +46,7 @@ pub fn schema(schema_hash: i32) -> TTabletSchema {
                 TAggregationType::SUM,
                 false,
                 true,
+                None,
                 None,
                 None,
             ),

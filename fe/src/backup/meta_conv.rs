@@ -346,6 +346,14 @@ mod tests {
             ),
             (KeysType::Duplicate, vec![("v", "varchar(32)", None)]),
             (
+                KeysType::Duplicate,
+                vec![
+                    ("a", "array<array<int>>", None),
+                    ("m", "map<varchar(8),decimal(10,2)>", None),
+                    ("st", "struct<Aa:int,b:array<text>>", None),
+                ],
+            ),
+            (
                 KeysType::Aggregate,
                 vec![
                     ("s", "bigint", Some("SUM")),

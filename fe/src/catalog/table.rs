@@ -63,6 +63,9 @@ impl Column {
             is_key: Some(self.is_key),
             is_allow_null: Some(self.nullable),
             default_value: self.default_value.clone(),
+            children_column: self.data_type.thrift_children(Some(
+                self.aggregation.map(|a| a.to_thrift()).unwrap_or(doris_thrift::types::TAggregationType::NONE),
+            )),
             col_unique_id: Some(self.unique_id),
         }
     }

@@ -1,6 +1,7 @@
 //! Column types, key models and aggregation kinds: parsed from SQL text, rendered back as
 //! Doris DDL, and sent to BEs as thrift.
 
+use doris_thrift::descriptors::TColumn;
 use doris_thrift::types::{TAggregationType, TColumnType, TKeysType, TPrimitiveType};
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +25,12 @@ pub enum DataType {
     Varchar(u32),
     String,
     Json,
+    /// `ARRAY<T>`; elements nullable.
+    Array(Box<DataType>),
+    /// `MAP<K, V>`; values nullable.
+    Map(Box<DataType>, Box<DataType>),
+    /// `STRUCT<name: T, ...>`: field names as declared, fields nullable.
+    Struct(Vec<(String, DataType)>),
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -33,6 +40,14 @@ pub struct TypeError(pub String);
 impl DataType {
     /// Parse a SQL type as written in CREATE TABLE (`varchar(32)`, `DECIMAL(10, 2)`, `int(11)`).
     pub fn parse(text: &str) -> Result<DataType, TypeError> {
+        if is_nested(text) {
+            let mut rest = text.trim();
+            let t = parse_nested(&mut rest).map_err(|e| TypeError(format!("bad type `{text}`: {e}")))?;
+            if !rest.trim().is_empty() {
+                return Err(TypeError(format!("bad type `{text}`: trailing `{rest}`")));
+            }
+            return Ok(t);
+        }
         let t = text.trim().to_ascii_lowercase();
         let (name, args) = match t.find('(') {
             Some(i) => {
@@ -119,6 +134,72 @@ impl DataType {
             DataType::Varchar(n) => format!("varchar({n})"),
             DataType::String => "text".into(),
             DataType::Json => "json".into(),
+            DataType::Array(e) => format!("array<{}>", e.to_sql()),
+            DataType::Map(k, v) => format!("map<{},{}>", k.to_sql(), v.to_sql()),
+            DataType::Struct(fields) => {
+                let f: Vec<String> = fields.iter().map(|(n, t)| format!("{n}:{}", t.to_sql())).collect();
+                format!("struct<{}>", f.join(","))
+            }
+        }
+    }
+
+    /// As DESC prints it (upstream's `Type.toString()`): type names upper-case, struct
+    /// field names as declared (`ARRAY<INT>`, `STRUCT<a:VARCHAR(8)>`).
+    pub fn to_upper_sql(&self) -> String {
+        match self {
+            DataType::Array(e) => format!("ARRAY<{}>", e.to_upper_sql()),
+            DataType::Map(k, v) => format!("MAP<{},{}>", k.to_upper_sql(), v.to_upper_sql()),
+            DataType::Struct(fields) => {
+                let f: Vec<String> = fields.iter().map(|(n, t)| format!("{n}:{}", t.to_upper_sql())).collect();
+                format!("STRUCT<{}>", f.join(","))
+            }
+            _ => self.to_sql().to_ascii_uppercase(),
+        }
+    }
+
+    /// ARRAY, MAP or STRUCT.
+    pub fn is_complex(&self) -> bool {
+        matches!(self, DataType::Array(_) | DataType::Map(..) | DataType::Struct(_))
+    }
+
+    /// Why a complex type may not be a key, partition or distribution column or take an
+    /// aggregation, in upstream's words; None for the other types. `what`: "key",
+    /// "partition", "distribution".
+    pub fn complex_refusal(&self, what: &str, column: &str) -> Option<String> {
+        let word = match self {
+            DataType::Array(_) => "Array",
+            DataType::Map(..) => "Map",
+            DataType::Struct(_) => "Struct",
+            _ => return None,
+        };
+        Some(match what {
+            "key" => format!("{word} can only be used in the non-key column of the duplicate table at present."),
+            "partition" => format!("Complex type column can't be partition column: {}", self.to_upper_sql()),
+            _ => format!("{word} Type should not be used in distribution column[{column}]."),
+        })
+    }
+
+    /// Upstream's children columns of a complex column (`TColumn.children_column`):
+    /// ARRAY `item`; MAP `key` and `value`; STRUCT its fields. Each inherits the parent's
+    /// aggregation type and is nullable (a map's key too, as upstream's default).
+    pub fn thrift_children(&self, aggregation: Option<TAggregationType>) -> Option<Vec<Box<TColumn>>> {
+        let child = |name: &str, t: &DataType| {
+            Box::new(TColumn {
+                column_name: name.to_string(),
+                column_type: t.to_thrift(),
+                aggregation_type: aggregation,
+                is_key: None,
+                is_allow_null: Some(true),
+                default_value: None,
+                children_column: t.thrift_children(aggregation),
+                col_unique_id: None,
+            })
+        };
+        match self {
+            DataType::Array(e) => Some(vec![child("item", e)]),
+            DataType::Map(k, v) => Some(vec![child("key", k), child("value", v)]),
+            DataType::Struct(fields) => Some(fields.iter().map(|(n, t)| child(n, t)).collect()),
+            _ => None,
         }
     }
 
@@ -140,6 +221,9 @@ impl DataType {
             DataType::Varchar(_) => "VARCHAR",
             DataType::String => "STRING",
             DataType::Json => "JSON",
+            DataType::Array(_) => "ARRAY",
+            DataType::Map(..) => "MAP",
+            DataType::Struct(_) => "STRUCT",
         }
     }
 
@@ -167,6 +251,9 @@ impl DataType {
             DataType::Varchar(n) => (TPrimitiveType::VARCHAR, Some(*n as i32), None, None),
             DataType::String => (TPrimitiveType::STRING, Some(MAX_STRING_LENGTH), None, None),
             DataType::Json => (TPrimitiveType::JSONB, Some(MAX_STRING_LENGTH), None, None),
+            DataType::Array(_) => (TPrimitiveType::ARRAY, None, None, None),
+            DataType::Map(..) => (TPrimitiveType::MAP, None, None, None),
+            DataType::Struct(_) => (TPrimitiveType::STRUCT, None, None, None),
         };
         TColumnType { type_: t, len, index_len: None, precision, scale, variant_max_subcolumns_count: None }
     }
@@ -180,7 +267,7 @@ impl DataType {
         !matches!(
             self,
             DataType::Float | DataType::Double | DataType::String | DataType::Json | DataType::Decimal { .. }
-        )
+        ) && !self.is_complex()
     }
 
     /// The smallest value, the implicit lower bound of the first range partition.
@@ -254,6 +341,103 @@ impl DataType {
             }
             // ISO dates and datetimes, booleans as false < true, strings bytewise.
             _ => a.cmp(b),
+        }
+    }
+}
+
+/// Whether `text` is `array<...>`, `map<...>` or `struct<...>`.
+fn is_nested(text: &str) -> bool {
+    let t = text.trim_start().to_ascii_lowercase();
+    ["array", "map", "struct"].iter().any(|w| t.strip_prefix(w).is_some_and(|r| r.trim_start().starts_with('<')))
+}
+
+/// One type at the start of `rest` (nested or not), consuming it.
+fn parse_nested(rest: &mut &str) -> Result<DataType, String> {
+    fn eat(rest: &mut &str, c: char) -> Result<(), String> {
+        *rest = rest.trim_start();
+        match rest.strip_prefix(c) {
+            Some(r) => {
+                *rest = r;
+                Ok(())
+            }
+            None => Err(format!("`{c}` expected before `{rest}`")),
+        }
+    }
+    fn word<'a>(rest: &mut &'a str) -> &'a str {
+        let t = rest.trim_start();
+        let end = t.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(t.len());
+        *rest = &t[end..];
+        &t[..end]
+    }
+    let start = rest.trim_start();
+    let w = word(rest);
+    match w.to_ascii_lowercase().as_str() {
+        "array" => {
+            eat(rest, '<')?;
+            let e = parse_nested(rest)?;
+            eat(rest, '>')?;
+            Ok(DataType::Array(Box::new(e)))
+        }
+        "map" => {
+            eat(rest, '<')?;
+            let k = parse_nested(rest)?;
+            eat(rest, ',')?;
+            let v = parse_nested(rest)?;
+            eat(rest, '>')?;
+            Ok(DataType::Map(Box::new(k), Box::new(v)))
+        }
+        "struct" => {
+            eat(rest, '<')?;
+            let mut fields: Vec<(String, DataType)> = Vec::new();
+            loop {
+                *rest = rest.trim_start();
+                let name = match rest.strip_prefix('`') {
+                    Some(r) => {
+                        let end = r.find('`').ok_or("unclosed `")?;
+                        *rest = &r[end + 1..];
+                        r[..end].to_string()
+                    }
+                    None => word(rest).to_string(),
+                };
+                if name.is_empty() {
+                    return Err(format!("a field name expected before `{rest}`"));
+                }
+                if fields.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+                    return Err(format!("Duplicate field name {name} in struct"));
+                }
+                if rest.trim_start().starts_with(':') {
+                    eat(rest, ':')?;
+                }
+                fields.push((name, parse_nested(rest)?));
+                *rest = rest.trim_start();
+                if rest.starts_with(',') {
+                    eat(rest, ',')?;
+                    continue;
+                }
+                eat(rest, '>')?;
+                break;
+            }
+            Ok(DataType::Struct(fields))
+        }
+        "" => Err(format!("a type expected before `{start}`")),
+        _ => {
+            // A scalar with its arguments: up to the `,` or `>` ending it outside `(...)`.
+            let mut depth = 0;
+            let end = start
+                .char_indices()
+                .find(|&(_, c)| {
+                    match c {
+                        '(' => depth += 1,
+                        ')' => depth -= 1,
+                        ',' | '>' if depth == 0 => return true,
+                        _ => {}
+                    }
+                    false
+                })
+                .map(|(i, _)| i)
+                .unwrap_or(start.len());
+            *rest = &start[end..];
+            DataType::parse(&start[..end]).map_err(|e| e.0)
         }
     }
 }
@@ -401,5 +585,38 @@ mod tests {
         assert!(DataType::Int.check_literal("x").is_err());
         assert_eq!(DataType::Date.check_literal("2024-01-02").unwrap(), "2024-01-02");
         assert_eq!(DataType::Int.compare("9", "10"), std::cmp::Ordering::Less);
+    }
+
+    #[test]
+    fn complex_types_parse_nest_and_render() {
+        let t = DataType::parse("ARRAY<MAP<VARCHAR(8), STRUCT<a:INT, `Bb`:decimal(10, 2)>>>").unwrap();
+        assert_eq!(t.to_sql(), "array<map<varchar(8),struct<a:int,Bb:decimal(10,2)>>>");
+        assert_eq!(t.to_upper_sql(), "ARRAY<MAP<VARCHAR(8),STRUCT<a:INT,Bb:DECIMAL(10,2)>>>");
+        assert_eq!(DataType::parse(&t.to_sql()).unwrap(), t);
+        assert_eq!(DataType::parse("array<array<int>>").unwrap().to_sql(), "array<array<int>>");
+        assert_eq!(DataType::parse("map<int,text>").unwrap(), DataType::Map(Box::new(DataType::Int), Box::new(DataType::String)));
+        assert!(DataType::parse("array<int").is_err());
+        assert!(DataType::parse("array<blob>").unwrap_err().0.contains("Unsupported data type"));
+        assert!(DataType::parse("struct<a:int,A:int>").unwrap_err().0.contains("Duplicate field name"));
+        assert!(!t.partitionable());
+        assert_eq!(
+            DataType::parse("array<varchar(64)>").unwrap().complex_refusal("partition", "a").unwrap(),
+            "Complex type column can't be partition column: ARRAY<VARCHAR(64)>"
+        );
+        assert_eq!(
+            DataType::parse("map<int,int>").unwrap().complex_refusal("distribution", "m").unwrap(),
+            "Map Type should not be used in distribution column[m]."
+        );
+        assert!(DataType::Int.complex_refusal("key", "k").is_none());
+
+        let th = t.to_thrift();
+        assert_eq!(th.type_, TPrimitiveType::ARRAY);
+        let children = t.thrift_children(Some(TAggregationType::NONE)).unwrap();
+        assert_eq!((children.len(), children[0].column_name.as_str(), children[0].column_type.type_), (1, "item", TPrimitiveType::MAP));
+        let kv = children[0].children_column.as_ref().unwrap();
+        assert_eq!((kv[0].column_name.as_str(), kv[1].column_name.as_str()), ("key", "value"));
+        let fields = kv[1].children_column.as_ref().unwrap();
+        assert_eq!((fields[1].column_name.as_str(), fields[1].column_type.precision), ("Bb", Some(10)));
+        assert!(DataType::Int.thrift_children(None).is_none());
     }
 }

@@ -9,6 +9,11 @@ use crate::sql;
 
 pub fn data_type(t: &sql::DataType) -> DataType {
     match *t {
+        sql::DataType::Array(ref e) => DataType::Array(Box::new(data_type(e))),
+        sql::DataType::Map(ref k, ref v) => DataType::Map(Box::new(data_type(k)), Box::new(data_type(v))),
+        sql::DataType::Struct(ref fields) => {
+            DataType::Struct(fields.iter().map(|(n, t)| (n.clone(), data_type(t))).collect())
+        }
         sql::DataType::Boolean => DataType::Boolean,
         sql::DataType::TinyInt => DataType::TinyInt,
         sql::DataType::SmallInt => DataType::SmallInt,

@@ -208,7 +208,7 @@ pub fn describe(ctx: &Ctx, db: &str, table: &str) -> Result<QueryOutput, FeError
         .map(|c| {
             vec![
                 c.name.clone().into(),
-                c.data_type.to_sql().to_ascii_uppercase().into(),
+                c.data_type.to_upper_sql().into(),
                 if c.nullable { "Yes" } else { "No" }.into(),
                 if c.is_key { "true" } else { "false" }.into(),
                 c.default_value.clone().unwrap_or_else(|| "NULL".into()).into(),

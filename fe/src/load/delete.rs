@@ -118,6 +118,12 @@ fn checked(table: &OlapTable, conditions: &[Condition]) -> Result<Vec<Condition>
                     table.name
                 )));
             }
+            if col.data_type.is_complex() {
+                return Err(FeError::Analysis(format!(
+                    "Can not apply delete condition to column type: {}",
+                    col.data_type.to_sql()
+                )));
+            }
             if matches!(col.data_type, DataType::Float | DataType::Double) {
                 return Err(FeError::Analysis(format!("Column[{}] type is float or double.", col.name)));
             }

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::array::{Array, RecordBatch};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use rand::seq::SliceRandom;
 use serde::Deserialize;
@@ -18,6 +18,7 @@ use super::http::TOKEN_HEADER;
 use super::txn::{TxnState, TxnStore};
 use crate::context::FeContext;
 use crate::error::FeError;
+use crate::query::nested_text;
 
 /// Field and row separators of the rows sent: control characters no text value may hold.
 const COLUMN_SEPARATOR: char = '\u{1}';
@@ -103,8 +104,16 @@ fn encode(batches: &[RecordBatch]) -> Result<(String, u64), FeError> {
                     out.push(COLUMN_SEPARATOR);
                 }
                 let start = out.len();
-                use std::fmt::Write;
-                let _ = write!(out, "{}", f.value(i));
+                let column = b.column(k);
+                if nested_text::is_nested(column.data_type()) && !column.is_null(i) {
+                    // ARRAY/MAP/STRUCT in the text the BE's loads parse.
+                    let text = nested_text::load_text(column.as_ref(), i)
+                        .map_err(|e| FeError::InvalidArgument(format!("a value of the INSERT cannot be written: {e}")))?;
+                    out.push_str(&text);
+                } else {
+                    use std::fmt::Write;
+                    let _ = write!(out, "{}", f.value(i));
+                }
                 if out[start..].contains([COLUMN_SEPARATOR, LINE_DELIMITER]) {
                     return Err(FeError::InvalidArgument(
                         "INSERT values may not contain the control characters \\x01 or \\x02".into(),

@@ -10,7 +10,7 @@ use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 
 use super::results::{ColType, OutColumn, QueryOutput, Value};
 use crate::error::FeError;
-use crate::query::{QueryResult, DATETIME_SCALE, LARGEINT};
+use crate::query::{nested_text, QueryResult, DATETIME_SCALE, LARGEINT};
 
 fn col_type(t: &DataType) -> ColType {
     match t {
@@ -85,6 +85,18 @@ fn cells(array: &dyn Array, field: &datafusion::arrow::datatypes::Field) -> Resu
                 let scale = scale.unwrap_or(if m.rem_euclid(1_000_000) == 0 { 0 } else { 6 });
                 null_or(i, Value::Str(datetime_text(*m, scale)))
             }));
+        }
+        t if nested_text::is_nested(t) => {
+            for i in 0..n {
+                out.push(if array.is_null(i) {
+                    Value::Null
+                } else {
+                    Value::Str(
+                        nested_text::value_text(array, i)
+                            .map_err(|e| FeError::Internal(format!("column {}: {e}", field.name())))?,
+                    )
+                });
+            }
         }
         _ => {
             let f = ArrayFormatter::try_new(array, &FormatOptions::default())

@@ -346,6 +346,10 @@ fn type_facts(t: &DataType) -> (&'static str, Cell, Cell, Cell, Cell) {
         DataType::Varchar(l) => ("varchar", n(*l as i64), Cell::Null, Cell::Null, Cell::Null),
         DataType::String => ("text", n(crate::catalog::types::MAX_STRING_LENGTH as i64), Cell::Null, Cell::Null, Cell::Null),
         DataType::Json => ("json", Cell::Null, Cell::Null, Cell::Null, Cell::Null),
+        // Upstream's DATA_TYPE names only the kind; COLUMN_TYPE spells it whole.
+        DataType::Array(_) => ("array", Cell::Null, Cell::Null, Cell::Null, Cell::Null),
+        DataType::Map(..) => ("map", Cell::Null, Cell::Null, Cell::Null, Cell::Null),
+        DataType::Struct(_) => ("struct", Cell::Null, Cell::Null, Cell::Null, Cell::Null),
     }
 }
 

@@ -10,6 +10,7 @@
 
 mod catalog;
 mod information_schema;
+pub mod nested_text;
 mod prune;
 mod rewrite;
 mod session;
@@ -116,6 +117,7 @@ impl QueryEngine {
         let columns = catalog::columns_of_relations(self.ctx.as_ref(), &self.table_functions, &statement, env);
         rewrite::canonical_identifiers(&mut statement, &columns);
         let headers = rewrite::mysql_headers(&mut statement);
+        nested_text::upstream_functions(&mut statement);
         let state = ctx.state();
         let plan = state.statement_to_plan(DfStatement::Statement(Box::new(statement))).await.map_err(|e| query_error(e, env))?;
         let df = ctx.execute_logical_plan(plan).await.map_err(|e| query_error(e, env))?;

@@ -51,6 +51,15 @@ pub(super) fn arrow_type(t: &DataType) -> ArrowType {
         DataType::Date => ArrowType::Date32,
         DataType::DateTime { .. } => ArrowType::Timestamp(TimeUnit::Microsecond, None),
         DataType::Char(_) | DataType::Varchar(_) | DataType::String | DataType::Json => ArrowType::Utf8,
+        // As the BE builds them: elements, values and fields nullable, map keys not.
+        DataType::Array(e) => ArrowType::List(Arc::new(Field::new("item", arrow_type(e), true))),
+        DataType::Map(k, v) => {
+            let entries = vec![Field::new("key", arrow_type(k), false), Field::new("value", arrow_type(v), true)];
+            ArrowType::Map(Arc::new(Field::new("entries", ArrowType::Struct(entries.into()), false)), false)
+        }
+        DataType::Struct(fields) => {
+            ArrowType::Struct(fields.iter().map(|(n, t)| Field::new(n, arrow_type(t), true)).collect())
+        }
     }
 }
 

@@ -409,7 +409,7 @@ impl AggregationType {
 }
 
 /// Column types accepted in `CREATE TABLE`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DataType {
     Boolean,
     TinyInt,
@@ -431,6 +431,12 @@ pub enum DataType {
     String,
     /// JSON / JSONB: text that must parse as JSON.
     Json,
+    /// `ARRAY<T>`
+    Array(Box<DataType>),
+    /// `MAP<K, V>`
+    Map(Box<DataType>, Box<DataType>),
+    /// `STRUCT<name: T, ...>`: the fields in order.
+    Struct(Vec<(String, DataType)>),
 }
 
 impl fmt::Display for DataType {
@@ -456,6 +462,18 @@ impl fmt::Display for DataType {
             DataType::Varchar(n) => write!(f, "varchar({n})"),
             DataType::String => f.write_str("string"),
             DataType::Json => f.write_str("json"),
+            DataType::Array(e) => write!(f, "array<{e}>"),
+            DataType::Map(k, v) => write!(f, "map<{k},{v}>"),
+            DataType::Struct(fields) => {
+                f.write_str("struct<")?;
+                for (i, (name, t)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(",")?;
+                    }
+                    write!(f, "{name}:{t}")?;
+                }
+                f.write_str(">")
+            }
         }
     }
 }

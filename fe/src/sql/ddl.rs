@@ -408,6 +408,43 @@ fn data_type(p: &mut Parser) -> PResult<DataType> {
         // TEXT is upstream's alias of STRING.
         "STRING" | "TEXT" => DataType::String,
         "JSON" | "JSONB" => DataType::Json,
+        "ARRAY" => {
+            p.expect(&Token::Lt)?;
+            let item = data_type(p)?;
+            p.expect_gt()?;
+            DataType::Array(Box::new(item))
+        }
+        "MAP" => {
+            p.expect(&Token::Lt)?;
+            let key = data_type(p)?;
+            p.expect(&Token::Comma)?;
+            let value = data_type(p)?;
+            p.expect_gt()?;
+            DataType::Map(Box::new(key), Box::new(value))
+        }
+        "STRUCT" => {
+            p.expect(&Token::Lt)?;
+            let mut fields: Vec<(String, DataType)> = Vec::new();
+            loop {
+                let name = p.ident("struct field name")?;
+                if fields.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+                    return Err(p.error_at(at, format!("Duplicate field name {name} in struct {word}")));
+                }
+                // `name:TYPE` (upstream's spelling) or `name TYPE`.
+                p.eat(&Token::Colon);
+                let t = data_type(p)?;
+                // A field's COMMENT is accepted and not kept.
+                if p.eat_kw("COMMENT") {
+                    p.string("field comment")?;
+                }
+                fields.push((name, t));
+                if !p.eat(&Token::Comma) {
+                    break;
+                }
+            }
+            p.expect_gt()?;
+            DataType::Struct(fields)
+        }
         _ => return Err(FeError::NotSupported(format!("column type {word}"))),
     };
     Ok(t)

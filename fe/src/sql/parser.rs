@@ -167,6 +167,23 @@ impl Parser {
         }
     }
 
+    /// One `>` closing a type's `<...>`; of a `>>` token (two nested types closing at once)
+    /// the first half, leaving the other `>` for the enclosing type.
+    pub(crate) fn expect_gt(&mut self) -> PResult<()> {
+        match self.peek() {
+            Some(Token::Gt) => {
+                self.pos += 1;
+                Ok(())
+            }
+            Some(Token::ShiftRight) => {
+                self.toks[self.pos].token = Token::Gt;
+                self.toks[self.pos].column += 1;
+                Ok(())
+            }
+            _ => Err(self.unexpected(">")),
+        }
+    }
+
     /// `[db.]name`.
     pub(crate) fn table_name(&mut self) -> PResult<TableName> {
         let first = self.ident("table name")?;

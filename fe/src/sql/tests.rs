@@ -95,19 +95,19 @@ fn create_table_full() {
     assert_eq!(ct.keys, Some(KeysDesc { keys_type: KeysType::Aggregate, columns: vec!["k1".into(), "k2".into(), "k3".into()] }));
     assert_eq!(ct.columns.len(), 20);
     let c = &ct.columns;
-    assert_eq!((c[0].name.as_str(), c[0].data_type, c[0].nullable), ("k1", DataType::Date, false));
+    assert_eq!((c[0].name.as_str(), c[0].data_type.clone(), c[0].nullable), ("k1", DataType::Date, false));
     assert_eq!(c[0].comment.as_deref(), Some("the date"));
-    assert_eq!((c[1].data_type, c[1].nullable), (DataType::Int, true));
+    assert_eq!((c[1].data_type.clone(), c[1].nullable), (DataType::Int, true));
     assert_eq!(c[1].default, Some(DefaultValue::Value("10".into())));
     assert_eq!(c[2].data_type, DataType::Varchar(32));
-    assert_eq!((c[3].data_type, c[3].aggregation), (DataType::BigInt, Some(AggregationType::Sum)));
+    assert_eq!((c[3].data_type.clone(), c[3].aggregation), (DataType::BigInt, Some(AggregationType::Sum)));
     assert_eq!(c[4].data_type, DataType::Decimal { precision: 10, scale: 2 });
     assert_eq!(c[4].aggregation, Some(AggregationType::ReplaceIfNotNull));
     assert_eq!(c[5].data_type, DataType::DateTimeV2 { scale: 3 });
     assert_eq!(c[6].aggregation, Some(AggregationType::Replace));
-    assert_eq!((c[7].data_type, c[7].aggregation, c[7].nullable), (DataType::LargeInt, Some(AggregationType::Min), false));
+    assert_eq!((c[7].data_type.clone(), c[7].aggregation, c[7].nullable), (DataType::LargeInt, Some(AggregationType::Min), false));
     assert_eq!(c[8].data_type, DataType::DecimalV3 { precision: 38, scale: 10 });
-    let rest: Vec<DataType> = c[9..].iter().map(|c| c.data_type).collect();
+    let rest: Vec<DataType> = c[9..].iter().map(|c| c.data_type.clone()).collect();
     assert_eq!(
         rest,
         vec![
@@ -806,4 +806,24 @@ fn create_table_auto_increment() {
     assert_eq!(got, vec![Some(1), None, Some(100), Some(-1)]);
     assert_eq!(ct.columns[2].comment.as_deref(), Some("x"));
     assert!(matches!(err("CREATE TABLE t (id BIGINT NOT NULL AUTO_INCREMENT(x)) DISTRIBUTED BY HASH(id)"), FeError::Parse { .. }));
+}
+
+#[test]
+fn create_table_with_complex_types() {
+    let sql = "CREATE TABLE t (k INT, a ARRAY<ARRAY<INT>>, m MAP<VARCHAR(8), STRUCT<x:INT, `Y` DECIMAL(10,2) COMMENT 'c'>>, \
+               s STRUCT<f1:ARRAY<STRING>>) DISTRIBUTED BY HASH(k) BUCKETS 1";
+    let Statement::CreateTable(ct) = ok(sql) else { panic!() };
+    let types: Vec<String> = ct.columns.iter().map(|c| c.data_type.to_string()).collect();
+    assert_eq!(
+        types,
+        vec![
+            "int",
+            "array<array<int>>",
+            "map<varchar(8),struct<x:int,Y:decimal(10,2)>>",
+            "struct<f1:array<string>>",
+        ]
+    );
+    assert_eq!(ct.columns[1].data_type, DataType::Array(Box::new(DataType::Array(Box::new(DataType::Int)))));
+    assert!(crate::sql::parse("CREATE TABLE t (a ARRAY<INT) DISTRIBUTED BY HASH(a) BUCKETS 1").is_err());
+    assert!(crate::sql::parse("CREATE TABLE t (s STRUCT<a:INT, A:INT>) DISTRIBUTED BY HASH(s) BUCKETS 1").is_err());
 }

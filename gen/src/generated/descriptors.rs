@@ -39,11 +39,12 @@ pub struct TColumn {
   pub is_key: Option<bool>,
   pub is_allow_null: Option<bool>,
   pub default_value: Option<String>,
+  pub children_column: Option<Vec<Box<TColumn>>>,
   pub col_unique_id: Option<i32>,
 }
 
 impl TColumn {
-  pub fn new<F3, F4, F5, F6, F11>(column_name: String, column_type: types::TColumnType, aggregation_type: F3, is_key: F4, is_allow_null: F5, default_value: F6, col_unique_id: F11) -> TColumn where F3: Into<Option<types::TAggregationType>>, F4: Into<Option<bool>>, F5: Into<Option<bool>>, F6: Into<Option<String>>, F11: Into<Option<i32>> {
+  pub fn new<F3, F4, F5, F6, F10, F11>(column_name: String, column_type: types::TColumnType, aggregation_type: F3, is_key: F4, is_allow_null: F5, default_value: F6, children_column: F10, col_unique_id: F11) -> TColumn where F3: Into<Option<types::TAggregationType>>, F4: Into<Option<bool>>, F5: Into<Option<bool>>, F6: Into<Option<String>>, F10: Into<Option<Vec<Box<TColumn>>>>, F11: Into<Option<i32>> {
     TColumn {
       column_name,
       column_type,
@@ -51,6 +52,7 @@ impl TColumn {
       is_key: is_key.into(),
       is_allow_null: is_allow_null.into(),
       default_value: default_value.into(),
+      children_column: children_column.into(),
       col_unique_id: col_unique_id.into(),
     }
   }
@@ -65,6 +67,7 @@ impl TSerializable for TColumn {
     let mut f_4: Option<bool> = None;
     let mut f_5: Option<bool> = None;
     let mut f_6: Option<String> = None;
+    let mut f_10: Option<Vec<Box<TColumn>>> = None;
     let mut f_11: Option<i32> = None;
     loop {
       let field_ident = i_prot.read_field_begin()?;
@@ -97,6 +100,16 @@ impl TSerializable for TColumn {
           let val = i_prot.read_string()?;
           f_6 = Some(val);
         },
+        10 => {
+          let list_ident = i_prot.read_list_begin()?;
+          let mut val: Vec<Box<TColumn>> = Vec::with_capacity(list_ident.size as usize);
+          for _ in 0..list_ident.size {
+            let list_elem_0 = Box::new(TColumn::read_from_in_protocol(i_prot)?);
+            val.push(list_elem_0);
+          }
+          i_prot.read_list_end()?;
+          f_10 = Some(val);
+        },
         11 => {
           let val = i_prot.read_i32()?;
           f_11 = Some(val);
@@ -117,6 +130,7 @@ impl TSerializable for TColumn {
       is_key: f_4,
       is_allow_null: f_5,
       default_value: f_6,
+      children_column: f_10,
       col_unique_id: f_11,
     };
     Ok(ret)
@@ -148,6 +162,15 @@ impl TSerializable for TColumn {
     if let Some(ref fld_var) = self.default_value {
       o_prot.write_field_begin(&TFieldIdentifier::new("default_value", TType::String, 6))?;
       o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.children_column {
+      o_prot.write_field_begin(&TFieldIdentifier::new("children_column", TType::List, 10))?;
+      o_prot.write_list_begin(&TListIdentifier::new(TType::Struct, fld_var.len() as i32))?;
+      for e in fld_var {
+        e.write_to_out_protocol(o_prot)?;
+      }
+      o_prot.write_list_end()?;
       o_prot.write_field_end()?
     }
     if let Some(fld_var) = self.col_unique_id {

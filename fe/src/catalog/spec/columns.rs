@@ -65,7 +65,9 @@ pub(super) fn schema(spec: &CreateTableSpec) -> Result<(Vec<Column>, KeysType), 
             // Upstream: leading columns up to 3 / 36 bytes, ending at a string column.
             let mut names = Vec::new();
             for c in &columns {
-                if c.aggregation.is_some() || matches!(c.data_type, DataType::Float | DataType::Double | DataType::Json)
+                if c.aggregation.is_some()
+                    || matches!(c.data_type, DataType::Float | DataType::Double | DataType::Json)
+                    || c.data_type.is_complex()
                 {
                     break;
                 }
@@ -95,6 +97,9 @@ pub(super) fn schema(spec: &CreateTableSpec) -> Result<(Vec<Column>, KeysType), 
         if c.aggregation.is_some() {
             return Err(invalid(format!("Key column {} should not specify aggregate type.", c.name)));
         }
+        if let Some(why) = c.data_type.complex_refusal("key", &c.name) {
+            return Err(invalid(why));
+        }
         if matches!(c.data_type, DataType::Float | DataType::Double | DataType::Json | DataType::String) {
             return Err(invalid(format!(
                 "{} type should not be used in key column[{}].",
@@ -105,6 +110,12 @@ pub(super) fn schema(spec: &CreateTableSpec) -> Result<(Vec<Column>, KeysType), 
         c.is_key = true;
     }
     for c in columns.iter_mut().filter(|c| !c.is_key) {
+        // Upstream: a complex value column only REPLACEs (or REPLACE_IF_NOT_NULL).
+        if let Some(a) = c.aggregation.filter(|a| !matches!(a, AggType::Replace | AggType::ReplaceIfNotNull)) {
+            if c.data_type.is_complex() {
+                return Err(invalid(format!("{} column can't support aggregation {}", c.data_type.upper_name(), a.sql())));
+            }
+        }
         match keys_type {
             KeysType::Aggregate => {
                 if c.aggregation.is_none() {

@@ -26,6 +26,9 @@ pub(super) fn distribution(
                 if keys_type != KeysType::Duplicate && !c.is_key {
                     return Err(invalid(format!("Distribution column[{d}] is not key column")));
                 }
+                if let Some(why) = c.data_type.complex_refusal("distribution", &c.name) {
+                    return Err(invalid(why));
+                }
                 if matches!(c.data_type, DataType::Float | DataType::Double) {
                     return Err(invalid(format!("Distribution column[{d}] can not be float or double")));
                 }

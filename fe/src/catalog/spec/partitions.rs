@@ -142,6 +142,9 @@ fn partition_columns_of(columns: &[Column], pcols: &[String]) -> Result<(Vec<Str
         if !c.is_key && c.aggregation.is_some() {
             return Err(invalid(format!("The partition column could not be aggregated column: {}", c.name)));
         }
+        if let Some(why) = c.data_type.complex_refusal("partition", &c.name) {
+            return Err(invalid(why));
+        }
         if !c.data_type.partitionable() {
             return Err(invalid(format!("type[{}] cannot be a partition key.", c.data_type.to_sql())));
         }
