@@ -400,7 +400,7 @@ fn column_size(t: &DataType) -> Cell {
         DataType::DateTime { scale } => 19 + if *scale > 0 { 1 + i64::from(*scale) } else { 0 },
         DataType::Char(l) | DataType::Varchar(l) => i64::from(*l),
         DataType::String => i64::from(crate::catalog::types::MAX_STRING_LENGTH),
-        DataType::Json => return Cell::Null,
+        DataType::Json | DataType::Array(_) | DataType::Map(..) | DataType::Struct(_) => return Cell::Null,
     };
     Cell::Int(n)
 }
