@@ -749,6 +749,7 @@ fn delete_with_conditions_and_partitions() {
     assert!(m.starts_with("Right expr of binary predicate"), "{m}");
     let (_, _, m) = parse_err_at("DELETE FROM t WHERE k = NULL");
     assert!(m.contains("IS [NOT] NULL"), "{m}");
+}
 
 fn insert(sql: &str) -> InsertStmt {
     match ok(sql) {
