@@ -21,7 +21,7 @@ import pytest
 
 from ccr_support import Cluster
 from test_local_cluster import LocalCluster, clusters, pick_base  # noqa: F401 (fixture)
-from test_sql_statements import poll
+from test_table_models import backup_and_restore
 
 DB = "cx"
 TABLE = (
@@ -188,25 +188,7 @@ def test_unique_and_aggregate_tables_replace_complex_values(db):
 
 
 def test_a_backup_restores_the_same_rows(db, tmp_path):
-    db.query(f'CREATE REPOSITORY cx_repo WITH LOCAL ON LOCATION "file://{tmp_path}"')
-    db.query(f"BACKUP SNAPSHOT {DB}.snap_cx TO cx_repo ON (ct)")
-
-    def backup_done():
-        jobs = db.query(f'SHOW BACKUP FROM {DB} WHERE SnapshotName = "snap_cx"')
-        assert jobs and jobs[-1][3] != "CANCELLED", jobs
-        return jobs[-1][3] == "FINISHED", jobs[-1]
-
-    poll("backup snap_cx", backup_done)
-    ts = [r for r in db.query("SHOW SNAPSHOT ON cx_repo") if r[0] == "snap_cx"][0][1]
-    db.query(f"RESTORE SNAPSHOT {DB}.snap_cx FROM cx_repo ON (ct AS ct_restored) "
-             f'PROPERTIES ("backup_timestamp" = "{ts}", "replication_num" = "1")')
-
-    def restore_done():
-        jobs = db.query(f'SHOW RESTORE FROM {DB} WHERE Label = "snap_cx"')
-        assert jobs and jobs[-1][4] != "CANCELLED", jobs
-        return jobs[-1][4] == "FINISHED", jobs[-1]
-
-    poll("restore snap_cx", restore_done)
+    backup_and_restore(db.query, DB, "ct", "ct_restored", tmp_path)
     assert db.query("DESC ct_restored") == db.query("DESC ct")
     assert db.query("SELECT * FROM ct_restored ORDER BY k") == db.query("SELECT * FROM ct ORDER BY k")
 

@@ -169,24 +169,26 @@ def test_a_restored_backup_keeps_the_delete(db, tmp_path):
              'DISTRIBUTED BY HASH(k) BUCKETS 2 PROPERTIES ("replication_num" = "2")')
     db.load("b", ["1,a", "2,b", "3,c", "4,d"])
     db.query("DELETE FROM b WHERE k <= 2")
-    db.query(f'CREATE REPOSITORY models_repo WITH LOCAL ON LOCATION "file://{tmp_path}"')
-    db.query(f"BACKUP SNAPSHOT {DB}.snap_b TO models_repo ON (b)")
-
-    def backup_done():
-        jobs = db.query(f'SHOW BACKUP FROM {DB} WHERE SnapshotName = "snap_b"')
-        assert jobs and jobs[-1][3] != "CANCELLED", jobs
-        return jobs[-1][3] == "FINISHED", jobs[-1]
-
-    poll("backup snap_b", backup_done)
-    ts = [r for r in db.query("SHOW SNAPSHOT ON models_repo") if r[0] == "snap_b"][0][1]
-    db.query(f"RESTORE SNAPSHOT {DB}.snap_b FROM models_repo ON (b AS b_restored) "
-             f'PROPERTIES ("backup_timestamp" = "{ts}", "replication_num" = "2")')
-
-    def restore_done():
-        jobs = db.query(f'SHOW RESTORE FROM {DB} WHERE Label = "snap_b"')
-        assert jobs and jobs[-1][4] != "CANCELLED", jobs
-        return jobs[-1][4] == "FINISHED", jobs[-1]
-
-    poll("restore snap_b", restore_done)
+    backup_and_restore(db.query, DB, "b", "b_restored", tmp_path, replication_num=2)
     assert db.query("SELECT k, v FROM b_restored ORDER BY k") == [(3, "c"), (4, "d")]
     assert db.query("SELECT COUNT(*) FROM b_restored") == [(2,)]
+
+
+def backup_and_restore(query, db, table, target, repo_dir, replication_num=1):
+    """BACKUP `db.table` to a new file:// repository in `repo_dir`, then RESTORE it as
+    `target`, each polled to FINISHED (a CANCELLED job fails the test); `query` runs a
+    statement and returns its rows."""
+    repo, snapshot = f"repo_{target}", f"snap_{target}"
+    query(f'CREATE REPOSITORY {repo} WITH LOCAL ON LOCATION "file://{repo_dir}"')
+    query(f"BACKUP SNAPSHOT {db}.{snapshot} TO {repo} ON ({table})")
+
+    def done(show, label_column, state_column):
+        jobs = query(f'SHOW {show} FROM {db} WHERE {label_column} = "{snapshot}"')
+        assert jobs and jobs[-1][state_column] != "CANCELLED", jobs
+        return jobs[-1][state_column] == "FINISHED", jobs[-1]
+
+    poll(f"backup {snapshot}", lambda: done("BACKUP", "SnapshotName", 3))
+    ts = [r for r in query(f"SHOW SNAPSHOT ON {repo}") if r[0] == snapshot][0][1]
+    query(f"RESTORE SNAPSHOT {db}.{snapshot} FROM {repo} ON ({table} AS {target}) "
+          f'PROPERTIES ("backup_timestamp" = "{ts}", "replication_num" = "{replication_num}")')
+    poll(f"restore {snapshot}", lambda: done("RESTORE", "Label", 4))
