@@ -195,6 +195,24 @@ def load_txn_rollback(ns, r):
     return mk(ns.TLoadTxnRollbackResult, status=_ok(ns, [f"{r.txnId}:{opt(r.reason)}"]))
 
 
+def load_txn_pre_commit(ns, r):
+    return mk(ns.TLoadTxnCommitResult, status=_ok(ns, [f"precommit {r.db}.{r.tbl}:{r.txnId}"]))
+
+
+def load_txn_2pc(ns, r):
+    return mk(ns.TLoadTxn2PCResult, status=_ok(ns, [f"{opt(r.txnId)}:{opt(r.operation)}"]))
+
+
+def get_auto_increment_range(ns, r):
+    return mk(
+        ns.TAutoIncrementRangeResult,
+        status=_ok(ns),
+        start=(r.lower_bound or 0) + 1,
+        length=r.length,
+        master_address=_master(ns),
+    )
+
+
 def confirm_unused_remote_files(ns, r):
     confirmed = None
     if r.confirm_list is not None:
@@ -282,6 +300,9 @@ FE_RULES = {
     "loadTxnBegin": load_txn_begin,
     "loadTxnCommit": load_txn_commit,
     "loadTxnRollback": load_txn_rollback,
+    "loadTxnPreCommit": load_txn_pre_commit,
+    "loadTxn2PC": load_txn_2pc,
+    "getAutoIncrementRange": get_auto_increment_range,
     "confirmUnusedRemoteFiles": confirm_unused_remote_files,
     "getBinlog": get_binlog,
     "getBinlogLag": get_binlog_lag,

@@ -283,6 +283,23 @@ pub fn load_txn_commit(r: &TLoadTxnCommitRequest) -> TLoadTxnCommitResult {
     TLoadTxnCommitResult { status: ok(vec![format!("{}.{}:{}:{}:{}", r.db, r.tbl, r.txn_id, r.sync, opt(&n))]) }
 }
 
+pub fn load_txn_pre_commit(r: &TLoadTxnCommitRequest) -> TLoadTxnCommitResult {
+    TLoadTxnCommitResult { status: ok(vec![format!("precommit {}.{}:{}", r.db, r.tbl, r.txn_id)]) }
+}
+
+pub fn load_txn_2pc(r: &TLoadTxn2PCRequest) -> TLoadTxn2PCResult {
+    TLoadTxn2PCResult { status: ok(vec![format!("{}:{}", opt(&r.txn_id), opt(&r.operation))]) }
+}
+
+pub fn get_auto_increment_range(r: &TAutoIncrementRangeRequest) -> TAutoIncrementRangeResult {
+    TAutoIncrementRangeResult {
+        status: Some(ok_bare()),
+        start: Some(r.lower_bound.unwrap_or(0) + 1),
+        length: r.length,
+        master_address: Some(master_address()),
+    }
+}
+
 pub fn load_txn_rollback(r: &TLoadTxnRollbackRequest) -> TLoadTxnRollbackResult {
     TLoadTxnRollbackResult { status: ok(vec![format!("{}:{}", r.txn_id, opt(&r.reason))]) }
 }

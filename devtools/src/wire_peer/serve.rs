@@ -96,6 +96,15 @@ impl FrontendServiceHandler for Fixtures {
     async fn load_txn_rollback(&self, r: TLoadTxnRollbackRequest) -> R<TLoadTxnRollbackResult> {
         Ok(fx::load_txn_rollback(&r))
     }
+    async fn load_txn_pre_commit(&self, r: TLoadTxnCommitRequest) -> R<TLoadTxnCommitResult> {
+        Ok(fx::load_txn_pre_commit(&r))
+    }
+    async fn load_txn_2pc(&self, r: TLoadTxn2PCRequest) -> R<TLoadTxn2PCResult> {
+        Ok(fx::load_txn_2pc(&r))
+    }
+    async fn get_auto_increment_range(&self, r: TAutoIncrementRangeRequest) -> R<TAutoIncrementRangeResult> {
+        Ok(fx::get_auto_increment_range(&r))
+    }
     async fn confirm_unused_remote_files(
         &self,
         r: TConfirmUnusedRemoteFilesRequest,

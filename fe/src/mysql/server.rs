@@ -113,11 +113,13 @@ async fn handle_connection(mut stream: TcpStream, peer: SocketAddr, shared: Arc<
         };
         let opts = IntermediaryOptions { process_use_statement_on_query: true, reject_connection_on_dbname_absence: false };
         tokio::select! {
+            // A KILLed connection ends before it reads another statement.
+            biased;
+            _ = closed.cancelled() => info!("connection killed"),
             r = AsyncMysqlIntermediary::run_with_options(conn, reader, writer, &opts) => match r {
                 Ok(()) => debug!("connection closed"),
                 Err(e) => debug!(error = %e, "connection ended"),
             },
-            _ = closed.cancelled() => info!("connection killed"),
         }
         drop(registered);
     }
@@ -324,6 +326,10 @@ impl<W: AsyncWrite + Send + Unpin> AsyncMysqlShim<W> for Connection {
     async fn on_close(&mut self, _stmt: u32) {}
 
     async fn on_query<'a>(&'a mut self, query: &'a str, results: QueryResultWriter<'a, W>) -> io::Result<()> {
+        // KILL CONNECTION answered before this statement arrived: run nothing more.
+        if self.me.closed.is_cancelled() {
+            return write_error(results, &FeError::Interrupted).await;
+        }
         let interrupted = self.me.start(processlist_info(query), self.session.current_db.clone());
         let outcome = tokio::select! {
             r = self.run(query) => r,

@@ -81,6 +81,11 @@ class Bench : public FrontendServiceIf {
   void beginTxn(TBeginTxnResult&, const TBeginTxnRequest&) override { no("beginTxn"); }
   void commitTxn(TCommitTxnResult&, const TCommitTxnRequest&) override { no("commitTxn"); }
   void rollbackTxn(TRollbackTxnResult&, const TRollbackTxnRequest&) override { no("rollbackTxn"); }
+  void loadTxnPreCommit(TLoadTxnCommitResult&, const TLoadTxnCommitRequest&) override { no("loadTxnPreCommit"); }
+  void loadTxn2PC(TLoadTxn2PCResult&, const TLoadTxn2PCRequest&) override { no("loadTxn2PC"); }
+  void getAutoIncrementRange(TAutoIncrementRangeResult&, const TAutoIncrementRangeRequest&) override {
+    no("getAutoIncrementRange");
+  }
 };
 
 int main(int argc, char** argv) {

@@ -79,6 +79,9 @@ public class JavaBenchServer {
         public TBeginTxnResult beginTxn(TBeginTxnRequest r) throws TException { throw no("beginTxn"); }
         public TCommitTxnResult commitTxn(TCommitTxnRequest r) throws TException { throw no("commitTxn"); }
         public TRollbackTxnResult rollbackTxn(TRollbackTxnRequest r) throws TException { throw no("rollbackTxn"); }
+        public TLoadTxnCommitResult loadTxnPreCommit(TLoadTxnCommitRequest r) throws TException { throw no("loadTxnPreCommit"); }
+        public TLoadTxn2PCResult loadTxn2PC(TLoadTxn2PCRequest r) throws TException { throw no("loadTxn2PC"); }
+        public TAutoIncrementRangeResult getAutoIncrementRange(TAutoIncrementRangeRequest r) throws TException { throw no("getAutoIncrementRange"); }
     }
 
     /** Lifts the library's 100 MB message limit (and 16 MB frame limit) per connection. */

@@ -119,6 +119,9 @@ public class JavaFePeer {
         public TBeginTxnResult beginTxn(TBeginTxnRequest r) throws TException { throw notServed("beginTxn"); }
         public TCommitTxnResult commitTxn(TCommitTxnRequest r) throws TException { throw notServed("commitTxn"); }
         public TRollbackTxnResult rollbackTxn(TRollbackTxnRequest r) throws TException { throw notServed("rollbackTxn"); }
+        public TLoadTxnCommitResult loadTxnPreCommit(TLoadTxnCommitRequest r) throws TException { throw notServed("loadTxnPreCommit"); }
+        public TLoadTxn2PCResult loadTxn2PC(TLoadTxn2PCRequest r) throws TException { throw notServed("loadTxn2PC"); }
+        public TAutoIncrementRangeResult getAutoIncrementRange(TAutoIncrementRangeRequest r) throws TException { throw notServed("getAutoIncrementRange"); }
     }
 
     // ---- the client side, one cached connection per (address, framing), as the FE's pools.
