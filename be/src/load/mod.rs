@@ -7,6 +7,7 @@
 //! - `hash`: distribution bucket of a row.
 //! - `segment`: Parquet segment writer and reader.
 //! - `plan`: the FE's write plan and row routing.
+//! - `options`: a stream load's headers, read and checked.
 //! - `stream_load`: `PUT /api/{db}/{table}/_stream_load`.
 //! - `read`: a tablet's rows at a version, merged as its table model reads them.
 //! - `stream_load_2pc`: `PUT /api/{db}/_stream_load_2pc` (two-phase commit's second step).
@@ -24,6 +25,7 @@ pub mod gc;
 pub mod hash;
 pub mod internal;
 pub mod json;
+pub mod options;
 pub mod plan;
 pub mod read;
 pub mod segment;
@@ -64,4 +66,33 @@ pub fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
     use headers::HeaderMapExt;
     let auth = headers.typed_get::<Authorization<Basic>>()?;
     Some((auth.username().to_string(), auth.password().to_string()))
+}
+
+/// A header's value, trimmed; None when absent, not text, or empty.
+pub(crate) fn header(h: &HeaderMap, name: &str) -> Option<String> {
+    h.get(name).and_then(|v| v.to_str().ok()).map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// Who a user-facing load request acts as: (user, password, cluster token). Internal loads
+/// (the FE's INSERT) carry upstream's `token` header instead of a password, and the FE
+/// checks either. None without Basic authorization or a token.
+pub(crate) fn caller(h: &HeaderMap) -> Option<(String, String, Option<String>)> {
+    let token = header(h, TOKEN_HEADER);
+    match (basic_auth(h), &token) {
+        (Some((user, passwd)), _) => Some((user, passwd, token)),
+        (None, Some(_)) => Some(("root".to_string(), String::new(), token)),
+        (None, None) => None,
+    }
+}
+
+/// A FrontendService client of the master FE this BE heard from last.
+pub(crate) fn master_fe_client(
+    ctx: &BeContext,
+    timeout: std::time::Duration,
+) -> Result<doris_thrift::services::FrontendServiceClient, String> {
+    let addr = ctx.master().fe_addr.ok_or("this BE has not received a heartbeat from the master FE yet")?;
+    let opts = doris_thrift::transport::ClientOptions { call_timeout: timeout, ..Default::default() };
+    Ok(doris_thrift::services::FrontendServiceClient::new(
+        ctx.fe_pool.channel(format!("{}:{}", addr.hostname, addr.port), opts),
+    ))
 }

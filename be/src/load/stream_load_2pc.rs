@@ -12,12 +12,10 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use doris_thrift::frontend_service::TLoadTxn2PCRequest;
-use doris_thrift::services::FrontendServiceClient;
 use doris_thrift::status::TStatusCode;
-use doris_thrift::transport::ClientOptions;
 use tracing::info;
 
-use super::{basic_auth, TOKEN_HEADER};
+use super::{caller, header, master_fe_client};
 use crate::context::BeContext;
 
 /// `{"status": ..., "msg": ...}` as upstream's pretty writer lays it out.
@@ -41,21 +39,12 @@ fn code_name(c: TStatusCode) -> &'static str {
     }
 }
 
-fn header(h: &HeaderMap, name: &str) -> Option<String> {
-    h.get(name).and_then(|v| v.to_str().ok()).map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
-}
-
 pub async fn handle(State(ctx): State<Arc<BeContext>>, Path(db): Path<String>, headers: HeaderMap) -> Response {
-    let token = header(&headers, TOKEN_HEADER);
-    let (user, passwd) = match (basic_auth(&headers), &token) {
-        (Some(up), _) => up,
-        (None, Some(_)) => ("root".to_string(), String::new()),
-        (None, None) => {
-            let mut r = answer("INTERNAL_ERROR", "no valid Basic authorization");
-            *r.status_mut() = StatusCode::UNAUTHORIZED;
-            r.headers_mut().insert("WWW-Authenticate", "Basic realm=\"doris\"".parse().expect("static header"));
-            return r;
-        }
+    let Some((user, passwd, token)) = caller(&headers) else {
+        let mut r = answer("INTERNAL_ERROR", "no valid Basic authorization");
+        *r.status_mut() = StatusCode::UNAUTHORIZED;
+        r.headers_mut().insert("WWW-Authenticate", "Basic realm=\"doris\"".parse().expect("static header"));
+        return r;
     };
     let txn_id_text = header(&headers, "txn_id");
     let label = header(&headers, "label");
@@ -71,12 +60,10 @@ pub async fn handle(State(ctx): State<Arc<BeContext>>, Path(db): Path<String>, h
     if op != "commit" && op != "abort" {
         return answer("INTERNAL_ERROR", "transaction operation should be 'commit' or 'abort'");
     }
-    let m = ctx.master();
-    let Some(fe) = m.fe_addr else {
-        return answer("INTERNAL_ERROR", "this BE has not received a heartbeat from the master FE yet");
+    let client = match master_fe_client(&ctx, Duration::from_secs(180)) {
+        Ok(c) => c,
+        Err(e) => return answer("INTERNAL_ERROR", &e),
     };
-    let opts = ClientOptions { call_timeout: Duration::from_secs(180), ..Default::default() };
-    let client = FrontendServiceClient::new(ctx.fe_pool.channel(format!("{}:{}", fe.hostname, fe.port), opts));
     let req = TLoadTxn2PCRequest {
         cluster: None,
         user,
