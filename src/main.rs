@@ -5,6 +5,28 @@ use clap::{Parser, Subcommand};
 mod ccr;
 mod local;
 
+// Passes every allocation through to the system allocator; records them only while a
+// profiler runs (see `heap_profiler`).
+#[cfg(feature = "dhat-heap")]
+#[global_allocator]
+static ALLOC: dhat::Alloc = dhat::Alloc;
+
+/// With the `dhat-heap` feature, `DORIS_RS_DHAT_FE=<prefix>` (or `DORIS_RS_DHAT_BE`) makes an
+/// FE (or BE) record its heap and write `<prefix>.<pid>.json` when `main` returns (a
+/// graceful shutdown). The variables reach `doris-rs local`'s children; one per role, since
+/// a profiled process runs several times slower.
+#[cfg(feature = "dhat-heap")]
+fn heap_profiler(cmd: &Cmd) -> Option<dhat::Profiler> {
+    let var = match cmd {
+        Cmd::Fe(_) => "DORIS_RS_DHAT_FE",
+        Cmd::Be(_) => "DORIS_RS_DHAT_BE",
+        _ => return None,
+    };
+    let prefix = std::env::var(var).ok()?;
+    let file = format!("{prefix}.{}.json", std::process::id());
+    Some(dhat::Profiler::builder().file_name(file).build())
+}
+
 #[derive(Parser)]
 #[command(name = "doris-rs", version, about = "Apache Doris FE/BE services for backup, restore, CCR and cooldown")]
 struct Cli {
@@ -40,6 +62,8 @@ fn init_tracing() {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_tracing();
+    #[cfg(feature = "dhat-heap")]
+    let _profiler = heap_profiler(&cli.cmd);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let result: Result<(), String> = rt.block_on(async move {
         match cli.cmd {
