@@ -46,6 +46,8 @@ pub struct StorageEngine {
     per_dir: Mutex<Vec<usize>>,
     locks: DashMap<i64, Arc<Mutex<()>>>,
     pub(crate) snapshot_expire_time_sec: u64,
+    /// Shared fsyncs of snapshots and new tablet dirs (one journal commit for many tasks).
+    pub(crate) durable: super::group_sync::GroupSync,
     cluster_id: RwLock<Option<i32>>,
     /// Storage policies and resources (PUSH_STORAGE_POLICY), persisted on every root.
     pub(crate) policies: RwLock<PolicySet>,
@@ -138,6 +140,7 @@ impl StorageEngine {
             per_dir: Mutex::new(per_dir),
             locks: DashMap::new(),
             snapshot_expire_time_sec: config.snapshot_expire_time_sec,
+            durable: Default::default(),
             cluster_id: RwLock::new(cluster_id),
             policies: RwLock::new(policies),
         }))

@@ -36,13 +36,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Create `path` with `bytes` and fsync it (not its directory). For files in a directory
-/// that is fsynced or renamed into place afterwards.
-pub fn write_durable(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut f = File::create(path).map_err(|e| io(format!("create {}", path.display()), e))?;
-    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(|e| io(format!("write {}", path.display()), e))
-}
-
 /// Write `bytes` to `path` without any fsync: for markers whose loss a crash may cause
 /// harmlessly (the step they record is repeated, with the same outcome).
 pub fn write_plain(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -77,13 +77,6 @@ pub fn decode(bytes: &[u8]) -> Result<TabletMeta> {
     serde_json::from_slice(body).map_err(|e| BeError::Corruption(format!("tablet header body is not a tablet meta: {e}")))
 }
 
-/// Write a header into a directory that is not visible yet (a snapshot's staging
-/// directory, renamed into place once complete): written and fsynced, no temp file, since
-/// the directory's rename is what makes it appear whole.
-pub fn write_new_file(path: &Path, meta: &TabletMeta) -> Result<()> {
-    fsutil::write_durable(path, &encode(meta)?)
-}
-
 pub fn read_file(path: &Path) -> Result<TabletMeta> {
     let bytes = std::fs::read(path).map_err(|e| fsutil::io(format!("read {}", path.display()), e))?;
     decode(&bytes).map_err(|e| match e {

@@ -47,6 +47,7 @@ pub(crate) use failpoint;
 pub mod data_dir;
 pub mod engine;
 pub mod fsutil;
+pub mod group_sync;
 pub mod hdr;
 pub mod md5_cache;
 pub mod meta_store;

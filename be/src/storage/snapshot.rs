@@ -168,10 +168,8 @@ impl StorageEngine {
             let mut snap_meta = t.meta.clone();
             snap_meta.rowsets = rowsets.clone();
             snap_meta.pending.clear();
-            hdr::write_new_file(&inner.join(format!("{tablet_id}.hdr")), &snap_meta)?;
-            fsutil::fsync_dir(&inner)?;
-            fsutil::fsync_dir(inner.parent().expect("tablet id dir"))?;
-            fsutil::fsync_dir(&staging)?;
+            // Made durable after the rename, together with other tasks' snapshots.
+            fsutil::write_plain(&inner.join(format!("{tablet_id}.hdr")), &hdr::encode(&snap_meta)?)?;
             Ok(())
         };
         if let Err(e) = build() {
@@ -182,8 +180,17 @@ impl StorageEngine {
         let final_path = snap_root.join(&name);
         std::fs::rename(&staging, &final_path)
             .map_err(|e| fsutil::io(format!("rename {} to {}", staging.display(), final_path.display()), e))?;
-        fsutil::fsync_dir(&snap_root)?;
-        let files = fsutil::list_files(&final_path.join(&inner_rel))?;
+        // The snapshot is reported (and so used) only once this returns: a crash before it
+        // may leave an incomplete snapshot dir, which no FE knows and which expires.
+        let final_inner = final_path.join(&inner_rel);
+        self.durable.sync([
+            final_inner.join(format!("{tablet_id}.hdr")),
+            final_inner.clone(),
+            final_inner.parent().expect("tablet id dir").to_path_buf(),
+            final_path.clone(),
+            snap_root.clone(),
+        ])?;
+        let files = fsutil::list_files(&final_inner)?;
         tracing::info!(
             tablet_id,
             version = rowsets.last().map(|r| r.end_version).unwrap_or(0),

@@ -89,9 +89,10 @@ impl StorageEngine {
         // A leftover dir (a create that died before its commit) is garbage: start clean.
         fsutil::remove_dir_all(&self.dirs[dir].tablet_id_path(meta.shard_id, tablet_id))?;
         fsutil::create_dir_all(&path)?;
-        if let Some(p) = path.parent().and_then(|p| p.parent()) {
-            fsutil::fsync_dir(p)?;
-        }
+        // The dirs must be on disk before the meta naming the tablet is; concurrent CREATEs
+        // share the fsyncs.
+        let tablet_id_dir = path.parent().expect("tablet id dir");
+        self.durable.sync([tablet_id_dir.to_path_buf(), tablet_id_dir.parent().expect("shard dir").to_path_buf()])?;
         super::failpoint!("create_tablet.after_dir");
         self.commit(dir, meta.clone())?;
         tracing::info!(tablet_id, schema_hash, version, root = %self.dirs[dir].root.display(), "tablet created");
