@@ -155,15 +155,23 @@ async fn backup_job_resumes_after_fe_restart() {
     let job_id = fe.backup.jobs.backups()[0].job_id;
     fe.shutdown().await;
 
-    // What a crash right after the SNAPSHOTING record was written leaves behind.
+    // What a crash right after the SNAPSHOTING record was written leaves behind. A finished
+    // local backup's record hands its meta and per-tablet snapshots to the local snapshot;
+    // a SNAPSHOTING record still has them.
+    let stored: Vec<(String, doris_fe::backup::LocalSnapshot)> =
+        MetaStore::open(meta.path()).unwrap().load_all_named(Named::LocalSnapshot).unwrap();
+    let local = stored.into_iter().find(|(l, _)| l == "snapr").expect("local snapshot stored").1;
     edit_stored_backup(meta.path(), job_id, |record| {
+        assert!(record.meta.is_none() && record.snapshots.is_empty(), "a finished local backup keeps no second copy");
         record.state = doris_fe::backup::BackupState::Snapshoting;
         record.finished_time_ms = 0;
         record.snapshot_finished_time_ms = 0;
         record.job_info = None;
-        for s in record.snapshots.values_mut() {
+        record.meta = Some(doris_fe::backup::BackupMeta::decode(&local.meta).unwrap());
+        for mut s in local.snapshots {
             s.path.clear();
             s.files.clear();
+            record.snapshots.insert(s.tablet_id, s);
         }
     });
     MetaStore::open(meta.path())

@@ -40,13 +40,8 @@ impl LocalSnapshot {
 /// Store a new local snapshot in the same transaction as its job's final record; a
 /// snapshot it replaces (same label) has its BE snapshots released.
 pub async fn publish(ctx: &BackupEnv, snap: LocalSnapshot, job: super::StoredJob) -> Result<()> {
-    let label = snap.label.clone();
-    let s2 = snap.clone();
-    ctx.jobs.save_with(ctx, job, move |w| {
-        w.put_named(Named::LocalSnapshot, &label, &s2)
-    })?;
     let new_job = snap.job_id;
-    if let Some(old) = ctx.jobs.put_local_in_memory(snap) {
+    if let Some(old) = ctx.jobs.save_local_snapshot(ctx, job, snap)? {
         if old.job_id != new_job {
             super::release_snapshots(ctx, &old.snapshots).await;
         }

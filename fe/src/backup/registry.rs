@@ -183,6 +183,22 @@ impl Jobs {
         Ok(())
     }
 
+    /// Store a finished local backup and its snapshot in one transaction, then make the
+    /// snapshot visible before the job: the syncer calls getSnapshot as soon as SHOW BACKUP
+    /// says FINISHED. Returns the snapshot it replaced (same label), if any.
+    pub(super) fn save_local_snapshot(&self, ctx: &FeContext, job: StoredJob, snap: LocalSnapshot) -> Result<Option<Arc<LocalSnapshot>>> {
+        let id = job.job_id();
+        ctx.store
+            .write(|w| {
+                w.put(Kind::Job, id, &job)?;
+                w.put_named(Named::LocalSnapshot, &snap.label, &snap)
+            })
+            .map_err(meta_err)?;
+        let replaced = self.put_local_in_memory(snap);
+        self.publish(ctx, job);
+        Ok(replaced)
+    }
+
     /// Make a job record that is already in the store (written in a transaction of
     /// another part, e.g. the catalog's table swap) the visible one.
     pub(crate) fn publish(&self, ctx: &FeContext, job: StoredJob) {

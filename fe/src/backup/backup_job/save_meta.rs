@@ -10,7 +10,7 @@ use super::*;
 pub(super) async fn save_meta(ctx: &BackupEnv, mut r: BackupJobRecord) -> Result<()> {
     let meta = r
         .meta
-        .clone()
+        .take()
         .ok_or_else(|| FeError::Internal("backup job lost its meta".into()))?;
     // Tablets in bucket order: the catalog's order within each partition.
     let mut tablets = Vec::new();
@@ -58,8 +58,9 @@ pub(super) async fn save_meta(ctx: &BackupEnv, mut r: BackupJobRecord) -> Result
         tablets: &tablets,
         table_commit_seq_map: Some(r.table_commit_seq_map.clone()),
     })?;
-    r.job_info = Some(info.clone());
     if r.repo_id != KEEP_ON_LOCAL_REPO_ID {
+        r.job_info = Some(info);
+        r.meta = Some(meta);
         r.move_to(BackupState::UploadInfo, FeContext::now_ms())?;
         return save(ctx, &r);
     }
@@ -76,7 +77,10 @@ pub(super) async fn save_meta(ctx: &BackupEnv, mut r: BackupJobRecord) -> Result
         create_time_ms: now,
         ttl_ms: ctx.config.local_snapshot_ttl_second as i64 * 1000,
         commit_seq: r.table_commit_seq_map.values().copied().max().unwrap_or(0),
-        snapshots: r.snapshots.values().cloned().collect(),
+        // The finished record keeps neither the documents nor the per-tablet snapshots: the
+        // local snapshot holds them (encoded), and at 100,000s of tablets a second copy
+        // was a large part of the FE's resident set.
+        snapshots: std::mem::take(&mut r.snapshots).into_values().collect(),
     };
     local_snapshots::publish(ctx, snap, StoredJob::Backup { record: r }).await?;
     info!("local snapshot saved; backup finished");
