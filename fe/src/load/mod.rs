@@ -15,6 +15,7 @@
 //! - `publish`: publish, and the load daemon (publish retries, timeouts, clearing
 //!   aborted loads on the BEs); `quorum`: which replicas a publish needs (a majority of
 //!   each tablet's).
+//! - `repair`: CLONE tasks that bring lagging replicas back to the visible version.
 
 pub mod auto_inc;
 pub mod ccr_txn;
@@ -25,6 +26,7 @@ pub mod insert;
 pub mod overwrite;
 pub mod publish;
 pub mod quorum;
+pub mod repair;
 pub mod rpc;
 pub mod txn;
 
