@@ -215,9 +215,10 @@ mod tests {
     #[test]
     fn an_unknown_type_is_refused_with_upstreams_text() {
         let mut req = drop_body(1).into_request(3);
-        req.task_type = TTaskType::CLONE;
+        req.task_type = TTaskType::ALTER;
         let e = TaskBody::from_request(req).unwrap_err();
-        assert_eq!(e.to_string(), "task(signature=3, type=CLONE) has wrong task type");
-        assert_eq!(TaskBody::member_name(TTaskType::CLONE), None);
+        assert_eq!(e.to_string(), "task(signature=3, type=ALTER) has wrong task type");
+        assert_eq!(TaskBody::member_name(TTaskType::ALTER), None);
+        assert_eq!(TaskBody::member_name(TTaskType::CLONE), Some("clone_req"));
     }
 }
