@@ -188,6 +188,15 @@ impl Router {
     }
 }
 
+/// The message of an FE's refusal (`{"status": "FAILED", "msg": ...}`, e.g. upstream's
+/// "tablet N alive replica num ..."), or the body as text.
+pub fn fe_message(body: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("msg").and_then(|m| m.as_str()).map(str::to_string))
+        .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned())
+}
+
 /// The outcome of a load's replica writes (`(tablet id, backend id, result)`): the commit
 /// infos of the replicas written, and the replicas that failed, when each tablet has at
 /// least its `required` replicas written (upstream's sink drops failed replicas as long as

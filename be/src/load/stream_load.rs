@@ -321,12 +321,7 @@ impl Load {
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(|e| format!("reading the load plan: {e}"))?;
         if !status.is_success() {
-            // The FE's own message (e.g. upstream's "tablet N alive replica num ..."), as is.
-            let msg = serde_json::from_slice::<serde_json::Value>(&bytes)
-                .ok()
-                .and_then(|v| v.get("msg").and_then(|m| m.as_str()).map(str::to_string))
-                .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
-            return Err(format!("the FE refused the load plan ({status}): {msg}"));
+            return Err(format!("the FE refused the load plan ({status}): {}", super::plan::fe_message(&bytes)));
         }
         serde_json::from_slice(&bytes).map_err(|e| format!("bad load plan: {e}"))
     }
@@ -510,11 +505,8 @@ impl Load {
                 // lagging); what they may hold of this load is dropped.
                 if !failed.is_empty() {
                     warn!(txn_id, failed = ?failed, "replica writes failed; committing with a quorum of each tablet");
-                    let dropped: Vec<(i64, String, i32)> = replicas
-                        .iter()
-                        .filter(|(t, b, _, _)| failed.contains(&(*t, *b)))
-                        .map(|(t, _, h, p)| (*t, h.clone(), *p))
-                        .collect();
+                    let dropped: Vec<(i64, String, i32)> =
+                        replicas.iter().filter(|(t, b, _, _)| failed.contains(&(*t, *b))).map(|(t, _, h, p)| (*t, h.clone(), *p)).collect();
                     self.abort_replicas(txn_id, &dropped).await;
                 }
                 c
