@@ -38,6 +38,7 @@ struct TAgentTaskRequest {
   4: optional Types.TPriority priority
   5: optional TCreateTabletReq create_tablet_req
   6: optional TDropTabletReq drop_tablet_req
+  8: optional TCloneReq clone_req
   9: optional TPushReq push_req
   11: optional Types.TResourceInfo resource_info
   14: optional TUploadReq upload_req
@@ -55,6 +56,22 @@ struct TCalcDeleteBitmapPartitionInfo {
   1: required Types.TPartitionId partition_id
   2: required Types.TVersion version
   3: required list<Types.TTabletId> tablet_ids
+}
+
+struct TCloneReq {
+  1: required Types.TTabletId tablet_id
+  2: required Types.TSchemaHash schema_hash
+  3: required list<Types.TBackend> src_backends
+  4: optional Types.TStorageMedium storage_medium
+  5: optional Types.TVersion version
+  6: optional Types.TVersionHash committed_version_hash
+  7: optional i32 task_version
+  8: optional i64 src_path_hash
+  9: optional i64 dest_path_hash
+  10: optional i32 timeout_s
+  11: optional Types.TReplicaId replica_id = 0
+  12: optional i64 partition_id
+  13: optional i64 table_id = -1
 }
 
 struct TCooldownConf {

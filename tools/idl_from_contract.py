@@ -17,6 +17,7 @@ DECLARE = {
     "TStatus": "*", "TNetworkAddress": "*", "TBackend": "*", "TUniqueId": "*",
     "TResourceInfo": "*", "TColumnType": "*",
     "TAgentTaskRequest": ["priority", "create_tablet_req", "drop_tablet_req", "resource_info",
+                          "clone_req",
                           "upload_req", "download_req", "snapshot_req", "release_snapshot_req",
                           "publish_version_req", "move_dir_req", "push_cooldown_conf",
                           "push_storage_policy_req", "recv_time"],
@@ -24,6 +25,8 @@ DECLARE = {
     "TUploadReq": "*", "TDownloadReq": "*", "TRemoteTabletSnapshot": "*", "TMoveDirReq": "*",
     "TCooldownConf": "*", "TPushCooldownConfReq": "*", "TDropTabletReq": "*",
     "TPublishVersionRequest": "*", "TPartitionVersionInfo": "*",
+    # CLONE: a lagging replica catches up from a healthy one.
+    "TCloneReq": "*",
     "TPushStoragePolicyReq": "*", "TStoragePolicy": "*", "TStorageResource": "*",
     "TS3StorageParam": "*",
     "TCreateTabletReq": ["version", "storage_medium", "in_restore_mode", "table_id",

@@ -56,6 +56,8 @@ doris_conf::config_keys! {
         publish_version_worker_count: usize = "8" [parse = at_least_one, cpp = "int32_t"],
         /// workers for REALTIME_PUSH tasks (a DELETE's predicate)
         push_worker_count_normal_priority: usize = "3" [parse = at_least_one, cpp = "int32_t"],
+        /// workers for CLONE tasks (upstream's default)
+        clone_worker_count: usize = "3" [parse = at_least_one, cpp = "int32_t"],
         /// workers for MOVE tasks
         move_dir_worker_count: usize = "3" [parse = at_least_one, cpp = "int32_t"],
         /// parallel file GETs per download task, across its tablets

@@ -98,12 +98,12 @@ async fn submit_tasks_refuses_before_a_heartbeat_and_names_what_is_wrong() {
     heartbeat(&be, &master_info(fe.port(), 1, 1, "t", 1)).await;
     // A CREATE without its request member, an unsupported type, and a good task in one batch.
     let bad = bare_task(TTaskType::CREATE, 2);
-    let unsupported = bare_task(TTaskType::CLONE, 3);
+    let unsupported = bare_task(TTaskType::ALTER, 3);
     let r = submit(&be, vec![bad, unsupported, create_task(4, 5004)]).await;
     assert_eq!(r.status.status_code, TStatusCode::INVALID_ARGUMENT);
     let text = status_text(&r.status);
     assert!(text.contains("task(signature=2) has wrong request member = create_tablet_req"), "{text}");
-    assert!(text.contains("task(signature=3, type=CLONE) has wrong task type"), "{text}");
+    assert!(text.contains("task(signature=3, type=ALTER) has wrong task type"), "{text}");
     // The good one still ran; the refused ones produced no finishTask.
     let f = fe.wait_finish(TTaskType::CREATE, 4).await;
     assert_eq!(f.task_status.status_code, TStatusCode::OK);

@@ -159,7 +159,7 @@ fn hashing_is_stable() {
 
 #[test]
 fn rows_route_to_range_and_list_partitions() {
-    let tablets = |id: i64| vec![PlanTablet { id, replicas: vec![] }, PlanTablet { id: id + 1, replicas: vec![] }];
+    let tablets = |id: i64| vec![PlanTablet { id, replicas: vec![], load_required_replica_num: 0 }, PlanTablet { id: id + 1, replicas: vec![], load_required_replica_num: 0 }];
     let cols = vec![
         PlanColumn { name: "d".into(), type_: "date".into(), nullable: false, default_value: None, auto_increment: false, unique_id: 0 },
         PlanColumn { name: "k".into(), type_: "int".into(), nullable: false, default_value: None, auto_increment: false, unique_id: 1 },
@@ -210,7 +210,7 @@ fn auto_increment_values_fill_the_rows_without_one_in_order() {
         partition_kind: "UNPARTITIONED".into(),
         partition_columns: vec![],
         distribution_columns: vec!["k".into()],
-        partitions: vec![PlanPartition { id: 10, name: "t".into(), range: None, list_values: vec![], tablets: vec![PlanTablet { id: 100, replicas: vec![] }] }],
+        partitions: vec![PlanPartition { id: 10, name: "t".into(), range: None, list_values: vec![], tablets: vec![PlanTablet { id: 100, replicas: vec![], load_required_replica_num: 0 }] }],
     };
     let mut r = Router::new(&plan).unwrap();
     // The parsers see the column nullable: a load that leaves it out gives NULL.

@@ -184,6 +184,8 @@ pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
     running.push(tokio::spawn(crate::cooldown::run(cooldown, stop.clone())));
     // Publishes loads committed but not yet visible (also those from before a restart).
     running.push(tokio::spawn(crate::load::publish::run(loads.clone(), stop.clone())));
+    // Lagging replicas (a load they missed) cloned from healthy ones once their BE is back.
+    running.push(tokio::spawn(crate::load::repair::run(loads.clone(), stop.clone())));
     running.push(tokio::spawn(crate::binlog::daemon::run(ctx.clone(), loads.binlogs.clone(), stop.clone())));
     // Unfinished jobs continue from their stored state once the BEs are heard from.
     crate::backup::resume_all(&backup);

@@ -82,6 +82,22 @@ async fn a_table_with_a_storage_policy_cools_down_on_one_replica() {
         let dir = b1.storage.tablet_dir(*id).unwrap();
         assert_eq!(std::fs::read_dir(dir).unwrap().count(), 0, "no local copies left");
     }
+    // SHOW TABLETS: each replica's CooldownMetaId as its BE reports it (hex `hi-lo`, as
+    // upstream prints a UniqueId).
+    for id in &tablets {
+        let (hi, lo) = b1.storage.tablet_meta(*id).unwrap().cooldown.cooldown_meta_id.unwrap();
+        let want = format!("{hi:x}-{lo:x}");
+        let exec = fe.executor();
+        wait_for(60, "SHOW TABLETS to show the reported cooldown meta ids", || {
+            let (exec, want) = (exec.clone(), want.clone());
+            async move {
+                let t = Sql::new(exec).rows("SHOW TABLETS FROM a.t").await;
+                let mine: Vec<&Vec<String>> = t.rows.iter().filter(|r| t.get(r, "TabletId") == id.to_string()).collect();
+                (mine.len() == 2 && mine.iter().all(|r| t.get(r, "CooldownMetaId") == want)).then_some(())
+            }
+        })
+        .await;
+    }
     let got = sql.rows("SELECT * FROM a.t ORDER BY k").await;
     let want: Vec<Vec<String>> = (1..=20).map(|i| vec![i.to_string(), format!("v{i}")]).collect();
     assert_eq!(got.rows, want, "rows read back from the store");

@@ -14,6 +14,7 @@ fn rec(txn_id: i64, db_id: i64, label: &str) -> TxnRecord {
         create_ms: 0,
         commit_ms: None,
         precommit_ms: None,
+        published: Vec::new(),
         written: Vec::new(),
         finish_ms: None,
         reason: None,

@@ -6,7 +6,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::agent_service::{
-    TAgentServiceVersion, TAgentTaskRequest, TCreateTabletReq, TDownloadReq, TDropTabletReq, TMoveDirReq,
+    TAgentServiceVersion, TAgentTaskRequest, TCloneReq, TCreateTabletReq, TDownloadReq, TDropTabletReq, TMoveDirReq,
     TPublishVersionRequest, TPushCooldownConfReq, TPushReq, TPushStoragePolicyReq, TReleaseSnapshotRequest, TSnapshotRequest,
     TUploadReq,
 };
@@ -27,6 +27,8 @@ pub enum TaskBody {
     PushStoragePolicy(TPushStoragePolicyReq),
     /// REALTIME_PUSH: a DELETE's predicate for one tablet.
     RealtimePush(TPushReq),
+    /// CLONE: a lagging replica catches up from healthy ones.
+    Clone(TCloneReq),
 }
 
 /// Why a request has no usable body; the texts are upstream's, which the BE answers with.
@@ -52,6 +54,7 @@ impl TaskBody {
             TaskBody::PushCooldownConf(_) => TTaskType::PUSH_COOLDOWN_CONF,
             TaskBody::PushStoragePolicy(_) => TTaskType::PUSH_STORAGE_POLICY,
             TaskBody::RealtimePush(_) => TTaskType::REALTIME_PUSH,
+            TaskBody::Clone(_) => TTaskType::CLONE,
         }
     }
 
@@ -70,6 +73,7 @@ impl TaskBody {
             TTaskType::PUSH_COOLDOWN_CONF => "push_cooldown_conf",
             TTaskType::PUSH_STORAGE_POLICY => "push_storage_policy_req",
             TTaskType::REALTIME_PUSH => "push_req",
+            TTaskType::CLONE => "clone_req",
             _ => return None,
         })
     }
@@ -81,6 +85,7 @@ impl TaskBody {
             TAgentServiceVersion::V1,
             self.task_type(),
             signature,
+            None,
             None,
             None,
             None,
@@ -108,6 +113,7 @@ impl TaskBody {
             TaskBody::PushCooldownConf(r) => req.push_cooldown_conf = Some(Box::new(r)),
             TaskBody::PushStoragePolicy(r) => req.push_storage_policy_req = Some(Box::new(r)),
             TaskBody::RealtimePush(r) => req.push_req = Some(Box::new(r)),
+            TaskBody::Clone(r) => req.clone_req = Some(Box::new(r)),
         }
         req
     }
@@ -133,6 +139,7 @@ impl TaskBody {
                 TaskBody::PushStoragePolicy(*req.push_storage_policy_req.ok_or_else(missing)?)
             }
             TTaskType::REALTIME_PUSH => TaskBody::RealtimePush(*req.push_req.ok_or_else(missing)?),
+            TTaskType::CLONE => TaskBody::Clone(*req.clone_req.ok_or_else(missing)?),
             task_type => return Err(TaskBodyError::UnknownType { signature, task_type }),
         };
         Ok((signature, body))
@@ -208,9 +215,10 @@ mod tests {
     #[test]
     fn an_unknown_type_is_refused_with_upstreams_text() {
         let mut req = drop_body(1).into_request(3);
-        req.task_type = TTaskType::CLONE;
+        req.task_type = TTaskType::ALTER;
         let e = TaskBody::from_request(req).unwrap_err();
-        assert_eq!(e.to_string(), "task(signature=3, type=CLONE) has wrong task type");
-        assert_eq!(TaskBody::member_name(TTaskType::CLONE), None);
+        assert_eq!(e.to_string(), "task(signature=3, type=ALTER) has wrong task type");
+        assert_eq!(TaskBody::member_name(TTaskType::ALTER), None);
+        assert_eq!(TaskBody::member_name(TTaskType::CLONE), Some("clone_req"));
     }
 }

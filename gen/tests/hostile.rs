@@ -74,6 +74,7 @@ fn task(sig: i64) -> TAgentTaskRequest {
         None,
         None,
         None,
+        None,
     )
 }
 

@@ -28,6 +28,11 @@ pub struct LocalArgs {
     /// A be.conf key for every BE, e.g. `--be-conf download_parallelism=16` (repeatable).
     #[arg(long = "be-conf", value_name = "KEY=VALUE", value_parser = key_value)]
     pub be_conf: Vec<(String, String)>,
+    /// Keep the cluster running when a BE exits (to try loads and repair with a BE down);
+    /// start it again with `doris-rs be --conf <dir>/be<i>/conf/be.conf`. Without it, any
+    /// child's exit stops the cluster.
+    #[arg(long)]
+    pub keep_going: bool,
 }
 
 fn key_value(s: &str) -> Result<(String, String), String> {

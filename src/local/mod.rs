@@ -158,9 +158,18 @@ pub async fn run(args: LocalArgs) -> Result<(), String> {
         Signal(&'static str),
         Died(usize, String),
     }
-    let ended = tokio::select! {
-        s = signals.recv() => Ended::Signal(s),
-        (i, status) = cluster.first_exit() => Ended::Died(i, status),
+    let ended = loop {
+        let ended = tokio::select! {
+            s = signals.recv() => Ended::Signal(s),
+            (i, status) = cluster.first_exit() => Ended::Died(i, status),
+        };
+        match ended {
+            Ended::Died(i, status) if args.keep_going && cluster.procs[i].role.starts_with("BE") => {
+                let p = cluster.procs.remove(i);
+                eprintln!("doris-rs local: {} (pid {}) exited with {status}; the others keep running (--keep-going)", p.role, p.pid);
+            }
+            ended => break ended,
+        }
     };
     match ended {
         Ended::Signal(s) => {

@@ -369,12 +369,15 @@ def _check_heartbeat(m):
 
 
 def _check_submit_tasks(tasks):
-    assert [(t.signature, t.task_type) for t in tasks] == [(7001, 8), (7002, 9), (7003, 12)]
+    assert [(t.signature, t.task_type) for t in tasks] == [(7001, 8), (7002, 9), (7003, 12), (7004, 3)]
     assert tasks[0].snapshot_req.missing_version == [10, 11]
     assert tasks[1].release_snapshot_req.snapshot_path == "/snap/ä"
     d = tasks[2].download_req
     assert d.src_dest_map == {"src1": "dst1", "src2": "dst2"}
     assert d.remote_tablet_snapshots[0].remote_be_addr.hostname == "remote-be"
+    c = tasks[3].clone_req
+    assert (c.tablet_id, c.version, c.replica_id, c.table_id) == (20001, 12, 40001, 60001)
+    assert [(b.host, b.be_port, b.id) for b in c.src_backends] == [("src-bé-1", 9060, 10001), ("src-be-2", 9061, 10002)]
 
 
 CALL_EXPECT = {

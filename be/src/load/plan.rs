@@ -2,6 +2,9 @@
 //! schema, partitions with their values, distribution and every tablet's replicas with
 //! their BE's http address. Routing a row to its tablet happens here.
 
+use std::collections::HashMap;
+
+use doris_thrift::types::TTabletCommitInfo;
 use serde::{Deserialize, Serialize};
 
 use super::csv::LoadColumn;
@@ -33,7 +36,21 @@ pub struct PlanReplica {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PlanTablet {
     pub id: i64,
+    /// The replicas to write (the FE leaves out those on dead BEs and lagging ones).
     pub replicas: Vec<PlanReplica>,
+    /// How many must be written for the load to commit (upstream's
+    /// `loadRequiredReplicaNum`); 0 (an FE that does not say): all of them.
+    #[serde(default)]
+    pub load_required_replica_num: usize,
+}
+
+impl PlanTablet {
+    pub fn required(&self) -> usize {
+        match self.load_required_replica_num {
+            0 => self.replicas.len(),
+            n => n.min(self.replicas.len()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -168,5 +185,84 @@ impl Router {
     /// The bucket (tablet index) of a row in partition `p`.
     pub fn bucket_of(&self, p: usize, row: &[Cell], ordinal: u64) -> usize {
         hash::bucket_of(row, &self.dist_idx, self.buckets[p], ordinal)
+    }
+}
+
+/// The message of an FE's refusal (`{"status": "FAILED", "msg": ...}`, e.g. upstream's
+/// "tablet N alive replica num ..."), or the body as text.
+pub fn fe_message(body: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("msg").and_then(|m| m.as_str()).map(str::to_string))
+        .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned())
+}
+
+/// The outcome of a load's replica writes (`(tablet id, backend id, result)`): the commit
+/// infos of the replicas written, and the replicas that failed, when each tablet has at
+/// least its `required` replicas written (upstream's sink drops failed replicas as long as
+/// a quorum of each tablet succeeded); else the first tablet short of it, with its errors.
+pub fn quorum_written(
+    results: Vec<(i64, i64, Result<TTabletCommitInfo, String>)>,
+    required: &HashMap<i64, usize>,
+) -> Result<(Vec<TTabletCommitInfo>, Vec<(i64, i64)>), String> {
+    let mut ok: Vec<TTabletCommitInfo> = Vec::new();
+    let mut failed: Vec<(i64, i64)> = Vec::new();
+    let mut errors: HashMap<i64, Vec<String>> = HashMap::new();
+    let mut written: HashMap<i64, usize> = HashMap::new();
+    for (tablet_id, backend_id, r) in results {
+        match r {
+            Ok(c) => {
+                *written.entry(tablet_id).or_default() += 1;
+                ok.push(c);
+            }
+            Err(e) => {
+                failed.push((tablet_id, backend_id));
+                errors.entry(tablet_id).or_default().push(e);
+            }
+        }
+    }
+    let mut short: Vec<(i64, usize, usize)> = required
+        .iter()
+        .map(|(t, n)| (*t, written.get(t).copied().unwrap_or(0), *n))
+        .filter(|(_, have, n)| have < n)
+        .collect();
+    short.sort_unstable();
+    if let Some((tablet_id, have, n)) = short.first() {
+        let why = errors.get(tablet_id).map(|e| e.join("; ")).unwrap_or_default();
+        return Err(format!(
+            "tablet {tablet_id}: {have} replica(s) written < load required replica num {n}: {why}"
+        ));
+    }
+    ok.sort_by_key(|c| (c.tablet_id, c.backend_id));
+    failed.sort_unstable();
+    Ok((ok, failed))
+}
+
+#[cfg(test)]
+mod quorum_tests {
+    use super::*;
+
+    fn ok(t: i64, b: i64) -> (i64, i64, Result<TTabletCommitInfo, String>) {
+        (t, b, Ok(TTabletCommitInfo::new(t, b, None)))
+    }
+
+    fn err(t: i64, b: i64) -> (i64, i64, Result<TTabletCommitInfo, String>) {
+        (t, b, Err(format!("writing tablet {t} on backend {b}: error sending request")))
+    }
+
+    #[test]
+    fn a_failed_replica_is_dropped_while_each_tablet_has_a_quorum() {
+        let required: HashMap<i64, usize> = [(1, 2), (2, 2)].into_iter().collect();
+        let (infos, failed) = quorum_written(vec![ok(1, 10), ok(1, 11), err(1, 12), ok(2, 10), ok(2, 11), ok(2, 12)], &required).unwrap();
+        let got: Vec<(i64, i64)> = infos.iter().map(|c| (c.tablet_id, c.backend_id)).collect();
+        assert_eq!(got, vec![(1, 10), (1, 11), (2, 10), (2, 11), (2, 12)]);
+        assert_eq!(failed, vec![(1, 12)]);
+    }
+
+    #[test]
+    fn a_tablet_short_of_its_quorum_fails_the_load_with_its_errors() {
+        let required: HashMap<i64, usize> = [(1, 2), (2, 2)].into_iter().collect();
+        let e = quorum_written(vec![ok(1, 10), ok(1, 11), ok(2, 10), err(2, 11), err(2, 12)], &required).unwrap_err();
+        assert!(e.starts_with("tablet 2: 1 replica(s) written < load required replica num 2: writing tablet 2 on backend 1"), "{e}");
     }
 }

@@ -6,6 +6,7 @@
 //! answers once they are visible). Any failure after begin rolls the transaction back, so
 //! nothing of the load becomes visible.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,7 +27,7 @@ use super::csv::RowBuilder;
 use super::options::{Format, LoadOptions};
 use super::transform::{self, ColumnsSpec};
 use super::{csv, error_log, json};
-use super::plan::{LoadPlan, Router};
+use super::plan::{quorum_written, LoadPlan, Router};
 use super::segment;
 use super::types::Cell;
 use super::{caller, header, master_fe_client, TOKEN_HEADER};
@@ -320,7 +321,7 @@ impl Load {
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(|e| format!("reading the load plan: {e}"))?;
         if !status.is_success() {
-            return Err(format!("the FE refused the load plan ({status}): {}", String::from_utf8_lossy(&bytes)));
+            return Err(format!("the FE refused the load plan ({status}): {}", super::plan::fe_message(&bytes)));
         }
         serde_json::from_slice(&bytes).map_err(|e| format!("bad load plan: {e}"))
     }
@@ -443,6 +444,7 @@ impl Load {
         let columns = Arc::new(router.columns.clone());
         let token = self.ctx.token();
         let mut writes = Vec::new();
+        let mut required: HashMap<i64, usize> = HashMap::new();
         for (partition_id, tablet, rows) in jobs {
             let n = rows.len() as i64;
             let cols = columns.clone();
@@ -458,18 +460,21 @@ impl Load {
             if tablet.replicas.is_empty() {
                 return Err(format!("tablet {} has no replica", tablet.id));
             }
+            required.insert(tablet.id, tablet.required());
             for rep in &tablet.replicas {
                 writes.push((partition_id, tablet.id, n, rep.clone(), bytes.clone()));
             }
         }
-        let targets: Vec<(i64, String, i32)> =
-            writes.iter().map(|(_, tablet_id, _, rep, _)| (*tablet_id, rep.host.clone(), rep.http_port)).collect();
+        let replicas: Vec<(i64, i64, String, i32)> =
+            writes.iter().map(|(_, tablet_id, _, rep, _)| (*tablet_id, rep.backend_id, rep.host.clone(), rep.http_port)).collect();
+        let targets: Vec<(i64, String, i32)> = replicas.iter().map(|(t, _, h, p)| (*t, h.clone(), *p)).collect();
         let http = self.ctx.http.clone();
-        let results: Vec<Result<TTabletCommitInfo, String>> = stream::iter(writes)
+        let results: Vec<(i64, i64, Result<TTabletCommitInfo, String>)> = stream::iter(writes)
             .map(|(partition_id, tablet_id, n, rep, bytes)| {
                 let http = http.clone();
                 let token = token.clone();
-                async move {
+                let backend_id = rep.backend_id;
+                let write = async move {
                     let url = format!(
                         "http://{}:{}/api/_internal/load/rowset?tablet_id={tablet_id}&txn_id={txn_id}&partition_id={partition_id}&num_rows={n}",
                         rep.host, rep.http_port
@@ -488,13 +493,24 @@ impl Load {
                         return Err(format!("writing tablet {tablet_id} on backend {} failed ({st}): {text}", rep.backend_id));
                     }
                     Ok(TTabletCommitInfo::new(tablet_id, rep.backend_id, None))
-                }
+                };
+                async move { (tablet_id, backend_id, write.await) }
             })
             .buffer_unordered(WRITE_PARALLELISM)
             .collect()
             .await;
-        let commit_infos = match results.into_iter().collect::<Result<Vec<_>, String>>() {
-            Ok(c) => c,
+        let commit_infos = match quorum_written(results, &required) {
+            Ok((c, failed)) => {
+                // Replicas that failed are left out of the commit (the FE marks them
+                // lagging); what they may hold of this load is dropped.
+                if !failed.is_empty() {
+                    warn!(txn_id, failed = ?failed, "replica writes failed; committing with a quorum of each tablet");
+                    let dropped: Vec<(i64, String, i32)> =
+                        replicas.iter().filter(|(t, b, _, _)| failed.contains(&(*t, *b))).map(|(t, _, h, p)| (*t, h.clone(), *p)).collect();
+                    self.abort_replicas(txn_id, &dropped).await;
+                }
+                c
+            }
             Err(e) => {
                 self.abort_replicas(txn_id, &targets).await;
                 return Err(e);

@@ -12,7 +12,7 @@ use doris_thrift::types::TTaskType;
 use futures::future::BoxFuture;
 use tracing::warn;
 
-use super::{cooldown_conf, create, download, drop, move_dir, publish, push, release, snapshot, storage_policy, upload};
+use super::{clone, cooldown_conf, create, download, drop, move_dir, publish, push, release, snapshot, storage_policy, upload};
 use super::TaskEnv;
 use crate::config::BeConfig;
 use crate::error::{BeError, Result};
@@ -77,7 +77,7 @@ macro_rules! kind {
     };
 }
 
-static KINDS: [TaskKind; 11] = [
+static KINDS: [TaskKind; 12] = [
     kind!(CREATE, Create, |c| c.create_tablet_worker_count, finish: create::run),
     kind!(DROP, Drop, |c| c.drop_tablet_worker_count, finish: drop::run),
     kind!(MAKE_SNAPSHOT, MakeSnapshot, |c| c.make_snapshot_worker_count, finish: snapshot::run),
@@ -87,6 +87,7 @@ static KINDS: [TaskKind; 11] = [
     kind!(MOVE, Move, |c| c.move_dir_worker_count, finish: move_dir::run),
     kind!(PUBLISH_VERSION, PublishVersion, |c| c.publish_version_worker_count, finish: publish::run),
     kind!(REALTIME_PUSH, RealtimePush, |c| c.push_worker_count_normal_priority, finish: push::run),
+    kind!(CLONE, Clone, |c| c.clone_worker_count, finish: clone::run),
     // Upstream applies confs on a single thread so a later term wins in order.
     kind!(PUSH_COOLDOWN_CONF, PushCooldownConf, |_| 1, silent: cooldown_conf::run),
     // One at a time, so pushes apply in the order they came.
@@ -130,7 +131,7 @@ mod tests {
             assert!(KINDS[i + 1..].iter().all(|o| o.task_type != k.task_type), "{} twice", k.name());
             assert!(std::ptr::eq(of(k.task_type).unwrap(), k));
         }
-        assert!(of(TTaskType::CLONE).is_none());
+        assert!(of(TTaskType::ALTER).is_none());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! fill the finishTask fields upstream fills for its type. `kinds` is the table of the
 //! kinds this BE runs; `env` what their executors get.
 
+pub mod clone;
 pub mod cooldown_conf;
 pub mod create;
 pub mod download;

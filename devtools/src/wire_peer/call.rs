@@ -387,6 +387,7 @@ pub fn agent_tasks() -> Vec<TAgentTaskRequest> {
         priority: Some(TPriority::HIGH),
         create_tablet_req: None,
         drop_tablet_req: None,
+        clone_req: None,
         push_req: None,
         resource_info: Some(TResourceInfo { user: "root".into(), group: "grp".into() }),
         upload_req: None,
@@ -421,7 +422,27 @@ pub fn agent_tasks() -> Vec<TAgentTaskRequest> {
             remote_token: s("rtok"),
         })]),
     }));
-    vec![snap, release, download]
+    // CLONE of a lagging replica from two healthy ones.
+    let mut clone = base(7_004, TTaskType::CLONE);
+    clone.clone_req = Some(Box::new(TCloneReq {
+        tablet_id: 20_001,
+        schema_hash: 368_169_781,
+        src_backends: vec![
+            TBackend { host: "src-bé-1".into(), be_port: 9060, http_port: 8040, brpc_port: None, is_alive: Some(true), id: Some(10_001) },
+            TBackend { host: "src-be-2".into(), be_port: 9061, http_port: 8041, brpc_port: None, is_alive: Some(true), id: Some(10_002) },
+        ],
+        storage_medium: None,
+        version: Some(12),
+        committed_version_hash: None,
+        task_version: None,
+        src_path_hash: None,
+        dest_path_hash: None,
+        timeout_s: Some(3600),
+        replica_id: Some(40_001),
+        partition_id: Some(50_001),
+        table_id: Some(60_001),
+    }));
+    vec![snap, release, download, clone]
 }
 
 /// One call's outcome: the line to print, and whether it matched.

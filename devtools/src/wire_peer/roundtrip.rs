@@ -73,6 +73,7 @@ pub fn reencode_named(name: &str, bytes: &[u8]) -> Result<Vec<u8>, RecordError> 
         agent_service::TAgentResult,
         agent_service::TAgentTaskRequest,
         agent_service::TCalcDeleteBitmapPartitionInfo,
+        agent_service::TCloneReq,
         agent_service::TCondition,
         agent_service::TCooldownConf,
         agent_service::TCreateTabletReq,

@@ -5,6 +5,7 @@
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod binlog;
+pub mod lagging;
 pub mod placement;
 mod restore;
 pub mod spec;
@@ -93,6 +94,7 @@ pub struct ReplicaReport {
     pub version_count: i64,
     pub path_hash: i64,
     pub cooldown_term: Option<i64>,
+    pub cooldown_meta_id: Option<(i64, i64)>,
 }
 
 pub struct Catalog {
@@ -502,6 +504,14 @@ impl Catalog {
                         rep.path_hash = r.path_hash;
                         if let Some(term) = r.cooldown_term {
                             rep.cooldown_term = term;
+                        }
+                        rep.cooldown_meta_id = r.cooldown_meta_id;
+                        // A lagging replica whose BE holds the visible version again (a
+                        // clone finished, or a late publish) is caught up.
+                        if rep.is_lagging() && r.version >= p.visible_version.max(rep.last_failed_version) {
+                            rep.mark_caught_up(r.version);
+                        } else if !rep.is_lagging() {
+                            rep.last_success_version = rep.last_success_version.max(r.version);
                         }
                         let facts_changed = before != *rep;
                         rep.last_report_ms = now_ms;

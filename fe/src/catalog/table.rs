@@ -179,6 +179,46 @@ pub struct Replica {
     pub last_report_ms: i64,
     #[serde(default)]
     pub cooldown_term: i64,
+    /// The version of the first load this replica missed (did not write or publish), -1
+    /// when it is caught up: upstream's `lastFailedVersion`. A lagging replica is not read
+    /// nor snapshotted, and is repaired by CLONE from a healthy one.
+    #[serde(default = "minus_one")]
+    pub last_failed_version: i64,
+    /// When it last missed a load (ms), 0 never.
+    #[serde(default)]
+    pub last_failed_time_ms: i64,
+    /// The last version it is known to have published: upstream's `lastSuccessVersion`.
+    #[serde(default = "minus_one")]
+    pub last_success_version: i64,
+    /// The cooldown meta id its BE last reported (`TTabletInfo.cooldown_meta_id`).
+    #[serde(default)]
+    pub cooldown_meta_id: Option<(i64, i64)>,
+}
+
+fn minus_one() -> i64 {
+    -1
+}
+
+impl Replica {
+    /// Behind the versions its partition made visible (upstream: `lastFailedVersion > 0`).
+    pub fn is_lagging(&self) -> bool {
+        self.last_failed_version > 0
+    }
+
+    /// Record that it missed version `version` (it did not write or publish it).
+    pub fn mark_failed(&mut self, version: i64, now_ms: i64) {
+        // The newest version missed, as upstream keeps it.
+        self.last_failed_version = self.last_failed_version.max(version);
+        self.last_failed_time_ms = now_ms;
+    }
+
+    /// It holds every version up to `visible` (it published it, a clone brought it, or
+    /// its BE reported it): the lag is over.
+    pub fn mark_caught_up(&mut self, version: i64) {
+        self.last_failed_version = -1;
+        self.last_success_version = self.last_success_version.max(version);
+        self.version = self.version.max(version);
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -325,9 +325,9 @@ pub fn tablet_rows(ctx: &Ctx, t: &OlapTable, partition_id: Option<i64>) -> Query
                 r.backend_id.to_string().into(),
                 p.index.schema_hash.to_string().into(),
                 r.version.to_string().into(),
-                r.version.to_string().into(),
-                "-1".into(),
-                NULL_STRING.into(),
+                r.last_success_version.max(if r.is_lagging() { -1 } else { r.version }).to_string().into(),
+                r.last_failed_version.to_string().into(),
+                time_string(r.last_failed_time_ms).into(),
                 r.data_size.to_string().into(),
                 r.remote_data_size.to_string().into(),
                 r.row_count.to_string().into(),
@@ -340,7 +340,8 @@ pub fn tablet_rows(ctx: &Ctx, t: &OlapTable, partition_id: Option<i64>) -> Query
                 format!("http://{host}:{http}/api/meta/header/{}", tablet.id).into(),
                 format!("http://{host}:{http}/api/compaction/show?tablet_id={}", tablet.id).into(),
                 tablet.cooldown_replica_id.to_string().into(),
-                NULL_STRING.into(),
+                // Upstream prints the reported id as hex `hi-lo`, and "" before any report.
+                r.cooldown_meta_id.map(|(hi, lo)| format!("{hi:x}-{lo:x}")).unwrap_or_default().into(),
             ];
             rows.push(cells);
         }

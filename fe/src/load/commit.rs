@@ -1,8 +1,8 @@
 //! Commit of a PREPARE transaction, for stream loads (loadTxnCommit) and for the
 //! transactions a CCR syncer drives (commitTxn), or of a PRECOMMITTED one (a two-phase
-//! commit load, by loadTxn2PC): check every replica of the touched
-//! partitions was written, give each touched partition version = visible_version + 1, and
-//! publish. A publish that does not finish leaves the transaction COMMITTED for the load
+//! commit load, by loadTxn2PC): check each tablet of the touched partitions was written
+//! on a quorum of its replicas (upstream's `loadRequiredReplicaNum`), record which wrote,
+//! give each touched partition version = visible_version + 1, and publish. A publish that does not finish leaves the transaction COMMITTED for the load
 //! daemon to retry; rollback of a PREPARE transaction.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,8 +33,20 @@ pub enum TxnError {
     Precommitted { txn_id: i64 },
     #[error("transaction [{txn_id}] does not belong to database {db}")]
     OtherDatabase { txn_id: i64, db: String },
-    #[error("Failed to commit txn {txn_id}: tablet {tablet_id} replica on backend {backend_id} was not written")]
-    ReplicaNotWritten { txn_id: i64, tablet_id: i64, backend_id: i64 },
+    /// Upstream's text (DatabaseTransactionMgr) for a tablet written on fewer replicas than
+    /// its quorum.
+    #[error("Failed to commit txn {txn_id}, cause tablet {tablet_id} succ replica num {succ} < load required replica num {required}. table {table_id}, partition: [ id={partition_id}, commit version {commit_version}, visible version {visible_version} ], this tablet detail: {detail}")]
+    QuorumFailed {
+        txn_id: i64,
+        tablet_id: i64,
+        succ: usize,
+        required: usize,
+        table_id: i64,
+        partition_id: i64,
+        commit_version: i64,
+        visible_version: i64,
+        detail: String,
+    },
     #[error("Failed to commit txn {txn_id}: tablet {tablet_id} is not a tablet of its tables")]
     ForeignTablet { txn_id: i64, tablet_id: i64 },
     #[error("transaction [{txn_id}] of this table is committed but not yet published ({why}); try again later")]
@@ -44,7 +56,7 @@ pub enum TxnError {
 impl From<TxnError> for FeError {
     fn from(e: TxnError) -> Self {
         match e {
-            e @ (TxnError::ReplicaNotWritten { .. } | TxnError::ForeignTablet { .. }) => FeError::InvalidArgument(e.to_string()),
+            e @ (TxnError::QuorumFailed { .. } | TxnError::ForeignTablet { .. }) => FeError::InvalidArgument(e.to_string()),
             e => FeError::IllegalState(e.to_string()),
         }
     }
@@ -150,6 +162,8 @@ async fn commit_from(
         t.state = TxnState::Committed;
         t.commit_ms = Some(FeContext::now_ms());
         t.partition_versions = versions.clone();
+        // Which replicas wrote: publish waits for a quorum of them, the others lag.
+        t.written = written.to_vec();
         Ok(())
     })?;
     info!(txn_id, versions = ?rec.partition_versions, "transaction committed");
@@ -166,10 +180,10 @@ async fn commit_from(
 }
 
 /// The (partition, version) pairs a commit of `rec` assigns: the partitions of its tables
-/// whose tablets were written, each at its visible version + 1. Every replica of such a
-/// partition must have been written (no majority commit: a failed replica write aborts the
-/// whole transaction, nothing of it becomes visible), and every tablet named must belong to
-/// one of its tables. Checked under the tables' locks, which a restore takes to hold a
+/// whose tablets were written, each at its visible version + 1. Each tablet of such a
+/// partition must have been written on a quorum of its replicas (the others are marked
+/// lagging at publish and repaired by CLONE), and every tablet named must belong to one
+/// of its tables. Checked under the tables' locks, which a restore takes to hold a
 /// table: a transaction begun before the restore must not land in what it overwrites.
 fn plan_versions(ctx: &Loads, rec: &TxnRecord, written: &[(i64, i64)]) -> Result<Vec<(i64, i64)>, FeError> {
     let written: BTreeSet<(i64, i64)> = written.iter().copied().collect();
@@ -191,10 +205,24 @@ fn plan_versions(ctx: &Loads, rec: &TxnRecord, written: &[(i64, i64)]) -> Result
         for p in table.loadable_partitions().filter(|p| touched.contains(&p.id)) {
             for t in &p.index.tablets {
                 unknown.remove(&t.id);
-                for r in &t.replicas {
-                    if !written.contains(&(t.id, r.backend_id)) {
-                        return Err(TxnError::ReplicaNotWritten { txn_id: rec.txn_id, tablet_id: t.id, backend_id: r.backend_id }.into());
+                // A lagging replica's write does not count: it misses earlier versions.
+                let (succ, failed): (Vec<_>, Vec<_>) =
+                    t.replicas.iter().partition(|r| written.contains(&(t.id, r.backend_id)) && !r.is_lagging());
+                let required = load_required_replica_num(t.replicas.len());
+                if succ.len() < required {
+                    let ids = |v: &[&crate::catalog::Replica]| v.iter().map(|r| r.backend_id.to_string()).collect::<Vec<_>>().join(",");
+                    return Err(TxnError::QuorumFailed {
+                        txn_id: rec.txn_id,
+                        tablet_id: t.id,
+                        succ: succ.len(),
+                        required,
+                        table_id: table.id,
+                        partition_id: p.id,
+                        commit_version: p.visible_version,
+                        visible_version: p.visible_version,
+                        detail: format!("succ replica backends: [{}], write failed replica backends: [{}]", ids(&succ), ids(&failed)),
                     }
+                    .into());
                 }
             }
             versions.insert(p.id, p.visible_version + 1);
@@ -204,6 +232,13 @@ fn plan_versions(ctx: &Loads, rec: &TxnRecord, written: &[(i64, i64)]) -> Result
         return Err(TxnError::ForeignTablet { txn_id: rec.txn_id, tablet_id: *t }.into());
     }
     Ok(versions.into_iter().collect())
+}
+
+/// Replicas of a tablet with `replicas` replicas that a load must write, and that must
+/// publish a version before it is visible: a majority (upstream's `loadRequiredReplicaNum`
+/// with no `min_load_replica_num` set).
+pub fn load_required_replica_num(replicas: usize) -> usize {
+    replicas / 2 + 1
 }
 
 /// How rolling back an ABORTED transaction answers: a stream load's second rollback is

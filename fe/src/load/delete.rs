@@ -189,6 +189,7 @@ pub async fn delete(ctx: &Loads, req: DeleteRequest) -> Result<Deleted, FeError>
         create_ms: FeContext::now_ms(),
         commit_ms: None,
         precommit_ms: None,
+        published: Vec::new(),
         finish_ms: None,
         reason: None,
         coordinator: format!("FE: {}", ctx.host),

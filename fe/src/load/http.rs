@@ -115,7 +115,11 @@ struct PlanReplica {
 #[derive(Serialize)]
 struct PlanTablet {
     id: i64,
+    /// The replicas to write: those on alive backends that are not lagging.
     replicas: Vec<PlanReplica>,
+    /// How many of them must be written for the load to commit (upstream's
+    /// `loadRequiredReplicaNum`, a majority of the tablet's replicas).
+    load_required_replica_num: usize,
 }
 
 #[derive(Serialize)]
@@ -182,6 +186,14 @@ pub async fn load_plan(State(ctx): State<Loads>, Query(q): Query<HashMap<String,
         (None, None) => t.partitions.iter().collect(),
     };
     let backends: HashMap<i64, _> = ctx.backends.all().into_iter().map(|b| (b.id, b)).collect();
+    let mut plan_tablets: HashMap<i64, PlanTablet> = HashMap::new();
+    for tb in targets.iter().flat_map(|p| p.index.tablets.iter()) {
+        match plan_tablet(tb, &backends) {
+            Ok(pt) => plan_tablets.insert(tb.id, pt),
+            // Refused before anything is written, as upstream's sink refuses it.
+            Err(msg) => return json_error(StatusCode::SERVICE_UNAVAILABLE, msg),
+        };
+    }
     let plan = LoadPlan {
         txn_id,
         db_id: t.db_id,
@@ -215,30 +227,34 @@ pub async fn load_plan(State(ctx): State<Loads>, Query(q): Query<HashMap<String,
                 name: p.name.clone(),
                 range: p.range.clone(),
                 list_values: p.list_values.clone(),
-                tablets: p
-                    .index
-                    .tablets
-                    .iter()
-                    .map(|tb| PlanTablet {
-                        id: tb.id,
-                        replicas: tb
-                            .replicas
-                            .iter()
-                            .map(|r| {
-                                let b = backends.get(&r.backend_id);
-                                PlanReplica {
-                                    backend_id: r.backend_id,
-                                    host: b.map(|b| b.host.clone()).unwrap_or_default(),
-                                    http_port: b.map(|b| b.http_port).unwrap_or(0),
-                                }
-                            })
-                            .collect(),
-                    })
-                    .collect(),
+                tablets: p.index.tablets.iter().filter_map(|tb| plan_tablets.remove(&tb.id)).collect(),
             })
             .collect(),
     };
     axum::Json(plan).into_response()
+}
+
+/// A tablet's replicas for a load: those on alive backends that are caught up. Fewer than
+/// the quorum refuse the load with upstream's `REPLICA_FEW_ERR` text.
+fn plan_tablet(tb: &crate::catalog::Tablet, backends: &HashMap<i64, crate::system::backends::Backend>) -> Result<PlanTablet, String> {
+    let required = super::commit::load_required_replica_num(tb.replicas.len());
+    let replicas: Vec<PlanReplica> = tb
+        .replicas
+        .iter()
+        .filter(|r| !r.is_lagging())
+        .filter_map(|r| backends.get(&r.backend_id).filter(|b| b.alive && b.http_port > 0).map(|b| (r, b)))
+        .map(|(r, b)| PlanReplica { backend_id: r.backend_id, host: b.host.clone(), http_port: b.http_port })
+        .collect();
+    if replicas.len() < required {
+        let alive: Vec<String> = replicas.iter().map(|r| r.backend_id.to_string()).collect();
+        return Err(format!(
+            "tablet {} alive replica num {} < load required replica num {required}, alive backends: [{}]",
+            tb.id,
+            replicas.len(),
+            alive.join(",")
+        ));
+    }
+    Ok(PlanTablet { id: tb.id, replicas, load_required_replica_num: required })
 }
 
 /// Most transactions one txn_state call may ask about.

@@ -13,7 +13,9 @@
 //!   the target cluster (over several tables; data ingested by the BEs from the source).
 //! - `insert` / `overwrite`: INSERT INTO and INSERT OVERWRITE, loaded as a stream load.
 //! - `publish`: publish, and the load daemon (publish retries, timeouts, clearing
-//!   aborted loads on the BEs).
+//!   aborted loads on the BEs); `quorum`: which replicas a publish needs (a majority of
+//!   each tablet's).
+//! - `repair`: CLONE tasks that bring lagging replicas back to the visible version.
 
 pub mod auto_inc;
 pub mod ccr_txn;
@@ -23,6 +25,8 @@ pub mod http;
 pub mod insert;
 pub mod overwrite;
 pub mod publish;
+pub mod quorum;
+pub mod repair;
 pub mod rpc;
 pub mod txn;
 

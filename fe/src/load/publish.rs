@@ -1,9 +1,12 @@
 //! Publish of committed loads, and the FE's load daemon.
 //!
-//! A commit publishes at once (PUBLISH_VERSION to every replica BE, then the partitions'
-//! visible versions move). When that fails (a BE down, an FE that died between commit and
-//! publish) the transaction stays COMMITTED in the txn store, and the daemon retries it with
-//! backoff until every replica BE published or the BE was dropped from the cluster. The
+//! A commit publishes at once (PUBLISH_VERSION to the BEs of the replicas that wrote, then
+//! the partitions' visible versions move once each tablet has a quorum of replicas at the
+//! new version; the others are marked lagging). A BE that publishes only part of its
+//! tablets answers non-OK with `error_tablet_ids`; the rest of its tablets count. Short of a
+//! quorum (BEs down, an FE that died between commit and publish) the transaction stays
+//! COMMITTED in the txn store with the replicas that did publish, and the daemon retries
+//! it with backoff, asking only the BEs with replicas still missing. The
 //! daemon starts with the FE, so a commit made durable before a crash is published after the
 //! restart. Publishing twice is harmless: a BE answers OK for a txn it no longer holds
 //! pending, and visible versions only move up.
@@ -22,6 +25,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, info_span, warn, Instrument};
 
+use super::quorum;
 use super::txn::{TxnRecord, TxnState};
 use super::Loads;
 use crate::binlog::{Binlog, BinlogKind, PartitionRecord, TableRecord, UpsertRecord};
@@ -29,7 +33,7 @@ use crate::catalog::OlapTable;
 use crate::persist::Kind;
 use crate::context::FeContext;
 use crate::error::FeError;
-use crate::system::task_queue::{AgentTask, TaskError};
+use crate::system::task_queue::{status_text, AgentTask, TaskError};
 use doris_thrift::task_body::TaskBody;
 
 /// How long one publish waits for the BEs' PUBLISH_VERSION answers.
@@ -53,32 +57,16 @@ pub enum PublishError {
     Catalog(String),
     #[error(transparent)]
     Store(#[from] FeError),
+    #[error("transaction [{txn_id}]: tablet {tablet_id} published on {have} replica(s), {required} required; retried")]
+    Quorum { txn_id: i64, tablet_id: i64, have: usize, required: usize },
 }
 
-/// Replica BEs of the partitions `rec` touched. Backends no longer in the cluster are left
-/// out: a dropped BE's replicas will never publish, and must not block the load for ever.
-fn publish_backends(ctx: &FeContext, rec: &TxnRecord) -> BTreeSet<i64> {
-    let (mut out, mut dropped) = (BTreeSet::new(), BTreeSet::new());
-    let tables = rec.table_ids.iter().filter_map(|id| ctx.catalog.table_by_id(*id));
-    for table in tables {
-        for p in table.loadable_partitions().filter(|p| rec.partition_versions.iter().any(|(id, _)| *id == p.id)) {
-            for r in p.index.tablets.iter().flat_map(|t| t.replicas.iter()) {
-                if ctx.backends.get(r.backend_id).is_some() {
-                    out.insert(r.backend_id);
-                } else {
-                    dropped.insert(r.backend_id);
-                }
-            }
-        }
-    }
-    if !dropped.is_empty() {
-        warn!(txn_id = rec.txn_id, backends = ?dropped, "replicas on dropped backends; publishing without them");
-    }
-    out
-}
-
-/// Publish a COMMITTED transaction: PUBLISH_VERSION to every replica BE, then move the
-/// partitions' visible versions and mark it VISIBLE. The caller holds the tables' locks.
+/// Publish a COMMITTED transaction: PUBLISH_VERSION to the backends whose written
+/// replicas have not published yet, then, once each tablet has a quorum of replicas at the
+/// new version, move the partitions' visible versions and mark it VISIBLE. Replicas that
+/// did not write or publish are marked lagging (repaired by CLONE). Short of a quorum it
+/// fails, keeping what was published for the daemon's retry. The caller holds the tables'
+/// locks.
 pub async fn publish(ctx: &Loads, rec: &TxnRecord) -> Result<(), PublishError> {
     let st = &ctx.txns;
     let now = FeContext::now_ms();
@@ -96,15 +84,44 @@ pub async fn publish(ctx: &Loads, rec: &TxnRecord) -> Result<(), PublishError> {
         })?;
         return Ok(());
     }
+    let tables: Vec<OlapTable> = live.iter().filter_map(|id| ctx.catalog.table_by_id(*id)).collect();
+    let targets = quorum::targets(&tables, rec, |b| ctx.backends.get(b).is_some());
+    let written = quorum::written(rec, &targets);
+    let mut done: BTreeSet<(i64, i64)> = rec.published.iter().copied().collect();
     let infos: Vec<TPartitionVersionInfo> =
         rec.partition_versions.iter().map(|(p, v)| TPartitionVersionInfo::new(*p, *v, 0)).collect();
     let mut tasks = Vec::new();
-    for be in publish_backends(ctx, rec) {
-        let addr = ctx.backends.get(be).and_then(|b| b.be_addr()).ok_or(PublishError::NoAddress(be))?;
+    for be in quorum::backends_to_ask(&targets, &written, &done) {
+        // A backend down now is not asked: its replicas lag unless the others lack a quorum.
+        let Some(b) = ctx.backends.get(be).filter(|b| b.alive) else { continue };
+        let addr = b.be_addr().ok_or(PublishError::NoAddress(be))?;
+        // Upstream signs a publish with its transaction id.
         let t = TaskBody::PublishVersion(TPublishVersionRequest::new(rec.txn_id, infos.clone(), None, None)).into_request(rec.txn_id);
         tasks.push(AgentTask { backend_id: be, addr, request: t });
     }
-    ctx.tasks.run(tasks, PUBLISH_WAIT).await?;
+    if !tasks.is_empty() {
+        let mut newly = Vec::new();
+        for (be, answer) in ctx.tasks.run_answers(tasks, PUBLISH_WAIT).await {
+            let published = quorum::published_by(&targets, &written, be, &answer);
+            match &answer {
+                Ok(req) if req.task_status.status_code == doris_thrift::status::TStatusCode::OK => {}
+                Ok(req) => warn!(txn_id = rec.txn_id, backend_id = be, error_tablet_ids = ?req.error_tablet_ids,
+                    status = %status_text(&req.task_status), "publish failed on some tablets of the backend"),
+                Err(e) => warn!(txn_id = rec.txn_id, backend_id = be, error = %e, "publish not answered"),
+            }
+            newly.extend(published);
+        }
+        if newly.iter().any(|k| !done.contains(k)) {
+            done.extend(newly);
+            st.update(rec.txn_id, |t| {
+                t.published = done.iter().copied().collect();
+                Ok(())
+            })?;
+        }
+    }
+    if let Some((tablet_id, have, required)) = quorum::short_of_quorum(&targets, &done) {
+        return Err(PublishError::Quorum { txn_id: rec.txn_id, tablet_id, have, required });
+    }
     let pv = rec.partition_versions.clone();
     // The UPSERT binlog of tables that keep them, written with the new versions.
     // Commit seqs of one database's binlogs must ascend in the order entries become
@@ -126,11 +143,16 @@ pub async fn publish(ctx: &Loads, rec: &TxnRecord) -> Result<(), PublishError> {
                             p.visible_version = *v;
                             p.visible_version_time_ms = now;
                         }
-                        // Every replica published (the tasks above all finished OK); row counts
-                        // and sizes follow with the BEs' next tablet report.
+                        // Replicas that published hold every version up to `v` (a BE
+                        // publishes only the version after its last); the others lag. Row
+                        // counts and sizes follow with the BEs' next tablet report.
                         for t in p.index.tablets.iter_mut() {
                             for r in t.replicas.iter_mut() {
-                                r.version = r.version.max(*v);
+                                if done.contains(&(t.id, r.backend_id)) {
+                                    r.mark_caught_up(*v);
+                                } else {
+                                    r.mark_failed(*v, now);
+                                }
                             }
                         }
                     }

@@ -76,6 +76,7 @@ fn begin_inner(ctx: &Loads, req: &TLoadTxnBeginRequest) -> Result<Result<TxnReco
         create_ms: FeContext::now_ms(),
         commit_ms: None,
         precommit_ms: None,
+        published: Vec::new(),
         written: Vec::new(),
         finish_ms: None,
         reason: None,

@@ -2,9 +2,9 @@
 //!
 //! A transaction is PREPARE after loadTxnBegin, PRECOMMITTED when a two-phase-commit load
 //! reported its replicas written (loadTxnPreCommit; its rowsets stay pending until
-//! loadTxn2PC commits or aborts it), COMMITTED once the BE reported every
-//! replica written and versions were assigned, VISIBLE once every replica BE published,
-//! or ABORTED. A label is unique per database among transactions that are not ABORTED.
+//! loadTxn2PC commits or aborts it), COMMITTED once the BE reported a quorum of each
+//! tablet's replicas written and versions were assigned, VISIBLE once a quorum of each
+//! tablet's replicas published, or ABORTED. A label is unique per database among transactions that are not ABORTED.
 //!
 //! Records live in their own redb file beside the meta store
 //! (`<meta_dir>/doris-rs-load.redb`, tables `load_txns` and `load_labels`), written before
@@ -63,6 +63,9 @@ pub struct TxnRecord {
     /// The replicas a PRECOMMITTED transaction wrote (`(tablet id, backend id)`), for its
     /// commit.
     pub written: Vec<(i64, i64)>,
+    /// The replicas (`(tablet id, backend id)`) that published a COMMITTED transaction so
+    /// far: a retry sends PUBLISH_VERSION only to backends with replicas still missing.
+    pub published: Vec<(i64, i64)>,
     pub finish_ms: Option<i64>,
     pub reason: Option<String>,
     /// Who began it, as SHOW TRANSACTION's Coordinator prints it ("BE: <ip>").
@@ -110,6 +113,8 @@ struct StoredTxn {
     precommit_ms: Option<i64>,
     #[serde(default)]
     written: Vec<(i64, i64)>,
+    #[serde(default)]
+    published: Vec<(i64, i64)>,
     finish_ms: Option<i64>,
     reason: Option<String>,
     #[serde(default)]
@@ -135,6 +140,7 @@ impl From<StoredTxn> for TxnRecord {
             commit_ms: s.commit_ms,
             precommit_ms: s.precommit_ms,
             written: s.written,
+            published: s.published,
             finish_ms: s.finish_ms,
             reason: s.reason,
             coordinator: s.coordinator,

@@ -120,6 +120,8 @@ impl OlapTableProvider {
                 let mut replicas: Vec<(String, i32)> = t
                     .replicas
                     .iter()
+                    // A lagging replica misses visible versions (a load it did not write).
+                    .filter(|r| !r.is_lagging())
                     .filter_map(|r| self.ctx.backends.get(r.backend_id))
                     .filter(|b| b.alive && b.http_port > 0)
                     .map(|b| (b.host.clone(), b.http_port))

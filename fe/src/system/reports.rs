@@ -257,6 +257,7 @@ pub fn replica_report(i: &TTabletInfo) -> ReplicaReport {
         version_count: i.total_version_count.unwrap_or(0),
         path_hash: i.path_hash.unwrap_or(0),
         cooldown_term: i.cooldown_term,
+        cooldown_meta_id: i.cooldown_meta_id.as_ref().map(|u| (u.hi, u.lo)),
     }
 }
 

@@ -271,6 +271,40 @@ impl AgentTasks {
         self.run_registered(tasks, waiters, timeout).await
     }
 
+    /// Submit the tasks and wait, at most `timeout`, for each one's answer, whatever it
+    /// is: per task (in the given order) its finishTask (OK or not), or why there is none
+    /// (its backend took no tasks, or it did not finish in time). For callers that decide
+    /// per backend, like a publish that needs only a quorum.
+    pub async fn run_answers(&self, tasks: Vec<AgentTask>, timeout: Duration) -> Vec<(i64, Result<TFinishTaskRequest, String>)> {
+        let keys: Vec<Key> = tasks.iter().map(|t| (t.backend_id, t.request.task_type.0, t.request.signature)).collect();
+        let now = Instant::now();
+        let mut waiters = Vec::new();
+        for (k, t) in keys.iter().zip(&tasks) {
+            let (tx, rx) = oneshot::channel();
+            let resend = resendable(t.request.task_type).then(|| (t.addr.clone(), t.request.clone()));
+            self.pending.insert(*k, Waiter { tx, resend, sent: now });
+            waiters.push((*k, rx));
+        }
+        let _registered = Registered { tasks: self, keys, creating: Vec::new() };
+        let mut unsent: HashMap<i64, String> = HashMap::new();
+        for (backend_id, addr, reqs) in batches(tasks) {
+            if let Err(e) = submit_one(&self.pool, backend_id, &addr, reqs).await {
+                unsent.insert(backend_id, e.to_string());
+            }
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut out = Vec::with_capacity(waiters.len());
+        for ((backend_id, _, signature), rx) in waiters {
+            if let Some(e) = unsent.get(&backend_id) {
+                out.push((backend_id, Err(e.clone())));
+                continue;
+            }
+            let answer = tokio::time::timeout_at(deadline, rx).await.ok().and_then(|r| r.ok());
+            out.push((backend_id, answer.ok_or_else(|| format!("task {signature} did not finish within {} s", timeout.as_secs()))));
+        }
+        out
+    }
+
     async fn run_registered(
         &self,
         tasks: Vec<AgentTask>,

@@ -254,6 +254,7 @@ pub struct TAgentTaskRequest {
   pub priority: Option<types::TPriority>,
   pub create_tablet_req: Option<Box<TCreateTabletReq>>,
   pub drop_tablet_req: Option<Box<TDropTabletReq>>,
+  pub clone_req: Option<Box<TCloneReq>>,
   pub push_req: Option<Box<TPushReq>>,
   pub resource_info: Option<types::TResourceInfo>,
   pub upload_req: Option<Box<TUploadReq>>,
@@ -268,7 +269,7 @@ pub struct TAgentTaskRequest {
 }
 
 impl TAgentTaskRequest {
-  pub fn new<F4, F5, F6, F9, F11, F14, F15, F16, F17, F19, F22, F25, F30, F31>(protocol_version: TAgentServiceVersion, task_type: types::TTaskType, signature: i64, priority: F4, create_tablet_req: F5, drop_tablet_req: F6, push_req: F9, resource_info: F11, upload_req: F14, download_req: F15, snapshot_req: F16, release_snapshot_req: F17, publish_version_req: F19, move_dir_req: F22, recv_time: F25, push_cooldown_conf: F30, push_storage_policy_req: F31) -> TAgentTaskRequest where F4: Into<Option<types::TPriority>>, F5: Into<Option<Box<TCreateTabletReq>>>, F6: Into<Option<Box<TDropTabletReq>>>, F9: Into<Option<Box<TPushReq>>>, F11: Into<Option<types::TResourceInfo>>, F14: Into<Option<Box<TUploadReq>>>, F15: Into<Option<Box<TDownloadReq>>>, F16: Into<Option<Box<TSnapshotRequest>>>, F17: Into<Option<Box<TReleaseSnapshotRequest>>>, F19: Into<Option<Box<TPublishVersionRequest>>>, F22: Into<Option<Box<TMoveDirReq>>>, F25: Into<Option<i64>>, F30: Into<Option<Box<TPushCooldownConfReq>>>, F31: Into<Option<Box<TPushStoragePolicyReq>>> {
+  pub fn new<F4, F5, F6, F8, F9, F11, F14, F15, F16, F17, F19, F22, F25, F30, F31>(protocol_version: TAgentServiceVersion, task_type: types::TTaskType, signature: i64, priority: F4, create_tablet_req: F5, drop_tablet_req: F6, clone_req: F8, push_req: F9, resource_info: F11, upload_req: F14, download_req: F15, snapshot_req: F16, release_snapshot_req: F17, publish_version_req: F19, move_dir_req: F22, recv_time: F25, push_cooldown_conf: F30, push_storage_policy_req: F31) -> TAgentTaskRequest where F4: Into<Option<types::TPriority>>, F5: Into<Option<Box<TCreateTabletReq>>>, F6: Into<Option<Box<TDropTabletReq>>>, F8: Into<Option<Box<TCloneReq>>>, F9: Into<Option<Box<TPushReq>>>, F11: Into<Option<types::TResourceInfo>>, F14: Into<Option<Box<TUploadReq>>>, F15: Into<Option<Box<TDownloadReq>>>, F16: Into<Option<Box<TSnapshotRequest>>>, F17: Into<Option<Box<TReleaseSnapshotRequest>>>, F19: Into<Option<Box<TPublishVersionRequest>>>, F22: Into<Option<Box<TMoveDirReq>>>, F25: Into<Option<i64>>, F30: Into<Option<Box<TPushCooldownConfReq>>>, F31: Into<Option<Box<TPushStoragePolicyReq>>> {
     TAgentTaskRequest {
       protocol_version,
       task_type,
@@ -276,6 +277,7 @@ impl TAgentTaskRequest {
       priority: priority.into(),
       create_tablet_req: create_tablet_req.into(),
       drop_tablet_req: drop_tablet_req.into(),
+      clone_req: clone_req.into(),
       push_req: push_req.into(),
       resource_info: resource_info.into(),
       upload_req: upload_req.into(),
@@ -300,6 +302,7 @@ impl TSerializable for TAgentTaskRequest {
     let mut f_4: Option<types::TPriority> = None;
     let mut f_5: Option<Box<TCreateTabletReq>> = None;
     let mut f_6: Option<Box<TDropTabletReq>> = None;
+    let mut f_8: Option<Box<TCloneReq>> = None;
     let mut f_9: Option<Box<TPushReq>> = None;
     let mut f_11: Option<types::TResourceInfo> = None;
     let mut f_14: Option<Box<TUploadReq>> = None;
@@ -341,6 +344,10 @@ impl TSerializable for TAgentTaskRequest {
         6 => {
           let val = Box::new(TDropTabletReq::read_from_in_protocol(i_prot)?);
           f_6 = Some(val);
+        },
+        8 => {
+          let val = Box::new(TCloneReq::read_from_in_protocol(i_prot)?);
+          f_8 = Some(val);
         },
         9 => {
           let val = Box::new(TPushReq::read_from_in_protocol(i_prot)?);
@@ -403,6 +410,7 @@ impl TSerializable for TAgentTaskRequest {
       priority: f_4,
       create_tablet_req: f_5,
       drop_tablet_req: f_6,
+      clone_req: f_8,
       push_req: f_9,
       resource_info: f_11,
       upload_req: f_14,
@@ -441,6 +449,11 @@ impl TSerializable for TAgentTaskRequest {
     }
     if let Some(ref fld_var) = self.drop_tablet_req {
       o_prot.write_field_begin(&TFieldIdentifier::new("drop_tablet_req", TType::Struct, 6))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.clone_req {
+      o_prot.write_field_begin(&TFieldIdentifier::new("clone_req", TType::Struct, 8))?;
       fld_var.write_to_out_protocol(o_prot)?;
       o_prot.write_field_end()?
     }
@@ -595,6 +608,226 @@ impl TSerializable for TCalcDeleteBitmapPartitionInfo {
 }
 
 //
+// TCloneReq
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TCloneReq {
+  pub tablet_id: types::TTabletId,
+  pub schema_hash: types::TSchemaHash,
+  pub src_backends: Vec<types::TBackend>,
+  pub storage_medium: Option<types::TStorageMedium>,
+  pub version: Option<types::TVersion>,
+  pub committed_version_hash: Option<types::TVersionHash>,
+  pub task_version: Option<i32>,
+  pub src_path_hash: Option<i64>,
+  pub dest_path_hash: Option<i64>,
+  pub timeout_s: Option<i32>,
+  pub replica_id: Option<types::TReplicaId>,
+  pub partition_id: Option<i64>,
+  pub table_id: Option<i64>,
+}
+
+impl TCloneReq {
+  pub fn new<F4, F5, F6, F7, F8, F9, F10, F11, F12, F13>(tablet_id: types::TTabletId, schema_hash: types::TSchemaHash, src_backends: Vec<types::TBackend>, storage_medium: F4, version: F5, committed_version_hash: F6, task_version: F7, src_path_hash: F8, dest_path_hash: F9, timeout_s: F10, replica_id: F11, partition_id: F12, table_id: F13) -> TCloneReq where F4: Into<Option<types::TStorageMedium>>, F5: Into<Option<types::TVersion>>, F6: Into<Option<types::TVersionHash>>, F7: Into<Option<i32>>, F8: Into<Option<i64>>, F9: Into<Option<i64>>, F10: Into<Option<i32>>, F11: Into<Option<types::TReplicaId>>, F12: Into<Option<i64>>, F13: Into<Option<i64>> {
+    TCloneReq {
+      tablet_id,
+      schema_hash,
+      src_backends,
+      storage_medium: storage_medium.into(),
+      version: version.into(),
+      committed_version_hash: committed_version_hash.into(),
+      task_version: task_version.into(),
+      src_path_hash: src_path_hash.into(),
+      dest_path_hash: dest_path_hash.into(),
+      timeout_s: timeout_s.into(),
+      replica_id: replica_id.into(),
+      partition_id: partition_id.into(),
+      table_id: table_id.into(),
+    }
+  }
+}
+
+impl TSerializable for TCloneReq {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TCloneReq> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<types::TTabletId> = None;
+    let mut f_2: Option<types::TSchemaHash> = None;
+    let mut f_3: Option<Vec<types::TBackend>> = None;
+    let mut f_4: Option<types::TStorageMedium> = None;
+    let mut f_5: Option<types::TVersion> = None;
+    let mut f_6: Option<types::TVersionHash> = None;
+    let mut f_7: Option<i32> = None;
+    let mut f_8: Option<i64> = None;
+    let mut f_9: Option<i64> = None;
+    let mut f_10: Option<i32> = None;
+    let mut f_11: Option<types::TReplicaId> = None;
+    let mut f_12: Option<i64> = None;
+    let mut f_13: Option<i64> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = i_prot.read_i64()?;
+          f_1 = Some(val);
+        },
+        2 => {
+          let val = i_prot.read_i32()?;
+          f_2 = Some(val);
+        },
+        3 => {
+          let list_ident = i_prot.read_list_begin()?;
+          let mut val: Vec<types::TBackend> = Vec::with_capacity(list_ident.size as usize);
+          for _ in 0..list_ident.size {
+            let list_elem_1 = types::TBackend::read_from_in_protocol(i_prot)?;
+            val.push(list_elem_1);
+          }
+          i_prot.read_list_end()?;
+          f_3 = Some(val);
+        },
+        4 => {
+          let val = types::TStorageMedium::read_from_in_protocol(i_prot)?;
+          f_4 = Some(val);
+        },
+        5 => {
+          let val = i_prot.read_i64()?;
+          f_5 = Some(val);
+        },
+        6 => {
+          let val = i_prot.read_i64()?;
+          f_6 = Some(val);
+        },
+        7 => {
+          let val = i_prot.read_i32()?;
+          f_7 = Some(val);
+        },
+        8 => {
+          let val = i_prot.read_i64()?;
+          f_8 = Some(val);
+        },
+        9 => {
+          let val = i_prot.read_i64()?;
+          f_9 = Some(val);
+        },
+        10 => {
+          let val = i_prot.read_i32()?;
+          f_10 = Some(val);
+        },
+        11 => {
+          let val = i_prot.read_i64()?;
+          f_11 = Some(val);
+        },
+        12 => {
+          let val = i_prot.read_i64()?;
+          f_12 = Some(val);
+        },
+        13 => {
+          let val = i_prot.read_i64()?;
+          f_13 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    verify_required_field_exists("TCloneReq.tablet_id", &f_1)?;
+    verify_required_field_exists("TCloneReq.schema_hash", &f_2)?;
+    verify_required_field_exists("TCloneReq.src_backends", &f_3)?;
+    let ret = TCloneReq {
+      tablet_id: f_1.expect("auto-generated code should have checked for presence of required fields"),
+      schema_hash: f_2.expect("auto-generated code should have checked for presence of required fields"),
+      src_backends: f_3.expect("auto-generated code should have checked for presence of required fields"),
+      storage_medium: f_4,
+      version: f_5,
+      committed_version_hash: f_6,
+      task_version: f_7,
+      src_path_hash: f_8,
+      dest_path_hash: f_9,
+      timeout_s: f_10,
+      replica_id: f_11,
+      partition_id: f_12,
+      table_id: f_13,
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("TCloneReq");
+    o_prot.write_struct_begin(&struct_ident)?;
+    o_prot.write_field_begin(&TFieldIdentifier::new("tablet_id", TType::I64, 1))?;
+    o_prot.write_i64(self.tablet_id)?;
+    o_prot.write_field_end()?;
+    o_prot.write_field_begin(&TFieldIdentifier::new("schema_hash", TType::I32, 2))?;
+    o_prot.write_i32(self.schema_hash)?;
+    o_prot.write_field_end()?;
+    o_prot.write_field_begin(&TFieldIdentifier::new("src_backends", TType::List, 3))?;
+    o_prot.write_list_begin(&TListIdentifier::new(TType::Struct, self.src_backends.len() as i32))?;
+    for e in &self.src_backends {
+      e.write_to_out_protocol(o_prot)?;
+    }
+    o_prot.write_list_end()?;
+    o_prot.write_field_end()?;
+    if let Some(ref fld_var) = self.storage_medium {
+      o_prot.write_field_begin(&TFieldIdentifier::new("storage_medium", TType::I32, 4))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.version {
+      o_prot.write_field_begin(&TFieldIdentifier::new("version", TType::I64, 5))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.committed_version_hash {
+      o_prot.write_field_begin(&TFieldIdentifier::new("committed_version_hash", TType::I64, 6))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.task_version {
+      o_prot.write_field_begin(&TFieldIdentifier::new("task_version", TType::I32, 7))?;
+      o_prot.write_i32(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.src_path_hash {
+      o_prot.write_field_begin(&TFieldIdentifier::new("src_path_hash", TType::I64, 8))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.dest_path_hash {
+      o_prot.write_field_begin(&TFieldIdentifier::new("dest_path_hash", TType::I64, 9))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.timeout_s {
+      o_prot.write_field_begin(&TFieldIdentifier::new("timeout_s", TType::I32, 10))?;
+      o_prot.write_i32(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.replica_id {
+      o_prot.write_field_begin(&TFieldIdentifier::new("replica_id", TType::I64, 11))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.partition_id {
+      o_prot.write_field_begin(&TFieldIdentifier::new("partition_id", TType::I64, 12))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.table_id {
+      o_prot.write_field_begin(&TFieldIdentifier::new("table_id", TType::I64, 13))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+//
 // TCooldownConf
 //
 
@@ -722,8 +955,8 @@ impl TSerializable for TCondition {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<String> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_1 = i_prot.read_string()?;
-            val.push(list_elem_1);
+            let list_elem_2 = i_prot.read_string()?;
+            val.push(list_elem_2);
           }
           i_prot.read_list_end()?;
           f_3 = Some(val);
@@ -979,9 +1212,9 @@ impl TSerializable for TDownloadReq {
           let map_ident = i_prot.read_map_begin()?;
           let mut val: BTreeMap<String, String> = BTreeMap::new();
           for _ in 0..map_ident.size {
-            let map_key_2 = i_prot.read_string()?;
-            let map_val_3 = i_prot.read_string()?;
-            val.insert(map_key_2, map_val_3);
+            let map_key_3 = i_prot.read_string()?;
+            let map_val_4 = i_prot.read_string()?;
+            val.insert(map_key_3, map_val_4);
           }
           i_prot.read_map_end()?;
           f_2 = Some(val);
@@ -994,9 +1227,9 @@ impl TSerializable for TDownloadReq {
           let map_ident = i_prot.read_map_begin()?;
           let mut val: BTreeMap<String, String> = BTreeMap::new();
           for _ in 0..map_ident.size {
-            let map_key_4 = i_prot.read_string()?;
-            let map_val_5 = i_prot.read_string()?;
-            val.insert(map_key_4, map_val_5);
+            let map_key_5 = i_prot.read_string()?;
+            let map_val_6 = i_prot.read_string()?;
+            val.insert(map_key_5, map_val_6);
           }
           i_prot.read_map_end()?;
           f_4 = Some(val);
@@ -1013,8 +1246,8 @@ impl TSerializable for TDownloadReq {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<Box<TRemoteTabletSnapshot>> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_6 = Box::new(TRemoteTabletSnapshot::read_from_in_protocol(i_prot)?);
-            val.push(list_elem_6);
+            let list_elem_7 = Box::new(TRemoteTabletSnapshot::read_from_in_protocol(i_prot)?);
+            val.push(list_elem_7);
           }
           i_prot.read_list_end()?;
           f_7 = Some(val);
@@ -1415,8 +1648,8 @@ impl TSerializable for TPublishVersionRequest {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<TPartitionVersionInfo> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_7 = TPartitionVersionInfo::read_from_in_protocol(i_prot)?;
-            val.push(list_elem_7);
+            let list_elem_8 = TPartitionVersionInfo::read_from_in_protocol(i_prot)?;
+            val.push(list_elem_8);
           }
           i_prot.read_list_end()?;
           f_2 = Some(val);
@@ -1429,8 +1662,8 @@ impl TSerializable for TPublishVersionRequest {
           let set_ident = i_prot.read_set_begin()?;
           let mut val: BTreeSet<types::TTabletId> = BTreeSet::new();
           for _ in 0..set_ident.size {
-            let set_elem_8 = i_prot.read_i64()?;
-            val.insert(set_elem_8);
+            let set_elem_9 = i_prot.read_i64()?;
+            val.insert(set_elem_9);
           }
           i_prot.read_set_end()?;
           f_4 = Some(val);
@@ -1573,8 +1806,8 @@ impl TSerializable for TPushReq {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<TCondition> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_9 = TCondition::read_from_in_protocol(i_prot)?;
-            val.push(list_elem_9);
+            let list_elem_10 = TCondition::read_from_in_protocol(i_prot)?;
+            val.push(list_elem_10);
           }
           i_prot.read_list_end()?;
           f_9 = Some(val);
@@ -1599,8 +1832,8 @@ impl TSerializable for TPushReq {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<descriptors::TColumn> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_10 = descriptors::TColumn::read_from_in_protocol(i_prot)?;
-            val.push(list_elem_10);
+            let list_elem_11 = descriptors::TColumn::read_from_in_protocol(i_prot)?;
+            val.push(list_elem_11);
           }
           i_prot.read_list_end()?;
           f_16 = Some(val);
@@ -1730,8 +1963,8 @@ impl TSerializable for TPushCooldownConfReq {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<TCooldownConf> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_11 = TCooldownConf::read_from_in_protocol(i_prot)?;
-            val.push(list_elem_11);
+            let list_elem_12 = TCooldownConf::read_from_in_protocol(i_prot)?;
+            val.push(list_elem_12);
           }
           i_prot.read_list_end()?;
           f_1 = Some(val);
@@ -1802,8 +2035,8 @@ impl TSerializable for TPushStoragePolicyReq {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<Box<TStoragePolicy>> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_12 = Box::new(TStoragePolicy::read_from_in_protocol(i_prot)?);
-            val.push(list_elem_12);
+            let list_elem_13 = Box::new(TStoragePolicy::read_from_in_protocol(i_prot)?);
+            val.push(list_elem_13);
           }
           i_prot.read_list_end()?;
           f_1 = Some(val);
@@ -1812,8 +2045,8 @@ impl TSerializable for TPushStoragePolicyReq {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<Box<TStorageResource>> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_13 = Box::new(TStorageResource::read_from_in_protocol(i_prot)?);
-            val.push(list_elem_13);
+            let list_elem_14 = Box::new(TStorageResource::read_from_in_protocol(i_prot)?);
+            val.push(list_elem_14);
           }
           i_prot.read_list_end()?;
           f_2 = Some(val);
@@ -1822,8 +2055,8 @@ impl TSerializable for TPushStoragePolicyReq {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<i64> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_14 = i_prot.read_i64()?;
-            val.push(list_elem_14);
+            let list_elem_15 = i_prot.read_i64()?;
+            val.push(list_elem_15);
           }
           i_prot.read_list_end()?;
           f_3 = Some(val);
@@ -2402,8 +2635,8 @@ impl TSerializable for TSnapshotRequest {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<types::TVersion> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_15 = i_prot.read_i64()?;
-            val.push(list_elem_15);
+            let list_elem_16 = i_prot.read_i64()?;
+            val.push(list_elem_16);
           }
           i_prot.read_list_end()?;
           f_6 = Some(val);
@@ -2861,8 +3094,8 @@ impl TSerializable for TTabletSchema {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<descriptors::TColumn> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_16 = descriptors::TColumn::read_from_in_protocol(i_prot)?;
-            val.push(list_elem_16);
+            let list_elem_17 = descriptors::TColumn::read_from_in_protocol(i_prot)?;
+            val.push(list_elem_17);
           }
           i_prot.read_list_end()?;
           f_5 = Some(val);
@@ -2966,9 +3199,9 @@ impl TSerializable for TUploadReq {
           let map_ident = i_prot.read_map_begin()?;
           let mut val: BTreeMap<String, String> = BTreeMap::new();
           for _ in 0..map_ident.size {
-            let map_key_17 = i_prot.read_string()?;
-            let map_val_18 = i_prot.read_string()?;
-            val.insert(map_key_17, map_val_18);
+            let map_key_18 = i_prot.read_string()?;
+            let map_val_19 = i_prot.read_string()?;
+            val.insert(map_key_18, map_val_19);
           }
           i_prot.read_map_end()?;
           f_2 = Some(val);
@@ -2981,9 +3214,9 @@ impl TSerializable for TUploadReq {
           let map_ident = i_prot.read_map_begin()?;
           let mut val: BTreeMap<String, String> = BTreeMap::new();
           for _ in 0..map_ident.size {
-            let map_key_19 = i_prot.read_string()?;
-            let map_val_20 = i_prot.read_string()?;
-            val.insert(map_key_19, map_val_20);
+            let map_key_20 = i_prot.read_string()?;
+            let map_val_21 = i_prot.read_string()?;
+            val.insert(map_key_20, map_val_21);
           }
           i_prot.read_map_end()?;
           f_4 = Some(val);

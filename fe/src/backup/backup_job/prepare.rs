@@ -75,7 +75,7 @@ pub(super) fn choose_replicas(
             let replica = tablet
                 .replicas
                 .iter()
-                .filter(|rep| usable(rep.backend_id) && rep.state == ReplicaState::Normal && rep.version >= visible)
+                .filter(|rep| usable(rep.backend_id) && rep.state == ReplicaState::Normal && rep.version >= visible && !rep.is_lagging())
                 .max_by_key(|rep| (rep.version, std::cmp::Reverse(rep.id)))
                 .ok_or_else(|| {
                     FeError::IllegalState(format!(

@@ -33,6 +33,10 @@ pub(super) fn place_tablets(
                 state: ReplicaState::Normal,
                 last_report_ms: 0,
                 cooldown_term: 0,
+                last_failed_version: -1,
+                last_failed_time_ms: 0,
+                last_success_version: 1,
+                cooldown_meta_id: None,
             });
         }
         tablets.push(Tablet { id: tablet_id, replicas, cooldown_replica_id: 0, cooldown_term: 0 });
