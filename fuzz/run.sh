@@ -38,7 +38,7 @@ build() {
     rm -rf target/fuzz/debug/deps/*doris* target/fuzz/debug/.fingerprint/doris-*
   fi
   RUSTC_WORKSPACE_WRAPPER="$PWD/fuzz/rustc-wrapper.sh" CARGO_TARGET_DIR=target/fuzz \
-    cargo build --workspace --bins --features doris-rs/failpoints,doris-fuzz/afl
+    cargo build --workspace --features doris-rs/failpoints,doris-fuzz/afl --bin doris-fuzz
 }
 
 # fuzz <target> <seconds>: one afl-fuzz run, resumed from earlier findings when present.

@@ -21,7 +21,6 @@ case "$name" in
       --cfg fuzzing)
     ;;
 esac
-# Every binary of ours (the fuzz binary, and the workspace's others, built alongside so
-# that dependencies see the same features as in the test build) links the AFL runtime.
+# A binary linking instrumented crates needs the AFL runtime (their coverage hooks).
 if [[ " $* " == *" --crate-type bin "* ]]; then flags+=(-C "link-arg=$DORIS_FUZZ_AFL_RT"); fi
 exec "$rustc" "$@" "${flags[@]}"
