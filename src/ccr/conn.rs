@@ -87,8 +87,9 @@ pub fn check(what: &str, status: Option<&TStatus>) -> Result<(), String> {
     }
 }
 
+/// A source FE's compressed snapshot document, held to what one thrift message may carry.
 pub fn gunzip(b: &[u8]) -> Result<Vec<u8>, String> {
-    doris_fe::rpc::snapshots::gunzip(b).map_err(|e| format!("gunzip: {e}"))
+    doris_fe::rpc::snapshots::gunzip(b, doris_thrift::transport::DEFAULT_MAX_MESSAGE_BYTES).map_err(|e| format!("gunzip: {e}"))
 }
 
 pub fn gzip(b: &[u8]) -> Result<Vec<u8>, String> {

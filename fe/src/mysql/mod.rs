@@ -20,3 +20,10 @@ pub use probes::{SERVER_VERSION, VERSION_COMMENT};
 pub use results::{ColType, OutColumn, QueryOutput, Value};
 pub use server::serve;
 pub use session::Session;
+
+/// The whole connection code of the port over an in-memory stream, for the fuzz targets in
+/// `fuzz/`: not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use super::server::serve_stream as connection;
+}

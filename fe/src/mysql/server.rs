@@ -11,8 +11,8 @@ use opensrv_mysql::{
     AsyncMysqlIntermediary, AsyncMysqlShim, Column, ErrorKind, InitWriter, IntermediaryOptions, OkResponse,
     ParamParser, QueryResultWriter, StatementMetaWriter, StatusFlags,
 };
-use tokio::io::{AsyncReadExt, AsyncWrite};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, field, info, info_span, warn, Instrument, Span};
@@ -58,6 +58,7 @@ pub async fn serve(
             _ = stop.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
                     let shared = shared.clone();
                     let stop = stop.clone();
                     tracker.spawn(async move {
@@ -76,12 +77,25 @@ pub async fn serve(
     info!("mysql server stopped");
 }
 
-async fn handle_connection(mut stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+/// Serves one connection on `stream` as the port would (login, then commands) until the
+/// stream ends. For the fuzz target (`fuzz/`), through [`super::fuzzing`]; not an API.
+pub async fn serve_stream<S>(stream: S, executor: Arc<dyn Executor>, auth: Arc<dyn Authenticator>)
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let shared = Arc::new(Shared { executor, auth, variables: Variables::default(), connections: Connections::default() });
+    handle_connection(stream, SocketAddr::from(([127, 0, 0, 1], 0)), shared).await
+}
+
+/// One client connection over any byte stream (the fuzz target feeds it from memory).
+async fn handle_connection<S>(mut stream: S, peer: SocketAddr, shared: Arc<Shared>)
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
     let connection_id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
     let host = peer.ip().to_string();
     let span = info_span!("mysql_conn", conn_id = connection_id, user = field::Empty);
     async move {
-        let _ = stream.set_nodelay(true);
         let login = match handshake::login(&mut stream, connection_id, &host, shared.auth.as_ref()).await {
             Ok(login) => login,
             Err(LoginError::Refused(e)) => {
@@ -99,7 +113,7 @@ async fn handle_connection(mut stream: TcpStream, peer: SocketAddr, shared: Arc<
         let me = registered.conn.clone();
 
         let handoff = handshake::opensrv_handoff(&login);
-        let (read_half, write_half) = stream.into_split();
+        let (read_half, write_half) = tokio::io::split(stream);
         let reader = PacketBounded::new(io::Cursor::new(handoff).chain(read_half));
         // opensrv writes each packet as it is made and flushes after every command: a
         // buffer turns a result set's one write per row into a few large ones.

@@ -19,11 +19,19 @@ pub fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
     enc.finish().map_err(|e| FeError::io("gzip", e))
 }
 
-pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>> {
+/// Decompress a document of at most `limit` bytes: a few KiB of gzip can expand to
+/// gigabytes, so a document is held to what could have been sent uncompressed
+/// (`thrift_max_message_size`) and refused beyond it, before it is all in memory.
+pub fn gunzip(bytes: &[u8], limit: usize) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    GzDecoder::new(bytes).read_to_end(&mut out).map_err(|e| {
+    GzDecoder::new(bytes).take(limit as u64 + 1).read_to_end(&mut out).map_err(|e| {
         FeError::InvalidArgument(format!("compressed is set but the bytes are not gzip: {e}"))
     })?;
+    if out.len() > limit {
+        return Err(FeError::InvalidArgument(format!(
+            "a compressed document expands to more than {limit} bytes (thrift_max_message_size)"
+        )));
+    }
     Ok(out)
 }
 
@@ -104,7 +112,8 @@ pub fn restore_snapshot(ctx: &BackupCtx, req: &TRestoreSnapshotRequest) -> Resul
     // Parsed from the request's own bytes when they are not compressed (no copy: at
     // 100,000s of tablets these documents are tens of MiB each).
     let (meta, job_info) = if req.compressed == Some(true) {
-        (BackupMeta::decode(&gunzip(meta)?)?, BackupJobInfo::from_json(&gunzip(info)?)?)
+        let limit = ctx.config.thrift_max_message_size;
+        (BackupMeta::decode(&gunzip(meta, limit)?)?, BackupJobInfo::from_json(&gunzip(info, limit)?)?)
     } else {
         (BackupMeta::decode(meta)?, BackupJobInfo::from_json(info)?)
     };
@@ -169,4 +178,21 @@ pub fn loader_report(
     ctx.jobs
         .record_progress(job_id, task_id, finished.unwrap_or(0), total.unwrap_or(0));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A gzip bomb (a few KiB expanding to 64 MiB) is refused at the limit, not inflated.
+    #[test]
+    fn a_compressed_document_is_held_to_the_message_limit() {
+        let doc = vec![b' '; 64 << 20];
+        let bomb = gzip(&doc).unwrap();
+        assert!(bomb.len() < 256 << 10, "{} bytes of gzip", bomb.len());
+        let e = gunzip(&bomb, 1 << 20).unwrap_err();
+        assert!(e.to_string().contains("expands to more than 1048576 bytes"), "{e}");
+        assert_eq!(gunzip(&bomb, 64 << 20).unwrap().len(), 64 << 20, "exactly at the limit is fine");
+        assert!(gunzip(b"not gzip", 1 << 20).is_err());
+    }
 }

@@ -142,8 +142,9 @@ async fn fill<R: AsyncRead + Unpin>(r: &mut R, buf: &mut BytesMut, want: usize) 
     Ok(true)
 }
 
-/// Receive a detached value of `len` bytes into a buffer of exactly that size: the part
-/// already in `buf` (from `at` on) moves over, the rest is read straight into it.
+/// Receive a detached value of `len` bytes into a buffer of its own that ends up exactly
+/// that size: the part already in `buf` (from `at` on) moves over, the rest is read
+/// straight into it.
 async fn receive_value<R: AsyncRead + Unpin>(
     r: &mut R,
     buf: &mut BytesMut,
@@ -151,20 +152,32 @@ async fn receive_value<R: AsyncRead + Unpin>(
     len: usize,
 ) -> Result<Vec<u8>, FrameError> {
     let mut value = Vec::new();
-    // The scanner checked `len` against the message limit; the allocation may still fail.
-    value.try_reserve_exact(len).map_err(|e| {
-        FrameError::Io(std::io::Error::new(std::io::ErrorKind::OutOfMemory, format!("a value of {len} bytes: {e}")))
-    })?;
+    grow_value(&mut value, len, buf.len() - at)?;
     value.extend_from_slice(&buf[at..]);
     buf.truncate(at);
     // Reads stop at the value's end: what follows it belongs in the message buffer.
     while value.len() < len {
+        if value.len() == value.capacity() {
+            grow_value(&mut value, len, 0)?;
+        }
         let missing = len - value.len();
         if r.read_buf(&mut (&mut value).limit(missing)).await? == 0 {
             return Err(FrameError::Truncated);
         }
     }
     Ok(value)
+}
+
+/// Make room in a value of `len` bytes for at least `now` more bytes, never for more than
+/// have arrived plus as much again (or `DETACH_MIN`): a length prefix alone, claiming up
+/// to the message limit, must not cost that much before the bytes come. Doubling keeps
+/// the copies to about the value's size; the last step ends exactly at `len`.
+fn grow_value(value: &mut Vec<u8>, len: usize, now: usize) -> Result<(), FrameError> {
+    let step = value.capacity().max(DETACH_MIN).max(now);
+    let want = len.min(value.capacity() + step);
+    value.try_reserve_exact(want - value.len()).map_err(|e| {
+        FrameError::Io(std::io::Error::new(std::io::ErrorKind::OutOfMemory, format!("a value of {len} bytes: {e}")))
+    })
 }
 
 /// Reads messages off one stream, keeping leftover bytes of pipelined calls.

@@ -372,3 +372,28 @@ async fn a_large_frame_that_does_not_hold_exactly_its_message_is_refused() {
     assert_eq!(r.snapshot_path.unwrap(), summary(&path));
     srv.shutdown().await;
 }
+
+/// A length prefix claiming a value of 1 GiB (under the 2 GiB limit), followed by a few
+/// bytes and the end of the stream, costs the reader about what arrived, not what was
+/// claimed: the value's buffer grows as its bytes come.
+#[tokio::test]
+async fn a_claimed_large_value_costs_only_what_arrived() {
+    const CLAIMED: usize = 1 << 30;
+    let path = vec![b'p'; 1000];
+    for framing in [Framing::Buffered, Framing::Framed] {
+        let mut msg = release_call_framed(framing, 1, &path);
+        let at = msg.windows(path.len()).position(|w| w == path).unwrap();
+        msg[at - 4..at].copy_from_slice(&(CLAIMED as i32).to_be_bytes());
+        if framing == Framing::Framed {
+            let frame = msg.len() - 4 - path.len() + CLAIMED;
+            msg[..4].copy_from_slice(&(frame as i32).to_be_bytes());
+        }
+        msg.truncate(at + path.len());
+        let base = reset_peak();
+        let mut reader = MessageReader::new(None, super::DEFAULT_MAX_MESSAGE_BYTES);
+        let r = reader.read(&mut &msg[..]).await;
+        let peak = peak_since(base);
+        assert!(matches!(r, Err(super::FrameError::Truncated)), "{framing:?}: {r:?}");
+        assert!(peak < 2 * DETACH_MIN, "{framing:?}: {peak} bytes for {} that arrived", msg.len());
+    }
+}
