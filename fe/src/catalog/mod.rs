@@ -5,6 +5,7 @@
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod binlog;
+pub mod hidden;
 pub mod placement;
 mod restore;
 pub mod spec;

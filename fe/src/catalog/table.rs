@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use doris_thrift::agent_service::TTabletSchema;
 use doris_thrift::descriptors::TColumn;
-use doris_thrift::types::TStorageType;
+use doris_thrift::types::{TAggregationType, TStorageType};
+use thrift::OrderedFloat;
 use serde::{Deserialize, Serialize};
 
 use super::types::{AggType, DataType, KeysType, StorageMedium};
@@ -55,6 +56,7 @@ pub struct Column {
 }
 
 impl Column {
+    /// The column as upstream's `Column.toThrift` writes it: hidden columns invisible.
     pub fn to_thrift(&self) -> TColumn {
         TColumn {
             column_name: self.name.clone(),
@@ -63,10 +65,13 @@ impl Column {
             is_key: Some(self.is_key),
             is_allow_null: Some(self.nullable),
             default_value: self.default_value.clone(),
+            is_bloom_filter_column: None,
+            visible: Some(!super::hidden::is_hidden_name(&self.name)),
             children_column: self.data_type.thrift_children(Some(
-                self.aggregation.map(|a| a.to_thrift()).unwrap_or(doris_thrift::types::TAggregationType::NONE),
+                self.aggregation.map(|a| a.to_thrift()).unwrap_or(TAggregationType::NONE),
             )),
             col_unique_id: Some(self.unique_id),
+            is_auto_increment: Some(self.auto_increment.is_some()),
         }
     }
 
@@ -259,6 +264,12 @@ pub struct OlapTable {
     /// added back (it would read the old values).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dropped_columns: Vec<String>,
+    /// Upstream's hidden columns (`super::hidden`), after the visible ones in the tablets'
+    /// schema; kept apart so that what users see (DESC, SELECT *, SHOW CREATE TABLE,
+    /// information_schema, INSERT's width) never holds them. Tables made before hidden
+    /// columns existed have none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hidden_columns: Vec<Column>,
 }
 
 /// What a running restore holds of a table.
@@ -281,6 +292,43 @@ impl OlapTable {
 
     pub fn key_columns(&self) -> Vec<&Column> {
         self.columns.iter().filter(|c| c.is_key).collect()
+    }
+
+    /// Every column of the tablets' schema: the visible ones, then the hidden ones.
+    pub fn full_schema(&self) -> impl Iterator<Item = &Column> {
+        self.columns.iter().chain(&self.hidden_columns)
+    }
+
+    pub fn hidden_column(&self, name: &str) -> Option<&Column> {
+        self.hidden_columns.iter().find(|c| c.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Whether rows can be deleted by a load's delete sign (`merge_type` DELETE/MERGE).
+    pub fn has_delete_sign(&self) -> bool {
+        self.hidden_column(super::hidden::DELETE_SIGN).is_some()
+    }
+
+    pub fn has_sequence_col(&self) -> bool {
+        self.hidden_column(super::hidden::SEQUENCE_COL).is_some()
+    }
+
+    /// The value column the sequence column takes its values from, if mapped.
+    pub fn sequence_map_col(&self) -> Option<&str> {
+        self.has_sequence_col().then(|| self.properties.get(super::hidden::SEQUENCE_COL_PROP).map(String::as_str)).flatten()
+    }
+
+    /// A UNIQUE table made merge-on-write (tables made before the property was kept are not).
+    pub fn merge_on_write(&self) -> bool {
+        self.keys_type == KeysType::Unique
+            && self.properties.get(super::hidden::MERGE_ON_WRITE).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    }
+
+    /// The `bloom_filter_columns` property as names.
+    pub fn bloom_filter_columns(&self) -> Vec<&str> {
+        self.properties
+            .get(super::hidden::BLOOM_FILTER_COLUMNS)
+            .map(|v| v.split(',').map(str::trim).filter(|n| !n.is_empty()).collect())
+            .unwrap_or_default()
     }
 
     pub fn partition(&self, name: &str) -> Option<&Partition> {
@@ -420,25 +468,49 @@ impl OlapTable {
             .collect()
     }
 
-    /// Upstream's short key count: leading key columns up to 3, ending at the first string.
+    /// Upstream's short key count (`super::hidden::short_key_column_count`).
     pub fn short_key_column_count(&self) -> i16 {
-        let mut n = 0i16;
-        for c in self.columns.iter().filter(|c| c.is_key) {
-            n += 1;
-            if n == 3 || c.data_type.is_string_like() {
-                break;
-            }
-        }
-        n.max(1)
+        super::hidden::short_key_column_count(&self.columns)
     }
 
+    /// The tablets' schema as the Java FE's CreateReplicaTask fills it: every column,
+    /// hidden ones last with their indexes; a merge-on-write table's value columns
+    /// aggregate NONE; bloom filter columns marked, with the fpp.
     pub fn tablet_schema(&self) -> TTabletSchema {
+        let mow = self.merge_on_write();
+        let bloom = self.bloom_filter_columns();
+        let columns: Vec<TColumn> = self
+            .full_schema()
+            .map(|c| {
+                let mut t = c.to_thrift();
+                if mow && !c.is_key {
+                    t.aggregation_type = Some(TAggregationType::NONE);
+                }
+                if bloom.iter().any(|b| b.eq_ignore_ascii_case(&c.name)) {
+                    t.is_bloom_filter_column = Some(true);
+                }
+                t
+            })
+            .collect();
+        let idx = |name: &str| self.full_schema().position(|c| c.name == name).map_or(-1, |i| i as i32);
+        let fpp = (!bloom.is_empty()).then(|| {
+            let f = self.properties.get(super::hidden::BLOOM_FILTER_FPP).and_then(|v| v.parse().ok());
+            // Upstream's default fpp.
+            OrderedFloat(f.unwrap_or(0.05))
+        });
         TTabletSchema::new(
             self.short_key_column_count(),
             self.schema_hash,
             self.keys_type.to_thrift(),
             TStorageType::COLUMN,
-            self.columns.iter().map(Column::to_thrift).collect(),
+            columns,
+            fpp,
+            false,
+            idx(super::hidden::DELETE_SIGN),
+            idx(super::hidden::SEQUENCE_COL),
+            false,
+            idx(super::hidden::VERSION_COL),
+            false,
         )
     }
 
@@ -527,6 +599,11 @@ impl OlapTable {
             if k != "replication_num" && k != "replication_allocation" && !super::binlog::is_binlog_key(k) {
                 props.entry(k.clone()).or_insert_with(|| v.clone());
             }
+        }
+        // Upstream prints it for every UNIQUE table; one made before doris-rs kept it is
+        // merge-on-read.
+        if self.keys_type == KeysType::Unique {
+            props.entry(super::hidden::MERGE_ON_WRITE.into()).or_insert_with(|| "false".into());
         }
         let mut lines: Vec<String> = props.iter().map(|(k, v)| format!("\"{k}\" = \"{}\"", escape(v))).collect();
         // Upstream prints the binlog settings last, all four, once any is set.
