@@ -4,10 +4,8 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
-use doris_thrift::agent_service::TTabletSchema;
 use doris_thrift::descriptors::TColumn;
-use doris_thrift::types::{TAggregationType, TStorageType};
-use thrift::OrderedFloat;
+use doris_thrift::types::TAggregationType;
 use serde::{Deserialize, Serialize};
 
 use super::types::{AggType, DataType, KeysType, StorageMedium};
@@ -294,43 +292,6 @@ impl OlapTable {
         self.columns.iter().filter(|c| c.is_key).collect()
     }
 
-    /// Every column of the tablets' schema: the visible ones, then the hidden ones.
-    pub fn full_schema(&self) -> impl Iterator<Item = &Column> {
-        self.columns.iter().chain(&self.hidden_columns)
-    }
-
-    pub fn hidden_column(&self, name: &str) -> Option<&Column> {
-        self.hidden_columns.iter().find(|c| c.name.eq_ignore_ascii_case(name))
-    }
-
-    /// Whether rows can be deleted by a load's delete sign (`merge_type` DELETE/MERGE).
-    pub fn has_delete_sign(&self) -> bool {
-        self.hidden_column(super::hidden::DELETE_SIGN).is_some()
-    }
-
-    pub fn has_sequence_col(&self) -> bool {
-        self.hidden_column(super::hidden::SEQUENCE_COL).is_some()
-    }
-
-    /// The value column the sequence column takes its values from, if mapped.
-    pub fn sequence_map_col(&self) -> Option<&str> {
-        self.has_sequence_col().then(|| self.properties.get(super::hidden::SEQUENCE_COL_PROP).map(String::as_str)).flatten()
-    }
-
-    /// A UNIQUE table made merge-on-write (tables made before the property was kept are not).
-    pub fn merge_on_write(&self) -> bool {
-        self.keys_type == KeysType::Unique
-            && self.properties.get(super::hidden::MERGE_ON_WRITE).is_some_and(|v| v.eq_ignore_ascii_case("true"))
-    }
-
-    /// The `bloom_filter_columns` property as names.
-    pub fn bloom_filter_columns(&self) -> Vec<&str> {
-        self.properties
-            .get(super::hidden::BLOOM_FILTER_COLUMNS)
-            .map(|v| v.split(',').map(str::trim).filter(|n| !n.is_empty()).collect())
-            .unwrap_or_default()
-    }
-
     pub fn partition(&self, name: &str) -> Option<&Partition> {
         self.partitions.iter().find(|p| p.name.eq_ignore_ascii_case(name))
     }
@@ -466,52 +427,6 @@ impl OlapTable {
             .iter()
             .map(|c| self.column(c).map(|c| c.data_type.clone()).unwrap_or(DataType::String))
             .collect()
-    }
-
-    /// Upstream's short key count (`super::hidden::short_key_column_count`).
-    pub fn short_key_column_count(&self) -> i16 {
-        super::hidden::short_key_column_count(&self.columns)
-    }
-
-    /// The tablets' schema as the Java FE's CreateReplicaTask fills it: every column,
-    /// hidden ones last with their indexes; a merge-on-write table's value columns
-    /// aggregate NONE; bloom filter columns marked, with the fpp.
-    pub fn tablet_schema(&self) -> TTabletSchema {
-        let mow = self.merge_on_write();
-        let bloom = self.bloom_filter_columns();
-        let columns: Vec<TColumn> = self
-            .full_schema()
-            .map(|c| {
-                let mut t = c.to_thrift();
-                if mow && !c.is_key {
-                    t.aggregation_type = Some(TAggregationType::NONE);
-                }
-                if bloom.iter().any(|b| b.eq_ignore_ascii_case(&c.name)) {
-                    t.is_bloom_filter_column = Some(true);
-                }
-                t
-            })
-            .collect();
-        let idx = |name: &str| self.full_schema().position(|c| c.name == name).map_or(-1, |i| i as i32);
-        let fpp = (!bloom.is_empty()).then(|| {
-            let f = self.properties.get(super::hidden::BLOOM_FILTER_FPP).and_then(|v| v.parse().ok());
-            // Upstream's default fpp.
-            OrderedFloat(f.unwrap_or(0.05))
-        });
-        TTabletSchema::new(
-            self.short_key_column_count(),
-            self.schema_hash,
-            self.keys_type.to_thrift(),
-            TStorageType::COLUMN,
-            columns,
-            fpp,
-            false,
-            idx(super::hidden::DELETE_SIGN),
-            idx(super::hidden::SEQUENCE_COL),
-            false,
-            idx(super::hidden::VERSION_COL),
-            false,
-        )
     }
 
     /// Upstream's textual key description: `[types: [INT]; keys: [10]; ]`.
