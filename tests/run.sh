@@ -8,6 +8,16 @@ echo "== wire contract"
 python3 ../shared/wire/check_contract.py
 python3 ../shared/wire/check_contract.py --coverage ../shared/wire/coverage-incremental.json
 
+echo "== thrift/ is the IDL script's output"
+# Hand edits of thrift/ are lost the next time someone runs the script: add to its lists.
+idl_tmp=$(mktemp -d)
+python3 tools/idl_from_contract.py --out "$idl_tmp"
+diff -r "$idl_tmp" thrift || {
+  echo "thrift/ differs from tools/idl_from_contract.py's output: change the script (DECLARE/METHODS), then run it and gen/regen.sh" >&2
+  exit 1
+}
+rm -rf "$idl_tmp"
+
 echo "== generated code is fresh"
 ./gen/regen.sh
 git diff --exit-code --stat -- gen/src/generated thrift || {

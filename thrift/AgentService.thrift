@@ -13,6 +13,18 @@ enum TAgentServiceVersion {
   V1 = 0,
 }
 
+enum TCompressionType {
+  UNKNOWN_COMPRESSION = 0,
+  DEFAULT_COMPRESSION = 1,
+  NO_COMPRESSION = 2,
+  SNAPPY = 3,
+  LZ4 = 4,
+  LZ4F = 5,
+  ZLIB = 6,
+  ZSTD = 7,
+  LZ4HC = 8,
+}
+
 enum TObjStorageType {
   UNKNOWN = 0,
   AWS = 1,
@@ -22,6 +34,17 @@ enum TObjStorageType {
   OBS = 5,
   OSS = 6,
   GCP = 7,
+}
+
+enum TStorageFormat {
+  DEFAULT = 0,
+  V1 = 1,
+  V2 = 2,
+}
+
+enum TTabletType {
+  TABLET_TYPE_DISK = 0,
+  TABLET_TYPE_MEMORY = 1,
 }
 
 struct TAgentResult {
@@ -52,6 +75,13 @@ struct TAgentTaskRequest {
   31: optional TPushStoragePolicyReq push_storage_policy_req
 }
 
+struct TBinlogConfig {
+  1: optional bool enable
+  2: optional i64 ttl_seconds
+  3: optional i64 max_bytes
+  4: optional i64 max_history_nums
+}
+
 struct TCalcDeleteBitmapPartitionInfo {
   1: required Types.TPartitionId partition_id
   2: required Types.TVersion version
@@ -74,17 +104,17 @@ struct TCloneReq {
   13: optional i64 table_id = -1
 }
 
-struct TCooldownConf {
-  1: required Types.TTabletId tablet_id
-  2: optional Types.TReplicaId cooldown_replica_id
-  3: optional i64 cooldown_term
-}
-
 // A DELETE's condition (upstream declares it in PaloInternalService.thrift).
 struct TCondition {
   1: required string column_name
   2: required string condition_op
   3: required list<string> condition_values
+}
+
+struct TCooldownConf {
+  1: required Types.TTabletId tablet_id
+  2: optional Types.TReplicaId cooldown_replica_id
+  3: optional i64 cooldown_term
 }
 
 struct TCreateTabletReq {
@@ -95,8 +125,14 @@ struct TCreateTabletReq {
   6: optional bool in_restore_mode
   9: optional i64 table_id
   10: optional i64 partition_id
+  13: optional TStorageFormat storage_format
+  14: optional TTabletType tablet_type
+  16: optional TCompressionType compression_type = TCompressionType.LZ4F
   17: optional Types.TReplicaId replica_id = 0
+  19: optional bool enable_unique_key_merge_on_write = false
   20: optional i64 storage_policy_id
+  21: optional TBinlogConfig binlog_config
+  22: optional string compaction_policy = "size_based"
 }
 
 struct TDownloadReq {
@@ -137,6 +173,10 @@ struct TPublishVersionRequest {
   4: optional set<Types.TTabletId> base_tablet_ids
 }
 
+struct TPushCooldownConfReq {
+  1: required list<TCooldownConf> cooldown_confs
+}
+
 // REALTIME_PUSH with push_type DELETE: a DELETE's predicate written as a rowset of the
 // transaction (the only push doris-rs sends or serves).
 struct TPushReq {
@@ -152,10 +192,6 @@ struct TPushReq {
   12: optional Types.TPartitionId partition_id
   13: optional bool is_schema_changing
   16: optional list<Descriptors.TColumn> columns_desc
-}
-
-struct TPushCooldownConfReq {
-  1: required list<TCooldownConf> cooldown_confs
 }
 
 struct TPushStoragePolicyReq {
@@ -233,6 +269,13 @@ struct TTabletSchema {
   3: required Types.TKeysType keys_type
   4: required Types.TStorageType storage_type
   5: required list<Descriptors.TColumn> columns
+  6: optional double bloom_filter_fpp
+  8: optional bool is_in_memory
+  9: optional i32 delete_sign_idx = -1
+  10: optional i32 sequence_col_idx = -1
+  13: optional bool disable_auto_compaction
+  14: optional i32 version_col_idx = -1
+  16: optional bool store_row_column = false
 }
 
 struct TUploadReq {

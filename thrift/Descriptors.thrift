@@ -13,8 +13,11 @@ struct TColumn {
   4: optional bool is_key
   5: optional bool is_allow_null
   6: optional string default_value
+  7: optional bool is_bloom_filter_column
+  9: optional bool visible = true
   // ARRAY: one child `item`; MAP: `key`, `value`; STRUCT: its fields (name, type,
   // nullability), each nesting further as upstream's Column.toThrift writes them.
   10: optional list<TColumn> children_column
   11: optional i32 col_unique_id = -1
+  18: optional bool is_auto_increment = false
 }

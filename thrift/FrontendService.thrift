@@ -133,6 +133,21 @@ enum TSnapshotType {
   LOCAL = 1,
 }
 
+struct TAutoIncrementRangeRequest {
+  1: optional i64 db_id
+  2: optional i64 table_id
+  3: optional i64 column_id
+  4: optional i64 length
+  5: optional i64 lower_bound
+}
+
+struct TAutoIncrementRangeResult {
+  1: optional Status.TStatus status
+  2: optional i64 start
+  3: optional i64 length
+  4: optional Types.TNetworkAddress master_address
+}
+
 struct TBeginTxnRequest {
   1: optional string cluster
   2: optional string user
@@ -348,6 +363,25 @@ struct TGetSnapshotResult {
   7: optional i64 commit_seq
 }
 
+struct TLoadTxn2PCRequest {
+  1: optional string cluster
+  2: required string user
+  3: required string passwd
+  4: optional string db
+  5: optional string user_ip
+  6: optional i64 txnId
+  7: optional string operation
+  8: optional i64 auth_code
+  9: optional string token
+  10: optional i64 thrift_rpc_timeout_ms
+  11: optional string label
+  1000: optional string auth_code_uuid
+}
+
+struct TLoadTxn2PCResult {
+  1: required Status.TStatus status
+}
+
 struct TLoadTxnBeginRequest {
   1: optional string cluster
   2: required string user
@@ -395,25 +429,6 @@ struct TLoadTxnCommitRequest {
 }
 
 struct TLoadTxnCommitResult {
-  1: required Status.TStatus status
-}
-
-struct TLoadTxn2PCRequest {
-  1: optional string cluster
-  2: required string user
-  3: required string passwd
-  4: optional string db
-  5: optional string user_ip
-  6: optional i64 txnId
-  7: optional string operation
-  8: optional i64 auth_code
-  9: optional string token
-  10: optional i64 thrift_rpc_timeout_ms
-  11: optional string label
-  1000: optional string auth_code_uuid
-}
-
-struct TLoadTxn2PCResult {
   1: required Status.TStatus status
 }
 
@@ -505,21 +520,6 @@ struct TTabletCooldownInfo {
 
 struct TTxnCommitAttachment {
   1: required Types.TLoadType loadType
-}
-
-struct TAutoIncrementRangeRequest {
-  1: optional i64 db_id
-  2: optional i64 table_id
-  3: optional i64 column_id
-  4: optional i64 length
-  5: optional i64 lower_bound
-}
-
-struct TAutoIncrementRangeResult {
-  1: optional Status.TStatus status
-  2: optional i64 start
-  3: optional i64 length
-  4: optional Types.TNetworkAddress master_address
 }
 
 service FrontendService {

@@ -20,7 +20,11 @@ DECLARE = {
                           "clone_req",
                           "upload_req", "download_req", "snapshot_req", "release_snapshot_req",
                           "publish_version_req", "move_dir_req", "push_cooldown_conf",
-                          "push_storage_policy_req", "recv_time"],
+                          "push_storage_policy_req", "recv_time", "push_req"],
+    # REALTIME_PUSH with push_type DELETE: a DELETE's predicate as a rowset of the txn.
+    "TPushReq": ["delete_conditions", "need_decompress", "transaction_id", "partition_id",
+                 "is_schema_changing", "columns_desc"],
+    "TCondition": [],
     "TAgentResult": "*", "TSnapshotRequest": "*", "TReleaseSnapshotRequest": "*",
     "TUploadReq": "*", "TDownloadReq": "*", "TRemoteTabletSnapshot": "*", "TMoveDirReq": "*",
     "TCooldownConf": "*", "TPushCooldownConfReq": "*", "TDropTabletReq": "*",
@@ -29,10 +33,18 @@ DECLARE = {
     "TCloneReq": "*",
     "TPushStoragePolicyReq": "*", "TStoragePolicy": "*", "TStorageResource": "*",
     "TS3StorageParam": "*",
+    # CREATE as the Java FE fills it (CreateReplicaTask.toThrift): the table's model,
+    # storage and binlog settings, and the hidden columns' indexes in the schema.
     "TCreateTabletReq": ["version", "storage_medium", "in_restore_mode", "table_id",
-                         "partition_id", "replica_id", "storage_policy_id"],
-    "TTabletSchema": [],
-    "TColumn": ["aggregation_type", "is_key", "is_allow_null", "default_value", "col_unique_id"],
+                         "partition_id", "replica_id", "storage_policy_id", "storage_format",
+                         "tablet_type", "compression_type", "enable_unique_key_merge_on_write",
+                         "binlog_config", "compaction_policy"],
+    "TTabletSchema": ["bloom_filter_fpp", "is_in_memory", "delete_sign_idx", "sequence_col_idx",
+                      "disable_auto_compaction", "version_col_idx", "store_row_column"],
+    "TColumn": ["aggregation_type", "is_key", "is_allow_null", "default_value",
+                "is_bloom_filter_column", "visible", "children_column", "col_unique_id",
+                "is_auto_increment"],
+    "TBinlogConfig": "*",
     "TMasterInfo": "*", "THeartbeatResult": "*", "TBackendInfo": "*", "TFrontendInfo": "*",
     "TFinishTaskRequest": "*", "TMasterResult": "*", "TReportRequest": "*", "TTabletInfo": "*",
     "TTablet": "*", "TDisk": "*",
@@ -58,6 +70,8 @@ DECLARE = {
     "TConfirmUnusedRemoteFilesRequest": "*", "TConfirmUnusedRemoteFilesResult": "*",
     "TTabletCooldownInfo": "*",
     "TTabletStat": "*", "TTabletStatResult": "*",
+    "TLoadTxn2PCRequest": "*", "TLoadTxn2PCResult": "*",
+    "TAutoIncrementRangeRequest": "*", "TAutoIncrementRangeResult": "*",
     # CCR incremental sync (coverage-incremental.json): binlogs, target-side transactions,
     # ingest of a source BE's rowsets.
     "TGetBinlogRequest": "*", "TGetBinlogResult": "*", "TBinlog": "*", "TGetBinlogLagResult": "*",
@@ -73,9 +87,22 @@ METHODS = {
     "HeartbeatService": ["heartbeat"],
     "FrontendService": ["getSnapshot", "restoreSnapshot", "getMasterToken", "getBackendMeta",
                         "getMeta", "finishTask", "report", "snapshotLoaderReport",
-                        "loadTxnBegin", "loadTxnCommit", "loadTxnRollback",
+                        "loadTxnBegin", "loadTxnCommit", "loadTxnPreCommit", "loadTxn2PC",
+                        "loadTxnRollback",
                         "confirmUnusedRemoteFiles", "getBinlog", "getBinlogLag", "beginTxn",
-                        "commitTxn", "rollbackTxn"],
+                        "commitTxn", "rollbackTxn", "getAutoIncrementRange"],
+}
+
+# Structs upstream declares in a module we do not write, and the module we put them in.
+MODULE_OF = {"TCondition": "AgentService"}
+
+# Comments written above a struct ("TName") or one of its fields ("TName.field").
+COMMENTS = {
+    "TCondition": "A DELETE's condition (upstream declares it in PaloInternalService.thrift).",
+    "TPushReq": "REALTIME_PUSH with push_type DELETE: a DELETE's predicate written as a rowset of the\n"
+                "transaction (the only push doris-rs sends or serves).",
+    "TColumn.children_column": "ARRAY: one child `item`; MAP: `key`, `value`; STRUCT: its fields (name, type,\n"
+                               "nullability), each nesting further as upstream's Column.toThrift writes them.",
 }
 
 # Module order: a module may include only the ones before it.
@@ -132,6 +159,8 @@ def main():
                     need(n)
 
     def module_of(t):
+        if t in MODULE_OF:
+            return MODULE_OF[t]
         for kind in ("structs", "enums", "typedefs"):
             if t in c[kind]:
                 return c[kind][t]["module"]
@@ -143,7 +172,7 @@ def main():
     for t in sorted(enums):
         out[E[t]["module"]]["enums"].append(t)
     for t in sorted(fields):
-        out[S[t]["module"]]["structs"].append(t)
+        out[module_of(t)]["structs"].append(t)
     for svc in METHODS:
         out[c["services"][svc]["module"]]["services"].append(svc)
 
@@ -171,6 +200,9 @@ def main():
             return json.dumps(d)
         return str(d)
 
+    def comment(key, indent):
+        return "".join("%s// %s\n" % (indent, line) for line in COMMENTS.get(key, "").splitlines())
+
     os.makedirs(a.out, exist_ok=True)
     for mod in MODULES:
         o = out[mod]
@@ -188,8 +220,9 @@ def main():
                     continue
                 req = "" if f["req"] == "req_out" else f["req"] + " "
                 dflt = " = " + default(f, mod, deps) if "default" in f else ""
+                lines.append(comment(t + "." + f["name"], "  "))
                 lines.append("  %d: %s%s %s%s\n" % (f["id"], req, qual(f["decl"], mod, deps), f["name"], dflt))
-            body.append("%s %s {\n%s}\n" % (s["kind"], t, "".join(lines)))
+            body.append("%s%s %s {\n%s}\n" % (comment(t, ""), s["kind"], t, "".join(lines)))
         for svc in o["services"]:
             ms = []
             for m in METHODS[svc]:

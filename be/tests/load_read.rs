@@ -18,7 +18,7 @@ use storage_common::*;
 
 fn column(name: &str, t: TPrimitiveType, key: bool, agg: TAggregationType) -> TColumn {
     let len = (t == TPrimitiveType::VARCHAR).then_some(32);
-    TColumn::new(name.to_string(), TColumnType::new(t, len, None, None, None, None), (!key).then_some(agg), key, true, None, None, None)
+    TColumn::new(name.to_string(), TColumnType::new(t, len, None, None, None, None), (!key).then_some(agg), key, true, None, None, None, None, None, None)
 }
 
 /// A tablet of `keys` with key `k` INT and values `v` INT (`agg`) and `s` VARCHAR (REPLACE),
@@ -78,7 +78,7 @@ fn cond(column: &str, op: &str, values: &[&str]) -> DeleteCondition {
 fn read(engine: &StorageEngine, tablet: i64, version: i64, schema: &str, filter: &str) -> Vec<Vec<Cell>> {
     let meta = engine.tablet_meta(tablet).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let source = Source { storage: engine, runtime: rt.handle(), meta: &meta };
+    let source = Source { storage: engine, runtime: rt.handle(), meta: &meta, keep_deleted: false };
     let p = Projection::parse(schema).unwrap();
     let cols: Vec<(String, ColKind)> = p.columns.iter().map(|c| (c.name.clone(), c.kind)).collect();
     let f = if filter.is_empty() { RowFilter::default() } else { RowFilter::parse(filter, &cols).unwrap() };
@@ -90,7 +90,7 @@ fn read(engine: &StorageEngine, tablet: i64, version: i64, schema: &str, filter:
 fn count(engine: &StorageEngine, tablet: i64, version: i64) -> usize {
     let meta = engine.tablet_meta(tablet).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    Source { storage: engine, runtime: rt.handle(), meta: &meta }.count(version).unwrap()
+    Source { storage: engine, runtime: rt.handle(), meta: &meta, keep_deleted: false }.count(version).unwrap()
 }
 
 const KVS: &str = r#"[["k", "int", null], ["v", "int", null], ["s", "varchar(32)", null]]"#;

@@ -161,14 +161,17 @@ fn hashing_is_stable() {
 fn rows_route_to_range_and_list_partitions() {
     let tablets = |id: i64| vec![PlanTablet { id, replicas: vec![], load_required_replica_num: 0 }, PlanTablet { id: id + 1, replicas: vec![], load_required_replica_num: 0 }];
     let cols = vec![
-        PlanColumn { name: "d".into(), type_: "date".into(), nullable: false, default_value: None, auto_increment: false, unique_id: 0 },
-        PlanColumn { name: "k".into(), type_: "int".into(), nullable: false, default_value: None, auto_increment: false, unique_id: 1 },
+        PlanColumn { name: "d".into(), type_: "date".into(), nullable: false, default_value: None, auto_increment: false, unique_id: 0, hidden: false },
+        PlanColumn { name: "k".into(), type_: "int".into(), nullable: false, default_value: None, auto_increment: false, unique_id: 1, hidden: false },
     ];
     let plan = LoadPlan {
         txn_id: 1,
         db_id: 1,
         table_id: 1,
         columns: cols.clone(),
+        keys_type: "DUP_KEYS".into(),
+        sequence_map_col: None,
+        merge_on_write: false,
         partition_kind: "RANGE".into(),
         partition_columns: vec!["d".into()],
         distribution_columns: vec!["k".into()],
@@ -204,9 +207,12 @@ fn auto_increment_values_fill_the_rows_without_one_in_order() {
         db_id: 1,
         table_id: 1,
         columns: vec![
-            PlanColumn { name: "k".into(), type_: "int".into(), nullable: false, default_value: None, auto_increment: false, unique_id: 0 },
-            PlanColumn { name: "id".into(), type_: "bigint".into(), nullable: false, default_value: None, auto_increment: true, unique_id: 7 },
+            PlanColumn { name: "k".into(), type_: "int".into(), nullable: false, default_value: None, auto_increment: false, unique_id: 0, hidden: false },
+            PlanColumn { name: "id".into(), type_: "bigint".into(), nullable: false, default_value: None, auto_increment: true, unique_id: 7, hidden: false },
         ],
+        keys_type: "DUP_KEYS".into(),
+        sequence_map_col: None,
+        merge_on_write: false,
         partition_kind: "UNPARTITIONED".into(),
         partition_columns: vec![],
         distribution_columns: vec!["k".into()],

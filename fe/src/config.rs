@@ -68,6 +68,10 @@ doris_conf::config_keys! {
         // cluster whose FE or BEs have it off.
         /// keep binlogs of tables and databases whose binlog.enable is true (CCR)
         enable_feature_binlog: bool = "false",
+        /// a new UNIQUE KEY table gets the hidden delete sign column (merge_type DELETE/MERGE loads)
+        enable_batch_delete_by_default: bool = "true",
+        /// a new UNIQUE KEY table gets the hidden version column
+        enable_hidden_version_column_by_default: bool = "true",
     }
 }
 

@@ -580,3 +580,72 @@ async fn a_task_missing_from_a_task_report_is_sent_again() {
     assert!(out.is_ok(), "{out:?}");
     fe.shutdown().await;
 }
+
+/// CREATE tasks as the Java FE fills them, seen by a recording stand-in BE: a UNIQUE KEY
+/// table's hidden columns (delete sign, version, sequence) last, invisible, with their
+/// indexes and merge-on-write's NONE aggregation; the short key rule; bloom filter columns;
+/// V2 / LZ4F / disk tablet; the table's binlog settings. A DUPLICATE table has none of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_requests_carry_hidden_columns_and_table_settings() {
+    use doris_thrift::agent_service::{TCompressionType, TStorageFormat, TTabletType};
+    use doris_thrift::types::{TAggregationType, TPrimitiveType};
+    let meta = tempfile::tempdir().unwrap();
+    let fe = start_fe(meta.path()).await;
+    let be = StandInBe::start().await;
+    let mut sql = Sql::new(fe.executor());
+    sql.run(&format!(r#"ALTER SYSTEM ADD BACKEND "127.0.0.1:{}""#, be.hb_port())).await;
+    wait_until(20, "the backend alive", || fe.ctx.backends.alive_ids().len() == 1).await;
+    sql.run("CREATE DATABASE d").await;
+    sql.run(
+        r#"CREATE TABLE d.u (k BIGINT NOT NULL, s VARCHAR(20) NOT NULL, k3 INT NOT NULL, v INT, ts DATETIME)
+           UNIQUE KEY(k, s, k3) DISTRIBUTED BY HASH(k) BUCKETS 1
+           PROPERTIES ("replication_num" = "1", "function_column.sequence_col" = "ts",
+                       "bloom_filter_columns" = "v", "binlog.enable" = "true")"#,
+    )
+    .await;
+    let reqs = be.state.created.lock().unwrap().clone();
+    assert_eq!(reqs.len(), 1);
+    let r = &reqs[0];
+    let s = &r.tablet_schema;
+    let names: Vec<&str> = s.columns.iter().map(|c| c.column_name.as_str()).collect();
+    assert_eq!(names, ["k", "s", "k3", "v", "ts", "__DORIS_DELETE_SIGN__", "__DORIS_VERSION_COL__", "__DORIS_SEQUENCE_COL__"]);
+    assert_eq!((s.delete_sign_idx, s.version_col_idx, s.sequence_col_idx), (Some(5), Some(6), Some(7)));
+    let visible: Vec<bool> = s.columns.iter().map(|c| c.visible.unwrap()).collect();
+    assert_eq!(visible, [true, true, true, true, true, false, false, false]);
+    assert_eq!(s.columns[5].column_type.type_, TPrimitiveType::TINYINT);
+    assert_eq!(s.columns[5].default_value.as_deref(), Some("0"));
+    assert_eq!(s.columns[7].column_type.type_, TPrimitiveType::DATETIMEV2);
+    // Merge-on-write (upstream's default): value columns, hidden ones too, aggregate NONE.
+    assert!(s.columns[3..].iter().all(|c| c.aggregation_type == Some(TAggregationType::NONE)));
+    assert_eq!(r.enable_unique_key_merge_on_write, Some(true));
+    // BIGINT (8) + VARCHAR: the VARCHAR ends the short key.
+    assert_eq!(s.short_key_column_count, 2);
+    assert_eq!(s.columns[3].is_bloom_filter_column, Some(true));
+    assert_eq!(s.bloom_filter_fpp.map(|f| f.0), Some(0.05));
+    assert_eq!((r.storage_format, r.tablet_type, r.compression_type), (
+        Some(TStorageFormat::V2),
+        Some(TTabletType::TABLET_TYPE_DISK),
+        Some(TCompressionType::LZ4F)
+    ));
+    assert_eq!(r.binlog_config.as_ref().and_then(|b| b.enable), Some(true));
+    assert_eq!(r.in_restore_mode, None);
+
+    // SHOW CREATE TABLE prints the properties, never the hidden columns.
+    let ddl = sql.rows("SHOW CREATE TABLE d.u").await.rows[0][1].clone();
+    assert!(ddl.contains(r#""enable_unique_key_merge_on_write" = "true""#), "{ddl}");
+    assert!(ddl.contains(r#""function_column.sequence_col" = "ts""#), "{ddl}");
+    assert!(!ddl.contains("__DORIS_"), "{ddl}");
+
+    sql.run(r#"CREATE TABLE d.dup (k INT, f DOUBLE) DUPLICATE KEY(k) DISTRIBUTED BY HASH(k) BUCKETS 1 PROPERTIES ("replication_num" = "1")"#)
+        .await;
+    let reqs = be.state.created.lock().unwrap().clone();
+    let r = &reqs[1];
+    assert_eq!(r.tablet_schema.columns.len(), 2);
+    assert_eq!(
+        (r.tablet_schema.delete_sign_idx, r.tablet_schema.sequence_col_idx, r.tablet_schema.version_col_idx),
+        (Some(-1), Some(-1), Some(-1))
+    );
+    assert_eq!(r.enable_unique_key_merge_on_write, Some(false));
+    assert_eq!(r.binlog_config.as_ref().and_then(|b| b.enable), Some(false));
+    fe.shutdown().await;
+}

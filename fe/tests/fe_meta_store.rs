@@ -56,6 +56,7 @@ fn catalog_backends_and_cluster_survive_reopen() {
             properties: [("replication_num".to_string(), "2".to_string())].into(),
             comment: String::new(),
             auto_increment_ceiling: None,
+            hidden: None,
         };
         let t = build_table(&spec, db.id, &ids, || Ok(store.next_id()?), 5).unwrap();
         let tid = t.id;
@@ -137,6 +138,7 @@ fn table_updates_are_persisted() {
         properties: [("replication_num".to_string(), "1".to_string())].into(),
         comment: String::new(),
         auto_increment_ceiling: None,
+        hidden: None,
     };
     let t = build_table(&spec, db.id, &[7], || Ok(store.next_id()?), 5).unwrap();
     let id = t.id;

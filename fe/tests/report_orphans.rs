@@ -55,10 +55,9 @@ fn create_req(fe: &FeHandle, like: &OlapTable, tablet_id: i64) -> TCreateTabletR
         TStorageMedium::HDD,
         false,
         like.id,
-        p.id,
-        fe.ctx.store.next_id().unwrap(),
-        None,
-    )
+        p.id, None, None, None,
+        fe.ctx.store.next_id().unwrap(), None,
+        None, None, None)
 }
 
 /// A backend that takes every task and never reports one finished: whoever waits for

@@ -37,7 +37,8 @@ CLUSTER_ID = 271828
 # Thrift enum values (thrift/Types.thrift, Status.thrift).
 CREATE, MAKE_SNAPSHOT, RELEASE_SNAPSHOT, UPLOAD = 0, 8, 9, 11
 OK, NOT_IMPLEMENTED_ERROR, NOT_FOUND, INVALID_ARGUMENT, SNAPSHOT_NOT_EXIST = 0, 3, 31, 33, 70
-DUP_KEYS, COLUMN = 1, 1
+DUP_KEYS, UNIQUE_KEYS, COLUMN = 1, 2, 1
+AGG_NONE = 5  # TAggregationType.NONE
 INT, VARCHAR, BIGINT = 5, 15, 6
 HDD = 0
 LOCAL = 4  # TStorageBackendType
@@ -230,7 +231,12 @@ def test_create_table_sends_create_tasks_to_the_cpp_be(cluster, registered, cpp_
         c = t["create_tablet_req"]
         assert c["version"] == int(part["VisibleVersion"]) == 1
         assert c["storage_medium"] == HDD
-        assert c["in_restore_mode"] is False
+        # As the Java FE's CreateReplicaTask: restore mode only when restoring; V2 segments,
+        # LZ4F, a disk tablet, size-based compaction; no hidden columns in a DUPLICATE table.
+        assert "in_restore_mode" not in c
+        assert (c["storage_format"], c["tablet_type"], c["compression_type"]) == (2, 0, 5)
+        assert (c["enable_unique_key_merge_on_write"], c["compaction_policy"]) == (False, "size_based")
+        assert c["binlog_config"]["enable"] is False
         assert c["table_id"] == table["id"]
         assert c["partition_id"] == int(part["PartitionId"])
         assert c["replica_id"] == int(row["ReplicaId"])
@@ -245,6 +251,8 @@ def test_create_table_sends_create_tasks_to_the_cpp_be(cluster, registered, cpp_
         assert [col["column_type"]["type"] for col in cols] == [INT, VARCHAR, BIGINT]
         assert cols[1]["column_type"]["len"] == 32
         assert [col.get("is_key") for col in cols] == [True, False, False]
+        assert [col["visible"] for col in cols] == [True, True, True]
+        assert (s["delete_sign_idx"], s["sequence_col_idx"], s["version_col_idx"]) == (-1, -1, -1)
         for col in cols:
             assert col["column_type"]["type"] in (INT, VARCHAR, BIGINT)
     # Signatures are unique, and every CREATE was acknowledged with the FE answering OK.
@@ -252,6 +260,33 @@ def test_create_table_sends_create_tasks_to_the_cpp_be(cluster, registered, cpp_
     replies = {r["signature"]: r for r in be.records("finishTask.reply") if r["task_type"] == CREATE}
     for t in tasks:
         assert replies[t["signature"]] == {"task_type": CREATE, "signature": t["signature"], "status": {"status_code": OK}}
+
+
+def test_unique_table_create_tasks_carry_hidden_columns(cluster, registered):
+    """A UNIQUE KEY table's CREATE, decoded by the C++ BE: the hidden delete sign, version
+    and sequence columns last and invisible, their indexes, merge-on-write (upstream's
+    default) with NONE aggregation for value columns, the short key rule, bloom filter."""
+    fe, be = cluster
+    fe.run("CREATE DATABASE IF NOT EXISTS cpp_db")
+    fe.run(
+        "CREATE TABLE cpp_db.u (k BIGINT NOT NULL, s VARCHAR(20) NOT NULL, v INT, ts DATE) UNIQUE KEY(k, s) "
+        'DISTRIBUTED BY HASH(k) BUCKETS 1 PROPERTIES ("replication_num" = "1", '
+        '"function_column.sequence_col" = "ts", "bloom_filter_columns" = "v")'
+    )
+    [tablet] = fe.rows("SHOW TABLETS FROM cpp_db.u")
+    [t] = [t for t in be.tasks(CREATE) if t["create_tablet_req"]["tablet_id"] == int(tablet["TabletId"])]
+    c = t["create_tablet_req"]
+    assert c["enable_unique_key_merge_on_write"] is True
+    s = c["tablet_schema"]
+    assert s["keys_type"] == UNIQUE_KEYS and s["short_key_column_count"] == 2
+    cols = s["columns"]
+    assert [col["column_name"] for col in cols] == [
+        "k", "s", "v", "ts", "__DORIS_DELETE_SIGN__", "__DORIS_VERSION_COL__", "__DORIS_SEQUENCE_COL__"]
+    assert [col["visible"] for col in cols] == [True] * 4 + [False] * 3
+    assert (s["delete_sign_idx"], s["version_col_idx"], s["sequence_col_idx"]) == (4, 5, 6)
+    assert [col.get("aggregation_type") for col in cols[2:]] == [AGG_NONE] * 5
+    assert cols[4]["default_value"] == "0" and cols[6]["column_type"]["type"] == cols[3]["column_type"]["type"]
+    assert cols[2]["is_bloom_filter_column"] is True and s["bloom_filter_fpp"] == 0.05
 
 
 @pytest.mark.parametrize("framing", ["buffered", "framed"])

@@ -136,7 +136,7 @@ mod tests {
         let m = BinlogRowsetMeta {
             tablet_id: 7,
             schema_hash: 9,
-            tablet_schema: TabletSchema { keys_type: "DUP_KEYS".into(), short_key_column_count: 1, columns: vec![] },
+            tablet_schema: TabletSchema::plain("DUP_KEYS", 1, vec![]),
             rowset: RowsetMeta {
                 rowset_id: "02x".into(),
                 start_version: 2,

@@ -181,6 +181,8 @@ pub async fn scan(
         }
         (Some(_), None) => return (StatusCode::BAD_REQUEST, "filter needs a schema".to_string()).into_response(),
     };
+    // `show_hidden_columns` on the FE: rows whose delete sign is set are answered too.
+    let keep_deleted = q.get("keep_deleted").is_some_and(|v| v == "true");
     let storage = ctx.storage.clone();
     // Remote (cooled-down) segments are fetched from the object store on the runtime.
     let runtime = tokio::runtime::Handle::current();
@@ -192,7 +194,7 @@ pub async fn scan(
                 format!("tablet {tablet_id} is at version {}, behind the requested {version}", meta.max_version()),
             ));
         }
-        let source = Source { storage: &storage, runtime: &runtime, meta: &meta };
+        let source = Source { storage: &storage, runtime: &runtime, meta: &meta, keep_deleted };
         let internal = |e: arrow_schema::ArrowError| (StatusCode::INTERNAL_SERVER_ERROR, format!("tablet {tablet_id}: {e}"));
         if schema.as_ref().is_some_and(|p| p.columns.is_empty()) && filter.is_empty() {
             let n = source.count(version).map_err(be_err)?;

@@ -15,6 +15,8 @@
 //! - `gc`: dropping pending rowsets of aborted or expired loads.
 //! - `error_log`: the rows a load filtered, behind its ErrorURL.
 //! - `transform`: `columns` expressions and `where`, evaluated by DataFusion.
+//! - `hidden`: what a load writes into a UNIQUE table's hidden columns (merge_type,
+//!   delete, function_column.sequence_col, hidden_columns).
 
 pub mod arrow_ipc;
 pub mod complex;
@@ -23,6 +25,7 @@ pub mod error_log;
 pub mod filter;
 pub mod gc;
 pub mod hash;
+pub mod hidden;
 pub mod internal;
 pub mod json;
 pub mod options;

@@ -24,6 +24,23 @@ pub struct LoadOptions {
     /// Upstream's `partitions` / `temporary_partitions`: load only into these.
     pub partitions: Option<String>,
     pub temporary_partitions: Option<String>,
+    /// `merge_type` (APPEND when absent) and, for MERGE, the `delete` condition.
+    pub merge_type: MergeType,
+    pub delete_condition: Option<String>,
+    /// `function_column.sequence_col`: the column whose value the hidden sequence column takes.
+    pub sequence_col: Option<String>,
+    /// `hidden_columns`: hidden columns the file has after the table's (no `columns` header).
+    pub hidden_columns: Vec<String>,
+}
+
+/// Upstream's `merge_type`: APPEND writes rows, DELETE deletes their keys, MERGE deletes
+/// the rows its `delete` condition selects and writes the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MergeType {
+    #[default]
+    Append,
+    Delete,
+    Merge,
 }
 
 #[derive(Debug, Clone)]
@@ -119,6 +136,27 @@ impl LoadOptions {
             None => 0.0,
         };
         let two_phase_commit = bool_header(h, "two_phase_commit")?;
+        // Upstream's BE texts (StreamLoadAction).
+        let merge_type = match header(h, "merge_type") {
+            None => MergeType::Append,
+            Some(v) => match v.to_ascii_uppercase().as_str() {
+                "APPEND" => MergeType::Append,
+                "DELETE" => MergeType::Delete,
+                "MERGE" => MergeType::Merge,
+                _ => return Err(format!("Invalid merge type {v}")),
+            },
+        };
+        let delete_condition = header(h, "delete");
+        match (merge_type, &delete_condition) {
+            (MergeType::Merge, None) => return Err("Excepted DELETE ON clause when merge type is MERGE.".into()),
+            (MergeType::Append | MergeType::Delete, Some(_)) => {
+                return Err("Not support DELETE ON clause when merge type is not MERGE.".into())
+            }
+            _ => {}
+        }
+        let hidden_columns = header(h, "hidden_columns")
+            .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+            .unwrap_or_default();
         Ok(LoadOptions {
             format,
             columns,
@@ -128,6 +166,10 @@ impl LoadOptions {
             two_phase_commit,
             partitions: header(h, "partitions"),
             temporary_partitions: header(h, "temporary_partitions"),
+            merge_type,
+            delete_condition,
+            sequence_col: header(h, "function_column.sequence_col"),
+            hidden_columns,
         })
     }
 }
@@ -173,10 +215,24 @@ mod tests {
             (vec![("format", "json"), ("fuzzy_parse", "y")], "invalid fuzzy_parse 'y'"),
             (vec![("format", "orc")], "format orc is not supported"),
             (vec![("max_filter_ratio", "-0.1")], "invalid max_filter_ratio '-0.1'"),
+            (vec![("merge_type", "UPSERT")], "Invalid merge type UPSERT"),
+            (vec![("merge_type", "MERGE")], "Excepted DELETE ON clause when merge type is MERGE."),
+            (vec![("merge_type", "DELETE"), ("delete", "k = 1")], "Not support DELETE ON clause when merge type is not MERGE."),
+            (vec![("delete", "k = 1")], "Not support DELETE ON clause when merge type is not MERGE."),
         ] {
             let e = LoadOptions::from_headers(&headers(&pairs)).unwrap_err();
             assert!(e.contains(needle), "{e}");
         }
         assert!(LoadOptions::from_headers(&headers(&[("format", "json"), ("fuzzy_parse", "true")])).is_ok());
+        let o = LoadOptions::from_headers(&headers(&[
+            ("merge_type", "merge"),
+            ("delete", "v > 2"),
+            ("function_column.sequence_col", "ts"),
+            ("hidden_columns", "__DORIS_DELETE_SIGN__, __DORIS_SEQUENCE_COL__"),
+        ]))
+        .unwrap();
+        assert_eq!((o.merge_type, o.delete_condition.as_deref(), o.sequence_col.as_deref()), (MergeType::Merge, Some("v > 2"), Some("ts")));
+        assert_eq!(o.hidden_columns, vec!["__DORIS_DELETE_SIGN__", "__DORIS_SEQUENCE_COL__"]);
+        assert_eq!(LoadOptions::from_headers(&HeaderMap::new()).unwrap().merge_type, MergeType::Append);
     }
 }

@@ -24,6 +24,9 @@ pub struct PlanColumn {
     pub auto_increment: bool,
     #[serde(default)]
     pub unique_id: i32,
+    /// One of upstream's hidden columns, after the visible ones ([`super::hidden`]).
+    #[serde(default)]
+    pub hidden: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -71,6 +74,14 @@ pub struct LoadPlan {
     pub db_id: i64,
     pub table_id: i64,
     pub columns: Vec<PlanColumn>,
+    /// Upstream's KeysType name (`UNIQUE_KEYS`, ...); empty from an FE that sends none.
+    #[serde(default)]
+    pub keys_type: String,
+    /// The value column a UNIQUE table's sequence column takes its values from.
+    #[serde(default)]
+    pub sequence_map_col: Option<String>,
+    #[serde(default)]
+    pub merge_on_write: bool,
     /// "UNPARTITIONED", "RANGE" or "LIST".
     pub partition_kind: String,
     pub partition_columns: Vec<String>,

@@ -94,6 +94,8 @@ pub struct Source<'a> {
     /// Remote (cooled-down) segments are fetched from the object store on this runtime.
     pub runtime: &'a tokio::runtime::Handle,
     pub meta: &'a TabletMeta,
+    /// Answer the rows a delete sign removes too (the FE's `show_hidden_columns`).
+    pub keep_deleted: bool,
 }
 
 /// The answer of a read: the columns and the rows, in the columns' order.
@@ -221,7 +223,7 @@ impl Source<'_> {
                 }
             }
         }
-        let sign = (model == Model::Unique).then(|| work.position(DELETE_SIGN)).flatten();
+        let sign = (model == Model::Unique && !self.keep_deleted).then(|| work.position(DELETE_SIGN)).flatten();
         let rows = acc
             .into_rows()
             .filter(|row| sign.is_none_or(|i| !matches!(row[i], Cell::Int(1) | Cell::Bool(true))))

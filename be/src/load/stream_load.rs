@@ -354,10 +354,14 @@ impl Load {
     async fn load_in_txn(&self, txn_id: i64, opts: &LoadOptions, body: &Bytes, r: &mut LoadResult) -> Result<(), String> {
         let plan = self.fetch_plan(txn_id, opts).await?;
         let mut router = Router::new(&plan)?;
+        // The hidden columns' values (merge_type, sequence column): checked before parsing.
+        let fill = super::hidden::plan(&plan, opts, &self.table)?;
 
         // 2. Parse and route.
         let t = Instant::now();
-        let LoadOptions { columns, derived, filter, max_filter_ratio, format, .. } = opts.clone();
+        let LoadOptions { derived, filter, max_filter_ratio, format, .. } = opts.clone();
+        let columns = fill.file_columns.clone();
+        let derived: Vec<(String, String)> = fill.derived.iter().cloned().chain(derived).collect();
         let table_cols = router.columns.clone();
         let body2 = body.clone();
         let parsed = tokio::task::spawn_blocking(move || {
@@ -388,6 +392,7 @@ impl Load {
         // AUTO_INCREMENT values for the rows that left the column out (or NULL), one range
         // from the FE for the batch.
         let mut rows = parsed.rows;
+        fill.finish(&mut rows);
         let wanted = router.auto_increment_wanted(&rows);
         let start = match (wanted, router.auto_increment) {
             (0, _) | (_, None) => 0,

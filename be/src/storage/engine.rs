@@ -336,12 +336,10 @@ mod tests {
                 None,
                 true,
                 None,
+                None, None, None,
                 None,
-                None,
-                None,
-            )],
-        );
-        let req = doris_thrift::agent_service::TCreateTabletReq::new(5, Box::new(schema), None, None, None, None, None, None, None);
+                None, None)], None, None, None, None, None, None, None);
+        let req = doris_thrift::agent_service::TCreateTabletReq::new(5, Box::new(schema), None, None, None, None, None, None, None, None, None, None, None, None, None);
         let created = {
             let e = StorageEngine::open(&cfg).unwrap();
             e.create_tablet(&req).unwrap()

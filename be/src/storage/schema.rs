@@ -151,6 +151,7 @@ fn column_meta(c: &TColumn, position: i32) -> Result<ColumnMeta> {
         precision: c.column_type.precision,
         scale: c.column_type.scale,
         children,
+        visible: c.visible.unwrap_or(true),
     })
 }
 
@@ -162,7 +163,20 @@ pub fn from_thrift(s: &TTabletSchema) -> Result<TabletSchema> {
         return Err(BeError::InvalidArgument("tablet schema has no columns".into()));
     }
     let columns = s.columns.iter().enumerate().map(|(i, c)| column_meta(c, i as i32)).collect::<Result<Vec<_>>>()?;
-    Ok(TabletSchema { keys_type: keys_type.to_string(), short_key_column_count: s.short_key_column_count, columns })
+    // The hidden columns' indexes must point at a column: a bad one is refused, not stored.
+    let idx = |what: &str, i: Option<i32>| -> Result<i32> {
+        match i.unwrap_or(-1) {
+            i if i < 0 => Ok(-1),
+            i if (i as usize) < columns.len() => Ok(i),
+            i => Err(BeError::InvalidArgument(format!("{what} {i} is past the {} columns", columns.len()))),
+        }
+    };
+    let mut t = TabletSchema::plain(keys_type, s.short_key_column_count, Vec::new());
+    t.delete_sign_idx = idx("delete_sign_idx", s.delete_sign_idx)?;
+    t.sequence_col_idx = idx("sequence_col_idx", s.sequence_col_idx)?;
+    t.version_col_idx = idx("version_col_idx", s.version_col_idx)?;
+    t.columns = columns;
+    Ok(t)
 }
 
 #[cfg(test)]
@@ -175,7 +189,7 @@ mod tests {
     fn complex_columns_keep_their_children() {
         let t = |t| TColumnType::new(t, None, None, None, None, None);
         let child = |name: &str, ty, children: Option<Vec<Box<TColumn>>>| {
-            Box::new(TColumn::new(name.to_string(), t(ty), None, None, true, None, children, None))
+            Box::new(TColumn::new(name.to_string(), t(ty), None, None, true, None, None, None, children, None, None))
         };
         // MAP<VARCHAR, ARRAY<INT>> as upstream's Column.toThrift sends it.
         let arr = child("value", TPrimitiveType::ARRAY, Some(vec![child("item", TPrimitiveType::INT, None)]));
@@ -185,12 +199,11 @@ mod tests {
             TAggregationType::NONE,
             false,
             true,
-            None,
+            None, None, None,
             Some(vec![child("key", TPrimitiveType::VARCHAR, None), arr]),
-            3,
-        );
-        let k = TColumn::new("k".to_string(), t(TPrimitiveType::INT), None, true, false, None, None, None);
-        let s = TTabletSchema::new(1, 7, TKeysType::DUP_KEYS, TStorageType::COLUMN, vec![k, m.clone()]);
+            3, None);
+        let k = TColumn::new("k".to_string(), t(TPrimitiveType::INT), None, true, false, None, None, None, None, None, None);
+        let s = TTabletSchema::new(1, 7, TKeysType::DUP_KEYS, TStorageType::COLUMN, vec![k, m.clone()], None, None, None, None, None, None, None);
         let got = from_thrift(&s).unwrap();
         let m_meta = &got.columns[1];
         assert_eq!((m_meta.type_name.as_str(), m_meta.unique_id, m_meta.children.len()), ("MAP", 3, 2));
@@ -202,14 +215,14 @@ mod tests {
         assert_eq!(serde_json::from_str::<TabletSchema>(&json).unwrap(), got);
         let mut bad = m;
         bad.children_column = None;
-        let s = TTabletSchema::new(1, 7, TKeysType::DUP_KEYS, TStorageType::COLUMN, vec![bad]);
+        let s = TTabletSchema::new(1, 7, TKeysType::DUP_KEYS, TStorageType::COLUMN, vec![bad], None, None, None, None, None, None, None);
         assert!(matches!(from_thrift(&s), Err(BeError::InvalidArgument(_))));
     }
 
     #[test]
     fn storage_schema_uses_upstream_names() {
         let col = |name: &str, t, key, agg| {
-            TColumn::new(name.to_string(), TColumnType::new(t, None, None, None, None, None), agg, key, None, None, None, -1)
+            TColumn::new(name.to_string(), TColumnType::new(t, None, None, None, None, None), agg, key, None, None, None, None, None, -1, None)
         };
         let s = TTabletSchema::new(
             1,
@@ -220,8 +233,7 @@ mod tests {
                 col("k", TPrimitiveType::BIGINT, true, None),
                 col("d", TPrimitiveType::DATETIMEV2, false, Some(TAggregationType::REPLACE)),
                 col("b", TPrimitiveType::BITMAP, false, Some(TAggregationType::BITMAP_UNION)),
-            ],
-        );
+            ], None, None, None, None, None, None, None);
         let t = from_thrift(&s).unwrap();
         assert_eq!(t.keys_type, "UNIQUE_KEYS");
         let got: Vec<(&str, &str, bool, i32)> =

@@ -22,6 +22,25 @@ pub struct ColumnMeta {
     /// ARRAY `item`, MAP `key` and `value`, STRUCT its fields); empty for the others.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<ColumnMeta>,
+    /// False for upstream's hidden columns (`__DORIS_DELETE_SIGN__`, ...), as the FE sent it.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub visible: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+fn no_index() -> i32 {
+    -1
+}
+
+fn is_no_index(i: &i32) -> bool {
+    *i < 0
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,6 +49,32 @@ pub struct TabletSchema {
     pub keys_type: String,
     pub short_key_column_count: i16,
     pub columns: Vec<ColumnMeta>,
+    /// Where the hidden delete sign, sequence and version columns are in `columns`
+    /// (upstream's TabletSchemaPB indexes); -1 without one.
+    #[serde(default = "no_index", skip_serializing_if = "is_no_index")]
+    pub delete_sign_idx: i32,
+    #[serde(default = "no_index", skip_serializing_if = "is_no_index")]
+    pub sequence_col_idx: i32,
+    #[serde(default = "no_index", skip_serializing_if = "is_no_index")]
+    pub version_col_idx: i32,
+    /// A merge-on-write UNIQUE table's tablet (TCreateTabletReq.enable_unique_key_merge_on_write).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub enable_unique_key_merge_on_write: bool,
+}
+
+impl TabletSchema {
+    /// A schema of these columns, without hidden column indexes.
+    pub fn plain(keys_type: &str, short_key_column_count: i16, columns: Vec<ColumnMeta>) -> TabletSchema {
+        TabletSchema {
+            keys_type: keys_type.into(),
+            short_key_column_count,
+            columns,
+            delete_sign_idx: -1,
+            sequence_col_idx: -1,
+            version_col_idx: -1,
+            enable_unique_key_merge_on_write: false,
+        }
+    }
 }
 
 /// One rowset: versions [start, end], its segment files and their totals.
@@ -120,7 +165,7 @@ impl TabletMeta {
             table_id: 4,
             partition_id: 5,
             shard_id: 1,
-            schema: TabletSchema { keys_type: "DUP_KEYS".into(), short_key_column_count: 0, columns: vec![] },
+            schema: TabletSchema::plain("DUP_KEYS", 0, vec![]),
             storage_medium: "HDD".into(),
             storage_policy_id: 0,
             creation_time_ms: 0,

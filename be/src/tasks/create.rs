@@ -32,8 +32,9 @@ impl TryFrom<&TCreateTabletReq> for NewTablet {
 
     fn try_from(req: &TCreateTabletReq) -> Result<NewTablet> {
         let tablet_id = req.tablet_id;
-        let schema = schema::from_thrift(&req.tablet_schema)
+        let mut schema = schema::from_thrift(&req.tablet_schema)
             .map_err(|e| BeError::InvalidArgument(format!("tablet {tablet_id}: {e}")))?;
+        schema.enable_unique_key_merge_on_write = req.enable_unique_key_merge_on_write.unwrap_or(false);
         Ok(NewTablet {
             tablet_id,
             schema_hash: req.tablet_schema.schema_hash,

@@ -248,8 +248,11 @@ pub fn create_req(tablet_id: i64, replica_id: i64) -> TCreateTabletReq {
         is_key: Some(key),
         is_allow_null: Some(!key),
         default_value: None,
+        is_bloom_filter_column: None,
+        visible: None,
         children_column: None,
         col_unique_id: None,
+        is_auto_increment: None,
     };
     let schema = TTabletSchema {
         short_key_column_count: 1,
@@ -257,8 +260,15 @@ pub fn create_req(tablet_id: i64, replica_id: i64) -> TCreateTabletReq {
         keys_type: TKeysType::DUP_KEYS,
         storage_type: TStorageType::COLUMN,
         columns: vec![col("k1", true, TPrimitiveType::INT), col("v1", false, TPrimitiveType::BIGINT)],
+        bloom_filter_fpp: None,
+        is_in_memory: None,
+        delete_sign_idx: None,
+        sequence_col_idx: None,
+        disable_auto_compaction: None,
+        version_col_idx: None,
+        store_row_column: None,
     };
-    TCreateTabletReq::new(tablet_id, Box::new(schema), Some(1), None, None, Some(100), Some(200), Some(replica_id), None)
+    TCreateTabletReq::new(tablet_id, Box::new(schema), Some(1), None, None, Some(100), Some(200), None, None, None, Some(replica_id), None, None, None, None)
 }
 
 pub fn create_task(signature: i64, tablet_id: i64) -> TAgentTaskRequest {

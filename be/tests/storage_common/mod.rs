@@ -29,33 +29,30 @@ pub fn schema(schema_hash: i32) -> TTabletSchema {
         TKeysType::AGG_KEYS,
         TStorageType::COLUMN,
         vec![
-            TColumn::new("k1".to_string(), TColumnType::new(TPrimitiveType::INT, None, None, None, None, None), None, true, false, None, None, 0),
+            TColumn::new("k1".to_string(), TColumnType::new(TPrimitiveType::INT, None, None, None, None, None), None, true, false, None, None, None, None, 0, None),
             TColumn::new(
                 "v1".to_string(),
                 TColumnType::new(TPrimitiveType::VARCHAR, 32, None, None, None, None),
                 TAggregationType::REPLACE,
                 false,
                 true,
-                "x".to_string(),
+                "x".to_string(), None, None,
                 None,
-                1,
-            ),
+                1, None),
             TColumn::new(
                 "v2".to_string(),
                 TColumnType::new(TPrimitiveType::DECIMAL64, None, None, 18, 4, None),
                 TAggregationType::SUM,
                 false,
                 true,
+                None, None, None,
                 None,
-                None,
-                None,
-            ),
-        ],
-    )
+                None, None),
+        ], None, None, None, None, None, None, None)
 }
 
 pub fn create_req(tablet_id: i64, schema_hash: i32, version: Option<i64>) -> TCreateTabletReq {
-    TCreateTabletReq::new(tablet_id, Box::new(schema(schema_hash)), version, None, None, 100 + tablet_id, 200 + tablet_id, 300 + tablet_id, None)
+    TCreateTabletReq::new(tablet_id, Box::new(schema(schema_hash)), version, None, None, 100 + tablet_id, 200 + tablet_id, None, None, None, 300 + tablet_id, None, None, None, None)
 }
 
 /// Write `segments` segment files (+ one index file) of a new rowset into the tablet dir

@@ -72,6 +72,7 @@ pub fn reencode_named(name: &str, bytes: &[u8]) -> Result<Vec<u8>, RecordError> 
     by_name!(name, bytes;
         agent_service::TAgentResult,
         agent_service::TAgentTaskRequest,
+        agent_service::TBinlogConfig,
         agent_service::TCalcDeleteBitmapPartitionInfo,
         agent_service::TCloneReq,
         agent_service::TCondition,

@@ -32,6 +32,7 @@
 //! - `indexes`: the base index first (named after the table).
 //! - `columns[].auto_increment` (the start of an `AUTO_INCREMENT(start)` column) and
 //!   `auto_increment_ceiling` (no value handed out reaches it) are absent without one.
+//! - `hidden_columns`: the names of a UNIQUE table's hidden columns, absent without.
 //!
 //! Readers refuse a `doris_rs_meta_version` newer than [`META_FORMAT_VERSION`] and a
 //! document without it (a Java FE's meta), each with a message saying so.
@@ -70,6 +71,11 @@ pub struct TableMeta {
     /// Every AUTO_INCREMENT value the table handed out is below this; absent without one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_increment_ceiling: Option<i64>,
+    /// The names of the table's hidden columns (`__DORIS_DELETE_SIGN__`, ...), so a restore
+    /// makes the same ones; absent for a table without (or a meta written before them).
+    /// The sequence column follows from the `function_column.*` properties.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hidden_columns: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -362,6 +368,7 @@ pub(crate) mod tests {
             },
             indexes: vec![IndexMeta { id: 10012, name: "orders".into(), schema_hash: 1387653911 }],
             auto_increment_ceiling: None,
+            hidden_columns: Vec::new(),
         }
     }
 

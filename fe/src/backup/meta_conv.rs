@@ -8,6 +8,7 @@ use crate::backup::meta::{
     BoundValue, ColumnMeta, DistributionMeta, IndexMeta, PartitionEntry, PartitionItem,
     PartitionMeta, TableMeta, TableProperties,
 };
+use crate::catalog::hidden::{self, HiddenDefaults};
 use crate::catalog::table::{Distribution, OlapTable, PartitionKind};
 use crate::catalog::types::{KeysType, StorageMedium};
 use crate::catalog::{
@@ -72,6 +73,7 @@ pub fn table_meta(t: &OlapTable, partitions: Option<&[String]>) -> TableMeta {
             })
             .collect(),
         auto_increment_ceiling: t.auto_increment_ceiling,
+        hidden_columns: t.hidden_columns.iter().map(|c| c.name.clone()).collect(),
         partition: PartitionMeta {
             kind: match t.partition_kind {
                 PartitionKind::Unpartitioned => "UNPARTITIONED",
@@ -231,6 +233,11 @@ pub fn create_spec(
         comment: m.comment.clone(),
         // A restored table goes on above every value the backed-up one handed out.
         auto_increment_ceiling: m.auto_increment_ceiling,
+        // The backed-up table's hidden columns again; fe.conf decides for an older meta.
+        hidden: (!m.hidden_columns.is_empty()).then(|| HiddenDefaults {
+            batch_delete: m.hidden_columns.iter().any(|n| n == hidden::DELETE_SIGN),
+            version_column: m.hidden_columns.iter().any(|n| n == hidden::VERSION_COL),
+        }),
     })
 }
 
@@ -289,6 +296,7 @@ mod tests {
             properties: [("replication_num".to_string(), "1".to_string())].into(),
             comment: String::new(),
             auto_increment_ceiling: None,
+            hidden: None,
         };
         let mut next = 100;
         build_table(

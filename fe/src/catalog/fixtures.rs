@@ -39,6 +39,7 @@ pub fn range_spec(uppers: &[(&str, &str)], buckets: u32) -> CreateTableSpec {
         properties: [("replication_num".to_string(), "1".to_string())].into(),
         comment: String::new(),
         auto_increment_ceiling: None,
+        hidden: None,
     }
 }
 

@@ -5,6 +5,7 @@
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod binlog;
+pub mod hidden;
 pub mod lagging;
 pub mod placement;
 mod restore;

@@ -4,9 +4,8 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
-use doris_thrift::agent_service::TTabletSchema;
 use doris_thrift::descriptors::TColumn;
-use doris_thrift::types::TStorageType;
+use doris_thrift::types::TAggregationType;
 use serde::{Deserialize, Serialize};
 
 use super::types::{AggType, DataType, KeysType, StorageMedium};
@@ -55,6 +54,7 @@ pub struct Column {
 }
 
 impl Column {
+    /// The column as upstream's `Column.toThrift` writes it: hidden columns invisible.
     pub fn to_thrift(&self) -> TColumn {
         TColumn {
             column_name: self.name.clone(),
@@ -63,10 +63,13 @@ impl Column {
             is_key: Some(self.is_key),
             is_allow_null: Some(self.nullable),
             default_value: self.default_value.clone(),
+            is_bloom_filter_column: None,
+            visible: Some(!super::hidden::is_hidden_name(&self.name)),
             children_column: self.data_type.thrift_children(Some(
-                self.aggregation.map(|a| a.to_thrift()).unwrap_or(doris_thrift::types::TAggregationType::NONE),
+                self.aggregation.map(|a| a.to_thrift()).unwrap_or(TAggregationType::NONE),
             )),
             col_unique_id: Some(self.unique_id),
+            is_auto_increment: Some(self.auto_increment.is_some()),
         }
     }
 
@@ -299,6 +302,12 @@ pub struct OlapTable {
     /// added back (it would read the old values).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dropped_columns: Vec<String>,
+    /// Upstream's hidden columns (`super::hidden`), after the visible ones in the tablets'
+    /// schema; kept apart so that what users see (DESC, SELECT *, SHOW CREATE TABLE,
+    /// information_schema, INSERT's width) never holds them. Tables made before hidden
+    /// columns existed have none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hidden_columns: Vec<Column>,
 }
 
 /// What a running restore holds of a table.
@@ -460,28 +469,6 @@ impl OlapTable {
             .collect()
     }
 
-    /// Upstream's short key count: leading key columns up to 3, ending at the first string.
-    pub fn short_key_column_count(&self) -> i16 {
-        let mut n = 0i16;
-        for c in self.columns.iter().filter(|c| c.is_key) {
-            n += 1;
-            if n == 3 || c.data_type.is_string_like() {
-                break;
-            }
-        }
-        n.max(1)
-    }
-
-    pub fn tablet_schema(&self) -> TTabletSchema {
-        TTabletSchema::new(
-            self.short_key_column_count(),
-            self.schema_hash,
-            self.keys_type.to_thrift(),
-            TStorageType::COLUMN,
-            self.columns.iter().map(Column::to_thrift).collect(),
-        )
-    }
-
     /// Upstream's textual key description: `[types: [INT]; keys: [10]; ]`.
     pub fn describe_keys(&self, keys: &[String]) -> String {
         let types = self.partition_types();
@@ -567,6 +554,11 @@ impl OlapTable {
             if k != "replication_num" && k != "replication_allocation" && !super::binlog::is_binlog_key(k) {
                 props.entry(k.clone()).or_insert_with(|| v.clone());
             }
+        }
+        // Upstream prints it for every UNIQUE table; one made before doris-rs kept it is
+        // merge-on-read.
+        if self.keys_type == KeysType::Unique {
+            props.entry(super::hidden::MERGE_ON_WRITE.into()).or_insert_with(|| "false".into());
         }
         let mut lines: Vec<String> = props.iter().map(|(k, v)| format!("\"{k}\" = \"{}\"", escape(v))).collect();
         // Upstream prints the binlog settings last, all four, once any is set.

@@ -191,8 +191,11 @@ impl DataType {
                 is_key: None,
                 is_allow_null: Some(true),
                 default_value: None,
+                is_bloom_filter_column: None,
+                visible: Some(true),
                 children_column: t.thrift_children(aggregation),
                 col_unique_id: None,
+                is_auto_increment: None,
             })
         };
         match self {

@@ -107,6 +107,7 @@ pub fn create_table_spec(db: String, ct: sql::CreateTable) -> Result<CreateTable
         properties,
         comment: ct.comment.unwrap_or_default(),
         auto_increment_ceiling: None,
+        hidden: None,
     })
 }
 

@@ -132,11 +132,11 @@ impl Executor for FeExecutor {
             }
             Statement::ShowColumns { table, full } => {
                 let db = session.resolve_db(table.db.as_deref())?;
-                tables::show_columns(ctx, &db, &table.table, full)
+                tables::show_columns(ctx, &db, &table.table, full, session.flag("show_hidden_columns"))
             }
             Statement::Describe { table } => {
                 let db = session.resolve_db(table.db.as_deref())?;
-                tables::describe(ctx, &db, &table.table)
+                tables::describe(ctx, &db, &table.table, session.flag("show_hidden_columns"))
             }
             Statement::ShowIndex { table } => {
                 let db = session.resolve_db(table.db.as_deref())?;

@@ -199,12 +199,20 @@ fn extra(c: &crate::catalog::table::Column) -> String {
     }
 }
 
+/// The columns DESC and SHOW COLUMNS list: the hidden ones too with `show_hidden_columns`.
+fn listed_columns(t: &crate::catalog::OlapTable, show_hidden: bool) -> Vec<&crate::catalog::table::Column> {
+    if show_hidden {
+        t.full_schema().collect()
+    } else {
+        t.columns.iter().collect()
+    }
+}
+
 /// `DESC t`: upstream's Field, Type, Null (Yes/No), Key (true/false), Default, Extra.
-pub fn describe(ctx: &Ctx, db: &str, table: &str) -> Result<QueryOutput, FeError> {
+pub fn describe(ctx: &Ctx, db: &str, table: &str, show_hidden: bool) -> Result<QueryOutput, FeError> {
     let t = ctx.catalog.table(db, table)?;
-    let rows = t
-        .columns
-        .iter()
+    let rows = listed_columns(&t, show_hidden)
+        .into_iter()
         .map(|c| {
             vec![
                 c.name.clone().into(),
@@ -221,12 +229,11 @@ pub fn describe(ctx: &Ctx, db: &str, table: &str) -> Result<QueryOutput, FeError
 
 /// `SHOW [FULL] COLUMNS FROM t`, in MySQL's shape as upstream answers it: Null YES/NO, Key
 /// the key model (DUP, UNI, AGG) for key columns; FULL adds Collation, Privileges, Comment.
-pub fn show_columns(ctx: &Ctx, db: &str, table: &str, full: bool) -> Result<QueryOutput, FeError> {
+pub fn show_columns(ctx: &Ctx, db: &str, table: &str, full: bool, show_hidden: bool) -> Result<QueryOutput, FeError> {
     let t = ctx.catalog.table(db, table)?;
     let key = t.keys_type.column_key();
-    let rows = t
-        .columns
-        .iter()
+    let rows = listed_columns(&t, show_hidden)
+        .into_iter()
         .map(|c| {
             let field: Value = c.name.clone().into();
             let type_: Value = c.data_type.to_sql().into();

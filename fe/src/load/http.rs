@@ -103,6 +103,10 @@ struct PlanColumn {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     auto_increment: bool,
     unique_id: i32,
+    /// One of upstream's hidden columns (after the visible ones): the BE fills it (delete
+    /// sign, sequence, version) unless the load names it in `columns`/`hidden_columns`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    hidden: bool,
 }
 
 #[derive(Serialize)]
@@ -137,6 +141,13 @@ struct LoadPlan {
     db_id: i64,
     table_id: i64,
     columns: Vec<PlanColumn>,
+    /// Upstream's KeysType name; the BE checks merge_type and the sequence column by it.
+    keys_type: &'static str,
+    /// The value column a UNIQUE table's sequence column takes its values from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sequence_map_col: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    merge_on_write: bool,
     partition_kind: &'static str,
     partition_columns: Vec<String>,
     distribution_columns: Vec<String>,
@@ -199,8 +210,7 @@ pub async fn load_plan(State(ctx): State<Loads>, Query(q): Query<HashMap<String,
         db_id: t.db_id,
         table_id: t.id,
         columns: t
-            .columns
-            .iter()
+            .full_schema()
             .map(|c| PlanColumn {
                 name: c.name.clone(),
                 type_: c.data_type.to_sql(),
@@ -208,8 +218,12 @@ pub async fn load_plan(State(ctx): State<Loads>, Query(q): Query<HashMap<String,
                 default_value: c.default_value.clone(),
                 auto_increment: c.auto_increment.is_some(),
                 unique_id: c.unique_id,
+                hidden: crate::catalog::hidden::is_hidden_name(&c.name),
             })
             .collect(),
+        keys_type: t.keys_type.upstream_name(),
+        sequence_map_col: t.sequence_map_col().map(str::to_string),
+        merge_on_write: t.merge_on_write(),
         partition_kind: match t.partition_kind {
             PartitionKind::Unpartitioned => "UNPARTITIONED",
             PartitionKind::Range => "RANGE",

@@ -48,6 +48,8 @@ const VARIABLES: &[(&str, VarDefault)] = &[
     ("query_cache_size", VarDefault::Int(1048576)),
     ("query_cache_type", VarDefault::Int(0)),
     ("query_timeout", VarDefault::Int(900)),
+    // DESC, SHOW COLUMNS and SELECT * show the hidden columns (and deleted rows) when set.
+    ("show_hidden_columns", VarDefault::Int(0)),
     ("sql_auto_is_null", VarDefault::Int(0)),
     ("sql_mode", VarDefault::Str("ONLY_FULL_GROUP_BY")),
     ("sql_select_limit", VarDefault::Int(i64::MAX)),

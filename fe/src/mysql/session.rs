@@ -39,6 +39,11 @@ impl Session {
         }
     }
 
+    /// A boolean session variable (`1`, `true`, `on`) set on this connection.
+    pub fn flag(&self, name: &str) -> bool {
+        self.variable(name).is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "on"))
+    }
+
     /// A session variable set on this connection, by case-insensitive name.
     pub fn variable(&self, name: &str) -> Option<&str> {
         self.variables.get(&name.to_ascii_lowercase()).map(String::as_str)

@@ -73,7 +73,8 @@ impl CatalogProvider for InternalCatalog {
             return Some(Arc::new(InformationSchema::new(self.ctx.clone(), self.user.clone(), self.vars.clone())));
         }
         let db = find_database(&self.ctx, name)?;
-        Some(Arc::new(DatabaseSchema { ctx: self.ctx.clone(), db, user: self.user.clone() }))
+        let show_hidden = matches!(self.vars.session.get("show_hidden_columns"), Some(super::session::SysVar::Int(n)) if *n != 0);
+        Some(Arc::new(DatabaseSchema { ctx: self.ctx.clone(), db, user: self.user.clone(), show_hidden }))
     }
 }
 
@@ -81,6 +82,8 @@ struct DatabaseSchema {
     ctx: Ctx,
     db: Database,
     user: String,
+    /// `show_hidden_columns`: tables show their hidden columns, and rows a delete sign removed.
+    show_hidden: bool,
 }
 
 impl DatabaseSchema {
@@ -112,7 +115,7 @@ impl SchemaProvider for DatabaseSchema {
                 privilege: Priv::Select.name().to_string(),
             })));
         }
-        let provider = OlapTableProvider::new(self.ctx.clone(), t, partitions)
+        let provider = OlapTableProvider::new(self.ctx.clone(), t, partitions, self.show_hidden)
             .map_err(|e| DataFusionError::External(Box::new(e)))?;
         Ok(Some(Arc::new(provider)))
     }
@@ -154,7 +157,8 @@ pub(super) fn columns_of_relations(
             db.and_then(|d| find_database(ctx, &d)).and_then(|d| find_table(ctx, &d, &table))
         });
         match found {
-            Some(t) => columns.extend(t.columns.into_iter().map(|c| c.name)),
+            // Hidden columns too: `show_hidden_columns` lets a query name them.
+            Some(t) => columns.extend(t.full_schema().map(|c| c.name.clone())),
             None => {
                 if let Some(f) = functions.get(&table.to_ascii_lowercase()) {
                     columns.extend(f().columns);

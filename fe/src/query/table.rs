@@ -85,6 +85,9 @@ pub(super) struct OlapTableProvider {
     /// Partitions named by `PARTITION (...)`; empty means all.
     partitions: Vec<String>,
     schema: SchemaRef,
+    /// `show_hidden_columns`: the hidden columns are the last columns, and the BEs keep the
+    /// rows whose delete sign is set (upstream adds `__DORIS_DELETE_SIGN__ = 0` otherwise).
+    show_hidden: bool,
 }
 
 impl std::fmt::Debug for OlapTableProvider {
@@ -94,14 +97,19 @@ impl std::fmt::Debug for OlapTableProvider {
 }
 
 impl OlapTableProvider {
-    pub(super) fn new(ctx: Ctx, table: OlapTable, partitions: Vec<String>) -> Result<Self, FeError> {
+    pub(super) fn new(ctx: Ctx, mut table: OlapTable, partitions: Vec<String>, show_hidden: bool) -> Result<Self, FeError> {
+        let show_hidden = show_hidden && !table.hidden_columns.is_empty();
+        if show_hidden {
+            let hidden = table.hidden_columns.clone();
+            table.columns.extend(hidden);
+        }
         for p in &partitions {
             if !table.partitions.iter().any(|q| q.name.eq_ignore_ascii_case(p)) {
                 return Err(FeError::NotFound(format!("Partition '{p}' of table '{}'", table.name)));
             }
         }
         let schema = Arc::new(Schema::new(table.columns.iter().map(field).collect::<Vec<_>>()));
-        Ok(OlapTableProvider { ctx, table, partitions, schema })
+        Ok(OlapTableProvider { ctx, table, partitions, schema, show_hidden })
     }
 
     /// Each tablet to read with the version to read it at and its alive replicas'
@@ -171,6 +179,7 @@ async fn read_tablet(
     query_schema: &str,
     filter: Option<&str>,
     schema: &SchemaRef,
+    keep_deleted: bool,
 ) -> Result<Vec<RecordBatch>, FeError> {
     let mut last = String::new();
     for (host, port) in &r.replicas {
@@ -182,6 +191,9 @@ async fn read_tablet(
         ];
         if let Some(f) = filter {
             query.push(("filter", f.to_string()));
+        }
+        if keep_deleted {
+            query.push(("keep_deleted", "true".to_string()));
         }
         let url = reqwest::Url::parse_with_params(&url, &query).map_err(|e| FeError::Internal(format!("{url}: {e}")))?;
         match http.get(url).header(TOKEN_HEADER, token).timeout(Duration::from_secs(300)).send().await {
@@ -261,7 +273,8 @@ impl TableProvider for OlapTableProvider {
         let per_tablet: Vec<Vec<RecordBatch>> = stream::iter(reads)
             .map(|r| {
                 let (http, token, query_schema, schema, filter) = (&http, &token, &query_schema, &schema, &filter);
-                async move { read_tablet(http, token, &r, query_schema, filter.as_deref(), schema).await }
+                let keep_deleted = self.show_hidden;
+                async move { read_tablet(http, token, &r, query_schema, filter.as_deref(), schema, keep_deleted).await }
             })
             .buffer_unordered(SCAN_PARALLELISM)
             .try_collect()

@@ -3,14 +3,16 @@
 //! leaves a half-made table visible.
 
 
-use doris_thrift::agent_service::TCreateTabletReq;
+use doris_thrift::agent_service::{
+    TBinlogConfig, TCompressionType, TCreateTabletReq, TStorageFormat, TTabletSchema, TTabletType,
+};
 use tracing::{info, info_span, warn, Instrument};
 
 use super::drop::drop_tablets;
 use crate::binlog::ddl::{to_json, CreateTableRecord};
 use crate::binlog::{keeps, Binlog, BinlogKind};
 use crate::persist::Kind;
-use crate::catalog::spec::{build_table, CreateTableSpec};
+use crate::catalog::spec::{build_table, CreateTableSpec, HiddenDefaults};
 use crate::catalog::{check_name, CatalogError, OlapTable, Partition};
 use super::TableDdl;
 use crate::context::FeContext;
@@ -19,16 +21,26 @@ use doris_thrift::task_body::TaskBody;
 
 /// Ok(false) when the table existed and IF NOT EXISTS was given.
 pub async fn create_table(ctx: &TableDdl, spec: &CreateTableSpec) -> Result<bool, CatalogError> {
+    create_table_in(ctx, spec, false).await
+}
+
+/// [`create_table`]; a restore's tablets are made in restore mode.
+pub async fn create_table_in(ctx: &TableDdl, spec: &CreateTableSpec, in_restore_mode: bool) -> Result<bool, CatalogError> {
     check_name(&spec.name, "table")?;
     let db = ctx.catalog.database(&spec.db).ok_or_else(|| CatalogError::UnknownDatabase(spec.db.clone()))?;
     if ctx.catalog.table_exists(db.id, &spec.name) {
         return if spec.if_not_exists { Ok(false) } else { Err(CatalogError::TableExists(spec.name.clone())) };
     }
     let alive = ctx.backends.alive_ids();
-    let table = build_table(spec, db.id, &alive, || Ok(ctx.store.next_id()?), FeContext::now_ms())?;
+    let mut spec = spec.clone();
+    spec.hidden.get_or_insert(HiddenDefaults {
+        batch_delete: ctx.config.enable_batch_delete_by_default,
+        version_column: ctx.config.enable_hidden_version_column_by_default,
+    });
+    let table = build_table(&spec, db.id, &alive, || Ok(ctx.store.next_id()?), FeContext::now_ms())?;
     let span = info_span!("create_table", table_id = table.id, table = %table.name);
     async {
-        let tasks = create_tasks(ctx, &table, &table.partitions)?;
+        let tasks = create_tasks_in(ctx, &table, &table.partitions, in_restore_mode)?;
         let n = tasks.len();
         let timeout = ctx.config.create_timeout(n);
         if let Err(e) = ctx.tasks.run(tasks, timeout).await {
@@ -69,11 +81,22 @@ pub async fn create_table(ctx: &TableDdl, spec: &CreateTableSpec) -> Result<bool
 }
 
 /// The CREATE tasks that make every replica of `partitions` (of `table`) on its backend:
-/// CREATE TABLE's for all its partitions, a restore's for a partition it adds.
+/// CREATE TABLE's for all its partitions, ADD PARTITION's, INSERT OVERWRITE's temporary ones.
 pub fn create_tasks<'a>(
     ctx: &TableDdl,
     table: &OlapTable,
     partitions: impl IntoIterator<Item = &'a Partition>,
+) -> Result<Vec<AgentTask>, CatalogError> {
+    create_tasks_in(ctx, table, partitions, false)
+}
+
+/// [`create_tasks`], for a restore when `in_restore_mode` (upstream's restore marks its
+/// replicas so).
+pub fn create_tasks_in<'a>(
+    ctx: &TableDdl,
+    table: &OlapTable,
+    partitions: impl IntoIterator<Item = &'a Partition>,
+    in_restore_mode: bool,
 ) -> Result<Vec<AgentTask>, CatalogError> {
     let schema = table.tablet_schema();
     let policy_id = ctx.policies.policy(&table.storage_policy).map(|p| p.id);
@@ -87,23 +110,43 @@ pub fn create_tasks<'a>(
                     r.backend_id
                 ))
             })?;
-            let req = TCreateTabletReq::new(
-                tablet.id,
-                Box::new(schema.clone()),
-                p.visible_version,
-                p.storage_medium.to_thrift(),
-                false,
-                table.id,
-                p.id,
-                r.id,
-                None,
-            );
-            let mut req = req;
             // A restored table may name a policy this cluster lacks: it just does not cool down.
-            req.storage_policy_id = policy_id;
+            let req = create_tablet_req(table, &schema, p, tablet.id, r.id, policy_id, in_restore_mode);
             let t = TaskBody::Create(req).into_request(ctx.store.next_id()?);
             tasks.push(AgentTask { backend_id: r.backend_id, addr, request: t });
         }
     }
     Ok(tasks)
+}
+
+/// One replica's CREATE request as the Java FE's CreateReplicaTask fills it: V2 segments,
+/// LZ4F, a disk tablet, size-based compaction, merge-on-write as the table is, the table's
+/// binlog settings; restore mode and the storage policy only when set.
+pub fn create_tablet_req(
+    table: &OlapTable,
+    schema: &TTabletSchema,
+    p: &Partition,
+    tablet_id: i64,
+    replica_id: i64,
+    policy_id: Option<i64>,
+    in_restore_mode: bool,
+) -> TCreateTabletReq {
+    let binlog = table.binlog();
+    TCreateTabletReq::new(
+        tablet_id,
+        Box::new(schema.clone()),
+        p.visible_version,
+        p.storage_medium.to_thrift(),
+        in_restore_mode.then_some(true),
+        table.id,
+        p.id,
+        TStorageFormat::V2,
+        TTabletType::TABLET_TYPE_DISK,
+        TCompressionType::LZ4F,
+        replica_id,
+        table.merge_on_write(),
+        policy_id.filter(|id| *id > 0),
+        TBinlogConfig::new(binlog.enable, binlog.ttl_seconds, binlog.max_bytes, binlog.max_history_nums),
+        "size_based".to_string(),
+    )
 }

@@ -11,7 +11,7 @@ mod overwrite;
 mod partitions;
 mod rename;
 
-pub use create::{create_table, create_tasks};
+pub use create::{create_table, create_table_in, create_tablet_req, create_tasks, create_tasks_in};
 pub use drop::{drop_database, drop_partition_tablets, drop_table, drop_tablets};
 pub use overwrite::{abort_overwrite, begin_overwrite, commit_overwrite, drop_leftovers, Overwrite};
 pub use partitions::{add_partition, drop_partition, truncate, AddPartition};

@@ -79,6 +79,78 @@ impl From<&TAgentServiceVersion> for i32 {
 }
 
 #[derive(Copy, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TCompressionType(pub i32);
+
+impl TCompressionType {
+  pub const UNKNOWN_COMPRESSION: TCompressionType = TCompressionType(0);
+  pub const DEFAULT_COMPRESSION: TCompressionType = TCompressionType(1);
+  pub const NO_COMPRESSION: TCompressionType = TCompressionType(2);
+  pub const SNAPPY: TCompressionType = TCompressionType(3);
+  pub const LZ4: TCompressionType = TCompressionType(4);
+  pub const LZ4F: TCompressionType = TCompressionType(5);
+  pub const ZLIB: TCompressionType = TCompressionType(6);
+  pub const ZSTD: TCompressionType = TCompressionType(7);
+  pub const LZ4HC: TCompressionType = TCompressionType(8);
+  pub const ENUM_VALUES: &'static [Self] = &[
+    Self::UNKNOWN_COMPRESSION,
+    Self::DEFAULT_COMPRESSION,
+    Self::NO_COMPRESSION,
+    Self::SNAPPY,
+    Self::LZ4,
+    Self::LZ4F,
+    Self::ZLIB,
+    Self::ZSTD,
+    Self::LZ4HC,
+  ];
+}
+
+impl TSerializable for TCompressionType {
+  #[allow(clippy::trivially_copy_pass_by_ref)]
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    o_prot.write_i32(self.0)
+  }
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TCompressionType> {
+    let enum_value = i_prot.read_i32()?;
+    Ok(TCompressionType::from(enum_value))
+  }
+}
+
+impl From<i32> for TCompressionType {
+  fn from(i: i32) -> Self {
+    match i {
+      0 => TCompressionType::UNKNOWN_COMPRESSION,
+      1 => TCompressionType::DEFAULT_COMPRESSION,
+      2 => TCompressionType::NO_COMPRESSION,
+      3 => TCompressionType::SNAPPY,
+      4 => TCompressionType::LZ4,
+      5 => TCompressionType::LZ4F,
+      6 => TCompressionType::ZLIB,
+      7 => TCompressionType::ZSTD,
+      8 => TCompressionType::LZ4HC,
+      _ => TCompressionType(i)
+    }
+  }
+}
+
+impl From<&i32> for TCompressionType {
+  fn from(i: &i32) -> Self {
+    TCompressionType::from(*i)
+  }
+}
+
+impl From<TCompressionType> for i32 {
+  fn from(e: TCompressionType) -> i32 {
+    e.0
+  }
+}
+
+impl From<&TCompressionType> for i32 {
+  fn from(e: &TCompressionType) -> i32 {
+    e.0
+  }
+}
+
+#[derive(Copy, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
 pub struct TObjStorageType(pub i32);
 
 impl TObjStorageType {
@@ -143,6 +215,111 @@ impl From<TObjStorageType> for i32 {
 
 impl From<&TObjStorageType> for i32 {
   fn from(e: &TObjStorageType) -> i32 {
+    e.0
+  }
+}
+
+#[derive(Copy, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TStorageFormat(pub i32);
+
+impl TStorageFormat {
+  pub const DEFAULT: TStorageFormat = TStorageFormat(0);
+  pub const V1: TStorageFormat = TStorageFormat(1);
+  pub const V2: TStorageFormat = TStorageFormat(2);
+  pub const ENUM_VALUES: &'static [Self] = &[
+    Self::DEFAULT,
+    Self::V1,
+    Self::V2,
+  ];
+}
+
+impl TSerializable for TStorageFormat {
+  #[allow(clippy::trivially_copy_pass_by_ref)]
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    o_prot.write_i32(self.0)
+  }
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TStorageFormat> {
+    let enum_value = i_prot.read_i32()?;
+    Ok(TStorageFormat::from(enum_value))
+  }
+}
+
+impl From<i32> for TStorageFormat {
+  fn from(i: i32) -> Self {
+    match i {
+      0 => TStorageFormat::DEFAULT,
+      1 => TStorageFormat::V1,
+      2 => TStorageFormat::V2,
+      _ => TStorageFormat(i)
+    }
+  }
+}
+
+impl From<&i32> for TStorageFormat {
+  fn from(i: &i32) -> Self {
+    TStorageFormat::from(*i)
+  }
+}
+
+impl From<TStorageFormat> for i32 {
+  fn from(e: TStorageFormat) -> i32 {
+    e.0
+  }
+}
+
+impl From<&TStorageFormat> for i32 {
+  fn from(e: &TStorageFormat) -> i32 {
+    e.0
+  }
+}
+
+#[derive(Copy, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TTabletType(pub i32);
+
+impl TTabletType {
+  pub const TABLET_TYPE_DISK: TTabletType = TTabletType(0);
+  pub const TABLET_TYPE_MEMORY: TTabletType = TTabletType(1);
+  pub const ENUM_VALUES: &'static [Self] = &[
+    Self::TABLET_TYPE_DISK,
+    Self::TABLET_TYPE_MEMORY,
+  ];
+}
+
+impl TSerializable for TTabletType {
+  #[allow(clippy::trivially_copy_pass_by_ref)]
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    o_prot.write_i32(self.0)
+  }
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TTabletType> {
+    let enum_value = i_prot.read_i32()?;
+    Ok(TTabletType::from(enum_value))
+  }
+}
+
+impl From<i32> for TTabletType {
+  fn from(i: i32) -> Self {
+    match i {
+      0 => TTabletType::TABLET_TYPE_DISK,
+      1 => TTabletType::TABLET_TYPE_MEMORY,
+      _ => TTabletType(i)
+    }
+  }
+}
+
+impl From<&i32> for TTabletType {
+  fn from(i: &i32) -> Self {
+    TTabletType::from(*i)
+  }
+}
+
+impl From<TTabletType> for i32 {
+  fn from(e: TTabletType) -> i32 {
+    e.0
+  }
+}
+
+impl From<&TTabletType> for i32 {
+  fn from(e: &TTabletType) -> i32 {
     e.0
   }
 }
@@ -518,6 +695,113 @@ impl TSerializable for TAgentTaskRequest {
 }
 
 //
+// TBinlogConfig
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TBinlogConfig {
+  pub enable: Option<bool>,
+  pub ttl_seconds: Option<i64>,
+  pub max_bytes: Option<i64>,
+  pub max_history_nums: Option<i64>,
+}
+
+impl TBinlogConfig {
+  pub fn new<F1, F2, F3, F4>(enable: F1, ttl_seconds: F2, max_bytes: F3, max_history_nums: F4) -> TBinlogConfig where F1: Into<Option<bool>>, F2: Into<Option<i64>>, F3: Into<Option<i64>>, F4: Into<Option<i64>> {
+    TBinlogConfig {
+      enable: enable.into(),
+      ttl_seconds: ttl_seconds.into(),
+      max_bytes: max_bytes.into(),
+      max_history_nums: max_history_nums.into(),
+    }
+  }
+}
+
+impl TSerializable for TBinlogConfig {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TBinlogConfig> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<bool> = None;
+    let mut f_2: Option<i64> = None;
+    let mut f_3: Option<i64> = None;
+    let mut f_4: Option<i64> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = i_prot.read_bool()?;
+          f_1 = Some(val);
+        },
+        2 => {
+          let val = i_prot.read_i64()?;
+          f_2 = Some(val);
+        },
+        3 => {
+          let val = i_prot.read_i64()?;
+          f_3 = Some(val);
+        },
+        4 => {
+          let val = i_prot.read_i64()?;
+          f_4 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    let ret = TBinlogConfig {
+      enable: f_1,
+      ttl_seconds: f_2,
+      max_bytes: f_3,
+      max_history_nums: f_4,
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("TBinlogConfig");
+    o_prot.write_struct_begin(&struct_ident)?;
+    if let Some(fld_var) = self.enable {
+      o_prot.write_field_begin(&TFieldIdentifier::new("enable", TType::Bool, 1))?;
+      o_prot.write_bool(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.ttl_seconds {
+      o_prot.write_field_begin(&TFieldIdentifier::new("ttl_seconds", TType::I64, 2))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.max_bytes {
+      o_prot.write_field_begin(&TFieldIdentifier::new("max_bytes", TType::I64, 3))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.max_history_nums {
+      o_prot.write_field_begin(&TFieldIdentifier::new("max_history_nums", TType::I64, 4))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+impl Default for TBinlogConfig {
+  fn default() -> Self {
+    TBinlogConfig{
+      enable: Some(false),
+      ttl_seconds: Some(0),
+      max_bytes: Some(0),
+      max_history_nums: Some(0),
+    }
+  }
+}
+
+//
 // TCalcDeleteBitmapPartitionInfo
 //
 
@@ -828,88 +1112,6 @@ impl TSerializable for TCloneReq {
 }
 
 //
-// TCooldownConf
-//
-
-#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-pub struct TCooldownConf {
-  pub tablet_id: types::TTabletId,
-  pub cooldown_replica_id: Option<types::TReplicaId>,
-  pub cooldown_term: Option<i64>,
-}
-
-impl TCooldownConf {
-  pub fn new<F2, F3>(tablet_id: types::TTabletId, cooldown_replica_id: F2, cooldown_term: F3) -> TCooldownConf where F2: Into<Option<types::TReplicaId>>, F3: Into<Option<i64>> {
-    TCooldownConf {
-      tablet_id,
-      cooldown_replica_id: cooldown_replica_id.into(),
-      cooldown_term: cooldown_term.into(),
-    }
-  }
-}
-
-impl TSerializable for TCooldownConf {
-  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TCooldownConf> {
-    i_prot.read_struct_begin()?;
-    let mut f_1: Option<types::TTabletId> = None;
-    let mut f_2: Option<types::TReplicaId> = None;
-    let mut f_3: Option<i64> = None;
-    loop {
-      let field_ident = i_prot.read_field_begin()?;
-      if field_ident.field_type == TType::Stop {
-        break;
-      }
-      let field_id = field_id(&field_ident)?;
-      match field_id {
-        1 => {
-          let val = i_prot.read_i64()?;
-          f_1 = Some(val);
-        },
-        2 => {
-          let val = i_prot.read_i64()?;
-          f_2 = Some(val);
-        },
-        3 => {
-          let val = i_prot.read_i64()?;
-          f_3 = Some(val);
-        },
-        _ => {
-          i_prot.skip(field_ident.field_type)?;
-        },
-      };
-      i_prot.read_field_end()?;
-    }
-    i_prot.read_struct_end()?;
-    verify_required_field_exists("TCooldownConf.tablet_id", &f_1)?;
-    let ret = TCooldownConf {
-      tablet_id: f_1.expect("auto-generated code should have checked for presence of required fields"),
-      cooldown_replica_id: f_2,
-      cooldown_term: f_3,
-    };
-    Ok(ret)
-  }
-  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
-    let struct_ident = TStructIdentifier::new("TCooldownConf");
-    o_prot.write_struct_begin(&struct_ident)?;
-    o_prot.write_field_begin(&TFieldIdentifier::new("tablet_id", TType::I64, 1))?;
-    o_prot.write_i64(self.tablet_id)?;
-    o_prot.write_field_end()?;
-    if let Some(fld_var) = self.cooldown_replica_id {
-      o_prot.write_field_begin(&TFieldIdentifier::new("cooldown_replica_id", TType::I64, 2))?;
-      o_prot.write_i64(fld_var)?;
-      o_prot.write_field_end()?
-    }
-    if let Some(fld_var) = self.cooldown_term {
-      o_prot.write_field_begin(&TFieldIdentifier::new("cooldown_term", TType::I64, 3))?;
-      o_prot.write_i64(fld_var)?;
-      o_prot.write_field_end()?
-    }
-    o_prot.write_field_stop()?;
-    o_prot.write_struct_end()
-  }
-}
-
-//
 // TCondition
 //
 
@@ -1000,6 +1202,88 @@ impl TSerializable for TCondition {
 }
 
 //
+// TCooldownConf
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TCooldownConf {
+  pub tablet_id: types::TTabletId,
+  pub cooldown_replica_id: Option<types::TReplicaId>,
+  pub cooldown_term: Option<i64>,
+}
+
+impl TCooldownConf {
+  pub fn new<F2, F3>(tablet_id: types::TTabletId, cooldown_replica_id: F2, cooldown_term: F3) -> TCooldownConf where F2: Into<Option<types::TReplicaId>>, F3: Into<Option<i64>> {
+    TCooldownConf {
+      tablet_id,
+      cooldown_replica_id: cooldown_replica_id.into(),
+      cooldown_term: cooldown_term.into(),
+    }
+  }
+}
+
+impl TSerializable for TCooldownConf {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TCooldownConf> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<types::TTabletId> = None;
+    let mut f_2: Option<types::TReplicaId> = None;
+    let mut f_3: Option<i64> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = i_prot.read_i64()?;
+          f_1 = Some(val);
+        },
+        2 => {
+          let val = i_prot.read_i64()?;
+          f_2 = Some(val);
+        },
+        3 => {
+          let val = i_prot.read_i64()?;
+          f_3 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    verify_required_field_exists("TCooldownConf.tablet_id", &f_1)?;
+    let ret = TCooldownConf {
+      tablet_id: f_1.expect("auto-generated code should have checked for presence of required fields"),
+      cooldown_replica_id: f_2,
+      cooldown_term: f_3,
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("TCooldownConf");
+    o_prot.write_struct_begin(&struct_ident)?;
+    o_prot.write_field_begin(&TFieldIdentifier::new("tablet_id", TType::I64, 1))?;
+    o_prot.write_i64(self.tablet_id)?;
+    o_prot.write_field_end()?;
+    if let Some(fld_var) = self.cooldown_replica_id {
+      o_prot.write_field_begin(&TFieldIdentifier::new("cooldown_replica_id", TType::I64, 2))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.cooldown_term {
+      o_prot.write_field_begin(&TFieldIdentifier::new("cooldown_term", TType::I64, 3))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+//
 // TCreateTabletReq
 //
 
@@ -1012,12 +1296,18 @@ pub struct TCreateTabletReq {
   pub in_restore_mode: Option<bool>,
   pub table_id: Option<i64>,
   pub partition_id: Option<i64>,
+  pub storage_format: Option<TStorageFormat>,
+  pub tablet_type: Option<TTabletType>,
+  pub compression_type: Option<TCompressionType>,
   pub replica_id: Option<types::TReplicaId>,
+  pub enable_unique_key_merge_on_write: Option<bool>,
   pub storage_policy_id: Option<i64>,
+  pub binlog_config: Option<TBinlogConfig>,
+  pub compaction_policy: Option<String>,
 }
 
 impl TCreateTabletReq {
-  pub fn new<F3, F5, F6, F9, F10, F17, F20>(tablet_id: types::TTabletId, tablet_schema: Box<TTabletSchema>, version: F3, storage_medium: F5, in_restore_mode: F6, table_id: F9, partition_id: F10, replica_id: F17, storage_policy_id: F20) -> TCreateTabletReq where F3: Into<Option<types::TVersion>>, F5: Into<Option<types::TStorageMedium>>, F6: Into<Option<bool>>, F9: Into<Option<i64>>, F10: Into<Option<i64>>, F17: Into<Option<types::TReplicaId>>, F20: Into<Option<i64>> {
+  pub fn new<F3, F5, F6, F9, F10, F13, F14, F16, F17, F19, F20, F21, F22>(tablet_id: types::TTabletId, tablet_schema: Box<TTabletSchema>, version: F3, storage_medium: F5, in_restore_mode: F6, table_id: F9, partition_id: F10, storage_format: F13, tablet_type: F14, compression_type: F16, replica_id: F17, enable_unique_key_merge_on_write: F19, storage_policy_id: F20, binlog_config: F21, compaction_policy: F22) -> TCreateTabletReq where F3: Into<Option<types::TVersion>>, F5: Into<Option<types::TStorageMedium>>, F6: Into<Option<bool>>, F9: Into<Option<i64>>, F10: Into<Option<i64>>, F13: Into<Option<TStorageFormat>>, F14: Into<Option<TTabletType>>, F16: Into<Option<TCompressionType>>, F17: Into<Option<types::TReplicaId>>, F19: Into<Option<bool>>, F20: Into<Option<i64>>, F21: Into<Option<TBinlogConfig>>, F22: Into<Option<String>> {
     TCreateTabletReq {
       tablet_id,
       tablet_schema,
@@ -1026,8 +1316,14 @@ impl TCreateTabletReq {
       in_restore_mode: in_restore_mode.into(),
       table_id: table_id.into(),
       partition_id: partition_id.into(),
+      storage_format: storage_format.into(),
+      tablet_type: tablet_type.into(),
+      compression_type: compression_type.into(),
       replica_id: replica_id.into(),
+      enable_unique_key_merge_on_write: enable_unique_key_merge_on_write.into(),
       storage_policy_id: storage_policy_id.into(),
+      binlog_config: binlog_config.into(),
+      compaction_policy: compaction_policy.into(),
     }
   }
 }
@@ -1042,8 +1338,14 @@ impl TSerializable for TCreateTabletReq {
     let mut f_6: Option<bool> = None;
     let mut f_9: Option<i64> = None;
     let mut f_10: Option<i64> = None;
+    let mut f_13: Option<TStorageFormat> = None;
+    let mut f_14: Option<TTabletType> = None;
+    let mut f_16: Option<TCompressionType> = None;
     let mut f_17: Option<types::TReplicaId> = None;
+    let mut f_19: Option<bool> = None;
     let mut f_20: Option<i64> = None;
+    let mut f_21: Option<TBinlogConfig> = None;
+    let mut f_22: Option<String> = None;
     loop {
       let field_ident = i_prot.read_field_begin()?;
       if field_ident.field_type == TType::Stop {
@@ -1079,13 +1381,37 @@ impl TSerializable for TCreateTabletReq {
           let val = i_prot.read_i64()?;
           f_10 = Some(val);
         },
+        13 => {
+          let val = TStorageFormat::read_from_in_protocol(i_prot)?;
+          f_13 = Some(val);
+        },
+        14 => {
+          let val = TTabletType::read_from_in_protocol(i_prot)?;
+          f_14 = Some(val);
+        },
+        16 => {
+          let val = TCompressionType::read_from_in_protocol(i_prot)?;
+          f_16 = Some(val);
+        },
         17 => {
           let val = i_prot.read_i64()?;
           f_17 = Some(val);
         },
+        19 => {
+          let val = i_prot.read_bool()?;
+          f_19 = Some(val);
+        },
         20 => {
           let val = i_prot.read_i64()?;
           f_20 = Some(val);
+        },
+        21 => {
+          let val = TBinlogConfig::read_from_in_protocol(i_prot)?;
+          f_21 = Some(val);
+        },
+        22 => {
+          let val = i_prot.read_string()?;
+          f_22 = Some(val);
         },
         _ => {
           i_prot.skip(field_ident.field_type)?;
@@ -1104,8 +1430,14 @@ impl TSerializable for TCreateTabletReq {
       in_restore_mode: f_6,
       table_id: f_9,
       partition_id: f_10,
+      storage_format: f_13,
+      tablet_type: f_14,
+      compression_type: f_16,
       replica_id: f_17,
+      enable_unique_key_merge_on_write: f_19,
       storage_policy_id: f_20,
+      binlog_config: f_21,
+      compaction_policy: f_22,
     };
     Ok(ret)
   }
@@ -1143,14 +1475,44 @@ impl TSerializable for TCreateTabletReq {
       o_prot.write_i64(fld_var)?;
       o_prot.write_field_end()?
     }
+    if let Some(ref fld_var) = self.storage_format {
+      o_prot.write_field_begin(&TFieldIdentifier::new("storage_format", TType::I32, 13))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.tablet_type {
+      o_prot.write_field_begin(&TFieldIdentifier::new("tablet_type", TType::I32, 14))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.compression_type {
+      o_prot.write_field_begin(&TFieldIdentifier::new("compression_type", TType::I32, 16))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
     if let Some(fld_var) = self.replica_id {
       o_prot.write_field_begin(&TFieldIdentifier::new("replica_id", TType::I64, 17))?;
       o_prot.write_i64(fld_var)?;
       o_prot.write_field_end()?
     }
+    if let Some(fld_var) = self.enable_unique_key_merge_on_write {
+      o_prot.write_field_begin(&TFieldIdentifier::new("enable_unique_key_merge_on_write", TType::Bool, 19))?;
+      o_prot.write_bool(fld_var)?;
+      o_prot.write_field_end()?
+    }
     if let Some(fld_var) = self.storage_policy_id {
       o_prot.write_field_begin(&TFieldIdentifier::new("storage_policy_id", TType::I64, 20))?;
       o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.binlog_config {
+      o_prot.write_field_begin(&TFieldIdentifier::new("binlog_config", TType::Struct, 21))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.compaction_policy {
+      o_prot.write_field_begin(&TFieldIdentifier::new("compaction_policy", TType::String, 22))?;
+      o_prot.write_string(fld_var)?;
       o_prot.write_field_end()?
     }
     o_prot.write_field_stop()?;
@@ -1718,6 +2080,72 @@ impl TSerializable for TPublishVersionRequest {
 }
 
 //
+// TPushCooldownConfReq
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TPushCooldownConfReq {
+  pub cooldown_confs: Vec<TCooldownConf>,
+}
+
+impl TPushCooldownConfReq {
+  pub fn new(cooldown_confs: Vec<TCooldownConf>) -> TPushCooldownConfReq {
+    TPushCooldownConfReq {
+      cooldown_confs,
+    }
+  }
+}
+
+impl TSerializable for TPushCooldownConfReq {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TPushCooldownConfReq> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<Vec<TCooldownConf>> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let list_ident = i_prot.read_list_begin()?;
+          let mut val: Vec<TCooldownConf> = Vec::with_capacity(list_ident.size as usize);
+          for _ in 0..list_ident.size {
+            let list_elem_10 = TCooldownConf::read_from_in_protocol(i_prot)?;
+            val.push(list_elem_10);
+          }
+          i_prot.read_list_end()?;
+          f_1 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    verify_required_field_exists("TPushCooldownConfReq.cooldown_confs", &f_1)?;
+    let ret = TPushCooldownConfReq {
+      cooldown_confs: f_1.expect("auto-generated code should have checked for presence of required fields"),
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("TPushCooldownConfReq");
+    o_prot.write_struct_begin(&struct_ident)?;
+    o_prot.write_field_begin(&TFieldIdentifier::new("cooldown_confs", TType::List, 1))?;
+    o_prot.write_list_begin(&TListIdentifier::new(TType::Struct, self.cooldown_confs.len() as i32))?;
+    for e in &self.cooldown_confs {
+      e.write_to_out_protocol(o_prot)?;
+    }
+    o_prot.write_list_end()?;
+    o_prot.write_field_end()?;
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+//
 // TPushReq
 //
 
@@ -1806,8 +2234,8 @@ impl TSerializable for TPushReq {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<TCondition> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_10 = TCondition::read_from_in_protocol(i_prot)?;
-            val.push(list_elem_10);
+            let list_elem_11 = TCondition::read_from_in_protocol(i_prot)?;
+            val.push(list_elem_11);
           }
           i_prot.read_list_end()?;
           f_9 = Some(val);
@@ -1832,8 +2260,8 @@ impl TSerializable for TPushReq {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<descriptors::TColumn> = Vec::with_capacity(list_ident.size as usize);
           for _ in 0..list_ident.size {
-            let list_elem_11 = descriptors::TColumn::read_from_in_protocol(i_prot)?;
-            val.push(list_elem_11);
+            let list_elem_12 = descriptors::TColumn::read_from_in_protocol(i_prot)?;
+            val.push(list_elem_12);
           }
           i_prot.read_list_end()?;
           f_16 = Some(val);
@@ -1926,72 +2354,6 @@ impl TSerializable for TPushReq {
       o_prot.write_list_end()?;
       o_prot.write_field_end()?
     }
-    o_prot.write_field_stop()?;
-    o_prot.write_struct_end()
-  }
-}
-
-//
-// TPushCooldownConfReq
-//
-
-#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-pub struct TPushCooldownConfReq {
-  pub cooldown_confs: Vec<TCooldownConf>,
-}
-
-impl TPushCooldownConfReq {
-  pub fn new(cooldown_confs: Vec<TCooldownConf>) -> TPushCooldownConfReq {
-    TPushCooldownConfReq {
-      cooldown_confs,
-    }
-  }
-}
-
-impl TSerializable for TPushCooldownConfReq {
-  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TPushCooldownConfReq> {
-    i_prot.read_struct_begin()?;
-    let mut f_1: Option<Vec<TCooldownConf>> = None;
-    loop {
-      let field_ident = i_prot.read_field_begin()?;
-      if field_ident.field_type == TType::Stop {
-        break;
-      }
-      let field_id = field_id(&field_ident)?;
-      match field_id {
-        1 => {
-          let list_ident = i_prot.read_list_begin()?;
-          let mut val: Vec<TCooldownConf> = Vec::with_capacity(list_ident.size as usize);
-          for _ in 0..list_ident.size {
-            let list_elem_12 = TCooldownConf::read_from_in_protocol(i_prot)?;
-            val.push(list_elem_12);
-          }
-          i_prot.read_list_end()?;
-          f_1 = Some(val);
-        },
-        _ => {
-          i_prot.skip(field_ident.field_type)?;
-        },
-      };
-      i_prot.read_field_end()?;
-    }
-    i_prot.read_struct_end()?;
-    verify_required_field_exists("TPushCooldownConfReq.cooldown_confs", &f_1)?;
-    let ret = TPushCooldownConfReq {
-      cooldown_confs: f_1.expect("auto-generated code should have checked for presence of required fields"),
-    };
-    Ok(ret)
-  }
-  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
-    let struct_ident = TStructIdentifier::new("TPushCooldownConfReq");
-    o_prot.write_struct_begin(&struct_ident)?;
-    o_prot.write_field_begin(&TFieldIdentifier::new("cooldown_confs", TType::List, 1))?;
-    o_prot.write_list_begin(&TListIdentifier::new(TType::Struct, self.cooldown_confs.len() as i32))?;
-    for e in &self.cooldown_confs {
-      e.write_to_out_protocol(o_prot)?;
-    }
-    o_prot.write_list_end()?;
-    o_prot.write_field_end()?;
     o_prot.write_field_stop()?;
     o_prot.write_struct_end()
   }
@@ -3045,16 +3407,30 @@ pub struct TTabletSchema {
   pub keys_type: types::TKeysType,
   pub storage_type: types::TStorageType,
   pub columns: Vec<descriptors::TColumn>,
+  pub bloom_filter_fpp: Option<OrderedFloat<f64>>,
+  pub is_in_memory: Option<bool>,
+  pub delete_sign_idx: Option<i32>,
+  pub sequence_col_idx: Option<i32>,
+  pub disable_auto_compaction: Option<bool>,
+  pub version_col_idx: Option<i32>,
+  pub store_row_column: Option<bool>,
 }
 
 impl TTabletSchema {
-  pub fn new(short_key_column_count: i16, schema_hash: types::TSchemaHash, keys_type: types::TKeysType, storage_type: types::TStorageType, columns: Vec<descriptors::TColumn>) -> TTabletSchema {
+  pub fn new<F6, F8, F9, F10, F13, F14, F16>(short_key_column_count: i16, schema_hash: types::TSchemaHash, keys_type: types::TKeysType, storage_type: types::TStorageType, columns: Vec<descriptors::TColumn>, bloom_filter_fpp: F6, is_in_memory: F8, delete_sign_idx: F9, sequence_col_idx: F10, disable_auto_compaction: F13, version_col_idx: F14, store_row_column: F16) -> TTabletSchema where F6: Into<Option<OrderedFloat<f64>>>, F8: Into<Option<bool>>, F9: Into<Option<i32>>, F10: Into<Option<i32>>, F13: Into<Option<bool>>, F14: Into<Option<i32>>, F16: Into<Option<bool>> {
     TTabletSchema {
       short_key_column_count,
       schema_hash,
       keys_type,
       storage_type,
       columns,
+      bloom_filter_fpp: bloom_filter_fpp.into(),
+      is_in_memory: is_in_memory.into(),
+      delete_sign_idx: delete_sign_idx.into(),
+      sequence_col_idx: sequence_col_idx.into(),
+      disable_auto_compaction: disable_auto_compaction.into(),
+      version_col_idx: version_col_idx.into(),
+      store_row_column: store_row_column.into(),
     }
   }
 }
@@ -3067,6 +3443,13 @@ impl TSerializable for TTabletSchema {
     let mut f_3: Option<types::TKeysType> = None;
     let mut f_4: Option<types::TStorageType> = None;
     let mut f_5: Option<Vec<descriptors::TColumn>> = None;
+    let mut f_6: Option<OrderedFloat<f64>> = None;
+    let mut f_8: Option<bool> = None;
+    let mut f_9: Option<i32> = None;
+    let mut f_10: Option<i32> = None;
+    let mut f_13: Option<bool> = None;
+    let mut f_14: Option<i32> = None;
+    let mut f_16: Option<bool> = None;
     loop {
       let field_ident = i_prot.read_field_begin()?;
       if field_ident.field_type == TType::Stop {
@@ -3100,6 +3483,34 @@ impl TSerializable for TTabletSchema {
           i_prot.read_list_end()?;
           f_5 = Some(val);
         },
+        6 => {
+          let val = OrderedFloat::from(i_prot.read_double()?);
+          f_6 = Some(val);
+        },
+        8 => {
+          let val = i_prot.read_bool()?;
+          f_8 = Some(val);
+        },
+        9 => {
+          let val = i_prot.read_i32()?;
+          f_9 = Some(val);
+        },
+        10 => {
+          let val = i_prot.read_i32()?;
+          f_10 = Some(val);
+        },
+        13 => {
+          let val = i_prot.read_bool()?;
+          f_13 = Some(val);
+        },
+        14 => {
+          let val = i_prot.read_i32()?;
+          f_14 = Some(val);
+        },
+        16 => {
+          let val = i_prot.read_bool()?;
+          f_16 = Some(val);
+        },
         _ => {
           i_prot.skip(field_ident.field_type)?;
         },
@@ -3118,6 +3529,13 @@ impl TSerializable for TTabletSchema {
       keys_type: f_3.expect("auto-generated code should have checked for presence of required fields"),
       storage_type: f_4.expect("auto-generated code should have checked for presence of required fields"),
       columns: f_5.expect("auto-generated code should have checked for presence of required fields"),
+      bloom_filter_fpp: f_6,
+      is_in_memory: f_8,
+      delete_sign_idx: f_9,
+      sequence_col_idx: f_10,
+      disable_auto_compaction: f_13,
+      version_col_idx: f_14,
+      store_row_column: f_16,
     };
     Ok(ret)
   }
@@ -3143,6 +3561,41 @@ impl TSerializable for TTabletSchema {
     }
     o_prot.write_list_end()?;
     o_prot.write_field_end()?;
+    if let Some(fld_var) = self.bloom_filter_fpp {
+      o_prot.write_field_begin(&TFieldIdentifier::new("bloom_filter_fpp", TType::Double, 6))?;
+      o_prot.write_double(fld_var.into())?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.is_in_memory {
+      o_prot.write_field_begin(&TFieldIdentifier::new("is_in_memory", TType::Bool, 8))?;
+      o_prot.write_bool(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.delete_sign_idx {
+      o_prot.write_field_begin(&TFieldIdentifier::new("delete_sign_idx", TType::I32, 9))?;
+      o_prot.write_i32(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.sequence_col_idx {
+      o_prot.write_field_begin(&TFieldIdentifier::new("sequence_col_idx", TType::I32, 10))?;
+      o_prot.write_i32(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.disable_auto_compaction {
+      o_prot.write_field_begin(&TFieldIdentifier::new("disable_auto_compaction", TType::Bool, 13))?;
+      o_prot.write_bool(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.version_col_idx {
+      o_prot.write_field_begin(&TFieldIdentifier::new("version_col_idx", TType::I32, 14))?;
+      o_prot.write_i32(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.store_row_column {
+      o_prot.write_field_begin(&TFieldIdentifier::new("store_row_column", TType::Bool, 16))?;
+      o_prot.write_bool(fld_var)?;
+      o_prot.write_field_end()?
+    }
     o_prot.write_field_stop()?;
     o_prot.write_struct_end()
   }

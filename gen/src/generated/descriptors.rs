@@ -39,12 +39,15 @@ pub struct TColumn {
   pub is_key: Option<bool>,
   pub is_allow_null: Option<bool>,
   pub default_value: Option<String>,
+  pub is_bloom_filter_column: Option<bool>,
+  pub visible: Option<bool>,
   pub children_column: Option<Vec<Box<TColumn>>>,
   pub col_unique_id: Option<i32>,
+  pub is_auto_increment: Option<bool>,
 }
 
 impl TColumn {
-  pub fn new<F3, F4, F5, F6, F10, F11>(column_name: String, column_type: types::TColumnType, aggregation_type: F3, is_key: F4, is_allow_null: F5, default_value: F6, children_column: F10, col_unique_id: F11) -> TColumn where F3: Into<Option<types::TAggregationType>>, F4: Into<Option<bool>>, F5: Into<Option<bool>>, F6: Into<Option<String>>, F10: Into<Option<Vec<Box<TColumn>>>>, F11: Into<Option<i32>> {
+  pub fn new<F3, F4, F5, F6, F7, F9, F10, F11, F18>(column_name: String, column_type: types::TColumnType, aggregation_type: F3, is_key: F4, is_allow_null: F5, default_value: F6, is_bloom_filter_column: F7, visible: F9, children_column: F10, col_unique_id: F11, is_auto_increment: F18) -> TColumn where F3: Into<Option<types::TAggregationType>>, F4: Into<Option<bool>>, F5: Into<Option<bool>>, F6: Into<Option<String>>, F7: Into<Option<bool>>, F9: Into<Option<bool>>, F10: Into<Option<Vec<Box<TColumn>>>>, F11: Into<Option<i32>>, F18: Into<Option<bool>> {
     TColumn {
       column_name,
       column_type,
@@ -52,8 +55,11 @@ impl TColumn {
       is_key: is_key.into(),
       is_allow_null: is_allow_null.into(),
       default_value: default_value.into(),
+      is_bloom_filter_column: is_bloom_filter_column.into(),
+      visible: visible.into(),
       children_column: children_column.into(),
       col_unique_id: col_unique_id.into(),
+      is_auto_increment: is_auto_increment.into(),
     }
   }
 }
@@ -67,8 +73,11 @@ impl TSerializable for TColumn {
     let mut f_4: Option<bool> = None;
     let mut f_5: Option<bool> = None;
     let mut f_6: Option<String> = None;
+    let mut f_7: Option<bool> = None;
+    let mut f_9: Option<bool> = None;
     let mut f_10: Option<Vec<Box<TColumn>>> = None;
     let mut f_11: Option<i32> = None;
+    let mut f_18: Option<bool> = None;
     loop {
       let field_ident = i_prot.read_field_begin()?;
       if field_ident.field_type == TType::Stop {
@@ -100,6 +109,14 @@ impl TSerializable for TColumn {
           let val = i_prot.read_string()?;
           f_6 = Some(val);
         },
+        7 => {
+          let val = i_prot.read_bool()?;
+          f_7 = Some(val);
+        },
+        9 => {
+          let val = i_prot.read_bool()?;
+          f_9 = Some(val);
+        },
         10 => {
           let list_ident = i_prot.read_list_begin()?;
           let mut val: Vec<Box<TColumn>> = Vec::with_capacity(list_ident.size as usize);
@@ -113,6 +130,10 @@ impl TSerializable for TColumn {
         11 => {
           let val = i_prot.read_i32()?;
           f_11 = Some(val);
+        },
+        18 => {
+          let val = i_prot.read_bool()?;
+          f_18 = Some(val);
         },
         _ => {
           i_prot.skip(field_ident.field_type)?;
@@ -130,8 +151,11 @@ impl TSerializable for TColumn {
       is_key: f_4,
       is_allow_null: f_5,
       default_value: f_6,
+      is_bloom_filter_column: f_7,
+      visible: f_9,
       children_column: f_10,
       col_unique_id: f_11,
+      is_auto_increment: f_18,
     };
     Ok(ret)
   }
@@ -164,6 +188,16 @@ impl TSerializable for TColumn {
       o_prot.write_string(fld_var)?;
       o_prot.write_field_end()?
     }
+    if let Some(fld_var) = self.is_bloom_filter_column {
+      o_prot.write_field_begin(&TFieldIdentifier::new("is_bloom_filter_column", TType::Bool, 7))?;
+      o_prot.write_bool(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.visible {
+      o_prot.write_field_begin(&TFieldIdentifier::new("visible", TType::Bool, 9))?;
+      o_prot.write_bool(fld_var)?;
+      o_prot.write_field_end()?
+    }
     if let Some(ref fld_var) = self.children_column {
       o_prot.write_field_begin(&TFieldIdentifier::new("children_column", TType::List, 10))?;
       o_prot.write_list_begin(&TListIdentifier::new(TType::Struct, fld_var.len() as i32))?;
@@ -176,6 +210,11 @@ impl TSerializable for TColumn {
     if let Some(fld_var) = self.col_unique_id {
       o_prot.write_field_begin(&TFieldIdentifier::new("col_unique_id", TType::I32, 11))?;
       o_prot.write_i32(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.is_auto_increment {
+      o_prot.write_field_begin(&TFieldIdentifier::new("is_auto_increment", TType::Bool, 18))?;
+      o_prot.write_bool(fld_var)?;
       o_prot.write_field_end()?
     }
     o_prot.write_field_stop()?;

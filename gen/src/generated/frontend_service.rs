@@ -477,6 +477,234 @@ impl From<&TSnapshotType> for i32 {
 }
 
 //
+// TAutoIncrementRangeRequest
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TAutoIncrementRangeRequest {
+  pub db_id: Option<i64>,
+  pub table_id: Option<i64>,
+  pub column_id: Option<i64>,
+  pub length: Option<i64>,
+  pub lower_bound: Option<i64>,
+}
+
+impl TAutoIncrementRangeRequest {
+  pub fn new<F1, F2, F3, F4, F5>(db_id: F1, table_id: F2, column_id: F3, length: F4, lower_bound: F5) -> TAutoIncrementRangeRequest where F1: Into<Option<i64>>, F2: Into<Option<i64>>, F3: Into<Option<i64>>, F4: Into<Option<i64>>, F5: Into<Option<i64>> {
+    TAutoIncrementRangeRequest {
+      db_id: db_id.into(),
+      table_id: table_id.into(),
+      column_id: column_id.into(),
+      length: length.into(),
+      lower_bound: lower_bound.into(),
+    }
+  }
+}
+
+impl TSerializable for TAutoIncrementRangeRequest {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TAutoIncrementRangeRequest> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<i64> = None;
+    let mut f_2: Option<i64> = None;
+    let mut f_3: Option<i64> = None;
+    let mut f_4: Option<i64> = None;
+    let mut f_5: Option<i64> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = i_prot.read_i64()?;
+          f_1 = Some(val);
+        },
+        2 => {
+          let val = i_prot.read_i64()?;
+          f_2 = Some(val);
+        },
+        3 => {
+          let val = i_prot.read_i64()?;
+          f_3 = Some(val);
+        },
+        4 => {
+          let val = i_prot.read_i64()?;
+          f_4 = Some(val);
+        },
+        5 => {
+          let val = i_prot.read_i64()?;
+          f_5 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    let ret = TAutoIncrementRangeRequest {
+      db_id: f_1,
+      table_id: f_2,
+      column_id: f_3,
+      length: f_4,
+      lower_bound: f_5,
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("TAutoIncrementRangeRequest");
+    o_prot.write_struct_begin(&struct_ident)?;
+    if let Some(fld_var) = self.db_id {
+      o_prot.write_field_begin(&TFieldIdentifier::new("db_id", TType::I64, 1))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.table_id {
+      o_prot.write_field_begin(&TFieldIdentifier::new("table_id", TType::I64, 2))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.column_id {
+      o_prot.write_field_begin(&TFieldIdentifier::new("column_id", TType::I64, 3))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.length {
+      o_prot.write_field_begin(&TFieldIdentifier::new("length", TType::I64, 4))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.lower_bound {
+      o_prot.write_field_begin(&TFieldIdentifier::new("lower_bound", TType::I64, 5))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+impl Default for TAutoIncrementRangeRequest {
+  fn default() -> Self {
+    TAutoIncrementRangeRequest{
+      db_id: Some(0),
+      table_id: Some(0),
+      column_id: Some(0),
+      length: Some(0),
+      lower_bound: Some(0),
+    }
+  }
+}
+
+//
+// TAutoIncrementRangeResult
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TAutoIncrementRangeResult {
+  pub status: Option<status::TStatus>,
+  pub start: Option<i64>,
+  pub length: Option<i64>,
+  pub master_address: Option<types::TNetworkAddress>,
+}
+
+impl TAutoIncrementRangeResult {
+  pub fn new<F1, F2, F3, F4>(status: F1, start: F2, length: F3, master_address: F4) -> TAutoIncrementRangeResult where F1: Into<Option<status::TStatus>>, F2: Into<Option<i64>>, F3: Into<Option<i64>>, F4: Into<Option<types::TNetworkAddress>> {
+    TAutoIncrementRangeResult {
+      status: status.into(),
+      start: start.into(),
+      length: length.into(),
+      master_address: master_address.into(),
+    }
+  }
+}
+
+impl TSerializable for TAutoIncrementRangeResult {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TAutoIncrementRangeResult> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<status::TStatus> = None;
+    let mut f_2: Option<i64> = None;
+    let mut f_3: Option<i64> = None;
+    let mut f_4: Option<types::TNetworkAddress> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = status::TStatus::read_from_in_protocol(i_prot)?;
+          f_1 = Some(val);
+        },
+        2 => {
+          let val = i_prot.read_i64()?;
+          f_2 = Some(val);
+        },
+        3 => {
+          let val = i_prot.read_i64()?;
+          f_3 = Some(val);
+        },
+        4 => {
+          let val = types::TNetworkAddress::read_from_in_protocol(i_prot)?;
+          f_4 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    let ret = TAutoIncrementRangeResult {
+      status: f_1,
+      start: f_2,
+      length: f_3,
+      master_address: f_4,
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("TAutoIncrementRangeResult");
+    o_prot.write_struct_begin(&struct_ident)?;
+    if let Some(ref fld_var) = self.status {
+      o_prot.write_field_begin(&TFieldIdentifier::new("status", TType::Struct, 1))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.start {
+      o_prot.write_field_begin(&TFieldIdentifier::new("start", TType::I64, 2))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.length {
+      o_prot.write_field_begin(&TFieldIdentifier::new("length", TType::I64, 3))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.master_address {
+      o_prot.write_field_begin(&TFieldIdentifier::new("master_address", TType::Struct, 4))?;
+      fld_var.write_to_out_protocol(o_prot)?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+impl Default for TAutoIncrementRangeResult {
+  fn default() -> Self {
+    TAutoIncrementRangeResult{
+      status: None,
+      start: Some(0),
+      length: Some(0),
+      master_address: None,
+    }
+  }
+}
+
+//
 // TBeginTxnRequest
 //
 
@@ -3879,6 +4107,260 @@ impl Default for TGetSnapshotResult {
 }
 
 //
+// TLoadTxn2PCRequest
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TLoadTxn2PCRequest {
+  pub cluster: Option<String>,
+  pub user: String,
+  pub passwd: String,
+  pub db: Option<String>,
+  pub user_ip: Option<String>,
+  pub txn_id: Option<i64>,
+  pub operation: Option<String>,
+  pub auth_code: Option<i64>,
+  pub token: Option<String>,
+  pub thrift_rpc_timeout_ms: Option<i64>,
+  pub label: Option<String>,
+  pub auth_code_uuid: Option<String>,
+}
+
+impl TLoadTxn2PCRequest {
+  pub fn new<F1, F4, F5, F6, F7, F8, F9, F10, F11, F1000>(cluster: F1, user: String, passwd: String, db: F4, user_ip: F5, txn_id: F6, operation: F7, auth_code: F8, token: F9, thrift_rpc_timeout_ms: F10, label: F11, auth_code_uuid: F1000) -> TLoadTxn2PCRequest where F1: Into<Option<String>>, F4: Into<Option<String>>, F5: Into<Option<String>>, F6: Into<Option<i64>>, F7: Into<Option<String>>, F8: Into<Option<i64>>, F9: Into<Option<String>>, F10: Into<Option<i64>>, F11: Into<Option<String>>, F1000: Into<Option<String>> {
+    TLoadTxn2PCRequest {
+      cluster: cluster.into(),
+      user,
+      passwd,
+      db: db.into(),
+      user_ip: user_ip.into(),
+      txn_id: txn_id.into(),
+      operation: operation.into(),
+      auth_code: auth_code.into(),
+      token: token.into(),
+      thrift_rpc_timeout_ms: thrift_rpc_timeout_ms.into(),
+      label: label.into(),
+      auth_code_uuid: auth_code_uuid.into(),
+    }
+  }
+}
+
+impl TSerializable for TLoadTxn2PCRequest {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TLoadTxn2PCRequest> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<String> = None;
+    let mut f_2: Option<String> = None;
+    let mut f_3: Option<String> = None;
+    let mut f_4: Option<String> = None;
+    let mut f_5: Option<String> = None;
+    let mut f_6: Option<i64> = None;
+    let mut f_7: Option<String> = None;
+    let mut f_8: Option<i64> = None;
+    let mut f_9: Option<String> = None;
+    let mut f_10: Option<i64> = None;
+    let mut f_11: Option<String> = None;
+    let mut f_1000: Option<String> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = i_prot.read_string()?;
+          f_1 = Some(val);
+        },
+        2 => {
+          let val = i_prot.read_string()?;
+          f_2 = Some(val);
+        },
+        3 => {
+          let val = i_prot.read_string()?;
+          f_3 = Some(val);
+        },
+        4 => {
+          let val = i_prot.read_string()?;
+          f_4 = Some(val);
+        },
+        5 => {
+          let val = i_prot.read_string()?;
+          f_5 = Some(val);
+        },
+        6 => {
+          let val = i_prot.read_i64()?;
+          f_6 = Some(val);
+        },
+        7 => {
+          let val = i_prot.read_string()?;
+          f_7 = Some(val);
+        },
+        8 => {
+          let val = i_prot.read_i64()?;
+          f_8 = Some(val);
+        },
+        9 => {
+          let val = i_prot.read_string()?;
+          f_9 = Some(val);
+        },
+        10 => {
+          let val = i_prot.read_i64()?;
+          f_10 = Some(val);
+        },
+        11 => {
+          let val = i_prot.read_string()?;
+          f_11 = Some(val);
+        },
+        1000 => {
+          let val = i_prot.read_string()?;
+          f_1000 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    verify_required_field_exists("TLoadTxn2PCRequest.user", &f_2)?;
+    verify_required_field_exists("TLoadTxn2PCRequest.passwd", &f_3)?;
+    let ret = TLoadTxn2PCRequest {
+      cluster: f_1,
+      user: f_2.expect("auto-generated code should have checked for presence of required fields"),
+      passwd: f_3.expect("auto-generated code should have checked for presence of required fields"),
+      db: f_4,
+      user_ip: f_5,
+      txn_id: f_6,
+      operation: f_7,
+      auth_code: f_8,
+      token: f_9,
+      thrift_rpc_timeout_ms: f_10,
+      label: f_11,
+      auth_code_uuid: f_1000,
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("TLoadTxn2PCRequest");
+    o_prot.write_struct_begin(&struct_ident)?;
+    if let Some(ref fld_var) = self.cluster {
+      o_prot.write_field_begin(&TFieldIdentifier::new("cluster", TType::String, 1))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_begin(&TFieldIdentifier::new("user", TType::String, 2))?;
+    o_prot.write_string(&self.user)?;
+    o_prot.write_field_end()?;
+    o_prot.write_field_begin(&TFieldIdentifier::new("passwd", TType::String, 3))?;
+    o_prot.write_string(&self.passwd)?;
+    o_prot.write_field_end()?;
+    if let Some(ref fld_var) = self.db {
+      o_prot.write_field_begin(&TFieldIdentifier::new("db", TType::String, 4))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.user_ip {
+      o_prot.write_field_begin(&TFieldIdentifier::new("user_ip", TType::String, 5))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.txn_id {
+      o_prot.write_field_begin(&TFieldIdentifier::new("txnId", TType::I64, 6))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.operation {
+      o_prot.write_field_begin(&TFieldIdentifier::new("operation", TType::String, 7))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.auth_code {
+      o_prot.write_field_begin(&TFieldIdentifier::new("auth_code", TType::I64, 8))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.token {
+      o_prot.write_field_begin(&TFieldIdentifier::new("token", TType::String, 9))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(fld_var) = self.thrift_rpc_timeout_ms {
+      o_prot.write_field_begin(&TFieldIdentifier::new("thrift_rpc_timeout_ms", TType::I64, 10))?;
+      o_prot.write_i64(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.label {
+      o_prot.write_field_begin(&TFieldIdentifier::new("label", TType::String, 11))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    if let Some(ref fld_var) = self.auth_code_uuid {
+      o_prot.write_field_begin(&TFieldIdentifier::new("auth_code_uuid", TType::String, 1000))?;
+      o_prot.write_string(fld_var)?;
+      o_prot.write_field_end()?
+    }
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+//
+// TLoadTxn2PCResult
+//
+
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct TLoadTxn2PCResult {
+  pub status: status::TStatus,
+}
+
+impl TLoadTxn2PCResult {
+  pub fn new(status: status::TStatus) -> TLoadTxn2PCResult {
+    TLoadTxn2PCResult {
+      status,
+    }
+  }
+}
+
+impl TSerializable for TLoadTxn2PCResult {
+  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TLoadTxn2PCResult> {
+    i_prot.read_struct_begin()?;
+    let mut f_1: Option<status::TStatus> = None;
+    loop {
+      let field_ident = i_prot.read_field_begin()?;
+      if field_ident.field_type == TType::Stop {
+        break;
+      }
+      let field_id = field_id(&field_ident)?;
+      match field_id {
+        1 => {
+          let val = status::TStatus::read_from_in_protocol(i_prot)?;
+          f_1 = Some(val);
+        },
+        _ => {
+          i_prot.skip(field_ident.field_type)?;
+        },
+      };
+      i_prot.read_field_end()?;
+    }
+    i_prot.read_struct_end()?;
+    verify_required_field_exists("TLoadTxn2PCResult.status", &f_1)?;
+    let ret = TLoadTxn2PCResult {
+      status: f_1.expect("auto-generated code should have checked for presence of required fields"),
+    };
+    Ok(ret)
+  }
+  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+    let struct_ident = TStructIdentifier::new("TLoadTxn2PCResult");
+    o_prot.write_struct_begin(&struct_ident)?;
+    o_prot.write_field_begin(&TFieldIdentifier::new("status", TType::Struct, 1))?;
+    self.status.write_to_out_protocol(o_prot)?;
+    o_prot.write_field_end()?;
+    o_prot.write_field_stop()?;
+    o_prot.write_struct_end()
+  }
+}
+
+//
 // TLoadTxnBeginRequest
 //
 
@@ -4546,260 +5028,6 @@ impl TSerializable for TLoadTxnCommitResult {
   }
   fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
     let struct_ident = TStructIdentifier::new("TLoadTxnCommitResult");
-    o_prot.write_struct_begin(&struct_ident)?;
-    o_prot.write_field_begin(&TFieldIdentifier::new("status", TType::Struct, 1))?;
-    self.status.write_to_out_protocol(o_prot)?;
-    o_prot.write_field_end()?;
-    o_prot.write_field_stop()?;
-    o_prot.write_struct_end()
-  }
-}
-
-//
-// TLoadTxn2PCRequest
-//
-
-#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-pub struct TLoadTxn2PCRequest {
-  pub cluster: Option<String>,
-  pub user: String,
-  pub passwd: String,
-  pub db: Option<String>,
-  pub user_ip: Option<String>,
-  pub txn_id: Option<i64>,
-  pub operation: Option<String>,
-  pub auth_code: Option<i64>,
-  pub token: Option<String>,
-  pub thrift_rpc_timeout_ms: Option<i64>,
-  pub label: Option<String>,
-  pub auth_code_uuid: Option<String>,
-}
-
-impl TLoadTxn2PCRequest {
-  pub fn new<F1, F4, F5, F6, F7, F8, F9, F10, F11, F1000>(cluster: F1, user: String, passwd: String, db: F4, user_ip: F5, txn_id: F6, operation: F7, auth_code: F8, token: F9, thrift_rpc_timeout_ms: F10, label: F11, auth_code_uuid: F1000) -> TLoadTxn2PCRequest where F1: Into<Option<String>>, F4: Into<Option<String>>, F5: Into<Option<String>>, F6: Into<Option<i64>>, F7: Into<Option<String>>, F8: Into<Option<i64>>, F9: Into<Option<String>>, F10: Into<Option<i64>>, F11: Into<Option<String>>, F1000: Into<Option<String>> {
-    TLoadTxn2PCRequest {
-      cluster: cluster.into(),
-      user,
-      passwd,
-      db: db.into(),
-      user_ip: user_ip.into(),
-      txn_id: txn_id.into(),
-      operation: operation.into(),
-      auth_code: auth_code.into(),
-      token: token.into(),
-      thrift_rpc_timeout_ms: thrift_rpc_timeout_ms.into(),
-      label: label.into(),
-      auth_code_uuid: auth_code_uuid.into(),
-    }
-  }
-}
-
-impl TSerializable for TLoadTxn2PCRequest {
-  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TLoadTxn2PCRequest> {
-    i_prot.read_struct_begin()?;
-    let mut f_1: Option<String> = None;
-    let mut f_2: Option<String> = None;
-    let mut f_3: Option<String> = None;
-    let mut f_4: Option<String> = None;
-    let mut f_5: Option<String> = None;
-    let mut f_6: Option<i64> = None;
-    let mut f_7: Option<String> = None;
-    let mut f_8: Option<i64> = None;
-    let mut f_9: Option<String> = None;
-    let mut f_10: Option<i64> = None;
-    let mut f_11: Option<String> = None;
-    let mut f_1000: Option<String> = None;
-    loop {
-      let field_ident = i_prot.read_field_begin()?;
-      if field_ident.field_type == TType::Stop {
-        break;
-      }
-      let field_id = field_id(&field_ident)?;
-      match field_id {
-        1 => {
-          let val = i_prot.read_string()?;
-          f_1 = Some(val);
-        },
-        2 => {
-          let val = i_prot.read_string()?;
-          f_2 = Some(val);
-        },
-        3 => {
-          let val = i_prot.read_string()?;
-          f_3 = Some(val);
-        },
-        4 => {
-          let val = i_prot.read_string()?;
-          f_4 = Some(val);
-        },
-        5 => {
-          let val = i_prot.read_string()?;
-          f_5 = Some(val);
-        },
-        6 => {
-          let val = i_prot.read_i64()?;
-          f_6 = Some(val);
-        },
-        7 => {
-          let val = i_prot.read_string()?;
-          f_7 = Some(val);
-        },
-        8 => {
-          let val = i_prot.read_i64()?;
-          f_8 = Some(val);
-        },
-        9 => {
-          let val = i_prot.read_string()?;
-          f_9 = Some(val);
-        },
-        10 => {
-          let val = i_prot.read_i64()?;
-          f_10 = Some(val);
-        },
-        11 => {
-          let val = i_prot.read_string()?;
-          f_11 = Some(val);
-        },
-        1000 => {
-          let val = i_prot.read_string()?;
-          f_1000 = Some(val);
-        },
-        _ => {
-          i_prot.skip(field_ident.field_type)?;
-        },
-      };
-      i_prot.read_field_end()?;
-    }
-    i_prot.read_struct_end()?;
-    verify_required_field_exists("TLoadTxn2PCRequest.user", &f_2)?;
-    verify_required_field_exists("TLoadTxn2PCRequest.passwd", &f_3)?;
-    let ret = TLoadTxn2PCRequest {
-      cluster: f_1,
-      user: f_2.expect("auto-generated code should have checked for presence of required fields"),
-      passwd: f_3.expect("auto-generated code should have checked for presence of required fields"),
-      db: f_4,
-      user_ip: f_5,
-      txn_id: f_6,
-      operation: f_7,
-      auth_code: f_8,
-      token: f_9,
-      thrift_rpc_timeout_ms: f_10,
-      label: f_11,
-      auth_code_uuid: f_1000,
-    };
-    Ok(ret)
-  }
-  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
-    let struct_ident = TStructIdentifier::new("TLoadTxn2PCRequest");
-    o_prot.write_struct_begin(&struct_ident)?;
-    if let Some(ref fld_var) = self.cluster {
-      o_prot.write_field_begin(&TFieldIdentifier::new("cluster", TType::String, 1))?;
-      o_prot.write_string(fld_var)?;
-      o_prot.write_field_end()?
-    }
-    o_prot.write_field_begin(&TFieldIdentifier::new("user", TType::String, 2))?;
-    o_prot.write_string(&self.user)?;
-    o_prot.write_field_end()?;
-    o_prot.write_field_begin(&TFieldIdentifier::new("passwd", TType::String, 3))?;
-    o_prot.write_string(&self.passwd)?;
-    o_prot.write_field_end()?;
-    if let Some(ref fld_var) = self.db {
-      o_prot.write_field_begin(&TFieldIdentifier::new("db", TType::String, 4))?;
-      o_prot.write_string(fld_var)?;
-      o_prot.write_field_end()?
-    }
-    if let Some(ref fld_var) = self.user_ip {
-      o_prot.write_field_begin(&TFieldIdentifier::new("user_ip", TType::String, 5))?;
-      o_prot.write_string(fld_var)?;
-      o_prot.write_field_end()?
-    }
-    if let Some(fld_var) = self.txn_id {
-      o_prot.write_field_begin(&TFieldIdentifier::new("txnId", TType::I64, 6))?;
-      o_prot.write_i64(fld_var)?;
-      o_prot.write_field_end()?
-    }
-    if let Some(ref fld_var) = self.operation {
-      o_prot.write_field_begin(&TFieldIdentifier::new("operation", TType::String, 7))?;
-      o_prot.write_string(fld_var)?;
-      o_prot.write_field_end()?
-    }
-    if let Some(fld_var) = self.auth_code {
-      o_prot.write_field_begin(&TFieldIdentifier::new("auth_code", TType::I64, 8))?;
-      o_prot.write_i64(fld_var)?;
-      o_prot.write_field_end()?
-    }
-    if let Some(ref fld_var) = self.token {
-      o_prot.write_field_begin(&TFieldIdentifier::new("token", TType::String, 9))?;
-      o_prot.write_string(fld_var)?;
-      o_prot.write_field_end()?
-    }
-    if let Some(fld_var) = self.thrift_rpc_timeout_ms {
-      o_prot.write_field_begin(&TFieldIdentifier::new("thrift_rpc_timeout_ms", TType::I64, 10))?;
-      o_prot.write_i64(fld_var)?;
-      o_prot.write_field_end()?
-    }
-    if let Some(ref fld_var) = self.label {
-      o_prot.write_field_begin(&TFieldIdentifier::new("label", TType::String, 11))?;
-      o_prot.write_string(fld_var)?;
-      o_prot.write_field_end()?
-    }
-    if let Some(ref fld_var) = self.auth_code_uuid {
-      o_prot.write_field_begin(&TFieldIdentifier::new("auth_code_uuid", TType::String, 1000))?;
-      o_prot.write_string(fld_var)?;
-      o_prot.write_field_end()?
-    }
-    o_prot.write_field_stop()?;
-    o_prot.write_struct_end()
-  }
-}
-
-//
-// TLoadTxn2PCResult
-//
-
-#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-pub struct TLoadTxn2PCResult {
-  pub status: status::TStatus,
-}
-
-impl TLoadTxn2PCResult {
-  pub fn new(status: status::TStatus) -> TLoadTxn2PCResult {
-    TLoadTxn2PCResult {
-      status,
-    }
-  }
-}
-
-impl TSerializable for TLoadTxn2PCResult {
-  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TLoadTxn2PCResult> {
-    i_prot.read_struct_begin()?;
-    let mut f_1: Option<status::TStatus> = None;
-    loop {
-      let field_ident = i_prot.read_field_begin()?;
-      if field_ident.field_type == TType::Stop {
-        break;
-      }
-      let field_id = field_id(&field_ident)?;
-      match field_id {
-        1 => {
-          let val = status::TStatus::read_from_in_protocol(i_prot)?;
-          f_1 = Some(val);
-        },
-        _ => {
-          i_prot.skip(field_ident.field_type)?;
-        },
-      };
-      i_prot.read_field_end()?;
-    }
-    i_prot.read_struct_end()?;
-    verify_required_field_exists("TLoadTxn2PCResult.status", &f_1)?;
-    let ret = TLoadTxn2PCResult {
-      status: f_1.expect("auto-generated code should have checked for presence of required fields"),
-    };
-    Ok(ret)
-  }
-  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
-    let struct_ident = TStructIdentifier::new("TLoadTxn2PCResult");
     o_prot.write_struct_begin(&struct_ident)?;
     o_prot.write_field_begin(&TFieldIdentifier::new("status", TType::Struct, 1))?;
     self.status.write_to_out_protocol(o_prot)?;
@@ -6135,234 +6363,6 @@ impl TSerializable for TTxnCommitAttachment {
     o_prot.write_field_end()?;
     o_prot.write_field_stop()?;
     o_prot.write_struct_end()
-  }
-}
-
-//
-// TAutoIncrementRangeRequest
-//
-
-#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-pub struct TAutoIncrementRangeRequest {
-  pub db_id: Option<i64>,
-  pub table_id: Option<i64>,
-  pub column_id: Option<i64>,
-  pub length: Option<i64>,
-  pub lower_bound: Option<i64>,
-}
-
-impl TAutoIncrementRangeRequest {
-  pub fn new<F1, F2, F3, F4, F5>(db_id: F1, table_id: F2, column_id: F3, length: F4, lower_bound: F5) -> TAutoIncrementRangeRequest where F1: Into<Option<i64>>, F2: Into<Option<i64>>, F3: Into<Option<i64>>, F4: Into<Option<i64>>, F5: Into<Option<i64>> {
-    TAutoIncrementRangeRequest {
-      db_id: db_id.into(),
-      table_id: table_id.into(),
-      column_id: column_id.into(),
-      length: length.into(),
-      lower_bound: lower_bound.into(),
-    }
-  }
-}
-
-impl TSerializable for TAutoIncrementRangeRequest {
-  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TAutoIncrementRangeRequest> {
-    i_prot.read_struct_begin()?;
-    let mut f_1: Option<i64> = None;
-    let mut f_2: Option<i64> = None;
-    let mut f_3: Option<i64> = None;
-    let mut f_4: Option<i64> = None;
-    let mut f_5: Option<i64> = None;
-    loop {
-      let field_ident = i_prot.read_field_begin()?;
-      if field_ident.field_type == TType::Stop {
-        break;
-      }
-      let field_id = field_id(&field_ident)?;
-      match field_id {
-        1 => {
-          let val = i_prot.read_i64()?;
-          f_1 = Some(val);
-        },
-        2 => {
-          let val = i_prot.read_i64()?;
-          f_2 = Some(val);
-        },
-        3 => {
-          let val = i_prot.read_i64()?;
-          f_3 = Some(val);
-        },
-        4 => {
-          let val = i_prot.read_i64()?;
-          f_4 = Some(val);
-        },
-        5 => {
-          let val = i_prot.read_i64()?;
-          f_5 = Some(val);
-        },
-        _ => {
-          i_prot.skip(field_ident.field_type)?;
-        },
-      };
-      i_prot.read_field_end()?;
-    }
-    i_prot.read_struct_end()?;
-    let ret = TAutoIncrementRangeRequest {
-      db_id: f_1,
-      table_id: f_2,
-      column_id: f_3,
-      length: f_4,
-      lower_bound: f_5,
-    };
-    Ok(ret)
-  }
-  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
-    let struct_ident = TStructIdentifier::new("TAutoIncrementRangeRequest");
-    o_prot.write_struct_begin(&struct_ident)?;
-    if let Some(fld_var) = self.db_id {
-      o_prot.write_field_begin(&TFieldIdentifier::new("db_id", TType::I64, 1))?;
-      o_prot.write_i64(fld_var)?;
-      o_prot.write_field_end()?
-    }
-    if let Some(fld_var) = self.table_id {
-      o_prot.write_field_begin(&TFieldIdentifier::new("table_id", TType::I64, 2))?;
-      o_prot.write_i64(fld_var)?;
-      o_prot.write_field_end()?
-    }
-    if let Some(fld_var) = self.column_id {
-      o_prot.write_field_begin(&TFieldIdentifier::new("column_id", TType::I64, 3))?;
-      o_prot.write_i64(fld_var)?;
-      o_prot.write_field_end()?
-    }
-    if let Some(fld_var) = self.length {
-      o_prot.write_field_begin(&TFieldIdentifier::new("length", TType::I64, 4))?;
-      o_prot.write_i64(fld_var)?;
-      o_prot.write_field_end()?
-    }
-    if let Some(fld_var) = self.lower_bound {
-      o_prot.write_field_begin(&TFieldIdentifier::new("lower_bound", TType::I64, 5))?;
-      o_prot.write_i64(fld_var)?;
-      o_prot.write_field_end()?
-    }
-    o_prot.write_field_stop()?;
-    o_prot.write_struct_end()
-  }
-}
-
-impl Default for TAutoIncrementRangeRequest {
-  fn default() -> Self {
-    TAutoIncrementRangeRequest{
-      db_id: Some(0),
-      table_id: Some(0),
-      column_id: Some(0),
-      length: Some(0),
-      lower_bound: Some(0),
-    }
-  }
-}
-
-//
-// TAutoIncrementRangeResult
-//
-
-#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-pub struct TAutoIncrementRangeResult {
-  pub status: Option<status::TStatus>,
-  pub start: Option<i64>,
-  pub length: Option<i64>,
-  pub master_address: Option<types::TNetworkAddress>,
-}
-
-impl TAutoIncrementRangeResult {
-  pub fn new<F1, F2, F3, F4>(status: F1, start: F2, length: F3, master_address: F4) -> TAutoIncrementRangeResult where F1: Into<Option<status::TStatus>>, F2: Into<Option<i64>>, F3: Into<Option<i64>>, F4: Into<Option<types::TNetworkAddress>> {
-    TAutoIncrementRangeResult {
-      status: status.into(),
-      start: start.into(),
-      length: length.into(),
-      master_address: master_address.into(),
-    }
-  }
-}
-
-impl TSerializable for TAutoIncrementRangeResult {
-  fn read_from_in_protocol(i_prot: &mut dyn TInputProtocol) -> thrift::Result<TAutoIncrementRangeResult> {
-    i_prot.read_struct_begin()?;
-    let mut f_1: Option<status::TStatus> = None;
-    let mut f_2: Option<i64> = None;
-    let mut f_3: Option<i64> = None;
-    let mut f_4: Option<types::TNetworkAddress> = None;
-    loop {
-      let field_ident = i_prot.read_field_begin()?;
-      if field_ident.field_type == TType::Stop {
-        break;
-      }
-      let field_id = field_id(&field_ident)?;
-      match field_id {
-        1 => {
-          let val = status::TStatus::read_from_in_protocol(i_prot)?;
-          f_1 = Some(val);
-        },
-        2 => {
-          let val = i_prot.read_i64()?;
-          f_2 = Some(val);
-        },
-        3 => {
-          let val = i_prot.read_i64()?;
-          f_3 = Some(val);
-        },
-        4 => {
-          let val = types::TNetworkAddress::read_from_in_protocol(i_prot)?;
-          f_4 = Some(val);
-        },
-        _ => {
-          i_prot.skip(field_ident.field_type)?;
-        },
-      };
-      i_prot.read_field_end()?;
-    }
-    i_prot.read_struct_end()?;
-    let ret = TAutoIncrementRangeResult {
-      status: f_1,
-      start: f_2,
-      length: f_3,
-      master_address: f_4,
-    };
-    Ok(ret)
-  }
-  fn write_to_out_protocol(&self, o_prot: &mut dyn TOutputProtocol) -> thrift::Result<()> {
-    let struct_ident = TStructIdentifier::new("TAutoIncrementRangeResult");
-    o_prot.write_struct_begin(&struct_ident)?;
-    if let Some(ref fld_var) = self.status {
-      o_prot.write_field_begin(&TFieldIdentifier::new("status", TType::Struct, 1))?;
-      fld_var.write_to_out_protocol(o_prot)?;
-      o_prot.write_field_end()?
-    }
-    if let Some(fld_var) = self.start {
-      o_prot.write_field_begin(&TFieldIdentifier::new("start", TType::I64, 2))?;
-      o_prot.write_i64(fld_var)?;
-      o_prot.write_field_end()?
-    }
-    if let Some(fld_var) = self.length {
-      o_prot.write_field_begin(&TFieldIdentifier::new("length", TType::I64, 3))?;
-      o_prot.write_i64(fld_var)?;
-      o_prot.write_field_end()?
-    }
-    if let Some(ref fld_var) = self.master_address {
-      o_prot.write_field_begin(&TFieldIdentifier::new("master_address", TType::Struct, 4))?;
-      fld_var.write_to_out_protocol(o_prot)?;
-      o_prot.write_field_end()?
-    }
-    o_prot.write_field_stop()?;
-    o_prot.write_struct_end()
-  }
-}
-
-impl Default for TAutoIncrementRangeResult {
-  fn default() -> Self {
-    TAutoIncrementRangeResult{
-      status: None,
-      start: Some(0),
-      length: Some(0),
-      master_address: None,
-    }
   }
 }
 

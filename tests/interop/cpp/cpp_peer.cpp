@@ -96,18 +96,37 @@ static std::string j(const TColumn& c) {
   OPT(o, c, is_key, jbool);
   OPT(o, c, is_allow_null, jbool);
   OPT(o, c, default_value, jstr);
+  OPT(o, c, is_bloom_filter_column, jbool);
+  OPT(o, c, visible, jbool);
   OPT(o, c, col_unique_id, jnum);
+  OPT(o, c, is_auto_increment, jbool);
   return o.json();
 }
 
 static std::string j(const TTabletSchema& s) {
-  return Obj()
-      .num("short_key_column_count", s.short_key_column_count)
+  Obj o;
+  o.num("short_key_column_count", s.short_key_column_count)
       .num("schema_hash", s.schema_hash)
       .num("keys_type", s.keys_type)
       .num("storage_type", s.storage_type)
-      .raw("columns", jlist(s.columns, [](const TColumn& c) { return j(c); }))
-      .json();
+      .raw("columns", jlist(s.columns, [](const TColumn& c) { return j(c); }));
+  OPT(o, s, bloom_filter_fpp, [](double d) { std::ostringstream t; t << d; return t.str(); });
+  OPT(o, s, is_in_memory, jbool);
+  OPT(o, s, delete_sign_idx, jnum);
+  OPT(o, s, sequence_col_idx, jnum);
+  OPT(o, s, disable_auto_compaction, jbool);
+  OPT(o, s, version_col_idx, jnum);
+  OPT(o, s, store_row_column, jbool);
+  return o.json();
+}
+
+static std::string j(const TBinlogConfig& b) {
+  Obj o;
+  OPT(o, b, enable, jbool);
+  OPT(o, b, ttl_seconds, jnum);
+  OPT(o, b, max_bytes, jnum);
+  OPT(o, b, max_history_nums, jnum);
+  return o.json();
 }
 
 static std::string j(const TCreateTabletReq& r) {
@@ -118,8 +137,14 @@ static std::string j(const TCreateTabletReq& r) {
   OPT(o, r, in_restore_mode, jbool);
   OPT(o, r, table_id, jnum);
   OPT(o, r, partition_id, jnum);
+  OPT(o, r, storage_format, jnum);
+  OPT(o, r, tablet_type, jnum);
+  OPT(o, r, compression_type, jnum);
   OPT(o, r, replica_id, jnum);
+  OPT(o, r, enable_unique_key_merge_on_write, jbool);
   OPT(o, r, storage_policy_id, jnum);
+  OPT(o, r, binlog_config, [](const TBinlogConfig& b) { return j(b); });
+  OPT(o, r, compaction_policy, jstr);
   return o.json();
 }
 

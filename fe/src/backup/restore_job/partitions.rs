@@ -135,7 +135,7 @@ pub(super) async fn add_missing_partitions(
         .restoring_partitions
         .iter()
         .filter(|p| to_create.contains(&p.id));
-    let tasks = crate::tables::create_tasks(&ctx.ddl, &t, parts)
+    let tasks = crate::tables::create_tasks_in(&ctx.ddl, &t, parts, true)
         .map_err(|e| FeError::IllegalState(e.to_string()))?;
     let timeout = ctx.config.create_timeout(tasks.len()).min(remaining(r));
     tokio::select! {

@@ -83,7 +83,7 @@ pub(super) async fn create_from_meta(
         r.options.replica_alloc.total() as u16
     };
     let spec = meta_conv::create_spec(tmeta, &r.db_name, name, n)?;
-    crate::tables::create_table(&ctx.ddl, &spec)
+    crate::tables::create_table_in(&ctx.ddl, &spec, true)
         .await
         .map_err(|e| FeError::IllegalState(e.to_string()))?;
     let t = ctx

@@ -46,8 +46,10 @@ fn add(t: &mut OlapTable, specs: &[ColumnSpec], position: &ColumnPosition) -> Re
             i + 1
         }
     };
-    let mut next_id = t.columns.iter().map(|c| c.unique_id).max().unwrap_or(-1) + 1;
+    // Hidden columns have unique ids too: a new column must not take one of theirs.
+    let mut next_id = t.full_schema().map(|c| c.unique_id).max().unwrap_or(-1) + 1;
     for s in specs {
+        crate::catalog::hidden::check_column_name(&s.name)?;
         if t.column(&s.name).is_some() {
             return Err(invalid(format!("Can not add column which already exists in base table: {}", s.name)));
         }

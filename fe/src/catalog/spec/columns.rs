@@ -40,6 +40,7 @@ pub(super) fn schema(spec: &CreateTableSpec) -> Result<(Vec<Column>, KeysType), 
         if columns.iter().any(|x: &Column| x.name.eq_ignore_ascii_case(&c.name)) {
             return Err(invalid(format!("Duplicate column name '{}'", c.name)));
         }
+        crate::catalog::hidden::check_column_name(&c.name)?;
         let data_type = DataType::parse(&c.type_text).map_err(|e| invalid(e.0))?;
         let aggregation = match &c.aggregation {
             Some(a) => Some(AggType::parse(a).ok_or_else(|| invalid(format!("Unknown aggregation type `{a}`")))?),

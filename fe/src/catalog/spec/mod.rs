@@ -14,6 +14,8 @@ mod tests;
 use std::collections::BTreeMap;
 
 use super::table::{MaterializedIndex, OlapTable, Partition};
+pub use super::hidden::HiddenDefaults;
+use super::hidden;
 use super::types::KeysType;
 use super::CatalogError;
 use properties::TableProperties;
@@ -70,6 +72,9 @@ pub struct CreateTableSpec {
     pub comment: String,
     /// The AUTO_INCREMENT ceiling to start from (a restored table's); None for CREATE TABLE.
     pub auto_increment_ceiling: Option<i64>,
+    /// Which hidden columns a UNIQUE KEY table gets; None: as fe.conf says (CREATE TABLE
+    /// sets it from there, [`HiddenDefaults::default`] when nothing did).
+    pub hidden: Option<HiddenDefaults>,
 }
 
 fn invalid(msg: impl Into<String>) -> CatalogError {
@@ -85,8 +90,14 @@ pub fn build_table(
     now_ms: i64,
 ) -> Result<OlapTable, CatalogError> {
     let (columns, keys_type) = columns::schema(spec)?;
-    let TableProperties { properties, replication_num, storage_medium, storage_policy } =
+    let TableProperties { mut properties, replication_num, storage_medium, storage_policy } =
         properties::table_properties(&spec.properties)?;
+    hidden::merge_on_write(&mut properties, keys_type)?;
+    let sequence = hidden::sequence(&mut properties, keys_type, &columns)?;
+    hidden::bloom_filter_columns(&mut properties, &columns)?;
+    let next_unique_id = columns.iter().map(|c| c.unique_id).max().unwrap_or(-1) + 1;
+    let defaults = spec.hidden.unwrap_or_default();
+    let hidden_columns = hidden::hidden_columns(keys_type, defaults, sequence.as_ref(), next_unique_id);
     let distribution = distribution::distribution(spec.distribution.as_ref(), &columns, keys_type)?;
     let (partition_kind, partition_columns, drafts) = partitions::drafts(spec, &columns)?;
 
@@ -136,5 +147,6 @@ pub fn build_table(
         auto_increment_ceiling: spec.auto_increment_ceiling,
         restore_lock: None,
         dropped_columns: Vec::new(),
+        hidden_columns,
     })
 }

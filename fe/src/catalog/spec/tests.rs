@@ -32,6 +32,7 @@ fn spec() -> CreateTableSpec {
         properties: [("replication_num".to_string(), "3".to_string())].into(),
         comment: String::new(),
         auto_increment_ceiling: None,
+        hidden: None,
     }
 }
 
@@ -313,4 +314,66 @@ fn auto_increment_columns_follow_upstream_rules() {
         refused(vec![auto("a", "bigint", false, 1), auto("b", "bigint", false, 1)]),
         "there can be at most one auto increment column in OlapTable."
     );
+}
+
+fn unique_spec(props: &[(&str, &str)]) -> CreateTableSpec {
+    let mut s = spec();
+    s.columns.push(ColumnSpec { name: "ts".into(), type_text: "bigint".into(), ..s.columns[0].clone() });
+    s.keys = Some((KeysType::Unique, vec!["k1".into()]));
+    s.properties.extend(props.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    s
+}
+
+#[test]
+fn a_unique_table_gets_hidden_columns_after_the_visible_ones() {
+    let t = build_table(&unique_spec(&[("function_column.sequence_col", "TS")]), 1, &[11, 12, 13], ids(), 0).unwrap();
+    let visible: Vec<(&str, i32)> = t.columns.iter().map(|c| (c.name.as_str(), c.unique_id)).collect();
+    assert_eq!(visible, [("k1", 0), ("v", 1), ("ts", 2)]);
+    let hidden: Vec<(&str, i32)> = t.hidden_columns.iter().map(|c| (c.name.as_str(), c.unique_id)).collect();
+    assert_eq!(hidden, [("__DORIS_DELETE_SIGN__", 3), ("__DORIS_VERSION_COL__", 4), ("__DORIS_SEQUENCE_COL__", 5)]);
+    assert_eq!(t.sequence_map_col(), Some("ts"));
+    assert!(t.merge_on_write() && t.has_delete_sign());
+    let s = t.tablet_schema();
+    assert_eq!(s.columns.len(), 6);
+    assert_eq!((s.delete_sign_idx, s.version_col_idx, s.sequence_col_idx), (Some(3), Some(4), Some(5)));
+    assert_eq!(s.columns[5].column_type.type_, doris_thrift::types::TPrimitiveType::BIGINT);
+    assert_eq!(s.columns[3].visible, Some(false));
+    // Shown by SHOW CREATE TABLE as upstream prints them; the hidden columns never.
+    let ddl = t.create_table_ddl();
+    assert!(ddl.contains("\"enable_unique_key_merge_on_write\" = \"true\""), "{ddl}");
+    assert!(ddl.contains("\"function_column.sequence_col\" = \"ts\""), "{ddl}");
+    assert!(!ddl.contains("__DORIS_"), "{ddl}");
+    // Durable: the stored table reads back with them.
+    let json = serde_json::to_string(&t).unwrap();
+    assert_eq!(serde_json::from_str::<OlapTable>(&json).unwrap(), t);
+
+    // fe.conf may leave the delete sign and version column out; merge-on-read on request.
+    let mut off = unique_spec(&[("enable_unique_key_merge_on_write", "false"), ("function_column.sequence_type", "int")]);
+    off.hidden = Some(HiddenDefaults { batch_delete: false, version_column: false });
+    let t = build_table(&off, 1, &[11, 12, 13], ids(), 0).unwrap();
+    assert_eq!(t.hidden_columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["__DORIS_SEQUENCE_COL__"]);
+    assert!(!t.merge_on_write() && t.sequence_map_col().is_none());
+    let s = t.tablet_schema();
+    assert_eq!((s.delete_sign_idx, s.version_col_idx, s.sequence_col_idx), (Some(-1), Some(-1), Some(3)));
+    // Merge-on-read keeps REPLACE for value columns; merge-on-write sends NONE.
+    assert_eq!(s.columns[1].aggregation_type, Some(doris_thrift::types::TAggregationType::REPLACE));
+
+    // A DUPLICATE table has none.
+    let t = build_table(&spec(), 1, &[11, 12, 13], ids(), 0).unwrap();
+    assert!(t.hidden_columns.is_empty());
+    assert!(!t.create_table_ddl().contains("merge_on_write"));
+}
+
+#[test]
+fn a_table_stored_before_hidden_columns_reads_without_them() {
+    let t = build_table(&unique_spec(&[]), 1, &[11, 12, 13], ids(), 0).unwrap();
+    let mut v = serde_json::to_value(&t).unwrap();
+    let o = v.as_object_mut().unwrap();
+    o.remove("hidden_columns");
+    o["properties"].as_object_mut().unwrap().remove("enable_unique_key_merge_on_write");
+    let old: OlapTable = serde_json::from_value(v).unwrap();
+    assert!(old.hidden_columns.is_empty() && !old.has_delete_sign() && !old.merge_on_write());
+    assert_eq!(old.tablet_schema().columns.len(), 3);
+    // Upstream prints a UNIQUE table's setting always; such a table is merge-on-read.
+    assert!(old.create_table_ddl().contains("\"enable_unique_key_merge_on_write\" = \"false\""));
 }
