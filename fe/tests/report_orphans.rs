@@ -184,14 +184,8 @@ async fn snapshots_nobody_waits_for_are_released_and_claimed_ones_kept() {
     //    again under a signature this FE never waited for (the FE that did has restarted).
     Sql::new(fe.executor()).run("BACKUP SNAPSHOT d.snap TO __keep_on_local__ ON (t)").await;
     wait_backup(&fe, "d", "snap", "FINISHED").await;
-    let recorded = fe
-        .backup
-        .jobs
-        .backups()
-        .into_iter()
-        .flat_map(|b| b.snapshots.into_values())
-        .next()
-        .unwrap();
+    // A finished local backup hands its snapshots to the local snapshot it published.
+    let recorded = fe.backup.jobs.local_snapshot("snap").unwrap().snapshots[0].clone();
     let mut again = kept.clone();
     again.signature = fe.ctx.store.next_id().unwrap();
     again.snapshot_path = Some(recorded.path.clone());
