@@ -21,6 +21,8 @@ use crate::error::FeError;
 
 const TXNS: TableDefinition<i64, &str> = TableDefinition::new("load_txns");
 const LABELS: TableDefinition<&str, i64> = TableDefinition::new("load_labels");
+/// SHOW LOAD's jobs (`super::jobs`), by job id.
+const LOAD_JOBS: TableDefinition<i64, &str> = TableDefinition::new("load_jobs");
 pub const FILE_NAME: &str = "doris-rs-load.redb";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -199,6 +201,7 @@ impl TxnStore {
         {
             w.open_table(TXNS).map_err(storage)?;
             w.open_table(LABELS).map_err(storage)?;
+            w.open_table(LOAD_JOBS).map_err(storage)?;
         }
         w.commit().map_err(storage)?;
         Ok(TxnStore { db, lock: Mutex::new(()), table_locks: Mutex::new(HashMap::new()), publish_wakeup: tokio::sync::Notify::new() })
@@ -250,6 +253,29 @@ impl TxnStore {
             }
         };
         self.get(id)
+    }
+
+    pub fn record_load_job(&self, job: &super::jobs::LoadJob) -> Result<(), FeError> {
+        let json = serde_json::to_string(job).map_err(|e| FeError::Internal(e.to_string()))?;
+        let w = self.db.begin_write().map_err(storage)?;
+        w.open_table(LOAD_JOBS).map_err(storage)?.insert(job.id, json.as_str()).map_err(storage)?;
+        w.commit().map_err(storage)
+    }
+
+    /// The load jobs of database `db_id`, by id.
+    pub fn load_jobs(&self, db_id: i64) -> Result<Vec<super::jobs::LoadJob>, FeError> {
+        let r = self.db.begin_read().map_err(storage)?;
+        let t = r.open_table(LOAD_JOBS).map_err(storage)?;
+        let mut jobs = Vec::new();
+        for e in t.iter().map_err(storage)? {
+            let (k, v) = e.map_err(storage)?;
+            let job: super::jobs::LoadJob = serde_json::from_str(v.value())
+                .map_err(|e| FeError::Internal(format!("load job {} does not decode: {e}", k.value())))?;
+            if job.db_id == db_id {
+                jobs.push(job);
+            }
+        }
+        Ok(jobs)
     }
 
     fn put(&self, rec: &TxnRecord) -> Result<(), FeError> {
