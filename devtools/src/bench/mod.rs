@@ -4,6 +4,7 @@ use clap::Subcommand;
 
 mod ccr;
 mod download;
+mod hold;
 mod load;
 mod rpc;
 mod scale;
@@ -20,6 +21,9 @@ pub enum BenchCmd {
     Ccr(ccr::CcrArgs),
     /// Backup and restore (a CCR full sync) of a table of N tablets: each phase, peak RSS.
     Scale(scale::ScaleArgs),
+    /// Many connections held at once (MySQL, thrift, HTTP) while backups, restores and
+    /// stream loads run: every request answered or refused, fds and RSS at start and end.
+    Hold(hold::HoldArgs),
 }
 
 pub async fn run(cmd: BenchCmd) -> Result<(), String> {
@@ -29,5 +33,6 @@ pub async fn run(cmd: BenchCmd) -> Result<(), String> {
         BenchCmd::Load(args) => load::run(args).await,
         BenchCmd::Ccr(args) => ccr::run(args).await,
         BenchCmd::Scale(args) => scale::run(args).await,
+        BenchCmd::Hold(args) => hold::run(args).await,
     }
 }

@@ -204,7 +204,7 @@ async fn send(ctx: &FeContext, target: &InsertTarget, label: &str, body: String)
         return (None, Err(FeError::IllegalState("no alive backend to load through".into())));
     };
     let url = format!("http://{}:{}/api/{db}/{table}/_stream_load", be.host, be.http_port);
-    let mut req = reqwest::Client::new()
+    let mut req = crate::system::be_http::client()
         .put(url)
         .header(TOKEN_HEADER, ctx.cluster.token.as_str())
         .header("label", label)

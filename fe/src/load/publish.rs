@@ -17,7 +17,6 @@
 //! CLEAR_TRANSACTION_TASK; BEs that miss it drop them when the pending data expires).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use doris_thrift::agent_service::{TPartitionVersionInfo, TPublishVersionRequest};
@@ -181,11 +180,6 @@ pub async fn publish(ctx: &Loads, rec: &TxnRecord) -> Result<(), PublishError> {
     Ok(())
 }
 
-fn http() -> &'static reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(reqwest::Client::new)
-}
-
 /// Best effort, in the background: ask every BE holding a replica of the aborted load's
 /// table to drop the txn's pending rowsets. A BE that misses this drops them once they
 /// are older than its `pending_data_expire_time_sec` (it asks us about the txn then).
@@ -208,7 +202,7 @@ pub fn clear_on_backends(ctx: &Loads, rec: &TxnRecord) {
     tokio::spawn(
         async move {
             for (backend_id, url) in targets {
-                let r = http().post(url).header(TOKEN_HEADER, token.clone()).timeout(Duration::from_secs(10)).send().await;
+                let r = crate::system::be_http::client().post(url).header(TOKEN_HEADER, token.clone()).timeout(Duration::from_secs(10)).send().await;
                 match r {
                     Ok(resp) if resp.status().is_success() => {}
                     Ok(resp) => warn!(backend_id, status = %resp.status(), "backend refused to clear the txn"),

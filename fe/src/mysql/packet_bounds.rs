@@ -24,7 +24,7 @@ pub(crate) struct PacketBounded<R> {
 
 impl<R: AsyncRead> PacketBounded<R> {
     pub(crate) fn new(inner: R) -> Self {
-        PacketBounded { inner: BufReader::with_capacity(64 * 1024, inner), header: [0; 4], header_len: 0, left: 0 }
+        PacketBounded { inner: BufReader::with_capacity(16 * 1024, inner), header: [0; 4], header_len: 0, left: 0 }
     }
 }
 
@@ -38,22 +38,29 @@ impl<R: AsyncRead + Unpin> AsyncRead for PacketBounded<R> {
         if avail.is_empty() {
             return Poll::Ready(Ok(()));
         }
-        let n = if me.left > 0 {
-            let n = avail.len().min(me.left).min(buf.remaining());
-            buf.put_slice(&avail[..n]);
-            me.left -= n;
-            n
-        } else {
-            let n = avail.len().min(4 - me.header_len).min(buf.remaining());
-            me.header[me.header_len..me.header_len + n].copy_from_slice(&avail[..n]);
-            buf.put_slice(&avail[..n]);
-            me.header_len += n;
+        // A header (or what is left of it), then as much of its payload as is here: opensrv
+        // parses a packet from one read when it fits its first 4 KiB buffer. Handed out
+        // header first, a packet took opensrv a second read, for which it grows the buffer
+        // to 1 MiB and keeps it for the connection's life.
+        let mut n = 0;
+        let mut in_payload = me.left > 0;
+        if !in_payload {
+            let h = avail.len().min(4 - me.header_len).min(buf.remaining());
+            me.header[me.header_len..me.header_len + h].copy_from_slice(&avail[..h]);
+            me.header_len += h;
+            n = h;
             if me.header_len == 4 {
                 me.left = u32::from_le_bytes([me.header[0], me.header[1], me.header[2], 0]) as usize;
                 me.header_len = 0;
+                in_payload = true;
             }
-            n
-        };
+        }
+        if in_payload {
+            let m = (avail.len() - n).min(me.left).min(buf.remaining() - n);
+            me.left -= m;
+            n += m;
+        }
+        buf.put_slice(&avail[..n]);
         Pin::new(&mut me.inner).consume(n);
         Poll::Ready(Ok(()))
     }
@@ -85,6 +92,34 @@ mod tests {
             all.extend_from_slice(&buf[..n]);
         }
         assert_eq!(all, stream, "nothing lost or reordered");
-        assert_eq!(reads, [4, 10, 4, 4, 9], "a header, then its payload; never two packets in one read");
+        assert_eq!(reads, [14, 4, 13], "a header with its payload; never two packets in one read");
+        // Split arrivals: a read never runs past the packet, and a packet is whole once
+        // its bytes are here.
+        let mut r = PacketBounded::new(tokio_test_reader(&stream, 3));
+        let mut all = Vec::new();
+        loop {
+            let mut buf = [0u8; 1024];
+            let n = r.read(&mut buf).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            all.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(all, stream);
+    }
+
+    /// A reader that yields `chunk` bytes per read.
+    fn tokio_test_reader(bytes: &[u8], chunk: usize) -> impl AsyncRead + Unpin {
+        struct Chunks(Vec<u8>, usize, usize);
+        impl AsyncRead for Chunks {
+            fn poll_read(mut self: Pin<&mut Self>, _: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+                let (at, chunk) = (self.1, self.2);
+                let end = (at + chunk).min(self.0.len()).min(at + buf.remaining());
+                buf.put_slice(&self.0[at..end]);
+                self.1 = end;
+                Poll::Ready(Ok(()))
+            }
+        }
+        Chunks(bytes.to_vec(), 0, chunk)
     }
 }

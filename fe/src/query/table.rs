@@ -268,11 +268,11 @@ impl TableProvider for OlapTableProvider {
         let query_schema = self.scan_schema(&indexes);
         let read: Vec<String> = indexes.iter().map(|&i| self.table.columns[i].name.clone()).collect();
         let filter = super::prune::pushdown(&self.table, filters, &read);
-        let http = reqwest::Client::new();
+        let http = crate::system::be_http::client();
         let token = self.ctx.cluster.token.clone();
         let per_tablet: Vec<Vec<RecordBatch>> = stream::iter(reads)
             .map(|r| {
-                let (http, token, query_schema, schema, filter) = (&http, &token, &query_schema, &schema, &filter);
+                let (token, query_schema, schema, filter) = (&token, &query_schema, &schema, &filter);
                 let keep_deleted = self.show_hidden;
                 async move { read_tablet(http, token, &r, query_schema, filter.as_deref(), schema, keep_deleted).await }
             })

@@ -1,6 +1,7 @@
 //! Backends, heartbeats, reports and agent tasks.
 
 pub mod backends;
+pub mod be_http;
 pub mod heartbeat;
 pub mod reports;
 pub mod task_queue;
