@@ -94,7 +94,10 @@ impl StorageEngine {
         let tablet_id_dir = path.parent().expect("tablet id dir");
         self.durable.sync([tablet_id_dir.to_path_buf(), tablet_id_dir.parent().expect("shard dir").to_path_buf()])?;
         super::failpoint!("create_tablet.after_dir");
-        self.commit(dir, meta.clone())?;
+        if let Err(e) = self.commit(dir, meta.clone()) {
+            let _ = fsutil::remove_dir_all(&self.dirs[dir].tablet_id_path(meta.shard_id, tablet_id));
+            return Err(e);
+        }
         tracing::info!(tablet_id, schema_hash, version, root = %self.dirs[dir].root.display(), "tablet created");
         Ok(meta)
     }
