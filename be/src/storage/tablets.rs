@@ -235,10 +235,14 @@ impl StorageEngine {
             rs.end_version = version;
             rs.txn_id = Some(txn_id);
             meta.rowsets.push(rs);
+            super::failpoint!("publish_version.before_meta");
             if let Err(e) = self.commit(t.dir, meta) {
                 tracing::warn!(tablet_id, txn_id, error = %e, "publish commit failed");
                 failed.push(tablet_id);
             }
+            // After the first tablet's commit: a crash here leaves the txn's other tablets
+            // pending, which the FE's repeated PUBLISH_VERSION finishes.
+            super::failpoint!("publish_version.after_meta");
         }
         Ok(failed)
     }
