@@ -175,8 +175,12 @@ pub struct TxnStore {
     /// One lock per table, held from version assignment until the publish is done, so
     /// versions of a partition are published in order.
     table_locks: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
-    /// Wakes the publish daemon: a commit left its transaction COMMITTED but unpublished.
+    /// Wakes the publish daemon: a commit left its transaction COMMITTED but unpublished,
+    /// or a transaction was aborted whose BEs are still to be cleared.
     pub publish_wakeup: tokio::sync::Notify,
+    /// Transactions aborted outside the daemon (a timed-out label holder given up when
+    /// its label is asked for again) whose pending rowsets the daemon asks the BEs to drop.
+    to_clear: Mutex<Vec<TxnRecord>>,
 }
 
 fn storage(e: impl Into<redb::Error>) -> FeError {
@@ -201,7 +205,13 @@ impl TxnStore {
             w.open_table(LABELS).map_err(storage)?;
         }
         w.commit().map_err(storage)?;
-        Ok(TxnStore { db, lock: Mutex::new(()), table_locks: Mutex::new(HashMap::new()), publish_wakeup: tokio::sync::Notify::new() })
+        Ok(TxnStore {
+            db,
+            lock: Mutex::new(()),
+            table_locks: Mutex::new(HashMap::new()),
+            publish_wakeup: tokio::sync::Notify::new(),
+            to_clear: Mutex::new(Vec::new()),
+        })
     }
 
     /// The store of the FE whose meta dir is `meta_dir`, opened once per process: redb
@@ -273,6 +283,10 @@ impl TxnStore {
             if old.timed_out(rec.create_ms) {
                 abort_record(&mut old, TIMEOUT_REASON, rec.create_ms);
                 self.put(&old)?;
+                // Its BEs may hold pending rowsets (a coordinator that died after the
+                // write): without a clear they would stay until the BE's own expiry.
+                self.to_clear.lock().unwrap().push(old.clone());
+                self.publish_wakeup.notify_one();
             }
             if old.state != TxnState::Aborted {
                 return Ok(Err(old));
@@ -289,6 +303,11 @@ impl TxnStore {
         f(&mut rec)?;
         self.put(&rec)?;
         Ok(rec)
+    }
+
+    /// Transactions aborted since the last call whose BEs are still to be cleared.
+    pub fn take_to_clear(&self) -> Vec<TxnRecord> {
+        std::mem::take(&mut *self.to_clear.lock().unwrap())
     }
 
     /// Abort every PREPARE or PRECOMMITTED transaction past its timeout; the aborted
