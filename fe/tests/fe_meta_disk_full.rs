@@ -59,3 +59,51 @@ async fn a_statement_on_a_full_meta_disk_is_refused_and_the_store_stays_intact()
     sql.run("CREATE DATABASE after_restart").await;
     fe.shutdown().await;
 }
+
+/// The load transaction store (its own file beside the meta store) likewise: a begin on
+/// the full disk is refused, later ones work once there is room, and what was committed
+/// reads back after a reopen.
+#[test]
+fn a_load_transaction_on_a_full_meta_disk_is_refused_and_the_store_recovers() {
+    use doris_fe::load::txn::{TxnRecord, TxnState, TxnStore, DEFAULT_TIMEOUT_S};
+    let tmp = tempfile::tempdir().unwrap();
+    let meta = tmp.path().join("meta");
+    let Some(_m) = mount_tmpfs(&meta, 4) else { return };
+    let rec = |id: i64| TxnRecord {
+        txn_id: id,
+        db_id: 1,
+        table_ids: vec![2],
+        label: format!("label_{id}"),
+        state: TxnState::Prepare,
+        create_ms: 0,
+        commit_ms: None,
+        precommit_ms: None,
+        written: Vec::new(),
+        published: Vec::new(),
+        finish_ms: None,
+        reason: None,
+        coordinator: "BE: 127.0.0.1".into(),
+        partition_versions: Vec::new(),
+        timeout_s: DEFAULT_TIMEOUT_S,
+    };
+    let store = TxnStore::open(&meta).unwrap();
+    let filler = fill(&meta);
+    let mut refused = None;
+    for id in 1..20_000 {
+        if let Err(e) = store.begin(rec(id)) {
+            refused = Some((id, e.to_string()));
+            break;
+        }
+    }
+    let (id, err) = refused.expect("a begin on a full disk is refused");
+    assert!(err.contains("load transaction store") && err.contains("No space left"), "{err}");
+    assert!(store.get(id).unwrap().is_none(), "the refused txn is not there");
+
+    std::fs::remove_file(filler).unwrap();
+    assert!(store.begin(rec(id)).unwrap().is_ok());
+    drop(store);
+    let store = TxnStore::open(&meta).unwrap();
+    let prepared = store.in_state(TxnState::Prepare).unwrap();
+    assert_eq!(prepared.len() as i64, id, "every committed txn reads back");
+    assert_eq!(store.by_label(1, &format!("label_{id}")).unwrap().map(|t| t.txn_id), Some(id));
+}

@@ -8,11 +8,13 @@
 //!
 //! Records live in their own redb file beside the meta store
 //! (`<meta_dir>/doris-rs-load.redb`, tables `load_txns` and `load_labels`), written before
-//! the state they describe is acted on.
+//! the state they describe is acted on. A write that fails on I/O (a full disk) leaves
+//! redb refusing every later transaction until reopened; the store reopens itself, so the
+//! failed load is refused and later ones work again once the disk has room.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
@@ -169,7 +171,9 @@ impl TxnRecord {
 }
 
 pub struct TxnStore {
-    db: Database,
+    /// None while an I/O error left it closed and reopening has not succeeded yet.
+    db: RwLock<Option<Database>>,
+    path: PathBuf,
     /// Serializes label checks with writes.
     lock: Mutex<()>,
     /// One lock per table, held from version assignment until the publish is done, so
@@ -187,6 +191,11 @@ fn storage(e: impl Into<redb::Error>) -> FeError {
     FeError::Internal(format!("load transaction store: {}", e.into()))
 }
 
+fn open_db(path: &Path) -> Result<Database, FeError> {
+    // Small records: a small page cache (redb's default is 1 GiB).
+    redb::Builder::new().set_cache_size(32 << 20).create(path).map_err(|e| FeError::Internal(format!("{}: {e}", path.display())))
+}
+
 fn label_key(db_id: i64, label: &str) -> String {
     format!("{db_id}/{label}")
 }
@@ -194,11 +203,7 @@ fn label_key(db_id: i64, label: &str) -> String {
 impl TxnStore {
     pub fn open(meta_dir: &Path) -> Result<TxnStore, FeError> {
         let path = meta_dir.join(FILE_NAME);
-        // Small records: a small page cache (redb's default is 1 GiB).
-        let db = redb::Builder::new()
-            .set_cache_size(32 << 20)
-            .create(&path)
-            .map_err(|e| FeError::Internal(format!("{}: {e}", path.display())))?;
+        let db = open_db(&path)?;
         let w = db.begin_write().map_err(storage)?;
         {
             w.open_table(TXNS).map_err(storage)?;
@@ -206,12 +211,47 @@ impl TxnStore {
         }
         w.commit().map_err(storage)?;
         Ok(TxnStore {
-            db,
+            db: RwLock::new(Some(db)),
+            path,
             lock: Mutex::new(()),
             table_locks: Mutex::new(HashMap::new()),
             publish_wakeup: tokio::sync::Notify::new(),
             to_clear: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Run `f` on the database. After an I/O error the database is reopened (the error is
+    /// still returned: that change did not happen); a store left closed by a reopen that
+    /// failed is reopened first.
+    fn with_db<R>(&self, f: impl FnOnce(&Database) -> Result<R, redb::Error>) -> Result<R, FeError> {
+        if self.db.read().unwrap().is_none() {
+            self.reopen()?;
+        }
+        let r = match self.db.read().unwrap().as_ref() {
+            Some(db) => f(db),
+            None => Err(redb::Error::DatabaseClosed),
+        };
+        r.map_err(|e| {
+            let reopen = matches!(e, redb::Error::Io(_) | redb::Error::PreviousIo);
+            let err = FeError::Internal(format!("load transaction store {}: {e}", self.path.display()));
+            if reopen {
+                tracing::error!(path = %self.path.display(), error = %e, "load transaction store write failed; reopening it");
+                if let Err(e) = self.reopen() {
+                    tracing::error!(path = %self.path.display(), error = %e, "cannot reopen the load transaction store; retrying on its next use");
+                }
+            }
+            err
+        })
+    }
+
+    fn reopen(&self) -> Result<(), FeError> {
+        let mut db = self.db.write().unwrap();
+        // The old handle goes first: it holds the file's lock. Transactions all run under
+        // the read lock, so none is live.
+        *db = None;
+        *db = Some(open_db(&self.path)?);
+        tracing::info!(path = %self.path.display(), "load transaction store reopened");
+        Ok(())
     }
 
     /// The store of the FE whose meta dir is `meta_dir`, opened once per process: redb
@@ -244,34 +284,40 @@ impl TxnStore {
     }
 
     pub fn get(&self, txn_id: i64) -> Result<Option<TxnRecord>, FeError> {
-        let r = self.db.begin_read().map_err(storage)?;
-        let t = r.open_table(TXNS).map_err(storage)?;
-        let Some(v) = t.get(txn_id).map_err(storage)? else { return Ok(None) };
-        serde_json::from_str(v.value()).map(Some).map_err(|e| FeError::Internal(format!("txn {txn_id} does not decode: {e}")))
+        let json = self.with_db(|db| {
+            let r = db.begin_read()?;
+            let t = r.open_table(TXNS)?;
+            Ok(t.get(txn_id)?.map(|v| v.value().to_string()))
+        })?;
+        let Some(json) = json else { return Ok(None) };
+        serde_json::from_str(&json).map(Some).map_err(|e| FeError::Internal(format!("txn {txn_id} does not decode: {e}")))
     }
 
     pub fn by_label(&self, db_id: i64, label: &str) -> Result<Option<TxnRecord>, FeError> {
-        let id = {
-            let r = self.db.begin_read().map_err(storage)?;
-            let t = r.open_table(LABELS).map_err(storage)?;
-            match t.get(label_key(db_id, label).as_str()).map_err(storage)? {
-                Some(v) => v.value(),
-                None => return Ok(None),
-            }
-        };
-        self.get(id)
+        let id = self.with_db(|db| {
+            let r = db.begin_read()?;
+            let t = r.open_table(LABELS)?;
+            Ok(t.get(label_key(db_id, label).as_str())?.map(|v| v.value()))
+        })?;
+        match id {
+            Some(id) => self.get(id),
+            None => Ok(None),
+        }
     }
 
     fn put(&self, rec: &TxnRecord) -> Result<(), FeError> {
         let json = serde_json::to_string(rec).map_err(|e| FeError::Internal(e.to_string()))?;
-        let w = self.db.begin_write().map_err(storage)?;
-        {
-            let mut t = w.open_table(TXNS).map_err(storage)?;
-            t.insert(rec.txn_id, json.as_str()).map_err(storage)?;
-            let mut l = w.open_table(LABELS).map_err(storage)?;
-            l.insert(label_key(rec.db_id, &rec.label).as_str(), rec.txn_id).map_err(storage)?;
-        }
-        w.commit().map_err(storage)
+        self.with_db(|db| {
+            let w = db.begin_write()?;
+            {
+                let mut t = w.open_table(TXNS)?;
+                t.insert(rec.txn_id, json.as_str())?;
+                let mut l = w.open_table(LABELS)?;
+                l.insert(label_key(rec.db_id, &rec.label).as_str(), rec.txn_id)?;
+            }
+            w.commit()?;
+            Ok(())
+        })
     }
 
     /// A new PREPARE transaction, or the existing one holding the label. A holder past
@@ -351,18 +397,21 @@ impl TxnStore {
 
     /// Every transaction in the given states (publish retries after a restart).
     pub fn in_state(&self, state: TxnState) -> Result<Vec<TxnRecord>, FeError> {
-        let r = self.db.begin_read().map_err(storage)?;
-        let t = r.open_table(TXNS).map_err(storage)?;
-        let mut out = Vec::new();
-        for e in t.iter().map_err(storage)? {
-            let (_, v) = e.map_err(storage)?;
-            if let Ok(rec) = serde_json::from_str::<TxnRecord>(v.value()) {
-                if rec.state == state {
-                    out.push(rec);
-                }
+        let all = self.with_db(|db| {
+            let r = db.begin_read()?;
+            let t = r.open_table(TXNS)?;
+            let mut out = Vec::new();
+            for e in t.iter()? {
+                let (_, v) = e?;
+                out.push(v.value().to_string());
             }
-        }
-        Ok(out)
+            Ok(out)
+        })?;
+        Ok(all
+            .iter()
+            .filter_map(|json| serde_json::from_str::<TxnRecord>(json).ok())
+            .filter(|rec| rec.state == state)
+            .collect())
     }
 }
 
