@@ -358,6 +358,7 @@ async fn an_ingest_past_the_flood_stage_is_refused_and_writes_nothing() {
     let q = settled(&dst, 41, DST_TABLET).await;
     assert_eq!(q.status, Some(TIngestBinlogStatus::FAILED));
     let msg = q.err_msg.unwrap();
+    eprintln!("ingest past the flood stage: {msg}");
     assert!(msg.contains("no enough space") && msg.contains(&format!("reach the capacity limit of path {}", root.display())), "{msg}");
     assert_eq!(tablet_files(&dst, DST_TABLET), before);
     assert!(dst.ctx.storage.tablet_meta(DST_TABLET).unwrap().pending.is_empty());

@@ -52,6 +52,7 @@ async fn a_pull_past_the_flood_stage_is_refused_with_upstreams_text_and_writes_n
     let err = pull(&local.ctx, 1, std::slice::from_ref(&snap), &Recorder::default()).await.unwrap_err();
     assert!(matches!(err, BeError::DiskFull(_)), "{err:?}");
     let text = err.to_string();
+    eprintln!("pull past the flood stage: {text}");
     assert!(text.contains(&format!("reach the capacity limit of path {}", ldir.display())), "{text}");
     assert!(text.contains("storage_flood_stage_usage_percent = 90"), "{text}");
     assert!(read_dir_files(&ldir).is_empty(), "nothing written");
@@ -98,6 +99,7 @@ async fn a_pull_that_fills_the_disk_fails_naming_it_removes_what_it_wrote_and_a_
     let err = running.await.unwrap().unwrap_err();
     assert!(matches!(err, BeError::DiskFull(_)), "{err:?}");
     let text = err.to_string();
+    eprintln!("pull that filled the disk: {text}");
     assert!(text.contains(&ldir.display().to_string()) && text.contains("No space left"), "{text}");
     assert!(read_dir_files(&ldir).is_empty(), "the `.part` and the files already placed are removed: {:?}", read_dir_files(&ldir).keys());
 

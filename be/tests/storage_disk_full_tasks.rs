@@ -34,6 +34,7 @@ fn a_snapshot_on_a_full_disk_fails_naming_it_and_leaves_nothing() {
     // Links cost no space; the header the snapshot writes does.
     let filler = fill(&root);
     let err = e.make_snapshot(&snapshot_req(10, 1, None)).unwrap_err();
+    eprintln!("MAKE_SNAPSHOT on the full disk: [{:?}] {err}", err.code());
     assert_disk_full(&err, &root);
     assert!(entries(&root.join("snapshot")).is_empty(), "the staging dir is gone");
     assert_eq!(e.tablet_meta(10).unwrap(), before);
@@ -65,6 +66,7 @@ fn a_meta_commit_on_a_full_disk_fails_and_the_store_recovers() {
         }
     }
     let (id, err) = failed.expect("a commit on a full disk fails");
+    eprintln!("CREATE of tablet {id} on the full disk: [{:?}] {err}", err.code());
     assert!(matches!(err, BeError::DiskFull(_)), "{err:?}");
     assert!(err.to_string().contains(&root.display().to_string()), "{err}");
     assert!(e.tablet_meta(id).is_none(), "the failed CREATE is not there");
@@ -107,6 +109,7 @@ fn a_move_copying_onto_a_full_disk_keeps_the_old_tablet_and_frees_its_copies() {
 
     let filler = fill(&small);
     let err = e.move_dir(&move_req(200, 66, &src)).unwrap_err();
+    eprintln!("MOVE onto the full disk: [{:?}] {err}", err.code());
     assert_disk_full(&err, &small);
     assert_eq!(e.tablet_meta(200).unwrap(), before, "the tablet reads its previous version");
     assert_eq!(files_in(&dir), files_before, "copies of the failed MOVE are removed");
