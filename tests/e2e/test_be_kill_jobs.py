@@ -13,7 +13,7 @@ import pathlib
 
 import pytest
 
-from test_fe_kill_jobs import (UP_TIMEOUT_S, Cluster, job_state, log_tail, pick_base, poll, wait_finished)
+from test_fe_kill_jobs import UP_TIMEOUT_S, Cluster, log_tail, pick_base, poll, wait_finished
 
 DDL = """CREATE TABLE {db}.{name} (k INT NOT NULL, v BIGINT) DUPLICATE KEY(k)
 DISTRIBUTED BY HASH(k) BUCKETS 2 PROPERTIES ("replication_num" = "1")"""
