@@ -41,3 +41,44 @@ def doris_rs_bin() -> pathlib.Path:
             "or point DORIS_RS_BIN at it"
         )
     return path
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint(tmp_path_factory):
+    """A real S3 API: a moto server process on a free loopback port, its endpoint URL. moto
+    checks no signatures by default; buckets are created by the tests."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    # moto logs every request: to a file, so a full pipe never stalls it.
+    log = tmp_path_factory.mktemp("moto") / "moto.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"moto exited with {proc.returncode}: {log.read_text(errors='replace')}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"moto did not listen within 60 s: {log.read_text(errors='replace')}")
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -24,9 +24,6 @@ import json
 import os
 import pathlib
 import random
-import socket
-import subprocess
-import sys
 import time
 from decimal import Decimal
 
@@ -46,7 +43,6 @@ COLUMNS = ["d", "k", "bi", "v", "dt", "amt", "x", "b"]
 SCAN = f"SELECT * FROM {DB}.{{}} ORDER BY {', '.join(COLUMNS)}"
 # Backup and restore of 40,000 rows take seconds; generous for a loaded 2-core machine.
 JOB_TIMEOUT_S = 180
-MOTO_UP_TIMEOUT_S = 60
 ACCESS_KEY, SECRET_KEY, REGION = "rowsak", "rowssk", "us-east-1"
 THRIFT_DIR = pathlib.Path(__file__).resolve().parents[2] / "thrift"
 
@@ -233,44 +229,11 @@ def test_local_directory_repository(cluster, source, tmp_path):
     assert len(tablets) == BUCKETS * len(PARTITIONS), tablets
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def moto(tmp_path_factory):
-    port = free_port()
-    # moto logs every request: to a file, so a full pipe never stalls it.
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        )
-    try:
-        def up():
-            if proc.poll() is not None:
-                pytest.fail(f"moto exited with {proc.returncode}: {log.read_text(errors='replace')}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                return True
-            except OSError:
-                return False
-
-        poll("moto to listen", up, MOTO_UP_TIMEOUT_S)
-        endpoint = f"http://127.0.0.1:{port}"
-        s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=ACCESS_KEY,
-                          aws_secret_access_key=SECRET_KEY, region_name=REGION)
-        yield endpoint, s3
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+def moto(moto_endpoint):
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, aws_access_key_id=ACCESS_KEY,
+                      aws_secret_access_key=SECRET_KEY, region_name=REGION)
+    return moto_endpoint, s3
 
 
 S3_LOCATION = "s3://backups/doris/rows"

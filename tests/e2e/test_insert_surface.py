@@ -101,6 +101,65 @@ def test_insert_with_label(cluster):
     assert rows(c, "lab") == ((1, "a"), (3, "a2"), (12, "b"), (14, "b2"))
 
 
+LOAD_COLUMNS = ["JobId", "Label", "State", "Progress", "Type", "EtlInfo", "TaskInfo", "ErrorMsg", "CreateTime",
+                "EtlStartTime", "EtlFinishTime", "LoadStartTime", "LoadFinishTime", "URL", "JobDetails", "TransactionId",
+                "ErrorTablets", "User", "Comment"]
+
+
+def show_load(c, where=""):
+    with c.conn.cursor() as cur:
+        cur.execute(f"SHOW LOAD FROM {DB} {where}")
+        names = [d[0] for d in cur.description]
+        return names, [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+def test_show_load_lists_insert_jobs(cluster):
+    # Upstream records each INSERT as a load job (Type INSERT), FINISHED or CANCELLED;
+    # stream loads are not load jobs (SHOW STREAM LOAD's), so SHOW LOAD leaves them out.
+    c = cluster
+    c.run(RANGE_DDL.format(db=DB, name="jobs"))
+    _, msg = execute(c, f"INSERT INTO {DB}.jobs WITH LABEL job_ok VALUES (1, 'a'), (12, 'b')")
+    _, txn_id = info_of(msg)
+    # 99 is in no partition: filtered, which fails an INSERT (strict, as upstream).
+    code, text = fails(c, f"INSERT INTO {DB}.jobs WITH LABEL job_bad VALUES (99, 'x')")
+    assert code == ER_UNKNOWN_ERROR, text
+    out = stream_load_columns(c, "jobs", ["2,s"], "k,v", "job_stream")
+    assert out["Status"] == "Success", out
+
+    names, jobs = show_load(c, 'WHERE LABEL LIKE "job_"')
+    assert names == LOAD_COLUMNS
+    assert [(j["Label"], j["State"], j["Type"], j["User"]) for j in jobs] == [
+        ("job_ok", "FINISHED", "INSERT", "root"), ("job_bad", "CANCELLED", "INSERT", "root")], jobs
+    ok, bad = jobs
+    assert int(ok["JobId"]) < int(bad["JobId"]) and ok["TransactionId"] == str(txn_id), ok
+    assert ok["Progress"] == f"Unknown id: {ok['JobId']}" and ok["ErrorMsg"] == "\\N" and ok["EtlInfo"] == "\\N", ok
+    assert ok["TaskInfo"] == "cluster:N/A; timeout(s):14400; max_filter_ratio:0.0; priority:NORMAL", ok
+    assert ok["LoadStartTime"] == ok["CreateTime"] <= ok["LoadFinishTime"] and ok["ErrorTablets"] == "{}", ok
+    assert json.loads(ok["JobDetails"])["ScannedRows"] == 0, ok
+    assert bad["ErrorMsg"].startswith("type:LOAD_RUN_FAIL; msg:") and bad["URL"].startswith("http://"), bad
+
+    assert [j["Label"] for j in show_load(c, 'WHERE STATE = "cancelled" AND LABEL = "job_bad"')[1]] == ["job_bad"]
+    assert [j["Label"] for j in show_load(c, 'WHERE LABEL LIKE "job_%" LIMIT 1')[1]] == ["job_ok"]
+    code, text = fails(c, f'SHOW LOAD FROM {DB} WHERE STATE = "DONE"')
+    assert "Where clause should looks like" in text, text
+
+    # A user without LOAD_PRIV on the table sees none of its jobs.
+    c.run("CREATE USER 'watcher'@'%' IDENTIFIED BY 'w'")
+    c.run(f"GRANT SELECT_PRIV ON {DB}.* TO 'watcher'@'%'")
+    w = pymysql.connect(host="127.0.0.1", port=c.fe_ports["query"], user="watcher", password="w", autocommit=True)
+    try:
+        with w.cursor() as cur:
+            cur.execute(f'SHOW LOAD FROM {DB} WHERE LABEL LIKE "job_"')
+            assert cur.fetchall() == ()
+    finally:
+        w.close()
+
+    # The jobs are durable, as upstream's edit log keeps them.
+    c.crash_fe()
+    c.start_fe()
+    assert show_load(c, 'WHERE LABEL LIKE "job_"')[1] == jobs
+
+
 def test_insert_into_partitions(cluster):
     c = cluster
     c.run(RANGE_DDL.format(db=DB, name="part"))

@@ -6,8 +6,9 @@ tests/interop/peers.sh) plays the C++ BE both ways:
   with ALTER SYSTEM ADD BACKEND over MySQL, it records the FE's heartbeats (TMasterInfo)
   and agent tasks field by field, does them on its own storage root and acknowledges each
   with a finishTask (TBufferedTransport + TBinaryProtocol, as the BE's FE client cache):
-  the CREATE tasks of CREATE TABLE, then a whole BACKUP to a file:// repository
-  (MAKE_SNAPSHOT, UPLOAD of the snapshot files as <file>.<md5>, RELEASE_SNAPSHOT).
+  the CREATE tasks of CREATE TABLE, then a whole BACKUP to an S3 repository on a moto
+  server (MAKE_SNAPSHOT, UPLOAD of the snapshot files as <file>.<md5>, RELEASE_SNAPSHOT);
+  a file:// repository, which a C++ BE cannot use, is refused before a job starts.
 - `cpp_peer call`: the BE's FE client calling finishTask, report, getMasterToken,
   getBackendMeta, getSnapshot and restoreSnapshot, buffered and framed.
 Also: our bench client (`doris-rs bench rpc --addr`) against a C++ TThreadedServer.
@@ -18,6 +19,7 @@ import json
 import pathlib
 import subprocess
 
+import boto3
 import pymysql
 import pytest
 
@@ -41,7 +43,8 @@ DUP_KEYS, UNIQUE_KEYS, COLUMN = 1, 2, 1
 AGG_NONE = 5  # TAggregationType.NONE
 INT, VARCHAR, BIGINT = 5, 15, 6
 HDD = 0
-LOCAL = 4  # TStorageBackendType
+S3 = 1  # TStorageBackendType
+ACCESS_KEY, SECRET_KEY, REGION = "cppak", "cppsk", "us-east-1"
 
 
 @pytest.fixture(scope="module")
@@ -363,16 +366,41 @@ def test_cpp_fe_client_as_an_unknown_backend(cluster, registered, cpp_bin):
     assert int(row["BackendId"]) == registered and row["Alive"] == "true"
 
 
-def md5_named(path: pathlib.Path):
-    """(name, md5) of a file named <name>.<md5>, after checking the md5 is its content's."""
-    name, _, md5 = path.name.rpartition(".")
-    assert hashlib.md5(path.read_bytes()).hexdigest() == md5, path
+def md5_named(key: str, body: bytes):
+    """(name, md5) of an object named <name>.<md5>, after checking the md5 is its content's."""
+    name, _, md5 = key.rpartition("/")[2].rpartition(".")
+    assert hashlib.md5(body).hexdigest() == md5, key
     return name, md5
 
 
-def test_backup_to_a_local_repository_through_the_cpp_be(cluster, registered, cpp_bin, tmp_path):
+class Bucket:
+    """A bucket of the moto server, read back with boto3."""
+
+    def __init__(self, endpoint, name):
+        self.endpoint, self.name = endpoint, name
+        self.s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=ACCESS_KEY,
+                               aws_secret_access_key=SECRET_KEY, region_name=REGION)
+        self.s3.create_bucket(Bucket=name)
+
+    def keys(self, prefix):
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.name, Prefix=prefix)
+        return sorted(o["Key"] for p in pages for o in p.get("Contents", []))
+
+    def get(self, key):
+        return self.s3.get_object(Bucket=self.name, Key=key)["Body"].read()
+
+
+def create_s3_repository(fe, name, bucket: Bucket, prefix):
+    fe.run(
+        f'CREATE REPOSITORY {name} WITH S3 ON LOCATION "s3://{bucket.name}/{prefix}" '
+        f'PROPERTIES ("s3.endpoint" = "{bucket.endpoint}", "s3.access_key" = "{ACCESS_KEY}", '
+        f'"s3.secret_key" = "{SECRET_KEY}", "s3.region" = "{REGION}")'
+    )
+
+
+def test_backup_to_an_s3_repository_through_the_cpp_be(cluster, registered, cpp_bin, moto_endpoint):
     """BACKUP driven by our FE, done by the C++ BE: MAKE_SNAPSHOT per tablet, one UPLOAD
-    into the file:// repository, the meta and job info written by the FE, FINISHED, then
+    into the S3 repository, the meta and job info written by the FE, FINISHED, then
     RELEASE_SNAPSHOT of every snapshot."""
     fe, be = cluster
     fe.run("CREATE DATABASE cpp_bk")
@@ -385,9 +413,9 @@ def test_backup_to_a_local_repository_through_the_cpp_be(cluster, registered, cp
     [part] = fe.rows("SHOW PARTITIONS FROM cpp_bk.events")
     db_meta = cpp_call(cpp_bin, fe, "buffered", ROOT_PASSWORD, registered, be, db="cpp_bk")["getMeta"]["db_meta"]
     [table] = db_meta["tables"]
-    repo_dir = tmp_path / "repo"
-    location = f"file://{repo_dir}"
-    fe.run(f'CREATE REPOSITORY cpp_repo WITH LOCAL ON LOCATION "{location}"')
+    bucket = Bucket(moto_endpoint, "cppbk")
+    location = "s3://cppbk/doris"
+    create_s3_repository(fe, "cpp_repo", bucket, "doris")
     fe.run("BACKUP SNAPSHOT cpp_bk.snap1 TO cpp_repo ON (events)")
 
     def finished():
@@ -431,17 +459,19 @@ def test_backup_to_a_local_repository_through_the_cpp_be(cluster, registered, cp
     assert len(set(paths.values())) == len(paths), "one snapshot dir per tablet"
 
     # -- the job info the FE wrote into the repository, named <file>.<md5>.
-    snap_dir = repo_dir / "__palo_repository_cpp_repo" / "__ss_snap1"
-    [info_file] = snap_dir.glob("__info_*")
-    assert md5_named(info_file)[0].startswith("__info_")
-    info = json.loads(info_file.read_text())
+    snap_prefix = "doris/__palo_repository_cpp_repo/__ss_snap1/"
+    [info_key] = [k for k in bucket.keys(snap_prefix + "__info_")]
+    info_body = bucket.get(info_key)
+    assert md5_named(info_key, info_body)[0].startswith("__info_")
+    info = json.loads(info_body)
     assert (info["name"], info["database"], info["id"]) == ("snap1", "cpp_bk", db_meta["id"])
     [(pname, pinfo)] = info["backup_objects"]["events"]["partitions"].items()
     assert (pname, pinfo["id"]) == (part["PartitionName"], int(part["PartitionId"]))
     [(_, index)] = pinfo["indexes"].items()
     assert info["tablet_be_map"] == {str(t): registered for t in tablets}
     assert info["tablet_snapshot_path_map"] == {str(t): p for t, p in paths.items()}
-    assert [name for name, _ in (md5_named(f) for f in snap_dir.glob("__meta.*"))] == ["__meta"]
+    metas = [k for k in bucket.keys(snap_prefix + "__meta")]
+    assert [md5_named(k, bucket.get(k))[0] for k in metas] == ["__meta"], metas
 
     # -- UPLOAD: one task for the one BE, each snapshot dir to its tablet dir in the repository.
     content = (
@@ -454,24 +484,31 @@ def test_backup_to_a_local_repository_through_the_cpp_be(cluster, registered, cp
         "job_id": int(job["JobId"]),
         "src_dest_map": {f"{paths[t]}/{t}/{h}": f"{content}/__{t}" for t, h in tablets.items()},
         "broker_addr": {"hostname": "", "port": 0},
-        "broker_prop": {},
-        "storage_backend": LOCAL,
+        "broker_prop": {
+            "AWS_ENDPOINT": moto_endpoint,
+            "AWS_ACCESS_KEY": ACCESS_KEY,
+            "AWS_SECRET_KEY": SECRET_KEY,
+            "AWS_REGION": REGION,
+        },
+        "storage_backend": S3,
         "location": location,
     }
     sent = be.finish("finishTask", UPLOAD, up["signature"])
     assert sent["task_status"] == {"status_code": OK}
     assert be.finish("finishTask.reply", UPLOAD, up["signature"])["status"] == {"status_code": OK}
-    # What the BE reported uploading is in the repository, each file named by its md5, and
+    # What the BE reported uploading is in the bucket, each object named by its md5, and
     # it is what the job info lists for the tablet.
     assert sorted(sent["tablet_files"]) == sorted(str(t) for t in tablets)
     for tablet_id in tablets:
         files = sent["tablet_files"][str(tablet_id)]
         assert index["tablets"][str(tablet_id)] == files
-        tablet_dir = pathlib.Path(f"{content}/__{tablet_id}".removeprefix("file://"))
-        assert sorted(p.name for p in tablet_dir.iterdir()) == sorted(files)
-        names = sorted(md5_named(tablet_dir / f)[0] for f in files)
+        tablet_prefix = f"{content}/__{tablet_id}/".removeprefix("s3://cppbk/")
+        keys = bucket.keys(tablet_prefix)
+        assert sorted(k.removeprefix(tablet_prefix) for k in keys) == sorted(files)
+        names = sorted(md5_named(k, bucket.get(k))[0] for k in keys)
         assert names == [f"0200000000000000{tablet_id}_0.dat", f"{tablet_id}.hdr"]
-        hdr = json.loads(next(tablet_dir.glob(f"{tablet_id}.hdr.*")).read_text())
+        [hdr_key] = [k for k in keys if k.removeprefix(tablet_prefix).startswith(f"{tablet_id}.hdr.")]
+        hdr = json.loads(bucket.get(hdr_key))
         assert hdr == {"tablet_id": tablet_id, "schema_hash": tablets[tablet_id], "version": int(part["VisibleVersion"])}
     assert sorted(int(t) for t in index["tablets_order"]) == sorted(tablets)
 
@@ -491,7 +528,7 @@ def test_backup_to_a_local_repository_through_the_cpp_be(cluster, registered, cp
         assert not pathlib.Path(path).exists()
 
 
-def test_a_wrong_upload_answer_is_sent_again_then_fails_the_backup(cluster, registered, tmp_path):
+def test_a_wrong_upload_answer_is_sent_again_then_fails_the_backup(cluster, registered, moto_endpoint):
     """An UPLOAD answer whose tablet_files do not match the snapshot (a file missing) is
     not taken: the FE sends the task again, as upstream's check refuses it; three wrong
     answers cancel the backup with upstream's message."""
@@ -501,7 +538,7 @@ def test_a_wrong_upload_answer_is_sent_again_then_fails_the_backup(cluster, regi
         "CREATE TABLE cpp_up.t (id BIGINT, name VARCHAR(16)) DUPLICATE KEY(id) "
         'DISTRIBUTED BY HASH(id) BUCKETS 1 PROPERTIES ("replication_num" = "1")'
     )
-    fe.run(f'CREATE REPOSITORY cpp_repo_up WITH LOCAL ON LOCATION "file://{tmp_path / "repo"}"')
+    create_s3_repository(fe, "cpp_repo_up", Bucket(moto_endpoint, "cppup"), "up")
     counter = be.storage / "short_uploads"
     uploads_before = len(be.tasks(UPLOAD))
 
@@ -513,7 +550,7 @@ def test_a_wrong_upload_answer_is_sent_again_then_fails_the_backup(cluster, regi
     counter.write_text("1")
     fe.run("BACKUP SNAPSHOT cpp_up.once TO cpp_repo_up ON (t)")
     done = wait_until("the backup to end", lambda: job("once"))
-    assert (done["State"], done["Status"]) == ("FINISHED", "[OK]"), done
+    assert (done["State"], done["Status"]) == ("FINISHED", "[OK]"), done["Status"]
     assert len(be.tasks(UPLOAD)) - uploads_before == 2
     assert counter.read_text() == "0"
 
@@ -524,6 +561,37 @@ def test_a_wrong_upload_answer_is_sent_again_then_fails_the_backup(cluster, regi
     assert done["State"] == "CANCELLED", done
     assert "upload snapshot files failed because file num is wrong. expect: 2, actual:1" in done["Status"], done
     assert len(be.tasks(UPLOAD)) - uploads_before == 5
+
+
+def test_a_file_repository_is_refused_before_a_job_starts(cluster, registered, tmp_path):
+    """A C++ BE takes no LOCAL storage: BACKUP and RESTORE on a file:// repository are
+    refused at the statement, naming the backend and what to use instead, and no task
+    reaches the BE."""
+    fe, be = cluster
+    fe.run("CREATE DATABASE cpp_file")
+    fe.run(
+        "CREATE TABLE cpp_file.t (id BIGINT) DUPLICATE KEY(id) "
+        'DISTRIBUTED BY HASH(id) BUCKETS 1 PROPERTIES ("replication_num" = "1")'
+    )
+    fe.run(f'CREATE REPOSITORY cpp_file_repo WITH LOCAL ON LOCATION "file://{tmp_path / "repo"}"')
+    snapshots_before = len(be.tasks(MAKE_SNAPSHOT))
+    why = (
+        "its location file://{dir} is a local directory (storage type LOCAL), which only doris-rs "
+        "BEs read and write, and backend {id} (127.0.0.1:{hb}, version cpp-be-peer-1.0) is not a "
+        "doris-rs BE; use an S3 repository"
+    ).format(dir=tmp_path / "repo", id=registered, hb=be.hb_port)
+    with pytest.raises(pymysql.MySQLError) as e:
+        fe.run("BACKUP SNAPSHOT cpp_file.s1 TO cpp_file_repo ON (t)")
+    assert f"BACKUP on repository cpp_file_repo: {why}" in str(e.value), e.value
+    assert not fe.rows("SHOW BACKUP FROM cpp_file")
+    with pytest.raises(pymysql.MySQLError) as e:
+        fe.run(
+            'RESTORE SNAPSHOT cpp_file.s1 FROM cpp_file_repo ON (t) '
+            'PROPERTIES ("backup_timestamp" = "2026-12-07-10-00-00")'
+        )
+    assert f"RESTORE on repository cpp_file_repo: {why}" in str(e.value), e.value
+    assert not fe.rows("SHOW RESTORE FROM cpp_file")
+    assert len(be.tasks(MAKE_SNAPSHOT)) == snapshots_before
 
 
 @pytest.mark.parametrize("framing", ["buffered", "framed"])

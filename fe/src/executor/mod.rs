@@ -16,6 +16,7 @@ mod convert;
 mod cooldown;
 mod databases;
 mod format;
+mod loads;
 mod privileges;
 pub mod proc;
 mod query;
@@ -158,6 +159,11 @@ impl Executor for FeExecutor {
             Statement::ShowTransaction { db, filter } => {
                 let db = session.resolve_db(db.as_deref())?;
                 transactions::show(ctx, &backup.txns, &db, &filter)
+            }
+            Statement::ShowLoad { db, label, state, limit } => {
+                let db = session.resolve_db(db.as_deref())?;
+                let filter = crate::load::jobs::JobFilter { label, state };
+                loads::show(ctx, &backup.txns, &session.user, &db, &filter, limit)
             }
             Statement::ShowFrontendConfig { like } => Ok(config::show_frontend_config(&ctx.config, like.as_deref())),
             Statement::AddBackends { hosts } => system::add_backends(ctx, &hosts),

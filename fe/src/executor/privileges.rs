@@ -65,6 +65,8 @@ pub fn check(ctx: &Ctx, session: &Session, stmt: &Statement) -> Result<(), FeErr
         | S::ShowCreateDatabase { .. }
         | S::ShowRepositories
         | S::ShowSnapshot { .. }
+        // Each job is shown only to a user with LOAD_PRIV on its table (`loads`).
+        | S::ShowLoad { .. }
         | S::ShowResources
         | S::ShowStoragePolicy
         | S::SetNames { .. }

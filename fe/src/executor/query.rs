@@ -37,6 +37,7 @@ pub async fn insert(
         label: stmt.label,
         partitions: stmt.partitions,
         temporary: false,
+        user: env.user.clone(),
     };
     let done = if stmt.overwrite {
         crate::load::overwrite::overwrite(ddl, txns, &target, &rows.batches).await?

@@ -15,6 +15,7 @@ use rand::seq::SliceRandom;
 use serde::Deserialize;
 
 use super::http::TOKEN_HEADER;
+use super::jobs::{JobState, LoadJob};
 use super::txn::{TxnState, TxnStore};
 use crate::context::FeContext;
 use crate::error::FeError;
@@ -40,6 +41,8 @@ pub struct InsertTarget {
     pub partitions: Vec<String>,
     /// `partitions` are temporary partitions (INSERT OVERWRITE's).
     pub temporary: bool,
+    /// Who runs it, for its load job (SHOW LOAD's User).
+    pub user: String,
 }
 
 /// Upstream's label rule (`FeNameFormat.checkLabel`).
@@ -76,10 +79,14 @@ pub struct Inserted {
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct LoadAnswer {
+    #[serde(default)]
     txn_id: i64,
     status: String,
     message: String,
+    #[serde(default)]
     number_loaded_rows: u64,
+    #[serde(default, rename = "ErrorURL")]
+    error_url: String,
 }
 
 /// The batches as CSV text for the BE's parser: `\N` for NULL, datetimes as
@@ -134,6 +141,7 @@ pub async fn insert(
     target: &InsertTarget,
     batches: &[RecordBatch],
 ) -> Result<Inserted, FeError> {
+    let created_ms = FeContext::now_ms();
     let (db, table) = (target.db.as_str(), target.table.as_str());
     let t = ctx.catalog.table(db, table).map_err(FeError::from)?;
     let columns = &target.columns;
@@ -167,14 +175,39 @@ pub async fn insert(
     if rows == 0 {
         return Ok(Inserted { label, txn_id: 0, rows: 0 });
     }
+    let (answer, outcome) = send(ctx, target, &label, body).await;
+    // Upstream records the INSERT as a finished (or cancelled) load job once it ends.
+    let job = LoadJob {
+        id: ctx.store.next_id()?,
+        db_id: t.db_id,
+        table_id: t.id,
+        label: label.clone(),
+        state: if outcome.is_ok() { JobState::Finished } else { JobState::Cancelled },
+        fail_msg: outcome.as_ref().err().map(|e| e.to_string()),
+        create_ms: created_ms,
+        finish_ms: FeContext::now_ms(),
+        txn_id: answer.as_ref().map_or(0, |a| a.txn_id),
+        user: target.user.clone(),
+        url: answer.map(|a| a.error_url).unwrap_or_default(),
+    };
+    txns.record_load_job(&job)?;
+    outcome.map(|rows| Inserted { label, txn_id: job.txn_id, rows })
+}
+
+/// The rows sent as one stream load through an alive BE: its answer (when there is one)
+/// and the rows loaded or why the INSERT failed.
+async fn send(ctx: &FeContext, target: &InsertTarget, label: &str, body: String) -> (Option<LoadAnswer>, Result<u64, FeError>) {
+    let (db, table, columns) = (target.db.as_str(), target.table.as_str(), &target.columns);
     let mut bes: Vec<_> = ctx.backends.all().into_iter().filter(|b| b.alive && b.http_port > 0).collect();
     bes.shuffle(&mut rand::thread_rng());
-    let be = bes.first().ok_or_else(|| FeError::IllegalState("no alive backend to load through".into()))?;
+    let Some(be) = bes.first() else {
+        return (None, Err(FeError::IllegalState("no alive backend to load through".into())));
+    };
     let url = format!("http://{}:{}/api/{db}/{table}/_stream_load", be.host, be.http_port);
     let mut req = reqwest::Client::new()
         .put(url)
         .header(TOKEN_HEADER, ctx.cluster.token.as_str())
-        .header("label", label.as_str())
+        .header("label", label)
         .header("column_separator", "\\x01")
         .header("line_delimiter", "\\x02")
         .timeout(INSERT_TIMEOUT);
@@ -185,18 +218,27 @@ pub async fn insert(
         let name = if target.temporary { "temporary_partitions" } else { "partitions" };
         req = req.header(name, target.partitions.join(","));
     }
-    let resp = req.body(body).send().await.map_err(|e| FeError::Internal(format!("loading through {}: {e}", be.host)))?;
-    let text = resp.text().await.map_err(|e| FeError::Internal(format!("loading through {}: {e}", be.host)))?;
-    let a: LoadAnswer = serde_json::from_str(&text)
-        .map_err(|e| FeError::Internal(format!("bad answer from {}: {e}: {text}", be.host)))?;
-    match a.status.as_str() {
-        "Success" => Ok(Inserted { label, txn_id: a.txn_id, rows: a.number_loaded_rows }),
+    let text = match req.body(body).send().await {
+        Ok(resp) => resp.text().await,
+        Err(e) => Err(e),
+    };
+    let text = match text {
+        Ok(t) => t,
+        Err(e) => return (None, Err(FeError::Internal(format!("loading through {}: {e}", be.host)))),
+    };
+    let a: LoadAnswer = match serde_json::from_str(&text) {
+        Ok(a) => a,
+        Err(e) => return (None, Err(FeError::Internal(format!("bad answer from {}: {e}: {text}", be.host)))),
+    };
+    let outcome = match a.status.as_str() {
+        "Success" => Ok(a.number_loaded_rows),
         // loadTxnBegin's text: "Label [l] has already been used, relate to txn [n]".
-        "Label Already Exists" => Err(FeError::IllegalState(a.message)),
+        "Label Already Exists" => Err(FeError::IllegalState(a.message.clone())),
         // Upstream's INSERT is strict: any filtered row fails it.
         _ if a.message.contains("too many filtered rows") => {
             Err(FeError::IllegalState(format!("Insert has filtered data in strict mode. {}", a.message)))
         }
         _ => Err(FeError::IllegalState(format!("insert failed: {}", a.message))),
-    }
+    };
+    (Some(a), outcome)
 }

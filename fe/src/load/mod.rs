@@ -11,7 +11,8 @@
 //! - `auto_inc`: getAutoIncrementRange, AUTO_INCREMENT values for the BEs' loads.
 //! - `ccr_txn`: beginTxn/commitTxn/rollbackTxn, the transactions a CCR syncer drives on
 //!   the target cluster (over several tables; data ingested by the BEs from the source).
-//! - `insert` / `overwrite`: INSERT INTO and INSERT OVERWRITE, loaded as a stream load.
+//! - `insert` / `overwrite`: INSERT INTO and INSERT OVERWRITE, loaded as a stream load;
+//!   `jobs`: the load job each INSERT leaves for SHOW LOAD.
 //! - `publish`: publish, and the load daemon (publish retries, timeouts, clearing
 //!   aborted loads on the BEs); `quorum`: which replicas a publish needs (a majority of
 //!   each tablet's).
@@ -23,6 +24,7 @@ pub mod commit;
 pub mod delete;
 pub mod http;
 pub mod insert;
+pub mod jobs;
 pub mod overwrite;
 pub mod publish;
 pub mod quorum;

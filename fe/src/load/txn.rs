@@ -23,6 +23,8 @@ use crate::error::FeError;
 
 const TXNS: TableDefinition<i64, &str> = TableDefinition::new("load_txns");
 const LABELS: TableDefinition<&str, i64> = TableDefinition::new("load_labels");
+/// SHOW LOAD's jobs (`super::jobs`), by job id.
+const LOAD_JOBS: TableDefinition<i64, &str> = TableDefinition::new("load_jobs");
 pub const FILE_NAME: &str = "doris-rs-load.redb";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -208,6 +210,7 @@ impl TxnStore {
         {
             w.open_table(TXNS).map_err(storage)?;
             w.open_table(LABELS).map_err(storage)?;
+            w.open_table(LOAD_JOBS).map_err(storage)?;
         }
         w.commit().map_err(storage)?;
         Ok(TxnStore {
@@ -303,6 +306,39 @@ impl TxnStore {
             Some(id) => self.get(id),
             None => Ok(None),
         }
+    }
+
+    pub fn record_load_job(&self, job: &super::jobs::LoadJob) -> Result<(), FeError> {
+        let json = serde_json::to_string(job).map_err(|e| FeError::Internal(e.to_string()))?;
+        self.with_db(|db| {
+            let w = db.begin_write()?;
+            w.open_table(LOAD_JOBS)?.insert(job.id, json.as_str())?;
+            w.commit()?;
+            Ok(())
+        })
+    }
+
+    /// The load jobs of database `db_id`, by id.
+    pub fn load_jobs(&self, db_id: i64) -> Result<Vec<super::jobs::LoadJob>, FeError> {
+        let all = self.with_db(|db| {
+            let r = db.begin_read()?;
+            let t = r.open_table(LOAD_JOBS)?;
+            let mut out = Vec::new();
+            for e in t.iter()? {
+                let (k, v) = e?;
+                out.push((k.value(), v.value().to_string()));
+            }
+            Ok(out)
+        })?;
+        let mut jobs = Vec::new();
+        for (id, json) in all {
+            let job: super::jobs::LoadJob = serde_json::from_str(&json)
+                .map_err(|e| FeError::Internal(format!("load job {id} does not decode: {e}")))?;
+            if job.db_id == db_id {
+                jobs.push(job);
+            }
+        }
+        Ok(jobs)
     }
 
     fn put(&self, rec: &TxnRecord) -> Result<(), FeError> {

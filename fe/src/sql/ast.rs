@@ -74,6 +74,9 @@ pub enum Statement {
 
     /// `SHOW TRANSACTION [FROM db] WHERE id = N | label = "x"`.
     ShowTransaction { db: Option<String>, filter: TxnFilter },
+    /// `SHOW LOAD [FROM db] [WHERE LABEL = "l" | LABEL LIKE "p" | STATE = "s" [AND ...]]
+    /// [LIMIT n]`: the INSERT load jobs.
+    ShowLoad { db: Option<String>, label: Option<NameFilter>, state: Option<String>, limit: Option<u64> },
 
     // --- cluster ---
     /// `ALTER SYSTEM ADD BACKEND "host:port", ...`.
@@ -643,6 +646,7 @@ impl Statement {
             Statement::ShowProc { .. } => "SHOW PROC",
             Statement::ShowFrontendConfig { .. } => "SHOW FRONTEND CONFIG",
             Statement::ShowTransaction { .. } => "SHOW TRANSACTION",
+            Statement::ShowLoad { .. } => "SHOW LOAD",
             Statement::AddBackends { .. } => "ALTER SYSTEM ADD BACKEND",
             Statement::DropBackends { .. } => "ALTER SYSTEM DROP BACKEND",
             Statement::ShowBackends => "SHOW BACKENDS",

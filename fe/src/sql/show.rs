@@ -3,7 +3,7 @@
 
 use sqlparser::tokenizer::Token;
 
-use super::ast::{PredicateOp, Statement, TxnFilter, VariableFilter, VariablePredicate, VariableScope};
+use super::ast::{NameFilter, PredicateOp, Statement, TxnFilter, VariableFilter, VariablePredicate, VariableScope};
 use super::parser::{PResult, Parser};
 use super::{backup, ddl, system};
 
@@ -123,11 +123,58 @@ pub(super) fn parse_show(p: &mut Parser) -> PResult<Statement> {
             Ok(Statement::ShowStoragePolicy)
         }
         "TRANSACTION" => show_transaction(p),
+        "LOAD" => show_load(p),
         "SNAPSHOT" => backup::parse_show_snapshot(p),
         "BACKUP" => backup::parse_show_backup(p),
         "RESTORE" => backup::parse_show_restore(p),
         _ => Err(p.not_supported()),
     }
+}
+
+/// Upstream's refusal of any other SHOW LOAD filter.
+const SHOW_LOAD_WHERE: &str = "Where clause should looks like: LABEL = \"your_load_label\", or LABEL LIKE \"matcher\",  \
+     or STATE = \"PENDING|ETL|LOADING|FINISHED|CANCELLED\",  or compound predicate with operator AND";
+
+/// Upstream's load job states, which STATE = may name.
+const LOAD_STATES: [&str; 7] = ["UNKNOWN", "PENDING", "ETL", "LOADING", "COMMITTED", "FINISHED", "CANCELLED"];
+
+/// `SHOW LOAD [FROM db] [WHERE LABEL = "l" | LABEL LIKE "p" | STATE = "s" [AND ...]]
+/// [LIMIT n]`.
+fn show_load(p: &mut Parser) -> PResult<Statement> {
+    p.expect_kw("LOAD")?;
+    let db = p.opt_from_db()?;
+    let (mut label, mut state) = (None, None);
+    if p.eat_kw("WHERE") {
+        loop {
+            let at = p.mark();
+            let column = p.ident("LABEL or STATE")?.to_ascii_uppercase();
+            match column.as_str() {
+                "LABEL" if label.is_none() => {
+                    let filter = if p.eat(&Token::Eq) {
+                        NameFilter::Eq(p.string("label")?)
+                    } else if p.eat_kw("LIKE") {
+                        NameFilter::Like(p.string("pattern")?)
+                    } else {
+                        return Err(p.error_at(at, SHOW_LOAD_WHERE.into()));
+                    };
+                    label = Some(filter);
+                }
+                "STATE" if state.is_none() && p.eat(&Token::Eq) => {
+                    let s = p.string("state")?.to_ascii_uppercase();
+                    if !LOAD_STATES.contains(&s.as_str()) {
+                        return Err(p.error_at(at, SHOW_LOAD_WHERE.into()));
+                    }
+                    state = Some(s);
+                }
+                _ => return Err(p.error_at(at, SHOW_LOAD_WHERE.into())),
+            }
+            if !p.eat_kw("AND") {
+                break;
+            }
+        }
+    }
+    let limit = if p.eat_kw("LIMIT") { Some(p.u64("limit")?) } else { None };
+    Ok(Statement::ShowLoad { db, label, state, limit })
 }
 
 /// `SHOW TRANSACTION [FROM db] WHERE id = N | label = "x"`.

@@ -828,3 +828,21 @@ fn create_table_with_complex_types() {
     assert!(crate::sql::parse("CREATE TABLE t (a ARRAY<INT) DISTRIBUTED BY HASH(a) BUCKETS 1").is_err());
     assert!(crate::sql::parse("CREATE TABLE t (s STRUCT<a:INT, A:INT>) DISTRIBUTED BY HASH(s) BUCKETS 1").is_err());
 }
+
+#[test]
+fn show_load_filters() {
+    assert_eq!(
+        parse(r#"SHOW LOAD FROM d WHERE LABEL LIKE "ins" AND STATE = "finished" LIMIT 5"#).unwrap(),
+        Statement::ShowLoad {
+            db: Some("d".into()),
+            label: Some(NameFilter::Like("ins".into())),
+            state: Some("FINISHED".into()),
+            limit: Some(5)
+        }
+    );
+    assert_eq!(parse("SHOW LOAD").unwrap(), Statement::ShowLoad { db: None, label: None, state: None, limit: None });
+    for bad in [r#"SHOW LOAD WHERE STATE = "DONE""#, r#"SHOW LOAD WHERE id = "1""#, r#"SHOW LOAD WHERE STATE LIKE "F%""#] {
+        let e = parse(bad).unwrap_err().to_string();
+        assert!(e.contains("Where clause should looks like"), "{bad}: {e}");
+    }
+}

@@ -44,7 +44,7 @@ pub struct Backend {
 }
 
 impl Backend {
-    fn new(id: i64, host: String, heartbeat_port: u16) -> Self {
+    pub(crate) fn new(id: i64, host: String, heartbeat_port: u16) -> Self {
         Backend {
             id,
             host,

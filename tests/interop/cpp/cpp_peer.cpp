@@ -16,8 +16,9 @@
 //       MAKE_SNAPSHOT     write <storage_root>/snapshot/<time>.<seq>.<timeout>/<tablet>/<schema_hash>/
 //                         (<tablet>.hdr and one segment file); answer snapshot_path and,
 //                         when list_files, snapshot_files
-//       UPLOAD            copy each snapshot dir of src_dest_map into its file:// dest as
-//                         <file>.<md5>; answer tablet_files (LOCAL repositories only).
+//       UPLOAD            put each file of each snapshot dir of src_dest_map under its s3://
+//                         dest as <file>.<md5>; answer tablet_files (S3 repositories only,
+//                         as a C++ BE takes no LOCAL ones).
 //                         While <storage_root>/short_uploads holds a count N > 0, an
 //                         UPLOAD answers each tablet's list without its last file and
 //                         counts N down (a BE whose upload went wrong)
@@ -452,7 +453,6 @@ static void make_snapshot(BeState* st, const TAgentTaskRequest& t, TFinishTaskRe
   if (r.__isset.list_files && r.list_files) f.__set_snapshot_files(sorted_names(dir));
 }
 
-// UPLOAD: src is <snapshot_path>/<tablet_id>/<schema_hash>, dest a file:// directory.
 // Whether this UPLOAD answers short: <storage_root>/short_uploads counts them down.
 static bool take_short_upload(BeState* st) {
   std::lock_guard<std::mutex> g(st->mu);
@@ -465,21 +465,73 @@ static bool take_short_upload(BeState* st) {
   return true;
 }
 
+// S3 as this stand-in speaks it: one path-style PUT per object, over a plain socket, with
+// an Authorization header that names the access key but carries no real signature. A real
+// C++ BE signs its requests (SigV4, through the AWS SDK); moto, the S3 server the tests
+// run, checks no signatures but refuses anonymous overwrites (an UPLOAD sent again).
+struct S3Endpoint {
+  std::string host;
+  int port = 80;
+};
+
+static S3Endpoint s3_endpoint(const std::map<std::string, std::string>& props) {
+  auto it = props.find("AWS_ENDPOINT");
+  if (it == props.end()) throw TaskFailure{TStatusCode::INVALID_ARGUMENT, "broker_prop has no AWS_ENDPOINT"};
+  std::string e = it->second;
+  for (std::string scheme : {"http://", "https://"})
+    if (e.rfind(scheme, 0) == 0) e = e.substr(scheme.size());
+  e = e.substr(0, e.find('/'));
+  S3Endpoint ep;
+  auto colon = e.rfind(':');
+  ep.host = e.substr(0, colon);
+  if (colon != std::string::npos) ep.port = std::stoi(e.substr(colon + 1));
+  return ep;
+}
+
+static void s3_put(const S3Endpoint& ep, const std::string& access_key, const std::string& s3_url,
+                   const std::string& body) {
+  const std::string scheme = "s3://";
+  if (s3_url.rfind(scheme, 0) != 0) throw TaskFailure{TStatusCode::INVALID_ARGUMENT, "not an s3:// path: " + s3_url};
+  std::string req = "PUT /" + s3_url.substr(scheme.size()) + " HTTP/1.1\r\nHost: " + ep.host + ":" +
+                    std::to_string(ep.port) +
+                    "\r\nAuthorization: AWS4-HMAC-SHA256 Credential=" + access_key +
+                    "/19700101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=unsigned" +
+                    "\r\nContent-Type: application/octet-stream\r\nContent-Length: " + std::to_string(body.size()) +
+                    "\r\nConnection: close\r\n\r\n" + body;
+  TSocket sock(ep.host, ep.port);
+  sock.open();
+  sock.write(reinterpret_cast<const uint8_t*>(req.data()), req.size());
+  std::string resp;
+  uint8_t buf[4096];
+  while (uint32_t n = sock.read(buf, sizeof buf)) resp.append(reinterpret_cast<char*>(buf), n);
+  sock.close();
+  if (resp.rfind("HTTP/1.1 200", 0) != 0)
+    throw TaskFailure{TStatusCode::INTERNAL_ERROR, "PUT " + s3_url + ": " + resp.substr(0, resp.find('\r')) + " " +
+                                                       resp.substr(resp.find("\r\n\r\n") == std::string::npos ? resp.size() : resp.find("\r\n\r\n") + 4, 400)};
+}
+
+static std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// UPLOAD: src is <snapshot_path>/<tablet_id>/<schema_hash>, dest an s3:// prefix.
 static void upload(BeState* st, const TAgentTaskRequest& t, TFinishTaskRequest& f) {
   const TUploadReq& r = t.upload_req;
-  if (!r.__isset.storage_backend || r.storage_backend != TStorageBackendType::LOCAL)
-    throw TaskFailure{TStatusCode::NOT_IMPLEMENTED_ERROR, "cpp_peer uploads to LOCAL repositories only"};
+  // A C++ BE's snapshot loader knows S3, HDFS and brokers; LOCAL is none of them.
+  if (!r.__isset.storage_backend || r.storage_backend != TStorageBackendType::S3)
+    throw TaskFailure{TStatusCode::NOT_IMPLEMENTED_ERROR, "cpp_peer uploads to S3 repositories only"};
+  S3Endpoint ep = s3_endpoint(r.broker_prop);
+  auto key = r.broker_prop.find("AWS_ACCESS_KEY");
+  const std::string access_key = key == r.broker_prop.end() ? "anonymous" : key->second;
   std::map<int64_t, std::vector<std::string>> tablet_files;
   for (auto& [src, dest] : r.src_dest_map) {
-    const std::string scheme = "file://";
-    if (dest.rfind(scheme, 0) != 0) throw TaskFailure{TStatusCode::INVALID_ARGUMENT, "not a file:// path: " + dest};
-    fs::path src_dir(src), dest_dir(dest.substr(scheme.size()));
+    fs::path src_dir(src);
     int64_t tablet_id = std::stoll(src_dir.parent_path().filename().string());
-    fs::create_directories(dest_dir);
     auto& names = tablet_files[tablet_id];
     for (auto& name : sorted_names(src_dir)) {
       std::string remote = name + "." + md5_hex_of_file(src_dir / name);
-      fs::copy_file(src_dir / name, dest_dir / remote, fs::copy_options::overwrite_existing);
+      s3_put(ep, access_key, dest + "/" + remote, read_file(src_dir / name));
       names.push_back(remote);
     }
   }

@@ -20,6 +20,7 @@ use crate::backup::runner::{self, RunnableJob};
 use crate::backup::{meta_conv, StoredJob};
 use crate::backup::job_info::{JobInfoInput, TabletIds, TabletSnapshot};
 use crate::backup::state::SnapshotRecord;
+use crate::backup::state::TableRefRecord;
 use crate::backup::{
     BackupJobInfo, BackupJobRecord, BackupMeta, BackupOptions, BackupState, JobHeader, JobKind,
     JobRequest, JobStatus, TableSelection, KEEP_ON_LOCAL_REPO_ID, KEEP_ON_LOCAL_REPO_NAME,
@@ -29,6 +30,7 @@ use crate::context::FeContext;
 use crate::backup::JobLifecycle;
 use crate::error::{FeError, Result};
 use crate::system::task_queue::AgentTask;
+use crate::system::backends::Backend;
 use doris_thrift::task_body::TaskBody;
 
 use prepare::*;
@@ -55,6 +57,7 @@ pub fn submit(ctx: &BackupCtx, req: BackupRequest) -> Result<i64> {
         .database(db_name)
         .ok_or_else(|| FeError::UnknownDatabase(db_name.into()))?;
     let opts = BackupOptions::parse(&req.properties)?;
+    let mut repository = None;
     let (repo_id, repo_name) = if req.repo == KEEP_ON_LOCAL_REPO_NAME {
         (KEEP_ON_LOCAL_REPO_ID, KEEP_ON_LOCAL_REPO_NAME.to_string())
     } else {
@@ -65,7 +68,9 @@ pub fn submit(ctx: &BackupCtx, req: BackupRequest) -> Result<i64> {
                 repo.name
             )));
         }
-        (repo.id, repo.name.clone())
+        let ids = (repo.id, repo.name.clone());
+        repository = Some(repo);
+        ids
     };
     let all: Vec<String> = ctx
         .catalog
@@ -97,6 +102,10 @@ pub fn submit(ctx: &BackupCtx, req: BackupRequest) -> Result<i64> {
             "database {db_name} has no table to back up"
         )));
     }
+    if let Some(repo) = &repository {
+        let backends = replica_backends(ctx, db_name, &refs);
+        crate::backup::repository::check_backends_can_use(repo, &backends, "BACKUP")?;
+    }
     let job_id = ctx
         .store
         .next_id()?;
@@ -117,6 +126,17 @@ pub fn submit(ctx: &BackupCtx, req: BackupRequest) -> Result<i64> {
     info!(job_id, label = %req.label, db = %db_name, "backup job submitted");
     crate::backup::spawn_backup(ctx, job_id);
     Ok(job_id)
+}
+
+/// The BEs holding a replica of the tables a backup reads: those its tasks go to.
+fn replica_backends(ctx: &BackupCtx, db_name: &str, refs: &[TableRefRecord]) -> Vec<Backend> {
+    let mut ids = std::collections::BTreeSet::new();
+    for r in refs {
+        if let Ok(t) = ctx.catalog.table(db_name, &r.table) {
+            ids.extend(t.tablets().flat_map(|(_, tablet)| tablet.replicas.iter().map(|x| x.backend_id)));
+        }
+    }
+    ids.into_iter().filter_map(|id| ctx.backends.get(id)).collect()
 }
 
 /// The job as the scheduler sees it: the tables it reads.

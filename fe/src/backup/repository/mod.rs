@@ -32,7 +32,9 @@ use super::job_info::{tablet_content_path, BackupJobInfo, TabletIds};
 use super::time::{format_time, now_ms, parse_time};
 use crate::error::{FeError, Result};
 
+mod peers;
 mod store;
+pub use peers::{check_backends_can_use, is_doris_rs};
 use store::{prop, KEY_ACCESS_KEY, KEY_ENDPOINT, KEY_SECRET_KEY};
 use doris_thrift::types::TStorageBackendType;
 
