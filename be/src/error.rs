@@ -33,7 +33,12 @@ pub enum BeError {
 }
 
 impl BeError {
+    /// An I/O error with what was being done (the path, which names the disk). A full disk
+    /// (ENOSPC, or a quota's EDQUOT) is `DiskFull`, so the status says so, not just "IO error".
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        if is_out_of_space(&source) {
+            return BeError::DiskFull(format!("{}: {source}", context.into()));
+        }
         BeError::Io { context: context.into(), source }
     }
 
@@ -58,6 +63,13 @@ impl BeError {
     pub fn to_status(&self) -> TStatus {
         TStatus { status_code: self.code(), error_msgs: Some(vec![self.to_string()]) }
     }
+}
+
+/// ENOSPC or EDQUOT: the write needs space the file system does not have.
+pub fn is_out_of_space(e: &std::io::Error) -> bool {
+    const ENOSPC: i32 = 28;
+    const EDQUOT: i32 = 122;
+    matches!(e.raw_os_error(), Some(ENOSPC | EDQUOT)) || e.kind() == std::io::ErrorKind::StorageFull
 }
 
 pub fn ok_status() -> TStatus {

@@ -15,17 +15,14 @@ mod agent_support;
 
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use agent_support::process::{free_port, BeProcess};
 use agent_support::*;
 use doris_be::agent::{self, BeHandle};
 use doris_thrift::agent_service::TRemoteTabletSnapshot;
-use doris_thrift::heartbeat_service::THeartbeatResult;
-use doris_thrift::services::{BackendServiceClient, HeartbeatServiceClient};
 use doris_thrift::status::TStatusCode;
-use doris_thrift::transport::{ClientOptions, ClientPool};
 use doris_thrift::types::{TNetworkAddress, TTaskType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -37,19 +34,6 @@ const SEGMENT_BYTES: u64 = 256 << 20;
 /// In every STRIDE bytes of a segment, the first BLOCK are random and the rest a hole.
 const STRIDE: u64 = 1 << 20;
 const BLOCK: usize = 64 << 10;
-
-fn binary() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("target"));
-    let bin = target.join("debug").join("doris-rs");
-    assert!(bin.is_file(), "{} is missing: run `cargo build --bin doris-rs` first", bin.display());
-    bin
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 /// Forwards to `target`; replies stop flowing once `limit` bytes went through.
 struct GateProxy {
@@ -101,75 +85,13 @@ impl GateProxy {
     }
 }
 
-struct BeProcess {
-    child: Child,
-    log: PathBuf,
-    heartbeat: String,
-    be: String,
-    http: String,
-}
-
-impl BeProcess {
-    fn spawn(conf: &Path, log: &Path, ports: (u16, u16, u16)) -> BeProcess {
-        let out = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
-        let child = Command::new(binary())
-            .args(["be", "--conf"])
-            .arg(conf)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .expect("spawn doris-rs be");
-        BeProcess {
-            child,
-            log: log.to_path_buf(),
-            be: format!("127.0.0.1:{}", ports.0),
-            heartbeat: format!("127.0.0.1:{}", ports.1),
-            http: format!("127.0.0.1:{}", ports.2),
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Heartbeat until the process answers (it is up once it does).
-    async fn heartbeat(&mut self, fe_port: i32) -> THeartbeatResult {
-        let pool = ClientPool::new();
-        let m = master_info(fe_port, 5, 1, TOKEN, 2);
-        let addr = self.heartbeat.clone();
-        let child = std::cell::RefCell::new(&mut self.child);
-        let log = self.log.clone();
-        wait_for("the BE process to answer heartbeats", || {
-            let c = HeartbeatServiceClient::new(pool.channel(addr.clone(), ClientOptions::default()));
-            let m = m.clone();
-            if let Ok(Some(status)) = child.borrow_mut().try_wait() {
-                panic!("the BE process exited with {status}:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
-            }
-            async move { c.heartbeat(&m).await.ok() }
-        })
-        .await
-    }
-
-    fn client(&self) -> BackendServiceClient {
-        BackendServiceClient::new(ClientPool::new().channel(self.be.clone(), ClientOptions::default()))
-    }
-
-    async fn download_bytes(&self) -> u64 {
-        let body = reqwest::get(format!("http://{}/metrics", self.http)).await.unwrap().text().await.unwrap();
-        body.lines()
-            .find_map(|l| l.strip_prefix("doris_be_download_bytes_total "))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no doris_be_download_bytes_total in /metrics:\n{body}"))
-    }
-}
-
-impl Drop for BeProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The pulled bytes the process counted (`doris_be_download_bytes_total`).
+async fn download_bytes(b: &BeProcess) -> u64 {
+    let body = reqwest::get(format!("http://{}/metrics", b.http)).await.unwrap().text().await.unwrap();
+    body.lines()
+        .find_map(|l| l.strip_prefix("doris_be_download_bytes_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no doris_be_download_bytes_total in /metrics:\n{body}"))
 }
 
 /// `BLOCK` pseudo-random bytes, different for every (segment, block).
@@ -288,7 +210,7 @@ async fn a_killed_be_resumes_its_pull_after_restart() {
     .unwrap();
     let log = work.path().join("be.log");
     let mut b = BeProcess::spawn(&conf, &log, ports);
-    assert_eq!(b.heartbeat(fe.port()).await.status.status_code, TStatusCode::OK, "{}", b.log());
+    assert_eq!(b.heartbeat_as(fe.port(), TOKEN, 2).await.status.status_code, TStatusCode::OK, "{}", b.log());
 
     // B's tablet and the snapshot dir the pull fills, as a restore prepares them.
     let r = b.client().submit_tasks(&vec![create_task(10, 200)]).await.unwrap();
@@ -336,7 +258,7 @@ async fn a_killed_be_resumes_its_pull_after_restart() {
     // Restart with the same conf; the FE re-sends the task it never got a finishTask for.
     proxy.limit.send_replace(u64::MAX);
     let mut b = BeProcess::spawn(&conf, &log, ports);
-    assert_eq!(b.heartbeat(fe.port()).await.status.status_code, TStatusCode::OK, "{}", b.log());
+    assert_eq!(b.heartbeat_as(fe.port(), TOKEN, 2).await.status.status_code, TStatusCode::OK, "{}", b.log());
     assert_eq!(b.client().submit_tasks(&vec![download]).await.unwrap().status.status_code, TStatusCode::OK);
     let f = fe.wait_finish(TTaskType::DOWNLOAD, 12).await;
     assert_eq!(f.task_status.status_code, TStatusCode::OK, "{}\n{}", status_text(&f.task_status), b.log());
@@ -347,7 +269,7 @@ async fn a_killed_be_resumes_its_pull_after_restart() {
     assert!(b_dir.join("200.hdr").is_file());
 
     // The restarted process moved what was missing (plus the small header), not it all.
-    let moved = b.download_bytes().await;
+    let moved = download_bytes(&b).await;
     let slack = 1 << 20;
     eprintln!("pull resumed: {moved} bytes moved after restart, {missing} missing, {data_total} in all");
     assert!(moved >= missing, "moved {moved} < missing {missing}");

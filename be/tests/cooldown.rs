@@ -9,6 +9,8 @@ mod agent_support;
 mod moto_support;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use agent_support::*;
 use doris_be::agent::{self, BeHandle};
@@ -43,14 +45,15 @@ async fn ok_task(fe: &TestFe, be: &BeHandle, t: TAgentTaskRequest) {
     assert_eq!(f.task_status.status_code, TStatusCode::OK, "{}", status_text(&f.task_status));
 }
 
-/// The moto bucket as a storage resource, under root path `cold`.
-fn resource(moto: &Moto) -> Box<TStorageResource> {
+/// The moto bucket as a storage resource, under root path `cold`, reached at `port` (moto's,
+/// or a proxy's in front of it).
+fn resource_via(moto: &Moto, port: u16) -> Box<TStorageResource> {
     Box::new(TStorageResource::new(
         RESOURCE,
         "remote_s3".to_string(),
         1i64,
         TS3StorageParam::new(
-            format!("http://127.0.0.1:{}", moto.port),
+            format!("http://127.0.0.1:{port}"),
             "us-east-1".to_string(),
             moto.access_key.clone(),
             moto.secret_key.clone(),
@@ -70,10 +73,14 @@ fn resource(moto: &Moto) -> Box<TStorageResource> {
 /// PUSH_STORAGE_POLICY of the policy (at `version`, data cold `ttl` seconds after it is
 /// written) and the resource; the push is a task without finishTask, so wait for it.
 async fn push_policy(be: &BeHandle, moto: &Moto, version: i64, ttl: i64) {
+    push_policy_via(be, moto, moto.port, version, ttl).await
+}
+
+async fn push_policy_via(be: &BeHandle, moto: &Moto, port: u16, version: i64, ttl: i64) {
     let t = task(
         TaskBody::PushStoragePolicy(TPushStoragePolicyReq {
             storage_policy: Some(vec![Box::new(TStoragePolicy::new(POLICY, "cold_after".to_string(), version, None::<i64>, ttl, RESOURCE))]),
-            resource: Some(vec![resource(moto)]),
+            resource: Some(vec![resource_via(moto, port)]),
             dropped_storage_policy: None,
         }),
         -1,
@@ -261,4 +268,98 @@ async fn the_cooldown_replica_uploads_cold_rowsets_and_the_other_follows() {
 /// The resource the BE holds for the policy (as cooldown resolves it).
 fn be_resource(be: &BeHandle) -> doris_be::storage::StorageResource {
     be.ctx.storage.resolve_storage_policy(POLICY).unwrap().1
+}
+
+/// A proxy in front of moto that, while `full` is set, answers every request as an object
+/// store out of space does (HTTP 507 InsufficientStorage) and forwards nothing.
+async fn full_store_proxy(moto_port: u16, full: Arc<AtomicBool>) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = l.accept().await {
+            let full = full.clone();
+            tokio::spawn(async move {
+                if !full.load(Ordering::SeqCst) {
+                    let Ok(mut server) = tokio::net::TcpStream::connect(("127.0.0.1", moto_port)).await else { return };
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    return;
+                }
+                // Read the request (head, then its body by Content-Length) and refuse it.
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 8192];
+                let head_end = loop {
+                    let Ok(n) = client.read(&mut chunk).await else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break i + 4;
+                    }
+                };
+                let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                while buf.len() < head_end + len {
+                    match client.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InsufficientStorage</Code>\
+                            <Message>Storage backend has reached its minimum free drive threshold.</Message></Error>";
+                let reply = format!(
+                    "HTTP/1.1 507 Insufficient Storage\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = client.write_all(reply.as_bytes()).await;
+                let _ = client.shutdown().await;
+            });
+        }
+    });
+    port
+}
+
+/// The object store is out of space during a cooldown: the pass fails saying so, the
+/// tablet keeps its local rowsets (all its rows read as before, nothing marked remote), and
+/// the next pass, with room again, cools it down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cooldown_to_a_full_store_keeps_the_tablet_local_and_the_next_pass_finishes() {
+    let moto = tokio::task::spawn_blocking(|| start_moto(false)).await.unwrap();
+    let full = Arc::new(AtomicBool::new(false));
+    let proxy = full_store_proxy(moto.port, full.clone()).await;
+    let fe = TestFe::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let a = be(&fe, dir.path(), 10001).await;
+    let mut req = create_req(TABLET, 1);
+    req.storage_policy_id = Some(POLICY);
+    ok_task(&fe, &a, task(TaskBody::Create(req), 11)).await;
+    push_policy_via(&a, &moto, proxy, 1, 0).await;
+    add_rows(&a, &[(1, 10), (2, 20)]);
+    add_rows(&a, &[(3, 30)]);
+    push_conf(&a, 21, 1, 1).await;
+    let (before, files) = (meta(&a), local_files(&a));
+    let rows = scan(&a).await;
+
+    full.store(true, Ordering::SeqCst);
+    let (done, failed) = cooldown::run_pass(&a.ctx.storage).await;
+    assert!(done.is_empty(), "{done:?}");
+    let [(tablet, err)] = failed.as_slice() else { panic!("one tablet failed: {failed:?}") };
+    eprintln!("cooldown to a full store: {err}");
+    assert_eq!(*tablet, TABLET);
+    assert!(err.to_string().contains("507") && err.to_string().contains(&format!("cold/data/{TABLET}/")), "{err}");
+    assert_eq!(meta(&a), before, "nothing marked remote");
+    assert_eq!(local_files(&a), files, "the local copies stay");
+    assert_eq!(scan(&a).await, rows);
+
+    full.store(false, Ordering::SeqCst);
+    assert_eq!(pass(&a).await, vec![(TABLET, Step::Uploaded(3))]);
+    assert!(meta(&a).rowsets.iter().all(|r| r.remote));
+    assert_eq!(local_files(&a), Vec::<String>::new());
+    assert_eq!(scan(&a).await, rows, "read from the store now");
+    a.shutdown().await;
 }

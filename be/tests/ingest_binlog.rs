@@ -3,6 +3,7 @@
 //! real thrift, then PUBLISH_VERSION, with real rows in real Parquet segments.
 
 mod agent_support;
+mod tmpfs_support;
 
 use agent_support::*;
 use doris_be::agent::{self, BeHandle};
@@ -324,6 +325,49 @@ async fn failed_ingests_leave_nothing_behind_and_say_why() {
     client.ingest_binlog(&ingest_req(33, 2, "127.0.0.1", port, DST_TABLET)).await.unwrap();
     let q = settled(&dst, 33, DST_TABLET).await;
     assert_eq!(q.status, Some(TIngestBinlogStatus::OK), "{:?}", q.err_msg);
+    src.shutdown().await;
+    dst.shutdown().await;
+}
+
+/// A target whose disk is past upstream's flood stage refuses the ingest before writing
+/// ("no enough space", naming the disk); with room again the same ingest goes in.
+#[tokio::test]
+async fn an_ingest_past_the_flood_stage_is_refused_and_writes_nothing() {
+    let fe = TestFe::start().await;
+    let (src, _r1) = start(&fe, true, 501).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(_m) = tmpfs_support::mount_tmpfs(&tmp.path().join("root"), 8) else { return };
+    let root = tmp.path().join("root").canonicalize().unwrap();
+    let mut cfg = be_config(&root);
+    cfg.enable_feature_binlog = true;
+    cfg.storage_flood_stage_usage_percent = 90;
+    cfg.storage_flood_stage_left_capacity_bytes = 1 << 20;
+    let dst = agent::start(cfg).await.unwrap();
+    assert_eq!(heartbeat(&dst, &master_info(fe.port(), 11, 1, TOKEN, 502)).await.status.status_code, TStatusCode::OK);
+    src.ctx.storage.create_tablet(&create_req(SRC_TABLET, 11)).unwrap();
+    dst.ctx.storage.create_tablet(&create_req(DST_TABLET, 21)).unwrap();
+    load_rowset(&src, SRC_TABLET, 7, 2, 500);
+    let before = tablet_files(&dst, DST_TABLET);
+
+    // Other data leaves half a MiB: any segment goes past 90 % used with under 1 MiB left.
+    let other = root.join("other");
+    std::fs::write(&other, vec![7u8; fs4::available_space(&root).unwrap() as usize - (512 << 10)]).unwrap();
+    let client = backend_client(&dst);
+    let port = src.addrs.http.port();
+    client.ingest_binlog(&ingest_req(41, 2, "127.0.0.1", port, DST_TABLET)).await.unwrap();
+    let q = settled(&dst, 41, DST_TABLET).await;
+    assert_eq!(q.status, Some(TIngestBinlogStatus::FAILED));
+    let msg = q.err_msg.unwrap();
+    eprintln!("ingest past the flood stage: {msg}");
+    assert!(msg.contains("no enough space") && msg.contains(&format!("reach the capacity limit of path {}", root.display())), "{msg}");
+    assert_eq!(tablet_files(&dst, DST_TABLET), before);
+    assert!(dst.ctx.storage.tablet_meta(DST_TABLET).unwrap().pending.is_empty());
+
+    std::fs::remove_file(other).unwrap();
+    client.ingest_binlog(&ingest_req(41, 2, "127.0.0.1", port, DST_TABLET)).await.unwrap();
+    let q = settled(&dst, 41, DST_TABLET).await;
+    assert_eq!(q.status, Some(TIngestBinlogStatus::OK), "{:?}", q.err_msg);
+    assert_eq!(dst.ctx.storage.tablet_meta(DST_TABLET).unwrap().pending.len(), 1);
     src.shutdown().await;
     dst.shutdown().await;
 }

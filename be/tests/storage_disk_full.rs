@@ -7,44 +7,12 @@
 #[path = "pull_support/mod.rs"]
 mod support;
 mod storage_common;
-
-use std::path::Path;
-use std::process::Command;
+mod tmpfs_support;
 
 use reqwest::StatusCode;
+use tmpfs_support::{entries as files_of, mount_tmpfs, MIB};
 
 const TOKEN: &str = "3b9d27a4-5c1e-4f0a-9c7d-disk-full-test";
-const MIB: usize = 1024 * 1024;
-
-/// Unmounts on drop, even when an assertion failed.
-struct Mounted(std::path::PathBuf);
-
-impl Drop for Mounted {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
-
-fn mount_tmpfs(at: &Path, size_mib: usize) -> Option<Mounted> {
-    std::fs::create_dir_all(at).unwrap();
-    let ok = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", &format!("size={size_mib}m"), "tmpfs"])
-        .arg(at)
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !ok {
-        eprintln!("cannot mount a tmpfs here (not root?): disk-full test skipped");
-        return None;
-    }
-    Some(Mounted(at.to_path_buf()))
-}
-
-fn files_of(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    v.sort();
-    v
-}
 
 async fn send_rowset(be: &support::Be, tablet: i64, txn: i64, body: Vec<u8>) -> (StatusCode, String) {
     let url = format!(

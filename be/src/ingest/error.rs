@@ -28,7 +28,8 @@ impl fmt::Display for Step {
             Step::GetBinlogInfo => f.write_str("get_binlog_info"),
             Step::GetRowsetMeta => f.write_str("get_rowset_meta"),
             Step::SegmentSize(i) => write!(f, "get_segment_file (size of segment {i})"),
-            Step::Space => f.write_str("the free space check"),
+            // Upstream's refusal reads "no enough space"; operators grep for it.
+            Step::Space => f.write_str("the free space check (no enough space)"),
             Step::GetSegmentFile(i) => write!(f, "get_segment_file (segment {i})"),
             Step::Commit => f.write_str("commit of the pending rowset"),
         }

@@ -129,9 +129,9 @@ pub async fn run(ctx: &Arc<BeContext>, limits: &Limits, req: &IngestRequest) -> 
     let new_id = ctx.storage.next_rowset_id();
     let jobs = plan_segments(ctx, &watch, &src, &rowset_id, num_segments, &dir, &new_id).await?;
     let total: u64 = jobs.iter().map(|j| j.size).sum();
-    let keep = ctx.config.storage_min_left_capacity_bytes;
+    let space = crate::pull::space::SpaceLimits::of(&ctx.config);
     let d = dir.clone();
-    tokio::task::spawn_blocking(move || crate::pull::space::check_capacity(&[(d, total)], keep))
+    tokio::task::spawn_blocking(move || crate::pull::space::check_capacity(&[(d, total)], &space))
         .await
         .map_err(|e| BeError::Internal(format!("capacity task failed: {e}")))
         .and_then(|r| r)

@@ -214,6 +214,7 @@ impl Load {
         }
         let txn_id = res.txn_id.unwrap_or(-1);
         r.txn_id = txn_id;
+        crate::storage::failpoint!("stream_load.after_begin");
         match self.load_in_txn(txn_id, opts, &body, r).await {
             Ok(()) => {}
             Err(e) => {
@@ -522,6 +523,7 @@ impl Load {
             }
         };
         r.write_data_ms = ms(t);
+        crate::storage::failpoint!("stream_load.after_write");
 
         // 4. Commit; the FE publishes and answers when the versions are visible.
         let t = Instant::now();

@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 use super::fetch::{run_job, Counters, FetchOpts, FileDone, Slots};
 use super::plan::{delete_extras, plan_tablet, scan_local, FileJob, Listing, TabletPlan, TabletSpec};
 use super::remote::{self, Watch};
-use super::space::check_capacity;
+use super::space::{check_capacity, SpaceLimits};
 use super::{PullOutcome, PullProgress, Tally};
 use crate::context::BeContext;
 use crate::error::{BeError, Result};
@@ -117,13 +117,14 @@ pub async fn run(
         .zip(&plans)
         .filter_map(|(s, p)| p.as_ref().map(|p| (s.local_dir.clone(), p.need_bytes)))
         .collect();
-    let keep_free = ctx.config.storage_min_left_capacity_bytes;
-    joined(tokio::task::spawn_blocking(move || check_capacity(&need, keep_free)).await)??;
+    let limits = SpaceLimits::of(&ctx.config);
+    joined(tokio::task::spawn_blocking(move || check_capacity(&need, &limits)).await)??;
 
     // Phase 3: fetch, reporting each tablet as its last file lands.
     let mut remaining: Vec<usize> = plans.iter().map(|p| p.as_ref().map_or(0, |p| p.jobs.len())).collect();
     let mut queue: std::collections::VecDeque<FileJob> =
         plans.into_iter().flatten().flat_map(|p| p.jobs).collect();
+    let dests: Vec<std::path::PathBuf> = queue.iter().map(|j| j.dest.clone()).collect();
     let queued = queue.len();
     tracing::info!(job_id, tablets = total, files = queued, "pull started");
 
@@ -181,6 +182,10 @@ pub async fn run(
         finishing.shutdown().await;
         counters.io.close();
         counters.io.wait().await;
+        if matches!(e, BeError::DiskFull(_)) {
+            let c = counters.clone();
+            joined(tokio::task::spawn_blocking(move || c.discard_written(&dests)).await)?;
+        }
         return Err(e);
     }
     for (t, d) in done.iter().enumerate() {

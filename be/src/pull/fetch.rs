@@ -32,6 +32,24 @@ pub struct Counters {
     /// The pull's blocking file IO (writes, renames, hashing), which aborting a file task
     /// does not stop: a failed pull waits for it before it returns.
     pub io: tokio_util::task::TaskTracker,
+    /// Files this pull put in place, so a pull that fills the disk can take them back.
+    pub placed: std::sync::Mutex<Vec<PathBuf>>,
+}
+
+impl Counters {
+    /// After a pull failed on a full disk: remove what it wrote (files it put in place and
+    /// `.part` files of `jobs`), so the space is free again at once; a retry fetches them
+    /// anew. Files that were complete before this attempt stay. Blocking.
+    pub fn discard_written(&self, jobs: &[PathBuf]) {
+        let placed = std::mem::take(&mut *self.placed.lock().unwrap_or_else(|e| e.into_inner()));
+        for p in placed.iter().cloned().chain(jobs.iter().map(|d| super::plan::part_path(d))) {
+            match std::fs::remove_file(&p) {
+                Ok(()) => tracing::info!(file = %p.display(), "removed a file of a pull that ran out of space"),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => tracing::warn!(file = %p.display(), error = %e, "cannot remove a file of a failed pull"),
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -122,6 +140,7 @@ pub async fn run_job(
         }
     }
     counters.files.fetch_add(1, Ordering::Relaxed);
+    counters.placed.lock().unwrap_or_else(|e| e.into_inner()).push(job.dest.clone());
     ctx.metrics.download_files.fetch_add(1, Ordering::Relaxed);
     tracing::debug!(file = %job.dest.display(), size = job.size, "file pulled");
     Ok(FileDone::Fetched)

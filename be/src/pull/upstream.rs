@@ -13,7 +13,7 @@ use super::engine::finish_tablet;
 use super::fetch::{run_job, Counters, FetchOpts, Slots};
 use super::plan::{delete_extras, is_hdr, scan_local, FileJob, Listing, RemoteFile, TabletSpec};
 use super::remote::{self, Watch};
-use super::space::check_capacity;
+use super::space::{check_capacity, SpaceLimits};
 use super::{PullOutcome, PullProgress, Tally};
 use crate::context::BeContext;
 use crate::error::{BeError, Result};
@@ -74,13 +74,19 @@ pub async fn run(
             });
         }
         let need: u64 = jobs.iter().map(|j| j.size).sum();
-        let (dir, keep) = (spec.local_dir.clone(), ctx.config.storage_min_left_capacity_bytes);
-        tokio::task::spawn_blocking(move || check_capacity(&[(dir, need)], keep))
+        let (dir, limits) = (spec.local_dir.clone(), SpaceLimits::of(&ctx.config));
+        tokio::task::spawn_blocking(move || check_capacity(&[(dir, need)], &limits))
             .await
             .map_err(|e| BeError::Internal(format!("capacity task failed: {e}")))??;
 
         for job in &jobs {
-            run_job(ctx, &watch, job, opts, &counters, Slots { download: None, sync: sync.clone() }).await?;
+            let r = run_job(ctx, &watch, job, opts, &counters, Slots { download: None, sync: sync.clone() }).await;
+            if let Err(e @ BeError::DiskFull(_)) = r {
+                let dests: Vec<_> = jobs.iter().map(|j| j.dest.clone()).collect();
+                counters.discard_written(&dests);
+                return Err(e);
+            }
+            r?;
         }
 
         // Any `.part` left is stale by now: this tablet's fetched files were renamed.

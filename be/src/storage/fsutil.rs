@@ -27,7 +27,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = path.with_file_name(format!(".{name}.tmp"));
     let mut f = File::create(&tmp).map_err(|e| io(format!("create {}", tmp.display()), e))?;
-    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(|e| io(format!("write {}", tmp.display()), e))?;
+    if let Err(e) = f.write_all(bytes).and_then(|_| f.sync_all()) {
+        // A full disk keeps nothing of the attempt.
+        drop(f);
+        let _ = fs::remove_file(&tmp);
+        return Err(io(format!("write {}", tmp.display()), e));
+    }
     drop(f);
     fs::rename(&tmp, path).map_err(|e| io(format!("rename {} to {}", tmp.display(), path.display()), e))?;
     if let Some(parent) = path.parent() {
@@ -39,7 +44,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Write `bytes` to `path` without any fsync: for markers whose loss a crash may cause
 /// harmlessly (the step they record is repeated, with the same outcome).
 pub fn write_plain(path: &Path, bytes: &[u8]) -> Result<()> {
-    fs::write(path, bytes).map_err(|e| io(format!("write {}", path.display()), e))
+    fs::write(path, bytes).map_err(|e| {
+        let _ = fs::remove_file(path);
+        io(format!("write {}", path.display()), e)
+    })
 }
 
 /// Hard link `src` to `dst`; copy (and fsync) when they sit on different file systems.
@@ -48,8 +56,12 @@ pub fn link_or_copy(src: &Path, dst: &Path) -> Result<bool> {
     match fs::hard_link(src, dst) {
         Ok(()) => Ok(true),
         Err(e) if e.raw_os_error() == Some(EXDEV) => {
-            fs::copy(src, dst).map_err(|e| io(format!("copy {} to {}", src.display(), dst.display()), e))?;
-            File::open(dst).and_then(|f| f.sync_all()).map_err(|e| io(format!("fsync {}", dst.display()), e))?;
+            let copied = fs::copy(src, dst).and_then(|_| File::open(dst)?.sync_all());
+            if let Err(e) = copied {
+                // Out of space mid-copy: the partial copy goes at once.
+                let _ = fs::remove_file(dst);
+                return Err(io(format!("copy {} to {}", src.display(), dst.display()), e));
+            }
             Ok(false)
         }
         Err(e) => Err(io(format!("link {} to {}", src.display(), dst.display()), e)),

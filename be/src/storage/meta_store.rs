@@ -6,10 +6,16 @@
 //! (group commit): redb takes one writer at a time and each commit costs an fsync, so
 //! committing them one by one made the fsyncs, not the work, set the pace of CREATE, MOVE
 //! and PUBLISH across many tablets.
+//!
+//! An I/O error in a commit (a full disk) makes redb refuse every later transaction
+//! (`PreviousIo`) until the database is opened again, which would leave the BE unable to
+//! change any tablet until restarted. The store reopens it instead (redb repairs the file
+//! as after a crash): the failed change is reported to its callers and is not in the
+//! store; later changes work again once the disk has room.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Condvar, Mutex, RwLock};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
@@ -26,7 +32,8 @@ const KEY_STORAGE_POLICIES: &str = "storage_policies";
 const CACHE_BYTES: usize = 64 << 20;
 
 pub struct MetaStore {
-    db: Database,
+    /// None while an I/O error left it closed and reopening has not succeeded yet.
+    db: RwLock<Option<Database>>,
     path: PathBuf,
     group: Mutex<Group>,
     group_done: Condvar,
@@ -48,22 +55,75 @@ struct Group {
     /// A caller is committing a batch now.
     writing: bool,
     /// Changes whose commit failed, with why.
-    failed: HashMap<u64, String>,
+    failed: HashMap<u64, BeError>,
 }
 
-fn db_err(path: &Path, what: &str, e: impl std::fmt::Display) -> BeError {
-    BeError::Internal(format!("tablet meta store {}: {what}: {e}", path.display()))
+fn db_err(path: &Path, what: &str, e: impl Into<redb::Error>) -> BeError {
+    let e: redb::Error = e.into();
+    let context = format!("tablet meta store {}: {what}", path.display());
+    match e {
+        // `BeError::io` makes a full disk `DiskFull`.
+        redb::Error::Io(io) => BeError::io(context, io),
+        redb::Error::PreviousIo => BeError::io(context, std::io::Error::other("an earlier write failed")),
+        e => BeError::Internal(format!("{context}: {e}")),
+    }
+}
+
+/// An error after which redb refuses every transaction until the database is reopened.
+fn needs_reopen(e: &BeError) -> bool {
+    matches!(e, BeError::DiskFull(_) | BeError::Io { .. })
+}
+
+fn open_db(path: &Path) -> Result<Database> {
+    redb::Builder::new().set_cache_size(CACHE_BYTES).create(path).map_err(|e| db_err(path, "open", e))
 }
 
 impl MetaStore {
     /// Open or create the store; the table is created so reads never miss it.
     pub fn open(path: &Path) -> Result<MetaStore> {
-        let db = redb::Builder::new().set_cache_size(CACHE_BYTES).create(path).map_err(|e| db_err(path, "open", e))?;
+        let db = open_db(path)?;
         let tx = db.begin_write().map_err(|e| db_err(path, "begin", e))?;
         tx.open_table(TABLETS).map_err(|e| db_err(path, "open table", e))?;
         tx.open_table(BE_STATE).map_err(|e| db_err(path, "open table", e))?;
         tx.commit().map_err(|e| db_err(path, "commit", e))?;
-        Ok(MetaStore { db, path: path.to_path_buf(), group: Mutex::new(Group::default()), group_done: Condvar::new() })
+        Ok(MetaStore {
+            db: RwLock::new(Some(db)),
+            path: path.to_path_buf(),
+            group: Mutex::new(Group::default()),
+            group_done: Condvar::new(),
+        })
+    }
+
+    /// Run `f` on the database. After an I/O error the database is reopened (the error is
+    /// still returned: that change did not happen); a store left closed by a reopen that
+    /// failed is reopened first.
+    fn with_db<R>(&self, f: impl FnOnce(&Database) -> Result<R>) -> Result<R> {
+        if self.db.read().unwrap_or_else(|e| e.into_inner()).is_none() {
+            self.reopen()?;
+        }
+        let r = match self.db.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            Some(db) => f(db),
+            None => Err(BeError::Internal(format!("tablet meta store {} is closed", self.path.display()))),
+        };
+        if let Err(e) = &r {
+            if needs_reopen(e) {
+                tracing::error!(path = %self.path.display(), error = %e, "tablet meta store write failed; reopening it");
+                if let Err(e) = self.reopen() {
+                    tracing::error!(path = %self.path.display(), error = %e, "cannot reopen the tablet meta store; retrying on its next use");
+                }
+            }
+        }
+        r
+    }
+
+    fn reopen(&self) -> Result<()> {
+        let mut db = self.db.write().unwrap_or_else(|e| e.into_inner());
+        // The old handle goes first: it holds the file's lock. Transactions all run under
+        // the read lock, so none is live.
+        *db = None;
+        *db = Some(open_db(&self.path)?);
+        tracing::info!(path = %self.path.display(), "tablet meta store reopened");
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -90,7 +150,7 @@ impl MetaStore {
         loop {
             if g.done_upto >= mine {
                 return match g.failed.remove(&mine) {
-                    Some(e) => Err(BeError::Internal(e)),
+                    Some(e) => Err(e),
                     None => Ok(()),
                 };
             }
@@ -115,72 +175,84 @@ impl MetaStore {
 
     /// Commit a batch in one transaction. Should that fail with more than one change in
     /// it, each is committed alone, so one bad change fails only its own caller.
-    fn commit_batch(&self, batch: &[(u64, Change)]) -> Vec<(u64, String)> {
+    fn commit_batch(&self, batch: &[(u64, Change)]) -> Vec<(u64, BeError)> {
         match self.commit_changes(batch.iter().map(|(_, c)| c)) {
             Ok(()) => Vec::new(),
-            Err(e) if batch.len() == 1 => vec![(batch[0].0, e.to_string())],
+            Err(e) if batch.len() == 1 => vec![(batch[0].0, e)],
             Err(_) => batch
                 .iter()
-                .filter_map(|(t, c)| self.commit_changes(std::iter::once(c)).err().map(|e| (*t, e.to_string())))
+                .filter_map(|(t, c)| self.commit_changes(std::iter::once(c)).err().map(|e| (*t, e)))
                 .collect(),
         }
     }
 
     fn commit_changes<'a>(&self, changes: impl Iterator<Item = &'a Change>) -> Result<()> {
-        let tx = self.db.begin_write().map_err(|e| db_err(&self.path, "begin", e))?;
+        self.with_db(|db| Self::commit_in(db, &self.path, changes))
+    }
+
+    fn commit_in<'a>(db: &Database, path: &Path, changes: impl Iterator<Item = &'a Change>) -> Result<()> {
+        let tx = db.begin_write().map_err(|e| db_err(path, "begin", e))?;
         {
-            let mut t = tx.open_table(TABLETS).map_err(|e| db_err(&self.path, "open table", e))?;
+            let mut t = tx.open_table(TABLETS).map_err(|e| db_err(path, "open table", e))?;
             for c in changes {
                 match c {
                     Change::Put(id, value) => {
-                        t.insert(*id, value.as_slice()).map_err(|e| db_err(&self.path, "insert", e))?;
+                        t.insert(*id, value.as_slice()).map_err(|e| db_err(path, "insert", e))?;
                     }
                     Change::Delete(id) => {
-                        t.remove(*id).map_err(|e| db_err(&self.path, "remove", e))?;
+                        t.remove(*id).map_err(|e| db_err(path, "remove", e))?;
                     }
                 }
             }
         }
-        tx.commit().map_err(|e| db_err(&self.path, "commit", e))
+        tx.commit().map_err(|e| db_err(path, "commit", e))
     }
 
     pub fn get(&self, tablet_id: i64) -> Result<Option<TabletMeta>> {
-        let tx = self.db.begin_read().map_err(|e| db_err(&self.path, "begin read", e))?;
-        let t = tx.open_table(TABLETS).map_err(|e| db_err(&self.path, "open table", e))?;
-        match t.get(tablet_id).map_err(|e| db_err(&self.path, "get", e))? {
-            Some(v) => Ok(Some(decode(tablet_id, v.value())?)),
-            None => Ok(None),
-        }
+        self.with_db(|db| {
+            let tx = db.begin_read().map_err(|e| db_err(&self.path, "begin read", e))?;
+            let t = tx.open_table(TABLETS).map_err(|e| db_err(&self.path, "open table", e))?;
+            match t.get(tablet_id).map_err(|e| db_err(&self.path, "get", e))? {
+                Some(v) => Ok(Some(decode(tablet_id, v.value())?)),
+                None => Ok(None),
+            }
+        })
     }
 
     pub fn load_all(&self) -> Result<Vec<TabletMeta>> {
-        let tx = self.db.begin_read().map_err(|e| db_err(&self.path, "begin read", e))?;
-        let t = tx.open_table(TABLETS).map_err(|e| db_err(&self.path, "open table", e))?;
-        let mut out = Vec::new();
-        for row in t.iter().map_err(|e| db_err(&self.path, "iterate", e))? {
-            let (k, v) = row.map_err(|e| db_err(&self.path, "read", e))?;
-            out.push(decode(k.value(), v.value())?);
-        }
-        Ok(out)
+        self.with_db(|db| {
+            let tx = db.begin_read().map_err(|e| db_err(&self.path, "begin read", e))?;
+            let t = tx.open_table(TABLETS).map_err(|e| db_err(&self.path, "open table", e))?;
+            let mut out = Vec::new();
+            for row in t.iter().map_err(|e| db_err(&self.path, "iterate", e))? {
+                let (k, v) = row.map_err(|e| db_err(&self.path, "read", e))?;
+                out.push(decode(k.value(), v.value())?);
+            }
+            Ok(out)
+        })
     }
 }
 
 impl MetaStore {
     /// The encoded storage policy set, one durable write.
     pub fn put_storage_policies(&self, value: &[u8]) -> Result<()> {
-        let tx = self.db.begin_write().map_err(|e| db_err(&self.path, "begin", e))?;
-        {
-            let mut t = tx.open_table(BE_STATE).map_err(|e| db_err(&self.path, "open table", e))?;
-            t.insert(KEY_STORAGE_POLICIES, value).map_err(|e| db_err(&self.path, "insert", e))?;
-        }
-        tx.commit().map_err(|e| db_err(&self.path, "commit", e))
+        self.with_db(|db| {
+            let tx = db.begin_write().map_err(|e| db_err(&self.path, "begin", e))?;
+            {
+                let mut t = tx.open_table(BE_STATE).map_err(|e| db_err(&self.path, "open table", e))?;
+                t.insert(KEY_STORAGE_POLICIES, value).map_err(|e| db_err(&self.path, "insert", e))?;
+            }
+            tx.commit().map_err(|e| db_err(&self.path, "commit", e))
+        })
     }
 
     pub fn get_storage_policies(&self) -> Result<Option<Vec<u8>>> {
-        let tx = self.db.begin_read().map_err(|e| db_err(&self.path, "begin read", e))?;
-        let t = tx.open_table(BE_STATE).map_err(|e| db_err(&self.path, "open table", e))?;
-        let v = t.get(KEY_STORAGE_POLICIES).map_err(|e| db_err(&self.path, "get", e))?;
-        Ok(v.map(|v| v.value().to_vec()))
+        self.with_db(|db| {
+            let tx = db.begin_read().map_err(|e| db_err(&self.path, "begin read", e))?;
+            let t = tx.open_table(BE_STATE).map_err(|e| db_err(&self.path, "open table", e))?;
+            let v = t.get(KEY_STORAGE_POLICIES).map_err(|e| db_err(&self.path, "get", e))?;
+            Ok(v.map(|v| v.value().to_vec()))
+        })
     }
 }
 

@@ -27,8 +27,14 @@
 //! | `drop_tablet.after_meta`    | meta deleted, files not yet removed                      |
 //! | `add_rowset.before_meta`    | rowset validated, meta not committed                     |
 //! | `make_snapshot.after_link`  | staging dir filled, not yet renamed to its final name    |
+//! | `make_snapshot.after_rename`| snapshot under its final name, not yet fsynced nor reported |
 //! | `move_dir.after_link`       | snapshot files linked into the tablet dir, meta not committed |
 //! | `move_dir.after_meta`       | new meta committed, old files still there, no `LOADED`   |
+//! | `publish_version.before_meta` | a tablet's rowset made visible in memory, not committed |
+//! | `publish_version.after_meta`  | the first tablet of the txn committed, the others still pending |
+//! | `load_rowset.before_meta`   | a received load segment on disk, its pending rowset not committed |
+//! | `stream_load.after_begin`   | the coordinator began the txn at the FE, nothing written  |
+//! | `stream_load.after_write`   | every replica holds its pending rowset, txn not committed |
 
 /// `failpoint!("name")`: abort here when `DORIS_RS_FAILPOINT` names this point. Expands to
 /// nothing without the `failpoints` feature.

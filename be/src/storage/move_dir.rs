@@ -131,12 +131,21 @@ impl StorageEngine {
 
         let tablet_path = self.tablet_path_of(&t);
         fsutil::create_dir_all(&tablet_path)?;
-        for (from, to) in &plan {
-            fsutil::link_or_copy(&src.join(from), &tablet_path.join(to))?;
-        }
-        if !plan.is_empty() {
-            // The new names must be on disk before the meta naming them is.
-            fsutil::fsync_dir(&tablet_path)?;
+        let placed = (|| -> Result<()> {
+            for (from, to) in &plan {
+                fsutil::link_or_copy(&src.join(from), &tablet_path.join(to))?;
+            }
+            if !plan.is_empty() {
+                // The new names must be on disk before the meta naming them is.
+                fsutil::fsync_dir(&tablet_path)?;
+            }
+            Ok(())
+        })();
+        if let Err(e) = placed {
+            // A copy across file systems that ran out of space: free what it took now
+            // rather than at the next open's sweep. No meta names these files yet.
+            self.remove_new_files(&tablet_path, &plan);
+            return Err(e);
         }
         super::failpoint!("move_dir.after_link");
 
@@ -157,7 +166,10 @@ impl StorageEngine {
             pending: old.pending.clone(),
             cooldown: old.cooldown.clone(),
         };
-        self.commit(t.dir, meta.clone())?;
+        if let Err(e) = self.commit(t.dir, meta.clone()) {
+            self.remove_new_files(&tablet_path, &plan);
+            return Err(e);
+        }
         super::failpoint!("move_dir.after_meta");
 
         for r in old.rowsets.iter().filter(|r| !r.remote) {
@@ -178,7 +190,10 @@ impl StorageEngine {
         // Removed files need no fsync: after a crash, the sweep at open removes rowset files
         // no committed meta names. Nor does the marker: if a crash loses it, a repeated MOVE
         // installs the same snapshot again, with the same outcome.
-        fsutil::write_plain(&src.join(LOADED_MARKER), format!("tablet_id={tablet_id}\n").as_bytes())?;
+        if let Err(e) = fsutil::write_plain(&src.join(LOADED_MARKER), format!("tablet_id={tablet_id}\n").as_bytes()) {
+            // The MOVE took effect; without the marker a repeat installs the same again.
+            tracing::warn!(tablet_id, src = %src.display(), error = %e, "cannot write the LOADED marker");
+        }
         tracing::info!(
             tablet_id,
             src = %src.display(),
@@ -187,5 +202,16 @@ impl StorageEngine {
             "snapshot moved into tablet"
         );
         Ok(meta)
+    }
+}
+
+impl StorageEngine {
+    /// Remove the files a failed MOVE put in the tablet dir (`plan`'s new names).
+    fn remove_new_files(&self, tablet_path: &std::path::Path, plan: &[(String, String)]) {
+        for (_, to) in plan {
+            if let Err(e) = fsutil::remove_file(&tablet_path.join(to)) {
+                tracing::warn!(file = %tablet_path.join(to).display(), error = %e, "cannot remove a file of a failed MOVE");
+            }
+        }
     }
 }

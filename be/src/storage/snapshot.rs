@@ -180,6 +180,7 @@ impl StorageEngine {
         let final_path = snap_root.join(&name);
         std::fs::rename(&staging, &final_path)
             .map_err(|e| fsutil::io(format!("rename {} to {}", staging.display(), final_path.display()), e))?;
+        super::failpoint!("make_snapshot.after_rename");
         // The snapshot is reported (and so used) only once this returns: a crash before it
         // may leave an incomplete snapshot dir, which no FE knows and which expires.
         let final_inner = final_path.join(&inner_rel);

@@ -94,7 +94,10 @@ impl StorageEngine {
         let tablet_id_dir = path.parent().expect("tablet id dir");
         self.durable.sync([tablet_id_dir.to_path_buf(), tablet_id_dir.parent().expect("shard dir").to_path_buf()])?;
         super::failpoint!("create_tablet.after_dir");
-        self.commit(dir, meta.clone())?;
+        if let Err(e) = self.commit(dir, meta.clone()) {
+            let _ = fsutil::remove_dir_all(&self.dirs[dir].tablet_id_path(meta.shard_id, tablet_id));
+            return Err(e);
+        }
         tracing::info!(tablet_id, schema_hash, version, root = %self.dirs[dir].root.display(), "tablet created");
         Ok(meta)
     }
@@ -232,10 +235,14 @@ impl StorageEngine {
             rs.end_version = version;
             rs.txn_id = Some(txn_id);
             meta.rowsets.push(rs);
+            super::failpoint!("publish_version.before_meta");
             if let Err(e) = self.commit(t.dir, meta) {
                 tracing::warn!(tablet_id, txn_id, error = %e, "publish commit failed");
                 failed.push(tablet_id);
             }
+            // After the first tablet's commit: a crash here leaves the txn's other tablets
+            // pending, which the FE's repeated PUBLISH_VERSION finishes.
+            super::failpoint!("publish_version.after_meta");
         }
         Ok(failed)
     }

@@ -110,13 +110,9 @@ async fn from_repository(env: &TaskEnv, req: &TDownloadReq, progress: &FeProgres
     Ok(downloaded)
 }
 
+/// Room for `need` more bytes in `dir`: `storage_min_left_capacity_bytes` kept free and
+/// upstream's flood stage, as a pull from other BEs checks.
 fn ensure_space(env: &TaskEnv, dir: &Path, need: u64) -> Result<()> {
-    let keep = env.ctx.config.storage_min_left_capacity_bytes;
-    match fs4::available_space(dir) {
-        Ok(avail) if avail < need.saturating_add(keep) => Err(BeError::DiskFull(format!(
-            "{}: {avail} bytes free, {need} needed and {keep} kept free",
-            dir.display()
-        ))),
-        _ => Ok(()),
-    }
+    let limits = crate::pull::space::SpaceLimits::of(&env.ctx.config);
+    crate::pull::space::check_capacity(&[(dir.to_path_buf(), need)], &limits)
 }

@@ -2,6 +2,8 @@
 //! configs on temp dirs, and task builders.
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::Path;

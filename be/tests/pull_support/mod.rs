@@ -2,6 +2,8 @@
 //! serving the real webserver on 127.0.0.1, and snapshot directories on disk.
 #![allow(dead_code)]
 
+pub mod gate;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

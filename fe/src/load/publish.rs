@@ -265,6 +265,10 @@ pub async fn run(ctx: Loads, stop: CancellationToken) {
                 }
             }
         }
+        for rec in st.take_to_clear() {
+            info!(txn_id = rec.txn_id, label = %rec.label, "timed-out load transaction aborted at its label's reuse");
+            clear_on_backends(&ctx, &rec);
+        }
         if Instant::now() >= next_sweep {
             match st.abort_timed_out(FeContext::now_ms()) {
                 Ok(aborted) => {

@@ -8,11 +8,13 @@
 //!
 //! Records live in their own redb file beside the meta store
 //! (`<meta_dir>/doris-rs-load.redb`, tables `load_txns` and `load_labels`), written before
-//! the state they describe is acted on.
+//! the state they describe is acted on. A write that fails on I/O (a full disk) leaves
+//! redb refusing every later transaction until reopened; the store reopens itself, so the
+//! failed load is refused and later ones work again once the disk has room.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
@@ -171,18 +173,29 @@ impl TxnRecord {
 }
 
 pub struct TxnStore {
-    db: Database,
+    /// None while an I/O error left it closed and reopening has not succeeded yet.
+    db: RwLock<Option<Database>>,
+    path: PathBuf,
     /// Serializes label checks with writes.
     lock: Mutex<()>,
     /// One lock per table, held from version assignment until the publish is done, so
     /// versions of a partition are published in order.
     table_locks: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
-    /// Wakes the publish daemon: a commit left its transaction COMMITTED but unpublished.
+    /// Wakes the publish daemon: a commit left its transaction COMMITTED but unpublished,
+    /// or a transaction was aborted whose BEs are still to be cleared.
     pub publish_wakeup: tokio::sync::Notify,
+    /// Transactions aborted outside the daemon (a timed-out label holder given up when
+    /// its label is asked for again) whose pending rowsets the daemon asks the BEs to drop.
+    to_clear: Mutex<Vec<TxnRecord>>,
 }
 
 fn storage(e: impl Into<redb::Error>) -> FeError {
     FeError::Internal(format!("load transaction store: {}", e.into()))
+}
+
+fn open_db(path: &Path) -> Result<Database, FeError> {
+    // Small records: a small page cache (redb's default is 1 GiB).
+    redb::Builder::new().set_cache_size(32 << 20).create(path).map_err(|e| FeError::Internal(format!("{}: {e}", path.display())))
 }
 
 fn label_key(db_id: i64, label: &str) -> String {
@@ -192,11 +205,7 @@ fn label_key(db_id: i64, label: &str) -> String {
 impl TxnStore {
     pub fn open(meta_dir: &Path) -> Result<TxnStore, FeError> {
         let path = meta_dir.join(FILE_NAME);
-        // Small records: a small page cache (redb's default is 1 GiB).
-        let db = redb::Builder::new()
-            .set_cache_size(32 << 20)
-            .create(&path)
-            .map_err(|e| FeError::Internal(format!("{}: {e}", path.display())))?;
+        let db = open_db(&path)?;
         let w = db.begin_write().map_err(storage)?;
         {
             w.open_table(TXNS).map_err(storage)?;
@@ -204,7 +213,48 @@ impl TxnStore {
             w.open_table(LOAD_JOBS).map_err(storage)?;
         }
         w.commit().map_err(storage)?;
-        Ok(TxnStore { db, lock: Mutex::new(()), table_locks: Mutex::new(HashMap::new()), publish_wakeup: tokio::sync::Notify::new() })
+        Ok(TxnStore {
+            db: RwLock::new(Some(db)),
+            path,
+            lock: Mutex::new(()),
+            table_locks: Mutex::new(HashMap::new()),
+            publish_wakeup: tokio::sync::Notify::new(),
+            to_clear: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Run `f` on the database. After an I/O error the database is reopened (the error is
+    /// still returned: that change did not happen); a store left closed by a reopen that
+    /// failed is reopened first.
+    fn with_db<R>(&self, f: impl FnOnce(&Database) -> Result<R, redb::Error>) -> Result<R, FeError> {
+        if self.db.read().unwrap().is_none() {
+            self.reopen()?;
+        }
+        let r = match self.db.read().unwrap().as_ref() {
+            Some(db) => f(db),
+            None => Err(redb::Error::DatabaseClosed),
+        };
+        r.map_err(|e| {
+            let reopen = matches!(e, redb::Error::Io(_) | redb::Error::PreviousIo);
+            let err = FeError::Internal(format!("load transaction store {}: {e}", self.path.display()));
+            if reopen {
+                tracing::error!(path = %self.path.display(), error = %e, "load transaction store write failed; reopening it");
+                if let Err(e) = self.reopen() {
+                    tracing::error!(path = %self.path.display(), error = %e, "cannot reopen the load transaction store; retrying on its next use");
+                }
+            }
+            err
+        })
+    }
+
+    fn reopen(&self) -> Result<(), FeError> {
+        let mut db = self.db.write().unwrap();
+        // The old handle goes first: it holds the file's lock. Transactions all run under
+        // the read lock, so none is live.
+        *db = None;
+        *db = Some(open_db(&self.path)?);
+        tracing::info!(path = %self.path.display(), "load transaction store reopened");
+        Ok(())
     }
 
     /// The store of the FE whose meta dir is `meta_dir`, opened once per process: redb
@@ -237,40 +287,53 @@ impl TxnStore {
     }
 
     pub fn get(&self, txn_id: i64) -> Result<Option<TxnRecord>, FeError> {
-        let r = self.db.begin_read().map_err(storage)?;
-        let t = r.open_table(TXNS).map_err(storage)?;
-        let Some(v) = t.get(txn_id).map_err(storage)? else { return Ok(None) };
-        serde_json::from_str(v.value()).map(Some).map_err(|e| FeError::Internal(format!("txn {txn_id} does not decode: {e}")))
+        let json = self.with_db(|db| {
+            let r = db.begin_read()?;
+            let t = r.open_table(TXNS)?;
+            Ok(t.get(txn_id)?.map(|v| v.value().to_string()))
+        })?;
+        let Some(json) = json else { return Ok(None) };
+        serde_json::from_str(&json).map(Some).map_err(|e| FeError::Internal(format!("txn {txn_id} does not decode: {e}")))
     }
 
     pub fn by_label(&self, db_id: i64, label: &str) -> Result<Option<TxnRecord>, FeError> {
-        let id = {
-            let r = self.db.begin_read().map_err(storage)?;
-            let t = r.open_table(LABELS).map_err(storage)?;
-            match t.get(label_key(db_id, label).as_str()).map_err(storage)? {
-                Some(v) => v.value(),
-                None => return Ok(None),
-            }
-        };
-        self.get(id)
+        let id = self.with_db(|db| {
+            let r = db.begin_read()?;
+            let t = r.open_table(LABELS)?;
+            Ok(t.get(label_key(db_id, label).as_str())?.map(|v| v.value()))
+        })?;
+        match id {
+            Some(id) => self.get(id),
+            None => Ok(None),
+        }
     }
 
     pub fn record_load_job(&self, job: &super::jobs::LoadJob) -> Result<(), FeError> {
         let json = serde_json::to_string(job).map_err(|e| FeError::Internal(e.to_string()))?;
-        let w = self.db.begin_write().map_err(storage)?;
-        w.open_table(LOAD_JOBS).map_err(storage)?.insert(job.id, json.as_str()).map_err(storage)?;
-        w.commit().map_err(storage)
+        self.with_db(|db| {
+            let w = db.begin_write()?;
+            w.open_table(LOAD_JOBS)?.insert(job.id, json.as_str())?;
+            w.commit()?;
+            Ok(())
+        })
     }
 
     /// The load jobs of database `db_id`, by id.
     pub fn load_jobs(&self, db_id: i64) -> Result<Vec<super::jobs::LoadJob>, FeError> {
-        let r = self.db.begin_read().map_err(storage)?;
-        let t = r.open_table(LOAD_JOBS).map_err(storage)?;
+        let all = self.with_db(|db| {
+            let r = db.begin_read()?;
+            let t = r.open_table(LOAD_JOBS)?;
+            let mut out = Vec::new();
+            for e in t.iter()? {
+                let (k, v) = e?;
+                out.push((k.value(), v.value().to_string()));
+            }
+            Ok(out)
+        })?;
         let mut jobs = Vec::new();
-        for e in t.iter().map_err(storage)? {
-            let (k, v) = e.map_err(storage)?;
-            let job: super::jobs::LoadJob = serde_json::from_str(v.value())
-                .map_err(|e| FeError::Internal(format!("load job {} does not decode: {e}", k.value())))?;
+        for (id, json) in all {
+            let job: super::jobs::LoadJob = serde_json::from_str(&json)
+                .map_err(|e| FeError::Internal(format!("load job {id} does not decode: {e}")))?;
             if job.db_id == db_id {
                 jobs.push(job);
             }
@@ -280,14 +343,17 @@ impl TxnStore {
 
     fn put(&self, rec: &TxnRecord) -> Result<(), FeError> {
         let json = serde_json::to_string(rec).map_err(|e| FeError::Internal(e.to_string()))?;
-        let w = self.db.begin_write().map_err(storage)?;
-        {
-            let mut t = w.open_table(TXNS).map_err(storage)?;
-            t.insert(rec.txn_id, json.as_str()).map_err(storage)?;
-            let mut l = w.open_table(LABELS).map_err(storage)?;
-            l.insert(label_key(rec.db_id, &rec.label).as_str(), rec.txn_id).map_err(storage)?;
-        }
-        w.commit().map_err(storage)
+        self.with_db(|db| {
+            let w = db.begin_write()?;
+            {
+                let mut t = w.open_table(TXNS)?;
+                t.insert(rec.txn_id, json.as_str())?;
+                let mut l = w.open_table(LABELS)?;
+                l.insert(label_key(rec.db_id, &rec.label).as_str(), rec.txn_id)?;
+            }
+            w.commit()?;
+            Ok(())
+        })
     }
 
     /// A new PREPARE transaction, or the existing one holding the label. A holder past
@@ -299,6 +365,10 @@ impl TxnStore {
             if old.timed_out(rec.create_ms) {
                 abort_record(&mut old, TIMEOUT_REASON, rec.create_ms);
                 self.put(&old)?;
+                // Its BEs may hold pending rowsets (a coordinator that died after the
+                // write): without a clear they would stay until the BE's own expiry.
+                self.to_clear.lock().unwrap().push(old.clone());
+                self.publish_wakeup.notify_one();
             }
             if old.state != TxnState::Aborted {
                 return Ok(Err(old));
@@ -315,6 +385,11 @@ impl TxnStore {
         f(&mut rec)?;
         self.put(&rec)?;
         Ok(rec)
+    }
+
+    /// Transactions aborted since the last call whose BEs are still to be cleared.
+    pub fn take_to_clear(&self) -> Vec<TxnRecord> {
+        std::mem::take(&mut *self.to_clear.lock().unwrap())
     }
 
     /// Abort every PREPARE or PRECOMMITTED transaction past its timeout; the aborted
@@ -358,18 +433,21 @@ impl TxnStore {
 
     /// Every transaction in the given states (publish retries after a restart).
     pub fn in_state(&self, state: TxnState) -> Result<Vec<TxnRecord>, FeError> {
-        let r = self.db.begin_read().map_err(storage)?;
-        let t = r.open_table(TXNS).map_err(storage)?;
-        let mut out = Vec::new();
-        for e in t.iter().map_err(storage)? {
-            let (_, v) = e.map_err(storage)?;
-            if let Ok(rec) = serde_json::from_str::<TxnRecord>(v.value()) {
-                if rec.state == state {
-                    out.push(rec);
-                }
+        let all = self.with_db(|db| {
+            let r = db.begin_read()?;
+            let t = r.open_table(TXNS)?;
+            let mut out = Vec::new();
+            for e in t.iter()? {
+                let (_, v) = e?;
+                out.push(v.value().to_string());
             }
-        }
-        Ok(out)
+            Ok(out)
+        })?;
+        Ok(all
+            .iter()
+            .filter_map(|json| serde_json::from_str::<TxnRecord>(json).ok())
+            .filter(|rec| rec.state == state)
+            .collect())
     }
 }
 

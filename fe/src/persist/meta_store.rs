@@ -94,6 +94,9 @@ pub enum MetaError {
     Open { path: PathBuf, source: redb::DatabaseError },
     #[error("meta store: {0}")]
     Storage(#[from] redb::Error),
+    /// An I/O failure of the store's file (a full disk): named, so the error says where.
+    #[error("meta store {path}: {source}")]
+    Disk { path: PathBuf, source: redb::Error },
     #[error("meta store record {what} does not decode: {source}")]
     Decode { what: String, source: serde_json::Error },
     #[error("cannot encode {what}: {source}")]
@@ -105,7 +108,7 @@ pub enum MetaError {
 impl MetaError {
     /// An I/O failure after which redb refuses every transaction until reopened.
     fn needs_reopen(&self) -> bool {
-        matches!(self, MetaError::Storage(redb::Error::Io(_) | redb::Error::PreviousIo))
+        matches!(self, MetaError::Storage(redb::Error::Io(_) | redb::Error::PreviousIo) | MetaError::Disk { .. })
     }
 }
 
@@ -224,6 +227,12 @@ impl MetaStore {
             Some(db) => f(db),
             None => Err(MetaError::Storage(redb::Error::DatabaseClosed)),
         };
+        let r = r.map_err(|e| match e {
+            MetaError::Storage(source @ (redb::Error::Io(_) | redb::Error::PreviousIo)) => {
+                MetaError::Disk { path: self.path.clone(), source }
+            }
+            e => e,
+        });
         if let Err(e) = &r {
             if e.needs_reopen() {
                 tracing::error!(path = %self.path.display(), error = %e, "meta store write failed; reopening it");
