@@ -183,8 +183,8 @@ def test_mysql_cli_session(cluster):
         assert out.returncode == 0, out.stderr
         lines = [l.split("\t") for l in out.stdout.splitlines()]
         return (lines[0], lines[1:]) if lines else ([], [])
-    names, rows = run("SELECT USER(), DATABASE()")
-    assert rows[0][0].strip("'").startswith(f"{APP}") and rows[0][1] == DB, rows
+    names, rows = run("SELECT USER(), CURRENT_USER(), DATABASE()")
+    assert rows == [[f"'{APP}'@'127.0.0.1'", f"'{APP}'@'%'", DB]], rows
     typed_session(cluster, run, "cli_t")
 
 

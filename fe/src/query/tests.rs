@@ -13,7 +13,14 @@ fn env() -> QueryEnv {
     variables.session.insert("auto_increment_increment".into(), SysVar::Int(1));
     variables.session.insert("sql_mode".into(), SysVar::Str("ONLY_FULL_GROUP_BY".into()));
     variables.global.insert("sql_mode".into(), SysVar::Str("".into()));
-    QueryEnv { current_db: Some("db1".into()), user: "root".into(), client_host: "127.0.0.1".into(), connection_id: 7, variables }
+    QueryEnv {
+        current_db: Some("db1".into()),
+        user: "root".into(),
+        user_host: "%".into(),
+        client_host: "127.0.0.1".into(),
+        connection_id: 7,
+        variables,
+    }
 }
 
 fn engine() -> QueryEngine {
@@ -48,7 +55,10 @@ async fn session_values_and_headers_as_mysql_writes_them() {
             .await
             .unwrap();
     assert_eq!(h, ["inc", "DATABASE()", "CONNECTION_ID()", "1", "USER()", "@@GLOBAL.sql_mode"]);
-    assert_eq!(rows, vec![vec!["1", "db1", "7", "1", "root@127.0.0.1", ""]]);
+    assert_eq!(rows, vec![vec!["1", "db1", "7", "1", "'root'@'127.0.0.1'", ""]]);
+    // Who connected from where, and the identity whose privileges apply.
+    let (_, rows) = run("SELECT USER(), CURRENT_USER()").await.unwrap();
+    assert_eq!(rows[0], ["'root'@'127.0.0.1'", "'root'@'%'"]);
 
     // What MariaDB Connector/J's SET evaluates.
     let (_, rows) = run("SELECT concat(@@sql_mode, ',STRICT_TRANS_TABLES')").await.unwrap();
