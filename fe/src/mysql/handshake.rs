@@ -392,6 +392,7 @@ mod tests {
     fn handshake_response_round_trip() {
         let login = Login {
             user: "root".into(),
+            user_host: "%".into(),
             db: Some("db1".into()),
             capabilities: server_capabilities(),
             max_packet: 1 << 24,
@@ -412,6 +413,7 @@ mod tests {
     fn truncated_response_is_an_error() {
         let login = Login {
             user: "u".into(),
+            user_host: "%".into(),
             db: None,
             capabilities: server_capabilities(),
             max_packet: 0,

@@ -8,6 +8,7 @@
 //! reaches the plan as `@@` variables and the functions MySQL drivers call
 //! ([`session`]). The answer is Arrow record batches; the MySQL layer spells them.
 
+mod brace_literals;
 mod catalog;
 mod information_schema;
 pub mod nested_text;
@@ -109,7 +110,8 @@ impl QueryEngine {
     /// Run one query statement. INSERT is not one: `crate::sql` parses it and the
     /// executor loads what its source query answers.
     pub async fn run(&self, sql: &str, env: &QueryEnv) -> Result<QueryResult, FeError> {
-        let mut statements = DFParser::parse_sql_with_dialect(sql, &MySqlDialect {}).map_err(parse_error)?;
+        let sql = brace_literals::rewrite(sql)?;
+        let mut statements = DFParser::parse_sql_with_dialect(&sql, &MySqlDialect {}).map_err(parse_error)?;
         let statement = match (statements.pop_front(), statements.is_empty()) {
             (Some(DfStatement::Statement(s)), true) => *s,
             (None, _) => return Err(FeError::EmptyQuery),

@@ -98,3 +98,13 @@ async fn errors_people_can_act_on() {
     let e = run("SELECT 1; SELECT 2").await.unwrap_err();
     assert!(matches!(&e, FeError::NotSupported(_)), "{e:?}");
 }
+
+#[tokio::test]
+async fn brace_literals_read_as_upstream_maps_and_structs() {
+    let r = engine().run("SELECT {'k': 1, 'j': 2}, {1, 'a'}, {}, {'a': {1, NULL}}, {'k': NULL}", &env()).await.unwrap();
+    let b = &r.batches[0];
+    let texts: Vec<String> = b.columns().iter().map(|c| nested_text::value_text(c.as_ref(), 0).unwrap()).collect();
+    assert_eq!(texts, [r#"{"k":1, "j":2}"#, r#"{"col1":1, "col2":"a"}"#, "{}", r#"{"a":{"col1":1, "col2":null}}"#, r#"{"k":null}"#]);
+    let e = run("SELECT {'a': 1, 'b'}").await.unwrap_err();
+    assert_eq!(e.to_string(), FeError::Analysis("map can't be odd parameters, need even parameters".into()).to_string());
+}

@@ -10,6 +10,16 @@ use crate::error::FeError;
 
 /// `'name'[@'host']`, `name[@host]`: the name and the host (`%` when left out).
 fn user_identity(p: &mut Parser) -> PResult<UserIdentity> {
+    // The MySQL tokenizer reads `@` as part of a word: `u@h` and `u@` ('host' next).
+    if let Some(Token::Word(w)) = p.peek().cloned() {
+        if let (None, Some((name, host))) = (w.quote_style, w.value.split_once('@')) {
+            if !name.is_empty() {
+                p.next();
+                let host = if host.is_empty() { p.string_or_ident("host")? } else { host.to_string() };
+                return Ok(UserIdentity::new(name, host));
+            }
+        }
+    }
     let name = p.string_or_ident("user name")?;
     let host = match p.peek().cloned() {
         Some(Token::AtSign) => {
@@ -197,6 +207,7 @@ mod tests {
                 if_not_exists: false
             }
         );
+        assert_eq!(user("SHOW GRANTS FOR u@h1"), UserStatement::ShowGrants { user: Some(UserIdentity::new("u", "h1")), all: false });
         assert_eq!(
             user("DROP USER u@'127.0.0.1'"),
             UserStatement::DropUser { user: UserIdentity::new("u", "127.0.0.1"), if_exists: false }
