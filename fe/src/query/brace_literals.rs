@@ -1,7 +1,7 @@
 //! Upstream's brace literals, which DataFusion's parser does not read, turned into the
 //! functions it does before the statement is parsed:
 //!
-//! - `{k: v, ...}` is a MAP (`map(k, v, ...)`), `{}` an empty one;
+//! - `{k: v, ...}` is a MAP (`map(k, v, ...)`), `{}` an empty one (`map([], [])`);
 //! - `{a, b, ...}` is a STRUCT whose fields upstream names `col1`, `col2`, ...
 //!   (`named_struct('col1', a, 'col2', b, ...)`).
 //!
@@ -40,6 +40,8 @@ pub(super) fn rewrite(sql: &str) -> Result<Cow<'_, str>, FeError> {
             Token::LBrace => {
                 let frame = Frame::open(&tokens[i + 1..])?;
                 let text = match frame.kind {
+                    // DataFusion's map() wants arguments: the empty one is of empty lists.
+                    Kind::Map if frame.empty => "map([], []".to_string(),
                     Kind::Map => "map(".to_string(),
                     Kind::Struct => "named_struct('col1', ".to_string(),
                 };
@@ -98,6 +100,8 @@ struct Frame {
     depth: usize,
     /// The struct's fields so far.
     fields: usize,
+    /// `{}`.
+    empty: bool,
 }
 
 impl Frame {
@@ -125,13 +129,14 @@ impl Frame {
             empty_item = false;
         }
         colons.push((colon, empty_item));
+        let empty = matches!(colons.as_slice(), [(0, true)]);
         let kind = match colons.as_slice() {
-            [(0, true)] => Kind::Map,
+            _ if empty => Kind::Map,
             items if items.iter().all(|(c, _)| *c == 0) => Kind::Struct,
             items if items.iter().all(|(c, empty)| *c == 1 && !empty) => Kind::Map,
             _ => return Err(FeError::Analysis(ODD_MAP.to_string())),
         };
-        Ok(Frame { kind, depth: 0, fields: 1 })
+        Ok(Frame { kind, depth: 0, fields: 1, empty })
     }
 }
 
@@ -169,7 +174,7 @@ mod tests {
     fn maps_and_structs_as_upstream_tells_them_apart() {
         assert_eq!(r("SELECT {'k': 1, 'j': 2}"), "SELECT map('k', 1, 'j', 2)");
         assert_eq!(r("SELECT {1, 'a'}"), "SELECT named_struct('col1', 1, 'col2', 'a')");
-        assert_eq!(r("SELECT {}"), "SELECT map()");
+        assert_eq!(r("SELECT {}"), "SELECT map([], [])");
         assert_eq!(r("SELECT {1:2}"), "SELECT map(1,2)");
         assert_eq!(r("SELECT {'x'}"), "SELECT named_struct('col1', 'x')");
         assert_eq!(r("SELECT {'k': NULL}, {NULL, 1}"), "SELECT map('k', NULL), named_struct('col1', NULL, 'col2', 1)");
