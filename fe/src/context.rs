@@ -46,9 +46,10 @@ impl FeContext {
         TNetworkAddress { hostname: self.host.clone(), port: self.ports.rpc_port as i32 }
     }
 
-    /// A clear-text password (HTTP Basic, thrift requests) against the stored users.
-    pub fn check_password(&self, user: &str, password: &str) -> bool {
-        self.users.check_password(user, password)
+    /// A clear-text password (HTTP Basic, thrift requests) against the stored users, as a
+    /// login from `client_host` (None: unknown, only identities for any host match).
+    pub fn check_password(&self, user: &str, password: &str, client_host: Option<&str>) -> Result<crate::auth::UserIdentity, crate::error::FeError> {
+        self.users.check_password(user, password, client_host)
     }
 
     pub fn now_ms() -> i64 {

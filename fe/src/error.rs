@@ -19,7 +19,8 @@ pub enum FeError {
     NotSupported(String),
     #[error("Unknown system variable '{0}'")]
     UnknownVariable(String),
-    #[error("Access denied for user '{user}'@'{host}' (using password: {})", if *.using_password { "YES" } else { "NO" })]
+    /// Upstream quotes `user@host` as one (its AuthenticationException's argument).
+    #[error("Access denied for user '{user}@{host}' (using password: {})", if *.using_password { "YES" } else { "NO" })]
     AccessDenied { user: String, host: String, using_password: bool },
     #[error("No database selected")]
     NoDatabaseSelected,
@@ -250,9 +251,9 @@ mod tests {
     #[test]
     fn messages() {
         let e = FeError::AccessDenied { user: "bob".into(), host: "127.0.0.1".into(), using_password: true };
-        assert_eq!(e.to_string(), "Access denied for user 'bob'@'127.0.0.1' (using password: YES)");
+        assert_eq!(e.to_string(), "Access denied for user 'bob@127.0.0.1' (using password: YES)");
         let e = FeError::AccessDenied { user: "bob".into(), host: "h".into(), using_password: false };
-        assert_eq!(e.to_string(), "Access denied for user 'bob'@'h' (using password: NO)");
+        assert_eq!(e.to_string(), "Access denied for user 'bob@h' (using password: NO)");
         assert_eq!(FeError::NotMaster { master: Some("h:9020".into()) }.to_string(), "this FE is not the master, master is h:9020");
         assert_eq!(FeError::NotMaster { master: None }.to_string(), "this FE is not the master");
     }

@@ -175,17 +175,18 @@ async fn mysql_cli_login_queries_and_errors() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("ERROR 1049 (42000): Unknown database 'nope'"), "{}", stderr(&out));
 
-    // Wrong password and unknown user: 1045 with the client's address.
+    // Wrong password and unknown user: 1045 with the client's address, in upstream's words
+    // (`user@host` quoted as one; YES for a name no identity has, whatever was sent).
     let out = server.cli("root", Some("wrong"), &["-e", "SELECT 1"]).await;
     assert!(!out.status.success());
     assert!(
-        stderr(&out).contains("ERROR 1045 (28000): Access denied for user 'root'@'127.0.0.1' (using password: YES)"),
+        stderr(&out).contains("ERROR 1045 (28000): Access denied for user 'root@127.0.0.1' (using password: YES)"),
         "{}",
         stderr(&out)
     );
     let out = server.cli("nobody", None, &["-e", "SELECT 1"]).await;
     assert!(
-        stderr(&out).contains("ERROR 1045 (28000): Access denied for user 'nobody'@'127.0.0.1' (using password: NO)"),
+        stderr(&out).contains("ERROR 1045 (28000): Access denied for user 'nobody@127.0.0.1' (using password: YES)"),
         "{}",
         stderr(&out)
     );
@@ -195,7 +196,7 @@ async fn mysql_cli_login_queries_and_errors() {
         .cli("root", Some("s3cret!"), &["--default-auth=caching_sha2_password", "-e", "SELECT USER()"])
         .await;
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(stdout(&out), "USER()\nroot@127.0.0.1\n");
+    assert_eq!(stdout(&out), "USER()\n'root'@'127.0.0.1'\n");
     let out = server.cli("root", Some("nope"), &["--default-auth=caching_sha2_password", "-e", "SELECT 1"]).await;
     assert!(stderr(&out).contains("ERROR 1045 (28000)"), "{}", stderr(&out));
 
@@ -304,7 +305,7 @@ async fn pymysql_session() {
     assert_eq!(out["wait_timeout"], 100);
     assert_eq!(
         out["wrong_password"],
-        serde_json::json!([1045, "Access denied for user 'root'@'127.0.0.1' (using password: YES)"])
+        serde_json::json!([1045, "Access denied for user 'root@127.0.0.1' (using password: YES)"])
     );
     assert_eq!(out["guest"], 1);
 

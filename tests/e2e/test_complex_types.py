@@ -6,7 +6,7 @@ on a `doris-rs local` cluster, through pymysql and curl.
   distribution columns (upstream's refusals).
 - CSV stream loads take upstream's text (`[1, 2]`, `{"k":1}`, `{"f":1}` / `{1, "x"}`, `null`
   elements); JSON loads take JSON arrays and objects; INSERT takes array/map/struct
-  expressions. SELECT answers them in upstream's MySQL text; functions and element access
+  expressions and upstream's `{'k': 1}` map and `{1, 'a'}` struct literals. SELECT answers them in upstream's MySQL text; functions and element access
   work on them.
 - A backup restored under another name reads the same rows; CCR (`doris-rs ccr-sync
   --follow`: a full sync, then loads ingested through ingest_binlog) keeps a target
@@ -172,6 +172,28 @@ def test_insert_values_with_complex_literals(db):
     db.query("INSERT INTO ins (k, x, y) VALUES (3, map(1, 2), [3])")
     assert db.query("SELECT k, x, y FROM ins WHERE k <= 3 ORDER BY k") == [
         (1, None, "[]"), (2, None, "[]"), (3, "{1:2}", "[3]")]
+
+
+def test_upstream_brace_literals_for_maps_and_structs(db):
+    # Upstream's `{k: v}` map and `{a, b}` struct literals: a colon at the top level makes a
+    # map, `{}` is an empty one; they nest, NULL is a value; a struct's fields go by position.
+    db.query(TABLE.format(name="braces"))
+    db.query("INSERT INTO braces VALUES (1, [1], ['a'], {'k1': 1, 'k2': 2}, {3, 'x'}), "
+             "(2, [], [], {}, {NULL, NULL}), (3, NULL, NULL, {'n': NULL}, {4, 'y'})")
+    db.query("INSERT INTO braces (k, m, st) VALUES (4, {'z': 9}, {5, 'w'})")
+    assert db.query("SELECT k, m, st FROM braces ORDER BY k") == [
+        (1, '{"k1":1, "k2":2}', '{"a":3, "b":"x"}'),
+        (2, "{}", '{"a":null, "b":null}'),
+        (3, '{"n":null}', '{"a":4, "b":"y"}'),
+        (4, '{"z":9}', '{"a":5, "b":"w"}'),
+    ]
+    assert db.query("SELECT k FROM braces WHERE m['k2'] = 2") == [(1,)]
+    # In a SELECT, an unnamed struct's fields are upstream's col1, col2, ...
+    assert db.query("SELECT {'k': 1, 'j': 2}, {1, 'a'}, {'a': {1, [2, 3]}}") == [
+        ('{"k":1, "j":2}', '{"col1":1, "col2":"a"}', '{"a":{"col1":1, "col2":[2, 3]}}')]
+    assert db.query("SELECT '{1}', {'a', 'b'}") == [("{1}", '{"col1":"a", "col2":"b"}')]
+    msg = db.fails("SELECT {'a': 1, 'b'}")
+    assert "map can't be odd parameters, need even parameters" in msg, msg
 
 
 def test_unique_and_aggregate_tables_replace_complex_values(db):

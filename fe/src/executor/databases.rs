@@ -34,7 +34,7 @@ pub async fn drop(ctx: &TableDdl, name: &str, if_exists: bool, force: bool) -> R
 
 /// `SHOW DATABASES [LIKE p]`: `information_schema`, which everyone sees, and those `user`
 /// holds some privilege in, as upstream lists them.
-pub fn show(ctx: &Ctx, user: &str, pattern: Option<&str>) -> Result<QueryOutput, FeError> {
+pub fn show(ctx: &Ctx, user: &crate::auth::UserIdentity, pattern: Option<&str>) -> Result<QueryOutput, FeError> {
     let mut names: Vec<String> = ctx
         .catalog
         .databases()

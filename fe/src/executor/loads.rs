@@ -37,7 +37,7 @@ const COLUMNS: [&str; 19] = [
 const INSERT_JOB_DETAILS: &str =
     r#"{"Unfinished backends":{},"ScannedRows":0,"TaskNumber":0,"LoadBytes":0,"All backends":{},"FileNumber":0,"FileSize":0}"#;
 
-pub fn show(ctx: &Ctx, txns: &TxnStore, user: &str, db: &str, filter: &JobFilter, limit: Option<u64>) -> Result<QueryOutput, FeError> {
+pub fn show(ctx: &Ctx, txns: &TxnStore, user: &crate::auth::UserIdentity, db: &str, filter: &JobFilter, limit: Option<u64>) -> Result<QueryOutput, FeError> {
     let d = ctx.catalog.database(db).ok_or_else(|| FeError::UnknownDatabase(db.to_string()))?;
     let mut rows = Vec::new();
     // By job id, as upstream sorts without ORDER BY.

@@ -90,10 +90,10 @@ impl Executor for FeExecutor {
                 tables::set_properties(ctx, &db, &table.table, &properties)
             }
             Statement::DropDatabase { name, if_exists, force } => databases::drop(ddl, &name, if_exists, force).await,
-            Statement::ShowDatabases { like } => databases::show(ctx, &session.user, like.as_deref()),
+            Statement::ShowDatabases { like } => databases::show(ctx, &session.identity(), like.as_deref()),
             Statement::ShowTables { db, full, like } => {
                 let db = session.resolve_db(db.as_deref())?;
-                tables::show_tables(ctx, &session.user, &db, full, like.as_deref())
+                tables::show_tables(ctx, &session.identity(), &db, full, like.as_deref())
             }
             Statement::CreateTable(ct) => tables::create(ddl, session, *ct).await,
             Statement::DropTable { table, if_exists, force } => {
@@ -163,7 +163,7 @@ impl Executor for FeExecutor {
             Statement::ShowLoad { db, label, state, limit } => {
                 let db = session.resolve_db(db.as_deref())?;
                 let filter = crate::load::jobs::JobFilter { label, state };
-                loads::show(ctx, &backup.txns, &session.user, &db, &filter, limit)
+                loads::show(ctx, &backup.txns, &session.identity(), &db, &filter, limit)
             }
             Statement::ShowFrontendConfig { like } => Ok(config::show_frontend_config(&ctx.config, like.as_deref())),
             Statement::AddBackends { hosts } => system::add_backends(ctx, &hosts),

@@ -80,5 +80,5 @@ pub fn check(ctx: &Ctx, session: &Session, stmt: &Statement) -> Result<(), FeErr
         | S::Query(_)
         | S::Insert(_) => return Ok(()),
     };
-    ctx.users.require(&session.user, &scope, p)
+    ctx.users.require(&session.identity(), &scope, p)
 }

@@ -27,7 +27,7 @@ pub async fn insert(
         None => env.current_db.clone().ok_or(FeError::NoDatabaseSelected)?,
     };
     let table = stmt.table.table;
-    ddl.users.require(&env.user, &crate::auth::Scope::table(&db, &table), crate::auth::Priv::Load)?;
+    ddl.users.require(&env.identity(), &crate::auth::Scope::table(&db, &table), crate::auth::Priv::Load)?;
     ddl.catalog.table(&db, &table)?;
     let rows = engine.run(&stmt.source, env).await?;
     let target = InsertTarget {

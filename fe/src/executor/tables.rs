@@ -150,7 +150,7 @@ pub async fn drop(ctx: &TableDdl, db: &str, table: &str, if_exists: bool, force:
 }
 
 /// `SHOW [FULL] TABLES [LIKE p]`: those `user` holds some privilege on, as upstream lists them.
-pub fn show_tables(ctx: &Ctx, user: &str, db: &str, full: bool, pattern: Option<&str>) -> Result<QueryOutput, FeError> {
+pub fn show_tables(ctx: &Ctx, user: &crate::auth::UserIdentity, db: &str, full: bool, pattern: Option<&str>) -> Result<QueryOutput, FeError> {
     let title = format!("Tables_in_{db}");
     let (names, kind): (Vec<String>, &str) = match ctx.catalog.database(db) {
         Some(d) => (

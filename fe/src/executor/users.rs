@@ -2,7 +2,7 @@
 //! REVOKE, CREATE/DROP ROLE, SHOW GRANTS, SHOW ROLES; and the MySQL port's logins checked
 //! against the stored users.
 
-use crate::auth::{Grantee, PrivSet, Scope, UserRecord, ADMIN, ROOT};
+use crate::auth::{Grantee, PrivSet, Scope, UserIdentity, UserRecord, ADMIN, ROOT};
 use crate::context::Ctx;
 use crate::error::FeError;
 use crate::mysql::auth::Authenticator;
@@ -13,16 +13,16 @@ use crate::sql::{GrantObject, PasswordSpec, UserStatement};
 pub struct FeUsers(pub Ctx);
 
 impl Authenticator for FeUsers {
-    fn stage2(&self, user: &str) -> Option<[u8; 20]> {
-        self.0.users.stage2(user)
+    fn login_entry(&self, user: &str, client_host: &str) -> Option<(String, [u8; 20])> {
+        self.0.users.login_entry(user, Some(client_host)).map(|(id, hash)| (id.host, hash))
     }
 }
 
 fn may_manage(ctx: &Ctx, session: &Session) -> Result<(), FeError> {
-    ctx.users.require(&session.user, &Scope::Global, crate::auth::Priv::Grant)
+    ctx.users.require(&session.identity(), &Scope::Global, crate::auth::Priv::Grant)
 }
 
-fn set_password(ctx: &Ctx, user: &str, p: &PasswordSpec) -> Result<(), FeError> {
+fn set_password(ctx: &Ctx, user: &UserIdentity, p: &PasswordSpec) -> Result<(), FeError> {
     match p {
         PasswordSpec::Plain(pw) => ctx.users.set_password(user, pw, false),
         PasswordSpec::Hashed(h) => ctx.users.set_password(user, h, true),
@@ -31,9 +31,9 @@ fn set_password(ctx: &Ctx, user: &str, p: &PasswordSpec) -> Result<(), FeError> 
 
 pub fn execute(ctx: &Ctx, session: &Session, stmt: UserStatement) -> Result<QueryOutput, FeError> {
     match stmt {
-        UserStatement::CreateUser { user, host, password, role, if_not_exists } => {
+        UserStatement::CreateUser { user, password, role, if_not_exists } => {
             may_manage(ctx, session)?;
-            ctx.users.create_user(&user, &host, None, role.as_deref(), if_not_exists)?;
+            ctx.users.create_user(&user, None, role.as_deref(), if_not_exists)?;
             if let Some(p) = password {
                 set_password(ctx, &user, &p)?;
             }
@@ -48,8 +48,9 @@ pub fn execute(ctx: &Ctx, session: &Session, stmt: UserStatement) -> Result<Quer
         }
         UserStatement::SetPassword { user, password } => {
             // Anyone may change their own password; another's needs GRANT_PRIV.
-            let target = user.unwrap_or_else(|| session.user.clone());
-            if target != session.user {
+            let me = session.identity();
+            let target = user.unwrap_or_else(|| me.clone());
+            if !target.same_as(&me) {
                 may_manage(ctx, session)?;
             }
             set_password(ctx, &target, &password)?;
@@ -76,7 +77,7 @@ pub fn execute(ctx: &Ctx, session: &Session, stmt: UserStatement) -> Result<Quer
                 }
             }
         }
-        UserStatement::ShowGrants { user, all } => return show_grants(ctx, session, user.as_deref(), all),
+        UserStatement::ShowGrants { user, all } => return show_grants(ctx, session, user, all),
         UserStatement::ShowRoles => {
             may_manage(ctx, session)?;
             let rows = ctx
@@ -89,7 +90,7 @@ pub fn execute(ctx: &Ctx, session: &Session, stmt: UserStatement) -> Result<Quer
                         .all_users()
                         .into_iter()
                         .filter(|u| u.roles.contains(&r.name))
-                        .map(|u| format!("'{}'@'{}'", u.name, u.host))
+                        .map(|u| u.identity().to_string())
                         .collect();
                     vec![Value::from(r.name), Value::from(""), Value::from(users.join(", "))]
                 })
@@ -115,7 +116,7 @@ fn grants_row(u: &UserRecord) -> Vec<Value> {
     };
     let global = u.grants.iter().find(|g| g.scope == Scope::Global).map(|g| g.privs.to_string());
     vec![
-        Value::from(format!("'{}'@'{}'", u.name, u.host)),
+        Value::from(u.identity().to_string()),
         Value::from(match u.name.as_str() {
             ROOT => "ROOT",
             ADMIN => "ADMIN",
@@ -130,16 +131,17 @@ fn grants_row(u: &UserRecord) -> Vec<Value> {
     ]
 }
 
-fn show_grants(ctx: &Ctx, session: &Session, user: Option<&str>, all: bool) -> Result<QueryOutput, FeError> {
+fn show_grants(ctx: &Ctx, session: &Session, user: Option<UserIdentity>, all: bool) -> Result<QueryOutput, FeError> {
     let users: Vec<UserRecord> = if all {
         may_manage(ctx, session)?;
         ctx.users.all_users()
     } else {
-        let name = user.unwrap_or(&session.user);
-        if name != session.user {
+        let me = session.identity();
+        let id = user.unwrap_or_else(|| me.clone());
+        if !id.same_as(&me) {
             may_manage(ctx, session)?;
         }
-        vec![ctx.users.user(name).ok_or_else(|| FeError::NotFound(format!("user '{name}'@'%'")))?]
+        vec![ctx.users.user(&id).ok_or_else(|| FeError::NotFound(format!("user {id}")))?]
     };
     Ok(QueryOutput::text_rows(GRANT_TITLES, users.iter().map(grants_row).collect()))
 }

@@ -30,13 +30,13 @@ fn json_error(code: StatusCode, msg: impl Into<String>) -> Response {
     (code, axum::Json(body)).into_response()
 }
 
-/// `Authorization: Basic ...` checked against the users: the user's name when the
-/// password is right.
-fn check_basic(ctx: &Loads, headers: &HeaderMap) -> Option<String> {
+/// `Authorization: Basic ...` checked against the users: the identity when the password
+/// is right. The client's address is not known here, so only identities for any host match.
+fn check_basic(ctx: &Loads, headers: &HeaderMap) -> Option<crate::auth::UserIdentity> {
     use headers::authorization::{Authorization, Basic};
     use headers::HeaderMapExt;
     let auth = headers.typed_get::<Authorization<Basic>>()?;
-    ctx.check_password(auth.username(), auth.password()).then(|| auth.username().to_string())
+    ctx.check_password(auth.username(), auth.password(), None).ok()
 }
 
 pub async fn stream_load_redirect(

@@ -11,8 +11,9 @@ pub const SALT_LEN: usize = 20;
 
 /// Looks up users for the MySQL port.
 pub trait Authenticator: Send + Sync {
-    /// SHA1(SHA1(password)) of `user`, or `None` when the user is unknown.
-    fn stage2(&self, user: &str) -> Option<[u8; 20]>;
+    /// The host pattern of the identity a login of `user` from `client_host` is checked
+    /// as, with its SHA1(SHA1(password)); `None` when no identity of that name matches.
+    fn login_entry(&self, user: &str, client_host: &str) -> Option<(String, [u8; 20])>;
 }
 
 /// SHA1(SHA1(password)), the form a password is stored in.
@@ -89,8 +90,8 @@ impl StaticUsers {
 }
 
 impl Authenticator for StaticUsers {
-    fn stage2(&self, user: &str) -> Option<[u8; 20]> {
-        self.users.get(user).copied()
+    fn login_entry(&self, user: &str, _client_host: &str) -> Option<(String, [u8; 20])> {
+        self.users.get(user).map(|h| ("%".to_string(), *h))
     }
 }
 

@@ -38,6 +38,8 @@ pub(crate) fn server_capabilities() -> CapabilityFlags {
 #[derive(Debug)]
 pub(crate) struct Login {
     pub user: String,
+    /// The host pattern of the identity the login matched (`%` for any host).
+    pub user_host: String,
     pub db: Option<String>,
     /// Capabilities both sides have.
     pub capabilities: CapabilityFlags,
@@ -106,22 +108,24 @@ where
         auth_response = data;
     }
 
-    let accepted = authenticator
-        .stage2(&resp.user)
-        .map(|stage2| auth::verify(&auth_response, &salt, &stage2))
-        .unwrap_or(false);
-    if !accepted {
-        let err = FeError::AccessDenied {
-            user: resp.user.clone(),
-            host: client_host.to_string(),
-            using_password: !auth_response.is_empty(),
-        };
-        write_err(stream, seq.wrapping_add(1), err.mysql_error_kind(), &err.to_string()).await?;
-        return Err(LoginError::Refused(err));
-    }
+    let entry = authenticator.login_entry(&resp.user, client_host);
+    let user_host = match &entry {
+        Some((host, stage2)) if auth::verify(&auth_response, &salt, stage2) => host.clone(),
+        _ => {
+            let err = FeError::AccessDenied {
+                user: resp.user.clone(),
+                host: client_host.to_string(),
+                // Upstream says YES when no identity matches, whatever was sent.
+                using_password: entry.is_none() || !auth_response.is_empty(),
+            };
+            write_err(stream, seq.wrapping_add(1), err.mysql_error_kind(), &err.to_string()).await?;
+            return Err(LoginError::Refused(err));
+        }
+    };
 
     Ok(Login {
         user: resp.user,
+        user_host,
         db: resp.db.filter(|d| !d.is_empty()),
         capabilities: resp.capabilities & server_capabilities(),
         max_packet: resp.max_packet,
@@ -388,6 +392,7 @@ mod tests {
     fn handshake_response_round_trip() {
         let login = Login {
             user: "root".into(),
+            user_host: "%".into(),
             db: Some("db1".into()),
             capabilities: server_capabilities(),
             max_packet: 1 << 24,
@@ -408,6 +413,7 @@ mod tests {
     fn truncated_response_is_an_error() {
         let login = Login {
             user: "u".into(),
+            user_host: "%".into(),
             db: None,
             capabilities: server_capabilities(),
             max_packet: 0,

@@ -120,7 +120,7 @@ where
         let writer = SkipGreeting::new(tokio::io::BufWriter::with_capacity(64 * 1024, write_half));
         let closed = me.closed.clone();
         let conn = Connection {
-            session: Session::new(connection_id, login.user, host),
+            session: Session { user_host: login.user_host, ..Session::new(connection_id, login.user, host) },
             shared: shared.clone(),
             me,
             columns: Vec::new(),
@@ -197,6 +197,7 @@ impl Connection {
         QueryEnv {
             current_db: self.session.current_db.clone(),
             user: self.session.user.clone(),
+            user_host: self.session.user_host.clone(),
             client_host: self.session.client_host.clone(),
             connection_id: self.session.connection_id,
             variables: self.shared.variables.snapshot(&self.session),

@@ -8,6 +8,9 @@ use crate::error::FeError;
 pub struct Session {
     pub connection_id: u32,
     pub user: String,
+    /// The host pattern of the identity the login matched: with `user`, the identity whose
+    /// privileges the session has (CURRENT_USER()).
+    pub user_host: String,
     /// The client's IP address as seen by the server.
     pub client_host: String,
     pub current_db: Option<String>,
@@ -20,10 +23,16 @@ impl Session {
         Session {
             connection_id,
             user: user.into(),
+            user_host: crate::auth::ANY_HOST.to_string(),
             client_host: client_host.into(),
             current_db: None,
             variables: BTreeMap::new(),
         }
+    }
+
+    /// The identity whose privileges this session has.
+    pub fn identity(&self) -> crate::auth::UserIdentity {
+        crate::auth::UserIdentity::new(self.user.clone(), self.user_host.clone())
     }
 
     /// The current database, or error 1046.

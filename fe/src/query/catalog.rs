@@ -28,12 +28,12 @@ pub(super) const NO_DATABASE: &str = "__doris_rs_no_database_selected__";
 /// The catalog as one user sees it: tables are read with SELECT_PRIV only.
 pub(super) struct InternalCatalog {
     ctx: Ctx,
-    user: String,
+    user: crate::auth::UserIdentity,
     vars: Arc<super::session::SysVars>,
 }
 
 impl InternalCatalog {
-    pub(super) fn new(ctx: Ctx, user: String, vars: Arc<super::session::SysVars>) -> Self {
+    pub(super) fn new(ctx: Ctx, user: crate::auth::UserIdentity, vars: Arc<super::session::SysVars>) -> Self {
         InternalCatalog { ctx, user, vars }
     }
 }
@@ -81,7 +81,7 @@ impl CatalogProvider for InternalCatalog {
 struct DatabaseSchema {
     ctx: Ctx,
     db: Database,
-    user: String,
+    user: crate::auth::UserIdentity,
     /// `show_hidden_columns`: tables show their hidden columns, and rows a delete sign removed.
     show_hidden: bool,
 }

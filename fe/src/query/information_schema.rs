@@ -416,12 +416,12 @@ fn decimal_digits(t: &DataType) -> Cell {
 
 /// `'name'@'host'`, as upstream's privilege views name a grantee.
 fn grantee(u: &crate::auth::UserRecord) -> String {
-    format!("'{}'@'{}'", u.name, u.host)
+    u.identity().to_string()
 }
 
 pub(super) struct InformationSchema {
     ctx: Ctx,
-    user: String,
+    user: crate::auth::UserIdentity,
     /// The session's variables (`session_variables`, `global_variables`).
     vars: Arc<SysVars>,
 }
@@ -433,7 +433,7 @@ impl std::fmt::Debug for InformationSchema {
 }
 
 impl InformationSchema {
-    pub(super) fn new(ctx: Ctx, user: String, vars: Arc<SysVars>) -> Self {
+    pub(super) fn new(ctx: Ctx, user: crate::auth::UserIdentity, vars: Arc<SysVars>) -> Self {
         InformationSchema { ctx, user, vars }
     }
 
@@ -442,7 +442,7 @@ impl InformationSchema {
     fn privilege_rows(&self, view: &str) -> Vec<Vec<Cell>> {
         let admin = self.ctx.users.has(&self.user, &Scope::Global, Priv::Admin);
         let mut out = Vec::new();
-        for u in self.ctx.users.all_users().into_iter().filter(|u| admin || u.name == self.user) {
+        for u in self.ctx.users.all_users().into_iter().filter(|u| admin || u.identity().same_as(&self.user)) {
             for g in &u.grants {
                 let grantable = if g.privs.contains(Priv::Grant) { "YES" } else { "NO" };
                 let cells: Option<Vec<Cell>> = match (view, &g.scope) {

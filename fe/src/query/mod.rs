@@ -8,6 +8,7 @@
 //! reaches the plan as `@@` variables and the functions MySQL drivers call
 //! ([`session`]). The answer is Arrow record batches; the MySQL layer spells them.
 
+mod brace_literals;
 mod catalog;
 mod information_schema;
 pub mod nested_text;
@@ -56,9 +57,19 @@ pub fn information_schema_views() -> Vec<String> {
 pub struct QueryEnv {
     pub current_db: Option<String>,
     pub user: String,
+    /// The host pattern of the session's identity.
+    pub user_host: String,
     pub client_host: String,
     pub connection_id: u32,
     pub variables: SysVars,
+}
+
+impl QueryEnv {
+    /// The identity whose privileges the query has (an unset host is any host's).
+    pub fn identity(&self) -> crate::auth::UserIdentity {
+        let host = if self.user_host.is_empty() { crate::auth::ANY_HOST } else { &self.user_host };
+        crate::auth::UserIdentity::new(self.user.clone(), host)
+    }
 }
 
 /// A table-valued function answered from the FE's own state (`frontends()`).
@@ -99,7 +110,8 @@ impl QueryEngine {
     /// Run one query statement. INSERT is not one: `crate::sql` parses it and the
     /// executor loads what its source query answers.
     pub async fn run(&self, sql: &str, env: &QueryEnv) -> Result<QueryResult, FeError> {
-        let mut statements = DFParser::parse_sql_with_dialect(sql, &MySqlDialect {}).map_err(parse_error)?;
+        let sql = brace_literals::rewrite(sql)?;
+        let mut statements = DFParser::parse_sql_with_dialect(&sql, &MySqlDialect {}).map_err(parse_error)?;
         let statement = match (statements.pop_front(), statements.is_empty()) {
             (Some(DfStatement::Statement(s)), true) => *s,
             (None, _) => return Err(FeError::EmptyQuery),
@@ -140,7 +152,7 @@ impl QueryEngine {
             .set_bool("datafusion.sql_parser.parse_float_as_decimal", true);
         let ctx = SessionContext::new_with_config(config);
         if let Some(fe) = &self.ctx {
-            ctx.register_catalog(INTERNAL_CATALOG, Arc::new(catalog::InternalCatalog::new(fe.clone(), env.user.clone(), Arc::new(env.variables.clone()))));
+            ctx.register_catalog(INTERNAL_CATALOG, Arc::new(catalog::InternalCatalog::new(fe.clone(), env.identity(), Arc::new(env.variables.clone()))));
         }
         for (name, f) in self.table_functions.iter() {
             ctx.register_udtf(name, Arc::new(table::TextTableFunction { name: name.clone(), build: f.clone() }));

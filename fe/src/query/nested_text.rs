@@ -45,7 +45,8 @@ pub fn load_text(array: &dyn Array, i: usize) -> Result<String, String> {
 }
 
 fn write_value(out: &mut String, array: &dyn Array, i: usize, positional: bool) -> Result<(), String> {
-    if array.is_null(i) {
+    // A bare NULL literal (`{'k': NULL}`) is of type Null, whose arrays have no null mask.
+    if array.is_null(i) || *array.data_type() == DataType::Null {
         out.push_str("null");
         return Ok(());
     }
@@ -58,7 +59,7 @@ fn write_value(out: &mut String, array: &dyn Array, i: usize, positional: bool) 
                 out.push_str(", ");
             }
             match &plain {
-                Some((f, quote)) if !items.is_null(j) => write_plain(out, &f.value(j).to_string(), *quote),
+                Some((f, quote)) if !items.is_null(j) && *items.data_type() != DataType::Null => write_plain(out, &f.value(j).to_string(), *quote),
                 _ => write_value(out, items, j, positional)?,
             }
         }

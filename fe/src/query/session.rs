@@ -117,7 +117,9 @@ pub const SERVER_VERSION: &str = "5.7.99";
 pub(super) fn register(ctx: &SessionContext, env: &QueryEnv) {
     ctx.register_variable(VarType::System, Arc::new(SystemVariables(env.variables.clone())));
     let text = |s: String| ScalarValue::Utf8(Some(s));
-    let user = format!("{}@{}", env.user, env.client_host);
+    // USER() is who connected from where, CURRENT_USER() the identity whose privileges
+    // apply, both quoted as upstream prints an identity: 'root'@'127.0.0.1', 'root'@'%'.
+    let user = crate::auth::UserIdentity::new(env.user.clone(), env.client_host.clone()).to_string();
     let functions = [
         ("database", ScalarValue::Utf8(env.current_db.clone())),
         ("schema", ScalarValue::Utf8(env.current_db.clone())),
@@ -126,7 +128,7 @@ pub(super) fn register(ctx: &SessionContext, env: &QueryEnv) {
         ("user", text(user.clone())),
         ("session_user", text(user.clone())),
         ("system_user", text(user)),
-        ("current_user", text(format!("'{}'@'%'", env.user))),
+        ("current_user", text(env.identity().to_string())),
         ("last_insert_id", ScalarValue::UInt64(Some(0))),
     ];
     for (name, value) in functions {

@@ -13,7 +13,14 @@ fn env() -> QueryEnv {
     variables.session.insert("auto_increment_increment".into(), SysVar::Int(1));
     variables.session.insert("sql_mode".into(), SysVar::Str("ONLY_FULL_GROUP_BY".into()));
     variables.global.insert("sql_mode".into(), SysVar::Str("".into()));
-    QueryEnv { current_db: Some("db1".into()), user: "root".into(), client_host: "127.0.0.1".into(), connection_id: 7, variables }
+    QueryEnv {
+        current_db: Some("db1".into()),
+        user: "root".into(),
+        user_host: "%".into(),
+        client_host: "127.0.0.1".into(),
+        connection_id: 7,
+        variables,
+    }
 }
 
 fn engine() -> QueryEngine {
@@ -48,7 +55,10 @@ async fn session_values_and_headers_as_mysql_writes_them() {
             .await
             .unwrap();
     assert_eq!(h, ["inc", "DATABASE()", "CONNECTION_ID()", "1", "USER()", "@@GLOBAL.sql_mode"]);
-    assert_eq!(rows, vec![vec!["1", "db1", "7", "1", "root@127.0.0.1", ""]]);
+    assert_eq!(rows, vec![vec!["1", "db1", "7", "1", "'root'@'127.0.0.1'", ""]]);
+    // Who connected from where, and the identity whose privileges apply.
+    let (_, rows) = run("SELECT USER(), CURRENT_USER()").await.unwrap();
+    assert_eq!(rows[0], ["'root'@'127.0.0.1'", "'root'@'%'"]);
 
     // What MariaDB Connector/J's SET evaluates.
     let (_, rows) = run("SELECT concat(@@sql_mode, ',STRICT_TRANS_TABLES')").await.unwrap();
@@ -87,4 +97,14 @@ async fn errors_people_can_act_on() {
     assert!(matches!(&e, FeError::Analysis(_)), "{e:?}");
     let e = run("SELECT 1; SELECT 2").await.unwrap_err();
     assert!(matches!(&e, FeError::NotSupported(_)), "{e:?}");
+}
+
+#[tokio::test]
+async fn brace_literals_read_as_upstream_maps_and_structs() {
+    let r = engine().run("SELECT {'k': 1, 'j': 2}, {1, 'a'}, {}, {'a': {1, NULL}}, {'k': NULL}", &env()).await.unwrap();
+    let b = &r.batches[0];
+    let texts: Vec<String> = b.columns().iter().map(|c| nested_text::value_text(c.as_ref(), 0).unwrap()).collect();
+    assert_eq!(texts, [r#"{"k":1, "j":2}"#, r#"{"col1":1, "col2":"a"}"#, "{}", r#"{"a":{"col1":1, "col2":null}}"#, r#"{"k":null}"#]);
+    let e = run("SELECT {'a': 1, 'b'}").await.unwrap_err();
+    assert_eq!(e.to_string(), FeError::Analysis("map can't be odd parameters, need even parameters".into()).to_string());
 }

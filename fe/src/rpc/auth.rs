@@ -12,9 +12,21 @@ pub fn check(
     token: Option<&str>,
     user_ip: Option<&str>,
 ) -> Result<(), FeError> {
+    login(ctx, user, password, token, user_ip).map(|_| ())
+}
+
+/// The caller's identity (None for the cluster token), as a login from `user_ip`.
+fn login(
+    ctx: &FeContext,
+    user: Option<&str>,
+    password: Option<&str>,
+    token: Option<&str>,
+    user_ip: Option<&str>,
+) -> Result<Option<crate::auth::UserIdentity>, FeError> {
+    let user_ip = user_ip.filter(|ip| !ip.is_empty());
     if let Some(t) = token.filter(|t| !t.is_empty()) {
         if t == ctx.cluster.token {
-            return Ok(());
+            return Ok(None);
         }
         return Err(FeError::AccessDenied {
             user: user.unwrap_or("").to_string(),
@@ -22,17 +34,7 @@ pub fn check(
             using_password: false,
         });
     }
-    let user = user.unwrap_or("");
-    let password = password.unwrap_or("");
-    if ctx.check_password(user, password) {
-        Ok(())
-    } else {
-        Err(FeError::AccessDenied {
-            user: user.to_string(),
-            host: user_ip.unwrap_or("%").to_string(),
-            using_password: !password.is_empty(),
-        })
-    }
+    ctx.check_password(user.unwrap_or(""), password.unwrap_or(""), user_ip).map(Some)
 }
 
 /// [`check`], then the privilege `p` on `scope` for a caller that gave a password (the
@@ -46,9 +48,8 @@ pub fn check_priv(
     scope: &crate::auth::Scope,
     p: crate::auth::Priv,
 ) -> Result<(), FeError> {
-    check(ctx, user, password, token, user_ip)?;
-    if token.is_some_and(|t| !t.is_empty()) {
-        return Ok(());
+    match login(ctx, user, password, token, user_ip)? {
+        None => Ok(()),
+        Some(id) => ctx.users.require(&id, scope, p),
     }
-    ctx.users.require(user.unwrap_or(""), scope, p)
 }

@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+pub use crate::auth::UserIdentity;
+
 /// One parsed SQL statement.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Statement {
@@ -144,16 +146,16 @@ pub struct InsertStmt {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UserStatement {
-    CreateUser { user: String, host: String, password: Option<PasswordSpec>, role: Option<String>, if_not_exists: bool },
-    DropUser { user: String, if_exists: bool },
-    AlterUser { user: String, password: PasswordSpec },
+    CreateUser { user: UserIdentity, password: Option<PasswordSpec>, role: Option<String>, if_not_exists: bool },
+    DropUser { user: UserIdentity, if_exists: bool },
+    AlterUser { user: UserIdentity, password: PasswordSpec },
     /// `SET PASSWORD [FOR user] = ...`; no user means the session's own.
-    SetPassword { user: Option<String>, password: PasswordSpec },
+    SetPassword { user: Option<UserIdentity>, password: PasswordSpec },
     CreateRole { role: String, if_not_exists: bool },
     DropRole { role: String, if_exists: bool },
     /// GRANT, or REVOKE when `revoke`.
     Grant { object: GrantObject, grantee: crate::auth::Grantee, revoke: bool },
-    ShowGrants { user: Option<String>, all: bool },
+    ShowGrants { user: Option<UserIdentity>, all: bool },
     ShowRoles,
 }
 

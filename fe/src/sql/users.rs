@@ -5,11 +5,21 @@ use sqlparser::tokenizer::Token;
 
 use super::ast::{GrantObject, PasswordSpec, Statement, UserStatement};
 use super::parser::{PResult, Parser};
-use crate::auth::{Grantee, Priv, Scope};
+use crate::auth::{Grantee, Priv, Scope, UserIdentity, ANY_HOST};
 use crate::error::FeError;
 
 /// `'name'[@'host']`, `name[@host]`: the name and the host (`%` when left out).
-fn user_identity(p: &mut Parser) -> PResult<(String, String)> {
+fn user_identity(p: &mut Parser) -> PResult<UserIdentity> {
+    // The MySQL tokenizer reads `@` as part of a word: `u@h` and `u@` ('host' next).
+    if let Some(Token::Word(w)) = p.peek().cloned() {
+        if let (None, Some((name, host))) = (w.quote_style, w.value.split_once('@')) {
+            if !name.is_empty() {
+                p.next();
+                let host = if host.is_empty() { p.string_or_ident("host")? } else { host.to_string() };
+                return Ok(UserIdentity::new(name, host));
+            }
+        }
+    }
     let name = p.string_or_ident("user name")?;
     let host = match p.peek().cloned() {
         Some(Token::AtSign) => {
@@ -21,9 +31,9 @@ fn user_identity(p: &mut Parser) -> PResult<(String, String)> {
             p.next();
             w.value[1..].trim_matches('\'').to_string()
         }
-        _ => "%".to_string(),
+        _ => ANY_HOST.to_string(),
     };
-    Ok((name, host))
+    Ok(UserIdentity::new(name, host))
 }
 
 /// `'text'` or `PASSWORD 'hash'` after IDENTIFIED BY.
@@ -46,23 +56,23 @@ fn if_exists(p: &mut Parser) -> bool {
 pub(super) fn parse_create_user(p: &mut Parser) -> PResult<Statement> {
     p.expect_kws(&["CREATE", "USER"])?;
     let if_not_exists = if_not_exists(p);
-    let (user, host) = user_identity(p)?;
+    let user = user_identity(p)?;
     let password = if p.peek_kw("IDENTIFIED") { Some(identified_by(p)?) } else { None };
     let role = if p.eat_kws(&["DEFAULT", "ROLE"]) { Some(p.string_or_ident("role")?) } else { None };
-    Ok(Statement::User(UserStatement::CreateUser { user, host, password, role, if_not_exists }))
+    Ok(Statement::User(UserStatement::CreateUser { user, password, role, if_not_exists }))
 }
 
 pub(super) fn parse_drop_user(p: &mut Parser) -> PResult<Statement> {
     p.expect_kws(&["DROP", "USER"])?;
     let if_exists = if_exists(p);
-    let (user, _) = user_identity(p)?;
+    let user = user_identity(p)?;
     Ok(Statement::User(UserStatement::DropUser { user, if_exists }))
 }
 
 pub(super) fn parse_alter_user(p: &mut Parser) -> PResult<Statement> {
     p.expect_kws(&["ALTER", "USER"])?;
     if_exists(p);
-    let (user, _) = user_identity(p)?;
+    let user = user_identity(p)?;
     let password = identified_by(p)?;
     Ok(Statement::User(UserStatement::AlterUser { user, password }))
 }
@@ -70,7 +80,7 @@ pub(super) fn parse_alter_user(p: &mut Parser) -> PResult<Statement> {
 /// `SET PASSWORD [FOR user] = PASSWORD('text') | 'hash'`.
 pub(super) fn parse_set_password(p: &mut Parser) -> PResult<Statement> {
     p.expect_kws(&["SET", "PASSWORD"])?;
-    let user = if p.eat_kw("FOR") { Some(user_identity(p)?.0) } else { None };
+    let user = if p.eat_kw("FOR") { Some(user_identity(p)?) } else { None };
     if !(p.eat(&Token::Eq) || p.eat(&Token::Assignment)) {
         return Err(p.unexpected("'='"));
     }
@@ -148,7 +158,7 @@ pub(super) fn parse_grant(p: &mut Parser) -> PResult<Statement> {
     let grantee = if p.eat_kw("ROLE") {
         Grantee::Role(p.string_or_ident("role")?)
     } else {
-        Grantee::User(user_identity(p)?.0)
+        Grantee::User(user_identity(p)?)
     };
     Ok(Statement::User(UserStatement::Grant { object, grantee, revoke }))
 }
@@ -160,7 +170,7 @@ pub(super) fn parse_show(p: &mut Parser) -> PResult<Statement> {
     }
     let all = p.eat_kw("ALL");
     p.expect_kw("GRANTS")?;
-    let user = if !all && p.eat_kw("FOR") { Some(user_identity(p)?.0) } else { None };
+    let user = if !all && p.eat_kw("FOR") { Some(user_identity(p)?) } else { None };
     Ok(Statement::User(UserStatement::ShowGrants { user, all }))
 }
 
@@ -181,18 +191,31 @@ mod tests {
         assert_eq!(
             user("CREATE USER IF NOT EXISTS 'alice'@'%' IDENTIFIED BY 'pw' DEFAULT ROLE 'loader'"),
             UserStatement::CreateUser {
-                user: "alice".into(),
-                host: "%".into(),
+                user: UserIdentity::any_host("alice"),
                 password: Some(PasswordSpec::Plain("pw".into())),
                 role: Some("loader".into()),
                 if_not_exists: true
             }
         );
-        assert!(matches!(user("create user bob"), UserStatement::CreateUser { password: None, ref host, .. } if host == "%"));
-        assert_eq!(user("DROP USER IF EXISTS 'alice'@'%'"), UserStatement::DropUser { user: "alice".into(), if_exists: true });
+        assert!(matches!(user("create user bob"), UserStatement::CreateUser { password: None, ref user, .. } if user.host == "%"));
+        assert_eq!(
+            user("CREATE USER 'u'@'192.168.%' IDENTIFIED BY 'pw'"),
+            UserStatement::CreateUser {
+                user: UserIdentity::new("u", "192.168.%"),
+                password: Some(PasswordSpec::Plain("pw".into())),
+                role: None,
+                if_not_exists: false
+            }
+        );
+        assert_eq!(user("SHOW GRANTS FOR u@h1"), UserStatement::ShowGrants { user: Some(UserIdentity::new("u", "h1")), all: false });
+        assert_eq!(
+            user("DROP USER u@'127.0.0.1'"),
+            UserStatement::DropUser { user: UserIdentity::new("u", "127.0.0.1"), if_exists: false }
+        );
+        assert_eq!(user("DROP USER IF EXISTS 'alice'@'%'"), UserStatement::DropUser { user: UserIdentity::any_host("alice"), if_exists: true });
         assert_eq!(
             user("SET PASSWORD FOR 'alice' = PASSWORD('x')"),
-            UserStatement::SetPassword { user: Some("alice".into()), password: PasswordSpec::Plain("x".into()) }
+            UserStatement::SetPassword { user: Some(UserIdentity::any_host("alice")), password: PasswordSpec::Plain("x".into()) }
         );
         assert_eq!(
             user("SET PASSWORD = '*6BB4837EB74329105EE4568DDA7DC67ED2CA2AD9'"),
@@ -205,7 +228,7 @@ mod tests {
             user("GRANT SELECT_PRIV, LOAD_PRIV ON db1.* TO 'alice'@'%'"),
             UserStatement::Grant {
                 object: GrantObject::Privileges { privs: vec![Priv::Select, Priv::Load], scope: Scope::db("db1") },
-                grantee: Grantee::User("alice".into()),
+                grantee: Grantee::User(UserIdentity::any_host("alice")),
                 revoke: false
             }
         );
@@ -219,13 +242,13 @@ mod tests {
         );
         assert_eq!(
             user("GRANT 'loader' TO alice"),
-            UserStatement::Grant { object: GrantObject::Role("loader".into()), grantee: Grantee::User("alice".into()), revoke: false }
+            UserStatement::Grant { object: GrantObject::Role("loader".into()), grantee: Grantee::User(UserIdentity::any_host("alice")), revoke: false }
         );
         assert!(matches!(
             user("GRANT ADMIN_PRIV ON *.*.* TO ROLE 'ops'"),
             UserStatement::Grant { object: GrantObject::Privileges { scope: Scope::Global, .. }, .. }
         ));
-        assert_eq!(user("SHOW GRANTS FOR 'alice'@'%'"), UserStatement::ShowGrants { user: Some("alice".into()), all: false });
+        assert_eq!(user("SHOW GRANTS FOR 'alice'@'%'"), UserStatement::ShowGrants { user: Some(UserIdentity::any_host("alice")), all: false });
         assert_eq!(user("SHOW ALL GRANTS"), UserStatement::ShowGrants { user: None, all: true });
         assert_eq!(user("CREATE ROLE IF NOT EXISTS r1"), UserStatement::CreateRole { role: "r1".into(), if_not_exists: true });
         assert!(matches!(parse("GRANT FLY_PRIV ON *.* TO a"), Err(FeError::Parse { .. })));

@@ -107,6 +107,7 @@ impl Sql {
             let env = doris_fe::query::QueryEnv {
                 current_db: self.session.current_db.clone(),
                 user: self.session.user.clone(),
+                user_host: self.session.user_host.clone(),
                 client_host: self.session.client_host.clone(),
                 connection_id: self.session.connection_id,
                 variables: Default::default(),
