@@ -12,11 +12,11 @@
 //! test ends, failed or not.
 
 mod agent_support;
+#[path = "pull_support/gate.rs"]
+mod gate;
 
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
 use agent_support::process::{free_port, BeProcess};
 use agent_support::*;
@@ -24,9 +24,6 @@ use doris_be::agent::{self, BeHandle};
 use doris_thrift::agent_service::TRemoteTabletSnapshot;
 use doris_thrift::status::TStatusCode;
 use doris_thrift::types::{TNetworkAddress, TTaskType};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 
 const TOKEN: &str = "kill-test-token";
 const SEGMENTS: u32 = 8;
@@ -34,56 +31,6 @@ const SEGMENT_BYTES: u64 = 256 << 20;
 /// In every STRIDE bytes of a segment, the first BLOCK are random and the rest a hole.
 const STRIDE: u64 = 1 << 20;
 const BLOCK: usize = 64 << 10;
-
-/// Forwards to `target`; replies stop flowing once `limit` bytes went through.
-struct GateProxy {
-    port: u16,
-    passed: Arc<AtomicU64>,
-    limit: watch::Sender<u64>,
-}
-
-impl GateProxy {
-    async fn start(target: std::net::SocketAddr, limit: u64) -> GateProxy {
-        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = l.local_addr().unwrap().port();
-        let passed = Arc::new(AtomicU64::new(0));
-        let (limit_tx, limit_rx) = watch::channel(limit);
-        let p = passed.clone();
-        tokio::spawn(async move {
-            while let Ok((client, _)) = l.accept().await {
-                let (p, limit) = (p.clone(), limit_rx.clone());
-                tokio::spawn(async move {
-                    let Ok(server) = TcpStream::connect(target).await else { return };
-                    let (mut cr, mut cw) = client.into_split();
-                    let (mut sr, mut sw) = server.into_split();
-                    tokio::spawn(async move {
-                        let _ = tokio::io::copy(&mut cr, &mut sw).await;
-                    });
-                    let mut limit = limit;
-                    let mut buf = vec![0u8; 64 * 1024];
-                    loop {
-                        // Hold while over the limit; a raised limit lets bytes flow again.
-                        while p.load(Ordering::SeqCst) >= *limit.borrow_and_update() {
-                            if limit.changed().await.is_err() {
-                                return;
-                            }
-                        }
-                        let room = (*limit.borrow() - p.load(Ordering::SeqCst)).min(buf.len() as u64) as usize;
-                        let n = match sr.read(&mut buf[..room]).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => n,
-                        };
-                        p.fetch_add(n as u64, Ordering::SeqCst);
-                        if cw.write_all(&buf[..n]).await.is_err() {
-                            return;
-                        }
-                    }
-                });
-            }
-        });
-        GateProxy { port, passed, limit: limit_tx }
-    }
-}
 
 /// The pulled bytes the process counted (`doris_be_download_bytes_total`).
 async fn download_bytes(b: &BeProcess) -> u64 {
@@ -192,7 +139,7 @@ async fn a_killed_be_resumes_its_pull_after_restart() {
     let work = tempfile::tempdir().unwrap();
     let (a, a_dir, files) = source_be(&fe, &work.path().join("a")).await;
     let data_total = u64::from(SEGMENTS) * SEGMENT_BYTES;
-    let proxy = GateProxy::start(a.addrs.http, data_total * 2 / 5).await;
+    let proxy = gate::Gate::start(a.addrs.http, data_total * 2 / 5).await;
 
     let ports = (free_port(), free_port(), free_port());
     let conf = work.path().join("be.conf");
@@ -240,7 +187,7 @@ async fn a_killed_be_resumes_its_pull_after_restart() {
     let http = b.http.clone();
     wait_for("B to write part of the data", || {
         let http = http.clone();
-        let proxy_full = proxy.passed.load(Ordering::SeqCst) >= data_total * 2 / 5;
+        let proxy_full = proxy.holding(data_total * 2 / 5);
         async move {
             let body = reqwest::get(format!("http://{http}/metrics")).await.ok()?.text().await.ok()?;
             let n: u64 = body.lines().find_map(|l| l.strip_prefix("doris_be_download_bytes_total "))?.trim().parse().ok()?;
@@ -256,7 +203,7 @@ async fn a_killed_be_resumes_its_pull_after_restart() {
     let missing = data_total - on_disk;
 
     // Restart with the same conf; the FE re-sends the task it never got a finishTask for.
-    proxy.limit.send_replace(u64::MAX);
+    proxy.open();
     let mut b = BeProcess::spawn(&conf, &log, ports);
     assert_eq!(b.heartbeat_as(fe.port(), TOKEN, 2).await.status.status_code, TStatusCode::OK, "{}", b.log());
     assert_eq!(b.client().submit_tasks(&vec![download]).await.unwrap().status.status_code, TStatusCode::OK);

@@ -76,40 +76,39 @@ mod tests {
         [&[len[0], len[1], len[2], seq][..], payload].concat()
     }
 
+    /// Every read `r` answers until the end, in order.
+    async fn reads_of(mut r: impl AsyncRead + Unpin) -> Vec<Vec<u8>> {
+        let mut reads = Vec::new();
+        loop {
+            let mut buf = [0u8; 1024];
+            let n = r.read(&mut buf).await.unwrap();
+            if n == 0 {
+                return reads;
+            }
+            reads.push(buf[..n].to_vec());
+        }
+    }
+
     #[tokio::test]
     async fn reads_stop_at_packet_ends() {
-        let stream = [packet(0, b"\x03SET a = 1"), packet(0, b""), packet(0, b"\x03SELECT 1")].concat();
-        let mut r = PacketBounded::new(std::io::Cursor::new(stream.clone()));
-        let mut reads = Vec::new();
-        let mut all = Vec::new();
-        loop {
-            let mut buf = [0u8; 1024];
-            let n = r.read(&mut buf).await.unwrap();
-            if n == 0 {
-                break;
-            }
-            reads.push(n);
-            all.extend_from_slice(&buf[..n]);
+        let packets = [packet(0, b"\x03SET a = 1"), packet(0, b""), packet(0, b"\x03SELECT 1")];
+        let stream = packets.concat();
+        let reads = reads_of(PacketBounded::new(std::io::Cursor::new(stream.clone()))).await;
+        assert_eq!(reads, packets, "a header with its payload; never two packets in one read");
+        // Split arrivals: each read stays inside one packet, and nothing is lost.
+        let reads = reads_of(PacketBounded::new(chunked(&stream, 3))).await;
+        assert_eq!(reads.concat(), stream);
+        let ends: Vec<usize> = packets.iter().scan(0, |at, p| { *at += p.len(); Some(*at) }).collect();
+        let mut at = 0;
+        for r in &reads {
+            let end = ends.iter().find(|&&e| e > at).unwrap();
+            assert!(at + r.len() <= *end, "a read from {at} of {} bytes crosses the packet end at {end}", r.len());
+            at += r.len();
         }
-        assert_eq!(all, stream, "nothing lost or reordered");
-        assert_eq!(reads, [14, 4, 13], "a header with its payload; never two packets in one read");
-        // Split arrivals: a read never runs past the packet, and a packet is whole once
-        // its bytes are here.
-        let mut r = PacketBounded::new(tokio_test_reader(&stream, 3));
-        let mut all = Vec::new();
-        loop {
-            let mut buf = [0u8; 1024];
-            let n = r.read(&mut buf).await.unwrap();
-            if n == 0 {
-                break;
-            }
-            all.extend_from_slice(&buf[..n]);
-        }
-        assert_eq!(all, stream);
     }
 
     /// A reader that yields `chunk` bytes per read.
-    fn tokio_test_reader(bytes: &[u8], chunk: usize) -> impl AsyncRead + Unpin {
+    fn chunked(bytes: &[u8], chunk: usize) -> impl AsyncRead + Unpin {
         struct Chunks(Vec<u8>, usize, usize);
         impl AsyncRead for Chunks {
             fn poll_read(mut self: Pin<&mut Self>, _: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
