@@ -103,8 +103,7 @@ pub fn submit(ctx: &BackupCtx, req: BackupRequest) -> Result<i64> {
         )));
     }
     if let Some(repo) = &repository {
-        let backends = replica_backends(ctx, db_name, &refs);
-        crate::backup::repository::check_backends_can_use(repo, &backends, "BACKUP")?;
+        crate::backup::repository::check_backends_can_use(repo, || replica_backends(ctx, db_name, &refs), "BACKUP")?;
     }
     let job_id = ctx
         .store

@@ -27,8 +27,8 @@ pub async fn submit_from_repository(ctx: &BackupCtx, req: RepositoryRestore) -> 
     let repo = crate::backup::repos::get(ctx, &req.repo)?;
     // A restore may place or find replicas on any alive BE; checked before the
     // repository is read.
-    let alive: Vec<_> = ctx.backends.all().into_iter().filter(|b| b.alive && !b.decommissioned).collect();
-    crate::backup::repository::check_backends_can_use(&repo, &alive, "RESTORE")?;
+    let alive = || ctx.backends.all().into_iter().filter(|b| b.alive && !b.decommissioned).collect();
+    crate::backup::repository::check_backends_can_use(&repo, alive, "RESTORE")?;
     let opts = RestoreOptions::parse(&req.properties, false)?;
     let ts = opts.backup_timestamp.clone().unwrap_or_default();
     let (meta, info) = repo.read_meta_and_info(&req.label, &ts).await?;
