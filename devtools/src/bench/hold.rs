@@ -207,10 +207,9 @@ async fn measure(args: &HoldArgs, local: &Local, dir: &std::path::Path) -> Resul
 async fn mysql_client(t: Arc<Target>, i: usize, until: Instant, tally: Arc<Tally>) {
     let mut conn = match tokio::time::timeout(ANSWER_TIMEOUT, mysql_async::Conn::new(mysql_opts(&t))).await {
         Ok(Ok(c)) => c,
-        Ok(Err(mysql_async::Error::Server(e))) => {
+        Ok(Err(mysql_async::Error::Server(_))) => {
             // Refused at connect (too many connections): an answer, but this client is done.
             tally.refused.fetch_add(1, Ordering::Relaxed);
-            tally.first_loss.lock().unwrap().get_or_insert(format!("connect refused: {e}"));
             return;
         }
         Ok(Err(e)) => return tally.lose(format!("connect: {e}")),
