@@ -16,6 +16,9 @@ use tokio_util::sync::CancellationToken;
 /// Databases in memory; enough catalog to exercise the protocol layer.
 struct Fixture {
     dbs: Mutex<BTreeSet<String>>,
+    /// `SELECT 'block'` says it started on the first channel, then holds its thread until
+    /// the second says go (or a minute passes).
+    block: Mutex<Option<(std::sync::mpsc::Sender<()>, std::sync::mpsc::Receiver<()>)>>,
 }
 
 #[async_trait]
@@ -57,6 +60,14 @@ impl Executor for Fixture {
     }
 
     async fn query(&self, sql: &str, env: &QueryEnv) -> Result<QueryOutput, FeError> {
+        if sql.contains("'block'") {
+            // Blocks the runtime's thread, as a long CPU-bound query keeps a worker.
+            if let Some((started, go)) = self.block.lock().unwrap().take() {
+                started.send(()).unwrap();
+                let _ = go.recv_timeout(std::time::Duration::from_secs(60));
+            }
+            return Ok(QueryOutput::text_rows(&["block"], vec![vec![Value::Str("done".into())]]));
+        }
         // Typed columns and NULLs; the session's database must be set.
         if sql.to_ascii_uppercase().contains("COUNT(*) FROM T") {
             let db = env.current_db.clone().ok_or(FeError::NoDatabaseSelected)?;
@@ -78,9 +89,14 @@ struct Server {
 
 impl Server {
     async fn start() -> Server {
+        Server::start_with(None).await
+    }
+
+    async fn start_with(block: Option<(std::sync::mpsc::Sender<()>, std::sync::mpsc::Receiver<()>)>) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let executor = Arc::new(Fixture { dbs: Mutex::new(["information_schema".to_string()].into()) });
+        let executor =
+            Arc::new(Fixture { dbs: Mutex::new(["information_schema".to_string()].into()), block: Mutex::new(block) });
         let users = Arc::new(StaticUsers::new().with_user("root", "s3cret!").with_user("guest", ""));
         let stop = CancellationToken::new();
         let task = tokio::spawn(mysql::serve(listener, executor, users, stop.clone()));
@@ -339,4 +355,55 @@ async fn stop_closes_open_connections() {
     assert!(tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err());
     drop(child.stdin.take());
     child.wait().await.unwrap();
+}
+
+/// The server's greeting on a new connection to `port` (blocking I/O): its protocol
+/// version byte and server version text.
+fn greeting(port: u16) -> std::io::Result<(u8, String)> {
+    use std::io::Read;
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    // Only so that a server that never answers fails the test instead of hanging it.
+    c.set_read_timeout(Some(std::time::Duration::from_secs(60)))?;
+    let mut header = [0u8; 4];
+    c.read_exact(&mut header)?;
+    let len = u32::from_le_bytes([header[0], header[1], header[2], 0]) as usize;
+    let mut payload = vec![0u8; len];
+    c.read_exact(&mut payload)?;
+    let end = payload[1..].iter().position(|b| *b == 0).unwrap_or(0);
+    Ok((payload[0], String::from_utf8_lossy(&payload[1..1 + end]).into_owned()))
+}
+
+/// Logins do not wait for the runtime that runs statements: while a statement holds the
+/// only thread of the command runtime (a current-thread runtime here), a new connection
+/// still gets its greeting. Before logins had a thread of their own, it got nothing until
+/// the statement ended.
+#[tokio::test(flavor = "current_thread")]
+async fn a_new_connection_is_greeted_while_statements_hold_every_worker() {
+    let (started_tx, started) = std::sync::mpsc::channel();
+    let (go, go_rx) = std::sync::mpsc::channel();
+    let server = Server::start_with(Some((started_tx, go_rx))).await;
+    let port = server.port;
+    // Everything below blocks, on threads of its own: the runtime's one thread is about
+    // to be held by the statement.
+    let probe = tokio::task::spawn_blocking(move || {
+        let busy = std::thread::spawn(move || {
+            std::process::Command::new("mysql")
+                .args(["--no-defaults", "--protocol=TCP", "-h127.0.0.1", &format!("-P{port}"), "-uguest", "--batch"])
+                .args(["-e", "SELECT 'block'"])
+                .output()
+                .expect("the mysql client must be installed")
+        });
+        started.recv_timeout(std::time::Duration::from_secs(60)).expect("the blocking statement started");
+        let greeted = greeting(port);
+        go.send(()).unwrap();
+        (greeted, busy.join().unwrap())
+    });
+    let (greeted, busy) = probe.await.unwrap();
+    let (protocol, version) = greeted.expect("a greeting while the command runtime was held");
+    assert_eq!(protocol, 10);
+    assert_eq!(version, doris_fe::mysql::SERVER_VERSION);
+    // The held statement still completes once let go.
+    assert!(busy.status.success(), "{}", String::from_utf8_lossy(&busy.stderr));
+    assert_eq!(String::from_utf8_lossy(&busy.stdout), "block\ndone\n");
+    server.shutdown().await;
 }

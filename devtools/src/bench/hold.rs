@@ -65,6 +65,10 @@ struct Tally {
     /// No answer: the connection broke or the request timed out.
     lost: AtomicU64,
     first_loss: std::sync::Mutex<Option<String>>,
+    /// How long each connection took to be ready (MySQL: connect and log in), in ms.
+    connects: std::sync::Mutex<Vec<u64>>,
+    /// How long each answered or refused statement waited (MySQL), in ms.
+    waits: std::sync::Mutex<Vec<u64>>,
 }
 
 impl Tally {
@@ -73,14 +77,39 @@ impl Tally {
         self.first_loss.lock().unwrap().get_or_insert(why);
     }
 
+    fn connected(&self, took: Duration) {
+        self.connects.lock().unwrap().push(took.as_millis() as u64);
+    }
+
+    fn waited(&self, took: Duration) {
+        self.waits.lock().unwrap().push(took.as_millis() as u64);
+    }
+
     fn line(&self, what: &str, conns: usize) -> String {
-        format!(
+        let mut out = format!(
             "{what:<8} conns={conns:<5} answered={:<9} refused={:<9} lost={}{}\n",
             self.answered.load(Ordering::Relaxed),
             self.refused.load(Ordering::Relaxed),
             self.lost.load(Ordering::Relaxed),
             self.first_loss.lock().unwrap().as_deref().map(|w| format!(" (first: {w})")).unwrap_or_default(),
-        )
+        );
+        for (what, ms) in [("logged in", &self.connects), ("statements", &self.waits)] {
+            let mut ms = ms.lock().unwrap().clone();
+            if ms.is_empty() {
+                continue;
+            }
+            ms.sort_unstable();
+            let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize] as f64 / 1000.0;
+            out += &format!(
+                "{:<8} {what} {}: p50 {:.1} s, p99 {:.1} s, max {:.1} s\n",
+                "",
+                ms.len(),
+                at(0.5),
+                at(0.99),
+                at(1.0)
+            );
+        }
+        out
     }
 }
 
@@ -205,8 +234,12 @@ async fn measure(args: &HoldArgs, local: &Local, dir: &std::path::Path) -> Resul
 }
 
 async fn mysql_client(t: Arc<Target>, i: usize, until: Instant, tally: Arc<Tally>) {
+    let started = Instant::now();
     let mut conn = match tokio::time::timeout(ANSWER_TIMEOUT, mysql_async::Conn::new(mysql_opts(&t))).await {
-        Ok(Ok(c)) => c,
+        Ok(Ok(c)) => {
+            tally.connected(started.elapsed());
+            c
+        }
         Ok(Err(mysql_async::Error::Server(_))) => {
             // Refused at connect (too many connections): an answer, but this client is done.
             tally.refused.fetch_add(1, Ordering::Relaxed);
@@ -227,13 +260,23 @@ async fn mysql_client(t: Arc<Target>, i: usize, until: Instant, tally: Arc<Tally
     while Instant::now() < until {
         let q = &queries[n % queries.len()];
         n += 1;
+        let sent = Instant::now();
         match tokio::time::timeout(ANSWER_TIMEOUT, conn.query_iter(q.as_str())).await {
             Ok(Ok(mut r)) => match r.collect::<mysql_async::Row>().await {
-                Ok(_) => tally.answered.fetch_add(1, Ordering::Relaxed),
-                Err(mysql_async::Error::Server(_)) => tally.refused.fetch_add(1, Ordering::Relaxed),
+                Ok(_) => {
+                    tally.waited(sent.elapsed());
+                    tally.answered.fetch_add(1, Ordering::Relaxed)
+                }
+                Err(mysql_async::Error::Server(_)) => {
+                    tally.waited(sent.elapsed());
+                    tally.refused.fetch_add(1, Ordering::Relaxed)
+                }
                 Err(e) => return tally.lose(format!("{q}: {e}")),
             },
-            Ok(Err(mysql_async::Error::Server(_))) => tally.refused.fetch_add(1, Ordering::Relaxed),
+            Ok(Err(mysql_async::Error::Server(_))) => {
+                tally.waited(sent.elapsed());
+                tally.refused.fetch_add(1, Ordering::Relaxed)
+            }
             Ok(Err(e)) => return tally.lose(format!("{q}: {e}")),
             Err(_) => return tally.lose(format!("{q}: no answer in {} s", ANSWER_TIMEOUT.as_secs())),
         };

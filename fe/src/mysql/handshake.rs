@@ -284,18 +284,29 @@ async fn write_err<S: AsyncWrite + Unpin>(stream: &mut S, seq: u8, kind: ErrorKi
     write_packet(stream, seq, &p).await
 }
 
+/// Ends a successful login: the OK after the client's last login packet, exactly as
+/// opensrv writes one (PROTOCOL_41, no session tracking: header, two zero lengths, no
+/// status flags, no warnings).
+pub(crate) async fn write_login_ok<S: AsyncWrite + Unpin>(stream: &mut S, login: &Login) -> io::Result<()> {
+    write_packet(stream, login.last_seq.wrapping_add(1), &[0, 0, 0, 0, 0, 0, 0]).await
+}
+
+/// Refuses a login after it was authenticated (its database cannot be used): the error
+/// follows the client's last login packet.
+pub(crate) async fn write_login_err<S: AsyncWrite + Unpin>(stream: &mut S, login: &Login, err: &FeError) -> io::Result<()> {
+    write_err(stream, login.last_seq.wrapping_add(1), err.mysql_error_kind(), &err.to_string()).await
+}
+
 /// The login as opensrv expects to read it, already authenticated: no
 /// password, no plugin name (our shim names no plugin, so opensrv neither
-/// switches nor re-checks), the database if one was asked for.
+/// switches nor re-checks), and no database: the login thread used it already. opensrv
+/// answers this with its plain OK, which [`SkipLogin`] drops.
 pub(crate) fn opensrv_handoff(login: &Login) -> Vec<u8> {
     let mut caps = login.capabilities
         - CapabilityFlags::CLIENT_SSL
         - CapabilityFlags::CLIENT_PLUGIN_AUTH
         - CapabilityFlags::CLIENT_CONNECT_WITH_DB;
     caps |= CapabilityFlags::CLIENT_PROTOCOL_41 | CapabilityFlags::CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA;
-    if login.db.is_some() {
-        caps |= CapabilityFlags::CLIENT_CONNECT_WITH_DB;
-    }
     let mut p = Vec::with_capacity(64);
     p.extend_from_slice(&caps.bits().to_le_bytes());
     p.extend_from_slice(&login.max_packet.to_le_bytes());
@@ -304,29 +315,31 @@ pub(crate) fn opensrv_handoff(login: &Login) -> Vec<u8> {
     p.extend_from_slice(login.user.as_bytes());
     p.push(0);
     p.push(0); // empty auth response, length-encoded
-    if let Some(db) = &login.db {
-        p.extend_from_slice(db.as_bytes());
-        p.push(0);
-    }
     frame(login.last_seq, &p)
 }
 
-/// Drops the first packet written through it (opensrv's own greeting, which
-/// the client must not see: it already got ours), then passes bytes through.
-pub(crate) struct SkipGreeting<W> {
+/// Drops the first packets written through it, opensrv's greeting and its login OK (the
+/// client already got ours from the login thread), then passes bytes through.
+pub(crate) struct SkipLogin<W> {
     inner: W,
     header: [u8; 4],
     header_len: usize,
     remaining: usize,
+    /// Packets still to drop.
+    packets: usize,
     done: bool,
 }
 
-impl<W> SkipGreeting<W> {
+impl<W> SkipLogin<W> {
     pub(crate) fn new(inner: W) -> Self {
-        SkipGreeting { inner, header: [0; 4], header_len: 0, remaining: 0, done: false }
+        SkipLogin::dropping(inner, 2)
     }
 
-    /// Swallows greeting bytes from `buf`; returns how many.
+    fn dropping(inner: W, packets: usize) -> Self {
+        SkipLogin { inner, header: [0; 4], header_len: 0, remaining: 0, packets, done: packets == 0 }
+    }
+
+    /// Swallows bytes of the packets to drop from `buf`; returns how many.
     fn swallow(&mut self, buf: &[u8]) -> usize {
         let mut used = 0;
         while used < buf.len() && !self.done {
@@ -337,20 +350,23 @@ impl<W> SkipGreeting<W> {
                 used += n;
                 if self.header_len == 4 {
                     self.remaining = u32::from_le_bytes([self.header[0], self.header[1], self.header[2], 0]) as usize;
-                    self.done = self.remaining == 0;
                 }
             } else {
                 let n = self.remaining.min(buf.len() - used);
                 self.remaining -= n;
                 used += n;
-                self.done = self.remaining == 0;
+            }
+            if self.header_len == 4 && self.remaining == 0 {
+                self.packets -= 1;
+                self.header_len = 0;
+                self.done = self.packets == 0;
             }
         }
         used
     }
 }
 
-impl<W: AsyncWrite + Unpin> AsyncWrite for SkipGreeting<W> {
+impl<W: AsyncWrite + Unpin> AsyncWrite for SkipLogin<W> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         if !self.done {
             let used = self.swallow(buf);
@@ -375,17 +391,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn skip_greeting_drops_exactly_one_packet() {
-        let mut s = SkipGreeting::new(Vec::<u8>::new());
-        let first = frame(0, b"greeting");
-        // Fed in odd pieces, as a writer may split it.
-        assert_eq!(s.swallow(&first[..2]), 2);
-        assert_eq!(s.swallow(&first[2..7]), 5);
-        let mut rest = first[7..].to_vec();
+    fn skip_login_drops_exactly_the_greeting_and_the_ok() {
+        let mut s = SkipLogin::new(Vec::<u8>::new());
+        let mut login = frame(0, b"greeting");
+        login.extend_from_slice(&frame(2, &[0, 0, 0, 0, 0, 0, 0]));
+        // Fed in odd pieces, as a writer may split them.
+        assert_eq!(s.swallow(&login[..2]), 2);
+        assert_eq!(s.swallow(&login[2..7]), 5);
+        assert_eq!(s.swallow(&login[7..14]), 7);
+        assert!(!s.done);
+        let mut rest = login[14..].to_vec();
         rest.extend_from_slice(b"next");
-        assert_eq!(s.swallow(&rest), first.len() - 7);
+        assert_eq!(s.swallow(&rest), login.len() - 14);
         assert!(s.done);
         assert_eq!(s.swallow(b"next"), 0);
+        // An empty packet counts as one.
+        let mut s = SkipLogin::dropping(Vec::<u8>::new(), 1);
+        assert_eq!(s.swallow(&[0, 0, 0, 0, 9]), 4);
+        assert!(s.done);
     }
 
     #[test]
@@ -403,7 +426,8 @@ mod tests {
         assert_eq!(packet[3], 3);
         let r = parse_handshake_response(&packet[4..]).unwrap();
         assert_eq!(r.user, "root");
-        assert_eq!(r.db.as_deref(), Some("db1"));
+        // The login thread used the database; opensrv is not asked to.
+        assert_eq!(r.db, None);
         assert!(r.auth_response.is_empty());
         assert_eq!(r.plugin, None);
         assert_eq!(r.charset, 45);

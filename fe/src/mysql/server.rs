@@ -19,7 +19,7 @@ use tracing::{debug, field, info, info_span, warn, Instrument, Span};
 
 use super::auth::Authenticator;
 use super::executor::Executor;
-use super::handshake::{self, LoginError, SkipGreeting};
+use super::handshake::{self, Login, LoginError, SkipLogin};
 use super::packet_bounds::PacketBounded;
 use super::probes::{Variables, SERVER_VERSION};
 use super::connections::{Connection as ListedConnection, Connections};
@@ -42,6 +42,13 @@ struct Shared {
 
 /// Serves the MySQL protocol on `listener` until `stop` is cancelled; then
 /// stops accepting, drops open connections and returns once they are gone.
+///
+/// Connections are accepted and logged in on a thread of their own ([`logins`]); each
+/// logged-in connection's commands then run on the caller's runtime. Logins are a few
+/// short turns each, but on a runtime whose workers are busy with hundreds of queries
+/// every turn waits behind all of them: with 400 busy connections on 2 cores, new logins
+/// waited over 120 s for their greeting. On its own thread, mostly asleep, the accept
+/// loop is scheduled as soon as a client arrives.
 pub async fn serve(
     listener: TcpListener,
     executor: Arc<dyn Executor>,
@@ -53,92 +60,194 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         info!(%addr, "mysql server listening");
     }
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let _ = stream.set_nodelay(true);
-                    let shared = shared.clone();
-                    let stop = stop.clone();
-                    tracker.spawn(async move {
-                        tokio::select! {
-                            _ = stop.cancelled() => {}
-                            _ = handle_connection(stream, peer, shared) => {}
-                        }
-                    });
+    let commands = tokio::runtime::Handle::current();
+    let accepting = match listener.into_std() {
+        Ok(std_listener) => {
+            let (shared, tracker, stop) = (shared.clone(), tracker.clone(), stop.clone());
+            let (done, finished) = tokio::sync::oneshot::channel::<()>();
+            let spawned = std::thread::Builder::new().name("mysql-login".into()).spawn(move || {
+                logins(std_listener, shared, tracker, commands, stop);
+                drop(done);
+            });
+            match spawned {
+                Ok(_) => Some(finished),
+                Err(e) => {
+                    warn!(error = %e, "cannot start the mysql login thread");
+                    None
                 }
-                Err(e) => warn!(error = %e, "mysql accept failed"),
-            },
+            }
         }
+        Err(e) => {
+            warn!(error = %e, "mysql listener cannot be handed to the login thread");
+            None
+        }
+    };
+    if let Some(finished) = accepting {
+        // Ends (the sender dropped) when the login thread returns.
+        let _ = finished.await;
     }
     tracker.close();
     tracker.wait().await;
     info!("mysql server stopped");
 }
 
+/// The login thread: accepts connections and runs each one's login on a runtime of its
+/// own; a logged-in connection moves to `commands` for the rest of its life.
+fn logins(
+    listener: std::net::TcpListener,
+    shared: Arc<Shared>,
+    tracker: TaskTracker,
+    commands: tokio::runtime::Handle,
+    stop: CancellationToken,
+) {
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return warn!(error = %e, "cannot build the mysql login runtime"),
+    };
+    rt.block_on(async move {
+        let listener = match TcpListener::from_std(listener) {
+            Ok(l) => l,
+            Err(e) => return warn!(error = %e, "mysql listener"),
+        };
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, peer)) => {
+                        let _ = stream.set_nodelay(true);
+                        let (shared, tracker, commands, stop) = (shared.clone(), tracker.clone(), commands.clone(), stop.clone());
+                        // Tracked from the accept: the server waits for logins in progress too.
+                        let token = tracker.token();
+                        tokio::spawn(async move {
+                            let connection_id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
+                            let span = connection_span(connection_id);
+                            let mut stream = stream;
+                            let login = tokio::select! {
+                                _ = stop.cancelled() => return,
+                                login = log_in(&mut stream, connection_id, &peer, &shared).instrument(span.clone()) => login,
+                            };
+                            let Some(login) = login else { return };
+                            // To the command runtime: registered with its I/O driver from here on.
+                            let stream = match stream.into_std() {
+                                Ok(s) => s,
+                                Err(e) => return debug!(error = %e, "connection lost after login"),
+                            };
+                            commands.spawn(async move {
+                                let _token = token;
+                                let stream = match tokio::net::TcpStream::from_std(stream) {
+                                    Ok(s) => s,
+                                    Err(e) => return debug!(error = %e, "connection lost after login"),
+                                };
+                                tokio::select! {
+                                    _ = stop.cancelled() => {}
+                                    _ = command_phase(stream, peer, login, connection_id, shared).instrument(span) => {}
+                                }
+                            });
+                        });
+                    }
+                    Err(e) => warn!(error = %e, "mysql accept failed"),
+                },
+            }
+        }
+    });
+    // Dropping the runtime ends logins still in progress.
+}
+
 /// Serves one connection on `stream` as the port would (login, then commands) until the
 /// stream ends. For the fuzz target (`fuzz/`), through [`super::fuzzing`]; not an API.
-pub async fn serve_stream<S>(stream: S, executor: Arc<dyn Executor>, auth: Arc<dyn Authenticator>)
+pub async fn serve_stream<S>(mut stream: S, executor: Arc<dyn Executor>, auth: Arc<dyn Authenticator>)
 where
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
     let shared = Arc::new(Shared { executor, auth, variables: Variables::default(), connections: Connections::default() });
-    handle_connection(stream, SocketAddr::from(([127, 0, 0, 1], 0)), shared).await
+    let peer = SocketAddr::from(([127, 0, 0, 1], 0));
+    let connection_id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
+    let span = connection_span(connection_id);
+    let Some(login) = log_in(&mut stream, connection_id, &peer, &shared).instrument(span.clone()).await else { return };
+    command_phase(stream, peer, login, connection_id, shared).instrument(span).await
 }
 
-/// One client connection over any byte stream (the fuzz target feeds it from memory).
-async fn handle_connection<S>(mut stream: S, peer: SocketAddr, shared: Arc<Shared>)
+fn connection_span(connection_id: u32) -> Span {
+    info_span!("mysql_conn", conn_id = connection_id, user = field::Empty)
+}
+
+/// The connection phase to its end: authenticated, the database asked for in use, the
+/// client sent its OK. None when the login was refused or the connection broke.
+async fn log_in<S>(stream: &mut S, connection_id: u32, peer: &SocketAddr, shared: &Shared) -> Option<(Login, Session)>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let host = peer.ip().to_string();
+    let login = match handshake::login(stream, connection_id, &host, shared.auth.as_ref()).await {
+        Ok(login) => login,
+        Err(LoginError::Refused(e)) => {
+            info!(%host, reason = %e, "login refused");
+            return None;
+        }
+        Err(e) => {
+            debug!(%host, error = %e, "login failed");
+            return None;
+        }
+    };
+    let mut session = Session { user_host: login.user_host.clone(), ..Session::new(connection_id, login.user.clone(), host.clone()) };
+    let answered = match &login.db {
+        Some(db) => match shared.executor.execute(&mut session, Statement::Use { db: db.clone() }).await {
+            Ok(_) => {
+                session.current_db = Some(db.clone());
+                handshake::write_login_ok(stream, &login).await
+            }
+            // As a server does: the error, then the connection is closed.
+            Err(e) => {
+                info!(%host, reason = %e, "login refused: its database");
+                let _ = handshake::write_login_err(stream, &login, &e).await;
+                return None;
+            }
+        },
+        None => handshake::write_login_ok(stream, &login).await,
+    };
+    match answered {
+        Ok(()) => Some((login, session)),
+        Err(e) => {
+            debug!(%host, error = %e, "connection lost at login");
+            None
+        }
+    }
+}
+
+/// A logged-in connection's commands, on opensrv, until the stream ends or it is KILLed.
+async fn command_phase<S>(stream: S, peer: SocketAddr, (login, session): (Login, Session), connection_id: u32, shared: Arc<Shared>)
 where
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
-    let connection_id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
-    let host = peer.ip().to_string();
-    let span = info_span!("mysql_conn", conn_id = connection_id, user = field::Empty);
-    async move {
-        let login = match handshake::login(&mut stream, connection_id, &host, shared.auth.as_ref()).await {
-            Ok(login) => login,
-            Err(LoginError::Refused(e)) => {
-                info!(%host, reason = %e, "login refused");
-                return;
-            }
-            Err(e) => {
-                debug!(%host, error = %e, "login failed");
-                return;
-            }
-        };
-        Span::current().record("user", login.user.as_str());
-        debug!(%host, "logged in");
-        let registered = shared.connections.register(connection_id, &login.user, peer.to_string());
-        let me = registered.conn.clone();
+    Span::current().record("user", login.user.as_str());
+    debug!(host = %session.client_host, "logged in");
+    let registered = shared.connections.register(connection_id, &login.user, peer.to_string());
+    let me = registered.conn.clone();
 
-        let handoff = handshake::opensrv_handoff(&login);
-        let (read_half, write_half) = tokio::io::split(stream);
-        let reader = PacketBounded::new(io::Cursor::new(handoff).chain(read_half));
-        // opensrv writes each packet as it is made and flushes after every command: a
-        // buffer turns a result set's one write per row into a few large ones.
-        let writer = SkipGreeting::new(tokio::io::BufWriter::with_capacity(64 * 1024, write_half));
-        let closed = me.closed.clone();
-        let conn = Connection {
-            session: Session { user_host: login.user_host, ..Session::new(connection_id, login.user, host) },
-            shared: shared.clone(),
-            me,
-            columns: Vec::new(),
-        };
-        let opts = IntermediaryOptions { process_use_statement_on_query: true, reject_connection_on_dbname_absence: false };
-        tokio::select! {
-            // A KILLed connection ends before it reads another statement.
-            biased;
-            _ = closed.cancelled() => info!("connection killed"),
-            r = AsyncMysqlIntermediary::run_with_options(conn, reader, writer, &opts) => match r {
-                Ok(()) => debug!("connection closed"),
-                Err(e) => debug!(error = %e, "connection ended"),
-            },
-        }
-        drop(registered);
+    let handoff = handshake::opensrv_handoff(&login);
+    let (read_half, write_half) = tokio::io::split(stream);
+    let reader = PacketBounded::new(io::Cursor::new(handoff).chain(read_half));
+    // opensrv writes each packet as it is made and flushes after every command: a
+    // buffer turns a result set's one write per row into a few large ones.
+    let writer = SkipLogin::new(tokio::io::BufWriter::with_capacity(64 * 1024, write_half));
+    let closed = me.closed.clone();
+    let conn = Connection {
+        session,
+        shared: shared.clone(),
+        me,
+        columns: Vec::new(),
+    };
+    let opts = IntermediaryOptions { process_use_statement_on_query: true, reject_connection_on_dbname_absence: false };
+    tokio::select! {
+        // A KILLed connection ends before it reads another statement.
+        biased;
+        _ = closed.cancelled() => info!("connection killed"),
+        r = AsyncMysqlIntermediary::run_with_options(conn, reader, writer, &opts) => match r {
+            Ok(()) => debug!("connection closed"),
+            Err(e) => debug!(error = %e, "connection ended"),
+        },
     }
-    .instrument(span)
-    .await
+    drop(registered);
 }
 
 /// One logged-in connection.
