@@ -7,6 +7,7 @@ mysql: logins and commands as MySQL clients send them, carrying the statements o
 sql: the statement texts of the end-to-end tests and of the parser's unit tests.
 http: the stream load headers of tests/e2e/test_stream_load_options.py; download and
 binlog download requests as a pulling BE and a CCR target send them.
+load: stream loads (headers and bodies) for the two tables of fuzz/src/load.rs.
 conf: the conf files `doris-rs local` writes, and upstream-style ones.
 meta/hdr: real documents, written by fuzz/capture_docs.sh from a local cluster's backup.
 Run from anywhere: python3 fuzz/make_seeds.py (needs thriftpy2, as the interop tests do).
@@ -165,6 +166,39 @@ def http_seeds():
         write("http", f"request_{i:02}", bytes([mode]) + q.encode() + (b"\n" + h.encode() if h else b""))
 
 
+def load_seeds():
+    """Stream loads as tests/e2e/test_stream_load_options.py sends them, for the two tables of
+    fuzz/src/load.rs (mode bit 0): the many-typed DUP table, the UNIQUE one with hidden columns."""
+    wide_csv = (
+        "1,2023-05-01,2023-05-01 10:00:00.123,abc,12.50,1.5,170141183460469231731687303715884105727,true,s,"
+        "\"[1,2,null]\",\"{'a':1}\",\"{1,'x'}\",\"{\"\"k\"\":[1]}\",7,abcd\n"
+        "2,2024-02-29,,,,,,,,,,,,,\n"
+        "x,not a date,,,,,,,,,,,,,\n"
+    )
+    wide_json = (
+        '[{"k": 3, "d": "2025-01-01", "v": "j", "amt": 1.25, "a": [1, 2], "m": {"a": 2},'
+        ' "st": {"f1": 1, "f2": "y"}, "j": {"x": null}, "c": "zz"}, {"k": "bad"}]'
+    )
+    unique_csv = "1,5,a\n4,1,b\n9,1,c\n"
+    cases = [
+        (0, {"column_separator": ",", "enclose": '"', "max_filter_ratio": "1"}, wide_csv),
+        (0, {"column_separator": ",", "format": "csv_with_names", "columns": "k,d,v"}, "k,d,v\n1,2020-01-01,q\n"),
+        (0, {"column_separator": ",", "columns": "k, d, tmp, v = concat(tmp, 'x'), amt = k * 2", "where": "k > 1"}, "1,2020-01-01,a\n2,2021-01-01,b\n"),
+        (0, {"format": "json", "strip_outer_array": "true"}, wide_json),
+        (0, {"format": "json", "jsonpaths": '["$.k", "$.d"]', "columns": "k,d", "json_root": "$.data"}, '{"data": {"k": 1, "d": "2020-02-02"}}'),
+        (0, {"format": "json", "read_json_by_line": "true", "fuzzy_parse": "true"}, '{"k": 1, "d": "2020-01-01"}\n{"k": 2, "d": "2021-01-01"}\n'),
+        (0, {"column_separator": "\\x01", "line_delimiter": "\\n", "trim_double_quotes": "true", "skip_lines": "1"}, "h\n1\x012020-01-01\n"),
+        (1, {"column_separator": ","}, unique_csv),
+        (1, {"column_separator": ",", "merge_type": "MERGE", "delete": "v = 'b'"}, unique_csv),
+        (1, {"column_separator": ",", "merge_type": "DELETE", "columns": "k"}, "1\n4\n"),
+        (1, {"column_separator": ",", "function_column.sequence_col": "ver", "columns": "k,ver,v"}, unique_csv),
+        (1, {"column_separator": ",", "hidden_columns": "__DORIS_DELETE_SIGN__"}, "1,5,a,1\n2,1,b,0\n"),
+    ]
+    for i, (mode, h, body) in enumerate(cases):
+        head = "\n".join(f"{k}: {v}" for k, v in h.items())
+        write("load", f"load_{i:02}", bytes([mode]) + head.encode() + b"\n\n" + body.encode())
+
+
 def conf_seeds():
     write("conf", "fe", b"""# doris-rs local
 meta_dir = ${DORIS_HOME}/doris-meta
@@ -197,6 +231,7 @@ def main():
     n = thrift_seeds()
     mysql_seeds(statements)
     http_seeds()
+    load_seeds()
     conf_seeds()
     print(f"{n} thrift calls, {len(statements)} statements")
 

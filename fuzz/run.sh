@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_INCREMENTAL=0
 AFL_VERSION=0.18.2
-TARGETS=(thrift mysql sql http meta conf hdr)
+TARGETS=(thrift mysql sql http load meta conf hdr)
 OUT=${DORIS_FUZZ_OUT:-target/fuzz-out}
 
 install_afl() {

@@ -52,7 +52,7 @@ pub fn init() {
 }
 
 /// `name: value` lines; lines that are no valid header are skipped.
-fn headers(text: &[u8]) -> HeaderMap {
+pub(crate) fn headers(text: &[u8]) -> HeaderMap {
     let mut h = HeaderMap::new();
     for line in text.split(|b| *b == b'\n') {
         let Some(colon) = line.iter().position(|b| *b == b':') else { continue };

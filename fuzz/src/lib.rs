@@ -7,6 +7,7 @@ pub mod alloc;
 mod conf;
 mod hdr;
 mod http;
+mod load;
 mod meta;
 mod mysql;
 mod sql;
@@ -14,7 +15,7 @@ mod stream;
 mod thrift;
 
 /// Every target's name, as `doris-fuzz <target>` and `fuzz/run.sh <target>` take it.
-pub const TARGETS: &[&str] = &["thrift", "mysql", "sql", "http", "meta", "conf", "hdr"];
+pub const TARGETS: &[&str] = &["thrift", "mysql", "sql", "http", "load", "meta", "conf", "hdr"];
 
 /// Memory one input may cost: a fixed allowance plus this many bytes per input byte.
 /// Decoding legitimately amplifies (a struct is bigger in memory than on the wire); what
@@ -30,6 +31,7 @@ pub fn run(target: &str, data: &[u8]) {
         "mysql" => mysql::run,
         "sql" => sql::run,
         "http" => http::run,
+        "load" => load::run,
         "meta" => meta::run,
         "conf" => conf::run,
         "hdr" => hdr::run,

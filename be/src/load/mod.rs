@@ -19,6 +19,7 @@
 //!   delete, function_column.sequence_col, hidden_columns).
 
 pub mod arrow_ipc;
+pub mod body;
 pub mod complex;
 pub mod csv;
 pub mod error_log;

@@ -23,10 +23,9 @@ use doris_thrift::types::TTabletCommitInfo;
 use futures::stream::{self, StreamExt};
 use tracing::{info, warn};
 
-use super::csv::RowBuilder;
-use super::options::{Format, LoadOptions};
-use super::transform::{self, ColumnsSpec};
-use super::{csv, error_log, json};
+use super::body::{self, BodySpec};
+use super::options::LoadOptions;
+use super::{csv, error_log};
 use super::plan::{quorum_written, LoadPlan, Router};
 use super::segment;
 use super::types::Cell;
@@ -366,23 +365,8 @@ impl Load {
         let table_cols = router.columns.clone();
         let body2 = body.clone();
         let parsed = tokio::task::spawn_blocking(move || {
-            if derived.is_empty() && filter.is_none() {
-                return match format {
-                    Format::Json(opts) => json::parse(&body2, &table_cols, &columns, &opts),
-                    Format::Csv(opts) => csv::parse_with(&body2, &table_cols, &columns, &opts),
-                };
-            }
-            // Expressions or a filter: the records' fields first, then DataFusion.
-            let sources = if columns.is_empty() { table_cols.iter().map(|c| c.name.clone()).collect() } else { columns.clone() };
-            let rows = RowBuilder::raw(sources);
-            let mut p = match format {
-                Format::Json(opts) => json::parse_into(&body2, &rows, &opts)?,
-                Format::Csv(opts) => csv::parse_into(&body2, &rows, &opts)?,
-            };
-            let raw = std::mem::take(&mut p.raw);
-            let spec = ColumnsSpec { sources: columns, derived };
-            transform::apply(raw, &table_cols, &spec, filter.as_deref(), &mut p)?;
-            Ok(p)
+            let spec = BodySpec { table: &table_cols, columns: &columns, derived: &derived, filter: filter.as_deref() };
+            body::parse(&body2, &format, &spec)
         })
         .await
         .map_err(|e| format!("parse task failed: {e}"))??;
