@@ -2,6 +2,7 @@
 
 pub mod backends;
 pub mod be_http;
+pub mod down_watch;
 pub mod heartbeat;
 pub mod reports;
 pub mod task_queue;
