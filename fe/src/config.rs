@@ -32,8 +32,9 @@ doris_conf::config_keys! {
         // Fractions are accepted: tests use them.
         /// seconds between heartbeats to each BE (fractions allowed)
         heartbeat_interval_second: f64 = "5" [parse = positive_seconds],
-        // Such a BE is reported with a note in ErrMsg.
-        /// a BE silent this long is flagged in SHOW BACKENDS
+        // Agent tasks waiting on such a BE fail (a BACKUP/RESTORE in a cancellable state is
+        // cancelled); SHOW BACKENDS notes it in ErrMsg.
+        /// seconds a BE may be unreachable before tasks waiting on it fail
         max_backend_down_time_second: u64 = "3600",
         // Upstream's report diff: a task a BE's report no longer lists is sent again.
         /// ms after sending before a task missing from its BE's task report is resent

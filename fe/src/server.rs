@@ -125,7 +125,7 @@ pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
         heartbeat_now: tokio::sync::Notify::new(),
     });
     // The domain services, built once; each module gets a handle with those it uses.
-    let tasks = Arc::new(AgentTasks::new(pool));
+    let tasks = Arc::new(AgentTasks::new(pool, ctx.clone()));
     let txns = TxnStore::of(ctx.store.path().parent().unwrap_or(ctx.store.path())).map_err(StartError::Txns)?;
     let binlogs = Arc::new(Binlogs::load(&ctx.store)?);
     let ddl = TableDdl { ctx: ctx.clone(), tasks: tasks.clone(), policies: policies.clone(), binlogs: binlogs.clone() };

@@ -183,6 +183,16 @@ pub struct TaskBook {
     pub errors: BTreeMap<i64, String>,
 }
 
+impl TaskBook {
+    /// Tablet (or backend) id -> the signature its task was last sent under, from the
+    /// unfinished tasks a step stored before sending. A step run again after an FE restart
+    /// sends each task under that signature: a BE still holding it does not run it twice
+    /// (it de-duplicates by signature), and its answer to the first send ends this wait.
+    pub fn sent_signatures(&self) -> std::collections::HashMap<i64, i64> {
+        self.unfinished.iter().map(|(sig, id)| (*id, *sig)).collect()
+    }
+}
+
 /// A backup job as persisted after every state change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BackupJobRecord {

@@ -142,8 +142,8 @@ pub fn show_backends(ctx: &Ctx) -> QueryOutput {
 /// The heartbeat error, plus a note once a BE has been down longer than
 /// `max_backend_down_time_second`.
 fn err_msg(b: &crate::system::Backend, now: i64, max_down_ms: i64) -> String {
-    if !b.alive && b.last_update_ms > 0 && now - b.last_update_ms > max_down_ms {
-        let secs = (now - b.last_update_ms) / 1000;
+    if let Some(down) = b.down_for_ms(now).filter(|d| *d > max_down_ms) {
+        let secs = down / 1000;
         return format!("{} (down for {secs} s, longer than max_backend_down_time_second)", b.err_msg);
     }
     b.err_msg.clone()

@@ -41,6 +41,11 @@ pub struct Backend {
     pub cpu_cores: i32,
     pub memory: i64,
     pub disks: BTreeMap<String, Disk>,
+    /// When this FE last knew the BE to answer (ms): its last good heartbeat, or this FE's
+    /// start for one that was alive when the FE last stopped. In memory only; what
+    /// `max_backend_down_time_second` is measured from.
+    #[serde(skip)]
+    pub seen_alive_ms: i64,
 }
 
 impl Backend {
@@ -64,7 +69,13 @@ impl Backend {
             cpu_cores: 0,
             memory: 0,
             disks: BTreeMap::new(),
+            seen_alive_ms: 0,
         }
+    }
+
+    /// How long the BE has been unreachable (ms), None while it answers heartbeats.
+    pub fn down_for_ms(&self, now_ms: i64) -> Option<i64> {
+        (!self.alive).then(|| now_ms.saturating_sub(self.seen_alive_ms).max(0))
     }
 
     pub fn heartbeat_addr(&self) -> String {
@@ -151,7 +162,12 @@ pub struct Backends {
 impl Backends {
     pub fn load(store: Arc<MetaStore>) -> Result<Self, MetaError> {
         let mut map = BTreeMap::new();
+        let now = crate::context::FeContext::now_ms();
         for (id, mut b) in store.load_all::<Backend>(Kind::Backend)? {
+            // A BE stored dead went down after its stored last heartbeat (the record is
+            // written when it goes down); one stored alive may have answered until this
+            // FE stopped, so it gets the full bound from now.
+            b.seen_alive_ms = if b.alive || b.last_update_ms <= 0 { now } else { b.last_update_ms };
             // Liveness is re-learnt from heartbeats after a restart.
             b.alive = false;
             b.err_msg = String::new();
@@ -165,7 +181,9 @@ impl Backends {
         if map.values().any(|b| b.host == host && b.heartbeat_port == heartbeat_port) {
             return Err(SystemError::BackendExists(host_port(host, heartbeat_port as i32)));
         }
-        let b = Backend::new(self.store.next_id()?, host.to_string(), heartbeat_port);
+        let mut b = Backend::new(self.store.next_id()?, host.to_string(), heartbeat_port);
+        // Down time counts from when it was added.
+        b.seen_alive_ms = crate::context::FeContext::now_ms();
         self.store.put(Kind::Backend, b.id, &b)?;
         map.insert(b.id, b.clone());
         Ok(b)

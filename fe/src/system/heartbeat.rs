@@ -90,6 +90,7 @@ fn apply_ok(be: &mut Backend, r: &THeartbeatResult, now: i64) -> bool {
         be.last_start_time_ms = t;
     }
     be.last_update_ms = now;
+    be.seen_alive_ms = now;
     be.err_msg.clear();
     be.heartbeat_failure_counter = 0;
     before != (be.be_port, be.http_port, be.brpc_port, be.version.clone(), be.last_start_time_ms, be.alive)

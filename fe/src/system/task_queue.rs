@@ -2,7 +2,7 @@
 //! `finishTask`, matched by (backend, task type, signature).
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
@@ -15,9 +15,11 @@ use doris_thrift::types::TTaskType;
 use tokio::sync::oneshot;
 use tracing::{debug, warn, Instrument};
 
+use super::down_watch::{self, ByBackend, Liveness, DOWN_CHECK};
 use super::reports::UnknownTablets;
 
-type Key = (i64, i32, i64);
+/// (backend, task type, signature).
+pub(super) type Key = (i64, i32, i64);
 
 /// How long a delivered MAKE_SNAPSHOT stays remembered after its `run` ended. Its waiter
 /// records the snapshot path in a job record right after `run` returns (no await in
@@ -46,6 +48,9 @@ struct Delivered {
     at: Instant,
     /// When the `run` that waited for it ended; None while it goes on.
     run_ended: Option<Instant>,
+    /// The snapshot it made: a second run of the same task (sent again, after an FE
+    /// restart or a lost submit) makes another one, which nobody keeps.
+    path: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +61,8 @@ pub enum TaskError {
     Failed { backend_id: i64, task_type: TTaskType, signature: i64, message: String },
     #[error("timed out after {secs} s waiting for {} task(s) to finish; unfinished (backend, signature): {}{}", unfinished.len(), fmt_unfinished(unfinished), if refused.is_empty() { String::new() } else { format!("; {refused}") })]
     Timeout { secs: u64, unfinished: Vec<(i64, i64)>, refused: String },
+    #[error("backend {backend_id} ({addr}) has been unreachable for {down_secs} s, longer than max_backend_down_time_second ({max_secs} s); {unfinished} of its task(s) unfinished")]
+    BackendDown { backend_id: i64, addr: String, down_secs: u64, max_secs: u64, unfinished: usize },
 }
 
 fn fmt_unfinished(u: &[(i64, i64)]) -> String {
@@ -99,6 +106,8 @@ pub struct AgentTasks {
     delivered: Mutex<HashMap<Key, Delivered>>,
     /// Tablets BEs report that no table holds, and the DROPs sent for them (reports.rs).
     pub unknown_tablets: UnknownTablets,
+    /// How long backends have been unreachable: a run gives up on one down too long.
+    liveness: Arc<dyn Liveness>,
 }
 
 fn client(pool: &ClientPool, addr: &str) -> BackendServiceClient {
@@ -107,8 +116,9 @@ fn client(pool: &ClientPool, addr: &str) -> BackendServiceClient {
 }
 
 impl AgentTasks {
-    pub fn new(pool: ClientPool) -> Self {
+    pub fn new(pool: ClientPool, liveness: Arc<dyn Liveness>) -> Self {
         AgentTasks {
+            liveness,
             pool,
             pending: DashMap::new(),
             creating: Mutex::new(HashMap::new()),
@@ -173,7 +183,8 @@ impl AgentTasks {
             Some((_, Waiter { tx, .. })) => {
                 // Remembered before the waiter can see it, so its run's end finds it.
                 if snapshot {
-                    self.delivered.lock().unwrap().insert(key, Delivered { at: Instant::now(), run_ended: None });
+                    let path = req.snapshot_path.clone().unwrap_or_default();
+                    self.delivered.lock().unwrap().insert(key, Delivered { at: Instant::now(), run_ended: None, path });
                 }
                 match tx.send(req) {
                     Ok(()) => return Finished::Delivered,
@@ -193,7 +204,7 @@ impl AgentTasks {
         if snapshot
             && req.task_status.status_code == TStatusCode::OK
             && !path.is_empty()
-            && !self.delivered.lock().unwrap().contains_key(&key)
+            && self.delivered.lock().unwrap().get(&key).is_none_or(|d| d.path != path)
         {
             return Finished::UnclaimedSnapshot { path: path.to_string() };
         }
@@ -314,11 +325,33 @@ impl AgentTasks {
         let mut done = Vec::new();
         let mut failed = None;
         let mut refused = Vec::new();
+        let by_be = by_backend(&tasks);
+        // Ends (with the error to fail on) once a backend of the run is down too long.
+        let watch = self.watch_down(&by_be);
+        tokio::pin!(watch);
         for (backend_id, addr, reqs) in batches(tasks) {
+            let fatal = reqs.iter().any(|r| !resendable(r.task_type));
             // Other backends may already run theirs: keep waiting for what was submitted.
-            match submit_one(&self.pool, backend_id, &addr, reqs).await {
+            // Biased: nothing is sent to a backend already down too long (the watch's first
+            // look is immediate).
+            let submitted = tokio::select! {
+                biased;
+                e = &mut watch => {
+                    failed = Some(e);
+                    break;
+                }
+                r = submit_one(&self.pool, backend_id, &addr, reqs) => r,
+            };
+            match submitted {
                 Ok(None) => {}
                 Ok(Some(message)) => refused.push(format!("backend {backend_id} refused tasks: {message}")),
+                // As upstream, an unsent task that the report diff resends is still waited
+                // for: the backend's next task report lacks it and it is sent again; a
+                // backend that stays away runs into the down bound.
+                Err(e) if !fatal => {
+                    warn!(backend_id, error = %e, "tasks not delivered; they are resent once the backend reports");
+                    refused.push(e.to_string());
+                }
                 Err(e) => {
                     failed.get_or_insert(e);
                 }
@@ -331,7 +364,15 @@ impl AgentTasks {
             let answer = if failed.is_some() {
                 rx.try_recv().ok()
             } else {
-                tokio::time::timeout_at(deadline, rx).await.ok().and_then(|r| r.ok())
+                tokio::select! {
+                    biased;
+                    r = &mut rx => r.ok(),
+                    _ = tokio::time::sleep_until(deadline) => None,
+                    e = &mut watch => {
+                        failed = Some(e);
+                        rx.try_recv().ok()
+                    }
+                }
             };
             match answer {
                 Some(req) if req.task_status.status_code == TStatusCode::OK => done.push((backend_id, req)),
@@ -352,6 +393,33 @@ impl AgentTasks {
         }
         (done, failed.map_or(Ok(()), Err))
     }
+
+    /// Resolves, with the error the run fails with, once a backend of `by_be` with
+    /// unanswered tasks has been down longer than `max_backend_down_time_second`.
+    async fn watch_down(&self, by_be: &ByBackend) -> TaskError {
+        let mut tick = tokio::time::interval(DOWN_CHECK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tick.tick().await;
+            if let Some(e) = down_watch::first_down(&*self.liveness, by_be, |k| self.pending.contains_key(k)) {
+                warn!(error = %e, "giving up on the tasks of an unreachable backend");
+                return e;
+            }
+        }
+    }
+}
+
+/// The tasks' keys per backend, with the backend's address.
+fn by_backend(tasks: &[AgentTask]) -> ByBackend {
+    let mut by_be = ByBackend::new();
+    for t in tasks {
+        by_be
+            .entry(t.backend_id)
+            .or_insert_with(|| (t.addr.clone(), Vec::new()))
+            .1
+            .push((t.backend_id, t.request.task_type.0, t.request.signature));
+    }
+    by_be
 }
 
 async fn submit_all(pool: &ClientPool, tasks: Vec<AgentTask>) -> Vec<TaskError> {

@@ -20,6 +20,7 @@ pub(super) async fn snapshoting(
     let version_of = partition_versions(&meta);
     let mut tasks = Vec::new();
     let mut by_sig = BTreeMap::new();
+    let sent = r.tasks.sent_signatures();
     r.tasks.unfinished.clear();
     // A metadata-only backup lists the tablets without taking their data.
     let metadata_only = r.content == crate::backup::BackupContent::MetadataOnly;
@@ -31,9 +32,10 @@ pub(super) async fn snapshoting(
             .ok_or_else(|| {
                 FeError::IllegalState(format!("backend {} is unknown or not reachable", s.be_id))
             })?;
-        let sig = ctx
-            .store
-            .next_id()?;
+        let sig = match sent.get(&s.tablet_id) {
+            Some(sig) => *sig,
+            None => ctx.store.next_id()?,
+        };
         // Local snapshots are read by the CCR syncer's restore long after the backup.
         let timeout_s = ctx
             .config

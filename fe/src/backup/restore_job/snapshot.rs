@@ -15,8 +15,12 @@ pub(super) async fn snapshoting(
 ) -> Result<()> {
     let mut tasks = Vec::new();
     let mut by_sig = BTreeMap::new();
+    let sent = r.tasks.sent_signatures();
     for (i, t) in x.tablets.iter().enumerate() {
-        let sig = ctx.store.next_id()?;
+        let sig = match sent.get(&t.local_tablet_id) {
+            Some(sig) => *sig,
+            None => ctx.store.next_id()?,
+        };
         let task = TaskBody::MakeSnapshot(crate::backup::backup_job::snapshot_req(
             t.local_tablet_id,
             t.schema_hash,
