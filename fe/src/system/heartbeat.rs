@@ -13,6 +13,9 @@ use super::backends::Backend;
 use super::task_queue::status_text;
 use crate::context::{Ctx, FeContext};
 
+/// The least a heartbeat waits for its answer.
+const MIN_TIMEOUT: Duration = Duration::from_secs(5);
+
 pub fn interval(ctx: &FeContext) -> Duration {
     Duration::from_secs_f64(ctx.config.heartbeat_interval_second)
 }
@@ -55,8 +58,11 @@ pub fn master_info(ctx: &FeContext, b: &Backend) -> TMasterInfo {
 }
 
 async fn heartbeat_one(ctx: &Ctx, b: Backend) {
-    // A dead BE must not hold up the round for long.
-    let t = interval(ctx).clamp(Duration::from_secs(1), Duration::from_secs(5));
+    // As long as the interval, and never under upstream's default interval (5 s): a BE
+    // whose answer waits behind a busy runtime (its own or ours) is not dead, and one
+    // failed heartbeat marks a BE dead (upstream's tolerance count is 1). A stopped BE
+    // refuses the connection at once; only a hung one costs the whole timeout.
+    let t = interval(ctx).max(MIN_TIMEOUT);
     let opts = ClientOptions { connect_timeout: t, call_timeout: t, ..Default::default() };
     let client = HeartbeatServiceClient::new(ctx.pool.channel(b.heartbeat_addr(), opts));
     let outcome = client.heartbeat(&master_info(ctx, &b)).await;
