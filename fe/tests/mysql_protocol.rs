@@ -99,7 +99,8 @@ impl Server {
             Arc::new(Fixture { dbs: Mutex::new(["information_schema".to_string()].into()), block: Mutex::new(block) });
         let users = Arc::new(StaticUsers::new().with_user("root", "s3cret!").with_user("guest", ""));
         let stop = CancellationToken::new();
-        let task = tokio::spawn(mysql::serve(listener, executor, users, stop.clone()));
+        // One statement worker: a statement that holds it holds them all.
+        let task = tokio::spawn(mysql::serve_with(listener, executor, users, stop.clone(), 1));
         Server { port, stop, task }
     }
 
@@ -373,10 +374,9 @@ fn greeting(port: u16) -> std::io::Result<(u8, String)> {
     Ok((payload[0], String::from_utf8_lossy(&payload[1..1 + end]).into_owned()))
 }
 
-/// Logins do not wait for the runtime that runs statements: while a statement holds the
-/// only thread of the command runtime (a current-thread runtime here), a new connection
-/// still gets its greeting. Before logins had a thread of their own, it got nothing until
-/// the statement ended.
+/// Logins do not wait for statements: while a statement holds the only worker of the query
+/// runtime, a new connection still gets its greeting. When connections were accepted,
+/// logged in and served on one runtime, it got nothing until the statement ended.
 #[tokio::test(flavor = "current_thread")]
 async fn a_new_connection_is_greeted_while_statements_hold_every_worker() {
     let (started_tx, started) = std::sync::mpsc::channel();

@@ -18,7 +18,7 @@ pub use auth::{Authenticator, StaticUsers};
 pub use executor::Executor;
 pub use probes::{SERVER_VERSION, VERSION_COMMENT};
 pub use results::{ColType, OutColumn, QueryOutput, Value};
-pub use server::serve;
+pub use server::{serve, serve_with};
 pub use session::Session;
 
 /// The whole connection code of the port over an in-memory stream, for the fuzz targets in

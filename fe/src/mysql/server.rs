@@ -43,30 +43,46 @@ struct Shared {
 /// Serves the MySQL protocol on `listener` until `stop` is cancelled; then
 /// stops accepting, drops open connections and returns once they are gone.
 ///
-/// Connections are accepted and logged in on a thread of their own ([`logins`]); each
-/// logged-in connection's commands then run on the caller's runtime. Logins are a few
-/// short turns each, but on a runtime whose workers are busy with hundreds of queries
-/// every turn waits behind all of them: with 400 busy connections on 2 cores, new logins
-/// waited over 120 s for their greeting. On its own thread, mostly asleep, the accept
-/// loop is scheduled as soon as a client arrives.
+/// Three places, as upstream keeps connection handling, query execution and its RPC
+/// servers in thread pools of their own:
+/// - connections are accepted and logged in on a thread of their own ([`logins`]). A login
+///   is a few short turns, but on a runtime busy with hundreds of queries each turn waits
+///   behind all of them (400 busy connections on 2 cores kept logins waiting over 120 s);
+/// - each logged-in connection's statements run on a query runtime with a worker per core;
+/// - the caller's runtime keeps the rest of the FE (thrift and HTTP servers, heartbeats,
+///   jobs, load publishing). With statements on the same runtime, a 10-minute hold of 400
+///   busy MySQL clients delayed heartbeats and BEs' load-plan requests until they failed.
+///   The OS shares the cores between the two runtimes' threads; neither queue holds the
+///   other's work.
 pub async fn serve(
     listener: TcpListener,
     executor: Arc<dyn Executor>,
     auth: Arc<dyn Authenticator>,
     stop: CancellationToken,
 ) {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    serve_with(listener, executor, auth, stop, cores).await
+}
+
+/// [`serve`] with `query_threads` workers for statements.
+pub async fn serve_with(
+    listener: TcpListener,
+    executor: Arc<dyn Executor>,
+    auth: Arc<dyn Authenticator>,
+    stop: CancellationToken,
+    query_threads: usize,
+) {
     let shared = Arc::new(Shared { executor, auth, variables: Variables::default(), connections: Connections::default() });
     let tracker = TaskTracker::new();
     if let Ok(addr) = listener.local_addr() {
         info!(%addr, "mysql server listening");
     }
-    let commands = tokio::runtime::Handle::current();
     let accepting = match listener.into_std() {
         Ok(std_listener) => {
             let (shared, tracker, stop) = (shared.clone(), tracker.clone(), stop.clone());
             let (done, finished) = tokio::sync::oneshot::channel::<()>();
             let spawned = std::thread::Builder::new().name("mysql-login".into()).spawn(move || {
-                logins(std_listener, shared, tracker, commands, stop);
+                logins(std_listener, shared, tracker, query_threads, stop);
                 drop(done);
             });
             match spawned {
@@ -92,18 +108,29 @@ pub async fn serve(
 }
 
 /// The login thread: accepts connections and runs each one's login on a runtime of its
-/// own; a logged-in connection moves to `commands` for the rest of its life.
+/// own; a logged-in connection moves to the query runtime for the rest of its life. Both
+/// runtimes end with this thread.
 fn logins(
     listener: std::net::TcpListener,
     shared: Arc<Shared>,
     tracker: TaskTracker,
-    commands: tokio::runtime::Handle,
+    query_threads: usize,
     stop: CancellationToken,
 ) {
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return warn!(error = %e, "cannot build the mysql login runtime"),
     };
+    let queries = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(query_threads.max(1))
+        .thread_name("mysql-query")
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return warn!(error = %e, "cannot build the mysql query runtime"),
+    };
+    let commands = queries.handle().clone();
     rt.block_on(async move {
         let listener = match TcpListener::from_std(listener) {
             Ok(l) => l,
@@ -150,7 +177,9 @@ fn logins(
             }
         }
     });
-    // Dropping the runtime ends logins still in progress.
+    // Connections still open end here (their tasks are dropped); the server is stopping.
+    queries.shutdown_timeout(std::time::Duration::from_secs(5));
+    // Dropping the login runtime ends logins still in progress.
 }
 
 /// Serves one connection on `stream` as the port would (login, then commands) until the
