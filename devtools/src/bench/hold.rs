@@ -99,14 +99,14 @@ impl Tally {
                 continue;
             }
             ms.sort_unstable();
-            let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize] as f64 / 1000.0;
+            let at = |p: f64| super::rpc::percentile(&ms, p).unwrap_or(0) as f64 / 1000.0;
             out += &format!(
                 "{:<8} {what} {}: p50 {:.1} s, p99 {:.1} s, max {:.1} s\n",
                 "",
                 ms.len(),
-                at(0.5),
-                at(0.99),
-                at(1.0)
+                at(50.0),
+                at(99.0),
+                at(100.0)
             );
         }
         out

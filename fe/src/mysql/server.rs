@@ -220,11 +220,8 @@ where
     };
     let mut session = Session { user_host: login.user_host.clone(), ..Session::new(connection_id, login.user.clone(), host.clone()) };
     let answered = match &login.db {
-        Some(db) => match shared.executor.execute(&mut session, Statement::Use { db: db.clone() }).await {
-            Ok(_) => {
-                session.current_db = Some(db.clone());
-                handshake::write_login_ok(stream, &login).await
-            }
+        Some(db) => match use_db(shared, &mut session, db.clone()).await {
+            Ok(_) => handshake::write_login_ok(stream, &login).await,
             // As a server does: the error, then the connection is closed.
             Err(e) => {
                 info!(%host, reason = %e, "login refused: its database");
@@ -355,12 +352,17 @@ impl Connection {
         })
     }
 
-    /// The catalog decides whether `db` exists; the session follows on success.
     async fn use_db(&mut self, db: String) -> Result<QueryOutput, FeError> {
-        let out = self.shared.executor.execute(&mut self.session, Statement::Use { db: db.clone() }).await?;
-        self.session.current_db = Some(db);
-        Ok(out)
+        use_db(&self.shared, &mut self.session, db).await
     }
+}
+
+/// The catalog decides whether `db` exists; the session follows on success. For USE,
+/// COM_INIT_DB and the database a login asks for.
+async fn use_db(shared: &Shared, session: &mut Session, db: String) -> Result<QueryOutput, FeError> {
+    let out = shared.executor.execute(session, Statement::Use { db: db.clone() }).await?;
+    session.current_db = Some(db);
+    Ok(out)
 }
 
 /// What SHOW PROCESSLIST shows of a running statement: the text of reads and session
