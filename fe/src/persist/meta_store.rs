@@ -112,7 +112,7 @@ impl MetaError {
     }
 }
 
-fn storage(e: impl Into<redb::Error>) -> MetaError {
+pub(super) fn storage(e: impl Into<redb::Error>) -> MetaError {
     MetaError::Storage(e.into())
 }
 
@@ -150,7 +150,7 @@ impl std::fmt::Debug for MetaStore {
 
 /// Writes inside one transaction; see [`MetaStore::write`].
 pub struct Writer<'a> {
-    txn: &'a WriteTransaction,
+    pub(super) txn: &'a WriteTransaction,
 }
 
 impl Writer<'_> {
@@ -207,6 +207,7 @@ impl MetaStore {
             for def in [REPOSITORIES, LOCAL_SNAPSHOTS, RESOURCES, STORAGE_POLICIES, USERS, ROLES] {
                 txn.open_table(def).map_err(storage)?;
             }
+            txn.open_table(super::chunks::CHUNKS).map_err(storage)?;
             let t = txn.open_table(CLUSTER).map_err(storage)?;
             let v = t.get("id_ceiling").map_err(storage)?.map(|g| g.value().to_string());
             v.and_then(|s| s.parse::<i64>().ok()).unwrap_or(FIRST_ID)
@@ -219,7 +220,7 @@ impl MetaStore {
     /// Run `f` on the database. After an I/O error the database is reopened (the error is
     /// still returned: that change did not happen); a store left closed by a reopen that
     /// failed is reopened first. `f` must not use the store itself.
-    fn with_db<R>(&self, f: impl FnOnce(&Database) -> Result<R, MetaError>) -> Result<R, MetaError> {
+    pub(super) fn with_db<R>(&self, f: impl FnOnce(&Database) -> Result<R, MetaError>) -> Result<R, MetaError> {
         if self.db.read().unwrap().is_none() {
             self.reopen()?;
         }

@@ -51,7 +51,6 @@ use crate::backup::{BackupCtx, BackupEnv};
 use crate::context::FeContext;
 use crate::backup::JobLifecycle;
 use crate::error::{FeError, Result};
-use crate::persist::Kind;
 use crate::system::task_queue::AgentTask;
 use doris_thrift::task_body::TaskBody;
 

@@ -1,0 +1,214 @@
+//! How a backup or restore job is stored: its record under `Kind::Job` without the parts
+//! that hold an entry per tablet (job info, meta, snapshots, task book, restore tablets,
+//! replaced tables); each of those is stored apart, as its JSON cut in chunks (see
+//! `persist::chunks`), all in the caller's transaction.
+//!
+//! Serialized whole, a 300,000-tablet job was a 240 MiB value written on every step. Now a
+//! save streams each part through one chunk-sized buffer, and a chunk whose bytes did not
+//! change since the last save is not written again.
+//!
+//! Records stored whole by earlier versions still load: a job without stored parts keeps
+//! the fields its record holds, and is stored split from its next save on.
+
+use std::io;
+
+use serde::Serialize;
+
+use super::StoredJob;
+use crate::persist::{Kind, MetaError, MetaStore, Writer};
+
+/// Bytes per stored chunk: small enough that a save needs little memory and redb small
+/// pages, large enough that a job has few of them.
+const CHUNK_BYTES: usize = 256 << 10;
+
+// The parts' numbers in the chunk table. They are stored: never reuse one.
+const JOB_INFO: u32 = 1;
+const META: u32 = 2;
+const SNAPSHOTS: u32 = 3;
+const TASKS: u32 = 4;
+const TABLETS: u32 = 5;
+const REPLACED: u32 = 6;
+
+/// Store `job` in `w`'s transaction. Its parts are taken out while its record is written
+/// and put back before this returns, whatever happens. Returns how many chunks it wrote.
+pub fn put(w: &mut Writer<'_>, job: &mut StoredJob) -> Result<usize, MetaError> {
+    let id = job.job_id();
+    let mut parts = Parts::default();
+    parts.swap(job);
+    let res = put_split(w, id, job, &parts);
+    parts.swap(job);
+    res
+}
+
+/// Forget job `id`: its record and its parts.
+pub fn delete(w: &mut Writer<'_>, id: i64) -> Result<(), MetaError> {
+    w.delete(Kind::Job, id)?;
+    w.delete_chunks_of(id)
+}
+
+/// Job `id` as stored.
+pub fn get(store: &MetaStore, id: i64) -> Result<Option<StoredJob>, MetaError> {
+    match store.get::<StoredJob>(Kind::Job, id)? {
+        Some(job) => assemble(store, id, job).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Every stored job, in id order.
+pub fn load_all(store: &MetaStore) -> Result<Vec<(i64, StoredJob)>, MetaError> {
+    store
+        .load_all::<StoredJob>(Kind::Job)?
+        .into_iter()
+        .map(|(id, job)| Ok((id, assemble(store, id, job)?)))
+        .collect()
+}
+
+/// A job's parts, out of its record while the record is written.
+#[derive(Default)]
+struct Parts {
+    job_info: Option<super::BackupJobInfo>,
+    meta: Option<super::BackupMeta>,
+    snapshots: std::collections::BTreeMap<i64, super::state::SnapshotRecord>,
+    tasks: super::state::TaskBook,
+    tablets: Vec<super::restore_job::RestoreTablet>,
+    replaced: Vec<crate::catalog::OlapTable>,
+}
+
+impl Parts {
+    /// Exchange these with the job's own: takes them out of a job, or puts them back.
+    fn swap(&mut self, job: &mut StoredJob) {
+        use std::mem::swap;
+        let (job_info, meta, snapshots, tasks) = match job {
+            StoredJob::Backup { record: r } => (&mut r.job_info, &mut r.meta, &mut r.snapshots, &mut r.tasks),
+            StoredJob::Restore { record: r, extra: x } => {
+                swap(&mut x.tablets, &mut self.tablets);
+                swap(&mut x.replaced, &mut self.replaced);
+                (&mut r.job_info, &mut r.meta, &mut r.snapshots, &mut r.tasks)
+            }
+        };
+        swap(job_info, &mut self.job_info);
+        swap(meta, &mut self.meta);
+        swap(snapshots, &mut self.snapshots);
+        swap(tasks, &mut self.tasks);
+    }
+}
+
+fn put_split(w: &mut Writer<'_>, id: i64, record: &StoredJob, p: &Parts) -> Result<usize, MetaError> {
+    w.put(Kind::Job, id, record)?;
+    let mut wrote = put_part(w, id, JOB_INFO, &p.job_info)?;
+    wrote += put_part(w, id, META, &p.meta)?;
+    wrote += put_part(w, id, SNAPSHOTS, &p.snapshots)?;
+    wrote += put_part(w, id, TASKS, &p.tasks)?;
+    if let StoredJob::Restore { .. } = record {
+        wrote += put_part(w, id, TABLETS, &p.tablets)?;
+        wrote += put_part(w, id, REPLACED, &p.replaced)?;
+    }
+    Ok(wrote)
+}
+
+/// Stream `value`'s JSON into chunks of `part`, then drop the chunks a longer earlier value
+/// left past its end.
+fn put_part<T: Serialize>(w: &mut Writer<'_>, id: i64, part: u32, value: &T) -> Result<usize, MetaError> {
+    let mut sink = ChunkSink { w, id, part, seq: 0, buf: Vec::new(), wrote: 0, failed: None };
+    let res = serde_json::to_writer(&mut sink, value);
+    if let Some(e) = sink.failed.take() {
+        return Err(e);
+    }
+    res.map_err(|source| MetaError::Encode { what: format!("job {id} part {part}"), source })?;
+    sink.cut()?;
+    let (end, wrote) = (sink.seq, sink.wrote);
+    w.delete_chunks_from(id, part, end)?;
+    Ok(wrote)
+}
+
+/// Collects written bytes and stores each full chunk.
+struct ChunkSink<'w, 'a> {
+    w: &'w mut Writer<'a>,
+    id: i64,
+    part: u32,
+    seq: u32,
+    buf: Vec<u8>,
+    /// Chunks written (the others were stored already).
+    wrote: usize,
+    /// The store's error behind a failed write (io::Error cannot carry it).
+    failed: Option<MetaError>,
+}
+
+impl ChunkSink<'_, '_> {
+    /// Store what is buffered as the next chunk.
+    fn cut(&mut self) -> Result<(), MetaError> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        if self.w.put_chunk(self.id, self.part, self.seq, &self.buf)? {
+            self.wrote += 1;
+        }
+        self.seq += 1;
+        self.buf.clear();
+        Ok(())
+    }
+}
+
+impl io::Write for ChunkSink<'_, '_> {
+    fn write(&mut self, mut data: &[u8]) -> io::Result<usize> {
+        let n = data.len();
+        while !data.is_empty() {
+            let take = (CHUNK_BYTES - self.buf.len()).min(data.len());
+            self.buf.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.buf.len() == CHUNK_BYTES {
+                if let Err(e) = self.cut() {
+                    self.failed = Some(e);
+                    return Err(io::Error::other("meta store write failed"));
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    /// Chunks are cut by size only; the last one by `put_part`.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Put the stored parts of job `id` into its record. A part without chunks keeps what the
+/// record holds (a record stored whole by an earlier version).
+fn assemble(store: &MetaStore, id: i64, mut job: StoredJob) -> Result<StoredJob, MetaError> {
+    for (part, bytes) in store.read_chunks(id)? {
+        set_part(&mut job, part, &bytes)
+            .map_err(|source| MetaError::Decode { what: format!("job {id} part {part}"), source })?;
+    }
+    Ok(job)
+}
+
+fn set_part(job: &mut StoredJob, part: u32, bytes: &[u8]) -> Result<(), serde_json::Error> {
+    use serde_json::from_slice;
+    let (r_info, r_meta, r_snaps, r_tasks) = match job {
+        StoredJob::Backup { record: r } => (&mut r.job_info, &mut r.meta, &mut r.snapshots, &mut r.tasks),
+        StoredJob::Restore { record: r, extra: x } => {
+            if part == TABLETS {
+                x.tablets = from_slice(bytes)?;
+                return Ok(());
+            }
+            if part == REPLACED {
+                x.replaced = from_slice(bytes)?;
+                return Ok(());
+            }
+            (&mut r.job_info, &mut r.meta, &mut r.snapshots, &mut r.tasks)
+        }
+    };
+    match part {
+        JOB_INFO => *r_info = from_slice(bytes)?,
+        META => *r_meta = from_slice(bytes)?,
+        SNAPSHOTS => *r_snaps = from_slice(bytes)?,
+        TASKS => *r_tasks = from_slice(bytes)?,
+        // A part a later version added: not ours to read.
+        _ => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "job_store_tests.rs"]
+mod tests;
