@@ -66,11 +66,11 @@ pub fn load_all(store: &MetaStore) -> Result<Vec<(i64, StoredJob)>, MetaError> {
 /// A job's parts, out of its record while the record is written.
 #[derive(Default)]
 struct Parts {
-    job_info: Option<super::BackupJobInfo>,
-    meta: Option<super::BackupMeta>,
+    job_info: Option<super::Shared<super::BackupJobInfo>>,
+    meta: Option<super::Shared<super::BackupMeta>>,
     snapshots: std::collections::BTreeMap<i64, super::state::SnapshotRecord>,
     tasks: super::state::TaskBook,
-    tablets: Vec<super::restore_job::RestoreTablet>,
+    tablets: super::Shared<Vec<super::restore_job::RestoreTablet>>,
     replaced: Vec<crate::catalog::OlapTable>,
 }
 

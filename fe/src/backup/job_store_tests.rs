@@ -32,8 +32,8 @@ fn restore(n: i64) -> StoredJob {
             SnapshotRecord { db_id: 1, table_id: 1, partition_id: 2, index_id: 0, tablet_id: 100_000 + i, be_id: 10_001, schema_hash: 7, path: "/p".into(), files: vec![] },
         );
     }
-    record.job_info = Some(info);
-    let extra = RestoreExtra { tablets: (0..n).map(tablet).collect(), partitions: vec![(1, 2, 3)], ..Default::default() };
+    record.job_info = Some(info.into());
+    let extra = RestoreExtra { tablets: (0..n).map(tablet).collect::<Vec<_>>().into(), partitions: vec![(1, 2, 3)], ..Default::default() };
     StoredJob::Restore { record, extra }
 }
 

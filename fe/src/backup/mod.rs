@@ -34,6 +34,7 @@ pub mod repository;
 pub mod restore_job;
 mod runner;
 pub mod runners;
+pub mod shared;
 pub mod state;
 pub mod time;
 
@@ -53,6 +54,7 @@ pub use local_snapshots::LocalSnapshot;
 pub use registry::{admission_policy, Jobs, StoredJob};
 pub use release::{cancel_unfinished, release_snapshots};
 pub use restore_job::RestoreExtra;
+pub use shared::Shared;
 pub use runners::{resume_all, spawn_backup, spawn_restore};
 pub use state::{BackupJobRecord, BackupState, ErrCode, JobHeader, JobStatus, RestoreJobRecord, RestoreState, TableRefRecord, TableSelection};
 

@@ -21,7 +21,7 @@ pub(super) async fn commit(
     }
     let mut tasks = Vec::new();
     r.tasks.unfinished.clear();
-    for t in &x.tablets {
+    for t in x.tablets.iter() {
         let sig = ctx.store.next_id()?;
         let task = TaskBody::Move(TMoveDirReq {
             tablet_id: t.local_tablet_id,

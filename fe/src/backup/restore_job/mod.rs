@@ -40,6 +40,7 @@ use crate::backup::runner::{self, RunnableJob};
 use crate::backup::{meta_conv, StoredJob};
 use crate::backup::job_info::TabletIds;
 use crate::backup::state::SnapshotRecord;
+use crate::backup::shared::Shared;
 use crate::backup::{
     BackupJobInfo, BackupMeta, JobHeader, JobKind, JobRequest, JobStatus, RestoreJobRecord,
     RestoreOptions, RestoreState, TableRefRecord, KEEP_ON_LOCAL_REPO_ID, KEEP_ON_LOCAL_REPO_NAME,
@@ -81,7 +82,7 @@ pub struct RestoreExtra {
     pub created_tables: Vec<i64>,
     /// One entry per local replica to fill.
     #[serde(default)]
-    pub tablets: Vec<RestoreTablet>,
+    pub tablets: Shared<Vec<RestoreTablet>>,
     /// (local table id, local partition id, backed-up visible version).
     #[serde(default)]
     pub partitions: Vec<(i64, i64, i64)>,
