@@ -81,10 +81,12 @@ pub struct AgentTask {
 }
 
 /// Someone waiting for a task's finishTask, and what it takes to send the task again.
+/// A run waits for a task per tablet: the answer and the request are boxed so that the
+/// channel and the map entry stay small (both were hundreds of bytes a task inline).
 struct Waiter {
-    tx: oneshot::Sender<TFinishTaskRequest>,
+    tx: oneshot::Sender<Box<TFinishTaskRequest>>,
     /// The BE's address and the request; None for the kinds upstream never resends.
-    resend: Option<(String, TAgentTaskRequest)>,
+    resend: Option<Box<(String, TAgentTaskRequest)>>,
     /// When it was last sent.
     sent: Instant,
 }
@@ -160,7 +162,8 @@ impl AgentTasks {
                 continue;
             }
             let w = e.value_mut();
-            let Some((addr, request)) = &w.resend else { continue };
+            let Some(resend) = &w.resend else { continue };
+            let (addr, request) = &**resend;
             if now.saturating_duration_since(w.sent) < wait {
                 continue;
             }
@@ -186,14 +189,14 @@ impl AgentTasks {
                     let path = req.snapshot_path.clone().unwrap_or_default();
                     self.delivered.lock().unwrap().insert(key, Delivered { at: Instant::now(), run_ended: None, path });
                 }
-                match tx.send(req) {
+                match tx.send(Box::new(req)) {
                     Ok(()) => return Finished::Delivered,
                     // The waiter gave up in the meantime: it never saw this answer.
                     Err(req) => {
                         if snapshot {
                             self.delivered.lock().unwrap().remove(&key);
                         }
-                        req
+                        *req
                     }
                 }
             }
@@ -271,7 +274,7 @@ impl AgentTasks {
         let now = Instant::now();
         for (k, t) in keys.iter().zip(&tasks) {
             let (tx, rx) = oneshot::channel();
-            let resend = resendable(t.request.task_type).then(|| (t.addr.clone(), t.request.clone()));
+            let resend = resendable(t.request.task_type).then(|| Box::new((t.addr.clone(), t.request.clone())));
             self.pending.insert(*k, Waiter { tx, resend, sent: now });
             waiters.push((*k, rx));
         }
@@ -292,7 +295,7 @@ impl AgentTasks {
         let mut waiters = Vec::new();
         for (k, t) in keys.iter().zip(&tasks) {
             let (tx, rx) = oneshot::channel();
-            let resend = resendable(t.request.task_type).then(|| (t.addr.clone(), t.request.clone()));
+            let resend = resendable(t.request.task_type).then(|| Box::new((t.addr.clone(), t.request.clone())));
             self.pending.insert(*k, Waiter { tx, resend, sent: now });
             waiters.push((*k, rx));
         }
@@ -310,7 +313,7 @@ impl AgentTasks {
                 out.push((backend_id, Err(e.clone())));
                 continue;
             }
-            let answer = tokio::time::timeout_at(deadline, rx).await.ok().and_then(|r| r.ok());
+            let answer = tokio::time::timeout_at(deadline, rx).await.ok().and_then(|r| r.ok()).map(|b| *b);
             out.push((backend_id, answer.ok_or_else(|| format!("task {signature} did not finish within {} s", timeout.as_secs()))));
         }
         out
@@ -319,7 +322,7 @@ impl AgentTasks {
     async fn run_registered(
         &self,
         tasks: Vec<AgentTask>,
-        waiters: Vec<(Key, oneshot::Receiver<TFinishTaskRequest>)>,
+        waiters: Vec<(Key, oneshot::Receiver<Box<TFinishTaskRequest>>)>,
         timeout: Duration,
     ) -> (Vec<(i64, TFinishTaskRequest)>, Result<(), TaskError>) {
         let mut done = Vec::new();
@@ -362,15 +365,15 @@ impl AgentTasks {
         for ((backend_id, task_type, signature), mut rx) in waiters {
             // Once the run has failed, take only the answers already here.
             let answer = if failed.is_some() {
-                rx.try_recv().ok()
+                rx.try_recv().ok().map(|b| *b)
             } else {
                 tokio::select! {
                     biased;
-                    r = &mut rx => r.ok(),
+                    r = &mut rx => r.ok().map(|b| *b),
                     _ = tokio::time::sleep_until(deadline) => None,
                     e = &mut watch => {
                         failed = Some(e);
-                        rx.try_recv().ok()
+                        rx.try_recv().ok().map(|b| *b)
                     }
                 }
             };
