@@ -10,16 +10,10 @@
 //! Records stored whole by earlier versions still load: a job without stored parts keeps
 //! the fields its record holds, and is stored split from its next save on.
 
-use std::io;
-
 use serde::Serialize;
 
 use super::StoredJob;
-use crate::persist::{Kind, MetaError, MetaStore, Writer};
-
-/// Bytes per stored chunk: small enough that a save needs little memory and redb small
-/// pages, large enough that a job has few of them.
-const CHUNK_BYTES: usize = 256 << 10;
+use crate::persist::{Kind, MetaError, MetaStore, Streamed, Writer};
 
 // The parts' numbers in the chunk table. They are stored: never reuse one.
 const JOB_INFO: u32 = 1;
@@ -43,7 +37,7 @@ pub fn put(w: &mut Writer<'_>, job: &mut StoredJob) -> Result<usize, MetaError> 
 /// Forget job `id`: its record and its parts.
 pub fn delete(w: &mut Writer<'_>, id: i64) -> Result<(), MetaError> {
     w.delete(Kind::Job, id)?;
-    w.delete_chunks_of(id)
+    w.delete_chunks(id, JOB_INFO..=REPLACED)
 }
 
 /// Job `id` as stored.
@@ -106,69 +100,16 @@ fn put_split(w: &mut Writer<'_>, id: i64, record: &StoredJob, p: &Parts) -> Resu
     Ok(wrote)
 }
 
-/// Stream `value`'s JSON into chunks of `part`, then drop the chunks a longer earlier value
-/// left past its end.
+/// Store `value` as chunks of `part`, even when it is small: a job whose parts have no
+/// chunks is one stored whole by an earlier version.
 fn put_part<T: Serialize>(w: &mut Writer<'_>, id: i64, part: u32, value: &T) -> Result<usize, MetaError> {
-    let mut sink = ChunkSink { w, id, part, seq: 0, buf: Vec::new(), wrote: 0, failed: None };
-    let res = serde_json::to_writer(&mut sink, value);
-    if let Some(e) = sink.failed.take() {
-        return Err(e);
-    }
-    res.map_err(|source| MetaError::Encode { what: format!("job {id} part {part}"), source })?;
-    sink.cut()?;
-    let (end, wrote) = (sink.seq, sink.wrote);
-    w.delete_chunks_from(id, part, end)?;
-    Ok(wrote)
-}
-
-/// Collects written bytes and stores each full chunk.
-struct ChunkSink<'w, 'a> {
-    w: &'w mut Writer<'a>,
-    id: i64,
-    part: u32,
-    seq: u32,
-    buf: Vec<u8>,
-    /// Chunks written (the others were stored already).
-    wrote: usize,
-    /// The store's error behind a failed write (io::Error cannot carry it).
-    failed: Option<MetaError>,
-}
-
-impl ChunkSink<'_, '_> {
-    /// Store what is buffered as the next chunk.
-    fn cut(&mut self) -> Result<(), MetaError> {
-        if self.buf.is_empty() {
-            return Ok(());
+    match w.put_streamed(id, part, value, || format!("job {id} part {part}"))? {
+        Streamed::Chunked { wrote } => Ok(wrote),
+        Streamed::Small(bytes) => {
+            let wrote = w.put_chunk(id, part, 0, &bytes)?;
+            w.delete_chunks_from(id, part, 1)?;
+            Ok(usize::from(wrote))
         }
-        if self.w.put_chunk(self.id, self.part, self.seq, &self.buf)? {
-            self.wrote += 1;
-        }
-        self.seq += 1;
-        self.buf.clear();
-        Ok(())
-    }
-}
-
-impl io::Write for ChunkSink<'_, '_> {
-    fn write(&mut self, mut data: &[u8]) -> io::Result<usize> {
-        let n = data.len();
-        while !data.is_empty() {
-            let take = (CHUNK_BYTES - self.buf.len()).min(data.len());
-            self.buf.extend_from_slice(&data[..take]);
-            data = &data[take..];
-            if self.buf.len() == CHUNK_BYTES {
-                if let Err(e) = self.cut() {
-                    self.failed = Some(e);
-                    return Err(io::Error::other("meta store write failed"));
-                }
-            }
-        }
-        Ok(n)
-    }
-
-    /// Chunks are cut by size only; the last one by `put_part`.
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 

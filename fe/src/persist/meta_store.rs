@@ -49,7 +49,16 @@ pub enum Kind {
     BinlogGc,
 }
 
+/// What a record too large for one chunk holds in its table: its JSON is in the chunks
+/// table (a string no record serializes to: records are objects).
+const CHUNKED: &str = "\"\\u0000chunked\"";
+
 impl Kind {
+    /// The part its large records take in the chunks table (job parts are below 100).
+    fn chunk_part(self) -> u32 {
+        100 + self as u32
+    }
+
     fn def(self) -> TableDefinition<'static, i64, &'static str> {
         match self {
             Kind::Backend => BACKENDS,
@@ -154,9 +163,16 @@ pub struct Writer<'a> {
 }
 
 impl Writer<'_> {
+    /// A record larger than a chunk (a table of 300,000 tablets is a hundred MiB) streams
+    /// into the chunks table instead of one buffer and one redb page of its size.
     pub fn put<T: Serialize>(&mut self, kind: Kind, id: i64, value: &T) -> Result<(), MetaError> {
-        let json = serde_json::to_string(value)
-            .map_err(|source| MetaError::Encode { what: format!("{kind:?} {id}"), source })?;
+        let json = match self.put_streamed(id, kind.chunk_part(), value, || format!("{kind:?} {id}"))? {
+            super::Streamed::Small(bytes) => {
+                self.delete_chunks_from(id, kind.chunk_part(), 0)?;
+                String::from_utf8(bytes).expect("serde_json writes UTF-8")
+            }
+            super::Streamed::Chunked { .. } => CHUNKED.to_string(),
+        };
         let mut t = self.txn.open_table(kind.def()).map_err(storage)?;
         t.insert(id, json.as_str()).map_err(storage)?;
         Ok(())
@@ -165,7 +181,7 @@ impl Writer<'_> {
     pub fn delete(&mut self, kind: Kind, id: i64) -> Result<(), MetaError> {
         let mut t = self.txn.open_table(kind.def()).map_err(storage)?;
         t.remove(id).map_err(storage)?;
-        Ok(())
+        self.delete_chunks_from(id, kind.chunk_part(), 0)
     }
 
     pub fn put_named<T: Serialize>(&mut self, kind: Named, name: &str, value: &T) -> Result<(), MetaError> {
@@ -338,9 +354,7 @@ impl MetaStore {
             let txn = db.begin_read().map_err(storage)?;
             let t = txn.open_table(kind.def()).map_err(storage)?;
             let Some(g) = t.get(id).map_err(storage)? else { return Ok(None) };
-            serde_json::from_str(g.value())
-                .map(Some)
-                .map_err(|source| MetaError::Decode { what: format!("{kind:?} {id}"), source })
+            decode(&txn, kind, id, g.value()).map(Some)
         })
     }
 
@@ -353,9 +367,7 @@ impl MetaStore {
             for entry in t.iter().map_err(storage)? {
                 let (k, v) = entry.map_err(storage)?;
                 let id = k.value();
-                let value = serde_json::from_str(v.value())
-                    .map_err(|source| MetaError::Decode { what: format!("{kind:?} {id}"), source })?;
-                out.push((id, value));
+                out.push((id, decode(&txn, kind, id, v.value())?));
             }
             Ok(out)
         })
@@ -384,6 +396,16 @@ impl MetaStore {
             Ok(out)
         })
     }
+}
+
+/// A stored record: its JSON, or for a large one its chunks'.
+fn decode<T: DeserializeOwned>(txn: &redb::ReadTransaction, kind: Kind, id: i64, stored: &str) -> Result<T, MetaError> {
+    let decoded = if stored == CHUNKED {
+        serde_json::from_slice(&super::chunks::joined(txn, id, kind.chunk_part())?)
+    } else {
+        serde_json::from_str(stored)
+    };
+    decoded.map_err(|source| MetaError::Decode { what: format!("{kind:?} {id}"), source })
 }
 
 #[cfg(test)]

@@ -3,4 +3,5 @@
 mod chunks;
 pub mod meta_store;
 
+pub use chunks::{Streamed, CHUNK_BYTES};
 pub use meta_store::{ClusterInfo, Kind, MetaError, MetaStore, Named, Writer};
