@@ -55,8 +55,16 @@ const CHUNKED: &str = "\"\\u0000chunked\"";
 
 impl Kind {
     /// The part its large records take in the chunks table (job parts are below 100).
+    /// Stored: never change one.
     fn chunk_part(self) -> u32 {
-        100 + self as u32
+        match self {
+            Kind::Backend => 100,
+            Kind::Database => 101,
+            Kind::Table => 102,
+            Kind::Job => 103,
+            Kind::Binlog => 104,
+            Kind::BinlogGc => 105,
+        }
     }
 
     fn def(self) -> TableDefinition<'static, i64, &'static str> {
