@@ -240,11 +240,12 @@ impl AgentTasks {
 
     /// Submit the tasks and wait, at most `timeout`, for every finishTask. A task that
     /// finished with a non-OK status fails the whole run.
+    /// The answers stay boxed: a run of a task per tablet collects one each.
     pub async fn run(
         &self,
         tasks: Vec<AgentTask>,
         timeout: Duration,
-    ) -> Result<Vec<(i64, TFinishTaskRequest)>, TaskError> {
+    ) -> Result<Vec<(i64, Box<TFinishTaskRequest>)>, TaskError> {
         let (done, outcome) = self.run_keeping(tasks, timeout).await;
         outcome.map(|()| done)
     }
@@ -255,7 +256,7 @@ impl AgentTasks {
         &self,
         tasks: Vec<AgentTask>,
         timeout: Duration,
-    ) -> (Vec<(i64, TFinishTaskRequest)>, Result<(), TaskError>) {
+    ) -> (Vec<(i64, Box<TFinishTaskRequest>)>, Result<(), TaskError>) {
         let mut waiters = Vec::new();
         let keys: Vec<Key> = tasks.iter().map(|t| (t.backend_id, t.request.task_type.0, t.request.signature)).collect();
         let creating: Vec<i64> = tasks
@@ -324,7 +325,7 @@ impl AgentTasks {
         tasks: Vec<AgentTask>,
         waiters: Vec<(Key, oneshot::Receiver<Box<TFinishTaskRequest>>)>,
         timeout: Duration,
-    ) -> (Vec<(i64, TFinishTaskRequest)>, Result<(), TaskError>) {
+    ) -> (Vec<(i64, Box<TFinishTaskRequest>)>, Result<(), TaskError>) {
         let mut done = Vec::new();
         let mut failed = None;
         let mut refused = Vec::new();
@@ -365,15 +366,15 @@ impl AgentTasks {
         for ((backend_id, task_type, signature), mut rx) in waiters {
             // Once the run has failed, take only the answers already here.
             let answer = if failed.is_some() {
-                rx.try_recv().ok().map(|b| *b)
+                rx.try_recv().ok()
             } else {
                 tokio::select! {
                     biased;
-                    r = &mut rx => r.ok().map(|b| *b),
+                    r = &mut rx => r.ok(),
                     _ = tokio::time::sleep_until(deadline) => None,
                     e = &mut watch => {
                         failed = Some(e);
-                        rx.try_recv().ok().map(|b| *b)
+                        rx.try_recv().ok()
                     }
                 }
             };

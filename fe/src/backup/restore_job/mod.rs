@@ -260,7 +260,7 @@ async fn run_tasks(
     r: &RestoreJobRecord,
     tasks: Vec<AgentTask>,
     cancel: &CancellationToken,
-) -> Result<Vec<(i64, doris_thrift::master_service::TFinishTaskRequest)>> {
+) -> Result<Vec<(i64, Box<doris_thrift::master_service::TFinishTaskRequest>)>> {
     tokio::select! {
         res = ctx.tasks.run(tasks, remaining(r)) => res.map_err(|e| FeError::Internal(e.to_string())),
         _ = cancel.cancelled() => Err(cancelled()),
