@@ -167,7 +167,7 @@ async fn backup_job_resumes_after_fe_restart() {
         record.finished_time_ms = 0;
         record.snapshot_finished_time_ms = 0;
         record.job_info = None;
-        record.meta = Some(doris_fe::backup::BackupMeta::decode(&local.meta).unwrap());
+        record.meta = Some(doris_fe::backup::BackupMeta::decode(&local.meta).unwrap().into());
         for mut s in local.snapshots {
             s.path.clear();
             s.files.clear();

@@ -155,7 +155,7 @@ async fn snapshot(fe: &FeHandle, be: &BeHandle, t: &OlapTable, tablet: i64) -> T
         .unwrap();
     let fin = done.into_iter().next().unwrap().1;
     assert!(Path::new(fin.snapshot_path.as_deref().unwrap()).is_dir(), "{fin:?}");
-    fin
+    *fin
 }
 
 fn path_of(fin: &TFinishTaskRequest) -> PathBuf {

@@ -2,7 +2,7 @@
 //! runners, local snapshots for CCR, repositories, and the documents they read and write.
 //!
 //! - [`backup_job`], [`restore_job`]: the two job kinds, one file per state step.
-//! - [`registry`]: the jobs in memory, persisted before they are visible; [`runners`] start
+//! - [`registry`]: the jobs in memory, persisted (by [`job_store`]) before they are visible; [`runners`] start
 //!   them; [`runner`] is the loop both kinds run; [`release`] frees BE snapshots.
 //! - [`local_snapshots`]: `__keep_on_local__` snapshots for getSnapshot; [`repos`]: CREATE /
 //!   DROP of repositories.
@@ -20,6 +20,7 @@ pub mod admission;
 pub mod backup_job;
 mod env;
 pub mod job_info;
+pub mod job_store;
 pub mod lifecycle;
 mod lenient;
 pub mod local_snapshots;
@@ -33,6 +34,7 @@ pub mod repository;
 pub mod restore_job;
 mod runner;
 pub mod runners;
+pub mod shared;
 pub mod state;
 pub mod time;
 
@@ -52,6 +54,7 @@ pub use local_snapshots::LocalSnapshot;
 pub use registry::{admission_policy, Jobs, StoredJob};
 pub use release::{cancel_unfinished, release_snapshots};
 pub use restore_job::RestoreExtra;
+pub use shared::Shared;
 pub use runners::{resume_all, spawn_backup, spawn_restore};
 pub use state::{BackupJobRecord, BackupState, ErrCode, JobHeader, JobStatus, RestoreJobRecord, RestoreState, TableRefRecord, TableSelection};
 

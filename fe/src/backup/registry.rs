@@ -2,7 +2,7 @@
 //! meta store first and only then made visible; local snapshots by label;
 //! the runners' handles, stopped at FE shutdown.
 //!
-//! A job is a [`StoredJob`] under `Kind::Job`. Each runner step computes the next record,
+//! A job is a [`StoredJob`], stored by [`super::job_store`]. Each runner step computes the next record,
 //! persists it in one transaction and only then makes it visible and acts on it, so an FE
 //! restarted at any point finds the job in a state it can resume from (or cancel cleanly).
 
@@ -24,13 +24,13 @@ use crate::backup::{
 };
 use crate::context::FeContext;
 use crate::error::{FeError, Result};
-use crate::persist::{Kind, MetaError, Named};
+use crate::persist::{MetaError, Named};
 
 use super::local_snapshots::LocalSnapshot;
 use super::restore_job::RestoreExtra;
 
-/// What `Kind::Job` holds. Externally tagged on purpose: an internally tagged enum makes
-/// serde buffer the record, and buffered JSON cannot give the records' integer map keys back.
+/// A stored job (see `job_store`). Externally tagged on purpose: an internally tagged enum
+/// makes serde buffer the record, and buffered JSON cannot give the records' integer map keys back.
 /// Unboxed variants: a handful of jobs live at a time and callers match on the fields.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -105,7 +105,7 @@ impl Jobs {
         let j = Jobs { admission: Admission::new(policy), ..Jobs::default() };
         {
             let mut jobs = j.jobs.lock().unwrap();
-            for (id, job) in store.load_all::<StoredJob>(Kind::Job)? {
+            for (id, job) in super::job_store::load_all(store)? {
                 jobs.insert(id, job);
             }
             let mut locals = j.locals.lock().unwrap();
@@ -172,10 +172,10 @@ impl Jobs {
         job: StoredJob,
         extra: impl FnOnce(&mut crate::persist::Writer<'_>) -> std::result::Result<(), MetaError>,
     ) -> Result<()> {
-        let id = job.job_id();
+        let mut job = job;
         ctx.store
             .write(|w| {
-                w.put(Kind::Job, id, &job)?;
+                super::job_store::put(w, &mut job)?;
                 extra(w)
             })
             .map_err(meta_err)?;
@@ -187,10 +187,10 @@ impl Jobs {
     /// snapshot visible before the job: the syncer calls getSnapshot as soon as SHOW BACKUP
     /// says FINISHED. Returns the snapshot it replaced (same label), if any.
     pub(super) fn save_local_snapshot(&self, ctx: &FeContext, job: StoredJob, snap: LocalSnapshot) -> Result<Option<Arc<LocalSnapshot>>> {
-        let id = job.job_id();
+        let mut job = job;
         ctx.store
             .write(|w| {
-                w.put(Kind::Job, id, &job)?;
+                super::job_store::put(w, &mut job)?;
                 w.put_named(Named::LocalSnapshot, &snap.label, &snap)
             })
             .map_err(meta_err)?;
@@ -252,7 +252,7 @@ impl Jobs {
             .collect();
         let res = ctx.store.write(|w| {
             for id in &old {
-                w.delete(Kind::Job, *id)?;
+                super::job_store::delete(w, *id)?;
             }
             Ok(())
         });

@@ -158,7 +158,6 @@ mod tests {
     use super::*;
     use crate::backup::state::SnapshotRecord;
     use crate::backup::{BackupContent, JobHeader, RestoreOptions};
-    use crate::persist::Kind;
 
     fn header(id: i64) -> JobHeader {
         JobHeader {
@@ -191,7 +190,7 @@ mod tests {
     async fn wait_done(ctx: &BackupCtx, id: i64) -> (String, JobStatus) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
-            let done = match ctx.store.get::<StoredJob>(Kind::Job, id).unwrap() {
+            let done = match crate::backup::job_store::get(&ctx.store, id).unwrap() {
                 Some(StoredJob::Backup { record }) if record.state.is_done() => {
                     Some((record.state.to_string(), record.status))
                 }

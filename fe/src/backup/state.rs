@@ -9,6 +9,7 @@ use super::admission::JobKind;
 use super::job_info::{BackupContent, BackupJobInfo};
 use super::meta::BackupMeta;
 use super::properties::{ReplicaAllocation, RestoreOptions};
+use super::shared::Shared;
 use crate::error::FeError;
 
 crate::job_state!(
@@ -230,9 +231,9 @@ pub struct BackupJobRecord {
     pub table_commit_seq_map: BTreeMap<i64, i64>,
     /// Set in SAVE_META.
     #[serde(default)]
-    pub job_info: Option<BackupJobInfo>,
+    pub job_info: Option<Shared<BackupJobInfo>>,
     #[serde(default)]
-    pub meta: Option<BackupMeta>,
+    pub meta: Option<Shared<BackupMeta>>,
     /// The `__info_` timestamp the repository files carry.
     #[serde(default)]
     pub snapshot_timestamp: Option<String>,
@@ -273,9 +274,9 @@ pub struct RestoreJobRecord {
     #[serde(default)]
     pub status: JobStatus,
     #[serde(default)]
-    pub job_info: Option<BackupJobInfo>,
+    pub job_info: Option<Shared<BackupJobInfo>>,
     #[serde(default)]
-    pub meta: Option<BackupMeta>,
+    pub meta: Option<Shared<BackupMeta>>,
     /// Local snapshots of the restore targets: tablet id -> snapshot.
     #[serde(default)]
     pub snapshots: BTreeMap<i64, SnapshotRecord>,
@@ -462,7 +463,7 @@ pub(crate) mod tests {
         assert_eq!(r.finished_time_ms, 2005);
         let e = r.move_to(BackupState::Cancelled, 3000).unwrap_err();
         assert_eq!(e.to_string(), "backup job 7 cannot move from FINISHED to CANCELLED");
-        r.meta = Some(sample_meta());
+        r.meta = Some(sample_meta().into());
         r.tasks.unfinished.insert(11, 22);
         r.tasks.progress.insert(11, (1, 2));
         let back = serde_json::from_slice::<BackupJobRecord>(&serde_json::to_vec(&r).unwrap()).unwrap();
@@ -501,7 +502,7 @@ pub(crate) mod tests {
         assert_eq!(r.shown_backup_timestamp(), expected);
 
         let mut stored_before = local();
-        stored_before.job_info = Some(info.clone());
+        stored_before.job_info = Some(info.clone().into());
         assert_eq!(stored_before.shown_backup_timestamp(), expected);
 
         let mut unknown = local();
@@ -510,7 +511,7 @@ pub(crate) mod tests {
 
         let o = RestoreOptions { backup_timestamp: Some("2024-01-01-00-00-00".into()), ..Default::default() };
         let mut repo = RestoreJobRecord::new(header(10, "snap", "db", 3, "repo", vec![]), o, 1000);
-        repo.job_info = Some(info);
+        repo.job_info = Some(info.into());
         assert_eq!(repo.shown_backup_timestamp(), "2024-01-01-00-00-00");
     }
 }

@@ -49,7 +49,24 @@ pub enum Kind {
     BinlogGc,
 }
 
+/// What a record too large for one chunk holds in its table: its JSON is in the chunks
+/// table (a string no record serializes to: records are objects).
+const CHUNKED: &str = "\"\\u0000chunked\"";
+
 impl Kind {
+    /// The part its large records take in the chunks table (job parts are below 100).
+    /// Stored: never change one.
+    fn chunk_part(self) -> u32 {
+        match self {
+            Kind::Backend => 100,
+            Kind::Database => 101,
+            Kind::Table => 102,
+            Kind::Job => 103,
+            Kind::Binlog => 104,
+            Kind::BinlogGc => 105,
+        }
+    }
+
     fn def(self) -> TableDefinition<'static, i64, &'static str> {
         match self {
             Kind::Backend => BACKENDS,
@@ -112,7 +129,7 @@ impl MetaError {
     }
 }
 
-fn storage(e: impl Into<redb::Error>) -> MetaError {
+pub(super) fn storage(e: impl Into<redb::Error>) -> MetaError {
     MetaError::Storage(e.into())
 }
 
@@ -150,13 +167,20 @@ impl std::fmt::Debug for MetaStore {
 
 /// Writes inside one transaction; see [`MetaStore::write`].
 pub struct Writer<'a> {
-    txn: &'a WriteTransaction,
+    pub(super) txn: &'a WriteTransaction,
 }
 
 impl Writer<'_> {
+    /// A record larger than a chunk (a table of 300,000 tablets is a hundred MiB) streams
+    /// into the chunks table instead of one buffer and one redb page of its size.
     pub fn put<T: Serialize>(&mut self, kind: Kind, id: i64, value: &T) -> Result<(), MetaError> {
-        let json = serde_json::to_string(value)
-            .map_err(|source| MetaError::Encode { what: format!("{kind:?} {id}"), source })?;
+        let json = match self.put_streamed(id, kind.chunk_part(), value, || format!("{kind:?} {id}"))? {
+            super::Streamed::Small(bytes) => {
+                self.delete_chunks_from(id, kind.chunk_part(), 0)?;
+                String::from_utf8(bytes).expect("serde_json writes UTF-8")
+            }
+            super::Streamed::Chunked { .. } => CHUNKED.to_string(),
+        };
         let mut t = self.txn.open_table(kind.def()).map_err(storage)?;
         t.insert(id, json.as_str()).map_err(storage)?;
         Ok(())
@@ -165,7 +189,7 @@ impl Writer<'_> {
     pub fn delete(&mut self, kind: Kind, id: i64) -> Result<(), MetaError> {
         let mut t = self.txn.open_table(kind.def()).map_err(storage)?;
         t.remove(id).map_err(storage)?;
-        Ok(())
+        self.delete_chunks_from(id, kind.chunk_part(), 0)
     }
 
     pub fn put_named<T: Serialize>(&mut self, kind: Named, name: &str, value: &T) -> Result<(), MetaError> {
@@ -207,6 +231,7 @@ impl MetaStore {
             for def in [REPOSITORIES, LOCAL_SNAPSHOTS, RESOURCES, STORAGE_POLICIES, USERS, ROLES] {
                 txn.open_table(def).map_err(storage)?;
             }
+            txn.open_table(super::chunks::CHUNKS).map_err(storage)?;
             let t = txn.open_table(CLUSTER).map_err(storage)?;
             let v = t.get("id_ceiling").map_err(storage)?.map(|g| g.value().to_string());
             v.and_then(|s| s.parse::<i64>().ok()).unwrap_or(FIRST_ID)
@@ -219,7 +244,7 @@ impl MetaStore {
     /// Run `f` on the database. After an I/O error the database is reopened (the error is
     /// still returned: that change did not happen); a store left closed by a reopen that
     /// failed is reopened first. `f` must not use the store itself.
-    fn with_db<R>(&self, f: impl FnOnce(&Database) -> Result<R, MetaError>) -> Result<R, MetaError> {
+    pub(super) fn with_db<R>(&self, f: impl FnOnce(&Database) -> Result<R, MetaError>) -> Result<R, MetaError> {
         if self.db.read().unwrap().is_none() {
             self.reopen()?;
         }
@@ -337,9 +362,7 @@ impl MetaStore {
             let txn = db.begin_read().map_err(storage)?;
             let t = txn.open_table(kind.def()).map_err(storage)?;
             let Some(g) = t.get(id).map_err(storage)? else { return Ok(None) };
-            serde_json::from_str(g.value())
-                .map(Some)
-                .map_err(|source| MetaError::Decode { what: format!("{kind:?} {id}"), source })
+            decode(&txn, kind, id, g.value()).map(Some)
         })
     }
 
@@ -352,9 +375,7 @@ impl MetaStore {
             for entry in t.iter().map_err(storage)? {
                 let (k, v) = entry.map_err(storage)?;
                 let id = k.value();
-                let value = serde_json::from_str(v.value())
-                    .map_err(|source| MetaError::Decode { what: format!("{kind:?} {id}"), source })?;
-                out.push((id, value));
+                out.push((id, decode(&txn, kind, id, v.value())?));
             }
             Ok(out)
         })
@@ -383,6 +404,16 @@ impl MetaStore {
             Ok(out)
         })
     }
+}
+
+/// A stored record: its JSON, or for a large one its chunks'.
+fn decode<T: DeserializeOwned>(txn: &redb::ReadTransaction, kind: Kind, id: i64, stored: &str) -> Result<T, MetaError> {
+    let decoded = if stored == CHUNKED {
+        serde_json::from_slice(&super::chunks::joined(txn, id, kind.chunk_part())?)
+    } else {
+        serde_json::from_str(stored)
+    };
+    decoded.map_err(|source| MetaError::Decode { what: format!("{kind:?} {id}"), source })
 }
 
 #[cfg(test)]

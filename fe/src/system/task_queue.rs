@@ -81,10 +81,12 @@ pub struct AgentTask {
 }
 
 /// Someone waiting for a task's finishTask, and what it takes to send the task again.
+/// A run waits for a task per tablet: the answer and the request are boxed so that the
+/// channel and the map entry stay small (both were hundreds of bytes a task inline).
 struct Waiter {
-    tx: oneshot::Sender<TFinishTaskRequest>,
+    tx: oneshot::Sender<Box<TFinishTaskRequest>>,
     /// The BE's address and the request; None for the kinds upstream never resends.
-    resend: Option<(String, TAgentTaskRequest)>,
+    resend: Option<Box<(String, TAgentTaskRequest)>>,
     /// When it was last sent.
     sent: Instant,
 }
@@ -160,7 +162,8 @@ impl AgentTasks {
                 continue;
             }
             let w = e.value_mut();
-            let Some((addr, request)) = &w.resend else { continue };
+            let Some(resend) = &w.resend else { continue };
+            let (addr, request) = &**resend;
             if now.saturating_duration_since(w.sent) < wait {
                 continue;
             }
@@ -186,14 +189,14 @@ impl AgentTasks {
                     let path = req.snapshot_path.clone().unwrap_or_default();
                     self.delivered.lock().unwrap().insert(key, Delivered { at: Instant::now(), run_ended: None, path });
                 }
-                match tx.send(req) {
+                match tx.send(Box::new(req)) {
                     Ok(()) => return Finished::Delivered,
                     // The waiter gave up in the meantime: it never saw this answer.
                     Err(req) => {
                         if snapshot {
                             self.delivered.lock().unwrap().remove(&key);
                         }
-                        req
+                        *req
                     }
                 }
             }
@@ -237,11 +240,12 @@ impl AgentTasks {
 
     /// Submit the tasks and wait, at most `timeout`, for every finishTask. A task that
     /// finished with a non-OK status fails the whole run.
+    /// The answers stay boxed: a run of a task per tablet collects one each.
     pub async fn run(
         &self,
         tasks: Vec<AgentTask>,
         timeout: Duration,
-    ) -> Result<Vec<(i64, TFinishTaskRequest)>, TaskError> {
+    ) -> Result<Vec<(i64, Box<TFinishTaskRequest>)>, TaskError> {
         let (done, outcome) = self.run_keeping(tasks, timeout).await;
         outcome.map(|()| done)
     }
@@ -252,7 +256,7 @@ impl AgentTasks {
         &self,
         tasks: Vec<AgentTask>,
         timeout: Duration,
-    ) -> (Vec<(i64, TFinishTaskRequest)>, Result<(), TaskError>) {
+    ) -> (Vec<(i64, Box<TFinishTaskRequest>)>, Result<(), TaskError>) {
         let mut waiters = Vec::new();
         let keys: Vec<Key> = tasks.iter().map(|t| (t.backend_id, t.request.task_type.0, t.request.signature)).collect();
         let creating: Vec<i64> = tasks
@@ -271,7 +275,7 @@ impl AgentTasks {
         let now = Instant::now();
         for (k, t) in keys.iter().zip(&tasks) {
             let (tx, rx) = oneshot::channel();
-            let resend = resendable(t.request.task_type).then(|| (t.addr.clone(), t.request.clone()));
+            let resend = resendable(t.request.task_type).then(|| Box::new((t.addr.clone(), t.request.clone())));
             self.pending.insert(*k, Waiter { tx, resend, sent: now });
             waiters.push((*k, rx));
         }
@@ -292,7 +296,7 @@ impl AgentTasks {
         let mut waiters = Vec::new();
         for (k, t) in keys.iter().zip(&tasks) {
             let (tx, rx) = oneshot::channel();
-            let resend = resendable(t.request.task_type).then(|| (t.addr.clone(), t.request.clone()));
+            let resend = resendable(t.request.task_type).then(|| Box::new((t.addr.clone(), t.request.clone())));
             self.pending.insert(*k, Waiter { tx, resend, sent: now });
             waiters.push((*k, rx));
         }
@@ -310,7 +314,7 @@ impl AgentTasks {
                 out.push((backend_id, Err(e.clone())));
                 continue;
             }
-            let answer = tokio::time::timeout_at(deadline, rx).await.ok().and_then(|r| r.ok());
+            let answer = tokio::time::timeout_at(deadline, rx).await.ok().and_then(|r| r.ok()).map(|b| *b);
             out.push((backend_id, answer.ok_or_else(|| format!("task {signature} did not finish within {} s", timeout.as_secs()))));
         }
         out
@@ -319,9 +323,9 @@ impl AgentTasks {
     async fn run_registered(
         &self,
         tasks: Vec<AgentTask>,
-        waiters: Vec<(Key, oneshot::Receiver<TFinishTaskRequest>)>,
+        waiters: Vec<(Key, oneshot::Receiver<Box<TFinishTaskRequest>>)>,
         timeout: Duration,
-    ) -> (Vec<(i64, TFinishTaskRequest)>, Result<(), TaskError>) {
+    ) -> (Vec<(i64, Box<TFinishTaskRequest>)>, Result<(), TaskError>) {
         let mut done = Vec::new();
         let mut failed = None;
         let mut refused = Vec::new();

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use doris_fe::backup::{BackupJobRecord, RestoreJobRecord};
-use doris_fe::backup::{RestoreExtra, StoredJob};
-use doris_fe::persist::{Kind, MetaStore};
+use doris_fe::backup::{job_store, RestoreExtra, StoredJob};
+use doris_fe::persist::MetaStore;
 use doris_fe::rpc::snapshots::{self, SnapshotAnswer};
 use doris_fe::server::FeHandle;
 use doris_thrift::frontend_service::{
@@ -180,14 +180,12 @@ pub fn last_restore(fe: &FeHandle) -> (RestoreJobRecord, RestoreExtra) {
 /// left it.
 pub fn edit_stored_backup(meta: &Path, job_id: i64, edit: impl FnOnce(&mut BackupJobRecord)) {
     let store = MetaStore::open(meta).unwrap();
-    let Some(StoredJob::Backup { mut record }) = store.get::<StoredJob>(Kind::Job, job_id).unwrap()
+    let Some(StoredJob::Backup { mut record }) = job_store::get(&store, job_id).unwrap()
     else {
         panic!("stored job {job_id} is not a backup")
     };
     edit(&mut record);
-    store
-        .put(Kind::Job, job_id, &StoredJob::Backup { record })
-        .unwrap();
+    store.write(|w| job_store::put(w, &mut StoredJob::Backup { record })).unwrap();
 }
 
 /// [`edit_stored_backup`] for a restore job.
@@ -197,13 +195,10 @@ pub fn edit_stored_restore(
     edit: impl FnOnce(&mut RestoreJobRecord, &mut RestoreExtra),
 ) {
     let store = MetaStore::open(meta).unwrap();
-    let Some(StoredJob::Restore { mut record, mut extra }) =
-        store.get::<StoredJob>(Kind::Job, job_id).unwrap()
+    let Some(StoredJob::Restore { mut record, mut extra }) = job_store::get(&store, job_id).unwrap()
     else {
         panic!("stored job {job_id} is not a restore")
     };
     edit(&mut record, &mut extra);
-    store
-        .put(Kind::Job, job_id, &StoredJob::Restore { record, extra })
-        .unwrap();
+    store.write(|w| job_store::put(w, &mut StoredJob::Restore { record, extra })).unwrap();
 }

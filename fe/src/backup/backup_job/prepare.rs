@@ -30,7 +30,7 @@ pub(super) async fn pending(ctx: &BackupEnv, mut r: BackupJobRecord) -> Result<(
         tables.push(meta);
     }
     crate::backup::check_tablet_count(snapshots.len(), ctx.config.max_backup_tablets_per_job)?;
-    r.meta = Some(BackupMeta::new(tables));
+    r.meta = Some(BackupMeta::new(tables).into());
     r.snapshots = snapshots;
     let seq = commit_seq(ctx)?;
     drop(in_order);

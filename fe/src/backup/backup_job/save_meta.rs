@@ -59,8 +59,8 @@ pub(super) async fn save_meta(ctx: &BackupEnv, mut r: BackupJobRecord) -> Result
         table_commit_seq_map: Some(r.table_commit_seq_map.clone()),
     })?;
     if r.repo_id != KEEP_ON_LOCAL_REPO_ID {
-        r.job_info = Some(info);
-        r.meta = Some(meta);
+        r.job_info = Some(info.into());
+        r.meta = Some(meta.into());
         r.move_to(BackupState::UploadInfo, FeContext::now_ms())?;
         return save(ctx, &r);
     }

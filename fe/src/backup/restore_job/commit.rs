@@ -21,7 +21,7 @@ pub(super) async fn commit(
     }
     let mut tasks = Vec::new();
     r.tasks.unfinished.clear();
-    for t in &x.tablets {
+    for t in x.tablets.iter() {
         let sig = ctx.store.next_id()?;
         let task = TaskBody::Move(TMoveDirReq {
             tablet_id: t.local_tablet_id,
@@ -82,7 +82,6 @@ pub(super) fn swap(ctx: &BackupEnv, r: &mut RestoreJobRecord, x: &mut RestoreExt
     let mut after = x.clone();
     after.swapped = true;
     r.tasks.unfinished.clear();
-    let job_id = r.job_id;
     let mut job = StoredJob::Restore {
         record: r.clone(),
         extra: after,
@@ -93,7 +92,7 @@ pub(super) fn swap(ctx: &BackupEnv, r: &mut RestoreJobRecord, x: &mut RestoreExt
             if let StoredJob::Restore { extra, .. } = &mut job {
                 extra.replaced = replaced.to_vec();
             }
-            w.put(Kind::Job, job_id, &job)
+            crate::backup::job_store::put(w, &mut job).map(|_| ())
         })
         .map_err(|e| FeError::Internal(format!("replacing the restored tables: {e}")))?;
     ctx.jobs.publish(ctx, job.clone());

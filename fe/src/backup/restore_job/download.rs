@@ -64,7 +64,8 @@ pub(super) async fn download_from_bes(
     run_downloads(ctx, r, x, reqs, cancel).await
 }
 
-fn job_info(r: &RestoreJobRecord) -> Result<BackupJobInfo> {
+/// The job info, shared with the job's record (not copied).
+fn job_info(r: &RestoreJobRecord) -> Result<crate::backup::Shared<BackupJobInfo>> {
     r.job_info.clone().ok_or_else(|| FeError::Internal("restore job lost its job info".into()))
 }
 

@@ -40,6 +40,7 @@ use crate::backup::runner::{self, RunnableJob};
 use crate::backup::{meta_conv, StoredJob};
 use crate::backup::job_info::TabletIds;
 use crate::backup::state::SnapshotRecord;
+use crate::backup::shared::Shared;
 use crate::backup::{
     BackupJobInfo, BackupMeta, JobHeader, JobKind, JobRequest, JobStatus, RestoreJobRecord,
     RestoreOptions, RestoreState, TableRefRecord, KEEP_ON_LOCAL_REPO_ID, KEEP_ON_LOCAL_REPO_NAME,
@@ -51,7 +52,6 @@ use crate::backup::{BackupCtx, BackupEnv};
 use crate::context::FeContext;
 use crate::backup::JobLifecycle;
 use crate::error::{FeError, Result};
-use crate::persist::Kind;
 use crate::system::task_queue::AgentTask;
 use doris_thrift::task_body::TaskBody;
 
@@ -82,7 +82,7 @@ pub struct RestoreExtra {
     pub created_tables: Vec<i64>,
     /// One entry per local replica to fill.
     #[serde(default)]
-    pub tablets: Vec<RestoreTablet>,
+    pub tablets: Shared<Vec<RestoreTablet>>,
     /// (local table id, local partition id, backed-up visible version).
     #[serde(default)]
     pub partitions: Vec<(i64, i64, i64)>,
@@ -260,7 +260,7 @@ async fn run_tasks(
     r: &RestoreJobRecord,
     tasks: Vec<AgentTask>,
     cancel: &CancellationToken,
-) -> Result<Vec<(i64, doris_thrift::master_service::TFinishTaskRequest)>> {
+) -> Result<Vec<(i64, Box<doris_thrift::master_service::TFinishTaskRequest>)>> {
     tokio::select! {
         res = ctx.tasks.run(tasks, remaining(r)) => res.map_err(|e| FeError::Internal(e.to_string())),
         _ = cancel.cancelled() => Err(cancelled()),

@@ -138,8 +138,8 @@ pub fn submit(ctx: &BackupCtx, req: RestoreRequest<'_>) -> Result<i64> {
         // backup's time from the job info, not a `backup_timestamp` property.
         record.set_backup_timestamp_from(&req.job_info);
     }
-    record.meta = Some(req.meta);
-    record.job_info = Some(req.job_info);
+    record.meta = Some(req.meta.into());
+    record.job_info = Some(req.job_info.into());
     record.properties = req.properties.into_iter().collect();
     ctx.jobs.submit(ctx, StoredJob::Restore { record, extra: RestoreExtra::default() })?;
     info!(job_id, label = %req.label, db = %req.db_name, "restore job submitted");

@@ -191,7 +191,7 @@ pub fn restore_row(j: &RestoreJobRecord) -> Vec<Value> {
         s(alloc.to_create_stmt()),
         s(j.options.reserve_replica.to_string()),
         s(j.options.reserve_dynamic_partition_enable.to_string()),
-        s(j.job_info.as_ref().map(BackupJobInfo::brief).unwrap_or_default()),
+        s(j.job_info.as_deref().map(BackupJobInfo::brief).unwrap_or_default()),
         s(format_time(j.create_time_ms)),
         s(format_time(j.meta_prepared_time_ms)),
         s(format_time(j.snapshot_finished_time_ms)),
