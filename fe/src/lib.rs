@@ -20,3 +20,4 @@ pub mod load;
 pub mod cooldown;
 pub mod tables;
 pub mod query;
+pub mod workload;

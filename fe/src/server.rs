@@ -55,6 +55,7 @@ pub struct FeHandle {
     pub ddl: TableDdl,
     pub loads: Loads,
     pub reports: Reports,
+    pub workload: Arc<crate::workload::WorkloadGroups>,
     pub rpc_addr: SocketAddr,
     pub query_addr: SocketAddr,
     pub http_addr: SocketAddr,
@@ -77,7 +78,7 @@ impl FeHandle {
 
     /// An executor of SQL statements on this FE, as the MySQL port runs them.
     pub fn executor(&self) -> FeExecutor {
-        FeExecutor::new(self.ddl.clone(), self.backup.clone(), self.loads.clone())
+        FeExecutor::new(self.ddl.clone(), self.backup.clone(), self.loads.clone(), self.workload.clone())
     }
 
     pub fn stop_token(&self) -> CancellationToken {
@@ -100,6 +101,7 @@ pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
     let jobs = Arc::new(Jobs::load(&store, crate::backup::admission_policy(&config))?);
     let repos = Arc::new(Repositories::load(&store)?);
     let policies = Arc::new(Policies::load(&store)?);
+    let workload = Arc::new(crate::workload::WorkloadGroups::load(store.clone())?);
 
     let rpc = bind("rpc", config.rpc_port).await?;
     let query = bind("query", config.query_port).await?;
@@ -159,7 +161,7 @@ pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
         thrift_opts,
     )?;
     let mut running = Vec::new();
-    running.push(tokio::spawn(crate::executor::serve(query, FeExecutor::new(ddl.clone(), backup.clone(), loads.clone()), FeUsers(ctx.clone()), stop.clone())));
+    running.push(tokio::spawn(crate::executor::serve(query, FeExecutor::new(ddl.clone(), backup.clone(), loads.clone(), workload.clone()), FeUsers(ctx.clone()), stop.clone())));
     let app = axum::Router::new().route("/api/health", get(health)).merge(crate::load::router(loads.clone())).with_state(ctx.clone());
     let http_stop = stop.clone();
     running.push(tokio::spawn(async move {
@@ -193,7 +195,7 @@ pub async fn start(config: FeConfig) -> Result<FeHandle, StartError> {
     // their tablets as orphans when they next report.
     let leftovers = ddl.clone();
     tokio::spawn(async move { crate::tables::drop_leftovers(&leftovers).await });
-    Ok(FeHandle { ctx, tasks, policies, backup, ddl, loads, reports, rpc_addr, query_addr, http_addr, stop, thrift, running })
+    Ok(FeHandle { ctx, tasks, policies, backup, ddl, loads, reports, workload, rpc_addr, query_addr, http_addr, stop, thrift, running })
 }
 
 /// Upstream's health answer: backend counts.

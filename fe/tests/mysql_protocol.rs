@@ -407,3 +407,39 @@ async fn a_new_connection_is_greeted_while_statements_hold_every_worker() {
     assert_eq!(String::from_utf8_lossy(&busy.stdout), "block\ndone\n");
     server.shutdown().await;
 }
+
+/// A client that connects and never answers the greeting is dropped after
+/// `connect_timeout` seconds, as MySQL does, instead of holding a login for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_client_is_closed_after_connect_timeout() {
+    let server = Server::start().await;
+    let set = server.cli("root", Some("s3cret!"), &["-e", "SET GLOBAL connect_timeout = 1"]).await;
+    assert!(set.status.success(), "{}", stderr(&set));
+    let shown = server.cli("guest", None, &["-e", "SHOW GLOBAL VARIABLES LIKE 'connect_timeout'"]).await;
+    assert_eq!(stdout(&shown), "Variable_name\tValue\nconnect_timeout\t1\n");
+    let port = server.port;
+    let outcome = tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        // Only so that a server that never closes fails the test instead of hanging it.
+        c.set_read_timeout(Some(std::time::Duration::from_secs(60))).unwrap();
+        let mut header = [0u8; 4];
+        c.read_exact(&mut header).unwrap();
+        let len = u32::from_le_bytes([header[0], header[1], header[2], 0]) as usize;
+        let mut greeting = vec![0u8; len];
+        c.read_exact(&mut greeting).unwrap();
+        // Say nothing; the server must close its end.
+        let mut rest = Vec::new();
+        c.read_to_end(&mut rest).map(|_| rest)
+    })
+    .await
+    .unwrap();
+    match outcome {
+        Ok(rest) => assert!(rest.is_empty(), "the server wrote {rest:?} instead of closing"),
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
+    }
+    // A client that does log in is not affected.
+    let ok = server.cli("guest", None, &["-e", "SELECT 1"]).await;
+    assert_eq!(stdout(&ok), "1\n1\n");
+    server.shutdown().await;
+}

@@ -514,3 +514,39 @@ def test_drop_table_system_errors_and_unsupported(fe):
     assert fe.fails(f"SHOW TRANSACTION FROM {DB} WHERE id = 1") == (ER_UNKNOWN_ERROR, "transaction with id 1 does not exist")
     # Nothing of the refused statements happened.
     assert fe.query("SELECT COUNT(*) FROM dup_t")[1] == [(len(DUP_ROWS),)]
+
+
+WORKLOAD_GROUP_COLUMNS = [
+    "Id", "Name", "cpu_share", "memory_limit", "enable_memory_overcommit", "max_concurrency", "max_queue_size",
+    "queue_timeout", "cpu_hard_limit", "scan_thread_num", "max_remote_scan_thread_num", "min_remote_scan_thread_num",
+    "spill_threshold_low_watermark", "spill_threshold_high_watermark", "tag", "read_bytes_per_second",
+    "remote_read_bytes_per_second", "running_query_num", "waiting_query_num",
+]
+
+
+def test_workload_group_queue_refuses_queries_past_its_bounds(fe):
+    names, rows = fe.query("SHOW WORKLOAD GROUPS")
+    assert names == WORKLOAD_GROUP_COLUMNS, names
+    normal = dict(zip(names, rows[0]))
+    assert (normal["Id"], normal["Name"], normal["max_concurrency"], normal["max_queue_size"], normal["queue_timeout"]) == (
+        "1", "normal", "2147483647", "0", "0"), normal
+    assert fe.query("SHOW WORKLOAD GROUPS LIKE 'other%'")[1] == []
+    assert fe.fails('ALTER WORKLOAD GROUP normal PROPERTIES ("max_queue_size" = "-3")') == (
+        ER_UNKNOWN_ERROR, "invalid argument: max_queue_size requires a positive integer")
+    assert fe.fails('ALTER WORKLOAD GROUP g2 PROPERTIES ("max_queue_size" = "3")') == (
+        ER_UNKNOWN_ERROR, "workload group g2 does not exist")
+    # No query may run and none may wait: each is refused at once, with upstream's text.
+    fe.query('ALTER WORKLOAD GROUP normal PROPERTIES ("max_concurrency" = "0", "max_queue_size" = "0")')
+    try:
+        assert fe.fails("SELECT COUNT(*) FROM dup_t") == (ER_UNKNOWN_ERROR, "query waiting queue is full, queue length=0")
+        assert fe.fails("INSERT INTO dup_t VALUES (900, 'q', 1)") == (
+            ER_UNKNOWN_ERROR, "query waiting queue is full, queue length=0")
+        # One may wait, for 100 ms: it is refused when the wait runs out.
+        fe.query("ALTER WORKLOAD GROUP normal PROPERTIES ('max_queue_size' = '1', 'queue_timeout' = '100')")
+        assert fe.fails("SELECT COUNT(*) FROM dup_t") == (ER_UNKNOWN_ERROR, "query queue timeout, timeout: 100 ms ")
+        # SHOW statements do not queue.
+        row = dict(zip(WORKLOAD_GROUP_COLUMNS, fe.query("SHOW WORKLOAD GROUPS")[1][0]))
+        assert (row["max_concurrency"], row["running_query_num"], row["waiting_query_num"]) == ("0", "0", "0"), row
+    finally:
+        fe.query("ALTER WORKLOAD GROUP normal PROPERTIES ('max_concurrency' = '2147483647', 'max_queue_size' = '0')")
+    assert fe.query("SELECT COUNT(*) FROM dup_t")[1] == [(len(DUP_ROWS),)]

@@ -38,6 +38,7 @@ use crate::load::Loads;
 use crate::mysql::{Executor, QueryOutput, Session};
 use crate::query::{QueryEngine, QueryEnv};
 use crate::sql::Statement;
+use crate::workload::WorkloadGroups;
 
 pub use users::FeUsers;
 
@@ -49,10 +50,12 @@ pub struct FeExecutor {
     policies: Arc<Policies>,
     queries: QueryEngine,
     loads: Loads,
+    /// Queries and INSERTs take a place in the normal group's queue first.
+    workload: Arc<WorkloadGroups>,
 }
 
 impl FeExecutor {
-    pub fn new(ddl: TableDdl, backup: BackupCtx, loads: Loads) -> Self {
+    pub fn new(ddl: TableDdl, backup: BackupCtx, loads: Loads, workload: Arc<WorkloadGroups>) -> Self {
         let ctx = ddl.ctx.clone();
         let table = |f: fn(&Ctx) -> crate::query::TextTable| {
             let ctx = ctx.clone();
@@ -61,17 +64,19 @@ impl FeExecutor {
         let queries = QueryEngine::new(ctx.clone())
             .with_table_function("frontends", table(system::frontends_table))
             .with_table_function("backends", table(system::backends_table));
-        FeExecutor { ctx, policies: ddl.policies.clone(), ddl, backup, queries, loads }
+        FeExecutor { ctx, policies: ddl.policies.clone(), ddl, backup, queries, loads, workload }
     }
 }
 
 #[async_trait]
 impl Executor for FeExecutor {
     async fn query(&self, sql: &str, env: &QueryEnv) -> Result<QueryOutput, FeError> {
+        let _place = self.workload.admit(query::timeout(env)).await?;
         query::run(&self.ctx, &self.queries, sql, env).await
     }
 
     async fn insert(&self, stmt: crate::sql::InsertStmt, env: &QueryEnv) -> Result<QueryOutput, FeError> {
+        let _place = self.workload.admit(query::timeout(env)).await?;
         query::insert(&self.ddl, &self.backup.txns, &self.queries, stmt, env).await
     }
 
@@ -207,6 +212,11 @@ impl Executor for FeExecutor {
             }
             Statement::DropStoragePolicy { name, if_exists } => cooldown::drop_policy(ctx, policies, &name, if_exists),
             Statement::ShowStoragePolicy => Ok(cooldown::show_policies(&policies.storage_policies())),
+            Statement::AlterWorkloadGroup { name, properties } => {
+                self.workload.alter(&name, &properties)?;
+                Ok(QueryOutput::ok())
+            }
+            Statement::ShowWorkloadGroups { like } => Ok(query::show_workload_groups(&self.workload, like.as_deref())),
             Statement::ShowSnapshot { repo, snapshot, timestamp } => {
                 backup::show_snapshot(backup, &repo, snapshot.as_deref(), timestamp.as_deref()).await
             }

@@ -56,7 +56,8 @@ pub fn check(ctx: &Ctx, session: &Session, stmt: &Statement) -> Result<(), FeErr
         | S::CreateResource { .. }
         | S::DropResource { .. }
         | S::CreateStoragePolicy { .. }
-        | S::DropStoragePolicy { .. } => (Scope::Global, Priv::Admin),
+        | S::DropStoragePolicy { .. }
+        | S::AlterWorkloadGroup { .. } => (Scope::Global, Priv::Admin),
         // Listings, session statements, queries (checked per table), and user statements
         // (checked by `users`).
         S::Use { .. }
@@ -69,6 +70,7 @@ pub fn check(ctx: &Ctx, session: &Session, stmt: &Statement) -> Result<(), FeErr
         | S::ShowLoad { .. }
         | S::ShowResources
         | S::ShowStoragePolicy
+        | S::ShowWorkloadGroups { .. }
         | S::SetNames { .. }
         | S::SetVariables(_)
         | S::ShowVariables { .. }

@@ -7,9 +7,25 @@ use crate::error::FeError;
 use crate::load::insert::InsertTarget;
 use crate::load::txn::TxnStore;
 use crate::mysql::{query_output, QueryOutput};
-use crate::query::{QueryEngine, QueryEnv};
+use crate::mysql::Value;
+use crate::query::{QueryEngine, QueryEnv, SysVar};
+use crate::workload::WorkloadGroups;
 use crate::sql::InsertStmt;
 use crate::tables::TableDdl;
+
+/// The session's `query_timeout` (seconds), which also bounds a wait in the query queue.
+pub fn timeout(env: &QueryEnv) -> std::time::Duration {
+    match env.variables.session.get("query_timeout") {
+        Some(SysVar::Int(s)) if *s > 0 => std::time::Duration::from_secs(*s as u64),
+        _ => std::time::Duration::from_secs(900),
+    }
+}
+
+/// SHOW WORKLOAD GROUPS.
+pub fn show_workload_groups(groups: &WorkloadGroups, like: Option<&str>) -> QueryOutput {
+    let rows = groups.show(like).into_iter().map(|r| r.into_iter().map(Value::from).collect()).collect();
+    QueryOutput::text_rows(&crate::workload::show_columns(), rows)
+}
 
 pub async fn run(_ctx: &Ctx, engine: &QueryEngine, sql: &str, env: &QueryEnv) -> Result<QueryOutput, FeError> {
     query_output(&engine.run(sql, env).await?)

@@ -34,6 +34,8 @@ const VARIABLES: &[(&str, VarDefault)] = &[
     ("collation_connection", VarDefault::Str("utf8mb4_0900_bin")),
     ("collation_database", VarDefault::Str("utf8mb4_0900_bin")),
     ("collation_server", VarDefault::Str("utf8mb4_0900_bin")),
+    // Seconds a new connection gets to log in (MySQL's; the login thread drops it after).
+    ("connect_timeout", VarDefault::Int(10)),
     ("have_query_cache", VarDefault::Str("YES")),
     ("init_connect", VarDefault::Str("")),
     ("interactive_timeout", VarDefault::Int(3600)),
@@ -100,6 +102,14 @@ impl Variables {
             },
             (VarDefault::Str(_), Some(v)) => Value::Str(v),
         })
+    }
+
+    /// The server-wide value of an integer variable (`SET GLOBAL`, else its default).
+    pub fn global_int(&self, name: &str) -> Option<i64> {
+        match self.value(&Session::new(0, String::new(), String::new()), name, VariableScope::Global).ok()? {
+            Value::Int(i) => Some(i),
+            _ => None,
+        }
     }
 
     /// `SET [SESSION|GLOBAL] x = v, ...`.

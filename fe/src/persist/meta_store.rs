@@ -32,6 +32,7 @@ const RESOURCES: TableDefinition<&str, &str> = TableDefinition::new("resources")
 const STORAGE_POLICIES: TableDefinition<&str, &str> = TableDefinition::new("storage_policies");
 const USERS: TableDefinition<&str, &str> = TableDefinition::new("users");
 const ROLES: TableDefinition<&str, &str> = TableDefinition::new("roles");
+const WORKLOAD_GROUPS: TableDefinition<&str, &str> = TableDefinition::new("workload_groups");
 
 const FILE_NAME: &str = "doris-rs-meta.redb";
 /// Upstream's catalog ids start above 10000 as well; small ids stay free for fixed objects.
@@ -88,6 +89,7 @@ pub enum Named {
     StoragePolicy,
     User,
     Role,
+    WorkloadGroup,
 }
 
 impl Named {
@@ -99,6 +101,7 @@ impl Named {
             Named::StoragePolicy => STORAGE_POLICIES,
             Named::User => USERS,
             Named::Role => ROLES,
+            Named::WorkloadGroup => WORKLOAD_GROUPS,
         }
     }
 }
@@ -228,7 +231,7 @@ impl MetaStore {
             for def in [BACKENDS, DATABASES, TABLES, JOBS, BINLOGS, BINLOG_GC] {
                 txn.open_table(def).map_err(storage)?;
             }
-            for def in [REPOSITORIES, LOCAL_SNAPSHOTS, RESOURCES, STORAGE_POLICIES, USERS, ROLES] {
+            for def in [REPOSITORIES, LOCAL_SNAPSHOTS, RESOURCES, STORAGE_POLICIES, USERS, ROLES, WORKLOAD_GROUPS] {
                 txn.open_table(def).map_err(storage)?;
             }
             txn.open_table(super::chunks::CHUNKS).map_err(storage)?;

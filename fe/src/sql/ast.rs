@@ -100,6 +100,10 @@ pub enum Statement {
     CreateStoragePolicy { name: String, if_not_exists: bool, properties: Properties },
     DropStoragePolicy { name: String, if_exists: bool },
     ShowStoragePolicy,
+    /// `ALTER WORKLOAD GROUP name PROPERTIES (...)`.
+    AlterWorkloadGroup { name: String, properties: Properties },
+    /// `SHOW WORKLOAD GROUPS [LIKE 'p']`.
+    ShowWorkloadGroups { like: Option<String> },
     DropRepository { name: String },
     ShowRepositories,
     /// `SHOW SNAPSHOT ON repo [WHERE SNAPSHOT = "x" [AND TIMESTAMP = "t"]]`.
@@ -660,6 +664,8 @@ impl Statement {
             Statement::CreateStoragePolicy { .. } => "CREATE STORAGE POLICY",
             Statement::DropStoragePolicy { .. } => "DROP STORAGE POLICY",
             Statement::ShowStoragePolicy => "SHOW STORAGE POLICY",
+            Statement::AlterWorkloadGroup { .. } => "ALTER WORKLOAD GROUP",
+            Statement::ShowWorkloadGroups { .. } => "SHOW WORKLOAD GROUPS",
             Statement::DropRepository { .. } => "DROP REPOSITORY",
             Statement::ShowRepositories => "SHOW REPOSITORIES",
             Statement::ShowSnapshot { .. } => "SHOW SNAPSHOT",

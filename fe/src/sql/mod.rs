@@ -51,6 +51,7 @@ pub fn parse(sql: &str) -> Result<Statement, FeError> {
         "ALTER" if p.peek_kw_nth(1, "SYSTEM") => system::parse_alter_system(&mut p)?,
         "ALTER" if p.peek_kw_nth(1, "TABLE") => ddl::parse_alter_table(&mut p)?,
         "ALTER" if p.peek_kw_nth(1, "DATABASE") || p.peek_kw_nth(1, "SCHEMA") => ddl::parse_alter_database(&mut p)?,
+        "ALTER" if p.peek_kw_nth(1, "WORKLOAD") && p.peek_kw_nth(2, "GROUP") => policy::parse_alter_workload_group(&mut p)?,
         "TRUNCATE" => ddl::parse_truncate(&mut p)?,
         "DELETE" => delete::parse_delete(&mut p)?,
         "BACKUP" => backup::parse_backup(&mut p)?,

@@ -1,4 +1,4 @@
-//! Storage resources and storage policies (cooldown): CREATE / DROP.
+//! Storage resources and storage policies (cooldown): CREATE / DROP; workload groups: ALTER.
 
 use super::ast::*;
 use super::parser::{PResult, Parser};
@@ -31,4 +31,13 @@ pub(super) fn parse_drop(p: &mut Parser) -> PResult<Statement> {
     let if_exists = p.eat_kws(&["IF", "EXISTS"]);
     let name = p.string_or_ident(if resource { "resource name" } else { "storage policy name" })?;
     Ok(if resource { Statement::DropResource { name, if_exists } } else { Statement::DropStoragePolicy { name, if_exists } })
+}
+
+/// `ALTER WORKLOAD GROUP name PROPERTIES (...)`.
+pub(super) fn parse_alter_workload_group(p: &mut Parser) -> PResult<Statement> {
+    p.expect_kws(&["ALTER", "WORKLOAD", "GROUP"])?;
+    let name = p.string_or_ident("workload group name")?;
+    p.expect_kw("PROPERTIES")?;
+    let properties = p.property_list()?;
+    Ok(Statement::AlterWorkloadGroup { name, properties })
 }

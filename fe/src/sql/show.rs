@@ -122,6 +122,11 @@ pub(super) fn parse_show(p: &mut Parser) -> PResult<Statement> {
             p.next();
             Ok(Statement::ShowStoragePolicy)
         }
+        "WORKLOAD" if p.peek_kw_nth(1, "GROUPS") => {
+            p.next();
+            p.next();
+            Ok(Statement::ShowWorkloadGroups { like: p.opt_like()? })
+        }
         "TRANSACTION" => show_transaction(p),
         "LOAD" => show_load(p),
         "SNAPSHOT" => backup::parse_show_snapshot(p),

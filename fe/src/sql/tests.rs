@@ -598,6 +598,20 @@ fn resources_and_storage_policies() {
 }
 
 #[test]
+fn workload_groups() {
+    assert_eq!(
+        ok(r#"ALTER WORKLOAD GROUP normal PROPERTIES ("max_concurrency" = "8", 'max_queue_size' = 20)"#),
+        Statement::AlterWorkloadGroup {
+            name: "normal".into(),
+            properties: vec![("max_concurrency".into(), "8".into()), ("max_queue_size".into(), "20".into())],
+        }
+    );
+    assert_eq!(ok("ALTER WORKLOAD GROUP 'normal' PROPERTIES ()").kind(), "ALTER WORKLOAD GROUP");
+    assert_eq!(ok("SHOW WORKLOAD GROUPS"), Statement::ShowWorkloadGroups { like: None });
+    assert_eq!(ok("SHOW WORKLOAD GROUPS LIKE 'n%'"), Statement::ShowWorkloadGroups { like: Some("n%".into()) });
+}
+
+#[test]
 fn alter_table_and_database_set_properties() {
     assert_eq!(
         ok(r#"ALTER TABLE db1.t SET ("binlog.enable" = "true")"#),
