@@ -37,7 +37,7 @@ async fn cluster(meta: &Path, storage: &Path, brpc: u16) -> (FeHandle, BeHandle)
 }
 
 /// `d.t`: one partition, 2 buckets, one replica each.
-async fn table(fe: &FeHandle) -> OlapTable {
+async fn table(fe: &FeHandle) -> std::sync::Arc<OlapTable> {
     let mut sql = Sql::new(fe.executor());
     sql.run("CREATE DATABASE d").await;
     sql.run(r#"CREATE TABLE d.t (k INT, v VARCHAR(32)) DUPLICATE KEY(k) DISTRIBUTED BY HASH(k) BUCKETS 2 PROPERTIES ("replication_num" = "1")"#)

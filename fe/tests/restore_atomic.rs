@@ -49,7 +49,7 @@ fn table_names(fe: &FeHandle, db: &str) -> Vec<String> {
         .catalog
         .tables(db.id)
         .into_iter()
-        .map(|t| t.name)
+        .map(|t| t.name.clone())
         .collect()
 }
 

@@ -57,7 +57,9 @@ pub enum CatalogError {
 #[derive(Default)]
 struct State {
     dbs: BTreeMap<i64, Database>,
-    tables: BTreeMap<i64, OlapTable>,
+    /// Shared: a reader gets the table as it is now without copying it (a table of many
+    /// tablets is megabytes); a change writes a new table in its place.
+    tables: BTreeMap<i64, Arc<OlapTable>>,
     /// tablet id -> table id, for reports.
     tablet_index: HashMap<i64, i64>,
 }
@@ -79,7 +81,7 @@ impl State {
         self.dbs.values().find(|d| d.name == name)
     }
 
-    fn table_by_name(&self, db_id: i64, name: &str) -> Option<&OlapTable> {
+    fn table_by_name(&self, db_id: i64, name: &str) -> Option<&Arc<OlapTable>> {
         self.tables.values().find(|t| t.db_id == db_id && t.name == name)
     }
 }
@@ -112,7 +114,7 @@ impl Catalog {
         }
         for (id, t) in store.load_all::<OlapTable>(Kind::Table)? {
             state.index_table(&t);
-            state.tables.insert(id, t);
+            state.tables.insert(id, Arc::new(t));
         }
         Ok(Catalog { store, state: RwLock::new(state) })
     }
@@ -178,7 +180,7 @@ impl Catalog {
 
     /// ALTER TABLE t SET (...): binlog settings only. A table of a database that keeps
     /// binlogs cannot stop keeping its own (the database's log would miss it).
-    pub fn set_table_properties(&self, db: &str, name: &str, changes: &[(String, String)]) -> Result<OlapTable, CatalogError> {
+    pub fn set_table_properties(&self, db: &str, name: &str, changes: &[(String, String)]) -> Result<Arc<OlapTable>, CatalogError> {
         let t = self.table(db, name)?;
         let db_binlog = self.database(db).map(|d| d.binlog()).unwrap_or_default();
         let properties = binlog::apply_binlog_changes(&t.properties, changes)?;
@@ -187,10 +189,8 @@ impl Catalog {
                 "binlog is enabled for database {db}, so it cannot be disabled for table {name}"
             )));
         }
-        self.update_table(t.id, |t| {
-            t.properties = properties;
-            t.clone()
-        })
+        self.update_table(t.id, |t| t.properties = properties)?;
+        self.table_by_id(t.id).ok_or_else(|| CatalogError::UnknownTable { db: db.into(), table: name.into() })
     }
 
     /// Remove the database and its tables; the removed tables, whose tablets the caller
@@ -201,7 +201,7 @@ impl Catalog {
         let Some(db) = st.db_by_name(name).cloned() else {
             return if if_exists { Ok(None) } else { Err(CatalogError::DropUnknownDatabase(name.into())) };
         };
-        let tables: Vec<OlapTable> = st.tables.values().filter(|t| t.db_id == db.id).cloned().collect();
+        let tables: Vec<Arc<OlapTable>> = st.tables.values().filter(|t| t.db_id == db.id).cloned().collect();
         if let Some(t) = tables.iter().find(|t| !force && t.restore_lock.is_some()) {
             return Err(CatalogError::NotNormal(t.name.clone(), t.state_name()));
         }
@@ -216,17 +216,17 @@ impl Catalog {
             st.tables.remove(&t.id);
         }
         st.dbs.remove(&db.id);
-        Ok(Some(tables))
+        Ok(Some(tables.into_iter().map(Arc::unwrap_or_clone).collect()))
     }
 
-    pub fn tables(&self, db_id: i64) -> Vec<OlapTable> {
-        let mut v: Vec<OlapTable> =
+    pub fn tables(&self, db_id: i64) -> Vec<Arc<OlapTable>> {
+        let mut v: Vec<Arc<OlapTable>> =
             self.state.read().unwrap().tables.values().filter(|t| t.db_id == db_id).cloned().collect();
         v.sort_by(|a, b| a.name.cmp(&b.name));
         v
     }
 
-    pub fn table(&self, db: &str, name: &str) -> Result<OlapTable, CatalogError> {
+    pub fn table(&self, db: &str, name: &str) -> Result<Arc<OlapTable>, CatalogError> {
         let st = self.state.read().unwrap();
         let d = st.db_by_name(db).ok_or_else(|| CatalogError::UnknownDatabase(db.into()))?;
         st.table_by_name(d.id, name)
@@ -234,7 +234,7 @@ impl Catalog {
             .ok_or_else(|| CatalogError::UnknownTable { db: db.into(), table: name.into() })
     }
 
-    pub fn table_by_id(&self, id: i64) -> Option<OlapTable> {
+    pub fn table_by_id(&self, id: i64) -> Option<Arc<OlapTable>> {
         self.state.read().unwrap().tables.get(&id).cloned()
     }
 
@@ -266,7 +266,7 @@ impl Catalog {
             also(w, &table)
         })?;
         st.index_table(&table);
-        st.tables.insert(table.id, table);
+        st.tables.insert(table.id, Arc::new(table));
         Ok(())
     }
 
@@ -304,7 +304,7 @@ impl Catalog {
         })?;
         st.unindex_table(&t);
         st.tables.remove(&t.id);
-        Ok(Some(t))
+        Ok(Some(Arc::unwrap_or_clone(t)))
     }
 
     /// ALTER TABLE t RENAME: the table (and its base index, which carries its name) takes
@@ -330,7 +330,7 @@ impl Catalog {
         if st.table_by_name(d.id, new).is_some() {
             return Err(CatalogError::TableExists(new.to_string()));
         }
-        let mut renamed = t;
+        let mut renamed = Arc::unwrap_or_clone(t);
         renamed.name = new.to_string();
         for p in renamed.partitions.iter_mut().chain(renamed.restoring_partitions.iter_mut()).chain(renamed.temp_partitions.iter_mut()) {
             p.index.name = new.to_string();
@@ -345,7 +345,7 @@ impl Catalog {
             w.put(Kind::Table, renamed.id, &renamed)?;
             also(w, &renamed)
         })?;
-        st.tables.insert(renamed.id, renamed.clone());
+        st.tables.insert(renamed.id, Arc::new(renamed.clone()));
         Ok(renamed)
     }
 
@@ -382,14 +382,14 @@ impl Catalog {
             .tables
             .get_mut(&table_id)
             .ok_or_else(|| CatalogError::UnknownTable { db: String::new(), table: table_id.to_string() })?;
-        let mut copy = t.clone();
+        let mut copy = OlapTable::clone(t);
         let r = f(&mut copy)?;
         self.store.write(|w| {
             w.put(Kind::Table, table_id, &copy)?;
             also(w, &copy, &r)
         })?;
         // A partition's tablets may have come or gone: the tablet index follows.
-        let old = std::mem::replace(t, copy);
+        let old = std::mem::replace(t, Arc::new(copy));
         st.unindex_table(&old);
         let new = st.tables.get(&table_id).cloned().expect("just written");
         st.index_table(&new);
@@ -409,7 +409,7 @@ impl Catalog {
         let mut copies = Vec::with_capacity(table_ids.len());
         for id in table_ids {
             let t = st.tables.get(id).ok_or_else(|| CatalogError::UnknownTable { db: String::new(), table: id.to_string() })?;
-            let mut copy = t.clone();
+            let mut copy = OlapTable::clone(t);
             f(&mut copy);
             copies.push(copy);
         }
@@ -421,7 +421,7 @@ impl Catalog {
             also(w, &copies)
         })?;
         for c in copies {
-            st.tables.insert(c.id, c);
+            st.tables.insert(c.id, Arc::new(c));
         }
         Ok(())
     }
@@ -439,7 +439,7 @@ impl Catalog {
     ) -> Result<Vec<OlapTable>, CatalogError> {
         let mut st = self.state.write().unwrap();
         let mut renamed = Vec::new();
-        let mut removed = Vec::new();
+        let mut removed: Vec<OlapTable> = Vec::new();
         for (id, name) in swaps {
             let t = st
                 .tables
@@ -447,9 +447,9 @@ impl Catalog {
                 .filter(|t| t.db_id == db_id)
                 .ok_or_else(|| CatalogError::UnknownTable { db: db_id.to_string(), table: id.to_string() })?;
             if let Some(old) = st.table_by_name(db_id, name).filter(|o| o.id != *id) {
-                removed.push(old.clone());
+                removed.push(OlapTable::clone(old));
             }
-            let mut t = t.clone();
+            let mut t = OlapTable::clone(t);
             t.name = name.clone();
             renamed.push(t);
         }
@@ -467,7 +467,7 @@ impl Catalog {
             st.tables.remove(&t.id);
         }
         for t in renamed {
-            st.tables.insert(t.id, t);
+            st.tables.insert(t.id, Arc::new(t));
         }
         Ok(removed)
     }
@@ -492,6 +492,8 @@ impl Catalog {
         }
         for (table_id, reported) in by_table {
             let Some(t) = st.tables.get_mut(&table_id) else { continue };
+            // In place unless a reader holds the table just now (then it keeps its copy).
+            let t = Arc::make_mut(t);
             for p in t.partitions.iter_mut().chain(t.restoring_partitions.iter_mut()).chain(t.temp_partitions.iter_mut()) {
                 for tablet in p.index.tablets.iter_mut() {
                     let Some(r) = reported.get(&tablet.id) else { continue };
@@ -525,7 +527,7 @@ impl Catalog {
             }
         }
         // Only tables whose replica facts changed are rewritten; timestamps alone are not.
-        let to_write: Vec<&OlapTable> = changed_tables.keys().filter_map(|id| st.tables.get(id)).collect();
+        let to_write: Vec<&OlapTable> = changed_tables.keys().filter_map(|id| st.tables.get(id).map(|t| &**t)).collect();
         if !to_write.is_empty() {
             self.store.write(|w| {
                 for t in &to_write {
@@ -649,7 +651,7 @@ mod tests {
         let reloaded = Catalog::load(store).unwrap();
         let t2 = reloaded.table_by_id(t.id).unwrap();
         assert!(t2.restoring_partitions.is_empty());
-        assert_eq!(t2, t, "the table is as it was");
+        assert_eq!(*t2, t, "the table is as it was");
     }
 
     /// A restore lock is stored with its table, survives a reload, refuses loads into the

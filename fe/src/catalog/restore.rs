@@ -3,6 +3,8 @@
 //! backed-up versions. Every change is persisted before it is visible, like all catalog
 //! changes.
 
+use std::sync::Arc;
+
 use super::table::{OlapTable, Partition, PartitionKind, RestoreLock};
 use super::{Catalog, CatalogError};
 use crate::persist::Kind;
@@ -16,11 +18,11 @@ impl Catalog {
             if !t.restore_lock.as_ref().is_some_and(|l| ended(l.job_id)) {
                 continue;
             }
-            let mut copy = t.clone();
+            let mut copy = OlapTable::clone(t);
             copy.restore_lock = None;
             self.store.put(Kind::Table, copy.id, &copy)?;
             released.push(copy.name.clone());
-            *t = copy;
+            *t = Arc::new(copy);
         }
         Ok(released)
     }
@@ -28,20 +30,21 @@ impl Catalog {
     /// Register `p` in the table as a restoring partition (invisible to reads, loads and
     /// SHOW, its tablets known to tablet reports), persisted, before its tablets are made on
     /// the BEs. Checked again here against every partition the table has now.
-    pub fn add_restoring_partition(&self, table_id: i64, p: Partition) -> Result<OlapTable, CatalogError> {
+    pub fn add_restoring_partition(&self, table_id: i64, p: Partition) -> Result<Arc<OlapTable>, CatalogError> {
         let mut st = self.state.write().unwrap();
         let t = st
             .tables
             .get(&table_id)
             .ok_or_else(|| CatalogError::UnknownTable { db: String::new(), table: table_id.to_string() })?;
         t.check_new_partition(&p)?;
-        let mut copy = t.clone();
+        let mut copy = OlapTable::clone(t);
         let tablets: Vec<i64> = p.index.tablets.iter().map(|x| x.id).collect();
         copy.restoring_partitions.push(p);
         self.store.put(Kind::Table, table_id, &copy)?;
         for id in tablets {
             st.tablet_index.insert(id, table_id);
         }
+        let copy = Arc::new(copy);
         st.tables.insert(table_id, copy.clone());
         Ok(copy)
     }
@@ -55,7 +58,7 @@ impl Catalog {
         if !t.restoring_partitions.iter().any(|p| ids.contains(&p.id)) {
             return Ok(Vec::new());
         }
-        let mut copy = t.clone();
+        let mut copy = OlapTable::clone(t);
         let (removed, kept): (Vec<Partition>, Vec<Partition>) =
             copy.restoring_partitions.drain(..).partition(|p| ids.contains(&p.id));
         copy.restoring_partitions = kept;
@@ -65,7 +68,7 @@ impl Catalog {
                 st.tablet_index.remove(&tablet.id);
             }
         }
-        st.tables.insert(table_id, copy);
+        st.tables.insert(table_id, Arc::new(copy));
         Ok(removed)
     }
 
@@ -98,13 +101,13 @@ impl Catalog {
 
     /// Upstream's `OlapTable.setName` renames an unpartitioned table's only partition with
     /// the table: give it `name`. The table as it is then; idempotent.
-    pub fn name_single_partition(&self, table_id: i64, name: &str) -> Result<OlapTable, CatalogError> {
+    pub fn name_single_partition(&self, table_id: i64, name: &str) -> Result<Arc<OlapTable>, CatalogError> {
         self.update_table(table_id, |t| {
             if t.partition_kind == PartitionKind::Unpartitioned && t.partitions.len() == 1 {
                 t.partitions[0].name = name.to_string();
             }
-            t.clone()
-        })
+        })?;
+        self.table_by_id(table_id).ok_or_else(|| CatalogError::UnknownTable { db: String::new(), table: table_id.to_string() })
     }
 
     /// Drop every partition of the table but `keep` (restore's `clean_partitions`); the
@@ -217,7 +220,7 @@ mod tests {
         let e = cat.hold_for_restore(t.id, hold(2), |j| j == 1).unwrap_err();
         assert_eq!(e.to_string(), "Table t's state is not NORMAL: RESTORE");
         cat.hold_for_restore(t.id, hold(2), |_| false).unwrap();
-        assert_eq!(cat.table_by_id(t.id).unwrap().restore_lock.map(|l| l.job_id), Some(2));
+        assert_eq!(cat.table_by_id(t.id).unwrap().restore_lock.as_ref().map(|l| l.job_id), Some(2));
     }
 
     /// clean_partitions drops the partitions not kept, and their tablets are no longer

@@ -123,7 +123,7 @@ fn choose_cooldown_replicas(ctx: &Cooldown) {
 }
 
 /// The tables whose storage policy exists: the only ones with cooldown replicas.
-fn cooled_tables(ctx: &Cooldown) -> Vec<crate::catalog::OlapTable> {
+fn cooled_tables(ctx: &Cooldown) -> Vec<std::sync::Arc<crate::catalog::OlapTable>> {
     ctx.catalog
         .databases()
         .into_iter()

@@ -54,7 +54,7 @@ pub fn drop_policy(ctx: &Ctx, policies: &Policies, name: &str, if_exists: bool) 
         .into_iter()
         .flat_map(|d| ctx.catalog.tables(d.id))
         .find(|t| t.storage_policy == name)
-        .map(|t| t.name);
+        .map(|t| t.name.clone());
     policies.drop_policy(&ctx.store, name, if_exists, in_use)?;
     Ok(QueryOutput::ok())
 }

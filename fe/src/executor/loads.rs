@@ -44,7 +44,7 @@ pub fn show(ctx: &Ctx, txns: &TxnStore, user: &crate::auth::UserIdentity, db: &s
     for job in txns.load_jobs(d.id)?.into_iter().filter(|j| filter.keeps(j)) {
         // A dropped table's jobs are shown by table id (upstream's name fallback) to
         // whoever may load into the database.
-        let table = ctx.catalog.table_by_id(job.table_id).map(|t| t.name);
+        let table = ctx.catalog.table_by_id(job.table_id).map(|t| t.name.clone());
         let scope = match &table {
             Some(t) => Scope::table(db, t),
             None => Scope::db(db),

@@ -184,7 +184,7 @@ fn dbs(ctx: &Ctx) -> QueryOutput {
                 byte_string(size).into(),
                 "1024.000 TB".into(),
                 NULL_STRING.into(),
-                tables.iter().map(replica_count).sum::<usize>().to_string().into(),
+                tables.iter().map(|t| replica_count(t)).sum::<usize>().to_string().into(),
                 "1073741824".into(),
                 "0".into(),
                 "1000".into(),
@@ -228,7 +228,7 @@ pub fn show_table_by_id(ctx: &Ctx, table_id: i64) -> Result<QueryOutput, FeError
         .catalog
         .table_by_id(table_id)
         .and_then(|t| ctx.catalog.database_by_id(t.db_id).map(|db| (db, t)))
-        .map(|(db, t)| vec![db.name.into(), t.name.into(), db.id.to_string().into()])
+        .map(|(db, t)| vec![db.name.into(), t.name.clone().into(), db.id.to_string().into()])
         .into_iter()
         .collect();
     Ok(QueryOutput::text_rows(&["DbName", "TableName", "DbId"], rows))

@@ -158,7 +158,7 @@ pub fn show_tables(ctx: &Ctx, user: &crate::auth::UserIdentity, db: &str, full: 
                 .tables(d.id)
                 .into_iter()
                 .filter(|t| ctx.users.can_see(user, &crate::auth::Scope::table(db, &t.name)))
-                .map(|t| t.name)
+                .map(|t| t.name.clone())
                 .collect(),
             "BASE TABLE",
         ),

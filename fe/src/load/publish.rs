@@ -83,7 +83,7 @@ pub async fn publish(ctx: &Loads, rec: &TxnRecord) -> Result<(), PublishError> {
         })?;
         return Ok(());
     }
-    let tables: Vec<OlapTable> = live.iter().filter_map(|id| ctx.catalog.table_by_id(*id)).collect();
+    let tables: Vec<std::sync::Arc<OlapTable>> = live.iter().filter_map(|id| ctx.catalog.table_by_id(*id)).collect();
     let targets = quorum::targets(&tables, rec, |b| ctx.backends.get(b).is_some());
     let written = quorum::written(rec, &targets);
     let mut done: BTreeSet<(i64, i64)> = rec.published.iter().copied().collect();
@@ -188,8 +188,9 @@ pub fn clear_on_backends(ctx: &Loads, rec: &TxnRecord) {
         .table_ids
         .iter()
         .filter_map(|id| ctx.catalog.table_by_id(*id))
-        .flat_map(|table| table.partitions.into_iter())
-        .flat_map(|p| p.index.tablets.into_iter().flat_map(|t| t.replicas.into_iter().map(|r| r.backend_id)))
+        .flat_map(|table| {
+            table.partitions.iter().flat_map(|p| p.index.tablets.iter().flat_map(|t| t.replicas.iter().map(|r| r.backend_id))).collect::<Vec<_>>()
+        })
         .collect();
     let targets: Vec<(i64, String)> = bes
         .into_iter()

@@ -28,7 +28,7 @@ pub struct TabletTarget {
 /// The tablets of the partitions `rec` gives versions to, in `tables`. Replicas on
 /// backends `exists` says are gone from the cluster never publish: they are left out, and
 /// the quorum is capped at the replicas left so a dropped BE cannot block a load for ever.
-pub fn targets(tables: &[OlapTable], rec: &TxnRecord, exists: impl Fn(i64) -> bool) -> Vec<TabletTarget> {
+pub fn targets(tables: &[std::sync::Arc<OlapTable>], rec: &TxnRecord, exists: impl Fn(i64) -> bool) -> Vec<TabletTarget> {
     let mut out = Vec::new();
     for t in tables {
         for p in t.loadable_partitions() {

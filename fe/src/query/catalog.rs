@@ -52,7 +52,7 @@ fn find_database(ctx: &Ctx, name: &str) -> Option<Database> {
     })
 }
 
-fn find_table(ctx: &Ctx, db: &Database, name: &str) -> Option<OlapTable> {
+fn find_table(ctx: &Ctx, db: &Database, name: &str) -> Option<Arc<OlapTable>> {
     if let Ok(t) = ctx.catalog.table(&db.name, name) {
         return Some(t);
     }
@@ -102,7 +102,7 @@ impl std::fmt::Debug for DatabaseSchema {
 impl SchemaProvider for DatabaseSchema {
     /// Only the tables the user may read (what information_schema lists).
     fn table_names(&self) -> Vec<String> {
-        self.ctx.catalog.tables(self.db.id).into_iter().map(|t| t.name).filter(|t| self.may_select(t)).collect()
+        self.ctx.catalog.tables(self.db.id).into_iter().map(|t| t.name.clone()).filter(|t| self.may_select(t)).collect()
     }
 
     async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {

@@ -466,7 +466,7 @@ impl InformationSchema {
     }
 
     /// Every readable table, with its database's name.
-    fn tables(&self) -> Vec<(String, OlapTable)> {
+    fn tables(&self) -> Vec<(String, std::sync::Arc<OlapTable>)> {
         let mut out = Vec::new();
         for db in self.ctx.catalog.databases() {
             for t in self.ctx.catalog.tables(db.id) {

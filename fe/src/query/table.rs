@@ -81,7 +81,8 @@ fn field(c: &crate::catalog::table::Column) -> Field {
 
 pub(super) struct OlapTableProvider {
     ctx: Ctx,
-    table: OlapTable,
+    /// The catalog's table as the query found it, shared (copied only to show hidden columns).
+    table: Arc<OlapTable>,
     /// Partitions named by `PARTITION (...)`; empty means all.
     partitions: Vec<String>,
     schema: SchemaRef,
@@ -97,11 +98,11 @@ impl std::fmt::Debug for OlapTableProvider {
 }
 
 impl OlapTableProvider {
-    pub(super) fn new(ctx: Ctx, mut table: OlapTable, partitions: Vec<String>, show_hidden: bool) -> Result<Self, FeError> {
+    pub(super) fn new(ctx: Ctx, mut table: Arc<OlapTable>, partitions: Vec<String>, show_hidden: bool) -> Result<Self, FeError> {
         let show_hidden = show_hidden && !table.hidden_columns.is_empty();
         if show_hidden {
             let hidden = table.hidden_columns.clone();
-            table.columns.extend(hidden);
+            Arc::make_mut(&mut table).columns.extend(hidden);
         }
         for p in &partitions {
             if !table.partitions.iter().any(|q| q.name.eq_ignore_ascii_case(p)) {

@@ -17,7 +17,7 @@ pub fn db_meta(ctx: &FeContext, binlogs: &Binlogs, req: &TGetMetaDB) -> Result<T
         _ => return Err(FeError::InvalidArgument("getMeta needs db.id or db.name".into())),
     };
     let all = ctx.catalog.tables(db.id);
-    let wanted: Vec<OlapTable> = match &req.tables {
+    let wanted: Vec<std::sync::Arc<OlapTable>> = match &req.tables {
         Some(list) if !list.is_empty() => {
             let mut out = Vec::new();
             for want in list {

@@ -46,7 +46,7 @@ pub async fn drop_partition_tablets<'a>(
 pub async fn drop_table(ctx: &TableDdl, db: &str, name: &str, if_exists: bool, force: bool) -> Result<bool, CatalogError> {
     let d = ctx.catalog.database(db).ok_or_else(|| CatalogError::UnknownDatabase(db.to_string()))?;
     let current = ctx.catalog.table(db, name).ok();
-    let wanted = keeps(ctx.config.enable_feature_binlog, &d, current.as_ref());
+    let wanted = keeps(ctx.config.enable_feature_binlog, &d, current.as_deref());
     let now = crate::context::FeContext::now_ms();
     let dropped = ctx.binlogs.record(ctx.catalog.store(), d.id, wanted, |seq| {
         let mut entry = None;

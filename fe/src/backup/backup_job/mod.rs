@@ -76,7 +76,7 @@ pub fn submit(ctx: &BackupCtx, req: BackupRequest) -> Result<i64> {
         .catalog
         .tables(db.id)
         .into_iter()
-        .map(|t| t.name)
+        .map(|t| t.name.clone())
         .collect();
     let mut refs = req.tables.resolve(all.iter().map(String::as_str));
     if let TableSelection::Only(_) = &req.tables {

@@ -2,6 +2,8 @@
 //! tables back, persist CANCELLED; and `clean_tables` / `clean_partitions` at commit.
 
 
+use std::sync::Arc;
+
 use tracing::{info, warn};
 
 use super::*;
@@ -21,7 +23,7 @@ pub async fn cancel_job(ctx: &BackupEnv, job_id: i64, status: JobStatus) {
         return;
     }
     crate::backup::release_snapshots(ctx, snapshot_records(&r, &x).iter()).await;
-    let mut ours: Vec<OlapTable> = x
+    let mut ours: Vec<Arc<OlapTable>> = x
         .created_tables
         .iter()
         .filter_map(|id| ctx.catalog.table_by_id(*id))
@@ -112,7 +114,7 @@ pub(super) async fn clean(ctx: &BackupEnv, r: &RestoreJobRecord, x: &RestoreExtr
 
 /// The tables of the database `clean_tables` drops: those the restore neither filled nor
 /// created; an atomic restore's targets are left to its swap.
-pub(super) fn not_restored<'a>(tables: &'a [OlapTable], x: &RestoreExtra) -> Vec<&'a OlapTable> {
+pub(super) fn not_restored<'a>(tables: &'a [Arc<OlapTable>], x: &RestoreExtra) -> Vec<&'a Arc<OlapTable>> {
     let restored: std::collections::BTreeSet<i64> = x.partitions.iter().map(|(t, _, _)| *t).collect();
     tables
         .iter()
@@ -129,11 +131,11 @@ mod tests {
     use super::*;
     use crate::catalog::fixtures::two_partition_table;
 
-    fn named(id: i64, name: &str) -> OlapTable {
+    fn named(id: i64, name: &str) -> Arc<OlapTable> {
         let mut t = two_partition_table();
         t.id = id;
         t.name = name.into();
-        t
+        Arc::new(t)
     }
 
     /// Filled, created and atomically replaced tables stay; the others go.

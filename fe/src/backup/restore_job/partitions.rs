@@ -1,6 +1,8 @@
 //! Backed-up partitions an existing table lacks: added (restoring, hidden) before their
 //! tablets are created, made visible at commit, removed again by a cancel.
 
+use std::sync::Arc;
+
 use std::collections::BTreeMap;
 
 use tokio_util::sync::CancellationToken;
@@ -54,10 +56,10 @@ pub(super) async fn add_missing_partitions(
     x: &mut RestoreExtra,
     tmeta: &crate::backup::meta::TableMeta,
     tinfo: &crate::backup::job_info::BackupOlapTableInfo,
-    mut t: OlapTable,
+    mut t: Arc<OlapTable>,
     backed_up_name: &str,
     cancel: &CancellationToken,
-) -> Result<OlapTable> {
+) -> Result<Arc<OlapTable>> {
     let missing: Vec<&crate::backup::meta::PartitionEntry> = tmeta
         .partition
         .partitions

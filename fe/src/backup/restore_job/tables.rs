@@ -2,6 +2,8 @@
 //! from the backed-up schema, atomic restore's shadows, and holding them against loads.
 
 
+use std::sync::Arc;
+
 use tracing::info;
 
 use super::*;
@@ -60,7 +62,7 @@ pub(super) fn target_partition<'a>(
 /// Upstream's `OlapTable.setName` renames an unpartitioned table's only partition with the
 /// table. A shadow is created under its own name but becomes `target` at the swap (which
 /// only renames the table), so its partition takes the final name now. Idempotent.
-pub(super) fn name_single_partition(ctx: &BackupEnv, t: OlapTable, target: &str) -> Result<OlapTable> {
+pub(super) fn name_single_partition(ctx: &BackupEnv, t: Arc<OlapTable>, target: &str) -> Result<Arc<OlapTable>> {
     if t.partition_kind != PartitionKind::Unpartitioned
         || t.partitions.len() != 1
         || t.partitions[0].name == target
@@ -76,7 +78,7 @@ pub(super) async fn create_from_meta(
     r: &RestoreJobRecord,
     tmeta: &crate::backup::meta::TableMeta,
     name: &str,
-) -> Result<OlapTable> {
+) -> Result<Arc<OlapTable>> {
     let n = if r.options.reserve_replica {
         tmeta.properties.replication_num
     } else {
@@ -102,7 +104,7 @@ pub(super) async fn shadow_table(
     x: &mut RestoreExtra,
     tmeta: &crate::backup::meta::TableMeta,
     target: &str,
-) -> Result<OlapTable> {
+) -> Result<Arc<OlapTable>> {
     let shadow = atomic_shadow_name(target);
     let (i, fresh) = match x.atomic.iter().position(|s| s.table == target) {
         Some(i) => (i, false),
