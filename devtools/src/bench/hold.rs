@@ -51,6 +51,20 @@ pub struct HoldArgs {
     /// --base-port of the cluster.
     #[arg(long, default_value_t = 740)]
     base_port: u16,
+    /// The FE's normal workload group for the run (ALTER WORKLOAD GROUP): at most this many
+    /// queries run at once...
+    #[arg(long, default_value_t = 8)]
+    max_concurrency: u32,
+    /// ...at most this many wait; a query past both is refused at once...
+    #[arg(long, default_value_t = 256)]
+    max_queue_size: u32,
+    /// ...and a waiting query is refused after this many milliseconds.
+    #[arg(long, default_value_t = 30_000)]
+    queue_timeout_ms: u64,
+    /// Leave the FE's workload group as it is (upstream's default: no bound, nothing refused,
+    /// statements wait as long as the load makes them).
+    #[arg(long)]
+    unbounded: bool,
     /// Directory of the cluster (default: a scratch directory, removed afterwards).
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
@@ -62,6 +76,8 @@ struct Tally {
     answered: AtomicU64,
     /// Refused with a message (an error packet, a non-OK status, a 4xx/5xx with a body).
     refused: AtomicU64,
+    /// Of the refused: by the FE's query queue (full, or the wait ran out).
+    queue_refused: AtomicU64,
     /// No answer: the connection broke or the request timed out.
     lost: AtomicU64,
     first_loss: std::sync::Mutex<Option<String>>,
@@ -85,6 +101,15 @@ impl Tally {
         self.waits.lock().unwrap().push(took.as_millis() as u64);
     }
 
+    /// A statement refused with `e` (an error packet).
+    fn refused_with(&self, e: &mysql_async::ServerError, took: Duration) -> u64 {
+        self.waited(took);
+        if is_queue_refusal(&e.message) {
+            self.queue_refused.fetch_add(1, Ordering::Relaxed);
+        }
+        self.refused.fetch_add(1, Ordering::Relaxed)
+    }
+
     fn line(&self, what: &str, conns: usize) -> String {
         let mut out = format!(
             "{what:<8} conns={conns:<5} answered={:<9} refused={:<9} lost={}{}\n",
@@ -100,8 +125,12 @@ impl Tally {
             }
             ms.sort_unstable();
             let at = |p: f64| super::rpc::percentile(&ms, p).unwrap_or(0) as f64 / 1000.0;
+            let queue = match self.queue_refused.load(Ordering::Relaxed) {
+                n if n > 0 && what == "statements" => format!(" ({n} refused by the query queue)"),
+                _ => String::new(),
+            };
             out += &format!(
-                "{:<8} {what} {}: p50 {:.1} s, p99 {:.1} s, max {:.1} s\n",
+                "{:<8} {what} {}: p50 {:.1} s, p99 {:.1} s, max {:.1} s{queue}\n",
                 "",
                 ms.len(),
                 at(50.0),
@@ -181,6 +210,17 @@ async fn measure(args: &HoldArgs, local: &Local, dir: &std::path::Path) -> Resul
         conn.query_drop(&sql).await.map_err(|e| format!("{sql}: {e}"))?;
     }
     stream_load(&t, DB, "t", "hold_seed", generate_csv(10_000)).await?;
+    let queue = if args.unbounded {
+        "normal workload group unbounded".to_string()
+    } else {
+        let (c, q, ms) = (args.max_concurrency, args.max_queue_size, args.queue_timeout_ms);
+        conn.query_drop(format!(
+            "ALTER WORKLOAD GROUP normal PROPERTIES ('max_concurrency' = '{c}', 'max_queue_size' = '{q}', 'queue_timeout' = '{ms}')"
+        ))
+        .await
+        .map_err(|e| format!("ALTER WORKLOAD GROUP: {e}"))?;
+        format!("normal workload group: max_concurrency={c} max_queue_size={q} queue_timeout={ms} ms")
+    };
     let before = resources(local);
 
     let started = Instant::now();
@@ -216,7 +256,7 @@ async fn measure(args: &HoldArgs, local: &Local, dir: &std::path::Path) -> Resul
     }
     let rows: Vec<u64> = conn.query(format!("SELECT COUNT(*) FROM {DB}.t")).await.map_err(|e| format!("count: {e}"))?;
 
-    let mut out = format!("held {:.0} s, {} connections at once\n", held, args.mysql + args.thrift + args.http);
+    let mut out = format!("held {:.0} s, {} connections at once; {queue}\n", held, args.mysql + args.thrift + args.http);
     out += &mysql.line("mysql", args.mysql);
     out += &thrift.line("thrift", args.thrift);
     out += &http.line("http", args.http);
@@ -267,16 +307,10 @@ async fn mysql_client(t: Arc<Target>, i: usize, until: Instant, tally: Arc<Tally
                     tally.waited(sent.elapsed());
                     tally.answered.fetch_add(1, Ordering::Relaxed)
                 }
-                Err(mysql_async::Error::Server(_)) => {
-                    tally.waited(sent.elapsed());
-                    tally.refused.fetch_add(1, Ordering::Relaxed)
-                }
+                Err(mysql_async::Error::Server(e)) => tally.refused_with(&e, sent.elapsed()),
                 Err(e) => return tally.lose(format!("{q}: {e}")),
             },
-            Ok(Err(mysql_async::Error::Server(_))) => {
-                tally.waited(sent.elapsed());
-                tally.refused.fetch_add(1, Ordering::Relaxed)
-            }
+            Ok(Err(mysql_async::Error::Server(e))) => tally.refused_with(&e, sent.elapsed()),
             Ok(Err(e)) => return tally.lose(format!("{q}: {e}")),
             Err(_) => return tally.lose(format!("{q}: no answer in {} s", ANSWER_TIMEOUT.as_secs())),
         };
@@ -355,6 +389,28 @@ async fn wait_job(conn: &mut mysql_async::Conn, show: &str, label: &str) -> Resu
     }
 }
 
+/// The FE's query queue's refusals (upstream's texts).
+fn is_queue_refusal(message: &str) -> bool {
+    message.starts_with("query waiting queue is full") || message.starts_with("query queue timeout")
+}
+
+/// `SELECT COUNT(*)` of a table, asked again while the FE's query queue refuses it (the
+/// clients keep the queue full; a script would retry too).
+async fn count_rows(conn: &mut mysql_async::Conn, table: &str) -> Result<u64, String> {
+    let started = Instant::now();
+    loop {
+        match conn.query::<u64, _>(format!("SELECT COUNT(*) FROM {DB}.{table}")).await {
+            Ok(rows) => return Ok(rows.first().copied().unwrap_or(0)),
+            Err(mysql_async::Error::Server(e))
+                if is_queue_refusal(&e.message) && started.elapsed() < JOB_TIMEOUT =>
+            {
+                tokio::time::sleep(Duration::from_millis(200)).await
+            }
+            Err(e) => return Err(format!("count {table}: {e}")),
+        }
+    }
+}
+
 /// Back up and restore under a new name until `until`; each restored table must hold the
 /// rows its backup had. The number of round trips.
 async fn backup_restore_loop(t: Arc<Target>, until: Instant) -> Result<u64, String> {
@@ -377,8 +433,7 @@ async fn backup_restore_loop(t: Arc<Target>, until: Instant) -> Result<u64, Stri
         .await
         .map_err(|e| format!("RESTORE: {e}"))?;
         wait_job(&mut conn, "SHOW RESTORE", &label).await?;
-        let rows: Vec<u64> = conn.query(format!("SELECT COUNT(*) FROM {DB}.r_{done}")).await.map_err(|e| format!("count: {e}"))?;
-        if rows.first().copied().unwrap_or(0) == 0 {
+        if count_rows(&mut conn, &format!("r_{done}")).await? == 0 {
             return Err(format!("restored table r_{done} is empty"));
         }
         conn.query_drop(format!("DROP TABLE {DB}.r_{done}")).await.map_err(|e| format!("DROP TABLE: {e}"))?;
