@@ -8,12 +8,11 @@ MOVE killed after its links (before the meta commit) is in tests/e2e/test_fe_kil
 with the FE killed too.
 """
 
-import json
 import pathlib
 
 import pytest
 
-from test_fe_kill_jobs import UP_TIMEOUT_S, Cluster, log_tail, pick_base, poll, wait_finished
+from cluster_support import UP_TIMEOUT_S, log_tail, pick_base, poll, seeded, wait_finished
 
 DDL = """CREATE TABLE {db}.{name} (k INT NOT NULL, v BIGINT) DUPLICATE KEY(k)
 DISTRIBUTED BY HASH(k) BUCKETS 2 PROPERTIES ("replication_num" = "1")"""
@@ -22,18 +21,9 @@ ROWS = [(k, k * 7 - 3) for k in range(500)]
 
 @pytest.fixture(scope="module")
 def cluster(doris_rs_bin, tmp_path_factory):
-    base = pick_base(1)
-    c = Cluster(doris_rs_bin, tmp_path_factory.mktemp("be_kill_jobs"), base)
+    rows = "".join(f"{k},{v}\n" for k, v in ROWS)
+    c = seeded(doris_rs_bin, tmp_path_factory.mktemp("be_kill_jobs"), pick_base(1), DDL, rows)
     try:
-        c.start_joined()
-        c.run("CREATE DATABASE src")
-        c.run("CREATE DATABASE dst")
-        c.run(DDL.format(db="src", name="t"))
-        csv = c.d / "rows.csv"
-        csv.write_text("".join(f"{k},{v}\n" for k, v in ROWS))
-        res = json.loads(c.stream_load("src", "t", csv, "rows_1"))
-        assert res["Status"] == "Success", res
-        c.run(f'CREATE REPOSITORY repo WITH LOCAL ON LOCATION "file://{c.repo}"')
         yield c
     finally:
         c.cleanup()

@@ -22,7 +22,7 @@ import subprocess
 
 import pytest
 
-from test_fe_kill_jobs import HOST, UP_TIMEOUT_S, Cluster, log_tail, pick_base, poll
+from cluster_support import HOST, UP_TIMEOUT_S, Cluster, log_tail, pick_base, poll
 
 DDL = """CREATE TABLE db.t (k INT NOT NULL, v BIGINT) DUPLICATE KEY(k)
 DISTRIBUTED BY HASH(k) BUCKETS 2 PROPERTIES ("replication_num" = "1")"""

@@ -17,15 +17,14 @@ back within it, 3 s while it does not):
 Nothing waits for time to pass: every wait polls for the state it needs.
 """
 
-import json
 import re
 import signal
 import urllib.request
 
 import pytest
 
-from test_fe_kill_jobs import (
-    JOB_TIMEOUT_S, UP_TIMEOUT_S, Cluster, job_rows, job_state, log_tail, pick_base, poll, wait_finished,
+from cluster_support import (
+    JOB_TIMEOUT_S, UP_TIMEOUT_S, job_rows, job_state, log_tail, pick_base, poll, seeded, unread_bytes_to, wait_finished,
 )
 
 DDL = """CREATE TABLE {db}.{name} (k INT NOT NULL, v BIGINT) DUPLICATE KEY(k)
@@ -42,23 +41,6 @@ LONG_BOUND_S = 60
 # The bound while it does not; below the 5 heartbeat intervals (10 s) a restarted FE
 # waits for its backends before resuming jobs.
 SHORT_BOUND_S = 3
-
-
-def unread_bytes_to(port):
-    """Bytes unread in TCP connections to local `port`, open (01) or closed by the FE
-    (CLOSE_WAIT, 08): task submissions the stopped BE has not read yet."""
-    total = 0
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(table) as f:
-                lines = f.readlines()[1:]
-        except FileNotFoundError:
-            continue
-        for line in lines:
-            fields = line.split()
-            if fields[3] in ("01", "08") and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                total += int(fields[4].split(":")[1], 16)
-    return total
 
 
 def tasks_received(c):
@@ -154,20 +136,10 @@ def backup_sql(label):
 
 @pytest.fixture(scope="module")
 def cluster(doris_rs_bin, tmp_path_factory):
-    base = pick_base(1)
-    c = Cluster(doris_rs_bin, tmp_path_factory.mktemp("be_partition"), base)
-    with c.fe.conf.open("a") as f:
-        f.write(f"max_backend_down_time_second = {LONG_BOUND_S}\n")
+    rows = "".join(f"{k},{v}\n" for k, v in ROWS)
+    c = seeded(doris_rs_bin, tmp_path_factory.mktemp("be_partition"), pick_base(1), DDL, rows,
+               fe_conf_extra=f"max_backend_down_time_second = {LONG_BOUND_S}\n")
     try:
-        c.start_joined()
-        c.run("CREATE DATABASE src")
-        c.run("CREATE DATABASE dst")
-        c.run(DDL.format(db="src", name="t"))
-        csv = c.d / "rows.csv"
-        csv.write_text("".join(f"{k},{v}\n" for k, v in ROWS))
-        res = json.loads(c.stream_load("src", "t", csv, "rows_1"))
-        assert (res["Status"], res["NumberLoadedRows"]) == ("Success", len(ROWS)), res
-        c.run(f'CREATE REPOSITORY repo WITH LOCAL ON LOCATION "file://{c.repo}"')
         yield c
     finally:
         c.cleanup()

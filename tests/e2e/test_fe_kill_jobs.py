@@ -27,17 +27,15 @@ BACKUP/RESTORE then shows exactly the state the crash left on disk. The determin
 scenarios assert it; the module prints the states every scenario crashed in.
 """
 
-import json
-import os
 import signal
-import socket
-import subprocess
 import time
 
-import pymysql
 import pytest
 
-from test_local_cluster import HOST, pick_base
+from cluster_support import (
+    JOB_TIMEOUT_S, ORPHAN_GRACE_S, job_rows, job_state, log_tail, pick_base, poll, seeded, unread_bytes_to,
+    wait_finished,
+)
 
 DDL = """CREATE TABLE {db}.{name} (k INT NOT NULL, v VARCHAR(32), amt BIGINT) DUPLICATE KEY(k)
 PARTITION BY RANGE(k) (
@@ -49,238 +47,8 @@ ROWS = [(k, None if k % 53 == 0 else f"v{k * 7919 % 10007}", k * k - 1_000_000) 
 
 BACKUP_STATES = ["PENDING", "SNAPSHOTING", "UPLOAD_SNAPSHOT", "UPLOADING", "SAVE_META", "UPLOAD_INFO", "FINISHED"]
 RESTORE_STATES = ["PENDING", "SNAPSHOTING", "DOWNLOAD", "DOWNLOADING", "COMMIT", "COMMITTING", "FINISHED"]
-# Start-up and job bounds: generous for a loaded 2-core machine; polls end as soon as met.
-UP_TIMEOUT_S = 60
-JOB_TIMEOUT_S = 90
-HEARTBEAT_S = 2
-# The FE drops a tablet no table holds once its BE reported it unknown this long (the
-# larger of max_create_table_timeout_second and 10 s).
-ORPHAN_GRACE_S = 10
 FAILPOINT = "move_dir.after_link"
 NULL = "\\N"
-
-
-def poll(what, timeout, fn, interval=0.02):
-    """fn() until it returns something truthy; fail with `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
-
-
-def unread_bytes_to(port):
-    """Bytes sitting unread in established TCP connections to local `port` (from
-    /proc/net/tcp*): with the BE stopped, a request the FE sent it and nobody read."""
-    total = 0
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(table) as f:
-                lines = f.readlines()[1:]
-        except FileNotFoundError:
-            continue
-        for line in lines:
-            fields = line.split()
-            local, state, queues = fields[1], fields[3], fields[4]
-            if state == "01" and int(local.rsplit(":", 1)[1], 16) == port:
-                total += int(queues.split(":")[1], 16)
-    return total
-
-
-def log_tail(path, n=30):
-    try:
-        with open(path, errors="replace") as f:
-            return "".join(f.readlines()[-n:])
-    except FileNotFoundError:
-        return ""
-
-
-class Proc:
-    """One doris-rs process of ours; stderr appended to `log`."""
-
-    def __init__(self, binary, role, conf, log):
-        self.binary, self.role, self.conf, self.log = str(binary), role, conf, log
-        self.p = None
-
-    def start(self, env=None):
-        assert self.p is None or self.p.poll() is not None
-        with open(self.log, "a") as log:
-            self.p = subprocess.Popen(
-                [self.binary, self.role, "--conf", str(self.conf)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
-                env={**os.environ, **(env or {})},
-            )
-
-    def running(self):
-        return self.p is not None and self.p.poll() is None
-
-    def signal(self, sig):
-        self.p.send_signal(sig)
-
-    def kill9(self):
-        """SIGKILL and reap: a crash, nothing flushed or closed by the process."""
-        self.p.send_signal(signal.SIGKILL)
-        self.p.wait(30)
-
-    def wait_exit(self, what, timeout=UP_TIMEOUT_S):
-        poll(what, timeout, lambda: self.p.poll() is not None)
-
-    def stop(self):
-        """SIGTERM (after SIGCONT, should it be stopped) and reap."""
-        if self.running():
-            self.p.send_signal(signal.SIGCONT)
-            self.p.terminate()
-            try:
-                self.p.wait(60)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait(30)
-
-
-def listening(port):
-    try:
-        socket.create_connection((HOST, port), timeout=1).close()
-        return True
-    except OSError:
-        return False
-
-
-class Cluster:
-    def __init__(self, binary, d, base):
-        self.d = d
-        self.fe_ports = {"query": 9030 + base, "rpc": 9020 + base, "http": 8030 + base}
-        self.be_ports = {"be": 9060 + base, "heartbeat": 9050 + base, "http": 8040 + base, "brpc": 8060 + base}
-        (d / "meta").mkdir()
-        (d / "storage").mkdir()
-        self.repo = d / "repo"
-        self.repo.mkdir()
-        fe_conf = d / "fe.conf"
-        fe_conf.write_text(
-            f"query_port = {self.fe_ports['query']}\nrpc_port = {self.fe_ports['rpc']}\n"
-            f"http_port = {self.fe_ports['http']}\nmeta_dir = {d / 'meta'}\n"
-            f"priority_networks = 127.0.0.1/32\nheartbeat_interval_second = {HEARTBEAT_S}\n"
-            # Every job of the test stays listed, so lost or doubled jobs show.
-            "max_backup_restore_job_num_per_db = 100\n"
-            # Also the grace before the FE drops tablets no table holds (ORPHAN_GRACE_S).
-            f"max_create_table_timeout_second = {ORPHAN_GRACE_S}\n"
-        )
-        be_conf = d / "be.conf"
-        be_conf.write_text(
-            f"be_port = {self.be_ports['be']}\nheartbeat_service_port = {self.be_ports['heartbeat']}\n"
-            f"webserver_port = {self.be_ports['http']}\nbrpc_port = {self.be_ports['brpc']}\n"
-            f"storage_root_path = {d / 'storage'}\npriority_networks = 127.0.0.1/32\n"
-            "report_task_interval_seconds = 1\nreport_tablet_interval_seconds = 1\n"
-            "report_disk_state_interval_seconds = 1\nstorage_min_left_capacity_bytes = 0\n"
-        )
-        self.fe = Proc(binary, "fe", fe_conf, d / "fe.log")
-        self.be = Proc(binary, "be", be_conf, d / "be.log")
-        self.conn = None
-        self.crashed_in = []
-
-    # --- processes ---------------------------------------------------------------------
-
-    def start_joined(self):
-        """Start the BE and the FE, and register the BE; return once it is alive."""
-        self.start_be()
-        self.start_fe()
-        self.run(f'ALTER SYSTEM ADD BACKEND "{HOST}:{self.be_ports["heartbeat"]}"')
-        self.wait_be_alive()
-
-    def start_fe(self):
-        self.fe.start()
-        self.conn = None
-        poll(f"the FE to answer on {self.fe_ports['query']}\n{log_tail(self.fe.log)}", UP_TIMEOUT_S, self._connect)
-
-    def _connect(self):
-        if not self.fe.running():
-            pytest.fail(f"the FE exited with {self.fe.p.returncode}:\n{log_tail(self.fe.log)}")
-        try:
-            self.conn = pymysql.connect(host=HOST, port=self.fe_ports["query"], user="root", password="",
-                                        autocommit=True, connect_timeout=2)
-            return True
-        except pymysql.err.OperationalError:
-            return False
-
-    def start_be(self, env=None):
-        self.be.start(env)
-
-        def up():
-            if not self.be.running():
-                pytest.fail(f"the BE exited with {self.be.p.returncode}:\n{log_tail(self.be.log)}")
-            return listening(self.be_ports["heartbeat"]) and listening(self.be_ports["be"])
-
-        poll("the BE to listen", UP_TIMEOUT_S, up)
-
-    def restart_be(self, env=None):
-        """Stop and start the BE; return once a heartbeat reached the new process (the FE saw
-        the BE down, then alive): until its first heartbeat a BE refuses tasks."""
-        self.be.stop()
-        poll("the stopped BE shown dead", UP_TIMEOUT_S,
-             lambda: [r["Alive"] for r in self.rows("SHOW BACKENDS")] == ["false"])
-        self.start_be(env)
-        self.wait_be_alive()
-
-    def wait_be_alive(self):
-        poll("the BE alive in SHOW BACKENDS", UP_TIMEOUT_S,
-             lambda: [r["Alive"] for r in self.rows("SHOW BACKENDS")] == ["true"])
-
-    def crash_fe(self):
-        self.fe.kill9()
-        if self.conn is not None:
-            try:
-                self.conn.close()
-            except Exception:
-                pass
-            self.conn = None
-
-    def cleanup(self):
-        for p in (self.fe, self.be):
-            p.stop()
-
-    # --- SQL ---------------------------------------------------------------------------
-
-    def rows(self, sql):
-        with self.conn.cursor() as cur:
-            cur.execute(sql)
-            names = [d[0] for d in cur.description]
-            return [dict(zip(names, r)) for r in cur.fetchall()]
-
-    def run(self, sql):
-        with self.conn.cursor() as cur:
-            cur.execute(sql)
-
-    def values(self, sql):
-        with self.conn.cursor() as cur:
-            cur.execute(sql)
-            return list(cur.fetchall())
-
-    def data(self, db, table):
-        """COUNT(*) and a full scan in key order."""
-        return (self.values(f"SELECT COUNT(*) FROM {db}.{table}")[0][0],
-                self.values(f"SELECT k, v, amt FROM {db}.{table} ORDER BY k"))
-
-    def stream_load(self, db, table, path, label):
-        out = subprocess.run(
-            ["curl", "-sS", "--location-trusted", "-u", "root:", "-H", f"label:{label}", "-H", "column_separator:,",
-             "-T", str(path), f"http://{HOST}:{self.fe_ports['http']}/api/{db}/{table}/_stream_load"],
-            capture_output=True, text=True, timeout=120, check=True,
-        ).stdout
-        return out
-
-
-def job_rows(c, kind, db, label):
-    if kind == "backup":
-        return c.rows(f'SHOW BACKUP FROM {db} WHERE SnapshotName = "{label}"')
-    return c.rows(f'SHOW RESTORE FROM {db} WHERE Label = "{label}"')
-
-
-def job_state(c, kind, db, label):
-    rows = job_rows(c, kind, db, label)
-    assert len(rows) <= 1, rows
-    return rows[0] if rows else None
 
 
 def wait_state_at_or_after(c, kind, db, label, target, order):
@@ -300,16 +68,6 @@ def wait_state_at_or_after(c, kind, db, label, target, order):
 
     r = poll(f"{kind} {label} to reach {target}", JOB_TIMEOUT_S, seen, interval=0.001)
     return None if r["State"] == "FINISHED" else r
-
-
-def wait_finished(c, kind, db, label):
-    def done():
-        r = job_state(c, kind, db, label)
-        if r and r["State"] == "CANCELLED":
-            pytest.fail(f"{kind} {label} cancelled: {r['Status']}\n{log_tail(c.fe.log)}")
-        return r if r and r["State"] == "FINISHED" else False
-
-    return poll(f"{kind} {label} FINISHED\n{log_tail(c.fe.log)}", JOB_TIMEOUT_S, done)
 
 
 def restart_and_read_stored_state(c, kind, db, label, be_mode):
@@ -388,18 +146,9 @@ RESTORE_CASES = [
 
 @pytest.fixture(scope="module")
 def cluster(doris_rs_bin, tmp_path_factory):
-    base = pick_base(1)
-    c = Cluster(doris_rs_bin, tmp_path_factory.mktemp("fe_kill"), base)
+    rows = "".join(f"{k},{NULL if v is None else v},{a}\n" for k, v, a in ROWS)
+    c = seeded(doris_rs_bin, tmp_path_factory.mktemp("fe_kill"), pick_base(1), DDL, rows)
     try:
-        c.start_joined()
-        c.run("CREATE DATABASE src")
-        c.run("CREATE DATABASE dst")
-        c.run(DDL.format(db="src", name="t"))
-        csv = c.d / "rows.csv"
-        csv.write_text("".join(f"{k},{NULL if v is None else v},{a}\n" for k, v, a in ROWS))
-        res = json.loads(c.stream_load("src", "t", csv, "rows_1"))
-        assert (res["Status"], res["NumberLoadedRows"]) == ("Success", len(ROWS)), res
-        c.run(f'CREATE REPOSITORY repo WITH LOCAL ON LOCATION "file://{c.repo}"')
         yield c
     finally:
         print("\ncrash states (kind, target, how held, state the crash left; None = finished before seen):")

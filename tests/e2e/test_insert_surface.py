@@ -16,7 +16,7 @@ import time
 import pymysql
 import pytest
 
-from test_fe_kill_jobs import Cluster
+from cluster_support import Cluster
 from test_local_cluster import pick_base
 
 DB = "ins"

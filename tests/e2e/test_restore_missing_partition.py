@@ -25,8 +25,7 @@ import signal
 
 import pytest
 
-from test_fe_kill_jobs import Cluster, log_tail, poll, unread_bytes_to
-from test_local_cluster import pick_base
+from cluster_support import Cluster, log_tail, pick_base, poll, unread_bytes_to
 
 COLS = "(k INT NOT NULL, v VARCHAR(32), amt BIGINT) DUPLICATE KEY(k)"
 TAIL = 'DISTRIBUTED BY HASH(k) BUCKETS 2 PROPERTIES ("replication_num" = "1")'

@@ -1,5 +1,5 @@
 """End-to-end: upstream stream load options on a real one-FE, one-BE cluster (`doris-rs fe`
-and `doris-rs be`, each an OS process started here, as in test_fe_kill_jobs).
+and `doris-rs be`, each an OS process started here: cluster_support.Cluster).
 
 - CSV: `enclose`, `escape`, `trim_double_quotes`, `skip_lines`, the `csv_with_names` and
   `csv_with_names_and_types` formats; json's `fuzzy_parse`; bad header values answered with
@@ -20,7 +20,7 @@ import time
 import pytest
 import requests
 
-from test_fe_kill_jobs import Cluster as ProcCluster, poll
+from cluster_support import Cluster as ProcCluster, poll
 from test_local_cluster import HOST, pick_base
 
 DB = "opts_db"

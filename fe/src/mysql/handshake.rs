@@ -57,6 +57,9 @@ pub(crate) enum LoginError {
     Refused(FeError),
     #[error("bad handshake: {0}")]
     Protocol(String),
+    /// The client sent nothing for `connect_timeout` while we waited for its packet.
+    #[error("no packet from the client in {0} s (connect_timeout)")]
+    Silent(u64),
 }
 
 struct HandshakeResponse {
@@ -70,12 +73,15 @@ struct HandshakeResponse {
 }
 
 /// Runs the connection phase on `stream` up to (not including) the final OK.
-/// On refusal the client has already been sent the error packet.
+/// On refusal the client has already been sent the error packet. Each packet of the
+/// client's must come within `client_timeout` of our asking (MySQL's connect_timeout): our
+/// own slowness under load does not count against the client, its silence does.
 pub(crate) async fn login<S>(
     stream: &mut S,
     connection_id: u32,
     client_host: &str,
     authenticator: &dyn Authenticator,
+    client_timeout: std::time::Duration,
 ) -> Result<Login, LoginError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -83,7 +89,7 @@ where
     let salt = auth::new_salt();
     write_packet(stream, 0, &greeting(connection_id, &salt)).await?;
 
-    let (mut seq, payload) = read_packet(stream).await?;
+    let (mut seq, payload) = read_client_packet(stream, client_timeout).await?;
     let resp = match parse_handshake_response(&payload) {
         Ok(r) => r,
         Err(msg) => {
@@ -103,7 +109,7 @@ where
         switch.extend_from_slice(&salt);
         switch.push(0);
         write_packet(stream, seq.wrapping_add(1), &switch).await?;
-        let (s, data) = read_packet(stream).await?;
+        let (s, data) = read_client_packet(stream, client_timeout).await?;
         seq = s;
         auth_response = data;
     }
@@ -247,6 +253,10 @@ impl<'a> Reader<'a> {
             }
         }
     }
+}
+
+async fn read_client_packet<S: AsyncRead + Unpin>(stream: &mut S, within: std::time::Duration) -> Result<(u8, Vec<u8>), LoginError> {
+    tokio::time::timeout(within, read_packet(stream)).await.map_err(|_| LoginError::Silent(within.as_secs()))?
 }
 
 async fn read_packet<S: AsyncRead + Unpin>(stream: &mut S) -> Result<(u8, Vec<u8>), LoginError> {

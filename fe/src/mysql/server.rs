@@ -149,18 +149,9 @@ fn logins(
                             let connection_id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
                             let span = connection_span(connection_id);
                             let mut stream = stream;
-                            // A client that connects and then says nothing (or too slowly)
-                            // must not hold a login for good: MySQL's connect_timeout.
-                            let secs = shared.variables.global_int("connect_timeout").unwrap_or(10).max(1) as u64;
                             let login = tokio::select! {
                                 _ = stop.cancelled() => return,
-                                login = tokio::time::timeout(
-                                    std::time::Duration::from_secs(secs),
-                                    log_in(&mut stream, connection_id, &peer, &shared).instrument(span.clone()),
-                                ) => match login {
-                                    Ok(login) => login,
-                                    Err(_) => return span.in_scope(|| info!(%peer, connect_timeout = secs, "login not finished in time: connection closed")),
-                                },
+                                login = log_in(&mut stream, connection_id, &peer, &shared).instrument(span.clone()) => login,
                             };
                             let Some(login) = login else { return };
                             // To the command runtime: registered with its I/O driver from here on.
@@ -216,10 +207,16 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let host = peer.ip().to_string();
-    let login = match handshake::login(stream, connection_id, &host, shared.auth.as_ref()).await {
+    // A client that connects and then says nothing must not hold a login for good.
+    let silence = std::time::Duration::from_secs(shared.variables.global_int("connect_timeout").unwrap_or(10).max(1) as u64);
+    let login = match handshake::login(stream, connection_id, &host, shared.auth.as_ref(), silence).await {
         Ok(login) => login,
         Err(LoginError::Refused(e)) => {
             info!(%host, reason = %e, "login refused");
+            return None;
+        }
+        Err(e @ LoginError::Silent(_)) => {
+            info!(%host, reason = %e, "login abandoned: connection closed");
             return None;
         }
         Err(e) => {
