@@ -73,6 +73,12 @@ doris_conf::config_keys! {
         enable_batch_delete_by_default: bool = "true",
         /// a new UNIQUE KEY table gets the hidden version column
         enable_hidden_version_column_by_default: bool = "true",
+        // Upstream's, for stream loads, INSERTs and DELETEs (all the loads we take): their
+        // transactions, labels and SHOW LOAD entries are forgotten this long after they end.
+        /// seconds a finished load's label, transaction and SHOW LOAD entry are kept
+        streaming_label_keep_max_second: u64 = "43200" [java = "int"],
+        /// seconds between sweeps of expired load labels
+        label_clean_interval_second: u64 = "3600" [parse = at_least_one, java = "int"],
     }
 }
 

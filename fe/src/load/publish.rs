@@ -222,6 +222,7 @@ pub async fn run(ctx: Loads, stop: CancellationToken) {
     // txn -> (failed attempts, next try)
     let mut retry: HashMap<i64, (u32, Instant)> = HashMap::new();
     let mut next_sweep = Instant::now();
+    let mut next_label_clean = Instant::now();
     loop {
         let mut committed = st.in_state(TxnState::Committed).unwrap_or_else(|e| {
             warn!(error = %e, "cannot list committed loads");
@@ -282,7 +283,16 @@ pub async fn run(ctx: Loads, stop: CancellationToken) {
             }
             next_sweep = Instant::now() + TIMEOUT_SWEEP_EVERY;
         }
-        let wake = retry.values().map(|(_, due)| *due).min().unwrap_or(next_sweep).min(next_sweep);
+        if Instant::now() >= next_label_clean {
+            let keep_ms = (ctx.config.streaming_label_keep_max_second as i64).saturating_mul(1000);
+            match st.remove_expired(FeContext::now_ms(), keep_ms) {
+                Ok((0, 0)) => {}
+                Ok((txns, jobs)) => info!(txns, jobs, "expired load labels removed"),
+                Err(e) => warn!(error = %e, "cannot remove expired load labels"),
+            }
+            next_label_clean = Instant::now() + Duration::from_secs(ctx.config.label_clean_interval_second);
+        }
+        let wake = retry.values().map(|(_, due)| *due).min().unwrap_or(next_sweep).min(next_sweep).min(next_label_clean);
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = st.publish_wakeup.notified() => {}

@@ -7,8 +7,12 @@
 //! tablet's replicas published, or ABORTED. A label is unique per database among transactions that are not ABORTED.
 //!
 //! Records live in their own redb file beside the meta store
-//! (`<meta_dir>/doris-rs-load.redb`, tables `load_txns` and `load_labels`), written before
-//! the state they describe is acted on. A write that fails on I/O (a full disk) leaves
+//! (`<meta_dir>/doris-rs-load.redb`, tables `load_txns` and `load_labels`, and
+//! `load_txns_active`, the ids of those not yet VISIBLE or ABORTED, which the publish loop
+//! and each commit read instead of every transaction kept), written before the state they
+//! describe is acted on. As upstream, a finished transaction, its label and its SHOW LOAD
+//! entry are forgotten `streaming_label_keep_max_second` after it ended
+//! ([`TxnStore::remove_expired`]); the label can then be used again. A write that fails on I/O (a full disk) leaves
 //! redb refusing every later transaction until reopened; the store reopens itself, so the
 //! failed load is refused and later ones work again once the disk has room.
 
@@ -23,6 +27,8 @@ use crate::error::FeError;
 
 const TXNS: TableDefinition<i64, &str> = TableDefinition::new("load_txns");
 const LABELS: TableDefinition<&str, i64> = TableDefinition::new("load_labels");
+/// The transactions not yet VISIBLE or ABORTED (rebuilt from `load_txns` at open).
+const ACTIVE: TableDefinition<i64, ()> = TableDefinition::new("load_txns_active");
 /// SHOW LOAD's jobs (`super::jobs`), by job id.
 const LOAD_JOBS: TableDefinition<i64, &str> = TableDefinition::new("load_jobs");
 pub const FILE_NAME: &str = "doris-rs-load.redb";
@@ -46,6 +52,11 @@ impl TxnState {
             TxnState::Visible => "VISIBLE",
             TxnState::Aborted => "ABORTED",
         }
+    }
+
+    /// VISIBLE or ABORTED: nothing more happens to it.
+    pub fn is_final(&self) -> bool {
+        matches!(self, TxnState::Visible | TxnState::Aborted)
     }
 }
 
@@ -208,9 +219,21 @@ impl TxnStore {
         let db = open_db(&path)?;
         let w = db.begin_write().map_err(storage)?;
         {
-            w.open_table(TXNS).map_err(storage)?;
+            let txns = w.open_table(TXNS).map_err(storage)?;
             w.open_table(LABELS).map_err(storage)?;
             w.open_table(LOAD_JOBS).map_err(storage)?;
+            // Rebuilt whole: a store written before the index existed gets one, and the
+            // index can never disagree with the records for long.
+            w.delete_table(ACTIVE).map_err(storage)?;
+            let mut active = w.open_table(ACTIVE).map_err(storage)?;
+            for e in txns.iter().map_err(storage)? {
+                let (k, v) = e.map_err(storage)?;
+                let rec: TxnRecord = serde_json::from_str(v.value())
+                    .map_err(|e| FeError::Internal(format!("txn {} does not decode: {e}", k.value())))?;
+                if !rec.state.is_final() {
+                    active.insert(k.value(), ()).map_err(storage)?;
+                }
+            }
         }
         w.commit().map_err(storage)?;
         Ok(TxnStore {
@@ -350,6 +373,12 @@ impl TxnStore {
                 t.insert(rec.txn_id, json.as_str())?;
                 let mut l = w.open_table(LABELS)?;
                 l.insert(label_key(rec.db_id, &rec.label).as_str(), rec.txn_id)?;
+                let mut a = w.open_table(ACTIVE)?;
+                if rec.state.is_final() {
+                    a.remove(rec.txn_id)?;
+                } else {
+                    a.insert(rec.txn_id, ())?;
+                }
             }
             w.commit()?;
             Ok(())
@@ -431,15 +460,20 @@ impl TxnStore {
         }
     }
 
-    /// Every transaction in the given states (publish retries after a restart).
+    /// Every transaction in `state`, which is not a final one (publish retries after a
+    /// restart, timeouts, commit order): read through the index of unfinished ones.
     pub fn in_state(&self, state: TxnState) -> Result<Vec<TxnRecord>, FeError> {
+        debug_assert!(!state.is_final(), "in_state reads unfinished transactions only");
         let all = self.with_db(|db| {
             let r = db.begin_read()?;
+            let active = r.open_table(ACTIVE)?;
             let t = r.open_table(TXNS)?;
             let mut out = Vec::new();
-            for e in t.iter()? {
-                let (_, v) = e?;
-                out.push(v.value().to_string());
+            for e in active.iter()? {
+                let id = e?.0.value();
+                if let Some(v) = t.get(id)? {
+                    out.push(v.value().to_string());
+                }
             }
             Ok(out)
         })?;
@@ -449,10 +483,153 @@ impl TxnStore {
             .filter(|rec| rec.state == state)
             .collect())
     }
+
+    /// Forget what ended more than `keep_ms` before `now_ms`: VISIBLE and ABORTED
+    /// transactions with their labels (a label taken by a later transaction stays), and
+    /// SHOW LOAD's jobs. Upstream's label cleaner with `streaming_label_keep_max_second`.
+    /// The numbers of transactions and of jobs removed.
+    pub fn remove_expired(&self, now_ms: i64, keep_ms: i64) -> Result<(usize, usize), FeError> {
+        let expired = |finish_ms: i64| finish_ms.saturating_add(keep_ms) < now_ms;
+        let _g = self.lock.lock().unwrap();
+        self.with_db(|db| {
+            let w = db.begin_write()?;
+            let (mut txns_gone, mut jobs_gone) = (0, 0);
+            {
+                let mut t = w.open_table(TXNS)?;
+                let mut labels = w.open_table(LABELS)?;
+                let active = w.open_table(ACTIVE)?;
+                let mut old = Vec::new();
+                for e in t.iter()? {
+                    let (k, v) = e?;
+                    if active.get(k.value())?.is_some() {
+                        continue;
+                    }
+                    // A record that does not decode is left for a person to look at.
+                    let Ok(rec) = serde_json::from_str::<TxnRecord>(v.value()) else { continue };
+                    if rec.state.is_final() && expired(rec.finish_ms.unwrap_or(rec.create_ms)) {
+                        old.push((rec.txn_id, label_key(rec.db_id, &rec.label)));
+                    }
+                }
+                for (id, key) in old {
+                    t.remove(id)?;
+                    if labels.get(key.as_str())?.map(|v| v.value()) == Some(id) {
+                        labels.remove(key.as_str())?;
+                    }
+                    txns_gone += 1;
+                }
+                let mut jobs = w.open_table(LOAD_JOBS)?;
+                let mut old = Vec::new();
+                for e in jobs.iter()? {
+                    let (k, v) = e?;
+                    if serde_json::from_str::<super::jobs::LoadJob>(v.value()).is_ok_and(|j| expired(j.finish_ms)) {
+                        old.push(k.value());
+                    }
+                }
+                for id in old {
+                    jobs.remove(id)?;
+                    jobs_gone += 1;
+                }
+            }
+            w.commit()?;
+            Ok((txns_gone, jobs_gone))
+        })
+    }
 }
 
 fn abort_record(t: &mut TxnRecord, reason: &str, now_ms: i64) {
     t.state = TxnState::Aborted;
     t.finish_ms = Some(now_ms);
     t.reason = Some(reason.to_string());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::jobs::{JobState, LoadJob};
+
+    fn txn(id: i64, label: &str, state: TxnState, finish_ms: Option<i64>) -> TxnRecord {
+        TxnRecord {
+            txn_id: id,
+            db_id: 1,
+            table_ids: vec![7],
+            label: label.into(),
+            state,
+            create_ms: 1_000,
+            commit_ms: None,
+            precommit_ms: None,
+            written: Vec::new(),
+            published: Vec::new(),
+            finish_ms,
+            reason: None,
+            coordinator: String::new(),
+            partition_versions: Vec::new(),
+            timeout_s: DEFAULT_TIMEOUT_S,
+        }
+    }
+
+    fn job(id: i64, finish_ms: i64) -> LoadJob {
+        LoadJob {
+            id,
+            db_id: 1,
+            table_id: 7,
+            label: format!("insert_{id}"),
+            state: JobState::Finished,
+            fail_msg: None,
+            create_ms: 1_000,
+            finish_ms,
+            txn_id: 0,
+            user: "root".into(),
+            url: String::new(),
+        }
+    }
+
+    fn ids(v: Vec<TxnRecord>) -> Vec<i64> {
+        v.into_iter().map(|t| t.txn_id).collect()
+    }
+
+    #[test]
+    fn unfinished_are_indexed_and_the_expired_are_forgotten_with_their_labels() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = TxnStore::open(dir.path()).unwrap();
+        st.begin(txn(1, "old", TxnState::Prepare, None)).unwrap().unwrap();
+        st.update(1, |t| {
+            t.state = TxnState::Visible;
+            t.finish_ms = Some(2_000);
+            Ok(())
+        })
+        .unwrap();
+        st.begin(txn(2, "running", TxnState::Prepare, None)).unwrap().unwrap();
+        st.begin(txn(3, "committed", TxnState::Committed, None)).unwrap().unwrap();
+        // An aborted label taken again by a later transaction: the label stays with it.
+        st.begin(txn(4, "again", TxnState::Aborted, Some(2_000))).unwrap().unwrap();
+        st.begin(txn(5, "again", TxnState::Visible, Some(9_000))).unwrap().unwrap();
+        st.record_load_job(&job(10, 2_000)).unwrap();
+        st.record_load_job(&job(11, 9_000)).unwrap();
+        assert_eq!(ids(st.in_state(TxnState::Prepare).unwrap()), [2]);
+        assert_eq!(ids(st.in_state(TxnState::Committed).unwrap()), [3]);
+
+        assert_eq!(st.remove_expired(5_000, 1_000).unwrap(), (2, 1));
+        assert!(st.get(1).unwrap().is_none() && st.get(4).unwrap().is_none());
+        assert!(st.by_label(1, "old").unwrap().is_none());
+        assert_eq!(st.by_label(1, "again").unwrap().map(|t| t.txn_id), Some(5));
+        assert_eq!(st.load_jobs(1).unwrap().iter().map(|j| j.id).collect::<Vec<_>>(), [11]);
+        // Unfinished ones are never expired, however old.
+        assert_eq!(st.remove_expired(1_000_000, 0).unwrap(), (1, 1));
+        assert_eq!(ids(st.in_state(TxnState::Prepare).unwrap()), [2]);
+        assert!(st.get(3).unwrap().is_some());
+        // The label is free again.
+        assert!(st.begin(txn(6, "old", TxnState::Prepare, None)).unwrap().is_ok());
+
+        // The index is rebuilt from the records at open, and follows state changes.
+        drop(st);
+        let st = TxnStore::open(dir.path()).unwrap();
+        assert_eq!(ids(st.in_state(TxnState::Prepare).unwrap()), [2, 6]);
+        st.update(2, |t| {
+            t.state = TxnState::Aborted;
+            t.finish_ms = Some(3_000);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(ids(st.in_state(TxnState::Prepare).unwrap()), [6]);
+    }
 }
