@@ -50,11 +50,20 @@ fuzz() {
   # fuzzing (governor, core_pattern) and we cannot change them; AFL_NO_AFFINITY: the
   # machine is shared, take no core for ourselves. -t: generous, CI machines are busy.
   AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 AFL_NO_UI=1 \
-    AFL_FAST_CAL=1 AFL_AUTORESUME=1 \
+    AFL_FAST_CAL=1 AFL_AUTORESUME=1 DORIS_FUZZ_HTTP_ROOT="$(realpath -m "$out.root")/storage" \
     nice -n 10 cargo afl fuzz -i "$input" -o "$out" -V "$secs" -t "${DORIS_FUZZ_TIMEOUT_MS:-5000}" \
     -- target/fuzz/debug/doris-fuzz "$t" > "$out.log" 2>&1 || {
     echo "afl-fuzz failed on $t; the end of its log:" >&2
     tail -20 "$out.log" >&2
+    # AFL's log does not say why a seed crashed: replay the first that does, for its panic.
+    for seed in "$input"/*; do
+      if ! DORIS_FUZZ_HTTP_ROOT="$(realpath -m "$out.root")/storage" RUST_BACKTRACE=0 \
+        target/fuzz/debug/doris-fuzz "$t" < "$seed" > "$out.replay" 2>&1; then
+        echo "replaying $seed:" >&2
+        head -20 "$out.replay" >&2
+        break
+      fi
+    done
     return 1
   }
   report "$t"
@@ -64,9 +73,9 @@ fuzz() {
 report() {
   local stats=$OUT/$1/default/fuzzer_stats
   get() { sed -n "s/^$1 *: *//p" "$stats"; }
-  printf '%-7s %9s execs %7s/s  coverage %-7s corpus %5s  crashes %s  hangs %s  peak RSS %s MB\n' \
+  printf '%-7s %9s execs %7s/s  coverage %-7s corpus %5s  crashes %s  hangs %s\n' \
     "$1" "$(get execs_done)" "$(get execs_per_sec)" "$(get bitmap_cvg)" "$(get corpus_count)" \
-    "$(get saved_crashes)" "$(get saved_hangs)" "$(get peak_rss_mb)"
+    "$(get saved_crashes)" "$(get saved_hangs)"
   if [ "$(get saved_crashes)" != 0 ] || [ "$(get saved_hangs)" != 0 ]; then
     echo "$1: crashes or hangs saved in $OUT/$1/default/{crashes,hangs}; replay one with" >&2
     echo "  target/fuzz/debug/doris-fuzz $1 < FILE" >&2

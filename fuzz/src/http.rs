@@ -1,7 +1,9 @@
 //! The BE's HTTP inputs: stream load headers through `LoadOptions::from_headers`, and
 //! requests through the BE's real router (download API and `/api/_binlog/_download`: query
 //! strings, `file` paths, `Range` and other headers) over a real storage root holding a
-//! snapshot. The root is at a fixed path so that seeds can name its files.
+//! snapshot. Seeds name its files under `ROOT`; a run may put the root elsewhere
+//! (`DORIS_FUZZ_HTTP_ROOT`, set per instance by fuzz/run.sh, as the storage root's meta
+//! store can be open in one process at a time) and those paths are pointed there.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -21,10 +23,16 @@ pub const TOKEN: &str = "fuzz-token";
 /// A snapshot's files under `ROOT`, as a pull lists and downloads them.
 const SNAPSHOT: &str = "snapshot/20260101000000.1.3600/1001/368169781";
 
+/// Where this run's storage root is.
+fn root() -> &'static str {
+    static R: OnceLock<String> = OnceLock::new();
+    R.get_or_init(|| std::env::var("DORIS_FUZZ_HTTP_ROOT").unwrap_or_else(|_| ROOT.to_string()))
+}
+
 fn router() -> &'static Router {
     static R: OnceLock<Router> = OnceLock::new();
     R.get_or_init(|| {
-        let root = PathBuf::from(ROOT);
+        let root = PathBuf::from(root());
         let dir = root.join(SNAPSHOT);
         std::fs::create_dir_all(&dir).expect("snapshot dir");
         for (name, len) in [("1001.hdr", 300), ("0200000000000001_0.dat", 70_000), ("empty.idx", 0)] {
@@ -80,6 +88,7 @@ pub fn run(data: &[u8]) {
     };
     let path = if mode & 2 == 0 { "/api/_tablet/_download" } else { "/api/_binlog/_download" };
     let Ok(query) = std::str::from_utf8(query) else { return };
+    let query = if root() == ROOT { query.to_string() } else { query.replace(ROOT, root()) };
     let mut req = Request::builder().method(if mode & 4 == 0 { Method::GET } else { Method::HEAD });
     *req.headers_mut().unwrap() = headers(head);
     let Ok(req) = req.uri(format!("{path}?{query}")).body(Body::empty()) else { return };

@@ -35,6 +35,30 @@ pub fn gunzip(bytes: &[u8], limit: usize) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// A thrift binary field carries at most `i32::MAX` bytes, and a peer configured as we are
+/// refuses a message over `thrift_max_message_size`: refuse an answer that cannot arrive
+/// with a status saying what to change, instead of a reply the client drops as a broken
+/// connection.
+fn check_answer_fits(meta: usize, job_info: usize, compressed: bool, limit: usize) -> Result<()> {
+    let wire_max = i32::MAX as usize;
+    let total = meta.saturating_add(job_info);
+    let bound = limit.min(wire_max);
+    if meta <= wire_max && job_info <= wire_max && total <= bound {
+        return Ok(());
+    }
+    let what = if compressed { "compressed" } else { "uncompressed" };
+    let remedy = if compressed {
+        "raise thrift_max_message_size on both FEs and the syncer"
+    } else {
+        "ask for it compressed (enable_compress in the getSnapshot request) or raise thrift_max_message_size"
+    };
+    Err(FeError::InvalidArgument(format!(
+        "the snapshot is too large to send: {what} meta {meta} bytes and job_info {job_info} bytes, \
+         over the limit of {bound} bytes (thrift_max_message_size = {limit}, \
+         a thrift binary field holds at most {wire_max}); {remedy}"
+    )))
+}
+
 fn required<'a>(v: &'a Option<String>, what: &str) -> Result<&'a str> {
     v.as_deref()
         .filter(|s| !s.is_empty())
@@ -73,15 +97,17 @@ pub fn get_snapshot(ctx: &BackupCtx, req: &TGetSnapshotRequest) -> Result<Snapsh
         .local_snapshot(label)
         .filter(|s| s.db_name == db)
         .ok_or_else(|| FeError::SnapshotNotExist(label.to_string()))?;
-    let (meta, job_info, compressed) = if req.enable_compress == Some(true) {
-        (gzip(&snap.meta)?, gzip(snap.job_info.as_bytes())?, true)
+    let compress = req.enable_compress == Some(true);
+    let (meta, job_info) = if compress {
+        (gzip(&snap.meta)?, gzip(snap.job_info.as_bytes())?)
     } else {
-        (snap.meta.clone(), snap.job_info.clone().into_bytes(), false)
+        (snap.meta.clone(), snap.job_info.clone().into_bytes())
     };
+    check_answer_fits(meta.len(), job_info.len(), compress, ctx.config.thrift_max_message_size)?;
     Ok(SnapshotAnswer {
         meta,
         job_info,
-        compressed,
+        compressed: compress,
         expired_at: snap.expired_at_ms(),
         commit_seq: snap.commit_seq,
     })
@@ -185,6 +211,18 @@ mod tests {
     use super::*;
 
     /// A gzip bomb (a few KiB expanding to 64 MiB) is refused at the limit, not inflated.
+    #[test]
+    fn an_answer_over_the_message_limit_is_refused_naming_the_remedy() {
+        assert!(check_answer_fits(10, 20, false, 30).is_ok());
+        let e = check_answer_fits(10, 21, false, 30).unwrap_err().to_string();
+        assert!(e.contains("thrift_max_message_size = 30") && e.contains("enable_compress"), "{e}");
+        let e = check_answer_fits(10, 21, true, 30).unwrap_err().to_string();
+        assert!(e.contains("compressed meta 10 bytes") && !e.contains("enable_compress"), "{e}");
+        // Over what a binary field can carry, whatever the configured limit.
+        let e = check_answer_fits(i32::MAX as usize + 1, 0, false, usize::MAX).unwrap_err().to_string();
+        assert!(e.contains(&format!("over the limit of {} bytes", i32::MAX)), "{e}");
+    }
+
     #[test]
     fn a_compressed_document_is_held_to_the_message_limit() {
         let doc = vec![b' '; 64 << 20];

@@ -5,7 +5,7 @@ use thrift::ApplicationError;
 /// Reading one message off a connection failed; the connection is closed after it.
 #[derive(Debug, thiserror::Error)]
 pub enum FrameError {
-    #[error("message of {size} bytes exceeds the limit of {limit} bytes")]
+    #[error("message of {size} bytes exceeds the limit of {limit} bytes (thrift_max_message_size)")]
     TooLarge { size: u64, limit: u64 },
     #[error("malformed message: {0}")]
     Malformed(String),
