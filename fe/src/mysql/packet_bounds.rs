@@ -1,68 +1,97 @@
-//! A reader that never hands out bytes past the end of the current MySQL packet.
+//! A reader that hands opensrv-mysql one whole MySQL packet per read.
 //!
-//! opensrv-mysql 0.7's packet reader frees its buffer when one read brings more than one
-//! packet, while the packet it returns still points into that buffer: the first packet
-//! then reads as garbage and is answered with a bare OK. Clients that pipeline statements
-//! (MariaDB Connector/J sends its session `SET` right behind the login) hit this on every
-//! connection whose packets arrive together. Fed one packet at a time, opensrv's reader
-//! never holds bytes beyond the packet it returns.
+//! opensrv-mysql 0.7's packet reader has two costly habits this shields it from:
+//! - When one read brings more than one packet, it frees its buffer while the packet it
+//!   returns still points into it: the first packet reads as garbage and gets a bare OK.
+//!   Clients that pipeline statements (MariaDB Connector/J sends its session `SET` right
+//!   behind the login) hit this whenever their packets arrive together.
+//! - When a packet takes it more than one read, it grows its buffer to 1 MiB, zero-filled,
+//!   and it empties that buffer after every packet: a client whose packets arrive split
+//!   (a few bytes per TCP segment) costs a 1 MiB memset per packet. Fuzzing found this as
+//!   a hang: 28 KiB of empty packets in 4-byte pieces took 9.6 s of CPU.
+//! So packets are gathered here and handed out whole, one per read; only a packet larger
+//! than the caller's buffer (opensrv starts at 4 KiB) or ours goes out in pieces.
 
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use tokio::io::{AsyncBufRead, AsyncRead, BufReader, ReadBuf};
+use tokio::io::{AsyncRead, ReadBuf};
+
+/// Packets up to this size (header included) are gathered whole.
+const GATHER: usize = 16 * 1024;
 
 pub(crate) struct PacketBounded<R> {
-    inner: BufReader<R>,
-    /// Bytes of the current packet's header seen so far.
-    header: [u8; 4],
-    header_len: usize,
-    /// Payload bytes of the current packet not yet handed out.
+    inner: R,
+    buf: Box<[u8]>,
+    /// Buffered bytes not yet handed out: `buf[start..end]`.
+    start: usize,
+    end: usize,
+    /// Bytes of a packet too large to hand out whole that are still to go out.
     left: usize,
+    eof: bool,
 }
 
 impl<R: AsyncRead> PacketBounded<R> {
     pub(crate) fn new(inner: R) -> Self {
-        PacketBounded { inner: BufReader::with_capacity(16 * 1024, inner), header: [0; 4], header_len: 0, left: 0 }
+        PacketBounded { inner, buf: vec![0; GATHER].into_boxed_slice(), start: 0, end: 0, left: 0, eof: false }
+    }
+}
+
+impl<R: AsyncRead + Unpin> PacketBounded<R> {
+    /// Hand out `n` buffered bytes.
+    fn give(&mut self, out: &mut ReadBuf<'_>, n: usize) -> Poll<io::Result<()>> {
+        out.put_slice(&self.buf[self.start..self.start + n]);
+        self.start += n;
+        Poll::Ready(Ok(()))
     }
 }
 
 impl<R: AsyncRead + Unpin> AsyncRead for PacketBounded<R> {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, out: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let me = &mut *self;
-        if buf.remaining() == 0 {
+        if out.remaining() == 0 {
             return Poll::Ready(Ok(()));
         }
-        let avail = ready!(Pin::new(&mut me.inner).poll_fill_buf(cx))?;
-        if avail.is_empty() {
-            return Poll::Ready(Ok(()));
-        }
-        // A header (or what is left of it), then as much of its payload as is here: opensrv
-        // parses a packet from one read when it fits its first 4 KiB buffer. Handed out
-        // header first, a packet took opensrv a second read, for which it grows the buffer
-        // to 1 MiB and keeps it for the connection's life.
-        let mut n = 0;
-        let mut in_payload = me.left > 0;
-        if !in_payload {
-            let h = avail.len().min(4 - me.header_len).min(buf.remaining());
-            me.header[me.header_len..me.header_len + h].copy_from_slice(&avail[..h]);
-            me.header_len += h;
-            n = h;
-            if me.header_len == 4 {
-                me.left = u32::from_le_bytes([me.header[0], me.header[1], me.header[2], 0]) as usize;
-                me.header_len = 0;
-                in_payload = true;
+        loop {
+            let avail = me.end - me.start;
+            if me.left > 0 && avail > 0 {
+                let n = avail.min(me.left).min(out.remaining());
+                me.left -= n;
+                return me.give(out, n);
             }
+            if me.left == 0 && avail >= 4 {
+                let b = &me.buf[me.start..];
+                let whole = 4 + u32::from_le_bytes([b[0], b[1], b[2], 0]) as usize;
+                if whole <= avail && whole <= out.remaining() {
+                    return me.give(out, whole);
+                }
+                if whole > out.remaining() || whole > me.buf.len() {
+                    // Too large to hand out at once: its header and what is here now.
+                    let n = avail.min(out.remaining());
+                    me.left = whole - n;
+                    return me.give(out, n);
+                }
+            }
+            if me.eof {
+                // A truncated packet: hand it out as it is, for the reader to see the end.
+                let n = avail.min(out.remaining());
+                if me.left > 0 {
+                    me.left -= n;
+                }
+                return me.give(out, n);
+            }
+            if me.start > 0 {
+                me.buf.copy_within(me.start..me.end, 0);
+                me.end -= me.start;
+                me.start = 0;
+            }
+            let mut rb = ReadBuf::new(&mut me.buf[me.end..]);
+            ready!(Pin::new(&mut me.inner).poll_read(cx, &mut rb))?;
+            let n = rb.filled().len();
+            me.end += n;
+            me.eof = n == 0;
         }
-        if in_payload {
-            let m = (avail.len() - n).min(me.left).min(buf.remaining() - n);
-            me.left -= m;
-            n += m;
-        }
-        buf.put_slice(&avail[..n]);
-        Pin::new(&mut me.inner).consume(n);
-        Poll::Ready(Ok(()))
     }
 }
 
@@ -95,9 +124,18 @@ mod tests {
         let stream = packets.concat();
         let reads = reads_of(PacketBounded::new(std::io::Cursor::new(stream.clone()))).await;
         assert_eq!(reads, packets, "a header with its payload; never two packets in one read");
-        // Split arrivals: each read stays inside one packet, and nothing is lost.
+        // Split arrivals are gathered: still one whole packet per read (opensrv would
+        // zero-fill a 1 MiB buffer for each packet that took it two reads).
         let reads = reads_of(PacketBounded::new(chunked(&stream, 3))).await;
-        assert_eq!(reads.concat(), stream);
+        assert_eq!(reads, packets, "packets arriving 3 bytes at a time are handed out whole");
+        // A packet larger than the reader's buffer goes out in pieces, none crossing its end.
+        let big = packet(0, &[b'x'; 3000]);
+        let packets = [packet(0, b"\x0e"), big, packet(0, b"\x03SELECT 1")];
+        let stream = packets.concat();
+        let reads = reads_of(PacketBounded::new(chunked(&stream, 7))).await;
+        assert_eq!(reads.concat(), stream, "nothing lost or reordered");
+        assert_eq!(reads.first(), Some(&packets[0]));
+        assert_eq!(reads.last(), Some(&packets[2]));
         let ends: Vec<usize> = packets.iter().scan(0, |at, p| { *at += p.len(); Some(*at) }).collect();
         let mut at = 0;
         for r in &reads {
