@@ -46,18 +46,21 @@ fuzz() {
   local t=$1 secs=$2 out=$OUT/$1
   mkdir -p "$OUT"
   local input=fuzz/seeds/$t
+  # The http target's storage root, one per instance (fuzz/src/http.rs).
+  local root
+  root="$(realpath -m "$out.root")/storage"
   # AFL_SKIP_CPUFREQ/AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES: CI machines are not tuned for
   # fuzzing (governor, core_pattern) and we cannot change them; AFL_NO_AFFINITY: the
   # machine is shared, take no core for ourselves. -t: generous, CI machines are busy.
   AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 AFL_NO_UI=1 \
-    AFL_FAST_CAL=1 AFL_AUTORESUME=1 DORIS_FUZZ_HTTP_ROOT="$(realpath -m "$out.root")/storage" \
+    AFL_FAST_CAL=1 AFL_AUTORESUME=1 DORIS_FUZZ_HTTP_ROOT="$root" \
     nice -n 10 cargo afl fuzz -i "$input" -o "$out" -V "$secs" -t "${DORIS_FUZZ_TIMEOUT_MS:-5000}" \
     -- target/fuzz/debug/doris-fuzz "$t" > "$out.log" 2>&1 || {
     echo "afl-fuzz failed on $t; the end of its log:" >&2
     tail -20 "$out.log" >&2
     # AFL's log does not say why a seed crashed: replay the first that does, for its panic.
     for seed in "$input"/*; do
-      if ! DORIS_FUZZ_HTTP_ROOT="$(realpath -m "$out.root")/storage" RUST_BACKTRACE=0 \
+      if ! DORIS_FUZZ_HTTP_ROOT="$root" RUST_BACKTRACE=0 \
         target/fuzz/debug/doris-fuzz "$t" < "$seed" > "$out.replay" 2>&1; then
         echo "replaying $seed:" >&2
         head -20 "$out.replay" >&2

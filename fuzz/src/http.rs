@@ -88,7 +88,7 @@ pub fn run(data: &[u8]) {
     };
     let path = if mode & 2 == 0 { "/api/_tablet/_download" } else { "/api/_binlog/_download" };
     let Ok(query) = std::str::from_utf8(query) else { return };
-    let query = if root() == ROOT { query.to_string() } else { query.replace(ROOT, root()) };
+    let query = query.replace(ROOT, root());
     let mut req = Request::builder().method(if mode & 4 == 0 { Method::GET } else { Method::HEAD });
     *req.headers_mut().unwrap() = headers(head);
     let Ok(req) = req.uri(format!("{path}?{query}")).body(Body::empty()) else { return };

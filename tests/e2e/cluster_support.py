@@ -249,14 +249,19 @@ def job_state(c, kind, db, label):
     return rows[0] if rows else None
 
 
-def wait_finished(c, kind, db, label):
-    def done():
+def wait_state(c, kind, db, label, want, instead):
+    """The job's row once it is `want`; fails at once if it ends `instead`."""
+    def reached():
         r = job_state(c, kind, db, label)
-        if r and r["State"] == "CANCELLED":
-            pytest.fail(f"{kind} {label} cancelled: {r['Status']}\n{log_tail(c.fe.log)}")
-        return r if r and r["State"] == "FINISHED" else False
+        if r and r["State"] == instead:
+            pytest.fail(f"{kind} {label} is {instead}, not {want}: {r}\n{log_tail(c.fe.log)}")
+        return r if r and r["State"] == want else False
 
-    return poll(f"{kind} {label} FINISHED\n{log_tail(c.fe.log)}", JOB_TIMEOUT_S, done)
+    return poll(f"{kind} {label} {want}\n{log_tail(c.fe.log)}", JOB_TIMEOUT_S, reached)
+
+
+def wait_finished(c, kind, db, label):
+    return wait_state(c, kind, db, label, "FINISHED", "CANCELLED")
 
 
 def seeded(binary, d, base, ddl, rows_csv, fe_conf_extra=""):

@@ -24,7 +24,7 @@ import urllib.request
 import pytest
 
 from cluster_support import (
-    JOB_TIMEOUT_S, UP_TIMEOUT_S, job_rows, job_state, log_tail, pick_base, poll, seeded, unread_bytes_to, wait_finished,
+    JOB_TIMEOUT_S, UP_TIMEOUT_S, job_rows, job_state, log_tail, pick_base, poll, seeded, unread_bytes_to, wait_finished, wait_state,
 )
 
 DDL = """CREATE TABLE {db}.{name} (k INT NOT NULL, v BIGINT) DUPLICATE KEY(k)
@@ -110,13 +110,8 @@ def wait_dead(c):
 
 
 def wait_cancelled(c, kind, db, label):
-    def cancelled():
-        r = job_state(c, kind, db, label)
-        if r and r["State"] == "FINISHED":
-            pytest.fail(f"{kind} {label} finished while its BE was away: {r}")
-        return r if r and r["State"] == "CANCELLED" else False
-
-    return poll(f"{kind} {label} CANCELLED\n{log_tail(c.fe.log)}", JOB_TIMEOUT_S, cancelled)
+    # FINISHED instead would mean the job went on while its BE was away.
+    return wait_state(c, kind, db, label, "CANCELLED", "FINISHED")
 
 
 def assert_down_message(c, status, down_at_least):
